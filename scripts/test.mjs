@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// Runs every *.test.ts under packages/*/test with node:test through tsx.
+// Node 20's --test does not expand globs, so the files are listed here.
+// Extra arguments narrow the run: `npm test -- bss` runs only files whose path contains "bss".
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+function walk(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return walk(path);
+    return name.endsWith('.test.ts') ? [path] : [];
+  });
+}
+
+const filters = process.argv.slice(2);
+const files = readdirSync('packages')
+  .flatMap((pkg) => {
+    try { return walk(join('packages', pkg, 'test')); } catch { return []; }
+  })
+  .filter((file) => filters.length === 0 || filters.some((f) => file.includes(f)))
+  .sort();
+
+if (files.length === 0) {
+  console.error('no test files matched');
+  process.exit(1);
+}
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
+  { stdio: 'inherit' },
+);
+process.exit(result.status ?? 1);
