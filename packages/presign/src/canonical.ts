@@ -4,8 +4,10 @@
  * where enc is UTF-8 with every byte outside A-Z a-z 0-9 - _ . ~ written as %XX (uppercase hex).
  */
 const UNRESERVED = /[A-Za-z0-9\-_.~]/;
+const ALL_UNRESERVED = /^[A-Za-z0-9\-_.~]*$/;
 
 export function encode(value: string): string {
+  if (ALL_UNRESERVED.test(value)) return value;
   let out = '';
   for (const byte of Buffer.from(value, 'utf8')) {
     const ch = String.fromCharCode(byte);
