@@ -1,0 +1,109 @@
+import type { Dispatcher } from 'undici';
+import { requestJson } from './http.ts';
+import { CliError } from './errors.ts';
+import type { AssetType } from './types.ts';
+
+/** A file in a space's index, as the server describes it. */
+export interface IndexedFile {
+  namespace: string;
+  space: string;
+  name: string;
+  type: string;
+  size: number;
+  contentType: string;
+  hash: string;
+  uploadedBy?: string;
+  createdAt?: string;
+}
+
+/** The BSS URLs `POST /uploads/init` hands out for one file. */
+export interface UploadGrant {
+  initUrl: string;
+  partsUrl: string;
+  partsDoneUrl: string;
+  completeUrl: string;
+  abortUrl: string;
+  expiresAt?: string;
+}
+
+export type InitAnswer = ({ exists: true; file: IndexedFile }) | (UploadGrant & { exists?: false });
+
+export interface InitRequest {
+  namespace: string;
+  space: string;
+  filename: string;
+  hash: string;
+  contentType: string;
+  type: AssetType;
+  size: number;
+}
+
+export interface Me {
+  username: string;
+  namespaces: Array<{ name: string; kind: string; role: string }>;
+}
+
+export interface DownloadGrant {
+  url: string;
+  name: string;
+  hash: string;
+  size: number;
+  contentType: string;
+  expiresAt?: string;
+}
+
+const seg = encodeURIComponent;
+
+/** The DreamLake server's API, as docs/protocol.md describes it. */
+export class ServerApi {
+  readonly server: string;
+  readonly #dispatcher: Dispatcher;
+  readonly #token: string | undefined;
+
+  constructor(server: string, dispatcher: Dispatcher, token: string | undefined) {
+    this.server = server;
+    this.#dispatcher = dispatcher;
+    this.#token = token;
+  }
+
+  #url(path: string): string {
+    return `${this.server}${path}`;
+  }
+
+  #authed(): string {
+    if (!this.#token) throw new CliError(`not logged in to ${this.server}: run \`dreamlake login\` (or set DREAMLAKE_TOKEN)`);
+    return this.#token;
+  }
+
+  signup(username: string, password: string): Promise<{ token: string }> {
+    return requestJson(this.#dispatcher, 'POST', this.#url('/auth/signup'), { body: { username, password } });
+  }
+
+  login(username: string, password: string): Promise<{ token: string; expiresAt?: string }> {
+    return requestJson(this.#dispatcher, 'POST', this.#url('/auth/login'), { body: { username, password } });
+  }
+
+  me(): Promise<Me> {
+    return requestJson(this.#dispatcher, 'GET', this.#url('/auth/me'), { token: this.#authed() });
+  }
+
+  initUpload(body: InitRequest): Promise<InitAnswer> {
+    return requestJson(this.#dispatcher, 'POST', this.#url('/uploads/init'), { token: this.#authed(), body });
+  }
+
+  registerFile(namespace: string, space: string, file: { name: string; hash: string; type: string; contentType: string }): Promise<{ file: IndexedFile }> {
+    return requestJson(this.#dispatcher, 'POST', this.#url(`/namespaces/${seg(namespace)}/spaces/${seg(space)}/files`), {
+      token: this.#authed(),
+      body: file,
+    });
+  }
+
+  listFiles(namespace: string, space: string): Promise<{ files: IndexedFile[] }> {
+    return requestJson(this.#dispatcher, 'GET', this.#url(`/namespaces/${seg(namespace)}/spaces/${seg(space)}/files`), { token: this.#authed() });
+  }
+
+  downloadGrant(namespace: string, space: string, name: string): Promise<DownloadGrant> {
+    const path = `/namespaces/${seg(namespace)}/spaces/${seg(space)}/files/download?name=${seg(name)}`;
+    return requestJson(this.#dispatcher, 'GET', this.#url(path), { token: this.#authed() });
+  }
+}

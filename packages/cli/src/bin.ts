@@ -1,0 +1,83 @@
+import { Command, CommanderError, Option } from 'commander';
+import type { Io } from './context.ts';
+import { CliError, describeError } from './errors.ts';
+import { download } from './commands/download.ts';
+import { login } from './commands/login.ts';
+import { logout } from './commands/logout.ts';
+import { ls } from './commands/ls.ts';
+import { signup } from './commands/signup.ts';
+import { upload } from './commands/upload.ts';
+import { whoami } from './commands/whoami.ts';
+import { ASSET_TYPES } from './types.ts';
+
+function program(io: Io): Command {
+  const cli = new Command('dreamlake')
+    .description('Upload to and download from DreamLake')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .showHelpAfterError('(run with --help for usage)');
+  const server = () => new Option('--server <url>', 'DreamLake server (default: saved, $DREAMLAKE_SERVER, http://127.0.0.1:10233)');
+
+  for (const [name, action, about] of [
+    ['login', login, 'log in and keep the token in ~/.dreamlake (or $DREAMLAKE_HOME)'],
+    ['signup', signup, 'create an account (when the server allows it) and log in'],
+  ] as const) {
+    cli
+      .command(name)
+      .description(about)
+      .addOption(server())
+      .option('--username <name>', 'user name (asked on a terminal when missing)')
+      .option('--password-stdin', 'read the password from stdin')
+      .option('--bss <url>', 'BSS address to keep for the legacy upload flow')
+      .action((options) => action(io, options));
+  }
+  cli.command('logout').description('forget the saved token').action(() => logout(io));
+  cli
+    .command('whoami')
+    .description('show the logged-in user and their namespaces')
+    .addOption(server())
+    .option('--json', 'print JSON')
+    .action((options) => whoami(io, options));
+  cli
+    .command('upload')
+    .description('upload files and folders into a space (resumes an interrupted upload when run again)')
+    .argument('<path...>', 'files or folders')
+    .requiredOption('--to <namespace/space>', 'where to put them')
+    .addOption(new Option('--type <type>', 'asset type instead of detecting it from the extension').choices(ASSET_TYPES))
+    .option('--concurrency <n>', 'parts in flight at once', '4')
+    .option('--json', 'print one JSON object per file')
+    .addOption(server())
+    .option('--bss <url>', 'BSS address for the legacy unsigned flow (old servers only; or $DREAMLAKE_BSS)')
+    .action((paths: string[], options) => upload(io, paths, options));
+  cli
+    .command('ls')
+    .description('list the files of a space')
+    .argument('<namespace/space>')
+    .option('--json', 'print JSON')
+    .addOption(server())
+    .action((space: string, options) => ls(io, space, options));
+  cli
+    .command('download')
+    .description('download a file and verify its SHA-256')
+    .argument('<namespace/space/name>')
+    .requiredOption('-o, --output <path>', 'file (or folder) to write')
+    .option('--json', 'print JSON')
+    .addOption(server())
+    .action((file: string, options) => download(io, file, options));
+  return cli;
+}
+
+/** Runs the command line; answers the exit code (0 success, 1 failure, 2 usage). */
+export async function run(argv: readonly string[], io: Io): Promise<number> {
+  try {
+    await program(io).parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return 0;
+      return 2;
+    }
+    io.stderr.write(`dreamlake: ${describeError(error)}\n`);
+    return error instanceof CliError ? error.exitCode : 1;
+  }
+}

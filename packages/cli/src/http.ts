@@ -1,0 +1,146 @@
+import { Agent, request, type Dispatcher } from 'undici';
+import { ApiError, CliError, NetworkError } from './errors.ts';
+
+export type { Dispatcher } from 'undici';
+
+/** One keep-alive connection pool per origin, shared by every request of a run. */
+export function createAgent(connectionsPerOrigin = 16): Agent {
+  return new Agent({
+    connections: connectionsPerOrigin,
+    keepAliveTimeout: 30_000,
+    keepAliveMaxTimeout: 120_000,
+    headersTimeout: 300_000,
+    bodyTimeout: 300_000,
+    connect: { timeout: 15_000 },
+  });
+}
+
+type Headers = Record<string, string | string[] | undefined>;
+
+function header(headers: Headers, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function retryAfter(headers: Headers): number | undefined {
+  const text = header(headers, 'retry-after');
+  if (text === undefined) return undefined;
+  const seconds = Number(text);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, (date - Date.now()) / 1000);
+}
+
+function xmlTag(text: string, tag: string): string | undefined {
+  const match = new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(text);
+  return match?.[1];
+}
+
+/**
+ * An error answer as one ApiError: our services send `{ error: { code, message } }`, S3 sends
+ * XML `<Error><Code>…</Code><Message>…</Message></Error>`, anything else keeps its status.
+ */
+export function errorFromResponse(status: number, headers: Headers, text: string): ApiError {
+  const wait = retryAfter(headers);
+  try {
+    const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
+    if (body?.error && typeof body.error.code === 'string') {
+      return new ApiError(status, body.error.code, String(body.error.message ?? body.error.code), wait);
+    }
+  } catch {
+    // not JSON
+  }
+  const code = xmlTag(text, 'Code');
+  if (code) return new ApiError(status, code, xmlTag(text, 'Message') ?? code, wait);
+  const snippet = text.replace(/\s+/g, ' ').trim().slice(0, 200);
+  return new ApiError(status, `http_${status}`, snippet === '' ? 'no details' : snippet, wait);
+}
+
+export interface JsonRequest {
+  body?: unknown;
+  token?: string | undefined;
+}
+
+async function send(
+  dispatcher: Dispatcher,
+  method: Dispatcher.HttpMethod,
+  url: string,
+  options: Omit<Dispatcher.RequestOptions, 'origin' | 'path' | 'method'>,
+): Promise<Dispatcher.ResponseData> {
+  try {
+    return await request(url, { ...options, method, dispatcher });
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new NetworkError(url, error);
+  }
+}
+
+/** Sends JSON (when there is a body) and answers the parsed JSON; errors become ApiError. */
+export async function requestJson<T>(dispatcher: Dispatcher, method: Dispatcher.HttpMethod, url: string, options: JsonRequest = {}): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  let body: string | undefined;
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers['content-type'] = 'application/json';
+  }
+  const response = await send(dispatcher, method, url, { headers, body });
+  let text: string;
+  try {
+    text = await response.body.text();
+  } catch (error) {
+    throw new NetworkError(url, error);
+  }
+  if (response.statusCode < 200 || response.statusCode >= 300) {
+    throw errorFromResponse(response.statusCode, response.headers, text);
+  }
+  if (text === '') return {} as T;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new CliError(`${new URL(url).origin} answered something that is not JSON (HTTP ${response.statusCode})`);
+  }
+}
+
+export interface PutBody {
+  body: NodeJS.ReadableStream;
+  length: number;
+  contentMd5?: string;
+}
+
+/** PUTs a body of known length; answers the ETag header (empty when the service sent none). */
+export async function putBody(dispatcher: Dispatcher, url: string, put: PutBody): Promise<string> {
+  const headers: Record<string, string> = { 'content-length': String(put.length), 'content-type': 'application/octet-stream' };
+  if (put.contentMd5) headers['content-md5'] = put.contentMd5;
+  const response = await send(dispatcher, 'PUT', url, { headers, body: put.body as unknown as Dispatcher.DispatchOptions['body'] });
+  let text: string;
+  try {
+    text = await response.body.text();
+  } catch (error) {
+    throw new NetworkError(url, error);
+  }
+  if (response.statusCode < 200 || response.statusCode >= 300) {
+    throw errorFromResponse(response.statusCode, response.headers, text);
+  }
+  return header(response.headers, 'etag') ?? '';
+}
+
+/** GETs a URL as a stream, following up to 5 redirects (a presigned S3 GET, for instance). */
+export async function getStream(dispatcher: Dispatcher, url: string): Promise<Dispatcher.ResponseData> {
+  let current = url;
+  for (let hop = 0; hop <= 5; hop += 1) {
+    const response = await send(dispatcher, 'GET', current, {});
+    const location = header(response.headers, 'location');
+    if (response.statusCode >= 300 && response.statusCode < 400 && location) {
+      await response.body.dump();
+      current = new URL(location, current).toString();
+      continue;
+    }
+    if (response.statusCode < 200 || response.statusCode >= 300) {
+      const text = await response.body.text().catch(() => '');
+      throw errorFromResponse(response.statusCode, response.headers, text);
+    }
+    return response;
+  }
+  throw new CliError(`too many redirects downloading from ${new URL(url).origin}`);
+}

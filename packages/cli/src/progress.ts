@@ -1,0 +1,202 @@
+import type { UploadEvents } from './upload/uploader.ts';
+
+/** Sizes and rates in the units people read. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '--';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+export interface ProgressOptions {
+  /** Where the bar and the result lines go (stdout). */
+  out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  /** Where notes go (stderr). */
+  err: NodeJS.WritableStream;
+  /** Draw the live display; only when `out` is a terminal and output is not JSON. */
+  live: boolean;
+  color: boolean;
+  now?: () => number;
+}
+
+interface FileState {
+  name: string;
+  size: number;
+  phase: string;
+  hashed: number;
+  sent: number;
+  resumed: number;
+  startedAt: number;
+}
+
+/**
+ * The upload display: on a terminal, a line per file in flight and a total line (bytes, rate,
+ * ETA), redrawn in place; otherwise nothing but the plain lines the command logs.
+ */
+export class Progress implements UploadEvents {
+  readonly #options: ProgressOptions;
+  readonly #now: () => number;
+  readonly #files = new Map<string, FileState>();
+  readonly #samples: Array<{ at: number; bytes: number }> = [];
+  #totalBytes = 0;
+  #totalFiles = 0;
+  #finishedFiles = 0;
+  #finishedBytes = 0;
+  #sent = 0;
+  #drawn = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(options: ProgressOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  get live(): boolean {
+    return this.#options.live;
+  }
+
+  start(totalFiles: number, totalBytes: number): void {
+    this.#totalFiles = totalFiles;
+    this.#totalBytes = totalBytes;
+    if (this.#options.live) {
+      this.#timer = setInterval(() => this.render(), 200);
+      this.#timer.unref();
+    }
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#clear();
+  }
+
+  begin(name: string, size: number): void {
+    this.#files.set(name, { name, size, phase: 'waiting', hashed: 0, sent: 0, resumed: 0, startedAt: this.#now() });
+  }
+
+  /** A file is finished (uploaded, skipped or failed): it leaves the live display. */
+  end(name: string): void {
+    const file = this.#files.get(name);
+    this.#files.delete(name);
+    this.#finishedFiles += 1;
+    this.#finishedBytes += file?.size ?? 0;
+  }
+
+  phase(name: string, phase: 'hashing' | 'uploading' | 'finishing'): void {
+    const file = this.#files.get(name);
+    if (file) file.phase = phase;
+  }
+
+  hashed(name: string, bytes: number): void {
+    const file = this.#files.get(name);
+    if (file) file.hashed += bytes;
+  }
+
+  sent(name: string, bytes: number): void {
+    const file = this.#files.get(name);
+    if (file) file.sent += bytes;
+    this.#sent += bytes;
+    this.#sample();
+  }
+
+  resumed(name: string, bytes: number): void {
+    const file = this.#files.get(name);
+    if (file) file.resumed += bytes;
+  }
+
+  /** Something the user should know (a fallback, a refresh): to stderr, keeping the display intact. */
+  note(message: string): void {
+    this.#clear();
+    this.#options.err.write(`${message}\n`);
+    this.render();
+  }
+
+  /** A permanent line on stdout (a file's result). */
+  log(line: string): void {
+    this.#clear();
+    this.#options.out.write(`${line}\n`);
+    this.render();
+  }
+
+  #sample(): void {
+    const at = this.#now();
+    const last = this.#samples[this.#samples.length - 1];
+    if (last && at - last.at < 100) {
+      last.bytes = this.#sent;
+      return;
+    }
+    this.#samples.push({ at, bytes: this.#sent });
+    while (this.#samples.length > 2 && at - (this.#samples[0]?.at ?? at) > 5000) this.#samples.shift();
+  }
+
+  /** Bytes per second over the last few seconds. */
+  rate(): number {
+    const first = this.#samples[0];
+    const last = this.#samples[this.#samples.length - 1];
+    if (!first || !last || last.at - first.at < 200) return 0;
+    return ((last.bytes - first.bytes) * 1000) / (last.at - first.at);
+  }
+
+  #paint(text: string, code: string): string {
+    return this.#options.color ? `\x1b[${code}m${text}\x1b[0m` : text;
+  }
+
+  #bar(fraction: number, width = 20): string {
+    const filled = Math.max(0, Math.min(width, Math.round(fraction * width)));
+    return `[${this.#paint('#'.repeat(filled), '36')}${' '.repeat(width - filled)}]`;
+  }
+
+  /** The lines the live display shows now. */
+  lines(): string[] {
+    const out: string[] = [];
+    const now = this.#now();
+    const shown = [...this.#files.values()].filter((f) => f.phase !== 'waiting').slice(0, 4);
+    for (const f of shown) {
+      if (f.phase === 'hashing') {
+        out.push(`${this.#bar(f.size ? f.hashed / f.size : 1)} ${f.name}  hashing ${formatBytes(f.hashed)} / ${formatBytes(f.size)}`);
+        continue;
+      }
+      const done = f.sent + f.resumed;
+      const seconds = (now - f.startedAt) / 1000;
+      const rate = seconds > 0 ? f.sent / seconds : 0;
+      const label = f.phase === 'finishing' ? 'finishing' : `${formatBytes(done)} / ${formatBytes(f.size)}  ${formatBytes(rate)}/s`;
+      out.push(`${this.#bar(f.size ? done / f.size : 1)} ${f.name}  ${label}`);
+    }
+    const inFlight = [...this.#files.values()].reduce((sum, f) => sum + Math.min(f.size, f.sent + f.resumed), 0);
+    const total = this.#finishedBytes + inFlight;
+    const rate = this.rate();
+    const eta = rate > 0 ? (this.#totalBytes - total) / rate : Number.NaN;
+    out.push(
+      `${this.#bar(this.#totalBytes ? total / this.#totalBytes : 1)} total  ${this.#finishedFiles}/${this.#totalFiles} files  ` +
+        `${formatBytes(total)} / ${formatBytes(this.#totalBytes)}  ${formatBytes(rate)}/s  ETA ${formatDuration(eta)}`,
+    );
+    return out;
+  }
+
+  render(): void {
+    if (!this.#options.live) return;
+    const columns = this.#options.out.columns ?? 100;
+    const lines = this.lines().map((l) => l.slice(0, Math.max(20, columns - 1 + (this.#options.color ? 9 : 0))));
+    const up = this.#drawn > 0 ? `\x1b[${this.#drawn}F` : '';
+    this.#options.out.write(`${up}${lines.map((l) => `\x1b[2K${l}`).join('\n')}\n\x1b[J`);
+    this.#drawn = lines.length;
+  }
+
+  #clear(): void {
+    if (!this.#options.live || this.#drawn === 0) return;
+    this.#options.out.write(`\x1b[${this.#drawn}F\x1b[J`);
+    this.#drawn = 0;
+  }
+}

@@ -1,0 +1,81 @@
+import type { Dispatcher } from 'undici';
+import { ApiError } from '../errors.ts';
+import { requestJson } from '../http.ts';
+import type { UploadGrant } from '../api.ts';
+
+/** The BSS multipart endpoints, reached through the URLs of a grant. */
+export interface PartDone {
+  partNumber: number;
+  etag: string;
+  size: number;
+}
+
+export interface CompletedBlob {
+  success: boolean;
+  key: string;
+  hash: string;
+  size: number;
+  contentType: string;
+}
+
+/** A signature that has run out: ours say `expired_signature`; S3 says so in its own words. */
+export function isExpired(error: unknown): boolean {
+  if (!(error instanceof ApiError) || error.status !== 403) return false;
+  if (error.code === 'expired_signature' || error.code === 'ExpiredToken' || error.code === 'RequestExpired') return true;
+  return error.code === 'AccessDenied' && /expire/i.test(error.message);
+}
+
+export function withQuery(url: string, extra: Record<string, string>): string {
+  const u = new URL(url);
+  for (const [k, v] of Object.entries(extra)) u.searchParams.set(k, v);
+  return u.toString();
+}
+
+export class BssClient {
+  readonly #dispatcher: Dispatcher;
+
+  constructor(dispatcher: Dispatcher) {
+    this.#dispatcher = dispatcher;
+  }
+
+  init(grant: UploadGrant, body: Record<string, unknown>): Promise<{ uploadId: string; key: string }> {
+    return requestJson(this.#dispatcher, 'POST', grant.initUrl, { body });
+  }
+
+  partUrls(
+    grant: UploadGrant,
+    upload: { uploadId: string; key: string },
+    partNumbers: number[],
+    contentMd5: Record<string, string>,
+  ): Promise<{ parts: Record<string, string>; expiresAt?: string }> {
+    return requestJson(this.#dispatcher, 'POST', grant.partsUrl, { body: { ...upload, partNumbers, contentMd5 } });
+  }
+
+  partsDone(grant: UploadGrant, upload: { uploadId: string; key: string }): Promise<{ parts: PartDone[]; expired: boolean }> {
+    return requestJson(this.#dispatcher, 'GET', withQuery(grant.partsDoneUrl, upload));
+  }
+
+  complete(
+    grant: UploadGrant,
+    upload: { uploadId: string; key: string },
+    parts: Array<{ partNumber: number; etag: string }>,
+  ): Promise<CompletedBlob> {
+    return requestJson(this.#dispatcher, 'POST', grant.completeUrl, { body: { ...upload, parts } });
+  }
+
+  abort(grant: UploadGrant, upload: { uploadId: string; key: string }): Promise<{ success: boolean }> {
+    return requestJson(this.#dispatcher, 'POST', grant.abortUrl, { body: upload });
+  }
+}
+
+/** The unsigned legacy endpoints of a BSS that still serves them (REQUIRE_PRESIGNED_UPLOADS=false). */
+export function legacyGrant(bss: string, type: string): UploadGrant {
+  const base = `${bss}/${type}/upload/multipart`;
+  return {
+    initUrl: `${base}/init`,
+    partsUrl: `${base}/parts`,
+    partsDoneUrl: `${base}/parts-done`,
+    completeUrl: `${base}/complete`,
+    abortUrl: `${base}/abort`,
+  };
+}

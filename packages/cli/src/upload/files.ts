@@ -1,0 +1,43 @@
+import { readdir, stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { CliError } from '../errors.ts';
+import type { LocalFile } from './uploader.ts';
+
+async function walk(dir: string, prefix: string, out: LocalFile[]): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    const name = `${prefix}/${entry.name}`;
+    if (entry.isDirectory()) await walk(path, name, out);
+    else if (entry.isFile()) out.push({ path, name, size: (await stat(path)).size });
+    else if (entry.isSymbolicLink()) {
+      const info = await stat(path).catch(() => null);
+      if (info?.isFile()) out.push({ path, name, size: info.size });
+      else if (info?.isDirectory()) await walk(path, name, out);
+    }
+  }
+}
+
+/**
+ * The files to upload: a file is named by its base name; a folder's files by their path under
+ * the folder's own name (`run42/sub/b.csv`), in sorted order.
+ */
+export async function collectFiles(paths: readonly string[]): Promise<LocalFile[]> {
+  const out: LocalFile[] = [];
+  for (const given of paths) {
+    const path = resolve(given);
+    const info = await stat(path).catch(() => null);
+    if (!info) throw new CliError(`${given}: no such file or folder`);
+    const name = basename(path);
+    if (info.isDirectory()) await walk(path, name, out);
+    else if (info.isFile()) out.push({ path, name, size: info.size });
+    else throw new CliError(`${given}: not a file or folder`);
+  }
+  const seen = new Set<string>();
+  for (const file of out) {
+    if (seen.has(file.name)) throw new CliError(`two files would both be named "${file.name}" in the space`);
+    seen.add(file.name);
+  }
+  return out;
+}

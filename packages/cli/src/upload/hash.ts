@@ -1,0 +1,118 @@
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { readJsonFile, writePrivateFile } from '../config.ts';
+import { partCount } from './plan.ts';
+
+/** What one read of a file yields: its SHA-256 and the MD5 of each part, for a given part size. */
+export interface FileDigest {
+  /** 64 lowercase hex. */
+  sha256: string;
+  partSize: number;
+  /** Base64 MD5 of each part, part 1 first (what `Content-MD5` carries). */
+  partMd5: string[];
+}
+
+interface CacheEntry extends FileDigest {
+  size: number;
+  mtimeMs: number;
+}
+
+interface CacheFile {
+  version: 1;
+  entries: Record<string, CacheEntry>;
+}
+
+const MAX_ENTRIES = 2000;
+
+/**
+ * Digests of files already read, keyed by absolute path and valid while size, mtime and part
+ * size are unchanged. Kept in `hash-cache.json` (0600) in the CLI's home.
+ */
+export class HashCache {
+  readonly #path: string;
+  #writes: Promise<void> = Promise.resolve();
+
+  constructor(home: string) {
+    this.#path = join(home, 'hash-cache.json');
+  }
+
+  async #load(): Promise<CacheFile> {
+    const file = await readJsonFile<CacheFile>(this.#path);
+    return file?.version === 1 && file.entries && typeof file.entries === 'object' ? file : { version: 1, entries: {} };
+  }
+
+  async get(path: string, size: number, mtimeMs: number, partSize: number): Promise<FileDigest | undefined> {
+    const entry = (await this.#load()).entries[resolve(path)];
+    if (!entry || entry.size !== size || entry.mtimeMs !== mtimeMs || entry.partSize !== partSize) return undefined;
+    if (!Array.isArray(entry.partMd5) || entry.partMd5.length !== partCount(size, partSize)) return undefined;
+    return { sha256: entry.sha256, partSize: entry.partSize, partMd5: entry.partMd5 };
+  }
+
+  set(path: string, size: number, mtimeMs: number, digest: FileDigest): Promise<void> {
+    const write = async (): Promise<void> => {
+      const file = await this.#load();
+      const key = resolve(path);
+      delete file.entries[key];
+      file.entries[key] = { ...digest, size, mtimeMs };
+      const keys = Object.keys(file.entries);
+      for (const old of keys.slice(0, Math.max(0, keys.length - MAX_ENTRIES))) delete file.entries[old];
+      await writePrivateFile(this.#path, JSON.stringify(file));
+    };
+    this.#writes = this.#writes.then(write, write);
+    return this.#writes;
+  }
+}
+
+/** Reads the file once, computing the SHA-256 of the whole and the MD5 of every part. */
+export async function digestFile(path: string, partSize: number, onBytes?: (bytes: number) => void): Promise<FileDigest> {
+  const sha = createHash('sha256');
+  const partMd5: string[] = [];
+  let md5: Hash = createHash('md5');
+  let inPart = 0;
+  let total = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
+    sha.update(chunk);
+    let offset = 0;
+    while (offset < chunk.length) {
+      const take = Math.min(chunk.length - offset, partSize - inPart);
+      md5.update(chunk.subarray(offset, offset + take));
+      offset += take;
+      inPart += take;
+      if (inPart === partSize) {
+        partMd5.push(md5.digest('base64'));
+        md5 = createHash('md5');
+        inPart = 0;
+      }
+    }
+    total += chunk.length;
+    onBytes?.(chunk.length);
+  }
+  if (inPart > 0 || total === 0) partMd5.push(md5.digest('base64'));
+  return { sha256: sha.digest('hex'), partSize, partMd5 };
+}
+
+export interface HashResult {
+  digest: FileDigest;
+  /** True when the digest came from the cache and the file was not read. */
+  cached: boolean;
+}
+
+/** The file's digest, from the cache when the file has not changed since it was last read. */
+export async function hashFile(
+  cache: HashCache,
+  path: string,
+  partSize: number,
+  onBytes?: (bytes: number) => void,
+): Promise<HashResult> {
+  const before = await stat(path);
+  const hit = await cache.get(path, before.size, before.mtimeMs, partSize);
+  if (hit) return { digest: hit, cached: true };
+  const digest = await digestFile(path, partSize, onBytes);
+  const after = await stat(path);
+  if (after.size === before.size && after.mtimeMs === before.mtimeMs) {
+    await cache.set(path, before.size, before.mtimeMs, digest);
+  }
+  return { digest, cached: false };
+}

@@ -1,0 +1,40 @@
+/** S3 multipart rules: parts of at least 5 MiB (all but the last), at most 10,000 of them. */
+export const MIB = 1024 * 1024;
+export const MIN_PART_SIZE = 5 * MIB;
+export const MAX_PART_SIZE = 5 * 1024 * MIB;
+export const MAX_PARTS = 10_000;
+
+export interface PartRange {
+  partNumber: number;
+  /** Inclusive first byte. */
+  start: number;
+  /** Exclusive end. */
+  end: number;
+}
+
+/**
+ * The part size for a file: 5 MiB, or the smallest whole number of MiB that keeps the file
+ * within 10,000 parts.
+ */
+export function choosePartSize(fileSize: number): number {
+  if (!Number.isSafeInteger(fileSize) || fileSize < 0) throw new RangeError(`invalid file size ${fileSize}`);
+  const needed = Math.ceil(fileSize / MAX_PARTS);
+  const size = Math.max(MIN_PART_SIZE, Math.ceil(needed / MIB) * MIB);
+  if (size > MAX_PART_SIZE) throw new RangeError(`a file of ${fileSize} bytes is too large for a multipart upload`);
+  return size;
+}
+
+/** Number of parts; an empty file still has one (empty) part. */
+export function partCount(fileSize: number, partSize: number): number {
+  return Math.max(1, Math.ceil(fileSize / partSize));
+}
+
+export function partRange(fileSize: number, partSize: number, partNumber: number): PartRange {
+  const start = (partNumber - 1) * partSize;
+  return { partNumber, start, end: Math.min(fileSize, start + partSize) };
+}
+
+export function planParts(fileSize: number, partSize: number): PartRange[] {
+  const count = partCount(fileSize, partSize);
+  return Array.from({ length: count }, (_, i) => partRange(fileSize, partSize, i + 1));
+}

@@ -1,0 +1,56 @@
+/** A tiny counting semaphore: at most `limit` tasks run at once. */
+export class Semaphore {
+  readonly #limit: number;
+  #active = 0;
+  readonly #waiting: Array<() => void> = [];
+
+  constructor(limit: number) {
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError('concurrency must be a positive integer');
+    this.#limit = limit;
+  }
+
+  async acquire(): Promise<void> {
+    if (this.#active < this.#limit) {
+      this.#active += 1;
+      return;
+    }
+    await new Promise<void>((resolve) => this.#waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.#waiting.shift();
+    if (next) next();
+    else this.#active -= 1;
+  }
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    await this.acquire();
+    try {
+      return await task();
+    } finally {
+      this.release();
+    }
+  }
+}
+
+/**
+ * Runs `task` over every item with at most `limit` in flight. The first failure stops new work
+ * from starting and is thrown once the running tasks have settled.
+ */
+export async function runPool<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  const semaphore = new Semaphore(limit);
+  let failure: { error: unknown } | undefined;
+  await Promise.all(
+    items.map((item) =>
+      semaphore.run(async () => {
+        if (failure) return;
+        try {
+          await task(item);
+        } catch (error) {
+          failure ??= { error };
+        }
+      }),
+    ),
+  );
+  if (failure) throw failure.error;
+}

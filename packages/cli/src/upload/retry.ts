@@ -1,0 +1,51 @@
+import { ApiError, NetworkError } from '../errors.ts';
+
+export interface RetryOptions {
+  /** Attempts in all, the first one included. */
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Injected for tests; defaults to Math.random and a real timer. */
+  random?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  /** Told about each failure that will be retried. */
+  onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+}
+
+export const DEFAULT_RETRY: RetryOptions = { attempts: 6, baseDelayMs: 500, maxDelayMs: 15_000 };
+
+/** Worth another try: no answer at all, a 5xx, or 429. */
+export function isTransient(error: unknown): boolean {
+  if (error instanceof NetworkError) return true;
+  if (error instanceof ApiError) return error.status >= 500 || error.status === 429 || error.status === 408;
+  return false;
+}
+
+/**
+ * Delay before retry number `attempt` (1-based): exponential with full jitter, capped; a
+ * Retry-After from the service is honoured as a floor.
+ */
+export function backoffDelay(attempt: number, options: RetryOptions, error?: unknown): number {
+  const random = options.random ?? Math.random;
+  const ceiling = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (attempt - 1));
+  const jittered = Math.round(ceiling / 2 + random() * (ceiling / 2));
+  const retryAfter = error instanceof ApiError && error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1000 : 0;
+  return Math.max(jittered, Math.min(retryAfter, options.maxDelayMs * 4));
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Runs `task`, retrying transient failures with backoff; other failures are thrown at once. */
+export async function withRetry<T>(task: (attempt: number) => Promise<T>, options: RetryOptions = DEFAULT_RETRY): Promise<T> {
+  const wait = options.sleep ?? sleep;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await task(attempt);
+    } catch (error) {
+      if (!isTransient(error) || attempt >= options.attempts) throw error;
+      const delay = backoffDelay(attempt, options, error);
+      options.onRetry?.(error, attempt, delay);
+      await wait(delay);
+    }
+  }
+}
