@@ -1,0 +1,70 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { Progress, formatBytes, formatDuration } from '../src/progress.ts';
+
+function capture(isTTY: boolean): { stream: PassThrough & { isTTY: boolean; columns: number }; text: () => string } {
+  const stream = Object.assign(new PassThrough(), { isTTY, columns: 120 });
+  const chunks: Buffer[] = [];
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
+}
+
+test('when stdout is not a terminal, only the plain lines are written', async () => {
+  const out = capture(false);
+  const err = capture(false);
+  const progress = new Progress({ out: out.stream, err: err.stream, live: false, color: false });
+  progress.start(1, 100);
+  progress.begin('a.mp4', 100);
+  progress.phase('a.mp4', 'uploading');
+  progress.sent('a.mp4', 60);
+  progress.render();
+  progress.note('a note');
+  progress.end('a.mp4');
+  progress.log('alice/runs/a.mp4  done');
+  progress.stop();
+  assert.equal(out.text(), 'alice/runs/a.mp4  done\n');
+  assert.equal(err.text(), 'a note\n');
+  assert.doesNotMatch(out.text(), /\x1b/);
+});
+
+test('on a terminal the display shows bytes, rate and ETA per file and in total, redrawn in place', () => {
+  let now = 0;
+  const out = capture(true);
+  const progress = new Progress({ out: out.stream, err: capture(false).stream, live: true, color: false, now: () => now });
+  progress.start(2, 200 * 1024 * 1024);
+  progress.begin('a.mp4', 100 * 1024 * 1024);
+  progress.phase('a.mp4', 'uploading');
+  progress.sent('a.mp4', 0);
+  now = 2000;
+  progress.sent('a.mp4', 50 * 1024 * 1024);
+  const lines = progress.lines();
+  assert.equal(lines.length, 2);
+  assert.match(lines[0] ?? '', /a\.mp4 +50\.0 MiB \/ 100\.0 MiB +25\.0 MiB\/s/);
+  assert.match(lines[1] ?? '', /total +0\/2 files +50\.0 MiB \/ 200\.0 MiB +25\.0 MiB\/s +ETA 6s/);
+  progress.render();
+  progress.render();
+  assert.match(out.text(), /\x1b\[2F/, 'the second frame moves up over the first');
+  progress.stop();
+});
+
+test('NO_COLOR (color off) leaves no colour codes', () => {
+  const out = capture(true);
+  const progress = new Progress({ out: out.stream, err: capture(false).stream, live: true, color: false });
+  progress.start(1, 10);
+  progress.begin('x', 10);
+  progress.phase('x', 'uploading');
+  progress.sent('x', 5);
+  progress.render();
+  progress.stop();
+  assert.doesNotMatch(out.text(), /\x1b\[\d+m/);
+});
+
+test('sizes and durations read naturally', () => {
+  assert.equal(formatBytes(512), '512 B');
+  assert.equal(formatBytes(1536), '1.5 KiB');
+  assert.equal(formatBytes(1024 ** 3), '1.0 GiB');
+  assert.equal(formatDuration(59), '59s');
+  assert.equal(formatDuration(125), '2m05s');
+  assert.equal(formatDuration(Number.NaN), '--');
+});
