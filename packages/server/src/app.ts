@@ -1,0 +1,56 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import cors from '@fastify/cors';
+import { loggerOptions, registerErrorHandling } from '@dreamlake/presign/http';
+import type { ServerConfig } from './config.ts';
+import type { DB } from './db/open.ts';
+import type { ServerContext } from './context.ts';
+import { createBssClient, type BssClient } from './bss-client.ts';
+import { createJwtIssuer } from './auth/jwt.ts';
+import { createPasswordHasher } from './auth/passwords.ts';
+import { createLoginThrottle } from './auth/throttle.ts';
+import { createAuthenticate } from './auth/authenticate.ts';
+import { healthRoutes } from './routes/health.ts';
+import { authRoutes } from './routes/auth.ts';
+import { tokenRoutes } from './routes/tokens.ts';
+import { orgRoutes } from './routes/orgs.ts';
+import { spaceRoutes } from './routes/spaces.ts';
+import { uploadRoutes } from './routes/uploads.ts';
+import { fileRoutes } from './routes/files.ts';
+
+export interface BuildServerAppOptions {
+  config: Readonly<ServerConfig>;
+  /** An open, migrated database; the caller owns it and closes it. */
+  db: DB;
+  /** Milliseconds since the epoch. */
+  clock?: () => number;
+  bss?: BssClient;
+}
+
+/** The server's Fastify app, ready for `inject()` or `listen()`. */
+export async function buildServerApp(options: BuildServerAppOptions): Promise<FastifyInstance> {
+  const { config, db } = options;
+  const clock = options.clock ?? Date.now;
+  const jwt = createJwtIssuer(config.jwtSecret, config.jwtTtlSeconds);
+  const ctx: ServerContext = {
+    config,
+    db,
+    clock,
+    bss: options.bss ?? createBssClient(config, clock),
+    jwt,
+    passwords: createPasswordHasher(config.scryptLogN),
+    throttle: createLoginThrottle(db, config.login),
+    authenticate: createAuthenticate({ db, jwt, clock }),
+  };
+
+  const app = Fastify({ logger: loggerOptions(config.logLevel), trustProxy: config.trustProxy });
+  app.decorateRequest('user', null);
+  registerErrorHandling(app);
+  if (config.corsOrigins.length > 0) {
+    await app.register(cors, { origin: [...config.corsOrigins], allowedHeaders: ['authorization', 'content-type'] });
+  }
+  for (const routes of [healthRoutes, authRoutes, tokenRoutes, orgRoutes, spaceRoutes, uploadRoutes, fileRoutes]) {
+    routes(app, ctx);
+  }
+  await app.ready();
+  return app;
+}

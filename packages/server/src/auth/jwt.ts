@@ -1,0 +1,42 @@
+import { SignJWT, jwtVerify } from 'jose';
+
+const ALGORITHM = 'HS256';
+const ISSUER = 'dreamlake';
+
+export interface JwtIssuer {
+  issue(userId: string, username: string, nowMs: number): Promise<{ token: string; expiresAt: string }>;
+  /** The user id the token was issued to, or null for any invalid, expired or foreign token. */
+  verify(token: string, nowMs: number): Promise<string | null>;
+}
+
+/** HS256 only, `exp` required, lifetime from the configuration. */
+export function createJwtIssuer(secret: string, ttlSeconds: number): JwtIssuer {
+  const key = new TextEncoder().encode(secret);
+  return {
+    async issue(userId, username, nowMs) {
+      const iat = Math.floor(nowMs / 1000);
+      const exp = iat + ttlSeconds;
+      const token = await new SignJWT({ name: username })
+        .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+        .setSubject(userId)
+        .setIssuer(ISSUER)
+        .setIssuedAt(iat)
+        .setExpirationTime(exp)
+        .sign(key);
+      return { token, expiresAt: new Date(exp * 1000).toISOString() };
+    },
+    async verify(token, nowMs) {
+      try {
+        const { payload } = await jwtVerify(token, key, {
+          algorithms: [ALGORITHM],
+          issuer: ISSUER,
+          requiredClaims: ['exp', 'sub'],
+          currentDate: new Date(nowMs),
+        });
+        return typeof payload.sub === 'string' ? payload.sub : null;
+      } catch {
+        return null;
+      }
+    },
+  };
+}

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { DreamLakeError } from '@dreamlake/presign';
+import type { ServerConfig } from './config.ts';
+import { blobUrl, type BlobRef } from './signing.ts';
+
+export interface BlobStat {
+  size: number;
+  contentType: string;
+}
+
+/** What the server asks of BSS. */
+export interface BssClient {
+  /** The verified blob's size and type, or null when BSS holds no verified blob for it. */
+  stat(blob: BlobRef): Promise<BlobStat | null>;
+}
+
+const statAnswer = z.object({
+  size: z.number().int().nonnegative(),
+  contentType: z.string().min(1).optional(),
+});
+
+/** Asks BSS over HTTP with a `stat` URL the server signs itself. */
+export function createBssClient(
+  config: Pick<ServerConfig, 'bssInternalUrl' | 'presignSecrets' | 'presignTtlSeconds'>,
+  clock: () => number = Date.now,
+  timeoutMs = 10_000,
+): BssClient {
+  const unavailable = (why: string) => new DreamLakeError('storage_unavailable', `blob storage could not be asked: ${why}`);
+  return {
+    async stat(blob) {
+      const { url } = blobUrl(config, config.bssInternalUrl, 'stat', blob, clock());
+      let response: Response;
+      try {
+        response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+      } catch (error) {
+        throw unavailable(error instanceof Error ? error.name : 'network error');
+      }
+      if (response.status === 404) {
+        await response.body?.cancel();
+        return null;
+      }
+      if (!response.ok) {
+        await response.body?.cancel();
+        throw unavailable(`status ${response.status}`);
+      }
+      const parsed = statAnswer.safeParse(await response.json().catch(() => undefined));
+      if (!parsed.success) throw unavailable('unexpected answer');
+      return { size: parsed.data.size, contentType: parsed.data.contentType ?? 'application/octet-stream' };
+    },
+  };
+}

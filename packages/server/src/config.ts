@@ -1,0 +1,162 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { MAX_LIFETIME_SECONDS } from '@dreamlake/presign';
+
+/** Smallest secret accepted outside dev mode, in bytes. */
+export const MIN_SECRET_BYTES = 32;
+
+export interface LoginThrottleConfig {
+  /** Failed logins for one username within the window before it is throttled. */
+  maxFailuresPerUser: number;
+  /** Failed logins from one address within the window before it is throttled. */
+  maxFailuresPerAddress: number;
+  windowSeconds: number;
+}
+
+export interface ServerConfig {
+  devMode: boolean;
+  presignSecrets: readonly string[];
+  jwtSecret: string;
+  jwtTtlSeconds: number;
+  /** `postgres://…`, or a SQLite file path (`:memory:` for a throwaway one). */
+  databaseUrl: string;
+  dataDir: string;
+  bssPublicUrl: string;
+  /** Where the server itself reaches BSS (stat); the public URL unless set. */
+  bssInternalUrl: string;
+  host: string;
+  port: number;
+  presignTtlSeconds: number;
+  allowSignup: boolean;
+  maxUploadBytes: number;
+  /** Bytes of indexed files a namespace may hold; null is unlimited. */
+  namespaceQuotaBytes: number | null;
+  corsOrigins: readonly string[];
+  logLevel: string;
+  trustProxy: boolean | string;
+  /** log2 of the scrypt cost N for new password hashes. */
+  scryptLogN: number;
+  login: LoginThrottleConfig;
+  /** Names of the secrets generated at random because dev mode started without them. */
+  generatedSecrets: readonly string[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid server configuration: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const flag = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])
+  .transform((v) => v === '1' || v === 'true' || v === 'yes' || v === 'on');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const url = z.url({ protocol: /^https?$/ }).transform((v) => v.replace(/\/+$/, ''));
+const list = z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+
+const envSchema = z.object({
+  DREAMLAKE_DEV: flag.default(false),
+  PRESIGN_SECRETS: list.optional(),
+  JWT_SECRET: z.string().optional(),
+  JWT_TTL_SECONDS: int(60, 30 * 24 * 3600).default(12 * 3600),
+  DATABASE_URL: z.string().min(1).optional(),
+  DREAMLAKE_DATA_DIR: z.string().min(1).default('./.dreamlake-data'),
+  BSS_PUBLIC_URL: url.default('http://127.0.0.1:10234'),
+  BSS_INTERNAL_URL: url.optional(),
+  SERVER_PORT: int(0, 65535).default(10233),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PRESIGN_TTL_SECONDS: int(1, MAX_LIFETIME_SECONDS).default(3600),
+  ALLOW_SIGNUP: flag.optional(),
+  MAX_UPLOAD_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(5 * 1024 ** 4),
+  NAMESPACE_QUOTA_BYTES: int(0, Number.MAX_SAFE_INTEGER).optional(),
+  CORS_ORIGINS: list.default([]),
+  LOG_LEVEL: z.enum(['silent', 'fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  TRUST_PROXY: z.string().default('false'),
+  SCRYPT_LOG_N: int(10, 20).default(17),
+  LOGIN_MAX_FAILURES_PER_USER: int(1, 1_000_000).default(10),
+  LOGIN_MAX_FAILURES_PER_ADDRESS: int(1, 1_000_000).default(50),
+  LOGIN_FAILURE_WINDOW_SECONDS: int(1, 7 * 24 * 3600).default(900),
+});
+
+/** The database location alone: what the admin command needs. */
+export function databaseUrlFrom(env: NodeJS.ProcessEnv): string {
+  const dataDir = env.DREAMLAKE_DATA_DIR || './.dreamlake-data';
+  return env.DATABASE_URL || join(dataDir, 'server.sqlite');
+}
+
+/** Fills in missing secrets in dev mode; elsewhere lists what is missing or short. */
+function checkSecrets(config: ServerConfig, problems: string[], generated: string[]): void {
+  const short = (s: string) => Buffer.byteLength(s, 'utf8') < MIN_SECRET_BYTES;
+  if (config.devMode) {
+    if (config.presignSecrets.length === 0) {
+      config.presignSecrets = [randomBytes(32).toString('hex')];
+      generated.push('PRESIGN_SECRETS');
+    }
+    if (config.jwtSecret === '') {
+      config.jwtSecret = randomBytes(32).toString('hex');
+      generated.push('JWT_SECRET');
+    }
+    return;
+  }
+  if (config.presignSecrets.length === 0) problems.push('PRESIGN_SECRETS is missing');
+  config.presignSecrets.forEach((s, i) => {
+    if (short(s)) problems.push(`PRESIGN_SECRETS: secret #${i + 1} is shorter than ${MIN_SECRET_BYTES} bytes`);
+  });
+  if (config.jwtSecret === '') problems.push('JWT_SECRET is missing');
+  else if (short(config.jwtSecret)) problems.push(`JWT_SECRET is shorter than ${MIN_SECRET_BYTES} bytes`);
+}
+
+function trustProxyFrom(value: string): boolean | string {
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0' || value === '') return false;
+  return value;
+}
+
+/**
+ * Reads and validates the server's configuration once. Throws ConfigError naming every problem
+ * (outside dev mode: a missing or short JWT_SECRET or PRESIGN_SECRETS). The result is frozen.
+ */
+export function loadServerConfig(env: NodeJS.ProcessEnv, overrides: Partial<ServerConfig> = {}): Readonly<ServerConfig> {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const config: ServerConfig = {
+    devMode: e.DREAMLAKE_DEV,
+    presignSecrets: e.PRESIGN_SECRETS ?? [],
+    jwtSecret: e.JWT_SECRET ?? '',
+    jwtTtlSeconds: e.JWT_TTL_SECONDS,
+    databaseUrl: e.DATABASE_URL ?? join(e.DREAMLAKE_DATA_DIR, 'server.sqlite'),
+    dataDir: e.DREAMLAKE_DATA_DIR,
+    bssPublicUrl: e.BSS_PUBLIC_URL,
+    bssInternalUrl: e.BSS_INTERNAL_URL ?? e.BSS_PUBLIC_URL,
+    host: e.HOST,
+    port: e.SERVER_PORT,
+    presignTtlSeconds: e.PRESIGN_TTL_SECONDS,
+    allowSignup: e.ALLOW_SIGNUP ?? e.DREAMLAKE_DEV,
+    maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    namespaceQuotaBytes: e.NAMESPACE_QUOTA_BYTES ?? null,
+    corsOrigins: Object.freeze(e.CORS_ORIGINS),
+    logLevel: e.LOG_LEVEL,
+    trustProxy: trustProxyFrom(e.TRUST_PROXY),
+    scryptLogN: e.SCRYPT_LOG_N,
+    login: {
+      maxFailuresPerUser: e.LOGIN_MAX_FAILURES_PER_USER,
+      maxFailuresPerAddress: e.LOGIN_MAX_FAILURES_PER_ADDRESS,
+      windowSeconds: e.LOGIN_FAILURE_WINDOW_SECONDS,
+    },
+    generatedSecrets: [],
+    ...overrides,
+  };
+  const problems: string[] = [];
+  const generated: string[] = [];
+  checkSecrets(config, problems, generated);
+  if (problems.length > 0) throw new ConfigError(problems);
+  config.generatedSecrets = Object.freeze(generated);
+  Object.freeze(config.presignSecrets);
+  Object.freeze(config.login);
+  return Object.freeze(config);
+}

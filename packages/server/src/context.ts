@@ -1,0 +1,24 @@
+import type { ServerConfig } from './config.ts';
+import type { DB } from './db/open.ts';
+import type { BssClient } from './bss-client.ts';
+import type { JwtIssuer } from './auth/jwt.ts';
+import type { PasswordHasher } from './auth/passwords.ts';
+import type { LoginThrottle } from './auth/throttle.ts';
+import type { createAuthenticate } from './auth/authenticate.ts';
+
+/** Everything a route or service needs, built once per app. */
+export interface ServerContext {
+  config: Readonly<ServerConfig>;
+  db: DB;
+  /** Milliseconds since the epoch; injectable for tests. */
+  clock: () => number;
+  bss: BssClient;
+  jwt: JwtIssuer;
+  passwords: PasswordHasher;
+  throttle: LoginThrottle;
+  authenticate: ReturnType<typeof createAuthenticate>;
+}
+
+export function nowIso(ctx: Pick<ServerContext, 'clock'>): string {
+  return new Date(ctx.clock()).toISOString();
+}

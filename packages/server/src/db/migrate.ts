@@ -1,0 +1,30 @@
+import { Migrator, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
+import * as initial from './migrations/2026-11-28-001-initial.ts';
+
+/** Every migration, by name, in order. Listed here rather than read from disk so any runner works. */
+export const migrations: Readonly<Record<string, Migration>> = {
+  '2026-11-28-001-initial': initial,
+};
+
+function migrator(db: Kysely<any>): Migrator {
+  return new Migrator({ db, provider: { getMigrations: async () => ({ ...migrations }) } });
+}
+
+function orThrow(result: MigrationResultSet): MigrationResultSet {
+  if (result.error) {
+    const failed = result.results?.find((r) => r.status === 'Error');
+    const cause = result.error instanceof Error ? result.error.message : String(result.error);
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${cause}`, { cause: result.error });
+  }
+  return result;
+}
+
+export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {
+  return orThrow(await migrator(db).migrateToLatest());
+}
+
+/** Undoes every migration (tests of the `down` steps). */
+export async function migrateToNothing(db: Kysely<any>): Promise<MigrationResultSet> {
+  const { NO_MIGRATIONS } = await import('kysely');
+  return orThrow(await migrator(db).migrateTo(NO_MIGRATIONS));
+}

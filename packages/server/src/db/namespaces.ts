@@ -1,0 +1,70 @@
+import { DreamLakeError } from '@dreamlake/presign';
+import type { DB } from './open.ts';
+import type { NamespaceKind, Role } from './schema.ts';
+import { isUniqueViolation } from './errors.ts';
+import { newId } from './ids.ts';
+
+export interface Namespace {
+  id: string;
+  name: string;
+  kind: NamespaceKind;
+}
+
+export async function findNamespace(db: DB, name: string): Promise<Namespace | undefined> {
+  return db.selectFrom('namespaces').select(['id', 'name', 'kind']).where('name', '=', name).executeTakeFirst();
+}
+
+export async function roleIn(db: DB, namespaceId: string, userId: string): Promise<Role | null> {
+  const row = await db
+    .selectFrom('memberships')
+    .select('role')
+    .where('namespace_id', '=', namespaceId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+  return row?.role ?? null;
+}
+
+/** Creates an organisation with its creator as owner; a taken name is a conflict. */
+export async function createOrg(db: DB, input: { name: string; ownerId: string; now: string }): Promise<Namespace> {
+  const org: Namespace = { id: newId(), name: input.name, kind: 'org' };
+  try {
+    await db.transaction().execute(async (trx) => {
+      await trx.insertInto('namespaces').values({ id: org.id, name: org.name, kind: 'org', created_at: input.now }).execute();
+      await trx.insertInto('memberships').values({ namespace_id: org.id, user_id: input.ownerId, role: 'owner', created_at: input.now }).execute();
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new DreamLakeError('conflict', `the name "${input.name}" is taken`);
+    throw error;
+  }
+  return org;
+}
+
+/** Adds a member or changes their role. */
+export async function setMembership(db: DB, input: { namespaceId: string; userId: string; role: Role; now: string }): Promise<void> {
+  await db
+    .insertInto('memberships')
+    .values({ namespace_id: input.namespaceId, user_id: input.userId, role: input.role, created_at: input.now })
+    .onConflict((oc) => oc.columns(['namespace_id', 'user_id']).doUpdateSet({ role: input.role }))
+    .execute();
+}
+
+export async function countOwners(db: DB, namespaceId: string): Promise<number> {
+  const row = await db
+    .selectFrom('memberships')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where('namespace_id', '=', namespaceId)
+    .where('role', '=', 'owner')
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export async function namespacesOf(db: DB, userId: string): Promise<Array<{ name: string; kind: NamespaceKind; role: Role }>> {
+  return db
+    .selectFrom('memberships')
+    .innerJoin('namespaces', 'namespaces.id', 'memberships.namespace_id')
+    .select(['namespaces.name as name', 'namespaces.kind as kind', 'memberships.role as role'])
+    .where('memberships.user_id', '=', userId)
+    .orderBy('namespaces.kind', 'desc')
+    .orderBy('namespaces.name')
+    .execute();
+}

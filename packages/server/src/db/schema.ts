@@ -1,0 +1,95 @@
+import type { ColumnType } from 'kysely';
+
+export type Role = 'owner' | 'admin' | 'writer' | 'reader';
+export type NamespaceKind = 'user' | 'org';
+
+/** A 64-bit integer column: PostgreSQL hands bigints back as strings, SQLite as numbers. */
+type BigIntColumn = ColumnType<number | string, number, number>;
+
+export interface UsersTable {
+  id: string;
+  username: string;
+  password_hash: string;
+  created_at: string;
+}
+
+export interface NamespacesTable {
+  id: string;
+  name: string;
+  kind: NamespaceKind;
+  created_at: string;
+}
+
+export interface MembershipsTable {
+  namespace_id: string;
+  user_id: string;
+  role: Role;
+  created_at: string;
+}
+
+export interface SpacesTable {
+  id: string;
+  namespace_id: string;
+  name: string;
+  created_by: string;
+  created_at: string;
+}
+
+export interface FilesTable {
+  id: string;
+  space_id: string;
+  name: string;
+  type: string;
+  size: BigIntColumn;
+  content_type: string;
+  hash: string;
+  uploaded_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AccessTokensTable {
+  id: string;
+  user_id: string;
+  name: string;
+  token_hash: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+/** The audit log of `POST /uploads/init` answers. */
+export interface UploadGrantsTable {
+  id: string;
+  user_id: string;
+  username: string;
+  namespace: string;
+  space: string;
+  hash: string;
+  filename: string;
+  type: string;
+  size: BigIntColumn | null;
+  content_type: string;
+  /** `granted` (URLs signed) or `exists` (dedup answer). */
+  outcome: string;
+  ip: string;
+  created_at: string;
+}
+
+export interface LoginFailuresTable {
+  id: string;
+  username: string;
+  ip: string;
+  created_at: string;
+}
+
+export interface Database {
+  users: UsersTable;
+  namespaces: NamespacesTable;
+  memberships: MembershipsTable;
+  spaces: SpacesTable;
+  files: FilesTable;
+  access_tokens: AccessTokensTable;
+  upload_grants: UploadGrantsTable;
+  login_failures: LoginFailuresTable;
+}

@@ -1,0 +1,45 @@
+import { DreamLakeError } from '@dreamlake/presign';
+import type { DB } from './open.ts';
+import { isUniqueViolation } from './errors.ts';
+import { newId } from './ids.ts';
+
+export interface User {
+  id: string;
+  username: string;
+  passwordHash: string;
+  createdAt: string;
+}
+
+const columns = ['id', 'username', 'password_hash as passwordHash', 'created_at as createdAt'] as const;
+
+/**
+ * Creates a user with their personal namespace (same name, the user its owner). A name already
+ * taken by a user or an organisation is a conflict.
+ */
+export async function createUser(db: DB, input: { username: string; passwordHash: string; now: string }): Promise<User> {
+  const user: User = { id: newId(), username: input.username, passwordHash: input.passwordHash, createdAt: input.now };
+  try {
+    await db.transaction().execute(async (trx) => {
+      await trx.insertInto('users').values({ id: user.id, username: user.username, password_hash: user.passwordHash, created_at: user.createdAt }).execute();
+      const namespaceId = newId();
+      await trx.insertInto('namespaces').values({ id: namespaceId, name: user.username, kind: 'user', created_at: input.now }).execute();
+      await trx.insertInto('memberships').values({ namespace_id: namespaceId, user_id: user.id, role: 'owner', created_at: input.now }).execute();
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new DreamLakeError('conflict', `the name "${input.username}" is taken`);
+    throw error;
+  }
+  return user;
+}
+
+export async function findUserByName(db: DB, username: string): Promise<User | undefined> {
+  return db.selectFrom('users').select(columns).where('username', '=', username).executeTakeFirst();
+}
+
+export async function findUserById(db: DB, id: string): Promise<User | undefined> {
+  return db.selectFrom('users').select(columns).where('id', '=', id).executeTakeFirst();
+}
+
+export async function setPasswordHash(db: DB, userId: string, passwordHash: string): Promise<void> {
+  await db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', userId).execute();
+}

@@ -1,0 +1,11 @@
+export { loadServerConfig, databaseUrlFrom, ConfigError, MIN_SECRET_BYTES, type ServerConfig, type LoginThrottleConfig } from './config.ts';
+export { openDatabase, type DB } from './db/open.ts';
+export { migrateToLatest, migrateToNothing } from './db/migrate.ts';
+export { engineOf, type Engine } from './db/dialect.ts';
+export type { Database, Role } from './db/schema.ts';
+export { buildServerApp, type BuildServerAppOptions } from './app.ts';
+export { startServer, type RunningServer } from './start.ts';
+export { createBssClient, type BssClient, type BlobStat } from './bss-client.ts';
+export { uploadUrls, blobUrl, type BlobRef, type UploadUrls } from './signing.ts';
+export { ASSET_TYPES, NAME_PATTERN, fileNameProblem, type AssetType } from './names.ts';
+export type { FileView } from './views.ts';

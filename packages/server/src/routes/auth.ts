@@ -1,0 +1,31 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { parseOrThrow } from '@dreamlake/presign/http';
+import type { ServerContext } from '../context.ts';
+import { nameSchema } from '../names.ts';
+import { login, signup } from '../services/accounts.ts';
+import { caller } from '../auth/authenticate.ts';
+import { namespacesOf } from '../db/namespaces.ts';
+
+export const passwordSchema = z.string().min(8, 'must be at least 8 characters').max(1024);
+const signupBody = z.object({ username: nameSchema, password: passwordSchema });
+/** Login takes any strings: a malformed name is answered like an unknown one. */
+const loginBody = z.object({ username: z.string().min(1).max(256), password: z.string().min(1).max(1024) });
+
+export function authRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  app.post('/auth/signup', async (request, reply) => {
+    const { username, password } = parseOrThrow(signupBody, request.body);
+    const { token } = await signup(ctx, username, password);
+    return reply.code(201).send({ token });
+  });
+
+  app.post('/auth/login', async (request) => {
+    const { username, password } = parseOrThrow(loginBody, request.body);
+    return login(ctx, username, password, request.ip);
+  });
+
+  app.get('/auth/me', { onRequest: ctx.authenticate }, async (request) => {
+    const user = caller(request);
+    return { username: user.username, namespaces: await namespacesOf(ctx.db, user.id) };
+  });
+}

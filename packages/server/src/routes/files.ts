@@ -1,0 +1,29 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { parseOrThrow } from '@dreamlake/presign/http';
+import type { ServerContext } from '../context.ts';
+import { caller } from '../auth/authenticate.ts';
+import { nameSchema } from '../names.ts';
+import { downloadGrant, listSpaceFiles, registerFile } from '../services/file-index.ts';
+
+const spaceParams = z.object({ ns: nameSchema, space: nameSchema });
+
+export function fileRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const where = (params: unknown) => {
+    const { ns, space } = parseOrThrow(spaceParams, params, 'path');
+    return { namespace: ns, space };
+  };
+
+  app.post('/namespaces/:ns/spaces/:space/files', { onRequest: ctx.authenticate }, async (request, reply) => {
+    const { created, file } = await registerFile(ctx, caller(request), where(request.params), request.body);
+    return reply.code(created ? 201 : 200).send({ file });
+  });
+
+  app.get('/namespaces/:ns/spaces/:space/files', { onRequest: ctx.authenticate }, async (request) => {
+    return { files: await listSpaceFiles(ctx, caller(request), where(request.params)) };
+  });
+
+  app.get('/namespaces/:ns/spaces/:space/files/download', { onRequest: ctx.authenticate }, async (request) => {
+    return downloadGrant(ctx, caller(request), where(request.params), request.query);
+  });
+}

@@ -1,0 +1,32 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { parseOrThrow } from '@dreamlake/presign/http';
+import { nowIso, type ServerContext } from '../context.ts';
+import { caller } from '../auth/authenticate.ts';
+import { nameSchema, roleSchema } from '../names.ts';
+import { createOrg } from '../db/namespaces.ts';
+import { listMembers, setMemberRole } from '../services/members.ts';
+
+const orgBody = z.object({ name: nameSchema });
+const memberParams = z.object({ org: nameSchema, username: nameSchema });
+const memberBody = z.object({ role: roleSchema });
+
+export function orgRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  app.post('/orgs', { onRequest: ctx.authenticate }, async (request, reply) => {
+    const { name } = parseOrThrow(orgBody, request.body);
+    await createOrg(ctx.db, { name, ownerId: caller(request).id, now: nowIso(ctx) });
+    return reply.code(201).send({ name });
+  });
+
+  app.get('/orgs/:org/members', { onRequest: ctx.authenticate }, async (request) => {
+    const { org } = parseOrThrow(memberParams.pick({ org: true }), request.params, 'path');
+    return { members: await listMembers(ctx, caller(request), org) };
+  });
+
+  app.put('/orgs/:org/members/:username', { onRequest: ctx.authenticate }, async (request) => {
+    const { org, username } = parseOrThrow(memberParams, request.params, 'path');
+    const { role } = parseOrThrow(memberBody, request.body);
+    await setMemberRole(ctx, caller(request), org, username, role);
+    return { username, role };
+  });
+}

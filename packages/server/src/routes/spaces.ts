@@ -1,0 +1,29 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { parseOrThrow } from '@dreamlake/presign/http';
+import { nowIso, type ServerContext } from '../context.ts';
+import { caller } from '../auth/authenticate.ts';
+import { requireNamespaceRole } from '../access.ts';
+import { nameSchema } from '../names.ts';
+import { createSpace, listSpaces } from '../db/spaces.ts';
+
+const nsParams = z.object({ ns: nameSchema });
+const spaceBody = z.object({ name: nameSchema });
+
+export function spaceRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  app.post('/namespaces/:ns/spaces', { onRequest: ctx.authenticate }, async (request, reply) => {
+    const { ns } = parseOrThrow(nsParams, request.params, 'path');
+    const { name } = parseOrThrow(spaceBody, request.body);
+    const user = caller(request);
+    const { namespace } = await requireNamespaceRole(ctx.db, user.id, ns, 'writer');
+    const space = await createSpace(ctx.db, { namespaceId: namespace.id, name, createdBy: user.id, now: nowIso(ctx) });
+    return reply.code(201).send({ namespace: ns, name: space.name, createdAt: space.createdAt });
+  });
+
+  app.get('/namespaces/:ns/spaces', { onRequest: ctx.authenticate }, async (request) => {
+    const { ns } = parseOrThrow(nsParams, request.params, 'path');
+    const { namespace } = await requireNamespaceRole(ctx.db, caller(request).id, ns, 'reader');
+    const spaces = await listSpaces(ctx.db, namespace.id);
+    return { spaces: spaces.map((s) => ({ namespace: ns, name: s.name, createdAt: s.createdAt })) };
+  });
+}

@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { NotFoundError } from '@dreamlake/presign';
+import { parseOrThrow } from '@dreamlake/presign/http';
+import { nowIso, type ServerContext } from '../context.ts';
+import { requireNamespaceRole, requireSpaceRole } from '../access.ts';
+import { assetTypeSchema, contentTypeSchema, fileNameSchema, hashSchema } from '../names.ts';
+import { ensureSpace, findSpace } from '../db/spaces.ts';
+import { findFileByName, listFiles, putFile } from '../db/files.ts';
+import { blobUrl } from '../signing.ts';
+import { fileView, type FileView } from '../views.ts';
+import type { AuthUser } from '../auth/authenticate.ts';
+import { checkQuota } from './upload-init.ts';
+
+export const registerFileBody = z.strictObject({
+  name: fileNameSchema,
+  hash: hashSchema,
+  type: assetTypeSchema,
+  contentType: contentTypeSchema.optional(),
+});
+
+/**
+ * Points a file name in a space at a blob, once BSS confirms it holds that verified blob.
+ * `created` is false when the name already pointed at that hash.
+ */
+export async function registerFile(
+  ctx: ServerContext,
+  user: AuthUser,
+  where: { namespace: string; space: string },
+  body: unknown,
+): Promise<{ created: boolean; file: FileView }> {
+  const input = parseOrThrow(registerFileBody, body);
+  const { namespace } = await requireNamespaceRole(ctx.db, user.id, where.namespace, 'writer');
+  const space = await findSpace(ctx.db, namespace.id, where.space);
+  const previous = space && (await findFileByName(ctx.db, space.id, input.name));
+  if (previous && previous.hash === input.hash) return { created: false, file: fileView(where.namespace, where.space, previous) };
+
+  const stat = await ctx.bss.stat({ owner: where.namespace, project: where.space, hash: input.hash });
+  if (!stat) throw new NotFoundError(`blob storage holds no verified blob ${input.hash} in ${where.namespace}/${where.space}`);
+  await checkQuota(ctx, namespace, stat.size - (previous?.size ?? 0));
+
+  const target = space ?? (await ensureSpace(ctx.db, { namespaceId: namespace.id, name: where.space, createdBy: user.id, now: nowIso(ctx) }));
+  await putFile(ctx.db, {
+    spaceId: target.id,
+    name: input.name,
+    type: input.type,
+    size: stat.size,
+    contentType: stat.contentType === 'application/octet-stream' && input.contentType ? input.contentType : stat.contentType,
+    hash: input.hash,
+    uploadedBy: user.id,
+    now: nowIso(ctx),
+  });
+  const file = await findFileByName(ctx.db, target.id, input.name);
+  if (!file) throw new Error('registered file is missing');
+  return { created: true, file: fileView(where.namespace, where.space, file) };
+}
+
+export async function listSpaceFiles(ctx: ServerContext, user: AuthUser, where: { namespace: string; space: string }): Promise<FileView[]> {
+  const { space } = await requireSpaceRole(ctx.db, user.id, where.namespace, where.space, 'reader');
+  return (await listFiles(ctx.db, space.id)).map((f) => fileView(where.namespace, where.space, f));
+}
+
+export const downloadQuery = z.object({ name: fileNameSchema });
+
+/** A signed BSS download URL for one file of a space the caller may read. */
+export async function downloadGrant(ctx: ServerContext, user: AuthUser, where: { namespace: string; space: string }, query: unknown) {
+  const { name } = parseOrThrow(downloadQuery, query, 'query');
+  const { space } = await requireSpaceRole(ctx.db, user.id, where.namespace, where.space, 'reader');
+  const file = await findFileByName(ctx.db, space.id, name);
+  if (!file) throw new NotFoundError(`no file "${name}" in ${where.namespace}/${where.space}`);
+  const { url, expiresAt } = blobUrl(ctx.config, ctx.config.bssPublicUrl, 'download', { owner: where.namespace, project: where.space, hash: file.hash }, ctx.clock());
+  return { url, name: file.name, hash: file.hash, size: file.size, contentType: file.contentType, expiresAt };
+}

@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { TooLargeError } from '@dreamlake/presign';
+import { parseOrThrow } from '@dreamlake/presign/http';
+import { nowIso, type ServerContext } from '../context.ts';
+import { requireNamespaceRole } from '../access.ts';
+import { assetTypeSchema, contentTypeSchema, fileNameSchema, hashSchema, nameSchema } from '../names.ts';
+import { findSpace, ensureSpace } from '../db/spaces.ts';
+import { findFileByHash, namespaceUsage } from '../db/files.ts';
+import { recordUploadGrant } from '../db/upload-grants.ts';
+import { uploadUrls, type UploadUrls } from '../signing.ts';
+import { fileView, type FileView } from '../views.ts';
+import type { AuthUser } from '../auth/authenticate.ts';
+import type { Namespace } from '../db/namespaces.ts';
+
+export const uploadInitBody = z.strictObject({
+  namespace: nameSchema,
+  space: nameSchema,
+  filename: fileNameSchema,
+  hash: hashSchema,
+  contentType: contentTypeSchema,
+  type: assetTypeSchema,
+  size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
+});
+
+export type UploadInitAnswer = UploadUrls | { exists: true; file: FileView };
+
+/**
+ * Refuses when the namespace's indexed bytes plus `incoming` would pass its quota; with the size
+ * unknown (null), refuses once the namespace is full.
+ */
+export async function checkQuota(ctx: ServerContext, namespace: Namespace, incoming: number | null): Promise<void> {
+  const quota = ctx.config.namespaceQuotaBytes;
+  if (quota === null || (incoming !== null && incoming <= 0)) return;
+  const used = await namespaceUsage(ctx.db, namespace.id);
+  if (incoming === null ? used >= quota : used + incoming > quota) {
+    throw new TooLargeError(`namespace "${namespace.name}" is over its quota`, { quotaBytes: quota, usedBytes: used });
+  }
+}
+
+/**
+ * `POST /uploads/init`: write access, limits, then either the dedup answer (the space's index
+ * already points at this hash) or five signed BSS URLs. Each answer is written to the audit log.
+ */
+export async function initUpload(ctx: ServerContext, user: AuthUser, body: unknown, ip: string): Promise<UploadInitAnswer> {
+  const input = parseOrThrow(uploadInitBody, body);
+  const { namespace } = await requireNamespaceRole(ctx.db, user.id, input.namespace, 'writer', 'forbidden');
+  if (input.size !== undefined && input.size > ctx.config.maxUploadBytes) {
+    throw new TooLargeError(`a file may be at most ${ctx.config.maxUploadBytes} bytes`, { maxBytes: ctx.config.maxUploadBytes });
+  }
+  const audit = {
+    userId: user.id, username: user.username, namespace: input.namespace, space: input.space, hash: input.hash,
+    filename: input.filename, type: input.type, size: input.size ?? null, contentType: input.contentType, ip,
+  };
+
+  const existingSpace = await findSpace(ctx.db, namespace.id, input.space);
+  const existing = existingSpace && (await findFileByHash(ctx.db, existingSpace.id, input.hash));
+  if (existing) {
+    await recordUploadGrant(ctx.db, { ...audit, outcome: 'exists', createdAt: nowIso(ctx) });
+    return { exists: true, file: fileView(input.namespace, input.space, existing) };
+  }
+
+  await checkQuota(ctx, namespace, input.size ?? null);
+  if (!existingSpace) await ensureSpace(ctx.db, { namespaceId: namespace.id, name: input.space, createdBy: user.id, now: nowIso(ctx) });
+  const urls = uploadUrls(ctx.config, input.type, { owner: input.namespace, project: input.space, hash: input.hash }, ctx.clock());
+  await recordUploadGrant(ctx.db, { ...audit, outcome: 'granted', createdAt: nowIso(ctx) });
+  return urls;
+}
