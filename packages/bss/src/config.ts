@@ -1,0 +1,141 @@
+import { z } from 'zod';
+import { MAX_LIFETIME_SECONDS } from '@dreamlake/presign';
+
+/** The S3 backend's settings (required when `STORAGE=s3`). */
+export interface S3Config {
+  endpoint: string | undefined;
+  region: string;
+  bucket: string;
+  forcePathStyle: boolean;
+  accessKeyId: string | undefined;
+  secretAccessKey: string | undefined;
+}
+
+export interface BssConfig {
+  devMode: boolean;
+  /** Active presign secrets; the first signs, any verifies. */
+  secrets: readonly string[];
+  host: string;
+  port: number;
+  /** BSS's own public base URL, put into the part URLs it mints. */
+  publicUrl: string;
+  dataDir: string;
+  presignTtlSeconds: number;
+  requirePresignedUploads: boolean;
+  storage: 'fs' | 's3';
+  s3: S3Config | undefined;
+  /** Allowed browser origins; `['*']` allows any. */
+  corsOrigins: readonly string[];
+  staleUploadHours: number;
+  /** How often stale uploads are swept; 0 turns the periodic sweep off. */
+  sweepIntervalSeconds: number;
+  logLevel: string;
+}
+
+const MIN_SECRET_BYTES = 32;
+
+const flag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const list = (value: string | undefined): string[] =>
+  (value ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+
+const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const envSchema = z.object({
+  DEV_MODE: flag.optional(),
+  NODE_ENV: z.string().optional(),
+  PRESIGN_SECRETS: z.string().optional(),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  BSS_PORT: intIn(0, 65535).default(10234),
+  BSS_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  DREAMLAKE_DATA_DIR: z.string().min(1).default('./.dreamlake-data'),
+  PRESIGN_TTL_SECONDS: intIn(1, MAX_LIFETIME_SECONDS).default(3600),
+  REQUIRE_PRESIGNED_UPLOADS: flag.default(true),
+  STORAGE: z.enum(['fs', 's3']).default('fs'),
+  S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_BUCKET: z.string().min(1).optional(),
+  S3_FORCE_PATH_STYLE: flag.default(false),
+  AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  CORS_ORIGINS: z.string().optional(),
+  STALE_UPLOAD_HOURS: z.coerce.number().positive().max(24 * 365).default(24),
+  SWEEP_INTERVAL_SECONDS: intIn(0, 7 * 24 * 3600).default(3600),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Empty strings count as unset, as shells and .env files tend to produce them. */
+function withoutEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) if (value !== undefined && value !== '') out[key] = value;
+  return out;
+}
+
+/**
+ * Reads BSS's configuration from an environment (SPEC §6), validates it and freezes it.
+ * Throws ConfigError naming every bad variable; never echoes a secret.
+ */
+export function loadBssConfig(env: NodeJS.ProcessEnv): BssConfig {
+  const parsed = envSchema.safeParse(withoutEmpty(env));
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid BSS configuration: ${lines.join('; ')}`);
+  }
+  const e = parsed.data;
+  const devMode = e.DEV_MODE ?? e.NODE_ENV === 'development';
+
+  const secrets = list(e.PRESIGN_SECRETS);
+  if (secrets.length === 0) throw new ConfigError('PRESIGN_SECRETS is required (comma-separated list of secrets)');
+  if (!devMode && secrets.some((s) => Buffer.byteLength(s, 'utf8') < MIN_SECRET_BYTES)) {
+    throw new ConfigError(`every PRESIGN_SECRETS entry must be at least ${MIN_SECRET_BYTES} bytes outside dev mode`);
+  }
+
+  let s3: S3Config | undefined;
+  if (e.STORAGE === 's3') {
+    if (!e.S3_BUCKET) throw new ConfigError('S3_BUCKET is required when STORAGE=s3');
+    if ((e.AWS_ACCESS_KEY_ID === undefined) !== (e.AWS_SECRET_ACCESS_KEY === undefined)) {
+      throw new ConfigError('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together');
+    }
+    s3 = Object.freeze({
+      endpoint: e.S3_ENDPOINT,
+      region: e.S3_REGION,
+      bucket: e.S3_BUCKET,
+      forcePathStyle: e.S3_FORCE_PATH_STYLE,
+      accessKeyId: e.AWS_ACCESS_KEY_ID,
+      secretAccessKey: e.AWS_SECRET_ACCESS_KEY,
+    });
+  }
+
+  const corsOrigins = e.CORS_ORIGINS === undefined ? (devMode ? ['*'] : []) : list(e.CORS_ORIGINS);
+  for (const origin of corsOrigins) {
+    if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+      throw new ConfigError(`CORS_ORIGINS: "${origin}" is not an origin like https://app.example.com`);
+    }
+  }
+
+  return Object.freeze({
+    devMode,
+    secrets: Object.freeze(secrets),
+    host: e.HOST,
+    port: e.BSS_PORT,
+    publicUrl: (e.BSS_PUBLIC_URL ?? `http://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.BSS_PORT}`).replace(/\/+$/, ''),
+    dataDir: e.DREAMLAKE_DATA_DIR,
+    presignTtlSeconds: e.PRESIGN_TTL_SECONDS,
+    requirePresignedUploads: e.REQUIRE_PRESIGNED_UPLOADS,
+    storage: e.STORAGE,
+    s3,
+    corsOrigins: Object.freeze(corsOrigins),
+    staleUploadHours: e.STALE_UPLOAD_HOURS,
+    sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS,
+    logLevel: e.LOG_LEVEL,
+  });
+}

@@ -1,0 +1,57 @@
+import type { FastifyRequest } from 'fastify';
+import { InvalidRequestError, ScopeMismatchError } from '@dreamlake/presign';
+import { parseOrThrow } from '@dreamlake/presign/http';
+import { z } from 'zod';
+import { parseUploadKey } from '../storage/keys.ts';
+import { fullHash, name } from './schemas.ts';
+
+/** The owner, project and hash a request may act on. */
+export interface Scope {
+  owner: string;
+  project: string;
+  hash: string;
+}
+
+interface ScopeEcho {
+  owner?: string | undefined;
+  project?: string | undefined;
+  hash?: string | undefined;
+}
+
+const signedScopeSchema = z.object({ owner: name, project: name, hash: fullHash });
+
+/** The verified signed scope, or null for an unsigned request let through by the rollout switch. */
+export function signedScope(request: FastifyRequest): Scope | null {
+  if (!request.presign) return null;
+  return parseOrThrow(signedScopeSchema, request.presign.params, 'signed parameters');
+}
+
+/** A body or query may repeat the scope, but never name another one. */
+export function refuseOtherScope(scope: Scope, echo: ScopeEcho): void {
+  for (const field of ['owner', 'project', 'hash'] as const) {
+    const value = echo[field];
+    if (value !== undefined && value !== scope[field]) {
+      throw new ScopeMismatchError(`${field} "${value}" is outside the signed scope`);
+    }
+  }
+}
+
+/**
+ * The scope an upload request acts on. Signed: the signed params, and the key must name exactly
+ * them (else 403 scope_mismatch). Unsigned (legacy rollout): what the key names.
+ */
+export function uploadScope(request: FastifyRequest, input: ScopeEcho & { key: string }): Scope {
+  const signed = signedScope(request);
+  const parsed = parseUploadKey(input.key);
+  if (signed) {
+    refuseOtherScope(signed, input);
+    if (!parsed || parsed.owner !== signed.owner || parsed.project !== signed.project || parsed.hash !== signed.hash) {
+      throw new ScopeMismatchError('key is outside the signed scope');
+    }
+    return signed;
+  }
+  if (!parsed) throw new InvalidRequestError('key is not an upload key');
+  const scope = { owner: parsed.owner, project: parsed.project, hash: parsed.hash };
+  refuseOtherScope(scope, input);
+  return scope;
+}

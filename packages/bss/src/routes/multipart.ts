@@ -1,0 +1,72 @@
+import type { FastifyInstance } from 'fastify';
+import { TooLargeError } from '@dreamlake/presign';
+import { parseOrThrow } from '@dreamlake/presign/http';
+import { z } from 'zod';
+import { requireAssetType } from '../asset-types.ts';
+import type { BssContext } from '../http/context.ts';
+import { uploadGuard } from '../http/guards.ts';
+import { MAX_UPLOAD_SIZE, abortBody, completeBody, initBody, name, partsBody, partsDoneQuery, uploadHash } from '../http/schemas.ts';
+import { refuseOtherScope, signedScope, uploadScope } from '../http/scope.ts';
+import { blobKey } from '../storage/keys.ts';
+
+const legacyInitScope = z.object({ owner: name, project: name, hash: uploadHash });
+
+/** The five multipart endpoints of SPEC §4, for every asset type. */
+export function registerMultipartRoutes(app: FastifyInstance, ctx: BssContext): void {
+  const { storage } = ctx;
+  const route = (action: string) => ({ onRequest: [requireAssetType, uploadGuard(ctx, action)] });
+
+  app.post('/:type/upload/multipart/init', route('upload-init'), async (request) => {
+    const body = parseOrThrow(initBody, request.body ?? {});
+    const signed = signedScope(request);
+    if (signed) refuseOtherScope(signed, body);
+    const scope = signed ?? parseOrThrow(legacyInitScope, body);
+    if (body.size !== undefined && body.size > MAX_UPLOAD_SIZE) {
+      throw new TooLargeError(`an upload may be at most ${MAX_UPLOAD_SIZE} bytes (10,000 parts of 5 GiB)`);
+    }
+    const upload = await storage.createUpload({
+      ...scope,
+      contentType: body.contentType,
+      ...(body.filename !== undefined ? { filename: body.filename } : {}),
+      ...(body.size !== undefined ? { size: body.size } : {}),
+    });
+    return { uploadId: upload.uploadId, key: upload.key };
+  });
+
+  app.post('/:type/upload/multipart/parts', route('upload-parts'), async (request) => {
+    const body = parseOrThrow(partsBody, request.body);
+    uploadScope(request, body);
+    const upload = { key: body.key, uploadId: body.uploadId };
+    const ttl = ctx.config.presignTtlSeconds;
+    const expiresAt = new Date((ctx.clock() + ttl) * 1000).toISOString();
+    const parts: Record<string, string> = {};
+    for (const partNumber of body.partNumbers) {
+      const contentMd5 = body.contentMd5?.[String(partNumber)];
+      parts[String(partNumber)] = await storage.partUrl(upload, partNumber, { expiresInSeconds: ttl, ...(contentMd5 ? { contentMd5 } : {}) });
+    }
+    return { parts, expiresAt };
+  });
+
+  app.get('/:type/upload/multipart/parts-done', route('upload-parts-done'), async (request) => {
+    const query = parseOrThrow(partsDoneQuery, request.query, 'query');
+    uploadScope(request, query);
+    const parts = await storage.listParts({ key: query.key, uploadId: query.uploadId });
+    if (!parts) return { parts: [], expired: true };
+    return { parts: parts.map(({ partNumber, etag, size }) => ({ partNumber, etag, size })), expired: false };
+  });
+
+  app.post('/:type/upload/multipart/complete', route('upload-complete'), async (request) => {
+    const body = parseOrThrow(completeBody, request.body);
+    uploadScope(request, body);
+    const parts = [...body.parts].sort((a, b) => a.partNumber - b.partNumber);
+    const blob = await storage.complete({ key: body.key, uploadId: body.uploadId }, parts);
+    return { success: true, key: blobKey(blob), hash: blob.hash, size: blob.size, contentType: blob.contentType };
+  });
+
+  app.post('/:type/upload/multipart/abort', route('upload-abort'), async (request) => {
+    const body = parseOrThrow(abortBody, request.body);
+    uploadScope(request, body);
+    await storage.abort({ key: body.key, uploadId: body.uploadId });
+    return { success: true };
+  });
+}

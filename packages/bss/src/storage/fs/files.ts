@@ -1,0 +1,34 @@
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+
+export function isMissing(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/** A name for a temporary file beside `path`, unique across processes. */
+export function tempName(path: string): string {
+  return `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+}
+
+/** Writes JSON so that readers see the old file or the new one, never half of one. */
+export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  const tmp = tempName(path);
+  try {
+    await writeFile(tmp, JSON.stringify(value), { flag: 'wx' });
+    await rename(tmp, path);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  }
+}
+
+/** The parsed JSON file, or null when it does not exist. */
+export async function readJson<T>(path: string): Promise<T | null> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as T;
+  } catch (error) {
+    if (isMissing(error)) return null;
+    throw error;
+  }
+}

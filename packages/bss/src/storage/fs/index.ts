@@ -1,0 +1,173 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { NotFoundError, ScopeMismatchError, presignUrl } from '@dreamlake/presign';
+import { parseUploadKey, uploadKey, type UploadKeyParts } from '../keys.ts';
+import type { PartPut, PartReceiver } from '../part-receiver.ts';
+import {
+  MAX_PART_SIZE,
+  type BlobInfo,
+  type BlobRef,
+  type ByteRange,
+  type CompletedPart,
+  type CreateUploadInput,
+  type PartInfo,
+  type PartUrlOptions,
+  type Storage,
+  type UploadRef,
+} from '../storage.ts';
+import { readBlob, statBlob } from './blobs.ts';
+import { completeUpload } from './complete.ts';
+import { isMissing, readJson, writeJsonAtomic } from './files.ts';
+import { FS_UPLOAD_ID, FsLayout, META } from './layout.ts';
+import type { PartRecord, UploadMeta } from './records.ts';
+import { receivePart } from './receive-part.ts';
+import { sweepUploads } from './sweep.ts';
+
+export interface FsStorageOptions {
+  /** The backend's root folder (BSS uses `<DREAMLAKE_DATA_DIR>/bss`). */
+  root: string;
+  /** BSS's public base URL, where part URLs point; a function when it is known only after listen. */
+  publicUrl: string | (() => string);
+  /** Presign secrets; the first signs part URLs. */
+  secrets: readonly string[];
+  /** Unix seconds now. */
+  clock?: () => number;
+}
+
+const systemClock = () => Math.floor(Date.now() / 1000);
+
+/** Local disk storage: parts and blobs under one folder, part PUTs served by BSS itself. */
+export class FsStorage implements Storage, PartReceiver {
+  readonly kind = 'fs' as const;
+  readonly layout: FsLayout;
+  private readonly options: FsStorageOptions;
+  private readonly clock: () => number;
+
+  constructor(options: FsStorageOptions) {
+    if (options.secrets.length === 0) throw new TypeError('FsStorage: at least one presign secret is required');
+    this.options = options;
+    this.layout = new FsLayout(options.root);
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** The folder of an upload named by key and id; throws scope_mismatch when they disagree. */
+  private locate(upload: UploadRef): { dir: string; parts: UploadKeyParts } | null {
+    const parts = parseUploadKey(upload.key);
+    if (!parts || !FS_UPLOAD_ID.test(parts.nonce)) return null;
+    if (upload.uploadId !== parts.nonce) throw new ScopeMismatchError('uploadId does not belong to this key');
+    return { dir: this.layout.uploadDir(parts.owner, parts.project, parts.hash, upload.uploadId), parts };
+  }
+
+  private async openMeta(upload: UploadRef): Promise<{ dir: string; meta: UploadMeta } | null> {
+    const found = this.locate(upload);
+    if (!found) return null;
+    const meta = await readJson<UploadMeta>(join(found.dir, META));
+    return meta ? { dir: found.dir, meta } : null;
+  }
+
+  async createUpload(input: CreateUploadInput): Promise<UploadRef> {
+    const uploadId = randomBytes(16).toString('hex');
+    const dir = this.layout.uploadDir(input.owner, input.project, input.hash, uploadId);
+    const meta: UploadMeta = {
+      uploadId,
+      owner: input.owner,
+      project: input.project,
+      hash: input.hash,
+      contentType: input.contentType,
+      ...(input.filename !== undefined ? { filename: input.filename } : {}),
+      ...(input.size !== undefined ? { size: input.size } : {}),
+      createdAt: Date.now(),
+    };
+    // A sweep may remove an empty parent folder between mkdir and write: try once more.
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        await mkdir(dir, { recursive: true });
+        await writeJsonAtomic(join(dir, META), meta);
+        break;
+      } catch (error) {
+        if (!isMissing(error) || attempt > 0) throw error;
+      }
+    }
+    return { key: uploadKey({ owner: input.owner, project: input.project, hash: input.hash, nonce: uploadId }), uploadId };
+  }
+
+  async partUrl(upload: UploadRef, partNumber: number, options: PartUrlOptions): Promise<string> {
+    const open = await this.openMeta(upload);
+    if (!open) throw new NotFoundError('NoSuchUpload: the upload is unknown, aborted, completed or swept');
+    const { meta } = open;
+    const maxLength = Math.min(MAX_PART_SIZE, meta.size ?? MAX_PART_SIZE);
+    const base = typeof this.options.publicUrl === 'function' ? this.options.publicUrl() : this.options.publicUrl;
+    const { url } = presignUrl(base, 'upload/part', {
+      action: 'upload-part',
+      params: {
+        owner: meta.owner,
+        project: meta.project,
+        hash: meta.hash,
+        uploadId: meta.uploadId,
+        partNumber: String(partNumber),
+        maxLength: String(maxLength),
+        contentMd5: options.contentMd5 ?? '',
+      },
+      secrets: this.options.secrets,
+      now: this.clock(),
+      ttlSeconds: options.expiresInSeconds,
+    });
+    return url;
+  }
+
+  receivePart(put: PartPut, body: Readable): Promise<PartInfo> {
+    return receivePart(this.layout, put, body);
+  }
+
+  async listParts(upload: UploadRef): Promise<PartInfo[] | null> {
+    const open = await this.openMeta(upload);
+    if (!open) return null;
+    let names: string[];
+    try {
+      names = await readdir(join(open.dir, 'parts'));
+    } catch (error) {
+      if (isMissing(error)) return (await readJson(join(open.dir, META))) ? [] : null;
+      throw error;
+    }
+    const parts: PartInfo[] = [];
+    for (const name of names) {
+      if (!/^[1-9][0-9]{0,4}$/.test(name)) continue;
+      const record = await readJson<PartRecord>(join(open.dir, 'parts', name));
+      if (record) parts.push({ partNumber: Number(name), etag: `"${record.md5}"`, size: record.size });
+    }
+    return parts.sort((a, b) => a.partNumber - b.partNumber);
+  }
+
+  async complete(upload: UploadRef, parts: readonly CompletedPart[]): Promise<BlobInfo> {
+    const found = this.locate(upload);
+    if (!found) throw new NotFoundError('NoSuchUpload: the upload is unknown, aborted or swept');
+    return completeUpload(this.layout, found.dir, found.parts, parts);
+  }
+
+  async abort(upload: UploadRef): Promise<void> {
+    const found = this.locate(upload);
+    if (found) await rm(found.dir, { recursive: true, force: true });
+  }
+
+  stat(blob: BlobRef): Promise<BlobInfo | null> {
+    return statBlob(this.layout, blob);
+  }
+
+  read(blob: BlobRef, range?: ByteRange): Promise<Readable> {
+    return readBlob(this.layout, blob, range);
+  }
+
+  sweep(olderThan: Date): Promise<number> {
+    return sweepUploads(this.layout, olderThan);
+  }
+
+  async close(): Promise<void> {}
+}
+
+export async function createFsStorage(options: FsStorageOptions): Promise<FsStorage> {
+  const storage = new FsStorage(options);
+  await mkdir(storage.layout.root, { recursive: true });
+  return storage;
+}

@@ -1,0 +1,52 @@
+import type { BlobRef } from './storage.ts';
+
+/**
+ * The key layout every backend shares (see storage.ts): uploads at
+ * `uploads/{owner}/{project}/{hash}/{nonce}`, verified blobs at `blobs/{owner}/{project}/{sha256}`.
+ */
+export const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+export const HASH_PATTERN = /^[0-9a-f]{64}$/;
+/** The legacy clients' hash: the first 16 hex digits of the SHA-256. */
+export const LEGACY_HASH_PATTERN = /^[0-9a-f]{16}$/;
+/** A key's last segment: what a backend picks to make the key unique. */
+export const NONCE_PATTERN = /^[A-Za-z0-9_-]{8,128}$/;
+
+export interface UploadKeyParts {
+  owner: string;
+  project: string;
+  /** The full SHA-256, or a legacy 16-hex prefix. */
+  hash: string;
+  nonce: string;
+}
+
+export function isUploadHash(hash: string): boolean {
+  return HASH_PATTERN.test(hash) || LEGACY_HASH_PATTERN.test(hash);
+}
+
+export function uploadKey(parts: UploadKeyParts): string {
+  return `uploads/${parts.owner}/${parts.project}/${parts.hash}/${parts.nonce}`;
+}
+
+/** The parts of a well-formed upload key, or null for anything else. */
+export function parseUploadKey(key: string): UploadKeyParts | null {
+  const segments = key.split('/');
+  if (segments.length !== 5 || segments[0] !== 'uploads') return null;
+  const [, owner, project, hash, nonce] = segments as [string, string, string, string, string];
+  if (!NAME_PATTERN.test(owner) || !NAME_PATTERN.test(project)) return null;
+  if (!isUploadHash(hash) || !NONCE_PATTERN.test(nonce)) return null;
+  return { owner, project, hash, nonce };
+}
+
+export function blobKey(blob: BlobRef): string {
+  return `blobs/${blob.owner}/${blob.project}/${blob.hash}`;
+}
+
+/** Whether an assembled object's SHA-256 satisfies the hash an upload was started with. */
+export function hashSatisfies(expected: string, actualSha256: string): boolean {
+  return expected.length === 64 ? expected === actualSha256 : actualSha256.startsWith(expected);
+}
+
+/** An ETag without its surrounding quotes, lowercased (S3 accepts both forms). */
+export function bareEtag(etag: string): string {
+  return etag.trim().replace(/^"(.*)"$/, '$1').toLowerCase();
+}

@@ -1,0 +1,102 @@
+import { CompleteMultipartUploadCommand, DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DreamLakeError, HashMismatchError, NotFoundError } from '@dreamlake/presign';
+import { MAX_PARTS, type BlobInfo, type CompletedPart, type UploadRef } from '../storage.ts';
+import type { ResolvedS3StorageOptions } from './config.ts';
+import { findBlobFor } from './blobs.ts';
+import { blobKey, hashMatches, parseUploadKey, type UploadKeyParts } from './keys.ts';
+import { quoteEtag } from './parts.ts';
+import { publishBlob } from './publish.ts';
+import { isObjectMissing, isPreconditionFailed, isUploadGone, s3ErrorName } from './s3-errors.ts';
+import { headObject, sha256OfObject, type StagedObject } from './verify.ts';
+
+export interface CompleteContext {
+  client: S3Client;
+  bucket: string;
+  options: ResolvedS3StorageOptions;
+}
+
+function sortedParts(parts: readonly CompletedPart[]): { PartNumber: number; ETag: string }[] {
+  if (parts.length === 0) throw new DreamLakeError('invalid_part', 'complete needs at least one part');
+  const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber);
+  sorted.forEach((part, i) => {
+    if (!Number.isInteger(part.partNumber) || part.partNumber < 1 || part.partNumber > MAX_PARTS) {
+      throw new DreamLakeError('invalid_part', `part number ${part.partNumber} is outside 1..${MAX_PARTS}`);
+    }
+    if (i > 0 && sorted[i - 1]!.partNumber === part.partNumber) {
+      throw new DreamLakeError('invalid_part', `part ${part.partNumber} is listed twice`);
+    }
+  });
+  return sorted.map((part) => ({ PartNumber: part.partNumber, ETag: quoteEtag(part.etag) }));
+}
+
+function completeError(error: unknown): unknown {
+  switch (s3ErrorName(error)) {
+    case 'InvalidPart':
+    case 'InvalidPartOrder':
+      return new DreamLakeError('invalid_part', 'a listed part was not uploaded or its ETag does not match');
+    case 'EntityTooSmall':
+      return new DreamLakeError('entity_too_small', 'every part but the last must be at least 5 MiB');
+    default:
+      return error;
+  }
+}
+
+/** Hashes the staged object; on a match publishes it under its blob key, else deletes it. */
+async function verifyAndPublish(ctx: CompleteContext, scope: UploadKeyParts, staged: StagedObject): Promise<BlobInfo> {
+  const { client, bucket, options } = ctx;
+  const actual = await sha256OfObject(client, bucket, staged, {
+    chunkSize: options.verifyChunkSize,
+    concurrency: options.verifyConcurrency,
+  });
+  if (!hashMatches(scope.expectedHash, actual)) {
+    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: staged.key }));
+    throw new HashMismatchError('content does not match the signed SHA-256', { expected: scope.expectedHash, actual });
+  }
+  const blob = { owner: scope.owner, project: scope.project, hash: actual };
+  await publishBlob(client, bucket, staged, blobKey(blob), actual, options);
+  await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: staged.key }));
+  return { ...blob, size: staged.size, contentType: staged.contentType };
+}
+
+/**
+ * Completes a multipart upload, verifies the assembled object against the signed SHA-256 and
+ * publishes it. Holds no state between calls: a retry, a second completer or another BSS process
+ * finds where the first one got to from the bucket itself (upload gone → staged object → blob).
+ */
+export async function completeUpload(ctx: CompleteContext, upload: UploadRef, parts: readonly CompletedPart[]): Promise<BlobInfo> {
+  const scope = parseUploadKey(upload.key);
+  if (!scope) throw new NotFoundError('unknown upload');
+  const { client, bucket } = ctx;
+  const list = sortedParts(parts);
+
+  let justCompleted = true;
+  try {
+    await client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: bucket,
+        Key: upload.key,
+        UploadId: upload.uploadId,
+        MultipartUpload: { Parts: list },
+      }),
+    );
+  } catch (error) {
+    if (!isUploadGone(error)) throw completeError(error);
+    justCompleted = false;
+  }
+
+  if (!justCompleted) {
+    // Completed before (a retry, or a concurrent completer), aborted, or swept.
+    const existing = await findBlobFor(client, bucket, scope);
+    if (existing) return existing;
+  }
+  const staged = await headObject(client, bucket, upload.key);
+  try {
+    if (staged) return await verifyAndPublish(ctx, scope, staged);
+  } catch (error) {
+    // Another completer published and removed the staged object while this one was reading it.
+    if (!isObjectMissing(error) && !isPreconditionFailed(error)) throw error;
+  }
+  const published = await findBlobFor(client, bucket, scope);
+  if (published) return published;
+  throw new NotFoundError('unknown upload');
+}

@@ -1,0 +1,41 @@
+/** The S3 section of the BSS configuration (from `S3_*` and `AWS_*`), as the backend needs it. */
+export interface S3StorageConfig {
+  /** `S3_ENDPOINT`; absent for AWS S3 (the SDK derives it from the region). */
+  endpoint?: string | undefined;
+  region: string;
+  bucket: string;
+  /** `S3_FORCE_PATH_STYLE`: `http://host/bucket/key` instead of `http://bucket.host/key`. */
+  forcePathStyle: boolean;
+  /** Static credentials; when absent the SDK's default chain applies (instance role, profile…). */
+  accessKeyId?: string | undefined;
+  secretAccessKey?: string | undefined;
+}
+
+/** Tuning knobs; the defaults suit production, tests lower them to reach rare paths cheaply. */
+export interface S3StorageOptions {
+  /** Objects above this size are published by multipart UploadPartCopy (S3 caps CopyObject at 5 GiB). */
+  singleCopyLimit?: number;
+  /** Part size for a multipart copy. */
+  copyPartSize?: number;
+  /** Parallel requests while publishing a large object. */
+  copyConcurrency?: number;
+  /** The verify read fetches the staged object in ranges of this size... */
+  verifyChunkSize?: number;
+  /** ...this many at once, and hashes them in order. */
+  verifyConcurrency?: number;
+}
+
+export type ResolvedS3StorageOptions = Required<S3StorageOptions>;
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+
+export function resolveOptions(options: S3StorageOptions = {}): ResolvedS3StorageOptions {
+  return Object.freeze({
+    singleCopyLimit: options.singleCopyLimit ?? 5 * GiB,
+    copyPartSize: options.copyPartSize ?? 1 * GiB,
+    copyConcurrency: options.copyConcurrency ?? 4,
+    verifyChunkSize: options.verifyChunkSize ?? 16 * MiB,
+    verifyConcurrency: options.verifyConcurrency ?? 4,
+  });
+}

@@ -1,0 +1,27 @@
+import { HeadBucketCommand } from '@aws-sdk/client-s3';
+import { createS3Client } from './client.ts';
+import { resolveOptions, type S3StorageConfig, type S3StorageOptions } from './config.ts';
+import { httpStatusOf, s3ErrorName } from './s3-errors.ts';
+import { S3Storage } from './s3-storage.ts';
+
+export { S3Storage } from './s3-storage.ts';
+export type { S3StorageConfig, S3StorageOptions } from './config.ts';
+
+/**
+ * Builds the S3 backend and checks, once, that the bucket is reachable with these credentials,
+ * so a misconfigured BSS fails at start rather than on the first upload.
+ */
+export async function createS3Storage(config: S3StorageConfig, options?: S3StorageOptions): Promise<S3Storage> {
+  if (!config.bucket) throw new TypeError('S3 storage: bucket is required');
+  if (!config.region) throw new TypeError('S3 storage: region is required');
+  const client = createS3Client(config);
+  try {
+    await client.send(new HeadBucketCommand({ Bucket: config.bucket }));
+  } catch (error) {
+    client.destroy();
+    const where = config.endpoint ?? `AWS S3 (${config.region})`;
+    const why = s3ErrorName(error) ?? (error as Error).message;
+    throw new Error(`S3 storage: bucket "${config.bucket}" at ${where} is not usable: ${why} (${httpStatusOf(error) ?? 'no response'})`);
+  }
+  return new S3Storage(client, config.bucket, resolveOptions(options));
+}

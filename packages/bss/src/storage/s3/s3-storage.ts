@@ -1,0 +1,159 @@
+import type { Readable } from 'node:stream';
+import {
+  AbortMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  UploadPartCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { InvalidRequestError, NotFoundError } from '@dreamlake/presign';
+import {
+  MAX_PARTS,
+  type BlobInfo,
+  type BlobRef,
+  type ByteRange,
+  type CompletedPart,
+  type CreateUploadInput,
+  type PartInfo,
+  type PartUrlOptions,
+  type Storage,
+  type UploadRef,
+} from '../storage.ts';
+import { headBlob } from './blobs.ts';
+import { completeUpload } from './complete.ts';
+import type { ResolvedS3StorageOptions } from './config.ts';
+import { blobKey, isExpectedHash, isName, isValidBlobRef, newUploadKey, parseUploadKey } from './keys.ts';
+import { listAllParts } from './parts.ts';
+import { isObjectMissing, isUploadGone, s3ErrorName, translateS3Error } from './s3-errors.ts';
+import { sweepStale } from './sweep.ts';
+
+const MD5_BASE64 = /^[A-Za-z0-9+/]{22}==$/;
+/** SigV4 presigned URLs live at most seven days. */
+const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
+
+function presignSeconds(seconds: number): number {
+  if (!Number.isInteger(seconds) || seconds < 1) throw new TypeError('expiresInSeconds must be a positive integer');
+  return Math.min(seconds, MAX_PRESIGN_SECONDS);
+}
+
+/** Runs an S3 call and turns S3's own outages into `storage_unavailable`. */
+async function s3<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw translateS3Error(error);
+  }
+}
+
+/**
+ * The S3 backend: multipart uploads straight to the bucket by SigV4 presigned part URLs, verified
+ * by SHA-256 before a blob is published. Every fact lives in the bucket, so any number of BSS
+ * processes can serve the same upload. Build it with `createS3Storage`.
+ */
+export class S3Storage implements Storage {
+  readonly kind = 's3' as const;
+
+  constructor(
+    private readonly client: S3Client,
+    private readonly bucket: string,
+    private readonly options: ResolvedS3StorageOptions,
+  ) {}
+
+  async createUpload(input: CreateUploadInput): Promise<UploadRef> {
+    const hash = input.hash.toLowerCase();
+    if (!isName(input.owner) || !isName(input.project)) throw new InvalidRequestError('invalid owner or project name');
+    if (!isExpectedHash(hash)) throw new InvalidRequestError('hash must be 64 hex digits (or a 16-hex legacy prefix)');
+    const key = newUploadKey({ owner: input.owner, project: input.project, expectedHash: hash });
+    const created = await s3(() =>
+      this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: input.contentType })),
+    );
+    return { key, uploadId: created.UploadId! };
+  }
+
+  async partUrl(upload: UploadRef, partNumber: number, options: PartUrlOptions): Promise<string> {
+    if (!parseUploadKey(upload.key)) throw new NotFoundError('unknown upload');
+    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PARTS) {
+      throw new InvalidRequestError(`part number must be an integer in 1..${MAX_PARTS}`);
+    }
+    if (options.contentMd5 !== undefined && !MD5_BASE64.test(options.contentMd5)) {
+      throw new InvalidRequestError('contentMd5 must be the base64 of a 16-byte MD5 digest');
+    }
+    // Content-MD5 becomes a signed header: S3 refuses any other body with BadDigest.
+    const command = new UploadPartCommand({
+      Bucket: this.bucket,
+      Key: upload.key,
+      UploadId: upload.uploadId,
+      PartNumber: partNumber,
+      ContentMD5: options.contentMd5,
+    });
+    return getSignedUrl(this.client, command, { expiresIn: presignSeconds(options.expiresInSeconds) });
+  }
+
+  async listParts(upload: UploadRef): Promise<PartInfo[] | null> {
+    if (!parseUploadKey(upload.key)) return null;
+    return s3(() => listAllParts(this.client, this.bucket, upload.key, upload.uploadId));
+  }
+
+  async complete(upload: UploadRef, parts: readonly CompletedPart[]): Promise<BlobInfo> {
+    return s3(() => completeUpload({ client: this.client, bucket: this.bucket, options: this.options }, upload, parts));
+  }
+
+  async abort(upload: UploadRef): Promise<void> {
+    if (!parseUploadKey(upload.key)) return;
+    await s3(async () => {
+      try {
+        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: upload.key, UploadId: upload.uploadId }));
+      } catch (error) {
+        if (!isUploadGone(error)) throw error;
+      }
+    });
+  }
+
+  async stat(blob: BlobRef): Promise<BlobInfo | null> {
+    if (!isValidBlobRef(blob)) return null;
+    return s3(() => headBlob(this.client, this.bucket, blob));
+  }
+
+  async read(blob: BlobRef, range?: ByteRange): Promise<Readable> {
+    if (!isValidBlobRef(blob)) throw new NotFoundError('blob not found');
+    if (range && (!Number.isInteger(range.start) || !Number.isInteger(range.end) || range.start < 0 || range.end < range.start)) {
+      throw new InvalidRequestError('invalid byte range');
+    }
+    return s3(async () => {
+      try {
+        const object = await this.client.send(
+          new GetObjectCommand({
+            Bucket: this.bucket,
+            Key: blobKey(blob),
+            Range: range ? `bytes=${range.start}-${range.end}` : undefined,
+          }),
+        );
+        return object.Body as Readable;
+      } catch (error) {
+        if (isObjectMissing(error)) throw new NotFoundError('blob not found');
+        if (s3ErrorName(error) === 'InvalidRange') throw new InvalidRequestError('range not satisfiable');
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * A presigned GET of the verified blob, for a 302 from the download route: the bytes then go
+   * from S3 to the client directly. A `Range` header on that GET is honoured by S3.
+   */
+  async downloadUrl(blob: BlobRef, expiresInSeconds: number): Promise<string> {
+    if (!isValidBlobRef(blob)) throw new NotFoundError('blob not found');
+    const command = new GetObjectCommand({ Bucket: this.bucket, Key: blobKey(blob) });
+    return getSignedUrl(this.client, command, { expiresIn: presignSeconds(expiresInSeconds) });
+  }
+
+  async sweep(olderThan: Date): Promise<number> {
+    return s3(() => sweepStale(this.client, this.bucket, olderThan));
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+}
+

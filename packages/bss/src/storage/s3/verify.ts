@@ -1,0 +1,87 @@
+import { createHash } from 'node:crypto';
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { isObjectMissing } from './s3-errors.ts';
+
+/** A completed but not yet verified object under its upload key. */
+export interface StagedObject {
+  key: string;
+  size: number;
+  /** Pins every later read and copy to exactly these bytes. */
+  etag: string;
+  contentType: string;
+}
+
+export async function headObject(client: S3Client, bucket: string, key: string): Promise<StagedObject | null> {
+  try {
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return {
+      key,
+      size: head.ContentLength ?? 0,
+      etag: head.ETag ?? '',
+      contentType: head.ContentType ?? 'application/octet-stream',
+    };
+  } catch (error) {
+    if (isObjectMissing(error)) return null;
+    throw error;
+  }
+}
+
+export interface HashReadOptions {
+  chunkSize: number;
+  concurrency: number;
+}
+
+async function readRange(
+  client: S3Client,
+  bucket: string,
+  object: StagedObject,
+  start: number,
+  end: number,
+  signal: AbortSignal,
+): Promise<Buffer> {
+  const response = await client.send(
+    new GetObjectCommand({ Bucket: bucket, Key: object.key, Range: `bytes=${start}-${end}`, IfMatch: object.etag || undefined }),
+    { abortSignal: signal },
+  );
+  const bytes = await response.Body!.transformToByteArray();
+  if (bytes.byteLength !== end - start + 1) {
+    throw new Error(`short read of ${object.key} at ${start}: ${bytes.byteLength} bytes`);
+  }
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * Reads the object once, in ranges fetched `concurrency` at a time and hashed in order, and
+ * answers its SHA-256 in hex. Memory is bounded by chunkSize × concurrency, whatever the size.
+ * Every range is pinned to the object's ETag, so the hash is of one version of it.
+ */
+export async function sha256OfObject(
+  client: S3Client,
+  bucket: string,
+  object: StagedObject,
+  options: HashReadOptions,
+): Promise<string> {
+  const hash = createHash('sha256');
+  const controller = new AbortController();
+  const inflight: Promise<Buffer>[] = [];
+  let nextStart = 0;
+  const launch = () => {
+    const start = nextStart;
+    const end = Math.min(object.size, start + options.chunkSize) - 1;
+    nextStart = end + 1;
+    const read = readRange(client, bucket, object, start, end, controller.signal);
+    read.catch(() => {}); // awaited in order below; this only keeps an early failure from going unhandled
+    inflight.push(read);
+  };
+  try {
+    while (nextStart < object.size && inflight.length < options.concurrency) launch();
+    while (inflight.length > 0) {
+      hash.update(await inflight.shift()!);
+      if (nextStart < object.size) launch();
+    }
+  } catch (error) {
+    controller.abort();
+    throw error;
+  }
+  return hash.digest('hex');
+}
