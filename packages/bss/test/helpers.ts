@@ -1,5 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { presign } from '@dreamlake/presign';
 import { loadBssConfig, type BssConfig } from '../src/config.ts';
@@ -16,11 +17,23 @@ export function testConfig(dataDir: string, env: Record<string, string> = {}): B
 }
 
 /** PUTs bytes over real HTTP, as a client does with a part URL. */
-export async function httpPut(url: string, body: Buffer, headers: Record<string, string> = {}): Promise<{ status: number; etag?: string }> {
-  const res = await fetch(url, { method: 'PUT', body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength), headers: { 'content-type': 'application/octet-stream', ...headers } });
-  await res.arrayBuffer();
-  const etag = res.headers.get('etag');
-  return { status: res.status, ...(etag !== null ? { etag } : {}) };
+export function httpPut(url: string, body: Buffer, headers: Record<string, string> = {}): Promise<{ status: number; etag?: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(body.length), ...headers },
+    });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      res.resume();
+      res.on('error', reject);
+      res.on('end', () => {
+        const etag = res.headers.etag;
+        resolve({ status: res.statusCode ?? 0, ...(typeof etag === 'string' ? { etag } : {}) });
+      });
+    });
+    req.end(body);
+  });
 }
 
 /** A signed query string for one of BSS's actions. */
