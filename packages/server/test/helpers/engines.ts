@@ -1,0 +1,45 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { describe } from 'node:test';
+import pg from 'pg';
+import type { Engine } from '../../src/index.ts';
+
+export const ENGINES: readonly Engine[] = ['sqlite', 'postgres'];
+
+export interface TestDatabase {
+  engine: Engine;
+  url: string;
+  drop(): Promise<void>;
+}
+
+const PG_ADMIN_URL = process.env.DREAMLAKE_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+
+async function adminQuery(text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A fresh empty database: a SQLite file in a temp folder, or a scratch PostgreSQL database. */
+export async function createTestDatabase(engine: Engine): Promise<TestDatabase> {
+  if (engine === 'sqlite') {
+    const dir = await mkdtemp(join(tmpdir(), 'dreamlake-server-'));
+    return { engine, url: join(dir, 'server.sqlite'), drop: () => rm(dir, { recursive: true, force: true }) };
+  }
+  const name = `dreamlake_test_${randomBytes(6).toString('hex')}`;
+  await adminQuery(`create database ${name}`);
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return { engine, url: url.toString(), drop: () => adminQuery(`drop database if exists ${name} with (force)`) };
+}
+
+/** Declares the same suite once per database engine, as kysely's own tests do. */
+export function forEachEngine(suite: (engine: Engine) => void): void {
+  for (const engine of ENGINES) describe(engine, () => suite(engine));
+}

@@ -1,0 +1,79 @@
+import { createHash } from 'node:crypto';
+import { after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { buildServerApp, loadServerConfig, openDatabase, type DB, type Engine, type ServerConfig } from '../../src/index.ts';
+import { createTestDatabase, type TestDatabase } from './engines.ts';
+import { startFakeBss, type FakeBss } from './fake-bss.ts';
+
+export const PRESIGN_SECRET = 'test-presign-secret-0123456789abcdef0123';
+export const JWT_SECRET = 'test-jwt-secret-0123456789abcdef0123456789';
+export const PUBLIC_BSS = 'http://bss.example.test:10234';
+
+export function testConfig(overrides: Partial<ServerConfig> = {}): Readonly<ServerConfig> {
+  return loadServerConfig({}, {
+    presignSecrets: [PRESIGN_SECRET],
+    jwtSecret: JWT_SECRET,
+    logLevel: 'silent',
+    scryptLogN: 10,
+    allowSignup: true,
+    bssPublicUrl: PUBLIC_BSS,
+    ...overrides,
+  });
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+export interface Harness {
+  engine: Engine;
+  app: FastifyInstance;
+  db: DB;
+  config: Readonly<ServerConfig>;
+  bss: FakeBss;
+  /** The app's clock in ms; tests move it. */
+  clock: { now: number };
+  /** Signs up a fresh user (unique name from `base`) and answers their name and JWT. */
+  user(base: string): Promise<{ name: string; token: string }>;
+  call(method: string, url: string, token?: string, body?: unknown, remoteAddress?: string): Promise<LightMyRequestResponse>;
+}
+
+let counter = 0;
+
+/**
+ * One app on one fresh database of `engine`, with a fake BSS, built before the suite's tests
+ * and torn down after them. Call it inside `forEachEngine`.
+ */
+export function useHarness(engine: Engine, overrides: (bssUrl: string) => Partial<ServerConfig> = () => ({})): Harness {
+  const h = { engine, clock: { now: Date.parse('2026-11-28T12:00:00Z') } } as Harness;
+  let database: TestDatabase;
+  before(async () => {
+    database = await createTestDatabase(engine);
+    h.bss = await startFakeBss([PRESIGN_SECRET], () => Math.floor(h.clock.now / 1000));
+    h.config = testConfig({ databaseUrl: database.url, bssInternalUrl: h.bss.url, ...overrides(h.bss.url) });
+    h.db = await openDatabase(h.config);
+    h.app = await buildServerApp({ config: h.config, db: h.db, clock: () => h.clock.now });
+  });
+  after(async () => {
+    await h.app?.close();
+    await h.db?.destroy();
+    await h.bss?.close();
+    await database?.drop();
+  });
+  h.call = (method, url, token, body, remoteAddress) =>
+    h.app.inject({
+      method: method as 'GET',
+      url,
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+      ...(body === undefined ? {} : { payload: body as object }),
+      ...(remoteAddress ? { remoteAddress } : {}),
+    });
+  h.user = async (base) => {
+    const name = `${base}${++counter}`;
+    const res = await h.call('POST', '/auth/signup', undefined, { username: name, password: 'correct horse battery' });
+    assert.equal(res.statusCode, 201, res.body);
+    return { name, token: res.json().token as string };
+  };
+  return h;
+}
