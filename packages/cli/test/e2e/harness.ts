@@ -1,0 +1,247 @@
+/**
+ * End-to-end harness: starts the real server and BSS as child processes (on free ports, with an
+ * explicitly built environment and temporary data folders) and runs the real `dreamlake` bin.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { once } from 'node:events';
+
+export const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+export const CLI_BIN = join(ROOT, 'packages/cli/bin/dreamlake.js');
+const SERVER_MAIN = join(ROOT, 'packages/server/src/main.ts');
+const BSS_MAIN = join(ROOT, 'packages/bss/src/main.ts');
+export const MIB = 1024 * 1024;
+
+export interface Backend {
+  name: 'fs' | 's3';
+  env: Record<string, string>;
+}
+
+/** The fs backend always; S3 too when DREAMLAKE_TEST_S3_ENV names a file of `export K=V` lines. */
+export function backends(): Backend[] {
+  const list: Backend[] = [{ name: 'fs', env: { STORAGE: 'fs' } }];
+  const file = process.env.DREAMLAKE_TEST_S3_ENV;
+  if (file) {
+    const env: Record<string, string> = {};
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      const m = /^\s*(?:export\s+)?([A-Z0-9_]+)=(.*)$/.exec(line);
+      if (m?.[1]) env[m[1]] = (m[2] ?? '').trim().replace(/^(['"])(.*)\1$/, '$2');
+    }
+    list.push({ name: 's3', env: { ...env, STORAGE: 's3' } });
+  }
+  return list;
+}
+
+export const S3_SKIP = process.env.DREAMLAKE_TEST_S3_ENV ? false : 'S3 backend not tested: DREAMLAKE_TEST_S3_ENV is not set';
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 20): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check().catch(() => undefined);
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+interface Proc {
+  child: ChildProcess;
+  output: string[];
+}
+
+function startProcess(script: string, env: Record<string, string>, cwd: string): Proc {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, env: { ...env, PWD: cwd }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  child.stdout?.on('data', (c: Buffer) => output.push(c.toString()));
+  child.stderr?.on('data', (c: Buffer) => output.push(c.toString()));
+  return { child, output };
+}
+
+async function healthy(url: string): Promise<boolean> {
+  const res = await fetch(`${url}/healthz`);
+  await res.arrayBuffer();
+  return res.ok;
+}
+
+async function stopProcess(proc: Proc | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (!proc || proc.child.exitCode !== null || proc.child.signalCode !== null) return;
+  const exited = once(proc.child, 'exit');
+  proc.child.kill(signal);
+  const timer = setTimeout(() => proc.child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+export interface ServiceOptions {
+  backend: Backend;
+  presignTtlSeconds?: number;
+}
+
+/** A running server and BSS pair. */
+export class Services {
+  readonly dir: string;
+  readonly serverUrl: string;
+  readonly bssUrl: string;
+  readonly #serverEnv: Record<string, string>;
+  readonly #bssEnv: Record<string, string>;
+  #server: Proc | undefined;
+  #bss: Proc | undefined;
+
+  private constructor(dir: string, serverPort: number, bssPort: number, options: ServiceOptions) {
+    this.dir = dir;
+    this.serverUrl = `http://127.0.0.1:${serverPort}`;
+    this.bssUrl = `http://127.0.0.1:${bssPort}`;
+    const secret = createHash('sha256').update(dir).digest('hex');
+    const common = {
+      HOST: '127.0.0.1',
+      PRESIGN_SECRETS: secret,
+      BSS_PUBLIC_URL: this.bssUrl,
+      PRESIGN_TTL_SECONDS: String(options.presignTtlSeconds ?? 3600),
+      LOG_LEVEL: 'warn',
+    };
+    this.#serverEnv = {
+      ...common,
+      DREAMLAKE_DATA_DIR: join(dir, 'server'),
+      SERVER_PORT: String(serverPort),
+      JWT_SECRET: createHash('sha256').update(`${dir}/jwt`).digest('hex'),
+      ALLOW_SIGNUP: 'true',
+      SCRYPT_LOG_N: '12',
+    };
+    this.#bssEnv = { ...common, ...options.backend.env, DREAMLAKE_DATA_DIR: join(dir, 'bss'), BSS_PORT: String(bssPort) };
+  }
+
+  static async start(options: ServiceOptions): Promise<Services> {
+    const dir = await mkdtemp(join(tmpdir(), 'dreamlake-e2e-'));
+    const services = new Services(dir, await freePort(), await freePort(), options);
+    try {
+      await Promise.all([services.startBss(), services.#startServer()]);
+    } catch (error) {
+      await services.close();
+      throw error;
+    }
+    return services;
+  }
+
+  async #startServer(): Promise<void> {
+    this.#server = startProcess(SERVER_MAIN, this.#serverEnv, this.dir);
+    await this.#waitHealthy(this.#server, this.serverUrl, 'server');
+  }
+
+  async startBss(): Promise<void> {
+    this.#bss = startProcess(BSS_MAIN, this.#bssEnv, this.dir);
+    await this.#waitHealthy(this.#bss, this.bssUrl, 'BSS');
+  }
+
+  async #waitHealthy(proc: Proc, url: string, what: string): Promise<void> {
+    try {
+      await waitFor(`${what} at ${url}`, async () => {
+        if (proc.child.exitCode !== null) throw new Error(`${what} exited`);
+        return healthy(url);
+      }, 30_000, 100);
+    } catch (error) {
+      throw new Error(`${what} did not start: ${(error as Error).message}\n${proc.output.join('')}`);
+    }
+  }
+
+  /** Kills BSS at once (no clean shutdown), as a crash would. */
+  async killBss(): Promise<void> {
+    await stopProcess(this.#bss, 'SIGKILL');
+  }
+
+  logs(): string {
+    return `--- server ---\n${this.#server?.output.join('') ?? ''}\n--- BSS ---\n${this.#bss?.output.join('') ?? ''}`;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([stopProcess(this.#server), stopProcess(this.#bss)]);
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A user's shell: their own DREAMLAKE_HOME, nothing else inherited. */
+export function cliEnv(home: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { DREAMLAKE_HOME: home, HOME: home, NO_COLOR: '1', ...extra };
+}
+
+export function spawnCli(args: readonly string[], env: Record<string, string>, stdin?: string): ChildProcess & { result: Promise<CliResult> } {
+  const child = spawn(process.execPath, [CLI_BIN, ...args], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.stdin.end(stdin ?? '');
+  const result = once(child, 'close').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null, stdout, stderr }));
+  return Object.assign(child, { result });
+}
+
+export function runCli(args: readonly string[], env: Record<string, string>, stdin?: string): Promise<CliResult> {
+  return spawnCli(args, env, stdin).result;
+}
+
+/** JSON lines of `--json` output. */
+export function jsonLines<T = Record<string, unknown>>(stdout: string): T[] {
+  return stdout.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as T);
+}
+
+/** Writes `size` bytes of a cheap deterministic pattern (streamed, so memory stays flat). */
+export async function makeFile(path: string, size: number, seed: number): Promise<void> {
+  const block = Buffer.alloc(MIB);
+  const out = createWriteStream(path);
+  for (let offset = 0, n = 0; offset < size; offset += MIB, n += 1) {
+    for (let i = 0; i < block.length; i += 4) block.writeUInt32LE(((seed * 2654435761) ^ (n * 40503) ^ i) >>> 0, i);
+    const chunk = block.subarray(0, Math.min(MIB, size - offset));
+    if (!out.write(chunk)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** The largest number of parts done recorded in any resume state file under the home. */
+export async function partsDoneInState(home: string): Promise<number> {
+  const dir = join(home, 'uploads');
+  let best = 0;
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (!name.endsWith('.json')) continue;
+    const state = JSON.parse(await readFile(join(dir, name), 'utf8').catch(() => '{}')) as { done?: Record<string, string> };
+    best = Math.max(best, Object.keys(state.done ?? {}).length);
+  }
+  return best;
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}${Math.random().toString(36).slice(2, 8)}`;
+}
+
+export async function tempDir(prefix: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
