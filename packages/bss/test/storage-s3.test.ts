@@ -6,6 +6,8 @@ import { HashMismatchError, NotFoundError } from '@dreamlake/presign';
 import { createS3Storage, type S3Storage, type S3StorageOptions } from '../src/storage/s3/index.ts';
 import type { UploadRef } from '../src/storage/storage.ts';
 import { createTestBucket, readS3TestConfig, S3_SKIP_REASON, type TestBucket } from './storage-s3-env.ts';
+import { storageContract } from './storage-contract.ts';
+import { httpPut } from './helpers.ts';
 
 const base = readS3TestConfig();
 const MiB = 1024 * 1024;
@@ -24,6 +26,23 @@ async function drain(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
   return Buffer.concat(chunks);
+}
+
+if (base) {
+  storageContract('s3', async () => {
+    const bucket = await createTestBucket(base);
+    const storage = await createS3Storage(bucket.config);
+    return {
+      storage,
+      putPart: httpPut,
+      async cleanup() {
+        await storage.close();
+        await bucket.destroy();
+      },
+    };
+  });
+} else {
+  test('storage contract: s3', { skip: S3_SKIP_REASON }, () => {});
 }
 
 describe('S3 backend against a real S3 server', { skip: base ? false : S3_SKIP_REASON }, () => {

@@ -44,6 +44,12 @@ export class FsStorage implements Storage, PartReceiver {
   readonly layout: FsLayout;
   private readonly options: FsStorageOptions;
   private readonly clock: () => number;
+  /**
+   * An upload's meta never changes after it is written, so part URL minting (up to 10,000 per
+   * request) remembers a few recent ones instead of re-reading the file for every part. Nothing
+   * else relies on it: the part PUT and every other method read the disk.
+   */
+  private readonly recentMeta = new Map<string, UploadMeta>();
 
   constructor(options: FsStorageOptions) {
     if (options.secrets.length === 0) throw new TypeError('FsStorage: at least one presign secret is required');
@@ -93,10 +99,18 @@ export class FsStorage implements Storage, PartReceiver {
     return { key: uploadKey({ owner: input.owner, project: input.project, hash: input.hash, nonce: uploadId }), uploadId };
   }
 
-  async partUrl(upload: UploadRef, partNumber: number, options: PartUrlOptions): Promise<string> {
+  private async metaForUrls(upload: UploadRef): Promise<UploadMeta> {
+    const known = this.recentMeta.get(upload.key);
+    if (known && known.uploadId === upload.uploadId) return known;
     const open = await this.openMeta(upload);
     if (!open) throw new NotFoundError('NoSuchUpload: the upload is unknown, aborted, completed or swept');
-    const { meta } = open;
+    this.recentMeta.set(upload.key, open.meta);
+    if (this.recentMeta.size > 256) this.recentMeta.delete(this.recentMeta.keys().next().value as string);
+    return open.meta;
+  }
+
+  async partUrl(upload: UploadRef, partNumber: number, options: PartUrlOptions): Promise<string> {
+    const meta = await this.metaForUrls(upload);
     const maxLength = Math.min(MAX_PART_SIZE, meta.size ?? MAX_PART_SIZE);
     const base = typeof this.options.publicUrl === 'function' ? this.options.publicUrl() : this.options.publicUrl;
     const { url } = presignUrl(base, 'upload/part', {
@@ -143,11 +157,13 @@ export class FsStorage implements Storage, PartReceiver {
   async complete(upload: UploadRef, parts: readonly CompletedPart[]): Promise<BlobInfo> {
     const found = this.locate(upload);
     if (!found) throw new NotFoundError('NoSuchUpload: the upload is unknown, aborted or swept');
+    this.recentMeta.delete(upload.key);
     return completeUpload(this.layout, found.dir, found.parts, parts);
   }
 
   async abort(upload: UploadRef): Promise<void> {
     const found = this.locate(upload);
+    this.recentMeta.delete(upload.key);
     if (found) await rm(found.dir, { recursive: true, force: true });
   }
 

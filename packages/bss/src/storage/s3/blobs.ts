@@ -1,6 +1,7 @@
 import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { BlobInfo, BlobRef } from '../storage.ts';
-import { blobKey, blobPrefix, type UploadKeyParts } from './keys.ts';
+import { blobKey, type UploadKeyParts } from '../keys.ts';
+import { blobPrefix } from './keys.ts';
 import { isObjectMissing } from './s3-errors.ts';
 
 /** A verified blob's facts from its object, or null when there is none. */
@@ -25,7 +26,7 @@ export async function headBlob(client: S3Client, bucket: string, blob: BlobRef):
  * legacy 16-hex prefix.
  */
 export async function findBlobFor(client: S3Client, bucket: string, scope: UploadKeyParts): Promise<BlobInfo | null> {
-  const { owner, project, expectedHash } = scope;
+  const { owner, project, hash: expectedHash } = scope;
   if (expectedHash.length === 64) return headBlob(client, bucket, { owner, project, hash: expectedHash });
   const prefix = blobPrefix(owner, project);
   const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}${expectedHash}`, MaxKeys: 1 }));

@@ -3,7 +3,7 @@ import { DreamLakeError, HashMismatchError, NotFoundError } from '@dreamlake/pre
 import { MAX_PARTS, type BlobInfo, type CompletedPart, type UploadRef } from '../storage.ts';
 import type { ResolvedS3StorageOptions } from './config.ts';
 import { findBlobFor } from './blobs.ts';
-import { blobKey, hashMatches, parseUploadKey, type UploadKeyParts } from './keys.ts';
+import { blobKey, hashSatisfies, parseUploadKey, type UploadKeyParts } from '../keys.ts';
 import { quoteEtag } from './parts.ts';
 import { publishBlob } from './publish.ts';
 import { isObjectMissing, isPreconditionFailed, isUploadGone, s3ErrorName } from './s3-errors.ts';
@@ -48,9 +48,9 @@ async function verifyAndPublish(ctx: CompleteContext, scope: UploadKeyParts, sta
     chunkSize: options.verifyChunkSize,
     concurrency: options.verifyConcurrency,
   });
-  if (!hashMatches(scope.expectedHash, actual)) {
+  if (!hashSatisfies(scope.hash, actual)) {
     await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: staged.key }));
-    throw new HashMismatchError('content does not match the signed SHA-256', { expected: scope.expectedHash, actual });
+    throw new HashMismatchError('content does not match the signed SHA-256', { expected: scope.hash, actual });
   }
   const blob = { owner: scope.owner, project: scope.project, hash: actual };
   await publishBlob(client, bucket, staged, blobKey(blob), actual, options);

@@ -1,11 +1,11 @@
 import { ListPartsCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { PartInfo } from '../storage.ts';
+import { bareEtag } from '../keys.ts';
 import { isUploadGone } from './s3-errors.ts';
 
 /** An ETag in the form S3 documents: the hex digest in double quotes. */
 export function quoteEtag(etag: string): string {
-  const bare = etag.replace(/^"|"$/g, '');
-  return `"${bare}"`;
+  return `"${bareEtag(etag)}"`;
 }
 
 /**

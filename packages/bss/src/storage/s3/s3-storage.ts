@@ -23,7 +23,8 @@ import {
 import { headBlob } from './blobs.ts';
 import { completeUpload } from './complete.ts';
 import type { ResolvedS3StorageOptions } from './config.ts';
-import { blobKey, isExpectedHash, isName, isValidBlobRef, newUploadKey, parseUploadKey } from './keys.ts';
+import { blobKey, isUploadHash, NAME_PATTERN, parseUploadKey } from '../keys.ts';
+import { isValidBlobRef, newUploadKey } from './keys.ts';
 import { listAllParts } from './parts.ts';
 import { isObjectMissing, isUploadGone, s3ErrorName, translateS3Error } from './s3-errors.ts';
 import { sweepStale } from './sweep.ts';
@@ -62,9 +63,9 @@ export class S3Storage implements Storage {
 
   async createUpload(input: CreateUploadInput): Promise<UploadRef> {
     const hash = input.hash.toLowerCase();
-    if (!isName(input.owner) || !isName(input.project)) throw new InvalidRequestError('invalid owner or project name');
-    if (!isExpectedHash(hash)) throw new InvalidRequestError('hash must be 64 hex digits (or a 16-hex legacy prefix)');
-    const key = newUploadKey({ owner: input.owner, project: input.project, expectedHash: hash });
+    if (!NAME_PATTERN.test(input.owner) || !NAME_PATTERN.test(input.project)) throw new InvalidRequestError('invalid owner or project name');
+    if (!isUploadHash(hash)) throw new InvalidRequestError('hash must be 64 hex digits (or a 16-hex legacy prefix)');
+    const key = newUploadKey({ owner: input.owner, project: input.project, hash });
     const created = await s3(() =>
       this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: input.contentType })),
     );
