@@ -1,0 +1,67 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { ConfigError, loadServerConfig } from '../src/index.ts';
+
+const LONG = 'x'.repeat(32);
+
+function problemsOf(env: NodeJS.ProcessEnv): readonly string[] {
+  try {
+    loadServerConfig(env);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError);
+    return error.problems;
+  }
+  return [];
+}
+
+test('outside dev mode, missing or short secrets refuse to load, naming each', () => {
+  assert.deepEqual(problemsOf({}), ['PRESIGN_SECRETS is missing', 'JWT_SECRET is missing']);
+  assert.deepEqual(problemsOf({ PRESIGN_SECRETS: `${LONG},short`, JWT_SECRET: 'y'.repeat(31) }), [
+    'PRESIGN_SECRETS: secret #2 is shorter than 32 bytes',
+    'JWT_SECRET is shorter than 32 bytes',
+  ]);
+  assert.deepEqual(problemsOf({ PRESIGN_SECRETS: LONG, JWT_SECRET: LONG }), []);
+});
+
+test('defaults follow the spec and the result is frozen', () => {
+  const config = loadServerConfig({ PRESIGN_SECRETS: ` ${LONG} , ${LONG}2 `, JWT_SECRET: LONG });
+  assert.deepEqual(config.presignSecrets, [LONG, `${LONG}2`]);
+  assert.equal(config.port, 10233);
+  assert.equal(config.host, '127.0.0.1');
+  assert.equal(config.bssPublicUrl, 'http://127.0.0.1:10234');
+  assert.equal(config.bssInternalUrl, config.bssPublicUrl);
+  assert.equal(config.databaseUrl, join('.dreamlake-data', 'server.sqlite'));
+  assert.equal(config.presignTtlSeconds, 3600);
+  assert.equal(config.allowSignup, false);
+  assert.equal(config.namespaceQuotaBytes, null);
+  assert.equal(config.devMode, false);
+  assert.ok(Object.isFrozen(config));
+  assert.throws(() => {
+    (config as { port: number }).port = 1;
+  });
+});
+
+test('dev mode generates missing secrets and opens sign-up by default', () => {
+  const config = loadServerConfig({ DREAMLAKE_DEV: '1' });
+  assert.equal(config.allowSignup, true);
+  assert.equal(config.jwtSecret.length, 64);
+  assert.equal(config.presignSecrets.length, 1);
+  assert.deepEqual(config.generatedSecrets, ['PRESIGN_SECRETS', 'JWT_SECRET']);
+  assert.equal(loadServerConfig({ DREAMLAKE_DEV: '1', ALLOW_SIGNUP: 'false' }).allowSignup, false);
+});
+
+test('bad values are refused by name', () => {
+  const base = { PRESIGN_SECRETS: LONG, JWT_SECRET: LONG };
+  for (const [key, value] of [['PRESIGN_TTL_SECONDS', '604801'], ['SERVER_PORT', 'http'], ['BSS_PUBLIC_URL', 'ftp://x'], ['ALLOW_SIGNUP', 'maybe']]) {
+    const problems = problemsOf({ ...base, [key!]: value });
+    assert.equal(problems.length, 1, key);
+    assert.ok(problems[0]!.startsWith(key!), problems[0]);
+  }
+  const c = loadServerConfig({ ...base, DATABASE_URL: 'postgres://u@h/db', BSS_PUBLIC_URL: 'https://bss.example.com/', BSS_INTERNAL_URL: 'http://bss:10234', NAMESPACE_QUOTA_BYTES: '1000', CORS_ORIGINS: 'https://a.example, https://b.example' });
+  assert.equal(c.databaseUrl, 'postgres://u@h/db');
+  assert.equal(c.bssPublicUrl, 'https://bss.example.com');
+  assert.equal(c.bssInternalUrl, 'http://bss:10234');
+  assert.equal(c.namespaceQuotaBytes, 1000);
+  assert.deepEqual(c.corsOrigins, ['https://a.example', 'https://b.example']);
+});

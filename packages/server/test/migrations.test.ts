@@ -1,0 +1,31 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { sql } from 'kysely';
+import { migrateToLatest, migrateToNothing, openDatabase, type DB } from '../src/index.ts';
+import { createTestDatabase, forEachEngine, type TestDatabase } from './helpers/engines.ts';
+
+forEachEngine((engine) => {
+  let database: TestDatabase;
+  let db: DB;
+  before(async () => {
+    database = await createTestDatabase(engine);
+    db = await openDatabase({ databaseUrl: database.url });
+  });
+  after(async () => {
+    await db?.destroy();
+    await database?.drop();
+  });
+
+  test('migrations run at open, undo cleanly and run again; opening twice is harmless', async () => {
+    const tables = async () => (await db.introspection.getTables()).map((t) => t.name).filter((n) => !n.startsWith('kysely_')).sort();
+    const expected = ['access_tokens', 'files', 'login_failures', 'memberships', 'namespaces', 'spaces', 'upload_grants', 'users'];
+    assert.deepEqual(await tables(), expected);
+    const second = await openDatabase({ databaseUrl: database.url });
+    await second.destroy();
+    await migrateToNothing(db);
+    assert.deepEqual(await tables(), []);
+    await migrateToLatest(db);
+    assert.deepEqual(await tables(), expected);
+    await sql`select count(*) from files`.execute(db);
+  });
+});
