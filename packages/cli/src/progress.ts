@@ -155,7 +155,7 @@ export class Progress implements UploadEvents {
 
   #bar(fraction: number, width = 20): string {
     const filled = Math.max(0, Math.min(width, Math.round(fraction * width)));
-    return `[${this.#paint('#'.repeat(filled), '36')}${' '.repeat(width - filled)}]`;
+    return `[${'#'.repeat(filled)}${' '.repeat(width - filled)}]`;
   }
 
   /** The lines the live display shows now. */
@@ -187,8 +187,11 @@ export class Progress implements UploadEvents {
 
   render(): void {
     if (!this.#options.live) return;
-    const columns = this.#options.out.columns ?? 100;
-    const lines = this.lines().map((l) => l.slice(0, Math.max(20, columns - 1 + (this.#options.color ? 9 : 0))));
+    const columns = this.#options.out.columns || 100;
+    // Cut to the terminal's width (a wrapped line would break the redraw), then colour the bar.
+    const lines = this.lines()
+      .map((l) => l.slice(0, Math.max(20, columns - 1)))
+      .map((l) => (this.#options.color ? l.replace(/^\[(#*)/, (_m, bar: string) => `[${this.#paint(bar, '36')}`) : l));
     const up = this.#drawn > 0 ? `\x1b[${this.#drawn}F` : '';
     this.#options.out.write(`${up}${lines.map((l) => `\x1b[2K${l}`).join('\n')}\n\x1b[J`);
     this.#drawn = lines.length;
