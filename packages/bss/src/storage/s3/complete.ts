@@ -1,4 +1,5 @@
-import { CompleteMultipartUploadCommand, DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CompleteMultipartUploadCommand, DeleteObjectCommand, ListPartsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DreamLakeError, HashMismatchError, NotFoundError } from '@dreamlake/presign';
 import { MAX_PARTS, type BlobInfo, type CompletedPart, type UploadRef } from '../storage.ts';
 import type { ResolvedS3StorageOptions } from './config.ts';
@@ -6,7 +7,7 @@ import { findBlobFor } from './blobs.ts';
 import { blobKey, hashSatisfies, parseUploadKey, type UploadKeyParts } from '../keys.ts';
 import { quoteEtag } from './parts.ts';
 import { publishBlob } from './publish.ts';
-import { isObjectMissing, isPreconditionFailed, isUploadGone, s3ErrorName } from './s3-errors.ts';
+import { httpStatusOf, isObjectMissing, isPreconditionFailed, isUploadGone, s3ErrorName } from './s3-errors.ts';
 import { headObject, sha256OfObject, type StagedObject } from './verify.ts';
 
 export interface CompleteContext {
@@ -39,6 +40,28 @@ function completeError(error: unknown): unknown {
     default:
       return error;
   }
+}
+
+function isServerError(error: unknown): boolean {
+  return (httpStatusOf(error) ?? 0) >= 500;
+}
+
+/**
+ * Whether the upload is gone, waiting a little for a completion in progress elsewhere. Ceph RGW
+ * answers a complete of an unknown, aborted or already completing upload with 500 ("multipart
+ * completion is already in progress") rather than NoSuchUpload; ListParts tells them apart.
+ */
+async function settlesGone(client: S3Client, bucket: string, upload: UploadRef): Promise<boolean> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    try {
+      await client.send(new ListPartsCommand({ Bucket: bucket, Key: upload.key, UploadId: upload.uploadId, MaxParts: 1 }));
+    } catch (error) {
+      if (isUploadGone(error)) return true;
+      throw error;
+    }
+    await sleep(250);
+  }
+  return false;
 }
 
 /** Hashes the staged object; on a match publishes it under its blob key, else deletes it. */
@@ -80,7 +103,8 @@ export async function completeUpload(ctx: CompleteContext, upload: UploadRef, pa
       }),
     );
   } catch (error) {
-    if (!isUploadGone(error)) throw completeError(error);
+    const gone = isUploadGone(error) || (isServerError(error) && (await settlesGone(client, bucket, upload)));
+    if (!gone) throw completeError(error);
     justCompleted = false;
   }
 

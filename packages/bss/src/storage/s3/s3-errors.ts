@@ -52,6 +52,9 @@ export function translateS3Error(error: unknown): unknown {
     sdk.name === 'SlowDown' ||
     sdk.name === 'TimeoutError' ||
     (status !== undefined && status >= 500);
-  if (unavailable) return new DreamLakeError('storage_unavailable', 'object storage is unavailable, retry later');
-  return error;
+  if (!unavailable) return error;
+  const translated = new DreamLakeError('storage_unavailable', 'object storage is unavailable, retry later');
+  // Kept for the server log (the error handler logs 5xx errors); never sent to the client.
+  Object.defineProperty(translated, 'cause', { value: error, enumerable: false });
+  return translated;
 }
