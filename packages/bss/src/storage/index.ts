@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { BssConfig } from '../config.ts';
 import { createFsStorage } from './fs/index.ts';
+import { createS3Storage } from './s3/index.ts';
 import type { Storage } from './storage.ts';
 
 export interface StorageHooks {
@@ -21,6 +22,7 @@ export async function createStorage(config: BssConfig, hooks: StorageHooks = {})
         ...(hooks.clock ? { clock: hooks.clock } : {}),
       });
     case 's3':
-      throw new Error('STORAGE=s3: the S3 backend is not available in this build');
+      if (!config.s3) throw new Error('STORAGE=s3 needs the S3 settings (S3_BUCKET, …)');
+      return createS3Storage(config.s3);
   }
 }
