@@ -1,0 +1,99 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadBssConfig } from '../src/config.ts';
+import { createStorage } from '../src/storage/index.ts';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tempDir } from './helpers.ts';
+
+const secret = 'x'.repeat(32);
+
+test('defaults follow the spec and the config is frozen', () => {
+  const config = loadBssConfig({ PRESIGN_SECRETS: secret });
+  assert.equal(config.port, 10234);
+  assert.equal(config.host, '127.0.0.1');
+  assert.equal(config.publicUrl, 'http://127.0.0.1:10234');
+  assert.equal(config.dataDir, './.dreamlake-data');
+  assert.equal(config.presignTtlSeconds, 3600);
+  assert.equal(config.requirePresignedUploads, true);
+  assert.equal(config.storage, 'fs');
+  assert.equal(config.s3, undefined);
+  assert.deepEqual(config.corsOrigins, []);
+  assert.equal(config.staleUploadHours, 24);
+  assert.equal(config.logLevel, 'info');
+  assert.ok(Object.isFrozen(config) && Object.isFrozen(config.secrets));
+});
+
+test('variables are read and checked', () => {
+  const config = loadBssConfig({
+    PRESIGN_SECRETS: `${secret}, ${'y'.repeat(40)}`,
+    BSS_PORT: '9000',
+    HOST: '0.0.0.0',
+    BSS_PUBLIC_URL: 'https://bss.example.com/',
+    REQUIRE_PRESIGNED_UPLOADS: 'false',
+    CORS_ORIGINS: 'https://app.example.com,http://localhost:3000',
+    PRESIGN_TTL_SECONDS: '600',
+  });
+  assert.deepEqual(config.secrets, [secret, 'y'.repeat(40)]);
+  assert.equal(config.port, 9000);
+  assert.equal(config.publicUrl, 'https://bss.example.com');
+  assert.equal(config.requirePresignedUploads, false);
+  assert.deepEqual(config.corsOrigins, ['https://app.example.com', 'http://localhost:3000']);
+  assert.equal(config.presignTtlSeconds, 600);
+});
+
+test('bad or missing settings are refused with a message that names them, never the secret', () => {
+  const cases: [NodeJS.ProcessEnv, RegExp][] = [
+    [{}, /PRESIGN_SECRETS/],
+    [{ PRESIGN_SECRETS: 'short-secret' }, /at least 32 bytes/],
+    [{ PRESIGN_SECRETS: secret, PRESIGN_TTL_SECONDS: String(8 * 24 * 3600) }, /PRESIGN_TTL_SECONDS/],
+    [{ PRESIGN_SECRETS: secret, REQUIRE_PRESIGNED_UPLOADS: 'maybe' }, /REQUIRE_PRESIGNED_UPLOADS/],
+    [{ PRESIGN_SECRETS: secret, STORAGE: 'tape' }, /STORAGE/],
+    [{ PRESIGN_SECRETS: secret, STORAGE: 's3' }, /S3_BUCKET/],
+    [{ PRESIGN_SECRETS: secret, STORAGE: 's3', S3_BUCKET: 'b', AWS_ACCESS_KEY_ID: 'k' }, /AWS_SECRET_ACCESS_KEY/],
+    [{ PRESIGN_SECRETS: secret, BSS_PORT: '70000' }, /BSS_PORT/],
+    [{ PRESIGN_SECRETS: secret, CORS_ORIGINS: 'not an origin' }, /CORS_ORIGINS/],
+  ];
+  for (const [env, message] of cases) {
+    assert.throws(() => loadBssConfig(env), (error: Error) => {
+      assert.match(error.message, message);
+      assert.doesNotMatch(error.message, /short-secret/);
+      return true;
+    });
+  }
+});
+
+test('dev mode accepts short secrets and allows any browser origin', () => {
+  const config = loadBssConfig({ PRESIGN_SECRETS: 'dev', DEV_MODE: 'true' });
+  assert.equal(config.devMode, true);
+  assert.deepEqual(config.corsOrigins, ['*']);
+});
+
+test('STORAGE=s3 collects the S3 settings', () => {
+  const config = loadBssConfig({
+    PRESIGN_SECRETS: secret,
+    STORAGE: 's3',
+    S3_ENDPOINT: 'http://127.0.0.1:7480',
+    S3_BUCKET: 'dreamlake',
+    S3_FORCE_PATH_STYLE: 'true',
+    AWS_ACCESS_KEY_ID: 'key',
+    AWS_SECRET_ACCESS_KEY: 'secret',
+  });
+  assert.deepEqual(config.s3, {
+    endpoint: 'http://127.0.0.1:7480',
+    region: 'us-east-1',
+    bucket: 'dreamlake',
+    forcePathStyle: true,
+    accessKeyId: 'key',
+    secretAccessKey: 'secret',
+  });
+});
+
+test('createStorage builds the disk backend by default, under <data dir>/bss', async (t) => {
+  const temp = await tempDir();
+  t.after(() => temp.remove());
+  const storage = await createStorage(loadBssConfig({ PRESIGN_SECRETS: secret, DREAMLAKE_DATA_DIR: temp.dir }));
+  assert.equal(storage.kind, 'fs');
+  assert.ok((await stat(join(temp.dir, 'bss'))).isDirectory());
+  await storage.close();
+});
