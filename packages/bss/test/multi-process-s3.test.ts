@@ -1,0 +1,138 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { SECRET, MiB, httpPut, sha256, signedQuery, tempDir } from './helpers.ts';
+import { createTestBucket, readS3TestConfig, s3EnvVars, S3_SKIP_REASON, type TestBucket } from './storage-s3-env.ts';
+
+const base = readS3TestConfig();
+const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+
+interface Bss {
+  url: string;
+  child: ChildProcess;
+}
+
+/** A real BSS process on its own port; its environment is built here, nothing is inherited. */
+async function startBssProcess(env: Record<string, string>): Promise<Bss> {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+    env: { PATH: process.env.PATH ?? '', NODE_NO_WARNINGS: '1', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`BSS exited with ${code} before it was ready`)));
+    lines.on('line', (line) => {
+      try {
+        const entry = JSON.parse(line) as { msg?: string; url?: string };
+        if (entry.msg === 'BSS ready' && entry.url) resolve(entry.url);
+      } catch {
+        // not a log line
+      }
+    });
+  });
+  return { url, child };
+}
+
+async function stop(bss: Bss, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (bss.child.exitCode !== null || bss.child.signalCode !== null) return;
+  const exited = once(bss.child, 'exit');
+  bss.child.kill(signal);
+  await exited;
+}
+
+async function call(method: string, url: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const res = await fetch(url, {
+    method,
+    ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
+  });
+  return { status: res.status, json: await res.json() };
+}
+
+describe('two BSS processes over one bucket', { skip: base ? false : S3_SKIP_REASON }, () => {
+  let bucket: TestBucket;
+  let data: { remove(): Promise<void>; dir: string };
+  let a: Bss;
+  let b: Bss;
+  let env: Record<string, string>;
+
+  before(async () => {
+    bucket = await createTestBucket(base!);
+    data = await tempDir('bss-s3-multi-');
+    env = {
+      ...s3EnvVars(bucket.config),
+      PRESIGN_SECRETS: SECRET,
+      HOST: '127.0.0.1',
+      BSS_PORT: '0',
+      DREAMLAKE_DATA_DIR: data.dir,
+      SWEEP_INTERVAL_SECONDS: '0',
+      LOG_LEVEL: 'info',
+    };
+    [a, b] = await Promise.all([startBssProcess(env), startBssProcess(env)]);
+  });
+  after(async () => {
+    for (const p of [a, b]) if (p) await stop(p);
+    await data?.remove();
+    await bucket?.destroy();
+  });
+
+  test('one upload served alternately by both, surviving one of them being killed', async () => {
+    assert.notEqual(a.url, b.url);
+    const file = randomBytes(7 * MiB);
+    const parts = [file.subarray(0, 5 * MiB), file.subarray(5 * MiB)];
+    const scope = { owner: 'acme', project: 'fleet', hash: sha256(file) };
+    const at = (bss: Bss, action: string, route: string, extra = '') =>
+      `${bss.url}/videos/upload/multipart/${route}?${signedQuery(action, scope)}${extra}`;
+    const md5 = (body: Buffer) => createHash('md5').update(body).digest('base64');
+
+    const init = await call('POST', at(a, 'upload-init', 'init'), { contentType: 'video/mp4', size: file.length });
+    assert.equal(init.status, 200, JSON.stringify(init.json));
+    const { uploadId, key } = init.json as { uploadId: string; key: string };
+
+    // Part URLs from B point straight at S3: the bytes never pass through either BSS.
+    const urls = await call('POST', at(b, 'upload-parts', 'parts'), { uploadId, key, partNumbers: [1], contentMd5: { 1: md5(parts[0]!) } });
+    assert.equal(urls.status, 200, JSON.stringify(urls.json));
+    const url1 = urls.json.parts['1'] as string;
+    assert.ok(url1.startsWith(bucket.config.endpoint!), url1);
+    const corrupted = Buffer.from(parts[0]!);
+    corrupted[0] = corrupted[0]! ^ 1;
+    assert.equal((await httpPut(url1, corrupted, { 'content-md5': md5(parts[0]!) })).status, 400);
+    const put1 = await httpPut(url1, parts[0]!, { 'content-md5': md5(parts[0]!) });
+    assert.equal(put1.status, 200);
+
+    const doneQuery = `&uploadId=${encodeURIComponent(uploadId)}&key=${encodeURIComponent(key)}`;
+    const doneOnA = await call('GET', at(a, 'upload-parts-done', 'parts-done', doneQuery));
+    assert.deepEqual(doneOnA.json, { parts: [{ partNumber: 1, etag: put1.etag, size: 5 * MiB }], expired: false });
+
+    await stop(a, 'SIGKILL'); // A dies mid-upload; B carries on from what the bucket holds.
+
+    const urls2 = await call('POST', at(b, 'upload-parts', 'parts'), { uploadId, key, partNumbers: [2] });
+    const put2 = await httpPut(urls2.json.parts['2'] as string, parts[1]!);
+    assert.equal(put2.status, 200);
+    const doneOnB = await call('GET', at(b, 'upload-parts-done', 'parts-done', doneQuery));
+    const listed = (doneOnB.json.parts as { partNumber: number; etag: string }[]).map(({ partNumber, etag }) => ({ partNumber, etag }));
+    assert.deepEqual(listed.map((p) => p.partNumber), [1, 2]);
+
+    const complete = await call('POST', at(b, 'upload-complete', 'complete'), { uploadId, key, parts: listed });
+    assert.equal(complete.status, 200, JSON.stringify(complete.json));
+    assert.deepEqual(complete.json, {
+      success: true,
+      key: `blobs/acme/fleet/${scope.hash}`,
+      hash: scope.hash,
+      size: file.length,
+      contentType: 'video/mp4',
+    });
+
+    // A restarted instance sees the blob; the upload is gone for everyone.
+    a = await startBssProcess(env);
+    const stat = await call('GET', `${a.url}/blobs/stat?${signedQuery('stat', scope)}`);
+    assert.deepEqual(stat.json, { ...scope, size: file.length, contentType: 'video/mp4' });
+    assert.deepEqual((await call('GET', at(a, 'upload-parts-done', 'parts-done', doneQuery))).json, { parts: [], expired: true });
+    const again = await call('POST', at(a, 'upload-complete', 'complete'), { uploadId, key, parts: listed });
+    assert.equal(again.status, 200, 'a repeated complete on the other process answers the blob');
+    assert.equal(again.json.hash, scope.hash);
+  });
+});
