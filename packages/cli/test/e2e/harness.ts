@@ -92,6 +92,8 @@ async function stopProcess(proc: Proc | undefined, signal: NodeJS.Signals = 'SIG
 export interface ServiceOptions {
   backend: Backend;
   presignTtlSeconds?: number;
+  /** BSS's REQUIRE_PRESIGNED_UPLOADS (default true). */
+  requirePresignedUploads?: boolean;
 }
 
 /** A running server and BSS pair. */
@@ -124,7 +126,13 @@ export class Services {
       ALLOW_SIGNUP: 'true',
       SCRYPT_LOG_N: '12',
     };
-    this.#bssEnv = { ...common, ...options.backend.env, DREAMLAKE_DATA_DIR: join(dir, 'bss'), BSS_PORT: String(bssPort) };
+    this.#bssEnv = {
+      ...common,
+      ...options.backend.env,
+      DREAMLAKE_DATA_DIR: join(dir, 'bss'),
+      BSS_PORT: String(bssPort),
+      REQUIRE_PRESIGNED_UPLOADS: String(options.requirePresignedUploads ?? true),
+    };
   }
 
   static async start(options: ServiceOptions): Promise<Services> {
