@@ -1,14 +1,16 @@
 import { Command, CommanderError, Option } from 'commander';
 import type { Io } from './context.ts';
 import { CliError, describeError } from './errors.ts';
-import { download } from './commands/download.ts';
-import { login } from './commands/login.ts';
-import { logout } from './commands/logout.ts';
-import { ls } from './commands/ls.ts';
-import { signup } from './commands/signup.ts';
-import { upload } from './commands/upload.ts';
-import { whoami } from './commands/whoami.ts';
 import { ASSET_TYPES } from './types.ts';
+
+// Each command's module (and the HTTP client under it) loads only when that command runs.
+const login = async (io: Io, o: object) => (await import('./commands/login.ts')).login(io, o);
+const signup = async (io: Io, o: object) => (await import('./commands/signup.ts')).signup(io, o);
+const logout = async (io: Io) => (await import('./commands/logout.ts')).logout(io);
+const whoami = async (io: Io, o: object) => (await import('./commands/whoami.ts')).whoami(io, o);
+const upload = async (io: Io, paths: string[], o: object) => (await import('./commands/upload.ts')).upload(io, paths, o);
+const ls = async (io: Io, space: string, o: object) => (await import('./commands/ls.ts')).ls(io, space, o);
+const download = async (io: Io, file: string, o: object) => (await import('./commands/download.ts')).download(io, file, o);
 
 function program(io: Io): Command {
   const cli = new Command('dreamlake')
