@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { DreamLakeError, HashMismatchError, NotFoundError } from '@dreamlake/presign';
 import { bareEtag, hashSatisfies } from '../keys.ts';
 import { MIN_PART_SIZE, type BlobInfo, type CompletedPart } from '../storage.ts';
@@ -33,20 +31,51 @@ async function checkedPartFiles(dir: string, parts: readonly CompletedPart[]): P
   return parts.map((part, index) => partData(dir, part.partNumber, (records[index] as PartRecord).md5));
 }
 
-/** Concatenates the files into `target`, streaming, and answers the SHA-256 and size. */
+/** Writes all of `chunk` at the file's current position (a write may be partial). */
+async function writeAll(out: FileHandle, chunk: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < chunk.length) {
+    const { bytesWritten } = await out.write(chunk, offset, chunk.length - offset, null);
+    offset += bytesWritten;
+  }
+}
+
+/**
+ * Concatenates the files into `target` and answers the SHA-256 and size. Two fixed buffers take
+ * turns: one is written while the next is read and hashed, so memory stays at 2 MiB whatever
+ * the size.
+ */
 async function assemble(files: readonly string[], target: string): Promise<{ sha256: string; size: number }> {
   const hash = createHash('sha256');
+  const buffers = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)] as const;
+  let turn = 0;
   let size = 0;
-  async function* chunks() {
+  const out = await open(target, 'wx');
+  let writing: Promise<unknown> = Promise.resolve();
+  try {
     for (const file of files) {
-      for await (const chunk of createReadStream(file, { highWaterMark: CHUNK }) as AsyncIterable<Buffer>) {
-        hash.update(chunk);
-        size += chunk.length;
-        yield chunk;
+      const input = await open(file, 'r');
+      try {
+        for (;;) {
+          const buffer = buffers[turn] as Buffer;
+          turn ^= 1;
+          const { bytesRead } = await input.read(buffer, 0, CHUNK, null);
+          if (bytesRead === 0) break;
+          const chunk = buffer.subarray(0, bytesRead);
+          hash.update(chunk);
+          size += bytesRead;
+          await writing;
+          writing = writeAll(out, chunk);
+        }
+      } finally {
+        await input.close();
       }
     }
+    await writing;
+  } finally {
+    await writing.catch(() => undefined);
+    await out.close();
   }
-  await pipeline(chunks, createWriteStream(target, { flags: 'wx', highWaterMark: CHUNK }));
   return { sha256: hash.digest('hex'), size };
 }
 
