@@ -25,7 +25,7 @@ readonly MON_PORT="${CEPH_MON_PORT:-3300}"
 readonly MEMSTORE_BYTES="${S3_MEMSTORE_BYTES:-6442450944}"
 readonly DAEMONS=(rgw osd mon) # stop order
 
-log() { printf 's3-server: %s\n' "$*" >&2; }
+log() { printf 's3-server: [%s] %s\n' "$(date +%T.%3N)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 usage() {
@@ -61,28 +61,24 @@ live_pid() {
   echo "$pid"
 }
 
+# Stops the daemons one at a time (radosgw first: it shuts down quickly only
+# while the cluster is still up).
 stop_daemons() {
-  local name pid pids=() i
+  local name pid i
   for name in "${DAEMONS[@]}"; do
     if pid=$(live_pid "$name"); then
       kill -TERM "$pid" 2>/dev/null || true
-      pids+=("$pid")
+      for ((i = 0; i < 100; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+      done
+      if kill -0 "$pid" 2>/dev/null; then
+        log "$name (pid $pid) ignored SIGTERM; sending SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+      fi
     fi
+    rm -f "$DIR/$name.pid"
   done
-  for ((i = 0; i < 100; i++)); do
-    local alive=()
-    for pid in "${pids[@]}"; do
-      kill -0 "$pid" 2>/dev/null && alive+=("$pid")
-    done
-    pids=("${alive[@]}")
-    ((${#pids[@]} == 0)) && break
-    sleep 0.1
-  done
-  for pid in "${pids[@]}"; do
-    log "pid $pid ignored SIGTERM; sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  for name in "${DAEMONS[@]}"; do rm -f "$DIR/$name.pid"; done
 }
 
 # Starts "$@" detached (own session, stdin closed) and records its pid as $name.
@@ -123,9 +119,7 @@ public addr = 127.0.0.1
 cluster addr = 127.0.0.1
 ms bind msgr1 = false
 ms bind ipv6 = false
-auth cluster required = none
-auth service required = none
-auth client required = none
+keyring = $DIR/keyring
 run dir = $DIR/run
 admin socket = $DIR/run/\$name.asok
 log file = $DIR/log/\$name.log
@@ -143,6 +137,7 @@ mon data = $DIR/mon/\$cluster-\$id
 mon allow pool size one = true
 mon allow pool delete = true
 mon warn on pool no redundancy = false
+mon warn on insecure global id reclaim allowed = false
 mon data avail warn = 1
 mon data avail crit = 0
 paxos propose interval = 0.01
@@ -199,16 +194,29 @@ cmd_start() {
   fi
   mkdir -p "$DIR"/{run,log,crash,mon,osd,rgw}
   touch "$DIR/$MARKER"
+  trap stop_daemons EXIT # don't leave half a cluster behind on failure
 
   local fsid osd_uuid
   fsid=$(cat /proc/sys/kernel/random/uuid)
   osd_uuid=$(cat /proc/sys/kernel/random/uuid)
   write_conf "$fsid"
 
+  # One keyring with every entity's key; the monitor imports it at mkfs time.
+  local kr=$DIR/keyring
+  {
+    ceph-authtool "$kr" --create-keyring --gen-key -n mon. --cap mon 'allow *'
+    ceph-authtool "$kr" --gen-key -n client.admin --cap mon 'allow *' \
+      --cap osd 'allow *' --cap mgr 'allow *'
+    ceph-authtool "$kr" --gen-key -n osd.0 --cap mon 'allow profile osd' \
+      --cap osd 'allow *' --cap mgr 'allow profile osd'
+    ceph-authtool "$kr" --gen-key -n client.rgw.gw --cap mon 'allow rw' \
+      --cap osd 'allow rwx' --cap mgr 'allow rw'
+  } >/dev/null
+
   log "starting monitor on 127.0.0.1:$MON_PORT"
   monmaptool --create --fsid "$fsid" --addv a "[v2:127.0.0.1:$MON_PORT]" \
     "$DIR/monmap" >/dev/null
-  ceph-mon -c "$CONF" -i a --mkfs --monmap "$DIR/monmap" >>"$DIR/log/mkfs.out" 2>&1 \
+  ceph-mon -c "$CONF" -i a --mkfs --monmap "$DIR/monmap" --keyring "$kr" >>"$DIR/log/mkfs.out" 2>&1 \
     || die "ceph-mon --mkfs failed; see $DIR/log/mkfs.out"
   spawn mon ceph-mon -f -c "$CONF" -i a
   wait_for "the monitor" 300 ceph_cmd mon stat
@@ -238,18 +246,21 @@ cmd_start() {
   spawn rgw radosgw -f -c "$CONF" -n client.rgw.gw
   wait_for "radosgw" 600 curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/"
 
-  radosgw-admin -c "$CONF" -n client.rgw.gw user create --uid="$USER_ID" \
+  radosgw-admin -c "$CONF" user create --uid="$USER_ID" \
     --display-name="DreamLake tests" --access-key="$ACCESS_KEY" \
     --secret="$SECRET_KEY" >>"$DIR/log/admin.out" 2>&1 \
     || die "radosgw-admin user create failed; see $DIR/log/admin.out"
 
+  # curl signs x-amz-* headers but (before 8.x) sends no payload hash itself.
   local code
   code=$(curl -s -o "$DIR/log/bucket.out" -w '%{http_code}' -X PUT \
+    -H "x-amz-content-sha256: $(printf '' | sha256sum | cut -d' ' -f1)" \
     --aws-sigv4 "aws:amz:$REGION:s3" --user "$ACCESS_KEY:$SECRET_KEY" \
     "http://127.0.0.1:$PORT/$BUCKET")
   [[ $code == 200 ]] || die "creating bucket $BUCKET failed (HTTP $code); see $DIR/log/bucket.out"
 
   write_env >"$DIR/env"
+  trap - EXIT
   log "ready in $((SECONDS - t0)) s (state in $DIR)"
   cat "$DIR/env"
 }
