@@ -35,7 +35,7 @@ export function resolveOptions(options: S3StorageOptions = {}): ResolvedS3Storag
     singleCopyLimit: options.singleCopyLimit ?? 5 * GiB,
     copyPartSize: options.copyPartSize ?? 1 * GiB,
     copyConcurrency: options.copyConcurrency ?? 4,
-    verifyChunkSize: options.verifyChunkSize ?? 16 * MiB,
+    verifyChunkSize: options.verifyChunkSize ?? 8 * MiB,
     verifyConcurrency: options.verifyConcurrency ?? 4,
   });
 }

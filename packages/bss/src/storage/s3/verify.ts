@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isObjectMissing } from './s3-errors.ts';
 
@@ -31,6 +32,7 @@ export interface HashReadOptions {
   concurrency: number;
 }
 
+/** One range of the object, as the chunks the socket delivered (no copy into one buffer). */
 async function readRange(
   client: S3Client,
   bucket: string,
@@ -38,16 +40,19 @@ async function readRange(
   start: number,
   end: number,
   signal: AbortSignal,
-): Promise<Buffer> {
+): Promise<Buffer[]> {
   const response = await client.send(
     new GetObjectCommand({ Bucket: bucket, Key: object.key, Range: `bytes=${start}-${end}`, IfMatch: object.etag || undefined }),
     { abortSignal: signal },
   );
-  const bytes = await response.Body!.transformToByteArray();
-  if (bytes.byteLength !== end - start + 1) {
-    throw new Error(`short read of ${object.key} at ${start}: ${bytes.byteLength} bytes`);
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of response.Body as Readable) {
+    chunks.push(chunk as Buffer);
+    length += (chunk as Buffer).length;
   }
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (length !== end - start + 1) throw new Error(`short read of ${object.key} at ${start}: ${length} bytes`);
+  return chunks;
 }
 
 /**
@@ -63,7 +68,7 @@ export async function sha256OfObject(
 ): Promise<string> {
   const hash = createHash('sha256');
   const controller = new AbortController();
-  const inflight: Promise<Buffer>[] = [];
+  const inflight: Promise<Buffer[]>[] = [];
   let nextStart = 0;
   const launch = () => {
     const start = nextStart;
@@ -76,7 +81,7 @@ export async function sha256OfObject(
   try {
     while (nextStart < object.size && inflight.length < options.concurrency) launch();
     while (inflight.length > 0) {
-      hash.update(await inflight.shift()!);
+      for (const chunk of await inflight.shift()!) hash.update(chunk);
       if (nextStart < object.size) launch();
     }
   } catch (error) {
