@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { buildBssApp } from '../src/app.ts';
 import { makeApp, sendParts, sha256, signedQuery, uploadPaths } from './helpers.ts';
 
 const owner = 'dana';
@@ -100,4 +101,19 @@ test('lambda verify re-hashes a stored blob and reports a changed one', async (t
   const wrongAction = await bss.app.inject({ method: 'POST', url: `/lambda/verify?${signedQuery('download', scope)}` });
   assert.equal(wrongAction.statusCode, 403);
   assert.equal((await bss.app.inject({ method: 'POST', url: `/lambda/verify?${new URLSearchParams(scope)}` })).statusCode, 401);
+});
+
+test('a backend with direct downloads answers the download with a 302, after checking the blob exists', async (t) => {
+  const { bss, scope } = await withBlob();
+  t.after(() => bss.close());
+  const direct = Object.assign(Object.create(bss.storage) as object, {
+    downloadUrl: async (blob: { hash: string }, seconds: number) => `https://bucket.example.com/${blob.hash}?X-Amz-Expires=${seconds}`,
+  }) as unknown as typeof bss.storage;
+  const app = await buildBssApp({ config: bss.config, storage: direct });
+  t.after(() => app.close());
+  const res = await app.inject({ method: 'GET', url: `/blobs/download?${signedQuery('download', scope)}` });
+  assert.equal(res.statusCode, 302);
+  assert.match(String(res.headers.location), new RegExp(`^https://bucket.example.com/${scope.hash}\\?X-Amz-Expires=(599|600)$`));
+  const absent = await app.inject({ method: 'GET', url: `/blobs/download?${signedQuery('download', { ...scope, hash: 'e'.repeat(64) })}` });
+  assert.equal(absent.statusCode, 404);
 });

@@ -5,8 +5,12 @@ import type { BssContext } from '../http/context.ts';
 import { signedGuard } from '../http/guards.ts';
 import { parseRange } from '../http/range.ts';
 import { blobQuery } from '../http/schemas.ts';
+import { servesDirectDownloads } from '../storage/direct-download.ts';
 
-/** `GET /blobs/stat` and `GET /blobs/download`: verified blobs only, behind URLs the server signs. */
+/**
+ * `GET /blobs/stat` and `GET /blobs/download`: verified blobs only, behind URLs the server signs.
+ * A backend with direct downloads (S3) answers the download with a 302 to a presigned GET.
+ */
 export function registerBlobRoutes(app: FastifyInstance, ctx: BssContext): void {
   const { storage } = ctx;
 
@@ -21,6 +25,12 @@ export function registerBlobRoutes(app: FastifyInstance, ctx: BssContext): void 
     const ref = parseOrThrow(blobQuery, request.presign?.params, 'signed parameters');
     const blob = await storage.stat(ref);
     if (!blob) throw new NotFoundError('no such blob');
+    if (servesDirectDownloads(storage)) {
+      // The direct URL lives no longer than the signed one it answers.
+      const left = (request.presign?.exp ?? 0) - ctx.clock();
+      const seconds = Math.max(60, Math.min(ctx.config.presignTtlSeconds, left));
+      return reply.code(302).header('cache-control', 'no-store').redirect(await storage.downloadUrl(ref, seconds), 302);
+    }
     void reply
       .header('accept-ranges', 'bytes')
       .header('etag', `"${blob.hash}"`)
