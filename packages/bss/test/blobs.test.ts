@@ -86,7 +86,7 @@ test('lambda verify re-hashes a stored blob and reports a changed one', async (t
   assert.equal(ok.statusCode, 200);
   assert.deepEqual(ok.json(), { ok: true, hash, actualHash: hash, size: 10_000 });
 
-  const file = join(bss.dir, 'bss', 'blobs', owner, project, hash);
+  const file = join(bss.dir, 'bss', 'blobs', owner, project, hash, '0');
   const bytes = await readFile(file);
   bytes[0] = (bytes[0]! + 1) % 256;
   await writeFile(file, bytes);

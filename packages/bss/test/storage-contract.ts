@@ -91,6 +91,10 @@ export function storageContract(name: string, make: () => Promise<ContractHarnes
       assert.equal(sha256(await collect(await h.storage.read({ owner, project, hash: f.hash }))), f.hash);
       const slice = await collect(await h.storage.read({ owner, project, hash: f.hash }, { start: MIN_PART_SIZE - 10, end: MIN_PART_SIZE + 9 }));
       assert.deepEqual(slice, f.data.subarray(MIN_PART_SIZE - 10, MIN_PART_SIZE + 10));
+      for (const range of [{ start: 0, end: 0 }, { start: MIN_PART_SIZE + 5, end: MIN_PART_SIZE + 5 }, { start: 7, end: f.data.length - 1 }]) {
+        const bytes = await collect(await h.storage.read({ owner, project, hash: f.hash }, range));
+        assert.deepEqual(bytes, f.data.subarray(range.start, range.end + 1), JSON.stringify(range));
+      }
     });
 
     test('ETags are accepted without their quotes, and a part can be sent again', async () => {

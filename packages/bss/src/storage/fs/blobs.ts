@@ -1,30 +1,43 @@
-import { open, stat } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
 import { NotFoundError } from '@dreamlake/presign';
 import type { BlobInfo, BlobRef, ByteRange } from '../storage.ts';
-import { isMissing, readJson } from './files.ts';
-import type { FsLayout } from './layout.ts';
-import type { BlobMeta } from './records.ts';
+import { readJson } from './files.ts';
+import { BLOB_MANIFEST, blobPiece, type FsLayout } from './layout.ts';
+import type { BlobManifest } from './records.ts';
 
-export async function statBlob(layout: FsLayout, blob: BlobRef): Promise<BlobInfo | null> {
-  const path = layout.blobPath(blob);
-  try {
-    const [facts, meta] = await Promise.all([stat(path), readJson<BlobMeta>(`${path}.json`)]);
-    if (!meta) return null;
-    return { owner: blob.owner, project: blob.project, hash: blob.hash, size: facts.size, contentType: meta.contentType };
-  } catch (error) {
-    if (isMissing(error)) return null;
-    throw error;
-  }
+const CHUNK = 1024 * 1024;
+
+async function manifestOf(layout: FsLayout, blob: BlobRef): Promise<{ dir: string; manifest: BlobManifest } | null> {
+  const dir = layout.blobPath(blob);
+  const manifest = await readJson<BlobManifest>(`${dir}/${BLOB_MANIFEST}`);
+  return manifest ? { dir, manifest } : null;
 }
 
+export async function statBlob(layout: FsLayout, blob: BlobRef): Promise<BlobInfo | null> {
+  const found = await manifestOf(layout, blob);
+  if (!found) return null;
+  const { size, contentType } = found.manifest;
+  return { owner: blob.owner, project: blob.project, hash: blob.hash, size, contentType };
+}
+
+/** The blob's bytes (or an inclusive range of them), streamed piece after piece. */
 export async function readBlob(layout: FsLayout, blob: BlobRef, range?: ByteRange): Promise<Readable> {
-  const path = layout.blobPath(blob);
-  try {
-    const handle = await open(path, 'r');
-    return handle.createReadStream({ start: range?.start, end: range?.end, highWaterMark: 1024 * 1024 });
-  } catch (error) {
-    if (isMissing(error)) throw new NotFoundError('no such blob');
-    throw error;
+  const found = await manifestOf(layout, blob);
+  if (!found) throw new NotFoundError('no such blob');
+  const { dir, manifest } = found;
+  const start = range?.start ?? 0;
+  const end = range?.end ?? manifest.size - 1;
+  async function* bytes() {
+    let offset = 0;
+    for (const [index, piece] of manifest.pieces.entries()) {
+      const pieceStart = offset;
+      offset += piece.size;
+      if (offset <= start || pieceStart > end || piece.size === 0) continue;
+      const from = Math.max(start, pieceStart) - pieceStart;
+      const to = Math.min(end, offset - 1) - pieceStart;
+      yield* createReadStream(blobPiece(dir, index), { start: from, end: to, highWaterMark: CHUNK }) as AsyncIterable<Buffer>;
+    }
   }
+  return Readable.from(bytes(), { objectMode: false, highWaterMark: CHUNK });
 }

@@ -1,18 +1,18 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DreamLakeError, HashMismatchError, NotFoundError } from '@dreamlake/presign';
 import { bareEtag, hashSatisfies } from '../keys.ts';
 import { MIN_PART_SIZE, type BlobInfo, type CompletedPart } from '../storage.ts';
 import { isMissing, readJson, tempName, writeJsonAtomic } from './files.ts';
-import { COMPLETED, META, partData, partPointer, type FsLayout } from './layout.ts';
-import type { BlobMeta, CompletedRecord, PartRecord, UploadMeta } from './records.ts';
+import { BLOB_MANIFEST, COMPLETED, META, blobPiece, partData, partPointer, type FsLayout } from './layout.ts';
+import type { BlobManifest, CompletedRecord, PartRecord, UploadMeta } from './records.ts';
 import { statBlob } from './blobs.ts';
 
 const CHUNK = 1024 * 1024;
 
-/** The listed parts' files, after checking each exists, matches its ETag and is big enough. */
-async function checkedPartFiles(dir: string, parts: readonly CompletedPart[]): Promise<string[]> {
+/** The listed parts' files and sizes, after checking each exists, matches its ETag and is big enough. */
+async function checkedParts(dir: string, parts: readonly CompletedPart[]): Promise<{ path: string; size: number }[]> {
   const records: PartRecord[] = [];
   for (const part of parts) {
     const record = await readJson<PartRecord>(partPointer(dir, part.partNumber));
@@ -28,69 +28,53 @@ async function checkedPartFiles(dir: string, parts: readonly CompletedPart[]): P
       throw new DreamLakeError('entity_too_small', `EntityTooSmall: part ${n} is ${record.size} bytes; every part but the last needs ${MIN_PART_SIZE}`);
     }
   });
-  return parts.map((part, index) => partData(dir, part.partNumber, (records[index] as PartRecord).md5));
+  return parts.map((part, index) => {
+    const record = records[index] as PartRecord;
+    return { path: partData(dir, part.partNumber, record.md5), size: record.size };
+  });
 }
 
-/** Writes all of `chunk` at the file's current position (a write may be partial). */
-async function writeAll(out: FileHandle, chunk: Buffer): Promise<void> {
-  let offset = 0;
-  while (offset < chunk.length) {
-    const { bytesWritten } = await out.write(chunk, offset, chunk.length - offset, null);
-    offset += bytesWritten;
-  }
-}
-
-/**
- * Concatenates the files into `target` and answers the SHA-256 and size. Two fixed buffers take
- * turns: one is written while the next is read and hashed, so memory stays at 2 MiB whatever
- * the size.
- */
-async function assemble(files: readonly string[], target: string): Promise<{ sha256: string; size: number }> {
+/** The SHA-256 and size of the files read one after the other, through one fixed 1 MiB buffer. */
+async function hashFiles(files: readonly string[]): Promise<{ sha256: string; size: number }> {
   const hash = createHash('sha256');
-  const buffers = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)] as const;
-  let turn = 0;
+  const buffer = Buffer.allocUnsafe(CHUNK);
   let size = 0;
-  const out = await open(target, 'wx');
-  let writing: Promise<unknown> = Promise.resolve();
-  try {
-    for (const file of files) {
-      const input = await open(file, 'r');
-      try {
-        for (;;) {
-          const buffer = buffers[turn] as Buffer;
-          turn ^= 1;
-          const { bytesRead } = await input.read(buffer, 0, CHUNK, null);
-          if (bytesRead === 0) break;
-          const chunk = buffer.subarray(0, bytesRead);
-          hash.update(chunk);
-          size += bytesRead;
-          await writing;
-          writing = writeAll(out, chunk);
-        }
-      } finally {
-        await input.close();
+  for (const file of files) {
+    const input = await open(file, 'r');
+    try {
+      for (;;) {
+        const { bytesRead } = await input.read(buffer, 0, CHUNK, null);
+        if (bytesRead === 0) break;
+        hash.update(buffer.subarray(0, bytesRead));
+        size += bytesRead;
       }
+    } finally {
+      await input.close();
     }
-    await writing;
-  } finally {
-    await writing.catch(() => undefined);
-    await out.close();
   }
   return { sha256: hash.digest('hex'), size };
 }
 
-async function alreadyCompleted(layout: FsLayout, dir: string, meta: Pick<UploadMeta, 'owner' | 'project'>): Promise<BlobInfo | null> {
+async function alreadyCompleted(layout: FsLayout, dir: string, scope: { owner: string; project: string }): Promise<BlobInfo | null> {
   const done = await readJson<CompletedRecord>(join(dir, COMPLETED));
   if (!done) return null;
-  const blob = await statBlob(layout, { owner: meta.owner, project: meta.project, hash: done.sha256 });
+  const blob = await statBlob(layout, { owner: scope.owner, project: scope.project, hash: done.sha256 });
   if (!blob) throw new NotFoundError('the upload was completed but its blob is gone');
   return blob;
 }
 
+function alreadyExists(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOTEMPTY' || code === 'EEXIST';
+}
+
 /**
- * Completes an upload without any lock: each caller assembles into its own temporary file, and
- * publishing is a rename onto the blob's content-addressed path, so concurrent completes of one
- * upload or of one hash (in any process) all end with the same verified blob.
+ * Completes an upload. The object is assembled without copying a byte: the listed parts are
+ * hard-linked, in order, into a private staging folder with a manifest, the staged bytes are
+ * hashed (streaming, one fixed buffer), and only a match is published, by renaming the folder
+ * onto the blob's content-addressed path. No locks: each caller stages its own folder, and a
+ * rename that finds the blob already there means another complete (of this upload or of the same
+ * hash, in any process) published it first, so every caller ends with the one verified blob.
  */
 export async function completeUpload(
   layout: FsLayout,
@@ -105,13 +89,18 @@ export async function completeUpload(
   if (parts.length === 0) throw new DreamLakeError('invalid_part', 'a complete needs at least one part');
 
   await mkdir(layout.tmpDir, { recursive: true });
-  const tmp = tempName(join(layout.tmpDir, meta.uploadId));
-  let assembled: { sha256: string; size: number };
+  const stage = tempName(join(layout.tmpDir, meta.uploadId));
+  const discardStage = () => rm(stage, { recursive: true, force: true });
+  let pieces: { size: number }[];
+  let hashed: { sha256: string; size: number };
   try {
-    const files = await checkedPartFiles(dir, parts);
-    assembled = await assemble(files, tmp);
+    const files = await checkedParts(dir, parts);
+    await mkdir(stage);
+    for (const [index, file] of files.entries()) await link(file.path, blobPiece(stage, index));
+    pieces = files.map((f) => ({ size: f.size }));
+    hashed = await hashFiles(files.map((_, index) => blobPiece(stage, index)));
   } catch (error) {
-    await rm(tmp, { force: true });
+    await discardStage();
     // Another complete of this upload may have finished and removed the parts under us.
     if (isMissing(error)) {
       const done = await alreadyCompleted(layout, dir, scope);
@@ -120,33 +109,34 @@ export async function completeUpload(
     throw error;
   }
 
-  if (!hashSatisfies(meta.hash, assembled.sha256)) {
-    await rm(tmp, { force: true });
+  if (!hashSatisfies(meta.hash, hashed.sha256)) {
+    await discardStage();
     await rm(dir, { recursive: true, force: true });
     throw new HashMismatchError('the uploaded bytes do not match the signed SHA-256; the upload was discarded', {
       expected: meta.hash,
-      actual: assembled.sha256,
+      actual: hashed.sha256,
     });
   }
 
-  const ref = { owner: meta.owner, project: meta.project, hash: assembled.sha256 };
-  const blobPath = layout.blobPath(ref);
-  const blobMeta: BlobMeta = { ...ref, size: assembled.size, contentType: meta.contentType, createdAt: Date.now() };
+  const ref = { owner: meta.owner, project: meta.project, hash: hashed.sha256 };
+  const blobDir = layout.blobPath(ref);
+  const manifest: BlobManifest = { ...ref, size: hashed.size, contentType: meta.contentType, createdAt: Date.now(), pieces };
   try {
-    await mkdir(dirname(blobPath), { recursive: true });
-    // The facts first, then the bytes: a blob is visible only once its data file exists.
-    await writeJsonAtomic(`${blobPath}.json`, blobMeta);
-    await rename(tmp, blobPath);
+    await writeJsonAtomic(join(stage, BLOB_MANIFEST), manifest);
+    await mkdir(dirname(blobDir), { recursive: true });
+    await rename(stage, blobDir);
   } catch (error) {
-    await rm(tmp, { force: true });
-    throw error;
+    await discardStage();
+    if (!alreadyExists(error)) throw error;
   }
-  const record: CompletedRecord = { sha256: assembled.sha256, createdAt: meta.createdAt };
+  const record: CompletedRecord = { sha256: hashed.sha256, createdAt: meta.createdAt };
   await writeJsonAtomic(join(dir, COMPLETED), record).catch((error: unknown) => {
     if (!isMissing(error)) throw error;
   });
   await rm(join(dir, META), { force: true });
   await rm(join(dir, 'parts'), { recursive: true, force: true });
   await rm(join(dir, 'data'), { recursive: true, force: true });
-  return { ...ref, size: assembled.size, contentType: meta.contentType };
+  const published = await statBlob(layout, ref);
+  if (!published) throw new NotFoundError('the blob vanished after it was published');
+  return published;
 }

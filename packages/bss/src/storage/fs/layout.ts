@@ -20,8 +20,9 @@ export function isInside(parent: string, child: string): boolean {
  *   uploads/{owner}/{project}/{hash}/{uploadId}/completed.json  a completed one (until swept)
  *   uploads/…/{uploadId}/parts/{n}                               part n: { md5, size }
  *   uploads/…/{uploadId}/data/{n}.{md5}                          part n's bytes
- *   blobs/{owner}/{project}/{sha256}  (+ .json)                  verified blobs and their facts
- *   tmp/                                                        objects being assembled
+ *   blobs/{owner}/{project}/{sha256}/manifest.json               a verified blob: size, type, pieces
+ *   blobs/{owner}/{project}/{sha256}/{i}                         its pieces in order (the parts, hard-linked)
+ *   tmp/                                                        blobs being staged by a complete
  */
 export class FsLayout {
   readonly root: string;
@@ -64,6 +65,13 @@ export const COMPLETED = 'completed.json';
 
 export function partPointer(dir: string, partNumber: number): string {
   return join(dir, 'parts', String(partNumber));
+}
+
+export const BLOB_MANIFEST = 'manifest.json';
+
+/** Piece `index` (0-based) of a staged or published blob folder. */
+export function blobPiece(blobDir: string, index: number): string {
+  return join(blobDir, String(index));
 }
 
 export function partData(dir: string, partNumber: number, md5: string): string {

@@ -24,11 +24,13 @@ export interface PartRecord {
   size: number;
 }
 
-export interface BlobMeta {
+/** A verified blob's facts; its bytes are its pieces, in order. */
+export interface BlobManifest {
   owner: string;
   project: string;
   hash: string;
   size: number;
   contentType: string;
   createdAt: number;
+  pieces: { size: number }[];
 }

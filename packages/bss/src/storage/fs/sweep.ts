@@ -54,7 +54,7 @@ export async function sweepUploads(layout: FsLayout, olderThan: Date): Promise<n
   for (const name of await entries(layout.tmpDir)) {
     const path = join(layout.tmpDir, name);
     const info = await stat(path).catch(() => null);
-    if (info && info.mtimeMs < limit) await rm(path, { force: true });
+    if (info && info.mtimeMs < limit) await rm(path, { recursive: true, force: true });
   }
   return removed;
 }
