@@ -49,6 +49,7 @@ export function copyBody(body: Readable, out: Writable, onChunk: (chunk: Buffer)
       finished = true;
     });
     out.on('close', () => (finished ? settle() : settle(new Error('part file closed before it was written'))));
-    body.resume();
+    if (body.readableEnded) onEnd();
+    else body.resume();
   });
 }
