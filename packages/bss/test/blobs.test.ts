@@ -59,6 +59,11 @@ test('download streams the blob with its type, length and ETag, and serves byte 
     assert.equal(res.headers['content-length'], String(end - start + 1));
     assert.deepEqual(res.rawPayload, data.subarray(start, end + 1), range);
   }
+  const head = await bss.app.inject({ method: 'HEAD', url });
+  assert.equal(head.statusCode, 200);
+  assert.equal(head.headers['content-length'], '10000');
+  assert.equal(head.headers.etag, `"${hash}"`);
+  assert.equal(head.rawPayload.length, 0);
   const unsatisfiable = await bss.app.inject({ method: 'GET', url, headers: { range: 'bytes=10000-' } });
   assert.equal(unsatisfiable.statusCode, 416);
   assert.equal(unsatisfiable.headers['content-range'], 'bytes */10000');

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { CompleteMultipartUploadCommand } from '@aws-sdk/client-s3';
 import { HashMismatchError, NotFoundError } from '@dreamlake/presign';
-import { createS3Storage, type S3Storage, type S3StorageOptions } from '../src/storage/s3/index.ts';
+import { createS3Storage, S3Storage, type S3StorageOptions } from '../src/storage/s3/index.ts';
+import { createS3Client } from '../src/storage/s3/client.ts';
+import { resolveOptions } from '../src/storage/s3/config.ts';
 import type { UploadRef } from '../src/storage/storage.ts';
 import { createTestBucket, readS3TestConfig, S3_SKIP_REASON, type TestBucket } from './storage-s3-env.ts';
 import { storageContract } from './storage-contract.ts';
@@ -27,6 +29,21 @@ async function drain(stream: NodeJS.ReadableStream): Promise<Buffer> {
   for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
   return Buffer.concat(chunks);
 }
+
+test('an unreachable S3 answers storage_unavailable (503), and a factory pointed at it fails at start', async () => {
+  const config = { endpoint: 'http://127.0.0.1:9', region: 'us-east-1', bucket: 'b', forcePathStyle: true, accessKeyId: 'k', secretAccessKey: 's' };
+  await assert.rejects(createS3Storage(config), /bucket "b" at http:\/\/127\.0\.0\.1:9 is not usable/);
+  const storage = new S3Storage(createS3Client(config), config.bucket, resolveOptions());
+  try {
+    await assert.rejects(storage.stat({ owner, project, hash: 'c'.repeat(64) }), (error: unknown) => {
+      assert.equal((error as { code?: string }).code, 'storage_unavailable');
+      assert.equal((error as { status?: number }).status, 503);
+      return true;
+    });
+  } finally {
+    await storage.close();
+  }
+});
 
 if (base) {
   storageContract('s3', async () => {

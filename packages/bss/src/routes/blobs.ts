@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NotFoundError } from '@dreamlake/presign';
 import { parseOrThrow } from '@dreamlake/presign/http';
 import type { BssContext } from '../http/context.ts';
@@ -21,7 +21,7 @@ export function registerBlobRoutes(app: FastifyInstance, ctx: BssContext): void 
     return blob;
   });
 
-  app.get('/blobs/download', { onRequest: signedGuard(ctx, 'download') }, async (request, reply) => {
+  const download = async (request: FastifyRequest, reply: FastifyReply) => {
     const ref = parseOrThrow(blobQuery, request.presign?.params, 'signed parameters');
     const blob = await storage.stat(ref);
     if (!blob) throw new NotFoundError('no such blob');
@@ -48,15 +48,18 @@ export function registerBlobRoutes(app: FastifyInstance, ctx: BssContext): void 
         .send({ error: { code: 'range_not_satisfiable', message: `the blob has ${blob.size} bytes` } });
     }
     if (range) {
-      const stream = await storage.read(ref, range);
-      return reply
+      void reply
         .code(206)
         .header('content-range', `bytes ${range.start}-${range.end}/${blob.size}`)
-        .header('content-length', String(range.end - range.start + 1))
-        .send(stream);
+        .header('content-length', String(range.end - range.start + 1));
+    } else {
+      void reply.code(200).header('content-length', String(blob.size));
     }
-    if (blob.size === 0) return reply.code(200).header('content-length', '0').send('');
-    const stream = await storage.read(ref);
-    return reply.code(200).header('content-length', String(blob.size)).send(stream);
-  });
+    // HEAD and empty blobs: the headers are the whole answer (no file is opened).
+    if (request.method === 'HEAD') return reply.send();
+    if (blob.size === 0) return reply.send('');
+    return reply.send(await storage.read(ref, range ?? undefined));
+  };
+  // HEAD is declared, not derived: Fastify's derived HEAD would read the whole stream to drop it.
+  app.route({ method: ['GET', 'HEAD'], url: '/blobs/download', onRequest: signedGuard(ctx, 'download'), handler: download });
 }
