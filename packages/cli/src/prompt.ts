@@ -11,24 +11,37 @@ export async function readFirstLine(stdin: NodeJS.ReadableStream): Promise<strin
   return text.split(/\r?\n/)[0] ?? '';
 }
 
-/** Asks one question on the terminal; with `secret`, what is typed is not echoed. */
-export async function ask(io: Io, question: string, secret = false): Promise<string> {
-  let muted = false;
-  const output = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      if (!muted) io.stderr.write(chunk);
-      callback();
-    },
-  });
-  const rl = createInterface({ input: io.stdin, output, terminal: true });
-  try {
-    io.stderr.write(question);
-    muted = secret;
-    const answer = await rl.question('');
-    if (secret) io.stderr.write('\n');
-    return answer.trim();
-  } finally {
-    rl.close();
+/** Questions on the terminal through one readline interface (two would lose typed-ahead input). */
+export class Prompter {
+  #muted = false;
+  readonly #io: Io;
+  readonly #rl: ReturnType<typeof createInterface>;
+
+  constructor(io: Io) {
+    this.#io = io;
+    const output = new Writable({
+      write: (chunk: Buffer, _encoding, callback) => {
+        if (!this.#muted) io.stderr.write(chunk);
+        callback();
+      },
+    });
+    this.#rl = createInterface({ input: io.stdin, output, terminal: true });
+  }
+
+  /** With `secret`, what is typed is not echoed. */
+  async ask(question: string, secret = false): Promise<string> {
+    this.#io.stderr.write(question);
+    this.#muted = secret;
+    try {
+      return (await this.#rl.question('')).trim();
+    } finally {
+      this.#muted = false;
+      if (secret) this.#io.stderr.write('\n');
+    }
+  }
+
+  close(): void {
+    this.#rl.close();
   }
 }
 
@@ -41,14 +54,20 @@ export interface Credentials {
 export async function credentials(io: Io, options: { username?: string; passwordStdin?: boolean }): Promise<Credentials> {
   const tty = Boolean(io.stdin.isTTY);
   let username = options.username;
-  if (!username) {
-    if (!tty || options.passwordStdin) throw new UsageError('--username is required when not on a terminal');
-    username = await ask(io, 'Username: ');
-  }
   let password: string;
-  if (options.passwordStdin) password = await readFirstLine(io.stdin);
-  else if (tty) password = await ask(io, 'Password: ', true);
-  else throw new UsageError('use --password-stdin to give the password when not on a terminal');
+  if (options.passwordStdin) {
+    if (!username) throw new UsageError('--username is required with --password-stdin');
+    password = await readFirstLine(io.stdin);
+  } else {
+    if (!tty) throw new UsageError('use --password-stdin (and --username) when not on a terminal');
+    const prompter = new Prompter(io);
+    try {
+      username ||= await prompter.ask('Username: ');
+      password = await prompter.ask('Password: ', true);
+    } finally {
+      prompter.close();
+    }
+  }
   if (username === '') throw new UsageError('the username is empty');
   if (password === '') throw new UsageError('the password is empty');
   return { username, password };
