@@ -79,7 +79,7 @@ describe('two BSS processes over one bucket', { skip: base ? false : S3_SKIP_REA
     await bucket?.destroy();
   });
 
-  test('one upload served alternately by both, surviving one of them being killed', async () => {
+  test('one upload served alternately by both, surviving one of them being killed; downloads redirect to S3', async () => {
     assert.notEqual(a.url, b.url);
     const file = randomBytes(7 * MiB);
     const parts = [file.subarray(0, 5 * MiB), file.subarray(5 * MiB)];
@@ -131,6 +131,17 @@ describe('two BSS processes over one bucket', { skip: base ? false : S3_SKIP_REA
     const stat = await call('GET', `${a.url}/blobs/stat?${signedQuery('stat', scope)}`);
     assert.deepEqual(stat.json, { ...scope, size: file.length, contentType: 'video/mp4' });
     assert.deepEqual((await call('GET', at(a, 'upload-parts-done', 'parts-done', doneQuery))).json, { parts: [], expired: true });
+    // Downloads are a redirect to a presigned S3 GET, ranges included.
+    const download = `${a.url}/blobs/download?${signedQuery('download', scope)}`;
+    const redirect = await fetch(download, { redirect: 'manual' });
+    assert.equal(redirect.status, 302);
+    assert.ok(redirect.headers.get('location')?.startsWith(bucket.config.endpoint!));
+    const whole = await fetch(download);
+    assert.ok(Buffer.from(await whole.arrayBuffer()).equals(file));
+    const ranged = await fetch(download, { headers: { range: 'bytes=5242870-5242889' } });
+    assert.equal(ranged.status, 206);
+    assert.ok(Buffer.from(await ranged.arrayBuffer()).equals(file.subarray(5242870, 5242890)));
+
     const again = await call('POST', at(a, 'upload-complete', 'complete'), { uploadId, key, parts: listed });
     assert.equal(again.status, 200, 'a repeated complete on the other process answers the blob');
     assert.equal(again.json.hash, scope.hash);
