@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { DreamLakeError, HashMismatchError, NotFoundError } from '@dreamlake/presign';
 import { bareEtag, hashSatisfies } from '../keys.ts';
 import { MIN_PART_SIZE, type BlobInfo, type CompletedPart } from '../storage.ts';
-import { isMissing, readJson, tempName, writeJsonAtomic } from './files.ts';
+import { diskFull, isMissing, readJson, tempName, writeJsonAtomic } from './files.ts';
 import { BLOB_MANIFEST, COMPLETED, META, blobPiece, partData, partPointer, type FsLayout } from './layout.ts';
 import type { BlobManifest, CompletedRecord, PartRecord, UploadMeta } from './records.ts';
 import { statBlob } from './blobs.ts';
@@ -106,7 +106,7 @@ export async function completeUpload(
       const done = await alreadyCompleted(layout, dir, scope);
       if (done) return done;
     }
-    throw error;
+    throw diskFull(error);
   }
 
   if (!hashSatisfies(meta.hash, hashed.sha256)) {
@@ -127,7 +127,7 @@ export async function completeUpload(
     await rename(stage, blobDir);
   } catch (error) {
     await discardStage();
-    if (!alreadyExists(error)) throw error;
+    if (!alreadyExists(error)) throw diskFull(error);
   }
   const record: CompletedRecord = { sha256: hashed.sha256, createdAt: meta.createdAt };
   await writeJsonAtomic(join(dir, COMPLETED), record).catch((error: unknown) => {

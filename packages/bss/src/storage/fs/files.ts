@@ -1,9 +1,17 @@
+import { DreamLakeError } from '@dreamlake/presign';
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 
 export function isMissing(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | null)?.code;
   return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/** Disk-full errors become `storage_unavailable` (503); anything else passes unchanged. */
+export function diskFull(error: unknown): unknown {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new DreamLakeError('storage_unavailable', 'the storage is full');
+  return error;
 }
 
 /** A name for a temporary file beside `path`, unique across processes. */

@@ -7,7 +7,7 @@ import { DreamLakeError, NotFoundError, TooLargeError } from '@dreamlake/presign
 import type { PartPut } from '../part-receiver.ts';
 import { MAX_PART_SIZE, type PartInfo } from '../storage.ts';
 import { copyBody } from './body.ts';
-import { isMissing, readJson, tempName, writeJsonAtomic } from './files.ts';
+import { diskFull, isMissing, readJson, tempName, writeJsonAtomic } from './files.ts';
 import { META, partData, partPointer, type FsLayout } from './layout.ts';
 import type { PartRecord, UploadMeta } from './records.ts';
 
@@ -55,6 +55,6 @@ export async function receivePart(layout: FsLayout, put: PartPut, body: Readable
   } catch (error) {
     await rm(tmp, { force: true });
     if (isMissing(error)) throw new NotFoundError('NoSuchUpload: the upload was aborted or completed meanwhile');
-    throw error;
+    throw diskFull(error);
   }
 }
