@@ -42,6 +42,7 @@ export async function buildServerApp(options: BuildServerAppOptions): Promise<Fa
     authenticate: createAuthenticate({ db, jwt, clock }),
   };
 
+  await ctx.passwords.warm();
   const app = Fastify({ logger: loggerOptions(config.logLevel), trustProxy: config.trustProxy });
   app.decorateRequest('user', null);
   registerErrorHandling(app);

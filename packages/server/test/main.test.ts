@@ -14,12 +14,12 @@ test('the server process refuses to start without its secrets and names them', a
 
 test('the server process answers /healthz and stops cleanly on SIGTERM', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'dreamlake-main-'));
+  const run = runScript('main.ts', [], {
+    DREAMLAKE_DEV: '1', DREAMLAKE_DATA_DIR: dir, SERVER_PORT: '0', LOG_LEVEL: 'info', SCRYPT_LOG_N: '10',
+  });
   try {
-    const run = runScript('main.ts', [], {
-      DREAMLAKE_DEV: '1', DREAMLAKE_DATA_DIR: dir, SERVER_PORT: '0', LOG_LEVEL: 'info',
-    });
     let url: string | undefined;
-    for (let i = 0; i < 100 && !url; i++) {
+    for (let i = 0; i < 600 && !url && run.child.exitCode === null; i++) {
       await new Promise((r) => setTimeout(r, 100));
       url = /listening on (http:\/\/[^"\s]+)/.exec(run.output())?.[1];
     }
@@ -32,6 +32,7 @@ test('the server process answers /healthz and stops cleanly on SIGTERM', async (
     assert.equal(result.code, 0, result.stderr);
     assert.ok(!run.output().includes('"level":50'), 'no error was logged');
   } finally {
+    if (run.child.exitCode === null) run.child.kill('SIGKILL');
     await rm(dir, { recursive: true, force: true });
   }
 });

@@ -112,6 +112,16 @@ forEachEngine((engine) => {
     const unsized: Record<string, unknown> = body(alice.name);
     delete unsized.size;
     assert.equal((await init(alice.token, unsized)).statusCode, 413);
+
+    const extra = sha256('one more byte');
+    h.bss.put(alice.name, 'robotics', extra, 1);
+    const registerOver = await h.call('POST', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token, { name: 'extra.bin', hash: extra, type: 'files' });
+    assert.equal(registerOver.statusCode, 413);
+    assert.equal(registerOver.json().error.code, 'too_large');
+    const smaller = sha256('smaller');
+    h.bss.put(alice.name, 'robotics', smaller, 500);
+    const replace = await h.call('POST', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token, { name: 'big.bin', hash: smaller, type: 'files' });
+    assert.equal(replace.statusCode, 201, 'replacing a file with a smaller one is allowed at the quota');
   });
 
   test('a hash the space already indexes answers exists with the file, and no URLs', async () => {

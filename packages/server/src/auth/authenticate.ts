@@ -36,7 +36,7 @@ export function createAuthenticate(deps: { db: DB; jwt: JwtIssuer; clock: () => 
     if (isAccessToken(token)) {
       const owner = await findActiveTokenOwner(db, hashAccessToken(token));
       if (!owner) return null;
-      await touchAccessToken(db, owner.tokenId, new Date(clock()).toISOString());
+      await touchAccessToken(db, owner.tokenId, clock());
       return { id: owner.userId, username: owner.username };
     }
     const userId = await jwt.verify(token, clock());

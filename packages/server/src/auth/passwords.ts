@@ -35,12 +35,16 @@ export async function verifyPassword(password: string, stored: string): Promise<
  */
 export function createPasswordHasher(logN: number) {
   let decoy: Promise<string> | undefined;
+  const decoyHash = () => (decoy ??= hashPassword(randomBytes(16).toString('hex'), logN));
   return {
     hash: (password: string) => hashPassword(password, logN),
+    /** Prepares the decoy hash ahead of the first login. */
+    async warm(): Promise<void> {
+      await decoyHash();
+    },
     async verifyOrWaste(password: string, stored: string | undefined): Promise<boolean> {
       if (stored !== undefined) return verifyPassword(password, stored);
-      decoy ??= hashPassword(randomBytes(16).toString('hex'), logN);
-      await verifyPassword(password, await decoy);
+      await verifyPassword(password, await decoyHash());
       return false;
     },
   };

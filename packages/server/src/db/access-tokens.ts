@@ -28,8 +28,16 @@ export async function findActiveTokenOwner(db: DB, tokenHash: string): Promise<{
     .executeTakeFirst();
 }
 
-export async function touchAccessToken(db: DB, id: string, now: string): Promise<void> {
-  await db.updateTable('access_tokens').set({ last_used_at: now }).where('id', '=', id).execute();
+/** Records a use; writes at most once a minute per token so busy machines do not write on every request. */
+export async function touchAccessToken(db: DB, id: string, nowMs: number): Promise<void> {
+  const now = new Date(nowMs).toISOString();
+  const stale = new Date(nowMs - 60_000).toISOString();
+  await db
+    .updateTable('access_tokens')
+    .set({ last_used_at: now })
+    .where('id', '=', id)
+    .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', stale)]))
+    .execute();
 }
 
 export async function listAccessTokens(db: DB, userId: string): Promise<AccessToken[]> {

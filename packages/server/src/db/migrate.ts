@@ -19,7 +19,15 @@ function orThrow(result: MigrationResultSet): MigrationResultSet {
   return result;
 }
 
+/**
+ * Brings the schema up to date. Several instances may start at once on one PostgreSQL: the
+ * migrator locks, but the very first run can race creating its own bookkeeping tables, so a
+ * failure is retried once.
+ */
 export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {
+  const first = await migrator(db).migrateToLatest();
+  if (!first.error) return first;
+  await new Promise((resolve) => setTimeout(resolve, 250));
   return orThrow(await migrator(db).migrateToLatest());
 }
 
