@@ -13,6 +13,9 @@ import type { Storage } from './storage/storage.ts';
 /** JSON bodies are small: the largest is a complete with 10,000 parts. */
 export const JSON_BODY_LIMIT = 1024 * 1024;
 
+/** How long a connection may stay silent in both directions. */
+export const IDLE_CONNECTION_MS = 10 * 60 * 1000;
+
 export interface BuildBssAppOptions {
   config: BssConfig;
   storage: Storage;
@@ -24,7 +27,15 @@ export interface BuildBssAppOptions {
 export async function buildBssApp(options: BuildBssAppOptions): Promise<FastifyInstance> {
   const { config, storage } = options;
   const ctx: BssContext = { config, storage, clock: options.clock ?? (() => Math.floor(Date.now() / 1000)) };
-  const app = Fastify({ logger: loggerOptions(config.logLevel), bodyLimit: JSON_BODY_LIMIT, return503OnClosing: true });
+  const app = Fastify({
+    logger: loggerOptions(config.logLevel),
+    bodyLimit: JSON_BODY_LIMIT,
+    // No limit on a whole request (a 5 GiB part on a slow link is fine), but a connection that
+    // stays silent this long is dropped, so a stalled part PUT cannot hold its temporary file.
+    // Long enough for a complete that hashes a very large object before it answers.
+    connectionTimeout: IDLE_CONNECTION_MS,
+    return503OnClosing: true,
+  });
 
   registerErrorHandling(app);
   await app.register(cors, {

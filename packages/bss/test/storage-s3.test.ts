@@ -6,6 +6,7 @@ import { HashMismatchError, NotFoundError } from '@dreamlake/presign';
 import { createS3Storage, S3Storage, type S3StorageOptions } from '../src/storage/s3/index.ts';
 import { createS3Client } from '../src/storage/s3/client.ts';
 import { resolveOptions } from '../src/storage/s3/config.ts';
+import { createPartUrlSigner } from '../src/storage/s3/part-url-signer.ts';
 import type { UploadRef } from '../src/storage/storage.ts';
 import { createTestBucket, readS3TestConfig, S3_SKIP_REASON, type TestBucket } from './storage-s3-env.ts';
 import { storageContract } from './storage-contract.ts';
@@ -33,7 +34,9 @@ async function drain(stream: NodeJS.ReadableStream): Promise<Buffer> {
 test('an unreachable S3 answers storage_unavailable (503), and a factory pointed at it fails at start', async () => {
   const config = { endpoint: 'http://127.0.0.1:9', region: 'us-east-1', bucket: 'b', forcePathStyle: true, accessKeyId: 'k', secretAccessKey: 's' };
   await assert.rejects(createS3Storage(config), /bucket "b" at http:\/\/127\.0\.0\.1:9 is not usable/);
-  const storage = new S3Storage(createS3Client(config), config.bucket, resolveOptions());
+  const client = createS3Client(config);
+  const partUrls = await createPartUrlSigner(client, config.bucket);
+  const storage = new S3Storage({ client, bucket: config.bucket, options: resolveOptions(), partUrls });
   try {
     await assert.rejects(storage.stat({ owner, project, hash: 'c'.repeat(64) }), (error: unknown) => {
       assert.equal((error as { code?: string }).code, 'storage_unavailable');

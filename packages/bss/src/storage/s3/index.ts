@@ -3,8 +3,9 @@ import { createS3Client } from './client.ts';
 import { resolveOptions, type S3StorageConfig, type S3StorageOptions } from './config.ts';
 import { httpStatusOf, s3ErrorName } from './s3-errors.ts';
 import { S3Storage } from './s3-storage.ts';
+import { createPartUrlSigner } from './part-url-signer.ts';
 
-export { S3Storage } from './s3-storage.ts';
+export { S3Storage, type S3StorageParts } from './s3-storage.ts';
 export type { S3StorageConfig, S3StorageOptions } from './config.ts';
 
 /**
@@ -23,5 +24,6 @@ export async function createS3Storage(config: S3StorageConfig, options?: S3Stora
     const why = s3ErrorName(error) ?? (error as Error).message;
     throw new Error(`S3 storage: bucket "${config.bucket}" at ${where} is not usable: ${why} (${httpStatusOf(error) ?? 'no response'})`);
   }
-  return new S3Storage(client, config.bucket, resolveOptions(options));
+  const partUrls = await createPartUrlSigner(client, config.bucket);
+  return new S3Storage({ client, bucket: config.bucket, options: resolveOptions(options), partUrls });
 }

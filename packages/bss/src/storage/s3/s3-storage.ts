@@ -3,7 +3,6 @@ import {
   AbortMultipartUploadCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
-  UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -26,6 +25,7 @@ import type { ResolvedS3StorageOptions } from './config.ts';
 import { blobKey, isUploadHash, NAME_PATTERN, parseUploadKey } from '../keys.ts';
 import { isValidBlobRef, newUploadKey } from './keys.ts';
 import { listAllParts } from './parts.ts';
+import type { PartUrlSigner } from './part-url-signer.ts';
 import { isObjectMissing, isUploadGone, s3ErrorName, translateS3Error } from './s3-errors.ts';
 import { sweepStale } from './sweep.ts';
 
@@ -47,6 +47,14 @@ async function s3<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
+/** What an S3Storage is made of; `createS3Storage` builds them. */
+export interface S3StorageParts {
+  client: S3Client;
+  bucket: string;
+  options: ResolvedS3StorageOptions;
+  partUrls: PartUrlSigner;
+}
+
 /**
  * The S3 backend: multipart uploads straight to the bucket by SigV4 presigned part URLs, verified
  * by SHA-256 before a blob is published. Every fact lives in the bucket, so any number of BSS
@@ -55,11 +63,17 @@ async function s3<T>(call: () => Promise<T>): Promise<T> {
 export class S3Storage implements Storage {
   readonly kind = 's3' as const;
 
-  constructor(
-    private readonly client: S3Client,
-    private readonly bucket: string,
-    private readonly options: ResolvedS3StorageOptions,
-  ) {}
+  private readonly client: S3Client;
+  private readonly bucket: string;
+  private readonly options: ResolvedS3StorageOptions;
+  private readonly partUrls: PartUrlSigner;
+
+  constructor(parts: S3StorageParts) {
+    this.client = parts.client;
+    this.bucket = parts.bucket;
+    this.options = parts.options;
+    this.partUrls = parts.partUrls;
+  }
 
   async createUpload(input: CreateUploadInput): Promise<UploadRef> {
     const hash = input.hash.toLowerCase();
@@ -81,14 +95,13 @@ export class S3Storage implements Storage {
       throw new InvalidRequestError('contentMd5 must be the base64 of a 16-byte MD5 digest');
     }
     // Content-MD5 becomes a signed header: S3 refuses any other body with BadDigest.
-    const command = new UploadPartCommand({
-      Bucket: this.bucket,
-      Key: upload.key,
-      UploadId: upload.uploadId,
-      PartNumber: partNumber,
-      ContentMD5: options.contentMd5,
+    return this.partUrls.sign({
+      key: upload.key,
+      uploadId: upload.uploadId,
+      partNumber,
+      expiresInSeconds: presignSeconds(options.expiresInSeconds),
+      contentMd5: options.contentMd5,
     });
-    return getSignedUrl(this.client, command, { expiresIn: presignSeconds(options.expiresInSeconds) });
   }
 
   async listParts(upload: UploadRef): Promise<PartInfo[] | null> {
