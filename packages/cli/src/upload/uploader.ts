@@ -124,6 +124,8 @@ export async function uploadFile(deps: UploadDeps, file: LocalFile, target: Targ
 
   if ('exists' in first && first.exists) {
     await register();
+    // An interrupted upload of these bytes is moot now: forget it.
+    await new ResumeStore(deps.home, { server: deps.api.server, ...target, hash: digest.sha256 }).remove();
     return { ...base, partsSent: 0, skipped: true };
   }
 
@@ -365,7 +367,7 @@ class Transfer {
     const range = partRange(this.file.size, this.digest.partSize, n);
     const length = range.end - range.start;
     const body: Readable =
-      length === 0 ? Readable.from([]) : createReadStream(this.file.path, { start: range.start, end: range.end - 1, highWaterMark: 256 * 1024 });
+      length === 0 ? Readable.from([]) : createReadStream(this.file.path, { start: range.start, end: range.end - 1, highWaterMark: 1024 * 1024 });
     let counted = 0;
     body.on('data', (chunk: Buffer) => {
       counted += chunk.length;
