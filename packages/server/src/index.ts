@@ -9,3 +9,4 @@ export { createBssClient, type BssClient, type BlobStat } from './bss-client.ts'
 export { uploadUrls, blobUrl, type BlobRef, type UploadUrls } from './signing.ts';
 export { ASSET_TYPES, NAME_PATTERN, fileNameProblem, type AssetType } from './names.ts';
 export type { FileView } from './views.ts';
+export { runAdminCommand, ADMIN_USAGE, type AdminIo } from './admin-command.ts';

@@ -1,9 +1,35 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildServerApp, openDatabase, type DB } from '../src/index.ts';
+import { buildServerApp, openDatabase, runAdminCommand, type DB } from '../src/index.ts';
 import { createTestDatabase, forEachEngine, type TestDatabase } from './helpers/engines.ts';
 import { testConfig } from './helpers/harness.ts';
 import { runScript } from './helpers/spawn.ts';
+
+async function admin(databaseUrl: string, args: string[], stdin: string) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runAdminCommand(args, {
+    env: { DATABASE_URL: databaseUrl, SCRYPT_LOG_N: '10' },
+    readPassword: async () => stdin,
+    out: (line) => out.push(line),
+    err: (line) => err.push(line),
+  });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+async function canLogin(databaseUrl: string, username: string, password: string): Promise<number> {
+  const config = testConfig({ databaseUrl, allowSignup: false });
+  let db: DB | undefined;
+  try {
+    db = await openDatabase(config);
+    const app = await buildServerApp({ config, db });
+    const res = await app.inject({ method: 'POST', url: '/auth/login', payload: { username, password } });
+    await app.close();
+    return res.statusCode;
+  } finally {
+    await db?.destroy();
+  }
+}
 
 forEachEngine((engine) => {
   let database: TestDatabase;
@@ -11,42 +37,43 @@ forEachEngine((engine) => {
     database = await createTestDatabase(engine);
   });
   after(() => database?.drop());
-  const admin = (args: string[], stdin: string) => runScript('admin.ts', args, { DATABASE_URL: database.url, SCRYPT_LOG_N: '10' }, stdin).done;
 
   test('the admin command adds a user who can then log in, and changes passwords', async () => {
-    const added = await admin(['add-user', 'shelly', '--password-stdin'], 'first password\n');
-    assert.equal(added.code, 0, added.stderr);
-    assert.equal(added.stdout, 'created user shelly with personal namespace shelly\n');
+    const added = await admin(database.url, ['add-user', 'shelly', '--password-stdin'], 'first password\n');
+    assert.equal(added.code, 0, added.err);
+    assert.equal(added.out, 'created user shelly with personal namespace shelly');
+    assert.equal(await canLogin(database.url, 'shelly', 'first password'), 200);
 
-    const [changed, again, unknown, badName, noFlag] = await Promise.all([
-      admin(['set-password', 'shelly', '--password-stdin'], 'second password\n'),
-      admin(['add-user', 'shelly', '--password-stdin'], 'first password\n'),
-      admin(['set-password', 'nobody', '--password-stdin'], 'second password'),
-      admin(['add-user', 'Bad Name', '--password-stdin'], 'whatever123'),
-      admin(['add-user', 'noflag'], ''),
-    ]);
-    assert.equal(changed.code, 0, changed.stderr);
-    assert.equal(changed.stdout, 'password changed for shelly\n');
+    const again = await admin(database.url, ['add-user', 'shelly', '--password-stdin'], 'first password\n');
     assert.equal(again.code, 1);
-    assert.match(again.stderr, /taken/);
-    assert.equal(unknown.code, 1);
-    assert.equal(badName.code, 2);
-    assert.equal(noFlag.code, 2);
+    assert.match(again.err, /taken/);
 
-    const config = testConfig({ databaseUrl: database.url, allowSignup: false });
-    let db: DB | undefined;
-    try {
-      db = await openDatabase(config);
-      const app = await buildServerApp({ config, db });
-      const login = (password: string) => app.inject({ method: 'POST', url: '/auth/login', payload: { username: 'shelly', password } });
-      assert.equal((await login('first password')).statusCode, 401);
-      const ok = await login('second password');
-      assert.equal(ok.statusCode, 200);
-      const me = await app.inject({ method: 'GET', url: '/auth/me', headers: { authorization: `Bearer ${ok.json().token}` } });
-      assert.deepEqual(me.json(), { username: 'shelly', namespaces: [{ name: 'shelly', kind: 'user', role: 'owner' }] });
-      await app.close();
-    } finally {
-      await db?.destroy();
-    }
+    const changed = await admin(database.url, ['set-password', 'shelly', '--password-stdin'], 'second password\r\n');
+    assert.equal(changed.code, 0, changed.err);
+    assert.equal(changed.out, 'password changed for shelly');
+    assert.equal(await canLogin(database.url, 'shelly', 'first password'), 401);
+    assert.equal(await canLogin(database.url, 'shelly', 'second password'), 200);
+
+    assert.equal((await admin(database.url, ['set-password', 'nobody', '--password-stdin'], 'second password')).code, 1);
+    assert.equal((await admin(database.url, ['add-user', 'shorty', '--password-stdin'], 'short')).code, 1);
   });
+});
+
+test('usage errors exit 2 before touching any database', async () => {
+  for (const args of [['add-user', 'Bad Name', '--password-stdin'], ['add-user', 'noflag'], ['remove-user', 'x', '--password-stdin'], ['add-user', '--bogus']]) {
+    const result = await admin('/nonexistent/dir/never.sqlite', args, 'whatever123');
+    assert.equal(result.code, 2, args.join(' '));
+  }
+});
+
+test('the admin script reads the password from stdin and prints one line', async () => {
+  const database = await createTestDatabase('sqlite');
+  try {
+    const run = await runScript('admin.ts', ['add-user', 'scripted', '--password-stdin'], { DATABASE_URL: database.url, SCRYPT_LOG_N: '10' }, 'piped password\n').done;
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, 'created user scripted with personal namespace scripted\n');
+    assert.equal(await canLogin(database.url, 'scripted', 'piped password'), 200);
+  } finally {
+    await database.drop();
+  }
 });
