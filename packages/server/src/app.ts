@@ -24,6 +24,8 @@ export interface BuildServerAppOptions {
   /** Milliseconds since the epoch. */
   clock?: () => number;
   bss?: BssClient;
+  /** Where log lines go instead of stdout (tests read them). */
+  logStream?: { write(line: string): void };
 }
 
 /** The server's Fastify app, ready for `inject()` or `listen()`. */
@@ -43,7 +45,11 @@ export async function buildServerApp(options: BuildServerAppOptions): Promise<Fa
   };
 
   await ctx.passwords.warm();
-  const app = Fastify({ logger: loggerOptions(config.logLevel), trustProxy: config.trustProxy });
+  const logger = loggerOptions(config.logLevel);
+  const app = Fastify({
+    logger: logger && options.logStream ? { ...(logger as object), stream: options.logStream } : logger,
+    trustProxy: config.trustProxy,
+  });
   app.decorateRequest('user', null);
   registerErrorHandling(app);
   if (config.corsOrigins.length > 0) {

@@ -133,6 +133,8 @@ forEachEngine((engine) => {
     const res = await init(alice.token, body(alice.name, { hash, filename: 'copy.mp4' }));
     assert.equal(res.statusCode, 200);
     assert.deepEqual(res.json(), { exists: true, file: reg.json().file });
+    const audit = await listUploadGrants(h.db, alice.name);
+    assert.deepEqual(audit.map((g) => [g.outcome, g.filename, g.hash]), [['exists', 'copy.mp4', hash]]);
     const elsewhere = await init(alice.token, body(alice.name, { hash, space: 'elsewhere' }));
     assert.ok(elsewhere.json().initUrl, 'another space of the same namespace does not share the blob');
   });
