@@ -19,6 +19,7 @@ export const STATUS_BY_CODE = {
   conflict: 409,
   too_large: 413,
   unsupported_media_type: 415,
+  range_not_satisfiable: 416,
   hash_mismatch: 422,
   rate_limited: 429,
   internal: 500,

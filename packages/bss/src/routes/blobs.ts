@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { NotFoundError } from '@dreamlake/presign';
+import { DreamLakeError, NotFoundError } from '@dreamlake/presign';
 import { parseOrThrow } from '@dreamlake/presign/http';
 import type { BssContext } from '../http/context.ts';
 import { signedGuard } from '../http/guards.ts';
@@ -40,12 +40,8 @@ export function registerBlobRoutes(app: FastifyInstance, ctx: BssContext): void 
     const rangeHeader = request.headers.range;
     const range = parseRange(typeof rangeHeader === 'string' ? rangeHeader : undefined, blob.size);
     if (range === 'unsatisfiable') {
-      // 416 has no code in the shared error family; answered here in the same JSON shape.
-      return reply
-        .code(416)
-        .header('content-range', `bytes */${blob.size}`)
-        .type('application/json')
-        .send({ error: { code: 'range_not_satisfiable', message: `the blob has ${blob.size} bytes` } });
+      void reply.header('content-range', `bytes */${blob.size}`);
+      throw new DreamLakeError('range_not_satisfiable', `the blob has ${blob.size} bytes`);
     }
     if (range) {
       void reply
