@@ -9,7 +9,7 @@ import { findFileByName, listFiles, putFile } from '../db/files.ts';
 import { blobUrl } from '../signing.ts';
 import { fileView, type FileView } from '../views.ts';
 import type { AuthUser } from '../auth/authenticate.ts';
-import { checkQuota } from './upload-init.ts';
+import { checkQuota } from './quota.ts';
 
 export const registerFileBody = z.strictObject({
   name: fileNameSchema,

@@ -5,12 +5,12 @@ import { nowIso, type ServerContext } from '../context.ts';
 import { requireNamespaceRole } from '../access.ts';
 import { assetTypeSchema, contentTypeSchema, fileNameSchema, hashSchema, nameSchema } from '../names.ts';
 import { findSpace, ensureSpace } from '../db/spaces.ts';
-import { findFileByHash, namespaceUsage } from '../db/files.ts';
+import { findFileByHash } from '../db/files.ts';
+import { checkQuota } from './quota.ts';
 import { recordUploadGrant } from '../db/upload-grants.ts';
 import { uploadUrls, type UploadUrls } from '../signing.ts';
 import { fileView, type FileView } from '../views.ts';
 import type { AuthUser } from '../auth/authenticate.ts';
-import type { Namespace } from '../db/namespaces.ts';
 
 export const uploadInitBody = z.strictObject({
   namespace: nameSchema,
@@ -23,19 +23,6 @@ export const uploadInitBody = z.strictObject({
 });
 
 export type UploadInitAnswer = UploadUrls | { exists: true; file: FileView };
-
-/**
- * Refuses when the namespace's indexed bytes plus `incoming` would pass its quota; with the size
- * unknown (null), refuses once the namespace is full.
- */
-export async function checkQuota(ctx: ServerContext, namespace: Namespace, incoming: number | null): Promise<void> {
-  const quota = ctx.config.namespaceQuotaBytes;
-  if (quota === null || (incoming !== null && incoming <= 0)) return;
-  const used = await namespaceUsage(ctx.db, namespace.id);
-  if (incoming === null ? used >= quota : used + incoming > quota) {
-    throw new TooLargeError(`namespace "${namespace.name}" is over its quota`, { quotaBytes: quota, usedBytes: used });
-  }
-}
 
 /**
  * `POST /uploads/init`: write access, limits, then either the dedup answer (the space's index
