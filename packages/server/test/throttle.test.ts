@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { forEachEngine } from './helpers/engines.ts';
+import { buildServerApp } from '../src/index.ts';
 import { useHarness } from './helpers/harness.ts';
 
 const GOOD = 'correct horse battery';
@@ -53,6 +54,20 @@ forEachEngine((engine) => {
       assert.equal((await login(dave.name, 'typo!!!!', '10.5.0.1')).statusCode, 401);
       assert.equal((await login(dave.name, 'typo!!!!', '10.5.0.1')).statusCode, 401);
       assert.equal((await login(dave.name, GOOD, '10.5.0.1')).statusCode, 200);
+    }
+  });
+
+  test('the count is shared by every server instance on the same database', async () => {
+    const erin = await h.user('erin');
+    const other = await buildServerApp({ config: h.config, db: h.db, clock: () => h.clock.now });
+    try {
+      await login(erin.name, 'wrong!!!', '10.6.0.1');
+      await other.inject({ method: 'POST', url: '/auth/login', payload: { username: erin.name, password: 'wrong!!!' }, remoteAddress: '10.6.0.2' });
+      await login(erin.name, 'wrong!!!', '10.6.0.3');
+      const blocked = await other.inject({ method: 'POST', url: '/auth/login', payload: { username: erin.name, password: GOOD }, remoteAddress: '10.6.0.4' });
+      assert.equal(blocked.statusCode, 429);
+    } finally {
+      await other.close();
     }
   });
 });

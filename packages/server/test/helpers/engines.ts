@@ -18,7 +18,12 @@ const PG_ADMIN_URL = process.env.DREAMLAKE_TEST_PG_URL || 'postgres://postgres@1
 
 async function adminQuery(text: string): Promise<void> {
   const client = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (error) {
+    const where = new URL(PG_ADMIN_URL);
+    throw new Error(`PostgreSQL is not reachable at ${where.host} (DREAMLAKE_TEST_PG_URL): ${(error as Error).message}`);
+  }
   try {
     await client.query(text);
   } finally {
