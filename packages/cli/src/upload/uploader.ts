@@ -271,7 +271,15 @@ class Transfer {
     const saved = await this.store.load();
     if (saved && saved.partSize === this.digest.partSize && saved.type === this.type) {
       this.#state = saved;
-      const answer = await this.#call((grant) => this.#bss.partsDone(grant, this.#upload));
+      let answer: { parts: Array<{ partNumber: number; etag: string; size: number }>; expired: boolean };
+      try {
+        answer = await this.#call((grant) => this.#bss.partsDone(grant, this.#upload));
+      } catch (error) {
+        // BSS no longer knows this upload as ours (e.g. it was swept or its key is refused): start again.
+        if (!(error instanceof ApiError) || error.status >= 500 || error.status === 429 || error.status === 401) throw error;
+        this.deps.events.note(`cannot resume the earlier upload (${error.message}): starting it again`);
+        answer = { parts: [], expired: true };
+      }
       if (!answer.expired) {
         const done = new Set<number>();
         this.#state.done = {};
