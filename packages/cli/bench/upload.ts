@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readFile, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { once } from 'node:events';
 import { join } from 'node:path';
@@ -34,6 +34,8 @@ export interface UploadBenchResult {
     mibPerSec: number;
     peakRssMiB: number;
     partsTotal: number;
+    /** Phases, seen from outside through the resume state: start-up, hashing and grant; parts; complete and register. */
+    phases: { hashSeconds: number; partsSeconds: number; finishSeconds: number };
   };
   raw: {
     /** One sequential read of the file through SHA-256 in this process. */
@@ -81,6 +83,25 @@ async function rawLoopbackPut(path: string): Promise<number> {
   }
 }
 
+/** When the upload's resume state first appears (hashing done) and when it records every part. */
+function watchPhases(home: string, partsTotal: number, started: number): () => { hashedAt: number; partsAt: number } {
+  let hashedAt = 0;
+  let partsAt = 0;
+  const dir = join(home, 'uploads');
+  const timer = setInterval(async () => {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    const name = names.find((n) => n.endsWith('.json'));
+    if (!name) return;
+    hashedAt ||= performance.now() - started;
+    const state = JSON.parse(await readFile(join(dir, name), 'utf8').catch(() => '{}')) as { done?: object };
+    if (!partsAt && Object.keys(state.done ?? {}).length >= partsTotal) partsAt = performance.now() - started;
+  }, 25);
+  return () => {
+    clearInterval(timer);
+    return { hashedAt, partsAt };
+  };
+}
+
 /** Peak RSS of a child, from the kernel's high-water mark, sampled until it exits. */
 function watchPeakRss(pid: number): () => number {
   let peak = 0;
@@ -117,6 +138,7 @@ export async function runUploadBench(options: UploadBenchOptions): Promise<Uploa
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const peak = watchPeakRss(child.pid ?? 0);
+    const phases = watchPhases(env.DREAMLAKE_HOME as string, Math.ceil((sizeMiB * MIB) / (5 * MIB)), started);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -124,12 +146,20 @@ export async function runUploadBench(options: UploadBenchOptions): Promise<Uploa
     const [code] = (await once(child, 'close')) as [number | null];
     const ms = performance.now() - started;
     const peakRssMiB = peak();
+    const { hashedAt, partsAt } = phases();
+    const secs = (v: number) => Math.round(v / 100) / 10;
     if (code !== 0) throw new Error(`upload failed: ${stderr}`);
     const line = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { partsTotal: number };
     return {
       sizeMiB,
       concurrency,
-      cli: { seconds: Math.round(ms / 100) / 10, mibPerSec: mibPerSec(sizeMiB * MIB, ms), peakRssMiB, partsTotal: line.partsTotal },
+      cli: {
+        seconds: secs(ms),
+        mibPerSec: mibPerSec(sizeMiB * MIB, ms),
+        peakRssMiB,
+        partsTotal: line.partsTotal,
+        phases: { hashSeconds: secs(hashedAt), partsSeconds: secs(partsAt - hashedAt), finishSeconds: secs(ms - partsAt) },
+      },
       raw: { readSha256MiBPerSec, loopbackPutMiBPerSec },
     };
   } finally {
