@@ -94,6 +94,8 @@ export interface ServiceOptions {
   presignTtlSeconds?: number;
   /** BSS's REQUIRE_PRESIGNED_UPLOADS (default true). */
   requirePresignedUploads?: boolean;
+  /** Start BSS alone (for tests that stand in for the server themselves). */
+  bssOnly?: boolean;
 }
 
 /** A running server and BSS pair. */
@@ -139,7 +141,7 @@ export class Services {
     const dir = await mkdtemp(join(tmpdir(), 'dreamlake-e2e-'));
     const services = new Services(dir, await freePort(), await freePort(), options);
     try {
-      await Promise.all([services.startBss(), services.#startServer()]);
+      await Promise.all([services.startBss(), options.bssOnly ? undefined : services.#startServer()]);
     } catch (error) {
       await services.close();
       throw error;

@@ -45,7 +45,7 @@ describe('an older server without /uploads/init', () => {
   let work: string;
 
   before(async () => {
-    services = await Services.start({ backend: backends()[0]!, requirePresignedUploads: false });
+    services = await Services.start({ backend: backends()[0]!, requirePresignedUploads: false, bssOnly: true });
     old = await standIn((method, url) => {
       if (method === 'POST' && url.pathname === '/auth/login') return { status: 200, json: { token: 'old-token' } };
       return notFound(`${method} ${url.pathname}`);
