@@ -44,6 +44,7 @@ export async function upload(io: Io, paths: string[], options: UploadOptions): P
   const typeOverride = options.type as (typeof ASSET_TYPES)[number] | undefined;
   const concurrency = concurrencyOf(options.concurrency);
   const settings = await loadSettings(io.env, options);
+  if (!settings.token) throw new CliError(`not logged in to ${settings.server}: run \`dreamlake login\` (or set DREAMLAKE_TOKEN)`);
   const files = await collectFiles(paths);
   const progress = new Progress({
     out: io.stdout,
