@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { requestJson } from './http.ts';
-import { CliError } from './errors.ts';
+import { ApiError, CliError } from './errors.ts';
 import type { AssetType } from './types.ts';
 
 /** A file in a space's index, as the server describes it. */
@@ -70,6 +70,18 @@ export class ServerApi {
     return `${this.server}${path}`;
   }
 
+  /** A request with the token; a 401 says how to get a new one. */
+  async #withToken<T>(method: Dispatcher.HttpMethod, path: string, body?: unknown): Promise<T> {
+    try {
+      return await requestJson<T>(this.#dispatcher, method, this.#url(path), { token: this.#authed(), body });
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) {
+        throw new ApiError(401, error.code, `${error.message}; log in again with \`dreamlake login\``);
+      }
+      throw error;
+    }
+  }
+
   #authed(): string {
     if (!this.#token) throw new CliError(`not logged in to ${this.server}: run \`dreamlake login\` (or set DREAMLAKE_TOKEN)`);
     return this.#token;
@@ -84,26 +96,23 @@ export class ServerApi {
   }
 
   me(): Promise<Me> {
-    return requestJson(this.#dispatcher, 'GET', this.#url('/auth/me'), { token: this.#authed() });
+    return this.#withToken('GET', '/auth/me');
   }
 
   initUpload(body: InitRequest): Promise<InitAnswer> {
-    return requestJson(this.#dispatcher, 'POST', this.#url('/uploads/init'), { token: this.#authed(), body });
+    return this.#withToken('POST', '/uploads/init', body);
   }
 
   registerFile(namespace: string, space: string, file: { name: string; hash: string; type: string; contentType: string }): Promise<{ file: IndexedFile }> {
-    return requestJson(this.#dispatcher, 'POST', this.#url(`/namespaces/${seg(namespace)}/spaces/${seg(space)}/files`), {
-      token: this.#authed(),
-      body: file,
-    });
+    return this.#withToken('POST', `/namespaces/${seg(namespace)}/spaces/${seg(space)}/files`, file);
   }
 
   listFiles(namespace: string, space: string): Promise<{ files: IndexedFile[] }> {
-    return requestJson(this.#dispatcher, 'GET', this.#url(`/namespaces/${seg(namespace)}/spaces/${seg(space)}/files`), { token: this.#authed() });
+    return this.#withToken('GET', `/namespaces/${seg(namespace)}/spaces/${seg(space)}/files`);
   }
 
   downloadGrant(namespace: string, space: string, name: string): Promise<DownloadGrant> {
     const path = `/namespaces/${seg(namespace)}/spaces/${seg(space)}/files/download?name=${seg(name)}`;
-    return requestJson(this.#dispatcher, 'GET', this.#url(path), { token: this.#authed() });
+    return this.#withToken('GET', path);
   }
 }

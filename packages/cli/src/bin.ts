@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import type { Io } from './context.ts';
-import { ApiError, CliError, describeError } from './errors.ts';
+import { CliError, describeError } from './errors.ts';
 import { ASSET_TYPES } from './types.ts';
 
 // Each command's module (and the HTTP client under it) loads only when that command runs.
@@ -79,8 +79,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return 0;
       return 2;
     }
-    const hint = error instanceof ApiError && error.status === 401 && !/login/.test(error.message) ? ' (run `dreamlake login`)' : '';
-    io.stderr.write(`dreamlake: ${describeError(error)}${hint}\n`);
+    io.stderr.write(`dreamlake: ${describeError(error)}\n`);
     return error instanceof CliError ? error.exitCode : 1;
   }
 }

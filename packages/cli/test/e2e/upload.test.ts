@@ -146,6 +146,10 @@ for (const backend of backends()) {
       assert.equal(ls.code, 0, ls.stderr);
       assert.match(ls.stdout, /clip\.mp4/);
 
+      const forged = await runCli(['ls', space], { ...fresh, DREAMLAKE_TOKEN: 'not-a-token' });
+      assert.equal(forged.code, 1);
+      assert.match(forged.stderr, /^dreamlake: unauthorized: .*log in again with `dreamlake login` \(HTTP 401\)$/m);
+
       const out = await runCli(['logout'], env);
       assert.equal(out.code, 0);
       const after = await runCli(['ls', space], env);
