@@ -61,7 +61,7 @@ export function registerMultipartRoutes(app: FastifyInstance, ctx: BssContext): 
     const parts = [...body.parts].sort((a, b) => a.partNumber - b.partNumber);
     // Verifying a very large object takes minutes with nothing on the wire: the idle-connection
     // limit, meant for stalled part bodies, must not cut this answer off.
-    request.raw.socket.setTimeout(0);
+    request.raw.socket?.setTimeout?.(0);
     const blob = await storage.complete({ key: body.key, uploadId: body.uploadId }, parts);
     return { success: true, key: blobKey(blob), hash: blob.hash, size: blob.size, contentType: blob.contentType };
   });
