@@ -1,0 +1,257 @@
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import type { UploadGrant } from '../api.ts';
+import { ApiError, CliError } from '../errors.ts';
+import { putBody } from '../http.ts';
+import type { AssetType } from '../types.ts';
+import { BssClient, isExpired } from './bss.ts';
+import type { FileDigest } from './hash.ts';
+import { partCount, partRange } from './plan.ts';
+import { runPool } from './pool.ts';
+import { ResumeStore, type ResumeState } from './resume-state.ts';
+import { withRetry } from './retry.ts';
+import type { LocalFile, Target, UploadDeps } from './uploader.ts';
+
+/** The blob turned out to be stored already (another client finished it): nothing left to send. */
+export class BlobAlreadyStored extends Error {}
+
+interface PartUrl {
+  url: string;
+  /** Which fetch it came from: an expiry invalidates that fetch and every older one. */
+  batch: number;
+}
+
+const URL_BATCH = 50;
+const MAX_REFRESHES_PER_PART = 4;
+
+/**
+ * The multipart transfer of one file through one (refreshable) grant: resume or start, part URLs
+ * fetched a batch at a time, parts sent through a bounded pool with retries, then complete.
+ */
+export class Transfer {
+  readonly store: ResumeStore;
+  readonly #bss: BssClient;
+  #grant: UploadGrant;
+  #grantRefresh: Promise<UploadGrant> | undefined;
+  #state!: ResumeState;
+  readonly #urls = new Map<number, PartUrl>();
+  readonly #pendingUrls = new Map<number, Promise<void>>();
+  #batch = 0;
+  #missing: number[] = [];
+  #notedPartExpiry = false;
+
+  constructor(
+    private readonly deps: UploadDeps,
+    private readonly file: LocalFile,
+    private readonly target: Target,
+    private readonly digest: FileDigest,
+    private readonly type: AssetType,
+    private readonly contentType: string,
+    private readonly legacy: boolean,
+    grant: UploadGrant,
+    private readonly freshGrant: () => Promise<UploadGrant>,
+  ) {
+    this.#grant = grant;
+    this.#bss = new BssClient(deps.dispatcher);
+    this.store = new ResumeStore(deps.home, { server: legacy ? (deps.bss ?? '') : deps.api.server, ...target, hash: digest.sha256 });
+  }
+
+  get #upload(): { uploadId: string; key: string } {
+    return { uploadId: this.#state.uploadId, key: this.#state.key };
+  }
+
+  /** Asks the server for fresh URLs once, however many parts noticed the expiry together. */
+  async #refreshGrant(stale: UploadGrant): Promise<void> {
+    if (this.legacy) throw new CliError('the legacy BSS flow has no signatures to refresh');
+    if (this.#grant !== stale) return;
+    this.#grantRefresh ??= (async () => {
+      this.deps.events.note('signed URLs expired: asking the server for fresh ones');
+      try {
+        this.#grant = await this.freshGrant();
+        return this.#grant;
+      } finally {
+        this.#grantRefresh = undefined;
+      }
+    })();
+    await this.#grantRefresh;
+  }
+
+  /** A call to BSS through the grant: transient failures retried, an expired grant renewed. */
+  async #call<T>(fn: (grant: UploadGrant) => Promise<T>): Promise<T> {
+    for (let refreshes = 0; ; refreshes += 1) {
+      const grant = this.#grant;
+      try {
+        return await withRetry(() => fn(grant), this.deps.retry);
+      } catch (error) {
+        if (!isExpired(error) || refreshes >= 2) throw error;
+        await this.#refreshGrant(grant);
+      }
+    }
+  }
+
+  /** Runs the transfer; answers how many parts this run sent. */
+  async run(): Promise<number> {
+    const partsTotal = partCount(this.file.size, this.digest.partSize);
+    const done = await this.#resumeOrStart(partsTotal);
+    this.#missing = [];
+    for (let n = 1; n <= partsTotal; n += 1) if (!done.has(n)) this.#missing.push(n);
+
+    this.deps.events.phase(this.file.name, 'uploading');
+    for (const n of done) this.deps.events.resumed(this.file.name, this.#partLength(n));
+    let sent = 0;
+    await runPool(this.#missing, this.deps.concurrency, async (n) => {
+      const etag = await this.#sendPart(n);
+      this.#state.done[String(n)] = etag;
+      sent += 1;
+      await this.store.save(this.#state);
+    });
+
+    const parts = Object.entries(this.#state.done)
+      .map(([n, etag]) => ({ partNumber: Number(n), etag }))
+      .sort((a, b) => a.partNumber - b.partNumber);
+    this.deps.events.phase(this.file.name, 'finishing');
+    try {
+      await this.#call((grant) => this.#bss.complete(grant, this.#upload, parts));
+    } catch (error) {
+      if (error instanceof ApiError && (error.code === 'hash_mismatch' || error.code === 'not_found' || error.code === 'invalid_part')) {
+        // This upload cannot be finished as it is: start afresh on the next run.
+        await this.store.remove();
+      }
+      throw error;
+    }
+    return sent;
+  }
+
+  #partLength(n: number): number {
+    const range = partRange(this.file.size, this.digest.partSize, n);
+    return range.end - range.start;
+  }
+
+  #expectedEtag(n: number): string {
+    return Buffer.from(this.digest.partMd5[n - 1] ?? '', 'base64').toString('hex');
+  }
+
+  /** Continues the saved upload when BSS still has it (keeping the parts it holds), else starts one. */
+  async #resumeOrStart(partsTotal: number): Promise<Set<number>> {
+    const saved = await this.store.load();
+    if (saved && saved.partSize === this.digest.partSize && saved.type === this.type) {
+      this.#state = saved;
+      let answer: { parts: Array<{ partNumber: number; etag: string; size: number }>; expired: boolean };
+      try {
+        answer = await this.#call((grant) => this.#bss.partsDone(grant, this.#upload));
+      } catch (error) {
+        // BSS no longer knows this upload as ours (e.g. it was swept or its key is refused): start again.
+        if (!(error instanceof ApiError) || error.status >= 500 || error.status === 429 || error.status === 401) throw error;
+        this.deps.events.note(`cannot resume the earlier upload (${error.message}): starting it again`);
+        answer = { parts: [], expired: true };
+      }
+      if (!answer.expired) {
+        const done = new Set<number>();
+        this.#state.done = {};
+        for (const part of answer.parts) {
+          const n = part.partNumber;
+          const etag = part.etag.replace(/"/g, '');
+          if (n < 1 || n > partsTotal || part.size !== this.#partLength(n)) continue;
+          if (/^[0-9a-f]{32}$/.test(etag) && etag !== this.#expectedEtag(n)) continue;
+          done.add(n);
+          this.#state.done[String(n)] = part.etag;
+        }
+        await this.store.save(this.#state);
+        return done;
+      }
+    }
+    const body: Record<string, unknown> = this.legacy
+      ? { owner: this.target.namespace, project: this.target.space, hash: this.digest.sha256, contentType: this.contentType }
+      : { contentType: this.contentType, filename: this.file.name, size: this.file.size };
+    const created = await this.#call((grant) => this.#bss.init(grant, body));
+    this.#state = {
+      server: this.legacy ? (this.deps.bss ?? '') : this.deps.api.server,
+      namespace: this.target.namespace,
+      space: this.target.space,
+      hash: this.digest.sha256,
+      type: this.type,
+      partSize: this.digest.partSize,
+      partsTotal,
+      uploadId: created.uploadId,
+      key: created.key,
+      done: {},
+      updatedAt: new Date().toISOString(),
+    };
+    await this.store.save(this.#state);
+    return new Set();
+  }
+
+  /** The PUT URL of a part, fetching it with the next few parts that have none yet. */
+  async #urlFor(n: number): Promise<PartUrl> {
+    for (;;) {
+      const known = this.#urls.get(n);
+      if (known) return known;
+      const pending = this.#pendingUrls.get(n);
+      if (pending) {
+        await pending;
+        continue;
+      }
+      const wanted = this.#missing.filter((m) => m >= n && !this.#urls.has(m) && !this.#pendingUrls.has(m)).slice(0, URL_BATCH);
+      if (!wanted.includes(n)) wanted.unshift(n);
+      const batch = ++this.#batch;
+      const fetch = (async () => {
+        const contentMd5: Record<string, string> = {};
+        for (const m of wanted) contentMd5[String(m)] = this.digest.partMd5[m - 1] ?? '';
+        const answer = await this.#call((grant) => this.#bss.partUrls(grant, this.#upload, wanted, contentMd5));
+        for (const m of wanted) {
+          const url = answer.parts[String(m)];
+          if (url) this.#urls.set(m, { url, batch });
+        }
+      })();
+      for (const m of wanted) this.#pendingUrls.set(m, fetch);
+      try {
+        await fetch;
+      } finally {
+        for (const m of wanted) if (this.#pendingUrls.get(m) === fetch) this.#pendingUrls.delete(m);
+      }
+      if (!this.#urls.has(n)) throw new CliError(`BSS gave no URL for part ${n}`);
+    }
+  }
+
+  /** Forgets URLs from the expired fetch and every older one. */
+  #dropUrls(upTo: number): void {
+    for (const [m, u] of this.#urls) if (u.batch <= upTo) this.#urls.delete(m);
+  }
+
+  async #sendPart(n: number): Promise<string> {
+    for (let refreshes = 0; ; refreshes += 1) {
+      const part = await this.#urlFor(n);
+      try {
+        return await withRetry(() => this.#putOnce(part.url, n), this.deps.retry);
+      } catch (error) {
+        // A part URL that no longer works (expired, or S3 refusing it) is worth re-minting a few times.
+        const refusable = error instanceof ApiError && error.status === 403;
+        if (!refusable || refreshes >= MAX_REFRESHES_PER_PART) throw error;
+        if (isExpired(error) && !this.#notedPartExpiry) {
+          this.#notedPartExpiry = true;
+          this.deps.events.note('part URLs expired: fetching fresh ones');
+        }
+        this.#dropUrls(part.batch);
+      }
+    }
+  }
+
+  async #putOnce(url: string, n: number): Promise<string> {
+    const range = partRange(this.file.size, this.digest.partSize, n);
+    const length = range.end - range.start;
+    const body: Readable =
+      length === 0 ? Readable.from([]) : createReadStream(this.file.path, { start: range.start, end: range.end - 1, highWaterMark: 1024 * 1024 });
+    let counted = 0;
+    body.on('data', (chunk: Buffer) => {
+      counted += chunk.length;
+      this.deps.events.sent(this.file.name, chunk.length);
+    });
+    try {
+      return await putBody(this.deps.dispatcher, url, { body, length, contentMd5: this.digest.partMd5[n - 1] });
+    } catch (error) {
+      body.destroy();
+      this.deps.events.sent(this.file.name, -counted);
+      throw error;
+    }
+  }
+}
