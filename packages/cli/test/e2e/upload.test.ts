@@ -2,7 +2,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { backends, cliEnv, jsonLines, makeFile, MIB, runCli, Services, sha256File, tempDir, uniqueName } from './harness.ts';
+import { S3_SKIP, backends, cliEnv, jsonLines, makeFile, MIB, runCli, Services, sha256File, tempDir, uniqueName } from './harness.ts';
 
 interface UploadLine {
   hash: string;
@@ -158,3 +158,5 @@ for (const backend of backends()) {
     });
   });
 }
+
+if (S3_SKIP) test("a user's session (s3 backend)", { skip: S3_SKIP }, () => {});
