@@ -7,6 +7,8 @@ import { formatBytes, Progress } from '../progress.ts';
 import { parseSpace } from '../target.ts';
 import { isAssetType, ASSET_TYPES } from '../types.ts';
 import { collectFiles } from '../upload/files.ts';
+import { HashCache } from '../upload/hash.ts';
+import { runPool, Semaphore } from '../upload/pool.ts';
 import { DEFAULT_RETRY } from '../upload/retry.ts';
 import { uploadFile, type FileResult } from '../upload/uploader.ts';
 
@@ -18,6 +20,8 @@ export interface UploadOptions extends SettingFlags {
 }
 
 export const DEFAULT_CONCURRENCY = 4;
+/** Files in progress at once: small files then overlap their round trips. */
+const FILES_AT_ONCE = 3;
 
 function concurrencyOf(text: string | undefined): number {
   if (text === undefined) return DEFAULT_CONCURRENCY;
@@ -34,7 +38,7 @@ function describe(result: FileResult): string {
   return `${where}  ${formatBytes(result.size)} ${result.type}  sha256 ${result.hash}${resumed}${legacy}`;
 }
 
-/** Uploads files and folders into a space, one file after the other; stops at the first failure. */
+/** Uploads files and folders into a space; stops starting files at the first failure. */
 export async function upload(io: Io, paths: string[], options: UploadOptions): Promise<void> {
   if (!options.to) throw new UsageError('--to NAMESPACE/SPACE is required');
   const target = parseSpace(options.to);
@@ -52,7 +56,7 @@ export async function upload(io: Io, paths: string[], options: UploadOptions): P
     live: Boolean(io.stdout.isTTY) && !options.json,
     color: !io.env.NO_COLOR && Boolean(io.stdout.isTTY),
   });
-  const agent = createAgent(concurrency + 2);
+  const agent = createAgent(concurrency + FILES_AT_ONCE + 1);
   const api = new ServerApi(settings.server, agent, settings.token);
   const deps = {
     api,
@@ -60,6 +64,8 @@ export async function upload(io: Io, paths: string[], options: UploadOptions): P
     home: settings.home,
     bss: settings.bss,
     concurrency,
+    partSlots: new Semaphore(concurrency),
+    hashCache: new HashCache(settings.home),
     retry: {
       ...DEFAULT_RETRY,
       onRetry: (error: unknown, attempt: number, delay: number) =>
@@ -68,20 +74,29 @@ export async function upload(io: Io, paths: string[], options: UploadOptions): P
     events: progress,
   };
   progress.start(files.length, files.reduce((sum, f) => sum + f.size, 0));
+  // A few files at once (their parts share one bound), results printed in the files' order.
+  const results: Array<string | undefined> = [];
+  let printed = 0;
+  const flush = (): void => {
+    while (printed < results.length && results[printed] !== undefined) progress.log(results[printed++] as string);
+  };
   try {
-    for (const file of files) {
+    await runPool(files.map((file, index) => ({ file, index })), FILES_AT_ONCE, async ({ file, index }) => {
       progress.begin(file.name, file.size);
       if (!progress.live && !options.json) io.stderr.write(`uploading ${file.name} (${formatBytes(file.size)})\n`);
       try {
         const result = await uploadFile(deps, file, target, typeOverride);
-        progress.end(file.name);
-        progress.log(options.json ? JSON.stringify(result) : describe(result));
+        results[index] = options.json ? JSON.stringify(result) : describe(result);
       } catch (error) {
-        progress.end(file.name);
         throw new CliError(`${file.name}: ${describeError(error)}`);
+      } finally {
+        progress.end(file.name);
       }
-    }
+      flush();
+    });
   } finally {
+    // After a failure, the files that did finish are still reported.
+    for (; printed < results.length; printed += 1) if (results[printed] !== undefined) progress.log(results[printed] as string);
     progress.stop();
     await agent.close();
   }

@@ -99,8 +99,9 @@ export class Transfer {
     this.deps.events.phase(this.file.name, 'uploading');
     for (const n of done) this.deps.events.resumed(this.file.name, this.#partLength(n));
     let sent = 0;
+    const slots = this.deps.partSlots;
     await runPool(this.#missing, this.deps.concurrency, async (n) => {
-      const etag = await this.#sendPart(n);
+      const etag = slots ? await slots.run(() => this.#sendPart(n)) : await this.#sendPart(n);
       this.#state.done[String(n)] = etag;
       sent += 1;
       await this.store.save(this.#state);

@@ -5,6 +5,7 @@ import { detectContentType, detectType, type AssetType } from '../types.ts';
 import { legacyGrant } from './bss.ts';
 import { HashCache, hashFile } from './hash.ts';
 import { choosePartSize, partCount } from './plan.ts';
+import type { Semaphore } from './pool.ts';
 import { ResumeStore } from './resume-state.ts';
 import { withRetry, type RetryOptions } from './retry.ts';
 import { BlobAlreadyStored, Transfer } from './transfer.ts';
@@ -26,7 +27,12 @@ export interface UploadDeps {
   home: string;
   /** A BSS URL for the legacy fallback, when configured. */
   bss: string | undefined;
+  /** Parts in flight at once for this file. */
   concurrency: number;
+  /** Shared by files uploading at the same time, so that their parts together stay within bounds. */
+  partSlots?: Semaphore;
+  /** One cache for the whole run (files hashed at once must not overwrite each other's entries). */
+  hashCache?: HashCache;
   retry: RetryOptions;
   events: UploadEvents;
 }
@@ -73,7 +79,7 @@ export async function uploadFile(deps: UploadDeps, file: LocalFile, target: Targ
   const partsTotal = partCount(file.size, partSize);
 
   deps.events.phase(file.name, 'hashing');
-  const { digest } = await hashFile(new HashCache(deps.home), file.path, partSize, (n) => deps.events.hashed(file.name, n));
+  const { digest } = await hashFile(deps.hashCache ?? new HashCache(deps.home), file.path, partSize, (n) => deps.events.hashed(file.name, n));
   const base: FileResult = {
     hash: digest.sha256,
     size: file.size,
