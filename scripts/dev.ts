@@ -45,7 +45,6 @@ function devEnvironment(env: NodeJS.ProcessEnv, dataDir: string, secrets: DevSec
     PRESIGN_SECRETS: env.PRESIGN_SECRETS || secrets.presignSecret,
     JWT_SECRET: env.JWT_SECRET || secrets.jwtSecret,
     DREAMLAKE_DEV: 'true',
-    DEV_MODE: 'true',
     LOG_LEVEL: env.LOG_LEVEL || 'warn',
   };
 }

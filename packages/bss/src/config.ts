@@ -44,7 +44,7 @@ const list = (value: string | undefined): string[] =>
 const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 const envSchema = z.object({
-  DEV_MODE: flag.optional(),
+  DREAMLAKE_DEV: flag.optional(),
   NODE_ENV: z.string().optional(),
   PRESIGN_SECRETS: z.string().optional(),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -91,7 +91,7 @@ export function loadBssConfig(env: NodeJS.ProcessEnv): BssConfig {
     throw new ConfigError(`invalid BSS configuration: ${lines.join('; ')}`);
   }
   const e = parsed.data;
-  const devMode = e.DEV_MODE ?? e.NODE_ENV === 'development';
+  const devMode = e.DREAMLAKE_DEV ?? e.NODE_ENV === 'development';
 
   const secrets = list(e.PRESIGN_SECRETS);
   if (secrets.length === 0) throw new ConfigError('PRESIGN_SECRETS is required (comma-separated list of secrets)');

@@ -64,7 +64,7 @@ test('bad or missing settings are refused with a message that names them, never 
 });
 
 test('dev mode accepts short secrets and allows any browser origin', () => {
-  const config = loadBssConfig({ PRESIGN_SECRETS: 'dev', DEV_MODE: 'true' });
+  const config = loadBssConfig({ PRESIGN_SECRETS: 'dev', DREAMLAKE_DEV: 'true' });
   assert.equal(config.devMode, true);
   assert.deepEqual(config.corsOrigins, ['*']);
 });
