@@ -42,7 +42,7 @@ try {
     measure: `dreamlake upload ${cliMiB} MiB end to end (hash, ${up.cli.partsTotal} parts, ${up.concurrency} in flight, verify, register)`,
     result: `${up.cli.mibPerSec} MiB/s, CLI peak RSS ${up.cli.peakRssMiB} MiB`,
     rawLimit: `${up.raw.readSha256MiBPerSec} MiB/s read+SHA-256; ${up.raw.loopbackPutMiBPerSec} MiB/s raw loopback PUT`,
-    note: 'the file is read twice (hash, then send) and BSS re-reads it to verify',
+    note: `hash ${up.cli.phases.hashSeconds} s, parts ${up.cli.phases.partsSeconds} s, complete+register ${up.cli.phases.finishSeconds} s; the file is read twice (hash, send) and BSS re-reads it to verify`,
   });
 } finally {
   await services.close();
