@@ -28,6 +28,11 @@ export interface ProgressOptions {
   /** Draw the live display; only when `out` is a terminal and output is not JSON. */
   live: boolean;
   color: boolean;
+  /**
+   * Without the live display: write a plain progress line to `err` for a file at most this often
+   * (milliseconds), so that long transfers show life in logs. Off when absent.
+   */
+  plainEveryMs?: number;
   now?: () => number;
 }
 
@@ -38,7 +43,10 @@ interface FileState {
   hashed: number;
   sent: number;
   resumed: number;
-  startedAt: number;
+  /** When this file's transfer began (its hashing is not counted in its rate). */
+  transferAt: number | undefined;
+  /** When a plain progress line was last written for it. */
+  reportedAt: number;
 }
 
 /**
@@ -57,6 +65,8 @@ export class Progress implements UploadEvents {
   #sent = 0;
   #drawn = 0;
   #timer: NodeJS.Timeout | undefined;
+  #runStartedAt = 0;
+  #skipped = 0;
 
   constructor(options: ProgressOptions) {
     this.#options = options;
@@ -70,6 +80,7 @@ export class Progress implements UploadEvents {
   start(totalFiles: number, totalBytes: number): void {
     this.#totalFiles = totalFiles;
     this.#totalBytes = totalBytes;
+    this.#runStartedAt = this.#now();
     if (this.#options.live) {
       this.#timer = setInterval(() => this.render(), 200);
       this.#timer.unref();
@@ -83,7 +94,13 @@ export class Progress implements UploadEvents {
   }
 
   begin(name: string, size: number): void {
-    this.#files.set(name, { name, size, phase: 'waiting', hashed: 0, sent: 0, resumed: 0, startedAt: this.#now() });
+    const now = this.#now();
+    this.#files.set(name, { name, size, phase: 'waiting', hashed: 0, sent: 0, resumed: 0, transferAt: undefined, reportedAt: now });
+  }
+
+  /** A file the space already held: counted in the summary as skipped. */
+  skipped(): void {
+    this.#skipped += 1;
   }
 
   /** A file is finished (uploaded, skipped or failed): it leaves the live display. */
@@ -96,12 +113,16 @@ export class Progress implements UploadEvents {
 
   phase(name: string, phase: 'hashing' | 'uploading' | 'finishing'): void {
     const file = this.#files.get(name);
-    if (file) file.phase = phase;
+    if (!file) return;
+    file.phase = phase;
+    if (phase === 'uploading' && file.transferAt === undefined) file.transferAt = this.#now();
   }
 
   hashed(name: string, bytes: number): void {
     const file = this.#files.get(name);
-    if (file) file.hashed += bytes;
+    if (!file) return;
+    file.hashed += bytes;
+    this.#plainReport(file);
   }
 
   sent(name: string, bytes: number): void {
@@ -109,6 +130,49 @@ export class Progress implements UploadEvents {
     if (file) file.sent += bytes;
     this.#sent += bytes;
     this.#sample();
+    if (file) this.#plainReport(file);
+  }
+
+  /** A file's own transfer rate (bytes per second since its transfer began) and time left. */
+  #fileRate(f: FileState, now: number): { rate: number; eta: number } {
+    const seconds = f.transferAt === undefined ? 0 : (now - f.transferAt) / 1000;
+    const rate = seconds > 0 ? f.sent / seconds : 0;
+    const left = Math.max(0, f.size - f.sent - f.resumed);
+    return { rate, eta: rate > 0 ? left / rate : Number.NaN };
+  }
+
+  /** Without the live display, a plain line now and then for a file that takes a while. */
+  #plainReport(f: FileState): void {
+    const every = this.#options.plainEveryMs;
+    if (this.#options.live || every === undefined) return;
+    const now = this.#now();
+    if (now - f.reportedAt < every) return;
+    f.reportedAt = now;
+    if (f.phase === 'hashing') {
+      const percent = f.size ? Math.floor((f.hashed / f.size) * 100) : 100;
+      this.#options.err.write(`${f.name}  hashing ${percent}%  ${formatBytes(f.hashed)} / ${formatBytes(f.size)}\n`);
+      return;
+    }
+    if (f.phase !== 'uploading') return;
+    const done = Math.min(f.size, f.sent + f.resumed);
+    const percent = f.size ? Math.floor((done / f.size) * 100) : 100;
+    const { rate, eta } = this.#fileRate(f, now);
+    this.#options.err.write(
+      `${f.name}  ${percent}%  ${formatBytes(done)} / ${formatBytes(f.size)}  ${formatBytes(rate)}/s  ETA ${formatDuration(eta)}\n`,
+    );
+  }
+
+  /**
+   * One line for the whole run: files, bytes this run sent, time taken and the average rate
+   * (of the bytes sent over the whole run, hashing included).
+   */
+  summary(): string {
+    const seconds = Math.max(0, (this.#now() - this.#runStartedAt) / 1000);
+    const rate = seconds > 0 ? this.#sent / seconds : 0;
+    const files = `${this.#finishedFiles} file${this.#finishedFiles === 1 ? '' : 's'}`;
+    const skipped = this.#skipped > 0 ? ` (${this.#skipped} already stored)` : '';
+    const took = seconds < 10 ? `${seconds.toFixed(1)}s` : formatDuration(seconds);
+    return `done: ${files}${skipped}, ${formatBytes(this.#sent)} sent in ${took}, ${formatBytes(rate)}/s average`;
   }
 
   resumed(name: string, bytes: number): void {
@@ -169,9 +233,11 @@ export class Progress implements UploadEvents {
         continue;
       }
       const done = f.sent + f.resumed;
-      const seconds = (now - f.startedAt) / 1000;
-      const rate = seconds > 0 ? f.sent / seconds : 0;
-      const label = f.phase === 'finishing' ? 'finishing' : `${formatBytes(done)} / ${formatBytes(f.size)}  ${formatBytes(rate)}/s`;
+      const { rate, eta } = this.#fileRate(f, now);
+      const label =
+        f.phase === 'finishing'
+          ? 'finishing'
+          : `${formatBytes(done)} / ${formatBytes(f.size)}  ${formatBytes(rate)}/s  ETA ${formatDuration(eta)}`;
       out.push(`${this.#bar(f.size ? done / f.size : 1)} ${f.name}  ${label}`);
     }
     const inFlight = [...this.#files.values()].reduce((sum, f) => sum + Math.min(f.size, f.sent + f.resumed), 0);

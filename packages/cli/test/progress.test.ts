@@ -48,6 +48,68 @@ test('on a terminal the display shows bytes, rate and ETA per file and in total,
   progress.stop();
 });
 
+test("a file's rate counts its transfer only, not its hashing, and its line has an ETA", () => {
+  let now = 0;
+  const progress = new Progress({ out: capture(true).stream, err: capture(false).stream, live: true, color: false, now: () => now });
+  progress.start(1, 100 * 1024 * 1024);
+  progress.begin('big.bin', 100 * 1024 * 1024);
+  progress.phase('big.bin', 'hashing');
+  now = 8000;
+  progress.hashed('big.bin', 100 * 1024 * 1024);
+  progress.phase('big.bin', 'uploading');
+  progress.sent('big.bin', 0);
+  now = 10_000;
+  progress.sent('big.bin', 50 * 1024 * 1024);
+  const [file, total] = progress.lines();
+  assert.match(file ?? '', /big\.bin +50\.0 MiB \/ 100\.0 MiB +25\.0 MiB\/s +ETA 2s$/);
+  assert.match(total ?? '', /25\.0 MiB\/s +ETA 2s$/, 'the file and the total agree for a single file');
+  progress.stop();
+});
+
+test('without a terminal, a long file gets a plain progress line on stderr at most every 10 s', () => {
+  let now = 0;
+  const out = capture(false);
+  const err = capture(false);
+  const progress = new Progress({ out: out.stream, err: err.stream, live: false, color: false, plainEveryMs: 10_000, now: () => now });
+  progress.start(1, 1000 * 1024 * 1024);
+  progress.begin('big.bin', 1000 * 1024 * 1024);
+  progress.phase('big.bin', 'hashing');
+  now = 4000;
+  progress.hashed('big.bin', 1000 * 1024 * 1024);
+  progress.phase('big.bin', 'uploading');
+  for (let i = 1; i <= 25; i += 1) {
+    now = 4000 + i * 1000;
+    progress.sent('big.bin', 20 * 1024 * 1024);
+  }
+  progress.end('big.bin');
+  progress.stop();
+  const lines = err.text().trim().split('\n');
+  assert.deepEqual(lines, [
+    'big.bin  12%  120.0 MiB / 1000.0 MiB  20.0 MiB/s  ETA 44s',
+    'big.bin  32%  320.0 MiB / 1000.0 MiB  20.0 MiB/s  ETA 34s',
+  ]);
+  assert.equal(out.text(), '', 'stdout keeps only the result lines');
+});
+
+test('a short file without a terminal gets no progress lines; the summary names files, bytes, time and rate', () => {
+  let now = 0;
+  const err = capture(false);
+  const progress = new Progress({ out: capture(false).stream, err: err.stream, live: false, color: false, plainEveryMs: 10_000, now: () => now });
+  progress.start(2, 12 * 1024 * 1024);
+  progress.begin('a.bin', 8 * 1024 * 1024);
+  progress.phase('a.bin', 'uploading');
+  now = 2000;
+  progress.sent('a.bin', 8 * 1024 * 1024);
+  progress.end('a.bin');
+  progress.begin('b.bin', 4 * 1024 * 1024);
+  progress.skipped();
+  progress.end('b.bin');
+  now = 4000;
+  progress.stop();
+  assert.equal(err.text(), '');
+  assert.equal(progress.summary(), 'done: 2 files (1 already stored), 8.0 MiB sent in 4.0s, 2.0 MiB/s average');
+});
+
 test('NO_COLOR (color off) leaves no colour codes', () => {
   const out = capture(true);
   const progress = new Progress({ out: out.stream, err: capture(false).stream, live: true, color: false });

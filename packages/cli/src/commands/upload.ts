@@ -22,6 +22,8 @@ export interface UploadOptions extends SettingFlags {
 export const DEFAULT_CONCURRENCY = 4;
 /** Files in progress at once: small files then overlap their round trips. */
 const FILES_AT_ONCE = 3;
+/** Without a terminal, a progress line for a long file at most this often. */
+const PLAIN_PROGRESS_EVERY_MS = 10_000;
 
 function concurrencyOf(text: string | undefined): number {
   if (text === undefined) return DEFAULT_CONCURRENCY;
@@ -54,6 +56,7 @@ export async function upload(io: Io, paths: string[], options: UploadOptions): P
     out: io.stdout,
     err: io.stderr,
     live: Boolean(io.stdout.isTTY) && !options.json,
+    plainEveryMs: options.json ? undefined : PLAIN_PROGRESS_EVERY_MS,
     color: !io.env.NO_COLOR && Boolean(io.stdout.isTTY),
   });
   const agent = createAgent(concurrency + FILES_AT_ONCE + 1);
@@ -86,6 +89,7 @@ export async function upload(io: Io, paths: string[], options: UploadOptions): P
       if (!progress.live && !options.json) io.stderr.write(`uploading ${file.name} (${formatBytes(file.size)})\n`);
       try {
         const result = await uploadFile(deps, file, target, typeOverride);
+        if (result.skipped) progress.skipped();
         results[index] = options.json ? JSON.stringify(result) : describe(result);
       } catch (error) {
         throw new CliError(`${file.name}: ${describeError(error)}`);
@@ -94,6 +98,10 @@ export async function upload(io: Io, paths: string[], options: UploadOptions): P
       }
       flush();
     });
+    progress.stop();
+    // The run's summary: beside the display on a terminal, on stderr otherwise (stdout stays one line per file).
+    if (progress.live) io.stdout.write(`${progress.summary()}\n`);
+    else io.stderr.write(`${progress.summary()}\n`);
   } finally {
     // After a failure, the files that did finish are still reported.
     for (; printed < results.length; printed += 1) if (results[printed] !== undefined) progress.log(results[printed] as string);

@@ -108,6 +108,7 @@ for (const backend of backends()) {
       assert.match(lines[1] ?? '', /run42\/notes\.txt .* files /);
       assert.match(lines[2] ?? '', /run42\/sub\/b\.csv .* tracks /);
       assert.doesNotMatch(up.stdout, /\x1b/, 'no terminal codes when stdout is not a terminal');
+      assert.match(up.stderr, /^done: 3 files, [\d.]+ MiB sent in [\d.]+s, [\d.]+ [KMG]?i?B\/s average$/m, 'a summary of the run on stderr');
 
       const ls = await runCli(['ls', space, '--json'], env);
       const names = (JSON.parse(ls.stdout) as Array<{ name: string; type: string }>).map((f) => `${f.name}:${f.type}`).sort();
