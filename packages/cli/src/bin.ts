@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import type { Io } from './context.ts';
 import { CliError, describeError } from './errors.ts';
@@ -12,12 +13,23 @@ const upload = async (io: Io, paths: string[], o: object) => (await import('./co
 const ls = async (io: Io, space: string, o: object) => (await import('./commands/ls.ts')).ls(io, space, o);
 const download = async (io: Io, file: string, o: object) => (await import('./commands/download.ts')).download(io, file, o);
 
+/** The CLI's version, from its package.json. */
+export function cliVersion(): string {
+  const text = readFileSync(new URL('../package.json', import.meta.url), 'utf8');
+  return (JSON.parse(text) as { version: string }).version;
+}
+
 function program(io: Io): Command {
   const cli = new Command('dreamlake')
     .description('Upload to and download from DreamLake')
+    .version(cliVersion(), '-V, --version', 'print the version')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
-    .showHelpAfterError('(run with --help for usage)');
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      // Commander's usage errors read like the CLI's own: `dreamlake: <what is wrong>`, one line.
+      outputError: (s, write) => write(`dreamlake: ${s.replace(/^error: /, '').trimEnd()}\n`),
+    });
   const server = () => new Option('--server <url>', 'DreamLake server (default: saved, $DREAMLAKE_SERVER, http://127.0.0.1:10233)');
 
   for (const [name, action, about] of [

@@ -6,4 +6,6 @@ export interface Io {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (mode: boolean) => unknown };
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  /** The working folder (relative paths resolve against it); `process.cwd` when absent. */
+  cwd?: () => string;
 }
