@@ -74,7 +74,8 @@ function program(io: Io): Command {
     .command('download')
     .description('download a file and verify its SHA-256')
     .argument('<namespace/space/name>')
-    .requiredOption('-o, --output <path>', 'file (or folder) to write')
+    .option('-o, --output <path>', "file (or folder) to write (default: the file's base name in the current folder)")
+    .option('--force', 'overwrite the target when it exists')
     .option('--json', 'print JSON')
     .addOption(server())
     .action((file: string, options) => download(io, file, options));

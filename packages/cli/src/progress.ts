@@ -20,6 +20,12 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
+/** `[#####     ]` for a fraction from 0 to 1. */
+export function formatBar(fraction: number, width = 20): string {
+  const filled = Math.max(0, Math.min(width, Math.round(fraction * width)));
+  return `[${'#'.repeat(filled)}${' '.repeat(width - filled)}]`;
+}
+
 export interface ProgressOptions {
   /** Where the bar and the result lines go (stdout). */
   out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
@@ -217,9 +223,8 @@ export class Progress implements UploadEvents {
     return this.#options.color ? `\x1b[${code}m${text}\x1b[0m` : text;
   }
 
-  #bar(fraction: number, width = 20): string {
-    const filled = Math.max(0, Math.min(width, Math.round(fraction * width)));
-    return `[${'#'.repeat(filled)}${' '.repeat(width - filled)}]`;
+  #bar(fraction: number): string {
+    return formatBar(fraction);
   }
 
   /** The lines the live display shows now. */

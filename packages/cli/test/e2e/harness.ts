@@ -197,8 +197,9 @@ export function cliEnv(home: string, extra: Record<string, string> = {}): Record
   return { DREAMLAKE_HOME: home, HOME: home, NO_COLOR: '1', ...extra };
 }
 
-export function spawnCli(args: readonly string[], env: Record<string, string>, stdin?: string): ChildProcess & { result: Promise<CliResult> } {
-  const child = spawn(process.execPath, [CLI_BIN, ...args], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+/** Runs the real bin; `cwd` is where relative paths (and a download without -o) land. */
+export function spawnCli(args: readonly string[], env: Record<string, string>, stdin?: string, cwd = ROOT): ChildProcess & { result: Promise<CliResult> } {
+  const child = spawn(process.execPath, [CLI_BIN, ...args], { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -208,8 +209,8 @@ export function spawnCli(args: readonly string[], env: Record<string, string>, s
   return Object.assign(child, { result });
 }
 
-export function runCli(args: readonly string[], env: Record<string, string>, stdin?: string): Promise<CliResult> {
-  return spawnCli(args, env, stdin).result;
+export function runCli(args: readonly string[], env: Record<string, string>, stdin?: string, cwd?: string): Promise<CliResult> {
+  return spawnCli(args, env, stdin, cwd).result;
 }
 
 /** JSON lines of `--json` output. */

@@ -85,6 +85,14 @@ for (const backend of backends()) {
       const down = await runCli(['download', `${space}/clip.mp4`, '-o', copy], env);
       assert.equal(down.code, 0, down.stderr);
       assert.ok((await readFile(copy)).equals(await readFile(path)), 'downloaded bytes differ');
+      const twice = await runCli(['download', `${space}/clip.mp4`, '-o', copy], env);
+      assert.equal(twice.code, 1);
+      assert.match(twice.stderr, /^dreamlake: .*copy\.mp4 already exists: pass --force to overwrite it/);
+      const here = join(work, 'here');
+      await mkdir(here);
+      const inHere = await runCli(['download', `${space}/clip.mp4`], env, undefined, here);
+      assert.equal(inHere.code, 0, inHere.stderr);
+      assert.ok((await readFile(join(here, 'clip.mp4'))).equals(await readFile(path)), 'without -o the file lands in the current folder');
 
       const again = await runCli(['upload', path, '--to', space, '--json'], env);
       assert.equal(again.code, 0, again.stderr);
@@ -125,8 +133,9 @@ for (const backend of backends()) {
       const usage = await runCli(['upload', join(work, 'clip.mp4'), '--to', 'not-a-space'], env);
       assert.equal(usage.code, 2);
       assert.match(usage.stderr, /NAMESPACE\/SPACE/);
-      const noArgs = await runCli(['download', `${space}/clip.mp4`], env);
+      const noArgs = await runCli(['download'], env, undefined, work);
       assert.equal(noArgs.code, 2);
+      assert.equal(noArgs.stderr, "dreamlake: missing required argument 'namespace/space/name'\n");
 
       const denied = await runCli(['upload', join(work, 'run42', 'notes.txt'), '--to', 'someone-else/x'], env);
       assert.equal(denied.code, 1);
