@@ -1,10 +1,12 @@
-import { runAdminCommand } from './admin-command.ts';
+import { adminErrorLine, runAdminCommand } from './admin-command.ts';
 
 /**
  * Shell administration against the configured database (DATABASE_URL or DREAMLAKE_DATA_DIR):
  *   admin.ts add-user NAME --password-stdin
  *   admin.ts set-password NAME --password-stdin
- * Prints one line; exit 0 on success, 1 on failure, 2 on a usage error.
+ *   admin.ts --help
+ * Prints one line (errors prefixed `dreamlake-admin:`); exit 0 on success, 1 on failure, 2 on a
+ * usage error.
  */
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -20,7 +22,7 @@ runAdminCommand(process.argv.slice(2), {
 }).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(error instanceof Error ? error.message : String(error));
+    console.error(adminErrorLine(error));
     process.exit(1);
   },
 );

@@ -59,11 +59,42 @@ forEachEngine((engine) => {
   });
 });
 
-test('usage errors exit 2 before touching any database', async () => {
-  for (const args of [['add-user', 'Bad Name', '--password-stdin'], ['add-user', 'noflag'], ['remove-user', 'x', '--password-stdin'], ['add-user', '--bogus']]) {
+test('usage errors exit 2 before touching any database, each one line prefixed dreamlake-admin:', async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['add-user', 'Bad Name', '--password-stdin'], /invalid name "Bad Name"/],
+    [['add-user', 'noflag'], /pass --password-stdin/],
+    [['remove-user', 'x', '--password-stdin'], /unknown command "remove-user"/],
+    [['add-user', '--bogus'], /Unknown option '--bogus'/],
+    [[], /missing command/],
+  ];
+  for (const [args, expected] of cases) {
     const result = await admin('/nonexistent/dir/never.sqlite', args, 'whatever123');
     assert.equal(result.code, 2, args.join(' '));
+    assert.equal(result.out, '');
+    assert.equal(result.err.split('\n').length, 1, result.err);
+    assert.match(result.err, /^dreamlake-admin: .* \(run with --help for usage\)$/);
+    assert.match(result.err, expected);
   }
+});
+
+test('--help and -h print the usage and exit 0', async () => {
+  for (const flag of ['--help', '-h']) {
+    const result = await admin('/nonexistent/dir/never.sqlite', [flag], '');
+    assert.equal(result.code, 0, result.err);
+    assert.equal(result.err, '');
+    assert.match(result.out, /^usage: admin\.ts add-user NAME --password-stdin/);
+    assert.match(result.out, /set-password NAME --password-stdin/);
+  }
+});
+
+test('failures are one line prefixed dreamlake-admin: and exit 1', async () => {
+  const short = await admin('/nonexistent/dir/never.sqlite', ['add-user', 'shorty', '--password-stdin'], 'short');
+  assert.equal(short.code, 1);
+  assert.equal(short.err, 'dreamlake-admin: the password must be at least 8 characters');
+  // Port 1 on the loopback: nothing listens there, so the connection is refused at once.
+  const unreachable = await admin('postgres://nobody@127.0.0.1:1/none', ['add-user', 'nobody', '--password-stdin'], 'long enough password');
+  assert.equal(unreachable.code, 1);
+  assert.match(unreachable.err, /^dreamlake-admin: [^\n]+$/);
 });
 
 test('the admin script reads the password from stdin and prints one line', async () => {
@@ -73,6 +104,10 @@ test('the admin script reads the password from stdin and prints one line', async
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, 'created user scripted with personal namespace scripted\n');
     assert.equal(await canLogin(database.url, 'scripted', 'piped password'), 200);
+    const help = await runScript('admin.ts', ['--help'], {}).done;
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /^usage: admin\.ts add-user NAME --password-stdin/);
+    assert.equal(help.stderr, '');
   } finally {
     await database.drop();
   }
