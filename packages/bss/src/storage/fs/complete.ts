@@ -34,13 +34,17 @@ async function checkedParts(dir: string, parts: readonly CompletedPart[]): Promi
   });
 }
 
-/** The SHA-256 and size of the files read one after the other, through one fixed 1 MiB buffer. */
-async function hashFiles(files: readonly string[]): Promise<{ sha256: string; size: number }> {
+/**
+ * The SHA-256 of the files read one after the other, through one fixed 1 MiB buffer, with the
+ * size of each file as read: the manifest records exactly the bytes that were hashed.
+ */
+async function hashFiles(files: readonly string[]): Promise<{ sha256: string; size: number; sizes: number[] }> {
   const hash = createHash('sha256');
   const buffer = Buffer.allocUnsafe(CHUNK);
-  let size = 0;
+  const sizes: number[] = [];
   for (const file of files) {
     const input = await open(file, 'r');
+    let size = 0;
     try {
       for (;;) {
         const { bytesRead } = await input.read(buffer, 0, CHUNK, null);
@@ -51,8 +55,9 @@ async function hashFiles(files: readonly string[]): Promise<{ sha256: string; si
     } finally {
       await input.close();
     }
+    sizes.push(size);
   }
-  return { sha256: hash.digest('hex'), size };
+  return { sha256: hash.digest('hex'), size: sizes.reduce((a, b) => a + b, 0), sizes };
 }
 
 async function alreadyCompleted(layout: FsLayout, dir: string, scope: { owner: string; project: string }): Promise<BlobInfo | null> {
@@ -61,6 +66,20 @@ async function alreadyCompleted(layout: FsLayout, dir: string, scope: { owner: s
   const blob = await statBlob(layout, { owner: scope.owner, project: scope.project, hash: done.sha256 });
   if (!blob) throw new NotFoundError('the upload was completed but its blob is gone');
   return blob;
+}
+
+/**
+ * Why a complete that lost a race failed: the blob, when another complete of this upload finished
+ * first (it records the blob before removing the parts); NotFound when an abort or a sweep removed
+ * the upload; otherwise the error itself.
+ */
+async function afterLostRace(layout: FsLayout, dir: string, scope: { owner: string; project: string }, error: unknown): Promise<BlobInfo> {
+  const done = await alreadyCompleted(layout, dir, scope);
+  if (done) return done;
+  if (isMissing(error) || (await readJson(join(dir, META))) === null) {
+    throw new NotFoundError('NoSuchUpload: the upload was aborted or swept meanwhile');
+  }
+  throw diskFull(error);
 }
 
 function alreadyExists(error: unknown): boolean {
@@ -85,28 +104,28 @@ export async function completeUpload(
   const previous = await alreadyCompleted(layout, dir, scope);
   if (previous) return previous;
   const meta = await readJson<UploadMeta>(join(dir, META));
-  if (!meta) throw new NotFoundError('NoSuchUpload: the upload is unknown, aborted or swept');
+  if (!meta) {
+    // Another complete of this upload may have finished between the two reads.
+    const done = await alreadyCompleted(layout, dir, scope);
+    if (done) return done;
+    throw new NotFoundError('NoSuchUpload: the upload is unknown, aborted or swept');
+  }
   if (parts.length === 0) throw new DreamLakeError('invalid_part', 'a complete needs at least one part');
 
   await mkdir(layout.tmpDir, { recursive: true });
   const stage = tempName(join(layout.tmpDir, meta.uploadId));
   const discardStage = () => rm(stage, { recursive: true, force: true });
-  let pieces: { size: number }[];
-  let hashed: { sha256: string; size: number };
+  let hashed: { sha256: string; size: number; sizes: number[] };
   try {
     const files = await checkedParts(dir, parts);
     await mkdir(stage);
     for (const [index, file] of files.entries()) await link(file.path, blobPiece(stage, index));
-    pieces = files.map((f) => ({ size: f.size }));
     hashed = await hashFiles(files.map((_, index) => blobPiece(stage, index)));
   } catch (error) {
     await discardStage();
-    // Another complete of this upload may have finished and removed the parts under us.
-    if (isMissing(error)) {
-      const done = await alreadyCompleted(layout, dir, scope);
-      if (done) return done;
-    }
-    throw diskFull(error);
+    // Another complete may have finished and removed the parts under us, or an abort or a sweep
+    // removed the upload (then a part reads as "not uploaded").
+    return afterLostRace(layout, dir, scope, error);
   }
 
   if (!hashSatisfies(meta.hash, hashed.sha256)) {
@@ -120,6 +139,7 @@ export async function completeUpload(
 
   const ref = { owner: meta.owner, project: meta.project, hash: hashed.sha256 };
   const blobDir = layout.blobPath(ref);
+  const pieces = hashed.sizes.map((size) => ({ size }));
   const manifest: BlobManifest = { ...ref, size: hashed.size, contentType: meta.contentType, createdAt: Date.now(), pieces };
   try {
     await writeJsonAtomic(join(stage, BLOB_MANIFEST), manifest);
@@ -127,6 +147,8 @@ export async function completeUpload(
     await rename(stage, blobDir);
   } catch (error) {
     await discardStage();
+    // A sweep that claims a stale stage renames it away first, so the rename fails whole.
+    if (isMissing(error)) throw new NotFoundError('NoSuchUpload: the upload was swept meanwhile');
     if (!alreadyExists(error)) throw diskFull(error);
   }
   const record: CompletedRecord = { sha256: hashed.sha256, createdAt: meta.createdAt };

@@ -1,6 +1,6 @@
-import { readdir, rm, rmdir, stat } from 'node:fs/promises';
+import { readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isMissing, readJson } from './files.ts';
+import { isMissing, readJson, tempName } from './files.ts';
 import { COMPLETED, META, type FsLayout } from './layout.ts';
 
 async function entries(dir: string): Promise<string[]> {
@@ -54,7 +54,17 @@ export async function sweepUploads(layout: FsLayout, olderThan: Date): Promise<n
   for (const name of await entries(layout.tmpDir)) {
     const path = join(layout.tmpDir, name);
     const info = await stat(path).catch(() => null);
-    if (info && info.mtimeMs < limit) await rm(path, { recursive: true, force: true });
+    if (!info || info.mtimeMs >= limit) continue;
+    // Claimed by a rename before it is removed: a complete still publishing this stage then finds
+    // it gone as a whole, instead of renaming a half-removed folder onto the blob's path.
+    const claimed = tempName(join(layout.tmpDir, 'swept'));
+    try {
+      await rename(path, claimed);
+    } catch (error) {
+      if (isMissing(error)) continue;
+      throw error;
+    }
+    await rm(claimed, { recursive: true, force: true });
   }
   return removed;
 }
