@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { DreamLakeError } from '@dreamlake/presign';
@@ -147,6 +147,29 @@ test('re-sends of every part, with the same or other bodies, racing three comple
     if (await storage.stat({ owner, project: source.project, hash: source.hash })) await assertServedAsSource(storage, app, source);
   }
   assert.ok(await storage.stat({ owner, project: source.project, hash: source.hash }), 'some round published the blob');
+});
+
+test('on a disk whose writes are slow, a complete publishes exactly the bytes it verified', async (t) => {
+  const { storage, app } = await setup(t);
+  // Each FileHandle write waits before it copies its buffer, as under write-back pressure: a
+  // complete that copied parts while already reading the next into a buffer still being written
+  // would publish other bytes than it hashed.
+  const probe = await open(join(storage.layout.root, 'probe'), 'w');
+  const proto = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<unknown> };
+  await probe.close();
+  const write = proto.write;
+  proto.write = async function slowWrite(this: unknown, ...args: unknown[]) {
+    await new Promise((resolve) => setTimeout(resolve, 15));
+    return write.apply(this, args);
+  };
+  t.after(() => {
+    proto.write = write;
+  });
+  const source = makeSource('slow-disk');
+  const { upload, etags } = await openUpload(storage, source);
+  const blob = await storage.complete(upload, listed(etags));
+  assert.equal(blob.hash, source.hash);
+  await assertServedAsSource(storage, app, source);
 });
 
 test('a complete still checking a long part list answers the blob when another complete of the upload finishes first', async (t) => {
