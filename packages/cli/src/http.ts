@@ -76,15 +76,8 @@ async function send(
 }
 
 /** Sends JSON (when there is a body) and answers the parsed JSON; errors become ApiError. */
-export async function requestJson<T>(dispatcher: Dispatcher, method: Dispatcher.HttpMethod, url: string, options: JsonRequest = {}): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  let body: string | undefined;
-  if (options.body !== undefined) {
-    body = JSON.stringify(options.body);
-    headers['content-type'] = 'application/json';
-  }
-  const response = await send(dispatcher, method, url, { headers, body });
+/** The whole answer body as text, or the service's error when the status is not 2xx. */
+async function okText(response: Dispatcher.ResponseData, url: string): Promise<string> {
   let text: string;
   try {
     text = await response.body.text();
@@ -94,6 +87,19 @@ export async function requestJson<T>(dispatcher: Dispatcher, method: Dispatcher.
   if (response.statusCode < 200 || response.statusCode >= 300) {
     throw errorFromResponse(response.statusCode, response.headers, text);
   }
+  return text;
+}
+
+export async function requestJson<T>(dispatcher: Dispatcher, method: Dispatcher.HttpMethod, url: string, options: JsonRequest = {}): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  let body: string | undefined;
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers['content-type'] = 'application/json';
+  }
+  const response = await send(dispatcher, method, url, { headers, body });
+  const text = await okText(response, url);
   if (text === '') return {} as T;
   try {
     return JSON.parse(text) as T;
@@ -113,15 +119,7 @@ export async function putBody(dispatcher: Dispatcher, url: string, put: PutBody)
   const headers: Record<string, string> = { 'content-length': String(put.length), 'content-type': 'application/octet-stream' };
   if (put.contentMd5) headers['content-md5'] = put.contentMd5;
   const response = await send(dispatcher, 'PUT', url, { headers, body: put.body as unknown as Dispatcher.DispatchOptions['body'] });
-  let text: string;
-  try {
-    text = await response.body.text();
-  } catch (error) {
-    throw new NetworkError(url, error);
-  }
-  if (response.statusCode < 200 || response.statusCode >= 300) {
-    throw errorFromResponse(response.statusCode, response.headers, text);
-  }
+  const text = await okText(response, url);
   return header(response.headers, 'etag') ?? '';
 }
 
