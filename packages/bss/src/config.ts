@@ -45,7 +45,6 @@ const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max
 
 const envSchema = z.object({
   DREAMLAKE_DEV: flag.optional(),
-  NODE_ENV: z.string().optional(),
   PRESIGN_SECRETS: z.string().optional(),
   HOST: z.string().min(1).default('127.0.0.1'),
   BSS_PORT: intIn(0, 65535).default(10234),
@@ -61,7 +60,7 @@ const envSchema = z.object({
   AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
   AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   CORS_ORIGINS: z.string().optional(),
-  STALE_UPLOAD_HOURS: z.coerce.number().positive().max(24 * 365).default(24),
+  STALE_UPLOAD_HOURS: z.coerce.number().positive().max(24 * 365).default(7 * 24),
   SWEEP_INTERVAL_SECONDS: intIn(0, 7 * 24 * 3600).default(3600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -91,7 +90,7 @@ export function loadBssConfig(env: NodeJS.ProcessEnv): BssConfig {
     throw new ConfigError(`invalid BSS configuration: ${lines.join('; ')}`);
   }
   const e = parsed.data;
-  const devMode = e.DREAMLAKE_DEV ?? e.NODE_ENV === 'development';
+  const devMode = e.DREAMLAKE_DEV ?? false;
 
   const secrets = list(e.PRESIGN_SECRETS);
   if (secrets.length === 0) throw new ConfigError('PRESIGN_SECRETS is required (comma-separated list of secrets)');

@@ -45,6 +45,9 @@ test('download streams the blob with its type, length and ETag, and serves byte 
   assert.equal(whole.headers['content-length'], '10000');
   assert.equal(whole.headers.etag, `"${hash}"`);
   assert.equal(whole.headers['accept-ranges'], 'bytes');
+  // A blob is always a download, never a page rendered on BSS's origin.
+  assert.equal(whole.headers['content-disposition'], 'attachment');
+  assert.match(String(whole.headers['content-security-policy']), /^sandbox/);
 
   const cases: [string, number, number][] = [
     ['bytes=0-99', 0, 99],

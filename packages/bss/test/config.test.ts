@@ -19,7 +19,7 @@ test('defaults follow the spec and the config is frozen', () => {
   assert.equal(config.storage, 'fs');
   assert.equal(config.s3, undefined);
   assert.deepEqual(config.corsOrigins, []);
-  assert.equal(config.staleUploadHours, 24);
+  assert.equal(config.staleUploadHours, 7 * 24);
   assert.equal(config.logLevel, 'info');
   assert.ok(Object.isFrozen(config) && Object.isFrozen(config.secrets));
 });

@@ -35,7 +35,7 @@ export const initBody = z.object({
 });
 
 export const partsBody = z
-  .strictObject({
+  .object({
     ...scopeEcho,
     uploadId,
     key,

@@ -28,7 +28,7 @@ export function registerBlobRoutes(app: FastifyInstance, ctx: BssContext): void 
     if (servesDirectDownloads(storage)) {
       // The direct URL lives no longer than the signed one it answers.
       const left = (request.presign?.exp ?? 0) - ctx.clock();
-      const seconds = Math.max(60, Math.min(ctx.config.presignTtlSeconds, left));
+      const seconds = Math.max(1, Math.min(ctx.config.presignTtlSeconds, left));
       return reply.code(302).header('cache-control', 'no-store').redirect(await storage.downloadUrl(ref, seconds), 302);
     }
     void reply
@@ -36,6 +36,9 @@ export function registerBlobRoutes(app: FastifyInstance, ctx: BssContext): void 
       .header('etag', `"${blob.hash}"`)
       .header('content-type', blob.contentType)
       .header('x-content-type-options', 'nosniff')
+      // The uploader chose the content type: never let a blob render as a page on BSS's origin.
+      .header('content-disposition', 'attachment')
+      .header('content-security-policy', "sandbox; default-src 'none'")
       .header('cache-control', 'private, max-age=0');
     const rangeHeader = request.headers.range;
     const range = parseRange(typeof rangeHeader === 'string' ? rangeHeader : undefined, blob.size);

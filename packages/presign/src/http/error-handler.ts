@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { DreamLakeError, STATUS_BY_CODE, type ErrorCode } from '../errors.ts';
+import { DreamLakeError, type ErrorCode } from '../errors.ts';
 
 export interface ErrorBody {
   error: { code: ErrorCode; message: string; [key: string]: unknown };
@@ -20,6 +20,18 @@ const FRAMEWORK_CODES: Record<string, ErrorCode> = {
   FST_ERR_VALIDATION: 'invalid_request',
 };
 
+/** The code for another framework client error, by its status (never a signature code). */
+const GENERIC_CODE_BY_STATUS: Record<number, ErrorCode> = {
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  409: 'conflict',
+  413: 'too_large',
+  415: 'unsupported_media_type',
+  416: 'range_not_satisfiable',
+};
+
 /** Turns any thrown value into our error family; unknown errors become a bare `internal`. */
 export function toDreamLakeError(error: unknown): DreamLakeError {
   if (error instanceof DreamLakeError) return error;
@@ -28,8 +40,7 @@ export function toDreamLakeError(error: unknown): DreamLakeError {
   if (mapped) return new DreamLakeError(mapped, e.message ?? mapped);
   if (e.statusCode === 429) return new DreamLakeError('rate_limited', e.message ?? 'too many requests');
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-    const code = (Object.keys(STATUS_BY_CODE) as ErrorCode[]).find((c) => STATUS_BY_CODE[c] === e.statusCode);
-    return new DreamLakeError(code ?? 'invalid_request', e.message ?? 'bad request');
+    return new DreamLakeError(GENERIC_CODE_BY_STATUS[e.statusCode] ?? 'invalid_request', e.message ?? 'bad request');
   }
   return new DreamLakeError('internal', 'internal error');
 }

@@ -158,7 +158,7 @@ export class S3Storage implements Storage {
    */
   async downloadUrl(blob: BlobRef, expiresInSeconds: number): Promise<string> {
     if (!isValidBlobRef(blob)) throw new NotFoundError('blob not found');
-    const command = new GetObjectCommand({ Bucket: this.bucket, Key: blobKey(blob) });
+    const command = new GetObjectCommand({ Bucket: this.bucket, Key: blobKey(blob), ResponseContentDisposition: 'attachment' });
     return getSignedUrl(this.client, command, { expiresIn: presignSeconds(expiresInSeconds) });
   }
 
