@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { DreamLakeError, HashMismatchError, NotFoundError } from '@dreamlake/presign';
 import { bareEtag, hashSatisfies } from '../keys.ts';
 import { MIN_PART_SIZE, type BlobInfo, type CompletedPart } from '../storage.ts';
-import { diskFull, isMissing, readJson, tempName, writeJsonAtomic } from './files.ts';
+import { diskFull, isMissing, readJson, syncPath, tempName, writeJsonAtomic } from './files.ts';
 import { BLOB_MANIFEST, COMPLETED, META, blobPiece, partData, partPointer, type FsLayout } from './layout.ts';
 import type { BlobManifest, CompletedRecord, PartRecord, UploadMeta } from './records.ts';
 import { statBlob } from './blobs.ts';
@@ -143,8 +143,10 @@ export async function completeUpload(
   const manifest: BlobManifest = { ...ref, size: hashed.size, contentType: meta.contentType, createdAt: Date.now(), pieces };
   try {
     await writeJsonAtomic(join(stage, BLOB_MANIFEST), manifest);
+    await syncPath(stage);
     await mkdir(dirname(blobDir), { recursive: true });
     await rename(stage, blobDir);
+    await syncPath(dirname(blobDir));
   } catch (error) {
     await discardStage();
     // A sweep that claims a stale stage renames it away first, so the rename fails whole.

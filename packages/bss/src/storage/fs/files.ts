@@ -1,6 +1,6 @@
 import { DreamLakeError } from '@dreamlake/presign';
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, rm } from 'node:fs/promises';
 
 export function isMissing(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | null)?.code;
@@ -19,11 +19,30 @@ export function tempName(path: string): string {
   return `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
 }
 
-/** Writes JSON so that readers see the old file or the new one, never half of one. */
+/**
+ * Flushes a file's (or a folder's) contents to the disk, so that a rename that publishes it
+ * cannot survive a crash that its bytes do not.
+ */
+export async function syncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Writes JSON so that readers see the old file or the new one, never half of one, even after a crash. */
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   const tmp = tempName(path);
   try {
-    await writeFile(tmp, JSON.stringify(value), { flag: 'wx' });
+    const handle = await open(tmp, 'wx');
+    try {
+      await handle.writeFile(JSON.stringify(value));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(tmp, path);
   } catch (error) {
     await rm(tmp, { force: true });

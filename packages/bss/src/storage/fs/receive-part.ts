@@ -7,7 +7,7 @@ import { DreamLakeError, NotFoundError, TooLargeError } from '@dreamlake/presign
 import type { PartPut } from '../part-receiver.ts';
 import { MAX_PART_SIZE, type PartInfo } from '../storage.ts';
 import { copyBody } from './body.ts';
-import { diskFull, isMissing, readJson, tempName, writeJsonAtomic } from './files.ts';
+import { diskFull, isMissing, readJson, syncPath, tempName, writeJsonAtomic } from './files.ts';
 import { META, partData, partPointer, type FsLayout } from './layout.ts';
 import type { PartRecord, UploadMeta } from './records.ts';
 
@@ -48,6 +48,7 @@ export async function receivePart(layout: FsLayout, put: PartPut, body: Readable
     const digest = md5.digest();
     if (put.contentMd5 !== undefined && digest.toString('base64') !== put.contentMd5) throw badDigest();
     const hex = digest.toString('hex');
+    await syncPath(tmp);
     await rename(tmp, partData(dir, put.partNumber, hex));
     const record: PartRecord = { md5: hex, size };
     await writeJsonAtomic(partPointer(dir, put.partNumber), record);
