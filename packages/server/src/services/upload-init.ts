@@ -7,6 +7,7 @@ import { assetTypeSchema, contentTypeSchema, fileNameSchema, hashSchema, nameSch
 import { findSpace, ensureSpace } from '../db/spaces.ts';
 import { findFileByHash } from '../db/files.ts';
 import { checkQuota } from './quota.ts';
+import { registerFile } from './file-index.ts';
 import { recordUploadGrant } from '../db/upload-grants.ts';
 import { uploadUrls, type UploadUrls } from '../signing.ts';
 import { fileView, type FileView } from '../views.ts';
@@ -26,7 +27,7 @@ export type UploadInitAnswer = UploadUrls | { exists: true; file: FileView };
 
 /**
  * `POST /uploads/init`: write access, limits, then either the dedup answer (the space's index
- * already points at this hash) or five signed BSS URLs. Each answer is written to the audit log.
+ * already points at this hash, or BSS already holds the verified blob) or five signed BSS URLs. Each answer is written to the audit log.
  */
 export async function initUpload(ctx: ServerContext, user: AuthUser, body: unknown, ip: string): Promise<UploadInitAnswer> {
   const input = parseOrThrow(uploadInitBody, body);
@@ -41,9 +42,10 @@ export async function initUpload(ctx: ServerContext, user: AuthUser, body: unkno
 
   const existingSpace = await findSpace(ctx.db, namespace.id, input.space);
   const existing = existingSpace && (await findFileByHash(ctx.db, existingSpace.id, input.hash));
-  if (existing) {
+  const file = existing ? fileView(input.namespace, input.space, existing) : await indexVerifiedBlob(ctx, user, input);
+  if (file) {
     await recordUploadGrant(ctx.db, { ...audit, outcome: 'exists', createdAt: nowIso(ctx) });
-    return { exists: true, file: fileView(input.namespace, input.space, existing) };
+    return { exists: true, file };
   }
 
   await checkQuota(ctx, namespace, input.size ?? null);
@@ -51,4 +53,17 @@ export async function initUpload(ctx: ServerContext, user: AuthUser, body: unkno
   const urls = uploadUrls(ctx.config, input.type, { owner: input.namespace, project: input.space, hash: input.hash }, ctx.clock());
   await recordUploadGrant(ctx.db, { ...audit, outcome: 'granted', createdAt: nowIso(ctx) });
   return urls;
+}
+
+/**
+ * A blob BSS already verified in this space but the index never recorded (its upload completed
+ * and the register step did not happen): it is indexed under this file name now, so the client
+ * skips the transfer. When BSS cannot be asked, the upload is granted as usual.
+ */
+async function indexVerifiedBlob(ctx: ServerContext, user: AuthUser, input: z.infer<typeof uploadInitBody>): Promise<FileView | null> {
+  const held = await ctx.bss.stat({ owner: input.namespace, project: input.space, hash: input.hash }).catch(() => null);
+  if (!held) return null;
+  const where = { namespace: input.namespace, space: input.space };
+  const { file } = await registerFile(ctx, user, where, { name: input.filename, hash: input.hash, type: input.type, contentType: input.contentType });
+  return file;
 }
