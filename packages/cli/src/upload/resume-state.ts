@@ -41,11 +41,15 @@ export function resumePath(home: string, scope: ResumeScope): string {
 
 /**
  * The resume state of one upload, saved (0600) after every change so that a crash loses at most
- * the parts in flight. Writes are serialised.
+ * the parts in flight. Writes are serialised and coalesced: while one is on disk, further saves
+ * share the next write, which takes the state as it is then (a 10,000-part upload does not write
+ * its state 10,000 times over).
  */
 export class ResumeStore {
   readonly path: string;
   #writes: Promise<void> = Promise.resolve();
+  #queued: Promise<void> | undefined;
+  #latest: ResumeState | undefined;
 
   constructor(home: string, scope: ResumeScope) {
     this.path = resumePath(home, scope);
@@ -58,9 +62,14 @@ export class ResumeStore {
   }
 
   save(state: ResumeState): Promise<void> {
-    const snapshot = JSON.stringify({ ...state, done: { ...state.done }, updatedAt: new Date().toISOString() }, null, 1);
-    const write = (): Promise<void> => writePrivateFile(this.path, snapshot);
+    this.#latest = state;
+    if (this.#queued) return this.#queued;
+    const write = (): Promise<void> => {
+      this.#queued = undefined;
+      return writePrivateFile(this.path, JSON.stringify({ ...this.#latest, updatedAt: new Date().toISOString() }));
+    };
     this.#writes = this.#writes.then(write, write);
+    this.#queued = this.#writes;
     return this.#writes;
   }
 
