@@ -62,10 +62,6 @@ export class BssClient {
   ): Promise<CompletedBlob> {
     return requestJson(this.#dispatcher, 'POST', grant.completeUrl, { body: { ...upload, parts } });
   }
-
-  abort(grant: UploadGrant, upload: { uploadId: string; key: string }): Promise<{ success: boolean }> {
-    return requestJson(this.#dispatcher, 'POST', grant.abortUrl, { body: upload });
-  }
 }
 
 /** The unsigned legacy endpoints of a BSS that still serves them (REQUIRE_PRESIGNED_UPLOADS=false). */

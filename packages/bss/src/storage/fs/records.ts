@@ -1,14 +1,9 @@
 /** What the disk backend keeps on disk, as JSON. */
+import type { CreateUploadInput } from '../storage.ts';
 
-export interface UploadMeta {
+/** An upload as it was created. */
+export interface UploadMeta extends CreateUploadInput {
   uploadId: string;
-  owner: string;
-  project: string;
-  /** The signed SHA-256, or a legacy 16-hex prefix. */
-  hash: string;
-  contentType: string;
-  filename?: string;
-  size?: number;
   /** Unix milliseconds. */
   createdAt: number;
 }
