@@ -1,3 +1,4 @@
+import { createReadStream, type ReadStream } from 'node:fs';
 import { Agent, request, type Dispatcher } from 'undici';
 import { ApiError, CliError, NetworkError } from './errors.ts';
 
@@ -75,7 +76,6 @@ async function send(
   }
 }
 
-/** Sends JSON (when there is a body) and answers the parsed JSON; errors become ApiError. */
 /** The whole answer body as text, or the service's error when the status is not 2xx. */
 async function okText(response: Dispatcher.ResponseData, url: string): Promise<string> {
   let text: string;
@@ -90,6 +90,7 @@ async function okText(response: Dispatcher.ResponseData, url: string): Promise<s
   return text;
 }
 
+/** Sends JSON (when there is a body) and answers the parsed JSON; errors become ApiError. */
 export async function requestJson<T>(dispatcher: Dispatcher, method: Dispatcher.HttpMethod, url: string, options: JsonRequest = {}): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
@@ -109,18 +110,44 @@ export async function requestJson<T>(dispatcher: Dispatcher, method: Dispatcher.
 }
 
 export interface PutBody {
-  body: NodeJS.ReadableStream;
+  /** Pulled by the HTTP client as it writes: nothing is read before the request is on a connection. */
+  body: AsyncIterable<Uint8Array>;
   length: number;
   contentMd5?: string;
+  contentType?: string;
+}
+
+/**
+ * A byte range of a file as a body that is read only as the HTTP client pulls it, counting what
+ * it hands over. A stream read eagerly (a `data` listener attached before the client takes it)
+ * loses the chunks read while the request waits for a connection, and the request then goes out
+ * empty.
+ */
+export function countedBody(path: string, range: { start: number; end: number }, onBytes: (bytes: number) => void): { chunks: AsyncIterable<Uint8Array>; close(): void } {
+  let stream: ReadStream | undefined;
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    if (range.end <= range.start) return;
+    stream = createReadStream(path, { start: range.start, end: range.end - 1, highWaterMark: 1024 * 1024 });
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      onBytes(chunk.length);
+      yield chunk;
+    }
+  }
+  return { chunks: chunks(), close: () => stream?.destroy() };
 }
 
 /** PUTs a body of known length; answers the ETag header (empty when the service sent none). */
 export async function putBody(dispatcher: Dispatcher, url: string, put: PutBody): Promise<string> {
-  const headers: Record<string, string> = { 'content-length': String(put.length), 'content-type': 'application/octet-stream' };
+  return (await putForAnswer(dispatcher, url, put)).etag;
+}
+
+/** PUTs a body of known length; answers the ETag header (empty when none) and the answer's text. */
+export async function putForAnswer(dispatcher: Dispatcher, url: string, put: PutBody): Promise<{ etag: string; text: string }> {
+  const headers: Record<string, string> = { 'content-length': String(put.length), 'content-type': put.contentType ?? 'application/octet-stream' };
   if (put.contentMd5) headers['content-md5'] = put.contentMd5;
   const response = await send(dispatcher, 'PUT', url, { headers, body: put.body as unknown as Dispatcher.DispatchOptions['body'] });
   const text = await okText(response, url);
-  return header(response.headers, 'etag') ?? '';
+  return { etag: header(response.headers, 'etag') ?? '', text };
 }
 
 /** GETs a URL as a stream, following up to 5 redirects (a presigned S3 GET, for instance). */

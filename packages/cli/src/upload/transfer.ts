@@ -1,8 +1,6 @@
-import { createReadStream } from 'node:fs';
-import { Readable } from 'node:stream';
 import type { UploadGrant } from '../api.ts';
 import { ApiError, CliError } from '../errors.ts';
-import { putBody } from '../http.ts';
+import { countedBody, putBody } from '../http.ts';
 import type { AssetType } from '../types.ts';
 import { BssClient, isExpired } from './bss.ts';
 import type { FileDigest } from './hash.ts';
@@ -239,20 +237,18 @@ export class Transfer {
 
   async #putOnce(url: string, n: number): Promise<string> {
     const range = partRange(this.file.size, this.digest.partSize, n);
-    const length = range.end - range.start;
-    const body: Readable =
-      length === 0 ? Readable.from([]) : createReadStream(this.file.path, { start: range.start, end: range.end - 1, highWaterMark: 1024 * 1024 });
     let counted = 0;
-    body.on('data', (chunk: Buffer) => {
-      counted += chunk.length;
-      this.deps.events.sent(this.file.name, chunk.length);
+    const body = countedBody(this.file.path, range, (bytes) => {
+      counted += bytes;
+      this.deps.events.sent(this.file.name, bytes);
     });
     try {
-      return await putBody(this.deps.dispatcher, url, { body, length, contentMd5: this.digest.partMd5[n - 1] });
+      return await putBody(this.deps.dispatcher, url, { body: body.chunks, length: range.end - range.start, contentMd5: this.digest.partMd5[n - 1] });
     } catch (error) {
-      body.destroy();
       this.deps.events.sent(this.file.name, -counted);
       throw error;
+    } finally {
+      body.close();
     }
   }
 }
