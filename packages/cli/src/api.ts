@@ -26,6 +26,46 @@ export interface UploadGrant {
   expiresAt?: string;
 }
 
+/** BSS's signed word that it holds a verified blob (docs/protocol.md, Receipts): passed on to register. */
+export interface BlobReceipt {
+  size: number;
+  contentType: string;
+  exp: number;
+  sig: string;
+}
+
+/** A granted entry of `POST /uploads/batch`: the five URLs, and `singleUrl` for a file of one part. */
+export interface BatchGrant extends UploadGrant {
+  singleUrl?: string;
+}
+
+export interface ErrorAnswer {
+  error: { code: string; message: string };
+}
+
+export type BatchGrantEntry = { index: number } & ({ exists: true; file: IndexedFile } | (BatchGrant & { exists?: false }) | ErrorAnswer);
+
+export interface BatchGrantFile {
+  filename: string;
+  hash: string;
+  contentType: string;
+  type: AssetType;
+  size: number;
+}
+
+/** Whether a space holds a file: its name points at that hash, the hash is there under another name, or neither. */
+export type LookupState = 'indexed' | 'held' | 'missing';
+
+export interface RegisterRequest {
+  name: string;
+  hash: string;
+  type: string;
+  contentType: string;
+  receipt?: BlobReceipt;
+}
+
+export type RegisterEntry = { index: number } & ({ file: IndexedFile; created: boolean } | ErrorAnswer);
+
 export type InitAnswer = ({ exists: true; file: IndexedFile }) | (UploadGrant & { exists?: false });
 
 export interface InitRequest {
@@ -53,6 +93,7 @@ export interface DownloadGrant {
 }
 
 const seg = encodeURIComponent;
+const spacePath = (namespace: string, space: string): string => `/namespaces/${seg(namespace)}/spaces/${seg(space)}`;
 
 /** The DreamLake server's API, as docs/protocol.md describes it. */
 export class ServerApi {
@@ -103,16 +144,28 @@ export class ServerApi {
     return this.#withToken('POST', '/uploads/init', body);
   }
 
-  registerFile(namespace: string, space: string, file: { name: string; hash: string; type: string; contentType: string }): Promise<{ file: IndexedFile }> {
-    return this.#withToken('POST', `/namespaces/${seg(namespace)}/spaces/${seg(space)}/files`, file);
+  registerFile(namespace: string, space: string, file: RegisterRequest): Promise<{ file: IndexedFile }> {
+    return this.#withToken('POST', `${spacePath(namespace, space)}/files`, file);
+  }
+
+  grantBatch(namespace: string, space: string, files: BatchGrantFile[]): Promise<{ files: BatchGrantEntry[] }> {
+    return this.#withToken('POST', '/uploads/batch', { namespace, space, files });
+  }
+
+  lookupFiles(namespace: string, space: string, files: Array<{ name: string; hash: string }>): Promise<{ files: LookupState[] }> {
+    return this.#withToken('POST', `${spacePath(namespace, space)}/files/lookup`, { files });
+  }
+
+  registerFiles(namespace: string, space: string, files: RegisterRequest[]): Promise<{ files: RegisterEntry[] }> {
+    return this.#withToken('POST', `${spacePath(namespace, space)}/files/batch`, { files });
   }
 
   listFiles(namespace: string, space: string): Promise<{ files: IndexedFile[] }> {
-    return this.#withToken('GET', `/namespaces/${seg(namespace)}/spaces/${seg(space)}/files`);
+    return this.#withToken('GET', `${spacePath(namespace, space)}/files`);
   }
 
   downloadGrant(namespace: string, space: string, name: string): Promise<DownloadGrant> {
-    const path = `/namespaces/${seg(namespace)}/spaces/${seg(space)}/files/download?name=${seg(name)}`;
+    const path = `${spacePath(namespace, space)}/files/download?name=${seg(name)}`;
     return this.#withToken('GET', path);
   }
 }

@@ -115,6 +115,8 @@ export interface PutBody {
   length: number;
   contentMd5?: string;
   contentType?: string;
+  /** More headers (a presigned S3 PUT names the ones it was signed with). */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -143,11 +145,19 @@ export async function putBody(dispatcher: Dispatcher, url: string, put: PutBody)
 
 /** PUTs a body of known length; answers the ETag header (empty when none) and the answer's text. */
 export async function putForAnswer(dispatcher: Dispatcher, url: string, put: PutBody): Promise<{ etag: string; text: string }> {
-  const headers: Record<string, string> = { 'content-length': String(put.length), 'content-type': put.contentType ?? 'application/octet-stream' };
+  const headers: Record<string, string> = {
+    'content-type': put.contentType ?? 'application/octet-stream',
+    ...lowerCaseKeys(put.headers ?? {}),
+    'content-length': String(put.length),
+  };
   if (put.contentMd5) headers['content-md5'] = put.contentMd5;
   const response = await send(dispatcher, 'PUT', url, { headers, body: put.body as unknown as Dispatcher.DispatchOptions['body'] });
   const text = await okText(response, url);
   return { etag: header(response.headers, 'etag') ?? '', text };
+}
+
+function lowerCaseKeys(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
 }
 
 /** GETs a URL as a stream, following up to 5 redirects (a presigned S3 GET, for instance). */

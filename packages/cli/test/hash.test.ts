@@ -47,8 +47,10 @@ test('a second run takes the hash from the cache without reading the file; a cha
     await writeFile(path, 'first contents');
     const mtime = new Date(1_700_000_000_000);
     await utimes(path, mtime, mtime);
-    const first = await hashFile(new HashCache(home), path, 5 * 1024 * 1024);
+    const cache = new HashCache(home);
+    const first = await hashFile(cache, path, 5 * 1024 * 1024);
     assert.equal(first.cached, false);
+    await cache.flush();
     assert.equal(first.digest.sha256, createHash('sha256').update('first contents').digest('hex'));
     assert.equal((await stat(join(home, 'hash-cache.json'))).mode & 0o777, 0o600);
 
@@ -56,12 +58,14 @@ test('a second run takes the hash from the cache without reading the file; a cha
     await writeFile(path, 'other contents');
     await utimes(path, mtime, mtime);
     let read = 0;
-    const second = await hashFile(new HashCache(home), path, 5 * 1024 * 1024, (n) => {
+    const secondCache = new HashCache(home);
+    const second = await hashFile(secondCache, path, 5 * 1024 * 1024, (n) => {
       read += n;
     });
     assert.equal(second.cached, true);
     assert.equal(read, 0);
     assert.equal(second.digest.sha256, first.digest.sha256);
+    await secondCache.flush();
 
     // A new mtime makes it read again.
     const later = new Date(mtime.getTime() + 5000);

@@ -8,9 +8,10 @@ import { parseSpace } from '../target.ts';
 import { isAssetType, ASSET_TYPES } from '../types.ts';
 import { collectFiles } from '../upload/files.ts';
 import { HashCache } from '../upload/hash.ts';
-import { runPool, Semaphore } from '../upload/pool.ts';
+import { Budget } from '../upload/budget.ts';
 import { DEFAULT_RETRY } from '../upload/retry.ts';
-import { uploadFile, type FileResult } from '../upload/uploader.ts';
+import { uploadFiles } from '../upload/run.ts';
+import type { FileResult } from '../upload/uploader.ts';
 
 export interface UploadOptions extends SettingFlags {
   to?: string;
@@ -20,8 +21,11 @@ export interface UploadOptions extends SettingFlags {
 }
 
 export const DEFAULT_CONCURRENCY = 4;
-/** Files in progress at once: small files then overlap their round trips. */
-const FILES_AT_ONCE = 3;
+/** Requests sending bodies at once (small files and parts together), and the bytes they may hold. */
+const REQUESTS_IN_FLIGHT = 16;
+const BYTES_IN_FLIGHT = 64 * 1024 * 1024;
+/** Without a terminal, a line as a file starts, for files at least this large. */
+const ANNOUNCE_FROM_BYTES = 16 * 1024 * 1024;
 /** Without a terminal, a progress line for a long file at most this often. */
 const PLAIN_PROGRESS_EVERY_MS = 10_000;
 
@@ -59,16 +63,19 @@ export async function upload(io: Io, paths: string[], options: UploadOptions): P
     plainEveryMs: options.json ? undefined : PLAIN_PROGRESS_EVERY_MS,
     color: !io.env.NO_COLOR && Boolean(io.stdout.isTTY),
   });
-  const agent = createAgent(concurrency + FILES_AT_ONCE + 1);
+  const budget = new Budget(BYTES_IN_FLIGHT, REQUESTS_IN_FLIGHT);
+  // One pool: every request in flight has its connection, plus one for the server's batch calls.
+  const agent = createAgent(REQUESTS_IN_FLIGHT + 2);
   const api = new ServerApi(settings.server, agent, settings.token);
+  const hashCache = new HashCache(settings.home);
   const deps = {
     api,
     dispatcher: agent,
     home: settings.home,
     bss: settings.bss,
     concurrency,
-    partSlots: new Semaphore(concurrency),
-    hashCache: new HashCache(settings.home),
+    budget,
+    hashCache,
     retry: {
       ...DEFAULT_RETRY,
       onRetry: (error: unknown, attempt: number, delay: number) =>
@@ -77,27 +84,28 @@ export async function upload(io: Io, paths: string[], options: UploadOptions): P
     events: progress,
   };
   progress.start(files.length, files.reduce((sum, f) => sum + f.size, 0));
-  // A few files at once (their parts share one bound), results printed in the files' order.
+  // Results printed in the files' order, each as soon as every file before it is done.
   const results: Array<string | undefined> = [];
   let printed = 0;
   const flush = (): void => {
-    while (printed < results.length && results[printed] !== undefined) progress.log(results[printed++] as string);
+    while (printed < results.length && results[printed] !== undefined) {
+      progress.log(results[printed] as string);
+      results[printed++] = undefined;
+    }
   };
   try {
-    await runPool(files.map((file, index) => ({ file, index })), FILES_AT_ONCE, async ({ file, index }) => {
-      progress.begin(file.name, file.size);
-      if (!progress.live && !options.json) io.stderr.write(`uploading ${file.name} (${formatBytes(file.size)})\n`);
-      try {
-        const result = await uploadFile(deps, file, target, typeOverride);
+    await uploadFiles(deps, files, target, {
+      begin: (file) => {
+        progress.begin(file.name, file.size);
+        if (!progress.live && !options.json && file.size >= ANNOUNCE_FROM_BYTES) io.stderr.write(`uploading ${file.name} (${formatBytes(file.size)})\n`);
+      },
+      result: (index, result) => {
         if (result.skipped) progress.skipped();
         results[index] = options.json ? JSON.stringify(result) : describe(result);
-      } catch (error) {
-        throw new CliError(`${file.name}: ${describeError(error)}`);
-      } finally {
-        progress.end(file.name);
-      }
-      flush();
-    });
+        flush();
+      },
+      end: (file) => progress.end(file.name),
+    }, typeOverride);
     progress.stop();
     // The run's summary: beside the display on a terminal, on stderr otherwise (stdout stays one line per file).
     if (progress.live) io.stdout.write(`${progress.summary()}\n`);
@@ -106,6 +114,7 @@ export async function upload(io: Io, paths: string[], options: UploadOptions): P
     // After a failure, the files that did finish are still reported.
     for (; printed < results.length; printed += 1) if (results[printed] !== undefined) progress.log(results[printed] as string);
     progress.stop();
+    await hashCache.flush().catch(() => undefined);
     await agent.close();
   }
 }

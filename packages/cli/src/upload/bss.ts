@@ -1,7 +1,8 @@
 import type { Dispatcher } from 'undici';
 import { ApiError } from '../errors.ts';
 import { requestJson } from '../http.ts';
-import type { UploadGrant } from '../api.ts';
+import type { BlobReceipt, UploadGrant } from '../api.ts';
+import type { StoredBlob } from './single.ts';
 
 /** The BSS multipart endpoints, reached through the URLs of a grant. */
 export interface PartDone {
@@ -10,13 +11,6 @@ export interface PartDone {
   size: number;
 }
 
-export interface CompletedBlob {
-  success: boolean;
-  key: string;
-  hash: string;
-  size: number;
-  contentType: string;
-}
 
 /** A signature that has run out: ours say `expired_signature`; S3 says so in its own words. */
 export function isExpired(error: unknown): boolean {
@@ -38,7 +32,8 @@ export class BssClient {
     this.#dispatcher = dispatcher;
   }
 
-  init(grant: UploadGrant, body: Record<string, unknown>): Promise<{ uploadId: string; key: string }> {
+  /** Opens an upload; `exists` (with a receipt) when BSS already holds the verified blob. */
+  init(grant: UploadGrant, body: Record<string, unknown>): Promise<{ uploadId: string; key: string; exists?: boolean; receipt?: BlobReceipt }> {
     return requestJson(this.#dispatcher, 'POST', grant.initUrl, { body });
   }
 
@@ -59,7 +54,7 @@ export class BssClient {
     grant: UploadGrant,
     upload: { uploadId: string; key: string },
     parts: Array<{ partNumber: number; etag: string }>,
-  ): Promise<CompletedBlob> {
+  ): Promise<StoredBlob> {
     return requestJson(this.#dispatcher, 'POST', grant.completeUrl, { body: { ...upload, parts } });
   }
 }

@@ -24,41 +24,69 @@ interface CacheFile {
   entries: Record<string, CacheEntry>;
 }
 
-const MAX_ENTRIES = 2000;
+/** Enough for a few datasets of 100,000s of files; the oldest entries go first. */
+const MAX_ENTRIES = 1_000_000;
+/** How often changes reach the disk while a run goes on (and once more when it ends). */
+const SAVE_EVERY_MS = 5_000;
 
 /**
  * Digests of files already read, keyed by absolute path and valid while size, mtime and part
- * size are unchanged. Kept in `hash-cache.json` (0600) in the CLI's home.
+ * size are unchanged. Kept in `hash-cache.json` (0600) in the CLI's home: read once per run, kept
+ * in memory, written back every few seconds while it changes and by `flush()`, so a run over
+ * 100,000 files neither re-reads nor rewrites the file per file. A crash loses at most the last
+ * few seconds of digests, which the next run computes again.
  */
 export class HashCache {
   readonly #path: string;
+  #loaded: Promise<Map<string, CacheEntry>> | undefined;
+  #dirty = false;
+  #timer: NodeJS.Timeout | undefined;
   #writes: Promise<void> = Promise.resolve();
 
   constructor(home: string) {
     this.#path = join(home, 'hash-cache.json');
   }
 
-  async #load(): Promise<CacheFile> {
-    const file = await readJsonFile<CacheFile>(this.#path);
-    return file?.version === 1 && file.entries && typeof file.entries === 'object' ? file : { version: 1, entries: {} };
+  #entries(): Promise<Map<string, CacheEntry>> {
+    this.#loaded ??= readJsonFile<CacheFile>(this.#path).then((file) => {
+      const ok = file?.version === 1 && file.entries && typeof file.entries === 'object';
+      return new Map(ok ? Object.entries(file.entries) : []);
+    });
+    return this.#loaded;
   }
 
   async get(path: string, size: number, mtimeMs: number, partSize: number): Promise<FileDigest | undefined> {
-    const entry = (await this.#load()).entries[resolve(path)];
+    const entry = (await this.#entries()).get(resolve(path));
     if (!entry || entry.size !== size || entry.mtimeMs !== mtimeMs || entry.partSize !== partSize) return undefined;
     if (!Array.isArray(entry.partMd5) || entry.partMd5.length !== partCount(size, partSize)) return undefined;
     return { sha256: entry.sha256, partSize: entry.partSize, partMd5: entry.partMd5 };
   }
 
-  set(path: string, size: number, mtimeMs: number, digest: FileDigest): Promise<void> {
+  async set(path: string, size: number, mtimeMs: number, digest: FileDigest): Promise<void> {
+    const entries = await this.#entries();
+    const key = resolve(path);
+    entries.delete(key);
+    entries.set(key, { ...digest, size, mtimeMs });
+    for (const old of entries.keys()) {
+      if (entries.size <= MAX_ENTRIES) break;
+      entries.delete(old);
+    }
+    this.#dirty = true;
+    if (!this.#timer) {
+      this.#timer = setTimeout(() => void this.flush().catch(() => undefined), SAVE_EVERY_MS);
+      this.#timer.unref();
+    }
+  }
+
+  /** Writes the cache now if anything changed since the last write. */
+  flush(): Promise<void> {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
     const write = async (): Promise<void> => {
-      const file = await this.#load();
-      const key = resolve(path);
-      delete file.entries[key];
-      file.entries[key] = { ...digest, size, mtimeMs };
-      const keys = Object.keys(file.entries);
-      for (const old of keys.slice(0, Math.max(0, keys.length - MAX_ENTRIES))) delete file.entries[old];
-      await writePrivateFile(this.#path, JSON.stringify(file));
+      if (!this.#dirty || !this.#loaded) return;
+      this.#dirty = false;
+      const entries = await this.#loaded;
+      await writePrivateFile(this.#path, JSON.stringify({ version: 1, entries: Object.fromEntries(entries) } satisfies CacheFile));
     };
     this.#writes = this.#writes.then(write, write);
     return this.#writes;

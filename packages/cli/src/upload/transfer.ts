@@ -1,4 +1,4 @@
-import type { UploadGrant } from '../api.ts';
+import type { BlobReceipt, UploadGrant } from '../api.ts';
 import { ApiError, CliError } from '../errors.ts';
 import { countedBody, putBody } from '../http.ts';
 import type { AssetType } from '../types.ts';
@@ -11,7 +11,21 @@ import { withRetry } from './retry.ts';
 import type { LocalFile, Target, UploadDeps } from './uploader.ts';
 
 /** The blob turned out to be stored already (another client finished it): nothing left to send. */
-export class BlobAlreadyStored extends Error {}
+export class BlobAlreadyStored extends Error {
+  /** BSS's receipt for it, when BSS is the one that said so. */
+  readonly receipt: BlobReceipt | undefined;
+
+  constructor(receipt?: BlobReceipt) {
+    super('the blob is stored already');
+    this.receipt = receipt;
+  }
+}
+
+export interface TransferResult {
+  /** Parts this run sent. */
+  sent: number;
+  receipt: BlobReceipt | undefined;
+}
 
 interface PartUrl {
   url: string;
@@ -87,8 +101,8 @@ export class Transfer {
     }
   }
 
-  /** Runs the transfer; answers how many parts this run sent. */
-  async run(): Promise<number> {
+  /** Runs the transfer; answers how many parts this run sent and BSS's receipt for the blob. */
+  async run(): Promise<TransferResult> {
     const partsTotal = partCount(this.file.size, this.digest.partSize);
     const done = await this.#resumeOrStart(partsTotal);
     this.#missing = [];
@@ -97,9 +111,9 @@ export class Transfer {
     this.deps.events.phase(this.file.name, 'uploading');
     for (const n of done) this.deps.events.resumed(this.file.name, this.#partLength(n));
     let sent = 0;
-    const slots = this.deps.partSlots;
+    const budget = this.deps.budget;
     await runPool(this.#missing, this.deps.concurrency, async (n) => {
-      const etag = slots ? await slots.run(() => this.#sendPart(n)) : await this.#sendPart(n);
+      const etag = budget ? await budget.run(this.#partLength(n), () => this.#sendPart(n)) : await this.#sendPart(n);
       this.#state.done[String(n)] = etag;
       sent += 1;
       await this.store.save(this.#state);
@@ -109,8 +123,9 @@ export class Transfer {
       .map(([n, etag]) => ({ partNumber: Number(n), etag }))
       .sort((a, b) => a.partNumber - b.partNumber);
     this.deps.events.phase(this.file.name, 'finishing');
+    let receipt: BlobReceipt | undefined;
     try {
-      await this.#call((grant) => this.#bss.complete(grant, this.#upload, parts));
+      ({ receipt } = await this.#call((grant) => this.#bss.complete(grant, this.#upload, parts)));
     } catch (error) {
       if (error instanceof ApiError && (error.code === 'hash_mismatch' || error.code === 'not_found' || error.code === 'invalid_part')) {
         // This upload cannot be finished as it is: start afresh on the next run.
@@ -118,7 +133,7 @@ export class Transfer {
       }
       throw error;
     }
-    return sent;
+    return { sent, receipt };
   }
 
   #partLength(n: number): number {
@@ -163,6 +178,7 @@ export class Transfer {
       ? { owner: this.target.namespace, project: this.target.space, hash: this.digest.sha256, contentType: this.contentType }
       : { contentType: this.contentType, filename: this.file.name, size: this.file.size };
     const created = await this.#call((grant) => this.#bss.init(grant, body));
+    if (created.exists) throw new BlobAlreadyStored(created.receipt);
     this.#state = {
       server: this.legacy ? (this.deps.bss ?? '') : this.deps.api.server,
       namespace: this.target.namespace,

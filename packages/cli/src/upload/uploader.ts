@@ -1,11 +1,11 @@
 import type { Dispatcher } from 'undici';
-import type { IndexedFile, ServerApi, UploadGrant } from '../api.ts';
+import type { BlobReceipt, IndexedFile, ServerApi, UploadGrant } from '../api.ts';
 import { ApiError } from '../errors.ts';
 import { detectContentType, detectType, type AssetType } from '../types.ts';
 import { legacyGrant } from './bss.ts';
-import { HashCache, hashFile } from './hash.ts';
+import { HashCache, hashFile, type FileDigest } from './hash.ts';
 import { choosePartSize, partCount } from './plan.ts';
-import type { Semaphore } from './pool.ts';
+import type { Budget } from './budget.ts';
 import { ResumeStore } from './resume-state.ts';
 import { withRetry, type RetryOptions } from './retry.ts';
 import { BlobAlreadyStored, Transfer } from './transfer.ts';
@@ -29,8 +29,8 @@ export interface UploadDeps {
   bss: string | undefined;
   /** Parts in flight at once for this file. */
   concurrency: number;
-  /** Shared by files uploading at the same time, so that their parts together stay within bounds. */
-  partSlots?: Semaphore;
+  /** Shared by everything a run sends at once, so that files and parts together stay within bounds. */
+  budget?: Budget;
   /** One cache for the whole run (files hashed at once must not overwrite each other's entries). */
   hashCache?: HashCache;
   retry: RetryOptions;
@@ -66,18 +66,25 @@ export interface FileResult {
 }
 
 /** The server's answer when the route itself is missing (an older server), not a missing thing. */
-function isMissingRoute(error: unknown): boolean {
+export function isMissingRoute(error: unknown): boolean {
   if (!(error instanceof ApiError) || error.status !== 404) return false;
   return error.code !== 'not_found' || /no route/i.test(error.message);
 }
 
-/** Uploads one file: hash, grant, multipart transfer with resume, register. */
-export async function uploadFile(deps: UploadDeps, file: LocalFile, target: Target, typeOverride?: AssetType): Promise<FileResult> {
+/** A file once hashed: what its upload needs and the answer it will give. */
+export interface Prepared {
+  file: LocalFile;
+  type: AssetType;
+  contentType: string;
+  digest: FileDigest;
+  base: FileResult;
+}
+
+/** Hashes a file (or takes its digest from the cache) and works out its type and parts. */
+export async function prepareFile(deps: UploadDeps, file: LocalFile, target: Target, typeOverride?: AssetType): Promise<Prepared> {
   const type = typeOverride ?? detectType(file.name);
   const contentType = detectContentType(file.name);
   const partSize = choosePartSize(file.size);
-  const partsTotal = partCount(file.size, partSize);
-
   deps.events.phase(file.name, 'hashing');
   const { digest } = await hashFile(deps.hashCache ?? new HashCache(deps.home), file.path, partSize, (n) => deps.events.hashed(file.name, n));
   const base: FileResult = {
@@ -88,10 +95,59 @@ export async function uploadFile(deps: UploadDeps, file: LocalFile, target: Targ
     namespace: target.namespace,
     space: target.space,
     name: file.name,
-    partsTotal,
+    partsTotal: partCount(file.size, partSize),
     partsSent: 0,
     skipped: false,
   };
+  return { file, type, contentType, digest, base };
+}
+
+export interface MultipartOutcome {
+  partsSent: number;
+  /** True when BSS turned out to hold the blob already. */
+  stored: boolean;
+  receipt: BlobReceipt | undefined;
+}
+
+/**
+ * The multipart transfer of a prepared file through a grant (resumed when an earlier run left
+ * one); `freshGrant` renews expired URLs. The resume state is gone once this answers.
+ */
+export async function sendMultipart(
+  deps: UploadDeps,
+  prepared: Prepared,
+  target: Target,
+  grant: UploadGrant,
+  freshGrant: () => Promise<UploadGrant | { exists: true }>,
+  legacy = false,
+): Promise<MultipartOutcome> {
+  const { file, digest, type, contentType } = prepared;
+  const transfer = new Transfer(deps, file, target, digest, type, contentType, legacy, grant, async () => {
+    const next = await freshGrant();
+    if ('exists' in next && next.exists) throw new BlobAlreadyStored();
+    return next as UploadGrant;
+  });
+  let outcome: MultipartOutcome;
+  try {
+    const { sent, receipt } = await transfer.run();
+    deps.events.phase(file.name, 'finishing');
+    outcome = { partsSent: sent, stored: false, receipt };
+  } catch (error) {
+    // Any other failure keeps the resume state: the next run continues from BSS's parts.
+    if (!(error instanceof BlobAlreadyStored)) throw error;
+    outcome = { partsSent: 0, stored: true, receipt: error.receipt };
+  }
+  await transfer.store.remove();
+  return outcome;
+}
+
+/**
+ * Uploads one file the way a server without batch routes takes it: hash, grant, multipart
+ * transfer with resume, register.
+ */
+export async function uploadFile(deps: UploadDeps, file: LocalFile, target: Target, typeOverride?: AssetType): Promise<FileResult> {
+  const prepared = await prepareFile(deps, file, target, typeOverride);
+  const { digest, type, contentType, base } = prepared;
 
   const requestGrant = async (): Promise<UploadGrant | { exists: true; file: IndexedFile }> =>
     withRetry(
@@ -119,37 +175,20 @@ export async function uploadFile(deps: UploadDeps, file: LocalFile, target: Targ
     legacy = true;
   }
 
-  const register = async (): Promise<void> => {
-    await withRetry(() => deps.api.registerFile(target.namespace, target.space, { name: file.name, hash: digest.sha256, type, contentType }), deps.retry);
+  const register = async (receipt?: BlobReceipt): Promise<void> => {
+    const entry = { name: file.name, hash: digest.sha256, type, contentType, ...(receipt ? { receipt } : {}) };
+    await withRetry(() => deps.api.registerFile(target.namespace, target.space, entry), deps.retry);
   };
 
   if ('exists' in first && first.exists) {
     await register();
     // An interrupted upload of these bytes is moot now: forget it.
     await new ResumeStore(deps.home, { server: deps.api.server, ...target, hash: digest.sha256 }).remove();
-    return { ...base, partsSent: 0, skipped: true };
-  }
-
-  const transfer = new Transfer(deps, file, target, digest, type, contentType, legacy, first as UploadGrant, async () => {
-    const next = await requestGrant();
-    if ('exists' in next && next.exists) throw new BlobAlreadyStored();
-    return next as UploadGrant;
-  });
-  let partsSent: number;
-  try {
-    partsSent = await transfer.run();
-  } catch (error) {
-    if (!(error instanceof BlobAlreadyStored)) throw error;
-    await transfer.store.remove();
-    await register();
     return { ...base, skipped: true };
   }
-  deps.events.phase(file.name, 'finishing');
-  if (legacy) {
-    await transfer.store.remove();
-    return { ...base, partsSent, legacy: true };
-  }
-  await register();
-  await transfer.store.remove();
-  return { ...base, partsSent };
+
+  const outcome = await sendMultipart(deps, prepared, target, first as UploadGrant, requestGrant, legacy);
+  if (legacy) return { ...base, partsSent: outcome.partsSent, legacy: true };
+  await register(outcome.receipt);
+  return { ...base, partsSent: outcome.partsSent, skipped: outcome.stored };
 }

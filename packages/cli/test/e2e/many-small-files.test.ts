@@ -8,10 +8,12 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Agent } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { ServerApi } from '../../src/api.ts';
+import { Budget } from '../../src/upload/budget.ts';
 import { runPool } from '../../src/upload/pool.ts';
-import { uploadFile, type UploadEvents } from '../../src/upload/uploader.ts';
+import { uploadFiles } from '../../src/upload/run.ts';
+import { uploadFile, type FileResult, type UploadEvents } from '../../src/upload/uploader.ts';
 import { backends, Services, tempDir, uniqueName } from './harness.ts';
 
 const quiet: UploadEvents = { hashed() {}, sent() {}, resumed() {}, phase() {}, note() {} };
@@ -41,6 +43,83 @@ for (const backend of backends()) {
     after(async () => {
       await services?.close();
       if (work) await rm(work, { recursive: true, force: true });
+    });
+
+    async function makeFolder(dir: string, count: number, seed: string) {
+      await mkdir(dir, { recursive: true });
+      const files = [];
+      for (let i = 0; i < count; i += 1) {
+        const data = Buffer.concat([Buffer.from(`${seed}:${i}:`), randomBytes(2_000 + ((i * 7919) % 30_000))]);
+        const name = `${String(i).padStart(4, '0')}.jpg`;
+        await writeFile(join(dir, name), data);
+        files.push({ path: join(dir, name), name: `frames/${name}`, size: data.length, sha256: createHash('sha256').update(data).digest('hex') });
+      }
+      return files;
+    }
+
+    /** Requests by "METHOD /path" (query left out), counted as the client sends them. */
+    function countingAgent(connections: number) {
+      const agent = new Agent({ connections });
+      const counts = new Map<string, number>();
+      const dispatcher = agent.compose((dispatch) => (options, handler) => {
+        const key = `${options.method} ${String(options.path).split('?')[0]}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+        return dispatch(options, handler);
+      });
+      const total = () => [...counts.values()].reduce((a, b) => a + b, 0);
+      return { agent, dispatcher, counts, total };
+    }
+
+    async function runFolder(files: Awaited<ReturnType<typeof makeFolder>>, dispatcher: Dispatcher, home: string) {
+      const results: FileResult[] = [];
+      await uploadFiles(
+        {
+          api: new ServerApi(services.serverUrl, dispatcher, token),
+          dispatcher,
+          home,
+          bss: undefined,
+          concurrency: 4,
+          budget: new Budget(64 * 1024 * 1024, 16),
+          retry: { attempts: 2, baseDelayMs: 5, maxDelayMs: 20 },
+          events: quiet,
+        },
+        files,
+        { namespace: user, space: 'folder' },
+        { begin() {}, end() {}, result: (index, result) => (results[index] = result) },
+      );
+      return results;
+    }
+
+    test('a folder of small files: one request per file and a few per batch; a re-run sends only a lookup', async () => {
+      const files = await makeFolder(join(work, 'folder'), 300, 'folder');
+      const first = countingAgent(4);
+      try {
+        const results = await runFolder(files, first.dispatcher, join(work, 'home-folder'));
+        assert.equal(results.length, files.length);
+        for (const [i, file] of files.entries()) {
+          assert.equal(results[i]?.hash, file.sha256);
+          assert.equal(results[i]?.skipped, false);
+        }
+        const perFile = backend.name === 'fs' ? 1 : 3;
+        // One lookup, one grant, a register batch or a few, and the file requests (plus one
+        // question to BSS about how it takes them, on the first file or the first few at once).
+        assert.ok(first.total() <= files.length * perFile + 16 + 4, `requests: ${JSON.stringify(Object.fromEntries(first.counts))}`);
+      } finally {
+        await first.agent.close();
+      }
+      const listed = await fetch(`${services.serverUrl}/namespaces/${user}/spaces/folder/files`, { headers: { authorization: `Bearer ${token}` } });
+      const { files: indexed } = (await listed.json()) as { files: Array<{ name: string; hash: string; size: number }> };
+      assert.equal(indexed.length, files.length);
+      for (const file of files) assert.equal(indexed.find((f) => f.name === file.name)?.hash, file.sha256, file.name);
+
+      const again = countingAgent(4);
+      try {
+        const results = await runFolder(files, again.dispatcher, join(work, 'home-folder'));
+        assert.ok(results.every((r) => r.skipped && r.partsSent === 0));
+        assert.deepEqual(Object.fromEntries(again.counts), { [`POST /namespaces/${user}/spaces/folder/files/lookup`]: 1 });
+      } finally {
+        await again.agent.close();
+      }
     });
 
     test('every file arrives whole when requests wait for a connection, run after run', async () => {

@@ -1,0 +1,305 @@
+import type { BatchGrant, BatchGrantEntry, BlobReceipt, LookupState, RegisterRequest } from '../api.ts';
+import { CliError, describeError } from '../errors.ts';
+import { BatchQueue, type Outcome } from './batch-queue.ts';
+import type { Budget } from './budget.ts';
+import { isExpired } from './bss.ts';
+import { Semaphore } from './pool.ts';
+import { withRetry } from './retry.ts';
+import { SingleShot } from './single.ts';
+import { isMissingRoute, prepareFile, sendMultipart, uploadFile, type FileResult, type LocalFile, type Prepared, type Target, type UploadDeps } from './uploader.ts';
+import type { AssetType } from '../types.ts';
+
+/** Files looked up, hashed and granted together: at most this many… */
+const WINDOW_FILES = 10_000;
+/** …and at most this many bytes, so that a folder of large files starts sending early. */
+const WINDOW_BYTES = 1024 * 1024 * 1024;
+/** Entries per grant or register request (the server's limit). */
+const BATCH_FILES = 1000;
+/** Files hashed at once. */
+const HASH_AT_ONCE = 4;
+/** Large files (multipart) at once; their parts and the small files share the run's budget. */
+const LARGE_FILES_AT_ONCE = 3;
+/** How long a finished file waits for others to register with it. */
+const REGISTER_DELAY_MS = 50;
+
+export interface RunDeps extends UploadDeps {
+  budget: Budget;
+}
+
+export interface RunHooks {
+  /** A file's turn has come (hashing or sending). */
+  begin(file: LocalFile): void;
+  /** A file is done; `index` is its place in the list given. */
+  result(index: number, result: FileResult): void;
+  /** A file has left the run (done or failed). */
+  end(file: LocalFile): void;
+}
+
+interface Item {
+  index: number;
+  file: LocalFile;
+  prepared?: Prepared;
+  begun: boolean;
+}
+
+/** The whole of a run's failure: the first one, named after its file. */
+class RunFailure extends CliError {}
+
+/** A batch answer's error for one entry, in the same words as a whole request's error. */
+function entryError(error: { code: string; message: string }): CliError {
+  return new CliError(`${error.code}: ${error.message}`);
+}
+
+/**
+ * Uploads many files into one space with a few requests per batch of files rather than a few per
+ * file (docs/protocol.md, "Many files"): files are hashed, looked up in the space's index and
+ * granted a window at a time; small files go in one request each, large ones by multipart; all
+ * of it shares one bound on bytes and requests in flight, and registrations are gathered into
+ * batches. Against a server without the batch routes, each file goes the single-file way. The
+ * first failure stops new files from starting and is thrown once the others have settled.
+ */
+export async function uploadFiles(deps: RunDeps, files: readonly LocalFile[], target: Target, hooks: RunHooks, typeOverride?: AssetType): Promise<void> {
+  const run = new Run(deps, target, hooks, typeOverride);
+  await run.all(files);
+}
+
+class Run {
+  readonly #single: SingleShot;
+  readonly #large = new Semaphore(LARGE_FILES_AT_ONCE);
+  readonly #register: BatchQueue<RegisterRequest, unknown>;
+  #failure: { error: unknown } | undefined;
+  #batchRoutes = true;
+  #lookupRoute = true;
+  #registerRoute = true;
+
+  constructor(
+    private readonly deps: RunDeps,
+    private readonly target: Target,
+    private readonly hooks: RunHooks,
+    private readonly typeOverride: AssetType | undefined,
+  ) {
+    this.#single = new SingleShot(deps.dispatcher);
+    this.#register = new BatchQueue((entries) => this.#registerBatch(entries), { maxItems: BATCH_FILES, delayMs: REGISTER_DELAY_MS });
+  }
+
+  async all(files: readonly LocalFile[]): Promise<void> {
+    const tasks = new Set<Promise<void>>();
+    let window: Item[] = [];
+    let windowBytes = 0;
+    const startWindow = async (): Promise<void> => {
+      const items = window;
+      window = [];
+      windowBytes = 0;
+      // At most two windows at once: the next one is hashed while this one is sent.
+      while (tasks.size >= 2) await Promise.race(tasks);
+      const task = this.#window(items).catch((error: unknown) => this.#fail(error));
+      tasks.add(task);
+      void task.finally(() => tasks.delete(task));
+    };
+    for (const [index, file] of files.entries()) {
+      if (this.#failure) break;
+      window.push({ index, file, begun: false });
+      windowBytes += file.size;
+      if (window.length >= WINDOW_FILES || windowBytes >= WINDOW_BYTES) await startWindow();
+    }
+    if (window.length > 0 && !this.#failure) await startWindow();
+    while (tasks.size > 0) await Promise.all(tasks);
+    await this.#register.drain();
+    if (this.#failure) throw this.#failure.error;
+  }
+
+  #fail(error: unknown): void {
+    this.#failure ??= { error };
+  }
+
+  #begin(item: Item): void {
+    if (item.begun) return;
+    item.begun = true;
+    this.hooks.begin(item.file);
+  }
+
+  /** Runs one file's step; a failure is the run's failure, named after the file. */
+  async #guard(item: Item, step: () => Promise<FileResult | undefined>): Promise<void> {
+    if (this.#failure) return;
+    try {
+      const result = await step();
+      if (result) this.hooks.result(item.index, result);
+    } catch (error) {
+      this.#fail(error instanceof RunFailure ? error : new RunFailure(`${item.file.name}: ${describeError(error)}`));
+    } finally {
+      if (item.begun) this.hooks.end(item.file);
+    }
+  }
+
+  async #window(items: Item[]): Promise<void> {
+    // Hash every file of the window (the cache answers for files hashed by an earlier run).
+    const hashing = new Semaphore(HASH_AT_ONCE);
+    await Promise.all(
+      items.map((item) =>
+        hashing.run(async () => {
+          if (this.#failure) return;
+          // Large files show their hashing; small ones appear once they are sent.
+          if (item.file.size > 16 * 1024 * 1024) this.#begin(item);
+          try {
+            item.prepared = await prepareFile(this.deps, item.file, this.target, this.typeOverride);
+          } catch (error) {
+            this.#fail(new RunFailure(`${item.file.name}: ${describeError(error)}`));
+            if (item.begun) this.hooks.end(item.file);
+          }
+        }),
+      ),
+    );
+    if (this.#failure) return;
+    const ready = items.filter((item): item is Item & { prepared: Prepared } => item.prepared !== undefined);
+
+    if (!this.#batchRoutes) return this.#oneByOne(ready);
+    const states = await this.#lookup(ready);
+    const pending: Array<Promise<void>> = [];
+    const toGrant: Array<Item & { prepared: Prepared }> = [];
+    ready.forEach((item, i) => {
+      const state = states[i] ?? 'missing';
+      if (state === 'indexed') {
+        this.#begin(item);
+        this.deps.events.phase(item.file.name, 'finishing');
+        pending.push(this.#guard(item, async () => ({ ...item.prepared.base, skipped: true })));
+      } else if (state === 'held') {
+        this.#begin(item);
+        pending.push(this.#guard(item, () => this.#registered(item.prepared, undefined, { skipped: true })));
+      } else toGrant.push(item);
+    });
+
+    for (let start = 0; start < toGrant.length && !this.#failure; start += BATCH_FILES) {
+      const batch = toGrant.slice(start, start + BATCH_FILES);
+      const entries = await this.#grant(batch.map((item) => item.prepared));
+      if (entries === undefined) {
+        pending.push(this.#oneByOne(batch));
+        continue;
+      }
+      batch.forEach((item, i) => {
+        this.#begin(item);
+        pending.push(this.#guard(item, () => this.#send(item.prepared, entries[i])));
+      });
+    }
+    await Promise.all(pending);
+  }
+
+  /** Against a server without batch routes: each file its own grant and register. */
+  async #oneByOne(items: Array<Item & { prepared: Prepared }>): Promise<void> {
+    const files = new Semaphore(LARGE_FILES_AT_ONCE);
+    await Promise.all(
+      items.map((item) =>
+        files.run(() => {
+          if (this.#failure) return Promise.resolve();
+          this.#begin(item);
+          return this.#guard(item, () => uploadFile(this.deps, item.file, this.target, this.typeOverride));
+        }),
+      ),
+    );
+  }
+
+  /** Which files the space's index already holds; every file is `missing` against an older server. */
+  async #lookup(items: Array<Item & { prepared: Prepared }>): Promise<LookupState[]> {
+    if (!this.#lookupRoute || items.length === 0) return [];
+    try {
+      const answer = await withRetry(
+        () => this.deps.api.lookupFiles(this.target.namespace, this.target.space, items.map((item) => ({ name: item.file.name, hash: item.prepared.digest.sha256 }))),
+        this.deps.retry,
+      );
+      return answer.files;
+    } catch (error) {
+      if (!isMissingRoute(error)) throw error;
+      this.#lookupRoute = false;
+      return [];
+    }
+  }
+
+  /** One grant request for up to BATCH_FILES files; undefined when the server has no batch route. */
+  async #grant(prepared: Prepared[]): Promise<BatchGrantEntry[] | undefined> {
+    const files = prepared.map((p) => ({ filename: p.file.name, hash: p.digest.sha256, contentType: p.contentType, type: p.type, size: p.file.size }));
+    try {
+      const answer = await withRetry(() => this.deps.api.grantBatch(this.target.namespace, this.target.space, files), this.deps.retry);
+      if (answer.files.length !== files.length) throw new CliError(`the server answered ${answer.files.length} grants for ${files.length} files`);
+      return answer.files;
+    } catch (error) {
+      if (!isMissingRoute(error)) throw error;
+      this.#batchRoutes = false;
+      return undefined;
+    }
+  }
+
+  async #regrant(prepared: Prepared): Promise<BatchGrantEntry> {
+    const entries = await this.#grant([prepared]);
+    if (!entries?.[0]) throw new CliError('the server no longer grants batches');
+    return entries[0];
+  }
+
+  /** One file through its grant entry: nothing to send, one single-shot request, or multipart. */
+  async #send(prepared: Prepared, entry: BatchGrantEntry | undefined): Promise<FileResult> {
+    const { file } = prepared;
+    for (let renewals = 0; ; renewals += 1) {
+      if (!entry) throw new CliError('the server gave no grant for this file');
+      if ('error' in entry) throw entryError(entry.error);
+      if ('exists' in entry && entry.exists) return this.#registered(prepared, undefined, { skipped: true });
+      const grant = entry as BatchGrant;
+      if (!grant.singleUrl) {
+        const outcome = await this.#large.run(() =>
+          sendMultipart(this.deps, prepared, this.target, grant, async () => {
+            const next = await this.#regrant(prepared);
+            if ('error' in next) throw entryError(next.error);
+            return next as BatchGrant | { exists: true };
+          }),
+        );
+        return this.#registered(prepared, outcome.receipt, { partsSent: outcome.partsSent, skipped: outcome.stored });
+      }
+      try {
+        const singleUrl = grant.singleUrl;
+        this.deps.events.phase(file.name, 'uploading');
+        const stored = await this.deps.budget.run(file.size, () =>
+          withRetry(
+            () => this.#single.send(singleUrl, { path: file.path, size: file.size, contentType: prepared.contentType }, (n) => this.deps.events.sent(file.name, n)),
+            this.deps.retry,
+          ),
+        );
+        this.deps.events.phase(file.name, 'finishing');
+        return this.#registered(prepared, stored.receipt, { partsSent: 1 });
+      } catch (error) {
+        if (!isExpired(error) || renewals >= 2) throw error;
+        this.deps.events.note('signed URLs expired: asking the server for fresh ones');
+        entry = await this.#regrant(prepared);
+      }
+    }
+  }
+
+  /** Registers the file (gathered with others) and answers its result. */
+  async #registered(prepared: Prepared, receipt: BlobReceipt | undefined, fields: Partial<FileResult>): Promise<FileResult> {
+    const { file, digest, type, contentType } = prepared;
+    await this.#register.add({ name: file.name, hash: digest.sha256, type, contentType, ...(receipt ? { receipt } : {}) });
+    return { ...prepared.base, ...fields };
+  }
+
+  async #registerBatch(entries: RegisterRequest[]): Promise<Array<Outcome<unknown>>> {
+    const { namespace, space } = this.target;
+    if (this.#registerRoute) {
+      try {
+        const answer = await withRetry(() => this.deps.api.registerFiles(namespace, space, entries), this.deps.retry);
+        return entries.map((_, i) => {
+          const entry = answer.files[i];
+          if (!entry) return { ok: false, error: new CliError('the server did not answer this registration') };
+          if ('error' in entry) return { ok: false, error: entryError(entry.error) };
+          return { ok: true, value: entry.file };
+        });
+      } catch (error) {
+        if (!isMissingRoute(error)) throw error;
+        this.#registerRoute = false;
+      }
+    }
+    return Promise.all(
+      entries.map((entry) =>
+        withRetry(() => this.deps.api.registerFile(namespace, space, entry), this.deps.retry).then(
+          (value): Outcome<unknown> => ({ ok: true, value }),
+          (error: unknown): Outcome<unknown> => ({ ok: false, error }),
+        ),
+      ),
+    );
+  }
+}

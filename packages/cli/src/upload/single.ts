@@ -1,0 +1,73 @@
+import type { BlobReceipt } from '../api.ts';
+import { CliError } from '../errors.ts';
+import { countedBody, putForAnswer, requestJson, type Dispatcher } from '../http.ts';
+
+/** What BSS answers once a blob is stored and verified (multipart complete or single-shot). */
+export interface StoredBlob {
+  success: boolean;
+  key: string;
+  hash: string;
+  size: number;
+  contentType: string;
+  receipt?: BlobReceipt;
+}
+
+type Begin = { mode: 'put'; url: string } | { mode: 's3'; url: string; headers?: Record<string, string>; key: string };
+
+export interface SingleFile {
+  path: string;
+  size: number;
+  contentType: string;
+}
+
+/**
+ * Single-shot uploads (docs/protocol.md, "Single-shot upload"): one PUT of the whole file to BSS
+ * on a disk backend; on S3 a presigned PUT straight to the bucket between asking BSS for it and
+ * asking BSS to check and publish it. Which one a BSS wants is learnt from its first answer and
+ * remembered for the run, so on a disk backend every file after the first costs one request.
+ */
+export class SingleShot {
+  readonly #dispatcher: Dispatcher;
+  readonly #modes = new Map<string, 'put' | 's3'>();
+
+  constructor(dispatcher: Dispatcher) {
+    this.#dispatcher = dispatcher;
+  }
+
+  /** Sends the file through its signed `singleUrl`; `onBytes` counts bytes put on the wire (negative when taken back). */
+  async send(singleUrl: string, file: SingleFile, onBytes: (bytes: number) => void): Promise<StoredBlob> {
+    const origin = new URL(singleUrl).origin;
+    if (this.#modes.get(origin) === 'put') return this.#put(singleUrl, file, onBytes, {});
+    const begin = await requestJson<Begin>(this.#dispatcher, 'POST', singleUrl, { body: { contentType: file.contentType } });
+    if (begin.mode === 'put') {
+      this.#modes.set(origin, 'put');
+      return this.#put(singleUrl, file, onBytes, {});
+    }
+    if (begin.mode !== 's3' || typeof begin.url !== 'string' || typeof begin.key !== 'string') {
+      throw new CliError(`${origin} answered a single-shot upload in a way this client does not know`);
+    }
+    this.#modes.set(origin, 's3');
+    await this.#put(begin.url, file, onBytes, begin.headers ?? {});
+    const complete = new URL(singleUrl);
+    complete.pathname = `${complete.pathname.replace(/\/$/, '')}/complete`;
+    return requestJson<StoredBlob>(this.#dispatcher, 'POST', complete.toString(), { body: { key: begin.key } });
+  }
+
+  async #put(url: string, file: SingleFile, onBytes: (bytes: number) => void, headers: Record<string, string>): Promise<StoredBlob> {
+    let counted = 0;
+    const body = countedBody(file.path, { start: 0, end: file.size }, (bytes) => {
+      counted += bytes;
+      onBytes(bytes);
+    });
+    try {
+      const { text } = await putForAnswer(this.#dispatcher, url, { body: body.chunks, length: file.size, contentType: file.contentType, headers });
+      if (text === '') return { success: true, key: '', hash: '', size: file.size, contentType: file.contentType };
+      return JSON.parse(text) as StoredBlob;
+    } catch (error) {
+      onBytes(-counted);
+      throw error;
+    } finally {
+      body.close();
+    }
+  }
+}
