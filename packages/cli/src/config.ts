@@ -1,7 +1,10 @@
+import { createWriteStream } from 'node:fs';
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { UsageError } from './errors.ts';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:10233';
@@ -34,12 +37,16 @@ export function configPath(home: string): string {
   return join(home, 'config.json');
 }
 
-/** Writes a file only its owner can read (0600), atomically, creating its folder (0700). */
-export async function writePrivateFile(path: string, data: string): Promise<void> {
+/**
+ * Writes a file only its owner can read (0600), atomically, creating its folder (0700). The data
+ * may come in pieces, written as they come (a large cache is never one string in memory).
+ */
+export async function writePrivateFile(path: string, data: string | Iterable<string>): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   try {
-    await writeFile(tmp, data, { mode: 0o600 });
+    if (typeof data === 'string') await writeFile(tmp, data, { mode: 0o600 });
+    else await pipeline(Readable.from(data), createWriteStream(tmp, { mode: 0o600 }));
     await chmod(tmp, 0o600);
     await rename(tmp, path);
   } catch (error) {

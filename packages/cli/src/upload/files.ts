@@ -3,18 +3,24 @@ import { basename, join, resolve } from 'node:path';
 import { CliError } from '../errors.ts';
 import type { LocalFile } from './uploader.ts';
 
+/** Entries of one folder looked at together (their stats run at once). */
+const STAT_AT_ONCE = 64;
+
 async function walk(dir: string, prefix: string, out: LocalFile[]): Promise<void> {
   const entries = await readdir(dir, { withFileTypes: true });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const entry of entries) {
-    const path = join(dir, entry.name);
-    const name = `${prefix}/${entry.name}`;
-    if (entry.isDirectory()) await walk(path, name, out);
-    else if (entry.isFile()) out.push({ path, name, size: (await stat(path)).size });
-    else if (entry.isSymbolicLink()) {
-      const info = await stat(path).catch(() => null);
-      if (info?.isFile()) out.push({ path, name, size: info.size });
-      else if (info?.isDirectory()) await walk(path, name, out);
+  for (let start = 0; start < entries.length; start += STAT_AT_ONCE) {
+    const chunk = entries.slice(start, start + STAT_AT_ONCE);
+    const infos = await Promise.all(
+      chunk.map((entry) => (entry.isFile() || entry.isSymbolicLink() ? stat(join(dir, entry.name)).catch(() => null) : Promise.resolve(null))),
+    );
+    for (const [i, entry] of chunk.entries()) {
+      const path = join(dir, entry.name);
+      const name = `${prefix}/${entry.name}`;
+      const info = infos[i];
+      if (entry.isDirectory()) await walk(path, name, out);
+      else if (info?.isFile()) out.push({ path, name, size: info.size });
+      else if (entry.isSymbolicLink() && info?.isDirectory()) await walk(path, name, out);
     }
   }
 }

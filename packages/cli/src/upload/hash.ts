@@ -86,11 +86,27 @@ export class HashCache {
       if (!this.#dirty || !this.#loaded) return;
       this.#dirty = false;
       const entries = await this.#loaded;
-      await writePrivateFile(this.#path, JSON.stringify({ version: 1, entries: Object.fromEntries(entries) } satisfies CacheFile));
+      await writePrivateFile(this.#path, cacheText(entries));
     };
     this.#writes = this.#writes.then(write, write);
     return this.#writes;
   }
+}
+
+/** The cache file's JSON, an entry at a time. */
+function* cacheText(entries: Map<string, CacheEntry>): Generator<string> {
+  yield '{"version":1,"entries":{';
+  let first = true;
+  let piece = '';
+  for (const [key, entry] of entries) {
+    piece += `${first ? '' : ','}${JSON.stringify(key)}:${JSON.stringify(entry)}`;
+    first = false;
+    if (piece.length >= 64 * 1024) {
+      yield piece;
+      piece = '';
+    }
+  }
+  yield `${piece}}}`;
 }
 
 /** Reads the file once, computing the SHA-256 of the whole and the MD5 of every part. */
