@@ -7,6 +7,8 @@ import { registerBlobRoutes } from './routes/blobs.ts';
 import { registerLambdaRoutes } from './routes/lambda.ts';
 import { registerMultipartRoutes } from './routes/multipart.ts';
 import { registerPartRoute } from './routes/part.ts';
+import { registerSingleRoutes } from './routes/single.ts';
+import { registerSinglePutRoute } from './routes/single-put.ts';
 import { receivesParts } from './storage/part-receiver.ts';
 import type { Storage } from './storage/storage.ts';
 
@@ -52,6 +54,8 @@ export async function buildBssApp(options: BuildBssAppOptions): Promise<FastifyI
   app.get('/healthz', async () => ({ ok: true, storage: storage.kind }));
   registerMultipartRoutes(app, ctx);
   if (receivesParts(storage)) await registerPartRoute(app, ctx, storage);
+  registerSingleRoutes(app, ctx);
+  await registerSinglePutRoute(app, ctx);
   registerBlobRoutes(app, ctx);
   registerLambdaRoutes(app, ctx);
   return app;

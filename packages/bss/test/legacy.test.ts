@@ -30,6 +30,7 @@ test('REQUIRE_PRESIGNED_UPLOADS=false serves the legacy unsigned flow with a 16-
   const res = await up.complete();
   assert.equal(res.statusCode, 200, res.body);
   assert.equal(res.json().hash, full);
+  assert.equal(res.json().receipt, undefined, 'a legacy 16-hex upload gets no receipt');
   assert.equal((await bss.storage.stat({ owner: 'carol', project: 'old-space', hash: full }))?.size, 3000);
 
   const full64 = await legacyUpload(bss, data, full);

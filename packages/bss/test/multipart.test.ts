@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { ASSET_TYPES } from '../src/asset-types.ts';
-import { MiB, makeApp, pathOf, sendParts, sha256, signedQuery, uploadPaths } from './helpers.ts';
+import { verifyReceipt } from '@dreamlake/presign';
+import { MiB, SECRET, makeApp, pathOf, sendParts, sha256, signedQuery, uploadPaths } from './helpers.ts';
 
 const owner = 'alice';
 const project = 'robotics';
@@ -26,7 +27,9 @@ test('every asset type runs init, parts, parts-done and complete into a verified
 
     const complete = await bss.app.inject({ method: 'POST', url: paths.complete, payload: { uploadId, key, parts: etags } });
     assert.equal(complete.statusCode, 200, complete.body);
-    assert.deepEqual(complete.json(), { success: true, key: `blobs/${owner}/${project}/${hash}`, hash, size: data.length, contentType: 'video/mp4' });
+    const { receipt, ...answer } = complete.json();
+    assert.deepEqual(answer, { success: true, key: `blobs/${owner}/${project}/${hash}`, hash, size: data.length, contentType: 'video/mp4' });
+    assert.deepEqual(verifyReceipt([SECRET], { owner, project, hash }, receipt, Math.floor(Date.now() / 1000)), { size: data.length, contentType: 'video/mp4' });
     assert.equal((await bss.storage.stat({ owner, project, hash }))?.size, data.length, type);
   }
 });

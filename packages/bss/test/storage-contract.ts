@@ -8,10 +8,13 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { MIN_PART_SIZE, type Storage, type UploadRef } from '../src/storage/storage.ts';
+import { singleShotContract } from './storage-contract-single.ts';
 
 export interface ContractHarness {
   storage: Storage;
   putPart(url: string, body: Buffer, headers?: Record<string, string>): Promise<{ status: number; etag?: string }>;
+  /** What the backend keeps of unfinished uploads of this hash (temporary files, staged objects). */
+  leftovers(hash: string): Promise<string[]>;
   cleanup(): Promise<void>;
 }
 
@@ -210,6 +213,8 @@ export function storageContract(name: string, make: () => Promise<ContractHarnes
       assert.equal(info.hash, full);
       assert.equal((await h.storage.stat({ owner, project, hash: full }))?.size, data.length);
     });
+
+    singleShotContract(() => h, `${owner}-single`, project);
 
     test('absent blobs: stat answers null and read rejects with not_found', async () => {
       const missing = { owner, project, hash: sha256(randomBytes(8)) };

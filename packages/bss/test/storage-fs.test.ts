@@ -1,3 +1,4 @@
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildBssApp } from '../src/app.ts';
 import { createFsStorage } from '../src/storage/fs/index.ts';
@@ -17,6 +18,10 @@ storageContract('fs', async () => {
   return {
     storage,
     putPart: httpPut,
+    async leftovers(hash) {
+      const names = await readdir(join(root, 'tmp')).catch(() => [] as string[]);
+      return names.filter((name) => name.includes(hash));
+    },
     async cleanup() {
       await app.close();
       await temp.remove();

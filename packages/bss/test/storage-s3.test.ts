@@ -55,6 +55,9 @@ if (base) {
     return {
       storage,
       putPart: httpPut,
+      async leftovers(hash) {
+        return (await bucket.keys('uploads/')).filter((key) => key.includes(hash));
+      },
       async cleanup() {
         await storage.close();
         await bucket.destroy();

@@ -2,6 +2,7 @@ import { presignGuard } from '@dreamlake/presign/http';
 import type { BssContext } from './context.ts';
 
 export const SCOPE_PARAMS = ['owner', 'project', 'hash'] as const;
+export const SINGLE_PARAMS = ['owner', 'project', 'hash', 'size'] as const;
 export const PART_PARAMS = ['owner', 'project', 'hash', 'uploadId', 'partNumber', 'maxLength', 'contentMd5'] as const;
 
 /** The guard of the five upload endpoints: unsigned requests pass only with the rollout switch off. */

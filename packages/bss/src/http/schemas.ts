@@ -79,6 +79,26 @@ export const partQuery = z.object({
   contentMd5: z.union([z.literal(''), md5]),
 });
 
+/** The signed params of an upload-single URL; `size` is decimal bytes. */
+export const singleQuery = z.object({
+  owner: name,
+  project: name,
+  hash: fullHash,
+  size: z
+    .string()
+    .regex(/^(0|[1-9][0-9]{0,15})$/, 'must be a decimal byte count')
+    .transform(Number)
+    .refine(Number.isSafeInteger, 'is too large'),
+});
+
+/** `POST /{type}/upload/single`: an empty body, or the blob's content type. */
+export const singleBody = z.object({ contentType: contentType.default('application/octet-stream') });
+
+/** The Content-Type header of a single-shot PUT: the blob's content type. */
+export const singleContentType = contentType.default('application/octet-stream');
+
+export const singleCompleteBody = z.object({ ...scopeEcho, key });
+
 export const blobQuery = z.object({ owner: name, project: name, hash: fullHash });
 
 /** The most a declared upload size may be: 10,000 parts of 5 GiB. */

@@ -1,9 +1,10 @@
 import type { FastifyRequest } from 'fastify';
-import { InvalidRequestError, ScopeMismatchError } from '@dreamlake/presign';
+import { InvalidRequestError, ScopeMismatchError, TooLargeError } from '@dreamlake/presign';
 import { parseOrThrow } from '@dreamlake/presign/http';
 import { z } from 'zod';
 import { parseUploadKey } from '../storage/keys.ts';
-import { fullHash, name } from './schemas.ts';
+import { MAX_PART_SIZE } from '../storage/storage.ts';
+import { fullHash, name, singleQuery } from './schemas.ts';
 
 /** The owner, project and hash a request may act on. */
 export interface Scope {
@@ -54,4 +55,13 @@ export function uploadScope(request: FastifyRequest, input: ScopeEcho & { key: s
   const scope = { owner: parsed.owner, project: parsed.project, hash: parsed.hash };
   refuseOtherScope(scope, input);
   return scope;
+}
+
+/** The signed scope and size of an upload-single request; refused past one part's 5 GiB. */
+export function signedSingle(request: FastifyRequest): Scope & { size: number } {
+  const signed = parseOrThrow(singleQuery, request.presign?.params, 'signed parameters');
+  if (signed.size > MAX_PART_SIZE) {
+    throw new TooLargeError(`a single-shot upload may be at most ${MAX_PART_SIZE} bytes; use a multipart upload`, { maxSize: MAX_PART_SIZE });
+  }
+  return signed;
 }

@@ -7,7 +7,8 @@ import type { BssContext } from '../http/context.ts';
 import { uploadGuard } from '../http/guards.ts';
 import { MAX_UPLOAD_SIZE, abortBody, completeBody, initBody, name, partsBody, partsDoneQuery, uploadHash } from '../http/schemas.ts';
 import { refuseOtherScope, signedScope, uploadScope } from '../http/scope.ts';
-import { blobKey } from '../storage/keys.ts';
+import { HASH_PATTERN } from '../storage/keys.ts';
+import { blobAnswer, receiptFor } from '../http/receipt.ts';
 
 const legacyInitScope = z.object({ owner: name, project: name, hash: uploadHash });
 
@@ -30,6 +31,10 @@ export function registerMultipartRoutes(app: FastifyInstance, ctx: BssContext): 
       ...(body.filename !== undefined ? { filename: body.filename } : {}),
       ...(body.size !== undefined ? { size: body.size } : {}),
     });
+    // A verified blob already stored: say so with a receipt (the upload stays open for clients
+    // that do not know `exists`).
+    const stored = HASH_PATTERN.test(scope.hash) ? await storage.stat(scope) : null;
+    if (stored) return { uploadId: upload.uploadId, key: upload.key, exists: true, receipt: receiptFor(ctx, stored) };
     return { uploadId: upload.uploadId, key: upload.key };
   });
 
@@ -57,13 +62,13 @@ export function registerMultipartRoutes(app: FastifyInstance, ctx: BssContext): 
 
   app.post('/:type/upload/multipart/complete', route('upload-complete'), async (request) => {
     const body = parseOrThrow(completeBody, request.body);
-    uploadScope(request, body);
+    const scope = uploadScope(request, body);
     const parts = [...body.parts].sort((a, b) => a.partNumber - b.partNumber);
     // Verifying a very large object takes minutes with nothing on the wire: the idle-connection
     // limit, meant for stalled part bodies, must not cut this answer off.
     request.raw.socket?.setTimeout?.(0);
     const blob = await storage.complete({ key: body.key, uploadId: body.uploadId }, parts);
-    return { success: true, key: blobKey(blob), hash: blob.hash, size: blob.size, contentType: blob.contentType };
+    return blobAnswer(ctx, blob, HASH_PATTERN.test(scope.hash));
   });
 
   app.post('/:type/upload/multipart/abort', route('upload-abort'), async (request) => {

@@ -1,16 +1,11 @@
-import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { DreamLakeError, InvalidRequestError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import { parseOrThrow } from '@dreamlake/presign/http';
 import type { BssContext } from '../http/context.ts';
 import { PART_PARAMS, signedGuard } from '../http/guards.ts';
+import { bodyStream, declaredLength, headerValue, streamRawBodies } from '../http/raw-body.ts';
 import { partQuery } from '../http/schemas.ts';
 import type { PartReceiver } from '../storage/part-receiver.ts';
-
-function headerValue(value: string | string[] | undefined): string | undefined {
-  if (Array.isArray(value)) throw new InvalidRequestError('a header is repeated');
-  return value;
-}
 
 /**
  * `PUT /upload/part`: the part URLs the disk backend mints. The body is handed on as a stream
@@ -19,37 +14,27 @@ function headerValue(value: string | string[] | undefined): string | undefined {
  */
 export async function registerPartRoute(app: FastifyInstance, ctx: BssContext, receiver: PartReceiver): Promise<void> {
   await app.register(async (scoped) => {
-    scoped.removeAllContentTypeParsers();
-    scoped.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
-
+    streamRawBodies(scoped);
     scoped.put('/upload/part', { onRequest: signedGuard(ctx, 'upload-part', PART_PARAMS) }, async (request, reply) => {
-      try {
-        const signed = parseOrThrow(partQuery, request.presign?.params, 'signed parameters');
-        const declared = headerValue(request.headers['content-md5']);
-        if (signed.contentMd5 !== '' && declared !== undefined && declared !== signed.contentMd5) {
-          throw new DreamLakeError('invalid_part', 'BadDigest: Content-MD5 differs from the one this URL was signed for');
-        }
-        const lengthHeader = headerValue(request.headers['content-length']);
-        const contentLength = lengthHeader !== undefined && /^[0-9]{1,16}$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
-        const body = (request.body as Readable | undefined) ?? request.raw;
-        const part = await receiver.receivePart(
-          {
-            owner: signed.owner,
-            project: signed.project,
-            hash: signed.hash,
-            uploadId: signed.uploadId,
-            partNumber: signed.partNumber,
-            maxLength: signed.maxLength,
-            contentMd5: signed.contentMd5 || declared,
-            contentLength,
-          },
-          body,
-        );
-        return reply.code(200).header('etag', part.etag).send();
-      } catch (error) {
-        if (!request.raw.readableEnded) void reply.header('connection', 'close');
-        throw error;
+      const signed = parseOrThrow(partQuery, request.presign?.params, 'signed parameters');
+      const declared = headerValue(request, 'content-md5');
+      if (signed.contentMd5 !== '' && declared !== undefined && declared !== signed.contentMd5) {
+        throw new DreamLakeError('invalid_part', 'BadDigest: Content-MD5 differs from the one this URL was signed for');
       }
+      const part = await receiver.receivePart(
+        {
+          owner: signed.owner,
+          project: signed.project,
+          hash: signed.hash,
+          uploadId: signed.uploadId,
+          partNumber: signed.partNumber,
+          maxLength: signed.maxLength,
+          contentMd5: signed.contentMd5 || declared,
+          contentLength: declaredLength(request),
+        },
+        bodyStream(request),
+      );
+      return reply.code(200).header('etag', part.etag).send();
     });
   });
 }

@@ -35,7 +35,7 @@ export function copyBody(body: Readable, out: Writable, onChunk: (chunk: Buffer)
     };
     const onDrain = () => body.resume();
     const onEnd = () => out.end();
-    const onCut = () => settle(new DreamLakeError('invalid_part', 'the part body was cut off before its end'));
+    const onCut = () => settle(new DreamLakeError('invalid_part', 'the body was cut off before its end'));
     const onClose = () => {
       if (!body.readableEnded) onCut();
     };
@@ -48,7 +48,7 @@ export function copyBody(body: Readable, out: Writable, onChunk: (chunk: Buffer)
     out.on('finish', () => {
       finished = true;
     });
-    out.on('close', () => (finished ? settle() : settle(new Error('part file closed before it was written'))));
+    out.on('close', () => (finished ? settle() : settle(new Error('the file closed before it was written'))));
     if (body.readableEnded) onEnd();
     else body.resume();
   });

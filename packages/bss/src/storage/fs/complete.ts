@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
-import { link, mkdir, open, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { link, mkdir, open, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { DreamLakeError, HashMismatchError, NotFoundError } from '@dreamlake/presign';
 import { bareEtag, hashSatisfies } from '../keys.ts';
 import { MIN_PART_SIZE, type BlobInfo, type CompletedPart } from '../storage.ts';
-import { diskFull, isMissing, readJson, syncPath, tempName, writeJsonAtomic } from './files.ts';
-import { BLOB_MANIFEST, COMPLETED, META, blobPiece, partData, partPointer, type FsLayout } from './layout.ts';
+import { diskFull, isMissing, readJson, tempName, writeJsonAtomic } from './files.ts';
+import { COMPLETED, META, blobPiece, partData, partPointer, type FsLayout } from './layout.ts';
 import type { BlobManifest, CompletedRecord, PartRecord, UploadMeta } from './records.ts';
 import { statBlob } from './blobs.ts';
+import { publishStage } from './publish.ts';
 
 const CHUNK = 1024 * 1024;
 
@@ -82,11 +83,6 @@ async function afterLostRace(layout: FsLayout, dir: string, scope: { owner: stri
   throw diskFull(error);
 }
 
-function alreadyExists(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException | null)?.code;
-  return code === 'ENOTEMPTY' || code === 'EEXIST';
-}
-
 /**
  * Completes an upload. The object is assembled without copying a byte: the listed parts are
  * hard-linked, in order, into a private staging folder with a manifest, the staged bytes are
@@ -138,21 +134,9 @@ export async function completeUpload(
   }
 
   const ref = { owner: meta.owner, project: meta.project, hash: hashed.sha256 };
-  const blobDir = layout.blobPath(ref);
   const pieces = hashed.sizes.map((size) => ({ size }));
   const manifest: BlobManifest = { ...ref, size: hashed.size, contentType: meta.contentType, createdAt: Date.now(), pieces };
-  try {
-    await writeJsonAtomic(join(stage, BLOB_MANIFEST), manifest);
-    await syncPath(stage);
-    await mkdir(dirname(blobDir), { recursive: true });
-    await rename(stage, blobDir);
-    await syncPath(dirname(blobDir));
-  } catch (error) {
-    await discardStage();
-    // A sweep that claims a stale stage renames it away first, so the rename fails whole.
-    if (isMissing(error)) throw new NotFoundError('NoSuchUpload: the upload was swept meanwhile');
-    if (!alreadyExists(error)) throw diskFull(error);
-  }
+  await publishStage(layout, stage, manifest);
   const record: CompletedRecord = { sha256: hashed.sha256, createdAt: meta.createdAt };
   await writeJsonAtomic(join(dir, COMPLETED), record).catch((error: unknown) => {
     if (!isMissing(error)) throw error;

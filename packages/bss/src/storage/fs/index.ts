@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { NotFoundError, ScopeMismatchError, presignUrl } from '@dreamlake/presign';
 import { parseUploadKey, uploadKey, type UploadKeyParts } from '../keys.ts';
 import type { PartPut, PartReceiver } from '../part-receiver.ts';
+import type { SingleReceiver, SingleUpload } from '../single-upload.ts';
 import {
   MAX_PART_SIZE,
   type BlobInfo,
@@ -23,6 +24,7 @@ import { isMissing, readJson, writeJsonAtomic } from './files.ts';
 import { FS_UPLOAD_ID, FsLayout, META } from './layout.ts';
 import type { PartRecord, UploadMeta } from './records.ts';
 import { receivePart } from './receive-part.ts';
+import { receiveSingle } from './receive-single.ts';
 import { sweepUploads } from './sweep.ts';
 
 export interface FsStorageOptions {
@@ -38,8 +40,8 @@ export interface FsStorageOptions {
 
 const systemClock = () => Math.floor(Date.now() / 1000);
 
-/** Local disk storage: parts and blobs under one folder, part PUTs served by BSS itself. */
-export class FsStorage implements Storage, PartReceiver {
+/** Local disk storage: parts and blobs under one folder, part and single-shot PUTs served by BSS itself. */
+export class FsStorage implements Storage, PartReceiver, SingleReceiver {
   readonly kind = 'fs' as const;
   readonly layout: FsLayout;
   private readonly options: FsStorageOptions;
@@ -112,8 +114,7 @@ export class FsStorage implements Storage, PartReceiver {
   async partUrl(upload: UploadRef, partNumber: number, options: PartUrlOptions): Promise<string> {
     const meta = await this.metaForUrls(upload);
     const maxLength = Math.min(MAX_PART_SIZE, meta.size ?? MAX_PART_SIZE);
-    const base = typeof this.options.publicUrl === 'function' ? this.options.publicUrl() : this.options.publicUrl;
-    const { url } = presignUrl(base, 'upload/part', {
+    const { url } = presignUrl(this.publicBase(), 'upload/part', {
       action: 'upload-part',
       params: {
         owner: meta.owner,
@@ -133,6 +134,18 @@ export class FsStorage implements Storage, PartReceiver {
 
   receivePart(put: PartPut, body: Readable): Promise<PartInfo> {
     return receivePart(this.layout, put, body);
+  }
+
+  receiveSingle(upload: SingleUpload, body: Readable): Promise<BlobInfo> {
+    return receiveSingle(this.layout, upload, body);
+  }
+
+  private publicBase(): string {
+    return typeof this.options.publicUrl === 'function' ? this.options.publicUrl() : this.options.publicUrl;
+  }
+
+  publicUrlOf(pathAndQuery: string): string {
+    return `${this.publicBase().replace(/\/+$/, '')}/${pathAndQuery.replace(/^\/+/, '')}`;
   }
 
   async listParts(upload: UploadRef): Promise<PartInfo[] | null> {

@@ -65,7 +65,7 @@ async function settlesGone(client: S3Client, bucket: string, upload: UploadRef):
 }
 
 /** Hashes the staged object; on a match publishes it under its blob key, else deletes it. */
-async function verifyAndPublish(ctx: CompleteContext, scope: UploadKeyParts, staged: StagedObject): Promise<BlobInfo> {
+export async function verifyAndPublish(ctx: CompleteContext, scope: UploadKeyParts, staged: StagedObject): Promise<BlobInfo> {
   const { client, bucket, options } = ctx;
   const actual = await sha256OfObject(client, bucket, staged, {
     chunkSize: options.verifyChunkSize,

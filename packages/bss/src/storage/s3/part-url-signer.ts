@@ -15,8 +15,22 @@ export interface PartUrlRequest {
   signingDate?: Date;
 }
 
+export interface ObjectPutRequest {
+  key: string;
+  /** The exact body length the PUT must declare (signed). */
+  contentLength: number;
+  /** The Content-Type the PUT must carry (signed). */
+  contentType: string;
+  expiresInSeconds: number;
+  /** For tests: sign as of this time instead of now. */
+  signingDate?: Date;
+}
+
 export interface PartUrlSigner {
+  /** An UploadPart URL. */
   sign(request: PartUrlRequest): Promise<string>;
+  /** A PutObject URL bound to one body length and content type (a single-shot upload's staging PUT). */
+  signPutObject(request: ObjectPutRequest): Promise<string>;
 }
 
 function formatQuery(query: Record<string, string | string[] | null>): string {
@@ -26,7 +40,7 @@ function formatQuery(query: Record<string, string | string[] | null>): string {
 }
 
 /**
- * Signs UploadPart URLs the way the SDK's getSignedUrl does, without its per-call middleware
+ * Signs UploadPart (and single-shot PutObject) URLs the way the SDK's getSignedUrl does, without its per-call middleware
  * stack and endpoint-rule evaluation (about ten times faster: a parts request may ask for
  * 10,000 URLs). Where the bucket lives (scheme, host, path prefix, signing region) is learnt once
  * from one SDK-presigned URL, so every endpoint style the SDK supports keeps working.
@@ -40,26 +54,51 @@ export async function createPartUrlSigner(client: S3Client, bucket: string): Pro
   const port = probe.port ? Number(probe.port) : undefined;
   const presigner = new S3RequestPresigner({ ...client.config, region: async () => signingRegion });
 
+  const presign = async (
+    key: string,
+    query: Record<string, string>,
+    headers: Record<string, string>,
+    options: { expiresInSeconds: number; signingDate?: Date | undefined },
+  ): Promise<string> => {
+    const signed = await presigner.presign(
+      {
+        method: 'PUT',
+        protocol: probe.protocol,
+        hostname: probe.hostname,
+        ...(port !== undefined ? { port } : {}),
+        path: `${basePath}${key.split('/').map(encodeURIComponent).join('/')}`,
+        query,
+        headers: { host: probe.host, ...headers },
+      },
+      {
+        expiresIn: options.expiresInSeconds,
+        signingRegion,
+        signingService: 's3',
+        // The presigner leaves Content-Type unsigned unless told; a PUT of another length or type
+        // then fails the signature.
+        signableHeaders: new Set(Object.keys(headers)),
+        ...(options.signingDate ? { signingDate: options.signingDate } : {}),
+      },
+    );
+    return `${probe.protocol}//${probe.host}${signed.path}?${formatQuery(signed.query as Record<string, string | string[] | null>)}`;
+  };
+
   return {
-    async sign(request) {
-      const signed = await presigner.presign(
-        {
-          method: 'PUT',
-          protocol: probe.protocol,
-          hostname: probe.hostname,
-          ...(port !== undefined ? { port } : {}),
-          path: `${basePath}${request.key.split('/').map(encodeURIComponent).join('/')}`,
-          query: { partNumber: String(request.partNumber), uploadId: request.uploadId, 'x-id': 'UploadPart' },
-          headers: { host: probe.host, ...(request.contentMd5 ? { 'content-md5': request.contentMd5 } : {}) },
-        },
-        {
-          expiresIn: request.expiresInSeconds,
-          signingRegion,
-          signingService: 's3',
-          ...(request.signingDate ? { signingDate: request.signingDate } : {}),
-        },
+    sign(request) {
+      return presign(
+        request.key,
+        { partNumber: String(request.partNumber), uploadId: request.uploadId, 'x-id': 'UploadPart' },
+        request.contentMd5 ? { 'content-md5': request.contentMd5 } : {},
+        request,
       );
-      return `${probe.protocol}//${probe.host}${signed.path}?${formatQuery(signed.query as Record<string, string | string[] | null>)}`;
+    },
+    signPutObject(request) {
+      return presign(
+        request.key,
+        { 'x-id': 'PutObject' },
+        { 'content-length': String(request.contentLength), 'content-type': request.contentType },
+        request,
+      );
     },
   };
 }

@@ -6,9 +6,10 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { InvalidRequestError, NotFoundError } from '@dreamlake/presign';
+import { InvalidRequestError, NotFoundError, TooLargeError } from '@dreamlake/presign';
 import {
   MAX_PARTS,
+  MAX_PART_SIZE,
   type BlobInfo,
   type BlobRef,
   type ByteRange,
@@ -27,7 +28,9 @@ import { isValidBlobRef, newUploadKey } from './keys.ts';
 import { listAllParts } from './parts.ts';
 import type { PartUrlSigner } from './part-url-signer.ts';
 import { isObjectMissing, isUploadGone, s3ErrorName, translateS3Error } from './s3-errors.ts';
+import { completeSingle, stageSingle } from './single.ts';
 import { sweepStale } from './sweep.ts';
+import type { SingleStager, SingleUpload, StagedSingle } from '../single-upload.ts';
 
 const MD5_BASE64 = /^[A-Za-z0-9+/]{22}==$/;
 /** SigV4 presigned URLs live at most seven days. */
@@ -60,7 +63,7 @@ export interface S3StorageParts {
  * by SHA-256 before a blob is published. Every fact lives in the bucket, so any number of BSS
  * processes can serve the same upload. Build it with `createS3Storage`.
  */
-export class S3Storage implements Storage {
+export class S3Storage implements Storage, SingleStager {
   readonly kind = 's3' as const;
 
   private readonly client: S3Client;
@@ -111,6 +114,17 @@ export class S3Storage implements Storage {
 
   async complete(upload: UploadRef, parts: readonly CompletedPart[]): Promise<BlobInfo> {
     return s3(() => completeUpload({ client: this.client, bucket: this.bucket, options: this.options }, upload, parts));
+  }
+
+  async stageSingle(upload: SingleUpload, expiresInSeconds: number): Promise<StagedSingle> {
+    if (!isValidBlobRef(upload)) throw new InvalidRequestError('invalid owner, project or hash');
+    if (!Number.isSafeInteger(upload.size) || upload.size < 0) throw new InvalidRequestError('size must be a byte count');
+    if (upload.size > MAX_PART_SIZE) throw new TooLargeError(`a single-shot upload may be at most ${MAX_PART_SIZE} bytes`, { maxSize: MAX_PART_SIZE });
+    return stageSingle(this.partUrls, upload, presignSeconds(expiresInSeconds));
+  }
+
+  async completeSingle(upload: Omit<SingleUpload, 'contentType'>, key: string): Promise<BlobInfo> {
+    return s3(() => completeSingle({ client: this.client, bucket: this.bucket, options: this.options }, upload, key));
   }
 
   async abort(upload: UploadRef): Promise<void> {

@@ -1,0 +1,41 @@
+import type { FastifyInstance } from 'fastify';
+import { DreamLakeError, TooLargeError } from '@dreamlake/presign';
+import { parseOrThrow } from '@dreamlake/presign/http';
+import { requireAssetType } from '../asset-types.ts';
+import type { BssContext } from '../http/context.ts';
+import { SINGLE_PARAMS, signedGuard } from '../http/guards.ts';
+import { bodyStream, declaredLength, headerValue, streamRawBodies } from '../http/raw-body.ts';
+import { blobAnswer } from '../http/receipt.ts';
+import { singleContentType } from '../http/schemas.ts';
+import { signedSingle } from '../http/scope.ts';
+import { receivesSingles } from '../storage/single-upload.ts';
+
+/**
+ * `PUT /{type}/upload/single`: a single-shot body, received by BSS itself (disk backend). Whatever
+ * can be refused before the body is read is (a declared length other than the signed size, a bad
+ * Content-Type, a backend that stores bodies in S3), and then the connection is closed rather
+ * than the body drained.
+ */
+export async function registerSinglePutRoute(app: FastifyInstance, ctx: BssContext): Promise<void> {
+  const { storage } = ctx;
+  await app.register(async (scoped) => {
+    streamRawBodies(scoped);
+    const route = { onRequest: [requireAssetType, signedGuard(ctx, 'upload-single', SINGLE_PARAMS)] };
+    scoped.put('/:type/upload/single', route, async (request) => {
+      const signed = signedSingle(request);
+      if (!receivesSingles(storage)) {
+        throw new DreamLakeError('conflict', 'this BSS stores bodies in S3: POST this URL to learn where to send it');
+      }
+      const length = declaredLength(request);
+      if (length !== undefined && length > signed.size) {
+        throw new TooLargeError(`Content-Length ${length} is more than the ${signed.size} bytes this URL was signed for`, { size: signed.size });
+      }
+      if (length !== undefined && length < signed.size) {
+        throw new DreamLakeError('invalid_part', `Content-Length ${length} is less than the ${signed.size} bytes this URL was signed for`, { size: signed.size });
+      }
+      const contentType = parseOrThrow(singleContentType, headerValue(request, 'content-type'), 'Content-Type header');
+      const blob = await storage.receiveSingle({ ...signed, contentType }, bodyStream(request));
+      return blobAnswer(ctx, blob);
+    });
+  });
+}

@@ -1,0 +1,45 @@
+import type { FastifyInstance } from 'fastify';
+import { DreamLakeError } from '@dreamlake/presign';
+import { parseOrThrow } from '@dreamlake/presign/http';
+import { requireAssetType } from '../asset-types.ts';
+import type { BssContext } from '../http/context.ts';
+import { SINGLE_PARAMS, signedGuard } from '../http/guards.ts';
+import { blobAnswer } from '../http/receipt.ts';
+import { singleBody, singleCompleteBody } from '../http/schemas.ts';
+import { signedSingle, uploadScope } from '../http/scope.ts';
+import { receivesSingles, stagesSingles } from '../storage/single-upload.ts';
+
+/**
+ * `POST /{type}/upload/single` (where to send a single-shot body) and
+ * `POST /{type}/upload/single/complete` (S3: verify and publish the staged body), behind the
+ * `upload-single` signature. The disk backend's body PUT is in `single-put.ts`.
+ */
+export function registerSingleRoutes(app: FastifyInstance, ctx: BssContext): void {
+  const { storage } = ctx;
+  const route = { onRequest: [requireAssetType, signedGuard(ctx, 'upload-single', SINGLE_PARAMS)] };
+
+  app.post('/:type/upload/single', route, async (request) => {
+    const signed = signedSingle(request);
+    const body = parseOrThrow(singleBody, request.body ?? {});
+    if (receivesSingles(storage)) return { mode: 'put', url: storage.publicUrlOf(request.url) };
+    if (!stagesSingles(storage)) throw new DreamLakeError('not_implemented', 'this storage takes no single-shot uploads');
+    // The store's URL lives no longer than the signed one it answers.
+    const left = (request.presign?.exp ?? 0) - ctx.clock();
+    const seconds = Math.max(1, Math.min(ctx.config.presignTtlSeconds, left));
+    const staged = await storage.stageSingle({ ...signed, contentType: body.contentType }, seconds);
+    const expiresAt = new Date((ctx.clock() + seconds) * 1000).toISOString();
+    return { mode: 's3', url: staged.url, headers: staged.headers, key: staged.key, expiresAt };
+  });
+
+  app.post('/:type/upload/single/complete', route, async (request) => {
+    const signed = signedSingle(request);
+    const body = parseOrThrow(singleCompleteBody, request.body);
+    uploadScope(request, body);
+    if (!stagesSingles(storage)) {
+      throw new DreamLakeError('conflict', 'this BSS takes the body by PUT to the single-shot URL; there is nothing to complete');
+    }
+    // Verifying a large staged object takes a while with nothing on the wire.
+    request.raw.socket?.setTimeout?.(0);
+    return blobAnswer(ctx, await storage.completeSingle(signed, body.key));
+  });
+}

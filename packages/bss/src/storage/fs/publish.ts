@@ -1,0 +1,34 @@
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { NotFoundError } from '@dreamlake/presign';
+import { diskFull, isMissing, syncPath, writeJsonAtomic } from './files.ts';
+import { BLOB_MANIFEST, type FsLayout } from './layout.ts';
+import type { BlobManifest } from './records.ts';
+
+function alreadyExists(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOTEMPTY' || code === 'EEXIST';
+}
+
+/**
+ * Publishes a staged blob folder (its pieces, verified) by writing its manifest and renaming the
+ * folder onto the blob's content-addressed path, after both reached the disk. When the blob is
+ * already there (another complete or single-shot upload of the same hash, in any process, got
+ * there first) the stage is removed and that blob stands: both hold the same verified bytes.
+ * Throws NotFoundError when a sweep claimed the stage meanwhile (it renames a stale stage away
+ * first, so the rename here fails whole).
+ */
+export async function publishStage(layout: FsLayout, stage: string, manifest: BlobManifest): Promise<void> {
+  const blobDir = layout.blobPath(manifest);
+  try {
+    await writeJsonAtomic(join(stage, BLOB_MANIFEST), manifest);
+    await syncPath(stage);
+    await mkdir(dirname(blobDir), { recursive: true });
+    await rename(stage, blobDir);
+    await syncPath(dirname(blobDir));
+  } catch (error) {
+    await rm(stage, { recursive: true, force: true });
+    if (isMissing(error)) throw new NotFoundError('the staged blob was swept before it was published');
+    if (!alreadyExists(error)) throw diskFull(error);
+  }
+}

@@ -1,0 +1,76 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Writable, type Readable } from 'node:stream';
+import { DreamLakeError, HashMismatchError, NotFoundError, TooLargeError } from '@dreamlake/presign';
+import type { SingleUpload } from '../single-upload.ts';
+import { MAX_PART_SIZE, type BlobInfo } from '../storage.ts';
+import { statBlob } from './blobs.ts';
+import { copyBody } from './body.ts';
+import { diskFull, syncPath, tempName } from './files.ts';
+import { blobPiece, type FsLayout } from './layout.ts';
+import { publishStage } from './publish.ts';
+import type { BlobManifest } from './records.ts';
+
+function tooLarge(size: number): TooLargeError {
+  return new TooLargeError(`the body is longer than the ${size} bytes this URL was signed for`, { size });
+}
+
+/** Reads a body to its end and drops it, refusing it past `limit` bytes. */
+function discardBody(body: Readable, limit: number): Promise<void> {
+  let size = 0;
+  const sink = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+  return copyBody(body, sink, (chunk) => {
+    size += chunk.length;
+    if (size > limit) throw tooLarge(limit);
+  });
+}
+
+/**
+ * A single-shot upload on disk. The body streams into a private staging folder as piece 0 of a
+ * blob, counted and hashed as it arrives (cut off as soon as it passes the signed size); only when
+ * size and SHA-256 both match is the piece flushed and the folder published onto the blob's path,
+ * the same way and in the same layout as a multipart complete. A refused body leaves nothing.
+ */
+export async function receiveSingle(layout: FsLayout, upload: SingleUpload, body: Readable): Promise<BlobInfo> {
+  if (!Number.isSafeInteger(upload.size) || upload.size < 0) throw new DreamLakeError('invalid_request', 'size must be a byte count');
+  if (upload.size > MAX_PART_SIZE) throw new TooLargeError(`a single-shot upload may be at most ${MAX_PART_SIZE} bytes`, { maxSize: MAX_PART_SIZE });
+  const ref = { owner: upload.owner, project: upload.project, hash: upload.hash };
+  const existing = await statBlob(layout, ref);
+  if (existing) {
+    await discardBody(body, upload.size);
+    return existing;
+  }
+
+  await mkdir(layout.tmpDir, { recursive: true });
+  const stage = tempName(join(layout.tmpDir, `single-${upload.hash}`));
+  const piece = blobPiece(stage, 0);
+  const sha256 = createHash('sha256');
+  let size = 0;
+  try {
+    await mkdir(stage);
+    await copyBody(body, createWriteStream(piece, { flags: 'wx' }), (chunk) => {
+      size += chunk.length;
+      if (size > upload.size) throw tooLarge(upload.size);
+      sha256.update(chunk);
+    });
+    if (size < upload.size) {
+      throw new DreamLakeError('invalid_part', `the body has ${size} bytes; this URL was signed for ${upload.size}`, { size: upload.size });
+    }
+    const actual = sha256.digest('hex');
+    if (actual !== upload.hash) {
+      throw new HashMismatchError('the body does not match the signed SHA-256; nothing was kept', { expected: upload.hash, actual });
+    }
+    await syncPath(piece);
+  } catch (error) {
+    await rm(stage, { recursive: true, force: true });
+    throw diskFull(error);
+  }
+
+  const manifest: BlobManifest = { ...ref, size, contentType: upload.contentType, createdAt: Date.now(), pieces: [{ size }] };
+  await publishStage(layout, stage, manifest);
+  const published = await statBlob(layout, ref);
+  if (!published) throw new NotFoundError('the blob vanished after it was published');
+  return published;
+}
