@@ -1,53 +1,117 @@
 /**
- * `npm run bench`: measures speed and memory and prints one table, each figure beside the raw
- * limit measured in the same run on the same machine.
+ * `npm run bench`: measures speed and memory and prints tables, each figure beside the raw
+ * limit (floor) measured in the same run on the same machine.
  *
- *   npm run bench                 # everything (about 2 GiB through BSS, 1 GiB through the CLI)
- *   npm run bench -- --quick      # smaller sizes, for a first look
+ *   npm run bench                        # everything (2 GiB through BSS, 1 GiB and 100,000 files through the CLI)
+ *   npm run bench -- --quick             # smaller sizes and shorter loads, for a first look
+ *   npm run bench -- --only grants,files # some sections: presign, bss, large, grants, files, many
  */
-import { runPresignBench, type BenchRow } from './bench-presign.ts';
+import type { BenchRow } from './bench-presign.ts';
+import { runPresignBench } from './bench-presign.ts';
+import { runGrantBench } from './bench-grants.ts';
+import { runManyFilesBench, runSmallFilesBench } from './bench-many-files.ts';
+import { BenchServices, cleanUpOnSignal } from './bench-services.ts';
+import { waitForQuiet } from './bench-machine.ts';
 import { runBssMemoryBench } from '../packages/bss/bench/memory.ts';
 import { runUploadBench } from '../packages/cli/bench/upload.ts';
-import { Services, backends } from '../packages/cli/test/e2e/harness.ts';
 
-const quick = process.argv.includes('--quick');
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const onlyAt = args.indexOf('--only');
+const only = onlyAt >= 0 ? new Set((args[onlyAt + 1] ?? '').split(',')) : undefined;
 const MiB = 1024 * 1024;
-const rows: BenchRow[] = [];
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-log('presign verify…');
-rows.push(...runPresignBench());
-
-const bssBytes = (quick ? 256 : 2048) * MiB;
-log(`BSS memory, ${bssBytes / MiB} MiB upload…`);
-const bss = await runBssMemoryBench({ totalBytes: bssBytes });
-rows.push({
-  measure: `BSS RSS during a ${bssBytes / MiB} MiB upload (${bss.parts} parts of ${bss.partBytes / MiB} MiB, ${bss.concurrency} at a time)`,
-  result: `baseline ${bss.rssBaselineMiB} MiB, peak ${bss.rssPeakMiB} MiB, high-water ${bss.rssHighWaterMiB} MiB`,
-  rawLimit: '-',
-  note: 'flat: the peak does not grow with the upload size',
-});
-rows.push({
-  measure: `BSS upload + complete (SHA-256 verified), ${bssBytes / MiB} MiB`,
-  result: `${bss.throughputMiBps} MiB/s (${bss.uploadSeconds} s + ${bss.completeSeconds} s)`,
-  rawLimit: `${bss.rawWriteMiBps} MiB/s plain stream write of the same bytes`,
-});
-
-const cliMiB = quick ? 256 : 1024;
-log(`CLI upload, ${cliMiB} MiB…`);
-const services = await Services.start({ backend: backends()[0]! });
-try {
-  const up = await runUploadBench({ serverUrl: services.serverUrl, sizeMiB: cliMiB });
-  rows.push({
-    measure: `dreamlake upload ${cliMiB} MiB end to end (hash, ${up.cli.partsTotal} parts, ${up.concurrency} in flight, verify, register)`,
-    result: `${up.cli.mibPerSec} MiB/s, CLI peak RSS ${up.cli.peakRssMiB} MiB`,
-    rawLimit: `${up.raw.readSha256MiBPerSec} MiB/s read+SHA-256; ${up.raw.loopbackPutMiBPerSec} MiB/s raw loopback PUT`,
-    note: `hash ${up.cli.phases.hashSeconds} s, parts ${up.cli.phases.partsSeconds} s, complete+register ${up.cli.phases.finishSeconds} s; the file is read twice (hash, send) and BSS re-reads it to verify`,
-  });
-} finally {
-  await services.close();
+interface Section {
+  key: string;
+  title: string;
+  run: () => Promise<BenchRow[]>;
 }
 
-console.log('| measure | result | raw limit (same run) | note |');
-console.log('|---|---|---|---|');
-for (const row of rows) console.log(`| ${row.measure} | ${row.result} | ${row.rawLimit} | ${row.note ?? ''} |`);
+const sections: Section[] = [
+  { key: 'presign', title: 'Presign', run: async () => runPresignBench() },
+  {
+    key: 'bss',
+    title: 'Large files: BSS',
+    run: async () => {
+      const bssBytes = (quick ? 256 : 2048) * MiB;
+      const bss = await runBssMemoryBench({ totalBytes: bssBytes });
+      return [
+        {
+          measure: `BSS RSS during a ${bssBytes / MiB} MiB upload (${bss.parts} parts of ${bss.partBytes / MiB} MiB, ${bss.concurrency} at a time)`,
+          result: `baseline ${bss.rssBaselineMiB} MiB, peak ${bss.rssPeakMiB} MiB, high-water ${bss.rssHighWaterMiB} MiB`,
+          rawLimit: '-',
+          note: 'flat: the peak does not grow with the upload size',
+        },
+        {
+          measure: `BSS upload + complete (SHA-256 verified), ${bssBytes / MiB} MiB`,
+          result: `${bss.throughputMiBps} MiB/s (${bss.uploadSeconds} s + ${bss.completeSeconds} s)`,
+          rawLimit: `${bss.rawWriteMiBps} MiB/s plain stream write of the same bytes`,
+        },
+      ];
+    },
+  },
+  {
+    key: 'large',
+    title: 'Large files: CLI',
+    run: async () => {
+      const cliMiB = quick ? 256 : 1024;
+      const services = await BenchServices.start();
+      try {
+        const up = await runUploadBench({ serverUrl: services.serverUrl, sizeMiB: cliMiB });
+        return [
+          {
+            measure: `dreamlake upload ${cliMiB} MiB end to end (hash, ${up.cli.partsTotal} parts, ${up.concurrency} in flight, verify, register)`,
+            result: `${up.cli.mibPerSec} MiB/s, CLI peak RSS ${up.cli.peakRssMiB} MiB`,
+            rawLimit: `${up.raw.readSha256MiBPerSec} MiB/s read+SHA-256; ${up.raw.loopbackPutMiBPerSec} MiB/s raw loopback PUT`,
+            note: `hash ${up.cli.phases.hashSeconds} s, parts ${up.cli.phases.partsSeconds} s, complete+register ${up.cli.phases.finishSeconds} s; the file is read twice (hash, send) and BSS re-reads it to verify`,
+          },
+        ];
+      } finally {
+        await services.close();
+      }
+    },
+  },
+  {
+    key: 'grants',
+    title: 'Upload grants',
+    run: async () => {
+      const services = await BenchServices.start();
+      try {
+        return await runGrantBench({ services, durationMs: quick ? 3000 : 5000 });
+      } finally {
+        await services.close();
+      }
+    },
+  },
+  { key: 'files', title: 'Many files: 1,000 × 20 KiB', run: () => runSmallFilesBench({ count: 1000, bytes: 20 * 1024 }) },
+  {
+    key: 'many',
+    title: `Many files: ${quick ? '10,000' : '100,000'} × 1 KiB`,
+    run: () => runManyFilesBench({ count: quick ? 10_000 : 100_000, bytes: 1024 }),
+  },
+];
+
+cleanUpOnSignal();
+const printed: string[] = [];
+for (const section of sections) {
+  if (only && !only.has(section.key)) continue;
+  const busyBefore = await waitForQuiet(quick ? 20_000 : 120_000);
+  log(`${section.title}… (cores ${(busyBefore * 100).toFixed(0)}% busy before it)`);
+  const started = performance.now();
+  let rows: BenchRow[];
+  try {
+    rows = await section.run();
+  } catch (error) {
+    process.exitCode = 1;
+    log(`${section.title} failed: ${(error as Error).stack ?? String(error)}`);
+    rows = [{ measure: section.title, result: 'failed', rawLimit: '-', note: `\`${(error as Error).message.replace(/\s+/g, ' ').slice(0, 400)}\`` }];
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const machine = `cores ${(busyBefore * 100).toFixed(0)}% busy just before the section; ${seconds.toFixed(0)} s`;
+  log(`  (${machine})`);
+  printed.push(`### ${section.title}`, '', `_${machine}_`, '', '| measure | result | raw limit (same run) | note |', '|---|---|---|---|');
+  for (const row of rows) printed.push(`| ${row.measure} | ${row.result} | ${row.rawLimit} | ${row.note ?? ''} |`);
+  printed.push('');
+}
+console.log(printed.join('\n'));

@@ -8,14 +8,16 @@
  * `tsx packages/cli/bench/upload.ts [MiB]` starts a server and BSS itself.
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { CLI_BIN, cliEnv, makeFile, MIB, runCli, Services, tempDir, uniqueName, backends } from '../test/e2e/harness.ts';
+import { BenchServices, CLI_BIN, removeTemp, tempDir, track, watchPeakRss } from '../../../scripts/bench-services.ts';
+
+const MIB = 1024 * 1024;
 
 export interface UploadBenchOptions {
   serverUrl: string;
@@ -102,19 +104,30 @@ function watchPhases(home: string, partsTotal: number, started: number): () => {
   };
 }
 
-/** Peak RSS of a child, from the kernel's high-water mark, sampled until it exits. */
-function watchPeakRss(pid: number): () => number {
-  let peak = 0;
-  const sample = async () => {
-    const text = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-    const kb = Number(/VmHWM:\s+(\d+)/.exec(text)?.[1] ?? 0);
-    peak = Math.max(peak, kb);
-  };
-  const timer = setInterval(() => void sample(), 50);
-  return () => {
-    clearInterval(timer);
-    return Math.round((peak / 1024) * 10) / 10;
-  };
+/** Writes `size` bytes of a cheap deterministic pattern (streamed, so memory stays flat). */
+async function makeFile(path: string, size: number, seed: number): Promise<void> {
+  const block = Buffer.alloc(MIB);
+  const out = createWriteStream(path);
+  for (let offset = 0, n = 0; offset < size; offset += MIB, n += 1) {
+    for (let i = 0; i < block.length; i += 4) block.writeUInt32LE(((seed * 2654435761) ^ (n * 40503) ^ i) >>> 0, i);
+    const chunk = block.subarray(0, Math.min(MIB, size - offset));
+    if (!out.write(chunk)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+}
+
+/** A new user through the server's sign-up; the CLI gets the token in its environment. */
+async function signup(serverUrl: string): Promise<{ username: string; token: string }> {
+  const username = `bench${randomBytes(4).toString('hex')}`;
+  const res = await fetch(`${serverUrl}/auth/signup`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password: 'benchmark password' }),
+  });
+  const body = (await res.json()) as { token?: string };
+  if (res.status !== 201 || typeof body.token !== 'string') throw new Error(`sign-up failed: ${res.status} ${JSON.stringify(body)}`);
+  return { username, token: body.token };
 }
 
 export async function runUploadBench(options: UploadBenchOptions): Promise<UploadBenchResult> {
@@ -122,10 +135,9 @@ export async function runUploadBench(options: UploadBenchOptions): Promise<Uploa
   const concurrency = options.concurrency ?? 4;
   const work = await tempDir('dreamlake-bench-');
   try {
-    const env = cliEnv(join(work, 'home'));
-    const user = uniqueName('bench');
-    const signup = await runCli(['signup', '--server', options.serverUrl, '--username', user, '--password-stdin'], env, 'benchmark password\n');
-    if (signup.code !== 0) throw new Error(`sign-up failed: ${signup.stderr}`);
+    const { username: user, token } = await signup(options.serverUrl);
+    const home = join(work, 'home');
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, DREAMLAKE_HOME: home, DREAMLAKE_SERVER: options.serverUrl, DREAMLAKE_TOKEN: token, NO_COLOR: '1' };
     const path = join(work, 'bench.bin');
     await makeFile(path, sizeMiB * MIB, 42);
 
@@ -133,16 +145,16 @@ export async function runUploadBench(options: UploadBenchOptions): Promise<Uploa
     const loopbackPutMiBPerSec = await rawLoopbackPut(path);
 
     const started = performance.now();
-    const child = spawn(process.execPath, [CLI_BIN, 'upload', path, '--to', `${user}/bench`, '--json', '--concurrency', String(concurrency)], {
+    const child = track(spawn(process.execPath, [CLI_BIN, 'upload', path, '--to', `${user}/bench`, '--json', '--concurrency', String(concurrency)], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    }));
     const peak = watchPeakRss(child.pid ?? 0);
-    const phases = watchPhases(env.DREAMLAKE_HOME as string, Math.ceil((sizeMiB * MIB) / (5 * MIB)), started);
+    const phases = watchPhases(home, Math.ceil((sizeMiB * MIB) / (5 * MIB)), started);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
     const [code] = (await once(child, 'close')) as [number | null];
     const ms = performance.now() - started;
     const peakRssMiB = peak();
@@ -163,13 +175,13 @@ export async function runUploadBench(options: UploadBenchOptions): Promise<Uploa
       raw: { readSha256MiBPerSec, loopbackPutMiBPerSec },
     };
   } finally {
-    await rm(work, { recursive: true, force: true });
+    await removeTemp(work);
   }
 }
 
 async function main(): Promise<void> {
   const sizeMiB = Number(process.argv[2] ?? 1024);
-  const services = await Services.start({ backend: backends()[0]! });
+  const services = await BenchServices.start();
   try {
     const result = await runUploadBench({ serverUrl: services.serverUrl, sizeMiB });
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

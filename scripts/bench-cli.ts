@@ -1,0 +1,67 @@
+/**
+ * Runs the real `dreamlake` bin (as a user would: its own home, a token in the environment) and
+ * measures it from outside: wall time, peak RSS from /proc, and its `--json` lines counted as they
+ * arrive (a run of 100,000 files prints 100,000 lines, which are not kept).
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { CLI_BIN, ROOT, track, watchPeakRss } from './bench-services.ts';
+
+export interface CliUploadOptions {
+  paths: readonly string[];
+  /** NAMESPACE/SPACE */
+  to: string;
+  serverUrl: string;
+  token: string;
+  home: string;
+  extraArgs?: readonly string[];
+  /** Give up (SIGTERM) after this long. */
+  timeoutMs?: number;
+}
+
+export interface CliUploadResult {
+  seconds: number;
+  peakRssMiB: number;
+  /** `--json` lines: one per file uploaded or found already stored. */
+  files: number;
+  skipped: number;
+  /** The last lines of stderr (the summary line, or the error). */
+  stderrTail: string;
+}
+
+export async function runCliUpload(options: CliUploadOptions): Promise<CliUploadResult> {
+  const env = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: options.home,
+    DREAMLAKE_HOME: options.home,
+    DREAMLAKE_SERVER: options.serverUrl,
+    DREAMLAKE_TOKEN: options.token,
+    NO_COLOR: '1',
+  };
+  const args = [CLI_BIN, 'upload', ...options.paths, '--to', options.to, '--json', ...(options.extraArgs ?? [])];
+  const started = performance.now();
+  const child = track(spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }));
+  const peak = watchPeakRss(child.pid ?? 0, 100);
+  let files = 0;
+  let skipped = 0;
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    if (line.trim() === '') return;
+    files += 1;
+    if (line.includes('"skipped":true')) skipped += 1;
+  });
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => {
+    stderr = (stderr + c.toString()).slice(-4000);
+  });
+  const timer = options.timeoutMs ? setTimeout(() => child.kill('SIGTERM'), options.timeoutMs) : undefined;
+  const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
+  clearTimeout(timer);
+  const seconds = (performance.now() - started) / 1000;
+  const peakRssMiB = peak();
+  const stderrTail = stderr.trim().split('\n').slice(-5).join('\n');
+  if (code !== 0) {
+    throw new Error(`dreamlake upload exited with ${code ?? signal} after ${seconds.toFixed(1)} s and ${files} files: ${stderrTail}`);
+  }
+  return { seconds, peakRssMiB, files, skipped, stderrTail };
+}

@@ -1,0 +1,222 @@
+/**
+ * The benchmark's own service starter: the real DreamLake server and BSS as child processes
+ * (`node --import tsx`, as `npm run server` / `npm run bss` run them), disk backend and SQLite in a
+ * temporary data folder, on free loopback ports. Also the small helpers the benchmark modules
+ * share: free ports, temporary folders, child processes, peak RSS, a user's token.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { rmSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../', import.meta.url));
+export const CLI_BIN = join(ROOT, 'packages/cli/bin/dreamlake.js');
+const SERVER_MAIN = join(ROOT, 'packages/server/src/main.ts');
+const BSS_MAIN = join(ROOT, 'packages/bss/src/main.ts');
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/** Temporary folders and child processes of this run, for an interrupted run to clean up. */
+const temps = new Set<string>();
+const children = new Set<ChildProcess>();
+
+/** A new temporary folder; removeTemp() removes it (and an interrupted run does too). */
+export async function tempDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  temps.add(dir);
+  return dir;
+}
+
+export async function removeTemp(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  temps.delete(dir);
+}
+
+/** Registers the child processes for cleanup too. */
+export function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+/** On SIGINT or SIGTERM: kills the children this run started, removes its temporary folders, exits. */
+export function cleanUpOnSignal(): void {
+  const stop = (signal: NodeJS.Signals) => {
+    process.stderr.write(`\n${signal}: stopping the services and removing temporary files\n`);
+    for (const child of children) child.kill('SIGKILL');
+    for (const dir of temps) rmSync(dir, { recursive: true, force: true });
+    process.exit(130);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A child process with its output kept (for the error message when it fails). */
+export interface Child {
+  child: ChildProcess;
+  output: string[];
+}
+
+/** Runs a TypeScript file of this repository with tsx in its own process. */
+export function spawnTs(script: string, env: Record<string, string>, args: readonly string[] = []): Child {
+  const child = track(spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }));
+  const output: string[] = [];
+  const keep = (c: Buffer) => {
+    output.push(c.toString());
+    if (output.length > 200) output.splice(0, output.length - 200);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  return { child, output };
+}
+
+export async function stopChild(proc: Child | undefined): Promise<void> {
+  if (!proc || proc.child.exitCode !== null || proc.child.signalCode !== null) return;
+  const exited = once(proc.child, 'exit');
+  proc.child.kill('SIGTERM');
+  const timer = setTimeout(() => proc.child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Waits until `url` answers 2xx, or throws with the child's output when it exits or takes too long. */
+export async function waitHealthy(proc: Child, url: string, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (proc.child.exitCode !== null) throw new Error(`${what} exited (${proc.child.exitCode}):\n${proc.output.join('')}`);
+    const ok = await fetch(url).then(
+      async (res) => {
+        await res.arrayBuffer();
+        return res.ok;
+      },
+      () => false,
+    );
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`${what} did not answer at ${url}:\n${proc.output.join('')}`);
+    await sleep(100);
+  }
+}
+
+/** Peak resident set of a process, from the kernel's high-water mark (VmHWM), sampled until stopped. */
+export function watchPeakRss(pid: number, everyMs = 50): () => number {
+  let peakKb = 0;
+  const sample = async () => {
+    const text = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+    peakKb = Math.max(peakKb, Number(/VmHWM:\s+(\d+)/.exec(text)?.[1] ?? 0));
+  };
+  const timer = setInterval(() => void sample(), everyMs);
+  void sample();
+  return () => {
+    clearInterval(timer);
+    return Math.round((peakKb / 1024) * 10) / 10;
+  };
+}
+
+export interface BenchServiceOptions {
+  /**
+   * The address clients are given for BSS (signed URLs of the server and of BSS), from BSS's port;
+   * BSS itself by default. A counting proxy in front of BSS sets it to its own address.
+   */
+  bssPublicUrl?: (bssPort: number) => string;
+  /** Ports chosen by the caller (for a proxy started before the services). */
+  serverPort?: number;
+  bssPort?: number;
+}
+
+/** A running server and BSS (disk backend, SQLite), in a temporary folder removed by close(). */
+export class BenchServices {
+  readonly serverUrl: string;
+  readonly bssUrl: string;
+  readonly #dir: string;
+  #server: Child | undefined;
+  #bss: Child | undefined;
+
+  private constructor(dir: string, serverPort: number, bssPort: number) {
+    this.#dir = dir;
+    this.serverUrl = `http://127.0.0.1:${serverPort}`;
+    this.bssUrl = `http://127.0.0.1:${bssPort}`;
+  }
+
+  static async start(options: BenchServiceOptions = {}): Promise<BenchServices> {
+    const dir = await tempDir('dreamlake-bench-services-');
+    const serverPort = options.serverPort ?? (await freePort());
+    const bssPort = options.bssPort ?? (await freePort());
+    const services = new BenchServices(dir, serverPort, bssPort);
+    const publicUrl = options.bssPublicUrl?.(bssPort) ?? services.bssUrl;
+    const common = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOST: '127.0.0.1',
+      PRESIGN_SECRETS: randomBytes(32).toString('hex'),
+      BSS_PUBLIC_URL: publicUrl,
+      PRESIGN_TTL_SECONDS: '3600',
+      LOG_LEVEL: 'warn',
+    };
+    try {
+      services.#bss = spawnTs(BSS_MAIN, { ...common, STORAGE: 'fs', DREAMLAKE_DATA_DIR: join(dir, 'bss'), BSS_PORT: String(bssPort) });
+      services.#server = spawnTs(SERVER_MAIN, {
+        ...common,
+        // The server's own calls to BSS (stat) go straight to it, not through a client-side proxy.
+        BSS_INTERNAL_URL: services.bssUrl,
+        DREAMLAKE_DATA_DIR: join(dir, 'server'),
+        SERVER_PORT: String(serverPort),
+        JWT_SECRET: randomBytes(32).toString('hex'),
+        ALLOW_SIGNUP: 'true',
+        SCRYPT_LOG_N: '12',
+      });
+      await Promise.all([
+        waitHealthy(services.#bss, `${services.bssUrl}/healthz`, 'BSS'),
+        waitHealthy(services.#server, `${services.serverUrl}/healthz`, 'server'),
+      ]);
+    } catch (error) {
+      await services.close();
+      throw error;
+    }
+    return services;
+  }
+
+  get serverPid(): number {
+    return this.#server?.child.pid ?? 0;
+  }
+
+  get bssPid(): number {
+    return this.#bss?.child.pid ?? 0;
+  }
+
+  /** Signs up a new user (sign-up is open) and returns the JWT the server issued. */
+  async signup(prefix = 'bench'): Promise<{ username: string; token: string }> {
+    const username = `${prefix}${randomBytes(4).toString('hex')}`;
+    const res = await fetch(`${this.serverUrl}/auth/signup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username, password: 'benchmark password' }),
+    });
+    const body = (await res.json()) as { token?: string };
+    if (res.status !== 201 || typeof body.token !== 'string') throw new Error(`sign-up failed: ${res.status} ${JSON.stringify(body)}`);
+    return { username, token: body.token };
+  }
+
+  logs(): string {
+    return `--- server ---\n${this.#server?.output.join('') ?? ''}\n--- BSS ---\n${this.#bss?.output.join('') ?? ''}`;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([stopChild(this.#server), stopChild(this.#bss)]);
+    await removeTemp(this.#dir);
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * Folders of many small files, and the floor for sending them: a minimal node:http server that
+ * streams each PUT body through SHA-256 into its own file and fsyncs it before answering 200,
+ * and a minimal client that reads each file, SHA-256s it and PUTs it over keep-alive (undici),
+ * 16 at a time. Everything in one process, on loopback.
+ *
+ *   node --import tsx scripts/bench-small-files.ts [files] [bytes]   # the floor alone
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Agent, request } from 'undici';
+import { removeTemp, tempDir } from './bench-services.ts';
+
+export interface SmallFiles {
+  /** The folder to upload. */
+  dir: string;
+  /** Every file, in the order written. */
+  paths: string[];
+  bytesEach: number;
+}
+
+/** Runs `task` over `items`, at most `limit` at once. */
+export async function eachLimit<T>(items: readonly T[], limit: number, task: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      await task(items[i] as T, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/**
+ * Writes `count` files of `bytesEach` random bytes under `parent/name`, in subfolders of at most
+ * `perFolder` files (flat when count <= perFolder).
+ */
+export async function makeSmallFiles(parent: string, name: string, count: number, bytesEach: number, perFolder = 1000): Promise<SmallFiles> {
+  const dir = join(parent, name);
+  const width = String(count - 1).length;
+  const flat = count <= perFolder;
+  const folders = flat ? 0 : Math.ceil(count / perFolder);
+  const paths = Array.from({ length: count }, (_, i) => {
+    const file = `f${String(i).padStart(width, '0')}.bin`;
+    return flat ? join(dir, file) : join(dir, `d${String(Math.floor(i / perFolder)).padStart(String(folders - 1).length, '0')}`, file);
+  });
+  await mkdir(dir, { recursive: true });
+  for (let f = 0; f < folders; f += 1) await mkdir(join(dir, `d${String(f).padStart(String(folders - 1).length, '0')}`));
+  await eachLimit(paths, 32, async (path) => writeFile(path, randomBytes(bytesEach)));
+  return { dir, paths, bytesEach };
+}
+
+export interface RawServer {
+  origin: string;
+  close(): Promise<void>;
+}
+
+/** The floor's server: each PUT body through SHA-256 into a file of its own, fsynced, then 200. */
+export async function startRawFileServer(storeDir: string): Promise<RawServer> {
+  await mkdir(storeDir, { recursive: true });
+  let n = 0;
+  const server: Server = createServer((req, res) => {
+    const fail = (error: unknown) => {
+      res.statusCode = 500;
+      res.end(String(error));
+    };
+    (async () => {
+      const hash = createHash('sha256');
+      const file = await open(join(storeDir, `${n++}.blob`), 'w');
+      try {
+        for await (const chunk of req) {
+          hash.update(chunk as Buffer);
+          await file.write(chunk as Buffer);
+        }
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ sha256: hash.digest('hex') }));
+    })().catch(fail);
+  });
+  server.keepAliveTimeout = 30_000;
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    close: async () => {
+      server.closeAllConnections();
+      server.close();
+      await once(server, 'close');
+    },
+  };
+}
+
+export interface RawSendResult {
+  files: number;
+  seconds: number;
+  filesPerSecond: number;
+  /** Requests the client sent: one PUT per file. */
+  requests: number;
+}
+
+/** The floor's client: read, SHA-256, PUT over keep-alive, `concurrency` at a time; checks each answer's hash. */
+export async function rawSendFiles(paths: readonly string[], origin: string, concurrency = 16): Promise<RawSendResult> {
+  const agent = new Agent({ connections: concurrency, keepAliveTimeout: 30_000 });
+  let requests = 0;
+  const started = performance.now();
+  try {
+    await eachLimit(paths, concurrency, async (path, i) => {
+      const body = await readFile(path);
+      const sha256 = createHash('sha256').update(body).digest('hex');
+      requests += 1;
+      const res = await request(`${origin}/put/${i}`, { method: 'PUT', dispatcher: agent, body, headers: { 'content-type': 'application/octet-stream' } });
+      const answer = (await res.body.json()) as { sha256?: string };
+      if (res.statusCode !== 200 || answer.sha256 !== sha256) throw new Error(`raw PUT of ${path}: ${res.statusCode} ${JSON.stringify(answer)}`);
+    });
+  } finally {
+    await agent.close();
+  }
+  const seconds = (performance.now() - started) / 1000;
+  return { files: paths.length, seconds, filesPerSecond: paths.length / seconds, requests };
+}
+
+/** The whole floor on the given files: a fresh server and store, the client, cleanup. */
+export async function runRawSmallFiles(paths: readonly string[], concurrency = 16): Promise<RawSendResult> {
+  const store = await tempDir('dreamlake-bench-raw-store-');
+  const server = await startRawFileServer(store);
+  try {
+    return await rawSendFiles(paths, server.origin, concurrency);
+  } finally {
+    await server.close();
+    await removeTemp(store);
+  }
+}
+
+async function main(): Promise<void> {
+  const count = Number(process.argv[2] ?? 1000);
+  const bytes = Number(process.argv[3] ?? 20 * 1024);
+  const work = await tempDir('dreamlake-bench-files-');
+  try {
+    const files = await makeSmallFiles(work, 'small', count, bytes);
+    const result = await runRawSmallFiles(files.paths);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  } finally {
+    await removeTemp(work);
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exitCode = 1;
+  });
+}
