@@ -1,8 +1,8 @@
 import { ForbiddenError, NotFoundError } from '@dreamlake/presign';
 import type { DB } from './db/open.ts';
 import type { Role } from './db/schema.ts';
-import { findNamespace, roleIn, type Namespace } from './db/namespaces.ts';
-import { findSpace, type Space } from './db/spaces.ts';
+import { findNamespaceAccess, type Namespace } from './db/namespaces.ts';
+import type { Space } from './db/spaces.ts';
 
 const RANK: Record<Role, number> = { reader: 1, writer: 2, admin: 3, owner: 4 };
 
@@ -15,29 +15,37 @@ export interface NamespaceAccess {
   role: Role;
 }
 
+/** What a caller outside a namespace is told: 404 so its existence is not revealed, or 403. */
+export type Outsider = 'not_found' | 'forbidden';
+
 /**
- * The caller's role in a namespace, at least `min`. A namespace the caller has no role in (or
- * that does not exist) answers `outsider`: 404 by default so its existence is not revealed, 403
- * where the contract asks for it (upload grants). A role too low is 403.
+ * The caller's role in a namespace, at least `min`, and the named space if it exists (one query).
+ * A namespace the caller has no role in (or that does not exist) answers `outsider`: 404 by
+ * default, 403 where the contract asks for it (upload grants). A role too low is 403.
  */
-export async function requireNamespaceRole(
+export async function requireAccess(
   db: DB,
   userId: string,
-  name: string,
+  where: { namespace: string; space?: string },
   min: Role,
-  outsider: 'not_found' | 'forbidden' = 'not_found',
-): Promise<NamespaceAccess> {
-  const namespace = await findNamespace(db, name);
-  const role = namespace ? await roleIn(db, namespace.id, userId) : null;
-  if (!namespace || role === null) {
-    if (outsider === 'forbidden') throw new ForbiddenError(`you may not write to namespace "${name}"`);
-    throw new NotFoundError(`namespace "${name}" not found`);
+  outsider: Outsider = 'not_found',
+): Promise<NamespaceAccess & { space: Space | undefined }> {
+  const found = await findNamespaceAccess(db, where.namespace, userId, where.space);
+  if (!found || found.role === null) {
+    if (outsider === 'forbidden') throw new ForbiddenError(`you may not write to namespace "${where.namespace}"`);
+    throw new NotFoundError(`namespace "${where.namespace}" not found`);
   }
-  if (!atLeast(role, min)) throw new ForbiddenError(`this needs the ${min} role in "${name}"; you are ${role}`);
+  if (!atLeast(found.role, min)) throw new ForbiddenError(`this needs the ${min} role in "${where.namespace}"; you are ${found.role}`);
+  return { namespace: found.namespace, role: found.role, space: found.space };
+}
+
+/** The caller's role in a namespace, at least `min` (see requireAccess). */
+export async function requireNamespaceRole(db: DB, userId: string, name: string, min: Role, outsider: Outsider = 'not_found'): Promise<NamespaceAccess> {
+  const { namespace, role } = await requireAccess(db, userId, { namespace: name }, min, outsider);
   return { namespace, role };
 }
 
-/** As requireNamespaceRole, plus the space, which must exist (404 otherwise). */
+/** As requireAccess, and the space must exist (404 otherwise). */
 export async function requireSpaceRole(
   db: DB,
   userId: string,
@@ -45,8 +53,7 @@ export async function requireSpaceRole(
   spaceName: string,
   min: Role,
 ): Promise<NamespaceAccess & { space: Space }> {
-  const access = await requireNamespaceRole(db, userId, namespaceName, min);
-  const space = await findSpace(db, access.namespace.id, spaceName);
-  if (!space) throw new NotFoundError(`space "${namespaceName}/${spaceName}" not found`);
-  return { ...access, space };
+  const access = await requireAccess(db, userId, { namespace: namespaceName, space: spaceName }, min);
+  if (!access.space) throw new NotFoundError(`space "${namespaceName}/${spaceName}" not found`);
+  return { ...access, space: access.space };
 }

@@ -9,6 +9,7 @@ import { createJwtIssuer } from './auth/jwt.ts';
 import { createPasswordHasher } from './auth/passwords.ts';
 import { createLoginThrottle } from './auth/throttle.ts';
 import { createAuthenticate } from './auth/authenticate.ts';
+import { createGrantRecorder } from './db/upload-grants.ts';
 import { healthRoutes } from './routes/health.ts';
 import { authRoutes } from './routes/auth.ts';
 import { tokenRoutes } from './routes/tokens.ts';
@@ -42,6 +43,7 @@ export async function buildServerApp(options: BuildServerAppOptions): Promise<Fa
     passwords: createPasswordHasher(config.scryptLogN),
     throttle: createLoginThrottle(db, config.login),
     authenticate: createAuthenticate({ db, jwt, clock }),
+    grants: createGrantRecorder(db),
   };
 
   await ctx.passwords.warm();

@@ -5,6 +5,7 @@ import type { JwtIssuer } from './auth/jwt.ts';
 import type { PasswordHasher } from './auth/passwords.ts';
 import type { LoginThrottle } from './auth/throttle.ts';
 import type { createAuthenticate } from './auth/authenticate.ts';
+import type { GrantRecorder } from './db/upload-grants.ts';
 
 /** Everything a route or service needs, built once per app. */
 export interface ServerContext {
@@ -17,6 +18,8 @@ export interface ServerContext {
   passwords: PasswordHasher;
   throttle: LoginThrottle;
   authenticate: ReturnType<typeof createAuthenticate>;
+  /** The audit log of upload grants. */
+  grants: GrantRecorder;
 }
 
 export function nowIso(ctx: Pick<ServerContext, 'clock'>): string {

@@ -6,7 +6,7 @@ export type { Database, Role } from './db/schema.ts';
 export { buildServerApp, type BuildServerAppOptions } from './app.ts';
 export { startServer, type RunningServer } from './start.ts';
 export { createBssClient, type BssClient, type BlobStat } from './bss-client.ts';
-export { uploadUrls, blobUrl, type BlobRef, type UploadUrls } from './signing.ts';
+export { uploadUrls, blobUrl, singleUploadUrl, type BlobRef, type UploadUrls } from './signing.ts';
 export { ASSET_TYPES, NAME_PATTERN, fileNameProblem, type AssetType } from './names.ts';
 export type { FileView } from './views.ts';
 export { runAdminCommand, ADMIN_USAGE, type AdminIo } from './admin-command.ts';

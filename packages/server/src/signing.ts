@@ -1,4 +1,4 @@
-import { presignUrl } from '@dreamlake/presign';
+import { presign } from '@dreamlake/presign';
 import type { ServerConfig } from './config.ts';
 import type { AssetType } from './names.ts';
 
@@ -23,14 +23,28 @@ const UPLOAD_STEPS = [
 
 export type UploadUrls = Record<(typeof UPLOAD_STEPS)[number][0], string> & { expiresAt: string };
 
-function signed(config: SigningConfig, base: string, path: string, action: string, blob: BlobRef, nowMs: number) {
-  return presignUrl(base, path, {
+/** Each base URL as WHATWG URL writes it, with a final `/`: parsed once rather than per URL signed. */
+const normalizedBases = new Map<string, string>();
+
+function normalizedBase(base: string): string {
+  let href = normalizedBases.get(base);
+  if (href === undefined) {
+    href = new URL(base.endsWith('/') ? base : `${base}/`).href;
+    if (normalizedBases.size < 16) normalizedBases.set(base, href);
+  }
+  return href;
+}
+
+/** `base` + `path` with the signed params, `exp` and `sig` in the query (as presignUrl builds it, without a URL object per call). */
+function signed(config: SigningConfig, base: string, path: string, action: string, blob: BlobRef, nowMs: number, extra: Record<string, string> = {}) {
+  const { query, exp } = presign({
     action,
-    params: { owner: blob.owner, project: blob.project, hash: blob.hash },
+    params: { owner: blob.owner, project: blob.project, hash: blob.hash, ...extra },
     secrets: config.presignSecrets,
     now: Math.floor(nowMs / 1000),
     ttlSeconds: config.presignTtlSeconds,
   });
+  return { url: `${normalizedBase(base)}${path}?${new URLSearchParams(query).toString()}`, exp };
 }
 
 /** Signed URLs for the five BSS multipart endpoints of one blob, all scoped to owner, project and hash. */
@@ -49,4 +63,12 @@ export function uploadUrls(config: SigningConfig & Pick<ServerConfig, 'bssPublic
 export function blobUrl(config: SigningConfig, base: string, action: 'stat' | 'download', blob: BlobRef, nowMs: number) {
   const { url, exp } = signed(config, base, `blobs/${action}`, action, blob, nowMs);
   return { url, expiresAt: new Date(exp * 1000).toISOString() };
+}
+
+/**
+ * A signed single-shot upload URL (`{type}/upload/single`, action `upload-single`) for a blob of
+ * exactly `size` bytes, on the public BSS address.
+ */
+export function singleUploadUrl(config: SigningConfig & Pick<ServerConfig, 'bssPublicUrl'>, type: AssetType, blob: BlobRef, size: number, nowMs: number): string {
+  return signed(config, config.bssPublicUrl, `${type}/upload/single`, 'upload-single', blob, nowMs, { size: String(size) }).url;
 }

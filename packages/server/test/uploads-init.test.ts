@@ -139,16 +139,20 @@ forEachEngine((engine) => {
     assert.ok(elsewhere.json().initUrl, 'another space of the same namespace does not share the blob');
   });
 
-  test('a blob BSS verified but the index never recorded answers exists and is indexed under the new name', async () => {
+  test('a blob BSS holds but the index never recorded is granted without asking BSS; registering it then works', async () => {
     const alice = await h.user('alice');
     const hash = sha256('completed-but-never-registered');
     h.bss.put(alice.name, 'robotics', hash, 4321, 'video/mp4');
+    const statsBefore = h.bss.stats.length;
     const res = await init(alice.token, body(alice.name, { hash, filename: 'late.mp4' }));
     assert.equal(res.statusCode, 200, res.body);
-    assert.equal(res.json().exists, true);
-    assert.deepEqual([res.json().file.name, res.json().file.size, res.json().file.hash], ['late.mp4', 4321, hash]);
-    const list = await h.call('GET', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token);
-    assert.deepEqual(list.json().files.map((f: { name: string }) => f.name), ['late.mp4']);
+    assert.ok(res.json().initUrl, 'URLs: BSS itself tells the client it holds the blob');
+    assert.equal(h.bss.stats.length, statsBefore, 'the grant does not ask BSS');
+    const reg = await h.call('POST', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token, { name: 'late.mp4', hash, type: 'videos' });
+    assert.equal(reg.statusCode, 201, reg.body);
+    assert.deepEqual([reg.json().file.name, reg.json().file.size, reg.json().file.hash], ['late.mp4', 4321, hash]);
+    const again = await init(alice.token, body(alice.name, { hash, filename: 'late.mp4' }));
+    assert.equal(again.json().exists, true);
   });
 
   test('every answer is audited with who, when, scope and address', async () => {

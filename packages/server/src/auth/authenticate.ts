@@ -2,9 +2,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { UnauthorizedError } from '@dreamlake/presign';
 import type { DB } from '../db/open.ts';
 import { findUserById } from '../db/users.ts';
-import { findActiveTokenOwner, touchAccessToken } from '../db/access-tokens.ts';
+import { findActiveTokenOwner, touchAccessToken, TOUCH_INTERVAL_MS } from '../db/access-tokens.ts';
 import type { JwtIssuer } from './jwt.ts';
 import { hashAccessToken, isAccessToken } from './tokens.ts';
+import { createTtlCache } from './ttl-cache.ts';
 
 export interface AuthUser {
   id: string;
@@ -18,6 +19,10 @@ declare module 'fastify' {
   }
 }
 
+/** How long a JWT's user is taken as known without asking the database again. */
+const USER_CACHE_TTL_MS = 60_000;
+const CACHE_MAX_ENTRIES = 10_000;
+
 function bearer(request: FastifyRequest): string | null {
   const header = request.headers.authorization;
   if (typeof header !== 'string') return null;
@@ -28,21 +33,37 @@ function bearer(request: FastifyRequest): string | null {
 /**
  * A preHandler hook: a valid JWT or unrevoked personal access token in `Authorization: Bearer`
  * puts the caller on `request.user`; anything else is 401.
+ *
+ * A personal access token is looked up on every request, so a revoked one stops working at once
+ * on every server process. A JWT cannot be revoked before its `exp`; its user (users are never
+ * renamed) is remembered for a minute so a busy client does not cost a query per request.
  */
 export function createAuthenticate(deps: { db: DB; jwt: JwtIssuer; clock: () => number }) {
   const { db, jwt, clock } = deps;
+  const users = createTtlCache<AuthUser>(USER_CACHE_TTL_MS, CACHE_MAX_ENTRIES);
+  /** When this process last recorded a use of a token, by token id. */
+  const touched = createTtlCache<true>(TOUCH_INTERVAL_MS, CACHE_MAX_ENTRIES);
 
   async function userFor(token: string): Promise<AuthUser | null> {
+    const now = clock();
     if (isAccessToken(token)) {
       const owner = await findActiveTokenOwner(db, hashAccessToken(token));
       if (!owner) return null;
-      await touchAccessToken(db, owner.tokenId, clock());
+      if (!touched.get(owner.tokenId, now)) {
+        await touchAccessToken(db, owner.tokenId, now);
+        touched.set(owner.tokenId, true, now);
+      }
       return { id: owner.userId, username: owner.username };
     }
-    const userId = await jwt.verify(token, clock());
+    const userId = await jwt.verify(token, now);
     if (!userId) return null;
+    const known = users.get(userId, now);
+    if (known) return known;
     const user = await findUserById(db, userId);
-    return user ? { id: user.id, username: user.username } : null;
+    if (!user) return null;
+    const found = { id: user.id, username: user.username };
+    users.set(userId, found, now);
+    return found;
   }
 
   return async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {

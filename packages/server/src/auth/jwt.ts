@@ -1,3 +1,4 @@
+import { createSecretKey } from 'node:crypto';
 import { SignJWT, jwtVerify } from 'jose';
 
 const ALGORITHM = 'HS256';
@@ -11,7 +12,9 @@ export interface JwtIssuer {
 
 /** HS256 only, `exp` required, lifetime from the configuration. */
 export function createJwtIssuer(secret: string, ttlSeconds: number): JwtIssuer {
-  const key = new TextEncoder().encode(secret);
+  // A KeyObject rather than raw bytes: jose imports it for WebCrypto once and keeps it, instead
+  // of importing the key again on every verification.
+  const key = createSecretKey(Buffer.from(secret, 'utf8'));
   return {
     async issue(userId, username, nowMs) {
       const iat = Math.floor(nowMs / 1000);

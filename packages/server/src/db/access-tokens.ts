@@ -28,10 +28,13 @@ export async function findActiveTokenOwner(db: DB, tokenHash: string): Promise<{
     .executeTakeFirst();
 }
 
+/** `last_used_at` is brought up to date at most this often. */
+export const TOUCH_INTERVAL_MS = 60_000;
+
 /** Records a use; writes at most once a minute per token so busy machines do not write on every request. */
 export async function touchAccessToken(db: DB, id: string, nowMs: number): Promise<void> {
   const now = new Date(nowMs).toISOString();
-  const stale = new Date(nowMs - 60_000).toISOString();
+  const stale = new Date(nowMs - TOUCH_INTERVAL_MS).toISOString();
   await db
     .updateTable('access_tokens')
     .set({ last_used_at: now })

@@ -1,5 +1,7 @@
 import type { DB } from './open.ts';
 import { newId } from './ids.ts';
+import { preparedQuery } from './prepared.ts';
+import { chunks, IN_LIST_CHUNK, rowsPerStatement } from './chunks.ts';
 
 export interface StoredFile {
   id: string;
@@ -36,9 +38,47 @@ export async function findFileByName(db: DB, spaceId: string, name: string): Pro
   return row && toFile(row);
 }
 
+const fileByHash = preparedQuery(2, (db, spaceId: string, hash: string) =>
+  query(db).where('files.space_id', '=', spaceId).where('files.hash', '=', hash).orderBy('files.name').limit(1),
+);
+
+/** A file of the space with this hash (the first by name). */
 export async function findFileByHash(db: DB, spaceId: string, hash: string): Promise<StoredFile | undefined> {
-  const row = await query(db).where('files.space_id', '=', spaceId).where('files.hash', '=', hash).orderBy('files.name').executeTakeFirst();
+  const [row] = await fileByHash(db, spaceId, hash);
   return row && toFile(row);
+}
+
+/**
+ * Files of a space with any of these hashes, one per hash (the first by name), in one query per
+ * IN_LIST_CHUNK hashes.
+ */
+export async function findFilesByHashes(db: DB, spaceId: string, hashes: readonly string[]): Promise<Map<string, StoredFile>> {
+  const found = new Map<string, StoredFile>();
+  for (const slice of chunks([...new Set(hashes)], IN_LIST_CHUNK)) {
+    const rows = await query(db).where('files.space_id', '=', spaceId).where('files.hash', 'in', slice).orderBy('files.name').execute();
+    for (const row of rows) if (!found.has(row.hash)) found.set(row.hash, toFile(row));
+  }
+  return found;
+}
+
+/** Files of a space by name, in one query per IN_LIST_CHUNK names. */
+export async function findFilesByNames(db: DB, spaceId: string, names: readonly string[]): Promise<Map<string, StoredFile>> {
+  const found = new Map<string, StoredFile>();
+  for (const slice of chunks([...new Set(names)], IN_LIST_CHUNK)) {
+    const rows = await query(db).where('files.space_id', '=', spaceId).where('files.name', 'in', slice).execute();
+    for (const row of rows) found.set(row.name, toFile(row));
+  }
+  return found;
+}
+
+/** Which of these hashes the space's index holds under any name. */
+export async function heldHashes(db: DB, spaceId: string, hashes: readonly string[]): Promise<Set<string>> {
+  const held = new Set<string>();
+  for (const slice of chunks([...new Set(hashes)], IN_LIST_CHUNK)) {
+    const rows = await db.selectFrom('files').select('hash').distinct().where('space_id', '=', spaceId).where('hash', 'in', slice).execute();
+    for (const row of rows) held.add(row.hash);
+  }
+  return held;
 }
 
 export async function listFiles(db: DB, spaceId: string): Promise<StoredFile[]> {
@@ -59,12 +99,38 @@ export interface PutFile {
 
 /** Points a name at a blob: a new entry, or the existing entry of that name replaced. */
 export async function putFile(db: DB, input: PutFile): Promise<void> {
-  const values = { type: input.type, size: input.size, content_type: input.contentType, hash: input.hash, uploaded_by: input.uploadedBy };
-  await db
-    .insertInto('files')
-    .values({ id: newId(), space_id: input.spaceId, name: input.name, ...values, created_at: input.now, updated_at: input.now })
-    .onConflict((oc) => oc.columns(['space_id', 'name']).doUpdateSet({ ...values, created_at: input.now, updated_at: input.now }))
-    .execute();
+  await putFiles(db, [input]);
+}
+
+const FILE_COLUMNS = 10;
+
+/**
+ * Points many names at their blobs in one transaction, as multi-row upserts. The names must be
+ * distinct within one call (PostgreSQL refuses to update a row twice in one statement).
+ */
+export async function putFiles(db: DB, inputs: readonly PutFile[]): Promise<void> {
+  if (inputs.length === 0) return;
+  const rows = inputs.map((input) => ({
+    id: newId(), space_id: input.spaceId, name: input.name, type: input.type, size: input.size, content_type: input.contentType,
+    hash: input.hash, uploaded_by: input.uploadedBy, created_at: input.now, updated_at: input.now,
+  }));
+  await db.transaction().execute(async (trx) => {
+    for (const slice of chunks(rows, rowsPerStatement(FILE_COLUMNS))) {
+      await trx
+        .insertInto('files')
+        .values(slice)
+        .onConflict((oc) => oc.columns(['space_id', 'name']).doUpdateSet((eb) => ({
+          type: eb.ref('excluded.type'),
+          size: eb.ref('excluded.size'),
+          content_type: eb.ref('excluded.content_type'),
+          hash: eb.ref('excluded.hash'),
+          uploaded_by: eb.ref('excluded.uploaded_by'),
+          created_at: eb.ref('excluded.created_at'),
+          updated_at: eb.ref('excluded.updated_at'),
+        })))
+        .execute();
+    }
+  });
 }
 
 /** Bytes of every indexed file in a namespace. */
