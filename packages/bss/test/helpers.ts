@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
@@ -92,6 +92,17 @@ export function uploadPaths(type: string, scope: Scope, opts: { now?: number; tt
     complete: path('upload-complete', 'complete'),
     abort: path('upload-abort', 'abort'),
   };
+}
+
+/** The signed single-shot path for one file (action `upload-single`, signed size), as a batch grant hands it out. */
+export function singlePath(type: string, scope: Scope & { size: number }, opts: { now?: number; ttl?: number; secret?: string } = {}): string {
+  const params = { owner: scope.owner, project: scope.project, hash: scope.hash, size: String(scope.size) };
+  return `/${type}/upload/single?${signedQuery('upload-single', params, opts)}`;
+}
+
+/** Everything under the disk backend's data folder except finished blobs: temporaries and stages. */
+export async function stagedFiles(dataDir: string): Promise<string[]> {
+  return readdir(join(dataDir, 'bss', 'tmp')).catch(() => [] as string[]);
 }
 
 /** Path and query of a full URL, for `inject`. */

@@ -5,6 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { verifyReceipt } from '@dreamlake/presign';
 import { SECRET, MiB, httpPut, sha256, signedQuery, tempDir } from './helpers.ts';
 import { createTestBucket, readS3TestConfig, s3EnvVars, S3_SKIP_REASON, type TestBucket } from './storage-s3-env.ts';
 
@@ -118,13 +119,15 @@ describe('two BSS processes over one bucket', { skip: base ? false : S3_SKIP_REA
 
     const complete = await call('POST', at(b, 'upload-complete', 'complete'), { uploadId, key, parts: listed });
     assert.equal(complete.status, 200, JSON.stringify(complete.json));
-    assert.deepEqual(complete.json, {
+    const { receipt, ...answer } = complete.json;
+    assert.deepEqual(answer, {
       success: true,
       key: `blobs/acme/fleet/${scope.hash}`,
       hash: scope.hash,
       size: file.length,
       contentType: 'video/mp4',
     });
+    assert.deepEqual(verifyReceipt([SECRET], scope, receipt, Math.floor(Date.now() / 1000)), { size: file.length, contentType: 'video/mp4' });
 
     // A restarted instance sees the blob; the upload is gone for everyone.
     a = await startBssProcess(env);

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DreamLakeError, TooLargeError } from '@dreamlake/presign';
 import { parseOrThrow } from '@dreamlake/presign/http';
 import { requireAssetType } from '../asset-types.ts';
@@ -20,7 +20,10 @@ export async function registerSinglePutRoute(app: FastifyInstance, ctx: BssConte
   const { storage } = ctx;
   await app.register(async (scoped) => {
     streamRawBodies(scoped);
-    const route = { onRequest: [requireAssetType, signedGuard(ctx, 'upload-single', SINGLE_PARAMS)] };
+    // Checked before the framework's body handling, which would refuse some bad types on its own terms.
+    const typeOf = (request: FastifyRequest) => parseOrThrow(singleContentType, headerValue(request, 'content-type'), 'Content-Type header');
+    const checkType = async (request: FastifyRequest) => void typeOf(request);
+    const route = { onRequest: [requireAssetType, signedGuard(ctx, 'upload-single', SINGLE_PARAMS), checkType] };
     scoped.put('/:type/upload/single', route, async (request) => {
       const signed = signedSingle(request);
       if (!receivesSingles(storage)) {
@@ -33,8 +36,7 @@ export async function registerSinglePutRoute(app: FastifyInstance, ctx: BssConte
       if (length !== undefined && length < signed.size) {
         throw new DreamLakeError('invalid_part', `Content-Length ${length} is less than the ${signed.size} bytes this URL was signed for`, { size: signed.size });
       }
-      const contentType = parseOrThrow(singleContentType, headerValue(request, 'content-type'), 'Content-Type header');
-      const blob = await storage.receiveSingle({ ...signed, contentType }, bodyStream(request));
+      const blob = await storage.receiveSingle({ ...signed, contentType: typeOf(request) }, bodyStream(request));
       return blobAnswer(ctx, blob);
     });
   });
