@@ -6,9 +6,9 @@ import { requireAssetType } from '../asset-types.ts';
 import type { BssContext } from '../http/context.ts';
 import { uploadGuard } from '../http/guards.ts';
 import { MAX_UPLOAD_SIZE, abortBody, completeBody, initBody, name, partsBody, partsDoneQuery, uploadHash } from '../http/schemas.ts';
+import { blobAnswer, receiptFor } from '../http/receipt.ts';
 import { refuseOtherScope, signedScope, uploadScope } from '../http/scope.ts';
 import { HASH_PATTERN } from '../storage/keys.ts';
-import { blobAnswer, receiptFor } from '../http/receipt.ts';
 
 const legacyInitScope = z.object({ owner: name, project: name, hash: uploadHash });
 
@@ -25,15 +25,17 @@ export function registerMultipartRoutes(app: FastifyInstance, ctx: BssContext): 
     if (body.size !== undefined && body.size > MAX_UPLOAD_SIZE) {
       throw new TooLargeError(`an upload may be at most ${MAX_UPLOAD_SIZE} bytes (10,000 parts of 5 GiB)`);
     }
-    const upload = await storage.createUpload({
-      ...scope,
-      contentType: body.contentType,
-      ...(body.filename !== undefined ? { filename: body.filename } : {}),
-      ...(body.size !== undefined ? { size: body.size } : {}),
-    });
-    // A verified blob already stored: say so with a receipt (the upload stays open for clients
-    // that do not know `exists`).
-    const stored = HASH_PATTERN.test(scope.hash) ? await storage.stat(scope) : null;
+    // A verified blob already stored is said so, with a receipt; the upload is opened all the
+    // same, for clients that do not know `exists`.
+    const [upload, stored] = await Promise.all([
+      storage.createUpload({
+        ...scope,
+        contentType: body.contentType,
+        ...(body.filename !== undefined ? { filename: body.filename } : {}),
+        ...(body.size !== undefined ? { size: body.size } : {}),
+      }),
+      HASH_PATTERN.test(scope.hash) ? storage.stat(scope) : null,
+    ]);
     if (stored) return { uploadId: upload.uploadId, key: upload.key, exists: true, receipt: receiptFor(ctx, stored) };
     return { uploadId: upload.uploadId, key: upload.key };
   });

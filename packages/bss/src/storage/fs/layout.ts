@@ -22,7 +22,7 @@ export function isInside(parent: string, child: string): boolean {
  *   uploads/…/{uploadId}/data/{n}.{md5}                          part n's bytes
  *   blobs/{owner}/{project}/{sha256}/manifest.json               a verified blob: size, type, pieces
  *   blobs/{owner}/{project}/{sha256}/{i}                         its pieces in order (the parts, hard-linked)
- *   tmp/                                                        blobs being staged by a complete
+ *   tmp/                                                        blobs being staged by a complete or a single-shot upload
  */
 export class FsLayout {
   readonly root: string;

@@ -5,7 +5,8 @@ import { HASH_PATTERN, NAME_PATTERN, uploadKey, type UploadKeyParts } from '../k
 /**
  * Where the S3 backend puts things, on top of the shared layout in `../keys.ts`:
  * `uploads/{owner}/{project}/{hash}/{nonce}` is the multipart upload's key and, after
- * CompleteMultipartUpload, the staged (not yet verified) object; `blobs/{owner}/{project}/{sha256}`
+ * CompleteMultipartUpload, the staged (not yet verified) object; a single-shot upload stages its
+ * object at `uploads/{owner}/{project}/{hash}/single-{nonce}`; `blobs/{owner}/{project}/{sha256}`
  * is written only after the SHA-256 matched.
  */
 export const UPLOADS_PREFIX = 'uploads/';
