@@ -2,24 +2,26 @@ import { z } from 'zod';
 import { NotFoundError } from '@dreamlake/presign';
 import { parseOrThrow } from '@dreamlake/presign/http';
 import { nowIso, type ServerContext } from '../context.ts';
-import { requireNamespaceRole, requireSpaceRole } from '../access.ts';
+import { requireAccess, requireSpaceRole } from '../access.ts';
 import { assetTypeSchema, contentTypeSchema, fileNameSchema, hashSchema } from '../names.ts';
-import { ensureSpace, findSpace } from '../db/spaces.ts';
+import { ensureSpace } from '../db/spaces.ts';
 import { findFileByName, listFiles, putFile } from '../db/files.ts';
 import { blobUrl } from '../signing.ts';
 import { fileView, type FileView } from '../views.ts';
 import type { AuthUser } from '../auth/authenticate.ts';
 import { checkQuota } from './quota.ts';
+import { indexedContentType, provenBlob, receiptSchema } from './blob-proof.ts';
 
 export const registerFileBody = z.strictObject({
   name: fileNameSchema,
   hash: hashSchema,
   type: assetTypeSchema,
   contentType: contentTypeSchema.optional(),
+  receipt: receiptSchema.optional(),
 });
 
 /**
- * Points a file name in a space at a blob, once BSS confirms it holds that verified blob.
+ * Points a file name in a space at a blob, once a receipt or BSS confirms that verified blob.
  * `created` is false when the name already pointed at that hash.
  */
 export async function registerFile(
@@ -29,12 +31,11 @@ export async function registerFile(
   body: unknown,
 ): Promise<{ created: boolean; file: FileView }> {
   const input = parseOrThrow(registerFileBody, body);
-  const { namespace } = await requireNamespaceRole(ctx.db, user.id, where.namespace, 'writer');
-  const space = await findSpace(ctx.db, namespace.id, where.space);
+  const { namespace, space } = await requireAccess(ctx.db, user.id, where, 'writer');
   const previous = space && (await findFileByName(ctx.db, space.id, input.name));
   if (previous && previous.hash === input.hash) return { created: false, file: fileView(where.namespace, where.space, previous) };
 
-  const stat = await ctx.bss.stat({ owner: where.namespace, project: where.space, hash: input.hash });
+  const stat = await provenBlob(ctx, { owner: where.namespace, project: where.space, hash: input.hash }, input.receipt);
   if (!stat) throw new NotFoundError(`blob storage holds no verified blob ${input.hash} in ${where.namespace}/${where.space}`);
   await checkQuota(ctx, namespace, stat.size - (previous?.size ?? 0));
 
@@ -44,7 +45,7 @@ export async function registerFile(
     name: input.name,
     type: input.type,
     size: stat.size,
-    contentType: stat.contentType === 'application/octet-stream' && input.contentType ? input.contentType : stat.contentType,
+    contentType: indexedContentType(stat, input.contentType),
     hash: input.hash,
     uploadedBy: user.id,
     now: nowIso(ctx),

@@ -1,0 +1,18 @@
+import type { FastifyError } from 'fastify';
+import { TooLargeError } from '@dreamlake/presign';
+
+/**
+ * Route options for a body of at most `maxBytes`: a larger one is refused with 413 `too_large`
+ * naming the limit (`details.maxBytes`). Every other error goes on to the app's error handler.
+ */
+export function bodyLimit(maxBytes: number) {
+  return {
+    bodyLimit: maxBytes,
+    errorHandler(error: FastifyError) {
+      if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+        throw new TooLargeError(`the request body may be at most ${maxBytes} bytes`, { maxBytes });
+      }
+      throw error;
+    },
+  };
+}

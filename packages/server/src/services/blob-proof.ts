@@ -1,0 +1,28 @@
+import { z } from 'zod';
+import { verifyReceipt, type BlobReceipt } from '@dreamlake/presign';
+import type { ServerContext } from '../context.ts';
+import type { BlobStat } from '../bss-client.ts';
+import type { BlobRef } from '../signing.ts';
+
+/** BSS's signed word on a verified blob, as a client passes it on when it registers the file. */
+export const receiptSchema = z.object({
+  size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  contentType: z.string().min(1).max(255),
+  exp: z.number().int().nonnegative(),
+  sig: z.string().min(1).max(256),
+});
+
+/**
+ * The verified blob's size and media type: from the receipt when one is given (checked with the
+ * presign secrets, no call to BSS; a bad or expired one throws bad_signature or
+ * expired_signature), otherwise from BSS (`stat`); null when BSS holds no such blob.
+ */
+export async function provenBlob(ctx: ServerContext, blob: BlobRef, receipt: BlobReceipt | undefined): Promise<BlobStat | null> {
+  if (receipt) return verifyReceipt(ctx.config.presignSecrets, blob, receipt, Math.floor(ctx.clock() / 1000));
+  return ctx.bss.stat(blob);
+}
+
+/** The media type indexed: the verified blob's, unless that is the generic one and the client named another. */
+export function indexedContentType(proven: BlobStat, given: string | undefined): string {
+  return proven.contentType === 'application/octet-stream' && given ? given : proven.contentType;
+}

@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { parseOrThrow } from '@dreamlake/presign/http';
+import type { ServerContext } from '../context.ts';
+import { requireAccess } from '../access.ts';
+import { fileNameSchema, hashSchema } from '../names.ts';
+import { findFilesByNames, heldHashes } from '../db/files.ts';
+import type { AuthUser } from '../auth/authenticate.ts';
+import { LOOKUP_MAX_FILES } from '../limits.ts';
+import { parseBatch } from './batch-entries.ts';
+
+const lookupEntry = z.strictObject({ name: fileNameSchema, hash: hashSchema });
+
+/**
+ * `indexed`: the name already points at that hash; `held`: the space holds the hash under another
+ * name (register it, nothing to send); `missing`: neither.
+ */
+export type LookupState = 'indexed' | 'held' | 'missing';
+
+/** `POST …/files/lookup`: the state of each name and hash, in request order. Needs `reader`. */
+export async function lookupFiles(ctx: ServerContext, user: AuthUser, where: { namespace: string; space: string }, body: unknown): Promise<{ files: LookupState[] }> {
+  const { files } = parseBatch({}, body, LOOKUP_MAX_FILES);
+  const entries = parseOrThrow(z.array(lookupEntry), files, 'files');
+  const { space } = await requireAccess(ctx.db, user.id, where, 'reader');
+  if (!space) return { files: entries.map(() => 'missing') };
+  const byName = await findFilesByNames(ctx.db, space.id, entries.map((e) => e.name));
+  const indexed = entries.map((e) => byName.get(e.name)?.hash === e.hash);
+  const held = await heldHashes(ctx.db, space.id, entries.filter((_, i) => !indexed[i]).map((e) => e.hash));
+  return { files: entries.map((e, i) => (indexed[i] ? 'indexed' : held.has(e.hash) ? 'held' : 'missing')) };
+}

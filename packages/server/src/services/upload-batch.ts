@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import { nowIso, type ServerContext } from '../context.ts';
+import { requireAccess } from '../access.ts';
+import { assetTypeSchema, contentTypeSchema, fileNameSchema, hashSchema, nameSchema } from '../names.ts';
+import { ensureSpace } from '../db/spaces.ts';
+import { findFilesByHashes, type StoredFile } from '../db/files.ts';
+import type { UploadGrant } from '../db/upload-grants.ts';
+import { fileView, type FileView } from '../views.ts';
+import type { AuthUser } from '../auth/authenticate.ts';
+import { BATCH_MAX_FILES } from '../limits.ts';
+import { checkQuota } from './quota.ts';
+import { auditRow, grantUrls, type BatchUploadUrls, type GrantRequest } from './grants.ts';
+import { tooLarge } from './upload-init.ts';
+import { entryError, parseBatch, parseEntry, type EntryError } from './batch-entries.ts';
+
+export const batchGrantEntry = z.strictObject({
+  filename: fileNameSchema,
+  hash: hashSchema,
+  contentType: contentTypeSchema,
+  type: assetTypeSchema,
+  size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+});
+
+export type BatchGrantAnswer =
+  | { index: number; exists: true; file: FileView }
+  | ({ index: number } & BatchUploadUrls)
+  | EntryError;
+
+/**
+ * `POST /uploads/batch`: one permission check and one index query for up to BATCH_MAX_FILES
+ * files; each valid entry answers exists or signed URLs (with `singleUrl` for a small file), each
+ * invalid or oversized one its own error. The space is created once if missing, the quota checked
+ * for all granted bytes together, and the audit rows written in one transaction.
+ */
+export async function batchGrant(ctx: ServerContext, user: AuthUser, body: unknown, ip: string): Promise<{ files: BatchGrantAnswer[] }> {
+  const input = parseBatch({ namespace: nameSchema, space: nameSchema }, body, BATCH_MAX_FILES);
+  const where = { namespace: input.namespace, space: input.space };
+  const { namespace, space } = await requireAccess(ctx.db, user.id, where, 'writer', 'forbidden');
+
+  const answers: BatchGrantAnswer[] = new Array(input.files.length);
+  const valid: Array<{ index: number; request: GrantRequest & { size: number } }> = [];
+  input.files.forEach((raw, index) => {
+    const entry = parseEntry(batchGrantEntry, raw, index);
+    if (!entry.ok) answers[index] = entry.error;
+    else if (entry.value.size > ctx.config.maxUploadBytes) answers[index] = entryError(index, tooLarge(ctx));
+    else valid.push({ index, request: { ...where, ...entry.value } });
+  });
+
+  const indexed = space ? await findFilesByHashes(ctx.db, space.id, valid.map((v) => v.request.hash)) : new Map<string, StoredFile>();
+  const granted = valid.filter((v) => !indexed.has(v.request.hash));
+  await checkQuota(ctx, namespace, granted.reduce((sum, v) => sum + v.request.size, 0));
+  const now = ctx.clock();
+  const createdAt = nowIso(ctx);
+  if (!space && granted.length > 0) await ensureSpace(ctx.db, { namespaceId: namespace.id, name: input.space, createdBy: user.id, now: createdAt });
+
+  const audit: UploadGrant[] = [];
+  for (const { index, request } of valid) {
+    const file = indexed.get(request.hash);
+    audit.push(auditRow(user, request, file ? 'exists' : 'granted', ip, createdAt));
+    answers[index] = file
+      ? { index, exists: true, file: fileView(input.namespace, input.space, file) }
+      : { index, ...grantUrls(ctx, request, now, true) };
+  }
+  await ctx.grants.record(audit);
+  return { files: answers };
+}
