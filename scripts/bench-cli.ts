@@ -23,9 +23,11 @@ export interface CliUploadOptions {
 export interface CliUploadResult {
   seconds: number;
   peakRssMiB: number;
-  /** `--json` lines: one per file uploaded or found already stored. */
+  /** Files done and already stored, from the summary line on stderr ("done: N files (M already stored), …"). */
   files: number;
   skipped: number;
+  /** `--json` lines read on stdout (one per file is expected). */
+  lines: number;
   /** The last lines of stderr (the summary line, or the error). */
   stderrTail: string;
 }
@@ -43,12 +45,9 @@ export async function runCliUpload(options: CliUploadOptions): Promise<CliUpload
   const started = performance.now();
   const child = track(spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }));
   const peak = watchPeakRss(child.pid ?? 0, 100);
-  let files = 0;
-  let skipped = 0;
+  let lines = 0;
   createInterface({ input: child.stdout! }).on('line', (line) => {
-    if (line.trim() === '') return;
-    files += 1;
-    if (line.includes('"skipped":true')) skipped += 1;
+    if (line.trim() !== '') lines += 1;
   });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => {
@@ -61,7 +60,21 @@ export async function runCliUpload(options: CliUploadOptions): Promise<CliUpload
   const peakRssMiB = peak();
   const stderrTail = stderr.trim().split('\n').slice(-5).join('\n');
   if (code !== 0) {
-    throw new Error(`dreamlake upload exited with ${code ?? signal} after ${seconds.toFixed(1)} s and ${files} files: ${stderrTail}`);
+    throw new Error(`dreamlake upload exited with ${code ?? signal} after ${seconds.toFixed(1)} s and ${lines} --json lines: ${stderrTail}`);
   }
-  return { seconds, peakRssMiB, files, skipped, stderrTail };
+  const summary = /done: ([\d,]+) files?(?: \(([\d,]+) already stored\))?/.exec(stderr);
+  const num = (text: string | undefined) => Number((text ?? '0').replace(/,/g, ''));
+  return { seconds, peakRssMiB, files: summary ? num(summary[1]) : -1, skipped: num(summary?.[2]), lines, stderrTail };
+}
+
+/** Wall time of `dreamlake --version` (Node, tsx, the command's modules): the fixed cost of any command. Median of 3. */
+export async function cliStartupSeconds(): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < 3; i += 1) {
+    const started = performance.now();
+    const child = track(spawn(process.execPath, [CLI_BIN, '--version'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '' }, stdio: 'ignore' }));
+    await once(child, 'close');
+    times.push((performance.now() - started) / 1000);
+  }
+  return times.sort((a, b) => a - b)[1] ?? 0;
 }

@@ -21,6 +21,10 @@ export interface GrantBenchOptions {
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const pct = (share: number | undefined) => `${Math.round((share ?? 0) * 100)}%`;
+/** Who was busy: the servers' and the load generator's CPU, in shares of one core. */
+const cpuText = (r: LoadResult, names: readonly string[]) =>
+  `CPU ${[...names.map((name, i) => `${name} ${pct(r.cpu[i])}`), `load generator ${pct(r.clientCpu)}`].join(', ')}`;
 const failures = (r: LoadResult) => {
   const list = Object.entries(r.failures);
   return list.length === 0 ? '' : `; not counted: ${list.map(([s, n]) => `${n} × ${s === '0' ? 'network error' : s}`).join(', ')} (e.g. ${r.example})`;
@@ -59,6 +63,7 @@ export async function runGrantBench(options: GrantBenchOptions): Promise<BenchRo
       origin: floor.origin,
       connections,
       durationMs,
+      watchPids: [floor.pid],
       request: () => ({ method: 'POST', path: '/check', headers: { authorization: `Bearer ${floor.token}`, 'content-type': 'application/json' }, body }),
     });
   } finally {
@@ -79,6 +84,7 @@ export async function runGrantBench(options: GrantBenchOptions): Promise<BenchRo
     origin: services.serverUrl,
     connections,
     durationMs,
+    watchPids: [services.serverPid, services.bssPid],
     request: (n) => ({ method: 'POST', path: '/uploads/init', headers, body: JSON.stringify({ namespace: user.username, space: 'grants', ...fileEntry(n + 1) }) }),
     check: (_status, body) => body.includes('"initUrl"'),
   });
@@ -88,11 +94,13 @@ export async function runGrantBench(options: GrantBenchOptions): Promise<BenchRo
       measure: `POST /uploads/init, one file per request (distinct random hashes, ${connections} connections, ${durationMs / 1000} s)`,
       result: `${fmt(init.perSecond)} req/s, p50 ${init.p50Ms} ms, p99 ${init.p99Ms} ms`,
       rawLimit: `${fmt(bare.perSecond)} req/s, p50 ${bare.p50Ms} ms, p99 ${bare.p99Ms} ms: bare Fastify route verifying the JWT`,
-      note: `${((init.perSecond / bare.perSecond) * 100).toFixed(0)}% of the floor${failures(init)}${failures(bare)}`,
+      note: `${((init.perSecond / bare.perSecond) * 100).toFixed(0)}% of the floor; ${cpuText(init, ['server', 'BSS'])}; floor: ${cpuText(bare, ['server'])}${failures(init)}${failures(bare)}`,
     },
   ];
 
-  const batchMeasure = `POST /uploads/batch, ${fmt(batchSize)} files per request (${batchConcurrency} at a time, ${durationMs / 1000} s)`;
+  // A batch takes the better part of a second: a longer window for enough of them.
+  const batchDurationMs = Math.max(durationMs, 5000);
+  const batchMeasure = `POST /uploads/batch, ${fmt(batchSize)} files per request (${batchConcurrency} at a time, ${batchDurationMs / 1000} s)`;
   if (!(await batchRoute(services.serverUrl, user.token, user.username))) {
     rows.push({ measure: batchMeasure, result: 'not available (the server has no /uploads/batch)', rawLimit: '-' });
     return rows;
@@ -101,7 +109,8 @@ export async function runGrantBench(options: GrantBenchOptions): Promise<BenchRo
   const batch = await runLoad({
     origin: services.serverUrl,
     connections: batchConcurrency,
-    durationMs: Math.max(durationMs, 5000),
+    durationMs: batchDurationMs,
+    watchPids: [services.serverPid, services.bssPid],
     request: () => {
       const files = Array.from({ length: batchSize }, () => fileEntry(offset++));
       return { method: 'POST', path: '/uploads/batch', headers, body: JSON.stringify({ namespace: user.username, space: 'grants', files }) };
@@ -115,7 +124,7 @@ export async function runGrantBench(options: GrantBenchOptions): Promise<BenchRo
     measure: batchMeasure,
     result: `${fmt(batch.itemsPerSecond)} files/s granted (${fmt(batch.perSecond)} req/s, p50 ${batch.p50Ms} ms, p99 ${batch.p99Ms} ms)`,
     rawLimit: `${fmt(bare.perSecond)} req/s bare JWT route`,
-    note: `${(batch.itemsPerSecond / init.perSecond).toFixed(1)}× the files/s of /uploads/init${failures(batch)}`,
+    note: `${(batch.itemsPerSecond / init.perSecond).toFixed(1)}× the files/s of /uploads/init; ${cpuText(batch, ['server', 'BSS'])}${failures(batch)}`,
   });
   return rows;
 }

@@ -5,7 +5,7 @@
  *
  *   node --import tsx scripts/bench-jwt-floor.ts serve   # JWT_SECRET in the environment; prints {"port":N}
  */
-import { randomBytes } from 'node:crypto';
+import { createSecretKey, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import Fastify from 'fastify';
@@ -29,7 +29,8 @@ export async function issueToken(secret: string, userId: string, username: strin
 }
 
 async function serve(): Promise<void> {
-  const key = new TextEncoder().encode(process.env.JWT_SECRET ?? '');
+  // A KeyObject, as the server holds its secret: jose imports it once, not on every verification.
+  const key = createSecretKey(Buffer.from(process.env.JWT_SECRET ?? '', 'utf8'));
   const app = Fastify({ logger: false });
   app.post('/check', async (request, reply) => {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
@@ -49,7 +50,7 @@ async function serve(): Promise<void> {
 }
 
 /** Starts the floor server in its own process; answers its origin, a valid token and a stop function. */
-export async function startJwtFloor(): Promise<{ origin: string; token: string; stop: () => Promise<void> }> {
+export async function startJwtFloor(): Promise<{ origin: string; token: string; pid: number; stop: () => Promise<void> }> {
   const secret = randomBytes(32).toString('hex');
   const proc = spawnTs(fileURLToPath(import.meta.url), { PATH: process.env.PATH ?? '', JWT_SECRET: secret }, ['serve']);
   const lines = createInterface({ input: proc.child.stdout! });
@@ -65,7 +66,7 @@ export async function startJwtFloor(): Promise<{ origin: string; token: string; 
   })();
   const port = await Promise.race([first, exited]);
   exited.catch(() => undefined);
-  return { origin: `http://127.0.0.1:${port}`, token: await issueToken(secret, 'u_bench', 'bench'), stop: () => stopChild(proc) };
+  return { origin: `http://127.0.0.1:${port}`, token: await issueToken(secret, 'u_bench', 'bench'), pid: proc.child.pid ?? 0, stop: () => stopChild(proc) };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === 'serve') {

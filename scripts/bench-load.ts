@@ -4,6 +4,7 @@
  * latency percentiles. Meant to run in its own process, apart from the server it loads.
  */
 import { Pool } from 'undici';
+import { cpuShare } from './bench-machine.ts';
 
 export interface LoadRequest {
   method: 'GET' | 'POST' | 'PUT';
@@ -26,6 +27,8 @@ export interface LoadOptions {
    * grant refused inside a 200), a number above 1 counts the items of a batch.
    */
   check?: (status: number, body: string) => number | boolean;
+  /** Processes whose CPU use during the measured window is reported (the servers under load). */
+  watchPids?: readonly number[];
 }
 
 export interface LoadResult {
@@ -39,6 +42,10 @@ export interface LoadResult {
   /** Answers that were not a success, by status (0 for a network error), with one example. */
   failures: Record<string, number>;
   example?: string;
+  /** Share of one core the load generator (this process) used during the measured window. */
+  clientCpu: number;
+  /** Share of one core each of `watchPids` used during the measured window. */
+  cpu: number[];
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -89,8 +96,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   await new Promise((r) => setTimeout(r, options.warmupMs ?? 1000));
   measuring = true;
   const started = performance.now();
+  const ownCpu = process.cpuUsage();
+  const watched = await cpuShare(options.watchPids ?? []);
   await new Promise((r) => setTimeout(r, options.durationMs));
   const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(ownCpu);
+  const cpu = await watched();
   stopping = true;
   await Promise.all(workers);
   await pool.close();
@@ -103,5 +114,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     p99Ms: percentile(sorted, 99),
     failures,
     ...(example === undefined ? {} : { example }),
+    clientCpu: (used.user + used.system) / 1e6 / seconds,
+    cpu,
   };
 }

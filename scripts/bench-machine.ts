@@ -32,3 +32,23 @@ export async function waitForQuiet(maxWaitMs: number, threshold = 0.15): Promise
     if (busy < threshold || Date.now() > deadline) return busy;
   }
 }
+
+/** CPU seconds (user + system) a process has used so far; 0 when it is gone. */
+export async function cpuSecondsOf(pid: number): Promise<number> {
+  const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // Fields after the command name (which is in parentheses and may hold spaces): utime is the 14th field, stime the 15th.
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(rest[11] ?? 0) + Number(rest[12] ?? 0);
+  return ticks / 100;
+}
+
+/** Starts counting the CPU of some processes; the returned function answers each one's share of one core since. */
+export async function cpuShare(pids: readonly number[]): Promise<() => Promise<number[]>> {
+  const started = performance.now();
+  const before = await Promise.all(pids.map(cpuSecondsOf));
+  return async () => {
+    const seconds = (performance.now() - started) / 1000;
+    const after = await Promise.all(pids.map(cpuSecondsOf));
+    return after.map((a, i) => (a - (before[i] ?? 0)) / seconds);
+  };
+}

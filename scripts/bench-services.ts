@@ -211,6 +211,14 @@ export class BenchServices {
     return { username, token: body.token };
   }
 
+  /** How many files the space's index lists (a check that an upload did what it said). */
+  async indexedFiles(token: string, namespace: string, space: string): Promise<number> {
+    const res = await fetch(`${this.serverUrl}/namespaces/${namespace}/spaces/${space}/files`, { headers: { authorization: `Bearer ${token}` } });
+    const body = (await res.json()) as { files?: unknown[] };
+    if (!res.ok) throw new Error(`listing ${namespace}/${space}: ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
+    return body.files?.length ?? 0;
+  }
+
   logs(): string {
     return `--- server ---\n${this.#server?.output.join('') ?? ''}\n--- BSS ---\n${this.#bss?.output.join('') ?? ''}`;
   }
