@@ -123,4 +123,18 @@ forEachEngine((engine) => {
     assert.equal((await h.call('DELETE', `/auth/tokens/${id}`, alice.token)).statusCode, 404);
     assert.equal((await h.call('GET', '/auth/me', 'dlp_madeup')).statusCode, 401);
   });
+
+  test('a token revoked through one server process is refused at once by another sharing the database', async () => {
+    const alice = await h.user('alice');
+    const { id, token } = (await h.call('POST', '/auth/tokens', alice.token, { name: 'shared' })).json();
+    const other = await buildServerApp({ config: h.config, db: h.db, clock: () => h.clock.now });
+    try {
+      const me = () => other.inject({ method: 'GET', url: '/auth/me', headers: { authorization: `Bearer ${token}` } });
+      assert.equal((await me()).statusCode, 200);
+      assert.equal((await h.call('DELETE', `/auth/tokens/${id}`, alice.token)).statusCode, 204);
+      assert.equal((await me()).statusCode, 401);
+    } finally {
+      await other.close();
+    }
+  });
 });

@@ -169,6 +169,14 @@ forEachEngine((engine) => {
     });
   });
 
+  test('concurrent grants are each audited before they are answered', async () => {
+    const alice = await h.user('alice');
+    const answers = await Promise.all(Array.from({ length: 25 }, (_, i) => init(alice.token, body(alice.name, { hash: sha256(`many-${i}`), filename: `many/${i}` }))));
+    assert.ok(answers.every((res) => res.statusCode === 200));
+    const rows = await listUploadGrants(h.db, alice.name);
+    assert.deepEqual(rows.map((r) => r.filename).sort(), Array.from({ length: 25 }, (_, i) => `many/${i}`).sort());
+  });
+
   test('an upload into a missing space creates it; a personal access token works as well as a JWT', async () => {
     const alice = await h.user('alice');
     const pat = (await h.call('POST', '/auth/tokens', alice.token, { name: 'robot' })).json().token;
