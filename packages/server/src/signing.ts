@@ -44,7 +44,9 @@ function signed(config: SigningConfig, base: string, path: string, action: strin
     now: Math.floor(nowMs / 1000),
     ttlSeconds: config.presignTtlSeconds,
   });
-  return { url: `${normalizedBase(base)}${path}?${new URLSearchParams(query).toString()}`, exp };
+  let search = '';
+  for (const key in query) search += `${search ? '&' : ''}${encodeURIComponent(key)}=${encodeURIComponent(query[key] as string)}`;
+  return { url: `${normalizedBase(base)}${path}?${search}`, exp };
 }
 
 /** Signed URLs for the five BSS multipart endpoints of one blob, all scoped to owner, project and hash. */

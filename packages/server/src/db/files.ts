@@ -1,7 +1,7 @@
 import type { DB } from './open.ts';
 import { newId } from './ids.ts';
-import { preparedQuery } from './prepared.ts';
-import { chunks, IN_LIST_CHUNK, rowsPerStatement } from './chunks.ts';
+import { PREPARED_ROWS, preparedQuery, preparedRows } from './prepared.ts';
+import { chunks, IN_LIST_CHUNK } from './chunks.ts';
 
 export interface StoredFile {
   id: string;
@@ -38,11 +38,13 @@ export async function findFileByName(db: DB, spaceId: string, name: string): Pro
   return row && toFile(row);
 }
 
+// No `order by name`: SQLite would then walk the space's (space_id, name) index instead of
+// looking the hash up, a scan of the whole space per call.
 const fileByHash = preparedQuery(2, (db, spaceId: string, hash: string) =>
-  query(db).where('files.space_id', '=', spaceId).where('files.hash', '=', hash).orderBy('files.name').limit(1),
+  query(db).where('files.space_id', '=', spaceId).where('files.hash', '=', hash).limit(1),
 );
 
-/** A file of the space with this hash (the first by name). */
+/** A file of the space with this hash (any one, when several names share it). */
 export async function findFileByHash(db: DB, spaceId: string, hash: string): Promise<StoredFile | undefined> {
   const [row] = await fileByHash(db, spaceId, hash);
   return row && toFile(row);
@@ -50,13 +52,16 @@ export async function findFileByHash(db: DB, spaceId: string, hash: string): Pro
 
 /**
  * Files of a space with any of these hashes, one per hash (the first by name), in one query per
- * IN_LIST_CHUNK hashes.
+ * IN_LIST_CHUNK hashes (looked up by hash, then sorted here: see fileByHash).
  */
 export async function findFilesByHashes(db: DB, spaceId: string, hashes: readonly string[]): Promise<Map<string, StoredFile>> {
   const found = new Map<string, StoredFile>();
   for (const slice of chunks([...new Set(hashes)], IN_LIST_CHUNK)) {
-    const rows = await query(db).where('files.space_id', '=', spaceId).where('files.hash', 'in', slice).orderBy('files.name').execute();
-    for (const row of rows) if (!found.has(row.hash)) found.set(row.hash, toFile(row));
+    const rows = await query(db).where('files.space_id', '=', spaceId).where('files.hash', 'in', slice).execute();
+    for (const row of rows) {
+      const first = found.get(row.hash);
+      if (!first || row.name < first.name) found.set(row.hash, toFile(row));
+    }
   }
   return found;
 }
@@ -102,34 +107,42 @@ export async function putFile(db: DB, input: PutFile): Promise<void> {
   await putFiles(db, [input]);
 }
 
-const FILE_COLUMNS = 10;
+type FileRow = ReturnType<typeof fileRow>;
+
+function fileRow(input: PutFile) {
+  return {
+    id: newId(), space_id: input.spaceId, name: input.name, type: input.type, size: input.size, content_type: input.contentType,
+    hash: input.hash, uploaded_by: input.uploadedBy, created_at: input.now, updated_at: input.now,
+  };
+}
+
+/** Inserts rows, or replaces the entry of a name the space already has. */
+const upsertFiles = preparedRows<FileRow>(
+  ['id', 'space_id', 'name', 'type', 'size', 'content_type', 'hash', 'uploaded_by', 'created_at', 'updated_at'],
+  (db, rows) =>
+    db
+      .insertInto('files')
+      .values(rows)
+      .onConflict((oc) => oc.columns(['space_id', 'name']).doUpdateSet((eb) => ({
+        type: eb.ref('excluded.type'),
+        size: eb.ref('excluded.size'),
+        content_type: eb.ref('excluded.content_type'),
+        hash: eb.ref('excluded.hash'),
+        uploaded_by: eb.ref('excluded.uploaded_by'),
+        created_at: eb.ref('excluded.created_at'),
+        updated_at: eb.ref('excluded.updated_at'),
+      }))),
+);
 
 /**
  * Points many names at their blobs in one transaction, as multi-row upserts. The names must be
  * distinct within one call (PostgreSQL refuses to update a row twice in one statement).
  */
 export async function putFiles(db: DB, inputs: readonly PutFile[]): Promise<void> {
-  if (inputs.length === 0) return;
-  const rows = inputs.map((input) => ({
-    id: newId(), space_id: input.spaceId, name: input.name, type: input.type, size: input.size, content_type: input.contentType,
-    hash: input.hash, uploaded_by: input.uploadedBy, created_at: input.now, updated_at: input.now,
-  }));
+  const slices = chunks(inputs.map(fileRow), PREPARED_ROWS);
+  if (slices.length <= 1) return upsertFiles(db, slices[0] ?? []);
   await db.transaction().execute(async (trx) => {
-    for (const slice of chunks(rows, rowsPerStatement(FILE_COLUMNS))) {
-      await trx
-        .insertInto('files')
-        .values(slice)
-        .onConflict((oc) => oc.columns(['space_id', 'name']).doUpdateSet((eb) => ({
-          type: eb.ref('excluded.type'),
-          size: eb.ref('excluded.size'),
-          content_type: eb.ref('excluded.content_type'),
-          hash: eb.ref('excluded.hash'),
-          uploaded_by: eb.ref('excluded.uploaded_by'),
-          created_at: eb.ref('excluded.created_at'),
-          updated_at: eb.ref('excluded.updated_at'),
-        })))
-        .execute();
-    }
+    for (const slice of slices) await upsertFiles(trx, slice);
   });
 }
 

@@ -1,6 +1,7 @@
 import type { DB } from './open.ts';
 import { newId } from './ids.ts';
-import { chunks, rowsPerStatement } from './chunks.ts';
+import { chunks } from './chunks.ts';
+import { PREPARED_ROWS, preparedRows } from './prepared.ts';
 
 export interface UploadGrant {
   userId: string;
@@ -17,7 +18,12 @@ export interface UploadGrant {
   createdAt: string;
 }
 
-const UPLOAD_GRANT_COLUMNS = 13;
+type GrantRow = ReturnType<typeof row>;
+
+const insertGrants = preparedRows<GrantRow>(
+  ['id', 'user_id', 'username', 'namespace', 'space', 'hash', 'filename', 'type', 'size', 'content_type', 'outcome', 'ip', 'created_at'],
+  (db, rows) => db.insertInto('upload_grants').values(rows),
+);
 
 function row(grant: UploadGrant) {
   return {
@@ -41,14 +47,12 @@ export async function recordUploadGrant(db: DB, grant: UploadGrant): Promise<voi
   await db.insertInto('upload_grants').values(row(grant)).execute();
 }
 
-/** Many grants in one transaction, as multi-row inserts. */
+/** Many grants at once: one multi-row insert, or several in one transaction. */
 export async function recordUploadGrants(db: DB, grants: readonly UploadGrant[]): Promise<void> {
-  if (grants.length === 0) return;
-  const rows = grants.map(row);
+  const slices = chunks(grants.map(row), PREPARED_ROWS);
+  if (slices.length <= 1) return insertGrants(db, slices[0] ?? []);
   await db.transaction().execute(async (trx) => {
-    for (const slice of chunks(rows, rowsPerStatement(UPLOAD_GRANT_COLUMNS))) {
-      await trx.insertInto('upload_grants').values(slice).execute();
-    }
+    for (const slice of slices) await insertGrants(trx, slice);
   });
 }
 
