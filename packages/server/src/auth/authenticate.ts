@@ -19,8 +19,8 @@ declare module 'fastify' {
   }
 }
 
-/** How long a JWT's user is taken as known without asking the database again. */
-const USER_CACHE_TTL_MS = 60_000;
+/** How long a verified JWT and its user are remembered (never past the JWT's own `exp`). */
+const JWT_CACHE_TTL_MS = 60_000;
 const CACHE_MAX_ENTRIES = 10_000;
 
 function bearer(request: FastifyRequest): string | null {
@@ -35,12 +35,13 @@ function bearer(request: FastifyRequest): string | null {
  * puts the caller on `request.user`; anything else is 401.
  *
  * A personal access token is looked up on every request, so a revoked one stops working at once
- * on every server process. A JWT cannot be revoked before its `exp`; its user (users are never
- * renamed) is remembered for a minute so a busy client does not cost a query per request.
+ * on every server process. A JWT cannot be revoked before its `exp`: once verified, it and its
+ * user (users are never renamed) are remembered for a minute, and never past that `exp`, so a busy
+ * client costs neither a signature check nor a query per request.
  */
 export function createAuthenticate(deps: { db: DB; jwt: JwtIssuer; clock: () => number }) {
   const { db, jwt, clock } = deps;
-  const users = createTtlCache<AuthUser>(USER_CACHE_TTL_MS, CACHE_MAX_ENTRIES);
+  const verified = createTtlCache<{ user: AuthUser; expiresAtMs: number }>(JWT_CACHE_TTL_MS, CACHE_MAX_ENTRIES);
   /** When this process last recorded a use of a token, by token id. */
   const touched = createTtlCache<true>(TOUCH_INTERVAL_MS, CACHE_MAX_ENTRIES);
 
@@ -55,14 +56,14 @@ export function createAuthenticate(deps: { db: DB; jwt: JwtIssuer; clock: () => 
       }
       return { id: owner.userId, username: owner.username };
     }
-    const userId = await jwt.verify(token, now);
-    if (!userId) return null;
-    const known = users.get(userId, now);
-    if (known) return known;
-    const user = await findUserById(db, userId);
+    const known = verified.get(token, now);
+    if (known && now < known.expiresAtMs) return known.user;
+    const claims = await jwt.verify(token, now);
+    if (!claims) return null;
+    const user = await findUserById(db, claims.userId);
     if (!user) return null;
     const found = { id: user.id, username: user.username };
-    users.set(userId, found, now);
+    verified.set(token, { user: found, expiresAtMs: claims.expiresAtMs }, now);
     return found;
   }
 

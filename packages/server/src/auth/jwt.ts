@@ -5,8 +5,8 @@ const ISSUER = 'dreamlake';
 
 export interface JwtIssuer {
   issue(userId: string, username: string, nowMs: number): Promise<{ token: string; expiresAt: string }>;
-  /** The user id the token was issued to, or null for any invalid, expired or foreign token. */
-  verify(token: string, nowMs: number): Promise<string | null>;
+  /** The user id the token was issued to and its `exp` (ms), or null for any invalid, expired or foreign token. */
+  verify(token: string, nowMs: number): Promise<{ userId: string; expiresAtMs: number } | null>;
 }
 
 /** HS256 only, `exp` required, lifetime from the configuration. */
@@ -35,7 +35,7 @@ export function createJwtIssuer(secret: string, ttlSeconds: number): JwtIssuer {
           requiredClaims: ['exp', 'sub'],
           currentDate: new Date(nowMs),
         });
-        return typeof payload.sub === 'string' ? payload.sub : null;
+        return typeof payload.sub === 'string' && typeof payload.exp === 'number' ? { userId: payload.sub, expiresAtMs: payload.exp * 1000 } : null;
       } catch {
         return null;
       }

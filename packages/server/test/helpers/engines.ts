@@ -16,7 +16,7 @@ export interface TestDatabase {
 
 const PG_ADMIN_URL = process.env.DREAMLAKE_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 
-async function adminQuery(text: string): Promise<void> {
+async function adminQuery(text: string, values: unknown[] = []): Promise<Array<Record<string, unknown>>> {
   const client = new pg.Client({ connectionString: PG_ADMIN_URL });
   try {
     await client.connect();
@@ -25,10 +25,24 @@ async function adminQuery(text: string): Promise<void> {
     throw new Error(`PostgreSQL is not reachable at ${where.host} (DREAMLAKE_TEST_PG_URL): ${(error as Error).message}`);
   }
   try {
-    await client.query(text);
+    return (await client.query(text, values)).rows;
   } finally {
     await client.end();
   }
+}
+
+/**
+ * Drops a scratch database once the test's own connections are gone: a closed pool resolves
+ * before its sockets have finished closing, and a connection `with (force)` terminates then
+ * fails in the test process as an uncaught error. Waits up to two seconds, then forces.
+ */
+async function dropDatabase(name: string): Promise<void> {
+  for (let i = 0; i < 40; i++) {
+    const [row] = await adminQuery('select count(*)::int as n from pg_stat_activity where datname = $1', [name]);
+    if (row?.n === 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await adminQuery(`drop database if exists ${name} with (force)`);
 }
 
 /** A fresh empty database: a SQLite file in a temp folder, or a scratch PostgreSQL database. */
@@ -41,7 +55,7 @@ export async function createTestDatabase(engine: Engine): Promise<TestDatabase> 
   await adminQuery(`create database ${name}`);
   const url = new URL(PG_ADMIN_URL);
   url.pathname = `/${name}`;
-  return { engine, url: url.toString(), drop: () => adminQuery(`drop database if exists ${name} with (force)`) };
+  return { engine, url: url.toString(), drop: () => dropDatabase(name) };
 }
 
 /** Declares the same suite once per database engine, as kysely's own tests do. */
