@@ -1,5 +1,5 @@
 import type { BatchGrant, BatchGrantEntry, BlobReceipt, LookupState, RegisterRequest } from '../api.ts';
-import { CliError, describeError } from '../errors.ts';
+import { ApiError, CliError, describeError } from '../errors.ts';
 import { BatchQueue, type Outcome } from './batch-queue.ts';
 import type { Budget } from './budget.ts';
 import { isExpired } from './bss.ts';
@@ -20,7 +20,7 @@ const HASH_AT_ONCE = 4;
 /** Large files (multipart) at once; their parts and the small files share the run's budget. */
 const LARGE_FILES_AT_ONCE = 3;
 /** How long a finished file waits for others to register with it. */
-const REGISTER_DELAY_MS = 50;
+const REGISTER_DELAY_MS = 250;
 
 export interface RunDeps extends UploadDeps {
   budget: Budget;
@@ -170,7 +170,13 @@ class Run {
 
     for (let start = 0; start < toGrant.length && !this.#failure; start += BATCH_FILES) {
       const batch = toGrant.slice(start, start + BATCH_FILES);
-      const entries = await this.#grant(batch.map((item) => item.prepared));
+      let entries: BatchGrantEntry[] | undefined;
+      try {
+        entries = await this.#grant(batch.map((item) => item.prepared));
+      } catch (error) {
+        // Refused as a whole (no write access, say): told as the first file's failure.
+        throw new RunFailure(`${batch[0]?.file.name}: ${describeError(error)}`);
+      }
       if (entries === undefined) {
         pending.push(this.#oneByOne(batch));
         continue;
@@ -207,8 +213,9 @@ class Run {
       );
       return answer.files;
     } catch (error) {
-      if (!isMissingRoute(error)) throw error;
-      this.#lookupRoute = false;
+      if (isMissingRoute(error)) this.#lookupRoute = false;
+      // Not allowed to read there: the grants answer for writing, file by file.
+      else if (!(error instanceof ApiError && (error.status === 403 || error.status === 404))) throw error;
       return [];
     }
   }
@@ -261,7 +268,7 @@ class Run {
           ),
         );
         this.deps.events.phase(file.name, 'finishing');
-        return this.#registered(prepared, stored.receipt, { partsSent: 1 });
+        return this.#registered(prepared, stored.receipt, { partsTotal: 1, partsSent: 1 });
       } catch (error) {
         if (!isExpired(error) || renewals >= 2) throw error;
         this.deps.events.note('signed URLs expired: asking the server for fresh ones');

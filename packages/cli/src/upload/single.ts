@@ -29,6 +29,7 @@ export interface SingleFile {
 export class SingleShot {
   readonly #dispatcher: Dispatcher;
   readonly #modes = new Map<string, 'put' | 's3'>();
+  readonly #learning = new Map<string, Promise<Begin>>();
 
   constructor(dispatcher: Dispatcher) {
     this.#dispatcher = dispatcher;
@@ -37,20 +38,32 @@ export class SingleShot {
   /** Sends the file through its signed `singleUrl`; `onBytes` counts bytes put on the wire (negative when taken back). */
   async send(singleUrl: string, file: SingleFile, onBytes: (bytes: number) => void): Promise<StoredBlob> {
     const origin = new URL(singleUrl).origin;
+    // While the first file asks, the others wait for its answer rather than all asking at once.
+    const learning = this.#learning.get(origin);
+    if (learning) await learning.catch(() => undefined);
     if (this.#modes.get(origin) === 'put') return this.#put(singleUrl, file, onBytes, {});
-    const begin = await requestJson<Begin>(this.#dispatcher, 'POST', singleUrl, { body: { contentType: file.contentType } });
-    if (begin.mode === 'put') {
-      this.#modes.set(origin, 'put');
-      return this.#put(singleUrl, file, onBytes, {});
+    const asking = this.#modes.has(origin) ? undefined : this.#begin(singleUrl, file);
+    if (asking) this.#learning.set(origin, asking);
+    let begin: Begin;
+    try {
+      begin = await (asking ?? this.#begin(singleUrl, file));
+    } finally {
+      if (asking && this.#learning.get(origin) === asking) this.#learning.delete(origin);
     }
-    if (begin.mode !== 's3' || typeof begin.url !== 'string' || typeof begin.key !== 'string') {
-      throw new CliError(`${origin} answered a single-shot upload in a way this client does not know`);
-    }
-    this.#modes.set(origin, 's3');
+    if (begin.mode === 'put') return this.#put(singleUrl, file, onBytes, {});
     await this.#put(begin.url, file, onBytes, begin.headers ?? {});
     const complete = new URL(singleUrl);
     complete.pathname = `${complete.pathname.replace(/\/$/, '')}/complete`;
     return requestJson<StoredBlob>(this.#dispatcher, 'POST', complete.toString(), { body: { key: begin.key } });
+  }
+
+  async #begin(singleUrl: string, file: SingleFile): Promise<Begin> {
+    const origin = new URL(singleUrl).origin;
+    const begin = await requestJson<Begin>(this.#dispatcher, 'POST', singleUrl, { body: { contentType: file.contentType } });
+    const known = begin.mode === 'put' || (begin.mode === 's3' && typeof begin.url === 'string' && typeof begin.key === 'string');
+    if (!known) throw new CliError(`${origin} answered a single-shot upload in a way this client does not know`);
+    this.#modes.set(origin, begin.mode);
+    return begin;
   }
 
   async #put(url: string, file: SingleFile, onBytes: (bytes: number) => void, headers: Record<string, string>): Promise<StoredBlob> {
@@ -62,7 +75,11 @@ export class SingleShot {
     try {
       const { text } = await putForAnswer(this.#dispatcher, url, { body: body.chunks, length: file.size, contentType: file.contentType, headers });
       if (text === '') return { success: true, key: '', hash: '', size: file.size, contentType: file.contentType };
-      return JSON.parse(text) as StoredBlob;
+      try {
+        return JSON.parse(text) as StoredBlob;
+      } catch {
+        throw new CliError(`${new URL(url).origin} answered a single-shot upload with something that is not JSON`);
+      }
     } catch (error) {
       onBytes(-counted);
       throw error;

@@ -55,22 +55,22 @@ for (const backend of backends()) {
       assert.match(bad.stderr, /^dreamlake: \w+: .*\(HTTP 401\)$/m);
     });
 
-    test('uploads a file, lists it, downloads it back byte for byte; a re-upload sends nothing', async () => {
+    test('uploads a file in parts, lists it, downloads it back byte for byte; a re-upload sends nothing', async () => {
       const path = join(work, 'clip.mp4');
-      await makeFile(path, 12 * MIB + 12345, 1);
+      await makeFile(path, 17 * MIB + 12345, 1);
       const up = await runCli(['upload', path, '--to', space, '--json'], env);
       assert.equal(up.code, 0, up.stderr + services.logs());
       const [line] = jsonLines<UploadLine>(up.stdout);
       assert.deepEqual(line && { ...line, contentType: undefined }, {
         hash: await sha256File(path),
-        size: 12 * MIB + 12345,
+        size: 17 * MIB + 12345,
         type: 'videos',
         contentType: undefined,
         namespace: user,
         space: 'runs',
         name: 'clip.mp4',
-        partsTotal: 3,
-        partsSent: 3,
+        partsTotal: 4,
+        partsSent: 4,
         skipped: false,
       });
 
@@ -79,7 +79,7 @@ for (const backend of backends()) {
       const files = JSON.parse(ls.stdout) as Array<{ name: string; hash: string; size: number; type: string }>;
       assert.deepEqual(files.map((f) => [f.name, f.hash, f.size, f.type]), [['clip.mp4', line?.hash, line?.size, 'videos']]);
       const plain = await runCli(['ls', space], env);
-      assert.match(plain.stdout, /12\.0 MiB +videos .*clip\.mp4/);
+      assert.match(plain.stdout, /17\.0 MiB +videos .*clip\.mp4/);
 
       const copy = join(work, 'copy.mp4');
       const down = await runCli(['download', `${space}/clip.mp4`, '-o', copy], env);
