@@ -9,7 +9,7 @@ import { createJwtIssuer } from './auth/jwt.ts';
 import { createPasswordHasher } from './auth/passwords.ts';
 import { createLoginThrottle } from './auth/throttle.ts';
 import { createAuthenticate } from './auth/authenticate.ts';
-import { createGrantRecorder } from './db/upload-grants.ts';
+import { createGrantRecorder } from './db/grant-recorder.ts';
 import { healthRoutes } from './routes/health.ts';
 import { authRoutes } from './routes/auth.ts';
 import { tokenRoutes } from './routes/tokens.ts';

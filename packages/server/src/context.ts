@@ -5,7 +5,7 @@ import type { JwtIssuer } from './auth/jwt.ts';
 import type { PasswordHasher } from './auth/passwords.ts';
 import type { LoginThrottle } from './auth/throttle.ts';
 import type { createAuthenticate } from './auth/authenticate.ts';
-import type { GrantRecorder } from './db/upload-grants.ts';
+import type { GrantRecorder } from './db/grant-recorder.ts';
 
 /** Everything a route or service needs, built once per app. */
 export interface ServerContext {

@@ -58,7 +58,7 @@ export interface AccessTokensTable {
   revoked_at: string | null;
 }
 
-/** The audit log of `POST /uploads/init` answers. */
+/** The audit log of upload grants (`POST /uploads/init`, each answered entry of `POST /uploads/batch`). */
 export interface UploadGrantsTable {
   id: string;
   user_id: string;

@@ -43,10 +43,6 @@ function row(grant: UploadGrant) {
   };
 }
 
-export async function recordUploadGrant(db: DB, grant: UploadGrant): Promise<void> {
-  await db.insertInto('upload_grants').values(row(grant)).execute();
-}
-
 /** Many grants at once: one multi-row insert, or several in one transaction. */
 export async function recordUploadGrants(db: DB, grants: readonly UploadGrant[]): Promise<void> {
   const slices = chunks(grants.map(row), PREPARED_ROWS);
@@ -67,42 +63,4 @@ export async function listUploadGrants(db: DB, namespace: string): Promise<Uploa
     .orderBy('created_at')
     .execute();
   return rows.map((r) => ({ ...r, size: r.size === null ? null : Number(r.size), outcome: r.outcome as UploadGrant['outcome'] }));
-}
-
-/** Writes audit rows; rows recorded together (in the same turn of the event loop) share one transaction. */
-export interface GrantRecorder {
-  /** Resolves once the rows are written. */
-  record(grants: readonly UploadGrant[]): Promise<void>;
-}
-
-/**
- * Group commit for the audit log: every request still waits until its rows are in the database,
- * but the rows of requests answered at the same moment go in one multi-row insert rather than a
- * transaction each. A failed write fails every request whose rows it carried.
- */
-export function createGrantRecorder(db: DB): GrantRecorder {
-  let pending: { grants: UploadGrant[]; done: Promise<void> } | null = null;
-  let writing: Promise<void> = Promise.resolve();
-
-  function flush(grants: UploadGrant[]): Promise<void> {
-    const previous = writing;
-    const done = previous.then(() => {
-      if (pending?.grants === grants) pending = null;
-      return recordUploadGrants(db, grants);
-    });
-    writing = done.catch(() => {});
-    return done;
-  }
-
-  return {
-    record(grants) {
-      if (grants.length === 0) return Promise.resolve();
-      if (!pending) {
-        const batch: UploadGrant[] = [];
-        pending = { grants: batch, done: new Promise<void>((resolve) => setImmediate(resolve)).then(() => flush(batch)) };
-      }
-      pending.grants.push(...grants);
-      return pending.done;
-    },
-  };
 }
