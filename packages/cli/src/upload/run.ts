@@ -19,8 +19,8 @@ const BATCH_FILES = 1000;
 const HASH_AT_ONCE = 4;
 /** Large files (multipart) at once; their parts and the small files share the run's budget. */
 const LARGE_FILES_AT_ONCE = 3;
-/** How long a finished file waits for others to register with it. */
-const REGISTER_DELAY_MS = 250;
+/** How long a finished file waits for others to register with it (less when nothing else is being sent). */
+const REGISTER_DELAY_MS = 1000;
 
 export interface RunDeps extends UploadDeps {
   budget: Budget;
@@ -68,6 +68,8 @@ class Run {
   readonly #large = new Semaphore(LARGE_FILES_AT_ONCE);
   readonly #register: BatchQueue<RegisterRequest, unknown>;
   #failure: { error: unknown } | undefined;
+  /** Files granted (or held) that have neither asked to register nor failed yet. */
+  #outstanding = 0;
   #batchRoutes = true;
   #lookupRoute = true;
   #registerRoute = true;
@@ -164,7 +166,7 @@ class Run {
         pending.push(this.#guard(item, async () => ({ ...item.prepared.base, skipped: true })));
       } else if (state === 'held') {
         this.#begin(item);
-        pending.push(this.#guard(item, () => this.#registered(item.prepared, undefined, { skipped: true })));
+        pending.push(this.#guard(item, this.#toRegister((handedOff) => this.#registered(item.prepared, handedOff, undefined, { skipped: true }))));
       } else toGrant.push(item);
     });
 
@@ -183,7 +185,7 @@ class Run {
       }
       batch.forEach((item, i) => {
         this.#begin(item);
-        pending.push(this.#guard(item, () => this.#send(item.prepared, entries[i])));
+        pending.push(this.#guard(item, this.#toRegister((handedOff) => this.#send(item.prepared, entries[i], handedOff))));
       });
     }
     await Promise.all(pending);
@@ -241,12 +243,12 @@ class Run {
   }
 
   /** One file through its grant entry: nothing to send, one single-shot request, or multipart. */
-  async #send(prepared: Prepared, entry: BatchGrantEntry | undefined): Promise<FileResult> {
+  async #send(prepared: Prepared, entry: BatchGrantEntry | undefined, handedOff: () => void): Promise<FileResult> {
     const { file } = prepared;
     for (let renewals = 0; ; renewals += 1) {
       if (!entry) throw new CliError('the server gave no grant for this file');
       if ('error' in entry) throw entryError(entry.error);
-      if ('exists' in entry && entry.exists) return this.#registered(prepared, undefined, { skipped: true });
+      if ('exists' in entry && entry.exists) return this.#registered(prepared, handedOff, undefined, { skipped: true });
       const grant = entry as BatchGrant;
       if (!grant.singleUrl) {
         const outcome = await this.#large.run(() =>
@@ -256,7 +258,7 @@ class Run {
             return next as BatchGrant | { exists: true };
           }),
         );
-        return this.#registered(prepared, outcome.receipt, { partsSent: outcome.partsSent, skipped: outcome.stored });
+        return this.#registered(prepared, handedOff, outcome.receipt, { partsSent: outcome.partsSent, skipped: outcome.stored });
       }
       try {
         const singleUrl = grant.singleUrl;
@@ -268,7 +270,7 @@ class Run {
           ),
         );
         this.deps.events.phase(file.name, 'finishing');
-        return this.#registered(prepared, stored.receipt, { partsTotal: 1, partsSent: 1 });
+        return this.#registered(prepared, handedOff, stored.receipt, { partsTotal: 1, partsSent: 1 });
       } catch (error) {
         if (!isExpired(error) || renewals >= 2) throw error;
         this.deps.events.note('signed URLs expired: asking the server for fresh ones');
@@ -277,10 +279,34 @@ class Run {
     }
   }
 
+  /**
+   * Counts a file that will register: once every such file has either asked to register or
+   * failed, the registrations gathered so far go at once rather than after the queue's delay.
+   */
+  #toRegister(step: (handedOff: () => void) => Promise<FileResult>): () => Promise<FileResult> {
+    this.#outstanding += 1;
+    let counted = false;
+    const handedOff = (): void => {
+      if (counted) return;
+      counted = true;
+      this.#outstanding -= 1;
+      if (this.#outstanding === 0) this.#register.flush();
+    };
+    return async () => {
+      try {
+        return await step(handedOff);
+      } finally {
+        handedOff();
+      }
+    };
+  }
+
   /** Registers the file (gathered with others) and answers its result. */
-  async #registered(prepared: Prepared, receipt: BlobReceipt | undefined, fields: Partial<FileResult>): Promise<FileResult> {
+  async #registered(prepared: Prepared, handedOff: () => void, receipt: BlobReceipt | undefined, fields: Partial<FileResult>): Promise<FileResult> {
     const { file, digest, type, contentType } = prepared;
-    await this.#register.add({ name: file.name, hash: digest.sha256, type, contentType, ...(receipt ? { receipt } : {}) });
+    const registered = this.#register.add({ name: file.name, hash: digest.sha256, type, contentType, ...(receipt ? { receipt } : {}) });
+    handedOff();
+    await registered;
     return { ...prepared.base, ...fields };
   }
 
