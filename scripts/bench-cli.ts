@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { CLI_BIN, ROOT, track, watchPeakRss } from './bench-services.ts';
+import { cpuSecondsOf } from './bench-machine.ts';
 
 export interface CliUploadOptions {
   paths: readonly string[];
@@ -23,6 +24,8 @@ export interface CliUploadOptions {
 export interface CliUploadResult {
   seconds: number;
   peakRssMiB: number;
+  /** CPU seconds (user + system) of the CLI process, sampled until it exits. */
+  cpuSeconds: number;
   /** Files done and already stored, from the summary line on stderr ("done: N files (M already stored), …"). */
   files: number;
   skipped: number;
@@ -45,6 +48,8 @@ export async function runCliUpload(options: CliUploadOptions): Promise<CliUpload
   const started = performance.now();
   const child = track(spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }));
   const peak = watchPeakRss(child.pid ?? 0, 100);
+  let cpuSeconds = 0;
+  const cpuTimer = setInterval(() => void cpuSecondsOf(child.pid ?? 0).then((s) => (cpuSeconds = Math.max(cpuSeconds, s))), 100);
   let lines = 0;
   createInterface({ input: child.stdout! }).on('line', (line) => {
     if (line.trim() !== '') lines += 1;
@@ -56,6 +61,7 @@ export async function runCliUpload(options: CliUploadOptions): Promise<CliUpload
   const timer = options.timeoutMs ? setTimeout(() => child.kill('SIGTERM'), options.timeoutMs) : undefined;
   const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
   clearTimeout(timer);
+  clearInterval(cpuTimer);
   const seconds = (performance.now() - started) / 1000;
   const peakRssMiB = peak();
   const stderrTail = stderr.trim().split('\n').slice(-5).join('\n');
@@ -64,7 +70,7 @@ export async function runCliUpload(options: CliUploadOptions): Promise<CliUpload
   }
   const summary = /done: ([\d,]+) files?(?: \(([\d,]+) already stored\))?/.exec(stderr);
   const num = (text: string | undefined) => Number((text ?? '0').replace(/,/g, ''));
-  return { seconds, peakRssMiB, files: summary ? num(summary[1]) : -1, skipped: num(summary?.[2]), lines, stderrTail };
+  return { seconds, peakRssMiB, cpuSeconds, files: summary ? num(summary[1]) : -1, skipped: num(summary?.[2]), lines, stderrTail };
 }
 
 /** Wall time of `dreamlake --version` (Node, tsx, the command's modules): the fixed cost of any command. Median of 3. */

@@ -1,6 +1,7 @@
 /**
- * Folders of many small files through the real `dreamlake upload`, beside the raw floor of
- * scripts/bench-small-files.ts on the same files in the same run:
+ * Folders of many small files through the real `dreamlake upload`, beside the raw floors of
+ * scripts/bench-small-files.ts on the same files in the same run (one fsync per file, and the
+ * four fsyncs per file of publishing each blob by rename, as BSS's disk backend does):
  *
  * - a folder of 1,000 × 20 KiB: first upload, then the same command again (everything stored);
  * - a folder of 100,000 × 1 KiB (10,000 with --quick): total time, CLI peak RSS, and the HTTP
@@ -13,6 +14,7 @@ import { cliStartupSeconds, runCliUpload, type CliUploadResult } from './bench-c
 import { describeCounts, startCountingProxy } from './bench-proxy.ts';
 import { BenchServices, freePort, removeTemp, tempDir } from './bench-services.ts';
 import { makeSmallFiles, runRawSmallFiles, type RawSendResult } from './bench-small-files.ts';
+import { cpuSecondsOf } from './bench-machine.ts';
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -25,8 +27,22 @@ function median(results: RawSendResult[]): RawSendResult {
   return sorted[Math.floor(sorted.length / 2)] as RawSendResult;
 }
 
-function floorText(raw: RawSendResult): string {
-  return `${fmt(raw.filesPerSecond)} files/s raw small files (read + SHA-256 + PUT, 16 at a time; server SHA-256 + fsync)`;
+/** The two floors of one folder. */
+interface Floors {
+  /** One fsync per file. */
+  file: RawSendResult;
+  /** Published by rename, four fsyncs per file. */
+  publish: RawSendResult;
+}
+
+function floorText(floors: Floors): string {
+  return `${fmt(floors.file.filesPerSecond)} files/s raw, 1 fsync per file; ${fmt(floors.publish.filesPerSecond)} files/s raw, 4 fsyncs per file (published as BSS does)`;
+}
+
+function ofFloors(filesPerSecond: number, floors: Floors): string {
+  const ratios = [floors.file, floors.publish].map((raw) => filesPerSecond / raw.filesPerSecond);
+  if (ratios.every((r) => r < 1)) return `${ratios.map((r) => `${(r * 100).toFixed(0)}%`).join(' / ')} of the floors`;
+  return `${ratios.map((r) => `${r.toFixed(1)}×`).join(' / ')} the floors' rates`;
 }
 
 /** What the runs said about themselves: the summary line's counts, the --json lines seen, the index. */
@@ -61,39 +77,54 @@ export async function runSmallFilesBench(options: SmallFilesBenchOptions = {}): 
   try {
     const files = await makeSmallFiles(work, 'small', count, bytes);
     settle();
-    // One run to warm up (JIT, connections, page cache), then the measured runs.
-    await runRawSmallFiles(files.paths);
-    const runs: RawSendResult[] = [];
-    for (let i = 0; i < (options.floorRuns ?? 5); i += 1) runs.push(await runRawSmallFiles(files.paths));
-    const raw = median(runs);
-    const floorRange = `${fmt(Math.min(...runs.map((r) => r.filesPerSecond)))}–${fmt(Math.max(...runs.map((r) => r.filesPerSecond)))}`;
-    rows.push({
-      measure: `raw small files: ${fmt(count)} × ${kib(bytes)}, one process (floor)`,
-      result: `${fmt(raw.filesPerSecond)} files/s (${fmt(raw.seconds, 2)} s)`,
-      rawLimit: '-',
-      note: `median of ${runs.length} runs (${floorRange} files/s); one PUT per file, each file fsynced`,
-    });
+    // One run of each to warm up (JIT, connections, page cache), then the measured runs, the two
+    // floors in turn so that a disturbance of the machine touches both alike.
+    await runRawSmallFiles(files.paths, 'file');
+    await runRawSmallFiles(files.paths, 'publish');
+    const runs: Record<keyof Floors, RawSendResult[]> = { file: [], publish: [] };
+    for (let i = 0; i < (options.floorRuns ?? 5); i += 1) {
+      runs.file.push(await runRawSmallFiles(files.paths, 'file'));
+      runs.publish.push(await runRawSmallFiles(files.paths, 'publish'));
+    }
+    const raw: Floors = { file: median(runs.file), publish: median(runs.publish) };
+    for (const [kind, what] of [['file', 'each file fsynced'], ['publish', 'each file published as BSS does: 4 fsyncs']] as const) {
+      const list = runs[kind];
+      const range = `${fmt(Math.min(...list.map((r) => r.filesPerSecond)))}–${fmt(Math.max(...list.map((r) => r.filesPerSecond)))}`;
+      rows.push({
+        measure: `raw small files: ${fmt(count)} × ${kib(bytes)}, ${what} (floor)`,
+        result: `${fmt(raw[kind].filesPerSecond)} files/s (${fmt(raw[kind].seconds, 2)} s)`,
+        rawLimit: '-',
+        note: `median of ${list.length} runs (${range} files/s); one process, one PUT per file, 16 at a time; CPU ${fmt(raw[kind].cpuSeconds, 2)} s`,
+      });
+    }
 
     services = await BenchServices.start();
     const user = await services.signup('small');
+    const cpuOfServices = () => Promise.all([cpuSecondsOf(services!.serverPid), cpuSecondsOf(services!.bssPid)]);
     // Each first upload in a space of its own with a CLI home of its own (no hash cache); the
     // runs again reuse the first run's space and home, as a user running the same command would.
-    const upload = (i: number) =>
-      runCliUpload({ paths: [files.dir], to: `${user.username}/small${i}`, serverUrl: services!.serverUrl, token: user.token, home: join(work, `home${i}`), timeoutMs: 30 * 60_000 });
+    const upload = async (i: number): Promise<CliUploadResult & { serverCpu: number; bssCpu: number }> => {
+      const before = await cpuOfServices();
+      const run = await runCliUpload({ paths: [files.dir], to: `${user.username}/small${i}`, serverUrl: services!.serverUrl, token: user.token, home: join(work, `home${i}`), timeoutMs: 30 * 60_000 });
+      const after = await cpuOfServices();
+      return { ...run, serverCpu: (after[0] ?? 0) - (before[0] ?? 0), bssCpu: (after[1] ?? 0) - (before[1] ?? 0) };
+    };
     const measure = (what: string) => `dreamlake upload of ${fmt(count)} × ${kib(bytes)} (${what})`;
-    const row = (what: string, runs: CliUploadResult[], note: string): BenchRow => {
+    type Run = Awaited<ReturnType<typeof upload>>;
+    const row = (what: string, runs: Run[], note: string): BenchRow => {
       const sorted = [...runs].sort((a, b) => a.seconds - b.seconds);
-      const mid = sorted[Math.floor(sorted.length / 2)] as CliUploadResult;
+      const mid = sorted[Math.floor(sorted.length / 2)] as Run;
+      const cpu = `CPU seconds of the median run: CLI ${fmt(mid.cpuSeconds, 1)}, server ${fmt(mid.serverCpu, 1)}, BSS ${fmt(mid.bssCpu, 1)}`;
       const range = runs.length > 1 ? `median of ${runs.length} runs (${fmt(count / (sorted.at(-1) as CliUploadResult).seconds)}–${fmt(count / (sorted[0] as CliUploadResult).seconds)} files/s); ` : '';
       return {
         measure: measure(what),
         result: `${fmt(count / mid.seconds)} files/s (${fmt(mid.seconds, 1)} s), CLI peak RSS ${Math.max(...runs.map((r) => r.peakRssMiB))} MiB`,
         rawLimit: floorText(raw),
-        note: `${((count / mid.seconds / raw.filesPerSecond) * 100).toFixed(0)}% of the floor; ${range}${note}`,
+        note: `${ofFloors(count / mid.seconds, raw)}; ${range}${cpu}; ${note}`,
       };
     };
     const startup = await cliStartupSeconds();
-    const firsts: CliUploadResult[] = [];
+    const firsts: Run[] = [];
     const indexed: number[] = [];
     try {
       for (let i = 0; i < (options.cliRuns ?? 3); i += 1) {
@@ -106,13 +137,13 @@ export async function runSmallFilesBench(options: SmallFilesBenchOptions = {}): 
       rows.push(failedRow(measure('first upload'), error, floorText(raw)));
     }
     if (firsts.length > 0) {
-      const agains: CliUploadResult[] = [];
+      const agains: Run[] = [];
       try {
         for (let i = 0; i < firsts.length; i += 1) {
           log(`  the same upload again (${i + 1})…`);
           agains.push(await upload(i));
         }
-        rows.push(row('the same command again, everything stored', agains, checks(agains)));
+        rows.push(row('the same command again, everything stored', agains, `nothing is sent, so the floors (which send every file) are only a yardstick; ${checks(agains)}`));
       } catch (error) {
         rows.push(failedRow(measure('the same command again, everything stored'), error, floorText(raw)));
       }
@@ -136,9 +167,11 @@ export async function runManyFilesBench(options: { count: number; bytes?: number
     log(`  writing ${fmt(count)} files…`);
     const files = await makeSmallFiles(work, 'many', count, bytes);
     settle();
-    log('  floor on the same files…');
-    const raw = await runRawSmallFiles(files.paths);
-    const rawLimit = `${fmt(raw.seconds, 1)} s, ${fmt(raw.filesPerSecond)} files/s, ${fmt(raw.requests)} requests: raw small files on the same folder`;
+    log('  floors on the same files…');
+    const raw: Floors = { file: await runRawSmallFiles(files.paths, 'file'), publish: await runRawSmallFiles(files.paths, 'publish') };
+    const rawLimit = (['file', 'publish'] as const)
+      .map((kind) => `${fmt(raw[kind].seconds, 1)} s, ${fmt(raw[kind].filesPerSecond)} files/s, CPU ${fmt(raw[kind].cpuSeconds)} s (${kind === 'file' ? '1 fsync' : '4 fsyncs'} per file)`)
+      .join('; ') + `: raw small files on the same folder, ${fmt(count)} requests`;
 
     // Proxies first (BSS's address in signed URLs is its proxy's), then the services behind them.
     const bssPort = await freePort();
@@ -150,11 +183,16 @@ export async function runManyFilesBench(options: { count: number; bytes?: number
     const user = await services.signup('many');
     log(`  dreamlake upload, ${fmt(count)} files (through counting proxies)…`);
     let run: CliUploadResult;
+    const cpuBefore = await Promise.all([cpuSecondsOf(services.serverPid), cpuSecondsOf(services.bssPid)]);
+    const ownBefore = process.cpuUsage();
     try {
       run = await runCliUpload({ paths: [files.dir], to: `${user.username}/many`, serverUrl: serverProxy.url, token: user.token, home: join(work, 'home'), timeoutMs: 3 * 3600_000 });
     } catch (error) {
       return [failedRow(measure, error, rawLimit)];
     }
+    const own = process.cpuUsage(ownBefore);
+    const cpuAfter = await Promise.all([cpuSecondsOf(services.serverPid), cpuSecondsOf(services.bssPid)]);
+    const cpu = `CPU seconds: CLI ${fmt(run.cpuSeconds)}, server ${fmt((cpuAfter[0] ?? 0) - (cpuBefore[0] ?? 0))}, BSS ${fmt((cpuAfter[1] ?? 0) - (cpuBefore[1] ?? 0))}, proxies ${fmt((own.user + own.system) / 1e6)} (2 cores: ${fmt(2 * run.seconds)} available)`;
     const inIndex = await services.indexedFiles(user.token, user.username, 'many');
     const server = serverProxy.total();
     const bss = bssProxy.total();
@@ -164,7 +202,7 @@ export async function runManyFilesBench(options: { count: number; bytes?: number
         measure,
         result: `${fmt(run.seconds, 1)} s (${fmt(count / run.seconds)} files/s), CLI peak RSS ${run.peakRssMiB} MiB, ${fmt(total)} requests (${fmt(total / count, 2)} per file)`,
         rawLimit,
-        note: `server ${fmt(server)}, BSS ${fmt(bss)}; most: ${describeCounts(new Map([...serverProxy.counts, ...bssProxy.counts]), 5)}; ${((count / run.seconds / raw.filesPerSecond) * 100).toFixed(0)}% of the floor's files/s (the time includes the proxies); ${checks([run], [inIndex])}`,
+        note: `server ${fmt(server)}, BSS ${fmt(bss)}; most: ${describeCounts(new Map([...serverProxy.counts, ...bssProxy.counts]), 5)}; ${ofFloors(count / run.seconds, raw)} (the time includes the proxies); ${cpu}; ${checks([run], [inIndex])}`,
       },
     ];
   } finally {

@@ -2,13 +2,14 @@
  * Folders of many small files, and the floor for sending them: a minimal node:http server that
  * streams each PUT body through SHA-256 into its own file and fsyncs it before answering 200,
  * and a minimal client that reads each file, SHA-256s it and PUTs it over keep-alive (undici),
- * 16 at a time. Everything in one process, on loopback.
+ * 16 at a time. Everything in one process, on loopback. A second variant of the server makes
+ * each file durable the way a store publishing blobs by rename does (four fsyncs per file).
  *
  *   node --import tsx scripts/bench-small-files.ts [files] [bytes]   # the floor alone
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,29 +60,73 @@ export interface RawServer {
   close(): Promise<void>;
 }
 
-/** The floor's server: each PUT body through SHA-256 into a file of its own, fsynced, then 200. */
-export async function startRawFileServer(storeDir: string): Promise<RawServer> {
-  await mkdir(storeDir, { recursive: true });
+/**
+ * How the floor's server makes a file durable:
+ * - `file`: the body is fsynced (one fsync per file);
+ * - `publish`: the steps a store that publishes whole blobs by rename takes (BSS's disk backend
+ *   does these): the body into a staging folder and fsynced, a small manifest beside it written,
+ *   fsynced and renamed, the staging folder fsynced, renamed onto its final path, the parent
+ *   folder fsynced (four fsyncs per file).
+ */
+export type Durability = 'file' | 'publish';
+
+async function syncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The floor's server: each PUT body through SHA-256 into a file of its own, made durable, then 200. */
+export async function startRawFileServer(storeDir: string, durability: Durability = 'file'): Promise<RawServer> {
+  await mkdir(join(storeDir, 'blobs'), { recursive: true });
   let n = 0;
+  const receive = async (req: AsyncIterable<unknown>, path: string): Promise<string> => {
+    const hash = createHash('sha256');
+    const file = await open(path, 'w');
+    try {
+      for await (const chunk of req) {
+        hash.update(chunk as Buffer);
+        await file.write(chunk as Buffer);
+      }
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    return hash.digest('hex');
+  };
   const server: Server = createServer((req, res) => {
     const fail = (error: unknown) => {
       res.statusCode = 500;
       res.end(String(error));
     };
     (async () => {
-      const hash = createHash('sha256');
-      const file = await open(join(storeDir, `${n++}.blob`), 'w');
-      try {
-        for await (const chunk of req) {
-          hash.update(chunk as Buffer);
-          await file.write(chunk as Buffer);
+      const id = n++;
+      let sha256: string;
+      if (durability === 'file') sha256 = await receive(req, join(storeDir, `${id}.blob`));
+      else {
+        const stage = join(storeDir, `stage-${id}`);
+        await mkdir(stage);
+        sha256 = await receive(req, join(stage, 'data'));
+        const manifest = join(stage, 'manifest.json');
+        const handle = await open(`${manifest}.tmp`, 'wx');
+        try {
+          await handle.writeFile(JSON.stringify({ sha256, id }));
+          await handle.sync();
+        } finally {
+          await handle.close();
         }
-        await file.sync();
-      } finally {
-        await file.close();
+        await rename(`${manifest}.tmp`, manifest);
+        await syncPath(stage);
+        const parent = join(storeDir, 'blobs', sha256.slice(0, 2));
+        await mkdir(parent, { recursive: true });
+        await rename(stage, join(parent, sha256));
+        await syncPath(parent);
       }
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ sha256: hash.digest('hex') }));
+      res.end(JSON.stringify({ sha256 }));
     })().catch(fail);
   });
   server.keepAliveTimeout = 30_000;
@@ -105,6 +150,8 @@ export interface RawSendResult {
   filesPerSecond: number;
   /** Requests the client sent: one PUT per file. */
   requests: number;
+  /** CPU seconds of the process (client and server together). */
+  cpuSeconds: number;
 }
 
 /** The floor's client: read, SHA-256, PUT over keep-alive, `concurrency` at a time; checks each answer's hash. */
@@ -112,6 +159,7 @@ export async function rawSendFiles(paths: readonly string[], origin: string, con
   const agent = new Agent({ connections: concurrency, keepAliveTimeout: 30_000 });
   let requests = 0;
   const started = performance.now();
+  const cpu = process.cpuUsage();
   try {
     await eachLimit(paths, concurrency, async (path, i) => {
       const body = await readFile(path);
@@ -125,13 +173,14 @@ export async function rawSendFiles(paths: readonly string[], origin: string, con
     await agent.close();
   }
   const seconds = (performance.now() - started) / 1000;
-  return { files: paths.length, seconds, filesPerSecond: paths.length / seconds, requests };
+  const used = process.cpuUsage(cpu);
+  return { files: paths.length, seconds, filesPerSecond: paths.length / seconds, requests, cpuSeconds: (used.user + used.system) / 1e6 };
 }
 
 /** The whole floor on the given files: a fresh server and store, the client, cleanup. */
-export async function runRawSmallFiles(paths: readonly string[], concurrency = 16): Promise<RawSendResult> {
+export async function runRawSmallFiles(paths: readonly string[], durability: Durability = 'file', concurrency = 16): Promise<RawSendResult> {
   const store = await tempDir('dreamlake-bench-raw-store-');
-  const server = await startRawFileServer(store);
+  const server = await startRawFileServer(store, durability);
   try {
     return await rawSendFiles(paths, server.origin, concurrency);
   } finally {
@@ -146,8 +195,10 @@ async function main(): Promise<void> {
   const work = await tempDir('dreamlake-bench-files-');
   try {
     const files = await makeSmallFiles(work, 'small', count, bytes);
-    const result = await runRawSmallFiles(files.paths);
-    process.stdout.write(`${JSON.stringify(result)}\n`);
+    for (const durability of ['file', 'publish'] as const) {
+      const result = await runRawSmallFiles(files.paths, durability);
+      process.stdout.write(`${JSON.stringify({ durability, ...result })}\n`);
+    }
   } finally {
     await removeTemp(work);
   }
