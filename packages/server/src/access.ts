@@ -1,7 +1,8 @@
 import { ForbiddenError, NotFoundError } from '@dreamlake/presign';
 import type { DB } from './db/open.ts';
 import type { Role } from './db/schema.ts';
-import { findNamespaceAccess, type Namespace } from './db/namespaces.ts';
+import type { Namespace } from './db/namespaces.ts';
+import { findNamespaceAccess, type NamespaceAccessRow } from './db/access.ts';
 import type { Space } from './db/spaces.ts';
 
 const RANK: Record<Role, number> = { reader: 1, writer: 2, admin: 3, owner: 4 };
@@ -30,7 +31,16 @@ export async function requireAccess(
   min: Role,
   outsider: Outsider = 'not_found',
 ): Promise<NamespaceAccess & { space: Space | undefined }> {
-  const found = await findNamespaceAccess(db, where.namespace, userId, where.space);
+  return checkAccess(await findNamespaceAccess(db, where.namespace, userId, where.space), where, min, outsider);
+}
+
+/** requireAccess on a namespace already looked up (see findGrantTarget). */
+export function checkAccess(
+  found: NamespaceAccessRow | undefined,
+  where: { namespace: string },
+  min: Role,
+  outsider: Outsider = 'not_found',
+): NamespaceAccess & { space: Space | undefined } {
   if (!found || found.role === null) {
     if (outsider === 'forbidden') throw new ForbiddenError(`you may not write to namespace "${where.namespace}"`);
     throw new NotFoundError(`namespace "${where.namespace}" not found`);

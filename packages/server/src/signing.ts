@@ -1,4 +1,4 @@
-import { presign } from '@dreamlake/presign';
+import { sign } from '@dreamlake/presign';
 import type { ServerConfig } from './config.ts';
 import type { AssetType } from './names.ts';
 
@@ -35,18 +35,17 @@ function normalizedBase(base: string): string {
   return href;
 }
 
-/** `base` + `path` with the signed params, `exp` and `sig` in the query (as presignUrl builds it, without a URL object per call). */
+/**
+ * `base` + `path` with the signed params, `exp` and `sig` in the query, as presignUrl builds it but
+ * without its per-call checks (the configuration was checked once) and without a URL object.
+ */
 function signed(config: SigningConfig, base: string, path: string, action: string, blob: BlobRef, nowMs: number, extra: Record<string, string> = {}) {
-  const { query, exp } = presign({
-    action,
-    params: { owner: blob.owner, project: blob.project, hash: blob.hash, ...extra },
-    secrets: config.presignSecrets,
-    now: Math.floor(nowMs / 1000),
-    ttlSeconds: config.presignTtlSeconds,
-  });
+  const params: Record<string, string> = { owner: blob.owner, project: blob.project, hash: blob.hash, ...extra };
+  const exp = Math.floor(nowMs / 1000) + config.presignTtlSeconds;
+  const sig = sign(config.presignSecrets[0] as string, action, params, exp);
   let search = '';
-  for (const key in query) search += `${search ? '&' : ''}${encodeURIComponent(key)}=${encodeURIComponent(query[key] as string)}`;
-  return { url: `${normalizedBase(base)}${path}?${search}`, exp };
+  for (const key in params) search += `${encodeURIComponent(key)}=${encodeURIComponent(params[key] as string)}&`;
+  return { url: `${normalizedBase(base)}${path}?${search}exp=${exp}&sig=${sig}`, exp };
 }
 
 /** Signed URLs for the five BSS multipart endpoints of one blob, all scoped to owner, project and hash. */

@@ -1,6 +1,6 @@
 import type { DB } from './open.ts';
 import { newId } from './ids.ts';
-import { PREPARED_ROWS, preparedQuery, preparedRows } from './prepared.ts';
+import { PREPARED_ROWS, preparedRows } from './prepared.ts';
 import { chunks, IN_LIST_CHUNK } from './chunks.ts';
 
 export interface StoredFile {
@@ -38,21 +38,10 @@ export async function findFileByName(db: DB, spaceId: string, name: string): Pro
   return row && toFile(row);
 }
 
-// No `order by name`: SQLite would then walk the space's (space_id, name) index instead of
-// looking the hash up, a scan of the whole space per call.
-const fileByHash = preparedQuery(2, (db, spaceId: string, hash: string) =>
-  query(db).where('files.space_id', '=', spaceId).where('files.hash', '=', hash).limit(1),
-);
-
-/** A file of the space with this hash (any one, when several names share it). */
-export async function findFileByHash(db: DB, spaceId: string, hash: string): Promise<StoredFile | undefined> {
-  const [row] = await fileByHash(db, spaceId, hash);
-  return row && toFile(row);
-}
-
 /**
  * Files of a space with any of these hashes, one per hash (the first by name), in one query per
- * IN_LIST_CHUNK hashes (looked up by hash, then sorted here: see fileByHash).
+ * IN_LIST_CHUNK hashes (looked up by hash and sorted here: with `order by name` SQLite
+ * would walk the space's (space_id, name) index, a scan of the whole space).
  */
 export async function findFilesByHashes(db: DB, spaceId: string, hashes: readonly string[]): Promise<Map<string, StoredFile>> {
   const found = new Map<string, StoredFile>();

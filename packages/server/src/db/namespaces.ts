@@ -3,8 +3,6 @@ import type { DB } from './open.ts';
 import type { NamespaceKind, Role } from './schema.ts';
 import { isUniqueViolation } from './errors.ts';
 import { newId } from './ids.ts';
-import type { Space } from './spaces.ts';
-import { preparedQuery } from './prepared.ts';
 
 export interface Namespace {
   id: string;
@@ -14,38 +12,6 @@ export interface Namespace {
 
 export async function findNamespace(db: DB, name: string): Promise<Namespace | undefined> {
   return db.selectFrom('namespaces').select(['id', 'name', 'kind']).where('name', '=', name).executeTakeFirst();
-}
-
-export interface NamespaceAccessRow {
-  namespace: Namespace;
-  /** The user's role there, or null. */
-  role: Role | null;
-  /** The named space, when one was asked for and exists. */
-  space: Space | undefined;
-}
-
-const namespaceAccess = preparedQuery(3, (db, name: string, userId: string, spaceName: string) =>
-  db
-    .selectFrom('namespaces')
-    .leftJoin('memberships', (join) => join.onRef('memberships.namespace_id', '=', 'namespaces.id').on('memberships.user_id', '=', userId))
-    .leftJoin('spaces', (join) => join.onRef('spaces.namespace_id', '=', 'namespaces.id').on('spaces.name', '=', spaceName))
-    .select([
-      'namespaces.id as id', 'namespaces.name as name', 'namespaces.kind as kind', 'memberships.role as role',
-      'spaces.id as spaceId', 'spaces.name as spaceName', 'spaces.created_at as spaceCreatedAt',
-    ])
-    .where('namespaces.name', '=', name),
-);
-
-/** A namespace by name with the user's role in it and, when named, one of its spaces: one query. */
-export async function findNamespaceAccess(db: DB, name: string, userId: string, spaceName?: string): Promise<NamespaceAccessRow | undefined> {
-  // No space is named '' (names start with a letter or digit), so '' asks for none.
-  const [row] = await namespaceAccess(db, name, userId, spaceName ?? '');
-  if (!row) return undefined;
-  const namespace: Namespace = { id: row.id, name: row.name, kind: row.kind };
-  const space = row.spaceId && row.spaceName && row.spaceCreatedAt
-    ? { id: row.spaceId, namespaceId: row.id, name: row.spaceName, createdAt: row.spaceCreatedAt }
-    : undefined;
-  return { namespace, role: row.role ?? null, space };
 }
 
 export async function roleIn(db: DB, namespaceId: string, userId: string): Promise<Role | null> {

@@ -2,10 +2,10 @@ import { z } from 'zod';
 import { TooLargeError } from '@dreamlake/presign';
 import { parseOrThrow } from '@dreamlake/presign/http';
 import { nowIso, type ServerContext } from '../context.ts';
-import { requireAccess } from '../access.ts';
+import { checkAccess } from '../access.ts';
 import { assetTypeSchema, contentTypeSchema, fileNameSchema, hashSchema, nameSchema } from '../names.ts';
 import { ensureSpace } from '../db/spaces.ts';
-import { findFileByHash } from '../db/files.ts';
+import { findGrantTarget } from '../db/access.ts';
 import type { UploadUrls } from '../signing.ts';
 import { fileView, type FileView } from '../views.ts';
 import type { AuthUser } from '../auth/authenticate.ts';
@@ -35,10 +35,11 @@ export function tooLarge(ctx: ServerContext): TooLargeError {
  */
 export async function initUpload(ctx: ServerContext, user: AuthUser, body: unknown, ip: string): Promise<UploadInitAnswer> {
   const input = parseOrThrow(uploadInitBody, body);
-  const { namespace, space } = await requireAccess(ctx.db, user.id, input, 'writer', 'forbidden');
+  const found = await findGrantTarget(ctx.db, input, user.id);
+  const { namespace, space } = checkAccess(found.access, input, 'writer', 'forbidden');
   if (input.size !== undefined && input.size > ctx.config.maxUploadBytes) throw tooLarge(ctx);
 
-  const existing = space && (await findFileByHash(ctx.db, space.id, input.hash));
+  const existing = found.file;
   if (existing) {
     await ctx.grants.record([auditRow(user, input, 'exists', ip, nowIso(ctx))]);
     return { exists: true, file: fileView(input.namespace, input.space, existing) };
