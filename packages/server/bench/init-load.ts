@@ -3,7 +3,9 @@
  * a load client in a child process (keep-alive connections, a distinct hash per request), and for
  * comparison a bare Fastify route that only verifies the same HS256 JWT with jose.
  *
- *   npx tsx packages/server/bench/init-load.ts [--connections 50] [--seconds 5]
+ *   npx tsx packages/server/bench/init-load.ts [--connections 50] [--seconds 5] [--init-only] [--database postgres://…]
+ *
+ * `--database` names an empty PostgreSQL database to use instead of SQLite.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,6 +26,8 @@ const connections = arg('connections', 50);
 const seconds = arg('seconds', 5);
 /** `--init-only` skips the bare JWT route (for profiling the server alone). */
 const initOnly = process.argv.includes('--init-only');
+const databaseAt = process.argv.indexOf('--database');
+const databaseUrl = databaseAt === -1 ? undefined : process.argv[databaseAt + 1];
 
 /**
  * One load run, with the CPU time this process (the server) spent per answered request: a figure
@@ -46,7 +50,7 @@ const dir = await mkdtemp(join(tmpdir(), 'dreamlake-bench-'));
 const config = loadServerConfig({}, {
   presignSecrets: ['bench-presign-secret-0123456789abcdef0123'],
   jwtSecret: 'bench-jwt-secret-0123456789abcdef0123456789',
-  databaseUrl: join(dir, 'server.sqlite'),
+  databaseUrl: databaseUrl ?? join(dir, 'server.sqlite'),
   logLevel: 'silent',
   allowSignup: true,
   scryptLogN: 10,

@@ -1,5 +1,6 @@
 import type { DB } from './open.ts';
 import { newId } from './ids.ts';
+import { preparedQuery } from './prepared.ts';
 
 export interface AccessToken {
   id: string;
@@ -17,15 +18,19 @@ export async function insertAccessToken(db: DB, input: { userId: string; name: s
   return { id, name: input.name, createdAt: input.now, lastUsedAt: null };
 }
 
-/** The owner of an unrevoked token with this hash. */
-export async function findActiveTokenOwner(db: DB, tokenHash: string): Promise<{ tokenId: string; userId: string; username: string } | undefined> {
-  return db
+const activeTokenOwner = preparedQuery(1, (db, tokenHash: string) =>
+  db
     .selectFrom('access_tokens')
     .innerJoin('users', 'users.id', 'access_tokens.user_id')
     .select(['access_tokens.id as tokenId', 'users.id as userId', 'users.username as username'])
     .where('access_tokens.token_hash', '=', tokenHash)
-    .where('access_tokens.revoked_at', 'is', null)
-    .executeTakeFirst();
+    .where('access_tokens.revoked_at', 'is', null),
+);
+
+/** The owner of an unrevoked token with this hash (asked on every request: revocation holds at once). */
+export async function findActiveTokenOwner(db: DB, tokenHash: string): Promise<{ tokenId: string; userId: string; username: string } | undefined> {
+  const [owner] = await activeTokenOwner(db, tokenHash);
+  return owner;
 }
 
 /** `last_used_at` is brought up to date at most this often. */
