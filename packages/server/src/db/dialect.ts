@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { PostgresDialect, SqliteDialect, type Dialect, type SqliteDatabase as KyselySqliteDatabase } from 'kysely';
+import { startCheckpointer } from './checkpointer.ts';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -26,10 +27,13 @@ function sqlitePath(databaseUrl: string): string {
  * prepares every query anew otherwise, which costs more than running it. Statements are run to
  * completion synchronously, so one prepared statement is never in use twice at once.
  */
-function withStatementCache(database: SqliteDatabase.Database): KyselySqliteDatabase {
+function withStatementCache(database: SqliteDatabase.Database, onClose: () => void): KyselySqliteDatabase {
   const statements = new Map<string, SqliteDatabase.Statement>();
   return {
-    close: () => database.close(),
+    close() {
+      onClose();
+      database.close();
+    },
     prepare(sql) {
       const cached = statements.get(sql);
       if (cached) return cached;
@@ -55,5 +59,10 @@ export function dialectFor(databaseUrl: string): Dialect {
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  return new SqliteDialect({ database: withStatementCache(database) });
+  if (path === ':memory:') return new SqliteDialect({ database: withStatementCache(database, () => {}) });
+  // Checkpoints run on a worker thread rather than in whichever commit fills the WAL; should the
+  // worker fail, SQLite takes them back.
+  database.pragma('wal_autocheckpoint = 0');
+  const checkpointer = startCheckpointer(path, () => database.open && database.pragma('wal_autocheckpoint = 1000'));
+  return new SqliteDialect({ database: withStatementCache(database, () => void checkpointer.stop()) });
 }
