@@ -76,6 +76,21 @@ forEachEngine((engine) => {
     assert.equal(h.bss.stats.length, statsBefore, 'an unchanged entry needs no proof');
   });
 
+  test('another name for a hash the space already holds is registered without asking BSS', async () => {
+    const alice = await h.user('alice');
+    const a = hashOf('held');
+    const first = await h.call('POST', url(alice.name, 'batch'), alice.token, {
+      files: [{ name: 'run1/a.jpg', hash: a, type: 'image', receipt: receipt(alice.name, a, 321, 'image/jpeg') }],
+    });
+    assert.equal(first.statusCode, 200, first.body);
+    const statsBefore = h.bss.stats.length;
+    const res = await h.call('POST', url(alice.name, 'batch'), alice.token, { files: [{ name: 'run2/a.jpg', hash: a, type: 'image' }] });
+    assert.equal(res.statusCode, 200, res.body);
+    const [answer] = res.json().files;
+    assert.deepEqual([answer.created, answer.file.size, answer.file.contentType, answer.file.hash], [true, 321, 'image/jpeg', a]);
+    assert.equal(h.bss.stats.length, statsBefore, 'no stat call');
+  });
+
   test('a bad, expired or foreign receipt is that entry’s error; an entry without one is confirmed with BSS', async () => {
     const alice = await h.user('alice');
     const [good, forged, expired, foreign, statted, absent] = ['good', 'forged', 'expired', 'foreign', 'statted', 'absent'].map(hashOf);

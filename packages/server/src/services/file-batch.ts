@@ -2,7 +2,7 @@ import { DreamLakeError, NotFoundError } from '@dreamlake/presign';
 import { nowIso, type ServerContext } from '../context.ts';
 import { requireAccess } from '../access.ts';
 import { ensureSpace } from '../db/spaces.ts';
-import { findFilesByNames, putFiles, type StoredFile } from '../db/files.ts';
+import { findFilesByHashes, findFilesByNames, putFiles, type StoredFile } from '../db/files.ts';
 import type { BlobStat } from '../bss-client.ts';
 import { fileView, type FileView } from '../views.ts';
 import type { AuthUser } from '../auth/authenticate.ts';
@@ -22,7 +22,8 @@ type Entry = { index: number; input: ReturnType<typeof registerFileBody.parse>; 
 
 /**
  * `POST …/files/batch`: registers up to BATCH_MAX_FILES files with one permission check. An entry
- * with a receipt costs no call to BSS; one without is confirmed with `stat` (a few at a time). An
+ * with a receipt, or whose hash the space's index already holds, costs no call to BSS; any other
+ * is confirmed with `stat` (a few at a time). An
  * invalid entry, a bad or expired receipt or a blob BSS does not hold is that entry's error. The
  * quota is checked for the batch's new bytes together; all index writes are one transaction.
  */
@@ -57,7 +58,10 @@ export async function registerFiles(
     else toProve.push({ ...entry, previous: before });
   }
 
-  const proofs = await proveAll(ctx, where, toProve);
+  // A hash the space's index already holds was verified when it was first registered: no need to ask BSS again.
+  const withoutReceipt = toProve.filter((e) => !e.input.receipt).map((e) => e.input.hash);
+  const indexed = space && withoutReceipt.length > 0 ? await findFilesByHashes(ctx.db, space.id, withoutReceipt) : new Map<string, StoredFile>();
+  const proofs = await proveAll(ctx, where, toProve, indexed);
   const writes: Array<Entry & { proven: BlobStat }> = [];
   toProve.forEach((entry, i) => {
     const proof = proofs[i]!;
@@ -82,13 +86,20 @@ export async function registerFiles(
 }
 
 /** Each entry's verified blob, or the error that entry answers; BSS is asked once per hash. */
-async function proveAll(ctx: ServerContext, where: { namespace: string; space: string }, entries: readonly Entry[]): Promise<Array<BlobStat | DreamLakeError>> {
+async function proveAll(
+  ctx: ServerContext,
+  where: { namespace: string; space: string },
+  entries: readonly Entry[],
+  indexed: ReadonlyMap<string, StoredFile>,
+): Promise<Array<BlobStat | DreamLakeError>> {
   const stats = new Map<string, Promise<BlobStat | null>>();
   return mapBounded(entries, STAT_CONCURRENCY, async ({ input }) => {
     const blob = { owner: where.namespace, project: where.space, hash: input.hash };
     try {
       let proven: BlobStat | null;
+      const known = indexed.get(input.hash);
       if (input.receipt) proven = await provenBlob(ctx, blob, input.receipt);
+      else if (known) proven = { size: known.size, contentType: known.contentType };
       else {
         let asked = stats.get(input.hash);
         if (!asked) stats.set(input.hash, (asked = provenBlob(ctx, blob, undefined)));
