@@ -4,14 +4,14 @@
  * four fsyncs per file of publishing each blob by rename, as BSS's disk backend does):
  *
  * - a folder of 1,000 × 20 KiB: first upload, then the same command again (everything stored);
- * - a folder of 100,000 × 1 KiB (10,000 with --quick): total time, CLI peak RSS, and the HTTP
- *   requests the CLI sent, counted by proxies in front of the server and BSS.
+ * - a folder of 100,000 × 1 KiB (10,000 with --quick): total time and CLI peak RSS, then (another
+ *   first upload) the HTTP requests the CLI sent, counted by proxies in front of the server and BSS.
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { BenchRow } from './bench-presign.ts';
 import { cliStartupSeconds, runCliUpload, type CliUploadResult } from './bench-cli.ts';
-import { describeCounts, startCountingProxy } from './bench-proxy.ts';
+import { describeCounts, startCountingProxy, type CountingProxy } from './bench-proxy.ts';
 import { BenchServices, freePort, removeTemp, tempDir } from './bench-services.ts';
 import { makeSmallFiles, runRawSmallFiles, type RawSendResult } from './bench-small-files.ts';
 import { cpuSecondsOf } from './bench-machine.ts';
@@ -155,14 +155,51 @@ export async function runSmallFilesBench(options: SmallFilesBenchOptions = {}): 
   return rows;
 }
 
-/** 100,000 × 1 KiB through counting proxies: time, peak RSS, requests; the floor on the same files. */
+/** One first upload of a folder into fresh services, optionally behind counting proxies. */
+async function uploadFolder(dir: string, home: string, counted: boolean) {
+  const proxies: CountingProxy[] = [];
+  let services: BenchServices | undefined;
+  try {
+    let serverUrl: string;
+    if (counted) {
+      // Proxies first (BSS's address in signed URLs is its proxy's), then the services behind them.
+      const bssPort = await freePort();
+      const bssProxy = await startCountingProxy({ host: '127.0.0.1', port: bssPort });
+      proxies.push(bssProxy);
+      services = await BenchServices.start({ bssPort, bssPublicUrl: () => bssProxy.url });
+      const serverProxy = await startCountingProxy({ host: '127.0.0.1', port: Number(new URL(services.serverUrl).port) });
+      proxies.push(serverProxy);
+      serverUrl = serverProxy.url;
+    } else {
+      services = await BenchServices.start();
+      serverUrl = services.serverUrl;
+    }
+    const user = await services.signup('many');
+    const cpuBefore = await Promise.all([cpuSecondsOf(services.serverPid), cpuSecondsOf(services.bssPid)]);
+    const ownBefore = process.cpuUsage();
+    const run = await runCliUpload({ paths: [dir], to: `${user.username}/many`, serverUrl, token: user.token, home, timeoutMs: 3 * 3600_000 });
+    const own = process.cpuUsage(ownBefore);
+    const cpuAfter = await Promise.all([cpuSecondsOf(services.serverPid), cpuSecondsOf(services.bssPid)]);
+    const proxyCpu = counted ? `, proxies ${fmt((own.user + own.system) / 1e6)}` : '';
+    const cpu = `CPU seconds: CLI ${fmt(run.cpuSeconds)}, server ${fmt((cpuAfter[0] ?? 0) - (cpuBefore[0] ?? 0))}, BSS ${fmt((cpuAfter[1] ?? 0) - (cpuBefore[1] ?? 0))}${proxyCpu} (2 cores: ${fmt(2 * run.seconds)} available)`;
+    const inIndex = await services.indexedFiles(user.token, user.username, 'many');
+    return { run, cpu, inIndex, server: proxies[1], bss: proxies[0] };
+  } finally {
+    await services?.close();
+    for (const proxy of proxies) await proxy.close();
+  }
+}
+
+/**
+ * 100,000 × 1 KiB: the floors on the same files, then two first uploads into fresh services: one
+ * straight (time, peak RSS, CPU) and one behind counting proxies (HTTP requests).
+ */
 export async function runManyFilesBench(options: { count: number; bytes?: number }): Promise<BenchRow[]> {
   const { count } = options;
   const bytes = options.bytes ?? 1024;
-  const measure = `dreamlake upload of ${fmt(count)} × ${kib(bytes)}: time, CLI peak RSS, HTTP requests sent`;
+  const what = `dreamlake upload of ${fmt(count)} × ${kib(bytes)}`;
   const work = await tempDir('dreamlake-bench-many-');
-  let services: BenchServices | undefined;
-  const proxies: Array<{ close(): Promise<void> }> = [];
+  const rows: BenchRow[] = [];
   try {
     log(`  writing ${fmt(count)} files…`);
     const files = await makeSmallFiles(work, 'many', count, bytes);
@@ -171,44 +208,37 @@ export async function runManyFilesBench(options: { count: number; bytes?: number
     const raw: Floors = { file: await runRawSmallFiles(files.paths, 'file'), publish: await runRawSmallFiles(files.paths, 'publish') };
     const rawLimit = (['file', 'publish'] as const)
       .map((kind) => `${fmt(raw[kind].seconds, 1)} s, ${fmt(raw[kind].filesPerSecond)} files/s, CPU ${fmt(raw[kind].cpuSeconds)} s (${kind === 'file' ? '1 fsync' : '4 fsyncs'} per file)`)
-      .join('; ') + `: raw small files on the same folder, ${fmt(count)} requests`;
+      .join('; ') + ': raw small files on the same folder';
 
-    // Proxies first (BSS's address in signed URLs is its proxy's), then the services behind them.
-    const bssPort = await freePort();
-    const bssProxy = await startCountingProxy({ host: '127.0.0.1', port: bssPort });
-    proxies.push(bssProxy);
-    services = await BenchServices.start({ bssPort, bssPublicUrl: () => bssProxy.url });
-    const serverProxy = await startCountingProxy({ host: '127.0.0.1', port: Number(new URL(services.serverUrl).port) });
-    proxies.push(serverProxy);
-    const user = await services.signup('many');
-    log(`  dreamlake upload, ${fmt(count)} files (through counting proxies)…`);
-    let run: CliUploadResult;
-    const cpuBefore = await Promise.all([cpuSecondsOf(services.serverPid), cpuSecondsOf(services.bssPid)]);
-    const ownBefore = process.cpuUsage();
+    log(`  dreamlake upload, ${fmt(count)} files…`);
     try {
-      run = await runCliUpload({ paths: [files.dir], to: `${user.username}/many`, serverUrl: serverProxy.url, token: user.token, home: join(work, 'home'), timeoutMs: 3 * 3600_000 });
-    } catch (error) {
-      return [failedRow(measure, error, rawLimit)];
-    }
-    const own = process.cpuUsage(ownBefore);
-    const cpuAfter = await Promise.all([cpuSecondsOf(services.serverPid), cpuSecondsOf(services.bssPid)]);
-    const cpu = `CPU seconds: CLI ${fmt(run.cpuSeconds)}, server ${fmt((cpuAfter[0] ?? 0) - (cpuBefore[0] ?? 0))}, BSS ${fmt((cpuAfter[1] ?? 0) - (cpuBefore[1] ?? 0))}, proxies ${fmt((own.user + own.system) / 1e6)} (2 cores: ${fmt(2 * run.seconds)} available)`;
-    const inIndex = await services.indexedFiles(user.token, user.username, 'many');
-    const server = serverProxy.total();
-    const bss = bssProxy.total();
-    const total = server + bss;
-    return [
-      {
-        measure,
-        result: `${fmt(run.seconds, 1)} s (${fmt(count / run.seconds)} files/s), CLI peak RSS ${run.peakRssMiB} MiB, ${fmt(total)} requests (${fmt(total / count, 2)} per file)`,
+      const { run, cpu, inIndex } = await uploadFolder(files.dir, join(work, 'home1'), false);
+      rows.push({
+        measure: `${what}: time, CLI peak RSS`,
+        result: `${fmt(run.seconds, 1)} s (${fmt(count / run.seconds)} files/s), CLI peak RSS ${run.peakRssMiB} MiB`,
         rawLimit,
-        note: `server ${fmt(server)}, BSS ${fmt(bss)}; most: ${describeCounts(new Map([...serverProxy.counts, ...bssProxy.counts]), 5)}; ${ofFloors(count / run.seconds, raw)} (the time includes the proxies); ${cpu}; ${checks([run], [inIndex])}`,
-      },
-    ];
+        note: `${ofFloors(count / run.seconds, raw)}; ${cpu}; ${checks([run], [inIndex])}`,
+      });
+    } catch (error) {
+      rows.push(failedRow(`${what}: time, CLI peak RSS`, error, rawLimit));
+    }
+
+    log(`  dreamlake upload, ${fmt(count)} files, through counting proxies…`);
+    try {
+      const { run, cpu, inIndex, server, bss } = await uploadFolder(files.dir, join(work, 'home2'), true);
+      const total = (server?.total() ?? 0) + (bss?.total() ?? 0);
+      rows.push({
+        measure: `${what}: HTTP requests the CLI sent (another first upload, through counting proxies)`,
+        result: `${fmt(total)} requests (${fmt(total / count, 3)} per file): server ${fmt(server?.total() ?? 0)}, BSS ${fmt(bss?.total() ?? 0)}`,
+        rawLimit: `${fmt(count)} requests: raw small files, one PUT per file`,
+        note: `${describeCounts(new Map([...(server?.counts ?? []), ...(bss?.counts ?? [])]), 6)}; this run took ${fmt(run.seconds, 1)} s, CLI peak RSS ${run.peakRssMiB} MiB; ${cpu}; ${checks([run], [inIndex])}`,
+      });
+    } catch (error) {
+      rows.push(failedRow(`${what}: HTTP requests the CLI sent`, error, `${fmt(count)} requests: raw small files`));
+    }
   } finally {
-    await services?.close();
-    for (const proxy of proxies) await proxy.close();
     log('  removing the files…');
     await removeTemp(work);
   }
+  return rows;
 }
