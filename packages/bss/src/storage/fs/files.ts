@@ -32,6 +32,17 @@ export async function syncPath(path: string): Promise<void> {
   }
 }
 
+/** Creates a file with `data` and flushes it to the disk (it must not exist yet). */
+export async function writeFileSynced(path: string, data: string): Promise<void> {
+  const handle = await open(path, 'wx');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Writes JSON so that readers see the old file or the new one, never half of one, even after a crash. */
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   const tmp = tempName(path);

@@ -1,7 +1,7 @@
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { NotFoundError } from '@dreamlake/presign';
-import { diskFull, isMissing, syncPath, writeJsonAtomic } from './files.ts';
+import { diskFull, isMissing, syncPath, writeFileSynced } from './files.ts';
 import { BLOB_MANIFEST, type FsLayout } from './layout.ts';
 import type { BlobManifest } from './records.ts';
 
@@ -12,18 +12,23 @@ function alreadyExists(error: unknown): boolean {
 
 /**
  * Publishes a staged blob folder (its pieces, verified) by writing its manifest and renaming the
- * folder onto the blob's content-addressed path, after both reached the disk. When the blob is
- * already there (another complete or single-shot upload of the same hash, in any process, got
- * there first) the stage is removed and that blob stands: both hold the same verified bytes.
- * Throws NotFoundError when a sweep claimed the stage meanwhile (it renames a stale stage away
- * first, so the rename here fails whole).
+ * folder onto the blob's content-addressed path, after both reached the disk. `unsynced` names
+ * pieces not flushed yet: they are flushed together with the manifest (the stage is private until
+ * the rename, so neither needs a rename of its own). When the blob is already there (another
+ * complete or single-shot upload of the same hash, in any process, got there first) the stage is
+ * removed and that blob stands: both hold the same verified bytes. Throws NotFoundError when a
+ * sweep claimed the stage meanwhile (it renames a stale stage away first, so the rename here
+ * fails whole).
  */
-export async function publishStage(layout: FsLayout, stage: string, manifest: BlobManifest): Promise<void> {
+export async function publishStage(layout: FsLayout, stage: string, manifest: BlobManifest, unsynced: readonly string[] = []): Promise<void> {
   const blobDir = layout.blobPath(manifest);
   try {
-    await writeJsonAtomic(join(stage, BLOB_MANIFEST), manifest);
+    await Promise.all([
+      writeFileSynced(join(stage, BLOB_MANIFEST), JSON.stringify(manifest)),
+      ...unsynced.map((piece) => syncPath(piece)),
+      mkdir(dirname(blobDir), { recursive: true }),
+    ]);
     await syncPath(stage);
-    await mkdir(dirname(blobDir), { recursive: true });
     await rename(stage, blobDir);
     await syncPath(dirname(blobDir));
   } catch (error) {

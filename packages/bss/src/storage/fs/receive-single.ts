@@ -8,7 +8,7 @@ import type { SingleUpload } from '../single-upload.ts';
 import { MAX_PART_SIZE, type BlobInfo } from '../storage.ts';
 import { statBlob } from './blobs.ts';
 import { copyBody } from './body.ts';
-import { diskFull, syncPath, tempName } from './files.ts';
+import { diskFull, tempName } from './files.ts';
 import { blobPiece, type FsLayout } from './layout.ts';
 import { publishStage } from './publish.ts';
 import type { BlobManifest } from './records.ts';
@@ -62,14 +62,13 @@ export async function receiveSingle(layout: FsLayout, upload: SingleUpload, body
     if (actual !== upload.hash) {
       throw new HashMismatchError('the body does not match the signed SHA-256; nothing was kept', { expected: upload.hash, actual });
     }
-    await syncPath(piece);
   } catch (error) {
     await rm(stage, { recursive: true, force: true });
     throw diskFull(error);
   }
 
   const manifest: BlobManifest = { ...ref, size, contentType: upload.contentType, createdAt: Date.now(), pieces: [{ size }] };
-  await publishStage(layout, stage, manifest);
+  await publishStage(layout, stage, manifest, [piece]);
   const published = await statBlob(layout, ref);
   if (!published) throw new NotFoundError('the blob vanished after it was published');
   return published;
