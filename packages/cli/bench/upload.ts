@@ -2,7 +2,7 @@
  * Upload benchmark: uploads a generated file of N MiB (default 1024) with the real `dreamlake`
  * bin against running services, and reports its throughput and peak RSS next to the raw limits
  * measured in the same run on the same bytes: a sequential read with SHA-256, and a plain
- * loopback HTTP PUT.
+ * loopback HTTP PUT (each the median of three runs).
  *
  * `runUploadBench({ serverUrl })` runs against services already started (sign-up must be open);
  * `tsx packages/cli/bench/upload.ts [MiB]` starts a server and BSS itself.
@@ -48,6 +48,11 @@ export interface UploadBenchResult {
 }
 
 const mibPerSec = (bytes: number, ms: number): number => Math.round((bytes / MIB / (ms / 1000)) * 10) / 10;
+
+async function medianOf3(run: () => Promise<number>): Promise<number> {
+  const values = [await run(), await run(), await run()].sort((a, b) => a - b);
+  return values[1] as number;
+}
 
 async function rawReadSha256(path: string): Promise<number> {
   const { size } = await stat(path);
@@ -141,8 +146,9 @@ export async function runUploadBench(options: UploadBenchOptions): Promise<Uploa
     const path = join(work, 'bench.bin');
     await makeFile(path, sizeMiB * MIB, 42);
 
-    const readSha256MiBPerSec = await rawReadSha256(path);
-    const loopbackPutMiBPerSec = await rawLoopbackPut(path);
+    // Each floor three times, the median: one short run swings with whatever else the machine does.
+    const readSha256MiBPerSec = await medianOf3(() => rawReadSha256(path));
+    const loopbackPutMiBPerSec = await medianOf3(() => rawLoopbackPut(path));
 
     const started = performance.now();
     const child = track(spawn(process.execPath, [CLI_BIN, 'upload', path, '--to', `${user}/bench`, '--json', '--concurrency', String(concurrency)], {
