@@ -1,11 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { canonicalString, sign, verify, DreamLakeError } from '../src/index.ts';
 
-// The contract's vectors, read from where the contract keeps them.
-const vectorsPath = fileURLToPath(new URL('../../../../shared/spec/presign-vectors.json', import.meta.url));
+// The contract's vectors, kept here as test data; when the contract's own copy sits beside the
+// repository, the two must be the same.
+const vectorsPath = fileURLToPath(new URL('./fixtures/presign-vectors.json', import.meta.url));
+const contractPath = fileURLToPath(new URL('../../../../shared/spec/presign-vectors.json', import.meta.url));
 interface Vector {
   name: string;
   action: string;
@@ -70,3 +72,7 @@ for (const v of vectors.invalid) {
     );
   });
 }
+
+test('the vectors kept here are the contract\'s own', { skip: existsSync(contractPath) ? false : 'the contract\'s copy is not beside this repository' }, () => {
+  assert.deepEqual(JSON.parse(readFileSync(vectorsPath, 'utf8')), JSON.parse(readFileSync(contractPath, 'utf8')));
+});
