@@ -10,10 +10,15 @@ export const assetTypeSchema = z.enum(ASSET_TYPES);
 
 export const hashSchema = z.string().regex(/^[0-9a-f]{64}$/, 'must be the SHA-256 as 64 lowercase hex digits');
 
-export const contentTypeSchema = z
-  .string()
-  .max(255)
-  .regex(/^[A-Za-z0-9][\w!#$&^.+-]*\/[\w!#$&^.+-]+(\s*;[^\x00-\x1f\x7f]*)?$/, 'must be a media type like video/mp4');
+/**
+ * A media type that can be sent back as an HTTP header: `type/subtype` (RFC 6838 names), then
+ * `; name=value` parameters (the value a token or a quoted string). Visible ASCII and spaces only:
+ * no control character, nothing outside ASCII, no trailing `;`. BSS holds content types to the
+ * same rule (`packages/bss/src/http/schemas.ts`).
+ */
+export const CONTENT_TYPE_PATTERN =
+  /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}(?: *; *[A-Za-z0-9!#$%&'*+.^_`|~-]+=(?:[A-Za-z0-9!#$%&'*+.^_`|~-]+|"(?:[ !#-[\]-~]|\\[ -~])*"))*$/;
+export const contentTypeSchema = z.string().max(255).regex(CONTENT_TYPE_PATTERN, 'must be a media type like video/mp4 or text/plain; charset=utf-8');
 
 const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;

@@ -7,10 +7,14 @@ export const name = z.string().regex(NAME_PATTERN, 'must match ^[a-z0-9][a-z0-9.
 export const fullHash = z.string().regex(HASH_PATTERN, 'must be 64 lowercase hex digits');
 export const uploadHash = z.string().refine((v) => HASH_PATTERN.test(v) || LEGACY_HASH_PATTERN.test(v), 'must be 64 (or legacy 16) lowercase hex digits');
 const noControl = (v: string) => !/[\u0000-\u001f\u007f]/.test(v);
-export const contentType = z
-  .string()
-  .max(255)
-  .regex(/^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+-]+(\s*;\s*[^;\u0000-\u001f\u007f]+)*$/, 'must be a media type like video/mp4');
+/**
+ * A media type that can be sent back as an HTTP header: `type/subtype`, then `; name=value`
+ * parameters (a token or a quoted string). Visible ASCII and spaces only, no trailing `;`. The
+ * server holds content types to the same rule (`packages/server/src/names.ts`).
+ */
+export const CONTENT_TYPE_PATTERN =
+  /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}(?: *; *[A-Za-z0-9!#$%&'*+.^_`|~-]+=(?:[A-Za-z0-9!#$%&'*+.^_`|~-]+|"(?:[ !#-[\]-~]|\\[ -~])*"))*$/;
+export const contentType = z.string().max(255).regex(CONTENT_TYPE_PATTERN, 'must be a media type like video/mp4 or text/plain; charset=utf-8');
 const filename = z.string().min(1).refine((v) => Buffer.byteLength(v) <= 1024 && noControl(v), 'must be 1..1024 bytes without control characters');
 export const uploadId = z.string().regex(/^[A-Za-z0-9._~+/=-]{1,1024}$/, 'is not an upload id');
 export const key = z.string().min(1).max(1024);
