@@ -39,6 +39,20 @@ export async function createOrg(db: DB, input: { name: string; ownerId: string; 
   return org;
 }
 
+/**
+ * Takes the write lock on one namespace for the rest of the transaction: a no-op write, so
+ * PostgreSQL locks the row until commit and SQLite takes its write lock at once (the first
+ * statement of the transaction writes), as `SELECT … FOR UPDATE` and `BEGIN IMMEDIATE` would.
+ * Membership changes of one organisation then run one after the other.
+ */
+export async function lockNamespace(trx: DB, namespaceId: string): Promise<void> {
+  await trx.updateTable('namespaces').set((eb) => ({ kind: eb.ref('kind') })).where('id', '=', namespaceId).execute();
+}
+
+export async function removeMembership(db: DB, namespaceId: string, userId: string): Promise<void> {
+  await db.deleteFrom('memberships').where('namespace_id', '=', namespaceId).where('user_id', '=', userId).execute();
+}
+
 /** Adds a member or changes their role. */
 export async function setMembership(db: DB, input: { namespaceId: string; userId: string; role: Role; now: string }): Promise<void> {
   await db

@@ -5,7 +5,7 @@ import { nowIso, type ServerContext } from '../context.ts';
 import { caller } from '../auth/authenticate.ts';
 import { nameSchema, roleSchema } from '../names.ts';
 import { createOrg } from '../db/namespaces.ts';
-import { listMembers, setMemberRole } from '../services/members.ts';
+import { listMembers, removeMember, setMemberRole } from '../services/members.ts';
 
 const orgBody = z.object({ name: nameSchema });
 const memberParams = z.object({ org: nameSchema, username: nameSchema });
@@ -28,5 +28,11 @@ export function orgRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const { role } = parseOrThrow(memberBody, request.body);
     await setMemberRole(ctx, caller(request), org, username, role);
     return { username, role };
+  });
+
+  app.delete('/orgs/:org/members/:username', { onRequest: ctx.authenticate }, async (request, reply) => {
+    const { org, username } = parseOrThrow(memberParams, request.params, 'path');
+    await removeMember(ctx, caller(request), org, username);
+    return reply.code(204).send();
   });
 }
