@@ -24,7 +24,7 @@ test('complete and single-shot answers carry a receipt the server can check with
 
   const data = randomBytes(3000);
   const scope = { owner, project, hash: sha256(data) };
-  const paths = uploadPaths('tracks', scope, { now });
+  const paths = uploadPaths('tracks', scope, { now, ttl: 120 });
   const sent = await sendParts(bss.app, paths, data, 'application/json');
   const complete = await bss.app.inject({ method: 'POST', url: paths.complete, payload: { uploadId: sent.uploadId, key: sent.key, parts: sent.etags } });
   const { receipt } = complete.json();
@@ -38,7 +38,7 @@ test('complete and single-shot answers carry a receipt the server can check with
 
   const single = randomBytes(500);
   const singleScope = { owner, project, hash: sha256(single) };
-  const res = await bss.app.inject({ method: 'PUT', url: singlePath('tracks', { ...singleScope, size: 500 }, { now }), payload: single, headers: { 'content-type': 'text/csv' } });
+  const res = await bss.app.inject({ method: 'PUT', url: singlePath('tracks', { ...singleScope, size: 500 }, { now, ttl: 120 }), payload: single, headers: { 'content-type': 'text/csv' } });
   assert.deepEqual(verifyReceipt([SECRET], singleScope, res.json().receipt, now), { size: 500, contentType: 'text/csv' });
 });
 

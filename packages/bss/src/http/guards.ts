@@ -1,3 +1,4 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { presignGuard } from '@dreamlake/presign/http';
 import type { BssContext } from './context.ts';
 
@@ -5,18 +6,55 @@ export const SCOPE_PARAMS = ['owner', 'project', 'hash'] as const;
 export const SINGLE_PARAMS = ['owner', 'project', 'hash', 'size'] as const;
 export const PART_PARAMS = ['owner', 'project', 'hash', 'uploadId', 'partNumber', 'maxLength', 'contentMd5'] as const;
 
-/** The guard of the five upload endpoints: unsigned requests pass only with the rollout switch off. */
-export function uploadGuard(ctx: BssContext, action: string) {
-  return presignGuard({
-    action,
-    signed: SCOPE_PARAMS,
-    secrets: ctx.config.secrets,
-    clock: ctx.clock,
-    allowUnsigned: () => !ctx.config.requirePresignedUploads,
-  });
+/**
+ * Params a grant may add to the scope of the five upload URLs. Each is signed when the URL
+ * carries it; a URL without them (an older grant) stays valid. Removing one from a URL that was
+ * signed with it, or adding one to a URL signed without it, breaks the signature.
+ */
+export const GRANT_PARAMS = ['size', 'user'] as const;
+
+type Guard = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
+/** Every subset of `names`, in order. */
+function subsets<T>(names: readonly T[]): T[][] {
+  return names.reduce<T[][]>((all, name) => [...all, ...all.map((set) => [...set, name])], [[]]);
+}
+
+/**
+ * The guard of the five upload endpoints: the scope, plus whichever grant params the URL
+ * carries. Unsigned requests pass only with the rollout switch off.
+ */
+export function uploadGuard(ctx: BssContext, action: string): Guard {
+  const variants = new Map<string, Guard>();
+  for (const extra of subsets(GRANT_PARAMS)) {
+    const guard = presignGuard({
+      action,
+      signed: [...SCOPE_PARAMS, ...extra],
+      secrets: ctx.config.secrets,
+      clock: ctx.clock,
+      maxLifetimeSeconds: ctx.config.presignTtlSeconds,
+      allowUnsigned: () => !ctx.config.requirePresignedUploads,
+    });
+    variants.set(extra.join(','), guard);
+  }
+  return async function verifyUploadGrant(request, reply) {
+    const query = (request.query ?? {}) as Record<string, unknown>;
+    const present = GRANT_PARAMS.filter((name) => query[name] !== undefined);
+    await (variants.get(present.join(',')) as Guard)(request, reply);
+  };
 }
 
 /** A guard that always wants a signature (downloads, stat, part PUTs, Lambda triggers). */
 export function signedGuard(ctx: BssContext, action: Parameters<typeof presignGuard>[0]['action'], signed: readonly string[] = SCOPE_PARAMS) {
-  return presignGuard({ action, signed, secrets: ctx.config.secrets, clock: ctx.clock });
+  return presignGuard({ action, signed, secrets: ctx.config.secrets, clock: ctx.clock, maxLifetimeSeconds: ctx.config.presignTtlSeconds });
+}
+
+/**
+ * How long a URL minted in answer to this request may live: BSS's own TTL, but never past the
+ * signed URL that asked for it (at least one second, so a URL is always usable once).
+ */
+export function secondsLeft(ctx: BssContext, request: FastifyRequest): number {
+  const ttl = ctx.config.presignTtlSeconds;
+  if (!request.presign) return ttl;
+  return Math.max(1, Math.min(ttl, request.presign.exp - ctx.clock()));
 }

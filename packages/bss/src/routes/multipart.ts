@@ -4,7 +4,7 @@ import { parseOrThrow } from '@dreamlake/presign/http';
 import { z } from 'zod';
 import { requireAssetType } from '../asset-types.ts';
 import type { BssContext } from '../http/context.ts';
-import { uploadGuard } from '../http/guards.ts';
+import { secondsLeft, uploadGuard } from '../http/guards.ts';
 import { MAX_UPLOAD_SIZE, abortBody, completeBody, initBody, name, partsBody, partsDoneQuery, uploadHash } from '../http/schemas.ts';
 import { blobAnswer, receiptFor } from '../http/receipt.ts';
 import { refuseOtherScope, signedScope, uploadScope } from '../http/scope.ts';
@@ -44,7 +44,8 @@ export function registerMultipartRoutes(app: FastifyInstance, ctx: BssContext): 
     const body = parseOrThrow(partsBody, request.body);
     uploadScope(request, body);
     const upload = { key: body.key, uploadId: body.uploadId };
-    const ttl = ctx.config.presignTtlSeconds;
+    // A part URL never outlives the grant that asked for it.
+    const ttl = secondsLeft(ctx, request);
     const expiresAt = new Date((ctx.clock() + ttl) * 1000).toISOString();
     const parts: Record<string, string> = {};
     for (const partNumber of body.partNumbers) {

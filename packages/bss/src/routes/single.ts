@@ -3,7 +3,7 @@ import { DreamLakeError } from '@dreamlake/presign';
 import { parseOrThrow } from '@dreamlake/presign/http';
 import { requireAssetType } from '../asset-types.ts';
 import type { BssContext } from '../http/context.ts';
-import { SINGLE_PARAMS, signedGuard } from '../http/guards.ts';
+import { SINGLE_PARAMS, secondsLeft, signedGuard } from '../http/guards.ts';
 import { blobAnswer } from '../http/receipt.ts';
 import { singleBody, singleCompleteBody } from '../http/schemas.ts';
 import { signedSingle, uploadScope } from '../http/scope.ts';
@@ -24,8 +24,7 @@ export function registerSingleRoutes(app: FastifyInstance, ctx: BssContext): voi
     if (receivesSingles(storage)) return { mode: 'put', url: storage.publicUrlOf(request.url) };
     if (!stagesSingles(storage)) throw new DreamLakeError('not_implemented', 'this storage takes no single-shot uploads');
     // The store's URL lives no longer than the signed one it answers.
-    const left = (request.presign?.exp ?? 0) - ctx.clock();
-    const seconds = Math.max(1, Math.min(ctx.config.presignTtlSeconds, left));
+    const seconds = secondsLeft(ctx, request);
     const staged = await storage.stageSingle({ ...signed, contentType: body.contentType }, seconds);
     const expiresAt = new Date((ctx.clock() + seconds) * 1000).toISOString();
     return { mode: 's3', url: staged.url, headers: staged.headers, key: staged.key, expiresAt };
