@@ -15,9 +15,6 @@ import type { Storage } from './storage/storage.ts';
 /** JSON bodies are small: the largest is a complete with 10,000 parts. */
 export const JSON_BODY_LIMIT = 1024 * 1024;
 
-/** How long a connection may stay silent in both directions. */
-export const IDLE_CONNECTION_MS = 10 * 60 * 1000;
-
 export interface BuildBssAppOptions {
   config: BssConfig;
   storage: Storage;
@@ -25,17 +22,27 @@ export interface BuildBssAppOptions {
   clock?: () => number;
 }
 
+/** How often Node looks for connections past their header or request deadline. */
+function checkingInterval(headersMs: number): number {
+  return Math.min(5000, Math.max(100, Math.floor(headersMs / 4)));
+}
+
 /** The BSS HTTP app (not listening). */
 export async function buildBssApp(options: BuildBssAppOptions): Promise<FastifyInstance> {
   const { config, storage } = options;
   const ctx: BssContext = { config, storage, clock: options.clock ?? (() => Math.floor(Date.now() / 1000)) };
+  const { headersMs, requestMs, idleMs, keepAliveMs } = config.timeouts;
   const app = Fastify({
     logger: loggerOptions(config.logLevel),
     bodyLimit: JSON_BODY_LIMIT,
-    // No limit on a whole request (a 5 GiB part on a slow link is fine), but a connection that
-    // stays silent this long is dropped, so a stalled part PUT cannot hold its temporary file.
-    // Long enough for a complete that hashes a very large object before it answers.
-    connectionTimeout: IDLE_CONNECTION_MS,
+    // A client that trickles its headers or body is cut off: headers within headersMs, the whole
+    // request within requestMs (long enough for a 5 GiB part on a slow link; Node answers 408).
+    // A connection silent for idleMs is dropped, so a stalled part PUT cannot hold its temporary
+    // file; a complete, which may hash a large object with nothing on the wire, lifts that limit.
+    http: { headersTimeout: headersMs, requestTimeout: requestMs, connectionsCheckingInterval: checkingInterval(headersMs) },
+    requestTimeout: requestMs,
+    connectionTimeout: idleMs,
+    keepAliveTimeout: keepAliveMs,
     return503OnClosing: true,
   });
 

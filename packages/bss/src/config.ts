@@ -11,6 +11,18 @@ export interface S3Config {
   secretAccessKey: string | undefined;
 }
 
+/** How long a client may take over each stage of a request before its connection is dropped. */
+export interface HttpTimeouts {
+  /** Until the request's headers are all in. */
+  headersMs: number;
+  /** Until the whole request, headers and body, is in; 0 for no limit. */
+  requestMs: number;
+  /** A connection silent in both directions this long is dropped (a complete lifts it). */
+  idleMs: number;
+  /** How long an idle keep-alive connection is kept between requests. */
+  keepAliveMs: number;
+}
+
 export interface BssConfig {
   devMode: boolean;
   /** Active presign secrets; the first signs, any verifies. */
@@ -30,6 +42,7 @@ export interface BssConfig {
   /** How often stale uploads are swept; 0 turns the periodic sweep off. */
   sweepIntervalSeconds: number;
   logLevel: string;
+  timeouts: HttpTimeouts;
 }
 
 const MIN_SECRET_BYTES = 32;
@@ -63,6 +76,11 @@ const envSchema = z.object({
   STALE_UPLOAD_HOURS: z.coerce.number().positive().max(24 * 365).default(7 * 24),
   SWEEP_INTERVAL_SECONDS: intIn(0, 7 * 24 * 3600).default(3600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HEADERS_TIMEOUT_SECONDS: intIn(1, 3600).default(30),
+  // A 5 GiB part or single-shot body over a slow link takes a while.
+  REQUEST_TIMEOUT_SECONDS: intIn(0, 7 * 24 * 3600).default(3600),
+  IDLE_TIMEOUT_SECONDS: intIn(1, 24 * 3600).default(600),
+  KEEP_ALIVE_TIMEOUT_SECONDS: intIn(1, 3600).default(72),
 });
 
 export class ConfigError extends Error {
@@ -91,6 +109,10 @@ export function loadBssConfig(env: NodeJS.ProcessEnv): BssConfig {
   }
   const e = parsed.data;
   const devMode = e.DREAMLAKE_DEV ?? false;
+
+  if (e.REQUEST_TIMEOUT_SECONDS > 0 && e.HEADERS_TIMEOUT_SECONDS > e.REQUEST_TIMEOUT_SECONDS) {
+    throw new ConfigError('HEADERS_TIMEOUT_SECONDS must not be longer than REQUEST_TIMEOUT_SECONDS');
+  }
 
   const secrets = list(e.PRESIGN_SECRETS);
   if (secrets.length === 0) throw new ConfigError('PRESIGN_SECRETS is required (comma-separated list of secrets)');
@@ -136,5 +158,11 @@ export function loadBssConfig(env: NodeJS.ProcessEnv): BssConfig {
     staleUploadHours: e.STALE_UPLOAD_HOURS,
     sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS,
     logLevel: e.LOG_LEVEL,
+    timeouts: Object.freeze({
+      headersMs: e.HEADERS_TIMEOUT_SECONDS * 1000,
+      requestMs: e.REQUEST_TIMEOUT_SECONDS * 1000,
+      idleMs: e.IDLE_TIMEOUT_SECONDS * 1000,
+      keepAliveMs: e.KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
+    }),
   });
 }

@@ -29,6 +29,11 @@ export interface BuildServerAppOptions {
   logStream?: { write(line: string): void };
 }
 
+/** How often Node looks for connections past their header or request deadline. */
+function checkingInterval(headersMs: number): number {
+  return Math.min(5000, Math.max(100, Math.floor(headersMs / 4)));
+}
+
 /** The server's Fastify app, ready for `inject()` or `listen()`. */
 export async function buildServerApp(options: BuildServerAppOptions): Promise<FastifyInstance> {
   const { config, db } = options;
@@ -48,9 +53,16 @@ export async function buildServerApp(options: BuildServerAppOptions): Promise<Fa
 
   await ctx.passwords.warm();
   const logger = loggerOptions(config.logLevel);
+  const { headersMs, requestMs, idleMs, keepAliveMs } = config.timeouts;
   const app = Fastify({
     logger: logger && options.logStream ? { ...(logger as object), stream: options.logStream } : logger,
     trustProxy: config.trustProxy,
+    // A client that trickles its headers or body, or holds a silent connection, is cut off: headers
+    // within headersMs, the whole request within requestMs (Node answers 408), silence for idleMs.
+    http: { headersTimeout: headersMs, requestTimeout: requestMs, connectionsCheckingInterval: checkingInterval(headersMs) },
+    requestTimeout: requestMs,
+    connectionTimeout: idleMs,
+    keepAliveTimeout: keepAliveMs,
   });
   app.decorateRequest('user', null);
   registerErrorHandling(app);

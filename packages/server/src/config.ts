@@ -14,6 +14,18 @@ export interface LoginThrottleConfig {
   windowSeconds: number;
 }
 
+/** How long a client may take over each stage of a request before its connection is dropped. */
+export interface HttpTimeouts {
+  /** Until the request's headers are all in. */
+  headersMs: number;
+  /** Until the whole request, headers and body, is in. */
+  requestMs: number;
+  /** A connection silent in both directions this long is dropped. */
+  idleMs: number;
+  /** How long an idle keep-alive connection is kept between requests. */
+  keepAliveMs: number;
+}
+
 export interface ServerConfig {
   devMode: boolean;
   presignSecrets: readonly string[];
@@ -38,6 +50,7 @@ export interface ServerConfig {
   /** log2 of the scrypt cost N for new password hashes. */
   scryptLogN: number;
   login: LoginThrottleConfig;
+  timeouts: HttpTimeouts;
   /** Names of the secrets generated at random because dev mode started without them. */
   generatedSecrets: readonly string[];
 }
@@ -78,6 +91,10 @@ const envSchema = z.object({
   LOGIN_MAX_FAILURES_PER_USER: int(1, 1_000_000).default(10),
   LOGIN_MAX_FAILURES_PER_ADDRESS: int(1, 1_000_000).default(50),
   LOGIN_FAILURE_WINDOW_SECONDS: int(1, 7 * 24 * 3600).default(900),
+  HEADERS_TIMEOUT_SECONDS: int(1, 3600).default(30),
+  REQUEST_TIMEOUT_SECONDS: int(1, 24 * 3600).default(120),
+  IDLE_TIMEOUT_SECONDS: int(1, 24 * 3600).default(120),
+  KEEP_ALIVE_TIMEOUT_SECONDS: int(1, 3600).default(72),
 });
 
 /** The database location alone: what the admin command needs. */
@@ -148,15 +165,25 @@ export function loadServerConfig(env: NodeJS.ProcessEnv, overrides: Partial<Serv
       maxFailuresPerAddress: e.LOGIN_MAX_FAILURES_PER_ADDRESS,
       windowSeconds: e.LOGIN_FAILURE_WINDOW_SECONDS,
     },
+    timeouts: {
+      headersMs: e.HEADERS_TIMEOUT_SECONDS * 1000,
+      requestMs: e.REQUEST_TIMEOUT_SECONDS * 1000,
+      idleMs: e.IDLE_TIMEOUT_SECONDS * 1000,
+      keepAliveMs: e.KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
+    },
     generatedSecrets: [],
     ...overrides,
   };
   const problems: string[] = [];
   const generated: string[] = [];
   checkSecrets(config, problems, generated);
+  if (config.timeouts.headersMs > config.timeouts.requestMs) {
+    problems.push('HEADERS_TIMEOUT_SECONDS must not be longer than REQUEST_TIMEOUT_SECONDS');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   config.generatedSecrets = Object.freeze(generated);
   Object.freeze(config.presignSecrets);
   Object.freeze(config.login);
+  Object.freeze(config.timeouts);
   return Object.freeze(config);
 }
