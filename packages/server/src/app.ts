@@ -6,7 +6,7 @@ import type { DB } from './db/open.ts';
 import type { ServerContext } from './context.ts';
 import { createBssClient, type BssClient } from './bss-client.ts';
 import { createJwtIssuer } from './auth/jwt.ts';
-import { createPasswordHasher } from './auth/passwords.ts';
+import { createPasswordHasher, type PasswordHasher } from './auth/passwords.ts';
 import { createLoginThrottle } from './auth/throttle.ts';
 import { createAuthenticate } from './auth/authenticate.ts';
 import { createGrantRecorder } from './db/grant-recorder.ts';
@@ -25,6 +25,8 @@ export interface BuildServerAppOptions {
   /** Milliseconds since the epoch. */
   clock?: () => number;
   bss?: BssClient;
+  /** The password hasher (tests count its work); scrypt at the configured cost otherwise. */
+  passwords?: PasswordHasher;
   /** Where log lines go instead of stdout (tests read them). */
   logStream?: { write(line: string): void };
 }
@@ -45,7 +47,7 @@ export async function buildServerApp(options: BuildServerAppOptions): Promise<Fa
     clock,
     bss: options.bss ?? createBssClient(config, clock),
     jwt,
-    passwords: createPasswordHasher(config.scryptLogN),
+    passwords: options.passwords ?? createPasswordHasher(config.scryptLogN),
     throttle: createLoginThrottle(db, config.login),
     authenticate: createAuthenticate({ db, jwt, clock }),
     grants: createGrantRecorder(db),

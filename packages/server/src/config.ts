@@ -7,8 +7,12 @@ import { MAX_LIFETIME_SECONDS } from '@dreamlake/presign';
 export const MIN_SECRET_BYTES = 32;
 
 export interface LoginThrottleConfig {
-  /** Failed logins for one username within the window before it is throttled. */
+  /** Failed logins for one username from one address within the window before that pair is throttled. */
   maxFailuresPerUser: number;
+  /** Failed logins for one username from anywhere within the window before each further attempt waits (back-off). */
+  maxFailuresPerUserGlobal: number;
+  /** Sign-ups from one address within the window. */
+  maxSignupsPerAddress: number;
   /** Failed logins from one address within the window before it is throttled. */
   maxFailuresPerAddress: number;
   windowSeconds: number;
@@ -90,6 +94,8 @@ const envSchema = z.object({
   SCRYPT_LOG_N: int(10, 20).default(17),
   LOGIN_MAX_FAILURES_PER_USER: int(1, 1_000_000).default(10),
   LOGIN_MAX_FAILURES_PER_ADDRESS: int(1, 1_000_000).default(50),
+  LOGIN_MAX_FAILURES_PER_USER_GLOBAL: int(1, 1_000_000).default(100),
+  SIGNUP_MAX_PER_ADDRESS: int(1, 1_000_000).default(10),
   LOGIN_FAILURE_WINDOW_SECONDS: int(1, 7 * 24 * 3600).default(900),
   HEADERS_TIMEOUT_SECONDS: int(1, 3600).default(30),
   REQUEST_TIMEOUT_SECONDS: int(1, 24 * 3600).default(120),
@@ -163,6 +169,8 @@ export function loadServerConfig(env: NodeJS.ProcessEnv, overrides: Partial<Serv
     login: {
       maxFailuresPerUser: e.LOGIN_MAX_FAILURES_PER_USER,
       maxFailuresPerAddress: e.LOGIN_MAX_FAILURES_PER_ADDRESS,
+      maxFailuresPerUserGlobal: e.LOGIN_MAX_FAILURES_PER_USER_GLOBAL,
+      maxSignupsPerAddress: e.SIGNUP_MAX_PER_ADDRESS,
       windowSeconds: e.LOGIN_FAILURE_WINDOW_SECONDS,
     },
     timeouts: {

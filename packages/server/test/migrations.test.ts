@@ -18,7 +18,7 @@ forEachEngine((engine) => {
 
   test('migrations run at open, undo cleanly and run again; opening twice is harmless', async () => {
     const tables = async () => (await db.introspection.getTables()).map((t) => t.name).filter((n) => !n.startsWith('kysely_')).sort();
-    const expected = ['access_tokens', 'files', 'login_failures', 'memberships', 'namespaces', 'spaces', 'upload_grants', 'users'];
+    const expected = ['access_tokens', 'files', 'login_failures', 'memberships', 'namespaces', 'signup_attempts', 'spaces', 'upload_grants', 'users'];
     assert.deepEqual(await tables(), expected);
     const second = await openDatabase({ databaseUrl: database.url });
     await second.destroy();

@@ -7,13 +7,13 @@ import { useHarness } from './helpers/harness.ts';
 const GOOD = 'correct horse battery';
 
 forEachEngine((engine) => {
-  const h = useHarness(engine, () => ({ login: { maxFailuresPerUser: 3, maxFailuresPerAddress: 6, windowSeconds: 600 } }));
+  const h = useHarness(engine, () => ({ login: { maxFailuresPerUser: 3, maxFailuresPerAddress: 6, maxFailuresPerUserGlobal: 100, maxSignupsPerAddress: 1_000_000, windowSeconds: 600 } }));
   const login = (username: string, password: string, ip: string) =>
     h.call('POST', '/auth/login', undefined, { username, password }, ip);
 
-  test('too many failures for one user answer 429 with Retry-After, from any address, until the window passes', async () => {
+  test('too many failures for one user from one address answer 429 with Retry-After there until the window passes', async () => {
     const alice = await h.user('alice');
-    for (const ip of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) assert.equal((await login(alice.name, 'wrong!!!', ip)).statusCode, 401);
+    for (let i = 0; i < 3; i++) assert.equal((await login(alice.name, 'wrong!!!', '10.0.0.4')).statusCode, 401);
     const blocked = await login(alice.name, GOOD, '10.0.0.4');
     assert.equal(blocked.statusCode, 429);
     assert.equal(blocked.json().error.code, 'rate_limited');
@@ -38,11 +38,11 @@ forEachEngine((engine) => {
   });
 
   test('an unknown user is throttled exactly like a known one', async () => {
-    for (let i = 0; i < 3; i++) await login('nobody-here', 'guess!!!', `10.2.0.${i}`);
+    for (let i = 0; i < 3; i++) await login('nobody-here', 'guess!!!', '10.4.0.1');
     const carol = await h.user('carol');
-    for (let i = 0; i < 3; i++) await login(carol.name, 'guess!!!', `10.3.0.${i}`);
+    for (let i = 0; i < 3; i++) await login(carol.name, 'guess!!!', '10.4.0.2');
     const unknown = await login('nobody-here', 'guess!!!', '10.4.0.1');
-    const known = await login(carol.name, 'guess!!!', '10.4.0.1');
+    const known = await login(carol.name, 'guess!!!', '10.4.0.2');
     assert.equal(unknown.statusCode, 429);
     assert.equal(known.statusCode, 429);
     assert.deepEqual(unknown.json(), known.json());
@@ -62,9 +62,9 @@ forEachEngine((engine) => {
     const other = await buildServerApp({ config: h.config, db: h.db, clock: () => h.clock.now });
     try {
       await login(erin.name, 'wrong!!!', '10.6.0.1');
-      await other.inject({ method: 'POST', url: '/auth/login', payload: { username: erin.name, password: 'wrong!!!' }, remoteAddress: '10.6.0.2' });
-      await login(erin.name, 'wrong!!!', '10.6.0.3');
-      const blocked = await other.inject({ method: 'POST', url: '/auth/login', payload: { username: erin.name, password: GOOD }, remoteAddress: '10.6.0.4' });
+      await other.inject({ method: 'POST', url: '/auth/login', payload: { username: erin.name, password: 'wrong!!!' }, remoteAddress: '10.6.0.1' });
+      await login(erin.name, 'wrong!!!', '10.6.0.1');
+      const blocked = await other.inject({ method: 'POST', url: '/auth/login', payload: { username: erin.name, password: GOOD }, remoteAddress: '10.6.0.1' });
       assert.equal(blocked.statusCode, 429);
     } finally {
       await other.close();

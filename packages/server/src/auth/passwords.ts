@@ -1,4 +1,5 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { createWorkQueue } from './work-queue.ts';
 
 /**
  * scrypt password hashes, stored as `scrypt$<log2 N>$<r>$<p>$<salt b64>$<key b64>` so old hashes
@@ -8,20 +9,27 @@ const KEY_LENGTH = 32;
 const R = 8;
 const P = 1;
 
-function derive(password: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
+/** scrypt runs at once per process (libuv's thread pool has four threads by default). */
+export const HASHES_RUNNING = 4;
+/** Hashes waiting for a slot; one more is refused with 429 and `Retry-After: 1`. */
+export const HASHES_WAITING = 16;
+
+export type Derive = (password: string, salt: Buffer, options: ScryptOptions) => Promise<Buffer>;
+
+const scryptDerive: Derive = (password, salt, options) => {
   const maxmem = 256 * (options.N ?? 16384) * (options.r ?? 8) + 1024 * 1024;
   return new Promise((resolve, reject) => {
     scrypt(password.normalize('NFC'), salt, KEY_LENGTH, { ...options, maxmem }, (error, key) => (error ? reject(error) : resolve(key)));
   });
-}
+};
 
-export async function hashPassword(password: string, logN: number): Promise<string> {
+async function hashWith(derive: Derive, password: string, logN: number): Promise<string> {
   const salt = randomBytes(16);
   const key = await derive(password, salt, { N: 2 ** logN, r: R, p: P });
   return ['scrypt', logN, R, P, salt.toString('base64'), key.toString('base64')].join('$');
 }
 
-export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+async function verifyWith(derive: Derive, password: string, stored: string): Promise<boolean> {
   const [scheme, logN, r, p, salt, key] = stored.split('$');
   if (scheme !== 'scrypt' || !logN || !r || !p || !salt || !key) return false;
   const expected = Buffer.from(key, 'base64');
@@ -29,23 +37,37 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 
+export const hashPassword = (password: string, logN: number) => hashWith(scryptDerive, password, logN);
+export const verifyPassword = (password: string, stored: string) => verifyWith(scryptDerive, password, stored);
+
+export interface PasswordHasherOptions {
+  /** The key derivation (scrypt unless a test counts its calls). */
+  derive?: Derive;
+  maxRunning?: number;
+  maxWaiting?: number;
+}
+
 /**
- * A hasher bound to a cost. `verifyOrWaste` spends the same work when there is no stored hash
- * (an unknown user), so a login for a missing name takes as long as a wrong password.
+ * A hasher bound to a cost, with at most `maxRunning` derivations at once in this process and
+ * `maxWaiting` queued (more: 429 `rate_limited`). `verifyOrWaste` spends the same work when there
+ * is no stored hash (an unknown user), so a login for a missing name takes as long as a wrong
+ * password.
  */
-export function createPasswordHasher(logN: number) {
+export function createPasswordHasher(logN: number, options: PasswordHasherOptions = {}) {
+  const derive = options.derive ?? scryptDerive;
+  const queue = createWorkQueue(options.maxRunning ?? HASHES_RUNNING, options.maxWaiting ?? HASHES_WAITING);
   let decoy: Promise<string> | undefined;
-  const decoyHash = () => (decoy ??= hashPassword(randomBytes(16).toString('hex'), logN));
+  const decoyHash = () => (decoy ??= hashWith(scryptDerive, randomBytes(16).toString('hex'), logN));
   return {
-    hash: (password: string) => hashPassword(password, logN),
+    hash: (password: string) => queue.run(() => hashWith(derive, password, logN)),
     /** Prepares the decoy hash ahead of the first login. */
     async warm(): Promise<void> {
       await decoyHash();
     },
     async verifyOrWaste(password: string, stored: string | undefined): Promise<boolean> {
-      if (stored !== undefined) return verifyPassword(password, stored);
-      await verifyPassword(password, await decoyHash());
-      return false;
+      const against = stored ?? (await decoyHash());
+      const ok = await queue.run(() => verifyWith(derive, password, against));
+      return stored !== undefined && ok;
     },
   };
 }

@@ -1,25 +1,42 @@
 import type { DB } from './open.ts';
 import { newId } from './ids.ts';
 
-export async function recordLoginFailure(db: DB, input: { username: string; ip: string; now: string }): Promise<void> {
-  await db.insertInto('login_failures').values({ id: newId(), username: input.username, ip: input.ip, created_at: input.now }).execute();
+/**
+ * Login attempts, kept while they count: a row is written before the password is checked and
+ * stays when the password was wrong; a refused or successful attempt takes its row away again.
+ */
+export async function recordLoginAttempt(db: DB, input: { username: string; ip: string; nowMs: number }): Promise<string> {
+  const id = newId(input.nowMs);
+  await db.insertInto('login_failures').values({ id, username: input.username, ip: input.ip, created_at: new Date(input.nowMs).toISOString() }).execute();
+  return id;
 }
 
-export interface FailureWindow {
+export interface AttemptWindow {
   count: number;
-  /** ISO time of the oldest failure counted, or null. */
+  /** ISO time of the oldest attempt counted, or null. */
   oldest: string | null;
+  /** ISO time of the newest attempt counted other than `ownId`, or null. */
+  newestOther: string | null;
 }
 
-/** Failed logins since `since` for a username, or for an address. */
-export async function failuresSince(db: DB, by: { username: string } | { ip: string }, since: string): Promise<FailureWindow> {
+/** Attempts since `since` by a username, an address, or both, counting `ownId` too. */
+export async function attemptsSince(db: DB, by: { username?: string; ip?: string }, since: string, ownId: string): Promise<AttemptWindow> {
   let q = db
     .selectFrom('login_failures')
-    .select((eb) => [eb.fn.countAll<number | string>().as('count'), eb.fn.min<string | null>('created_at').as('oldest')])
+    .select((eb) => [
+      eb.fn.countAll<number | string>().as('count'),
+      eb.fn.min<string | null>('created_at').as('oldest'),
+      eb.fn.max<string | null>(eb.case().when('id', '<>', ownId).then(eb.ref('created_at')).end()).as('newestOther'),
+    ])
     .where('created_at', '>', since);
-  q = 'username' in by ? q.where('username', '=', by.username) : q.where('ip', '=', by.ip);
+  if (by.username !== undefined) q = q.where('username', '=', by.username);
+  if (by.ip !== undefined) q = q.where('ip', '=', by.ip);
   const row = await q.executeTakeFirstOrThrow();
-  return { count: Number(row.count), oldest: row.oldest ?? null };
+  return { count: Number(row.count), oldest: row.oldest ?? null, newestOther: row.newestOther ?? null };
+}
+
+export async function forgetLoginAttempt(db: DB, id: string): Promise<void> {
+  await db.deleteFrom('login_failures').where('id', '=', id).execute();
 }
 
 /** Forgets the failures of one username from one address (after that pair logs in). */

@@ -1,9 +1,11 @@
 import { Migrator, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
 import * as initial from './migrations/2026-11-28-001-initial.ts';
+import * as accounts from './migrations/2026-11-30-001-accounts.ts';
 
 /** Every migration, by name, in order. Listed here rather than read from disk so any runner works. */
 export const migrations: Readonly<Record<string, Migration>> = {
   '2026-11-28-001-initial': initial,
+  '2026-11-30-001-accounts': accounts,
 };
 
 function migrator(db: Kysely<any>): Migrator {

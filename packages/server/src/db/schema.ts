@@ -11,6 +11,8 @@ export interface UsersTable {
   username: string;
   password_hash: string;
   created_at: string;
+  /** Moves on at each password change; a JWT carries the epoch it was issued in. */
+  token_epoch: ColumnType<number, number | undefined, number>;
 }
 
 export interface NamespacesTable {
@@ -56,6 +58,9 @@ export interface AccessTokensTable {
   created_at: string;
   last_used_at: string | null;
   revoked_at: string | null;
+  /** Space-separated scopes (`read`, `write`, `admin`). */
+  scopes: ColumnType<string, string | undefined, string>;
+  expires_at: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** The audit log of upload grants (`POST /uploads/init`, each answered entry of `POST /uploads/batch`). */
@@ -83,6 +88,12 @@ export interface LoginFailuresTable {
   created_at: string;
 }
 
+export interface SignupAttemptsTable {
+  id: string;
+  ip: string;
+  created_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   namespaces: NamespacesTable;
@@ -92,4 +103,5 @@ export interface Database {
   access_tokens: AccessTokensTable;
   upload_grants: UploadGrantsTable;
   login_failures: LoginFailuresTable;
+  signup_attempts: SignupAttemptsTable;
 }

@@ -15,7 +15,7 @@ const loginBody = z.object({ username: z.string().min(1).max(256), password: z.s
 export function authRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/auth/signup', async (request, reply) => {
     const { username, password } = parseOrThrow(signupBody, request.body);
-    const { token } = await signup(ctx, username, password);
+    const { token } = await signup(ctx, username, password, request.ip);
     return reply.code(201).send({ token });
   });
 

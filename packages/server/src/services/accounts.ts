@@ -16,24 +16,40 @@ export async function changePassword(ctx: Pick<ServerContext, 'db' | 'passwords'
   return true;
 }
 
-export async function signup(ctx: ServerContext, username: string, password: string): Promise<{ token: string; expiresAt: string }> {
+/** Sign-up, when the configuration allows it; counted per address before the password is hashed. */
+export async function signup(ctx: ServerContext, username: string, password: string, ip: string): Promise<{ token: string; expiresAt: string }> {
   if (!ctx.config.allowSignup) throw new ForbiddenError('sign-up is disabled on this server; ask an administrator for an account');
-  const user = await addUser(ctx, username, password);
+  const uncount = await ctx.throttle.admitSignup(ip, ctx.clock());
+  let user: User;
+  try {
+    user = await addUser(ctx, username, password);
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'rate_limited') await uncount();
+    throw error;
+  }
   return ctx.jwt.issue(user.id, user.username, ctx.clock());
 }
 
 /**
- * Checks a password and answers a JWT. An unknown user costs the same work and gets the same
- * answer as a wrong password; failures count towards the throttle, which answers 429 first.
+ * Checks a password and answers a JWT. The attempt is counted before the password is hashed (429
+ * when over a limit, see auth/throttle.ts). An unknown user costs the same work and gets the same
+ * answer as a wrong password.
  */
 export async function login(ctx: ServerContext, username: string, password: string, ip: string): Promise<{ token: string; expiresAt: string }> {
-  await ctx.throttle.check(username, ip, ctx.clock());
-  const user = await findUserByName(ctx.db, username);
-  const ok = await ctx.passwords.verifyOrWaste(password, user?.passwordHash);
+  const attempt = await ctx.throttle.admit(username, ip, ctx.clock());
+  let user: User | undefined;
+  let ok: boolean;
+  try {
+    user = await findUserByName(ctx.db, username);
+    ok = await ctx.passwords.verifyOrWaste(password, user?.passwordHash);
+  } catch (error) {
+    await ctx.throttle.abandon(attempt);
+    throw error;
+  }
   if (!user || !ok) {
-    await ctx.throttle.failed(username, ip, ctx.clock());
+    await ctx.throttle.failed(attempt, ctx.clock());
     throw new UnauthorizedError(BAD_LOGIN);
   }
-  await ctx.throttle.succeeded(username, ip);
+  await ctx.throttle.succeeded(attempt);
   return ctx.jwt.issue(user.id, user.username, ctx.clock());
 }

@@ -18,6 +18,8 @@ export function testConfig(overrides: Partial<ServerConfig> = {}): Readonly<Serv
     scryptLogN: 10,
     allowSignup: true,
     bssPublicUrl: PUBLIC_BSS,
+    // Every test user signs up from the same address.
+    login: { maxFailuresPerUser: 10, maxFailuresPerAddress: 50, maxFailuresPerUserGlobal: 100, maxSignupsPerAddress: 1_000_000, windowSeconds: 900 },
     ...overrides,
   });
 }
