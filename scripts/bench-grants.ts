@@ -24,7 +24,7 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const pct = (share: number | undefined) => `${Math.round((share ?? 0) * 100)}%`;
 /** Who was busy: the servers' and the load generator's CPU, in shares of one core. */
 const cpuText = (r: LoadResult, names: readonly string[]) =>
-  `CPU ${[...names.map((name, i) => `${name} ${pct(r.cpu[i])}`), `load generator ${pct(r.clientCpu)}`].join(', ')}`;
+  `CPU ${[...names.map((name, i) => `${name} ${pct(r.cpu[i])}`), `load generator ${pct(r.clientCpu)}`, `other processes ${pct(r.othersCpu)}`].join(', ')}`;
 const failures = (r: LoadResult) => {
   const list = Object.entries(r.failures);
   return list.length === 0 ? '' : `; not counted: ${list.map(([s, n]) => `${n} × ${s === '0' ? 'network error' : s}`).join(', ')} (e.g. ${r.example})`;

@@ -4,7 +4,7 @@
  * latency percentiles. Meant to run in its own process, apart from the server it loads.
  */
 import { Pool } from 'undici';
-import { cpuShare } from './bench-machine.ts';
+import { cpuShare, machineBusySeconds } from './bench-machine.ts';
 
 export interface LoadRequest {
   method: 'GET' | 'POST' | 'PUT';
@@ -46,6 +46,8 @@ export interface LoadResult {
   clientCpu: number;
   /** Share of one core each of `watchPids` used during the measured window. */
   cpu: number[];
+  /** Share of one core every other process of the machine used during the window (a disturbance). */
+  othersCpu: number;
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -98,10 +100,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const started = performance.now();
   const ownCpu = process.cpuUsage();
   const watched = await cpuShare(options.watchPids ?? []);
+  const machineBefore = await machineBusySeconds();
   await new Promise((r) => setTimeout(r, options.durationMs));
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(ownCpu);
   const cpu = await watched();
+  const machine = ((await machineBusySeconds()) - machineBefore) / seconds;
   stopping = true;
   await Promise.all(workers);
   await pool.close();
@@ -116,5 +120,6 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     ...(example === undefined ? {} : { example }),
     clientCpu: (used.user + used.system) / 1e6 / seconds,
     cpu,
+    othersCpu: Math.max(0, machine - (used.user + used.system) / 1e6 / seconds - cpu.reduce((a, b) => a + b, 0)),
   };
 }

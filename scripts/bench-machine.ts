@@ -12,6 +12,12 @@ async function cpuTimes(): Promise<{ idle: number; total: number }> {
   return { idle, total: fields.slice(0, 8).reduce((a, b) => a + b, 0) };
 }
 
+/** CPU seconds spent busy so far by the whole machine, all cores together (from /proc/stat, 100 ticks a second). */
+export async function machineBusySeconds(): Promise<number> {
+  const { idle, total } = await cpuTimes();
+  return (total - idle) / 100;
+}
+
 /** Share of all cores busy over the next `ms` (0..1). */
 export async function cpuBusy(ms = 1000): Promise<number> {
   const a = await cpuTimes();

@@ -14,7 +14,7 @@ import { cliStartupSeconds, runCliUpload, type CliUploadResult } from './bench-c
 import { describeCounts, startCountingProxy, type CountingProxy } from './bench-proxy.ts';
 import { BenchServices, freePort, removeTemp, tempDir } from './bench-services.ts';
 import { makeSmallFiles, runRawSmallFiles, type RawSendResult } from './bench-small-files.ts';
-import { cpuSecondsOf } from './bench-machine.ts';
+import { cpuSecondsOf, machineBusySeconds } from './bench-machine.ts';
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -94,27 +94,31 @@ export async function runSmallFilesBench(options: SmallFilesBenchOptions = {}): 
         measure: `raw small files: ${fmt(count)} × ${kib(bytes)}, ${what} (floor)`,
         result: `${fmt(raw[kind].filesPerSecond)} files/s (${fmt(raw[kind].seconds, 2)} s)`,
         rawLimit: '-',
-        note: `median of ${list.length} runs (${range} files/s); one process, one PUT per file, 16 at a time; CPU ${fmt(raw[kind].cpuSeconds, 2)} s`,
+        note: `median of ${list.length} runs (${range} files/s); one process, one PUT per file, 16 at a time; CPU ${fmt(raw[kind].cpuSeconds, 2)} s, other processes ${fmt(raw[kind].othersCpuSeconds, 2)} s`,
       });
     }
 
     services = await BenchServices.start();
     const user = await services.signup('small');
-    const cpuOfServices = () => Promise.all([cpuSecondsOf(services!.serverPid), cpuSecondsOf(services!.bssPid)]);
+    const cpuOfServices = () => Promise.all([cpuSecondsOf(services!.serverPid), cpuSecondsOf(services!.bssPid), machineBusySeconds()]);
     // Each first upload in a space of its own with a CLI home of its own (no hash cache); the
     // runs again reuse the first run's space and home, as a user running the same command would.
-    const upload = async (i: number): Promise<CliUploadResult & { serverCpu: number; bssCpu: number }> => {
+    const upload = async (i: number): Promise<CliUploadResult & { serverCpu: number; bssCpu: number; othersCpu: number }> => {
       const before = await cpuOfServices();
+      const own = process.cpuUsage();
       const run = await runCliUpload({ paths: [files.dir], to: `${user.username}/small${i}`, serverUrl: services!.serverUrl, token: user.token, home: join(work, `home${i}`), timeoutMs: 30 * 60_000 });
+      const ownUsed = process.cpuUsage(own);
       const after = await cpuOfServices();
-      return { ...run, serverCpu: (after[0] ?? 0) - (before[0] ?? 0), bssCpu: (after[1] ?? 0) - (before[1] ?? 0) };
+      const [serverCpu, bssCpu, machine] = after.map((v, k) => v - (before[k] ?? 0)) as [number, number, number];
+      const othersCpu = Math.max(0, machine - run.cpuSeconds - serverCpu - bssCpu - (ownUsed.user + ownUsed.system) / 1e6);
+      return { ...run, serverCpu, bssCpu, othersCpu };
     };
     const measure = (what: string) => `dreamlake upload of ${fmt(count)} × ${kib(bytes)} (${what})`;
     type Run = Awaited<ReturnType<typeof upload>>;
     const row = (what: string, runs: Run[], note: string): BenchRow => {
       const sorted = [...runs].sort((a, b) => a.seconds - b.seconds);
       const mid = sorted[Math.floor(sorted.length / 2)] as Run;
-      const cpu = `CPU seconds of the median run: CLI ${fmt(mid.cpuSeconds, 1)}, server ${fmt(mid.serverCpu, 1)}, BSS ${fmt(mid.bssCpu, 1)}`;
+      const cpu = `CPU seconds of the median run: CLI ${fmt(mid.cpuSeconds, 1)}, server ${fmt(mid.serverCpu, 1)}, BSS ${fmt(mid.bssCpu, 1)}, other processes ${fmt(mid.othersCpu, 1)}`;
       const range = runs.length > 1 ? `median of ${runs.length} runs (${fmt(count / (sorted.at(-1) as CliUploadResult).seconds)}–${fmt(count / (sorted[0] as CliUploadResult).seconds)} files/s); ` : '';
       return {
         measure: measure(what),
@@ -175,13 +179,16 @@ async function uploadFolder(dir: string, home: string, counted: boolean) {
       serverUrl = services.serverUrl;
     }
     const user = await services.signup('many');
-    const cpuBefore = await Promise.all([cpuSecondsOf(services.serverPid), cpuSecondsOf(services.bssPid)]);
+    const cpuBefore = await Promise.all([cpuSecondsOf(services.serverPid), cpuSecondsOf(services.bssPid), machineBusySeconds()]);
     const ownBefore = process.cpuUsage();
     const run = await runCliUpload({ paths: [dir], to: `${user.username}/many`, serverUrl, token: user.token, home, timeoutMs: 3 * 3600_000 });
     const own = process.cpuUsage(ownBefore);
-    const cpuAfter = await Promise.all([cpuSecondsOf(services.serverPid), cpuSecondsOf(services.bssPid)]);
-    const proxyCpu = counted ? `, proxies ${fmt((own.user + own.system) / 1e6)}` : '';
-    const cpu = `CPU seconds: CLI ${fmt(run.cpuSeconds)}, server ${fmt((cpuAfter[0] ?? 0) - (cpuBefore[0] ?? 0))}, BSS ${fmt((cpuAfter[1] ?? 0) - (cpuBefore[1] ?? 0))}${proxyCpu} (2 cores: ${fmt(2 * run.seconds)} available)`;
+    const cpuAfter = await Promise.all([cpuSecondsOf(services.serverPid), cpuSecondsOf(services.bssPid), machineBusySeconds()]);
+    const [server, bss, machine] = cpuAfter.map((v, i) => v - (cpuBefore[i] ?? 0)) as [number, number, number];
+    const ownSeconds = (own.user + own.system) / 1e6;
+    const proxyCpu = counted ? `, proxies ${fmt(ownSeconds)}` : '';
+    const others = Math.max(0, machine - run.cpuSeconds - server - bss - ownSeconds);
+    const cpu = `CPU seconds: CLI ${fmt(run.cpuSeconds)}, server ${fmt(server)}, BSS ${fmt(bss)}${proxyCpu}, other processes ${fmt(others)} (2 cores: ${fmt(2 * run.seconds)} available)`;
     const inIndex = await services.indexedFiles(user.token, user.username, 'many');
     return { run, cpu, inIndex, server: proxies[1], bss: proxies[0] };
   } finally {
@@ -207,7 +214,7 @@ export async function runManyFilesBench(options: { count: number; bytes?: number
     log('  floors on the same files…');
     const raw: Floors = { file: await runRawSmallFiles(files.paths, 'file'), publish: await runRawSmallFiles(files.paths, 'publish') };
     const rawLimit = (['file', 'publish'] as const)
-      .map((kind) => `${fmt(raw[kind].seconds, 1)} s, ${fmt(raw[kind].filesPerSecond)} files/s, CPU ${fmt(raw[kind].cpuSeconds)} s (${kind === 'file' ? '1 fsync' : '4 fsyncs'} per file)`)
+      .map((kind) => `${fmt(raw[kind].seconds, 1)} s, ${fmt(raw[kind].filesPerSecond)} files/s, CPU ${fmt(raw[kind].cpuSeconds)} s, other processes ${fmt(raw[kind].othersCpuSeconds)} s (${kind === 'file' ? '1 fsync' : '4 fsyncs'} per file)`)
       .join('; ') + ': raw small files on the same folder';
 
     log(`  dreamlake upload, ${fmt(count)} files…`);

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
 import { removeTemp, tempDir } from './bench-services.ts';
+import { machineBusySeconds } from './bench-machine.ts';
 
 export interface SmallFiles {
   /** The folder to upload. */
@@ -166,6 +167,8 @@ export interface RawSendResult {
   requests: number;
   /** CPU seconds of the process (client and server together). */
   cpuSeconds: number;
+  /** CPU seconds every other process of the machine used meanwhile (a disturbance). */
+  othersCpuSeconds: number;
 }
 
 /** The floor's client: read, SHA-256, PUT over keep-alive, `concurrency` at a time; checks each answer's hash. */
@@ -174,6 +177,7 @@ export async function rawSendFiles(paths: readonly string[], origin: string, con
   let requests = 0;
   const started = performance.now();
   const cpu = process.cpuUsage();
+  const machineBefore = await machineBusySeconds();
   try {
     await eachLimit(paths, concurrency, async (path, i) => {
       const body = await readFile(path);
@@ -188,7 +192,9 @@ export async function rawSendFiles(paths: readonly string[], origin: string, con
   }
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
-  return { files: paths.length, seconds, filesPerSecond: paths.length / seconds, requests, cpuSeconds: (used.user + used.system) / 1e6 };
+  const cpuSeconds = (used.user + used.system) / 1e6;
+  const othersCpuSeconds = Math.max(0, (await machineBusySeconds()) - machineBefore - cpuSeconds);
+  return { files: paths.length, seconds, filesPerSecond: paths.length / seconds, requests, cpuSeconds, othersCpuSeconds };
 }
 
 /** The whole floor on the given files: a fresh server and store, the client, cleanup. */
