@@ -1,36 +1,47 @@
 import type { DB } from './open.ts';
 import { newId } from './ids.ts';
 import { preparedQuery } from './prepared.ts';
+import { formatScopes, parseScopes, type Scope } from '../auth/scopes.ts';
 
 export interface AccessToken {
   id: string;
   name: string;
+  scopes: Scope[];
   createdAt: string;
+  expiresAt: string | null;
   lastUsedAt: string | null;
 }
 
-export async function insertAccessToken(db: DB, input: { userId: string; name: string; tokenHash: string; now: string }): Promise<AccessToken> {
+export async function insertAccessToken(
+  db: DB,
+  input: { userId: string; name: string; tokenHash: string; scopes: readonly Scope[]; expiresAt: string | null; now: string },
+): Promise<AccessToken> {
   const id = newId();
+  const scopes = formatScopes(input.scopes);
   await db
     .insertInto('access_tokens')
-    .values({ id, user_id: input.userId, name: input.name, token_hash: input.tokenHash, created_at: input.now, last_used_at: null, revoked_at: null })
+    .values({
+      id, user_id: input.userId, name: input.name, token_hash: input.tokenHash, scopes, expires_at: input.expiresAt,
+      created_at: input.now, last_used_at: null, revoked_at: null,
+    })
     .execute();
-  return { id, name: input.name, createdAt: input.now, lastUsedAt: null };
+  return { id, name: input.name, scopes: parseScopes(scopes), createdAt: input.now, expiresAt: input.expiresAt, lastUsedAt: null };
 }
 
-const activeTokenOwner = preparedQuery(1, (db, tokenHash: string) =>
+const activeTokenOwner = preparedQuery(2, (db, tokenHash: string, now: string) =>
   db
     .selectFrom('access_tokens')
     .innerJoin('users', 'users.id', 'access_tokens.user_id')
-    .select(['access_tokens.id as tokenId', 'users.id as userId', 'users.username as username'])
+    .select(['access_tokens.id as tokenId', 'users.id as userId', 'users.username as username', 'access_tokens.scopes as scopes'])
     .where('access_tokens.token_hash', '=', tokenHash)
-    .where('access_tokens.revoked_at', 'is', null),
+    .where('access_tokens.revoked_at', 'is', null)
+    .where((eb) => eb.or([eb('access_tokens.expires_at', 'is', null), eb('access_tokens.expires_at', '>', now)])),
 );
 
-/** The owner of an unrevoked token with this hash (asked on every request: revocation holds at once). */
-export async function findActiveTokenOwner(db: DB, tokenHash: string): Promise<{ tokenId: string; userId: string; username: string } | undefined> {
-  const [owner] = await activeTokenOwner(db, tokenHash);
-  return owner;
+/** The owner and scopes of an unrevoked, unexpired token with this hash (asked on every request: revocation holds at once). */
+export async function findActiveTokenOwner(db: DB, tokenHash: string, now: string): Promise<{ tokenId: string; userId: string; username: string; scopes: Scope[] } | undefined> {
+  const [owner] = await activeTokenOwner(db, tokenHash, now);
+  return owner && { ...owner, scopes: parseScopes(owner.scopes) };
 }
 
 /** `last_used_at` is brought up to date at most this often. */
@@ -48,14 +59,16 @@ export async function touchAccessToken(db: DB, id: string, nowMs: number): Promi
     .execute();
 }
 
+/** The user's unrevoked tokens, expired ones included (with their `expiresAt`). */
 export async function listAccessTokens(db: DB, userId: string): Promise<AccessToken[]> {
-  return db
+  const rows = await db
     .selectFrom('access_tokens')
-    .select(['id', 'name', 'created_at as createdAt', 'last_used_at as lastUsedAt'])
+    .select(['id', 'name', 'scopes', 'created_at as createdAt', 'expires_at as expiresAt', 'last_used_at as lastUsedAt'])
     .where('user_id', '=', userId)
     .where('revoked_at', 'is', null)
     .orderBy('created_at')
     .execute();
+  return rows.map((row) => ({ ...row, scopes: parseScopes(row.scopes) }));
 }
 
 /** Revokes one of the user's tokens; false when they have no such live token. */

@@ -8,16 +8,18 @@ export interface User {
   username: string;
   passwordHash: string;
   createdAt: string;
+  /** Moves on at each password change; JWTs of an earlier epoch are refused. */
+  tokenEpoch: number;
 }
 
-const columns = ['id', 'username', 'password_hash as passwordHash', 'created_at as createdAt'] as const;
+const columns = ['id', 'username', 'password_hash as passwordHash', 'created_at as createdAt', 'token_epoch as tokenEpoch'] as const;
 
 /**
  * Creates a user with their personal namespace (same name, the user its owner). A name already
  * taken by a user or an organisation is a conflict.
  */
 export async function createUser(db: DB, input: { username: string; passwordHash: string; now: string }): Promise<User> {
-  const user: User = { id: newId(), username: input.username, passwordHash: input.passwordHash, createdAt: input.now };
+  const user: User = { id: newId(), username: input.username, passwordHash: input.passwordHash, createdAt: input.now, tokenEpoch: 0 };
   try {
     await db.transaction().execute(async (trx) => {
       await trx.insertInto('users').values({ id: user.id, username: user.username, password_hash: user.passwordHash, created_at: user.createdAt }).execute();
@@ -40,6 +42,21 @@ export async function findUserById(db: DB, id: string): Promise<User | undefined
   return db.selectFrom('users').select(columns).where('id', '=', id).executeTakeFirst();
 }
 
-export async function setPasswordHash(db: DB, userId: string, passwordHash: string): Promise<void> {
-  await db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', userId).execute();
+/**
+ * Sets a new password hash and moves the user's token epoch on (their JWTs stop working); unless
+ * `keepTokens`, revokes their personal access tokens too. One transaction; answers the new epoch.
+ */
+export async function setPasswordHash(db: DB, userId: string, passwordHash: string, options: { keepTokens: boolean; now: string }): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    const row = await trx
+      .updateTable('users')
+      .set((eb) => ({ password_hash: passwordHash, token_epoch: eb('token_epoch', '+', 1) }))
+      .where('id', '=', userId)
+      .returning('token_epoch')
+      .executeTakeFirstOrThrow();
+    if (!options.keepTokens) {
+      await trx.updateTable('access_tokens').set({ revoked_at: options.now }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
+    }
+    return Number(row.token_epoch);
+  });
 }

@@ -3,12 +3,13 @@ import { z } from 'zod';
 import { parseOrThrow } from '@dreamlake/presign/http';
 import type { ServerContext } from '../context.ts';
 import { nameSchema } from '../names.ts';
-import { login, signup } from '../services/accounts.ts';
+import { changeOwnPassword, login, signup } from '../services/accounts.ts';
 import { caller } from '../auth/authenticate.ts';
 import { namespacesOf } from '../db/namespaces.ts';
 
 export const passwordSchema = z.string().min(8, 'must be at least 8 characters').max(1024);
 const signupBody = z.object({ username: nameSchema, password: passwordSchema });
+const passwordBody = z.object({ currentPassword: z.string().min(1).max(1024), newPassword: passwordSchema, keepTokens: z.boolean().default(false) });
 /** Login takes any strings: a malformed name is answered like an unknown one. */
 const loginBody = z.object({ username: z.string().min(1).max(256), password: z.string().min(1).max(1024) });
 
@@ -22,6 +23,11 @@ export function authRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/auth/login', async (request) => {
     const { username, password } = parseOrThrow(loginBody, request.body);
     return login(ctx, username, password, request.ip);
+  });
+
+  app.post('/auth/password', { onRequest: ctx.authenticate }, async (request) => {
+    const body = parseOrThrow(passwordBody, request.body);
+    return changeOwnPassword(ctx, caller(request), body, request.ip);
   });
 
   app.get('/auth/me', { onRequest: ctx.authenticate }, async (request) => {

@@ -1,6 +1,7 @@
 import { ForbiddenError, UnauthorizedError } from '@dreamlake/presign';
 import { nowIso, type ServerContext } from '../context.ts';
-import { createUser, findUserByName, setPasswordHash, type User } from '../db/users.ts';
+import type { AuthUser } from '../auth/authenticate.ts';
+import { createUser, findUserById, findUserByName, setPasswordHash, type User } from '../db/users.ts';
 
 const BAD_LOGIN = 'invalid username or password';
 
@@ -9,11 +10,43 @@ export async function addUser(ctx: Pick<ServerContext, 'db' | 'passwords' | 'clo
   return createUser(ctx.db, { username, passwordHash, now: nowIso(ctx) });
 }
 
-export async function changePassword(ctx: Pick<ServerContext, 'db' | 'passwords'>, username: string, password: string): Promise<boolean> {
+/** The admin command's password reset: every JWT and access token of the user stops working. */
+export async function changePassword(ctx: Pick<ServerContext, 'db' | 'passwords' | 'clock'>, username: string, password: string): Promise<boolean> {
   const user = await findUserByName(ctx.db, username);
   if (!user) return false;
-  await setPasswordHash(ctx.db, user.id, await ctx.passwords.hash(password));
+  await setPasswordHash(ctx.db, user.id, await ctx.passwords.hash(password), { keepTokens: false, now: nowIso(ctx) });
   return true;
+}
+
+/**
+ * A user changes their own password, proving the current one (counted by the login throttle, so
+ * a stolen token cannot be used to guess it). Their JWTs stop working (this process forgets them
+ * at once) and, unless `keepTokens`, their access tokens are revoked. Answers a fresh JWT.
+ */
+export async function changeOwnPassword(
+  ctx: ServerContext,
+  caller: AuthUser,
+  input: { currentPassword: string; newPassword: string; keepTokens: boolean },
+  ip: string,
+): Promise<{ token: string; expiresAt: string }> {
+  const attempt = await ctx.throttle.admit(caller.username, ip, ctx.clock());
+  let ok: boolean;
+  try {
+    const user = await findUserById(ctx.db, caller.id);
+    ok = await ctx.passwords.verifyOrWaste(input.currentPassword, user?.passwordHash);
+  } catch (error) {
+    await ctx.throttle.abandon(attempt);
+    throw error;
+  }
+  if (!ok) {
+    await ctx.throttle.failed(attempt, ctx.clock());
+    throw new ForbiddenError('the current password is wrong');
+  }
+  await ctx.throttle.succeeded(attempt);
+  const passwordHash = await ctx.passwords.hash(input.newPassword);
+  const epoch = await setPasswordHash(ctx.db, caller.id, passwordHash, { keepTokens: input.keepTokens, now: nowIso(ctx) });
+  ctx.authenticate.forgetUser(caller.id);
+  return ctx.jwt.issue(caller.id, caller.username, epoch, ctx.clock());
 }
 
 /** Sign-up, when the configuration allows it; counted per address before the password is hashed. */
@@ -27,7 +60,7 @@ export async function signup(ctx: ServerContext, username: string, password: str
     if ((error as { code?: unknown }).code === 'rate_limited') await uncount();
     throw error;
   }
-  return ctx.jwt.issue(user.id, user.username, ctx.clock());
+  return ctx.jwt.issue(user.id, user.username, user.tokenEpoch, ctx.clock());
 }
 
 /**
@@ -51,5 +84,5 @@ export async function login(ctx: ServerContext, username: string, password: stri
     throw new UnauthorizedError(BAD_LOGIN);
   }
   await ctx.throttle.succeeded(attempt);
-  return ctx.jwt.issue(user.id, user.username, ctx.clock());
+  return ctx.jwt.issue(user.id, user.username, user.tokenEpoch, ctx.clock());
 }
