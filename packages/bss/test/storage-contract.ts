@@ -100,6 +100,29 @@ export function storageContract(name: string, make: () => Promise<ContractHarnes
       }
     });
 
+    test('an upload bound to a size and user says so, and completes no blob of another size', async () => {
+      const f = file();
+      const upload = await h.storage.createUpload({ owner, project, hash: f.hash, contentType: 'video/mp4', size: f.data.length + 1, user: 'AAAAAAAAAAAAAAAAAAAAAA' });
+      assert.deepEqual(await h.storage.uploadFacts(upload), { size: f.data.length + 1, user: 'AAAAAAAAAAAAAAAAAAAAAA' });
+      const parts = await uploadAll(upload, f.parts);
+      await assert.rejects(h.storage.complete(upload, parts), hasCode('invalid_part'));
+      assert.equal(await h.storage.stat({ owner, project, hash: f.hash }), null);
+
+      const plain = await h.storage.createUpload({ owner, project, hash: f.hash, contentType: 'video/mp4' });
+      assert.deepEqual(await h.storage.uploadFacts(plain), {});
+    });
+
+    test('a part URL minted for a declared length takes no longer body', async () => {
+      const f = file();
+      const upload = await h.storage.createUpload({ owner, project, hash: f.hash, contentType: 'video/mp4' });
+      const tail = f.parts[1] as Buffer;
+      const url = await h.storage.partUrl(upload, 2, { ...ttl, contentLength: tail.length - 1 });
+      assert.notEqual((await h.putPart(url, tail)).status, 200);
+      const exact = await h.storage.partUrl(upload, 2, { ...ttl, contentLength: tail.length });
+      assert.equal((await h.putPart(exact, tail)).status, 200);
+      await h.storage.abort(upload);
+    });
+
     test('ETags are accepted without their quotes, and a part can be sent again', async () => {
       const f = file();
       const upload = await h.storage.createUpload({ owner, project, hash: f.hash, contentType: 'application/octet-stream' });

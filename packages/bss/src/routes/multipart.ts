@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { TooLargeError } from '@dreamlake/presign';
+import { ScopeMismatchError, TooLargeError } from '@dreamlake/presign';
 import { parseOrThrow } from '@dreamlake/presign/http';
 import { z } from 'zod';
 import { requireAssetType } from '../asset-types.ts';
@@ -8,7 +8,8 @@ import { secondsLeft, uploadGuard } from '../http/guards.ts';
 import { MAX_UPLOAD_SIZE, abortBody, completeBody, initBody, name, partsBody, partsDoneQuery, uploadHash } from '../http/schemas.ts';
 import { blobAnswer, receiptFor } from '../http/receipt.ts';
 import { refuseOtherScope, signedScope, uploadScope } from '../http/scope.ts';
-import { HASH_PATTERN } from '../storage/keys.ts';
+import { boundUpload, declaredPartLengths, partLimits, signedGrant } from '../http/grant.ts';
+import { HASH_PATTERN, userTag } from '../storage/keys.ts';
 
 const legacyInitScope = z.object({ owner: name, project: name, hash: uploadHash });
 
@@ -22,7 +23,12 @@ export function registerMultipartRoutes(app: FastifyInstance, ctx: BssContext): 
     const signed = signedScope(request);
     if (signed) refuseOtherScope(signed, body);
     const scope = signed ?? parseOrThrow(legacyInitScope, body);
-    if (body.size !== undefined && body.size > MAX_UPLOAD_SIZE) {
+    const grant = signedGrant(request);
+    if (grant.size !== undefined && body.size !== undefined && body.size !== grant.size) {
+      throw new ScopeMismatchError(`size ${body.size} differs from the ${grant.size} bytes this URL was signed for`);
+    }
+    const size = grant.size ?? body.size;
+    if (size !== undefined && size > MAX_UPLOAD_SIZE) {
       throw new TooLargeError(`an upload may be at most ${MAX_UPLOAD_SIZE} bytes (10,000 parts of 5 GiB)`);
     }
     // A verified blob already stored is said so, with a receipt; the upload is opened all the
@@ -32,7 +38,8 @@ export function registerMultipartRoutes(app: FastifyInstance, ctx: BssContext): 
         ...scope,
         contentType: body.contentType,
         ...(body.filename !== undefined ? { filename: body.filename } : {}),
-        ...(body.size !== undefined ? { size: body.size } : {}),
+        ...(size !== undefined ? { size } : {}),
+        ...(grant.user !== undefined ? { user: userTag(grant.user) } : {}),
       }),
       HASH_PATTERN.test(scope.hash) ? storage.stat(scope) : null,
     ]);
@@ -43,14 +50,17 @@ export function registerMultipartRoutes(app: FastifyInstance, ctx: BssContext): 
   app.post('/:type/upload/multipart/parts', route('upload-parts'), async (request) => {
     const body = parseOrThrow(partsBody, request.body);
     uploadScope(request, body);
+    const lengths = declaredPartLengths(request.body);
     const upload = { key: body.key, uploadId: body.uploadId };
-    // A part URL never outlives the grant that asked for it.
+    const facts = await boundUpload(storage, request, upload);
+    // A part URL never outlives the grant that asked for it, nor reaches past the upload's size.
     const ttl = secondsLeft(ctx, request);
     const expiresAt = new Date((ctx.clock() + ttl) * 1000).toISOString();
+    const limits = body.partNumbers.map((n) => partLimits(facts, n, lengths[String(n)]));
     const parts: Record<string, string> = {};
-    for (const partNumber of body.partNumbers) {
+    for (const [i, partNumber] of body.partNumbers.entries()) {
       const contentMd5 = body.contentMd5?.[String(partNumber)];
-      parts[String(partNumber)] = await storage.partUrl(upload, partNumber, { expiresInSeconds: ttl, ...(contentMd5 ? { contentMd5 } : {}) });
+      parts[String(partNumber)] = await storage.partUrl(upload, partNumber, { expiresInSeconds: ttl, ...(contentMd5 ? { contentMd5 } : {}), ...limits[i] });
     }
     return { parts, expiresAt };
   });
@@ -58,6 +68,7 @@ export function registerMultipartRoutes(app: FastifyInstance, ctx: BssContext): 
   app.get('/:type/upload/multipart/parts-done', route('upload-parts-done'), async (request) => {
     const query = parseOrThrow(partsDoneQuery, request.query, 'query');
     uploadScope(request, query);
+    await boundUpload(storage, request, { key: query.key, uploadId: query.uploadId });
     const parts = await storage.listParts({ key: query.key, uploadId: query.uploadId });
     if (!parts) return { parts: [], expired: true };
     return { parts: parts.map(({ partNumber, etag, size }) => ({ partNumber, etag, size })), expired: false };
@@ -66,6 +77,7 @@ export function registerMultipartRoutes(app: FastifyInstance, ctx: BssContext): 
   app.post('/:type/upload/multipart/complete', route('upload-complete'), async (request) => {
     const body = parseOrThrow(completeBody, request.body);
     const scope = uploadScope(request, body);
+    await boundUpload(storage, request, { key: body.key, uploadId: body.uploadId });
     const parts = [...body.parts].sort((a, b) => a.partNumber - b.partNumber);
     // Verifying a very large object takes minutes with nothing on the wire: the idle-connection
     // limit, meant for stalled part bodies, must not cut this answer off.
@@ -77,6 +89,7 @@ export function registerMultipartRoutes(app: FastifyInstance, ctx: BssContext): 
   app.post('/:type/upload/multipart/abort', route('upload-abort'), async (request) => {
     const body = parseOrThrow(abortBody, request.body);
     uploadScope(request, body);
+    await boundUpload(storage, request, { key: body.key, uploadId: body.uploadId });
     await storage.abort({ key: body.key, uploadId: body.uploadId });
     return { success: true };
   });

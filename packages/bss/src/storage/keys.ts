@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { BlobRef } from './storage.ts';
 
 /**
@@ -49,4 +50,12 @@ export function hashSatisfies(expected: string, actualSha256: string): boolean {
 /** An ETag without its surrounding quotes, lowercased (S3 accepts both forms). */
 export function bareEtag(etag: string): string {
   return etag.trim().replace(/^"(.*)"$/, '$1').toLowerCase();
+}
+
+/**
+ * How an upload records the user its grant was given to: a short digest, the same in every
+ * backend, that fits an S3 key segment.
+ */
+export function userTag(user: string): string {
+  return createHash('sha256').update(`dreamlake-upload-user:${user}`).digest('base64url').slice(0, 22);
 }

@@ -1,3 +1,4 @@
+import { DreamLakeError, TooLargeError } from '@dreamlake/presign';
 import type { Readable } from 'node:stream';
 
 /**
@@ -30,7 +31,16 @@ export interface CreateUploadInput {
   hash: string;
   contentType: string;
   filename?: string;
+  /** The file's size in bytes, when known: no part may reach past it, and complete takes no other size. */
   size?: number;
+  /** The grant's user, as `userTag` gives it: only that user's grants may act on the upload. */
+  user?: string;
+}
+
+/** What an upload was bound to when it was created. */
+export interface UploadFacts {
+  size?: number;
+  user?: string;
 }
 
 export interface PartInfo {
@@ -44,6 +54,10 @@ export interface PartUrlOptions {
   expiresInSeconds: number;
   /** Base64 MD5 of the part, when the client declared it: the URL then only accepts that body. */
   contentMd5?: string;
+  /** The part's exact length, when the client declared it: the URL then takes no longer body. */
+  contentLength?: number;
+  /** The most the part may hold (the upload's size allows no more), where the backend can hold a PUT to it. */
+  maxLength?: number;
 }
 
 export interface CompletedPart {
@@ -70,6 +84,9 @@ export interface Storage {
   /** Starts a multipart upload for the scope. */
   createUpload(input: CreateUploadInput): Promise<UploadRef>;
 
+  /** What the upload was bound to at creation; null when it is unknown, aborted or swept. */
+  uploadFacts(upload: UploadRef): Promise<UploadFacts | null>;
+
   /** A URL the client PUTs one part's bytes to. */
   partUrl(upload: UploadRef, partNumber: number, options: PartUrlOptions): Promise<string>;
 
@@ -79,7 +96,9 @@ export interface Storage {
   /**
    * Assembles the listed parts, checks the SHA-256 of the whole against the upload's signed hash
    * (a full hash, or a 16-hex legacy prefix) and only then publishes the blob. Throws
-   * HashMismatchError (nothing stays visible), `invalid_part` for a missing part or wrong ETag,
+   * HashMismatchError (nothing stays visible), TooLargeError or `invalid_part` when the parts add
+   * up to more or less than the upload's recorded size (nothing is published),
+   * `invalid_part` for a missing part or wrong ETag,
    * `entity_too_small` for a non-last part under 5 MiB, NotFoundError for an unknown upload.
    * Completing an upload that was already completed, or whose blob another upload already
    * published, answers the blob.
@@ -105,3 +124,22 @@ export interface Storage {
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
 export const MAX_PART_SIZE = 5 * 1024 * 1024 * 1024;
 export const MAX_PARTS = 10_000;
+
+/**
+ * The most part `partNumber` of an upload of `size` bytes may hold: every part before it holds at
+ * least MIN_PART_SIZE. Negative when the part would start at or past the end (only part 1 may be
+ * empty).
+ */
+export function partBound(size: number, partNumber: number): number {
+  if (partNumber === 1) return Math.min(MAX_PART_SIZE, size);
+  const left = size - (partNumber - 1) * MIN_PART_SIZE;
+  return left > 0 ? Math.min(MAX_PART_SIZE, left) : -1;
+}
+
+/** Refuses an assembled size other than the one the upload was bound to. */
+export function checkAssembledSize(expected: number | undefined, actual: number): void {
+  if (expected === undefined || expected === actual) return;
+  const message = `the parts add up to ${actual} bytes, not the ${expected} bytes this upload was started for`;
+  if (actual > expected) throw new TooLargeError(message, { size: expected });
+  throw new DreamLakeError('invalid_part', message, { size: expected });
+}

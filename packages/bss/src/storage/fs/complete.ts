@@ -3,7 +3,7 @@ import { link, mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DreamLakeError, HashMismatchError, NotFoundError } from '@dreamlake/presign';
 import { bareEtag, hashSatisfies } from '../keys.ts';
-import { MIN_PART_SIZE, type BlobInfo, type CompletedPart } from '../storage.ts';
+import { MIN_PART_SIZE, checkAssembledSize, type BlobInfo, type CompletedPart } from '../storage.ts';
 import { diskFull, isMissing, readJson, tempName, writeJsonAtomic } from './files.ts';
 import { COMPLETED, META, blobPiece, partData, partPointer, type FsLayout } from './layout.ts';
 import type { BlobManifest, CompletedRecord, PartRecord, UploadMeta } from './records.ts';
@@ -112,8 +112,16 @@ export async function completeUpload(
   const stage = tempName(join(layout.tmpDir, meta.uploadId));
   const discardStage = () => rm(stage, { recursive: true, force: true });
   let hashed: { sha256: string; size: number; sizes: number[] };
+  let files: { path: string; size: number }[];
   try {
-    const files = await checkedParts(dir, parts);
+    files = await checkedParts(dir, parts);
+  } catch (error) {
+    return afterLostRace(layout, dir, scope, error);
+  }
+  // Another size than the upload was bound to is refused before a byte is hashed; the upload stays
+  // open, so the client may send the right parts.
+  checkAssembledSize(meta.size, files.reduce((sum, file) => sum + file.size, 0));
+  try {
     await mkdir(stage);
     for (const [index, file] of files.entries()) await link(file.path, blobPiece(stage, index));
     hashed = await hashFiles(files.map((_, index) => blobPiece(stage, index)));
@@ -137,7 +145,12 @@ export async function completeUpload(
   const pieces = hashed.sizes.map((size) => ({ size }));
   const manifest: BlobManifest = { ...ref, size: hashed.size, contentType: meta.contentType, createdAt: Date.now(), pieces };
   await publishStage(layout, stage, manifest);
-  const record: CompletedRecord = { sha256: hashed.sha256, createdAt: meta.createdAt };
+  const record: CompletedRecord = {
+    sha256: hashed.sha256,
+    createdAt: meta.createdAt,
+    ...(meta.size !== undefined ? { size: meta.size } : {}),
+    ...(meta.user !== undefined ? { user: meta.user } : {}),
+  };
   await writeJsonAtomic(join(dir, COMPLETED), record).catch((error: unknown) => {
     if (!isMissing(error)) throw error;
   });

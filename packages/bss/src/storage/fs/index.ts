@@ -16,13 +16,14 @@ import {
   type PartInfo,
   type PartUrlOptions,
   type Storage,
+  type UploadFacts,
   type UploadRef,
 } from '../storage.ts';
 import { readBlob, statBlob } from './blobs.ts';
 import { completeUpload } from './complete.ts';
 import { isMissing, readJson, writeJsonAtomic } from './files.ts';
-import { FS_UPLOAD_ID, FsLayout, META } from './layout.ts';
-import type { PartRecord, UploadMeta } from './records.ts';
+import { COMPLETED, FS_UPLOAD_ID, FsLayout, META } from './layout.ts';
+import type { CompletedRecord, PartRecord, UploadMeta } from './records.ts';
 import { receivePart } from './receive-part.ts';
 import { receiveSingle } from './receive-single.ts';
 import { sweepUploads } from './sweep.ts';
@@ -86,6 +87,7 @@ export class FsStorage implements Storage, PartReceiver, SingleReceiver {
       contentType: input.contentType,
       ...(input.filename !== undefined ? { filename: input.filename } : {}),
       ...(input.size !== undefined ? { size: input.size } : {}),
+      ...(input.user !== undefined ? { user: input.user } : {}),
       createdAt: Date.now(),
     };
     // A sweep may remove an empty parent folder between mkdir and write: try once more.
@@ -111,9 +113,18 @@ export class FsStorage implements Storage, PartReceiver, SingleReceiver {
     return open.meta;
   }
 
+  async uploadFacts(upload: UploadRef): Promise<UploadFacts | null> {
+    const found = this.locate(upload);
+    if (!found) return null;
+    // A completed upload keeps what it was bound to in its record, for a retried complete.
+    const record = (await readJson<UploadMeta>(join(found.dir, META))) ?? (await readJson<CompletedRecord>(join(found.dir, COMPLETED)));
+    if (!record) return null;
+    return { ...(record.size !== undefined ? { size: record.size } : {}), ...(record.user !== undefined ? { user: record.user } : {}) };
+  }
+
   async partUrl(upload: UploadRef, partNumber: number, options: PartUrlOptions): Promise<string> {
     const meta = await this.metaForUrls(upload);
-    const maxLength = Math.min(MAX_PART_SIZE, meta.size ?? MAX_PART_SIZE);
+    const maxLength = Math.min(MAX_PART_SIZE, options.contentLength ?? options.maxLength ?? MAX_PART_SIZE, meta.size ?? MAX_PART_SIZE);
     const { url } = presignUrl(this.publicBase(), 'upload/part', {
       action: 'upload-part',
       params: {

@@ -12,6 +12,9 @@ export interface UploadMeta extends CreateUploadInput {
 export interface CompletedRecord {
   sha256: string;
   createdAt: number;
+  /** What the upload was bound to (see UploadMeta). */
+  size?: number;
+  user?: string;
 }
 
 export interface PartRecord {

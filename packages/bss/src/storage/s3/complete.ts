@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CompleteMultipartUploadCommand, DeleteObjectCommand, ListPartsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DreamLakeError, HashMismatchError, NotFoundError } from '@dreamlake/presign';
-import { MAX_PARTS, type BlobInfo, type CompletedPart, type UploadRef } from '../storage.ts';
+import { MAX_PARTS, checkAssembledSize, type BlobInfo, type CompletedPart, type UploadRef } from '../storage.ts';
 import type { ResolvedS3StorageOptions } from './config.ts';
 import { findBlobFor } from './blobs.ts';
+import { factsOfKey } from './keys.ts';
 import { blobKey, hashSatisfies, parseUploadKey, type UploadKeyParts } from '../keys.ts';
 import { quoteEtag } from './parts.ts';
 import { publishBlob } from './publish.ts';
@@ -114,6 +115,12 @@ export async function completeUpload(ctx: CompleteContext, upload: UploadRef, pa
     if (existing) return existing;
   }
   const staged = await headObject(client, bucket, upload.key);
+  const size = factsOfKey(upload.key)?.size;
+  if (staged && size !== undefined && staged.size !== size) {
+    // Another size than the upload was bound to: never hashed, never published.
+    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: staged.key }));
+    checkAssembledSize(size, staged.size);
+  }
   try {
     if (staged) return await verifyAndPublish(ctx, scope, staged);
   } catch (error) {

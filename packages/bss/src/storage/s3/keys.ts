@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { BlobRef } from '../storage.ts';
-import { HASH_PATTERN, NAME_PATTERN, uploadKey, type UploadKeyParts } from '../keys.ts';
+import type { BlobRef, UploadFacts } from '../storage.ts';
+import { HASH_PATTERN, NAME_PATTERN, parseUploadKey, uploadKey, type UploadKeyParts } from '../keys.ts';
 
 /**
  * Where the S3 backend puts things, on top of the shared layout in `../keys.ts`:
@@ -11,8 +11,26 @@ import { HASH_PATTERN, NAME_PATTERN, uploadKey, type UploadKeyParts } from '../k
  */
 export const UPLOADS_PREFIX = 'uploads/';
 
-export function newUploadKey(scope: Omit<UploadKeyParts, 'nonce'>): string {
-  return uploadKey({ ...scope, nonce: randomBytes(12).toString('hex') });
+/**
+ * A multipart upload's nonce carries what the upload is bound to (S3 keeps no metadata of an open
+ * multipart upload that ListParts would show): 24 hex, then `s{size}` and `u{userTag}` when
+ * bound. The key is as trustworthy as S3's own records: S3 answers an upload id only with the
+ * key it was created for.
+ */
+const BOUND_NONCE = /^[0-9a-f]{24}(?:s(0|[1-9][0-9]{0,15}))?(?:u([A-Za-z0-9_-]{22}))?$/;
+
+export function newUploadKey(scope: Omit<UploadKeyParts, 'nonce'>, facts: UploadFacts = {}): string {
+  const size = facts.size !== undefined ? `s${facts.size}` : '';
+  const user = facts.user !== undefined ? `u${facts.user}` : '';
+  return uploadKey({ ...scope, nonce: `${randomBytes(12).toString('hex')}${size}${user}` });
+}
+
+/** What an upload key says its upload is bound to; null for a key this backend did not make. */
+export function factsOfKey(key: string): UploadFacts | null {
+  const parts = parseUploadKey(key);
+  const match = parts ? BOUND_NONCE.exec(parts.nonce) : null;
+  if (!match) return null;
+  return { ...(match[1] !== undefined ? { size: Number(match[1]) } : {}), ...(match[2] !== undefined ? { user: match[2] } : {}) };
 }
 
 export function blobPrefix(owner: string, project: string): string {

@@ -11,6 +11,8 @@ export interface PartUrlRequest {
   expiresInSeconds: number;
   /** Base64 MD5 the PUT must carry as Content-MD5; signed when present. */
   contentMd5?: string | undefined;
+  /** The exact body length the PUT must declare; signed when present. */
+  contentLength?: number | undefined;
   /** For tests: sign as of this time instead of now. */
   signingDate?: Date;
 }
@@ -88,7 +90,10 @@ export async function createPartUrlSigner(client: S3Client, bucket: string): Pro
       return presign(
         request.key,
         { partNumber: String(request.partNumber), uploadId: request.uploadId, 'x-id': 'UploadPart' },
-        request.contentMd5 ? { 'content-md5': request.contentMd5 } : {},
+        {
+          ...(request.contentMd5 ? { 'content-md5': request.contentMd5 } : {}),
+          ...(request.contentLength !== undefined ? { 'content-length': String(request.contentLength) } : {}),
+        },
         request,
       );
     },

@@ -18,13 +18,14 @@ import {
   type PartInfo,
   type PartUrlOptions,
   type Storage,
+  type UploadFacts,
   type UploadRef,
 } from '../storage.ts';
 import { headBlob } from './blobs.ts';
 import { completeUpload } from './complete.ts';
 import type { ResolvedS3StorageOptions } from './config.ts';
 import { blobKey, isUploadHash, NAME_PATTERN, parseUploadKey } from '../keys.ts';
-import { isValidBlobRef, newUploadKey } from './keys.ts';
+import { factsOfKey, isValidBlobRef, newUploadKey } from './keys.ts';
 import { listAllParts } from './parts.ts';
 import type { PartUrlSigner } from './part-url-signer.ts';
 import { isObjectMissing, isUploadGone, s3ErrorName, translateS3Error } from './s3-errors.ts';
@@ -82,11 +83,17 @@ export class S3Storage implements Storage, SingleStager {
     const hash = input.hash.toLowerCase();
     if (!NAME_PATTERN.test(input.owner) || !NAME_PATTERN.test(input.project)) throw new InvalidRequestError('invalid owner or project name');
     if (!isUploadHash(hash)) throw new InvalidRequestError('hash must be 64 hex digits (or a 16-hex legacy prefix)');
-    const key = newUploadKey({ owner: input.owner, project: input.project, hash });
+    if (input.user !== undefined && !/^[A-Za-z0-9_-]{22}$/.test(input.user)) throw new InvalidRequestError('user must be a user tag');
+    const facts: UploadFacts = { ...(input.size !== undefined ? { size: input.size } : {}), ...(input.user !== undefined ? { user: input.user } : {}) };
+    const key = newUploadKey({ owner: input.owner, project: input.project, hash }, facts);
     const created = await s3(() =>
       this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: input.contentType })),
     );
     return { key, uploadId: created.UploadId! };
+  }
+
+  async uploadFacts(upload: UploadRef): Promise<UploadFacts | null> {
+    return factsOfKey(upload.key);
   }
 
   async partUrl(upload: UploadRef, partNumber: number, options: PartUrlOptions): Promise<string> {
@@ -97,13 +104,18 @@ export class S3Storage implements Storage, SingleStager {
     if (options.contentMd5 !== undefined && !MD5_BASE64.test(options.contentMd5)) {
       throw new InvalidRequestError('contentMd5 must be the base64 of a 16-byte MD5 digest');
     }
-    // Content-MD5 becomes a signed header: S3 refuses any other body with BadDigest.
+    if (options.contentLength !== undefined && (!Number.isSafeInteger(options.contentLength) || options.contentLength < 0 || options.contentLength > MAX_PART_SIZE)) {
+      throw new InvalidRequestError(`contentLength must be a byte count up to ${MAX_PART_SIZE}`);
+    }
+    // Content-MD5 and Content-Length become signed headers: S3 refuses any other body. (A
+    // presigned URL cannot sign an upper bound, so `maxLength` alone is held at complete.)
     return this.partUrls.sign({
       key: upload.key,
       uploadId: upload.uploadId,
       partNumber,
       expiresInSeconds: presignSeconds(options.expiresInSeconds),
       contentMd5: options.contentMd5,
+      contentLength: options.contentLength,
     });
   }
 
