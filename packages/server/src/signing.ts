@@ -48,12 +48,26 @@ function signed(config: SigningConfig, base: string, path: string, action: strin
   return { url: `${normalizedBase(base)}${path}?${search}exp=${exp}&sig=${sig}`, exp };
 }
 
-/** Signed URLs for the five BSS multipart endpoints of one blob, all scoped to owner, project and hash. */
-export function uploadUrls(config: SigningConfig & Pick<ServerConfig, 'bssPublicUrl'>, type: AssetType, blob: BlobRef, nowMs: number): UploadUrls {
+/** What a grant binds an upload to beyond its blob: the file's size when stated, and the grantee. */
+export interface GrantBinding {
+  /** Decimal bytes; BSS then takes no part beyond it and completes no blob of another size. */
+  size?: number | undefined;
+  /** The user the grant was given to; BSS lets only this user's grants act on the upload. */
+  user?: string | undefined;
+}
+
+/**
+ * Signed URLs for the five BSS multipart endpoints of one blob, all scoped to owner, project and
+ * hash, and to the size and user when given (each one more signed param).
+ */
+export function uploadUrls(config: SigningConfig & Pick<ServerConfig, 'bssPublicUrl'>, type: AssetType, blob: BlobRef, nowMs: number, binding: GrantBinding = {}): UploadUrls {
   const urls = {} as Record<string, string>;
+  const extra: Record<string, string> = {};
+  if (binding.size !== undefined) extra.size = String(binding.size);
+  if (binding.user !== undefined) extra.user = binding.user;
   let exp = 0;
   for (const [field, step, action] of UPLOAD_STEPS) {
-    const result = signed(config, config.bssPublicUrl, `${type}/upload/multipart/${step}`, action, blob, nowMs);
+    const result = signed(config, config.bssPublicUrl, `${type}/upload/multipart/${step}`, action, blob, nowMs, extra);
     urls[field] = result.url;
     exp = result.exp;
   }

@@ -54,7 +54,10 @@ forEachEngine((engine) => {
     for (const [field, step] of Object.entries({ initUrl: 'init', partsUrl: 'parts', partsDoneUrl: 'parts-done', completeUrl: 'complete', abortUrl: 'abort' })) {
       const url = readSignedUrl(granted[field]);
       assert.equal(url.path, `/text-tracks/upload/multipart/${step}`);
-      assert.equal(url.sig, specSignature(PRESIGN_SECRET, `upload-${step}`, { owner: alice.name, project: 'robotics', hash: small.hash }, exp));
+      assert.ok(url.params.user, 'the grant names its user');
+      const params = { owner: alice.name, project: 'robotics', hash: small.hash, size: '4096', user: url.params.user as string };
+      assert.deepEqual(url.params, params);
+      assert.equal(url.sig, specSignature(PRESIGN_SECRET, `upload-${step}`, params, exp));
     }
     const single = new URL(granted.singleUrl);
     assert.equal(single.origin, PUBLIC_BSS);
@@ -141,5 +144,13 @@ forEachEngine((engine) => {
     assert.equal(over.statusCode, 413);
     assert.equal(over.json().error.code, 'too_large');
     assert.equal(over.json().error.quotaBytes, QUOTA);
+
+    const full = sha256('full');
+    h.bss.put(alice.name, 'robotics', full, QUOTA);
+    assert.equal((await h.call('POST', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token, { name: 'full.bin', hash: full, type: 'files' })).statusCode, 201);
+    const empty = await batch(alice.token, alice.name, [entry('empty', { size: 0 })]);
+    assert.equal(empty.statusCode, 413, 'empty files do not skip the quota of a full namespace');
+    const known = await batch(alice.token, alice.name, [entry('full.bin', { hash: full, size: QUOTA })]);
+    assert.equal(known.statusCode, 200, 'a batch of indexed hashes grants no bytes and is answered');
   });
 });

@@ -47,7 +47,7 @@ forEachEngine((engine) => {
     assert.equal((await init(outsider.token, body(outsider.name))).statusCode, 200);
   });
 
-  test('the five URLs carry the spec signature over owner, project and hash, on the public BSS address', async () => {
+  test('the five URLs carry the spec signature over owner, project, hash, size and user, on the public BSS address', async () => {
     const alice = await h.user('alice');
     const b = body(alice.name, { type: 'text-tracks' });
     const res = await init(alice.token, b);
@@ -57,14 +57,24 @@ forEachEngine((engine) => {
     const expectedExp = Math.floor(h.clock.now / 1000) + h.config.presignTtlSeconds;
     assert.equal(answer.expiresAt, new Date(expectedExp * 1000).toISOString());
     const steps = { initUrl: 'init', partsUrl: 'parts', partsDoneUrl: 'parts-done', completeUrl: 'complete', abortUrl: 'abort' } as const;
+    const user = readSignedUrl(answer.initUrl).params.user;
+    assert.ok(user, 'the grant names its user');
     for (const [field, step] of Object.entries(steps)) {
       const url = readSignedUrl(answer[field]);
       assert.equal(url.origin, PUBLIC_BSS);
       assert.equal(url.path, `/text-tracks/upload/multipart/${step}`);
-      assert.deepEqual(url.params, { owner: alice.name, project: 'robotics', hash: b.hash });
+      assert.deepEqual(url.params, { owner: alice.name, project: 'robotics', hash: b.hash, size: '1000', user });
       assert.equal(url.exp, expectedExp);
       assert.equal(url.sig, specSignature(PRESIGN_SECRET, `upload-${step}`, url.params, url.exp), field);
     }
+
+    const unsized: Record<string, unknown> = body(alice.name, { hash: sha256('unsized') });
+    delete unsized.size;
+    const plain = readSignedUrl((await init(alice.token, unsized)).json().completeUrl);
+    assert.deepEqual(plain.params, { owner: alice.name, project: 'robotics', hash: unsized.hash, user }, 'no size stated, none signed');
+    const bob = await h.user('bob');
+    const bobs = readSignedUrl((await init(bob.token, body(bob.name))).json().initUrl);
+    assert.ok(bobs.params.user && bobs.params.user !== user, 'each grant names its own user');
   });
 
   test('any invalid field is 400', async () => {
@@ -112,6 +122,8 @@ forEachEngine((engine) => {
     const unsized: Record<string, unknown> = body(alice.name);
     delete unsized.size;
     assert.equal((await init(alice.token, unsized)).statusCode, 413);
+    const empty = await init(alice.token, body(alice.name, { hash: sha256('empty'), size: 0 }));
+    assert.equal(empty.statusCode, 413, 'a stated size of 0 does not skip the quota of a full namespace');
 
     const extra = sha256('one more byte');
     h.bss.put(alice.name, 'robotics', extra, 1);

@@ -27,10 +27,13 @@ export function auditRow(user: AuthUser, request: GrantRequest, outcome: UploadG
 
 export type BatchUploadUrls = UploadUrls & { singleUrl?: string };
 
-/** The five multipart URLs, plus the single-shot URL when the declared size fits in one request. */
-export function grantUrls(ctx: ServerContext, request: GrantRequest, nowMs: number, withSingle: boolean): BatchUploadUrls {
+/**
+ * The five multipart URLs, bound to the declared size (when there is one) and to the user, plus
+ * the single-shot URL when the declared size fits in one request.
+ */
+export function grantUrls(ctx: ServerContext, user: AuthUser, request: GrantRequest, nowMs: number, withSingle: boolean): BatchUploadUrls {
   const blob = { owner: request.namespace, project: request.space, hash: request.hash };
-  const urls: BatchUploadUrls = uploadUrls(ctx.config, request.type, blob, nowMs);
+  const urls: BatchUploadUrls = uploadUrls(ctx.config, request.type, blob, nowMs, { size: request.size, user: user.id });
   if (withSingle && request.size !== undefined && request.size <= SINGLE_UPLOAD_MAX_BYTES) {
     urls.singleUrl = singleUploadUrl(ctx.config, request.type, blob, request.size, nowMs);
   }

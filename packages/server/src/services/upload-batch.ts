@@ -48,7 +48,8 @@ export async function batchGrant(ctx: ServerContext, user: AuthUser, body: unkno
 
   const indexed = space ? await findFilesByHashes(ctx.db, space.id, valid.map((v) => v.request.hash)) : new Map<string, StoredFile>();
   const granted = valid.filter((v) => !indexed.has(v.request.hash));
-  await checkQuota(ctx, namespace, granted.reduce((sum, v) => sum + v.request.size, 0));
+  // Zero new bytes still meet the quota (a full namespace takes no new file, even an empty one).
+  if (granted.length > 0) await checkQuota(ctx, namespace, granted.reduce((sum, v) => sum + v.request.size, 0) || null);
   const now = ctx.clock();
   const createdAt = nowIso(ctx);
   if (!space && granted.length > 0) await ensureSpace(ctx.db, { namespaceId: namespace.id, name: input.space, createdBy: user.id, now: createdAt });
@@ -59,7 +60,7 @@ export async function batchGrant(ctx: ServerContext, user: AuthUser, body: unkno
     audit.push(auditRow(user, request, file ? 'exists' : 'granted', ip, createdAt));
     answers[index] = file
       ? { index, exists: true, file: fileView(input.namespace, input.space, file) }
-      : { index, ...grantUrls(ctx, request, now, true) };
+      : { index, ...grantUrls(ctx, user, request, now, true) };
   }
   await ctx.grants.record(audit);
   return { files: answers };

@@ -45,9 +45,10 @@ export async function initUpload(ctx: ServerContext, user: AuthUser, body: unkno
     return { exists: true, file: fileView(input.namespace, input.space, existing) };
   }
 
-  await checkQuota(ctx, namespace, input.size ?? null);
+  // An unknown or zero size still meets the quota: a full namespace takes no new file.
+  await checkQuota(ctx, namespace, input.size || null);
   if (!space) await ensureSpace(ctx.db, { namespaceId: namespace.id, name: input.space, createdBy: user.id, now: nowIso(ctx) });
-  const urls = grantUrls(ctx, input, ctx.clock(), false);
+  const urls = grantUrls(ctx, user, input, ctx.clock(), false);
   await ctx.grants.record([auditRow(user, input, 'granted', ip, nowIso(ctx))]);
   return urls;
 }
