@@ -54,3 +54,25 @@ export async function runPool<T>(items: readonly T[], limit: number, task: (item
   );
   if (failure) throw failure.error;
 }
+
+/**
+ * Runs `task` over every item with at most `limit` in flight, each worker taking the next item as
+ * it finishes one (nothing is held per waiting item, so a list of 100,000 costs nothing extra).
+ * The first failure stops new work from starting and is thrown once the running tasks settle.
+ */
+export async function eachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async (): Promise<void> => {
+    while (!failure && next < items.length) {
+      const item = items[next++] as T;
+      try {
+        await task(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw failure.error;
+}

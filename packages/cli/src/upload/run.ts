@@ -3,9 +3,10 @@ import { ApiError, CliError, describeError } from '../errors.ts';
 import { BatchQueue, type Outcome } from './batch-queue.ts';
 import type { Budget } from './budget.ts';
 import { isExpired } from './bss.ts';
-import { Semaphore } from './pool.ts';
+import { eachLimited, Semaphore } from './pool.ts';
 import { withRetry } from './retry.ts';
 import { SingleShot } from './single.ts';
+import { drainQueue, WorkQueue } from './work-queue.ts';
 import { isMissingRoute, prepareFile, sendMultipart, uploadFile, type FileResult, type LocalFile, type Prepared, type Target, type UploadDeps } from './uploader.ts';
 import type { AssetType } from '../types.ts';
 
@@ -19,6 +20,10 @@ const BATCH_FILES = 1000;
 const HASH_AT_ONCE = 4;
 /** Large files (multipart) at once; their parts and the small files share the run's budget. */
 const LARGE_FILES_AT_ONCE = 3;
+/** Files being sent at once (each then waits in the budget for its bytes and its request). */
+const FILES_IN_FLIGHT = 32;
+/** From this size a file shows its hashing on the live display (smaller ones appear when sent). */
+const SHOW_HASHING_FROM_BYTES = 16 * 1024 * 1024;
 /** How long a finished file waits for others to register with it (less when nothing else is being sent). */
 const REGISTER_DELAY_MS = 1000;
 
@@ -40,6 +45,14 @@ interface Item {
   file: LocalFile;
   prepared?: Prepared;
   begun: boolean;
+}
+
+type Ready = Item & { prepared: Prepared };
+
+/** What sending a file gave: BSS's receipt, and how its result line differs from the plain one. */
+interface Sent {
+  receipt: BlobReceipt | undefined;
+  fields: Partial<FileResult>;
 }
 
 /** The whole of a run's failure: the first one, named after its file. */
@@ -70,6 +83,8 @@ class Run {
   #failure: { error: unknown } | undefined;
   /** Files granted (or held) that have neither asked to register nor failed yet. */
   #outstanding = 0;
+  /** Files whose last step is under way. */
+  readonly #finishing = new Set<Promise<void>>();
   #batchRoutes = true;
   #lookupRoute = true;
   #registerRoute = true;
@@ -107,11 +122,17 @@ class Run {
     if (window.length > 0 && !this.#failure) await startWindow();
     while (tasks.size > 0) await Promise.all(tasks);
     await this.#register.drain();
+    while (this.#finishing.size > 0) await Promise.all(this.#finishing);
     if (this.#failure) throw this.#failure.error;
   }
 
   #fail(error: unknown): void {
     this.#failure ??= { error };
+  }
+
+  /** A file's failure is the run's failure, named after the file. */
+  #failFile(item: Item, error: unknown): void {
+    this.#fail(error instanceof RunFailure ? error : new RunFailure(`${item.file.name}: ${describeError(error)}`));
   }
 
   #begin(item: Item): void {
@@ -120,89 +141,111 @@ class Run {
     this.hooks.begin(item.file);
   }
 
-  /** Runs one file's step; a failure is the run's failure, named after the file. */
-  async #guard(item: Item, step: () => Promise<FileResult | undefined>): Promise<void> {
-    if (this.#failure) return;
-    try {
-      const result = await step();
-      if (result) this.hooks.result(item.index, result);
-    } catch (error) {
-      this.#fail(error instanceof RunFailure ? error : new RunFailure(`${item.file.name}: ${describeError(error)}`));
-    } finally {
-      if (item.begun) this.hooks.end(item.file);
-    }
+  /** Reports the file once its last step (usually its registration) settles. */
+  #finish(item: Item, last: Promise<FileResult>): void {
+    const done: Promise<void> = last
+      .then(
+        (result) => this.hooks.result(item.index, result),
+        (error: unknown) => this.#failFile(item, error),
+      )
+      .finally(() => {
+        if (item.begun) this.hooks.end(item.file);
+        this.#finishing.delete(done);
+      });
+    this.#finishing.add(done);
   }
 
   async #window(items: Item[]): Promise<void> {
     // Hash every file of the window (the cache answers for files hashed by an earlier run).
-    const hashing = new Semaphore(HASH_AT_ONCE);
-    await Promise.all(
-      items.map((item) =>
-        hashing.run(async () => {
-          if (this.#failure) return;
-          // Large files show their hashing; small ones appear once they are sent.
-          if (item.file.size > 16 * 1024 * 1024) this.#begin(item);
-          try {
-            item.prepared = await prepareFile(this.deps, item.file, this.target, this.typeOverride);
-          } catch (error) {
-            this.#fail(new RunFailure(`${item.file.name}: ${describeError(error)}`));
-            if (item.begun) this.hooks.end(item.file);
-          }
-        }),
-      ),
-    );
+    await eachLimited(items, HASH_AT_ONCE, async (item) => {
+      if (this.#failure) return;
+      // Large files show their hashing; small ones appear once they are sent.
+      if (item.file.size > SHOW_HASHING_FROM_BYTES) this.#begin(item);
+      try {
+        item.prepared = await prepareFile(this.deps, item.file, this.target, this.typeOverride);
+      } catch (error) {
+        this.#failFile(item, error);
+        if (item.begun) this.hooks.end(item.file);
+      }
+    });
     if (this.#failure) return;
-    const ready = items.filter((item): item is Item & { prepared: Prepared } => item.prepared !== undefined);
+    const ready = items.filter((item): item is Ready => item.prepared !== undefined);
 
     if (!this.#batchRoutes) return this.#oneByOne(ready);
     const states = await this.#lookup(ready);
-    const pending: Array<Promise<void>> = [];
-    const toGrant: Array<Item & { prepared: Prepared }> = [];
+    const toGrant: Ready[] = [];
     ready.forEach((item, i) => {
       const state = states[i] ?? 'missing';
       if (state === 'indexed') {
         this.#begin(item);
-        this.deps.events.phase(item.file.name, 'finishing');
-        pending.push(this.#guard(item, async () => ({ ...item.prepared.base, skipped: true })));
+        this.#finish(item, Promise.resolve({ ...item.prepared.base, skipped: true }));
       } else if (state === 'held') {
         this.#begin(item);
-        pending.push(this.#guard(item, this.#toRegister((handedOff) => this.#registered(item.prepared, handedOff, undefined, { skipped: true }))));
+        this.#outstanding += 1;
+        this.#finish(item, this.#registerFile(item.prepared, undefined, { skipped: true }));
       } else toGrant.push(item);
     });
 
-    for (let start = 0; start < toGrant.length && !this.#failure; start += BATCH_FILES) {
-      const batch = toGrant.slice(start, start + BATCH_FILES);
-      let entries: BatchGrantEntry[] | undefined;
+    // Granted a batch at a time as the workers need them, so that no more than about two batches'
+    // URLs are held at once, whatever the window's size.
+    const queue = new WorkQueue<{ item: Ready; entry: BatchGrantEntry | undefined }>();
+    const granting = (async () => {
       try {
-        entries = await this.#grant(batch.map((item) => item.prepared));
-      } catch (error) {
-        // Refused as a whole (no write access, say): told as the first file's failure.
-        throw new RunFailure(`${batch[0]?.file.name}: ${describeError(error)}`);
+        for (let start = 0; start < toGrant.length && !this.#failure; start += BATCH_FILES) {
+          const batch = toGrant.slice(start, start + BATCH_FILES);
+          await queue.waitBelow(BATCH_FILES / 2);
+          let entries: BatchGrantEntry[] | undefined;
+          try {
+            entries = await this.#grant(batch.map((item) => item.prepared));
+          } catch (error) {
+            // Refused as a whole (no write access, say): told as the first file's failure.
+            throw new RunFailure(`${batch[0]?.file.name}: ${describeError(error)}`);
+          }
+          if (entries === undefined) await this.#oneByOne(batch);
+          else {
+            this.#outstanding += batch.length;
+            queue.push(batch.map((item, i) => ({ item, entry: entries[i] })));
+          }
+        }
+      } finally {
+        queue.close();
       }
-      if (entries === undefined) {
-        pending.push(this.#oneByOne(batch));
-        continue;
-      }
-      batch.forEach((item, i) => {
-        this.#begin(item);
-        pending.push(this.#guard(item, this.#toRegister((handedOff) => this.#send(item.prepared, entries[i], handedOff))));
-      });
+    })();
+    await Promise.all([granting, drainQueue(queue, FILES_IN_FLIGHT, ({ item, entry }) => this.#transferFile(item, entry))]);
+  }
+
+  /** Sends one granted file, then hands it to the registrations without waiting for them. */
+  async #transferFile(item: Ready, entry: BatchGrantEntry | undefined): Promise<void> {
+    if (this.#failure) {
+      this.#handedOff();
+      return;
     }
-    await Promise.all(pending);
+    this.#begin(item);
+    let sent: Sent;
+    try {
+      sent = await this.#send(item.prepared, entry);
+    } catch (error) {
+      this.#handedOff();
+      this.#failFile(item, error);
+      this.hooks.end(item.file);
+      return;
+    }
+    this.#finish(item, this.#registerFile(item.prepared, sent.receipt, sent.fields));
   }
 
   /** Against a server without batch routes: each file its own grant and register. */
-  async #oneByOne(items: Array<Item & { prepared: Prepared }>): Promise<void> {
-    const files = new Semaphore(LARGE_FILES_AT_ONCE);
-    await Promise.all(
-      items.map((item) =>
-        files.run(() => {
-          if (this.#failure) return Promise.resolve();
-          this.#begin(item);
-          return this.#guard(item, () => uploadFile(this.deps, item.file, this.target, this.typeOverride));
-        }),
-      ),
-    );
+  async #oneByOne(items: Ready[]): Promise<void> {
+    await eachLimited(items, LARGE_FILES_AT_ONCE, async (item) => {
+      if (this.#failure) return;
+      this.#begin(item);
+      try {
+        this.hooks.result(item.index, await uploadFile(this.deps, item.file, this.target, this.typeOverride));
+      } catch (error) {
+        this.#failFile(item, error);
+      } finally {
+        this.hooks.end(item.file);
+      }
+    });
   }
 
   /** Which files the space's index already holds; every file is `missing` against an older server. */
@@ -243,12 +286,13 @@ class Run {
   }
 
   /** One file through its grant entry: nothing to send, one single-shot request, or multipart. */
-  async #send(prepared: Prepared, entry: BatchGrantEntry | undefined, handedOff: () => void): Promise<FileResult> {
+  async #send(prepared: Prepared, first: BatchGrantEntry | undefined): Promise<Sent> {
     const { file } = prepared;
+    let entry = first;
     for (let renewals = 0; ; renewals += 1) {
       if (!entry) throw new CliError('the server gave no grant for this file');
       if ('error' in entry) throw entryError(entry.error);
-      if ('exists' in entry && entry.exists) return this.#registered(prepared, handedOff, undefined, { skipped: true });
+      if ('exists' in entry && entry.exists) return { receipt: undefined, fields: { skipped: true } };
       const grant = entry as BatchGrant;
       if (!grant.singleUrl) {
         const outcome = await this.#large.run(() =>
@@ -258,7 +302,7 @@ class Run {
             return next as BatchGrant | { exists: true };
           }),
         );
-        return this.#registered(prepared, handedOff, outcome.receipt, { partsSent: outcome.partsSent, skipped: outcome.stored });
+        return { receipt: outcome.receipt, fields: { partsSent: outcome.partsSent, skipped: outcome.stored } };
       }
       try {
         const singleUrl = grant.singleUrl;
@@ -270,7 +314,7 @@ class Run {
           ),
         );
         this.deps.events.phase(file.name, 'finishing');
-        return this.#registered(prepared, handedOff, stored.receipt, { partsTotal: 1, partsSent: 1 });
+        return { receipt: stored.receipt, fields: { partsTotal: 1, partsSent: 1 } };
       } catch (error) {
         if (!isExpired(error) || renewals >= 2) throw error;
         this.deps.events.note('signed URLs expired: asking the server for fresh ones');
@@ -280,34 +324,20 @@ class Run {
   }
 
   /**
-   * Counts a file that will register: once every such file has either asked to register or
-   * failed, the registrations gathered so far go at once rather than after the queue's delay.
+   * One file fewer is on its way to registering: once none is, the registrations gathered so far
+   * go at once rather than after the queue's delay.
    */
-  #toRegister(step: (handedOff: () => void) => Promise<FileResult>): () => Promise<FileResult> {
-    this.#outstanding += 1;
-    let counted = false;
-    const handedOff = (): void => {
-      if (counted) return;
-      counted = true;
-      this.#outstanding -= 1;
-      if (this.#outstanding === 0) this.#register.flush();
-    };
-    return async () => {
-      try {
-        return await step(handedOff);
-      } finally {
-        handedOff();
-      }
-    };
+  #handedOff(): void {
+    this.#outstanding -= 1;
+    if (this.#outstanding === 0) this.#register.flush();
   }
 
   /** Registers the file (gathered with others) and answers its result. */
-  async #registered(prepared: Prepared, handedOff: () => void, receipt: BlobReceipt | undefined, fields: Partial<FileResult>): Promise<FileResult> {
+  #registerFile(prepared: Prepared, receipt: BlobReceipt | undefined, fields: Partial<FileResult>): Promise<FileResult> {
     const { file, digest, type, contentType } = prepared;
     const registered = this.#register.add({ name: file.name, hash: digest.sha256, type, contentType, ...(receipt ? { receipt } : {}) });
-    handedOff();
-    await registered;
-    return { ...prepared.base, ...fields };
+    this.#handedOff();
+    return registered.then(() => ({ ...prepared.base, ...fields }));
   }
 
   async #registerBatch(entries: RegisterRequest[]): Promise<Array<Outcome<unknown>>> {
