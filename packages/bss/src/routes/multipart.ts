@@ -10,6 +10,7 @@ import { blobAnswer, receiptFor } from '../http/receipt.ts';
 import { refuseOtherScope, signedScope, uploadScope } from '../http/scope.ts';
 import { boundUpload, declaredPartLengths, partLimits, signedGrant } from '../http/grant.ts';
 import { HASH_PATTERN, userTag } from '../storage/keys.ts';
+import type { BlobInfo } from '../storage/storage.ts';
 
 const legacyInitScope = z.object({ owner: name, project: name, hash: uploadHash });
 
@@ -17,6 +18,7 @@ const legacyInitScope = z.object({ owner: name, project: name, hash: uploadHash 
 export function registerMultipartRoutes(app: FastifyInstance, ctx: BssContext): void {
   const { storage } = ctx;
   const route = (action: string) => ({ onRequest: [requireAssetType, uploadGuard(ctx, action)] });
+  const completing = new Map<string, Promise<BlobInfo>>();
 
   app.post('/:type/upload/multipart/init', route('upload-init'), async (request) => {
     const body = parseOrThrow(initBody, request.body ?? {});
@@ -82,8 +84,15 @@ export function registerMultipartRoutes(app: FastifyInstance, ctx: BssContext): 
     // Verifying a very large object takes minutes with nothing on the wire: the idle-connection
     // limit, meant for stalled part bodies, must not cut this answer off.
     request.raw.socket?.setTimeout?.(0);
-    const blob = await storage.complete({ key: body.key, uploadId: body.uploadId }, parts);
-    return blobAnswer(ctx, blob, HASH_PATTERN.test(scope.hash));
+    // Concurrent completes of one upload in this process wait for the first one's answer rather
+    // than each hashing the whole object.
+    const id = `${body.key}\n${body.uploadId}`;
+    let running = completing.get(id);
+    if (!running) {
+      running = storage.complete({ key: body.key, uploadId: body.uploadId }, parts).finally(() => completing.delete(id));
+      completing.set(id, running);
+    }
+    return blobAnswer(ctx, await running, HASH_PATTERN.test(scope.hash));
   });
 
   app.post('/:type/upload/multipart/abort', route('upload-abort'), async (request) => {

@@ -114,7 +114,7 @@ export interface Storage {
   /** Streams a verified blob, or a byte range of it. Throws NotFoundError if absent. */
   read(blob: BlobRef, range?: ByteRange): Promise<Readable>;
 
-  /** Aborts multipart uploads started before `olderThan`; answers how many it removed. */
+  /** Aborts multipart uploads last active before `olderThan` (disk: latest record or part; S3: started); answers how many it removed. */
   sweep(olderThan: Date): Promise<number>;
 
   close(): Promise<void>;

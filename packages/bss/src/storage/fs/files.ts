@@ -1,6 +1,7 @@
 import { DreamLakeError } from '@dreamlake/presign';
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 
 export function isMissing(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | null)?.code;
@@ -55,6 +56,8 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
       await handle.close();
     }
     await rename(tmp, path);
+    // The rename itself lives in the folder: flushed too, or a crash may forget the file.
+    await syncPath(dirname(path));
   } catch (error) {
     await rm(tmp, { force: true });
     throw error;

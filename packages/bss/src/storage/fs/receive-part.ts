@@ -50,6 +50,7 @@ export async function receivePart(layout: FsLayout, put: PartPut, body: Readable
     const hex = digest.toString('hex');
     await syncPath(tmp);
     await rename(tmp, partData(dir, put.partNumber, hex));
+    await syncPath(join(dir, 'data'));
     const record: PartRecord = { md5: hex, size };
     await writeJsonAtomic(partPointer(dir, put.partNumber), record);
     return { partNumber: put.partNumber, etag: `"${hex}"`, size };

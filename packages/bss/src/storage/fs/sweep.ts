@@ -12,20 +12,24 @@ async function entries(dir: string): Promise<string[]> {
   }
 }
 
-/** When the upload in `dir` was started (completed ones keep their start time), or null. */
-async function startedAt(dir: string): Promise<number | null> {
-  const record = (await readJson<{ createdAt?: number }>(join(dir, META))) ?? (await readJson<{ createdAt?: number }>(join(dir, COMPLETED)));
-  if (typeof record?.createdAt === 'number') return record.createdAt;
-  try {
-    return (await stat(dir)).mtimeMs;
-  } catch (error) {
-    if (isMissing(error)) return null;
-    throw error;
+/**
+ * When the upload in `dir` was last active: the latest change to its records, parts and part
+ * bodies (a long upload that still receives parts is not stale), or null when it is gone.
+ */
+async function lastActivity(dir: string): Promise<number | null> {
+  const mtime = (path: string) => stat(path).then((info) => info.mtimeMs, () => 0);
+  const own = await mtime(dir);
+  if (own === 0) return null;
+  const times = [own, await mtime(join(dir, META)), await mtime(join(dir, COMPLETED))];
+  for (const sub of ['parts', 'data']) {
+    times.push(await mtime(join(dir, sub)));
+    for (const name of await entries(join(dir, sub))) times.push(await mtime(join(dir, sub, name)));
   }
+  return Math.max(...times);
 }
 
 /**
- * Removes every upload started before `olderThan` (open ones count; completed ones are only
+ * Removes every upload last active before `olderThan` (open ones count; completed ones are only
  * tombstones and are removed silently), leftovers of interrupted assemblies, and then-empty
  * folders. Answers how many open uploads it removed.
  */
@@ -39,8 +43,8 @@ export async function sweepUploads(layout: FsLayout, olderThan: Date): Promise<n
         const hashDir = join(root, owner, project, hash);
         for (const id of await entries(hashDir)) {
           const dir = join(hashDir, id);
-          const started = await startedAt(dir);
-          if (started === null || started >= limit) continue;
+          const active = await lastActivity(dir);
+          if (active === null || active >= limit) continue;
           const open = (await readJson(join(dir, META))) !== null;
           await rm(dir, { recursive: true, force: true });
           if (open) removed += 1;
