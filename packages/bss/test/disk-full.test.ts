@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { loadBssConfig } from '../src/config.ts';
 import { buildBssApp } from '../src/app.ts';
 import { createStorage } from '../src/storage/index.ts';
-import { SECRET, makeApp, pathOf, sha256, singlePath, stagedFiles, tempDir, uploadPaths, type TestApp } from './helpers.ts';
+import { SECRET, makeApp, pathOf, sendParts, sha256, singlePath, stagedFiles, tempDir, uploadPaths, type TestApp } from './helpers.ts';
 
 /**
  * The disk backend on a full disk: the client gets a clear 503 `storage_unavailable`, nothing of
@@ -179,6 +179,22 @@ test('on a real full file system (a small tmpfs) part and single-shot bodies are
   await onTmpfs(t, async (app, disk) => {
     await singleOnFullDisk(app, disk);
     await multipartOnFullDisk(app, disk);
+  });
+});
+
+test('on a real full file system a complete is 503 storage_unavailable, and completes once there is room', async (t) => {
+  await onTmpfs(t, async (app, disk) => {
+    const data = Buffer.alloc(6 * 1024 * KiB, 5);
+    const paths = uploadPaths('videos', { owner: 'alice', project: 'full', hash: sha256(data) });
+    const { uploadId, key, etags } = await sendParts(app.app, paths, data);
+    const complete = () => app.app.inject({ method: 'POST', url: paths.complete, payload: { uploadId, key, parts: etags } });
+    disk.full(0);
+    assertFull(await complete());
+    assert.deepEqual(await stagedFiles(app.dir), [], 'the refused complete left a stage behind');
+    disk.free();
+    const done = await complete();
+    assert.equal(done.statusCode, 200, done.body);
+    assert.equal((done.json() as { size: number }).size, data.length);
   });
 });
 

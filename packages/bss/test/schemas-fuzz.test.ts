@@ -142,3 +142,12 @@ for (const legacy of [false, true]) {
     });
   }
 }
+
+test('router refusals (a path parameter over 100 characters, a path that does not decode) answer the JSON error shape', { todo: 'needs frameworkErrors in the Fastify options of the app' }, async (t) => {
+  const app = await makeApp();
+  t.after(() => app.close());
+  for (const url of [`/${'x'.repeat(101)}/upload/multipart/init`, '/%ED%A0%80/upload/multipart/init']) {
+    const res = await app.app.inject({ method: 'POST', url, payload: {} });
+    checkAnswer(res, url);
+  }
+});
