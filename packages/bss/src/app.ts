@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import cors from '@fastify/cors';
-import { loggerOptions, registerErrorHandling } from '@dreamlake/presign/http';
+import { frameworkErrors, loggerOptions, registerErrorHandling } from '@dreamlake/presign/http';
 import type { BssConfig } from './config.ts';
 import type { BssContext } from './http/context.ts';
 import { registerBlobRoutes } from './routes/blobs.ts';
@@ -44,6 +44,8 @@ export async function buildBssApp(options: BuildBssAppOptions): Promise<FastifyI
     connectionTimeout: idleMs,
     keepAliveTimeout: keepAliveMs,
     return503OnClosing: true,
+    // Refusals before routing answer the same JSON error shape as everything else.
+    frameworkErrors,
   });
 
   registerErrorHandling(app);

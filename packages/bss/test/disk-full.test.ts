@@ -198,7 +198,7 @@ test('on a real full file system a complete is 503 storage_unavailable, and comp
   });
 });
 
-test('on a real full file system, opening an upload is 503 storage_unavailable', { todo: 'the disk backend passes ENOSPC from writing meta.json through as a 500' }, async (t) => {
+test('on a real full file system, opening an upload is 503 storage_unavailable', async (t) => {
   await onTmpfs(t, async (app, disk) => {
     disk.full(0);
     const scope = { owner: 'alice', project: 'full', hash: sha256(Buffer.from('nothing fits')) };

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import cors from '@fastify/cors';
-import { loggerOptions, registerErrorHandling } from '@dreamlake/presign/http';
+import { frameworkErrors, loggerOptions, registerErrorHandling } from '@dreamlake/presign/http';
 import type { ServerConfig } from './config.ts';
 import type { DB } from './db/open.ts';
 import type { ServerContext } from './context.ts';
@@ -65,6 +65,8 @@ export async function buildServerApp(options: BuildServerAppOptions): Promise<Fa
     requestTimeout: requestMs,
     connectionTimeout: idleMs,
     keepAliveTimeout: keepAliveMs,
+    // Refusals before routing answer the same JSON error shape as everything else.
+    frameworkErrors,
   });
   app.decorateRequest('user', null);
   registerErrorHandling(app);

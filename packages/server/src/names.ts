@@ -43,3 +43,6 @@ export const fileNameSchema = z.string().superRefine((name, ctx) => {
 });
 
 export const roleSchema = z.enum(['owner', 'admin', 'writer', 'reader']);
+
+/** Text that PostgreSQL can store: it refuses NUL in text columns. */
+export const NO_NUL = /^[^\u0000]*$/;

@@ -66,3 +66,12 @@ export function registerErrorHandling(app: FastifyInstance): void {
     return reply.code(404).send(errorBody(err));
   });
 }
+
+/**
+ * Fastify's refusals before a route is found (a URL that does not decode, a path parameter over
+ * its length limit), for its `frameworkErrors` option: the same JSON shape as every other error.
+ */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const mapped = toDreamLakeError(error);
+  void reply.code(mapped.status).type('application/json').send(errorBody(mapped));
+}

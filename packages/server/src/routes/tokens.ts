@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { NO_NUL } from '../names.ts';
 import { ForbiddenError, InvalidRequestError, NotFoundError } from '@dreamlake/presign';
 import { parseOrThrow } from '@dreamlake/presign/http';
 import { nowIso, type ServerContext } from '../context.ts';
@@ -12,14 +13,14 @@ const MAX_DAYS = 3650;
 const DAY_MS = 24 * 3600 * 1000;
 const createBody = z
   .object({
-    name: z.string().trim().min(1).max(100),
+    name: z.string().trim().min(1).max(100).regex(NO_NUL, 'must not contain a NUL character'),
     /** Defaults to every scope the caller's credential holds. */
     scopes: z.array(z.enum(SCOPES)).min(1).optional(),
     expiresInDays: z.number().int().min(1).max(MAX_DAYS).optional(),
     expiresAt: z.iso.datetime({ offset: true }).optional(),
   })
   .refine((b) => b.expiresInDays === undefined || b.expiresAt === undefined, { message: 'give expiresInDays or expiresAt, not both' });
-const idParams = z.object({ id: z.string().min(1).max(100) });
+const idParams = z.object({ id: z.string().min(1).max(100).regex(NO_NUL, 'must not contain a NUL character') });
 
 function expiryOf(body: { expiresInDays?: number; expiresAt?: string }, nowMs: number): string | null {
   if (body.expiresInDays !== undefined) return new Date(nowMs + body.expiresInDays * DAY_MS).toISOString();

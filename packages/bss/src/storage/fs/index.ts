@@ -21,7 +21,7 @@ import {
 } from '../storage.ts';
 import { readBlob, statBlob } from './blobs.ts';
 import { completeUpload } from './complete.ts';
-import { isMissing, readJson, writeJsonAtomic } from './files.ts';
+import { diskFull, isMissing, readJson, writeJsonAtomic } from './files.ts';
 import { COMPLETED, FS_UPLOAD_ID, FsLayout, META } from './layout.ts';
 import type { CompletedRecord, PartRecord, UploadMeta } from './records.ts';
 import { receivePart } from './receive-part.ts';
@@ -97,7 +97,7 @@ export class FsStorage implements Storage, PartReceiver, SingleReceiver {
         await writeJsonAtomic(join(dir, META), meta);
         break;
       } catch (error) {
-        if (!isMissing(error) || attempt > 0) throw error;
+        if (!isMissing(error) || attempt > 0) throw diskFull(error);
       }
     }
     return { key: uploadKey({ owner: input.owner, project: input.project, hash: input.hash, nonce: uploadId }), uploadId };
