@@ -1,6 +1,10 @@
 #!/usr/bin/env node
-// The `dreamlake` command: runs the TypeScript sources through tsx.
-import { register } from 'tsx/esm/api';
+// The `dreamlake` command. It runs the compiled JavaScript in dist/ (built by `npm ci` through the
+// root `prepare` script, or `npm run build`), with source maps so that stack traces name the .ts
+// files; when there is no build, or a source file changed after it, the TypeScript sources run
+// through tsx instead.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 process.once('SIGINT', () => {
   // Parts already sent are recorded as they finish: running the same upload again resumes.
@@ -8,7 +12,27 @@ process.once('SIGINT', () => {
   process.exit(130);
 });
 
-register();
-const { run } = await import('../src/bin.ts');
-const code = await run(process.argv.slice(2), process);
+const src = fileURLToPath(new URL('../src/', import.meta.url));
+const built = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+
+/** The newest modification time of the files under a folder. */
+function newest(dir) {
+  let latest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = `${dir}/${entry.name}`;
+    latest = Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
+  }
+  return latest;
+}
+
+let bin;
+if (existsSync(built) && (!existsSync(src) || statSync(built).mtimeMs >= newest(src))) {
+  process.setSourceMapsEnabled(true);
+  bin = await import('../dist/bin.js');
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  bin = await import('../src/bin.ts');
+}
+const code = await bin.run(process.argv.slice(2), process);
 process.exit(code);

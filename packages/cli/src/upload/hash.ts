@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { readJsonFile, writePrivateFile } from '../config.ts';
 import { partCount } from './plan.ts';
@@ -109,14 +109,21 @@ function* cacheText(entries: Map<string, CacheEntry>): Generator<string> {
   yield `${piece}}}`;
 }
 
+/** Files up to this size are read whole in one call. */
+const SMALL_READ_BYTES = 1024 * 1024;
+
 /** Reads the file once, computing the SHA-256 of the whole and the MD5 of every part. */
-export async function digestFile(path: string, partSize: number, onBytes?: (bytes: number) => void): Promise<FileDigest> {
+export async function digestFile(path: string, partSize: number, onBytes?: (bytes: number) => void, sizeHint?: number): Promise<FileDigest> {
   const sha = createHash('sha256');
   const partMd5: string[] = [];
   let md5: Hash = createHash('md5');
   let inPart = 0;
   let total = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
+  // A small file in one read of its own size: a stream would take a buffer of its full read size
+  // for each file, and a folder of 100,000 small files would churn through gigabytes of them.
+  const chunks: AsyncIterable<Buffer> | Buffer[] =
+    sizeHint !== undefined && sizeHint <= SMALL_READ_BYTES ? [await readFile(path)] : createReadStream(path, { highWaterMark: 1024 * 1024 });
+  for await (const chunk of chunks) {
     sha.update(chunk);
     let offset = 0;
     while (offset < chunk.length) {
@@ -153,7 +160,7 @@ export async function hashFile(
   const before = await stat(path);
   const hit = await cache.get(path, before.size, before.mtimeMs, partSize);
   if (hit) return { digest: hit, cached: true };
-  const digest = await digestFile(path, partSize, onBytes);
+  const digest = await digestFile(path, partSize, onBytes, before.size);
   const after = await stat(path);
   if (after.size === before.size && after.mtimeMs === before.mtimeMs) {
     await cache.set(path, before.size, before.mtimeMs, digest);
