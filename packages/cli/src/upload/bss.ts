@@ -42,8 +42,9 @@ export class BssClient {
     upload: { uploadId: string; key: string },
     partNumbers: number[],
     contentMd5: Record<string, string>,
+    contentLength?: Record<string, number>,
   ): Promise<{ parts: Record<string, string>; expiresAt?: string }> {
-    return requestJson(this.#dispatcher, 'POST', grant.partsUrl, { body: { ...upload, partNumbers, contentMd5 } });
+    return requestJson(this.#dispatcher, 'POST', grant.partsUrl, { body: { ...upload, partNumbers, contentMd5, ...(contentLength ? { contentLength } : {}) } });
   }
 
   partsDone(grant: UploadGrant, upload: { uploadId: string; key: string }): Promise<{ parts: PartDone[]; expired: boolean }> {

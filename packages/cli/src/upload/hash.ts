@@ -14,14 +14,26 @@ export interface FileDigest {
   partMd5: string[];
 }
 
-interface CacheEntry extends FileDigest {
-  size: number;
-  mtimeMs: number;
-}
+/**
+ * One file's entry, as one string: `size:mtimeMs:partSize:sha256:md5,md5,…` (base64 MD5s hold no
+ * `:` or `,`). A string per file rather than an object with an array keeps a cache of 100,000s of
+ * files small in memory and on disk.
+ */
+type CacheEntry = string;
 
 interface CacheFile {
-  version: 1;
+  version: 2;
   entries: Record<string, CacheEntry>;
+}
+
+function packEntry(size: number, mtimeMs: number, digest: FileDigest): CacheEntry {
+  return `${size}:${mtimeMs}:${digest.partSize}:${digest.sha256}:${digest.partMd5.join(',')}`;
+}
+
+function unpackEntry(entry: CacheEntry): (FileDigest & { size: number; mtimeMs: number }) | undefined {
+  const [size, mtimeMs, partSize, sha256, md5s] = entry.split(':');
+  if (md5s === undefined || !/^[0-9a-f]{64}$/.test(sha256 ?? '')) return undefined;
+  return { size: Number(size), mtimeMs: Number(mtimeMs), partSize: Number(partSize), sha256: sha256 as string, partMd5: md5s.split(',') };
 }
 
 /** Enough for a few datasets of 100,000s of files; the oldest entries go first. */
@@ -49,16 +61,17 @@ export class HashCache {
 
   #entries(): Promise<Map<string, CacheEntry>> {
     this.#loaded ??= readJsonFile<CacheFile>(this.#path).then((file) => {
-      const ok = file?.version === 1 && file.entries && typeof file.entries === 'object';
+      const ok = file?.version === 2 && file.entries && typeof file.entries === 'object';
       return new Map(ok ? Object.entries(file.entries) : []);
     });
     return this.#loaded;
   }
 
   async get(path: string, size: number, mtimeMs: number, partSize: number): Promise<FileDigest | undefined> {
-    const entry = (await this.#entries()).get(resolve(path));
+    const packed = (await this.#entries()).get(resolve(path));
+    const entry = packed === undefined ? undefined : unpackEntry(packed);
     if (!entry || entry.size !== size || entry.mtimeMs !== mtimeMs || entry.partSize !== partSize) return undefined;
-    if (!Array.isArray(entry.partMd5) || entry.partMd5.length !== partCount(size, partSize)) return undefined;
+    if (entry.partMd5.length !== partCount(size, partSize)) return undefined;
     return { sha256: entry.sha256, partSize: entry.partSize, partMd5: entry.partMd5 };
   }
 
@@ -66,7 +79,7 @@ export class HashCache {
     const entries = await this.#entries();
     const key = resolve(path);
     entries.delete(key);
-    entries.set(key, { ...digest, size, mtimeMs });
+    entries.set(key, packEntry(size, mtimeMs, digest));
     for (const old of entries.keys()) {
       if (entries.size <= MAX_ENTRIES) break;
       entries.delete(old);
@@ -95,7 +108,7 @@ export class HashCache {
 
 /** The cache file's JSON, an entry at a time. */
 function* cacheText(entries: Map<string, CacheEntry>): Generator<string> {
-  yield '{"version":1,"entries":{';
+  yield '{"version":2,"entries":{';
   let first = true;
   let piece = '';
   for (const [key, entry] of entries) {

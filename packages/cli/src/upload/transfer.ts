@@ -210,9 +210,14 @@ export class Transfer {
       if (!wanted.includes(n)) wanted.unshift(n);
       const batch = ++this.#batch;
       const fetch = (async () => {
+        // Each URL is bound to its part's MD5 and length (S3 then refuses any other body).
         const contentMd5: Record<string, string> = {};
-        for (const m of wanted) contentMd5[String(m)] = this.digest.partMd5[m - 1] ?? '';
-        const answer = await this.#call((grant) => this.#bss.partUrls(grant, this.#upload, wanted, contentMd5));
+        const contentLength: Record<string, number> = {};
+        for (const m of wanted) {
+          contentMd5[String(m)] = this.digest.partMd5[m - 1] ?? '';
+          contentLength[String(m)] = this.#partLength(m);
+        }
+        const answer = await this.#call((grant) => this.#bss.partUrls(grant, this.#upload, wanted, contentMd5, this.legacy ? undefined : contentLength));
         for (const m of wanted) {
           const url = answer.parts[String(m)];
           if (url) this.#urls.set(m, { url, batch });
