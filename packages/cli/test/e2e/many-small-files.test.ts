@@ -14,7 +14,7 @@ import { Budget } from '../../src/upload/budget.ts';
 import { runPool } from '../../src/upload/pool.ts';
 import { uploadFiles } from '../../src/upload/run.ts';
 import { uploadFile, type FileResult, type UploadEvents } from '../../src/upload/uploader.ts';
-import { backends, Services, tempDir, uniqueName } from './harness.ts';
+import { backends, cliEnv, jsonLines, runCli, Services, tempDir, uniqueName } from './harness.ts';
 
 const quiet: UploadEvents = { hashed() {}, sent() {}, resumed() {}, phase() {}, note() {} };
 
@@ -134,6 +134,20 @@ for (const backend of backends()) {
         assert.deepEqual(Object.fromEntries(again.counts), { [`POST /namespaces/${user}/spaces/folder/files/lookup`]: 1 });
       } finally {
         await again.agent.close();
+      }
+    });
+
+    test('the command prints one --json line per file, all of them, into a pipe; a re-run says every file is stored', async () => {
+      const files = await makeFolder(join(work, 'cli', 'frames'), 1500, 'cli');
+      const env = cliEnv(join(work, 'home-cli'), { DREAMLAKE_SERVER: services.serverUrl, DREAMLAKE_TOKEN: token });
+      for (const rerun of [false, true]) {
+        const up = await runCli(['upload', join(work, 'cli', 'frames'), '--to', `${user}/cli`, '--json'], env);
+        assert.equal(up.code, 0, up.stderr);
+        const lines = jsonLines<{ name: string; hash: string; skipped: boolean }>(up.stdout);
+        assert.equal(lines.length, files.length);
+        assert.deepEqual(lines.map((l) => l.name), files.map((f) => f.name), 'in the files\' order');
+        assert.deepEqual(lines.map((l) => l.hash), files.map((f) => f.sha256));
+        assert.ok(lines.every((l) => l.skipped === rerun));
       }
     });
 
