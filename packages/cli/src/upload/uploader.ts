@@ -86,7 +86,10 @@ export async function prepareFile(deps: UploadDeps, file: LocalFile, target: Tar
   const contentType = detectContentType(file.name);
   const partSize = choosePartSize(file.size);
   deps.events.phase(file.name, 'hashing');
-  const { digest } = await hashFile(deps.hashCache ?? new HashCache(deps.home), file.path, partSize, (n) => deps.events.hashed(file.name, n));
+  // Without the run's cache, a cache of this file's own, written back at once (no timer outlives the call).
+  const cache = deps.hashCache ?? new HashCache(deps.home);
+  const { digest } = await hashFile(cache, file.path, partSize, (n) => deps.events.hashed(file.name, n));
+  if (!deps.hashCache) await cache.flush();
   const base: FileResult = {
     hash: digest.sha256,
     size: file.size,

@@ -42,7 +42,7 @@ for (const backend of backends()) {
     });
     after(async () => {
       await services?.close();
-      if (work) await rm(work, { recursive: true, force: true });
+      if (work) await rm(work, { recursive: true, force: true, maxRetries: 5 });
     });
 
     async function makeFolder(dir: string, count: number, seed: string) {
