@@ -138,15 +138,19 @@ export class Services {
   }
 
   static async start(options: ServiceOptions): Promise<Services> {
-    const dir = await mkdtemp(join(tmpdir(), 'dreamlake-e2e-'));
-    const services = new Services(dir, await freePort(), await freePort(), options);
-    try {
-      await Promise.all([services.startBss(), options.bssOnly ? undefined : services.#startServer()]);
-    } catch (error) {
-      await services.close();
-      throw error;
+    for (let attempt = 1; ; attempt += 1) {
+      const dir = await mkdtemp(join(tmpdir(), 'dreamlake-e2e-'));
+      const services = new Services(dir, await freePort(), await freePort(), options);
+      try {
+        await Promise.all([services.startBss(), options.bssOnly ? undefined : services.#startServer()]);
+        return services;
+      } catch (error) {
+        await services.close();
+        // Another test's process took a port between freePort() and the listen: try other ports.
+        if (attempt < 4 && /EADDRINUSE/.test((error as Error).message)) continue;
+        throw error;
+      }
     }
-    return services;
   }
 
   async #startServer(): Promise<void> {
