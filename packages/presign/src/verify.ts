@@ -15,6 +15,11 @@ export interface VerifyOptions {
   action: string;
   /** Names of the query params the signature covers. */
   signed: readonly string[];
+  /**
+   * Params the signature covers when the query carries them (a URL minted without them stays
+   * valid). Removing one from a URL signed with it, or adding one, breaks the signature.
+   */
+  optional?: readonly string[];
   query: RawQuery;
   /** Active secrets; any may have signed. */
   secrets: readonly string[];
@@ -68,6 +73,10 @@ export function verify(options: VerifyOptions): VerifiedScope {
     // A missing signed param cannot match the signature that covered it.
     if (value === undefined) throw new BadSignatureError(`signed parameter "${key}" is missing`);
     params[key] = value;
+  }
+  for (const key of options.optional ?? []) {
+    const value = single(query, key);
+    if (value !== undefined) params[key] = value;
   }
 
   if (!SIG.test(sig)) throw new BadSignatureError('sig must be 64 lowercase hex digits');

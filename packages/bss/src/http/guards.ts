@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { presignGuard } from '@dreamlake/presign/http';
 import type { BssContext } from './context.ts';
 
@@ -13,35 +13,20 @@ export const PART_PARAMS = ['owner', 'project', 'hash', 'uploadId', 'partNumber'
  */
 export const GRANT_PARAMS = ['size', 'user'] as const;
 
-type Guard = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
-
-/** Every subset of `names`, in order. */
-function subsets<T>(names: readonly T[]): T[][] {
-  return names.reduce<T[][]>((all, name) => [...all, ...all.map((set) => [...set, name])], [[]]);
-}
-
 /**
  * The guard of the five upload endpoints: the scope, plus whichever grant params the URL
  * carries. Unsigned requests pass only with the rollout switch off.
  */
-export function uploadGuard(ctx: BssContext, action: string): Guard {
-  const variants = new Map<string, Guard>();
-  for (const extra of subsets(GRANT_PARAMS)) {
-    const guard = presignGuard({
-      action,
-      signed: [...SCOPE_PARAMS, ...extra],
-      secrets: ctx.config.secrets,
-      clock: ctx.clock,
-      maxLifetimeSeconds: ctx.config.presignTtlSeconds,
-      allowUnsigned: () => !ctx.config.requirePresignedUploads,
-    });
-    variants.set(extra.join(','), guard);
-  }
-  return async function verifyUploadGrant(request, reply) {
-    const query = (request.query ?? {}) as Record<string, unknown>;
-    const present = GRANT_PARAMS.filter((name) => query[name] !== undefined);
-    await (variants.get(present.join(',')) as Guard)(request, reply);
-  };
+export function uploadGuard(ctx: BssContext, action: string) {
+  return presignGuard({
+    action,
+    signed: SCOPE_PARAMS,
+    optional: GRANT_PARAMS,
+    secrets: ctx.config.secrets,
+    clock: ctx.clock,
+    maxLifetimeSeconds: ctx.config.presignTtlSeconds,
+    allowUnsigned: () => !ctx.config.requirePresignedUploads,
+  });
 }
 
 /** A guard that always wants a signature (downloads, stat, part PUTs, Lambda triggers). */

@@ -14,6 +14,8 @@ export interface PresignGuardOptions {
   action: string | ((request: FastifyRequest) => string);
   /** Query params the signature covers. */
   signed: readonly string[];
+  /** Query params the signature covers when present (see `verify`). */
+  optional?: readonly string[];
   secrets: readonly string[];
   maxLifetimeSeconds?: number;
   /** Unix seconds now; injectable for tests. */
@@ -41,7 +43,7 @@ export function presignGuard(options: PresignGuardOptions) {
   if (typeof options.action === 'string' && options.action.length === 0) throw new TypeError('presignGuard: action is empty');
   const maxLifetimeSeconds = options.maxLifetimeSeconds ?? MAX_LIFETIME_SECONDS;
   const clock = options.clock ?? systemClock;
-  const { signed, secrets, allowUnsigned } = options;
+  const { signed, optional, secrets, allowUnsigned } = options;
   const actionFor = typeof options.action === 'function' ? options.action : () => options.action as string;
 
   return async function verifyPresignedRequest(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
@@ -50,6 +52,6 @@ export function presignGuard(options: PresignGuardOptions) {
       request.presign = null;
       return;
     }
-    request.presign = verify({ action: actionFor(request), signed, query, secrets, now: clock(), maxLifetimeSeconds });
+    request.presign = verify({ action: actionFor(request), signed, ...(optional ? { optional } : {}), query, secrets, now: clock(), maxLifetimeSeconds });
   };
 }
