@@ -144,7 +144,7 @@ export async function completeUpload(
   const ref = { owner: meta.owner, project: meta.project, hash: hashed.sha256 };
   const pieces = hashed.sizes.map((size) => ({ size }));
   const manifest: BlobManifest = { ...ref, size: hashed.size, contentType: meta.contentType, createdAt: Date.now(), pieces };
-  await publishStage(layout, stage, manifest);
+  const published = await publishStage(layout, stage, manifest);
   const record: CompletedRecord = {
     sha256: hashed.sha256,
     createdAt: meta.createdAt,
@@ -157,7 +157,5 @@ export async function completeUpload(
   await rm(join(dir, META), { force: true });
   await rm(join(dir, 'parts'), { recursive: true, force: true });
   await rm(join(dir, 'data'), { recursive: true, force: true });
-  const published = await statBlob(layout, ref);
-  if (!published) throw new NotFoundError('the blob vanished after it was published');
   return published;
 }

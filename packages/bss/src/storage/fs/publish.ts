@@ -4,6 +4,8 @@ import { NotFoundError } from '@dreamlake/presign';
 import { diskFull, isMissing, syncPath, writeFileSynced } from './files.ts';
 import { BLOB_MANIFEST, type FsLayout } from './layout.ts';
 import type { BlobManifest } from './records.ts';
+import type { BlobInfo } from '../storage.ts';
+import { statBlob } from './blobs.ts';
 
 function alreadyExists(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | null)?.code;
@@ -16,11 +18,11 @@ function alreadyExists(error: unknown): boolean {
  * pieces not flushed yet: they are flushed together with the manifest (the stage is private until
  * the rename, so neither needs a rename of its own). When the blob is already there (another
  * complete or single-shot upload of the same hash, in any process, got there first) the stage is
- * removed and that blob stands: both hold the same verified bytes. Throws NotFoundError when a
- * sweep claimed the stage meanwhile (it renames a stale stage away first, so the rename here
- * fails whole).
+ * removed and that blob stands (and is the answer): both hold the same verified bytes. Throws
+ * NotFoundError when a sweep claimed the stage meanwhile (it renames a stale stage away first, so
+ * the rename here fails whole).
  */
-export async function publishStage(layout: FsLayout, stage: string, manifest: BlobManifest, unsynced: readonly string[] = []): Promise<void> {
+export async function publishStage(layout: FsLayout, stage: string, manifest: BlobManifest, unsynced: readonly string[] = []): Promise<BlobInfo> {
   const blobDir = layout.blobPath(manifest);
   try {
     await Promise.all([
@@ -31,9 +33,15 @@ export async function publishStage(layout: FsLayout, stage: string, manifest: Bl
     await syncPath(stage);
     await rename(stage, blobDir);
     await syncPath(dirname(blobDir));
+    const { owner, project, hash, size, contentType } = manifest;
+    return { owner, project, hash, size, contentType };
   } catch (error) {
     await rm(stage, { recursive: true, force: true });
     if (isMissing(error)) throw new NotFoundError('the staged blob was swept before it was published');
     if (!alreadyExists(error)) throw diskFull(error);
   }
+  // Another upload of the same hash published first: its blob is the answer.
+  const stored = await statBlob(layout, manifest);
+  if (!stored) throw new NotFoundError('the blob vanished after it was published');
+  return stored;
 }

@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
-import { DreamLakeError, HashMismatchError, NotFoundError, TooLargeError } from '@dreamlake/presign';
+import { DreamLakeError, HashMismatchError, TooLargeError } from '@dreamlake/presign';
 import type { SingleUpload } from '../single-upload.ts';
 import { MAX_PART_SIZE, type BlobInfo } from '../storage.ts';
 import { statBlob } from './blobs.ts';
@@ -68,8 +68,5 @@ export async function receiveSingle(layout: FsLayout, upload: SingleUpload, body
   }
 
   const manifest: BlobManifest = { ...ref, size, contentType: upload.contentType, createdAt: Date.now(), pieces: [{ size }] };
-  await publishStage(layout, stage, manifest, [piece]);
-  const published = await statBlob(layout, ref);
-  if (!published) throw new NotFoundError('the blob vanished after it was published');
-  return published;
+  return publishStage(layout, stage, manifest, [piece]);
 }
