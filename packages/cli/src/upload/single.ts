@@ -39,16 +39,15 @@ export class SingleShot {
   async send(singleUrl: string, file: SingleFile, onBytes: (bytes: number) => void): Promise<StoredBlob> {
     const origin = new URL(singleUrl).origin;
     // While the first file asks, the others wait for its answer rather than all asking at once.
-    const learning = this.#learning.get(origin);
-    if (learning) await learning.catch(() => undefined);
+    await this.#learning.get(origin)?.catch(() => undefined);
     if (this.#modes.get(origin) === 'put') return this.#put(singleUrl, file, onBytes, {});
-    const asking = this.#modes.has(origin) ? undefined : this.#begin(singleUrl, file);
-    if (asking) this.#learning.set(origin, asking);
+    const asking = this.#begin(singleUrl, file);
+    if (!this.#modes.has(origin)) this.#learning.set(origin, asking);
     let begin: Begin;
     try {
-      begin = await (asking ?? this.#begin(singleUrl, file));
+      begin = await asking;
     } finally {
-      if (asking && this.#learning.get(origin) === asking) this.#learning.delete(origin);
+      if (this.#learning.get(origin) === asking) this.#learning.delete(origin);
     }
     if (begin.mode === 'put') return this.#put(singleUrl, file, onBytes, {});
     await this.#put(begin.url, file, onBytes, begin.headers ?? {});
