@@ -39,7 +39,8 @@ export class SingleShot {
   async send(singleUrl: string, file: SingleFile, onBytes: (bytes: number) => void): Promise<StoredBlob> {
     const origin = new URL(singleUrl).origin;
     // While the first file asks, the others wait for its answer rather than all asking at once.
-    await this.#learning.get(origin)?.catch(() => undefined);
+    const learning = this.#learning.get(origin);
+    if (learning) await learning.catch(() => undefined);
     if (this.#modes.get(origin) === 'put') return this.#put(singleUrl, file, onBytes, {});
     const asking = this.#begin(singleUrl, file);
     if (!this.#modes.has(origin)) this.#learning.set(origin, asking);
