@@ -34,28 +34,6 @@ export class Semaphore {
 }
 
 /**
- * Runs `task` over every item with at most `limit` in flight. The first failure stops new work
- * from starting and is thrown once the running tasks have settled.
- */
-export async function runPool<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
-  const semaphore = new Semaphore(limit);
-  let failure: { error: unknown } | undefined;
-  await Promise.all(
-    items.map((item) =>
-      semaphore.run(async () => {
-        if (failure) return;
-        try {
-          await task(item);
-        } catch (error) {
-          failure ??= { error };
-        }
-      }),
-    ),
-  );
-  if (failure) throw failure.error;
-}
-
-/**
  * Runs `task` over every item with at most `limit` in flight, each worker taking the next item as
  * it finishes one (nothing is held per waiting item, so a list of 100,000 costs nothing extra).
  * The first failure stops new work from starting and is thrown once the running tasks settle.

@@ -5,7 +5,7 @@ import type { AssetType } from '../types.ts';
 import { BssClient, isExpired } from './bss.ts';
 import type { FileDigest } from './hash.ts';
 import { partCount, partRange } from './plan.ts';
-import { runPool } from './pool.ts';
+import { eachLimited } from './pool.ts';
 import { ResumeStore, type ResumeState } from './resume-state.ts';
 import { withRetry } from './retry.ts';
 import type { LocalFile, Target, UploadDeps } from './uploader.ts';
@@ -112,7 +112,7 @@ export class Transfer {
     for (const n of done) this.deps.events.resumed(this.file.name, this.#partLength(n));
     let sent = 0;
     const budget = this.deps.budget;
-    await runPool(this.#missing, this.deps.concurrency, async (n) => {
+    await eachLimited(this.#missing, this.deps.concurrency, async (n) => {
       const etag = budget ? await budget.run(this.#partLength(n), () => this.#sendPart(n)) : await this.#sendPart(n);
       this.#state.done[String(n)] = etag;
       sent += 1;

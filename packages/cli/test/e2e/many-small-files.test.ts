@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Agent, type Dispatcher } from 'undici';
 import { ServerApi } from '../../src/api.ts';
 import { Budget } from '../../src/upload/budget.ts';
-import { runPool } from '../../src/upload/pool.ts';
+import { eachLimited } from '../../src/upload/pool.ts';
 import { uploadFiles } from '../../src/upload/run.ts';
 import { uploadFile, type FileResult, type UploadEvents } from '../../src/upload/uploader.ts';
 import { backends, cliEnv, jsonLines, runCli, Services, tempDir, uniqueName } from './harness.ts';
@@ -175,7 +175,7 @@ for (const backend of backends()) {
             events: quiet,
           };
           const results: Array<{ name: string; hash: string }> = [];
-          await runPool(files, 8, async (file) => {
+          await eachLimited(files, 8, async (file) => {
             const result = await uploadFile(deps, file, { namespace: user, space: 'frames' });
             results.push({ name: result.name, hash: result.hash });
           });
