@@ -6,8 +6,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { CLI_BIN, ROOT, track, watchPeakRss } from './bench-services.ts';
 import { cpuSecondsOf } from './bench-machine.ts';
+import { CLI_BIN, ROOT, track, watchPeakRss } from './bench-services.ts';
 
 export interface CliUploadOptions {
   paths: readonly string[];
@@ -49,7 +49,10 @@ export async function runCliUpload(options: CliUploadOptions): Promise<CliUpload
   const child = track(spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }));
   const peak = watchPeakRss(child.pid ?? 0, 100);
   let cpuSeconds = 0;
-  const cpuTimer = setInterval(() => void cpuSecondsOf(child.pid ?? 0).then((s) => (cpuSeconds = Math.max(cpuSeconds, s))), 100);
+  const cpuTimer = setInterval(
+    () => void cpuSecondsOf(child.pid ?? 0).then((s) => (cpuSeconds = Math.max(cpuSeconds, s))),
+    100,
+  );
   let lines = 0;
   createInterface({ input: child.stdout! }).on('line', (line) => {
     if (line.trim() !== '') lines += 1;
@@ -66,11 +69,21 @@ export async function runCliUpload(options: CliUploadOptions): Promise<CliUpload
   const peakRssMiB = peak();
   const stderrTail = stderr.trim().split('\n').slice(-5).join('\n');
   if (code !== 0) {
-    throw new Error(`dreamlake upload exited with ${code ?? signal} after ${seconds.toFixed(1)} s and ${lines} --json lines: ${stderrTail}`);
+    throw new Error(
+      `dreamlake upload exited with ${code ?? signal} after ${seconds.toFixed(1)} s and ${lines} --json lines: ${stderrTail}`,
+    );
   }
   const summary = /done: ([\d,]+) files?(?: \(([\d,]+) already stored\))?/.exec(stderr);
   const num = (text: string | undefined) => Number((text ?? '0').replace(/,/g, ''));
-  return { seconds, peakRssMiB, cpuSeconds, files: summary ? num(summary[1]) : -1, skipped: num(summary?.[2]), lines, stderrTail };
+  return {
+    seconds,
+    peakRssMiB,
+    cpuSeconds,
+    files: summary ? num(summary[1]) : -1,
+    skipped: num(summary?.[2]),
+    lines,
+    stderrTail,
+  };
 }
 
 /** Wall time of `dreamlake --version` (Node, tsx, the command's modules): the fixed cost of any command. Median of 3. */
@@ -78,7 +91,13 @@ export async function cliStartupSeconds(): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < 3; i += 1) {
     const started = performance.now();
-    const child = track(spawn(process.execPath, [CLI_BIN, '--version'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '' }, stdio: 'ignore' }));
+    const child = track(
+      spawn(process.execPath, [CLI_BIN, '--version'], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '' },
+        stdio: 'ignore',
+      }),
+    );
     await once(child, 'close');
     times.push((performance.now() - started) / 1000);
   }

@@ -6,9 +6,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Pool } from 'undici';
-import type { BenchRow } from './bench-presign.ts';
-import { runLoad, type LoadResult } from './bench-load.ts';
 import { startJwtFloor } from './bench-jwt-floor.ts';
+import { type LoadResult, runLoad } from './bench-load.ts';
+import type { BenchRow } from './bench-presign.ts';
 import type { BenchServices } from './bench-services.ts';
 
 export interface GrantBenchOptions {
@@ -27,12 +27,20 @@ const cpuText = (r: LoadResult, names: readonly string[]) =>
   `CPU ${[...names.map((name, i) => `${name} ${pct(r.cpu[i])}`), `load generator ${pct(r.clientCpu)}`, `other processes ${pct(r.othersCpu)}`].join(', ')}`;
 const failures = (r: LoadResult) => {
   const list = Object.entries(r.failures);
-  return list.length === 0 ? '' : `; not counted: ${list.map(([s, n]) => `${n} × ${s === '0' ? 'network error' : s}`).join(', ')} (e.g. ${r.example})`;
+  return list.length === 0
+    ? ''
+    : `; not counted: ${list.map(([s, n]) => `${n} × ${s === '0' ? 'network error' : s}`).join(', ')} (e.g. ${r.example})`;
 };
 
 /** One file entry of a grant request: a distinct random hash each time. */
 function fileEntry(n: number) {
-  return { filename: `grants/${n}.bin`, hash: randomBytes(32).toString('hex'), contentType: 'application/octet-stream', type: 'files', size: 20_480 };
+  return {
+    filename: `grants/${n}.bin`,
+    hash: randomBytes(32).toString('hex'),
+    contentType: 'application/octet-stream',
+    type: 'files',
+    size: 20_480,
+  };
 }
 
 /** Whether the server has `POST /uploads/batch` (a missing route is 404 "no route for …"). */
@@ -64,7 +72,12 @@ export async function runGrantBench(options: GrantBenchOptions): Promise<BenchRo
       connections,
       durationMs,
       watchPids: [floor.pid],
-      request: () => ({ method: 'POST', path: '/check', headers: { authorization: `Bearer ${floor.token}`, 'content-type': 'application/json' }, body }),
+      request: () => ({
+        method: 'POST',
+        path: '/check',
+        headers: { authorization: `Bearer ${floor.token}`, 'content-type': 'application/json' },
+        body,
+      }),
     });
   } finally {
     await floor.stop();
@@ -75,17 +88,28 @@ export async function runGrantBench(options: GrantBenchOptions): Promise<BenchRo
   const headers = { authorization: `Bearer ${user.token}`, 'content-type': 'application/json' };
   // The space exists before the load starts (the first grant creates it).
   const warm = new Pool(services.serverUrl, { connections: 1 });
-  const first = await warm.request({ method: 'POST', path: '/uploads/init', headers, body: JSON.stringify({ namespace: user.username, space: 'grants', ...fileEntry(0) }) });
+  const first = await warm.request({
+    method: 'POST',
+    path: '/uploads/init',
+    headers,
+    body: JSON.stringify({ namespace: user.username, space: 'grants', ...fileEntry(0) }),
+  });
   const firstText = await first.body.text();
   await warm.close();
-  if (first.statusCode !== 200) throw new Error(`POST /uploads/init answered ${first.statusCode}: ${firstText.slice(0, 300)}`);
+  if (first.statusCode !== 200)
+    throw new Error(`POST /uploads/init answered ${first.statusCode}: ${firstText.slice(0, 300)}`);
 
   const init = await runLoad({
     origin: services.serverUrl,
     connections,
     durationMs,
     watchPids: [services.serverPid, services.bssPid],
-    request: (n) => ({ method: 'POST', path: '/uploads/init', headers, body: JSON.stringify({ namespace: user.username, space: 'grants', ...fileEntry(n + 1) }) }),
+    request: (n) => ({
+      method: 'POST',
+      path: '/uploads/init',
+      headers,
+      body: JSON.stringify({ namespace: user.username, space: 'grants', ...fileEntry(n + 1) }),
+    }),
     check: (_status, body) => body.includes('"initUrl"'),
   });
 
@@ -113,7 +137,12 @@ export async function runGrantBench(options: GrantBenchOptions): Promise<BenchRo
     watchPids: [services.serverPid, services.bssPid],
     request: () => {
       const files = Array.from({ length: batchSize }, () => fileEntry(offset++));
-      return { method: 'POST', path: '/uploads/batch', headers, body: JSON.stringify({ namespace: user.username, space: 'grants', files }) };
+      return {
+        method: 'POST',
+        path: '/uploads/batch',
+        headers,
+        body: JSON.stringify({ namespace: user.username, space: 'grants', files }),
+      };
     },
     check: (_status, body) => {
       const answer = JSON.parse(body) as { files?: Array<{ initUrl?: string }> };

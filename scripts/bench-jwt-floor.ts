@@ -8,9 +8,9 @@
 import { createSecretKey, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import Fastify from 'fastify';
-import { SignJWT, jwtVerify } from 'jose';
 import { fileURLToPath } from 'node:url';
+import Fastify from 'fastify';
+import { jwtVerify, SignJWT } from 'jose';
 import { spawnTs, stopChild } from './bench-services.ts';
 
 const ALGORITHM = 'HS256';
@@ -35,7 +35,11 @@ async function serve(): Promise<void> {
   app.post('/check', async (request, reply) => {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
     try {
-      const { payload } = await jwtVerify(match?.[1] ?? '', key, { algorithms: [ALGORITHM], issuer: ISSUER, requiredClaims: ['exp', 'sub'] });
+      const { payload } = await jwtVerify(match?.[1] ?? '', key, {
+        algorithms: [ALGORITHM],
+        issuer: ISSUER,
+        requiredClaims: ['exp', 'sub'],
+      });
       return { ok: true, sub: payload.sub };
     } catch {
       return reply.code(401).send({ error: { code: 'unauthorized', message: 'bad token' } });
@@ -50,7 +54,12 @@ async function serve(): Promise<void> {
 }
 
 /** Starts the floor server in its own process; answers its origin, a valid token and a stop function. */
-export async function startJwtFloor(): Promise<{ origin: string; token: string; pid: number; stop: () => Promise<void> }> {
+export async function startJwtFloor(): Promise<{
+  origin: string;
+  token: string;
+  pid: number;
+  stop: () => Promise<void>;
+}> {
   const secret = randomBytes(32).toString('hex');
   const proc = spawnTs(fileURLToPath(import.meta.url), { PATH: process.env.PATH ?? '', JWT_SECRET: secret }, ['serve']);
   const lines = createInterface({ input: proc.child.stdout! });
@@ -66,7 +75,12 @@ export async function startJwtFloor(): Promise<{ origin: string; token: string; 
   })();
   const port = await Promise.race([first, exited]);
   exited.catch(() => undefined);
-  return { origin: `http://127.0.0.1:${port}`, token: await issueToken(secret, 'u_bench', 'bench'), pid: proc.child.pid ?? 0, stop: () => stopChild(proc) };
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    token: await issueToken(secret, 'u_bench', 'bench'),
+    pid: proc.child.pid ?? 0,
+    stop: () => stopChild(proc),
+  };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === 'serve') {

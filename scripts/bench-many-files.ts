@@ -9,14 +9,15 @@
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import type { BenchRow } from './bench-presign.ts';
-import { cliStartupSeconds, runCliUpload, type CliUploadResult } from './bench-cli.ts';
-import { describeCounts, startCountingProxy, type CountingProxy } from './bench-proxy.ts';
-import { BenchServices, freePort, removeTemp, tempDir } from './bench-services.ts';
-import { makeSmallFiles, runRawSmallFiles, type RawSendResult } from './bench-small-files.ts';
+import { type CliUploadResult, cliStartupSeconds, runCliUpload } from './bench-cli.ts';
 import { cpuSecondsOf, machineBusySeconds } from './bench-machine.ts';
+import type { BenchRow } from './bench-presign.ts';
+import { type CountingProxy, describeCounts, startCountingProxy } from './bench-proxy.ts';
+import { BenchServices, freePort, removeTemp, tempDir } from './bench-services.ts';
+import { makeSmallFiles, type RawSendResult, runRawSmallFiles } from './bench-small-files.ts';
 
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const log = (line: string) => process.stderr.write(`${line}\n`);
 /** Dirty pages of the generated files go to disk before anything is timed. */
 const settle = () => execFileSync('sync');
@@ -48,14 +49,20 @@ function ofFloors(filesPerSecond: number, floors: Floors): string {
 /** What the runs said about themselves: the summary line's counts, the --json lines seen, the index. */
 function checks(runs: readonly CliUploadResult[], indexed?: readonly number[]): string {
   const parts = [`summary per run: ${runs.map((r) => `${r.files} files, ${r.skipped} already stored`).join('; ')}`];
-  if (runs.some((r) => r.lines !== r.files)) parts.push(`--json lines on stdout per run: ${runs.map((r) => r.lines).join(', ')}`);
+  if (runs.some((r) => r.lines !== r.files))
+    parts.push(`--json lines on stdout per run: ${runs.map((r) => r.lines).join(', ')}`);
   if (indexed) parts.push(`files in the index after each run: ${indexed.join(', ')}`);
   return parts.join('; ');
 }
 
 function failedRow(measure: string, error: unknown, rawLimit = '-'): BenchRow {
   process.exitCode = 1;
-  return { measure, result: 'failed', rawLimit, note: `\`${(error as Error).message.replace(/\s+/g, ' ').replace(/\|/g, '\\|').slice(0, 400)}\`` };
+  return {
+    measure,
+    result: 'failed',
+    rawLimit,
+    note: `\`${(error as Error).message.replace(/\s+/g, ' ').replace(/\|/g, '\\|').slice(0, 400)}\``,
+  };
 }
 
 export interface SmallFilesBenchOptions {
@@ -87,7 +94,10 @@ export async function runSmallFilesBench(options: SmallFilesBenchOptions = {}): 
       runs.publish.push(await runRawSmallFiles(files.paths, 'publish'));
     }
     const raw: Floors = { file: median(runs.file), publish: median(runs.publish) };
-    for (const [kind, what] of [['file', 'each file fsynced'], ['publish', 'each file published as BSS does: 4 fsyncs']] as const) {
+    for (const [kind, what] of [
+      ['file', 'each file fsynced'],
+      ['publish', 'each file published as BSS does: 4 fsyncs'],
+    ] as const) {
       const list = runs[kind];
       const range = `${fmt(Math.min(...list.map((r) => r.filesPerSecond)))}–${fmt(Math.max(...list.map((r) => r.filesPerSecond)))}`;
       rows.push({
@@ -100,17 +110,30 @@ export async function runSmallFilesBench(options: SmallFilesBenchOptions = {}): 
 
     services = await BenchServices.start();
     const user = await services.signup('small');
-    const cpuOfServices = () => Promise.all([cpuSecondsOf(services!.serverPid), cpuSecondsOf(services!.bssPid), machineBusySeconds()]);
+    const cpuOfServices = () =>
+      Promise.all([cpuSecondsOf(services!.serverPid), cpuSecondsOf(services!.bssPid), machineBusySeconds()]);
     // Each first upload in a space of its own with a CLI home of its own (no hash cache); the
     // runs again reuse the first run's space and home, as a user running the same command would.
-    const upload = async (i: number): Promise<CliUploadResult & { serverCpu: number; bssCpu: number; othersCpu: number }> => {
+    const upload = async (
+      i: number,
+    ): Promise<CliUploadResult & { serverCpu: number; bssCpu: number; othersCpu: number }> => {
       const before = await cpuOfServices();
       const own = process.cpuUsage();
-      const run = await runCliUpload({ paths: [files.dir], to: `${user.username}/small${i}`, serverUrl: services!.serverUrl, token: user.token, home: join(work, `home${i}`), timeoutMs: 30 * 60_000 });
+      const run = await runCliUpload({
+        paths: [files.dir],
+        to: `${user.username}/small${i}`,
+        serverUrl: services!.serverUrl,
+        token: user.token,
+        home: join(work, `home${i}`),
+        timeoutMs: 30 * 60_000,
+      });
       const ownUsed = process.cpuUsage(own);
       const after = await cpuOfServices();
       const [serverCpu, bssCpu, machine] = after.map((v, k) => v - (before[k] ?? 0)) as [number, number, number];
-      const othersCpu = Math.max(0, machine - run.cpuSeconds - serverCpu - bssCpu - (ownUsed.user + ownUsed.system) / 1e6);
+      const othersCpu = Math.max(
+        0,
+        machine - run.cpuSeconds - serverCpu - bssCpu - (ownUsed.user + ownUsed.system) / 1e6,
+      );
       return { ...run, serverCpu, bssCpu, othersCpu };
     };
     const measure = (what: string) => `dreamlake upload of ${fmt(count)} × ${kib(bytes)} (${what})`;
@@ -119,7 +142,10 @@ export async function runSmallFilesBench(options: SmallFilesBenchOptions = {}): 
       const sorted = [...runs].sort((a, b) => a.seconds - b.seconds);
       const mid = sorted[Math.floor(sorted.length / 2)] as Run;
       const cpu = `CPU seconds of the median run: CLI ${fmt(mid.cpuSeconds, 1)}, server ${fmt(mid.serverCpu, 1)}, BSS ${fmt(mid.bssCpu, 1)}, other processes ${fmt(mid.othersCpu, 1)}`;
-      const range = runs.length > 1 ? `median of ${runs.length} runs (${fmt(count / (sorted.at(-1) as CliUploadResult).seconds)}–${fmt(count / (sorted[0] as CliUploadResult).seconds)} files/s); ` : '';
+      const range =
+        runs.length > 1
+          ? `median of ${runs.length} runs (${fmt(count / (sorted.at(-1) as CliUploadResult).seconds)}–${fmt(count / (sorted[0] as CliUploadResult).seconds)} files/s); `
+          : '';
       return {
         measure: measure(what),
         result: `${fmt(count / mid.seconds)} files/s (${fmt(mid.seconds, 1)} s), CLI peak RSS ${Math.max(...runs.map((r) => r.peakRssMiB))} MiB`,
@@ -136,7 +162,13 @@ export async function runSmallFilesBench(options: SmallFilesBenchOptions = {}): 
         firsts.push(await upload(i));
         indexed.push(await services.indexedFiles(user.token, user.username, `small${i}`));
       }
-      rows.push(row('first upload', firsts, `${checks(firsts, indexed)}; the whole command, including its start-up (\`dreamlake --version\` takes ${fmt(startup, 2)} s)`));
+      rows.push(
+        row(
+          'first upload',
+          firsts,
+          `${checks(firsts, indexed)}; the whole command, including its start-up (\`dreamlake --version\` takes ${fmt(startup, 2)} s)`,
+        ),
+      );
     } catch (error) {
       rows.push(failedRow(measure('first upload'), error, floorText(raw)));
     }
@@ -147,7 +179,13 @@ export async function runSmallFilesBench(options: SmallFilesBenchOptions = {}): 
           log(`  the same upload again (${i + 1})…`);
           agains.push(await upload(i));
         }
-        rows.push(row('the same command again, everything stored', agains, `nothing is sent, so the floors (which send every file) are only a yardstick; ${checks(agains)}`));
+        rows.push(
+          row(
+            'the same command again, everything stored',
+            agains,
+            `nothing is sent, so the floors (which send every file) are only a yardstick; ${checks(agains)}`,
+          ),
+        );
       } catch (error) {
         rows.push(failedRow(measure('the same command again, everything stored'), error, floorText(raw)));
       }
@@ -171,7 +209,10 @@ async function uploadFolder(dir: string, home: string, counted: boolean) {
       const bssProxy = await startCountingProxy({ host: '127.0.0.1', port: bssPort });
       proxies.push(bssProxy);
       services = await BenchServices.start({ bssPort, bssPublicUrl: () => bssProxy.url });
-      const serverProxy = await startCountingProxy({ host: '127.0.0.1', port: Number(new URL(services.serverUrl).port) });
+      const serverProxy = await startCountingProxy({
+        host: '127.0.0.1',
+        port: Number(new URL(services.serverUrl).port),
+      });
       proxies.push(serverProxy);
       serverUrl = serverProxy.url;
     } else {
@@ -179,11 +220,26 @@ async function uploadFolder(dir: string, home: string, counted: boolean) {
       serverUrl = services.serverUrl;
     }
     const user = await services.signup('many');
-    const cpuBefore = await Promise.all([cpuSecondsOf(services.serverPid), cpuSecondsOf(services.bssPid), machineBusySeconds()]);
+    const cpuBefore = await Promise.all([
+      cpuSecondsOf(services.serverPid),
+      cpuSecondsOf(services.bssPid),
+      machineBusySeconds(),
+    ]);
     const ownBefore = process.cpuUsage();
-    const run = await runCliUpload({ paths: [dir], to: `${user.username}/many`, serverUrl, token: user.token, home, timeoutMs: 3 * 3600_000 });
+    const run = await runCliUpload({
+      paths: [dir],
+      to: `${user.username}/many`,
+      serverUrl,
+      token: user.token,
+      home,
+      timeoutMs: 3 * 3600_000,
+    });
     const own = process.cpuUsage(ownBefore);
-    const cpuAfter = await Promise.all([cpuSecondsOf(services.serverPid), cpuSecondsOf(services.bssPid), machineBusySeconds()]);
+    const cpuAfter = await Promise.all([
+      cpuSecondsOf(services.serverPid),
+      cpuSecondsOf(services.bssPid),
+      machineBusySeconds(),
+    ]);
     const [server, bss, machine] = cpuAfter.map((v, i) => v - (cpuBefore[i] ?? 0)) as [number, number, number];
     const ownSeconds = (own.user + own.system) / 1e6;
     const proxyCpu = counted ? `, proxies ${fmt(ownSeconds)}` : '';
@@ -212,10 +268,16 @@ export async function runManyFilesBench(options: { count: number; bytes?: number
     const files = await makeSmallFiles(work, 'many', count, bytes);
     settle();
     log('  floors on the same files…');
-    const raw: Floors = { file: await runRawSmallFiles(files.paths, 'file'), publish: await runRawSmallFiles(files.paths, 'publish') };
-    const rawLimit = (['file', 'publish'] as const)
-      .map((kind) => `${fmt(raw[kind].seconds, 1)} s, ${fmt(raw[kind].filesPerSecond)} files/s, CPU ${fmt(raw[kind].cpuSeconds)} s, other processes ${fmt(raw[kind].othersCpuSeconds)} s (${kind === 'file' ? '1 fsync' : '4 fsyncs'} per file)`)
-      .join('; ') + ': raw small files on the same folder';
+    const raw: Floors = {
+      file: await runRawSmallFiles(files.paths, 'file'),
+      publish: await runRawSmallFiles(files.paths, 'publish'),
+    };
+    const rawLimit = `${(['file', 'publish'] as const)
+      .map(
+        (kind) =>
+          `${fmt(raw[kind].seconds, 1)} s, ${fmt(raw[kind].filesPerSecond)} files/s, CPU ${fmt(raw[kind].cpuSeconds)} s, other processes ${fmt(raw[kind].othersCpuSeconds)} s (${kind === 'file' ? '1 fsync' : '4 fsyncs'} per file)`,
+      )
+      .join('; ')}: raw small files on the same folder`;
 
     log(`  dreamlake upload, ${fmt(count)} files…`);
     try {

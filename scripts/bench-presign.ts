@@ -29,12 +29,18 @@ export function runPresignBench(): BenchRow[] {
   const canonical = `upload-parts:hash=${params.hash}&owner=alice&project=robotics:${query.exp}`;
   const signed = ['owner', 'project', 'hash'];
   const verifyRate = opsPerSecond(() => verify({ action: 'upload-parts', signed, query, secrets, now }));
-  const hmacRate = opsPerSecond(() => createHmac('sha256', secrets[0] as string).update(canonical).digest('hex'));
+  const hmacRate = opsPerSecond(() =>
+    createHmac('sha256', secrets[0] as string)
+      .update(canonical)
+      .digest('hex'),
+  );
   const fmt = (n: number) => `${Math.round(n).toLocaleString('en-US')} /s`;
-  return [{
-    measure: 'presign verify (one core)',
-    result: fmt(verifyRate),
-    rawLimit: `${fmt(hmacRate)} raw HMAC-SHA256`,
-    note: `${((verifyRate / hmacRate) * 100).toFixed(0)}% of raw`,
-  }];
+  return [
+    {
+      measure: 'presign verify (one core)',
+      result: fmt(verifyRate),
+      rawLimit: `${fmt(hmacRate)} raw HMAC-SHA256`,
+      note: `${((verifyRate / hmacRate) * 100).toFixed(0)}% of raw`,
+    },
+  ];
 }

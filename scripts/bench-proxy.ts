@@ -18,7 +18,10 @@ export async function startCountingProxy(target: { host: string; port: number },
   const agent = new Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 64 });
   const counts = new Map<string, number>();
   const server: Server = createServer((req, res) => {
-    const path = ((req.url ?? '/').split('?')[0] ?? '/').replace(/^\/namespaces\/[^/]+\/spaces\/[^/]+\//, '/namespaces/{ns}/spaces/{space}/');
+    const path = ((req.url ?? '/').split('?')[0] ?? '/').replace(
+      /^\/namespaces\/[^/]+\/spaces\/[^/]+\//,
+      '/namespaces/{ns}/spaces/{space}/',
+    );
     const key = `${req.method} ${path}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
     const upstream = request(

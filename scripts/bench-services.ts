@@ -4,7 +4,7 @@
  * temporary data folder, on free loopback ports. Also the small helpers the benchmark modules
  * share: free ports, temporary folders, child processes, peak RSS, a user's token.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { rmSync } from 'node:fs';
@@ -75,7 +75,13 @@ export interface Child {
 
 /** Runs a TypeScript file of this repository with tsx in its own process. */
 export function spawnTs(script: string, env: Record<string, string>, args: readonly string[] = []): Child {
-  const child = track(spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }));
+  const child = track(
+    spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   const output: string[] = [];
   const keep = (c: Buffer) => {
     output.push(c.toString());
@@ -99,7 +105,8 @@ export async function stopChild(proc: Child | undefined): Promise<void> {
 export async function waitHealthy(proc: Child, url: string, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (proc.child.exitCode !== null) throw new Error(`${what} exited (${proc.child.exitCode}):\n${proc.output.join('')}`);
+    if (proc.child.exitCode !== null)
+      throw new Error(`${what} exited (${proc.child.exitCode}):\n${proc.output.join('')}`);
     const ok = await fetch(url).then(
       async (res) => {
         await res.arrayBuffer();
@@ -168,7 +175,12 @@ export class BenchServices {
       LOG_LEVEL: 'warn',
     };
     try {
-      services.#bss = spawnTs(BSS_MAIN, { ...common, STORAGE: 'fs', DREAMLAKE_DATA_DIR: join(dir, 'bss'), BSS_PORT: String(bssPort) });
+      services.#bss = spawnTs(BSS_MAIN, {
+        ...common,
+        STORAGE: 'fs',
+        DREAMLAKE_DATA_DIR: join(dir, 'bss'),
+        BSS_PORT: String(bssPort),
+      });
       services.#server = spawnTs(SERVER_MAIN, {
         ...common,
         // The server's own calls to BSS (stat) go straight to it, not through a client-side proxy.
@@ -207,13 +219,16 @@ export class BenchServices {
       body: JSON.stringify({ username, password: 'benchmark password' }),
     });
     const body = (await res.json()) as { token?: string };
-    if (res.status !== 201 || typeof body.token !== 'string') throw new Error(`sign-up failed: ${res.status} ${JSON.stringify(body)}`);
+    if (res.status !== 201 || typeof body.token !== 'string')
+      throw new Error(`sign-up failed: ${res.status} ${JSON.stringify(body)}`);
     return { username, token: body.token };
   }
 
   /** How many files the space's index lists (a check that an upload did what it said). */
   async indexedFiles(token: string, namespace: string, space: string): Promise<number> {
-    const res = await fetch(`${this.serverUrl}/namespaces/${namespace}/spaces/${space}/files`, { headers: { authorization: `Bearer ${token}` } });
+    const res = await fetch(`${this.serverUrl}/namespaces/${namespace}/spaces/${space}/files`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     const body = (await res.json()) as { files?: unknown[] };
     if (!res.ok) throw new Error(`listing ${namespace}/${space}: ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
     return body.files?.length ?? 0;

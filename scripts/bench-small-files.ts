@@ -14,8 +14,8 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
-import { removeTemp, tempDir } from './bench-services.ts';
 import { machineBusySeconds } from './bench-machine.ts';
+import { removeTemp, tempDir } from './bench-services.ts';
 
 export interface SmallFiles {
   /** The folder to upload. */
@@ -26,7 +26,11 @@ export interface SmallFiles {
 }
 
 /** Runs `task` over `items`, at most `limit` at once. */
-export async function eachLimit<T>(items: readonly T[], limit: number, task: (item: T, index: number) => Promise<void>): Promise<void> {
+export async function eachLimit<T>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T, index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < items.length) {
@@ -41,17 +45,26 @@ export async function eachLimit<T>(items: readonly T[], limit: number, task: (it
  * Writes `count` files of `bytesEach` random bytes under `parent/name`, in subfolders of at most
  * `perFolder` files (flat when count <= perFolder).
  */
-export async function makeSmallFiles(parent: string, name: string, count: number, bytesEach: number, perFolder = 1000): Promise<SmallFiles> {
+export async function makeSmallFiles(
+  parent: string,
+  name: string,
+  count: number,
+  bytesEach: number,
+  perFolder = 1000,
+): Promise<SmallFiles> {
   const dir = join(parent, name);
   const width = String(count - 1).length;
   const flat = count <= perFolder;
   const folders = flat ? 0 : Math.ceil(count / perFolder);
   const paths = Array.from({ length: count }, (_, i) => {
     const file = `f${String(i).padStart(width, '0')}.bin`;
-    return flat ? join(dir, file) : join(dir, `d${String(Math.floor(i / perFolder)).padStart(String(folders - 1).length, '0')}`, file);
+    return flat
+      ? join(dir, file)
+      : join(dir, `d${String(Math.floor(i / perFolder)).padStart(String(folders - 1).length, '0')}`, file);
   });
   await mkdir(dir, { recursive: true });
-  for (let f = 0; f < folders; f += 1) await mkdir(join(dir, `d${String(f).padStart(String(folders - 1).length, '0')}`));
+  for (let f = 0; f < folders; f += 1)
+    await mkdir(join(dir, `d${String(f).padStart(String(folders - 1).length, '0')}`));
   await eachLimit(paths, 32, async (path) => writeFile(path, randomBytes(bytesEach)));
   return { dir, paths, bytesEach };
 }
@@ -183,9 +196,15 @@ export async function rawSendFiles(paths: readonly string[], origin: string, con
       const body = await readFile(path);
       const sha256 = createHash('sha256').update(body).digest('hex');
       requests += 1;
-      const res = await request(`${origin}/put/${i}`, { method: 'PUT', dispatcher: agent, body, headers: { 'content-type': 'application/octet-stream' } });
+      const res = await request(`${origin}/put/${i}`, {
+        method: 'PUT',
+        dispatcher: agent,
+        body,
+        headers: { 'content-type': 'application/octet-stream' },
+      });
       const answer = (await res.body.json()) as { sha256?: string };
-      if (res.statusCode !== 200 || answer.sha256 !== sha256) throw new Error(`raw PUT of ${path}: ${res.statusCode} ${JSON.stringify(answer)}`);
+      if (res.statusCode !== 200 || answer.sha256 !== sha256)
+        throw new Error(`raw PUT of ${path}: ${res.statusCode} ${JSON.stringify(answer)}`);
     });
   } finally {
     await agent.close();
@@ -194,11 +213,22 @@ export async function rawSendFiles(paths: readonly string[], origin: string, con
   const used = process.cpuUsage(cpu);
   const cpuSeconds = (used.user + used.system) / 1e6;
   const othersCpuSeconds = Math.max(0, (await machineBusySeconds()) - machineBefore - cpuSeconds);
-  return { files: paths.length, seconds, filesPerSecond: paths.length / seconds, requests, cpuSeconds, othersCpuSeconds };
+  return {
+    files: paths.length,
+    seconds,
+    filesPerSecond: paths.length / seconds,
+    requests,
+    cpuSeconds,
+    othersCpuSeconds,
+  };
 }
 
 /** The whole floor on the given files: a fresh server and store, the client, cleanup. */
-export async function runRawSmallFiles(paths: readonly string[], durability: Durability = 'file', concurrency = 16): Promise<RawSendResult> {
+export async function runRawSmallFiles(
+  paths: readonly string[],
+  durability: Durability = 'file',
+  concurrency = 16,
+): Promise<RawSendResult> {
   const store = await tempDir('dreamlake-bench-raw-store-');
   const server = await startRawFileServer(store, durability);
   try {

@@ -6,14 +6,15 @@
  *   npm run bench -- --quick             # smaller sizes and shorter loads, for a first look
  *   npm run bench -- --only grants,files # some sections: presign, bss, large, grants, files, many
  */
-import type { BenchRow } from './bench-presign.ts';
-import { runPresignBench } from './bench-presign.ts';
-import { runGrantBench } from './bench-grants.ts';
-import { runManyFilesBench, runSmallFilesBench } from './bench-many-files.ts';
-import { BenchServices, cleanUpOnSignal } from './bench-services.ts';
-import { waitForQuiet } from './bench-machine.ts';
+
 import { runBssMemoryBench } from '../packages/bss/bench/memory.ts';
 import { runUploadBench } from '../packages/cli/bench/upload.ts';
+import { runGrantBench } from './bench-grants.ts';
+import { waitForQuiet } from './bench-machine.ts';
+import { runManyFilesBench, runSmallFilesBench } from './bench-many-files.ts';
+import type { BenchRow } from './bench-presign.ts';
+import { runPresignBench } from './bench-presign.ts';
+import { BenchServices, cleanUpOnSignal } from './bench-services.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -84,7 +85,11 @@ const sections: Section[] = [
       }
     },
   },
-  { key: 'files', title: 'Many files: 1,000 × 20 KiB', run: () => runSmallFilesBench({ count: 1000, bytes: 20 * 1024 }) },
+  {
+    key: 'files',
+    title: 'Many files: 1,000 × 20 KiB',
+    run: () => runSmallFilesBench({ count: 1000, bytes: 20 * 1024 }),
+  },
   {
     key: 'many',
     title: `Many files: ${quick ? '10,000' : '100,000'} × 1 KiB`,
@@ -105,12 +110,26 @@ for (const section of sections) {
   } catch (error) {
     process.exitCode = 1;
     log(`${section.title} failed: ${(error as Error).stack ?? String(error)}`);
-    rows = [{ measure: section.title, result: 'failed', rawLimit: '-', note: `\`${(error as Error).message.replace(/\s+/g, ' ').slice(0, 400)}\`` }];
+    rows = [
+      {
+        measure: section.title,
+        result: 'failed',
+        rawLimit: '-',
+        note: `\`${(error as Error).message.replace(/\s+/g, ' ').slice(0, 400)}\``,
+      },
+    ];
   }
   const seconds = (performance.now() - started) / 1000;
   const machine = `cores ${(busyBefore * 100).toFixed(0)}% busy just before the section; ${seconds.toFixed(0)} s`;
   log(`  (${machine})`);
-  printed.push(`### ${section.title}`, '', `_${machine}_`, '', '| measure | result | raw limit (same run) | note |', '|---|---|---|---|');
+  printed.push(
+    `### ${section.title}`,
+    '',
+    `_${machine}_`,
+    '',
+    '| measure | result | raw limit (same run) | note |',
+    '|---|---|---|---|',
+  );
   for (const row of rows) printed.push(`| ${row.measure} | ${row.result} | ${row.rawLimit} | ${row.note ?? ''} |`);
   printed.push('');
 }

@@ -7,8 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { loadServerConfig, startServer } from '@dreamlake/server';
 import { loadBssConfig, startBss } from '@dreamlake/bss';
+import { loadServerConfig, startServer } from '@dreamlake/server';
 
 interface DevSecrets {
   jwtSecret: string;
@@ -24,7 +24,10 @@ async function devSecrets(dataDir: string): Promise<DevSecrets> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  const secrets: DevSecrets = { jwtSecret: randomBytes(32).toString('hex'), presignSecret: randomBytes(32).toString('hex') };
+  const secrets: DevSecrets = {
+    jwtSecret: randomBytes(32).toString('hex'),
+    presignSecret: randomBytes(32).toString('hex'),
+  };
   await writeFile(path, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
   await chmod(path, 0o600);
   return secrets;
@@ -75,7 +78,7 @@ async function main(): Promise<void> {
   const env = devEnvironment(process.env, dataDir, await devSecrets(dataDir));
 
   const bss = await startBss(loadBssConfig(env));
-  let server;
+  let server: Awaited<ReturnType<typeof startServer>>;
   try {
     server = await startServer(loadServerConfig(env));
   } catch (error) {

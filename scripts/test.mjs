@@ -1,10 +1,10 @@
 #!/usr/bin/env node
+import { spawnSync } from 'node:child_process';
 // Runs every *.test.ts under packages/*/test with node:test through tsx.
 // Node 20's --test does not expand globs, so the files are listed here.
 // Extra arguments narrow the run: `npm test -- bss` runs only files whose path contains "bss".
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 
 function walk(dir) {
   return readdirSync(dir).flatMap((name) => {
@@ -17,7 +17,11 @@ function walk(dir) {
 const filters = process.argv.slice(2);
 const files = readdirSync('packages')
   .flatMap((pkg) => {
-    try { return walk(join('packages', pkg, 'test')); } catch { return []; }
+    try {
+      return walk(join('packages', pkg, 'test'));
+    } catch {
+      return [];
+    }
   })
   .filter((file) => filters.length === 0 || filters.some((f) => file.includes(f)))
   .sort();

@@ -6,7 +6,7 @@
  *
  *   npx tsx packages/bss/bench/memory.ts [totalMiB] [partMiB] [concurrency]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -77,7 +77,14 @@ async function memoryOf(pid: number): Promise<{ rss: number; hwm: number }> {
 async function startChild(dataDir: string, secret: string): Promise<{ child: ChildProcess; url: string }> {
   const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', main], {
-    env: { PATH: process.env.PATH ?? '', PRESIGN_SECRETS: secret, BSS_PORT: '0', DREAMLAKE_DATA_DIR: dataDir, LOG_LEVEL: 'info', SWEEP_INTERVAL_SECONDS: '0' },
+    env: {
+      PATH: process.env.PATH ?? '',
+      PRESIGN_SECRETS: secret,
+      BSS_PORT: '0',
+      DREAMLAKE_DATA_DIR: dataDir,
+      LOG_LEVEL: 'info',
+      SWEEP_INTERVAL_SECONDS: '0',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
@@ -98,8 +105,13 @@ async function startChild(dataDir: string, secret: string): Promise<{ child: Chi
   return { child, url };
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: a bench reads whatever JSON the service answers
 async function postJson(url: string, body: unknown): Promise<any> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const json = await res.json();
   if (!res.ok) throw new Error(`${url.split('?')[0]}: ${res.status} ${JSON.stringify(json)}`);
   return json;
@@ -107,11 +119,18 @@ async function postJson(url: string, body: unknown): Promise<any> {
 
 function putStream(url: string, length: number, body: Readable): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: 'PUT', headers: { 'content-type': 'application/octet-stream', 'content-length': String(length) } });
+    const req = httpRequest(url, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(length) },
+    });
     req.on('error', reject);
     req.on('response', (res) => {
       res.resume();
-      res.on('end', () => (res.statusCode === 200 ? resolve(String(res.headers.etag)) : reject(new Error(`part PUT answered ${res.statusCode}`))));
+      res.on('end', () =>
+        res.statusCode === 200
+          ? resolve(String(res.headers.etag))
+          : reject(new Error(`part PUT answered ${res.statusCode}`)),
+      );
     });
     body.on('error', reject);
     body.pipe(req);
@@ -140,18 +159,32 @@ export async function runBssMemoryBench(options: BssMemoryBenchOptions = {}): Pr
     const baseline = await memoryOf(pid);
     let peak = baseline.rss;
     const sampler = setInterval(() => {
-      memoryOf(pid).then((m) => (peak = Math.max(peak, m.rss)), () => undefined);
+      memoryOf(pid).then(
+        (m) => (peak = Math.max(peak, m.rss)),
+        () => undefined,
+      );
     }, 50);
 
     const scope = { owner: 'bench', project: 'memory', hash };
     const signed = (action: string, route: string) => {
-      const { query } = presign({ action, params: scope, secrets: [secret], now: Math.floor(Date.now() / 1000), ttlSeconds: 3600 });
+      const { query } = presign({
+        action,
+        params: scope,
+        secrets: [secret],
+        now: Math.floor(Date.now() / 1000),
+        ttlSeconds: 3600,
+      });
       return `${url}/videos/upload/multipart/${route}?${new URLSearchParams(query)}`;
     };
     const started = Date.now();
-    const { uploadId, key } = await postJson(signed('upload-init', 'init'), { contentType: 'video/mp4', size: totalBytes });
+    const { uploadId, key } = await postJson(signed('upload-init', 'init'), {
+      contentType: 'video/mp4',
+      size: totalBytes,
+    });
     const numbers = Array.from({ length: parts }, (_, i) => i + 1);
-    const urls: Record<string, string> = (await postJson(signed('upload-parts', 'parts'), { uploadId, key, partNumbers: numbers })).parts;
+    const urls: Record<string, string> = (
+      await postJson(signed('upload-parts', 'parts'), { uploadId, key, partNumbers: numbers })
+    ).parts;
     const etags: { partNumber: number; etag: string }[] = [];
     let next = 0;
     const worker = async () => {

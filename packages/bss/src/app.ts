@@ -1,6 +1,6 @@
-import Fastify, { type FastifyInstance } from 'fastify';
-import cors from '@fastify/cors';
 import { frameworkErrors, loggerOptions, registerErrorHandling } from '@dreamlake/presign/http';
+import cors from '@fastify/cors';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { BssConfig } from './config.ts';
 import type { BssContext } from './http/context.ts';
 import { registerBlobRoutes } from './routes/blobs.ts';
@@ -39,7 +39,11 @@ export async function buildBssApp(options: BuildBssAppOptions): Promise<FastifyI
     // request within requestMs (long enough for a 5 GiB part on a slow link; Node answers 408).
     // A connection silent for idleMs is dropped, so a stalled part PUT cannot hold its temporary
     // file; a complete, which may hash a large object with nothing on the wire, lifts that limit.
-    http: { headersTimeout: headersMs, requestTimeout: requestMs, connectionsCheckingInterval: checkingInterval(headersMs) },
+    http: {
+      headersTimeout: headersMs,
+      requestTimeout: requestMs,
+      connectionsCheckingInterval: checkingInterval(headersMs),
+    },
     requestTimeout: requestMs,
     connectionTimeout: idleMs,
     keepAliveTimeout: keepAliveMs,

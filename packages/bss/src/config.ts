@@ -1,5 +1,5 @@
-import { z } from 'zod';
 import { MAX_LIFETIME_SECONDS } from '@dreamlake/presign';
+import { z } from 'zod';
 
 /** The S3 backend's settings (required when `STORAGE=s3`). */
 export interface S3Config {
@@ -52,7 +52,10 @@ const flag = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const list = (value: string | undefined): string[] =>
-  (value ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
 
 const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -73,7 +76,11 @@ const envSchema = z.object({
   AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
   AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   CORS_ORIGINS: z.string().optional(),
-  STALE_UPLOAD_HOURS: z.coerce.number().positive().max(24 * 365).default(7 * 24),
+  STALE_UPLOAD_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 365)
+    .default(7 * 24),
   SWEEP_INTERVAL_SECONDS: intIn(0, 7 * 24 * 3600).default(3600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HEADERS_TIMEOUT_SECONDS: intIn(1, 3600).default(30),
@@ -148,7 +155,10 @@ export function loadBssConfig(env: NodeJS.ProcessEnv): BssConfig {
     secrets: Object.freeze(secrets),
     host: e.HOST,
     port: e.BSS_PORT,
-    publicUrl: (e.BSS_PUBLIC_URL ?? `http://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.BSS_PORT}`).replace(/\/+$/, ''),
+    publicUrl: (e.BSS_PUBLIC_URL ?? `http://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.BSS_PORT}`).replace(
+      /\/+$/,
+      '',
+    ),
     dataDir: e.DREAMLAKE_DATA_DIR,
     presignTtlSeconds: e.PRESIGN_TTL_SECONDS,
     requirePresignedUploads: e.REQUIRE_PRESIGNED_UPLOADS,

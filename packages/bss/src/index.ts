@@ -1,19 +1,19 @@
-export { loadBssConfig, ConfigError, type BssConfig, type S3Config } from './config.ts';
-export { buildBssApp, JSON_BODY_LIMIT, type BuildBssAppOptions } from './app.ts';
-export { startBss, type RunningBss } from './start.ts';
+export { type BuildBssAppOptions, buildBssApp, JSON_BODY_LIMIT } from './app.ts';
+export { ASSET_TYPES, type AssetType, isAssetType } from './asset-types.ts';
+export { type BssConfig, ConfigError, loadBssConfig, type S3Config } from './config.ts';
+export { type RunningBss, startBss } from './start.ts';
+export { type DirectDownloads, servesDirectDownloads } from './storage/direct-download.ts';
+export { createFsStorage, FsStorage, type FsStorageOptions } from './storage/fs/index.ts';
 export { createStorage, type StorageHooks } from './storage/index.ts';
-export { ASSET_TYPES, isAssetType, type AssetType } from './asset-types.ts';
-export * from './storage/storage.ts';
 export * from './storage/keys.ts';
-export { receivesParts, type PartPut, type PartReceiver } from './storage/part-receiver.ts';
+export { type PartPut, type PartReceiver, receivesParts } from './storage/part-receiver.ts';
 export {
   receivesSingles,
-  stagesSingles,
   SINGLE_NONCE_PREFIX,
   type SingleReceiver,
   type SingleStager,
   type SingleUpload,
   type StagedSingle,
+  stagesSingles,
 } from './storage/single-upload.ts';
-export { servesDirectDownloads, type DirectDownloads } from './storage/direct-download.ts';
-export { createFsStorage, FsStorage, type FsStorageOptions } from './storage/fs/index.ts';
+export * from './storage/storage.ts';

@@ -5,7 +5,10 @@ import { startBss } from './start.ts';
 async function main(): Promise<void> {
   const config = loadBssConfig(process.env);
   const bss = await startBss(config);
-  bss.app.log.info({ url: bss.url, storage: config.storage, requirePresignedUploads: config.requirePresignedUploads }, 'BSS ready');
+  bss.app.log.info(
+    { url: bss.url, storage: config.storage, requirePresignedUploads: config.requirePresignedUploads },
+    'BSS ready',
+  );
   const stop = (signal: string) => {
     bss.app.log.info({ signal }, 'stopping');
     bss.close().then(

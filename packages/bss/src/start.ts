@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import type { BssConfig } from './config.ts';
 import { buildBssApp } from './app.ts';
+import type { BssConfig } from './config.ts';
 import { createStorage } from './storage/index.ts';
 
 export interface RunningBss {
@@ -17,7 +17,9 @@ export interface RunningBss {
 export async function startBss(config: BssConfig): Promise<RunningBss> {
   let listenUrl = config.publicUrl;
   const publicUrlFollowsListen = config.port === 0 && new URL(config.publicUrl).port === '0';
-  const storage = await createStorage(config, { publicUrl: () => (publicUrlFollowsListen ? listenUrl : config.publicUrl) });
+  const storage = await createStorage(config, {
+    publicUrl: () => (publicUrlFollowsListen ? listenUrl : config.publicUrl),
+  });
   let app: FastifyInstance;
   try {
     app = await buildBssApp({ config, storage });

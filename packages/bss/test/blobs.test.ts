@@ -1,8 +1,8 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { buildBssApp } from '../src/app.ts';
 import { makeApp, sendParts, sha256, signedQuery, uploadPaths } from './helpers.ts';
 
@@ -15,7 +15,11 @@ async function withBlob() {
   const hash = sha256(data);
   const paths = uploadPaths('videos', { owner, project, hash });
   const sent = await sendParts(bss.app, paths, data, 'video/mp4');
-  const res = await bss.app.inject({ method: 'POST', url: paths.complete, payload: { uploadId: sent.uploadId, key: sent.key, parts: sent.etags } });
+  const res = await bss.app.inject({
+    method: 'POST',
+    url: paths.complete,
+    payload: { uploadId: sent.uploadId, key: sent.key, parts: sent.etags },
+  });
   assert.equal(res.statusCode, 200);
   return { bss, data, hash, scope: { owner, project, hash } };
 }
@@ -26,12 +30,18 @@ test('stat answers the verified blob, 404 when absent, and wants its own signatu
   const res = await bss.app.inject({ method: 'GET', url: `/blobs/stat?${signedQuery('stat', scope)}` });
   assert.equal(res.statusCode, 200);
   assert.deepEqual(res.json(), { owner, project, hash, size: 10_000, contentType: 'video/mp4' });
-  const absent = await bss.app.inject({ method: 'GET', url: `/blobs/stat?${signedQuery('stat', { ...scope, hash: 'e'.repeat(64) })}` });
+  const absent = await bss.app.inject({
+    method: 'GET',
+    url: `/blobs/stat?${signedQuery('stat', { ...scope, hash: 'e'.repeat(64) })}`,
+  });
   assert.equal(absent.statusCode, 404);
   assert.equal(absent.json().error.code, 'not_found');
   const downloadSig = await bss.app.inject({ method: 'GET', url: `/blobs/stat?${signedQuery('download', scope)}` });
   assert.equal(downloadSig.json().error.code, 'bad_signature');
-  assert.equal((await bss.app.inject({ method: 'GET', url: `/blobs/stat?${new URLSearchParams(scope)}` })).statusCode, 401);
+  assert.equal(
+    (await bss.app.inject({ method: 'GET', url: `/blobs/stat?${new URLSearchParams(scope)}` })).statusCode,
+    401,
+  );
 });
 
 test('download streams the blob with its type, length and ETag, and serves byte ranges', async (t) => {
@@ -70,7 +80,10 @@ test('download streams the blob with its type, length and ETag, and serves byte 
   const unsatisfiable = await bss.app.inject({ method: 'GET', url, headers: { range: 'bytes=10000-' } });
   assert.equal(unsatisfiable.statusCode, 416);
   assert.equal(unsatisfiable.headers['content-range'], 'bytes */10000');
-  const absent = await bss.app.inject({ method: 'GET', url: `/blobs/download?${signedQuery('download', { ...scope, hash: 'e'.repeat(64) })}` });
+  const absent = await bss.app.inject({
+    method: 'GET',
+    url: `/blobs/download?${signedQuery('download', { ...scope, hash: 'e'.repeat(64) })}`,
+  });
   assert.equal(absent.statusCode, 404);
   const unsigned = await bss.app.inject({ method: 'GET', url: `/blobs/download?${new URLSearchParams(scope)}` });
   assert.equal(unsigned.statusCode, 401);
@@ -102,26 +115,39 @@ test('lambda verify re-hashes a stored blob and reports a changed one', async (t
   assert.equal(changed.json().ok, false);
   assert.equal(changed.json().actualHash, sha256(bytes));
 
-  const absent = await bss.app.inject({ method: 'POST', url: `/lambda/verify?${signedQuery('lambda-verify', { ...scope, hash: 'e'.repeat(64) })}` });
+  const absent = await bss.app.inject({
+    method: 'POST',
+    url: `/lambda/verify?${signedQuery('lambda-verify', { ...scope, hash: 'e'.repeat(64) })}`,
+  });
   assert.equal(absent.statusCode, 404);
   const unknown = await bss.app.inject({ method: 'POST', url: `/lambda/probe?${signedQuery('lambda-probe', scope)}` });
   assert.equal(unknown.statusCode, 404);
   const wrongAction = await bss.app.inject({ method: 'POST', url: `/lambda/verify?${signedQuery('download', scope)}` });
   assert.equal(wrongAction.statusCode, 403);
-  assert.equal((await bss.app.inject({ method: 'POST', url: `/lambda/verify?${new URLSearchParams(scope)}` })).statusCode, 401);
+  assert.equal(
+    (await bss.app.inject({ method: 'POST', url: `/lambda/verify?${new URLSearchParams(scope)}` })).statusCode,
+    401,
+  );
 });
 
 test('a backend with direct downloads answers the download with a 302, after checking the blob exists', async (t) => {
   const { bss, scope } = await withBlob();
   t.after(() => bss.close());
   const direct = Object.assign(Object.create(bss.storage) as object, {
-    downloadUrl: async (blob: { hash: string }, seconds: number) => `https://bucket.example.com/${blob.hash}?X-Amz-Expires=${seconds}`,
+    downloadUrl: async (blob: { hash: string }, seconds: number) =>
+      `https://bucket.example.com/${blob.hash}?X-Amz-Expires=${seconds}`,
   }) as unknown as typeof bss.storage;
   const app = await buildBssApp({ config: bss.config, storage: direct });
   t.after(() => app.close());
   const res = await app.inject({ method: 'GET', url: `/blobs/download?${signedQuery('download', scope)}` });
   assert.equal(res.statusCode, 302);
-  assert.match(String(res.headers.location), new RegExp(`^https://bucket.example.com/${scope.hash}\\?X-Amz-Expires=(599|600)$`));
-  const absent = await app.inject({ method: 'GET', url: `/blobs/download?${signedQuery('download', { ...scope, hash: 'e'.repeat(64) })}` });
+  assert.match(
+    String(res.headers.location),
+    new RegExp(`^https://bucket.example.com/${scope.hash}\\?X-Amz-Expires=(599|600)$`),
+  );
+  const absent = await app.inject({
+    method: 'GET',
+    url: `/blobs/download?${signedQuery('download', { ...scope, hash: 'e'.repeat(64) })}`,
+  });
   assert.equal(absent.statusCode, 404);
 });

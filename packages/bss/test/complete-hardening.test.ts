@@ -1,8 +1,8 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { utimes } from 'node:fs/promises';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { makeApp, sendParts, sha256, uploadPaths } from './helpers.ts';
 
 const owner = 'alice';
@@ -21,7 +21,9 @@ test('concurrent completes of one upload run one verification and all answer the
   const paths = uploadPaths('files', { owner, project, hash: sha256(data) });
   const { uploadId, key, etags } = await sendParts(bss.app, paths, data);
   const answers = await Promise.all(
-    [1, 2, 3, 4].map(() => bss.app.inject({ method: 'POST', url: paths.complete, payload: { uploadId, key, parts: etags } })),
+    [1, 2, 3, 4].map(() =>
+      bss.app.inject({ method: 'POST', url: paths.complete, payload: { uploadId, key, parts: etags } }),
+    ),
   );
   for (const res of answers) assert.equal(res.statusCode, 200, res.body);
   assert.equal(runs, 1, 'one hash run for four concurrent completes');

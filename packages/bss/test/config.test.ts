@@ -1,9 +1,9 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadBssConfig } from '../src/config.ts';
-import { createStorage } from '../src/storage/index.ts';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { test } from 'node:test';
+import { loadBssConfig } from '../src/config.ts';
+import { createStorage } from '../src/storage/index.ts';
 import { tempDir } from './helpers.ts';
 
 const secret = 'x'.repeat(32);
@@ -55,11 +55,14 @@ test('bad or missing settings are refused with a message that names them, never 
     [{ PRESIGN_SECRETS: secret, CORS_ORIGINS: 'not an origin' }, /CORS_ORIGINS/],
   ];
   for (const [env, message] of cases) {
-    assert.throws(() => loadBssConfig(env), (error: Error) => {
-      assert.match(error.message, message);
-      assert.doesNotMatch(error.message, /short-secret/);
-      return true;
-    });
+    assert.throws(
+      () => loadBssConfig(env),
+      (error: Error) => {
+        assert.match(error.message, message);
+        assert.doesNotMatch(error.message, /short-secret/);
+        return true;
+      },
+    );
   }
 });
 

@@ -1,14 +1,25 @@
-import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
-import { loadBssConfig } from '../src/config.ts';
+import { type TestContext, test } from 'node:test';
 import { buildBssApp } from '../src/app.ts';
+import { loadBssConfig } from '../src/config.ts';
 import { createStorage } from '../src/storage/index.ts';
-import { SECRET, makeApp, pathOf, sendParts, sha256, singlePath, stagedFiles, tempDir, uploadPaths, type TestApp } from './helpers.ts';
+import {
+  makeApp,
+  pathOf,
+  SECRET,
+  sendParts,
+  sha256,
+  singlePath,
+  stagedFiles,
+  type TestApp,
+  tempDir,
+  uploadPaths,
+} from './helpers.ts';
 
 /**
  * The disk backend on a full disk: the client gets a clear 503 `storage_unavailable`, nothing of
@@ -24,7 +35,12 @@ const KiB = 1024;
 function fillDisk(room: number): { restore(): void } {
   const original = fs.createWriteStream;
   let used = 0;
-  const full = () => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+  const full = () =>
+    Object.assign(new Error('ENOSPC: no space left on device, write'), {
+      code: 'ENOSPC',
+      errno: -28,
+      syscall: 'write',
+    });
   fs.createWriteStream = ((...args: Parameters<typeof original>) => {
     const stream = original(...args);
     const write = stream._write.bind(stream);
@@ -48,7 +64,10 @@ function fillDisk(room: number): { restore(): void } {
 /** Every file under `dir`, relative to it. */
 async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(dir.length + 1)).sort();
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
+    .sort();
 }
 
 function assertFull(res: { statusCode: number; json(): unknown; body: string }) {
@@ -65,9 +84,19 @@ async function multipartOnFullDisk(app: TestApp, disk: { full(room: number): voi
   const init = await app.app.inject({ method: 'POST', url: paths.init, payload: { contentType: 'video/mp4' } });
   assert.equal(init.statusCode, 200, init.body);
   const { uploadId, key } = init.json() as { uploadId: string; key: string };
-  const urls = await app.app.inject({ method: 'POST', url: paths.parts, payload: { uploadId, key, partNumbers: [1, 2] } });
+  const urls = await app.app.inject({
+    method: 'POST',
+    url: paths.parts,
+    payload: { uploadId, key, partNumbers: [1, 2] },
+  });
   const partUrl = (n: number) => pathOf((urls.json() as { parts: Record<string, string> }).parts[String(n)] as string);
-  const put = (n: number, body: Buffer) => app.app.inject({ method: 'PUT', url: partUrl(n), payload: body, headers: { 'content-type': 'application/octet-stream' } });
+  const put = (n: number, body: Buffer) =>
+    app.app.inject({
+      method: 'PUT',
+      url: partUrl(n),
+      payload: body,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
 
   const one = await put(1, first);
   assert.equal(one.statusCode, 200, one.body);
@@ -76,13 +105,22 @@ async function multipartOnFullDisk(app: TestApp, disk: { full(room: number): voi
   disk.full(64 * KiB);
   assertFull(await put(2, second));
   assert.deepEqual(await filesUnder(join(app.dir, 'bss')), before, 'the refused part left files behind');
-  const done = await app.app.inject({ method: 'GET', url: `${paths.partsDone}&uploadId=${encodeURIComponent(uploadId)}&key=${encodeURIComponent(key)}` });
-  assert.deepEqual((done.json() as { parts: { partNumber: number }[] }).parts.map((p) => p.partNumber), [1]);
+  const done = await app.app.inject({
+    method: 'GET',
+    url: `${paths.partsDone}&uploadId=${encodeURIComponent(uploadId)}&key=${encodeURIComponent(key)}`,
+  });
+  assert.deepEqual(
+    (done.json() as { parts: { partNumber: number }[] }).parts.map((p) => p.partNumber),
+    [1],
+  );
 
   disk.free();
   const two = await put(2, second);
   assert.equal(two.statusCode, 200, two.body);
-  const parts = [{ partNumber: 1, etag: String(one.headers.etag) }, { partNumber: 2, etag: String(two.headers.etag) }];
+  const parts = [
+    { partNumber: 1, etag: String(one.headers.etag) },
+    { partNumber: 2, etag: String(two.headers.etag) },
+  ];
   const complete = await app.app.inject({ method: 'POST', url: paths.complete, payload: { uploadId, key, parts } });
   assert.equal(complete.statusCode, 200, complete.body);
   assert.equal((complete.json() as { size: number }).size, first.length + second.length);
@@ -92,11 +130,15 @@ async function multipartOnFullDisk(app: TestApp, disk: { full(room: number): voi
 async function singleOnFullDisk(app: TestApp, disk: { full(room: number): void; free(): void }) {
   const data = Buffer.alloc(512 * KiB, 3);
   const url = singlePath('files', { owner: 'alice', project: 'full', hash: sha256(data), size: data.length });
-  const put = () => app.app.inject({ method: 'PUT', url, payload: data, headers: { 'content-type': 'application/octet-stream' } });
+  const put = () =>
+    app.app.inject({ method: 'PUT', url, payload: data, headers: { 'content-type': 'application/octet-stream' } });
   disk.full(64 * KiB);
   assertFull(await put());
   assert.deepEqual(await stagedFiles(app.dir), [], 'the refused body left a stage behind');
-  const stat = await app.app.inject({ method: 'GET', url: `/blobs/stat?${new URL(`http://x${url}`).search.slice(1).replace(/&size=[0-9]+/, '')}` });
+  const stat = await app.app.inject({
+    method: 'GET',
+    url: `/blobs/stat?${new URL(`http://x${url}`).search.slice(1).replace(/&size=[0-9]+/, '')}`,
+  });
   assert.notEqual(stat.statusCode, 200);
   disk.free();
   const ok = await put();
@@ -151,7 +193,12 @@ async function onTmpfs(t: TestContext, fn: (app: TestApp, disk: Disk) => Promise
     t.skip('mounting a tmpfs needs root on Linux');
     return;
   }
-  const config = loadBssConfig({ PRESIGN_SECRETS: SECRET, DREAMLAKE_DATA_DIR: mountPoint, LOG_LEVEL: 'silent', SWEEP_INTERVAL_SECONDS: '0' });
+  const config = loadBssConfig({
+    PRESIGN_SECRETS: SECRET,
+    DREAMLAKE_DATA_DIR: mountPoint,
+    LOG_LEVEL: 'silent',
+    SWEEP_INTERVAL_SECONDS: '0',
+  });
   const storage = await createStorage(config);
   const app = await buildBssApp({ config, storage });
   const ballast = join(mountPoint, 'ballast');
@@ -187,7 +234,8 @@ test('on a real full file system a complete is 503 storage_unavailable, and comp
     const data = Buffer.alloc(6 * 1024 * KiB, 5);
     const paths = uploadPaths('videos', { owner: 'alice', project: 'full', hash: sha256(data) });
     const { uploadId, key, etags } = await sendParts(app.app, paths, data);
-    const complete = () => app.app.inject({ method: 'POST', url: paths.complete, payload: { uploadId, key, parts: etags } });
+    const complete = () =>
+      app.app.inject({ method: 'POST', url: paths.complete, payload: { uploadId, key, parts: etags } });
     disk.full(0);
     assertFull(await complete());
     assert.deepEqual(await stagedFiles(app.dir), [], 'the refused complete left a stage behind');
@@ -202,6 +250,12 @@ test('on a real full file system, opening an upload is 503 storage_unavailable',
   await onTmpfs(t, async (app, disk) => {
     disk.full(0);
     const scope = { owner: 'alice', project: 'full', hash: sha256(Buffer.from('nothing fits')) };
-    assertFull(await app.app.inject({ method: 'POST', url: uploadPaths('files', scope).init, payload: { contentType: 'text/plain' } }));
+    assertFull(
+      await app.app.inject({
+        method: 'POST',
+        url: uploadPaths('files', scope).init,
+        payload: { contentType: 'text/plain' },
+      }),
+    );
   });
 });

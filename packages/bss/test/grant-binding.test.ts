@@ -1,6 +1,6 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
 import { MiB, makeApp, pathOf, sha256, signedQuery, split } from './helpers.ts';
 
 const owner = 'alice';
@@ -12,7 +12,13 @@ function grantPaths(hash: string, extra: { size?: number; user?: string }, opts:
   if (extra.size !== undefined) params.size = String(extra.size);
   if (extra.user !== undefined) params.user = extra.user;
   const path = (step: string) => `/files/upload/multipart/${step}?${signedQuery(`upload-${step}`, params, opts)}`;
-  return { init: path('init'), parts: path('parts'), partsDone: path('parts-done'), complete: path('complete'), abort: path('abort') };
+  return {
+    init: path('init'),
+    parts: path('parts'),
+    partsDone: path('parts-done'),
+    complete: path('complete'),
+    abort: path('abort'),
+  };
 }
 
 test('a URL signed with size or user fails once either is removed or added', async (t) => {
@@ -29,7 +35,11 @@ test('a URL signed with size or user fails once either is removed or added', asy
   const plain = grantPaths(sha256(randomBytes(8)), {});
   const widened = await bss.app.inject({ method: 'POST', url: `${plain.init}&size=99`, payload: {} });
   assert.equal(widened.json().error.code, 'bad_signature', 'size cannot be added to a URL signed without it');
-  assert.equal((await bss.app.inject({ method: 'POST', url: plain.init, payload: {} })).statusCode, 200, 'a URL without size stays valid');
+  assert.equal(
+    (await bss.app.inject({ method: 'POST', url: plain.init, payload: {} })).statusCode,
+    200,
+    'a URL without size stays valid',
+  );
 });
 
 test('a signed size holds the upload: init body, part URLs, part PUTs and complete', async (t) => {
@@ -45,21 +55,38 @@ test('a signed size holds the upload: init body, part URLs, part PUTs and comple
 
   const init = await bss.app.inject({ method: 'POST', url: paths.init, payload: {} });
   const { uploadId, key } = init.json();
-  const beyond = await bss.app.inject({ method: 'POST', url: paths.parts, payload: { uploadId, key, partNumbers: [1, 2, 3] } });
+  const beyond = await bss.app.inject({
+    method: 'POST',
+    url: paths.parts,
+    payload: { uploadId, key, partNumbers: [1, 2, 3] },
+  });
   assert.equal(beyond.statusCode, 413, 'part 3 would start past the size');
   assert.equal(beyond.json().error.code, 'too_large');
-  const declaredTooLong = await bss.app.inject({ method: 'POST', url: paths.parts, payload: { uploadId, key, partNumbers: [2], contentLength: { 2: 1001 } } });
+  const declaredTooLong = await bss.app.inject({
+    method: 'POST',
+    url: paths.parts,
+    payload: { uploadId, key, partNumbers: [2], contentLength: { 2: 1001 } },
+  });
   assert.equal(declaredTooLong.statusCode, 413);
 
-  const urls = (await bss.app.inject({ method: 'POST', url: paths.parts, payload: { uploadId, key, partNumbers: [1, 2] } })).json().parts;
+  const urls = (
+    await bss.app.inject({ method: 'POST', url: paths.parts, payload: { uploadId, key, partNumbers: [1, 2] } })
+  ).json().parts;
   const [first, tail] = split(data);
-  const tooLong = await bss.app.inject({ method: 'PUT', url: pathOf(urls[2]), payload: Buffer.concat([tail as Buffer, Buffer.alloc(1)]) });
+  const tooLong = await bss.app.inject({
+    method: 'PUT',
+    url: pathOf(urls[2]),
+    payload: Buffer.concat([tail as Buffer, Buffer.alloc(1)]),
+  });
   assert.equal(tooLong.statusCode, 413, 'a part PUT past the size is refused');
 
   // The parts add up to less than the signed size: refused, nothing published, the upload stays open.
   const p1 = await bss.app.inject({ method: 'PUT', url: pathOf(urls[1]), payload: first });
   const short = await bss.app.inject({ method: 'PUT', url: pathOf(urls[2]), payload: (tail as Buffer).subarray(1) });
-  const parts = [{ partNumber: 1, etag: String(p1.headers.etag) }, { partNumber: 2, etag: String(short.headers.etag) }];
+  const parts = [
+    { partNumber: 1, etag: String(p1.headers.etag) },
+    { partNumber: 2, etag: String(short.headers.etag) },
+  ];
   const wrong = await bss.app.inject({ method: 'POST', url: paths.complete, payload: { uploadId, key, parts } });
   assert.equal(wrong.statusCode, 400, wrong.body);
   assert.equal(await bss.storage.stat({ owner, project, hash }), null);
@@ -78,9 +105,15 @@ test('a blob of another size than the grant stated is never published', async (t
   const hash = sha256(data);
   const paths = grantPaths(hash, { size: data.length + 1 });
   const { uploadId, key } = (await bss.app.inject({ method: 'POST', url: paths.init, payload: {} })).json();
-  const url = (await bss.app.inject({ method: 'POST', url: paths.parts, payload: { uploadId, key, partNumbers: [1] } })).json().parts[1];
+  const url = (
+    await bss.app.inject({ method: 'POST', url: paths.parts, payload: { uploadId, key, partNumbers: [1] } })
+  ).json().parts[1];
   const put = await bss.app.inject({ method: 'PUT', url: pathOf(url), payload: data });
-  const res = await bss.app.inject({ method: 'POST', url: paths.complete, payload: { uploadId, key, parts: [{ partNumber: 1, etag: put.headers.etag }] } });
+  const res = await bss.app.inject({
+    method: 'POST',
+    url: paths.complete,
+    payload: { uploadId, key, parts: [{ partNumber: 1, etag: put.headers.etag }] },
+  });
   assert.equal(res.statusCode, 400, res.body);
   assert.equal(await bss.storage.stat({ owner, project, hash }), null);
 });
@@ -94,11 +127,16 @@ test("an upload answers only its own grant's user; the same user's fresh grant r
   const hash = sha256(data);
   const alice = grantPaths(hash, { size: data.length, user: 'user-alice' }, { now });
   const { uploadId, key } = (await bss.app.inject({ method: 'POST', url: alice.init, payload: {} })).json();
-  const url = (await bss.app.inject({ method: 'POST', url: alice.parts, payload: { uploadId, key, partNumbers: [1] } })).json().parts[1];
+  const url = (
+    await bss.app.inject({ method: 'POST', url: alice.parts, payload: { uploadId, key, partNumbers: [1] } })
+  ).json().parts[1];
   const put = await bss.app.inject({ method: 'PUT', url: pathOf(url), payload: data });
   const body = { uploadId, key, parts: [{ partNumber: 1, etag: put.headers.etag }] };
 
-  for (const other of [grantPaths(hash, { size: data.length, user: 'user-mallory' }, { now }), grantPaths(hash, {}, { now })]) {
+  for (const other of [
+    grantPaths(hash, { size: data.length, user: 'user-mallory' }, { now }),
+    grantPaths(hash, {}, { now }),
+  ]) {
     const steps = [
       { method: 'POST' as const, url: other.parts, payload: { uploadId, key, partNumbers: [1] } },
       { method: 'GET' as const, url: `${other.partsDone}&${new URLSearchParams({ uploadId, key })}` },
@@ -114,7 +152,10 @@ test("an upload answers only its own grant's user; the same user's fresh grant r
 
   clock = now + 100;
   const fresh = grantPaths(hash, { size: data.length, user: 'user-alice' }, { now: clock });
-  const listed = await bss.app.inject({ method: 'GET', url: `${fresh.partsDone}&${new URLSearchParams({ uploadId, key })}` });
+  const listed = await bss.app.inject({
+    method: 'GET',
+    url: `${fresh.partsDone}&${new URLSearchParams({ uploadId, key })}`,
+  });
   assert.equal(listed.json().parts.length, 1, 'the part is still there for its user');
   const done = await bss.app.inject({ method: 'POST', url: fresh.complete, payload: body });
   assert.equal(done.statusCode, 200, done.body);

@@ -1,6 +1,6 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
 import { makeApp, sha256, signedQuery, singlePath, uploadPaths } from './helpers.ts';
 
 const owner = 'alice';
@@ -17,9 +17,16 @@ test('a signed URL that lives longer than BSS allows is refused, on every signed
   assert.equal(init.statusCode, 403, init.body);
   assert.equal(init.json().error.code, 'bad_signature');
 
-  const stat = await bss.app.inject({ method: 'GET', url: `/blobs/stat?${signedQuery('stat', scope, { now, ttl: 3600 })}` });
+  const stat = await bss.app.inject({
+    method: 'GET',
+    url: `/blobs/stat?${signedQuery('stat', scope, { now, ttl: 3600 })}`,
+  });
   assert.equal(stat.statusCode, 403);
-  const single = await bss.app.inject({ method: 'POST', url: singlePath('videos', { ...scope, size: 10 }, { now, ttl: 3600 }), payload: {} });
+  const single = await bss.app.inject({
+    method: 'POST',
+    url: singlePath('videos', { ...scope, size: 10 }, { now, ttl: 3600 }),
+    payload: {},
+  });
   assert.equal(single.statusCode, 403);
 
   const withinTtl = uploadPaths('videos', scope, { now, ttl: 600 });
@@ -35,7 +42,11 @@ test('part URLs expire no later than the parts URL that minted them', async (t) 
   const init = await bss.app.inject({ method: 'POST', url: paths.init, payload: {} });
   const { uploadId, key } = init.json();
 
-  const parts = await bss.app.inject({ method: 'POST', url: paths.parts, payload: { uploadId, key, partNumbers: [1, 2] } });
+  const parts = await bss.app.inject({
+    method: 'POST',
+    url: paths.parts,
+    payload: { uploadId, key, partNumbers: [1, 2] },
+  });
   assert.equal(parts.statusCode, 200, parts.body);
   const answer = parts.json() as { parts: Record<string, string>; expiresAt: string };
   for (const url of Object.values(answer.parts)) {

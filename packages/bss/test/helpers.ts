@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { presign } from '@dreamlake/presign';
 import type { FastifyInstance } from 'fastify';
-import { loadBssConfig, type BssConfig } from '../src/config.ts';
 import { buildBssApp } from '../src/app.ts';
+import { type BssConfig, loadBssConfig } from '../src/config.ts';
 import { createStorage } from '../src/storage/index.ts';
 import type { Storage } from '../src/storage/storage.ts';
 
@@ -19,11 +19,21 @@ export async function tempDir(prefix = 'bss-test-'): Promise<{ dir: string; remo
 }
 
 export function testConfig(dataDir: string, env: Record<string, string> = {}): BssConfig {
-  return loadBssConfig({ PRESIGN_SECRETS: SECRET, DREAMLAKE_DATA_DIR: dataDir, LOG_LEVEL: 'silent', SWEEP_INTERVAL_SECONDS: '0', ...env });
+  return loadBssConfig({
+    PRESIGN_SECRETS: SECRET,
+    DREAMLAKE_DATA_DIR: dataDir,
+    LOG_LEVEL: 'silent',
+    SWEEP_INTERVAL_SECONDS: '0',
+    ...env,
+  });
 }
 
 /** PUTs bytes over real HTTP, as a client does with a part URL. */
-export function httpPut(url: string, body: Buffer, headers: Record<string, string> = {}): Promise<{ status: number; etag?: string }> {
+export function httpPut(
+  url: string,
+  body: Buffer,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; etag?: string }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(url, {
       method: 'PUT',
@@ -43,7 +53,11 @@ export function httpPut(url: string, body: Buffer, headers: Record<string, strin
 }
 
 /** A signed query string for one of BSS's actions. */
-export function signedQuery(action: string, params: Record<string, string>, opts: { now?: number; ttl?: number; secret?: string } = {}): string {
+export function signedQuery(
+  action: string,
+  params: Record<string, string>,
+  opts: { now?: number; ttl?: number; secret?: string } = {},
+): string {
   const { query } = presign({
     action,
     params,
@@ -84,7 +98,8 @@ export type Scope = { owner: string; project: string; hash: string };
 
 /** The five signed endpoint paths for one file, as the server would hand them out. */
 export function uploadPaths(type: string, scope: Scope, opts: { now?: number; ttl?: number; secret?: string } = {}) {
-  const path = (action: string, route: string) => `/${type}/upload/multipart/${route}?${signedQuery(action, scope, opts)}`;
+  const path = (action: string, route: string) =>
+    `/${type}/upload/multipart/${route}?${signedQuery(action, scope, opts)}`;
   return {
     init: path('upload-init', 'init'),
     parts: path('upload-parts', 'parts'),
@@ -95,7 +110,11 @@ export function uploadPaths(type: string, scope: Scope, opts: { now?: number; tt
 }
 
 /** The signed single-shot path for one file (action `upload-single`, signed size), as a batch grant hands it out. */
-export function singlePath(type: string, scope: Scope & { size: number }, opts: { now?: number; ttl?: number; secret?: string } = {}): string {
+export function singlePath(
+  type: string,
+  scope: Scope & { size: number },
+  opts: { now?: number; ttl?: number; secret?: string } = {},
+): string {
   const params = { owner: scope.owner, project: scope.project, hash: scope.hash, size: String(scope.size) };
   return `/${type}/upload/single?${signedQuery('upload-single', params, opts)}`;
 }
@@ -124,17 +143,31 @@ export function split(data: Buffer, partSize = 5 * MiB): Buffer[] {
 }
 
 /** Runs init, parts and the part PUTs through the app; answers what complete needs. */
-export async function sendParts(app: FastifyInstance, paths: ReturnType<typeof uploadPaths>, data: Buffer, contentType = 'video/mp4') {
+export async function sendParts(
+  app: FastifyInstance,
+  paths: ReturnType<typeof uploadPaths>,
+  data: Buffer,
+  contentType = 'video/mp4',
+) {
   const init = await app.inject({ method: 'POST', url: paths.init, payload: { contentType, size: data.length } });
   assert.equal(init.statusCode, 200, init.body);
   const { uploadId, key } = init.json() as { uploadId: string; key: string };
   const parts = split(data);
-  const urls = await app.inject({ method: 'POST', url: paths.parts, payload: { uploadId, key, partNumbers: parts.map((_, i) => i + 1) } });
+  const urls = await app.inject({
+    method: 'POST',
+    url: paths.parts,
+    payload: { uploadId, key, partNumbers: parts.map((_, i) => i + 1) },
+  });
   assert.equal(urls.statusCode, 200, urls.body);
   const etags: { partNumber: number; etag: string }[] = [];
   for (const [i, body] of parts.entries()) {
     const url = (urls.json() as { parts: Record<string, string> }).parts[String(i + 1)] as string;
-    const put = await app.inject({ method: 'PUT', url: pathOf(url), payload: body, headers: { 'content-type': 'application/octet-stream' } });
+    const put = await app.inject({
+      method: 'PUT',
+      url: pathOf(url),
+      payload: body,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     assert.equal(put.statusCode, 200, put.body);
     etags.push({ partNumber: i + 1, etag: String(put.headers.etag) });
   }

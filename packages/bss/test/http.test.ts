@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { makeApp, sha256, uploadPaths } from './helpers.ts';
 
 test('CORS: allowed origins get the headers and see ETag; others do not', async (t) => {
@@ -8,7 +8,11 @@ test('CORS: allowed origins get the headers and see ETag; others do not', async 
   const preflight = await bss.app.inject({
     method: 'OPTIONS',
     url: '/upload/part',
-    headers: { origin: 'https://app.example.com', 'access-control-request-method': 'PUT', 'access-control-request-headers': 'content-md5' },
+    headers: {
+      origin: 'https://app.example.com',
+      'access-control-request-method': 'PUT',
+      'access-control-request-headers': 'content-md5',
+    },
   });
   assert.equal(preflight.statusCode, 204);
   assert.equal(preflight.headers['access-control-allow-origin'], 'https://app.example.com');
@@ -16,12 +20,22 @@ test('CORS: allowed origins get the headers and see ETag; others do not', async 
   assert.match(String(preflight.headers['access-control-allow-headers']), /content-md5/);
 
   const paths = uploadPaths('videos', { owner: 'a', project: 'b', hash: sha256(Buffer.from('c')) });
-  const res = await bss.app.inject({ method: 'POST', url: paths.init, payload: {}, headers: { origin: 'https://app.example.com' } });
+  const res = await bss.app.inject({
+    method: 'POST',
+    url: paths.init,
+    payload: {},
+    headers: { origin: 'https://app.example.com' },
+  });
   assert.equal(res.headers['access-control-allow-origin'], 'https://app.example.com');
   assert.match(String(res.headers['access-control-expose-headers']), /ETag/);
   assert.equal(res.headers['referrer-policy'], 'no-referrer');
 
-  const foreign = await bss.app.inject({ method: 'POST', url: paths.init, payload: {}, headers: { origin: 'https://evil.example.com' } });
+  const foreign = await bss.app.inject({
+    method: 'POST',
+    url: paths.init,
+    payload: {},
+    headers: { origin: 'https://evil.example.com' },
+  });
   assert.equal(foreign.headers['access-control-allow-origin'], undefined);
 });
 
@@ -39,7 +53,12 @@ test('unknown routes and malformed JSON answer the JSON error shape', async (t) 
   assert.equal(missing.statusCode, 404);
   assert.equal(missing.json().error.code, 'not_found');
   const paths = uploadPaths('videos', { owner: 'a', project: 'b', hash: sha256(Buffer.from('c')) });
-  const broken = await bss.app.inject({ method: 'POST', url: paths.init, payload: '{"contentType":', headers: { 'content-type': 'application/json' } });
+  const broken = await bss.app.inject({
+    method: 'POST',
+    url: paths.init,
+    payload: '{"contentType":',
+    headers: { 'content-type': 'application/json' },
+  });
   assert.equal(broken.statusCode, 400);
   assert.equal(broken.json().error.code, 'invalid_request');
 });

@@ -1,24 +1,44 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
 import { makeApp, pathOf, sha256, uploadPaths } from './helpers.ts';
 
 const base = '/labels/upload/multipart';
 
 async function legacyUpload(bss: Awaited<ReturnType<typeof makeApp>>, data: Buffer, hash: string) {
-  const init = await bss.app.inject({ method: 'POST', url: `${base}/init`, payload: { owner: 'carol', project: 'old-space', hash, contentType: 'application/jsonl' } });
+  const init = await bss.app.inject({
+    method: 'POST',
+    url: `${base}/init`,
+    payload: { owner: 'carol', project: 'old-space', hash, contentType: 'application/jsonl' },
+  });
   assert.equal(init.statusCode, 200, init.body);
   const { uploadId, key } = init.json();
-  const parts = await bss.app.inject({ method: 'POST', url: `${base}/parts`, payload: { uploadId, key, partNumbers: [1] } });
+  const parts = await bss.app.inject({
+    method: 'POST',
+    url: `${base}/parts`,
+    payload: { uploadId, key, partNumbers: [1] },
+  });
   assert.equal(parts.statusCode, 200, parts.body);
   const put = await bss.app.inject({ method: 'PUT', url: pathOf(parts.json().parts['1']), payload: data });
   assert.equal(put.statusCode, 200, put.body);
-  const done = await bss.app.inject({ method: 'GET', url: `${base}/parts-done?${new URLSearchParams({ uploadId, key })}` });
+  const done = await bss.app.inject({
+    method: 'GET',
+    url: `${base}/parts-done?${new URLSearchParams({ uploadId, key })}`,
+  });
   assert.equal(done.statusCode, 200);
   assert.equal(done.json().parts.length, 1);
   // Existing clients strip the quotes from ETags.
   const etag = String(put.headers.etag).replaceAll('"', '');
-  return { uploadId, key, complete: () => bss.app.inject({ method: 'POST', url: `${base}/complete`, payload: { uploadId, key, parts: [{ partNumber: 1, etag }] } }) };
+  return {
+    uploadId,
+    key,
+    complete: () =>
+      bss.app.inject({
+        method: 'POST',
+        url: `${base}/complete`,
+        payload: { uploadId, key, parts: [{ partNumber: 1, etag }] },
+      }),
+  };
 }
 
 test('REQUIRE_PRESIGNED_UPLOADS=false serves the legacy unsigned flow with a 16-hex hash', async (t) => {
@@ -55,11 +75,19 @@ test('legacy mode: a request that carries a signature is still verified; malform
   const res = await bss.app.inject({ method: 'POST', url: forged.init, payload: { contentType: 'text/plain' } });
   assert.equal(res.statusCode, 403);
   assert.equal(res.json().error.code, 'bad_signature');
-  const expOnly = await bss.app.inject({ method: 'POST', url: `${base}/init?exp=1`, payload: { ...scope, contentType: 'text/plain' } });
+  const expOnly = await bss.app.inject({
+    method: 'POST',
+    url: `${base}/init?exp=1`,
+    payload: { ...scope, contentType: 'text/plain' },
+  });
   assert.notEqual(expOnly.statusCode, 200, 'half a signature is not "unsigned"');
 
   const good = uploadPaths('labels', scope);
-  assert.equal((await bss.app.inject({ method: 'POST', url: good.init, payload: {} })).statusCode, 200, 'signed requests work in legacy mode');
+  assert.equal(
+    (await bss.app.inject({ method: 'POST', url: good.init, payload: {} })).statusCode,
+    200,
+    'signed requests work in legacy mode',
+  );
 
   for (const payload of [
     { project: 'p', hash: scope.hash, contentType: 'text/plain' },
@@ -71,7 +99,11 @@ test('legacy mode: a request that carries a signature is still verified; malform
     assert.equal(bad.statusCode, 400, JSON.stringify(payload));
     assert.equal(bad.json().error.code, 'invalid_request');
   }
-  const badKey = await bss.app.inject({ method: 'POST', url: `${base}/abort`, payload: { uploadId: 'a'.repeat(32), key: '../../etc/passwd' } });
+  const badKey = await bss.app.inject({
+    method: 'POST',
+    url: `${base}/abort`,
+    payload: { uploadId: 'a'.repeat(32), key: '../../etc/passwd' },
+  });
   assert.equal(badKey.statusCode, 400);
 });
 
@@ -81,8 +113,16 @@ test('REQUIRE_PRESIGNED_UPLOADS=true (the default) refuses every unsigned legacy
   assert.equal(bss.config.requirePresignedUploads, true);
   const data = randomBytes(100);
   const calls = [
-    { method: 'POST' as const, url: `${base}/init`, payload: { owner: 'carol', project: 'p', hash: sha256(data), contentType: 'text/plain' } },
-    { method: 'POST' as const, url: `${base}/parts`, payload: { uploadId: 'a'.repeat(32), key: `uploads/carol/p/${sha256(data)}/${'a'.repeat(32)}`, partNumbers: [1] } },
+    {
+      method: 'POST' as const,
+      url: `${base}/init`,
+      payload: { owner: 'carol', project: 'p', hash: sha256(data), contentType: 'text/plain' },
+    },
+    {
+      method: 'POST' as const,
+      url: `${base}/parts`,
+      payload: { uploadId: 'a'.repeat(32), key: `uploads/carol/p/${sha256(data)}/${'a'.repeat(32)}`, partNumbers: [1] },
+    },
     { method: 'GET' as const, url: `${base}/parts-done?uploadId=a&key=b` },
     { method: 'POST' as const, url: `${base}/complete`, payload: {} },
     { method: 'POST' as const, url: `${base}/abort`, payload: {} },

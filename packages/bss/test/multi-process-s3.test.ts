@@ -1,13 +1,13 @@
-import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { verifyReceipt } from '@dreamlake/presign';
-import { SECRET, MiB, httpPut, sha256, signedQuery, tempDir } from './helpers.ts';
-import { createTestBucket, readS3TestConfig, s3EnvVars, S3_SKIP_REASON, type TestBucket } from './storage-s3-env.ts';
+import { httpPut, MiB, SECRET, sha256, signedQuery, tempDir } from './helpers.ts';
+import { createTestBucket, readS3TestConfig, S3_SKIP_REASON, s3EnvVars, type TestBucket } from './storage-s3-env.ts';
 
 const base = readS3TestConfig();
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
@@ -45,6 +45,7 @@ async function stop(bss: Bss, signal: NodeJS.Signals = 'SIGTERM'): Promise<void>
   await exited;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: tests read whatever JSON the service answers
 async function call(method: string, url: string, body?: unknown): Promise<{ status: number; json: any }> {
   const res = await fetch(url, {
     method,
@@ -94,7 +95,12 @@ describe('two BSS processes over one bucket', { skip: base ? false : S3_SKIP_REA
     const { uploadId, key } = init.json as { uploadId: string; key: string };
 
     // Part URLs from B point straight at S3: the bytes never pass through either BSS.
-    const urls = await call('POST', at(b, 'upload-parts', 'parts'), { uploadId, key, partNumbers: [1], contentMd5: { 1: md5(parts[0]!) } });
+    const urls = await call('POST', at(b, 'upload-parts', 'parts'), {
+      uploadId,
+      key,
+      partNumbers: [1],
+      contentMd5: { 1: md5(parts[0]!) },
+    });
     assert.equal(urls.status, 200, JSON.stringify(urls.json));
     const url1 = urls.json.parts['1'] as string;
     assert.ok(url1.startsWith(bucket.config.endpoint!), url1);
@@ -114,8 +120,14 @@ describe('two BSS processes over one bucket', { skip: base ? false : S3_SKIP_REA
     const put2 = await httpPut(urls2.json.parts['2'] as string, parts[1]!);
     assert.equal(put2.status, 200);
     const doneOnB = await call('GET', at(b, 'upload-parts-done', 'parts-done', doneQuery));
-    const listed = (doneOnB.json.parts as { partNumber: number; etag: string }[]).map(({ partNumber, etag }) => ({ partNumber, etag }));
-    assert.deepEqual(listed.map((p) => p.partNumber), [1, 2]);
+    const listed = (doneOnB.json.parts as { partNumber: number; etag: string }[]).map(({ partNumber, etag }) => ({
+      partNumber,
+      etag,
+    }));
+    assert.deepEqual(
+      listed.map((p) => p.partNumber),
+      [1, 2],
+    );
 
     const complete = await call('POST', at(b, 'upload-complete', 'complete'), { uploadId, key, parts: listed });
     assert.equal(complete.status, 200, JSON.stringify(complete.json));
@@ -127,13 +139,19 @@ describe('two BSS processes over one bucket', { skip: base ? false : S3_SKIP_REA
       size: file.length,
       contentType: 'video/mp4',
     });
-    assert.deepEqual(verifyReceipt([SECRET], scope, receipt, Math.floor(Date.now() / 1000)), { size: file.length, contentType: 'video/mp4' });
+    assert.deepEqual(verifyReceipt([SECRET], scope, receipt, Math.floor(Date.now() / 1000)), {
+      size: file.length,
+      contentType: 'video/mp4',
+    });
 
     // A restarted instance sees the blob; the upload is gone for everyone.
     a = await startBssProcess(env);
     const stat = await call('GET', `${a.url}/blobs/stat?${signedQuery('stat', scope)}`);
     assert.deepEqual(stat.json, { ...scope, size: file.length, contentType: 'video/mp4' });
-    assert.deepEqual((await call('GET', at(a, 'upload-parts-done', 'parts-done', doneQuery))).json, { parts: [], expired: true });
+    assert.deepEqual((await call('GET', at(a, 'upload-parts-done', 'parts-done', doneQuery))).json, {
+      parts: [],
+      expired: true,
+    });
     // Downloads are a redirect to a presigned S3 GET, ranges included.
     const download = `${a.url}/blobs/download?${signedQuery('download', scope)}`;
     const redirect = await fetch(download, { redirect: 'manual' });

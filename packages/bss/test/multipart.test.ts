@@ -1,9 +1,9 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { ASSET_TYPES } from '../src/asset-types.ts';
+import { test } from 'node:test';
 import { verifyReceipt } from '@dreamlake/presign';
-import { MiB, SECRET, makeApp, pathOf, sendParts, sha256, signedQuery, uploadPaths } from './helpers.ts';
+import { ASSET_TYPES } from '../src/asset-types.ts';
+import { MiB, makeApp, pathOf, SECRET, sendParts, sha256, signedQuery, uploadPaths } from './helpers.ts';
 
 const owner = 'alice';
 const project = 'robotics';
@@ -18,18 +18,34 @@ test('every asset type runs init, parts, parts-done and complete into a verified
     const { uploadId, key, etags } = await sendParts(bss.app, paths, data, 'video/mp4');
     assert.match(key, new RegExp(`^uploads/${owner}/${project}/${hash}/`));
 
-    const done = await bss.app.inject({ method: 'GET', url: `${paths.partsDone}&${new URLSearchParams({ uploadId, key })}` });
+    const done = await bss.app.inject({
+      method: 'GET',
+      url: `${paths.partsDone}&${new URLSearchParams({ uploadId, key })}`,
+    });
     assert.equal(done.statusCode, 200);
     assert.deepEqual(done.json(), {
       expired: false,
       parts: etags.map((e, i) => ({ partNumber: e.partNumber, etag: e.etag, size: i === 0 ? 5 * MiB : 123 })),
     });
 
-    const complete = await bss.app.inject({ method: 'POST', url: paths.complete, payload: { uploadId, key, parts: etags } });
+    const complete = await bss.app.inject({
+      method: 'POST',
+      url: paths.complete,
+      payload: { uploadId, key, parts: etags },
+    });
     assert.equal(complete.statusCode, 200, complete.body);
     const { receipt, ...answer } = complete.json();
-    assert.deepEqual(answer, { success: true, key: `blobs/${owner}/${project}/${hash}`, hash, size: data.length, contentType: 'video/mp4' });
-    assert.deepEqual(verifyReceipt([SECRET], { owner, project, hash }, receipt, Math.floor(Date.now() / 1000)), { size: data.length, contentType: 'video/mp4' });
+    assert.deepEqual(answer, {
+      success: true,
+      key: `blobs/${owner}/${project}/${hash}`,
+      hash,
+      size: data.length,
+      contentType: 'video/mp4',
+    });
+    assert.deepEqual(verifyReceipt([SECRET], { owner, project, hash }, receipt, Math.floor(Date.now() / 1000)), {
+      size: data.length,
+      contentType: 'video/mp4',
+    });
     assert.equal((await bss.storage.stat({ owner, project, hash }))?.size, data.length, type);
   }
 });
@@ -50,12 +66,20 @@ test('unsigned, tampered, expired and wrong-action requests are refused with the
   const hash = sha256(Buffer.from('x'));
   const scope = { owner, project, hash };
 
-  const unsigned = await bss.app.inject({ method: 'POST', url: `/videos/upload/multipart/init?${new URLSearchParams(scope)}`, payload: { contentType: 'video/mp4' } });
+  const unsigned = await bss.app.inject({
+    method: 'POST',
+    url: `/videos/upload/multipart/init?${new URLSearchParams(scope)}`,
+    payload: { contentType: 'video/mp4' },
+  });
   assert.equal(unsigned.statusCode, 401);
   assert.equal(unsigned.json().error.code, 'missing_signature');
 
   const paths = uploadPaths('videos', scope, { now });
-  const tampered = await bss.app.inject({ method: 'POST', url: paths.init.replace('owner=alice', 'owner=mallory'), payload: {} });
+  const tampered = await bss.app.inject({
+    method: 'POST',
+    url: paths.init.replace('owner=alice', 'owner=mallory'),
+    payload: {},
+  });
   assert.equal(tampered.statusCode, 403);
   assert.equal(tampered.json().error.code, 'bad_signature');
 
@@ -65,10 +89,17 @@ test('unsigned, tampered, expired and wrong-action requests are refused with the
   assert.equal(late.json().error.code, 'expired_signature');
 
   const otherSecret = uploadPaths('videos', scope, { now, secret: 'another-secret-0123456789abcdef0123456789' });
-  assert.equal((await bss.app.inject({ method: 'POST', url: otherSecret.init, payload: {} })).json().error.code, 'bad_signature');
+  assert.equal(
+    (await bss.app.inject({ method: 'POST', url: otherSecret.init, payload: {} })).json().error.code,
+    'bad_signature',
+  );
 
   // An init URL used on the complete endpoint.
-  const wrongAction = await bss.app.inject({ method: 'POST', url: paths.init.replace('/init?', '/complete?'), payload: {} });
+  const wrongAction = await bss.app.inject({
+    method: 'POST',
+    url: paths.init.replace('/init?', '/complete?'),
+    payload: {},
+  });
   assert.equal(wrongAction.statusCode, 403);
   assert.equal(wrongAction.json().error.code, 'bad_signature');
 
@@ -93,11 +124,19 @@ test('a body naming another owner, project or hash, or a key or uploadId outside
   const hash = sha256(Buffer.from('mine'));
   const mine = uploadPaths('videos', { owner, project, hash });
   for (const echo of [{ owner: 'mallory' }, { project: 'other' }, { hash: 'b'.repeat(64) }]) {
-    const res = await bss.app.inject({ method: 'POST', url: mine.init, payload: { contentType: 'video/mp4', ...echo } });
+    const res = await bss.app.inject({
+      method: 'POST',
+      url: mine.init,
+      payload: { contentType: 'video/mp4', ...echo },
+    });
     assert.equal(res.statusCode, 403, JSON.stringify(echo));
     assert.equal(res.json().error.code, 'scope_mismatch');
   }
-  const same = await bss.app.inject({ method: 'POST', url: mine.init, payload: { contentType: 'video/mp4', owner, project, hash } });
+  const same = await bss.app.inject({
+    method: 'POST',
+    url: mine.init,
+    payload: { contentType: 'video/mp4', owner, project, hash },
+  });
   assert.equal(same.statusCode, 200, 'repeating the signed scope is fine');
   const { uploadId, key } = same.json();
 
@@ -108,7 +147,10 @@ test('a body naming another owner, project or hash, or a key or uploadId outside
 
   const attempts = [
     { url: mine.parts, payload: { uploadId: other.uploadId, key: other.key, partNumbers: [1] } },
-    { url: mine.complete, payload: { uploadId: other.uploadId, key: other.key, parts: [{ partNumber: 1, etag: 'x' }] } },
+    {
+      url: mine.complete,
+      payload: { uploadId: other.uploadId, key: other.key, parts: [{ partNumber: 1, etag: 'x' }] },
+    },
     { url: mine.abort, payload: { uploadId: other.uploadId, key: other.key } },
     { url: mine.abort, payload: { uploadId, key: key.replace(hash, 'c'.repeat(64)) } },
     { url: mine.abort, payload: { uploadId, key: `${key}/../../x` } },
@@ -121,7 +163,10 @@ test('a body naming another owner, project or hash, or a key or uploadId outside
     assert.equal(res.statusCode, 403, `${url.split('?')[0]} ${JSON.stringify(payload)}: ${res.body}`);
     assert.equal(res.json().error.code, 'scope_mismatch');
   }
-  const peek = await bss.app.inject({ method: 'GET', url: `${mine.partsDone}&${new URLSearchParams({ uploadId: other.uploadId, key: other.key })}` });
+  const peek = await bss.app.inject({
+    method: 'GET',
+    url: `${mine.partsDone}&${new URLSearchParams({ uploadId: other.uploadId, key: other.key })}`,
+  });
   assert.equal(peek.statusCode, 403);
   assert.equal(peek.json().error.code, 'scope_mismatch');
   // Their upload is untouched.
@@ -133,7 +178,9 @@ test('fields are validated: part numbers, uniqueness, counts, content types, bod
   t.after(() => bss.close());
   const hash = sha256(Buffer.from('v'));
   const paths = uploadPaths('files', { owner, project, hash });
-  const { uploadId, key } = (await bss.app.inject({ method: 'POST', url: paths.init, payload: { contentType: 'text/plain' } })).json();
+  const { uploadId, key } = (
+    await bss.app.inject({ method: 'POST', url: paths.init, payload: { contentType: 'text/plain' } })
+  ).json();
   const bad = [
     { url: paths.parts, payload: { uploadId, key, partNumbers: [0] } },
     { url: paths.parts, payload: { uploadId, key, partNumbers: [10001] } },
@@ -142,7 +189,17 @@ test('fields are validated: part numbers, uniqueness, counts, content types, bod
     { url: paths.parts, payload: { uploadId, key, partNumbers: [1.5] } },
     { url: paths.parts, payload: { uploadId, key, partNumbers: Array.from({ length: 10001 }, (_, i) => i + 1) } },
     { url: paths.parts, payload: { uploadId, key, partNumbers: [1], contentMd5: { '2': '1B2M2Y8AsgTpgAmY7PhCfg==' } } },
-    { url: paths.complete, payload: { uploadId, key, parts: [{ partNumber: 1, etag: 'a' }, { partNumber: 1, etag: 'a' }] } },
+    {
+      url: paths.complete,
+      payload: {
+        uploadId,
+        key,
+        parts: [
+          { partNumber: 1, etag: 'a' },
+          { partNumber: 1, etag: 'a' },
+        ],
+      },
+    },
     { url: paths.complete, payload: { uploadId, key, parts: [] } },
     { url: paths.complete, payload: { uploadId: 'a b', key, parts: [{ partNumber: 1, etag: 'a' }] } },
     { url: paths.init, payload: { contentType: 'not a type' } },
@@ -154,7 +211,11 @@ test('fields are validated: part numbers, uniqueness, counts, content types, bod
     assert.equal(res.statusCode, 400, `${JSON.stringify(payload).slice(0, 120)}: ${res.body.slice(0, 200)}`);
     assert.equal(res.json().error.code, 'invalid_request');
   }
-  const huge = await bss.app.inject({ method: 'POST', url: paths.init, payload: { contentType: 'text/plain', size: 10_000 * 5 * 1024 ** 3 + 1 } });
+  const huge = await bss.app.inject({
+    method: 'POST',
+    url: paths.init,
+    payload: { contentType: 'text/plain', size: 10_000 * 5 * 1024 ** 3 + 1 },
+  });
   assert.equal(huge.statusCode, 413);
   const tooBig = await bss.app.inject({
     method: 'POST',
@@ -164,7 +225,11 @@ test('fields are validated: part numbers, uniqueness, counts, content types, bod
   });
   assert.equal(tooBig.statusCode, 413);
   assert.equal(tooBig.json().error.code, 'too_large');
-  const many = await bss.app.inject({ method: 'POST', url: paths.parts, payload: { uploadId, key, partNumbers: Array.from({ length: 10000 }, (_, i) => i + 1) } });
+  const many = await bss.app.inject({
+    method: 'POST',
+    url: paths.parts,
+    payload: { uploadId, key, partNumbers: Array.from({ length: 10000 }, (_, i) => i + 1) },
+  });
   assert.equal(many.statusCode, 200, 'exactly 10,000 part numbers are fine');
   assert.equal(Object.keys(many.json().parts).length, 10000);
 });
@@ -179,19 +244,32 @@ test('abort discards the upload; parts-done then answers expired, as for unknown
 
   const abort = await bss.app.inject({ method: 'POST', url: paths.abort, payload: { uploadId, key } });
   assert.deepEqual(abort.json(), { success: true });
-  assert.deepEqual((await bss.app.inject({ method: 'GET', url: doneUrl(uploadId, key) })).json(), { parts: [], expired: true });
+  assert.deepEqual((await bss.app.inject({ method: 'GET', url: doneUrl(uploadId, key) })).json(), {
+    parts: [],
+    expired: true,
+  });
   const again = await bss.app.inject({ method: 'POST', url: paths.abort, payload: { uploadId, key } });
   assert.equal(again.statusCode, 200, 'aborting twice is fine');
-  const complete = await bss.app.inject({ method: 'POST', url: paths.complete, payload: { uploadId, key, parts: [{ partNumber: 1, etag: 'x' }] } });
+  const complete = await bss.app.inject({
+    method: 'POST',
+    url: paths.complete,
+    payload: { uploadId, key, parts: [{ partNumber: 1, etag: 'x' }] },
+  });
   assert.equal(complete.statusCode, 404);
 
   const unknownId = 'f'.repeat(32);
   const unknownKey = key.replace(uploadId, unknownId);
-  assert.deepEqual((await bss.app.inject({ method: 'GET', url: doneUrl(unknownId, unknownKey) })).json(), { parts: [], expired: true });
+  assert.deepEqual((await bss.app.inject({ method: 'GET', url: doneUrl(unknownId, unknownKey) })).json(), {
+    parts: [],
+    expired: true,
+  });
 
   const second = await sendParts(bss.app, paths, data);
-  assert.equal((await bss.storage.sweep(new Date(Date.now() + 1000))), 1);
-  assert.deepEqual((await bss.app.inject({ method: 'GET', url: doneUrl(second.uploadId, second.key) })).json(), { parts: [], expired: true });
+  assert.equal(await bss.storage.sweep(new Date(Date.now() + 1000)), 1);
+  assert.deepEqual((await bss.app.inject({ method: 'GET', url: doneUrl(second.uploadId, second.key) })).json(), {
+    parts: [],
+    expired: true,
+  });
 });
 
 test('complete: hash mismatch is 422 and nothing is visible; wrong ETag is 400; unquoted ETags pass', async (t) => {
@@ -201,7 +279,11 @@ test('complete: hash mismatch is 422 and nothing is visible; wrong ETag is 400; 
   const claimed = sha256(Buffer.from('something else'));
   const lying = uploadPaths('videos', { owner, project, hash: claimed });
   const sent = await sendParts(bss.app, lying, data);
-  const mismatch = await bss.app.inject({ method: 'POST', url: lying.complete, payload: { uploadId: sent.uploadId, key: sent.key, parts: sent.etags } });
+  const mismatch = await bss.app.inject({
+    method: 'POST',
+    url: lying.complete,
+    payload: { uploadId: sent.uploadId, key: sent.key, parts: sent.etags },
+  });
   assert.equal(mismatch.statusCode, 422);
   assert.equal(mismatch.json().error.code, 'hash_mismatch');
   assert.equal(await bss.storage.stat({ owner, project, hash: claimed }), null);
@@ -209,13 +291,29 @@ test('complete: hash mismatch is 422 and nothing is visible; wrong ETag is 400; 
 
   const honest = uploadPaths('videos', { owner, project, hash: sha256(data) });
   const ok = await sendParts(bss.app, honest, data);
-  const wrong = await bss.app.inject({ method: 'POST', url: honest.complete, payload: { uploadId: ok.uploadId, key: ok.key, parts: [{ partNumber: 1, etag: '"0123456789abcdef0123456789abcdef"' }] } });
+  const wrong = await bss.app.inject({
+    method: 'POST',
+    url: honest.complete,
+    payload: {
+      uploadId: ok.uploadId,
+      key: ok.key,
+      parts: [{ partNumber: 1, etag: '"0123456789abcdef0123456789abcdef"' }],
+    },
+  });
   assert.equal(wrong.statusCode, 400);
   assert.equal(wrong.json().error.code, 'invalid_part');
-  const missing = await bss.app.inject({ method: 'POST', url: honest.complete, payload: { uploadId: ok.uploadId, key: ok.key, parts: [...ok.etags, { partNumber: 2, etag: ok.etags[0]!.etag }] } });
+  const missing = await bss.app.inject({
+    method: 'POST',
+    url: honest.complete,
+    payload: { uploadId: ok.uploadId, key: ok.key, parts: [...ok.etags, { partNumber: 2, etag: ok.etags[0]!.etag }] },
+  });
   assert.equal(missing.json().error.code, 'invalid_part');
   const bare = ok.etags.map((e) => ({ partNumber: e.partNumber, etag: e.etag.replaceAll('"', '') }));
-  const done = await bss.app.inject({ method: 'POST', url: honest.complete, payload: { uploadId: ok.uploadId, key: ok.key, parts: bare } });
+  const done = await bss.app.inject({
+    method: 'POST',
+    url: honest.complete,
+    payload: { uploadId: ok.uploadId, key: ok.key, parts: bare },
+  });
   assert.equal(done.statusCode, 200, done.body);
 });
 
@@ -227,14 +325,24 @@ test('completing twice, and two uploads of one hash completing at once, all answ
   const paths = uploadPaths('tracks', { owner, project, hash });
   const a = await sendParts(bss.app, paths, data);
   const b = await sendParts(bss.app, paths, data);
-  const calls = [a, b, a, b].map((u) => bss.app.inject({ method: 'POST', url: paths.complete, payload: { uploadId: u.uploadId, key: u.key, parts: u.etags } }));
+  const calls = [a, b, a, b].map((u) =>
+    bss.app.inject({
+      method: 'POST',
+      url: paths.complete,
+      payload: { uploadId: u.uploadId, key: u.key, parts: u.etags },
+    }),
+  );
   const results = await Promise.all(calls);
   for (const res of results) {
     assert.equal(res.statusCode, 200, res.body);
     assert.equal(res.json().hash, hash);
     assert.equal(res.json().success, true);
   }
-  const again = await bss.app.inject({ method: 'POST', url: paths.complete, payload: { uploadId: a.uploadId, key: a.key, parts: a.etags } });
+  const again = await bss.app.inject({
+    method: 'POST',
+    url: paths.complete,
+    payload: { uploadId: a.uploadId, key: a.key, parts: a.etags },
+  });
   assert.equal(again.statusCode, 200);
   assert.equal((await bss.storage.stat({ owner, project, hash }))?.size, data.length);
 });

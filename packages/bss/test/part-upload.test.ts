@@ -1,11 +1,11 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { connect } from 'node:net';
 import { readdir } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { makeApp, md5hex, pathOf, sha256, signedQuery, uploadPaths, type TestApp } from './helpers.ts';
+import { test } from 'node:test';
+import { makeApp, md5hex, pathOf, sha256, signedQuery, type TestApp, uploadPaths } from './helpers.ts';
 
 const owner = 'alice';
 const project = 'robotics';
@@ -13,10 +13,18 @@ const project = 'robotics';
 async function openUpload(bss: TestApp, data: Buffer, size?: number) {
   const hash = sha256(data);
   const paths = uploadPaths('videos', { owner, project, hash });
-  const init = await bss.app.inject({ method: 'POST', url: paths.init, payload: { contentType: 'video/mp4', ...(size !== undefined ? { size } : {}) } });
+  const init = await bss.app.inject({
+    method: 'POST',
+    url: paths.init,
+    payload: { contentType: 'video/mp4', ...(size !== undefined ? { size } : {}) },
+  });
   const { uploadId, key } = init.json() as { uploadId: string; key: string };
   const partUrl = async (n: number, contentMd5?: Record<string, string>) => {
-    const res = await bss.app.inject({ method: 'POST', url: paths.parts, payload: { uploadId, key, partNumbers: [n], ...(contentMd5 ? { contentMd5 } : {}) } });
+    const res = await bss.app.inject({
+      method: 'POST',
+      url: paths.parts,
+      payload: { uploadId, key, partNumbers: [n], ...(contentMd5 ? { contentMd5 } : {}) },
+    });
     assert.equal(res.statusCode, 200, res.body);
     return pathOf(res.json().parts[String(n)]);
   };
@@ -36,12 +44,22 @@ test('a part PUT answers the quoted MD5 as ETag and replaces an earlier body of 
   const up = await openUpload(bss, randomBytes(10));
   const url = await up.partUrl(3);
   for (const body of [randomBytes(1000), randomBytes(2000)]) {
-    const res = await bss.app.inject({ method: 'PUT', url, payload: body, headers: { 'content-type': 'application/octet-stream' } });
+    const res = await bss.app.inject({
+      method: 'PUT',
+      url,
+      payload: body,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     assert.equal(res.statusCode, 200);
     assert.equal(res.headers.etag, `"${md5hex(body)}"`);
     assert.deepEqual(await up.listed(), [{ partNumber: 3, etag: `"${md5hex(body)}"`, size: body.length }]);
   }
-  const other = await bss.app.inject({ method: 'PUT', url, payload: Buffer.from('x'), headers: { 'content-type': 'text/plain' } });
+  const other = await bss.app.inject({
+    method: 'PUT',
+    url,
+    payload: Buffer.from('x'),
+    headers: { 'content-type': 'text/plain' },
+  });
   assert.equal(other.statusCode, 200, 'any content type is taken as raw bytes');
 });
 
@@ -61,7 +79,15 @@ test('part URLs: unsigned 401, tampered part number 403, expired 403, aborted up
   assert.equal(tampered.json().error.code, 'bad_signature');
   const bigger = await put(url.replace(/maxLength=\d+/, 'maxLength=99'));
   assert.equal(bigger.json().error.code, 'bad_signature');
-  const params = { owner, project, hash: up.hash, uploadId: up.uploadId, partNumber: '1', maxLength: '100', contentMd5: '' };
+  const params = {
+    owner,
+    project,
+    hash: up.hash,
+    uploadId: up.uploadId,
+    partNumber: '1',
+    maxLength: '100',
+    contentMd5: '',
+  };
   const late = await put(`/upload/part?${signedQuery('upload-part', params, { now: now - 1000, ttl: 600 })}`);
   assert.equal(late.statusCode, 403);
   assert.equal(late.json().error.code, 'expired_signature');
@@ -88,7 +114,11 @@ test('a part over the signed maxLength is 413 too_large and leaves no part, decl
   assert.equal(declared.json().error.code, 'too_large');
   assert.equal(declared.headers.connection, 'close');
 
-  const streamed = await bss.app.inject({ method: 'PUT', url, payload: Readable.from([randomBytes(600), randomBytes(600)]) });
+  const streamed = await bss.app.inject({
+    method: 'PUT',
+    url,
+    payload: Readable.from([randomBytes(600), randomBytes(600)]),
+  });
   assert.equal(streamed.statusCode, 413);
   assert.deepEqual(await up.listed(), []);
   assert.deepEqual(await leftovers(bss, up.key), []);
@@ -106,21 +136,37 @@ test('Content-MD5: a body that does not match is 400 invalid_part (BadDigest) an
 
   // Declared by the client only.
   const free = await up.partUrl(1);
-  const wrong = await bss.app.inject({ method: 'PUT', url: free, payload: randomBytes(4096), headers: { 'content-md5': md5 } });
+  const wrong = await bss.app.inject({
+    method: 'PUT',
+    url: free,
+    payload: randomBytes(4096),
+    headers: { 'content-md5': md5 },
+  });
   assert.equal(wrong.statusCode, 400);
   assert.equal(wrong.json().error.code, 'invalid_part');
   assert.match(wrong.json().error.message, /BadDigest/);
   assert.deepEqual(await up.listed(), []);
-  assert.equal((await bss.app.inject({ method: 'PUT', url: free, payload: body, headers: { 'content-md5': md5 } })).statusCode, 200);
+  assert.equal(
+    (await bss.app.inject({ method: 'PUT', url: free, payload: body, headers: { 'content-md5': md5 } })).statusCode,
+    200,
+  );
 
   // Bound into the URL: the body must match even when the header is left out.
   const bound = await up.partUrl(2, { '2': md5 });
   const unbound = await bss.app.inject({ method: 'PUT', url: bound, payload: randomBytes(4096) });
   assert.equal(unbound.statusCode, 400);
-  const otherHeader = await bss.app.inject({ method: 'PUT', url: bound, payload: body, headers: { 'content-md5': createHash('md5').update('x').digest('base64') } });
+  const otherHeader = await bss.app.inject({
+    method: 'PUT',
+    url: bound,
+    payload: body,
+    headers: { 'content-md5': createHash('md5').update('x').digest('base64') },
+  });
   assert.equal(otherHeader.statusCode, 400);
   assert.equal((await bss.app.inject({ method: 'PUT', url: bound, payload: body })).statusCode, 200);
-  assert.deepEqual((await up.listed())?.map((p) => p.partNumber), [1, 2]);
+  assert.deepEqual(
+    (await up.listed())?.map((p) => p.partNumber),
+    [1, 2],
+  );
   assert.deepEqual(await leftovers(bss, up.key), []);
 });
 
@@ -134,10 +180,13 @@ test('a cut-off part PUT leaves no part and no temporary file', async (t) => {
 
   const socket = connect(Number(port), '127.0.0.1');
   await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-  socket.write(`PUT ${url} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\nContent-Length: ${8 * 1024 * 1024}\r\n\r\n`);
+  socket.write(
+    `PUT ${url} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\nContent-Length: ${8 * 1024 * 1024}\r\n\r\n`,
+  );
   socket.write(randomBytes(3 * 1024 * 1024));
   // Let the server start writing the part, then cut the connection.
-  for (let i = 0; i < 50 && (await leftovers(bss, up.key)).length === 0; i += 1) await new Promise((r) => setTimeout(r, 20));
+  for (let i = 0; i < 50 && (await leftovers(bss, up.key)).length === 0; i += 1)
+    await new Promise((r) => setTimeout(r, 20));
   socket.destroy();
 
   let left: string[] = ['?'];

@@ -1,9 +1,9 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { SECRET, httpPut, sha256, signedQuery, tempDir } from './helpers.ts';
+import { httpPut, SECRET, sha256, signedQuery, tempDir } from './helpers.ts';
 
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
@@ -11,7 +11,13 @@ test('main starts BSS from the environment, logs without signatures, and stops o
   const temp = await tempDir();
   t.after(() => temp.remove());
   const child = spawn(process.execPath, ['--import', 'tsx', main], {
-    env: { PATH: process.env.PATH ?? '', PRESIGN_SECRETS: SECRET, BSS_PORT: '0', DREAMLAKE_DATA_DIR: temp.dir, LOG_LEVEL: 'info' },
+    env: {
+      PATH: process.env.PATH ?? '',
+      PRESIGN_SECRETS: SECRET,
+      BSS_PORT: '0',
+      DREAMLAKE_DATA_DIR: temp.dir,
+      LOG_LEVEL: 'info',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   t.after(() => {
@@ -36,11 +42,14 @@ test('main starts BSS from the environment, logs without signatures, and stops o
     body: JSON.stringify({ contentType: 'text/plain' }),
   });
   const { uploadId, key } = (await init.json()) as { uploadId: string; key: string };
-  const parts = await fetch(`${url}/files/upload/multipart/parts?${signedQuery('upload-parts', { owner: 'erin', project: 'p', hash })}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ uploadId, key, partNumbers: [1] }),
-  });
+  const parts = await fetch(
+    `${url}/files/upload/multipart/parts?${signedQuery('upload-parts', { owner: 'erin', project: 'p', hash })}`,
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ uploadId, key, partNumbers: [1] }),
+    },
+  );
   const partUrl = ((await parts.json()) as { parts: Record<string, string> }).parts['1'] as string;
   assert.ok(partUrl.startsWith(`${url}/upload/part?`), `part URLs point at the bound port: ${partUrl}`);
   assert.equal((await httpPut(partUrl, Buffer.from('hello'))).status, 200);
@@ -58,7 +67,10 @@ test('main starts BSS from the environment, logs without signatures, and stops o
 });
 
 test('main refuses to start without secrets and says why in one line', async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', main], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', main], {
+    env: { PATH: process.env.PATH ?? '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
   const [code] = await once(child, 'exit');

@@ -1,10 +1,20 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { connect, type Socket } from 'node:net';
 import { readdir } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { MiB, httpPut, makeApp, sendParts, sha256, singlePath, stagedFiles, uploadPaths, type TestApp } from './helpers.ts';
+import { test } from 'node:test';
+import {
+  httpPut,
+  MiB,
+  makeApp,
+  sendParts,
+  sha256,
+  singlePath,
+  stagedFiles,
+  type TestApp,
+  uploadPaths,
+} from './helpers.ts';
 
 const owner = 'frank';
 const project = 'sound';
@@ -39,8 +49,11 @@ test('a chunked body is cut off with 413 as soon as it passes the signed size, a
   const url = singlePath('audio', { owner, project, hash: sha256(data), size: data.length });
   const socket = await openSocket(base);
   const answer = answerUntilClose(socket);
-  socket.write(`PUT ${url} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: audio/wav\r\nTransfer-Encoding: chunked\r\n\r\n`);
-  const chunk = (bytes: Buffer) => socket.write(`${bytes.length.toString(16)}\r\n${bytes.toString('latin1')}\r\n`, 'latin1');
+  socket.write(
+    `PUT ${url} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: audio/wav\r\nTransfer-Encoding: chunked\r\n\r\n`,
+  );
+  const chunk = (bytes: Buffer) =>
+    socket.write(`${bytes.length.toString(16)}\r\n${bytes.toString('latin1')}\r\n`, 'latin1');
   chunk(data);
   chunk(randomBytes(1024));
   // The body never ends: the answer must come anyway, and the server must hang up.
@@ -58,9 +71,12 @@ test('a connection cut in the middle of a body leaves nothing', async (t) => {
   const url = singlePath('audio', { owner, project, hash: sha256(data), size: data.length });
   const socket = await openSocket(base);
   socket.on('error', () => undefined);
-  socket.write(`PUT ${url} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: audio/wav\r\nContent-Length: ${data.length}\r\n\r\n`);
+  socket.write(
+    `PUT ${url} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: audio/wav\r\nContent-Length: ${data.length}\r\n\r\n`,
+  );
   socket.write(data.subarray(0, MiB));
-  for (let i = 0; i < 50 && (await stagedFiles(bss.dir)).length === 0; i += 1) await new Promise((r) => setTimeout(r, 20));
+  for (let i = 0; i < 50 && (await stagedFiles(bss.dir)).length === 0; i += 1)
+    await new Promise((r) => setTimeout(r, 20));
   socket.destroy();
   let left = ['?'];
   for (let i = 0; i < 100 && left.length > 0; i += 1) {
@@ -80,7 +96,11 @@ test('concurrent single-shot PUTs and a multipart complete of one blob all succe
   const url = `${base}${singlePath('audio', { ...scope, size: data.length })}`;
   const results = await Promise.all([
     ...Array.from({ length: 4 }, () => httpPut(url, data, { 'content-type': 'audio/wav' })),
-    bss.app.inject({ method: 'POST', url: paths.complete, payload: { uploadId: sent.uploadId, key: sent.key, parts: sent.etags } }),
+    bss.app.inject({
+      method: 'POST',
+      url: paths.complete,
+      payload: { uploadId: sent.uploadId, key: sent.key, parts: sent.etags },
+    }),
   ]);
   for (const res of results) assert.equal('statusCode' in res ? res.statusCode : res.status, 200);
   assert.deepEqual(await bss.storage.stat(scope), { ...scope, size: data.length, contentType: 'audio/wav' });

@@ -1,13 +1,13 @@
-import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { verifyReceipt } from '@dreamlake/presign';
 import type { FastifyInstance } from 'fastify';
 import { buildBssApp } from '../src/app.ts';
 import { createS3Storage, type S3Storage } from '../src/storage/s3/index.ts';
 import { SECRET, sha256, singlePath, tempDir, testConfig } from './helpers.ts';
-import { createTestBucket, readS3TestConfig, s3EnvVars, S3_SKIP_REASON, type TestBucket } from './storage-s3-env.ts';
+import { createTestBucket, readS3TestConfig, S3_SKIP_REASON, s3EnvVars, type TestBucket } from './storage-s3-env.ts';
 
 const base = readS3TestConfig();
 const owner = 'hugo';
@@ -60,8 +60,17 @@ describe('single-shot uploads through BSS on S3', { skip: base ? false : S3_SKIP
     const done = await app.inject({ method: 'POST', url: f.completePath, payload: { key: staged.key } });
     assert.equal(done.statusCode, 200, done.body);
     const { receipt, ...answer } = done.json();
-    assert.deepEqual(answer, { success: true, key: `blobs/${owner}/${project}/${f.scope.hash}`, hash: f.scope.hash, size: f.data.length, contentType: 'video/mp4' });
-    assert.deepEqual(verifyReceipt([SECRET], f.scope, receipt, Math.floor(Date.now() / 1000)), { size: f.data.length, contentType: 'video/mp4' });
+    assert.deepEqual(answer, {
+      success: true,
+      key: `blobs/${owner}/${project}/${f.scope.hash}`,
+      hash: f.scope.hash,
+      size: f.data.length,
+      contentType: 'video/mp4',
+    });
+    assert.deepEqual(verifyReceipt([SECRET], f.scope, receipt, Math.floor(Date.now() / 1000)), {
+      size: f.data.length,
+      contentType: 'video/mp4',
+    });
     assert.deepEqual(await bucket.keys(`uploads/${owner}/${project}/${f.scope.hash}/`), []);
     const again = await app.inject({ method: 'POST', url: f.completePath, payload: { key: staged.key } });
     assert.equal(again.statusCode, 200, 'a retried complete answers the blob');
@@ -70,7 +79,8 @@ describe('single-shot uploads through BSS on S3', { skip: base ? false : S3_SKIP
   test('the presigned PUT takes exactly the signed length and content type', async () => {
     const f = file();
     const staged = await stage(f.path);
-    const send = (body: Buffer, headers: Record<string, string>) => fetch(staged.url, { method: 'PUT', body: new Uint8Array(body), headers });
+    const send = (body: Buffer, headers: Record<string, string>) =>
+      fetch(staged.url, { method: 'PUT', body: new Uint8Array(body), headers });
     assert.equal((await send(f.data.subarray(1), staged.headers)).status, 403, 'shorter');
     assert.equal((await send(Buffer.concat([f.data, Buffer.from('!')]), staged.headers)).status, 403, 'longer');
     assert.equal((await send(f.data, { 'content-type': 'text/html' })).status, 403, 'another content type');
@@ -90,7 +100,14 @@ describe('single-shot uploads through BSS on S3', { skip: base ? false : S3_SKIP
       const f = file();
       const staged = await stage(f.path);
       // Written behind BSS's back, as a store that ignored the signed length would.
-      await bucket.client.send(new PutObjectCommand({ Bucket: bucket.config.bucket, Key: staged.key, Body: c.bytes(f.data), ContentType: 'video/mp4' }));
+      await bucket.client.send(
+        new PutObjectCommand({
+          Bucket: bucket.config.bucket,
+          Key: staged.key,
+          Body: c.bytes(f.data),
+          ContentType: 'video/mp4',
+        }),
+      );
       const res = await app.inject({ method: 'POST', url: f.completePath, payload: { key: staged.key } });
       assert.equal(res.statusCode, c.status, res.body);
       assert.equal(res.json().error.code, c.code);
@@ -103,7 +120,11 @@ describe('single-shot uploads through BSS on S3', { skip: base ? false : S3_SKIP
     const f = file();
     const staged = await stage(f.path);
     const other = file();
-    for (const key of [staged.key.replace(owner, 'mallory'), staged.key.replace(f.scope.hash, other.scope.hash), staged.key.replace('/single-', '/multi-')]) {
+    for (const key of [
+      staged.key.replace(owner, 'mallory'),
+      staged.key.replace(f.scope.hash, other.scope.hash),
+      staged.key.replace('/single-', '/multi-'),
+    ]) {
       const res = await app.inject({ method: 'POST', url: f.completePath, payload: { key } });
       assert.equal(res.statusCode, 403, key);
       assert.equal(res.json().error.code, 'scope_mismatch');
@@ -112,7 +133,12 @@ describe('single-shot uploads through BSS on S3', { skip: base ? false : S3_SKIP
 
   test('PUT to BSS on S3 is 409 conflict before the body is read; the store URL never outlives the signed one', async () => {
     const f = file();
-    const res = await app.inject({ method: 'PUT', url: f.path, payload: f.data, headers: { 'content-type': 'video/mp4' } });
+    const res = await app.inject({
+      method: 'PUT',
+      url: f.path,
+      payload: f.data,
+      headers: { 'content-type': 'video/mp4' },
+    });
     assert.equal(res.statusCode, 409);
     assert.equal(res.json().error.code, 'conflict');
     assert.equal(res.headers.connection, 'close');

@@ -1,11 +1,11 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { test } from 'node:test';
 import { verifyReceipt } from '@dreamlake/presign';
-import { SECRET, makeApp, pathOf, sha256, signedQuery, singlePath, stagedFiles, type TestApp } from './helpers.ts';
+import { makeApp, pathOf, SECRET, sha256, signedQuery, singlePath, stagedFiles, type TestApp } from './helpers.ts';
 
 const owner = 'erin';
 const project = 'scans';
@@ -15,8 +15,12 @@ function file(size = 50_000) {
   return { data, scope: { owner, project, hash: sha256(data), size } };
 }
 
-const put = (bss: TestApp, url: string, payload: Buffer | Readable, headers: Record<string, string> = { 'content-type': 'image/png' }) =>
-  bss.app.inject({ method: 'PUT', url, payload, headers });
+const put = (
+  bss: TestApp,
+  url: string,
+  payload: Buffer | Readable,
+  headers: Record<string, string> = { 'content-type': 'image/png' },
+) => bss.app.inject({ method: 'PUT', url, payload, headers });
 
 async function blobsOf(bss: TestApp): Promise<string[]> {
   return readdir(join(bss.dir, 'bss', 'blobs', owner, project)).catch(() => [] as string[]);
@@ -29,8 +33,17 @@ test('a single-shot PUT publishes the blob: answer with receipt, stat, download 
   const res = await put(bss, singlePath('image', scope), data);
   assert.equal(res.statusCode, 200, res.body);
   const { receipt, ...answer } = res.json();
-  assert.deepEqual(answer, { success: true, key: `blobs/${owner}/${project}/${scope.hash}`, hash: scope.hash, size: data.length, contentType: 'image/png' });
-  assert.deepEqual(verifyReceipt([SECRET], scope, receipt, Math.floor(Date.now() / 1000)), { size: data.length, contentType: 'image/png' });
+  assert.deepEqual(answer, {
+    success: true,
+    key: `blobs/${owner}/${project}/${scope.hash}`,
+    hash: scope.hash,
+    size: data.length,
+    contentType: 'image/png',
+  });
+  assert.deepEqual(verifyReceipt([SECRET], scope, receipt, Math.floor(Date.now() / 1000)), {
+    size: data.length,
+    contentType: 'image/png',
+  });
 
   const ref = { owner, project, hash: scope.hash };
   const stat = await bss.app.inject({ method: 'GET', url: `/blobs/stat?${signedQuery('stat', ref)}` });
@@ -56,7 +69,11 @@ test('single-shot signature failures: missing, malformed, bad, expired, another 
       assert.equal(res.statusCode, status, `${method} ${url}: ${res.body}`);
       assert.equal(res.json().error.code, code, `${method} ${url}`);
     }
-    const complete = await bss.app.inject({ method: 'POST', url: url.replace('/upload/single?', '/upload/single/complete?'), payload: { key: 'k' } });
+    const complete = await bss.app.inject({
+      method: 'POST',
+      url: url.replace('/upload/single?', '/upload/single/complete?'),
+      payload: { key: 'k' },
+    });
     assert.equal(complete.json().error.code, code, `complete ${url}`);
   };
 
@@ -66,20 +83,32 @@ test('single-shot signature failures: missing, malformed, bad, expired, another 
   await refused(path.replace(`size=${scope.size}`, `size=${scope.size + 1}`), 403, 'bad_signature');
   await refused(path.replace(scope.hash, sha256(Buffer.from('other'))), 403, 'bad_signature');
   await refused(singlePath('files', scope, { now: now - 700, ttl: 600 }), 403, 'expired_signature');
-  await refused(singlePath('files', scope, { now, secret: 'another-secret-0123456789abcdef0123456789' }), 403, 'bad_signature');
+  await refused(
+    singlePath('files', scope, { now, secret: 'another-secret-0123456789abcdef0123456789' }),
+    403,
+    'bad_signature',
+  );
   // A multipart init URL of the same file: its action and its signed params differ.
   const initQuery = signedQuery('upload-init', { owner, project, hash: scope.hash }, { now });
   await refused(`/files/upload/single?${initQuery}&size=${scope.size}`, 403, 'bad_signature');
   await refused(`/files/upload/single?${signedQuery('upload-init', params, { now })}`, 403, 'bad_signature');
   // And the other way round: a single-shot URL opens no multipart route.
-  const init = await bss.app.inject({ method: 'POST', url: path.replace('/upload/single?', '/upload/multipart/init?'), payload: {} });
+  const init = await bss.app.inject({
+    method: 'POST',
+    url: path.replace('/upload/single?', '/upload/multipart/init?'),
+    payload: {},
+  });
   assert.equal(init.json().error.code, 'bad_signature');
   assert.equal((await put(bss, path.replace('/files/', '/nope/'), data)).statusCode, 404);
   assert.deepEqual(await stagedFiles(bss.dir), []);
   assert.deepEqual(await blobsOf(bss), []);
 
   // A valid URL for another file: its hash or its size does not fit these bytes.
-  const otherHash = await put(bss, singlePath('files', { ...scope, hash: sha256(Buffer.from('other')) }, { now }), data);
+  const otherHash = await put(
+    bss,
+    singlePath('files', { ...scope, hash: sha256(Buffer.from('other')) }, { now }),
+    data,
+  );
   assert.equal(otherHash.statusCode, 422);
   assert.equal(otherHash.json().error.code, 'hash_mismatch');
   const otherSize = await put(bss, singlePath('files', { ...scope, size: scope.size + 1 }, { now }), data);
@@ -199,7 +228,11 @@ test('POST answers mode put with the URL itself; complete on the disk backend is
   const complete = await bss.app.inject({ method: 'POST', url: completePath, payload: { key } });
   assert.equal(complete.statusCode, 409);
   assert.equal(complete.json().error.code, 'conflict');
-  const foreign = await bss.app.inject({ method: 'POST', url: completePath, payload: { key: key.replace(owner, 'mallory') } });
+  const foreign = await bss.app.inject({
+    method: 'POST',
+    url: completePath,
+    payload: { key: key.replace(owner, 'mallory') },
+  });
   assert.equal(foreign.statusCode, 403);
   assert.equal(foreign.json().error.code, 'scope_mismatch');
 });

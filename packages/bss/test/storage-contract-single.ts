@@ -3,12 +3,13 @@
  * file of at most one part in one transfer, either by receiving the body itself (disk) or by a
  * presigned PUT to the store that it verifies afterwards (S3). The same assertions hold for both.
  */
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { receivesSingles, stagesSingles, type SingleUpload } from '../src/storage/single-upload.ts';
-import { MIN_PART_SIZE, type BlobInfo } from '../src/storage/storage.ts';
+import { test } from 'node:test';
+import { receivesSingles, type SingleUpload, stagesSingles } from '../src/storage/single-upload.ts';
+import { type BlobInfo, MIN_PART_SIZE } from '../src/storage/storage.ts';
 import type { ContractHarness } from './storage-contract.ts';
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
@@ -37,7 +38,8 @@ export function singleShotContract(harness: () => ContractHarness, owner: string
       const staged = await storage.stageSingle(upload, 900);
       assert.ok(staged.key.startsWith(`uploads/${upload.owner}/${upload.project}/${upload.hash}/single-`), staged.key);
       const res = await putPart(staged.url, body, staged.headers);
-      if (res.status !== 200) throw Object.assign(new Error(`the store refused the PUT (${res.status})`), { code: 'refused_by_store' });
+      if (res.status !== 200)
+        throw Object.assign(new Error(`the store refused the PUT (${res.status})`), { code: 'refused_by_store' });
       return storage.completeSingle(upload, staged.key);
     }
     return assert.fail('every backend takes single-shot uploads one way or the other');
@@ -73,9 +75,13 @@ export function singleShotContract(harness: () => ContractHarness, owner: string
 
   test('single-shot: a body longer or shorter than the signed size is refused and leaves nothing', async () => {
     const f = file();
-    await assert.rejects(sendSingle(f.upload, Buffer.concat([f.data, Buffer.from('x')])), (e) => ['too_large', 'refused_by_store'].includes(codeOf(e)));
+    await assert.rejects(sendSingle(f.upload, Buffer.concat([f.data, Buffer.from('x')])), (e) =>
+      ['too_large', 'refused_by_store'].includes(codeOf(e)),
+    );
     await assertNothingLeft(f.upload);
-    await assert.rejects(sendSingle(f.upload, f.data.subarray(1)), (e) => ['invalid_part', 'refused_by_store'].includes(codeOf(e)));
+    await assert.rejects(sendSingle(f.upload, f.data.subarray(1)), (e) =>
+      ['invalid_part', 'refused_by_store'].includes(codeOf(e)),
+    );
     await assertNothingLeft(f.upload);
   });
 
@@ -116,7 +122,12 @@ export function singleShotContract(harness: () => ContractHarness, owner: string
       const res = await putPart(await storage.partUrl(multipart, i + 1, { expiresInSeconds: 900 }), body);
       etags.push({ partNumber: i + 1, etag: res.etag ?? '' });
     }
-    const results = await Promise.all([sendSingle(upload, data), storage.complete(multipart, etags), sendSingle(upload, data), sendSingle(upload, data)]);
+    const results = await Promise.all([
+      sendSingle(upload, data),
+      storage.complete(multipart, etags),
+      sendSingle(upload, data),
+      sendSingle(upload, data),
+    ]);
     const expected = { owner, project, hash: upload.hash, size: data.length, contentType: 'audio/wav' };
     for (const info of results) assert.deepEqual(info, expected);
     assert.ok((await collect(await storage.read(upload))).equals(data));

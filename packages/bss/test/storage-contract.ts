@@ -3,10 +3,11 @@
  * factory that gives a ready storage, a way to PUT bytes to the part URLs it mints (over real
  * HTTP), and a cleanup. Parts are kept small (5 MiB and a tail) so it runs fast on every backend.
  */
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
 import { MIN_PART_SIZE, type Storage, type UploadRef } from '../src/storage/storage.ts';
 import { singleShotContract } from './storage-contract-single.ts';
 
@@ -31,7 +32,11 @@ async function collect(stream: Readable): Promise<Buffer> {
 /** Rejects with a DreamLake error of this code. */
 function hasCode(code: string) {
   return (error: unknown) => {
-    assert.equal((error as { code?: unknown }).code, code, `expected code ${code}, got ${String((error as Error).message)}`);
+    assert.equal(
+      (error as { code?: unknown }).code,
+      code,
+      `expected code ${code}, got ${String((error as Error).message)}`,
+    );
     return true;
   };
 }
@@ -74,7 +79,14 @@ export function storageContract(name: string, make: () => Promise<ContractHarnes
 
     test('a multipart upload completes into a verified blob that stat and read serve', async () => {
       const f = file();
-      const upload = await h.storage.createUpload({ owner, project, hash: f.hash, contentType: 'video/mp4', filename: 'a.mp4', size: f.data.length });
+      const upload = await h.storage.createUpload({
+        owner,
+        project,
+        hash: f.hash,
+        contentType: 'video/mp4',
+        filename: 'a.mp4',
+        size: f.data.length,
+      });
       assert.ok(upload.key.startsWith(`uploads/${owner}/${project}/${f.hash}/`), upload.key);
       assert.ok(upload.uploadId.length > 0);
       assert.deepEqual(await h.storage.listParts(upload), []);
@@ -92,9 +104,15 @@ export function storageContract(name: string, make: () => Promise<ContractHarnes
       assert.deepEqual(info, expected);
       assert.deepEqual(await h.storage.stat({ owner, project, hash: f.hash }), expected);
       assert.equal(sha256(await collect(await h.storage.read({ owner, project, hash: f.hash }))), f.hash);
-      const slice = await collect(await h.storage.read({ owner, project, hash: f.hash }, { start: MIN_PART_SIZE - 10, end: MIN_PART_SIZE + 9 }));
+      const slice = await collect(
+        await h.storage.read({ owner, project, hash: f.hash }, { start: MIN_PART_SIZE - 10, end: MIN_PART_SIZE + 9 }),
+      );
       assert.deepEqual(slice, f.data.subarray(MIN_PART_SIZE - 10, MIN_PART_SIZE + 10));
-      for (const range of [{ start: 0, end: 0 }, { start: MIN_PART_SIZE + 5, end: MIN_PART_SIZE + 5 }, { start: 7, end: f.data.length - 1 }]) {
+      for (const range of [
+        { start: 0, end: 0 },
+        { start: MIN_PART_SIZE + 5, end: MIN_PART_SIZE + 5 },
+        { start: 7, end: f.data.length - 1 },
+      ]) {
         const bytes = await collect(await h.storage.read({ owner, project, hash: f.hash }, range));
         assert.deepEqual(bytes, f.data.subarray(range.start, range.end + 1), JSON.stringify(range));
       }
@@ -102,8 +120,18 @@ export function storageContract(name: string, make: () => Promise<ContractHarnes
 
     test('an upload bound to a size and user says so, and completes no blob of another size', async () => {
       const f = file();
-      const upload = await h.storage.createUpload({ owner, project, hash: f.hash, contentType: 'video/mp4', size: f.data.length + 1, user: 'AAAAAAAAAAAAAAAAAAAAAA' });
-      assert.deepEqual(await h.storage.uploadFacts(upload), { size: f.data.length + 1, user: 'AAAAAAAAAAAAAAAAAAAAAA' });
+      const upload = await h.storage.createUpload({
+        owner,
+        project,
+        hash: f.hash,
+        contentType: 'video/mp4',
+        size: f.data.length + 1,
+        user: 'AAAAAAAAAAAAAAAAAAAAAA',
+      });
+      assert.deepEqual(await h.storage.uploadFacts(upload), {
+        size: f.data.length + 1,
+        user: 'AAAAAAAAAAAAAAAAAAAAAA',
+      });
       const parts = await uploadAll(upload, f.parts);
       await assert.rejects(h.storage.complete(upload, parts), hasCode('invalid_part'));
       assert.equal(await h.storage.stat({ owner, project, hash: f.hash }), null);
@@ -125,7 +153,12 @@ export function storageContract(name: string, make: () => Promise<ContractHarnes
 
     test('ETags are accepted without their quotes, and a part can be sent again', async () => {
       const f = file();
-      const upload = await h.storage.createUpload({ owner, project, hash: f.hash, contentType: 'application/octet-stream' });
+      const upload = await h.storage.createUpload({
+        owner,
+        project,
+        hash: f.hash,
+        contentType: 'application/octet-stream',
+      });
       const first = await put(upload, 1, randomBytes(MIN_PART_SIZE));
       assert.equal(first.status, 200);
       await uploadAll(upload, f.parts);
@@ -167,7 +200,8 @@ export function storageContract(name: string, make: () => Promise<ContractHarnes
         h.storage.complete(b, etagsB),
         h.storage.complete(a, etagsA),
       ]);
-      for (const info of results) assert.deepEqual(info, { owner, project, hash: f.hash, size: f.data.length, contentType: 'image/png' });
+      for (const info of results)
+        assert.deepEqual(info, { owner, project, hash: f.hash, size: f.data.length, contentType: 'image/png' });
       assert.equal(sha256(await collect(await h.storage.read({ owner, project, hash: f.hash }))), f.hash);
     });
 
@@ -179,13 +213,24 @@ export function storageContract(name: string, make: () => Promise<ContractHarnes
         h.storage.complete(upload, [etags[0]!, { partNumber: 2, etag: `"${'0'.repeat(32)}"` }]),
         hasCode('invalid_part'),
       );
-      await assert.rejects(h.storage.complete(upload, [etags[0]!, { partNumber: 3, etag: etags[1]!.etag }]), hasCode('invalid_part'));
       await assert.rejects(
-        h.storage.complete(upload, [{ partNumber: 2, etag: etags[1]!.etag }, { partNumber: 3, etag: etags[1]!.etag }]),
+        h.storage.complete(upload, [etags[0]!, { partNumber: 3, etag: etags[1]!.etag }]),
+        hasCode('invalid_part'),
+      );
+      await assert.rejects(
+        h.storage.complete(upload, [
+          { partNumber: 2, etag: etags[1]!.etag },
+          { partNumber: 3, etag: etags[1]!.etag },
+        ]),
         (error: unknown) => ['invalid_part', 'entity_too_small'].includes(String((error as { code?: unknown }).code)),
       );
       // A small part followed by another: EntityTooSmall.
-      const small = await h.storage.createUpload({ owner, project, hash: sha256(Buffer.concat([f.parts[1]!, f.parts[1]!])), contentType: 'text/plain' });
+      const small = await h.storage.createUpload({
+        owner,
+        project,
+        hash: sha256(Buffer.concat([f.parts[1]!, f.parts[1]!])),
+        contentType: 'text/plain',
+      });
       const smallEtags = await uploadAll(small, [f.parts[1]!, f.parts[1]!]);
       await assert.rejects(h.storage.complete(small, smallEtags), hasCode('entity_too_small'));
       // The refusals left the first upload intact.
@@ -212,7 +257,9 @@ export function storageContract(name: string, make: () => Promise<ContractHarnes
       await h.storage.abort(upload);
       assert.equal(await h.storage.listParts(upload), null);
       await h.storage.abort(upload);
-      await assert.rejects(h.storage.complete(upload, etags), (error: unknown) => ['not_found', 'invalid_part'].includes(String((error as { code?: unknown }).code)));
+      await assert.rejects(h.storage.complete(upload, etags), (error: unknown) =>
+        ['not_found', 'invalid_part'].includes(String((error as { code?: unknown }).code)),
+      );
       assert.equal(await h.storage.stat({ owner, project, hash: f.hash }), null);
     });
 
@@ -243,7 +290,13 @@ export function storageContract(name: string, make: () => Promise<ContractHarnes
       const missing = { owner, project, hash: sha256(randomBytes(8)) };
       assert.equal(await h.storage.stat(missing), null);
       await assert.rejects(h.storage.read(missing), hasCode('not_found'));
-      assert.equal(await h.storage.listParts({ key: `uploads/${owner}/${project}/${missing.hash}/0123456789abcdef0123456789abcdef`, uploadId: '0123456789abcdef0123456789abcdef' }), null);
+      assert.equal(
+        await h.storage.listParts({
+          key: `uploads/${owner}/${project}/${missing.hash}/0123456789abcdef0123456789abcdef`,
+          uploadId: '0123456789abcdef0123456789abcdef',
+        }),
+        null,
+      );
     });
   });
 }

@@ -3,12 +3,13 @@
  * a published blob is served (whole, by `read`, and by `GET /blobs/download` with ranges) as
  * exactly the bytes that were verified, and a complete that loses a race fails cleanly.
  */
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { test } from 'node:test';
 import { DreamLakeError } from '@dreamlake/presign';
 import { buildBssApp } from '../src/app.ts';
 import { createFsStorage, type FsStorage } from '../src/storage/fs/index.ts';
@@ -50,7 +51,11 @@ function makeSource(project = 'race'): Source {
 
 async function setup(t: { after(fn: () => Promise<void>): void }) {
   const temp = await tempDir('bss-integrity-');
-  const storage = await createFsStorage({ root: join(temp.dir, 'bss'), publicUrl: 'http://127.0.0.1:1', secrets: [SECRET] });
+  const storage = await createFsStorage({
+    root: join(temp.dir, 'bss'),
+    publicUrl: 'http://127.0.0.1:1',
+    secrets: [SECRET],
+  });
   const app = await buildBssApp({ config: testConfig(temp.dir), storage });
   t.after(async () => {
     await app.close();
@@ -64,7 +69,16 @@ function sendPart(storage: FsStorage, upload: UploadRef, source: Source, partNum
   const chunks: Buffer[] = [];
   for (let at = 0; at < body.length; at += 300_001) chunks.push(body.subarray(at, at + 300_001));
   return storage.receivePart(
-    { owner, project: source.project, hash: source.hash, uploadId: upload.uploadId, partNumber, maxLength: 5 * 1024 ** 3, contentMd5: md5(body).digest('base64'), contentLength: body.length },
+    {
+      owner,
+      project: source.project,
+      hash: source.hash,
+      uploadId: upload.uploadId,
+      partNumber,
+      maxLength: 5 * 1024 ** 3,
+      contentMd5: md5(body).digest('base64'),
+      contentLength: body.length,
+    },
     Readable.from(chunks),
   );
 }
@@ -82,7 +96,11 @@ function assertCleanFailure(error: unknown, codes: readonly string[]): void {
 }
 
 /** The blob, as `read` and as the download route serve it, is the source: whole and across every piece boundary. */
-async function assertServedAsSource(storage: FsStorage, app: Awaited<ReturnType<typeof setup>>['app'], source: Source): Promise<void> {
+async function assertServedAsSource(
+  storage: FsStorage,
+  app: Awaited<ReturnType<typeof setup>>['app'],
+  source: Source,
+): Promise<void> {
   const ref: BlobRef = { owner, project: source.project, hash: source.hash };
   const whole = await readAll(await storage.read(ref));
   assert.equal(whole.length, source.data.length, 'served size');
@@ -113,12 +131,25 @@ async function assertServedAsSource(storage: FsStorage, app: Awaited<ReturnType<
   }
 }
 
-const listed = (etags: Map<number, string>): CompletedPart[] => PART_NUMBERS.map((n) => ({ partNumber: n, etag: etags.get(n) as string }));
+const listed = (etags: Map<number, string>): CompletedPart[] =>
+  PART_NUMBERS.map((n) => ({ partNumber: n, etag: etags.get(n) as string }));
 
-async function openUpload(storage: FsStorage, source: Source): Promise<{ upload: UploadRef; etags: Map<number, string> }> {
-  const upload = await storage.createUpload({ owner, project: source.project, hash: source.hash, contentType: 'video/mp4' });
+async function openUpload(
+  storage: FsStorage,
+  source: Source,
+): Promise<{ upload: UploadRef; etags: Map<number, string> }> {
+  const upload = await storage.createUpload({
+    owner,
+    project: source.project,
+    hash: source.hash,
+    contentType: 'video/mp4',
+  });
   const etags = new Map<number, string>();
-  await Promise.all(PART_NUMBERS.map(async (n) => etags.set(n, (await sendPart(storage, upload, source, n, source.parts.get(n) as Buffer)).etag)));
+  await Promise.all(
+    PART_NUMBERS.map(async (n) =>
+      etags.set(n, (await sendPart(storage, upload, source, n, source.parts.get(n) as Buffer)).etag),
+    ),
+  );
   return { upload, etags };
 }
 
@@ -136,15 +167,20 @@ test('re-sends of every part, with the same or other bodies, racing three comple
     });
     const completes = [0, 1, 2].map(() => storage.complete(upload, listed(etags)));
     const results = await Promise.allSettled([...completes, ...resends]);
-    for (const r of results) if (r.status === 'rejected') assertCleanFailure(r.reason, ['invalid_part', 'not_found', 'hash_mismatch']);
-    const published = results.slice(0, 3).filter((r): r is PromiseFulfilledResult<BlobInfo> => r.status === 'fulfilled');
+    for (const r of results)
+      if (r.status === 'rejected') assertCleanFailure(r.reason, ['invalid_part', 'not_found', 'hash_mismatch']);
+    const published = results
+      .slice(0, 3)
+      .filter((r): r is PromiseFulfilledResult<BlobInfo> => r.status === 'fulfilled');
     for (const r of published) assert.deepEqual([r.value.hash, r.value.size], [source.hash, source.data.length]);
     if (round === 0 && published.length === 0) {
       // Every complete met another body: finish with the right parts, as a client would.
-      for (const n of PART_NUMBERS) etags.set(n, (await sendPart(storage, upload, source, n, source.parts.get(n) as Buffer)).etag);
+      for (const n of PART_NUMBERS)
+        etags.set(n, (await sendPart(storage, upload, source, n, source.parts.get(n) as Buffer)).etag);
       await storage.complete(upload, listed(etags)).catch((error: unknown) => assertCleanFailure(error, ['not_found']));
     }
-    if (await storage.stat({ owner, project: source.project, hash: source.hash })) await assertServedAsSource(storage, app, source);
+    if (await storage.stat({ owner, project: source.project, hash: source.hash }))
+      await assertServedAsSource(storage, app, source);
   }
   assert.ok(await storage.stat({ owner, project: source.project, hash: source.hash }), 'some round published the blob');
 });
@@ -175,14 +211,26 @@ test('on a disk whose writes are slow, a complete publishes exactly the bytes it
 test('a complete still checking a long part list answers the blob when another complete of the upload finishes first', async (t) => {
   const { storage } = await setup(t);
   const data = randomBytes(4096);
-  const source: Source = { project: 'twice', data, hash: sha256(data), parts: new Map([[1, data]]), boundaries: [0, data.length] };
+  const source: Source = {
+    project: 'twice',
+    data,
+    hash: sha256(data),
+    parts: new Map([[1, data]]),
+    boundaries: [0, data.length],
+  };
   const expected = { owner, project: source.project, hash: source.hash, size: data.length, contentType: 'video/mp4' };
-  const upload = await storage.createUpload({ owner, project: source.project, hash: source.hash, contentType: 'video/mp4' });
+  const upload = await storage.createUpload({
+    owner,
+    project: source.project,
+    hash: source.hash,
+    contentType: 'video/mp4',
+  });
   const { etag } = await sendPart(storage, upload, source, 1, data);
   // Stray parts 2..300: a client listing them is still reading their records, one by one, when
   // the complete listing part 1 alone (the whole file) publishes the blob and removes the parts.
   const stray: CompletedPart[] = [];
-  for (let n = 2; n <= 300; n += 1) stray.push({ partNumber: n, etag: (await sendPart(storage, upload, source, n, Buffer.from([n % 256]))).etag });
+  for (let n = 2; n <= 300; n += 1)
+    stray.push({ partNumber: n, etag: (await sendPart(storage, upload, source, n, Buffer.from([n % 256]))).etag });
   const [slow, quick] = await Promise.allSettled([
     storage.complete(upload, [{ partNumber: 1, etag }, ...stray]),
     storage.complete(upload, [{ partNumber: 1, etag }]),
@@ -194,7 +242,8 @@ test('a complete still checking a long part list answers the blob when another c
   // anything else (not_found for the parts the winner removed, a half-read list).
   if (slow?.status === 'rejected') {
     const code = (slow.reason as { code?: string })?.code;
-    if (code !== 'entity_too_small') assert.fail(`the other complete of the completed upload failed: ${(slow.reason as Error)?.message}`);
+    if (code !== 'entity_too_small')
+      assert.fail(`the other complete of the completed upload failed: ${(slow.reason as Error)?.message}`);
   } else assert.deepEqual(slow?.value, expected);
   assert.ok((await readAll(await storage.read(expected))).equals(data));
 });
@@ -224,10 +273,11 @@ test('abort and sweep racing a complete: the blob is published whole or not at a
 test('a stale stage that a complete publishes while the sweep removes it is published whole or not at all', async (t) => {
   const { storage } = await setup(t);
   const { tmpDir, root } = storage.layout;
-  const later = (ticks: number) => new Promise<void>((resolve) => {
-    const step = (left: number) => (left === 0 ? resolve() : setImmediate(() => step(left - 1)));
-    step(ticks);
-  });
+  const later = (ticks: number) =>
+    new Promise<void>((resolve) => {
+      const step = (left: number) => (left === 0 ? resolve() : setImmediate(() => step(left - 1)));
+      step(ticks);
+    });
   let published = 0;
   for (let ticks = 0; ticks < 40; ticks += 1) {
     // A complete's staging folder, older than the sweep's cut-off (hashing a huge upload takes long).
@@ -247,7 +297,11 @@ test('a stale stage that a complete publishes while the sweep removes it is publ
     await sweeping;
     if (!moved) continue;
     published += 1;
-    assert.equal((await readdir(blobDir)).length, 300, `published after ${ticks} ticks of the sweep with pieces missing`);
+    assert.equal(
+      (await readdir(blobDir)).length,
+      300,
+      `published after ${ticks} ticks of the sweep with pieces missing`,
+    );
   }
   assert.ok(published > 0, 'some publish came before the sweep');
 });

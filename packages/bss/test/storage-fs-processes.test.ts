@@ -1,12 +1,12 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { buildBssApp } from '../src/app.ts';
 import { startBss } from '../src/start.ts';
 import { createFsStorage } from '../src/storage/fs/index.ts';
 import { MIN_PART_SIZE } from '../src/storage/storage.ts';
-import { SECRET, httpPut, sha256, tempDir, testConfig } from './helpers.ts';
+import { httpPut, SECRET, sha256, tempDir, testConfig } from './helpers.ts';
 
 test('two disk backends over one folder (as two BSS processes) complete one hash concurrently into one blob', async (t) => {
   const temp = await tempDir();
@@ -39,7 +39,8 @@ test('two disk backends over one folder (as two BSS processes) complete one hash
   const results = await Promise.all(
     uploads.flatMap(({ upload, etags }) => [one.complete(upload, etags), two.complete(upload, etags)]),
   );
-  for (const info of results) assert.deepEqual(info, { owner: 'frank', project: 'shared', hash, size: data.length, contentType: 'video/mp4' });
+  for (const info of results)
+    assert.deepEqual(info, { owner: 'frank', project: 'shared', hash, size: data.length, contentType: 'video/mp4' });
   assert.equal((await two.stat({ owner: 'frank', project: 'shared', hash }))?.size, data.length);
   assert.equal(await one.listParts(uploads[1]!.upload), null, 'a completed upload is no longer open in either process');
 });
@@ -47,13 +48,20 @@ test('two disk backends over one folder (as two BSS processes) complete one hash
 test('startBss listens, points part URLs at the bound port, sweeps stale uploads, and closes', async (t) => {
   const temp = await tempDir();
   t.after(() => temp.remove());
-  const bss = await startBss(testConfig(temp.dir, { BSS_PORT: '0', SWEEP_INTERVAL_SECONDS: '1', STALE_UPLOAD_HOURS: '0.0002' }));
+  const bss = await startBss(
+    testConfig(temp.dir, { BSS_PORT: '0', SWEEP_INTERVAL_SECONDS: '1', STALE_UPLOAD_HOURS: '0.0002' }),
+  );
   t.after(() => bss.close());
   const health = await fetch(`${bss.url}/healthz`);
   assert.deepEqual(await health.json(), { ok: true, storage: 'fs' });
 
   const storage = await createFsStorage({ root: join(temp.dir, 'bss'), publicUrl: bss.url, secrets: [SECRET] });
-  const upload = await storage.createUpload({ owner: 'gina', project: 'p', hash: sha256(Buffer.from('x')), contentType: 'text/plain' });
+  const upload = await storage.createUpload({
+    owner: 'gina',
+    project: 'p',
+    hash: sha256(Buffer.from('x')),
+    contentType: 'text/plain',
+  });
   assert.deepEqual(await storage.listParts(upload), []);
   let open: unknown = [];
   for (let i = 0; i < 40 && open !== null; i += 1) {

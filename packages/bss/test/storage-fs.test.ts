@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildBssApp } from '../src/app.ts';
 import { createFsStorage } from '../src/storage/fs/index.ts';
-import { SECRET, httpPut, tempDir, testConfig } from './helpers.ts';
+import { httpPut, SECRET, tempDir, testConfig } from './helpers.ts';
 import { storageContract } from './storage-contract.ts';
 
 storageContract('fs', async () => {

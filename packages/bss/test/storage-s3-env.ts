@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import {
   AbortMultipartUploadCommand,
   CreateBucketCommand,
@@ -16,7 +16,8 @@ import type { S3StorageConfig } from '../src/storage/s3/index.ts';
  * The real S3 server tests run against: the `export K=V` file DREAMLAKE_TEST_S3_ENV names
  * (written by scripts/s3-server.sh). Null when unset, so S3 tests skip.
  */
-export const S3_SKIP_REASON = 'DREAMLAKE_TEST_S3_ENV is unset: S3 backend tests need a real S3 server (scripts/s3-server.sh)';
+export const S3_SKIP_REASON =
+  'DREAMLAKE_TEST_S3_ENV is unset: S3 backend tests need a real S3 server (scripts/s3-server.sh)';
 
 export function readS3TestConfig(): S3StorageConfig | null {
   const file = process.env.DREAMLAKE_TEST_S3_ENV;
@@ -73,7 +74,9 @@ export async function createTestBucket(base: S3StorageConfig): Promise<TestBucke
     const out: string[] = [];
     let token: string | undefined;
     do {
-      const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+      const page = await client.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+      );
       out.push(...(page.Contents ?? []).map((o) => o.Key!));
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);

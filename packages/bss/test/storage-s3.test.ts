@@ -1,16 +1,16 @@
-import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
 import { CompleteMultipartUploadCommand } from '@aws-sdk/client-s3';
 import { HashMismatchError, NotFoundError } from '@dreamlake/presign';
-import { createS3Storage, S3Storage, type S3StorageOptions } from '../src/storage/s3/index.ts';
 import { createS3Client } from '../src/storage/s3/client.ts';
 import { resolveOptions } from '../src/storage/s3/config.ts';
+import { createS3Storage, S3Storage, type S3StorageOptions } from '../src/storage/s3/index.ts';
 import { createPartUrlSigner } from '../src/storage/s3/part-url-signer.ts';
 import type { UploadRef } from '../src/storage/storage.ts';
-import { createTestBucket, readS3TestConfig, S3_SKIP_REASON, type TestBucket } from './storage-s3-env.ts';
-import { storageContract } from './storage-contract.ts';
 import { httpPut } from './helpers.ts';
+import { storageContract } from './storage-contract.ts';
+import { createTestBucket, readS3TestConfig, S3_SKIP_REASON, type TestBucket } from './storage-s3-env.ts';
 
 const base = readS3TestConfig();
 const MiB = 1024 * 1024;
@@ -32,7 +32,14 @@ async function drain(stream: NodeJS.ReadableStream): Promise<Buffer> {
 }
 
 test('an unreachable S3 answers storage_unavailable (503), and a factory pointed at it fails at start', async () => {
-  const config = { endpoint: 'http://127.0.0.1:9', region: 'us-east-1', bucket: 'b', forcePathStyle: true, accessKeyId: 'k', secretAccessKey: 's' };
+  const config = {
+    endpoint: 'http://127.0.0.1:9',
+    region: 'us-east-1',
+    bucket: 'b',
+    forcePathStyle: true,
+    accessKeyId: 'k',
+    secretAccessKey: 's',
+  };
   await assert.rejects(createS3Storage(config), /bucket "b" at http:\/\/127\.0\.0\.1:9 is not usable/);
   const client = createS3Client(config);
   const partUrls = await createPartUrlSigner(client, config.bucket);
@@ -97,12 +104,20 @@ describe('S3 backend against a real S3 server', { skip: base ? false : S3_SKIP_R
   }
 
   test('a factory pointed at a missing bucket fails at start with a clear message', async () => {
-    await assert.rejects(createS3Storage({ ...bucket.config, bucket: 'no-such-bucket-dreamlake' }), /no-such-bucket-dreamlake.*not usable/);
+    await assert.rejects(
+      createS3Storage({ ...bucket.config, bucket: 'no-such-bucket-dreamlake' }),
+      /no-such-bucket-dreamlake.*not usable/,
+    );
   });
 
   test('a part URL that declares Content-MD5 refuses a corrupted body (BadDigest) and takes the right one', async () => {
     const data = randomBytes(64 * 1024);
-    const ref = await storage.createUpload({ owner, project, hash: sha256(data), contentType: 'application/octet-stream' });
+    const ref = await storage.createUpload({
+      owner,
+      project,
+      hash: sha256(data),
+      contentType: 'application/octet-stream',
+    });
     const url = await storage.partUrl(ref, 1, { expiresInSeconds: 600, contentMd5: md5Base64(data) });
 
     const corrupted = Buffer.from(data);
@@ -137,7 +152,10 @@ describe('S3 backend against a real S3 server', { skip: base ? false : S3_SKIP_R
     );
     const parts = await storage.listParts(ref);
     assert.equal(parts?.length, 1001);
-    assert.deepEqual(parts!.map((p) => p.partNumber), numbers);
+    assert.deepEqual(
+      parts!.map((p) => p.partNumber),
+      numbers,
+    );
     assert.equal(parts![1000]!.size, Buffer.byteLength('part 1001'));
     await storage.abort(ref);
     assert.equal(await storage.listParts(ref), null);
@@ -149,7 +167,9 @@ describe('S3 backend against a real S3 server', { skip: base ? false : S3_SKIP_R
     const blob = await storage.complete(ref, parts);
     assert.deepEqual(blob, { owner, project, hash: sha256(data), size: data.length, contentType: 'video/mp4' });
     assert.deepEqual(await bucket.keys(`uploads/${owner}/${project}/${sha256(data)}/`), []);
-    assert.deepEqual(await bucket.keys(`blobs/${owner}/${project}/${sha256(data)}`), [`blobs/${owner}/${project}/${sha256(data)}`]);
+    assert.deepEqual(await bucket.keys(`blobs/${owner}/${project}/${sha256(data)}`), [
+      `blobs/${owner}/${project}/${sha256(data)}`,
+    ]);
     assert.ok((await drain(await storage.read(blob))).equals(data));
   });
 
@@ -165,7 +185,12 @@ describe('S3 backend against a real S3 server', { skip: base ? false : S3_SKIP_R
   });
 
   test('an object above the single-copy limit is published by a multipart server-side copy', async () => {
-    const small: S3StorageOptions = { singleCopyLimit: 5 * MiB, copyPartSize: 5 * MiB, copyConcurrency: 2, verifyChunkSize: 3 * MiB };
+    const small: S3StorageOptions = {
+      singleCopyLimit: 5 * MiB,
+      copyPartSize: 5 * MiB,
+      copyConcurrency: 2,
+      verifyChunkSize: 3 * MiB,
+    };
     const s = await createS3Storage(bucket.config, small);
     extra.push(s);
     const data = randomBytes(12 * MiB + 17);
@@ -198,7 +223,11 @@ describe('S3 backend against a real S3 server', { skip: base ? false : S3_SKIP_R
     const data = randomBytes(5 * MiB + 99);
     const a = await upload(data, 5 * MiB);
     const b = await upload(data, 5 * MiB);
-    const results = await Promise.all([storage.complete(a.ref, a.parts), storage.complete(a.ref, a.parts), storage.complete(b.ref, b.parts)]);
+    const results = await Promise.all([
+      storage.complete(a.ref, a.parts),
+      storage.complete(a.ref, a.parts),
+      storage.complete(b.ref, b.parts),
+    ]);
     for (const blob of results) assert.deepEqual(blob, results[0]);
     assert.equal(results[0]!.hash, sha256(data));
     assert.deepEqual(await storage.complete(a.ref, a.parts), results[0]); // and once more, later
@@ -227,7 +256,12 @@ describe('S3 backend against a real S3 server', { skip: base ? false : S3_SKIP_R
   });
 
   test('sweep aborts stale multipart uploads and unpublished staging objects, and leaves fresh ones', async () => {
-    const stale = await storage.createUpload({ owner: 'sweep', project: 'p', hash: 'b'.repeat(64), contentType: 'text/plain' });
+    const stale = await storage.createUpload({
+      owner: 'sweep',
+      project: 'p',
+      hash: 'b'.repeat(64),
+      contentType: 'text/plain',
+    });
     const staged = randomBytes(1000);
     const s = await upload(staged, 5 * MiB, storage, sha256(staged));
     await bucket.client.send(
@@ -254,14 +288,27 @@ describe('S3 backend against a real S3 server', { skip: base ? false : S3_SKIP_R
     const data = randomBytes(6 * MiB);
     const ref: UploadRef = await storage.createUpload({ owner, project, hash: sha256(data), contentType: 'audio/wav' });
     const first = data.subarray(0, 5 * MiB);
-    const r1 = await putPart(await other.partUrl(ref, 1, { expiresInSeconds: 600, contentMd5: md5Base64(first) }), first, md5Base64(first));
+    const r1 = await putPart(
+      await other.partUrl(ref, 1, { expiresInSeconds: 600, contentMd5: md5Base64(first) }),
+      first,
+      md5Base64(first),
+    );
     assert.equal(r1.status, 200);
-    assert.deepEqual((await storage.listParts(ref))?.map((p) => p.partNumber), [1]);
+    assert.deepEqual(
+      (await storage.listParts(ref))?.map((p) => p.partNumber),
+      [1],
+    );
     const rest = data.subarray(5 * MiB);
     const r2 = await putPart(await storage.partUrl(ref, 2, { expiresInSeconds: 600 }), rest);
     assert.equal(r2.status, 200);
     const parts = (await other.listParts(ref))!.map(({ partNumber, etag }) => ({ partNumber, etag }));
     const blob = await other.complete(ref, parts);
-    assert.deepEqual(await storage.stat(blob), { owner, project, hash: sha256(data), size: data.length, contentType: 'audio/wav' });
+    assert.deepEqual(await storage.stat(blob), {
+      owner,
+      project,
+      hash: sha256(data),
+      size: data.length,
+      contentType: 'audio/wav',
+    });
   });
 });

@@ -1,17 +1,22 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import { request as httpRequest } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
-import { loadBssConfig } from '../src/config.ts';
+import { connect } from 'node:net';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { buildBssApp } from '../src/app.ts';
+import { loadBssConfig } from '../src/config.ts';
 import { createStorage } from '../src/storage/index.ts';
 import type { Storage } from '../src/storage/storage.ts';
 import { MiB, sendParts, sha256, singlePath, stagedFiles, tempDir, testConfig, uploadPaths } from './helpers.ts';
 
 /** Short limits, so a test sees them act: headers 1 s, a whole request 2 s, keep-alive 1 s. */
-const SHORT = { HEADERS_TIMEOUT_SECONDS: '1', REQUEST_TIMEOUT_SECONDS: '2', IDLE_TIMEOUT_SECONDS: '30', KEEP_ALIVE_TIMEOUT_SECONDS: '1' };
+const SHORT = {
+  HEADERS_TIMEOUT_SECONDS: '1',
+  REQUEST_TIMEOUT_SECONDS: '2',
+  IDLE_TIMEOUT_SECONDS: '30',
+  KEEP_ALIVE_TIMEOUT_SECONDS: '1',
+};
 
 interface Trickled {
   /** Milliseconds from the first byte sent until BSS closed the connection; null if it never did. */
@@ -67,7 +72,10 @@ test('the timeouts come from the environment and default to limits a slow client
   const defaults = loadBssConfig({ PRESIGN_SECRETS: 'x'.repeat(32) }).timeouts;
   assert.deepEqual(defaults, { headersMs: 30_000, requestMs: 3_600_000, idleMs: 600_000, keepAliveMs: 72_000 });
   assert.equal(testConfig('/tmp', SHORT).timeouts.headersMs, 1000);
-  assert.throws(() => testConfig('/tmp', { HEADERS_TIMEOUT_SECONDS: '60', REQUEST_TIMEOUT_SECONDS: '30' }), /HEADERS_TIMEOUT_SECONDS/);
+  assert.throws(
+    () => testConfig('/tmp', { HEADERS_TIMEOUT_SECONDS: '60', REQUEST_TIMEOUT_SECONDS: '30' }),
+    /HEADERS_TIMEOUT_SECONDS/,
+  );
 });
 
 test('a client that trickles its headers, or sends nothing, is cut off once the header limit passes', async (t) => {
@@ -103,7 +111,10 @@ test('an idle keep-alive connection is closed after the keep-alive limit', async
   t.after(() => bss.close());
   const kept = await trickle(bss.port, 'GET /healthz HTTP/1.1\r\nHost: bss\r\n\r\n', '', 0, 6000);
   assert.match(kept.received, /^HTTP\/1\.1 200 /);
-  assert.ok(kept.closedAfterMs !== null && kept.closedAfterMs >= 900 && kept.closedAfterMs < 2500, `closed after ${kept.closedAfterMs} ms`);
+  assert.ok(
+    kept.closedAfterMs !== null && kept.closedAfterMs >= 900 && kept.closedAfterMs < 2500,
+    `closed after ${kept.closedAfterMs} ms`,
+  );
 });
 
 test('a complete that takes longer than every limit still answers', async (t) => {
@@ -129,7 +140,11 @@ test('a complete that takes longer than every limit still answers', async (t) =>
   const { uploadId, key, etags } = await sendParts(app as never, paths, data);
   const body = JSON.stringify({ uploadId, key, parts: etags });
   const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const req = httpRequest(`${base}${paths.complete}`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
+    const req = httpRequest(`${base}${paths.complete}`, {
+      method: 'POST',
+      agent: false,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    });
     req.on('error', reject);
     req.on('response', (res) => {
       let text = '';

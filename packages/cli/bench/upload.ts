@@ -9,10 +9,10 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import { once } from 'node:events';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { BenchServices, CLI_BIN, removeTemp, tempDir, track, watchPeakRss } from '../../../scripts/bench-services.ts';
@@ -131,7 +131,8 @@ async function signup(serverUrl: string): Promise<{ username: string; token: str
     body: JSON.stringify({ username, password: 'benchmark password' }),
   });
   const body = (await res.json()) as { token?: string };
-  if (res.status !== 201 || typeof body.token !== 'string') throw new Error(`sign-up failed: ${res.status} ${JSON.stringify(body)}`);
+  if (res.status !== 201 || typeof body.token !== 'string')
+    throw new Error(`sign-up failed: ${res.status} ${JSON.stringify(body)}`);
   return { username, token: body.token };
 }
 
@@ -142,7 +143,14 @@ export async function runUploadBench(options: UploadBenchOptions): Promise<Uploa
   try {
     const { username: user, token } = await signup(options.serverUrl);
     const home = join(work, 'home');
-    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, DREAMLAKE_HOME: home, DREAMLAKE_SERVER: options.serverUrl, DREAMLAKE_TOKEN: token, NO_COLOR: '1' };
+    const env = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: home,
+      DREAMLAKE_HOME: home,
+      DREAMLAKE_SERVER: options.serverUrl,
+      DREAMLAKE_TOKEN: token,
+      NO_COLOR: '1',
+    };
     const path = join(work, 'bench.bin');
     await makeFile(path, sizeMiB * MIB, 42);
 
@@ -151,10 +159,16 @@ export async function runUploadBench(options: UploadBenchOptions): Promise<Uploa
     const loopbackPutMiBPerSec = await medianOf3(() => rawLoopbackPut(path));
 
     const started = performance.now();
-    const child = track(spawn(process.execPath, [CLI_BIN, 'upload', path, '--to', `${user}/bench`, '--json', '--concurrency', String(concurrency)], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }));
+    const child = track(
+      spawn(
+        process.execPath,
+        [CLI_BIN, 'upload', path, '--to', `${user}/bench`, '--json', '--concurrency', String(concurrency)],
+        {
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      ),
+    );
     const peak = watchPeakRss(child.pid ?? 0);
     const phases = watchPhases(home, Math.ceil((sizeMiB * MIB) / (5 * MIB)), started);
     let stdout = '';
@@ -176,7 +190,11 @@ export async function runUploadBench(options: UploadBenchOptions): Promise<Uploa
         mibPerSec: mibPerSec(sizeMiB * MIB, ms),
         peakRssMiB,
         partsTotal: line.partsTotal,
-        phases: { hashSeconds: secs(hashedAt), partsSeconds: secs(partsAt - hashedAt), finishSeconds: secs(ms - partsAt) },
+        phases: {
+          hashSeconds: secs(hashedAt),
+          partsSeconds: secs(partsAt - hashedAt),
+          finishSeconds: secs(ms - partsAt),
+        },
       },
       raw: { readSha256MiBPerSec, loopbackPutMiBPerSec },
     };

@@ -43,5 +43,7 @@ const code = await bin.run(process.argv.slice(2), process);
 // Into a pipe, output is written asynchronously: exiting at once would cut off the last lines
 // (the tail of an `upload --json` over many files). An empty write calls back once all before it
 // is out.
-await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((done) => stream.write('', () => done()))));
+await Promise.all(
+  [process.stdout, process.stderr].map((stream) => new Promise((done) => stream.write('', () => done()))),
+);
 process.exit(code);

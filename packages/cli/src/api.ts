@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
-import { requestJson } from './http.ts';
 import { ApiError, CliError } from './errors.ts';
+import { requestJson } from './http.ts';
 import type { AssetType } from './types.ts';
 
 /** A file in a space's index, as the server describes it. */
@@ -43,7 +43,11 @@ export interface ErrorAnswer {
   error: { code: string; message: string };
 }
 
-export type BatchGrantEntry = { index: number } & ({ exists: true; file: IndexedFile } | (BatchGrant & { exists?: false }) | ErrorAnswer);
+export type BatchGrantEntry = { index: number } & (
+  | { exists: true; file: IndexedFile }
+  | (BatchGrant & { exists?: false })
+  | ErrorAnswer
+);
 
 export interface BatchGrantFile {
   filename: string;
@@ -66,7 +70,7 @@ export interface RegisterRequest {
 
 export type RegisterEntry = { index: number } & ({ file: IndexedFile; created: boolean } | ErrorAnswer);
 
-export type InitAnswer = ({ exists: true; file: IndexedFile }) | (UploadGrant & { exists?: false });
+export type InitAnswer = { exists: true; file: IndexedFile } | (UploadGrant & { exists?: false });
 
 export interface InitRequest {
   namespace: string;
@@ -124,7 +128,8 @@ export class ServerApi {
   }
 
   #authed(): string {
-    if (!this.#token) throw new CliError(`not logged in to ${this.server}: run \`dreamlake login\` (or set DREAMLAKE_TOKEN)`);
+    if (!this.#token)
+      throw new CliError(`not logged in to ${this.server}: run \`dreamlake login\` (or set DREAMLAKE_TOKEN)`);
     return this.#token;
   }
 
@@ -152,7 +157,11 @@ export class ServerApi {
     return this.#withToken('POST', '/uploads/batch', { namespace, space, files });
   }
 
-  lookupFiles(namespace: string, space: string, files: Array<{ name: string; hash: string }>): Promise<{ files: LookupState[] }> {
+  lookupFiles(
+    namespace: string,
+    space: string,
+    files: Array<{ name: string; hash: string }>,
+  ): Promise<{ files: LookupState[] }> {
     return this.#withToken('POST', `${spacePath(namespace, space)}/files/lookup`, { files });
   }
 

@@ -9,9 +9,11 @@ const login = async (io: Io, o: object) => (await import('./commands/login.ts'))
 const signup = async (io: Io, o: object) => (await import('./commands/signup.ts')).signup(io, o);
 const logout = async (io: Io) => (await import('./commands/logout.ts')).logout(io);
 const whoami = async (io: Io, o: object) => (await import('./commands/whoami.ts')).whoami(io, o);
-const upload = async (io: Io, paths: string[], o: object) => (await import('./commands/upload.ts')).upload(io, paths, o);
+const upload = async (io: Io, paths: string[], o: object) =>
+  (await import('./commands/upload.ts')).upload(io, paths, o);
 const ls = async (io: Io, space: string, o: object) => (await import('./commands/ls.ts')).ls(io, space, o);
-const download = async (io: Io, file: string, o: object) => (await import('./commands/download.ts')).download(io, file, o);
+const download = async (io: Io, file: string, o: object) =>
+  (await import('./commands/download.ts')).download(io, file, o);
 
 /** The CLI's version, from its package.json. */
 export function cliVersion(): string {
@@ -30,7 +32,8 @@ function program(io: Io): Command {
       // Commander's usage errors read like the CLI's own: `dreamlake: <what is wrong>`, one line.
       outputError: (s, write) => write(`dreamlake: ${s.replace(/^error: /, '').trimEnd()}\n`),
     });
-  const server = () => new Option('--server <url>', 'DreamLake server (default: saved, $DREAMLAKE_SERVER, http://127.0.0.1:10233)');
+  const server = () =>
+    new Option('--server <url>', 'DreamLake server (default: saved, $DREAMLAKE_SERVER, http://127.0.0.1:10233)');
 
   for (const [name, action, about] of [
     ['login', login, 'log in and keep the token in ~/.dreamlake (or $DREAMLAKE_HOME)'],
@@ -45,7 +48,10 @@ function program(io: Io): Command {
       .option('--bss <url>', 'BSS address to keep for the legacy upload flow')
       .action((options) => action(io, options));
   }
-  cli.command('logout').description('forget the saved token').action(() => logout(io));
+  cli
+    .command('logout')
+    .description('forget the saved token')
+    .action(() => logout(io));
   cli
     .command('whoami')
     .description('show the logged-in user and their namespaces')
@@ -57,7 +63,9 @@ function program(io: Io): Command {
     .description('upload files and folders into a space (resumes an interrupted upload when run again)')
     .argument('<path...>', 'files or folders')
     .requiredOption('--to <namespace/space>', 'where to put them')
-    .addOption(new Option('--type <type>', 'asset type instead of detecting it from the extension').choices(ASSET_TYPES))
+    .addOption(
+      new Option('--type <type>', 'asset type instead of detecting it from the extension').choices(ASSET_TYPES),
+    )
     .option('--concurrency <n>', 'parts in flight at once', '4')
     .option('--json', 'print one JSON object per file')
     .addOption(server())
@@ -89,7 +97,8 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return 0;
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0)
+        return 0;
       return 2;
     }
     io.stderr.write(`dreamlake: ${describeError(error)}\n`);

@@ -1,8 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { UsageError } from './errors.ts';
@@ -101,9 +101,13 @@ export interface SettingFlags {
 export async function loadSettings(env: Env, flags: SettingFlags = {}): Promise<Settings> {
   const home = homeDir(env);
   const saved = await readSavedConfig(home);
-  const server = normalizeUrl(flags.server ?? nonEmpty(env.DREAMLAKE_SERVER) ?? saved.server ?? DEFAULT_SERVER, 'server');
+  const server = normalizeUrl(
+    flags.server ?? nonEmpty(env.DREAMLAKE_SERVER) ?? saved.server ?? DEFAULT_SERVER,
+    'server',
+  );
   const bssText = flags.bss ?? nonEmpty(env.DREAMLAKE_BSS) ?? saved.bss;
-  const token = nonEmpty(env.DREAMLAKE_TOKEN) ?? (saved.server === undefined || saved.server === server ? saved.token : undefined);
+  const token =
+    nonEmpty(env.DREAMLAKE_TOKEN) ?? (saved.server === undefined || saved.server === server ? saved.token : undefined);
   return Object.freeze({
     home,
     server,

@@ -1,5 +1,5 @@
 import { createReadStream, type ReadStream } from 'node:fs';
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher, request } from 'undici';
 import { ApiError, CliError, NetworkError } from './errors.ts';
 
 export type { Dispatcher } from 'undici';
@@ -91,7 +91,12 @@ async function okText(response: Dispatcher.ResponseData, url: string): Promise<s
 }
 
 /** Sends JSON (when there is a body) and answers the parsed JSON; errors become ApiError. */
-export async function requestJson<T>(dispatcher: Dispatcher, method: Dispatcher.HttpMethod, url: string, options: JsonRequest = {}): Promise<T> {
+export async function requestJson<T>(
+  dispatcher: Dispatcher,
+  method: Dispatcher.HttpMethod,
+  url: string,
+  options: JsonRequest = {},
+): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   let body: string | undefined;
@@ -125,7 +130,11 @@ export interface PutBody {
  * loses the chunks read while the request waits for a connection, and the request then goes out
  * empty.
  */
-export function countedBody(path: string, range: { start: number; end: number }, onBytes: (bytes: number) => void): { chunks: AsyncIterable<Uint8Array>; close(): void } {
+export function countedBody(
+  path: string,
+  range: { start: number; end: number },
+  onBytes: (bytes: number) => void,
+): { chunks: AsyncIterable<Uint8Array>; close(): void } {
   let stream: ReadStream | undefined;
   async function* chunks(): AsyncGenerator<Uint8Array> {
     if (range.end <= range.start) return;
@@ -144,14 +153,21 @@ export async function putBody(dispatcher: Dispatcher, url: string, put: PutBody)
 }
 
 /** PUTs a body of known length; answers the ETag header (empty when none) and the answer's text. */
-export async function putForAnswer(dispatcher: Dispatcher, url: string, put: PutBody): Promise<{ etag: string; text: string }> {
+export async function putForAnswer(
+  dispatcher: Dispatcher,
+  url: string,
+  put: PutBody,
+): Promise<{ etag: string; text: string }> {
   const headers: Record<string, string> = {
     'content-type': put.contentType ?? 'application/octet-stream',
     ...lowerCaseKeys(put.headers ?? {}),
     'content-length': String(put.length),
   };
   if (put.contentMd5) headers['content-md5'] = put.contentMd5;
-  const response = await send(dispatcher, 'PUT', url, { headers, body: put.body as unknown as Dispatcher.DispatchOptions['body'] });
+  const response = await send(dispatcher, 'PUT', url, {
+    headers,
+    body: put.body as unknown as Dispatcher.DispatchOptions['body'],
+  });
   const text = await okText(response, url);
   return { etag: header(response.headers, 'etag') ?? '', text };
 }

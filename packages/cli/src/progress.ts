@@ -101,7 +101,16 @@ export class Progress implements UploadEvents {
 
   begin(name: string, size: number): void {
     const now = this.#now();
-    this.#files.set(name, { name, size, phase: 'waiting', hashed: 0, sent: 0, resumed: 0, transferAt: undefined, reportedAt: now });
+    this.#files.set(name, {
+      name,
+      size,
+      phase: 'waiting',
+      hashed: 0,
+      sent: 0,
+      resumed: 0,
+      transferAt: undefined,
+      reportedAt: now,
+    });
   }
 
   /** A file the space already held: counted in the summary as skipped. */
@@ -234,7 +243,9 @@ export class Progress implements UploadEvents {
     const shown = [...this.#files.values()].filter((f) => f.phase !== 'waiting').slice(0, 4);
     for (const f of shown) {
       if (f.phase === 'hashing') {
-        out.push(`${this.#bar(f.size ? f.hashed / f.size : 1)} ${f.name}  hashing ${formatBytes(f.hashed)} / ${formatBytes(f.size)}`);
+        out.push(
+          `${this.#bar(f.size ? f.hashed / f.size : 1)} ${f.name}  hashing ${formatBytes(f.hashed)} / ${formatBytes(f.size)}`,
+        );
         continue;
       }
       const done = f.sent + f.resumed;

@@ -1,12 +1,13 @@
 import { createInterface } from 'node:readline/promises';
 import { Writable } from 'node:stream';
-import { UsageError } from './errors.ts';
 import type { Io } from './context.ts';
+import { UsageError } from './errors.ts';
 
 /** All of stdin, up to its first line break (how `--password-stdin` reads a password). */
 export async function readFirstLine(stdin: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of stdin as AsyncIterable<Buffer | string>) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  for await (const chunk of stdin as AsyncIterable<Buffer | string>)
+    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
   const text = Buffer.concat(chunks).toString('utf8');
   return text.split(/\r?\n/)[0] ?? '';
 }
@@ -51,7 +52,10 @@ export interface Credentials {
 }
 
 /** Username and password from the flags, stdin, or prompts when on a terminal. */
-export async function credentials(io: Io, options: { username?: string; passwordStdin?: boolean }): Promise<Credentials> {
+export async function credentials(
+  io: Io,
+  options: { username?: string; passwordStdin?: boolean },
+): Promise<Credentials> {
   const tty = Boolean(io.stdin.isTTY);
   let username = options.username;
   let password: string;

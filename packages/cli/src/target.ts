@@ -22,7 +22,8 @@ export function parseSpace(text: string): SpaceRef {
 /** `NAMESPACE/SPACE/NAME`, where NAME may itself contain slashes. */
 export function parseFileRef(text: string): SpaceRef & { name: string } {
   const parts = text.split('/');
-  if (parts.length < 3 || parts.slice(2).some((p) => p === '')) throw new UsageError(`"${text}" is not NAMESPACE/SPACE/NAME`);
+  if (parts.length < 3 || parts.slice(2).some((p) => p === ''))
+    throw new UsageError(`"${text}" is not NAMESPACE/SPACE/NAME`);
   return {
     namespace: checkName(parts[0] ?? '', 'namespace', text),
     space: checkName(parts[1] ?? '', 'space', text),

@@ -1,13 +1,15 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import { test } from 'node:test';
 import { run } from '../src/bin.ts';
 import { fakeIo } from './io.ts';
 
 const env = { DREAMLAKE_HOME: '/nonexistent/dreamlake-home', NO_COLOR: '1' };
 
 test('--version and -V print the package version and exit 0', async () => {
-  const { version } = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  const { version } = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   for (const flag of ['--version', '-V']) {
     const f = fakeIo(env);
     assert.equal(await run([flag], f.io), 0, flag);

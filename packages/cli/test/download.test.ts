@@ -2,14 +2,15 @@
  * `download` in-process against a stand-in server (a local HTTP server on port 0 that answers the
  * download grant and serves the bytes, in two halves with a pause between).
  */
-import { after, before, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before, test } from 'node:test';
 import { run } from '../src/bin.ts';
 import { fakeIo } from './io.ts';
 
@@ -27,7 +28,15 @@ before(async () => {
       const name = url.searchParams.get('name') ?? '';
       const hash = name.startsWith('bad') ? 'f'.repeat(64) : goodHash;
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ url: `${env.DREAMLAKE_SERVER}/blob`, name, hash, size: bytes.length, contentType: 'application/octet-stream' }));
+      res.end(
+        JSON.stringify({
+          url: `${env.DREAMLAKE_SERVER}/blob`,
+          name,
+          hash,
+          size: bytes.length,
+          contentType: 'application/octet-stream',
+        }),
+      );
       return;
     }
     if (url.pathname === '/blob') {
@@ -43,7 +52,12 @@ before(async () => {
   await once(server, 'listening');
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  env = { DREAMLAKE_HOME: join(work, 'home'), DREAMLAKE_SERVER: `http://127.0.0.1:${port}`, DREAMLAKE_TOKEN: 't', NO_COLOR: '1' };
+  env = {
+    DREAMLAKE_HOME: join(work, 'home'),
+    DREAMLAKE_SERVER: `http://127.0.0.1:${port}`,
+    DREAMLAKE_TOKEN: 't',
+    NO_COLOR: '1',
+  };
 });
 after(async () => {
   server?.close();
@@ -79,7 +93,10 @@ test('without -o the file lands under its base name in the current folder; an ex
   await writeFile(join(dir, 'big.bin'), 'mine\n');
   const refused = fakeIo(env, { cwd: dir });
   assert.equal(await run(['download', 'ann/runs/sub/deep/big.bin'], refused.io), 1);
-  assert.equal(refused.stderr(), `dreamlake: ${join(dir, 'big.bin')} already exists: pass --force to overwrite it, or choose another path with -o\n`);
+  assert.equal(
+    refused.stderr(),
+    `dreamlake: ${join(dir, 'big.bin')} already exists: pass --force to overwrite it, or choose another path with -o\n`,
+  );
   assert.equal(await readFile(join(dir, 'big.bin'), 'utf8'), 'mine\n', 'the existing file is untouched');
 
   const forced = fakeIo(env, { cwd: dir });
@@ -93,7 +110,10 @@ test('a mismatch with --force leaves the existing file as it was and no temporar
   await writeFile(join(dir, 'bad.bin'), 'keep me\n');
   const f = fakeIo(env, { cwd: dir });
   assert.equal(await run(['download', 'ann/runs/bad.bin', '--force'], f.io), 1);
-  assert.match(f.stderr(), /^dreamlake: SHA-256 mismatch for bad\.bin: expected f{64}, received [0-9a-f]{64} .*deleted\n$/);
+  assert.match(
+    f.stderr(),
+    /^dreamlake: SHA-256 mismatch for bad\.bin: expected f{64}, received [0-9a-f]{64} .*deleted\n$/,
+  );
   assert.deepEqual(await readdir(dir), ['bad.bin']);
   assert.equal(await readFile(join(dir, 'bad.bin'), 'utf8'), 'keep me\n');
 });

@@ -1,10 +1,10 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HashCache, digestFile, hashFile } from '../src/upload/hash.ts';
+import { test } from 'node:test';
+import { digestFile, HashCache, hashFile } from '../src/upload/hash.ts';
 
 async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'dreamlake-hash-'));
@@ -20,7 +20,11 @@ test('one read gives the SHA-256 of the whole and the MD5 of every part', async 
     const digest = await digestFile(path, 1_000_000);
     assert.equal(digest.sha256, createHash('sha256').update(data).digest('hex'));
     const md5 = (b: Buffer) => createHash('md5').update(b).digest('base64');
-    assert.deepEqual(digest.partMd5, [md5(data.subarray(0, 1e6)), md5(data.subarray(1e6, 2e6)), md5(data.subarray(2e6))]);
+    assert.deepEqual(digest.partMd5, [
+      md5(data.subarray(0, 1e6)),
+      md5(data.subarray(1e6, 2e6)),
+      md5(data.subarray(2e6)),
+    ]);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -20,6 +20,12 @@ export function fakeIo(env: Record<string, string>, options: { tty?: boolean; cw
   const err = capture(options.tty ?? false);
   const stdin = Object.assign(new PassThrough(), { isTTY: false });
   stdin.end();
-  const io: Io = { env, stdin, stdout: out.stream, stderr: err.stream, ...(options.cwd ? { cwd: () => options.cwd as string } : {}) };
+  const io: Io = {
+    env,
+    stdin,
+    stdout: out.stream,
+    stderr: err.stream,
+    ...(options.cwd ? { cwd: () => options.cwd as string } : {}),
+  };
   return { io, stdout: out.text, stderr: err.text };
 }

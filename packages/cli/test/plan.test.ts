@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { choosePartSize, MAX_PARTS, MIB, MIN_PART_SIZE, partCount, planParts } from '../src/upload/plan.ts';
 
 test('small and medium files use 5 MiB parts', () => {
@@ -28,7 +28,11 @@ test('parts cover the file exactly, the last one short, an empty file has one em
   const parts = planParts(12 * MIB + 3, MIN_PART_SIZE);
   assert.deepEqual(
     parts.map((p) => [p.partNumber, p.start, p.end]),
-    [[1, 0, 5 * MIB], [2, 5 * MIB, 10 * MIB], [3, 10 * MIB, 12 * MIB + 3]],
+    [
+      [1, 0, 5 * MIB],
+      [2, 5 * MIB, 10 * MIB],
+      [3, 10 * MIB, 12 * MIB + 3],
+    ],
   );
   assert.deepEqual(planParts(0, MIN_PART_SIZE), [{ partNumber: 1, start: 0, end: 0 }]);
 });

@@ -1,7 +1,7 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { Progress, formatBytes, formatDuration } from '../src/progress.ts';
+import { test } from 'node:test';
+import { formatBytes, formatDuration, Progress } from '../src/progress.ts';
 
 function capture(isTTY: boolean): { stream: PassThrough & { isTTY: boolean; columns: number }; text: () => string } {
   const stream = Object.assign(new PassThrough(), { isTTY, columns: 120 });
@@ -25,13 +25,20 @@ test('when stdout is not a terminal, only the plain lines are written', async ()
   progress.stop();
   assert.equal(out.text(), 'alice/runs/a.mp4  done\n');
   assert.equal(err.text(), 'a note\n');
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this matches
   assert.doesNotMatch(out.text(), /\x1b/);
 });
 
 test('on a terminal the display shows bytes, rate and ETA per file and in total, redrawn in place', () => {
   let now = 0;
   const out = capture(true);
-  const progress = new Progress({ out: out.stream, err: capture(false).stream, live: true, color: false, now: () => now });
+  const progress = new Progress({
+    out: out.stream,
+    err: capture(false).stream,
+    live: true,
+    color: false,
+    now: () => now,
+  });
   progress.start(2, 200 * 1024 * 1024);
   progress.begin('a.mp4', 100 * 1024 * 1024);
   progress.phase('a.mp4', 'uploading');
@@ -44,13 +51,20 @@ test('on a terminal the display shows bytes, rate and ETA per file and in total,
   assert.match(lines[1] ?? '', /total +0\/2 files +50\.0 MiB \/ 200\.0 MiB +25\.0 MiB\/s +ETA 6s/);
   progress.render();
   progress.render();
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this matches
   assert.match(out.text(), /\x1b\[2F/, 'the second frame moves up over the first');
   progress.stop();
 });
 
 test("a file's rate counts its transfer only, not its hashing, and its line has an ETA", () => {
   let now = 0;
-  const progress = new Progress({ out: capture(true).stream, err: capture(false).stream, live: true, color: false, now: () => now });
+  const progress = new Progress({
+    out: capture(true).stream,
+    err: capture(false).stream,
+    live: true,
+    color: false,
+    now: () => now,
+  });
   progress.start(1, 100 * 1024 * 1024);
   progress.begin('big.bin', 100 * 1024 * 1024);
   progress.phase('big.bin', 'hashing');
@@ -70,7 +84,14 @@ test('without a terminal, a long file gets a plain progress line on stderr at mo
   let now = 0;
   const out = capture(false);
   const err = capture(false);
-  const progress = new Progress({ out: out.stream, err: err.stream, live: false, color: false, plainEveryMs: 10_000, now: () => now });
+  const progress = new Progress({
+    out: out.stream,
+    err: err.stream,
+    live: false,
+    color: false,
+    plainEveryMs: 10_000,
+    now: () => now,
+  });
   progress.start(1, 1000 * 1024 * 1024);
   progress.begin('big.bin', 1000 * 1024 * 1024);
   progress.phase('big.bin', 'hashing');
@@ -94,7 +115,14 @@ test('without a terminal, a long file gets a plain progress line on stderr at mo
 test('a short file without a terminal gets no progress lines; the summary names files, bytes, time and rate', () => {
   let now = 0;
   const err = capture(false);
-  const progress = new Progress({ out: capture(false).stream, err: err.stream, live: false, color: false, plainEveryMs: 10_000, now: () => now });
+  const progress = new Progress({
+    out: capture(false).stream,
+    err: err.stream,
+    live: false,
+    color: false,
+    plainEveryMs: 10_000,
+    now: () => now,
+  });
   progress.start(2, 12 * 1024 * 1024);
   progress.begin('a.bin', 8 * 1024 * 1024);
   progress.phase('a.bin', 'uploading');
@@ -119,6 +147,7 @@ test('NO_COLOR (color off) leaves no colour codes', () => {
   progress.sent('x', 5);
   progress.render();
   progress.stop();
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this matches
   assert.doesNotMatch(out.text(), /\x1b\[\d+m/);
 });
 

@@ -1,15 +1,24 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ResumeStore, resumeDir, type ResumeState } from '../src/upload/resume-state.ts';
+import { test } from 'node:test';
 import { loadSettings, writeSavedConfig } from '../src/config.ts';
+import { type ResumeState, ResumeStore, resumeDir } from '../src/upload/resume-state.ts';
 
 const scope = { server: 'http://127.0.0.1:10233', namespace: 'alice', space: 'runs', hash: 'a'.repeat(64) };
 
 function state(): ResumeState {
-  return { ...scope, type: 'videos', partSize: 5 << 20, partsTotal: 3, uploadId: 'u1', key: 'k1', done: {}, updatedAt: '' };
+  return {
+    ...scope,
+    type: 'videos',
+    partSize: 5 << 20,
+    partsTotal: 3,
+    uploadId: 'u1',
+    key: 'k1',
+    done: {},
+    updatedAt: '',
+  };
 }
 
 test('resume state is saved 0600 in a 0700 folder, read back, and removed', async () => {
@@ -26,7 +35,11 @@ test('resume state is saved 0600 in a 0700 folder, read back, and removed', asyn
     const loaded = await new ResumeStore(home, scope).load();
     assert.deepEqual(loaded?.done, { '1': '"etag1"' });
     assert.equal(loaded?.uploadId, 'u1');
-    assert.deepEqual(await readdir(resumeDir(home)), [store.path.slice(resumeDir(home).length + 1)], 'no temp files left');
+    assert.deepEqual(
+      await readdir(resumeDir(home)),
+      [store.path.slice(resumeDir(home).length + 1)],
+      'no temp files left',
+    );
     await store.remove();
     assert.equal(await store.load(), null);
   } finally {
@@ -66,7 +79,11 @@ test('config is 0600; DREAMLAKE_SERVER and DREAMLAKE_TOKEN override it; a token 
     const saved = await loadSettings({ DREAMLAKE_HOME: home });
     assert.equal(saved.server, 'http://saved:1');
     assert.equal(saved.token, 'saved-token');
-    const env = await loadSettings({ DREAMLAKE_HOME: home, DREAMLAKE_SERVER: 'http://env:2', DREAMLAKE_TOKEN: 'env-token' });
+    const env = await loadSettings({
+      DREAMLAKE_HOME: home,
+      DREAMLAKE_SERVER: 'http://env:2',
+      DREAMLAKE_TOKEN: 'env-token',
+    });
     assert.equal(env.server, 'http://env:2');
     assert.equal(env.token, 'env-token');
     const elsewhere = await loadSettings({ DREAMLAKE_HOME: home }, { server: 'http://other:3' });

@@ -1,7 +1,7 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { ApiError, CliError, NetworkError } from '../src/errors.ts';
-import { backoffDelay, isTransient, withRetry, type RetryOptions } from '../src/upload/retry.ts';
+import { backoffDelay, isTransient, type RetryOptions, withRetry } from '../src/upload/retry.ts';
 
 const fast = (delays: number[], random = () => 0.5): RetryOptions => ({
   attempts: 6,
@@ -27,8 +27,14 @@ test('backoff grows exponentially with jitter and is capped', () => {
   const options = fast([]);
   const low = { ...options, random: () => 0 };
   const high = { ...options, random: () => 0.999 };
-  assert.deepEqual([1, 2, 3, 4].map((a) => backoffDelay(a, low)), [50, 100, 200, 400]);
-  assert.deepEqual([1, 2, 3, 4].map((a) => backoffDelay(a, high)), [100, 200, 400, 800]);
+  assert.deepEqual(
+    [1, 2, 3, 4].map((a) => backoffDelay(a, low)),
+    [50, 100, 200, 400],
+  );
+  assert.deepEqual(
+    [1, 2, 3, 4].map((a) => backoffDelay(a, high)),
+    [100, 200, 400, 800],
+  );
   assert.equal(backoffDelay(20, high), 1000);
 });
 

@@ -3,17 +3,18 @@
  * docs/protocol.md and lets a test inject failures: bounded parallel parts over reused
  * connections, retries of transient failures, fresh URLs after an expiry.
  */
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { ServerApi } from '../src/api.ts';
 import { createAgent } from '../src/http.ts';
-import { uploadFile, type UploadEvents } from '../src/upload/uploader.ts';
+import { type UploadEvents, uploadFile } from '../src/upload/uploader.ts';
 
 const MIB = 1024 * 1024;
 
@@ -24,7 +25,10 @@ interface Fake {
   maxInFlight: number;
   connections: number;
   /** Called before a part PUT is answered: return a status to fail it with. */
-  failPut: (partNumber: number, attempt: number) => { status: number; code: string; headers?: Record<string, string> } | undefined;
+  failPut: (
+    partNumber: number,
+    attempt: number,
+  ) => { status: number; code: string; headers?: Record<string, string> } | undefined;
   /** When set, the first grant's URLs answer expired_signature after their first use. */
   expireFirstGrant: boolean;
   stored: Map<number, Buffer>;
@@ -59,14 +63,23 @@ async function fakeServices(): Promise<Fake> {
       fake.inits += 1;
       const g = fake.inits;
       const u = (p: string) => `${fake.url}/videos/upload/multipart/${p}?grant=${g}`;
-      return send(res, 200, { initUrl: u('init'), partsUrl: u('parts'), partsDoneUrl: u('parts-done'), completeUrl: u('complete'), abortUrl: u('abort') });
+      return send(res, 200, {
+        initUrl: u('init'),
+        partsUrl: u('parts'),
+        partsDoneUrl: u('parts-done'),
+        completeUrl: u('complete'),
+        abortUrl: u('abort'),
+      });
     }
     if (url.pathname === '/videos/upload/multipart/init') return send(res, 200, { uploadId: 'up1', key: 'k1' });
     if (url.pathname === '/videos/upload/multipart/parts') {
       const { partNumbers } = JSON.parse(body.toString()) as { partNumbers: number[] };
       const grant = url.searchParams.get('grant');
-      if (fake.expireFirstGrant && grant === '1' && partsCalls++ > 0) return send(res, 403, { error: { code: 'expired_signature', message: 'signature has expired' } });
-      return send(res, 200, { parts: Object.fromEntries(partNumbers.map((n) => [String(n), `${fake.url}/upload/part?n=${n}&grant=${grant}`])) });
+      if (fake.expireFirstGrant && grant === '1' && partsCalls++ > 0)
+        return send(res, 403, { error: { code: 'expired_signature', message: 'signature has expired' } });
+      return send(res, 200, {
+        parts: Object.fromEntries(partNumbers.map((n) => [String(n), `${fake.url}/upload/part?n=${n}&grant=${grant}`])),
+      });
     }
     if (url.pathname === '/upload/part') {
       const n = Number(url.searchParams.get('n'));
@@ -76,9 +89,11 @@ async function fakeServices(): Promise<Fake> {
       await new Promise((r) => setTimeout(r, 20));
       inFlight -= 1;
       const failure = fake.failPut(n, attempt);
-      if (failure) return send(res, failure.status, { error: { code: failure.code, message: 'injected' } }, failure.headers);
+      if (failure)
+        return send(res, failure.status, { error: { code: failure.code, message: 'injected' } }, failure.headers);
       const md5 = createHash('md5').update(body).digest();
-      if (req.headers['content-md5'] !== md5.toString('base64')) return send(res, 400, { error: { code: 'invalid_part', message: 'BadDigest' } });
+      if (req.headers['content-md5'] !== md5.toString('base64'))
+        return send(res, 400, { error: { code: 'invalid_part', message: 'BadDigest' } });
       fake.stored.set(n, body);
       res.writeHead(200, { etag: `"${md5.toString('hex')}"` });
       return res.end();
@@ -177,7 +192,10 @@ test('a part URL that expired makes the CLI ask the server for fresh URLs and go
   });
   assert.equal(result.partsSent, 3);
   assert.ok(intact);
-  assert.ok(notes.some((n) => /expired/.test(n)), notes.join('\n'));
+  assert.ok(
+    notes.some((n) => /expired/.test(n)),
+    notes.join('\n'),
+  );
   assert.equal(fake.inits, 1, 'a part URL alone expired: the grant itself was still good');
 });
 
@@ -189,7 +207,10 @@ test('when the grant has expired too, the server is asked for a new one and the 
   assert.equal(result.partsSent, 3);
   assert.ok(intact);
   assert.equal(fake.inits, 2);
-  assert.ok(notes.some((n) => /asking the server for fresh ones/.test(n)), notes.join('\n'));
+  assert.ok(
+    notes.some((n) => /asking the server for fresh ones/.test(n)),
+    notes.join('\n'),
+  );
 });
 
 test('a permanent refusal stops the upload with that error', async () => {

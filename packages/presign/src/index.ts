@@ -1,5 +1,13 @@
-export { encode, canonicalString, type SignedParams } from './canonical.ts';
-export { sign, signCanonical, presign, presignUrl, MAX_LIFETIME_SECONDS, type PresignOptions, type Presigned } from './sign.ts';
-export { verify, hasSignature, type VerifyOptions, type VerifiedScope, type RawQuery } from './verify.ts';
+export { canonicalString, encode, type SignedParams } from './canonical.ts';
 export * from './errors.ts';
-export { signReceipt, verifyReceipt, RECEIPT_ACTION, type BlobReceipt, type ReceiptScope } from './receipt.ts';
+export { type BlobReceipt, RECEIPT_ACTION, type ReceiptScope, signReceipt, verifyReceipt } from './receipt.ts';
+export {
+  MAX_LIFETIME_SECONDS,
+  type Presigned,
+  type PresignOptions,
+  presign,
+  presignUrl,
+  sign,
+  signCanonical,
+} from './sign.ts';
+export { hasSignature, type RawQuery, type VerifiedScope, type VerifyOptions, verify } from './verify.ts';

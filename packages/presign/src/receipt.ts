@@ -28,11 +28,22 @@ export const RECEIPT_ACTION = 'blob-receipt';
 const RECEIPT_PARAMS = ['owner', 'project', 'hash', 'size', 'contentType'] as const;
 
 function params(scope: ReceiptScope): Record<string, string> {
-  return { owner: scope.owner, project: scope.project, hash: scope.hash, size: String(scope.size), contentType: scope.contentType };
+  return {
+    owner: scope.owner,
+    project: scope.project,
+    hash: scope.hash,
+    size: String(scope.size),
+    contentType: scope.contentType,
+  };
 }
 
 /** Signs a receipt for a verified blob; `now` in Unix seconds. */
-export function signReceipt(secrets: readonly string[], scope: ReceiptScope, now: number, ttlSeconds: number): BlobReceipt {
+export function signReceipt(
+  secrets: readonly string[],
+  scope: ReceiptScope,
+  now: number,
+  ttlSeconds: number,
+): BlobReceipt {
   const { exp, query } = presign({ action: RECEIPT_ACTION, params: params(scope), secrets, now, ttlSeconds });
   return { size: scope.size, contentType: scope.contentType, exp, sig: query.sig as string };
 }
@@ -47,8 +58,10 @@ export function verifyReceipt(
   receipt: BlobReceipt,
   now: number,
 ): { size: number; contentType: string } {
-  if (!Number.isSafeInteger(receipt.size) || receipt.size < 0) throw new MalformedSignatureError('receipt size is not a byte count');
-  if (typeof receipt.contentType !== 'string' || typeof receipt.sig !== 'string') throw new MalformedSignatureError('receipt is incomplete');
+  if (!Number.isSafeInteger(receipt.size) || receipt.size < 0)
+    throw new MalformedSignatureError('receipt size is not a byte count');
+  if (typeof receipt.contentType !== 'string' || typeof receipt.sig !== 'string')
+    throw new MalformedSignatureError('receipt is incomplete');
   const scope = { ...blob, size: receipt.size, contentType: receipt.contentType };
   const query = { ...params(scope), exp: String(receipt.exp), sig: receipt.sig };
   const verified = verify({ action: RECEIPT_ACTION, signed: RECEIPT_PARAMS, query, secrets, now });

@@ -1,12 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { canonicalString } from './canonical.ts';
+import { BadSignatureError, ExpiredSignatureError, MalformedSignatureError, MissingSignatureError } from './errors.ts';
 import { MAX_LIFETIME_SECONDS, signCanonical } from './sign.ts';
-import {
-  BadSignatureError,
-  ExpiredSignatureError,
-  MalformedSignatureError,
-  MissingSignatureError,
-} from './errors.ts';
 
 /** A query as HTTP frameworks hand it over: a repeated key becomes an array. */
 export type RawQuery = Readonly<Record<string, string | readonly string[] | undefined>>;
@@ -82,7 +77,9 @@ export function verify(options: VerifyOptions): VerifiedScope {
   if (!SIG.test(sig)) throw new BadSignatureError('sig must be 64 lowercase hex digits');
   const given = Buffer.from(sig, 'hex');
   const canonical = canonicalString(action, params, exp);
-  const matches = secrets.some((secret) => timingSafeEqual(Buffer.from(signCanonical(secret, canonical), 'hex'), given));
+  const matches = secrets.some((secret) =>
+    timingSafeEqual(Buffer.from(signCanonical(secret, canonical), 'hex'), given),
+  );
   if (!matches) throw new BadSignatureError();
   if (now > exp) throw new ExpiredSignatureError();
   if (exp - now > maxLifetime) throw new BadSignatureError('signature lifetime is longer than allowed');

@@ -1,7 +1,15 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import fc from 'fast-check';
-import { DreamLakeError, MAX_LIFETIME_SECONDS, presign, verify, verifyReceipt, signReceipt, type RawQuery } from '../src/index.ts';
+import {
+  DreamLakeError,
+  MAX_LIFETIME_SECONDS,
+  presign,
+  type RawQuery,
+  signReceipt,
+  verify,
+  verifyReceipt,
+} from '../src/index.ts';
 
 const SECRET = 'fuzz-secret-0123456789abcdef0123456789';
 const OTHER = 'fuzz-other-secret-0123456789abcdef0123';
@@ -26,19 +34,38 @@ const text = fc.oneof(
 );
 const hexSig = fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCDEF'), minLength: 60, maxLength: 68 });
 const value = fc.oneof(text, fc.array(text, { maxLength: 3 }), fc.constant(undefined));
-const key = fc.oneof(fc.constantFrom('sig', 'exp', 'owner', 'project', 'hash', 'size', 'uploadId', '__proto__', 'constructor'), fc.string({ maxLength: 8 }));
-const query = fc.dictionary(key, fc.oneof(value, hexSig, fc.integer({ min: 0, max: 2 * NOW }).map(String)), { maxKeys: 8 });
+const key = fc.oneof(
+  fc.constantFrom('sig', 'exp', 'owner', 'project', 'hash', 'size', 'uploadId', '__proto__', 'constructor'),
+  fc.string({ maxLength: 8 }),
+);
+const query = fc.dictionary(key, fc.oneof(value, hexSig, fc.integer({ min: 0, max: 2 * NOW }).map(String)), {
+  maxKeys: 8,
+});
 const now = fc.oneof(fc.constant(NOW), fc.integer({ min: -1, max: 4 * NOW }), fc.double());
 const signedNames = fc.oneof(fc.constant(SIGNED), fc.array(key, { maxLength: 4 }));
 
 test('verify answers a scope or a DreamLakeError for any query, params, exp, sig and clock', () => {
   fc.assert(
-    fc.property(query, signedNames, now, fc.option(fc.integer({ min: 0, max: MAX_LIFETIME_SECONDS })), (q, signed, at, maxLifetime) => {
-      const result = outcome(() =>
-        verify({ action: 'upload-init', signed, query: q as RawQuery, secrets: [SECRET, OTHER], now: at, ...(maxLifetime === null ? {} : { maxLifetimeSeconds: maxLifetime }) }),
-      );
-      if (!(result instanceof DreamLakeError)) assert.fail(`an unsigned random query was accepted: ${JSON.stringify(q)}`);
-    }),
+    fc.property(
+      query,
+      signedNames,
+      now,
+      fc.option(fc.integer({ min: 0, max: MAX_LIFETIME_SECONDS })),
+      (q, signed, at, maxLifetime) => {
+        const result = outcome(() =>
+          verify({
+            action: 'upload-init',
+            signed,
+            query: q as RawQuery,
+            secrets: [SECRET, OTHER],
+            now: at,
+            ...(maxLifetime === null ? {} : { maxLifetimeSeconds: maxLifetime }),
+          }),
+        );
+        if (!(result instanceof DreamLakeError))
+          assert.fail(`an unsigned random query was accepted: ${JSON.stringify(q)}`);
+      },
+    ),
     RUNS,
   );
 });
@@ -56,7 +83,13 @@ const tampered = fc.record({
 test('a signed query changed in any way is refused with a DreamLakeError, and accepted unchanged', () => {
   fc.assert(
     fc.property(tampered, ({ params, ttl, change, target, replacement, skew }) => {
-      const { query: signedQuery, exp } = presign({ action: 'upload-parts', params, secrets: [SECRET], now: NOW, ttlSeconds: ttl });
+      const { query: signedQuery, exp } = presign({
+        action: 'upload-parts',
+        params,
+        secrets: [SECRET],
+        now: NOW,
+        ttlSeconds: ttl,
+      });
       const q: Record<string, string | string[] | undefined> = { ...signedQuery };
       let at = NOW;
       if (change === 'drop') delete q[target];
@@ -66,7 +99,9 @@ test('a signed query changed in any way is refused with a DreamLakeError, and ac
       if (change === 'sig-case') q.sig = String(q.sig).toUpperCase();
       if (change === 'extra') q[`x${replacement}`] = replacement;
       if (change === 'clock') at = NOW + skew;
-      const result = outcome(() => verify({ action: 'upload-parts', signed: SIGNED, query: q, secrets: [OTHER, SECRET], now: at }));
+      const result = outcome(() =>
+        verify({ action: 'upload-parts', signed: SIGNED, query: q, secrets: [OTHER, SECRET], now: at }),
+      );
       const unchanged =
         change === 'none' ||
         change === 'extra' ||
@@ -74,7 +109,10 @@ test('a signed query changed in any way is refused with a DreamLakeError, and ac
         (change === 'sig-case' && signedQuery.sig === String(signedQuery.sig).toUpperCase()) ||
         (change === 'clock' && at <= exp && exp - at <= MAX_LIFETIME_SECONDS);
       if (unchanged) {
-        assert.ok(!(result instanceof DreamLakeError), `refused an unchanged URL: ${result instanceof Error ? result.code : ''}`);
+        assert.ok(
+          !(result instanceof DreamLakeError),
+          `refused an unchanged URL: ${result instanceof Error ? result.code : ''}`,
+        );
         assert.deepEqual(result.params, { ...params });
         assert.equal(result.exp, exp);
       } else {
@@ -86,13 +124,19 @@ test('a signed query changed in any way is refused with a DreamLakeError, and ac
 });
 
 test('any signed params come back from verify exactly as they were signed', () => {
-  const name = fc.string({ minLength: 1, maxLength: 10 }).filter((k) => k !== 'sig' && k !== 'exp' && k !== '__proto__');
+  const name = fc
+    .string({ minLength: 1, maxLength: 10 })
+    .filter((k) => k !== 'sig' && k !== 'exp' && k !== '__proto__');
   fc.assert(
-    fc.property(fc.dictionary(name, fc.string({ unit: 'binary', maxLength: 30 }), { minKeys: 1, maxKeys: 6 }), fc.integer({ min: 1, max: 3600 }), (params, ttl) => {
-      const { query } = presign({ action: 'download', params, secrets: [SECRET], now: NOW, ttlSeconds: ttl });
-      const scope = verify({ action: 'download', signed: Object.keys(params), query, secrets: [SECRET], now: NOW });
-      assert.deepEqual(scope.params, { ...params });
-    }),
+    fc.property(
+      fc.dictionary(name, fc.string({ unit: 'binary', maxLength: 30 }), { minKeys: 1, maxKeys: 6 }),
+      fc.integer({ min: 1, max: 3600 }),
+      (params, ttl) => {
+        const { query } = presign({ action: 'download', params, secrets: [SECRET], now: NOW, ttlSeconds: ttl });
+        const scope = verify({ action: 'download', signed: Object.keys(params), query, secrets: [SECRET], now: NOW });
+        assert.deepEqual(scope.params, { ...params });
+      },
+    ),
     RUNS,
   );
 });

@@ -1,8 +1,8 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import Fastify from 'fastify';
-import { presign } from '../src/index.ts';
 import { presignGuard, registerErrorHandling } from '../src/http/index.ts';
+import { presign } from '../src/index.ts';
 
 const SECRETS = ['guard-secret-0123456789abcdef0123456789'];
 const NOW = 1_800_000_000;
@@ -12,12 +12,31 @@ function buildApp(legacy = false) {
   const app = Fastify();
   registerErrorHandling(app);
   const clock = () => NOW;
-  app.post('/videos/upload/multipart/init', {
-    onRequest: presignGuard({ action: 'upload-init', signed: ['owner', 'project', 'hash'], secrets: SECRETS, clock, allowUnsigned: () => legacy }),
-  }, async (request) => ({ scope: request.presign }));
-  app.post('/lambda/:name', {
-    onRequest: presignGuard({ action: (r) => `lambda-${(r.params as { name: string }).name}`, signed: ['owner', 'project', 'hash'], secrets: SECRETS, clock }),
-  }, async (request) => ({ scope: request.presign }));
+  app.post(
+    '/videos/upload/multipart/init',
+    {
+      onRequest: presignGuard({
+        action: 'upload-init',
+        signed: ['owner', 'project', 'hash'],
+        secrets: SECRETS,
+        clock,
+        allowUnsigned: () => legacy,
+      }),
+    },
+    async (request) => ({ scope: request.presign }),
+  );
+  app.post(
+    '/lambda/:name',
+    {
+      onRequest: presignGuard({
+        action: (r) => `lambda-${(r.params as { name: string }).name}`,
+        signed: ['owner', 'project', 'hash'],
+        secrets: SECRETS,
+        clock,
+      }),
+    },
+    async (request) => ({ scope: request.presign }),
+  );
   return app;
 }
 
@@ -45,7 +64,11 @@ test('a duplicated signed param is refused, whichever copy is the signed one', a
   const app = buildApp();
   const { query } = presign({ action: 'upload-init', params, secrets: SECRETS, now: NOW, ttlSeconds: 300 });
   for (const extra of ['&owner=mallory', '&owner=alice']) {
-    const res = await app.inject({ method: 'POST', url: `/videos/upload/multipart/init${qs(query, extra)}`, payload: {} });
+    const res = await app.inject({
+      method: 'POST',
+      url: `/videos/upload/multipart/init${qs(query, extra)}`,
+      payload: {},
+    });
     assert.equal(res.statusCode, 400);
     assert.equal(res.json().error.code, 'malformed_signature');
   }
@@ -54,12 +77,20 @@ test('a duplicated signed param is refused, whichever copy is the signed one', a
 test('tampered, expired and wrong-action URLs get their codes', async () => {
   const app = buildApp();
   const { query } = presign({ action: 'upload-init', params, secrets: SECRETS, now: NOW, ttlSeconds: 300 });
-  const tampered = await app.inject({ method: 'POST', url: `/videos/upload/multipart/init${qs({ ...query, project: 'other' })}`, payload: {} });
+  const tampered = await app.inject({
+    method: 'POST',
+    url: `/videos/upload/multipart/init${qs({ ...query, project: 'other' })}`,
+    payload: {},
+  });
   assert.equal(tampered.statusCode, 403);
   assert.equal(tampered.json().error.code, 'bad_signature');
 
   const old = presign({ action: 'upload-init', params, secrets: SECRETS, now: NOW - 400, ttlSeconds: 300 });
-  const expired = await app.inject({ method: 'POST', url: `/videos/upload/multipart/init${qs(old.query)}`, payload: {} });
+  const expired = await app.inject({
+    method: 'POST',
+    url: `/videos/upload/multipart/init${qs(old.query)}`,
+    payload: {},
+  });
   assert.equal(expired.statusCode, 403);
   assert.equal(expired.json().error.code, 'expired_signature');
 

@@ -1,7 +1,7 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';
-import { presign, presignUrl, sign, verify, DreamLakeError, MAX_LIFETIME_SECONDS } from '../src/index.ts';
+import { test } from 'node:test';
+import { DreamLakeError, MAX_LIFETIME_SECONDS, presign, presignUrl, sign, verify } from '../src/index.ts';
 
 const SECRET = 'property-secret-0123456789abcdef0123';
 const NOW = 1_800_000_000;
@@ -35,7 +35,10 @@ test('changing any signed value by one character makes verification fail', () =>
     const { query } = presign({ action: 'upload-parts', params, secrets: [SECRET], now: NOW, ttlSeconds: 600 });
     const key = SIGNED[round % SIGNED.length] as string;
     const tampered = { ...query, [key]: mutate(query[key] as string) };
-    assert.equal(codeOf(() => verify({ action: 'upload-parts', signed: SIGNED, query: tampered, secrets: [SECRET], now: NOW })), 'bad_signature');
+    assert.equal(
+      codeOf(() => verify({ action: 'upload-parts', signed: SIGNED, query: tampered, secrets: [SECRET], now: NOW })),
+      'bad_signature',
+    );
   }
 });
 
@@ -43,11 +46,17 @@ test('changing the action or exp makes verification fail', () => {
   const params = randomParams();
   const { query, exp } = presign({ action: 'upload-init', params, secrets: [SECRET], now: NOW, ttlSeconds: 600 });
   for (const action of ['upload-inis', 'upload-init ', 'upload-complete', 'Upload-init']) {
-    assert.equal(codeOf(() => verify({ action, signed: SIGNED, query, secrets: [SECRET], now: NOW })), 'bad_signature');
+    assert.equal(
+      codeOf(() => verify({ action, signed: SIGNED, query, secrets: [SECRET], now: NOW })),
+      'bad_signature',
+    );
   }
   for (const other of [exp + 1, exp - 1, exp + 10]) {
     const q = { ...query, exp: String(other) };
-    assert.equal(codeOf(() => verify({ action: 'upload-init', signed: SIGNED, query: q, secrets: [SECRET], now: NOW })), 'bad_signature');
+    assert.equal(
+      codeOf(() => verify({ action: 'upload-init', signed: SIGNED, query: q, secrets: [SECRET], now: NOW })),
+      'bad_signature',
+    );
   }
 });
 
@@ -85,8 +94,14 @@ test('expiry is exact to the second and the lifetime is capped', () => {
   assert.equal(at(NOW, 30), 'bad_signature');
   const far = NOW + MAX_LIFETIME_SECONDS + 1;
   const longQuery = { ...params, exp: String(far), sig: sign(SECRET, 'stat', params, far) };
-  assert.equal(codeOf(() => verify({ action: 'stat', signed: SIGNED, query: longQuery, secrets: [SECRET], now: NOW })), 'bad_signature');
-  assert.throws(() => presign({ action: 'stat', params, secrets: [SECRET], now: NOW, ttlSeconds: MAX_LIFETIME_SECONDS + 1 }), TypeError);
+  assert.equal(
+    codeOf(() => verify({ action: 'stat', signed: SIGNED, query: longQuery, secrets: [SECRET], now: NOW })),
+    'bad_signature',
+  );
+  assert.throws(
+    () => presign({ action: 'stat', params, secrets: [SECRET], now: NOW, ttlSeconds: MAX_LIFETIME_SECONDS + 1 }),
+    TypeError,
+  );
 });
 
 test('strict parsing of exp, sig and repeated params', () => {
@@ -97,7 +112,8 @@ test('strict parsing of exp, sig and repeated params', () => {
   assert.equal(check({ ...params }), 'missing_signature');
   assert.equal(check({ ...query, sig: undefined }), 'malformed_signature');
   assert.equal(check({ ...query, exp: undefined }), 'malformed_signature');
-  for (const exp of ['1.5e9', '-5', ' 1800000060', '0x6B49D200', '']) assert.equal(check({ ...query, exp }), 'malformed_signature');
+  for (const exp of ['1.5e9', '-5', ' 1800000060', '0x6B49D200', ''])
+    assert.equal(check({ ...query, exp }), 'malformed_signature');
   assert.equal(check({ ...query, sig: (query.sig as string).toUpperCase() }), 'bad_signature');
   assert.equal(check({ ...query, sig: (query.sig as string).slice(0, 63) }), 'bad_signature');
   assert.equal(check({ ...query, sig: `${query.sig}00` }), 'bad_signature');
@@ -108,11 +124,19 @@ test('strict parsing of exp, sig and repeated params', () => {
 test('presignUrl puts signed params, exp, sig and extras in the query', () => {
   const params = { owner: 'a&b', project: 'p q', hash: 'h' };
   const { url } = presignUrl('http://bss.example:10234', '/videos/upload/multipart/init', {
-    action: 'upload-init', params, secrets: [SECRET], now: NOW, ttlSeconds: 60, extra: { note: 'x' },
+    action: 'upload-init',
+    params,
+    secrets: [SECRET],
+    now: NOW,
+    ttlSeconds: 60,
+    extra: { note: 'x' },
   });
   const parsed = new URL(url);
   assert.equal(parsed.pathname, '/videos/upload/multipart/init');
   const query = Object.fromEntries(parsed.searchParams);
   assert.equal(query.note, 'x');
-  assert.equal(verify({ action: 'upload-init', signed: SIGNED, query, secrets: [SECRET], now: NOW }).params.owner, 'a&b');
+  assert.equal(
+    verify({ action: 'upload-init', signed: SIGNED, query, secrets: [SECRET], now: NOW }).params.owner,
+    'a&b',
+  );
 });

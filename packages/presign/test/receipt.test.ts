@@ -13,10 +13,14 @@ test('a receipt verifies for its own blob and tells size and type', () => {
 
 test('a receipt is refused for another blob, another size or type, an old one or another secret', () => {
   const receipt = signReceipt(secrets, scope, 1000, 3600);
-  assert.throws(() => verifyReceipt(secrets, { ...blob, hash: 'b'.repeat(64) }, receipt, 1001), { code: 'bad_signature' });
+  assert.throws(() => verifyReceipt(secrets, { ...blob, hash: 'b'.repeat(64) }, receipt, 1001), {
+    code: 'bad_signature',
+  });
   assert.throws(() => verifyReceipt(secrets, { ...blob, project: 'y' }, receipt, 1001), { code: 'bad_signature' });
   assert.throws(() => verifyReceipt(secrets, blob, { ...receipt, size: 1 }, 1001), { code: 'bad_signature' });
-  assert.throws(() => verifyReceipt(secrets, blob, { ...receipt, contentType: 'text/html' }, 1001), { code: 'bad_signature' });
+  assert.throws(() => verifyReceipt(secrets, blob, { ...receipt, contentType: 'text/html' }, 1001), {
+    code: 'bad_signature',
+  });
   assert.throws(() => verifyReceipt(secrets, blob, receipt, 5000), { code: 'expired_signature' });
   assert.throws(() => verifyReceipt(['s'.repeat(40)], blob, receipt, 1001), { code: 'bad_signature' });
   assert.throws(() => verifyReceipt(secrets, blob, { ...receipt, size: -1 }, 1001), { code: 'malformed_signature' });

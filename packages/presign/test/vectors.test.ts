@@ -1,8 +1,8 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { canonicalString, sign, verify, DreamLakeError } from '../src/index.ts';
+import { canonicalString, DreamLakeError, sign, verify } from '../src/index.ts';
 
 // The contract's vectors, kept here as test data; when the contract's own copy sits beside the
 // repository, the two must be the same.
@@ -52,7 +52,10 @@ for (const v of vectors.valid) {
     if (v.canonical !== undefined) assert.equal(canonicalString(v.action, v.params, Number(v.exp)), v.canonical);
     const secrets = secretsOf(v);
     // The signer's secret: for rotation vectors, whichever of the listed secrets produced it.
-    assert.ok(secrets.some((s) => sign(s, v.action, v.params, Number(v.exp)) === v.sig), 'sig recomputes');
+    assert.ok(
+      secrets.some((s) => sign(s, v.action, v.params, Number(v.exp)) === v.sig),
+      'sig recomputes',
+    );
     const now = v.now ?? Number(v.exp) - 60;
     const scope = verify({ action: v.action, signed: Object.keys(v.params), query: queryOf(v), secrets, now });
     assert.deepEqual(scope.params, v.params);
@@ -73,6 +76,8 @@ for (const v of vectors.invalid) {
   });
 }
 
-test('the vectors kept here are the contract\'s own', { skip: existsSync(contractPath) ? false : 'the contract\'s copy is not beside this repository' }, () => {
+test("the vectors kept here are the contract's own", {
+  skip: existsSync(contractPath) ? false : "the contract's copy is not beside this repository",
+}, () => {
   assert.deepEqual(JSON.parse(readFileSync(vectorsPath, 'utf8')), JSON.parse(readFileSync(contractPath, 'utf8')));
 });

@@ -7,10 +7,11 @@
  *
  * `--database` names an empty PostgreSQL database to use instead of SQLite.
  */
+
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import { jwtVerify } from 'jose';
@@ -47,15 +48,18 @@ async function load(options: LoadOptions): Promise<LoadResult & { serverCpuUsPer
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'dreamlake-bench-'));
-const config = loadServerConfig({}, {
-  presignSecrets: ['bench-presign-secret-0123456789abcdef0123'],
-  jwtSecret: 'bench-jwt-secret-0123456789abcdef0123456789',
-  databaseUrl: databaseUrl ?? join(dir, 'server.sqlite'),
-  logLevel: 'silent',
-  allowSignup: true,
-  scryptLogN: 10,
-  port: 0,
-});
+const config = loadServerConfig(
+  {},
+  {
+    presignSecrets: ['bench-presign-secret-0123456789abcdef0123'],
+    jwtSecret: 'bench-jwt-secret-0123456789abcdef0123456789',
+    databaseUrl: databaseUrl ?? join(dir, 'server.sqlite'),
+    logLevel: 'silent',
+    allowSignup: true,
+    scryptLogN: 10,
+    port: 0,
+  },
+);
 const server = await startServer(config);
 try {
   const signup = await fetch(`${server.url}/auth/signup`, {
@@ -64,7 +68,14 @@ try {
     body: JSON.stringify({ username: 'bench', password: 'correct horse battery' }),
   });
   const { token } = (await signup.json()) as { token: string };
-  const body = { namespace: 'bench', space: 'load', filename: 'file.bin', contentType: 'application/octet-stream', type: 'files', size: 1000 };
+  const body = {
+    namespace: 'bench',
+    space: 'load',
+    filename: 'file.bin',
+    contentType: 'application/octet-stream',
+    type: 'files',
+    size: 1000,
+  };
 
   // Warm-up, then the measured run.
   await load({ url: server.url, path: '/uploads/init', token, connections, seconds: 1, body });
@@ -78,7 +89,11 @@ try {
   const bare = Fastify();
   bare.get('/jwt', async (request) => {
     const token = (request.headers.authorization ?? '').slice('Bearer '.length);
-    const { payload } = await jwtVerify(token, key, { algorithms: ['HS256'], issuer: 'dreamlake', requiredClaims: ['exp', 'sub'] });
+    const { payload } = await jwtVerify(token, key, {
+      algorithms: ['HS256'],
+      issuer: 'dreamlake',
+      requiredClaims: ['exp', 'sub'],
+    });
     return { sub: payload.sub };
   });
   const bareUrl = await bare.listen({ host: '127.0.0.1', port: 0 });
@@ -86,7 +101,20 @@ try {
   const jwtOnly = await load({ url: bareUrl, path: '/jwt', token, connections, seconds, body: null });
   await bare.close();
 
-  console.log(JSON.stringify({ connections, seconds, init, bareJwt: jwtOnly, ratio: Math.round((init.reqPerSec / jwtOnly.reqPerSec) * 100) / 100, cpuRatio: Math.round((jwtOnly.serverCpuUsPerRequest / init.serverCpuUsPerRequest) * 100) / 100 }, null, 2));
+  console.log(
+    JSON.stringify(
+      {
+        connections,
+        seconds,
+        init,
+        bareJwt: jwtOnly,
+        ratio: Math.round((init.reqPerSec / jwtOnly.reqPerSec) * 100) / 100,
+        cpuRatio: Math.round((jwtOnly.serverCpuUsPerRequest / init.serverCpuUsPerRequest) * 100) / 100,
+      },
+      null,
+      2,
+    ),
+  );
 } finally {
   await server.close();
   await rm(dir, { recursive: true, force: true });

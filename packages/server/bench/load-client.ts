@@ -1,5 +1,5 @@
-import { Agent, request } from 'node:http';
 import { createHash } from 'node:crypto';
+import { Agent, request } from 'node:http';
 
 /** What the bench asks of the load client. */
 export interface LoadOptions {
@@ -39,21 +39,25 @@ async function run(options: LoadOptions): Promise<LoadResult> {
       const hash = createHash('sha256').update(`bench-${process.pid}-${sequence++}`).digest('hex');
       const payload = options.body ? JSON.stringify({ ...options.body, hash }) : undefined;
       const t0 = performance.now();
-      const req = request(target, {
-        method: payload ? 'POST' : 'GET',
-        agent,
-        headers: {
-          authorization: `Bearer ${options.token}`,
-          ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+      const req = request(
+        target,
+        {
+          method: payload ? 'POST' : 'GET',
+          agent,
+          headers: {
+            authorization: `Bearer ${options.token}`,
+            ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+          },
         },
-      }, (res) => {
-        res.resume();
-        res.on('end', () => {
-          latencies.push(performance.now() - t0);
-          statuses[res.statusCode ?? 0] = (statuses[res.statusCode ?? 0] ?? 0) + 1;
-          resolve();
-        });
-      });
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            latencies.push(performance.now() - t0);
+            statuses[res.statusCode ?? 0] = (statuses[res.statusCode ?? 0] ?? 0) + 1;
+            resolve();
+          });
+        },
+      );
       req.on('error', () => {
         errors++;
         resolve();
@@ -71,8 +75,14 @@ async function run(options: LoadOptions): Promise<LoadResult> {
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
   const round = (n: number) => Math.round(n * 10) / 10;
   return {
-    requests: latencies.length, errors, statuses, seconds: round(seconds),
-    reqPerSec: Math.round(latencies.length / seconds), p50Ms: round(at(0.5)), p99Ms: round(at(0.99)), maxMs: round(at(1)),
+    requests: latencies.length,
+    errors,
+    statuses,
+    seconds: round(seconds),
+    reqPerSec: Math.round(latencies.length / seconds),
+    p50Ms: round(at(0.5)),
+    p99Ms: round(at(0.99)),
+    maxMs: round(at(1)),
   };
 }
 

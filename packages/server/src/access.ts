@@ -1,8 +1,8 @@
 import { ForbiddenError, NotFoundError } from '@dreamlake/presign';
+import { findNamespaceAccess, type NamespaceAccessRow } from './db/access.ts';
+import type { Namespace } from './db/namespaces.ts';
 import type { DB } from './db/open.ts';
 import type { Role } from './db/schema.ts';
-import type { Namespace } from './db/namespaces.ts';
-import { findNamespaceAccess, type NamespaceAccessRow } from './db/access.ts';
 import type { Space } from './db/spaces.ts';
 
 const RANK: Record<Role, number> = { reader: 1, writer: 2, admin: 3, owner: 4 };
@@ -45,12 +45,19 @@ export function checkAccess(
     if (outsider === 'forbidden') throw new ForbiddenError(`you may not write to namespace "${where.namespace}"`);
     throw new NotFoundError(`namespace "${where.namespace}" not found`);
   }
-  if (!atLeast(found.role, min)) throw new ForbiddenError(`this needs the ${min} role in "${where.namespace}"; you are ${found.role}`);
+  if (!atLeast(found.role, min))
+    throw new ForbiddenError(`this needs the ${min} role in "${where.namespace}"; you are ${found.role}`);
   return { namespace: found.namespace, role: found.role, space: found.space };
 }
 
 /** The caller's role in a namespace, at least `min` (see requireAccess). */
-export async function requireNamespaceRole(db: DB, userId: string, name: string, min: Role, outsider: Outsider = 'not_found'): Promise<NamespaceAccess> {
+export async function requireNamespaceRole(
+  db: DB,
+  userId: string,
+  name: string,
+  min: Role,
+  outsider: Outsider = 'not_found',
+): Promise<NamespaceAccess> {
   const { namespace, role } = await requireAccess(db, userId, { namespace: name }, min, outsider);
   return { namespace, role };
 }

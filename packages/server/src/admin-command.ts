@@ -1,13 +1,13 @@
 import { parseArgs } from 'node:util';
-import { NAME_PATTERN } from './names.ts';
+import { createPasswordHasher } from './auth/passwords.ts';
 import { databaseUrlFrom } from './config.ts';
 import { openDatabase } from './db/open.ts';
-import { createPasswordHasher } from './auth/passwords.ts';
+import { NAME_PATTERN } from './names.ts';
 import { addUser, changePassword } from './services/accounts.ts';
 
 export const ADMIN_USAGE = [
   'usage: admin.ts add-user NAME --password-stdin       create a user (and their personal namespace)',
-  '       admin.ts set-password NAME --password-stdin   change a user\'s password',
+  "       admin.ts set-password NAME --password-stdin   change a user's password",
   '       admin.ts --help                               print this',
   'The password is read from stdin; the database from DATABASE_URL or DREAMLAKE_DATA_DIR.',
 ].join('\n');
@@ -44,13 +44,14 @@ export async function runAdminCommand(argv: string[], io: AdminIo): Promise<numb
     io.err(`${ADMIN_PREFIX} ${what} (run with --help for usage)`);
     return 2;
   };
-  let parsed;
+  const parseConfig = {
+    args: argv,
+    allowPositionals: true,
+    options: { 'password-stdin': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  } as const;
+  let parsed: ReturnType<typeof parseArgs<typeof parseConfig>>;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { 'password-stdin': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    });
+    parsed = parseArgs(parseConfig);
   } catch (error) {
     return usageError(firstSentence((error as Error).message));
   }
@@ -60,11 +61,16 @@ export async function runAdminCommand(argv: string[], io: AdminIo): Promise<numb
   }
   const [command, name, ...rest] = parsed.positionals;
   if (command !== 'add-user' && command !== 'set-password') {
-    return usageError(command === undefined ? 'missing command: add-user or set-password' : `unknown command "${command}": add-user or set-password`);
+    return usageError(
+      command === undefined
+        ? 'missing command: add-user or set-password'
+        : `unknown command "${command}": add-user or set-password`,
+    );
   }
   if (!name) return usageError(`${command} needs a NAME`);
   if (rest.length > 0) return usageError(`unexpected argument "${rest[0]}"`);
-  if (!parsed.values['password-stdin']) return usageError(`${command} reads the password from stdin: pass --password-stdin`);
+  if (!parsed.values['password-stdin'])
+    return usageError(`${command} reads the password from stdin: pass --password-stdin`);
   if (!NAME_PATTERN.test(name)) return usageError(`invalid name "${name}": must match ${NAME_PATTERN.source}`);
   const password = (await io.readPassword()).replace(/\r?\n$/, '');
   if (password.length < 8) {
@@ -72,7 +78,7 @@ export async function runAdminCommand(argv: string[], io: AdminIo): Promise<numb
     return 1;
   }
   const logN = Number(io.env.SCRYPT_LOG_N || 17);
-  let db;
+  let db: Awaited<ReturnType<typeof openDatabase>>;
   try {
     db = await openDatabase({ databaseUrl: databaseUrlFrom(io.env) });
   } catch (error) {

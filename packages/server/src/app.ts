@@ -1,22 +1,22 @@
-import Fastify, { type FastifyInstance } from 'fastify';
-import cors from '@fastify/cors';
 import { frameworkErrors, loggerOptions, registerErrorHandling } from '@dreamlake/presign/http';
-import type { ServerConfig } from './config.ts';
-import type { DB } from './db/open.ts';
-import type { ServerContext } from './context.ts';
-import { createBssClient, type BssClient } from './bss-client.ts';
+import cors from '@fastify/cors';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { createAuthenticate } from './auth/authenticate.ts';
 import { createJwtIssuer } from './auth/jwt.ts';
 import { createPasswordHasher, type PasswordHasher } from './auth/passwords.ts';
 import { createLoginThrottle } from './auth/throttle.ts';
-import { createAuthenticate } from './auth/authenticate.ts';
+import { type BssClient, createBssClient } from './bss-client.ts';
+import type { ServerConfig } from './config.ts';
+import type { ServerContext } from './context.ts';
 import { createGrantRecorder } from './db/grant-recorder.ts';
-import { healthRoutes } from './routes/health.ts';
+import type { DB } from './db/open.ts';
 import { authRoutes } from './routes/auth.ts';
-import { tokenRoutes } from './routes/tokens.ts';
+import { fileRoutes } from './routes/files.ts';
+import { healthRoutes } from './routes/health.ts';
 import { orgRoutes } from './routes/orgs.ts';
 import { spaceRoutes } from './routes/spaces.ts';
+import { tokenRoutes } from './routes/tokens.ts';
 import { uploadRoutes } from './routes/uploads.ts';
-import { fileRoutes } from './routes/files.ts';
 
 export interface BuildServerAppOptions {
   config: Readonly<ServerConfig>;
@@ -61,7 +61,11 @@ export async function buildServerApp(options: BuildServerAppOptions): Promise<Fa
     trustProxy: config.trustProxy,
     // A client that trickles its headers or body, or holds a silent connection, is cut off: headers
     // within headersMs, the whole request within requestMs (Node answers 408), silence for idleMs.
-    http: { headersTimeout: headersMs, requestTimeout: requestMs, connectionsCheckingInterval: checkingInterval(headersMs) },
+    http: {
+      headersTimeout: headersMs,
+      requestTimeout: requestMs,
+      connectionsCheckingInterval: checkingInterval(headersMs),
+    },
     requestTimeout: requestMs,
     connectionTimeout: idleMs,
     keepAliveTimeout: keepAliveMs,

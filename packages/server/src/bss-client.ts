@@ -1,7 +1,7 @@
-import { z } from 'zod';
 import { DreamLakeError } from '@dreamlake/presign';
+import { z } from 'zod';
 import type { ServerConfig } from './config.ts';
-import { blobUrl, type BlobRef } from './signing.ts';
+import { type BlobRef, blobUrl } from './signing.ts';
 
 export interface BlobStat {
   size: number;
@@ -25,7 +25,8 @@ export function createBssClient(
   clock: () => number = Date.now,
   timeoutMs = 10_000,
 ): BssClient {
-  const unavailable = (why: string) => new DreamLakeError('storage_unavailable', `blob storage could not be asked: ${why}`);
+  const unavailable = (why: string) =>
+    new DreamLakeError('storage_unavailable', `blob storage could not be asked: ${why}`);
   return {
     async stat(blob) {
       const { url } = blobUrl(config, config.bssInternalUrl, 'stat', blob, clock());

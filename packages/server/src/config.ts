@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { z } from 'zod';
 import { MAX_LIFETIME_SECONDS } from '@dreamlake/presign';
+import { z } from 'zod';
 
 /** Smallest secret accepted outside dev mode, in bytes. */
 export const MIN_SECRET_BYTES = 32;
@@ -71,7 +71,12 @@ const flag = z
   .transform((v) => v === '1' || v === 'true' || v === 'yes' || v === 'on');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const url = z.url({ protocol: /^https?$/ }).transform((v) => v.replace(/\/+$/, ''));
-const list = z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+const list = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
 
 const envSchema = z.object({
   DREAMLAKE_DEV: flag.default(false),
@@ -141,7 +146,10 @@ function trustProxyFrom(value: string): boolean | string {
  * Reads and validates the server's configuration once. Throws ConfigError naming every problem
  * (outside dev mode: a missing or short JWT_SECRET or PRESIGN_SECRETS). The result is frozen.
  */
-export function loadServerConfig(env: NodeJS.ProcessEnv, overrides: Partial<ServerConfig> = {}): Readonly<ServerConfig> {
+export function loadServerConfig(
+  env: NodeJS.ProcessEnv,
+  overrides: Partial<ServerConfig> = {},
+): Readonly<ServerConfig> {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));

@@ -1,11 +1,11 @@
-import type { ServerConfig } from './config.ts';
-import type { DB } from './db/open.ts';
-import type { BssClient } from './bss-client.ts';
+import type { createAuthenticate } from './auth/authenticate.ts';
 import type { JwtIssuer } from './auth/jwt.ts';
 import type { PasswordHasher } from './auth/passwords.ts';
 import type { LoginThrottle } from './auth/throttle.ts';
-import type { createAuthenticate } from './auth/authenticate.ts';
+import type { BssClient } from './bss-client.ts';
+import type { ServerConfig } from './config.ts';
 import type { GrantRecorder } from './db/grant-recorder.ts';
+import type { DB } from './db/open.ts';
 
 /** Everything a route or service needs, built once per app. */
 export interface ServerContext {

@@ -1,12 +1,19 @@
-export { loadServerConfig, databaseUrlFrom, ConfigError, MIN_SECRET_BYTES, type ServerConfig, type LoginThrottleConfig } from './config.ts';
-export { openDatabase, type DB } from './db/open.ts';
+export { ADMIN_USAGE, type AdminIo, runAdminCommand } from './admin-command.ts';
+export { type BuildServerAppOptions, buildServerApp } from './app.ts';
+export { type BlobStat, type BssClient, createBssClient } from './bss-client.ts';
+export {
+  ConfigError,
+  databaseUrlFrom,
+  type LoginThrottleConfig,
+  loadServerConfig,
+  MIN_SECRET_BYTES,
+  type ServerConfig,
+} from './config.ts';
+export { type Engine, engineOf } from './db/dialect.ts';
 export { migrateToLatest, migrateToNothing } from './db/migrate.ts';
-export { engineOf, type Engine } from './db/dialect.ts';
+export { type DB, openDatabase } from './db/open.ts';
 export type { Database, Role } from './db/schema.ts';
-export { buildServerApp, type BuildServerAppOptions } from './app.ts';
-export { startServer, type RunningServer } from './start.ts';
-export { createBssClient, type BssClient, type BlobStat } from './bss-client.ts';
-export { uploadUrls, blobUrl, singleUploadUrl, type BlobRef, type UploadUrls } from './signing.ts';
-export { ASSET_TYPES, NAME_PATTERN, fileNameProblem, type AssetType } from './names.ts';
+export { ASSET_TYPES, type AssetType, fileNameProblem, NAME_PATTERN } from './names.ts';
+export { type BlobRef, blobUrl, singleUploadUrl, type UploadUrls, uploadUrls } from './signing.ts';
+export { type RunningServer, startServer } from './start.ts';
 export type { FileView } from './views.ts';
-export { runAdminCommand, ADMIN_USAGE, type AdminIo } from './admin-command.ts';

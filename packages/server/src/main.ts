@@ -3,7 +3,7 @@ import { startServer } from './start.ts';
 
 /** Runs the DreamLake server alone, configured by the environment. */
 async function main(): Promise<void> {
-  let config;
+  let config: ReturnType<typeof loadServerConfig>;
   try {
     config = loadServerConfig(process.env);
   } catch (error) {

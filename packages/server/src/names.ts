@@ -18,8 +18,12 @@ export const hashSchema = z.string().regex(/^[0-9a-f]{64}$/, 'must be the SHA-25
  */
 export const CONTENT_TYPE_PATTERN =
   /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}(?: *; *[A-Za-z0-9!#$%&'*+.^_`|~-]+=(?:[A-Za-z0-9!#$%&'*+.^_`|~-]+|"(?:[ !#-[\]-~]|\\[ -~])*"))*$/;
-export const contentTypeSchema = z.string().max(255).regex(CONTENT_TYPE_PATTERN, 'must be a media type like video/mp4 or text/plain; charset=utf-8');
+export const contentTypeSchema = z
+  .string()
+  .max(255)
+  .regex(CONTENT_TYPE_PATTERN, 'must be a media type like video/mp4 or text/plain; charset=utf-8');
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this matches
 const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -33,7 +37,8 @@ export function fileNameProblem(name: string): string | null {
   if (bytes < 1 || bytes > 1024) return 'must be 1 to 1024 bytes';
   if (CONTROL.test(name)) return 'must not contain control characters';
   if (name.startsWith('/')) return 'must be a relative path';
-  if (name.split('/').some((s) => s === '' || s === '.' || s === '..')) return 'must not have an empty, "." or ".." segment';
+  if (name.split('/').some((s) => s === '' || s === '.' || s === '..'))
+    return 'must not have an empty, "." or ".." segment';
   return null;
 }
 
@@ -45,4 +50,5 @@ export const fileNameSchema = z.string().superRefine((name, ctx) => {
 export const roleSchema = z.enum(['owner', 'admin', 'writer', 'reader']);
 
 /** Text that PostgreSQL can store: it refuses NUL in text columns. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this matches
 export const NO_NUL = /^[^\u0000]*$/;

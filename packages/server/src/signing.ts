@@ -39,7 +39,15 @@ function normalizedBase(base: string): string {
  * `base` + `path` with the signed params, `exp` and `sig` in the query, as presignUrl builds it but
  * without its per-call checks (the configuration was checked once) and without a URL object.
  */
-function signed(config: SigningConfig, base: string, path: string, action: string, blob: BlobRef, nowMs: number, extra: Record<string, string> = {}) {
+function signed(
+  config: SigningConfig,
+  base: string,
+  path: string,
+  action: string,
+  blob: BlobRef,
+  nowMs: number,
+  extra: Record<string, string> = {},
+) {
   const params: Record<string, string> = { owner: blob.owner, project: blob.project, hash: blob.hash, ...extra };
   const exp = Math.floor(nowMs / 1000) + config.presignTtlSeconds;
   const sig = sign(config.presignSecrets[0] as string, action, params, exp);
@@ -60,7 +68,13 @@ export interface GrantBinding {
  * Signed URLs for the five BSS multipart endpoints of one blob, all scoped to owner, project and
  * hash, and to the size and user when given (each one more signed param).
  */
-export function uploadUrls(config: SigningConfig & Pick<ServerConfig, 'bssPublicUrl'>, type: AssetType, blob: BlobRef, nowMs: number, binding: GrantBinding = {}): UploadUrls {
+export function uploadUrls(
+  config: SigningConfig & Pick<ServerConfig, 'bssPublicUrl'>,
+  type: AssetType,
+  blob: BlobRef,
+  nowMs: number,
+  binding: GrantBinding = {},
+): UploadUrls {
   const urls = {} as Record<string, string>;
   const extra: Record<string, string> = {};
   if (binding.size !== undefined) extra.size = String(binding.size);
@@ -71,11 +85,20 @@ export function uploadUrls(config: SigningConfig & Pick<ServerConfig, 'bssPublic
     urls[field] = result.url;
     exp = result.exp;
   }
-  return { ...(urls as Record<(typeof UPLOAD_STEPS)[number][0], string>), expiresAt: new Date(exp * 1000).toISOString() };
+  return {
+    ...(urls as Record<(typeof UPLOAD_STEPS)[number][0], string>),
+    expiresAt: new Date(exp * 1000).toISOString(),
+  };
 }
 
 /** A signed `GET /blobs/stat` or `GET /blobs/download` URL on the given BSS base. */
-export function blobUrl(config: SigningConfig, base: string, action: 'stat' | 'download', blob: BlobRef, nowMs: number) {
+export function blobUrl(
+  config: SigningConfig,
+  base: string,
+  action: 'stat' | 'download',
+  blob: BlobRef,
+  nowMs: number,
+) {
   const { url, exp } = signed(config, base, `blobs/${action}`, action, blob, nowMs);
   return { url, expiresAt: new Date(exp * 1000).toISOString() };
 }
@@ -84,6 +107,14 @@ export function blobUrl(config: SigningConfig, base: string, action: 'stat' | 'd
  * A signed single-shot upload URL (`{type}/upload/single`, action `upload-single`) for a blob of
  * exactly `size` bytes, on the public BSS address.
  */
-export function singleUploadUrl(config: SigningConfig & Pick<ServerConfig, 'bssPublicUrl'>, type: AssetType, blob: BlobRef, size: number, nowMs: number): string {
-  return signed(config, config.bssPublicUrl, `${type}/upload/single`, 'upload-single', blob, nowMs, { size: String(size) }).url;
+export function singleUploadUrl(
+  config: SigningConfig & Pick<ServerConfig, 'bssPublicUrl'>,
+  type: AssetType,
+  blob: BlobRef,
+  size: number,
+  nowMs: number,
+): string {
+  return signed(config, config.bssPublicUrl, `${type}/upload/single`, 'upload-single', blob, nowMs, {
+    size: String(size),
+  }).url;
 }

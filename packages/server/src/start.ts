@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import { buildServerApp } from './app.ts';
 import type { ServerConfig } from './config.ts';
 import { openDatabase } from './db/open.ts';
-import { buildServerApp } from './app.ts';
 
 export interface RunningServer {
   app: FastifyInstance;

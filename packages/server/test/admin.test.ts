@@ -1,6 +1,6 @@
-import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildServerApp, openDatabase, runAdminCommand, type DB } from '../src/index.ts';
+import { after, before, test } from 'node:test';
+import { buildServerApp, type DB, openDatabase, runAdminCommand } from '../src/index.ts';
 import { createTestDatabase, forEachEngine, type TestDatabase } from './helpers/engines.ts';
 import { testConfig } from './helpers/harness.ts';
 import { runScript } from './helpers/spawn.ts';
@@ -54,7 +54,10 @@ forEachEngine((engine) => {
     assert.equal(await canLogin(database.url, 'shelly', 'first password'), 401);
     assert.equal(await canLogin(database.url, 'shelly', 'second password'), 200);
 
-    assert.equal((await admin(database.url, ['set-password', 'nobody', '--password-stdin'], 'second password')).code, 1);
+    assert.equal(
+      (await admin(database.url, ['set-password', 'nobody', '--password-stdin'], 'second password')).code,
+      1,
+    );
     assert.equal((await admin(database.url, ['add-user', 'shorty', '--password-stdin'], 'short')).code, 1);
   });
 });
@@ -92,7 +95,11 @@ test('failures are one line prefixed dreamlake-admin: and exit 1', async () => {
   assert.equal(short.code, 1);
   assert.equal(short.err, 'dreamlake-admin: the password must be at least 8 characters');
   // Port 1 on the loopback: nothing listens there, so the connection is refused at once.
-  const unreachable = await admin('postgres://nobody@127.0.0.1:1/none', ['add-user', 'nobody', '--password-stdin'], 'long enough password');
+  const unreachable = await admin(
+    'postgres://nobody@127.0.0.1:1/none',
+    ['add-user', 'nobody', '--password-stdin'],
+    'long enough password',
+  );
   assert.equal(unreachable.code, 1);
   assert.match(unreachable.err, /^dreamlake-admin: [^\n]*ECONNREFUSED[^\n]*$/);
 });
@@ -100,7 +107,12 @@ test('failures are one line prefixed dreamlake-admin: and exit 1', async () => {
 test('the admin script reads the password from stdin and prints one line', async () => {
   const database = await createTestDatabase('sqlite');
   try {
-    const run = await runScript('admin.ts', ['add-user', 'scripted', '--password-stdin'], { DATABASE_URL: database.url, SCRYPT_LOG_N: '10' }, 'piped password\n').done;
+    const run = await runScript(
+      'admin.ts',
+      ['add-user', 'scripted', '--password-stdin'],
+      { DATABASE_URL: database.url, SCRYPT_LOG_N: '10' },
+      'piped password\n',
+    ).done;
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, 'created user scripted with personal namespace scripted\n');
     assert.equal(await canLogin(database.url, 'scripted', 'piped password'), 200);

@@ -1,6 +1,6 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
+import { test } from 'node:test';
+import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose';
 import { buildServerApp } from '../src/index.ts';
 import { forEachEngine } from './helpers/engines.ts';
 import { JWT_SECRET, useHarness } from './helpers/harness.ts';
@@ -12,12 +12,18 @@ forEachEngine((engine) => {
     const alice = await h.user('alice');
     const me = await h.call('GET', '/auth/me', alice.token);
     assert.equal(me.statusCode, 200);
-    assert.deepEqual(me.json(), { username: alice.name, namespaces: [{ name: alice.name, kind: 'user', role: 'owner' }] });
+    assert.deepEqual(me.json(), {
+      username: alice.name,
+      namespaces: [{ name: alice.name, kind: 'user', role: 'owner' }],
+    });
   });
 
   test('sign-up refuses a taken name, a bad name and a short password', async () => {
     const alice = await h.user('alice');
-    const taken = await h.call('POST', '/auth/signup', undefined, { username: alice.name, password: 'another password' });
+    const taken = await h.call('POST', '/auth/signup', undefined, {
+      username: alice.name,
+      password: 'another password',
+    });
     assert.equal(taken.statusCode, 409);
     assert.equal(taken.json().error.code, 'conflict');
     for (const username of ['Alice', '-bob', 'a'.repeat(64), 'x/y', '']) {
@@ -32,7 +38,11 @@ forEachEngine((engine) => {
   test('sign-up is closed when signup is not allowed', async () => {
     const closed = await buildServerApp({ config: { ...h.config, allowSignup: false }, db: h.db });
     try {
-      const res = await closed.inject({ method: 'POST', url: '/auth/signup', payload: { username: 'nobody', password: 'long enough password' } });
+      const res = await closed.inject({
+        method: 'POST',
+        url: '/auth/signup',
+        payload: { username: 'nobody', password: 'long enough password' },
+      });
       assert.equal(res.statusCode, 403);
       assert.equal(res.json().error.code, 'forbidden');
     } finally {
@@ -42,7 +52,10 @@ forEachEngine((engine) => {
 
   test('login answers an HS256 JWT with exp; unknown user and wrong password answer alike', async () => {
     const alice = await h.user('alice');
-    const ok = await h.call('POST', '/auth/login', undefined, { username: alice.name, password: 'correct horse battery' });
+    const ok = await h.call('POST', '/auth/login', undefined, {
+      username: alice.name,
+      password: 'correct horse battery',
+    });
     assert.equal(ok.statusCode, 200);
     const { token, expiresAt } = ok.json();
     assert.equal(decodeProtectedHeader(token).alg, 'HS256');
@@ -52,7 +65,10 @@ forEachEngine((engine) => {
     assert.equal((await h.call('GET', '/auth/me', token)).json().username, alice.name);
 
     const wrong = await h.call('POST', '/auth/login', undefined, { username: alice.name, password: 'wrong password!' });
-    const unknown = await h.call('POST', '/auth/login', undefined, { username: 'nosuchuser', password: 'wrong password!' });
+    const unknown = await h.call('POST', '/auth/login', undefined, {
+      username: 'nosuchuser',
+      password: 'wrong password!',
+    });
     assert.equal(wrong.statusCode, 401);
     assert.equal(unknown.statusCode, 401);
     assert.deepEqual(unknown.json(), wrong.json());
@@ -66,13 +82,25 @@ forEachEngine((engine) => {
     const now = Math.floor(h.clock.now / 1000);
     const base = () => new SignJWT({}).setSubject(sub).setIssuer('dreamlake').setIssuedAt(now);
     const tokens = {
-      otherSecret: await base().setProtectedHeader({ alg: 'HS256' }).setExpirationTime(now + 60).sign(new TextEncoder().encode('x'.repeat(40))),
-      hs512: await base().setProtectedHeader({ alg: 'HS512' }).setExpirationTime(now + 60).sign(key),
+      otherSecret: await base()
+        .setProtectedHeader({ alg: 'HS256' })
+        .setExpirationTime(now + 60)
+        .sign(new TextEncoder().encode('x'.repeat(40))),
+      hs512: await base()
+        .setProtectedHeader({ alg: 'HS512' })
+        .setExpirationTime(now + 60)
+        .sign(key),
       noExp: await base().setProtectedHeader({ alg: 'HS256' }).sign(key),
-      expired: await base().setProtectedHeader({ alg: 'HS256' }).setExpirationTime(now - 1).sign(key),
+      expired: await base()
+        .setProtectedHeader({ alg: 'HS256' })
+        .setExpirationTime(now - 1)
+        .sign(key),
       unsigned: `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub, exp: now + 60, iss: 'dreamlake' })).toString('base64url')}.`,
     };
-    const control = await base().setProtectedHeader({ alg: 'HS256' }).setExpirationTime(now + 60).sign(key);
+    const control = await base()
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime(now + 60)
+      .sign(key);
     assert.equal((await h.call('GET', '/auth/me', control)).statusCode, 200);
     for (const [kind, token] of Object.entries(tokens)) {
       const res = await h.call('GET', '/auth/me', token);
@@ -111,7 +139,10 @@ forEachEngine((engine) => {
 
     assert.equal((await h.call('GET', '/auth/me', token)).json().username, alice.name);
     const listed = (await h.call('GET', '/auth/tokens', alice.token)).json().tokens;
-    assert.deepEqual(listed.map((t: { id: string }) => t.id), [id]);
+    assert.deepEqual(
+      listed.map((t: { id: string }) => t.id),
+      [id],
+    );
     assert.equal(listed[0].lastUsedAt, new Date(h.clock.now).toISOString());
     assert.equal(listed[0].token, undefined);
 

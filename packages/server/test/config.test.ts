@@ -1,6 +1,6 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { ConfigError, loadServerConfig } from '../src/index.ts';
 
 const LONG = 'x'.repeat(32);
@@ -53,12 +53,24 @@ test('dev mode generates missing secrets and opens sign-up by default', () => {
 
 test('bad values are refused by name', () => {
   const base = { PRESIGN_SECRETS: LONG, JWT_SECRET: LONG };
-  for (const [key, value] of [['PRESIGN_TTL_SECONDS', '604801'], ['SERVER_PORT', 'http'], ['BSS_PUBLIC_URL', 'ftp://x'], ['ALLOW_SIGNUP', 'maybe']]) {
+  for (const [key, value] of [
+    ['PRESIGN_TTL_SECONDS', '604801'],
+    ['SERVER_PORT', 'http'],
+    ['BSS_PUBLIC_URL', 'ftp://x'],
+    ['ALLOW_SIGNUP', 'maybe'],
+  ]) {
     const problems = problemsOf({ ...base, [key!]: value });
     assert.equal(problems.length, 1, key);
     assert.ok(problems[0]!.startsWith(key!), problems[0]);
   }
-  const c = loadServerConfig({ ...base, DATABASE_URL: 'postgres://u@h/db', BSS_PUBLIC_URL: 'https://bss.example.com/', BSS_INTERNAL_URL: 'http://bss:10234', NAMESPACE_QUOTA_BYTES: '1000', CORS_ORIGINS: 'https://a.example, https://b.example' });
+  const c = loadServerConfig({
+    ...base,
+    DATABASE_URL: 'postgres://u@h/db',
+    BSS_PUBLIC_URL: 'https://bss.example.com/',
+    BSS_INTERNAL_URL: 'http://bss:10234',
+    NAMESPACE_QUOTA_BYTES: '1000',
+    CORS_ORIGINS: 'https://a.example, https://b.example',
+  });
   assert.equal(c.databaseUrl, 'postgres://u@h/db');
   assert.equal(c.bssPublicUrl, 'https://bss.example.com');
   assert.equal(c.bssInternalUrl, 'http://bss:10234');

@@ -1,9 +1,9 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateHeaderValue } from 'node:http';
+import { test } from 'node:test';
 import fc from 'fast-check';
-import { contentTypeSchema } from '../src/names.ts';
 import { contentType as bssContentType } from '../../bss/src/http/schemas.ts';
+import { contentTypeSchema } from '../src/names.ts';
 
 const serverTakes = (v: string) => contentTypeSchema.safeParse(v).success;
 const bssTakes = (v: string) => bssContentType.safeParse(v).success;

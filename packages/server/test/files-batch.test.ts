@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { signReceipt } from '@dreamlake/presign';
 import { forEachEngine } from './helpers/engines.ts';
 import { PRESIGN_SECRET, sha256, useHarness } from './helpers/harness.ts';
@@ -8,23 +8,52 @@ const QUOTA = 10_000;
 
 forEachEngine((engine) => {
   const h = useHarness(engine, () => ({ namespaceQuotaBytes: QUOTA }));
-  const url = (ns: string, action: 'lookup' | 'batch', space = 'robotics') => `/namespaces/${ns}/spaces/${space}/files/${action}`;
+  const url = (ns: string, action: 'lookup' | 'batch', space = 'robotics') =>
+    `/namespaces/${ns}/spaces/${space}/files/${action}`;
   /** A receipt as BSS signs it, valid for ten minutes from `ageSeconds` ago. */
-  const receipt = (ns: string, hash: string, size: number, contentType = 'video/mp4', ageSeconds = 0, space = 'robotics') =>
-    signReceipt([PRESIGN_SECRET], { owner: ns, project: space, hash, size, contentType }, Math.floor(h.clock.now / 1000) - ageSeconds, 600);
+  const receipt = (
+    ns: string,
+    hash: string,
+    size: number,
+    contentType = 'video/mp4',
+    ageSeconds = 0,
+    space = 'robotics',
+  ) =>
+    signReceipt(
+      [PRESIGN_SECRET],
+      { owner: ns, project: space, hash, size, contentType },
+      Math.floor(h.clock.now / 1000) - ageSeconds,
+      600,
+    );
   const hashOf = (text: string) => sha256(`${engine}-${text}-${Math.random()}`);
 
   test('lookup answers indexed, held or missing per entry, in order; an unknown space answers missing', async () => {
     const alice = await h.user('alice');
     const [a, b] = [hashOf('a'), hashOf('b')];
     h.bss.put(alice.name, 'robotics', a, 10);
-    assert.equal((await h.call('POST', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token, { name: 'a.bin', hash: a, type: 'files' })).statusCode, 201);
+    assert.equal(
+      (
+        await h.call('POST', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token, {
+          name: 'a.bin',
+          hash: a,
+          type: 'files',
+        })
+      ).statusCode,
+      201,
+    );
     const res = await h.call('POST', url(alice.name, 'lookup'), alice.token, {
-      files: [{ name: 'a.bin', hash: a }, { name: 'copy-of-a.bin', hash: a }, { name: 'a.bin', hash: b }, { name: 'b.bin', hash: b }],
+      files: [
+        { name: 'a.bin', hash: a },
+        { name: 'copy-of-a.bin', hash: a },
+        { name: 'a.bin', hash: b },
+        { name: 'b.bin', hash: b },
+      ],
     });
     assert.equal(res.statusCode, 200, res.body);
     assert.deepEqual(res.json(), { files: ['indexed', 'held', 'missing', 'missing'] });
-    const elsewhere = await h.call('POST', url(alice.name, 'lookup', 'nowhere'), alice.token, { files: [{ name: 'a.bin', hash: a }] });
+    const elsewhere = await h.call('POST', url(alice.name, 'lookup', 'nowhere'), alice.token, {
+      files: [{ name: 'a.bin', hash: a }],
+    });
     assert.deepEqual(elsewhere.json(), { files: ['missing'] });
   });
 
@@ -37,7 +66,9 @@ forEachEngine((engine) => {
     assert.equal((await h.call('POST', url(org, 'lookup'), reader.token, { files })).statusCode, 200);
     assert.equal((await h.call('POST', url(org, 'lookup'), outsider.token, { files })).statusCode, 404);
     assert.equal((await h.call('POST', url(org, 'lookup'), undefined, { files })).statusCode, 401);
-    const bad = await h.call('POST', url(org, 'lookup'), reader.token, { files: [...files, { name: '../x', hash: 'nope' }] });
+    const bad = await h.call('POST', url(org, 'lookup'), reader.token, {
+      files: [...files, { name: '../x', hash: 'nope' }],
+    });
     assert.equal(bad.statusCode, 400);
     assert.equal(bad.json().error.code, 'invalid_request');
     const many = Array.from({ length: 10_000 }, (_, i) => ({ name: `f/${i}`, hash: sha256(String(i)) }));
@@ -55,23 +86,49 @@ forEachEngine((engine) => {
     const statsBefore = h.bss.stats.length;
     const res = await h.call('POST', url(alice.name, 'batch'), alice.token, {
       files: [
-        { name: 'clips/a.mp4', hash: a, type: 'videos', contentType: 'video/x-other', receipt: receipt(alice.name, a, 100) },
-        { name: 'data/b.csv', hash: b, type: 'tracks', contentType: 'text/csv', receipt: receipt(alice.name, b, 200, 'application/octet-stream') },
+        {
+          name: 'clips/a.mp4',
+          hash: a,
+          type: 'videos',
+          contentType: 'video/x-other',
+          receipt: receipt(alice.name, a, 100),
+        },
+        {
+          name: 'data/b.csv',
+          hash: b,
+          type: 'tracks',
+          contentType: 'text/csv',
+          receipt: receipt(alice.name, b, 200, 'application/octet-stream'),
+        },
       ],
     });
     assert.equal(res.statusCode, 200, res.body);
     assert.equal(h.bss.stats.length, statsBefore, 'no stat call');
     const createdAt = new Date(h.clock.now).toISOString();
-    const file = (name: string, type: string, size: number, contentType: string, hash: string) =>
-      ({ namespace: alice.name, space: 'robotics', name, type, size, contentType, hash, uploadedBy: alice.name, createdAt });
+    const file = (name: string, type: string, size: number, contentType: string, hash: string) => ({
+      namespace: alice.name,
+      space: 'robotics',
+      name,
+      type,
+      size,
+      contentType,
+      hash,
+      uploadedBy: alice.name,
+      createdAt,
+    });
     assert.deepEqual(res.json().files, [
       { index: 0, created: true, file: file('clips/a.mp4', 'videos', 100, 'video/mp4', a) },
       { index: 1, created: true, file: file('data/b.csv', 'tracks', 200, 'text/csv', b) },
     ]);
     const listed = (await h.call('GET', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token)).json().files;
-    assert.deepEqual(listed, res.json().files.map((f: { file: unknown }) => f.file));
+    assert.deepEqual(
+      listed,
+      res.json().files.map((f: { file: unknown }) => f.file),
+    );
 
-    const again = await h.call('POST', url(alice.name, 'batch'), alice.token, { files: [{ name: 'clips/a.mp4', hash: a, type: 'videos' }] });
+    const again = await h.call('POST', url(alice.name, 'batch'), alice.token, {
+      files: [{ name: 'clips/a.mp4', hash: a, type: 'videos' }],
+    });
     assert.deepEqual(again.json().files, [{ index: 0, created: false, file: listed[0] }]);
     assert.equal(h.bss.stats.length, statsBefore, 'an unchanged entry needs no proof');
   });
@@ -84,16 +141,28 @@ forEachEngine((engine) => {
     });
     assert.equal(first.statusCode, 200, first.body);
     const statsBefore = h.bss.stats.length;
-    const res = await h.call('POST', url(alice.name, 'batch'), alice.token, { files: [{ name: 'run2/a.jpg', hash: a, type: 'image' }] });
+    const res = await h.call('POST', url(alice.name, 'batch'), alice.token, {
+      files: [{ name: 'run2/a.jpg', hash: a, type: 'image' }],
+    });
     assert.equal(res.statusCode, 200, res.body);
     const [answer] = res.json().files;
-    assert.deepEqual([answer.created, answer.file.size, answer.file.contentType, answer.file.hash], [true, 321, 'image/jpeg', a]);
+    assert.deepEqual(
+      [answer.created, answer.file.size, answer.file.contentType, answer.file.hash],
+      [true, 321, 'image/jpeg', a],
+    );
     assert.equal(h.bss.stats.length, statsBefore, 'no stat call');
   });
 
   test('a bad, expired or foreign receipt is that entry’s error; an entry without one is confirmed with BSS', async () => {
     const alice = await h.user('alice');
-    const [good, forged, expired, foreign, statted, absent] = ['good', 'forged', 'expired', 'foreign', 'statted', 'absent'].map(hashOf);
+    const [good, forged, expired, foreign, statted, absent] = [
+      'good',
+      'forged',
+      'expired',
+      'foreign',
+      'statted',
+      'absent',
+    ].map(hashOf);
     h.bss.put(alice.name, 'robotics', statted!, 50, 'image/png');
     const forgedReceipt = { ...receipt(alice.name, forged!, 10), size: 9 };
     const statsBefore = h.bss.stats.length;
@@ -102,7 +171,12 @@ forEachEngine((engine) => {
         { name: 'good', hash: good, type: 'files', receipt: receipt(alice.name, good!, 10) },
         { name: 'forged', hash: forged, type: 'files', receipt: forgedReceipt },
         { name: 'expired', hash: expired, type: 'files', receipt: receipt(alice.name, expired!, 10, 'video/mp4', 601) },
-        { name: 'foreign', hash: foreign, type: 'files', receipt: receipt(alice.name, foreign!, 10, 'video/mp4', 0, 'other') },
+        {
+          name: 'foreign',
+          hash: foreign,
+          type: 'files',
+          receipt: receipt(alice.name, foreign!, 10, 'video/mp4', 0, 'other'),
+        },
         { name: 'statted', hash: statted, type: 'image' },
         { name: 'absent', hash: absent, type: 'files' },
         { name: '/bad', hash: good, type: 'files' },
@@ -111,7 +185,10 @@ forEachEngine((engine) => {
     });
     assert.equal(res.statusCode, 200, res.body);
     const answers = res.json().files;
-    assert.deepEqual(answers.map((a: { index: number }) => a.index), [0, 1, 2, 3, 4, 5, 6, 7]);
+    assert.deepEqual(
+      answers.map((a: { index: number }) => a.index),
+      [0, 1, 2, 3, 4, 5, 6, 7],
+    );
     assert.equal(answers[0].created, true);
     assert.equal(answers[1].error.code, 'bad_signature');
     assert.equal(answers[2].error.code, 'expired_signature');
@@ -120,8 +197,13 @@ forEachEngine((engine) => {
     assert.equal(answers[5].error.code, 'not_found');
     assert.equal(answers[6].error.code, 'invalid_request');
     assert.equal(answers[7].error.code, 'invalid_request', 'a name given twice in one batch');
-    assert.deepEqual(h.bss.stats.slice(statsBefore).sort(), [`${alice.name}/robotics/${absent}`, `${alice.name}/robotics/${statted}`].sort());
-    const names = (await h.call('GET', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token)).json().files.map((f: { name: string }) => f.name);
+    assert.deepEqual(
+      h.bss.stats.slice(statsBefore).sort(),
+      [`${alice.name}/robotics/${absent}`, `${alice.name}/robotics/${statted}`].sort(),
+    );
+    const names = (await h.call('GET', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token))
+      .json()
+      .files.map((f: { name: string }) => f.name);
     assert.deepEqual(names, ['good', 'statted']);
   });
 
@@ -140,7 +222,9 @@ forEachEngine((engine) => {
     });
     assert.equal(over.statusCode, 413);
     assert.equal(over.json().error.code, 'too_large');
-    const names = (await h.call('GET', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token)).json().files.map((f: { name: string }) => f.name);
+    const names = (await h.call('GET', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token))
+      .json()
+      .files.map((f: { name: string }) => f.name);
     assert.deepEqual(names, ['a']);
     const replace = await h.call('POST', url(alice.name, 'batch'), alice.token, {
       files: [
@@ -171,11 +255,21 @@ forEachEngine((engine) => {
     const alice = await h.user('alice');
     const [a, b] = [hashOf('a'), hashOf('b')];
     const statsBefore = h.bss.stats.length;
-    const res = await h.call('POST', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token, { name: 'a.mp4', hash: a, type: 'videos', receipt: receipt(alice.name, a, 77) });
+    const res = await h.call('POST', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token, {
+      name: 'a.mp4',
+      hash: a,
+      type: 'videos',
+      receipt: receipt(alice.name, a, 77),
+    });
     assert.equal(res.statusCode, 201, res.body);
     assert.deepEqual([res.json().file.size, res.json().file.contentType], [77, 'video/mp4']);
     assert.equal(h.bss.stats.length, statsBefore);
-    const bad = await h.call('POST', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token, { name: 'b.mp4', hash: b, type: 'videos', receipt: receipt(alice.name, a, 77) });
+    const bad = await h.call('POST', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token, {
+      name: 'b.mp4',
+      hash: b,
+      type: 'videos',
+      receipt: receipt(alice.name, a, 77),
+    });
     assert.equal(bad.statusCode, 403);
     assert.equal(bad.json().error.code, 'bad_signature');
   });

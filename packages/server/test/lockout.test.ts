@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { forEachEngine } from './helpers/engines.ts';
 import { useHarness } from './helpers/harness.ts';
 
@@ -7,10 +7,18 @@ const GOOD = 'correct horse battery';
 
 forEachEngine((engine) => {
   const h = useHarness(engine, () => ({
-    login: { maxFailuresPerUser: 3, maxFailuresPerAddress: 50, maxFailuresPerUserGlobal: 8, maxSignupsPerAddress: 3, windowSeconds: 600 },
+    login: {
+      maxFailuresPerUser: 3,
+      maxFailuresPerAddress: 50,
+      maxFailuresPerUserGlobal: 8,
+      maxSignupsPerAddress: 3,
+      windowSeconds: 600,
+    },
   }));
-  const login = (username: string, password: string, ip: string) => h.call('POST', '/auth/login', undefined, { username, password }, ip);
-  const signup = (username: string, ip: string) => h.call('POST', '/auth/signup', undefined, { username, password: GOOD }, ip);
+  const login = (username: string, password: string, ip: string) =>
+    h.call('POST', '/auth/login', undefined, { username, password }, ip);
+  const signup = (username: string, ip: string) =>
+    h.call('POST', '/auth/signup', undefined, { username, password: GOOD }, ip);
 
   test('failures from a stranger’s address do not keep the right password out from the user’s own', async () => {
     assert.equal((await signup('victim', '10.20.0.1')).statusCode, 201);

@@ -1,11 +1,11 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ScryptOptions } from 'node:crypto';
+import { scrypt } from 'node:crypto';
+import { test } from 'node:test';
+import { createPasswordHasher, type Derive } from '../src/auth/passwords.ts';
+import { buildServerApp } from '../src/index.ts';
 import { forEachEngine } from './helpers/engines.ts';
 import { useHarness } from './helpers/harness.ts';
-import { buildServerApp } from '../src/index.ts';
-import { createPasswordHasher, type Derive } from '../src/auth/passwords.ts';
-import { scrypt } from 'node:crypto';
 
 const GOOD = 'correct horse battery';
 
@@ -19,7 +19,8 @@ function countingDerive(delayMs: number) {
     try {
       await new Promise((resolve) => setTimeout(resolve, delayMs));
       return await new Promise<Buffer>((resolve, reject) =>
-        scrypt(password.normalize('NFC'), salt, 32, options, (error, key) => (error ? reject(error) : resolve(key))));
+        scrypt(password.normalize('NFC'), salt, 32, options, (error, key) => (error ? reject(error) : resolve(key))),
+      );
     } finally {
       stats.running--;
     }
@@ -29,11 +30,22 @@ function countingDerive(delayMs: number) {
 
 forEachEngine((engine) => {
   const h = useHarness(engine, () => ({
-    login: { maxFailuresPerUser: 3, maxFailuresPerAddress: 1000, maxFailuresPerUserGlobal: 1000, maxSignupsPerAddress: 1_000_000, windowSeconds: 600 },
+    login: {
+      maxFailuresPerUser: 3,
+      maxFailuresPerAddress: 1000,
+      maxFailuresPerUserGlobal: 1000,
+      maxSignupsPerAddress: 1_000_000,
+      windowSeconds: 600,
+    },
   }));
 
   const appWith = (derive: Derive, maxRunning: number, maxWaiting: number) =>
-    buildServerApp({ config: h.config, db: h.db, clock: () => h.clock.now, passwords: createPasswordHasher(h.config.scryptLogN, { derive, maxRunning, maxWaiting }) });
+    buildServerApp({
+      config: h.config,
+      db: h.db,
+      clock: () => h.clock.now,
+      passwords: createPasswordHasher(h.config.scryptLogN, { derive, maxRunning, maxWaiting }),
+    });
   const login = (app: Awaited<ReturnType<typeof appWith>>, username: string, password: string, ip: string) =>
     app.inject({ method: 'POST', url: '/auth/login', payload: { username, password }, remoteAddress: ip });
 
@@ -42,7 +54,9 @@ forEachEngine((engine) => {
     const { derive, stats } = countingDerive(20);
     const app = await appWith(derive, 4, 100);
     try {
-      const answers = await Promise.all(Array.from({ length: 20 }, () => login(app, alice.name, 'wrong guess!', '10.9.0.1')));
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () => login(app, alice.name, 'wrong guess!', '10.9.0.1')),
+      );
       const codes = answers.map((r) => r.statusCode);
       assert.ok(stats.calls <= 3, `scrypt ran ${stats.calls} times`);
       assert.equal(codes.filter((c) => c === 401).length, stats.calls);
@@ -71,7 +85,10 @@ forEachEngine((engine) => {
       assert.equal(busy[0]!.headers['retry-after'], '1');
       // A refused attempt did not count against the user: all of them may log in at once afterwards.
       const later = await Promise.all(people.slice(0, 5).map((p, i) => login(app, p.name, GOOD, `10.8.0.${i + 5}`)));
-      assert.deepEqual(later.map((r) => r.statusCode), [200, 200, 200, 200, 200]);
+      assert.deepEqual(
+        later.map((r) => r.statusCode),
+        [200, 200, 200, 200, 200],
+      );
     } finally {
       await app.close();
     }

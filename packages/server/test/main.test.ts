@@ -1,8 +1,8 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { runScript } from './helpers/spawn.ts';
 
 test('the server process refuses to start without its secrets and names them', async () => {
@@ -15,7 +15,11 @@ test('the server process refuses to start without its secrets and names them', a
 test('the server process answers /healthz and stops cleanly on SIGTERM', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'dreamlake-main-'));
   const run = runScript('main.ts', [], {
-    DREAMLAKE_DEV: '1', DREAMLAKE_DATA_DIR: dir, SERVER_PORT: '0', LOG_LEVEL: 'info', SCRYPT_LOG_N: '10',
+    DREAMLAKE_DEV: '1',
+    DREAMLAKE_DATA_DIR: dir,
+    SERVER_PORT: '0',
+    LOG_LEVEL: 'info',
+    SCRYPT_LOG_N: '10',
   });
   try {
     let url: string | undefined;

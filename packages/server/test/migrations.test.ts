@@ -1,7 +1,7 @@
-import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
 import { sql } from 'kysely';
-import { migrateToLatest, migrateToNothing, openDatabase, type DB } from '../src/index.ts';
+import { type DB, migrateToLatest, migrateToNothing, openDatabase } from '../src/index.ts';
 import { createTestDatabase, forEachEngine, type TestDatabase } from './helpers/engines.ts';
 
 forEachEngine((engine) => {
@@ -17,8 +17,22 @@ forEachEngine((engine) => {
   });
 
   test('migrations run at open, undo cleanly and run again; opening twice is harmless', async () => {
-    const tables = async () => (await db.introspection.getTables()).map((t) => t.name).filter((n) => !n.startsWith('kysely_')).sort();
-    const expected = ['access_tokens', 'files', 'login_failures', 'memberships', 'namespaces', 'signup_attempts', 'spaces', 'upload_grants', 'users'];
+    const tables = async () =>
+      (await db.introspection.getTables())
+        .map((t) => t.name)
+        .filter((n) => !n.startsWith('kysely_'))
+        .sort();
+    const expected = [
+      'access_tokens',
+      'files',
+      'login_failures',
+      'memberships',
+      'namespaces',
+      'signup_attempts',
+      'spaces',
+      'upload_grants',
+      'users',
+    ];
     assert.deepEqual(await tables(), expected);
     const second = await openDatabase({ databaseUrl: database.url });
     await second.destroy();

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { forEachEngine } from './helpers/engines.ts';
 import { useHarness } from './helpers/harness.ts';
 
@@ -24,7 +24,10 @@ forEachEngine((engine) => {
     ]);
     assert.equal((await h.call('POST', '/orgs', alice.token, { name: org })).statusCode, 409);
     assert.equal((await h.call('POST', '/orgs', alice.token, { name: alice.name })).statusCode, 409);
-    const signupClash = await h.call('POST', '/auth/signup', undefined, { username: org, password: 'long enough password' });
+    const signupClash = await h.call('POST', '/auth/signup', undefined, {
+      username: org,
+      password: 'long enough password',
+    });
     assert.equal(signupClash.statusCode, 409);
     for (const name of ['Lab', '.lab', 'a b', 'x'.repeat(64)]) {
       assert.equal((await h.call('POST', '/orgs', alice.token, { name })).statusCode, 400, name);
@@ -33,9 +36,15 @@ forEachEngine((engine) => {
   });
 
   test('members: owners and admins manage roles within their rank; others are refused', async () => {
-    const [owner, admin, writer, outsider] = [await h.user('own'), await h.user('adm'), await h.user('wri'), await h.user('out')];
+    const [owner, admin, writer, outsider] = [
+      await h.user('own'),
+      await h.user('adm'),
+      await h.user('wri'),
+      await h.user('out'),
+    ];
     const org = await newOrg(owner.token);
-    const put = (token: string, username: string, role: string) => h.call('PUT', `/orgs/${org}/members/${username}`, token, { role });
+    const put = (token: string, username: string, role: string) =>
+      h.call('PUT', `/orgs/${org}/members/${username}`, token, { role });
 
     const made = await put(owner.token, admin.name, 'admin');
     assert.equal(made.statusCode, 200);
@@ -56,11 +65,19 @@ forEachEngine((engine) => {
       [`${admin.name}:admin`, `${owner.name}:owner`, `${writer.name}:writer`].sort(),
     );
     assert.equal((await h.call('GET', `/orgs/${org}/members`, outsider.token)).statusCode, 404);
-    assert.equal((await h.call('PUT', `/orgs/${owner.name}/members/${writer.name}`, owner.token, { role: 'reader' })).statusCode, 404);
+    assert.equal(
+      (await h.call('PUT', `/orgs/${owner.name}/members/${writer.name}`, owner.token, { role: 'reader' })).statusCode,
+      404,
+    );
   });
 
   test('spaces: writers create, readers list, outsiders see nothing', async () => {
-    const [owner, writer, reader, outsider] = [await h.user('own'), await h.user('wri'), await h.user('rea'), await h.user('out')];
+    const [owner, writer, reader, outsider] = [
+      await h.user('own'),
+      await h.user('wri'),
+      await h.user('rea'),
+      await h.user('out'),
+    ];
     const org = await newOrg(owner.token);
     await h.call('PUT', `/orgs/${org}/members/${writer.name}`, owner.token, { role: 'writer' });
     await h.call('PUT', `/orgs/${org}/members/${reader.name}`, owner.token, { role: 'reader' });
@@ -70,21 +87,39 @@ forEachEngine((engine) => {
     assert.equal(created.json().namespace, org);
     assert.equal(created.json().name, 'robotics');
     assert.equal(created.json().createdAt, new Date(h.clock.now).toISOString());
-    assert.equal((await h.call('POST', `/namespaces/${org}/spaces`, writer.token, { name: 'robotics' })).statusCode, 409);
+    assert.equal(
+      (await h.call('POST', `/namespaces/${org}/spaces`, writer.token, { name: 'robotics' })).statusCode,
+      409,
+    );
     assert.equal((await h.call('POST', `/namespaces/${org}/spaces`, reader.token, { name: 'mine' })).statusCode, 403);
     assert.equal((await h.call('POST', `/namespaces/${org}/spaces`, outsider.token, { name: 'mine' })).statusCode, 404);
-    assert.equal((await h.call('POST', `/namespaces/${org}/spaces`, writer.token, { name: 'Bad Name' })).statusCode, 400);
-    assert.equal((await h.call('POST', `/namespaces/${owner.name}/spaces`, writer.token, { name: 'sneaky' })).statusCode, 404);
+    assert.equal(
+      (await h.call('POST', `/namespaces/${org}/spaces`, writer.token, { name: 'Bad Name' })).statusCode,
+      400,
+    );
+    assert.equal(
+      (await h.call('POST', `/namespaces/${owner.name}/spaces`, writer.token, { name: 'sneaky' })).statusCode,
+      404,
+    );
 
     const listed = await h.call('GET', `/namespaces/${org}/spaces`, reader.token);
     assert.equal(listed.statusCode, 200);
-    assert.deepEqual(listed.json().spaces.map((s: { name: string }) => s.name), ['robotics']);
+    assert.deepEqual(
+      listed.json().spaces.map((s: { name: string }) => s.name),
+      ['robotics'],
+    );
     const hidden = await h.call('GET', `/namespaces/${org}/spaces`, outsider.token);
     assert.equal(hidden.statusCode, 404);
     const missing = await h.call('GET', '/namespaces/no-such-ns/spaces', outsider.token);
     assert.equal(missing.statusCode, 404);
-    assert.equal(hidden.json().error.message.replace(org, 'X'), missing.json().error.message.replace('no-such-ns', 'X'));
+    assert.equal(
+      hidden.json().error.message.replace(org, 'X'),
+      missing.json().error.message.replace('no-such-ns', 'X'),
+    );
 
-    assert.equal((await h.call('POST', `/namespaces/${outsider.name}/spaces`, outsider.token, { name: 'personal' })).statusCode, 201);
+    assert.equal(
+      (await h.call('POST', `/namespaces/${outsider.name}/spaces`, outsider.token, { name: 'personal' })).statusCode,
+      201,
+    );
   });
 });

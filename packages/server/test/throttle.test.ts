@@ -1,13 +1,21 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { forEachEngine } from './helpers/engines.ts';
+import { test } from 'node:test';
 import { buildServerApp } from '../src/index.ts';
+import { forEachEngine } from './helpers/engines.ts';
 import { useHarness } from './helpers/harness.ts';
 
 const GOOD = 'correct horse battery';
 
 forEachEngine((engine) => {
-  const h = useHarness(engine, () => ({ login: { maxFailuresPerUser: 3, maxFailuresPerAddress: 6, maxFailuresPerUserGlobal: 100, maxSignupsPerAddress: 1_000_000, windowSeconds: 600 } }));
+  const h = useHarness(engine, () => ({
+    login: {
+      maxFailuresPerUser: 3,
+      maxFailuresPerAddress: 6,
+      maxFailuresPerUserGlobal: 100,
+      maxSignupsPerAddress: 1_000_000,
+      windowSeconds: 600,
+    },
+  }));
   const login = (username: string, password: string, ip: string) =>
     h.call('POST', '/auth/login', undefined, { username, password }, ip);
 
@@ -62,9 +70,19 @@ forEachEngine((engine) => {
     const other = await buildServerApp({ config: h.config, db: h.db, clock: () => h.clock.now });
     try {
       await login(erin.name, 'wrong!!!', '10.6.0.1');
-      await other.inject({ method: 'POST', url: '/auth/login', payload: { username: erin.name, password: 'wrong!!!' }, remoteAddress: '10.6.0.1' });
+      await other.inject({
+        method: 'POST',
+        url: '/auth/login',
+        payload: { username: erin.name, password: 'wrong!!!' },
+        remoteAddress: '10.6.0.1',
+      });
       await login(erin.name, 'wrong!!!', '10.6.0.1');
-      const blocked = await other.inject({ method: 'POST', url: '/auth/login', payload: { username: erin.name, password: GOOD }, remoteAddress: '10.6.0.1' });
+      const blocked = await other.inject({
+        method: 'POST',
+        url: '/auth/login',
+        payload: { username: erin.name, password: GOOD },
+        remoteAddress: '10.6.0.1',
+      });
       assert.equal(blocked.statusCode, 429);
     } finally {
       await other.close();

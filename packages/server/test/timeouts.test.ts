@@ -1,6 +1,6 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, type AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
+import { test } from 'node:test';
 import { buildServerApp, loadServerConfig, openDatabase } from '../src/index.ts';
 import { testConfig } from './helpers/harness.ts';
 
@@ -61,10 +61,24 @@ function assertClosedWithin(result: Trickled, min: number, max: number) {
 
 test('the timeouts come from the environment with limits a slow client cannot outlast', () => {
   const env = { PRESIGN_SECRETS: 'p'.repeat(32), JWT_SECRET: 'j'.repeat(32) };
-  assert.deepEqual(loadServerConfig(env).timeouts, { headersMs: 30_000, requestMs: 120_000, idleMs: 120_000, keepAliveMs: 72_000 });
-  const set = loadServerConfig({ ...env, HEADERS_TIMEOUT_SECONDS: '5', REQUEST_TIMEOUT_SECONDS: '10', IDLE_TIMEOUT_SECONDS: '7', KEEP_ALIVE_TIMEOUT_SECONDS: '3' });
+  assert.deepEqual(loadServerConfig(env).timeouts, {
+    headersMs: 30_000,
+    requestMs: 120_000,
+    idleMs: 120_000,
+    keepAliveMs: 72_000,
+  });
+  const set = loadServerConfig({
+    ...env,
+    HEADERS_TIMEOUT_SECONDS: '5',
+    REQUEST_TIMEOUT_SECONDS: '10',
+    IDLE_TIMEOUT_SECONDS: '7',
+    KEEP_ALIVE_TIMEOUT_SECONDS: '3',
+  });
   assert.deepEqual(set.timeouts, { headersMs: 5000, requestMs: 10_000, idleMs: 7000, keepAliveMs: 3000 });
-  assert.throws(() => loadServerConfig({ ...env, HEADERS_TIMEOUT_SECONDS: '60', REQUEST_TIMEOUT_SECONDS: '30' }), /HEADERS_TIMEOUT_SECONDS/);
+  assert.throws(
+    () => loadServerConfig({ ...env, HEADERS_TIMEOUT_SECONDS: '60', REQUEST_TIMEOUT_SECONDS: '30' }),
+    /HEADERS_TIMEOUT_SECONDS/,
+  );
 });
 
 test('a client that trickles its headers, or sends nothing, is cut off once the header limit passes', async (t) => {
@@ -81,7 +95,8 @@ test('a client that trickles its headers, or sends nothing, is cut off once the 
 test('a client that trickles a body is answered 408 and cut off once the request limit passes', async (t) => {
   const server = await listening();
   t.after(() => server.close());
-  const head = 'POST /auth/login HTTP/1.1\r\nHost: server\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"username":"';
+  const head =
+    'POST /auth/login HTTP/1.1\r\nHost: server\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"username":"';
   const cut = await trickle(server.port, head, 'a', 100, 8000);
   assertClosedWithin(cut, 1900, 4000);
   assert.match(cut.received, /^HTTP\/1\.1 408 /);

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { buildServerApp } from '../src/index.ts';
 import { forEachEngine } from './helpers/engines.ts';
 import { sha256, useHarness } from './helpers/harness.ts';
@@ -12,15 +12,30 @@ forEachEngine((engine) => {
 
   test('a read token reads but cannot upload, create spaces or manage tokens and organisations', async () => {
     const alice = await h.user('alice');
-    assert.equal((await h.call('POST', `/namespaces/${alice.name}/spaces`, alice.token, { name: 'data' })).statusCode, 201);
+    assert.equal(
+      (await h.call('POST', `/namespaces/${alice.name}/spaces`, alice.token, { name: 'data' })).statusCode,
+      201,
+    );
     const created = await mint(alice.token, { name: 'reader', scopes: ['read'] });
     assert.equal(created.statusCode, 201);
     assert.deepEqual(created.json().scopes, ['read']);
     const read = created.json().token as string;
     assert.equal((await h.call('GET', '/auth/me', read)).statusCode, 200);
     assert.equal((await h.call('GET', `/namespaces/${alice.name}/spaces/data/files`, read)).statusCode, 200);
-    assert.equal((await h.call('POST', `/namespaces/${alice.name}/spaces/data/files/lookup`, read, { entries: [] })).statusCode === 403, false);
-    const upload = { namespace: alice.name, space: 'data', filename: 'a.txt', hash: sha256('a'), contentType: 'text/plain', type: 'file', size: 1 };
+    assert.equal(
+      (await h.call('POST', `/namespaces/${alice.name}/spaces/data/files/lookup`, read, { entries: [] })).statusCode ===
+        403,
+      false,
+    );
+    const upload = {
+      namespace: alice.name,
+      space: 'data',
+      filename: 'a.txt',
+      hash: sha256('a'),
+      contentType: 'text/plain',
+      type: 'file',
+      size: 1,
+    };
     const refused = [
       await h.call('POST', '/uploads/init', read, upload),
       await h.call('POST', `/namespaces/${alice.name}/spaces`, read, { name: 'more' }),
@@ -55,7 +70,10 @@ forEachEngine((engine) => {
     const byDate = (await mint(carol.token, { name: 'hour', expiresAt: at })).json();
     assert.equal(byDate.expiresAt, at);
     assert.equal(byDays.expiresAt, new Date(h.clock.now + 7 * 86400_000).toISOString());
-    assert.equal((await mint(carol.token, { name: 'past', expiresAt: new Date(h.clock.now - 1000).toISOString() })).statusCode, 400);
+    assert.equal(
+      (await mint(carol.token, { name: 'past', expiresAt: new Date(h.clock.now - 1000).toISOString() })).statusCode,
+      400,
+    );
     assert.equal((await mint(carol.token, { name: 'both', expiresAt: at, expiresInDays: 1 })).statusCode, 400);
     const saved = h.clock.now;
     try {
@@ -63,7 +81,10 @@ forEachEngine((engine) => {
       assert.equal((await h.call('GET', '/auth/me', byDate.token)).statusCode, 401);
       assert.equal((await h.call('GET', '/auth/me', byDays.token)).statusCode, 200);
       const listed = (await h.call('GET', '/auth/tokens', carol.token)).json().tokens;
-      assert.deepEqual(listed.map((t: { expiresAt: string }) => t.expiresAt), [byDays.expiresAt, at]);
+      assert.deepEqual(
+        listed.map((t: { expiresAt: string }) => t.expiresAt),
+        [byDays.expiresAt, at],
+      );
     } finally {
       h.clock.now = saved;
     }
@@ -74,18 +95,37 @@ forEachEngine((engine) => {
     const other = await buildServerApp({ config: h.config, db: h.db, clock: () => h.clock.now });
     try {
       const pat = (await mint(dave.token, { name: 'ci' })).json().token as string;
-      const meOther = (token: string) => other.inject({ method: 'GET', url: '/auth/me', headers: { authorization: `Bearer ${token}` } });
+      const meOther = (token: string) =>
+        other.inject({ method: 'GET', url: '/auth/me', headers: { authorization: `Bearer ${token}` } });
       assert.equal((await meOther(dave.token)).statusCode, 200);
-      assert.equal((await h.call('POST', '/auth/password', dave.token, { currentPassword: 'wrong one', newPassword: 'a brand new secret' })).statusCode, 403);
-      const changed = await h.call('POST', '/auth/password', dave.token, { currentPassword: GOOD, newPassword: 'a brand new secret' });
+      assert.equal(
+        (
+          await h.call('POST', '/auth/password', dave.token, {
+            currentPassword: 'wrong one',
+            newPassword: 'a brand new secret',
+          })
+        ).statusCode,
+        403,
+      );
+      const changed = await h.call('POST', '/auth/password', dave.token, {
+        currentPassword: GOOD,
+        newPassword: 'a brand new secret',
+      });
       assert.equal(changed.statusCode, 200, changed.body);
       assert.equal((await h.call('GET', '/auth/me', dave.token)).statusCode, 401);
       assert.equal((await h.call('GET', '/auth/me', pat)).statusCode, 401);
       assert.equal((await h.call('GET', '/auth/me', changed.json().token)).statusCode, 200);
       h.clock.now += 61_000;
       assert.equal((await meOther(dave.token)).statusCode, 401);
-      assert.equal((await h.call('POST', '/auth/login', undefined, { username: dave.name, password: GOOD })).statusCode, 401);
-      assert.equal((await h.call('POST', '/auth/login', undefined, { username: dave.name, password: 'a brand new secret' })).statusCode, 200);
+      assert.equal(
+        (await h.call('POST', '/auth/login', undefined, { username: dave.name, password: GOOD })).statusCode,
+        401,
+      );
+      assert.equal(
+        (await h.call('POST', '/auth/login', undefined, { username: dave.name, password: 'a brand new secret' }))
+          .statusCode,
+        200,
+      );
     } finally {
       await other.close();
     }
@@ -94,7 +134,11 @@ forEachEngine((engine) => {
   test('keepTokens keeps access tokens working through a password change', async () => {
     const erin = await h.user('erin');
     const pat = (await mint(erin.token, { name: 'ci' })).json().token as string;
-    const changed = await h.call('POST', '/auth/password', erin.token, { currentPassword: GOOD, newPassword: 'another new secret', keepTokens: true });
+    const changed = await h.call('POST', '/auth/password', erin.token, {
+      currentPassword: GOOD,
+      newPassword: 'another new secret',
+      keepTokens: true,
+    });
     assert.equal(changed.statusCode, 200);
     assert.equal((await h.call('GET', '/auth/me', pat)).statusCode, 200);
     assert.equal((await h.call('GET', '/auth/me', erin.token)).statusCode, 401);

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { verify } from '@dreamlake/presign';
 import { listUploadGrants } from '../src/db/upload-grants.ts';
 import { SINGLE_UPLOAD_MAX_BYTES } from '../src/limits.ts';
@@ -14,7 +14,12 @@ const MAX = 40 * MiB;
 forEachEngine((engine) => {
   const h = useHarness(engine, () => ({ namespaceQuotaBytes: QUOTA, maxUploadBytes: MAX }));
   const entry = (name: string, extra: Record<string, unknown> = {}) => ({
-    filename: name, hash: sha256(`${engine}-${name}-${Math.random()}`), contentType: 'video/mp4', type: 'videos', size: 1000, ...extra,
+    filename: name,
+    hash: sha256(`${engine}-${name}-${Math.random()}`),
+    contentType: 'video/mp4',
+    type: 'videos',
+    size: 1000,
+    ...extra,
   });
   const batch = (token: string | undefined, namespace: string, files: unknown[], space = 'robotics') =>
     h.call('POST', '/uploads/batch', token, { namespace, space, files });
@@ -23,18 +28,32 @@ forEachEngine((engine) => {
     const alice = await h.user('alice');
     const known = sha256(`known-${engine}`);
     h.bss.put(alice.name, 'robotics', known, 1234, 'video/mp4');
-    const reg = await h.call('POST', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token, { name: 'known.mp4', hash: known, type: 'videos' });
+    const reg = await h.call('POST', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token, {
+      name: 'known.mp4',
+      hash: known,
+      type: 'videos',
+    });
     assert.equal(reg.statusCode, 201);
     const statsBefore = h.bss.stats.length;
 
     const small = entry('small.mp4', { size: SINGLE_UPLOAD_MAX_BYTES });
     const big = entry('big.mp4', { size: SINGLE_UPLOAD_MAX_BYTES + 1 });
-    const files = [entry('copy.mp4', { hash: known }), small, { ...entry('bad'), filename: 'a/../b' }, big, entry('huge.mp4', { size: MAX + 1 }), { filename: 'x' }];
+    const files = [
+      entry('copy.mp4', { hash: known }),
+      small,
+      { ...entry('bad'), filename: 'a/../b' },
+      big,
+      entry('huge.mp4', { size: MAX + 1 }),
+      { filename: 'x' },
+    ];
     const res = await batch(alice.token, alice.name, files);
     assert.equal(res.statusCode, 200, res.body);
     const answer = res.json().files;
     assert.equal(answer.length, files.length);
-    assert.deepEqual(answer.map((a: { index: number }) => a.index), [0, 1, 2, 3, 4, 5]);
+    assert.deepEqual(
+      answer.map((a: { index: number }) => a.index),
+      [0, 1, 2, 3, 4, 5],
+    );
     assert.deepEqual(answer[0], { index: 0, exists: true, file: reg.json().file });
     assert.ok(answer[1].initUrl && answer[1].singleUrl, 'a file of one part gets the single-shot URL');
     assert.ok(answer[3].initUrl && !('singleUrl' in answer[3]), 'a larger file gets the multipart URLs only');
@@ -51,11 +70,23 @@ forEachEngine((engine) => {
     const [granted] = res.json().files;
     const exp = Math.floor(h.clock.now / 1000) + h.config.presignTtlSeconds;
     assert.equal(granted.expiresAt, new Date(exp * 1000).toISOString());
-    for (const [field, step] of Object.entries({ initUrl: 'init', partsUrl: 'parts', partsDoneUrl: 'parts-done', completeUrl: 'complete', abortUrl: 'abort' })) {
+    for (const [field, step] of Object.entries({
+      initUrl: 'init',
+      partsUrl: 'parts',
+      partsDoneUrl: 'parts-done',
+      completeUrl: 'complete',
+      abortUrl: 'abort',
+    })) {
       const url = readSignedUrl(granted[field]);
       assert.equal(url.path, `/text-tracks/upload/multipart/${step}`);
       assert.ok(url.params.user, 'the grant names its user');
-      const params = { owner: alice.name, project: 'robotics', hash: small.hash, size: '4096', user: url.params.user as string };
+      const params = {
+        owner: alice.name,
+        project: 'robotics',
+        hash: small.hash,
+        size: '4096',
+        user: url.params.user as string,
+      };
       assert.deepEqual(url.params, params);
       assert.equal(url.sig, specSignature(PRESIGN_SECRET, `upload-${step}`, params, exp));
     }
@@ -63,8 +94,11 @@ forEachEngine((engine) => {
     assert.equal(single.origin, PUBLIC_BSS);
     assert.equal(single.pathname, '/text-tracks/upload/single');
     const scope = verify({
-      action: 'upload-single', signed: ['owner', 'project', 'hash', 'size'], query: Object.fromEntries(single.searchParams),
-      secrets: [PRESIGN_SECRET], now: Math.floor(h.clock.now / 1000),
+      action: 'upload-single',
+      signed: ['owner', 'project', 'hash', 'size'],
+      query: Object.fromEntries(single.searchParams),
+      secrets: [PRESIGN_SECRET],
+      now: Math.floor(h.clock.now / 1000),
     });
     assert.deepEqual(scope.params, { owner: alice.name, project: 'robotics', hash: small.hash, size: '4096' });
     assert.equal(scope.exp, exp);
@@ -76,30 +110,69 @@ forEachEngine((engine) => {
     h.bss.put(alice.name, 'fresh', known, 10);
     const a = entry('a.mp4');
     const res = await h.app.inject({
-      method: 'POST', url: '/uploads/batch', headers: { authorization: `Bearer ${alice.token}` }, remoteAddress: '192.0.2.9',
-      payload: { namespace: alice.name, space: 'fresh', files: [a, entry('b.mp4', { hash: 'nope' }), entry('c.mp4', { size: 5 })] },
+      method: 'POST',
+      url: '/uploads/batch',
+      headers: { authorization: `Bearer ${alice.token}` },
+      remoteAddress: '192.0.2.9',
+      payload: {
+        namespace: alice.name,
+        space: 'fresh',
+        files: [a, entry('b.mp4', { hash: 'nope' }), entry('c.mp4', { size: 5 })],
+      },
     });
     assert.equal(res.statusCode, 200, res.body);
     const spaces = (await h.call('GET', `/namespaces/${alice.name}/spaces`, alice.token)).json().spaces;
-    assert.deepEqual(spaces.map((s: { name: string }) => s.name), ['fresh']);
-    assert.equal((await h.call('POST', `/namespaces/${alice.name}/spaces/fresh/files`, alice.token, { name: 'k', hash: known, type: 'files' })).statusCode, 201);
+    assert.deepEqual(
+      spaces.map((s: { name: string }) => s.name),
+      ['fresh'],
+    );
+    assert.equal(
+      (
+        await h.call('POST', `/namespaces/${alice.name}/spaces/fresh/files`, alice.token, {
+          name: 'k',
+          hash: known,
+          type: 'files',
+        })
+      ).statusCode,
+      201,
+    );
     const again = await batch(alice.token, alice.name, [entry('k2', { hash: known })], 'fresh');
     assert.equal(again.json().files[0].exists, true);
 
     const rows = await listUploadGrants(h.db, alice.name);
-    assert.deepEqual(rows.map((r) => [r.filename, r.outcome, r.size]).sort(), [['a.mp4', 'granted', 1000], ['c.mp4', 'granted', 5], ['k2', 'exists', 1000]]);
+    assert.deepEqual(rows.map((r) => [r.filename, r.outcome, r.size]).sort(), [
+      ['a.mp4', 'granted', 1000],
+      ['c.mp4', 'granted', 5],
+      ['k2', 'exists', 1000],
+    ]);
     const first = rows.find((r) => r.filename === 'a.mp4')!;
-    assert.deepEqual({ ...first, userId: undefined }, {
-      userId: undefined, username: alice.name, namespace: alice.name, space: 'fresh', hash: a.hash, filename: 'a.mp4', type: 'videos',
-      size: 1000, contentType: 'video/mp4', outcome: 'granted', ip: '192.0.2.9', createdAt: new Date(h.clock.now).toISOString(),
-    });
+    assert.deepEqual(
+      { ...first, userId: undefined },
+      {
+        userId: undefined,
+        username: alice.name,
+        namespace: alice.name,
+        space: 'fresh',
+        hash: a.hash,
+        filename: 'a.mp4',
+        type: 'videos',
+        size: 1000,
+        contentType: 'video/mp4',
+        outcome: 'granted',
+        ip: '192.0.2.9',
+        createdAt: new Date(h.clock.now).toISOString(),
+      },
+    );
   });
 
   test('401 without a token; 403 for a namespace the caller may not write, for the whole batch', async () => {
     const [owner, reader, outsider] = [await h.user('own'), await h.user('rea'), await h.user('out')];
     const org = `org-batch-${engine}`;
     assert.equal((await h.call('POST', '/orgs', owner.token, { name: org })).statusCode, 201);
-    assert.equal((await h.call('PUT', `/orgs/${org}/members/${reader.name}`, owner.token, { role: 'reader' })).statusCode, 200);
+    assert.equal(
+      (await h.call('PUT', `/orgs/${org}/members/${reader.name}`, owner.token, { role: 'reader' })).statusCode,
+      200,
+    );
     assert.equal((await batch(undefined, org, [entry('a')])).statusCode, 401);
     for (const who of [reader, outsider]) {
       const res = await batch(who.token, org, [entry('a')]);
@@ -116,7 +189,9 @@ forEachEngine((engine) => {
     const full = await batch(alice.token, alice.name, files);
     assert.equal(full.statusCode, 200);
     assert.equal(full.json().files.length, 1000);
-    assert.ok(full.json().files.every((f: { index: number; singleUrl?: string }, i: number) => f.index === i && f.singleUrl));
+    assert.ok(
+      full.json().files.every((f: { index: number; singleUrl?: string }, i: number) => f.index === i && f.singleUrl),
+    );
     assert.equal((await listUploadGrants(h.db, alice.name)).length, 1000);
 
     const over = await batch(alice.token, alice.name, [...files, entry('one-more')]);
@@ -129,7 +204,11 @@ forEachEngine((engine) => {
     assert.equal(padded.json().error.code, 'too_large');
     assert.equal(padded.json().error.maxBytes, 5 * MiB);
 
-    for (const payload of [{ namespace: alice.name, space: 'robotics', files: [] }, { namespace: alice.name, files: [entry('a')] }, { namespace: alice.name, space: 'robotics', files: [entry('a')], extra: 1 }]) {
+    for (const payload of [
+      { namespace: alice.name, space: 'robotics', files: [] },
+      { namespace: alice.name, files: [entry('a')] },
+      { namespace: alice.name, space: 'robotics', files: [entry('a')], extra: 1 },
+    ]) {
       const res = await h.call('POST', '/uploads/batch', alice.token, payload);
       assert.equal(res.statusCode, 400, JSON.stringify(payload).slice(0, 80));
       assert.equal(res.json().error.code, 'invalid_request');
@@ -139,7 +218,10 @@ forEachEngine((engine) => {
   test('the quota is checked for the granted bytes of the batch together', async () => {
     const alice = await h.user('alice');
     const half = QUOTA / 2;
-    assert.equal((await batch(alice.token, alice.name, [entry('a', { size: half }), entry('b', { size: half })])).statusCode, 200);
+    assert.equal(
+      (await batch(alice.token, alice.name, [entry('a', { size: half }), entry('b', { size: half })])).statusCode,
+      200,
+    );
     const over = await batch(alice.token, alice.name, [entry('a', { size: half }), entry('b', { size: half + 1 })]);
     assert.equal(over.statusCode, 413);
     assert.equal(over.json().error.code, 'too_large');
@@ -147,7 +229,16 @@ forEachEngine((engine) => {
 
     const full = sha256('full');
     h.bss.put(alice.name, 'robotics', full, QUOTA);
-    assert.equal((await h.call('POST', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token, { name: 'full.bin', hash: full, type: 'files' })).statusCode, 201);
+    assert.equal(
+      (
+        await h.call('POST', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token, {
+          name: 'full.bin',
+          hash: full,
+          type: 'files',
+        })
+      ).statusCode,
+      201,
+    );
     const empty = await batch(alice.token, alice.name, [entry('empty', { size: 0 })]);
     assert.equal(empty.statusCode, 413, 'empty files do not skip the quota of a full namespace');
     const known = await batch(alice.token, alice.name, [entry('full.bin', { hash: full, size: QUOTA })]);

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { listUploadGrants } from '../src/db/upload-grants.ts';
 import { forEachEngine } from './helpers/engines.ts';
 import { PRESIGN_SECRET, PUBLIC_BSS, sha256, useHarness } from './helpers/harness.ts';
@@ -11,7 +11,14 @@ const MAX = 1_000_000;
 forEachEngine((engine) => {
   const h = useHarness(engine, () => ({ namespaceQuotaBytes: QUOTA, maxUploadBytes: MAX }));
   const body = (namespace: string, extra: Record<string, unknown> = {}) => ({
-    namespace, space: 'robotics', filename: 'runs/day1.mp4', hash: sha256(`content-${namespace}`), contentType: 'video/mp4', type: 'videos', size: 1000, ...extra,
+    namespace,
+    space: 'robotics',
+    filename: 'runs/day1.mp4',
+    hash: sha256(`content-${namespace}`),
+    contentType: 'video/mp4',
+    type: 'videos',
+    size: 1000,
+    ...extra,
   });
   const init = (token: string | undefined, payload: unknown) => h.call('POST', '/uploads/init', token, payload);
   const orgWith = async (owner: string, members: Record<string, string>) => {
@@ -30,7 +37,13 @@ forEachEngine((engine) => {
   });
 
   test('owner, admin and writer get URLs; reader, outsider and a missing namespace get 403', async () => {
-    const [owner, admin, writer, reader, outsider] = [await h.user('o'), await h.user('a'), await h.user('w'), await h.user('r'), await h.user('x')];
+    const [owner, admin, writer, reader, outsider] = [
+      await h.user('o'),
+      await h.user('a'),
+      await h.user('w'),
+      await h.user('r'),
+      await h.user('x'),
+    ];
     const org = await orgWith(owner.token, { [admin.name]: 'admin', [writer.name]: 'writer', [reader.name]: 'reader' });
     for (const who of [owner, admin, writer]) {
       const res = await init(who.token, body(org, { hash: sha256(who.name) }));
@@ -53,10 +66,23 @@ forEachEngine((engine) => {
     const res = await init(alice.token, b);
     assert.equal(res.statusCode, 200);
     const answer = res.json();
-    assert.deepEqual(Object.keys(answer).sort(), ['abortUrl', 'completeUrl', 'expiresAt', 'initUrl', 'partsDoneUrl', 'partsUrl']);
+    assert.deepEqual(Object.keys(answer).sort(), [
+      'abortUrl',
+      'completeUrl',
+      'expiresAt',
+      'initUrl',
+      'partsDoneUrl',
+      'partsUrl',
+    ]);
     const expectedExp = Math.floor(h.clock.now / 1000) + h.config.presignTtlSeconds;
     assert.equal(answer.expiresAt, new Date(expectedExp * 1000).toISOString());
-    const steps = { initUrl: 'init', partsUrl: 'parts', partsDoneUrl: 'parts-done', completeUrl: 'complete', abortUrl: 'abort' } as const;
+    const steps = {
+      initUrl: 'init',
+      partsUrl: 'parts',
+      partsDoneUrl: 'parts-done',
+      completeUrl: 'complete',
+      abortUrl: 'abort',
+    } as const;
     const user = readSignedUrl(answer.initUrl).params.user;
     assert.ok(user, 'the grant names its user');
     for (const [field, step] of Object.entries(steps)) {
@@ -71,7 +97,11 @@ forEachEngine((engine) => {
     const unsized: Record<string, unknown> = body(alice.name, { hash: sha256('unsized') });
     delete unsized.size;
     const plain = readSignedUrl((await init(alice.token, unsized)).json().completeUrl);
-    assert.deepEqual(plain.params, { owner: alice.name, project: 'robotics', hash: unsized.hash, user }, 'no size stated, none signed');
+    assert.deepEqual(
+      plain.params,
+      { owner: alice.name, project: 'robotics', hash: unsized.hash, user },
+      'no size stated, none signed',
+    );
     const bob = await h.user('bob');
     const bobs = readSignedUrl((await init(bob.token, body(bob.name))).json().initUrl);
     assert.ok(bobs.params.user && bobs.params.user !== user, 'each grant names its own user');
@@ -80,10 +110,26 @@ forEachEngine((engine) => {
   test('any invalid field is 400', async () => {
     const alice = await h.user('alice');
     const bad: Record<string, unknown>[] = [
-      { namespace: 'Alice' }, { space: '' }, { space: '../x' }, { filename: '' }, { filename: '/etc/passwd' }, { filename: 'a/../b' },
-      { filename: 'a//b' }, { filename: 'bell\u0007' }, { filename: 'x'.repeat(1025) }, { hash: 'a'.repeat(63) }, { hash: 'A'.repeat(64) },
-      { hash: 'abcdef0123456789' }, { contentType: '' }, { contentType: 'not a type' }, { type: 'movies' }, { type: 'Videos' },
-      { size: -1 }, { size: 1.5 }, { size: '100' }, { extra: true },
+      { namespace: 'Alice' },
+      { space: '' },
+      { space: '../x' },
+      { filename: '' },
+      { filename: '/etc/passwd' },
+      { filename: 'a/../b' },
+      { filename: 'a//b' },
+      { filename: 'bell\u0007' },
+      { filename: 'x'.repeat(1025) },
+      { hash: 'a'.repeat(63) },
+      { hash: 'A'.repeat(64) },
+      { hash: 'abcdef0123456789' },
+      { contentType: '' },
+      { contentType: 'not a type' },
+      { type: 'movies' },
+      { type: 'Videos' },
+      { size: -1 },
+      { size: 1.5 },
+      { size: '100' },
+      { extra: true },
     ];
     for (const change of bad) {
       const res = await init(alice.token, body(alice.name, change));
@@ -110,7 +156,16 @@ forEachEngine((engine) => {
 
     const used = sha256('used');
     h.bss.put(alice.name, 'robotics', used, 9_000);
-    assert.equal((await h.call('POST', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token, { name: 'big.bin', hash: used, type: 'files' })).statusCode, 201);
+    assert.equal(
+      (
+        await h.call('POST', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token, {
+          name: 'big.bin',
+          hash: used,
+          type: 'files',
+        })
+      ).statusCode,
+      201,
+    );
     assert.equal((await init(alice.token, body(alice.name, { size: 1_000 }))).statusCode, 200);
     const over = await init(alice.token, body(alice.name, { space: 'other', size: 1_001 }));
     assert.equal(over.statusCode, 413);
@@ -118,7 +173,16 @@ forEachEngine((engine) => {
 
     const fill = sha256('fill');
     h.bss.put(alice.name, 'robotics', fill, 1_000);
-    assert.equal((await h.call('POST', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token, { name: 'fill.bin', hash: fill, type: 'files' })).statusCode, 201);
+    assert.equal(
+      (
+        await h.call('POST', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token, {
+          name: 'fill.bin',
+          hash: fill,
+          type: 'files',
+        })
+      ).statusCode,
+      201,
+    );
     const unsized: Record<string, unknown> = body(alice.name);
     delete unsized.size;
     assert.equal((await init(alice.token, unsized)).statusCode, 413);
@@ -127,12 +191,20 @@ forEachEngine((engine) => {
 
     const extra = sha256('one more byte');
     h.bss.put(alice.name, 'robotics', extra, 1);
-    const registerOver = await h.call('POST', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token, { name: 'extra.bin', hash: extra, type: 'files' });
+    const registerOver = await h.call('POST', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token, {
+      name: 'extra.bin',
+      hash: extra,
+      type: 'files',
+    });
     assert.equal(registerOver.statusCode, 413);
     assert.equal(registerOver.json().error.code, 'too_large');
     const smaller = sha256('smaller');
     h.bss.put(alice.name, 'robotics', smaller, 500);
-    const replace = await h.call('POST', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token, { name: 'big.bin', hash: smaller, type: 'files' });
+    const replace = await h.call('POST', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token, {
+      name: 'big.bin',
+      hash: smaller,
+      type: 'files',
+    });
     assert.equal(replace.statusCode, 201, 'replacing a file with a smaller one is allowed at the quota');
   });
 
@@ -140,13 +212,20 @@ forEachEngine((engine) => {
     const alice = await h.user('alice');
     const hash = sha256('dedup');
     h.bss.put(alice.name, 'robotics', hash, 1234, 'video/mp4');
-    const reg = await h.call('POST', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token, { name: 'a.mp4', hash, type: 'videos' });
+    const reg = await h.call('POST', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token, {
+      name: 'a.mp4',
+      hash,
+      type: 'videos',
+    });
     assert.equal(reg.statusCode, 201);
     const res = await init(alice.token, body(alice.name, { hash, filename: 'copy.mp4' }));
     assert.equal(res.statusCode, 200);
     assert.deepEqual(res.json(), { exists: true, file: reg.json().file });
     const audit = await listUploadGrants(h.db, alice.name);
-    assert.deepEqual(audit.map((g) => [g.outcome, g.filename, g.hash]), [['exists', 'copy.mp4', hash]]);
+    assert.deepEqual(
+      audit.map((g) => [g.outcome, g.filename, g.hash]),
+      [['exists', 'copy.mp4', hash]],
+    );
     const elsewhere = await init(alice.token, body(alice.name, { hash, space: 'elsewhere' }));
     assert.ok(elsewhere.json().initUrl, 'another space of the same namespace does not share the blob');
   });
@@ -160,7 +239,11 @@ forEachEngine((engine) => {
     assert.equal(res.statusCode, 200, res.body);
     assert.ok(res.json().initUrl, 'URLs: BSS itself tells the client it holds the blob');
     assert.equal(h.bss.stats.length, statsBefore, 'the grant does not ask BSS');
-    const reg = await h.call('POST', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token, { name: 'late.mp4', hash, type: 'videos' });
+    const reg = await h.call('POST', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token, {
+      name: 'late.mp4',
+      hash,
+      type: 'videos',
+    });
     assert.equal(reg.statusCode, 201, reg.body);
     assert.deepEqual([reg.json().file.name, reg.json().file.size, reg.json().file.hash], ['late.mp4', 4321, hash]);
     const again = await init(alice.token, body(alice.name, { hash, filename: 'late.mp4' }));
@@ -170,20 +253,43 @@ forEachEngine((engine) => {
   test('every answer is audited with who, when, scope and address', async () => {
     const alice = await h.user('alice');
     const b = body(alice.name, { filename: 'audited.mp4' });
-    const res = await h.app.inject({ method: 'POST', url: '/uploads/init', headers: { authorization: `Bearer ${alice.token}` }, payload: b, remoteAddress: '192.0.2.7' });
+    const res = await h.app.inject({
+      method: 'POST',
+      url: '/uploads/init',
+      headers: { authorization: `Bearer ${alice.token}` },
+      payload: b,
+      remoteAddress: '192.0.2.7',
+    });
     assert.equal(res.statusCode, 200);
     await init(alice.token, body(alice.name, { size: MAX + 1 }));
     const rows = await listUploadGrants(h.db, alice.name);
     assert.equal(rows.length, 1);
-    assert.deepEqual({ ...rows[0], userId: undefined }, {
-      userId: undefined, username: alice.name, namespace: alice.name, space: 'robotics', hash: b.hash, filename: 'audited.mp4',
-      type: 'videos', size: 1000, contentType: 'video/mp4', outcome: 'granted', ip: '192.0.2.7', createdAt: new Date(h.clock.now).toISOString(),
-    });
+    assert.deepEqual(
+      { ...rows[0], userId: undefined },
+      {
+        userId: undefined,
+        username: alice.name,
+        namespace: alice.name,
+        space: 'robotics',
+        hash: b.hash,
+        filename: 'audited.mp4',
+        type: 'videos',
+        size: 1000,
+        contentType: 'video/mp4',
+        outcome: 'granted',
+        ip: '192.0.2.7',
+        createdAt: new Date(h.clock.now).toISOString(),
+      },
+    );
   });
 
   test('concurrent grants are each audited before they are answered', async () => {
     const alice = await h.user('alice');
-    const answers = await Promise.all(Array.from({ length: 25 }, (_, i) => init(alice.token, body(alice.name, { hash: sha256(`many-${i}`), filename: `many/${i}` }))));
+    const answers = await Promise.all(
+      Array.from({ length: 25 }, (_, i) =>
+        init(alice.token, body(alice.name, { hash: sha256(`many-${i}`), filename: `many/${i}` })),
+      ),
+    );
     assert.ok(answers.every((res) => res.statusCode === 200));
     const rows = await listUploadGrants(h.db, alice.name);
     assert.deepEqual(rows.map((r) => r.filename).sort(), Array.from({ length: 25 }, (_, i) => `many/${i}`).sort());
@@ -194,7 +300,10 @@ forEachEngine((engine) => {
     const pat = (await h.call('POST', '/auth/tokens', alice.token, { name: 'robot' })).json().token;
     assert.equal((await init(pat, body(alice.name, { space: 'fresh-space' }))).statusCode, 200);
     const spaces = (await h.call('GET', `/namespaces/${alice.name}/spaces`, alice.token)).json().spaces;
-    assert.deepEqual(spaces.map((s: { name: string }) => s.name), ['fresh-space']);
+    assert.deepEqual(
+      spaces.map((s: { name: string }) => s.name),
+      ['fresh-space'],
+    );
     const bob = await h.user('bob');
     assert.equal((await init(bob.token, body(alice.name, { space: 'bobs-space' }))).statusCode, 403);
     assert.equal((await h.call('GET', `/namespaces/${alice.name}/spaces`, alice.token)).json().spaces.length, 1);

@@ -1,6 +1,6 @@
-import type { FastifyRequest } from 'fastify';
 import { ScopeMismatchError, TooLargeError } from '@dreamlake/presign';
 import { parseOrThrow } from '@dreamlake/presign/http';
+import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { userTag } from '../storage/keys.ts';
 import { MAX_PART_SIZE, partBound, type Storage, type UploadFacts, type UploadRef } from '../storage/storage.ts';
@@ -36,7 +36,11 @@ export function signedGrant(request: FastifyRequest): Grant {
  * it: an upload bound to a user answers only that user's grants (403 scope_mismatch otherwise,
  * also for a grant naming no user). Null for an unknown upload, which the step answers as before.
  */
-export async function boundUpload(storage: Storage, request: FastifyRequest, upload: UploadRef): Promise<UploadFacts | null> {
+export async function boundUpload(
+  storage: Storage,
+  request: FastifyRequest,
+  upload: UploadRef,
+): Promise<UploadFacts | null> {
   const facts = await storage.uploadFacts(upload);
   if (facts?.user === undefined) return facts;
   const user = signedGrant(request).user;
@@ -59,14 +63,26 @@ export function declaredPartLengths(body: unknown): Record<string, number> {
  * What part `partNumber`'s URL may take: at most what the upload's size leaves for it (413 when
  * the part would start past the end), exactly the declared length when there is one.
  */
-export function partLimits(facts: UploadFacts | null, partNumber: number, declared: number | undefined): { maxLength?: number; contentLength?: number } {
+export function partLimits(
+  facts: UploadFacts | null,
+  partNumber: number,
+  declared: number | undefined,
+): { maxLength?: number; contentLength?: number } {
   const size = facts?.size;
   const maxLength = size === undefined ? undefined : partBound(size, partNumber);
   if (maxLength !== undefined && maxLength < 0) {
-    throw new TooLargeError(`part ${partNumber} would start past the ${size} bytes this upload was started for`, { size });
+    throw new TooLargeError(`part ${partNumber} would start past the ${size} bytes this upload was started for`, {
+      size,
+    });
   }
   if (declared !== undefined && maxLength !== undefined && declared > maxLength) {
-    throw new TooLargeError(`part ${partNumber} may be at most ${maxLength} bytes of the ${size} this upload was started for`, { size, maxLength });
+    throw new TooLargeError(
+      `part ${partNumber} may be at most ${maxLength} bytes of the ${size} this upload was started for`,
+      { size, maxLength },
+    );
   }
-  return { ...(maxLength !== undefined ? { maxLength } : {}), ...(declared !== undefined ? { contentLength: declared } : {}) };
+  return {
+    ...(maxLength !== undefined ? { maxLength } : {}),
+    ...(declared !== undefined ? { contentLength: declared } : {}),
+  };
 }

@@ -1,5 +1,5 @@
-import type { FastifyRequest } from 'fastify';
 import { presignGuard } from '@dreamlake/presign/http';
+import type { FastifyRequest } from 'fastify';
 import type { BssContext } from './context.ts';
 
 export const SCOPE_PARAMS = ['owner', 'project', 'hash'] as const;
@@ -30,8 +30,18 @@ export function uploadGuard(ctx: BssContext, action: string) {
 }
 
 /** A guard that always wants a signature (downloads, stat, part PUTs, Lambda triggers). */
-export function signedGuard(ctx: BssContext, action: Parameters<typeof presignGuard>[0]['action'], signed: readonly string[] = SCOPE_PARAMS) {
-  return presignGuard({ action, signed, secrets: ctx.config.secrets, clock: ctx.clock, maxLifetimeSeconds: ctx.config.presignTtlSeconds });
+export function signedGuard(
+  ctx: BssContext,
+  action: Parameters<typeof presignGuard>[0]['action'],
+  signed: readonly string[] = SCOPE_PARAMS,
+) {
+  return presignGuard({
+    action,
+    signed,
+    secrets: ctx.config.secrets,
+    clock: ctx.clock,
+    maxLifetimeSeconds: ctx.config.presignTtlSeconds,
+  });
 }
 
 /**

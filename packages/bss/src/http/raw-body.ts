@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { InvalidRequestError } from '@dreamlake/presign';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 /**
  * For the routes registered in `scope` (an encapsulated plugin): bodies reach the handler as the

@@ -1,4 +1,4 @@
-import { signReceipt, type BlobReceipt } from '@dreamlake/presign';
+import { type BlobReceipt, signReceipt } from '@dreamlake/presign';
 import { blobKey } from '../storage/keys.ts';
 import type { BlobInfo } from '../storage/storage.ts';
 import type { BssContext } from './context.ts';
@@ -6,7 +6,12 @@ import type { BssContext } from './context.ts';
 /** BSS's signed word that it holds this verified blob, valid for the presign lifetime. */
 export function receiptFor(ctx: BssContext, blob: BlobInfo): BlobReceipt {
   const { owner, project, hash, size, contentType } = blob;
-  return signReceipt(ctx.config.secrets, { owner, project, hash, size, contentType }, ctx.clock(), ctx.config.presignTtlSeconds);
+  return signReceipt(
+    ctx.config.secrets,
+    { owner, project, hash, size, contentType },
+    ctx.clock(),
+    ctx.config.presignTtlSeconds,
+  );
 }
 
 /**

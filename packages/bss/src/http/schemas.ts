@@ -1,11 +1,14 @@
 import { z } from 'zod';
 import { HASH_PATTERN, LEGACY_HASH_PATTERN, NAME_PATTERN } from '../storage/keys.ts';
-import { MAX_PARTS, MAX_PART_SIZE } from '../storage/storage.ts';
+import { MAX_PART_SIZE, MAX_PARTS } from '../storage/storage.ts';
 
 /** Request shapes of the BSS endpoints. Unknown fields are ignored, as S3 ignores them. */
 export const name = z.string().regex(NAME_PATTERN, 'must match ^[a-z0-9][a-z0-9._-]{0,62}$');
 export const fullHash = z.string().regex(HASH_PATTERN, 'must be 64 lowercase hex digits');
-export const uploadHash = z.string().refine((v) => HASH_PATTERN.test(v) || LEGACY_HASH_PATTERN.test(v), 'must be 64 (or legacy 16) lowercase hex digits');
+export const uploadHash = z
+  .string()
+  .refine((v) => HASH_PATTERN.test(v) || LEGACY_HASH_PATTERN.test(v), 'must be 64 (or legacy 16) lowercase hex digits');
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this matches
 const noControl = (v: string) => !/[\u0000-\u001f\u007f]/.test(v);
 /**
  * A media type that can be sent back as an HTTP header: `type/subtype`, then `; name=value`
@@ -14,8 +17,14 @@ const noControl = (v: string) => !/[\u0000-\u001f\u007f]/.test(v);
  */
 export const CONTENT_TYPE_PATTERN =
   /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}(?: *; *[A-Za-z0-9!#$%&'*+.^_`|~-]+=(?:[A-Za-z0-9!#$%&'*+.^_`|~-]+|"(?:[ !#-[\]-~]|\\[ -~])*"))*$/;
-export const contentType = z.string().max(255).regex(CONTENT_TYPE_PATTERN, 'must be a media type like video/mp4 or text/plain; charset=utf-8');
-const filename = z.string().min(1).refine((v) => Buffer.byteLength(v) <= 1024 && noControl(v), 'must be 1..1024 bytes without control characters');
+export const contentType = z
+  .string()
+  .max(255)
+  .regex(CONTENT_TYPE_PATTERN, 'must be a media type like video/mp4 or text/plain; charset=utf-8');
+const filename = z
+  .string()
+  .min(1)
+  .refine((v) => Buffer.byteLength(v) <= 1024 && noControl(v), 'must be 1..1024 bytes without control characters');
 export const uploadId = z.string().regex(/^[A-Za-z0-9._~+/=-]{1,1024}$/, 'is not an upload id');
 export const key = z.string().min(1).max(1024);
 const partNumber = z.number().int().min(1).max(MAX_PARTS);

@@ -1,6 +1,6 @@
-import type { FastifyRequest } from 'fastify';
 import { InvalidRequestError, ScopeMismatchError, TooLargeError } from '@dreamlake/presign';
 import { parseOrThrow } from '@dreamlake/presign/http';
+import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { parseUploadKey } from '../storage/keys.ts';
 import { MAX_PART_SIZE } from '../storage/storage.ts';
@@ -61,7 +61,9 @@ export function uploadScope(request: FastifyRequest, input: ScopeEcho & { key: s
 export function signedSingle(request: FastifyRequest): Scope & { size: number } {
   const signed = parseOrThrow(singleQuery, request.presign?.params, 'signed parameters');
   if (signed.size > MAX_PART_SIZE) {
-    throw new TooLargeError(`a single-shot upload may be at most ${MAX_PART_SIZE} bytes; use a multipart upload`, { maxSize: MAX_PART_SIZE });
+    throw new TooLargeError(`a single-shot upload may be at most ${MAX_PART_SIZE} bytes; use a multipart upload`, {
+      maxSize: MAX_PART_SIZE,
+    });
   }
   return signed;
 }

@@ -1,6 +1,6 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DreamLakeError, NotFoundError } from '@dreamlake/presign';
 import { parseOrThrow } from '@dreamlake/presign/http';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { BssContext } from '../http/context.ts';
 import { signedGuard } from '../http/guards.ts';
 import { parseRange } from '../http/range.ts';
@@ -29,7 +29,10 @@ export function registerBlobRoutes(app: FastifyInstance, ctx: BssContext): void 
       // The direct URL lives no longer than the signed one it answers.
       const left = (request.presign?.exp ?? 0) - ctx.clock();
       const seconds = Math.max(1, Math.min(ctx.config.presignTtlSeconds, left));
-      return reply.code(302).header('cache-control', 'no-store').redirect(await storage.downloadUrl(ref, seconds), 302);
+      return reply
+        .code(302)
+        .header('cache-control', 'no-store')
+        .redirect(await storage.downloadUrl(ref, seconds), 302);
     }
     void reply
       .header('accept-ranges', 'bytes')
@@ -60,5 +63,10 @@ export function registerBlobRoutes(app: FastifyInstance, ctx: BssContext): void 
     return reply.send(await storage.read(ref, range ?? undefined));
   };
   // HEAD is declared, not derived: Fastify's derived HEAD would read the whole stream to drop it.
-  app.route({ method: ['GET', 'HEAD'], url: '/blobs/download', onRequest: signedGuard(ctx, 'download'), handler: download });
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: '/blobs/download',
+    onRequest: signedGuard(ctx, 'download'),
+    handler: download,
+  });
 }

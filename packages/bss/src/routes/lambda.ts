@@ -1,6 +1,6 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { NotFoundError } from '@dreamlake/presign';
 import { parseOrThrow } from '@dreamlake/presign/http';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { BssContext } from '../http/context.ts';
 import { signedGuard } from '../http/guards.ts';
 import { blobQuery } from '../http/schemas.ts';
@@ -11,12 +11,17 @@ const nameOf = (request: FastifyRequest) => (request.params as { name: string })
 /** `POST /lambda/{name}`, signed with the action `lambda-<name>`. Unknown names are 404. */
 export function registerLambdaRoutes(app: FastifyInstance, ctx: BssContext): void {
   const known = async (request: FastifyRequest) => {
-    if (!Object.hasOwn(LAMBDAS, nameOf(request))) throw new NotFoundError(`no Lambda trigger named "${nameOf(request)}"`);
+    if (!Object.hasOwn(LAMBDAS, nameOf(request)))
+      throw new NotFoundError(`no Lambda trigger named "${nameOf(request)}"`);
   };
-  app.post('/lambda/:name', { onRequest: [known, signedGuard(ctx, (request) => `lambda-${nameOf(request)}`)] }, async (request) => {
-    const ref = parseOrThrow(blobQuery, request.presign?.params, 'signed parameters');
-    const run = LAMBDAS[nameOf(request)];
-    if (!run) throw new NotFoundError();
-    return run(ctx.storage, ref);
-  });
+  app.post(
+    '/lambda/:name',
+    { onRequest: [known, signedGuard(ctx, (request) => `lambda-${nameOf(request)}`)] },
+    async (request) => {
+      const ref = parseOrThrow(blobQuery, request.presign?.params, 'signed parameters');
+      const run = LAMBDAS[nameOf(request)];
+      if (!run) throw new NotFoundError();
+      return run(ctx.storage, ref);
+    },
+  );
 }

@@ -1,14 +1,23 @@
-import type { FastifyInstance } from 'fastify';
 import { ScopeMismatchError, TooLargeError } from '@dreamlake/presign';
 import { parseOrThrow } from '@dreamlake/presign/http';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { requireAssetType } from '../asset-types.ts';
 import type { BssContext } from '../http/context.ts';
-import { secondsLeft, uploadGuard } from '../http/guards.ts';
-import { MAX_UPLOAD_SIZE, abortBody, completeBody, initBody, name, partsBody, partsDoneQuery, uploadHash } from '../http/schemas.ts';
-import { blobAnswer, receiptFor } from '../http/receipt.ts';
-import { refuseOtherScope, signedScope, uploadScope } from '../http/scope.ts';
 import { boundUpload, declaredPartLengths, partLimits, signedGrant } from '../http/grant.ts';
+import { secondsLeft, uploadGuard } from '../http/guards.ts';
+import { blobAnswer, receiptFor } from '../http/receipt.ts';
+import {
+  abortBody,
+  completeBody,
+  initBody,
+  MAX_UPLOAD_SIZE,
+  name,
+  partsBody,
+  partsDoneQuery,
+  uploadHash,
+} from '../http/schemas.ts';
+import { refuseOtherScope, signedScope, uploadScope } from '../http/scope.ts';
 import { HASH_PATTERN, userTag } from '../storage/keys.ts';
 import type { BlobInfo } from '../storage/storage.ts';
 
@@ -62,7 +71,11 @@ export function registerMultipartRoutes(app: FastifyInstance, ctx: BssContext): 
     const parts: Record<string, string> = {};
     for (const [i, partNumber] of body.partNumbers.entries()) {
       const contentMd5 = body.contentMd5?.[String(partNumber)];
-      parts[String(partNumber)] = await storage.partUrl(upload, partNumber, { expiresInSeconds: ttl, ...(contentMd5 ? { contentMd5 } : {}), ...limits[i] });
+      parts[String(partNumber)] = await storage.partUrl(upload, partNumber, {
+        expiresInSeconds: ttl,
+        ...(contentMd5 ? { contentMd5 } : {}),
+        ...limits[i],
+      });
     }
     return { parts, expiresAt };
   });
@@ -89,7 +102,9 @@ export function registerMultipartRoutes(app: FastifyInstance, ctx: BssContext): 
     const id = `${body.key}\n${body.uploadId}`;
     let running = completing.get(id);
     if (!running) {
-      running = storage.complete({ key: body.key, uploadId: body.uploadId }, parts).finally(() => completing.delete(id));
+      running = storage
+        .complete({ key: body.key, uploadId: body.uploadId }, parts)
+        .finally(() => completing.delete(id));
       completing.set(id, running);
     }
     return blobAnswer(ctx, await running, HASH_PATTERN.test(scope.hash));

@@ -1,6 +1,6 @@
-import type { FastifyInstance } from 'fastify';
 import { DreamLakeError } from '@dreamlake/presign';
 import { parseOrThrow } from '@dreamlake/presign/http';
+import type { FastifyInstance } from 'fastify';
 import type { BssContext } from '../http/context.ts';
 import { PART_PARAMS, signedGuard } from '../http/guards.ts';
 import { bodyStream, declaredLength, headerValue, streamRawBodies } from '../http/raw-body.ts';

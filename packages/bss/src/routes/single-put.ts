@@ -1,6 +1,6 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DreamLakeError, TooLargeError } from '@dreamlake/presign';
 import { parseOrThrow } from '@dreamlake/presign/http';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireAssetType } from '../asset-types.ts';
 import type { BssContext } from '../http/context.ts';
 import { SINGLE_PARAMS, signedGuard } from '../http/guards.ts';
@@ -21,7 +21,8 @@ export async function registerSinglePutRoute(app: FastifyInstance, ctx: BssConte
   await app.register(async (scoped) => {
     streamRawBodies(scoped);
     // Checked before the framework's body handling, which would refuse some bad types on its own terms.
-    const typeOf = (request: FastifyRequest) => parseOrThrow(singleContentType, headerValue(request, 'content-type'), 'Content-Type header');
+    const typeOf = (request: FastifyRequest) =>
+      parseOrThrow(singleContentType, headerValue(request, 'content-type'), 'Content-Type header');
     const checkType = async (request: FastifyRequest) => void typeOf(request);
     const route = { onRequest: [requireAssetType, signedGuard(ctx, 'upload-single', SINGLE_PARAMS), checkType] };
     scoped.put('/:type/upload/single', route, async (request) => {
@@ -31,10 +32,17 @@ export async function registerSinglePutRoute(app: FastifyInstance, ctx: BssConte
       }
       const length = declaredLength(request);
       if (length !== undefined && length > signed.size) {
-        throw new TooLargeError(`Content-Length ${length} is more than the ${signed.size} bytes this URL was signed for`, { size: signed.size });
+        throw new TooLargeError(
+          `Content-Length ${length} is more than the ${signed.size} bytes this URL was signed for`,
+          { size: signed.size },
+        );
       }
       if (length !== undefined && length < signed.size) {
-        throw new DreamLakeError('invalid_part', `Content-Length ${length} is less than the ${signed.size} bytes this URL was signed for`, { size: signed.size });
+        throw new DreamLakeError(
+          'invalid_part',
+          `Content-Length ${length} is less than the ${signed.size} bytes this URL was signed for`,
+          { size: signed.size },
+        );
       }
       const blob = await storage.receiveSingle({ ...signed, contentType: typeOf(request) }, bodyStream(request));
       return blobAnswer(ctx, blob);

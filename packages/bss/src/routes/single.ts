@@ -1,6 +1,6 @@
-import type { FastifyInstance } from 'fastify';
 import { DreamLakeError } from '@dreamlake/presign';
 import { parseOrThrow } from '@dreamlake/presign/http';
+import type { FastifyInstance } from 'fastify';
 import { requireAssetType } from '../asset-types.ts';
 import type { BssContext } from '../http/context.ts';
 import { SINGLE_PARAMS, secondsLeft, signedGuard } from '../http/guards.ts';
@@ -22,7 +22,8 @@ export function registerSingleRoutes(app: FastifyInstance, ctx: BssContext): voi
     const signed = signedSingle(request);
     const body = parseOrThrow(singleBody, request.body ?? {});
     if (receivesSingles(storage)) return { mode: 'put', url: storage.publicUrlOf(request.url) };
-    if (!stagesSingles(storage)) throw new DreamLakeError('not_implemented', 'this storage takes no single-shot uploads');
+    if (!stagesSingles(storage))
+      throw new DreamLakeError('not_implemented', 'this storage takes no single-shot uploads');
     // The store's URL lives no longer than the signed one it answers.
     const seconds = secondsLeft(ctx, request);
     const staged = await storage.stageSingle({ ...signed, contentType: body.contentType }, seconds);
@@ -35,7 +36,10 @@ export function registerSingleRoutes(app: FastifyInstance, ctx: BssContext): voi
     const body = parseOrThrow(singleCompleteBody, request.body);
     uploadScope(request, body);
     if (!stagesSingles(storage)) {
-      throw new DreamLakeError('conflict', 'this BSS takes the body by PUT to the single-shot URL; there is nothing to complete');
+      throw new DreamLakeError(
+        'conflict',
+        'this BSS takes the body by PUT to the single-shot URL; there is nothing to complete',
+      );
     }
     // Verifying a large staged object takes a while with nothing on the wire.
     request.raw.socket?.setTimeout?.(0);

@@ -49,7 +49,10 @@ export function hashSatisfies(expected: string, actualSha256: string): boolean {
 
 /** An ETag without its surrounding quotes, lowercased (S3 accepts both forms). */
 export function bareEtag(etag: string): string {
-  return etag.trim().replace(/^"(.*)"$/, '$1').toLowerCase();
+  return etag
+    .trim()
+    .replace(/^"(.*)"$/, '$1')
+    .toLowerCase();
 }
 
 /**

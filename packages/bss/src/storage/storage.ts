@@ -1,5 +1,5 @@
-import { DreamLakeError, TooLargeError } from '@dreamlake/presign';
 import type { Readable } from 'node:stream';
+import { DreamLakeError, TooLargeError } from '@dreamlake/presign';
 
 /**
  * The storage interface every BSS backend implements (local disk in `fs/`, S3 in `s3/`).

@@ -32,7 +32,8 @@ async function checkTarget(target: string, force: boolean | undefined): Promise<
   const existing = await lstat(target).catch(() => null);
   if (!existing) return;
   if (existing.isDirectory()) throw new CliError(`${target} is a folder: choose another path with -o`);
-  if (!force) throw new CliError(`${target} already exists: pass --force to overwrite it, or choose another path with -o`);
+  if (!force)
+    throw new CliError(`${target} already exists: pass --force to overwrite it, or choose another path with -o`);
 }
 
 /**
@@ -52,7 +53,11 @@ export async function download(io: Io, fileText: string, options: DownloadOption
     const partial = `${target}.${randomBytes(4).toString('hex')}.partial`;
     const progress =
       io.stdout.isTTY && !options.json
-        ? new DownloadProgress({ out: io.stdout, name: basename(target), total: typeof grant.size === 'number' ? grant.size : undefined })
+        ? new DownloadProgress({
+            out: io.stdout,
+            name: basename(target),
+            total: typeof grant.size === 'number' ? grant.size : undefined,
+          })
         : undefined;
     const sha = createHash('sha256');
     let size = 0;
@@ -77,7 +82,9 @@ export async function download(io: Io, fileText: string, options: DownloadOption
     const actual = sha.digest('hex');
     if (actual !== grant.hash || (typeof grant.size === 'number' && size !== grant.size)) {
       await rm(partial, { force: true });
-      throw new CliError(`SHA-256 mismatch for ${ref.name}: expected ${grant.hash}, received ${actual} (${size} bytes); the partial file was deleted`);
+      throw new CliError(
+        `SHA-256 mismatch for ${ref.name}: expected ${grant.hash}, received ${actual} (${size} bytes); the partial file was deleted`,
+      );
     }
     await rename(partial, target);
     if (options.json) io.stdout.write(`${JSON.stringify({ ...ref, path: target, hash: actual, size })}\n`);

@@ -1,5 +1,5 @@
 import { ServerApi } from '../api.ts';
-import { loadSettings, writeSavedConfig, type SettingFlags } from '../config.ts';
+import { loadSettings, type SettingFlags, writeSavedConfig } from '../config.ts';
 import type { Io } from '../context.ts';
 import { createAgent } from '../http.ts';
 import { credentials } from '../prompt.ts';
@@ -16,7 +16,10 @@ export async function authenticate(io: Io, options: LoginOptions, mode: 'login' 
   const agent = createAgent(2);
   try {
     const api = new ServerApi(settings.server, agent, undefined);
-    const { token } = mode === 'signup' ? await api.signup(creds.username, creds.password) : await api.login(creds.username, creds.password);
+    const { token } =
+      mode === 'signup'
+        ? await api.signup(creds.username, creds.password)
+        : await api.login(creds.username, creds.password);
     await writeSavedConfig(settings.home, {
       ...settings.saved,
       server: settings.server,

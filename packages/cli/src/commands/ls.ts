@@ -22,7 +22,12 @@ export async function ls(io: Io, spaceText: string, options: SettingFlags & { js
     const rows = files.map((f) => [formatBytes(f.size), f.type, f.hash.slice(0, 12), f.createdAt ?? '', f.name]);
     const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
     for (const row of rows) {
-      io.stdout.write(`${row.slice(0, 4).map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ')}  ${row[4]}\n`);
+      io.stdout.write(
+        `${row
+          .slice(0, 4)
+          .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+          .join('  ')}  ${row[4]}\n`,
+      );
     }
   } finally {
     await agent.close();

@@ -1,14 +1,14 @@
 import { ServerApi } from '../api.ts';
 import { loadSettings, type SettingFlags } from '../config.ts';
 import type { Io } from '../context.ts';
-import { CliError, describeError, UsageError } from '../errors.ts';
+import { CliError, UsageError } from '../errors.ts';
 import { createAgent } from '../http.ts';
 import { formatBytes, Progress } from '../progress.ts';
 import { parseSpace } from '../target.ts';
-import { isAssetType, ASSET_TYPES } from '../types.ts';
+import { ASSET_TYPES, isAssetType } from '../types.ts';
+import { Budget } from '../upload/budget.ts';
 import { collectFiles } from '../upload/files.ts';
 import { HashCache } from '../upload/hash.ts';
-import { Budget } from '../upload/budget.ts';
 import { DEFAULT_RETRY } from '../upload/retry.ts';
 import { uploadFiles } from '../upload/run.ts';
 import type { FileResult } from '../upload/uploader.ts';
@@ -39,7 +39,8 @@ function concurrencyOf(text: string | undefined): number {
 function describe(result: FileResult): string {
   const where = `${result.namespace}/${result.space}/${result.name}`;
   if (result.skipped) return `${where}  already stored (sha256 ${result.hash}), nothing sent`;
-  const resumed = result.partsSent < result.partsTotal ? `, resumed: ${result.partsSent} of ${result.partsTotal} parts sent` : '';
+  const resumed =
+    result.partsSent < result.partsTotal ? `, resumed: ${result.partsSent} of ${result.partsTotal} parts sent` : '';
   const legacy = result.legacy ? ' through the legacy BSS flow (not in the index)' : '';
   return `${where}  ${formatBytes(result.size)} ${result.type}  sha256 ${result.hash}${resumed}${legacy}`;
 }
@@ -54,7 +55,8 @@ export async function upload(io: Io, paths: string[], options: UploadOptions): P
   const typeOverride = options.type as (typeof ASSET_TYPES)[number] | undefined;
   const concurrency = concurrencyOf(options.concurrency);
   const settings = await loadSettings(io.env, options);
-  if (!settings.token) throw new CliError(`not logged in to ${settings.server}: run \`dreamlake login\` (or set DREAMLAKE_TOKEN)`);
+  if (!settings.token)
+    throw new CliError(`not logged in to ${settings.server}: run \`dreamlake login\` (or set DREAMLAKE_TOKEN)`);
   const files = await collectFiles(paths);
   const progress = new Progress({
     out: io.stdout,
@@ -79,11 +81,16 @@ export async function upload(io: Io, paths: string[], options: UploadOptions): P
     retry: {
       ...DEFAULT_RETRY,
       onRetry: (error: unknown, attempt: number, delay: number) =>
-        progress.note(`retrying in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${DEFAULT_RETRY.attempts}): ${(error as Error).message}`),
+        progress.note(
+          `retrying in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${DEFAULT_RETRY.attempts}): ${(error as Error).message}`,
+        ),
     },
     events: progress,
   };
-  progress.start(files.length, files.reduce((sum, f) => sum + f.size, 0));
+  progress.start(
+    files.length,
+    files.reduce((sum, f) => sum + f.size, 0),
+  );
   // Results printed in the files' order, each as soon as every file before it is done.
   const results: Array<string | undefined> = [];
   let printed = 0;
@@ -94,25 +101,33 @@ export async function upload(io: Io, paths: string[], options: UploadOptions): P
     }
   };
   try {
-    await uploadFiles(deps, files, target, {
-      begin: (file) => {
-        progress.begin(file.name, file.size);
-        if (!progress.live && !options.json && file.size >= ANNOUNCE_FROM_BYTES) io.stderr.write(`uploading ${file.name} (${formatBytes(file.size)})\n`);
+    await uploadFiles(
+      deps,
+      files,
+      target,
+      {
+        begin: (file) => {
+          progress.begin(file.name, file.size);
+          if (!progress.live && !options.json && file.size >= ANNOUNCE_FROM_BYTES)
+            io.stderr.write(`uploading ${file.name} (${formatBytes(file.size)})\n`);
+        },
+        result: (index, result) => {
+          if (result.skipped) progress.skipped();
+          results[index] = options.json ? JSON.stringify(result) : describe(result);
+          flush();
+        },
+        end: (file) => progress.end(file.name),
       },
-      result: (index, result) => {
-        if (result.skipped) progress.skipped();
-        results[index] = options.json ? JSON.stringify(result) : describe(result);
-        flush();
-      },
-      end: (file) => progress.end(file.name),
-    }, typeOverride);
+      typeOverride,
+    );
     progress.stop();
     // The run's summary: beside the display on a terminal, on stderr otherwise (stdout stays one line per file).
     if (progress.live) io.stdout.write(`${progress.summary()}\n`);
     else io.stderr.write(`${progress.summary()}\n`);
   } finally {
     // After a failure, the files that did finish are still reported.
-    for (; printed < results.length; printed += 1) if (results[printed] !== undefined) progress.log(results[printed] as string);
+    for (; printed < results.length; printed += 1)
+      if (results[printed] !== undefined) progress.log(results[printed] as string);
     progress.stop();
     await hashCache.flush().catch(() => undefined);
     await agent.close();

@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
+import type { BlobReceipt, UploadGrant } from '../api.ts';
 import { ApiError } from '../errors.ts';
 import { requestJson } from '../http.ts';
-import type { BlobReceipt, UploadGrant } from '../api.ts';
 import type { StoredBlob } from './single.ts';
 
 /** The BSS multipart endpoints, reached through the URLs of a grant. */
@@ -11,11 +11,11 @@ export interface PartDone {
   size: number;
 }
 
-
 /** A signature that has run out: ours say `expired_signature`; S3 says so in its own words. */
 export function isExpired(error: unknown): boolean {
   if (!(error instanceof ApiError) || error.status !== 403) return false;
-  if (error.code === 'expired_signature' || error.code === 'ExpiredToken' || error.code === 'RequestExpired') return true;
+  if (error.code === 'expired_signature' || error.code === 'ExpiredToken' || error.code === 'RequestExpired')
+    return true;
   return error.code === 'AccessDenied' && /expire/i.test(error.message);
 }
 
@@ -33,7 +33,10 @@ export class BssClient {
   }
 
   /** Opens an upload; `exists` (with a receipt) when BSS already holds the verified blob. */
-  init(grant: UploadGrant, body: Record<string, unknown>): Promise<{ uploadId: string; key: string; exists?: boolean; receipt?: BlobReceipt }> {
+  init(
+    grant: UploadGrant,
+    body: Record<string, unknown>,
+  ): Promise<{ uploadId: string; key: string; exists?: boolean; receipt?: BlobReceipt }> {
     return requestJson(this.#dispatcher, 'POST', grant.initUrl, { body });
   }
 
@@ -44,10 +47,15 @@ export class BssClient {
     contentMd5: Record<string, string>,
     contentLength?: Record<string, number>,
   ): Promise<{ parts: Record<string, string>; expiresAt?: string }> {
-    return requestJson(this.#dispatcher, 'POST', grant.partsUrl, { body: { ...upload, partNumbers, contentMd5, ...(contentLength ? { contentLength } : {}) } });
+    return requestJson(this.#dispatcher, 'POST', grant.partsUrl, {
+      body: { ...upload, partNumbers, contentMd5, ...(contentLength ? { contentLength } : {}) },
+    });
   }
 
-  partsDone(grant: UploadGrant, upload: { uploadId: string; key: string }): Promise<{ parts: PartDone[]; expired: boolean }> {
+  partsDone(
+    grant: UploadGrant,
+    upload: { uploadId: string; key: string },
+  ): Promise<{ parts: PartDone[]; expired: boolean }> {
     return requestJson(this.#dispatcher, 'GET', withQuery(grant.partsDoneUrl, upload));
   }
 

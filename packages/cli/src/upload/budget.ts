@@ -13,7 +13,8 @@ export class Budget {
 
   constructor(maxBytes: number, maxRequests: number) {
     if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) throw new RangeError('maxBytes must be a positive integer');
-    if (!Number.isInteger(maxRequests) || maxRequests < 1) throw new RangeError('maxRequests must be a positive integer');
+    if (!Number.isInteger(maxRequests) || maxRequests < 1)
+      throw new RangeError('maxRequests must be a positive integer');
     this.maxBytes = maxBytes;
     this.maxRequests = maxRequests;
   }

@@ -12,7 +12,11 @@ async function walk(dir: string, prefix: string, out: LocalFile[]): Promise<void
   for (let start = 0; start < entries.length; start += STAT_AT_ONCE) {
     const chunk = entries.slice(start, start + STAT_AT_ONCE);
     const infos = await Promise.all(
-      chunk.map((entry) => (entry.isFile() || entry.isSymbolicLink() ? stat(join(dir, entry.name)).catch(() => null) : Promise.resolve(null))),
+      chunk.map((entry) =>
+        entry.isFile() || entry.isSymbolicLink()
+          ? stat(join(dir, entry.name)).catch(() => null)
+          : Promise.resolve(null),
+      ),
     );
     for (const [i, entry] of chunk.entries()) {
       const path = join(dir, entry.name);

@@ -33,7 +33,13 @@ function packEntry(size: number, mtimeMs: number, digest: FileDigest): CacheEntr
 function unpackEntry(entry: CacheEntry): (FileDigest & { size: number; mtimeMs: number }) | undefined {
   const [size, mtimeMs, partSize, sha256, md5s] = entry.split(':');
   if (md5s === undefined || !/^[0-9a-f]{64}$/.test(sha256 ?? '')) return undefined;
-  return { size: Number(size), mtimeMs: Number(mtimeMs), partSize: Number(partSize), sha256: sha256 as string, partMd5: md5s.split(',') };
+  return {
+    size: Number(size),
+    mtimeMs: Number(mtimeMs),
+    partSize: Number(partSize),
+    sha256: sha256 as string,
+    partMd5: md5s.split(','),
+  };
 }
 
 /** Enough for a few datasets of 100,000s of files; the oldest entries go first. */
@@ -126,7 +132,12 @@ function* cacheText(entries: Map<string, CacheEntry>): Generator<string> {
 const SMALL_READ_BYTES = 1024 * 1024;
 
 /** Reads the file once, computing the SHA-256 of the whole and the MD5 of every part. */
-export async function digestFile(path: string, partSize: number, onBytes?: (bytes: number) => void, sizeHint?: number): Promise<FileDigest> {
+export async function digestFile(
+  path: string,
+  partSize: number,
+  onBytes?: (bytes: number) => void,
+  sizeHint?: number,
+): Promise<FileDigest> {
   const sha = createHash('sha256');
   const partMd5: string[] = [];
   let md5: Hash = createHash('md5');
@@ -135,7 +146,9 @@ export async function digestFile(path: string, partSize: number, onBytes?: (byte
   // A small file in one read of its own size: a stream would take a buffer of its full read size
   // for each file, and a folder of 100,000 small files would churn through gigabytes of them.
   const chunks: AsyncIterable<Buffer> | Buffer[] =
-    sizeHint !== undefined && sizeHint <= SMALL_READ_BYTES ? [await readFile(path)] : createReadStream(path, { highWaterMark: 1024 * 1024 });
+    sizeHint !== undefined && sizeHint <= SMALL_READ_BYTES
+      ? [await readFile(path)]
+      : createReadStream(path, { highWaterMark: 1024 * 1024 });
   for await (const chunk of chunks) {
     sha.update(chunk);
     let offset = 0;

@@ -38,7 +38,11 @@ export class Semaphore {
  * it finishes one (nothing is held per waiting item, so a list of 100,000 costs nothing extra).
  * The first failure stops new work from starting and is thrown once the running tasks settle.
  */
-export async function eachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+export async function eachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   let failure: { error: unknown } | undefined;
   const worker = async (): Promise<void> => {

@@ -57,7 +57,8 @@ export class ResumeStore {
 
   async load(): Promise<ResumeState | null> {
     const state = await readJsonFile<ResumeState>(this.path);
-    if (!state || typeof state.uploadId !== 'string' || typeof state.key !== 'string' || typeof state.done !== 'object') return null;
+    if (!state || typeof state.uploadId !== 'string' || typeof state.key !== 'string' || typeof state.done !== 'object')
+      return null;
     return state;
   }
 

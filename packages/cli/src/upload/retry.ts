@@ -29,14 +29,18 @@ export function backoffDelay(attempt: number, options: RetryOptions, error?: unk
   const random = options.random ?? Math.random;
   const ceiling = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (attempt - 1));
   const jittered = Math.round(ceiling / 2 + random() * (ceiling / 2));
-  const retryAfter = error instanceof ApiError && error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1000 : 0;
+  const retryAfter =
+    error instanceof ApiError && error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1000 : 0;
   return Math.max(jittered, Math.min(retryAfter, options.maxDelayMs * 4));
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Runs `task`, retrying transient failures with backoff; other failures are thrown at once. */
-export async function withRetry<T>(task: (attempt: number) => Promise<T>, options: RetryOptions = DEFAULT_RETRY): Promise<T> {
+export async function withRetry<T>(
+  task: (attempt: number) => Promise<T>,
+  options: RetryOptions = DEFAULT_RETRY,
+): Promise<T> {
   const wait = options.sleep ?? sleep;
   for (let attempt = 1; ; attempt += 1) {
     try {

@@ -1,14 +1,24 @@
 import type { BatchGrant, BatchGrantEntry, BlobReceipt, LookupState, RegisterRequest } from '../api.ts';
 import { ApiError, CliError, describeError } from '../errors.ts';
+import type { AssetType } from '../types.ts';
 import { BatchQueue, type Outcome } from './batch-queue.ts';
-import type { Budget } from './budget.ts';
 import { isExpired } from './bss.ts';
+import type { Budget } from './budget.ts';
 import { eachLimited, Semaphore } from './pool.ts';
 import { withRetry } from './retry.ts';
 import { SingleShot } from './single.ts';
+import {
+  type FileResult,
+  isMissingRoute,
+  type LocalFile,
+  type Prepared,
+  prepareFile,
+  sendMultipart,
+  type Target,
+  type UploadDeps,
+  uploadFile,
+} from './uploader.ts';
 import { drainQueue, WorkQueue } from './work-queue.ts';
-import { isMissingRoute, prepareFile, sendMultipart, uploadFile, type FileResult, type LocalFile, type Prepared, type Target, type UploadDeps } from './uploader.ts';
-import type { AssetType } from '../types.ts';
 
 /** Files looked up, hashed and granted together: at most this many… */
 const WINDOW_FILES = 10_000;
@@ -71,7 +81,13 @@ function entryError(error: { code: string; message: string }): CliError {
  * batches. Against a server without the batch routes, each file goes the single-file way. The
  * first failure stops new files from starting and is thrown once the others have settled.
  */
-export async function uploadFiles(deps: RunDeps, files: readonly LocalFile[], target: Target, hooks: RunHooks, typeOverride?: AssetType): Promise<void> {
+export async function uploadFiles(
+  deps: RunDeps,
+  files: readonly LocalFile[],
+  target: Target,
+  hooks: RunHooks,
+  typeOverride?: AssetType,
+): Promise<void> {
   const run = new Run(deps, target, hooks, typeOverride);
   await run.all(files);
 }
@@ -96,7 +112,10 @@ class Run {
     private readonly typeOverride: AssetType | undefined,
   ) {
     this.#single = new SingleShot(deps.dispatcher);
-    this.#register = new BatchQueue((entries) => this.#registerBatch(entries), { maxItems: BATCH_FILES, delayMs: REGISTER_DELAY_MS });
+    this.#register = new BatchQueue((entries) => this.#registerBatch(entries), {
+      maxItems: BATCH_FILES,
+      delayMs: REGISTER_DELAY_MS,
+    });
   }
 
   async all(files: readonly LocalFile[]): Promise<void> {
@@ -211,7 +230,10 @@ class Run {
         queue.close();
       }
     })();
-    await Promise.all([granting, drainQueue(queue, FILES_IN_FLIGHT, ({ item, entry }) => this.#transferFile(item, entry))]);
+    await Promise.all([
+      granting,
+      drainQueue(queue, FILES_IN_FLIGHT, ({ item, entry }) => this.#transferFile(item, entry)),
+    ]);
   }
 
   /** Sends one granted file, then hands it to the registrations without waiting for them. */
@@ -253,7 +275,12 @@ class Run {
     if (!this.#lookupRoute || items.length === 0) return [];
     try {
       const answer = await withRetry(
-        () => this.deps.api.lookupFiles(this.target.namespace, this.target.space, items.map((item) => ({ name: item.file.name, hash: item.prepared.digest.sha256 }))),
+        () =>
+          this.deps.api.lookupFiles(
+            this.target.namespace,
+            this.target.space,
+            items.map((item) => ({ name: item.file.name, hash: item.prepared.digest.sha256 })),
+          ),
         this.deps.retry,
       );
       return answer.files;
@@ -267,10 +294,20 @@ class Run {
 
   /** One grant request for up to BATCH_FILES files; undefined when the server has no batch route. */
   async #grant(prepared: Prepared[]): Promise<BatchGrantEntry[] | undefined> {
-    const files = prepared.map((p) => ({ filename: p.file.name, hash: p.digest.sha256, contentType: p.contentType, type: p.type, size: p.file.size }));
+    const files = prepared.map((p) => ({
+      filename: p.file.name,
+      hash: p.digest.sha256,
+      contentType: p.contentType,
+      type: p.type,
+      size: p.file.size,
+    }));
     try {
-      const answer = await withRetry(() => this.deps.api.grantBatch(this.target.namespace, this.target.space, files), this.deps.retry);
-      if (answer.files.length !== files.length) throw new CliError(`the server answered ${answer.files.length} grants for ${files.length} files`);
+      const answer = await withRetry(
+        () => this.deps.api.grantBatch(this.target.namespace, this.target.space, files),
+        this.deps.retry,
+      );
+      if (answer.files.length !== files.length)
+        throw new CliError(`the server answered ${answer.files.length} grants for ${files.length} files`);
       return answer.files;
     } catch (error) {
       if (!isMissingRoute(error)) throw error;
@@ -309,7 +346,12 @@ class Run {
         this.deps.events.phase(file.name, 'uploading');
         const stored = await this.deps.budget.run(file.size, () =>
           withRetry(
-            () => this.#single.send(singleUrl, { path: file.path, size: file.size, contentType: prepared.contentType }, (n) => this.deps.events.sent(file.name, n)),
+            () =>
+              this.#single.send(
+                singleUrl,
+                { path: file.path, size: file.size, contentType: prepared.contentType },
+                (n) => this.deps.events.sent(file.name, n),
+              ),
             this.deps.retry,
           ),
         );
@@ -333,9 +375,19 @@ class Run {
   }
 
   /** Registers the file (gathered with others) and answers its result. */
-  #registerFile(prepared: Prepared, receipt: BlobReceipt | undefined, fields: Partial<FileResult>): Promise<FileResult> {
+  #registerFile(
+    prepared: Prepared,
+    receipt: BlobReceipt | undefined,
+    fields: Partial<FileResult>,
+  ): Promise<FileResult> {
     const { file, digest, type, contentType } = prepared;
-    const registered = this.#register.add({ name: file.name, hash: digest.sha256, type, contentType, ...(receipt ? { receipt } : {}) });
+    const registered = this.#register.add({
+      name: file.name,
+      hash: digest.sha256,
+      type,
+      contentType,
+      ...(receipt ? { receipt } : {}),
+    });
     this.#handedOff();
     return registered.then(() => ({ ...prepared.base, ...fields }));
   }

@@ -1,6 +1,6 @@
 import type { BlobReceipt } from '../api.ts';
 import { CliError } from '../errors.ts';
-import { countedBody, putForAnswer, requestJson, type Dispatcher } from '../http.ts';
+import { countedBody, type Dispatcher, putForAnswer, requestJson } from '../http.ts';
 
 /** What BSS answers once a blob is stored and verified (multipart complete or single-shot). */
 export interface StoredBlob {
@@ -59,21 +59,34 @@ export class SingleShot {
 
   async #begin(singleUrl: string, file: SingleFile): Promise<Begin> {
     const origin = new URL(singleUrl).origin;
-    const begin = await requestJson<Begin>(this.#dispatcher, 'POST', singleUrl, { body: { contentType: file.contentType } });
-    const known = begin.mode === 'put' || (begin.mode === 's3' && typeof begin.url === 'string' && typeof begin.key === 'string');
+    const begin = await requestJson<Begin>(this.#dispatcher, 'POST', singleUrl, {
+      body: { contentType: file.contentType },
+    });
+    const known =
+      begin.mode === 'put' || (begin.mode === 's3' && typeof begin.url === 'string' && typeof begin.key === 'string');
     if (!known) throw new CliError(`${origin} answered a single-shot upload in a way this client does not know`);
     this.#modes.set(origin, begin.mode);
     return begin;
   }
 
-  async #put(url: string, file: SingleFile, onBytes: (bytes: number) => void, headers: Record<string, string>): Promise<StoredBlob> {
+  async #put(
+    url: string,
+    file: SingleFile,
+    onBytes: (bytes: number) => void,
+    headers: Record<string, string>,
+  ): Promise<StoredBlob> {
     let counted = 0;
     const body = countedBody(file.path, { start: 0, end: file.size }, (bytes) => {
       counted += bytes;
       onBytes(bytes);
     });
     try {
-      const { text } = await putForAnswer(this.#dispatcher, url, { body: body.chunks, length: file.size, contentType: file.contentType, headers });
+      const { text } = await putForAnswer(this.#dispatcher, url, {
+        body: body.chunks,
+        length: file.size,
+        contentType: file.contentType,
+        headers,
+      });
       if (text === '') return { success: true, key: '', hash: '', size: file.size, contentType: file.contentType };
       try {
         return JSON.parse(text) as StoredBlob;

@@ -6,7 +6,7 @@ import { BssClient, isExpired } from './bss.ts';
 import type { FileDigest } from './hash.ts';
 import { partCount, partRange } from './plan.ts';
 import { eachLimited } from './pool.ts';
-import { ResumeStore, type ResumeState } from './resume-state.ts';
+import { type ResumeState, ResumeStore } from './resume-state.ts';
 import { withRetry } from './retry.ts';
 import type { LocalFile, Target, UploadDeps } from './uploader.ts';
 
@@ -65,7 +65,11 @@ export class Transfer {
   ) {
     this.#grant = grant;
     this.#bss = new BssClient(deps.dispatcher);
-    this.store = new ResumeStore(deps.home, { server: legacy ? (deps.bss ?? '') : deps.api.server, ...target, hash: digest.sha256 });
+    this.store = new ResumeStore(deps.home, {
+      server: legacy ? (deps.bss ?? '') : deps.api.server,
+      ...target,
+      hash: digest.sha256,
+    });
   }
 
   get #upload(): { uploadId: string; key: string } {
@@ -127,7 +131,10 @@ export class Transfer {
     try {
       ({ receipt } = await this.#call((grant) => this.#bss.complete(grant, this.#upload, parts)));
     } catch (error) {
-      if (error instanceof ApiError && (error.code === 'hash_mismatch' || error.code === 'not_found' || error.code === 'invalid_part')) {
+      if (
+        error instanceof ApiError &&
+        (error.code === 'hash_mismatch' || error.code === 'not_found' || error.code === 'invalid_part')
+      ) {
         // This upload cannot be finished as it is: start afresh on the next run.
         await this.store.remove();
       }
@@ -155,7 +162,8 @@ export class Transfer {
         answer = await this.#call((grant) => this.#bss.partsDone(grant, this.#upload));
       } catch (error) {
         // BSS no longer knows this upload as ours (e.g. it was swept or its key is refused): start again.
-        if (!(error instanceof ApiError) || error.status >= 500 || error.status === 429 || error.status === 401) throw error;
+        if (!(error instanceof ApiError) || error.status >= 500 || error.status === 429 || error.status === 401)
+          throw error;
         this.deps.events.note(`cannot resume the earlier upload (${error.message}): starting it again`);
         answer = { parts: [], expired: true };
       }
@@ -175,7 +183,12 @@ export class Transfer {
       }
     }
     const body: Record<string, unknown> = this.legacy
-      ? { owner: this.target.namespace, project: this.target.space, hash: this.digest.sha256, contentType: this.contentType }
+      ? {
+          owner: this.target.namespace,
+          project: this.target.space,
+          hash: this.digest.sha256,
+          contentType: this.contentType,
+        }
       : { contentType: this.contentType, filename: this.file.name, size: this.file.size };
     const created = await this.#call((grant) => this.#bss.init(grant, body));
     if (created.exists) throw new BlobAlreadyStored(created.receipt);
@@ -206,7 +219,9 @@ export class Transfer {
         await pending;
         continue;
       }
-      const wanted = this.#missing.filter((m) => m >= n && !this.#urls.has(m) && !this.#pendingUrls.has(m)).slice(0, URL_BATCH);
+      const wanted = this.#missing
+        .filter((m) => m >= n && !this.#urls.has(m) && !this.#pendingUrls.has(m))
+        .slice(0, URL_BATCH);
       if (!wanted.includes(n)) wanted.unshift(n);
       const batch = ++this.#batch;
       const fetch = (async () => {
@@ -217,7 +232,9 @@ export class Transfer {
           contentMd5[String(m)] = this.digest.partMd5[m - 1] ?? '';
           contentLength[String(m)] = this.#partLength(m);
         }
-        const answer = await this.#call((grant) => this.#bss.partUrls(grant, this.#upload, wanted, contentMd5, this.legacy ? undefined : contentLength));
+        const answer = await this.#call((grant) =>
+          this.#bss.partUrls(grant, this.#upload, wanted, contentMd5, this.legacy ? undefined : contentLength),
+        );
         for (const m of wanted) {
           const url = answer.parts[String(m)];
           if (url) this.#urls.set(m, { url, batch });
@@ -264,7 +281,11 @@ export class Transfer {
       this.deps.events.sent(this.file.name, bytes);
     });
     try {
-      return await putBody(this.deps.dispatcher, url, { body: body.chunks, length: range.end - range.start, contentMd5: this.digest.partMd5[n - 1] });
+      return await putBody(this.deps.dispatcher, url, {
+        body: body.chunks,
+        length: range.end - range.start,
+        contentMd5: this.digest.partMd5[n - 1],
+      });
     } catch (error) {
       this.deps.events.sent(this.file.name, -counted);
       throw error;

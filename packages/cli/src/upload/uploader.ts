@@ -1,13 +1,13 @@
 import type { Dispatcher } from 'undici';
 import type { BlobReceipt, IndexedFile, ServerApi, UploadGrant } from '../api.ts';
 import { ApiError } from '../errors.ts';
-import { detectContentType, detectType, type AssetType } from '../types.ts';
+import { type AssetType, detectContentType, detectType } from '../types.ts';
 import { legacyGrant } from './bss.ts';
-import { HashCache, hashFile, type FileDigest } from './hash.ts';
-import { choosePartSize, partCount } from './plan.ts';
 import type { Budget } from './budget.ts';
+import { type FileDigest, HashCache, hashFile } from './hash.ts';
+import { choosePartSize, partCount } from './plan.ts';
 import { ResumeStore } from './resume-state.ts';
-import { withRetry, type RetryOptions } from './retry.ts';
+import { type RetryOptions, withRetry } from './retry.ts';
 import { BlobAlreadyStored, Transfer } from './transfer.ts';
 
 /** What the uploader tells the progress display and the log. */
@@ -81,7 +81,12 @@ export interface Prepared {
 }
 
 /** Hashes a file (or takes its digest from the cache) and works out its type and parts. */
-export async function prepareFile(deps: UploadDeps, file: LocalFile, target: Target, typeOverride?: AssetType): Promise<Prepared> {
+export async function prepareFile(
+  deps: UploadDeps,
+  file: LocalFile,
+  target: Target,
+  typeOverride?: AssetType,
+): Promise<Prepared> {
   const type = typeOverride ?? detectType(file.name);
   const contentType = detectContentType(file.name);
   const partSize = choosePartSize(file.size);
@@ -148,7 +153,12 @@ export async function sendMultipart(
  * Uploads one file the way a server without batch routes takes it: hash, grant, multipart
  * transfer with resume, register.
  */
-export async function uploadFile(deps: UploadDeps, file: LocalFile, target: Target, typeOverride?: AssetType): Promise<FileResult> {
+export async function uploadFile(
+  deps: UploadDeps,
+  file: LocalFile,
+  target: Target,
+  typeOverride?: AssetType,
+): Promise<FileResult> {
   const prepared = await prepareFile(deps, file, target, typeOverride);
   const { digest, type, contentType, base } = prepared;
 

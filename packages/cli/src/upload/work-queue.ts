@@ -61,7 +61,11 @@ export class WorkQueue<T> {
 }
 
 /** Runs `worker` over the queue's items with `workers` at once, until it is closed and empty. */
-export async function drainQueue<T>(queue: WorkQueue<T>, workers: number, worker: (item: T) => Promise<void>): Promise<void> {
+export async function drainQueue<T>(
+  queue: WorkQueue<T>,
+  workers: number,
+  worker: (item: T) => Promise<void>,
+): Promise<void> {
   const loop = async (): Promise<void> => {
     for (let item = await queue.take(); item !== undefined; item = await queue.take()) await worker(item);
   };

@@ -2,15 +2,15 @@
  * End-to-end harness: starts the real server and BSS as child processes (on free ports, with an
  * explicitly built environment and temporary data folders) and runs the real `dreamlake` bin.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { once } from 'node:events';
 
 export const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 export const CLI_BIN = join(ROOT, 'packages/cli/bin/dreamlake.js');
@@ -38,7 +38,9 @@ export function backends(): Backend[] {
   return list;
 }
 
-export const S3_SKIP = process.env.DREAMLAKE_TEST_S3_ENV ? false : 'S3 backend not tested: DREAMLAKE_TEST_S3_ENV is not set';
+export const S3_SKIP = process.env.DREAMLAKE_TEST_S3_ENV
+  ? false
+  : 'S3 backend not tested: DREAMLAKE_TEST_S3_ENV is not set';
 
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -51,7 +53,12 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 20): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+  everyMs = 20,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check().catch(() => undefined);
@@ -67,7 +74,11 @@ interface Proc {
 }
 
 function startProcess(script: string, env: Record<string, string>, cwd: string): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, env: { ...env, PWD: cwd }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    cwd: ROOT,
+    env: { ...env, PWD: cwd },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output: string[] = [];
   child.stdout?.on('data', (c: Buffer) => output.push(c.toString()));
   child.stderr?.on('data', (c: Buffer) => output.push(c.toString()));
@@ -165,10 +176,15 @@ export class Services {
 
   async #waitHealthy(proc: Proc, url: string, what: string): Promise<void> {
     try {
-      await waitFor(`${what} at ${url}`, async () => {
-        if (proc.child.exitCode !== null) throw new Error(`${what} exited`);
-        return healthy(url);
-      }, 30_000, 100);
+      await waitFor(
+        `${what} at ${url}`,
+        async () => {
+          if (proc.child.exitCode !== null) throw new Error(`${what} exited`);
+          return healthy(url);
+        },
+        30_000,
+        100,
+      );
     } catch (error) {
       throw new Error(`${what} did not start: ${(error as Error).message}\n${proc.output.join('')}`);
     }
@@ -202,24 +218,42 @@ export function cliEnv(home: string, extra: Record<string, string> = {}): Record
 }
 
 /** Runs the real bin; `cwd` is where relative paths (and a download without -o) land. */
-export function spawnCli(args: readonly string[], env: Record<string, string>, stdin?: string, cwd = ROOT): ChildProcess & { result: Promise<CliResult> } {
+export function spawnCli(
+  args: readonly string[],
+  env: Record<string, string>,
+  stdin?: string,
+  cwd = ROOT,
+): ChildProcess & { result: Promise<CliResult> } {
   const child = spawn(process.execPath, [CLI_BIN, ...args], { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   child.stdin.end(stdin ?? '');
-  const result = once(child, 'close').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null, stdout, stderr }));
+  const result = once(child, 'close').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+    stdout,
+    stderr,
+  }));
   return Object.assign(child, { result });
 }
 
-export function runCli(args: readonly string[], env: Record<string, string>, stdin?: string, cwd?: string): Promise<CliResult> {
+export function runCli(
+  args: readonly string[],
+  env: Record<string, string>,
+  stdin?: string,
+  cwd?: string,
+): Promise<CliResult> {
   return spawnCli(args, env, stdin, cwd).result;
 }
 
 /** JSON lines of `--json` output. */
 export function jsonLines<T = Record<string, unknown>>(stdout: string): T[] {
-  return stdout.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as T);
+  return stdout
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as T);
 }
 
 /** Writes `size` bytes of a cheap deterministic pattern (streamed, so memory stays flat). */
@@ -247,7 +281,9 @@ export async function partsDoneInState(home: string): Promise<number> {
   let best = 0;
   for (const name of await readdir(dir).catch(() => [] as string[])) {
     if (!name.endsWith('.json')) continue;
-    const state = JSON.parse(await readFile(join(dir, name), 'utf8').catch(() => '{}')) as { done?: Record<string, string> };
+    const state = JSON.parse(await readFile(join(dir, name), 'utf8').catch(() => '{}')) as {
+      done?: Record<string, string>;
+    };
     best = Math.max(best, Object.keys(state.done ?? {}).length);
   }
   return best;

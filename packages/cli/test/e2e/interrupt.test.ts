@@ -1,9 +1,21 @@
-import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import {
-  S3_SKIP, backends, cliEnv, jsonLines, makeFile, MIB, partsDoneInState, runCli, Services, spawnCli, tempDir, uniqueName, waitFor,
+  backends,
+  cliEnv,
+  jsonLines,
+  MIB,
+  makeFile,
+  partsDoneInState,
+  runCli,
+  S3_SKIP,
+  Services,
+  spawnCli,
+  tempDir,
+  uniqueName,
+  waitFor,
 } from './harness.ts';
 
 interface UploadLine {
@@ -19,12 +31,21 @@ const SIZE = 60 * MIB;
 async function signedUp(services: Services, home: string): Promise<{ env: Record<string, string>; user: string }> {
   const env = cliEnv(home);
   const user = uniqueName('bo');
-  const r = await runCli(['signup', '--server', services.serverUrl, '--username', user, '--password-stdin'], env, 'a long enough password\n');
+  const r = await runCli(
+    ['signup', '--server', services.serverUrl, '--username', user, '--password-stdin'],
+    env,
+    'a long enough password\n',
+  );
   assert.equal(r.code, 0, r.stderr);
   return { env, user };
 }
 
-async function assertDownloadsIntact(env: Record<string, string>, ref: string, original: string, work: string): Promise<void> {
+async function assertDownloadsIntact(
+  env: Record<string, string>,
+  ref: string,
+  original: string,
+  work: string,
+): Promise<void> {
   const copy = join(work, `copy-${Math.random().toString(36).slice(2)}`);
   const down = await runCli(['download', ref, '-o', copy], env);
   assert.equal(down.code, 0, down.stderr);
@@ -52,7 +73,12 @@ for (const backend of backends()) {
       await makeFile(path, SIZE, 7);
       const args = ['upload', path, '--to', `${user}/crash`, '--concurrency', '1', '--json'];
       const first = spawnCli(args, env);
-      await waitFor('two parts done', async () => (await partsDoneInState(env.DREAMLAKE_HOME as string)) >= 2, 60_000, 10);
+      await waitFor(
+        'two parts done',
+        async () => (await partsDoneInState(env.DREAMLAKE_HOME as string)) >= 2,
+        60_000,
+        10,
+      );
       first.kill('SIGKILL');
       const killed = await first.result;
       assert.equal(killed.signal, 'SIGKILL', `finished before it could be killed: ${killed.stdout}`);
@@ -72,7 +98,12 @@ for (const backend of backends()) {
       const path = join(work, 'restart.mkv');
       await makeFile(path, SIZE, 8);
       const run = spawnCli(['upload', path, '--to', `${user}/restart`, '--concurrency', '1', '--json'], env);
-      await waitFor('two parts done', async () => (await partsDoneInState(env.DREAMLAKE_HOME as string)) >= 2, 60_000, 10);
+      await waitFor(
+        'two parts done',
+        async () => (await partsDoneInState(env.DREAMLAKE_HOME as string)) >= 2,
+        60_000,
+        10,
+      );
       await services.killBss();
       await new Promise((r) => setTimeout(r, 500));
       await services.startBss();
@@ -99,7 +130,7 @@ for (const backend of backends()) {
       if (work) await rm(work, { recursive: true, force: true });
     });
 
-    test('an upload paused past the URLs\' lifetime asks the server for fresh URLs and finishes', async () => {
+    test("an upload paused past the URLs' lifetime asks the server for fresh URLs and finishes", async () => {
       const { env, user } = await signedUp(services, join(work, 'home'));
       const path = join(work, 'paused.mkv');
       await makeFile(path, SIZE, 9);

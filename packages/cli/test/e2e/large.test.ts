@@ -1,8 +1,19 @@
-import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { backends, cliEnv, jsonLines, makeFile, MIB, runCli, Services, sha256File, tempDir, uniqueName } from './harness.ts';
+import { after, before, describe, test } from 'node:test';
+import {
+  backends,
+  cliEnv,
+  jsonLines,
+  MIB,
+  makeFile,
+  runCli,
+  Services,
+  sha256File,
+  tempDir,
+  uniqueName,
+} from './harness.ts';
 
 // One real-size upload per backend: 1 GiB through the CLI binary, then back down, byte for byte.
 const SIZE = 1024 * MIB;
@@ -18,7 +29,11 @@ for (const backend of backends()) {
       services = await Services.start({ backend });
       work = await tempDir('dreamlake-large-');
       env = cliEnv(join(work, 'home'));
-      const signup = await runCli(['signup', '--server', services.serverUrl, '--username', user, '--password-stdin'], env, 'a long enough password\n');
+      const signup = await runCli(
+        ['signup', '--server', services.serverUrl, '--username', user, '--password-stdin'],
+        env,
+        'a long enough password\n',
+      );
       assert.equal(signup.code, 0, signup.stderr);
     });
     after(async () => {
@@ -33,7 +48,9 @@ for (const backend of backends()) {
 
       const up = await runCli(['upload', path, '--to', `${user}/drives`, '--json'], env);
       assert.equal(up.code, 0, up.stderr + services.logs());
-      const [line] = jsonLines<{ hash: string; size: number; partsTotal: number; partsSent: number; type: string }>(up.stdout);
+      const [line] = jsonLines<{ hash: string; size: number; partsTotal: number; partsSent: number; type: string }>(
+        up.stdout,
+      );
       assert.equal(line?.hash, hash);
       assert.equal(line?.size, SIZE);
       assert.equal(line?.type, 'videos');
@@ -42,7 +59,10 @@ for (const backend of backends()) {
 
       const ls = await runCli(['ls', `${user}/drives`, '--json'], env);
       assert.equal(ls.code, 0, ls.stderr);
-      assert.deepEqual((JSON.parse(ls.stdout) as Array<{ name: string; size: number }>).map((f) => [f.name, f.size]), [['drive.mkv', SIZE]]);
+      assert.deepEqual(
+        (JSON.parse(ls.stdout) as Array<{ name: string; size: number }>).map((f) => [f.name, f.size]),
+        [['drive.mkv', SIZE]],
+      );
 
       await rm(path);
       const copy = join(work, 'copy.mkv');

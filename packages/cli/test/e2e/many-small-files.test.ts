@@ -3,17 +3,18 @@
  * every backend. A part PUT that has to wait for a connection must still send its whole body:
  * it once went out empty (Content-Length: 0), and BSS refused it with BadDigest.
  */
-import { describe, test, before, after } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { Agent, type Dispatcher } from 'undici';
 import { ServerApi } from '../../src/api.ts';
 import { Budget } from '../../src/upload/budget.ts';
 import { eachLimited } from '../../src/upload/pool.ts';
 import { uploadFiles } from '../../src/upload/run.ts';
-import { uploadFile, type FileResult, type UploadEvents } from '../../src/upload/uploader.ts';
+import { type FileResult, type UploadEvents, uploadFile } from '../../src/upload/uploader.ts';
 import { backends, cliEnv, jsonLines, runCli, Services, tempDir, uniqueName } from './harness.ts';
 
 const quiet: UploadEvents = { hashed() {}, sent() {}, resumed() {}, phase() {}, note() {} };
@@ -52,7 +53,12 @@ for (const backend of backends()) {
         const data = Buffer.concat([Buffer.from(`${seed}:${i}:`), randomBytes(2_000 + ((i * 7919) % 30_000))]);
         const name = `${String(i).padStart(4, '0')}.jpg`;
         await writeFile(join(dir, name), data);
-        files.push({ path: join(dir, name), name: `frames/${name}`, size: data.length, sha256: createHash('sha256').update(data).digest('hex') });
+        files.push({
+          path: join(dir, name),
+          name: `frames/${name}`,
+          size: data.length,
+          sha256: createHash('sha256').update(data).digest('hex'),
+        });
       }
       return files;
     }
@@ -108,22 +114,35 @@ for (const backend of backends()) {
           [`POST /namespaces/${user}/spaces/folder/files/lookup`]: 1,
           'POST /uploads/batch': 1,
           // One question to BSS about how it takes small files, then one PUT per file.
-          ...(backend.name === 'fs' ? { 'POST /image/upload/single': 1, 'PUT /image/upload/single': files.length } : {}),
+          ...(backend.name === 'fs'
+            ? { 'POST /image/upload/single': 1, 'PUT /image/upload/single': files.length }
+            : {}),
           // Straight to the bucket, between asking BSS for the URL and asking it to check.
           ...(backend.name === 's3'
-            ? { 'POST /image/upload/single': files.length, 'PUT (staged object in S3)': files.length, 'POST /image/upload/single/complete': files.length }
+            ? {
+                'POST /image/upload/single': files.length,
+                'PUT (staged object in S3)': files.length,
+                'POST /image/upload/single/complete': files.length,
+              }
             : {}),
         };
         const registers = counts[`POST /namespaces/${user}/spaces/folder/files/batch`] ?? 0;
         delete counts[`POST /namespaces/${user}/spaces/folder/files/batch`];
         assert.deepEqual(counts, expected);
         // Gathered for up to a second, and sent at once when nothing else is on its way.
-        assert.ok(registers >= 1 && registers <= Math.ceil(seconds) + 1, `registered in ${registers} requests over ${seconds} s`);
+        assert.ok(
+          registers >= 1 && registers <= Math.ceil(seconds) + 1,
+          `registered in ${registers} requests over ${seconds} s`,
+        );
       } finally {
         await first.agent.close();
       }
-      const listed = await fetch(`${services.serverUrl}/namespaces/${user}/spaces/folder/files`, { headers: { authorization: `Bearer ${token}` } });
-      const { files: indexed } = (await listed.json()) as { files: Array<{ name: string; hash: string; size: number }> };
+      const listed = await fetch(`${services.serverUrl}/namespaces/${user}/spaces/folder/files`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const { files: indexed } = (await listed.json()) as {
+        files: Array<{ name: string; hash: string; size: number }>;
+      };
       assert.equal(indexed.length, files.length);
       for (const file of files) assert.equal(indexed.find((f) => f.name === file.name)?.hash, file.sha256, file.name);
 
@@ -131,7 +150,9 @@ for (const backend of backends()) {
       try {
         const results = await runFolder(files, again.dispatcher, join(work, 'home-folder'));
         assert.ok(results.every((r) => r.skipped && r.partsSent === 0));
-        assert.deepEqual(Object.fromEntries(again.counts), { [`POST /namespaces/${user}/spaces/folder/files/lookup`]: 1 });
+        assert.deepEqual(Object.fromEntries(again.counts), {
+          [`POST /namespaces/${user}/spaces/folder/files/lookup`]: 1,
+        });
       } finally {
         await again.agent.close();
       }
@@ -145,8 +166,15 @@ for (const backend of backends()) {
         assert.equal(up.code, 0, up.stderr);
         const lines = jsonLines<{ name: string; hash: string; skipped: boolean }>(up.stdout);
         assert.equal(lines.length, files.length);
-        assert.deepEqual(lines.map((l) => l.name), files.map((f) => f.name), 'in the files\' order');
-        assert.deepEqual(lines.map((l) => l.hash), files.map((f) => f.sha256));
+        assert.deepEqual(
+          lines.map((l) => l.name),
+          files.map((f) => f.name),
+          "in the files' order",
+        );
+        assert.deepEqual(
+          lines.map((l) => l.hash),
+          files.map((f) => f.sha256),
+        );
         assert.ok(lines.every((l) => l.skipped === rerun));
       }
     });
@@ -163,7 +191,12 @@ for (const backend of backends()) {
             const data = randomBytes(10_000 + i * 397);
             const path = join(dir, `${String(i).padStart(3, '0')}.jpg`);
             await writeFile(path, data);
-            files.push({ path, name: `round${round}/${String(i).padStart(3, '0')}.jpg`, size: data.length, sha256: createHash('sha256').update(data).digest('hex') });
+            files.push({
+              path,
+              name: `round${round}/${String(i).padStart(3, '0')}.jpg`,
+              size: data.length,
+              sha256: createHash('sha256').update(data).digest('hex'),
+            });
           }
           const deps = {
             api: new ServerApi(services.serverUrl, agent, token),
@@ -180,8 +213,12 @@ for (const backend of backends()) {
             results.push({ name: result.name, hash: result.hash });
           });
           assert.equal(results.length, files.length);
-          const listed = await fetch(`${services.serverUrl}/namespaces/${user}/spaces/frames/files`, { headers: { authorization: `Bearer ${token}` } });
-          const { files: indexed } = (await listed.json()) as { files: Array<{ name: string; hash: string; size: number }> };
+          const listed = await fetch(`${services.serverUrl}/namespaces/${user}/spaces/frames/files`, {
+            headers: { authorization: `Bearer ${token}` },
+          });
+          const { files: indexed } = (await listed.json()) as {
+            files: Array<{ name: string; hash: string; size: number }>;
+          };
           for (const file of files) {
             const entry = indexed.find((f) => f.name === file.name);
             assert.ok(entry, `${file.name} is in the index`);

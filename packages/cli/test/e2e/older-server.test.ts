@@ -3,14 +3,15 @@
  * legacy unsigned BSS flow, BSS running with REQUIRE_PRESIGNED_UPLOADS=false), and a server
  * whose download does not match the hash it announced.
  */
-import { describe, test, before, after } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import { access, readdir, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { backends, cliEnv, jsonLines, makeFile, MIB, runCli, Services, sha256File, tempDir } from './harness.ts';
+import { after, before, describe, test } from 'node:test';
+import { backends, cliEnv, jsonLines, MIB, makeFile, runCli, Services, sha256File, tempDir } from './harness.ts';
 
 type Handler = (method: string, url: URL, body: string) => { status: number; json?: unknown; bytes?: Buffer };
 
@@ -37,7 +38,10 @@ async function standIn(handler: Handler): Promise<{ url: string; server: Server;
   return { url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`, server, seen };
 }
 
-const notFound = (path: string) => ({ status: 404, json: { error: { code: 'not_found', message: `no route for ${path}` } } });
+const notFound = (path: string) => ({
+  status: 404,
+  json: { error: { code: 'not_found', message: `no route for ${path}` } },
+});
 
 describe('an older server without /uploads/init', () => {
   let services: Services;
@@ -60,14 +64,20 @@ describe('an older server without /uploads/init', () => {
 
   test('upload says so and uses the unsigned legacy BSS flow when a BSS URL is configured', async () => {
     const env = cliEnv(join(work, 'home'));
-    const login = await runCli(['login', '--server', old.url, '--username', 'legacy', '--password-stdin', '--bss', services.bssUrl], env, 'pw\n');
+    const login = await runCli(
+      ['login', '--server', old.url, '--username', 'legacy', '--password-stdin', '--bss', services.bssUrl],
+      env,
+      'pw\n',
+    );
     assert.equal(login.code, 0, login.stderr);
     const path = join(work, 'take1.wav');
     await makeFile(path, 11 * MIB, 3);
     const up = await runCli(['upload', path, '--to', 'legacy/studio', '--json'], env);
     assert.equal(up.code, 0, up.stderr + services.logs());
     assert.match(up.stderr, /unsigned legacy BSS flow/);
-    const [line] = jsonLines<{ hash: string; partsSent: number; partsTotal: number; legacy: boolean; type: string }>(up.stdout);
+    const [line] = jsonLines<{ hash: string; partsSent: number; partsTotal: number; legacy: boolean; type: string }>(
+      up.stdout,
+    );
     assert.equal(line?.hash, await sha256File(path));
     assert.equal(line?.type, 'audio');
     assert.equal(line?.partsSent, 3);
@@ -96,7 +106,16 @@ describe('a download that does not match its hash', () => {
       if (url.pathname === '/namespaces/ann/spaces/runs/files/download') {
         const good = url.searchParams.get('name') === 'good.bin';
         const hash = good ? createHash('sha256').update(bytes).digest('hex') : 'f'.repeat(64);
-        return { status: 200, json: { url: `${fake.url}/blob`, name: url.searchParams.get('name'), hash, size: bytes.length, contentType: 'application/octet-stream' } };
+        return {
+          status: 200,
+          json: {
+            url: `${fake.url}/blob`,
+            name: url.searchParams.get('name'),
+            hash,
+            size: bytes.length,
+            contentType: 'application/octet-stream',
+          },
+        };
       }
       if (url.pathname === '/blob') return { status: 200, bytes };
       return notFound(url.pathname);

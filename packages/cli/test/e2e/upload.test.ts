@@ -1,8 +1,20 @@
-import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { S3_SKIP, backends, cliEnv, jsonLines, makeFile, MIB, runCli, Services, sha256File, tempDir, uniqueName } from './harness.ts';
+import { after, before, describe, test } from 'node:test';
+import {
+  backends,
+  cliEnv,
+  jsonLines,
+  MIB,
+  makeFile,
+  runCli,
+  S3_SKIP,
+  Services,
+  sha256File,
+  tempDir,
+  uniqueName,
+} from './harness.ts';
 
 interface UploadLine {
   hash: string;
@@ -36,9 +48,17 @@ for (const backend of backends()) {
     });
 
     test('signs up, logs in with --password-stdin, and whoami names the user; the config is 0600', async () => {
-      const signup = await runCli(['signup', '--server', services.serverUrl, '--username', user, '--password-stdin'], env, `${password}\n`);
+      const signup = await runCli(
+        ['signup', '--server', services.serverUrl, '--username', user, '--password-stdin'],
+        env,
+        `${password}\n`,
+      );
       assert.equal(signup.code, 0, signup.stderr);
-      const login = await runCli(['login', '--server', services.serverUrl, '--username', user, '--password-stdin'], env, `${password}\n`);
+      const login = await runCli(
+        ['login', '--server', services.serverUrl, '--username', user, '--password-stdin'],
+        env,
+        `${password}\n`,
+      );
       assert.equal(login.code, 0, login.stderr);
       assert.match(login.stdout, new RegExp(`Logged in to ${services.serverUrl} as ${user}`));
       assert.equal((await stat(join(work, 'home', 'config.json'))).mode & 0o777, 0o600);
@@ -49,7 +69,11 @@ for (const backend of backends()) {
 
     test('a wrong password fails with one line and exit code 1', async () => {
       const other = cliEnv(join(work, 'other-home'));
-      const bad = await runCli(['login', '--server', services.serverUrl, '--username', user, '--password-stdin'], other, 'wrong\n');
+      const bad = await runCli(
+        ['login', '--server', services.serverUrl, '--username', user, '--password-stdin'],
+        other,
+        'wrong\n',
+      );
       assert.equal(bad.code, 1);
       assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
       assert.match(bad.stderr, /^dreamlake: \w+: .*\(HTTP 401\)$/m);
@@ -77,7 +101,10 @@ for (const backend of backends()) {
       const ls = await runCli(['ls', space, '--json'], env);
       assert.equal(ls.code, 0, ls.stderr);
       const files = JSON.parse(ls.stdout) as Array<{ name: string; hash: string; size: number; type: string }>;
-      assert.deepEqual(files.map((f) => [f.name, f.hash, f.size, f.type]), [['clip.mp4', line?.hash, line?.size, 'videos']]);
+      assert.deepEqual(
+        files.map((f) => [f.name, f.hash, f.size, f.type]),
+        [['clip.mp4', line?.hash, line?.size, 'videos']],
+      );
       const plain = await runCli(['ls', space], env);
       assert.match(plain.stdout, /17\.0 MiB +videos .*clip\.mp4/);
 
@@ -92,7 +119,10 @@ for (const backend of backends()) {
       await mkdir(here);
       const inHere = await runCli(['download', `${space}/clip.mp4`], env, undefined, here);
       assert.equal(inHere.code, 0, inHere.stderr);
-      assert.ok((await readFile(join(here, 'clip.mp4'))).equals(await readFile(path)), 'without -o the file lands in the current folder');
+      assert.ok(
+        (await readFile(join(here, 'clip.mp4'))).equals(await readFile(path)),
+        'without -o the file lands in the current folder',
+      );
 
       const again = await runCli(['upload', path, '--to', space, '--json'], env);
       assert.equal(again.code, 0, again.stderr);
@@ -115,12 +145,24 @@ for (const backend of backends()) {
       assert.match(lines[0] ?? '', new RegExp(`^${space}/run42/a\\.mp4 +6\\.0 MiB videos +sha256 [0-9a-f]{64}$`));
       assert.match(lines[1] ?? '', /run42\/notes\.txt .* files /);
       assert.match(lines[2] ?? '', /run42\/sub\/b\.csv .* tracks /);
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this matches
       assert.doesNotMatch(up.stdout, /\x1b/, 'no terminal codes when stdout is not a terminal');
-      assert.match(up.stderr, /^done: 3 files, [\d.]+ MiB sent in [\d.]+s, [\d.]+ [KMG]?i?B\/s average$/m, 'a summary of the run on stderr');
+      assert.match(
+        up.stderr,
+        /^done: 3 files, [\d.]+ MiB sent in [\d.]+s, [\d.]+ [KMG]?i?B\/s average$/m,
+        'a summary of the run on stderr',
+      );
 
       const ls = await runCli(['ls', space, '--json'], env);
-      const names = (JSON.parse(ls.stdout) as Array<{ name: string; type: string }>).map((f) => `${f.name}:${f.type}`).sort();
-      assert.deepEqual(names, ['clip.mp4:videos', 'run42/a.mp4:videos', 'run42/notes.txt:files', 'run42/sub/b.csv:tracks']);
+      const names = (JSON.parse(ls.stdout) as Array<{ name: string; type: string }>)
+        .map((f) => `${f.name}:${f.type}`)
+        .sort();
+      assert.deepEqual(names, [
+        'clip.mp4:videos',
+        'run42/a.mp4:videos',
+        'run42/notes.txt:files',
+        'run42/sub/b.csv:tracks',
+      ]);
 
       const outDir = join(work, 'out');
       await mkdir(outDir);
@@ -129,7 +171,7 @@ for (const backend of backends()) {
       assert.equal(await readFile(join(outDir, 'b.csv'), 'utf8'), 't,x\n0,1\n');
     });
 
-    test('usage errors exit 2; writing to someone else\'s namespace is one line and exit 1', async () => {
+    test("usage errors exit 2; writing to someone else's namespace is one line and exit 1", async () => {
       const usage = await runCli(['upload', join(work, 'clip.mp4'), '--to', 'not-a-space'], env);
       assert.equal(usage.code, 2);
       assert.match(usage.stderr, /NAMESPACE\/SPACE/);
@@ -139,7 +181,10 @@ for (const backend of backends()) {
 
       const denied = await runCli(['upload', join(work, 'run42', 'notes.txt'), '--to', 'someone-else/x'], env);
       assert.equal(denied.code, 1);
-      const errors = denied.stderr.trim().split('\n').filter((l) => l.startsWith('dreamlake:'));
+      const errors = denied.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('dreamlake:'));
       assert.deepEqual(errors.length, 1, denied.stderr);
       assert.match(errors[0] ?? '', /^dreamlake: notes\.txt: forbidden: .*someone-else.*\(HTTP 403\)$/);
       assert.doesNotMatch(denied.stderr, /^\s+at /m, 'no stack trace');
@@ -151,7 +196,10 @@ for (const backend of backends()) {
 
     test('DREAMLAKE_TOKEN and DREAMLAKE_SERVER override the saved login; logout forgets it', async () => {
       const config = JSON.parse(await readFile(join(work, 'home', 'config.json'), 'utf8')) as { token: string };
-      const fresh = cliEnv(join(work, 'fresh-home'), { DREAMLAKE_SERVER: services.serverUrl, DREAMLAKE_TOKEN: config.token });
+      const fresh = cliEnv(join(work, 'fresh-home'), {
+        DREAMLAKE_SERVER: services.serverUrl,
+        DREAMLAKE_TOKEN: config.token,
+      });
       const ls = await runCli(['ls', space], fresh);
       assert.equal(ls.code, 0, ls.stderr);
       assert.match(ls.stdout, /clip\.mp4/);

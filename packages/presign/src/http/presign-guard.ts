@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { hasSignature, verify, type RawQuery, type VerifiedScope } from '../verify.ts';
 import { MAX_LIFETIME_SECONDS } from '../sign.ts';
+import { hasSignature, type RawQuery, type VerifiedScope, verify } from '../verify.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -40,7 +40,8 @@ export function presignGuard(options: PresignGuardOptions) {
     throw new TypeError('presignGuard: secrets must be a non-empty list of non-empty strings');
   }
   if (options.signed.length === 0) throw new TypeError('presignGuard: signed must name at least one param');
-  if (typeof options.action === 'string' && options.action.length === 0) throw new TypeError('presignGuard: action is empty');
+  if (typeof options.action === 'string' && options.action.length === 0)
+    throw new TypeError('presignGuard: action is empty');
   const maxLifetimeSeconds = options.maxLifetimeSeconds ?? MAX_LIFETIME_SECONDS;
   const clock = options.clock ?? systemClock;
   const { signed, optional, secrets, allowUnsigned } = options;
@@ -52,6 +53,14 @@ export function presignGuard(options: PresignGuardOptions) {
       request.presign = null;
       return;
     }
-    request.presign = verify({ action: actionFor(request), signed, ...(optional ? { optional } : {}), query, secrets, now: clock(), maxLifetimeSeconds });
+    request.presign = verify({
+      action: actionFor(request),
+      signed,
+      ...(optional ? { optional } : {}),
+      query,
+      secrets,
+      now: clock(),
+      maxLifetimeSeconds,
+    });
   };
 }

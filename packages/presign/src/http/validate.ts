@@ -10,8 +10,7 @@ export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, whe
     message: issue.message,
   }));
   const first = issues[0];
-  throw new InvalidRequestError(
-    first ? `invalid ${where}: ${first.field}: ${first.message}` : `invalid ${where}`,
-    { issues },
-  );
+  throw new InvalidRequestError(first ? `invalid ${where}: ${first.field}: ${first.message}` : `invalid ${where}`, {
+    issues,
+  });
 }

@@ -1,12 +1,12 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { UnauthorizedError } from '@dreamlake/presign';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { findActiveTokenOwner, TOUCH_INTERVAL_MS, touchAccessToken } from '../db/access-tokens.ts';
 import type { DB } from '../db/open.ts';
 import { findUserById } from '../db/users.ts';
-import { findActiveTokenOwner, touchAccessToken, TOUCH_INTERVAL_MS } from '../db/access-tokens.ts';
 import type { JwtIssuer } from './jwt.ts';
+import { requiredScope, requireScope, SCOPES, type Scope } from './scopes.ts';
 import { hashAccessToken, isAccessToken } from './tokens.ts';
 import { createTtlCache } from './ttl-cache.ts';
-import { requiredScope, requireScope, SCOPES, type Scope } from './scopes.ts';
 
 export interface AuthUser {
   id: string;

@@ -1,4 +1,4 @@
-import { SignJWT, jwtVerify } from 'jose';
+import { jwtVerify, SignJWT } from 'jose';
 
 const ALGORITHM = 'HS256';
 const ISSUER = 'dreamlake';
@@ -14,7 +14,13 @@ export interface JwtIssuer {
 export function createJwtIssuer(secret: string, ttlSeconds: number): JwtIssuer {
   // Imported for WebCrypto once: given raw bytes (or, on Node 20, a KeyObject), jose imports the
   // key again on every verification, which costs more than the verification itself.
-  const key = crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+  const key = crypto.subtle.importKey(
+    'raw',
+    new TextEncoder().encode(secret),
+    { name: 'HMAC', hash: 'SHA-256' },
+    false,
+    ['sign', 'verify'],
+  );
   return {
     async issue(userId, username, epoch, nowMs) {
       const iat = Math.floor(nowMs / 1000);

@@ -1,6 +1,13 @@
 import type { LoginThrottleConfig } from '../config.ts';
+import {
+  type AttemptWindow,
+  attemptsSince,
+  clearLoginFailures,
+  forgetLoginAttempt,
+  pruneLoginFailures,
+  recordLoginAttempt,
+} from '../db/login-failures.ts';
 import type { DB } from '../db/open.ts';
-import { attemptsSince, clearLoginFailures, forgetLoginAttempt, pruneLoginFailures, recordLoginAttempt, type AttemptWindow } from '../db/login-failures.ts';
 import { forgetSignupAttempt, pruneSignupAttempts, recordSignupAttempt } from '../db/signup-attempts.ts';
 import { RateLimitedError } from './work-queue.ts';
 
@@ -81,7 +88,10 @@ export function createLoginThrottle(db: DB, config: LoginThrottleConfig) {
       if (count > config.maxSignupsPerAddress) {
         await forgetSignupAttempt(db, id);
         await pruneSignupAttempts(db, since);
-        throw new RateLimitedError(untilOldestLeaves(oldest, nowMs), 'too many sign-ups from this address; try again later');
+        throw new RateLimitedError(
+          untilOldestLeaves(oldest, nowMs),
+          'too many sign-ups from this address; try again later',
+        );
       }
       return () => forgetSignupAttempt(db, id);
     },

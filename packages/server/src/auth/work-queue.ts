@@ -18,7 +18,8 @@ export interface WorkQueue {
 
 /** A small semaphore with a bounded wait list: past it, 429 `rate_limited` with `Retry-After: 1`. */
 export function createWorkQueue(maxRunning: number, maxWaiting: number): WorkQueue {
-  if (!(maxRunning >= 1 && maxWaiting >= 0)) throw new Error('createWorkQueue: maxRunning must be ≥ 1 and maxWaiting ≥ 0');
+  if (!(maxRunning >= 1 && maxWaiting >= 0))
+    throw new Error('createWorkQueue: maxRunning must be ≥ 1 and maxWaiting ≥ 0');
   let running = 0;
   const waiters: Array<() => void> = [];
   const release = () => {
@@ -35,7 +36,8 @@ export function createWorkQueue(maxRunning: number, maxWaiting: number): WorkQue
     },
     async run(work) {
       if (running >= maxRunning) {
-        if (waiters.length >= maxWaiting) throw new RateLimitedError(1, 'the server is busy checking passwords; try again shortly');
+        if (waiters.length >= maxWaiting)
+          throw new RateLimitedError(1, 'the server is busy checking passwords; try again shortly');
         await new Promise<void>((resolve) => waiters.push(resolve));
       } else {
         running++;

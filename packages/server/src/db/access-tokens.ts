@@ -1,7 +1,7 @@
-import type { DB } from './open.ts';
-import { newId } from './ids.ts';
-import { preparedQuery } from './prepared.ts';
 import { formatScopes, parseScopes, type Scope } from '../auth/scopes.ts';
+import { newId } from './ids.ts';
+import type { DB } from './open.ts';
+import { preparedQuery } from './prepared.ts';
 
 export interface AccessToken {
   id: string;
@@ -14,32 +14,62 @@ export interface AccessToken {
 
 export async function insertAccessToken(
   db: DB,
-  input: { userId: string; name: string; tokenHash: string; scopes: readonly Scope[]; expiresAt: string | null; now: string },
+  input: {
+    userId: string;
+    name: string;
+    tokenHash: string;
+    scopes: readonly Scope[];
+    expiresAt: string | null;
+    now: string;
+  },
 ): Promise<AccessToken> {
   const id = newId();
   const scopes = formatScopes(input.scopes);
   await db
     .insertInto('access_tokens')
     .values({
-      id, user_id: input.userId, name: input.name, token_hash: input.tokenHash, scopes, expires_at: input.expiresAt,
-      created_at: input.now, last_used_at: null, revoked_at: null,
+      id,
+      user_id: input.userId,
+      name: input.name,
+      token_hash: input.tokenHash,
+      scopes,
+      expires_at: input.expiresAt,
+      created_at: input.now,
+      last_used_at: null,
+      revoked_at: null,
     })
     .execute();
-  return { id, name: input.name, scopes: parseScopes(scopes), createdAt: input.now, expiresAt: input.expiresAt, lastUsedAt: null };
+  return {
+    id,
+    name: input.name,
+    scopes: parseScopes(scopes),
+    createdAt: input.now,
+    expiresAt: input.expiresAt,
+    lastUsedAt: null,
+  };
 }
 
 const activeTokenOwner = preparedQuery(2, (db, tokenHash: string, now: string) =>
   db
     .selectFrom('access_tokens')
     .innerJoin('users', 'users.id', 'access_tokens.user_id')
-    .select(['access_tokens.id as tokenId', 'users.id as userId', 'users.username as username', 'access_tokens.scopes as scopes'])
+    .select([
+      'access_tokens.id as tokenId',
+      'users.id as userId',
+      'users.username as username',
+      'access_tokens.scopes as scopes',
+    ])
     .where('access_tokens.token_hash', '=', tokenHash)
     .where('access_tokens.revoked_at', 'is', null)
     .where((eb) => eb.or([eb('access_tokens.expires_at', 'is', null), eb('access_tokens.expires_at', '>', now)])),
 );
 
 /** The owner and scopes of an unrevoked, unexpired token with this hash (asked on every request: revocation holds at once). */
-export async function findActiveTokenOwner(db: DB, tokenHash: string, now: string): Promise<{ tokenId: string; userId: string; username: string; scopes: Scope[] } | undefined> {
+export async function findActiveTokenOwner(
+  db: DB,
+  tokenHash: string,
+  now: string,
+): Promise<{ tokenId: string; userId: string; username: string; scopes: Scope[] } | undefined> {
   const [owner] = await activeTokenOwner(db, tokenHash, now);
   return owner && { ...owner, scopes: parseScopes(owner.scopes) };
 }
@@ -63,7 +93,14 @@ export async function touchAccessToken(db: DB, id: string, nowMs: number): Promi
 export async function listAccessTokens(db: DB, userId: string): Promise<AccessToken[]> {
   const rows = await db
     .selectFrom('access_tokens')
-    .select(['id', 'name', 'scopes', 'created_at as createdAt', 'expires_at as expiresAt', 'last_used_at as lastUsedAt'])
+    .select([
+      'id',
+      'name',
+      'scopes',
+      'created_at as createdAt',
+      'expires_at as expiresAt',
+      'last_used_at as lastUsedAt',
+    ])
     .where('user_id', '=', userId)
     .where('revoked_at', 'is', null)
     .orderBy('created_at')

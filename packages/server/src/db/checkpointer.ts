@@ -31,7 +31,10 @@ export interface Checkpointer {
  */
 export function startCheckpointer(path: string, onFailure: (why: string) => void): Checkpointer {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, driver, intervalMs: CHECKPOINT_INTERVAL_MS } });
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: { path, driver, intervalMs: CHECKPOINT_INTERVAL_MS },
+  });
   worker.unref();
   let failed = false;
   const fail = (why: string) => {

@@ -1,7 +1,7 @@
-import type { DB } from './open.ts';
-import { newId } from './ids.ts';
-import { PREPARED_ROWS, preparedRows } from './prepared.ts';
 import { chunks, IN_LIST_CHUNK } from './chunks.ts';
+import { newId } from './ids.ts';
+import type { DB } from './open.ts';
+import { PREPARED_ROWS, preparedRows } from './prepared.ts';
 
 export interface StoredFile {
   id: string;
@@ -43,7 +43,11 @@ export async function findFileByName(db: DB, spaceId: string, name: string): Pro
  * IN_LIST_CHUNK hashes (looked up by hash and sorted here: with `order by name` SQLite
  * would walk the space's (space_id, name) index, a scan of the whole space).
  */
-export async function findFilesByHashes(db: DB, spaceId: string, hashes: readonly string[]): Promise<Map<string, StoredFile>> {
+export async function findFilesByHashes(
+  db: DB,
+  spaceId: string,
+  hashes: readonly string[],
+): Promise<Map<string, StoredFile>> {
   const found = new Map<string, StoredFile>();
   for (const slice of chunks([...new Set(hashes)], IN_LIST_CHUNK)) {
     const rows = await query(db).where('files.space_id', '=', spaceId).where('files.hash', 'in', slice).execute();
@@ -56,7 +60,11 @@ export async function findFilesByHashes(db: DB, spaceId: string, hashes: readonl
 }
 
 /** Files of a space by name, in one query per IN_LIST_CHUNK names. */
-export async function findFilesByNames(db: DB, spaceId: string, names: readonly string[]): Promise<Map<string, StoredFile>> {
+export async function findFilesByNames(
+  db: DB,
+  spaceId: string,
+  names: readonly string[],
+): Promise<Map<string, StoredFile>> {
   const found = new Map<string, StoredFile>();
   for (const slice of chunks([...new Set(names)], IN_LIST_CHUNK)) {
     const rows = await query(db).where('files.space_id', '=', spaceId).where('files.name', 'in', slice).execute();
@@ -69,7 +77,13 @@ export async function findFilesByNames(db: DB, spaceId: string, names: readonly 
 export async function heldHashes(db: DB, spaceId: string, hashes: readonly string[]): Promise<Set<string>> {
   const held = new Set<string>();
   for (const slice of chunks([...new Set(hashes)], IN_LIST_CHUNK)) {
-    const rows = await db.selectFrom('files').select('hash').distinct().where('space_id', '=', spaceId).where('hash', 'in', slice).execute();
+    const rows = await db
+      .selectFrom('files')
+      .select('hash')
+      .distinct()
+      .where('space_id', '=', spaceId)
+      .where('hash', 'in', slice)
+      .execute();
     for (const row of rows) held.add(row.hash);
   }
   return held;
@@ -100,8 +114,16 @@ type FileRow = ReturnType<typeof fileRow>;
 
 function fileRow(input: PutFile) {
   return {
-    id: newId(), space_id: input.spaceId, name: input.name, type: input.type, size: input.size, content_type: input.contentType,
-    hash: input.hash, uploaded_by: input.uploadedBy, created_at: input.now, updated_at: input.now,
+    id: newId(),
+    space_id: input.spaceId,
+    name: input.name,
+    type: input.type,
+    size: input.size,
+    content_type: input.contentType,
+    hash: input.hash,
+    uploaded_by: input.uploadedBy,
+    created_at: input.now,
+    updated_at: input.now,
   };
 }
 
@@ -112,15 +134,17 @@ const upsertFiles = preparedRows<FileRow>(
     db
       .insertInto('files')
       .values(rows)
-      .onConflict((oc) => oc.columns(['space_id', 'name']).doUpdateSet((eb) => ({
-        type: eb.ref('excluded.type'),
-        size: eb.ref('excluded.size'),
-        content_type: eb.ref('excluded.content_type'),
-        hash: eb.ref('excluded.hash'),
-        uploaded_by: eb.ref('excluded.uploaded_by'),
-        created_at: eb.ref('excluded.created_at'),
-        updated_at: eb.ref('excluded.updated_at'),
-      }))),
+      .onConflict((oc) =>
+        oc.columns(['space_id', 'name']).doUpdateSet((eb) => ({
+          type: eb.ref('excluded.type'),
+          size: eb.ref('excluded.size'),
+          content_type: eb.ref('excluded.content_type'),
+          hash: eb.ref('excluded.hash'),
+          uploaded_by: eb.ref('excluded.uploaded_by'),
+          created_at: eb.ref('excluded.created_at'),
+          updated_at: eb.ref('excluded.updated_at'),
+        })),
+      ),
 );
 
 /**

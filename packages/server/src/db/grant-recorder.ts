@@ -31,7 +31,10 @@ export function createGrantRecorder(db: DB): GrantRecorder {
       if (grants.length === 0) return Promise.resolve();
       if (!pending) {
         const batch: UploadGrant[] = [];
-        pending = { grants: batch, done: new Promise<void>((resolve) => setImmediate(resolve)).then(() => flush(batch)) };
+        pending = {
+          grants: batch,
+          done: new Promise<void>((resolve) => setImmediate(resolve)).then(() => flush(batch)),
+        };
       }
       pending.grants.push(...grants);
       return pending.done;

@@ -1,13 +1,19 @@
-import type { DB } from './open.ts';
 import { newId } from './ids.ts';
+import type { DB } from './open.ts';
 
 /**
  * Login attempts, kept while they count: a row is written before the password is checked and
  * stays when the password was wrong; a refused or successful attempt takes its row away again.
  */
-export async function recordLoginAttempt(db: DB, input: { username: string; ip: string; nowMs: number }): Promise<string> {
+export async function recordLoginAttempt(
+  db: DB,
+  input: { username: string; ip: string; nowMs: number },
+): Promise<string> {
   const id = newId(input.nowMs);
-  await db.insertInto('login_failures').values({ id, username: input.username, ip: input.ip, created_at: new Date(input.nowMs).toISOString() }).execute();
+  await db
+    .insertInto('login_failures')
+    .values({ id, username: input.username, ip: input.ip, created_at: new Date(input.nowMs).toISOString() })
+    .execute();
   return id;
 }
 
@@ -20,7 +26,12 @@ export interface AttemptWindow {
 }
 
 /** Attempts since `since` by a username, an address, or both, counting `ownId` too. */
-export async function attemptsSince(db: DB, by: { username?: string; ip?: string }, since: string, ownId: string): Promise<AttemptWindow> {
+export async function attemptsSince(
+  db: DB,
+  by: { username?: string; ip?: string },
+  since: string,
+  ownId: string,
+): Promise<AttemptWindow> {
   let q = db
     .selectFrom('login_failures')
     .select((eb) => [

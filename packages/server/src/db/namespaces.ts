@@ -1,8 +1,8 @@
 import { DreamLakeError } from '@dreamlake/presign';
-import type { DB } from './open.ts';
-import type { NamespaceKind, Role } from './schema.ts';
 import { isUniqueViolation } from './errors.ts';
 import { newId } from './ids.ts';
+import type { DB } from './open.ts';
+import type { NamespaceKind, Role } from './schema.ts';
 
 export interface Namespace {
   id: string;
@@ -29,8 +29,14 @@ export async function createOrg(db: DB, input: { name: string; ownerId: string; 
   const org: Namespace = { id: newId(), name: input.name, kind: 'org' };
   try {
     await db.transaction().execute(async (trx) => {
-      await trx.insertInto('namespaces').values({ id: org.id, name: org.name, kind: 'org', created_at: input.now }).execute();
-      await trx.insertInto('memberships').values({ namespace_id: org.id, user_id: input.ownerId, role: 'owner', created_at: input.now }).execute();
+      await trx
+        .insertInto('namespaces')
+        .values({ id: org.id, name: org.name, kind: 'org', created_at: input.now })
+        .execute();
+      await trx
+        .insertInto('memberships')
+        .values({ namespace_id: org.id, user_id: input.ownerId, role: 'owner', created_at: input.now })
+        .execute();
     });
   } catch (error) {
     if (isUniqueViolation(error)) throw new DreamLakeError('conflict', `the name "${input.name}" is taken`);
@@ -46,7 +52,11 @@ export async function createOrg(db: DB, input: { name: string; ownerId: string; 
  * Membership changes of one organisation then run one after the other.
  */
 export async function lockNamespace(trx: DB, namespaceId: string): Promise<void> {
-  await trx.updateTable('namespaces').set((eb) => ({ kind: eb.ref('kind') })).where('id', '=', namespaceId).execute();
+  await trx
+    .updateTable('namespaces')
+    .set((eb) => ({ kind: eb.ref('kind') }))
+    .where('id', '=', namespaceId)
+    .execute();
 }
 
 export async function removeMembership(db: DB, namespaceId: string, userId: string): Promise<void> {
@@ -54,7 +64,10 @@ export async function removeMembership(db: DB, namespaceId: string, userId: stri
 }
 
 /** Adds a member or changes their role. */
-export async function setMembership(db: DB, input: { namespaceId: string; userId: string; role: Role; now: string }): Promise<void> {
+export async function setMembership(
+  db: DB,
+  input: { namespaceId: string; userId: string; role: Role; now: string },
+): Promise<void> {
   await db
     .insertInto('memberships')
     .values({ namespace_id: input.namespaceId, user_id: input.userId, role: input.role, created_at: input.now })
@@ -72,7 +85,10 @@ export async function countOwners(db: DB, namespaceId: string): Promise<number> 
   return Number(row.n);
 }
 
-export async function namespacesOf(db: DB, userId: string): Promise<Array<{ name: string; kind: NamespaceKind; role: Role }>> {
+export async function namespacesOf(
+  db: DB,
+  userId: string,
+): Promise<Array<{ name: string; kind: NamespaceKind; role: Role }>> {
   return db
     .selectFrom('memberships')
     .innerJoin('namespaces', 'namespaces.id', 'memberships.namespace_id')

@@ -31,7 +31,10 @@ async function run<R>(db: DB, plan: Plan, args: readonly unknown[]): Promise<R[]
 function plansFor<K, P>(cache: WeakMap<object, Map<K, P>>, db: DB): Map<K, P> {
   const adapter = db.getExecutor().adapter;
   let plans = cache.get(adapter);
-  if (!plans) cache.set(adapter, (plans = new Map()));
+  if (!plans) {
+    plans = new Map();
+    cache.set(adapter, plans);
+  }
   return plans;
 }
 
@@ -47,7 +50,8 @@ export function preparedQuery<A extends string[], R>(arity: A['length'], build: 
     let plan = plans.get(0);
     if (!plan) {
       const marks = Array.from({ length: arity }, (_, i) => mark(i)) as A;
-      plans.set(0, (plan = planOf(build(db, ...marks).compile(), arity)));
+      plan = planOf(build(db, ...marks).compile(), arity);
+      plans.set(0, plan);
     }
     return run<R>(db, plan, args);
   };
@@ -61,7 +65,10 @@ export const PREPARED_ROWS = 64;
  * value of every row into query nodes on each call, which for a few dozen rows costs
  * milliseconds. `build` gets rows of placeholders and must bind each value unchanged.
  */
-export function preparedRows<Row extends object>(columns: ReadonlyArray<keyof Row & string>, build: (db: DB, rows: Row[]) => Compilable<unknown>) {
+export function preparedRows<Row extends object>(
+  columns: ReadonlyArray<keyof Row & string>,
+  build: (db: DB, rows: Row[]) => Compilable<unknown>,
+) {
   const cache = new WeakMap<object, Map<number, Plan>>();
   /** Inserts at most PREPARED_ROWS rows in one statement. */
   return async function insert(db: DB, rows: readonly Row[]): Promise<void> {
@@ -70,9 +77,16 @@ export function preparedRows<Row extends object>(columns: ReadonlyArray<keyof Ro
     const plans = plansFor(cache, db);
     let plan = plans.get(rows.length);
     if (!plan) {
-      const marked = rows.map((_, r) => Object.fromEntries(columns.map((column, c) => [column, mark(r * columns.length + c)])) as Row);
-      plans.set(rows.length, (plan = planOf(build(db, marked).compile(), rows.length * columns.length)));
+      const marked = rows.map(
+        (_, r) => Object.fromEntries(columns.map((column, c) => [column, mark(r * columns.length + c)])) as Row,
+      );
+      plan = planOf(build(db, marked).compile(), rows.length * columns.length);
+      plans.set(rows.length, plan);
     }
-    await run(db, plan, rows.flatMap((row) => columns.map((column) => row[column])));
+    await run(
+      db,
+      plan,
+      rows.flatMap((row) => columns.map((column) => row[column])),
+    );
   };
 }

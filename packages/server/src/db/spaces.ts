@@ -1,7 +1,7 @@
 import { DreamLakeError } from '@dreamlake/presign';
-import type { DB } from './open.ts';
 import { isUniqueViolation } from './errors.ts';
 import { newId } from './ids.ts';
+import type { DB } from './open.ts';
 
 export interface Space {
   id: string;
@@ -13,13 +13,24 @@ export interface Space {
 const columns = ['id', 'namespace_id as namespaceId', 'name', 'created_at as createdAt'] as const;
 
 export async function findSpace(db: DB, namespaceId: string, name: string): Promise<Space | undefined> {
-  return db.selectFrom('spaces').select(columns).where('namespace_id', '=', namespaceId).where('name', '=', name).executeTakeFirst();
+  return db
+    .selectFrom('spaces')
+    .select(columns)
+    .where('namespace_id', '=', namespaceId)
+    .where('name', '=', name)
+    .executeTakeFirst();
 }
 
 type NewSpace = { namespaceId: string; name: string; createdBy: string; now: string };
 
 function row(input: NewSpace) {
-  return { id: newId(), namespace_id: input.namespaceId, name: input.name, created_by: input.createdBy, created_at: input.now };
+  return {
+    id: newId(),
+    namespace_id: input.namespaceId,
+    name: input.name,
+    created_by: input.createdBy,
+    created_at: input.now,
+  };
 }
 
 /** Creates a space; an existing name in that namespace is a conflict. */

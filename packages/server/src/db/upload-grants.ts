@@ -1,6 +1,6 @@
-import type { DB } from './open.ts';
-import { newId } from './ids.ts';
 import { chunks } from './chunks.ts';
+import { newId } from './ids.ts';
+import type { DB } from './open.ts';
 import { PREPARED_ROWS, preparedRows } from './prepared.ts';
 
 export interface UploadGrant {
@@ -21,7 +21,21 @@ export interface UploadGrant {
 type GrantRow = ReturnType<typeof row>;
 
 const insertGrants = preparedRows<GrantRow>(
-  ['id', 'user_id', 'username', 'namespace', 'space', 'hash', 'filename', 'type', 'size', 'content_type', 'outcome', 'ip', 'created_at'],
+  [
+    'id',
+    'user_id',
+    'username',
+    'namespace',
+    'space',
+    'hash',
+    'filename',
+    'type',
+    'size',
+    'content_type',
+    'outcome',
+    'ip',
+    'created_at',
+  ],
   (db, rows) => db.insertInto('upload_grants').values(rows),
 );
 
@@ -56,11 +70,25 @@ export async function listUploadGrants(db: DB, namespace: string): Promise<Uploa
   const rows = await db
     .selectFrom('upload_grants')
     .select([
-      'user_id as userId', 'username', 'namespace', 'space', 'hash', 'filename', 'type', 'size',
-      'content_type as contentType', 'outcome', 'ip', 'created_at as createdAt',
+      'user_id as userId',
+      'username',
+      'namespace',
+      'space',
+      'hash',
+      'filename',
+      'type',
+      'size',
+      'content_type as contentType',
+      'outcome',
+      'ip',
+      'created_at as createdAt',
     ])
     .where('namespace', '=', namespace)
     .orderBy('created_at')
     .execute();
-  return rows.map((r) => ({ ...r, size: r.size === null ? null : Number(r.size), outcome: r.outcome as UploadGrant['outcome'] }));
+  return rows.map((r) => ({
+    ...r,
+    size: r.size === null ? null : Number(r.size),
+    outcome: r.outcome as UploadGrant['outcome'],
+  }));
 }

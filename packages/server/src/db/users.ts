@@ -1,7 +1,7 @@
 import { DreamLakeError } from '@dreamlake/presign';
-import type { DB } from './open.ts';
 import { isUniqueViolation } from './errors.ts';
 import { newId } from './ids.ts';
+import type { DB } from './open.ts';
 
 export interface User {
   id: string;
@@ -12,20 +12,44 @@ export interface User {
   tokenEpoch: number;
 }
 
-const columns = ['id', 'username', 'password_hash as passwordHash', 'created_at as createdAt', 'token_epoch as tokenEpoch'] as const;
+const columns = [
+  'id',
+  'username',
+  'password_hash as passwordHash',
+  'created_at as createdAt',
+  'token_epoch as tokenEpoch',
+] as const;
 
 /**
  * Creates a user with their personal namespace (same name, the user its owner). A name already
  * taken by a user or an organisation is a conflict.
  */
-export async function createUser(db: DB, input: { username: string; passwordHash: string; now: string }): Promise<User> {
-  const user: User = { id: newId(), username: input.username, passwordHash: input.passwordHash, createdAt: input.now, tokenEpoch: 0 };
+export async function createUser(
+  db: DB,
+  input: { username: string; passwordHash: string; now: string },
+): Promise<User> {
+  const user: User = {
+    id: newId(),
+    username: input.username,
+    passwordHash: input.passwordHash,
+    createdAt: input.now,
+    tokenEpoch: 0,
+  };
   try {
     await db.transaction().execute(async (trx) => {
-      await trx.insertInto('users').values({ id: user.id, username: user.username, password_hash: user.passwordHash, created_at: user.createdAt }).execute();
+      await trx
+        .insertInto('users')
+        .values({ id: user.id, username: user.username, password_hash: user.passwordHash, created_at: user.createdAt })
+        .execute();
       const namespaceId = newId();
-      await trx.insertInto('namespaces').values({ id: namespaceId, name: user.username, kind: 'user', created_at: input.now }).execute();
-      await trx.insertInto('memberships').values({ namespace_id: namespaceId, user_id: user.id, role: 'owner', created_at: input.now }).execute();
+      await trx
+        .insertInto('namespaces')
+        .values({ id: namespaceId, name: user.username, kind: 'user', created_at: input.now })
+        .execute();
+      await trx
+        .insertInto('memberships')
+        .values({ namespace_id: namespaceId, user_id: user.id, role: 'owner', created_at: input.now })
+        .execute();
     });
   } catch (error) {
     if (isUniqueViolation(error)) throw new DreamLakeError('conflict', `the name "${input.username}" is taken`);
@@ -46,7 +70,12 @@ export async function findUserById(db: DB, id: string): Promise<User | undefined
  * Sets a new password hash and moves the user's token epoch on (their JWTs stop working); unless
  * `keepTokens`, revokes their personal access tokens too. One transaction; answers the new epoch.
  */
-export async function setPasswordHash(db: DB, userId: string, passwordHash: string, options: { keepTokens: boolean; now: string }): Promise<number> {
+export async function setPasswordHash(
+  db: DB,
+  userId: string,
+  passwordHash: string,
+  options: { keepTokens: boolean; now: string },
+): Promise<number> {
   return db.transaction().execute(async (trx) => {
     const row = await trx
       .updateTable('users')
@@ -55,7 +84,12 @@ export async function setPasswordHash(db: DB, userId: string, passwordHash: stri
       .returning('token_epoch')
       .executeTakeFirstOrThrow();
     if (!options.keepTokens) {
-      await trx.updateTable('access_tokens').set({ revoked_at: options.now }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
+      await trx
+        .updateTable('access_tokens')
+        .set({ revoked_at: options.now })
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .execute();
     }
     return Number(row.token_epoch);
   });

@@ -1,18 +1,24 @@
+import { parseOrThrow } from '@dreamlake/presign/http';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { NO_NUL } from '../names.ts';
-import { parseOrThrow } from '@dreamlake/presign/http';
-import type { ServerContext } from '../context.ts';
-import { nameSchema } from '../names.ts';
-import { changeOwnPassword, login, signup } from '../services/accounts.ts';
 import { caller } from '../auth/authenticate.ts';
+import type { ServerContext } from '../context.ts';
 import { namespacesOf } from '../db/namespaces.ts';
+import { NO_NUL, nameSchema } from '../names.ts';
+import { changeOwnPassword, login, signup } from '../services/accounts.ts';
 
 export const passwordSchema = z.string().min(8, 'must be at least 8 characters').max(1024);
 const signupBody = z.object({ username: nameSchema, password: passwordSchema });
-const passwordBody = z.object({ currentPassword: z.string().min(1).max(1024), newPassword: passwordSchema, keepTokens: z.boolean().default(false) });
+const passwordBody = z.object({
+  currentPassword: z.string().min(1).max(1024),
+  newPassword: passwordSchema,
+  keepTokens: z.boolean().default(false),
+});
 /** Login takes any strings: a malformed name is answered like an unknown one. */
-const loginBody = z.object({ username: z.string().min(1).max(256).regex(NO_NUL, 'must not contain a NUL character'), password: z.string().min(1).max(1024) });
+const loginBody = z.object({
+  username: z.string().min(1).max(256).regex(NO_NUL, 'must not contain a NUL character'),
+  password: z.string().min(1).max(1024),
+});
 
 export function authRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/auth/signup', async (request, reply) => {

@@ -1,5 +1,5 @@
-import type { FastifyError } from 'fastify';
 import { TooLargeError } from '@dreamlake/presign';
+import type { FastifyError } from 'fastify';
 
 /**
  * Route options for a body of at most `maxBytes`: a larger one is refused with 413 `too_large`

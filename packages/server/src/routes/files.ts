@@ -1,13 +1,13 @@
+import { parseOrThrow } from '@dreamlake/presign/http';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { parseOrThrow } from '@dreamlake/presign/http';
-import type { ServerContext } from '../context.ts';
 import { caller } from '../auth/authenticate.ts';
+import type { ServerContext } from '../context.ts';
+import { BATCH_MAX_BODY_BYTES, LOOKUP_MAX_BODY_BYTES } from '../limits.ts';
 import { nameSchema } from '../names.ts';
+import { registerFiles } from '../services/file-batch.ts';
 import { downloadGrant, listSpaceFiles, registerFile } from '../services/file-index.ts';
 import { lookupFiles } from '../services/file-lookup.ts';
-import { registerFiles } from '../services/file-batch.ts';
-import { BATCH_MAX_BODY_BYTES, LOOKUP_MAX_BODY_BYTES } from '../limits.ts';
 import { bodyLimit } from './body-limit.ts';
 
 const spaceParams = z.object({ ns: nameSchema, space: nameSchema });
@@ -23,13 +23,21 @@ export function fileRoutes(app: FastifyInstance, ctx: ServerContext): void {
     return reply.code(created ? 201 : 200).send({ file });
   });
 
-  app.post('/namespaces/:ns/spaces/:space/files/lookup', { onRequest: ctx.authenticate, ...bodyLimit(LOOKUP_MAX_BODY_BYTES) }, async (request) => {
-    return lookupFiles(ctx, caller(request), where(request.params), request.body);
-  });
+  app.post(
+    '/namespaces/:ns/spaces/:space/files/lookup',
+    { onRequest: ctx.authenticate, ...bodyLimit(LOOKUP_MAX_BODY_BYTES) },
+    async (request) => {
+      return lookupFiles(ctx, caller(request), where(request.params), request.body);
+    },
+  );
 
-  app.post('/namespaces/:ns/spaces/:space/files/batch', { onRequest: ctx.authenticate, ...bodyLimit(BATCH_MAX_BODY_BYTES) }, async (request) => {
-    return registerFiles(ctx, caller(request), where(request.params), request.body);
-  });
+  app.post(
+    '/namespaces/:ns/spaces/:space/files/batch',
+    { onRequest: ctx.authenticate, ...bodyLimit(BATCH_MAX_BODY_BYTES) },
+    async (request) => {
+      return registerFiles(ctx, caller(request), where(request.params), request.body);
+    },
+  );
 
   app.get('/namespaces/:ns/spaces/:space/files', { onRequest: ctx.authenticate }, async (request) => {
     return { files: await listSpaceFiles(ctx, caller(request), where(request.params)) };

@@ -1,6 +1,6 @@
+import { DreamLakeError } from '@dreamlake/presign';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
-import { DreamLakeError } from '@dreamlake/presign';
 import type { ServerContext } from '../context.ts';
 
 export function healthRoutes(app: FastifyInstance, ctx: ServerContext): void {

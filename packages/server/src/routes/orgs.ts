@@ -1,10 +1,10 @@
+import { parseOrThrow } from '@dreamlake/presign/http';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { parseOrThrow } from '@dreamlake/presign/http';
-import { nowIso, type ServerContext } from '../context.ts';
 import { caller } from '../auth/authenticate.ts';
-import { nameSchema, roleSchema } from '../names.ts';
+import { nowIso, type ServerContext } from '../context.ts';
 import { createOrg } from '../db/namespaces.ts';
+import { nameSchema, roleSchema } from '../names.ts';
 import { listMembers, removeMember, setMemberRole } from '../services/members.ts';
 
 const orgBody = z.object({ name: nameSchema });

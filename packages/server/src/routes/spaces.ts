@@ -1,11 +1,11 @@
+import { parseOrThrow } from '@dreamlake/presign/http';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { parseOrThrow } from '@dreamlake/presign/http';
-import { nowIso, type ServerContext } from '../context.ts';
-import { caller } from '../auth/authenticate.ts';
 import { requireNamespaceRole } from '../access.ts';
-import { nameSchema } from '../names.ts';
+import { caller } from '../auth/authenticate.ts';
+import { nowIso, type ServerContext } from '../context.ts';
 import { createSpace, listSpaces } from '../db/spaces.ts';
+import { nameSchema } from '../names.ts';
 
 const nsParams = z.object({ ns: nameSchema });
 const spaceBody = z.object({ name: nameSchema });

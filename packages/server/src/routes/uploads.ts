@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import type { ServerContext } from '../context.ts';
 import { caller } from '../auth/authenticate.ts';
-import { initUpload } from '../services/upload-init.ts';
-import { batchGrant } from '../services/upload-batch.ts';
+import type { ServerContext } from '../context.ts';
 import { BATCH_MAX_BODY_BYTES } from '../limits.ts';
+import { batchGrant } from '../services/upload-batch.ts';
+import { initUpload } from '../services/upload-init.ts';
 import { bodyLimit } from './body-limit.ts';
 
 export function uploadRoutes(app: FastifyInstance, ctx: ServerContext): void {

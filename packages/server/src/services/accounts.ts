@@ -1,17 +1,25 @@
 import { ForbiddenError, UnauthorizedError } from '@dreamlake/presign';
-import { nowIso, type ServerContext } from '../context.ts';
 import type { AuthUser } from '../auth/authenticate.ts';
+import { nowIso, type ServerContext } from '../context.ts';
 import { createUser, findUserById, findUserByName, setPasswordHash, type User } from '../db/users.ts';
 
 const BAD_LOGIN = 'invalid username or password';
 
-export async function addUser(ctx: Pick<ServerContext, 'db' | 'passwords' | 'clock'>, username: string, password: string): Promise<User> {
+export async function addUser(
+  ctx: Pick<ServerContext, 'db' | 'passwords' | 'clock'>,
+  username: string,
+  password: string,
+): Promise<User> {
   const passwordHash = await ctx.passwords.hash(password);
   return createUser(ctx.db, { username, passwordHash, now: nowIso(ctx) });
 }
 
 /** The admin command's password reset: every JWT and access token of the user stops working. */
-export async function changePassword(ctx: Pick<ServerContext, 'db' | 'passwords' | 'clock'>, username: string, password: string): Promise<boolean> {
+export async function changePassword(
+  ctx: Pick<ServerContext, 'db' | 'passwords' | 'clock'>,
+  username: string,
+  password: string,
+): Promise<boolean> {
   const user = await findUserByName(ctx.db, username);
   if (!user) return false;
   await setPasswordHash(ctx.db, user.id, await ctx.passwords.hash(password), { keepTokens: false, now: nowIso(ctx) });
@@ -44,14 +52,23 @@ export async function changeOwnPassword(
   }
   await ctx.throttle.succeeded(attempt);
   const passwordHash = await ctx.passwords.hash(input.newPassword);
-  const epoch = await setPasswordHash(ctx.db, caller.id, passwordHash, { keepTokens: input.keepTokens, now: nowIso(ctx) });
+  const epoch = await setPasswordHash(ctx.db, caller.id, passwordHash, {
+    keepTokens: input.keepTokens,
+    now: nowIso(ctx),
+  });
   ctx.authenticate.forgetUser(caller.id);
   return ctx.jwt.issue(caller.id, caller.username, epoch, ctx.clock());
 }
 
 /** Sign-up, when the configuration allows it; counted per address before the password is hashed. */
-export async function signup(ctx: ServerContext, username: string, password: string, ip: string): Promise<{ token: string; expiresAt: string }> {
-  if (!ctx.config.allowSignup) throw new ForbiddenError('sign-up is disabled on this server; ask an administrator for an account');
+export async function signup(
+  ctx: ServerContext,
+  username: string,
+  password: string,
+  ip: string,
+): Promise<{ token: string; expiresAt: string }> {
+  if (!ctx.config.allowSignup)
+    throw new ForbiddenError('sign-up is disabled on this server; ask an administrator for an account');
   const uncount = await ctx.throttle.admitSignup(ip, ctx.clock());
   let user: User;
   try {
@@ -68,7 +85,12 @@ export async function signup(ctx: ServerContext, username: string, password: str
  * when over a limit, see auth/throttle.ts). An unknown user costs the same work and gets the same
  * answer as a wrong password.
  */
-export async function login(ctx: ServerContext, username: string, password: string, ip: string): Promise<{ token: string; expiresAt: string }> {
+export async function login(
+  ctx: ServerContext,
+  username: string,
+  password: string,
+  ip: string,
+): Promise<{ token: string; expiresAt: string }> {
   const attempt = await ctx.throttle.admit(username, ip, ctx.clock());
   let user: User | undefined;
   let ok: boolean;

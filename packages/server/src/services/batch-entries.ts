@@ -1,6 +1,6 @@
-import { z } from 'zod';
-import { TooLargeError, type DreamLakeError } from '@dreamlake/presign';
+import { type DreamLakeError, TooLargeError } from '@dreamlake/presign';
 import { errorBody, parseOrThrow } from '@dreamlake/presign/http';
+import { z } from 'zod';
 
 /** An entry of a batch answer that could not be served. */
 export interface EntryError {
@@ -26,7 +26,11 @@ export function parseBatch<S extends z.ZodRawShape>(shape: S, body: unknown, max
 }
 
 /** One entry parsed by `schema`, or its `invalid_request` error. */
-export function parseEntry<T extends z.ZodType>(schema: T, value: unknown, index: number): { ok: true; value: z.infer<T> } | { ok: false; error: EntryError } {
+export function parseEntry<T extends z.ZodType>(
+  schema: T,
+  value: unknown,
+  index: number,
+): { ok: true; value: z.infer<T> } | { ok: false; error: EntryError } {
   try {
     return { ok: true, value: parseOrThrow(schema, value, `files.${index}`) };
   } catch (error) {

@@ -1,7 +1,7 @@
+import { type BlobReceipt, verifyReceipt } from '@dreamlake/presign';
 import { z } from 'zod';
-import { verifyReceipt, type BlobReceipt } from '@dreamlake/presign';
-import type { ServerContext } from '../context.ts';
 import type { BlobStat } from '../bss-client.ts';
+import type { ServerContext } from '../context.ts';
 import type { BlobRef } from '../signing.ts';
 
 /** BSS's signed word on a verified blob, as a client passes it on when it registers the file. */
@@ -17,7 +17,11 @@ export const receiptSchema = z.object({
  * presign secrets, no call to BSS; a bad or expired one throws bad_signature or
  * expired_signature), otherwise from BSS (`stat`); null when BSS holds no such blob.
  */
-export async function provenBlob(ctx: ServerContext, blob: BlobRef, receipt: BlobReceipt | undefined): Promise<BlobStat | null> {
+export async function provenBlob(
+  ctx: ServerContext,
+  blob: BlobRef,
+  receipt: BlobReceipt | undefined,
+): Promise<BlobStat | null> {
   if (receipt) return verifyReceipt(ctx.config.presignSecrets, blob, receipt, Math.floor(ctx.clock() / 1000));
   return ctx.bss.stat(blob);
 }

@@ -1,17 +1,17 @@
 import { DreamLakeError, NotFoundError } from '@dreamlake/presign';
-import { nowIso, type ServerContext } from '../context.ts';
 import { requireAccess } from '../access.ts';
-import { ensureSpace } from '../db/spaces.ts';
-import { findFilesByHashes, findFilesByNames, putFiles, type StoredFile } from '../db/files.ts';
-import type { BlobStat } from '../bss-client.ts';
-import { fileView, type FileView } from '../views.ts';
 import type { AuthUser } from '../auth/authenticate.ts';
-import { BATCH_MAX_FILES } from '../limits.ts';
 import { mapBounded } from '../bounded.ts';
-import { checkQuota } from './quota.ts';
-import { registerFileBody } from './file-index.ts';
+import type { BlobStat } from '../bss-client.ts';
+import { nowIso, type ServerContext } from '../context.ts';
+import { findFilesByHashes, findFilesByNames, putFiles, type StoredFile } from '../db/files.ts';
+import { ensureSpace } from '../db/spaces.ts';
+import { BATCH_MAX_FILES } from '../limits.ts';
+import { type FileView, fileView } from '../views.ts';
+import { type EntryError, entryError, parseBatch, parseEntry } from './batch-entries.ts';
 import { indexedContentType, provenBlob } from './blob-proof.ts';
-import { entryError, parseBatch, parseEntry, type EntryError } from './batch-entries.ts';
+import { registerFileBody } from './file-index.ts';
+import { checkQuota } from './quota.ts';
 
 /** BSS `stat` calls one batch makes at once, for the entries that come without a receipt. */
 const STAT_CONCURRENCY = 8;
@@ -43,7 +43,11 @@ export async function registerFiles(
   files.forEach((raw, index) => {
     const entry = parseEntry(registerFileBody, raw, index);
     if (!entry.ok) answers[index] = entry.error;
-    else if (names.has(entry.value.name)) answers[index] = entryError(index, new DreamLakeError('invalid_request', `"${entry.value.name}" appears earlier in this batch`));
+    else if (names.has(entry.value.name))
+      answers[index] = entryError(
+        index,
+        new DreamLakeError('invalid_request', `"${entry.value.name}" appears earlier in this batch`),
+      );
     else {
       names.add(entry.value.name);
       parsed.push({ index, input: entry.value });
@@ -54,13 +58,17 @@ export async function registerFiles(
   const toProve: Entry[] = [];
   for (const entry of parsed) {
     const before = previous.get(entry.input.name);
-    if (before && before.hash === entry.input.hash) answers[entry.index] = { index: entry.index, file: view(before), created: false };
+    if (before && before.hash === entry.input.hash)
+      answers[entry.index] = { index: entry.index, file: view(before), created: false };
     else toProve.push({ ...entry, previous: before });
   }
 
   // A hash the space's index already holds was verified when it was first registered: no need to ask BSS again.
   const withoutReceipt = toProve.filter((e) => !e.input.receipt).map((e) => e.input.hash);
-  const indexed = space && withoutReceipt.length > 0 ? await findFilesByHashes(ctx.db, space.id, withoutReceipt) : new Map<string, StoredFile>();
+  const indexed =
+    space && withoutReceipt.length > 0
+      ? await findFilesByHashes(ctx.db, space.id, withoutReceipt)
+      : new Map<string, StoredFile>();
   const proofs = await proveAll(ctx, where, toProve, indexed);
   const writes: Array<Entry & { proven: BlobStat }> = [];
   toProve.forEach((entry, i) => {
@@ -70,17 +78,32 @@ export async function registerFiles(
   });
   if (writes.length === 0) return { files: answers };
 
-  await checkQuota(ctx, namespace, writes.reduce((sum, w) => sum + w.proven.size - (w.previous?.size ?? 0), 0));
+  await checkQuota(
+    ctx,
+    namespace,
+    writes.reduce((sum, w) => sum + w.proven.size - (w.previous?.size ?? 0), 0),
+  );
   const now = nowIso(ctx);
-  const target = space ?? (await ensureSpace(ctx.db, { namespaceId: namespace.id, name: where.space, createdBy: user.id, now }));
+  const target =
+    space ?? (await ensureSpace(ctx.db, { namespaceId: namespace.id, name: where.space, createdBy: user.id, now }));
   const stored = writes.map((w) => ({
     index: w.index,
     file: {
-      namespace: where.namespace, space: where.space, name: w.input.name, type: w.input.type, size: w.proven.size,
-      contentType: indexedContentType(w.proven, w.input.contentType), hash: w.input.hash, uploadedBy: user.username, createdAt: now,
+      namespace: where.namespace,
+      space: where.space,
+      name: w.input.name,
+      type: w.input.type,
+      size: w.proven.size,
+      contentType: indexedContentType(w.proven, w.input.contentType),
+      hash: w.input.hash,
+      uploadedBy: user.username,
+      createdAt: now,
     } satisfies FileView,
   }));
-  await putFiles(ctx.db, stored.map(({ file }) => ({ ...file, spaceId: target.id, uploadedBy: user.id, now })));
+  await putFiles(
+    ctx.db,
+    stored.map(({ file }) => ({ ...file, spaceId: target.id, uploadedBy: user.id, now })),
+  );
   for (const { index, file } of stored) answers[index] = { index, file, created: true };
   return { files: answers };
 }
@@ -102,10 +125,16 @@ async function proveAll(
       else if (known) proven = { size: known.size, contentType: known.contentType };
       else {
         let asked = stats.get(input.hash);
-        if (!asked) stats.set(input.hash, (asked = provenBlob(ctx, blob, undefined)));
+        if (!asked) {
+          asked = provenBlob(ctx, blob, undefined);
+          stats.set(input.hash, asked);
+        }
         proven = await asked;
       }
-      return proven ?? new NotFoundError(`blob storage holds no verified blob ${input.hash} in ${where.namespace}/${where.space}`);
+      return (
+        proven ??
+        new NotFoundError(`blob storage holds no verified blob ${input.hash} in ${where.namespace}/${where.space}`)
+      );
     } catch (error) {
       if (error instanceof DreamLakeError) return error;
       throw error;

@@ -1,16 +1,16 @@
-import { z } from 'zod';
 import { NotFoundError } from '@dreamlake/presign';
 import { parseOrThrow } from '@dreamlake/presign/http';
-import { nowIso, type ServerContext } from '../context.ts';
+import { z } from 'zod';
 import { requireAccess, requireSpaceRole } from '../access.ts';
-import { assetTypeSchema, contentTypeSchema, fileNameSchema, hashSchema } from '../names.ts';
-import { ensureSpace } from '../db/spaces.ts';
-import { findFileByName, listFiles, putFile } from '../db/files.ts';
-import { blobUrl } from '../signing.ts';
-import { fileView, type FileView } from '../views.ts';
 import type { AuthUser } from '../auth/authenticate.ts';
-import { checkQuota } from './quota.ts';
+import { nowIso, type ServerContext } from '../context.ts';
+import { findFileByName, listFiles, putFile } from '../db/files.ts';
+import { ensureSpace } from '../db/spaces.ts';
+import { assetTypeSchema, contentTypeSchema, fileNameSchema, hashSchema } from '../names.ts';
+import { blobUrl } from '../signing.ts';
+import { type FileView, fileView } from '../views.ts';
 import { indexedContentType, provenBlob, receiptSchema } from './blob-proof.ts';
+import { checkQuota } from './quota.ts';
 
 export const registerFileBody = z.strictObject({
   name: fileNameSchema,
@@ -33,13 +33,17 @@ export async function registerFile(
   const input = parseOrThrow(registerFileBody, body);
   const { namespace, space } = await requireAccess(ctx.db, user.id, where, 'writer');
   const previous = space && (await findFileByName(ctx.db, space.id, input.name));
-  if (previous && previous.hash === input.hash) return { created: false, file: fileView(where.namespace, where.space, previous) };
+  if (previous && previous.hash === input.hash)
+    return { created: false, file: fileView(where.namespace, where.space, previous) };
 
   const stat = await provenBlob(ctx, { owner: where.namespace, project: where.space, hash: input.hash }, input.receipt);
-  if (!stat) throw new NotFoundError(`blob storage holds no verified blob ${input.hash} in ${where.namespace}/${where.space}`);
+  if (!stat)
+    throw new NotFoundError(`blob storage holds no verified blob ${input.hash} in ${where.namespace}/${where.space}`);
   await checkQuota(ctx, namespace, stat.size - (previous?.size ?? 0));
 
-  const target = space ?? (await ensureSpace(ctx.db, { namespaceId: namespace.id, name: where.space, createdBy: user.id, now: nowIso(ctx) }));
+  const target =
+    space ??
+    (await ensureSpace(ctx.db, { namespaceId: namespace.id, name: where.space, createdBy: user.id, now: nowIso(ctx) }));
   await putFile(ctx.db, {
     spaceId: target.id,
     name: input.name,
@@ -55,7 +59,11 @@ export async function registerFile(
   return { created: true, file: fileView(where.namespace, where.space, file) };
 }
 
-export async function listSpaceFiles(ctx: ServerContext, user: AuthUser, where: { namespace: string; space: string }): Promise<FileView[]> {
+export async function listSpaceFiles(
+  ctx: ServerContext,
+  user: AuthUser,
+  where: { namespace: string; space: string },
+): Promise<FileView[]> {
   const { space } = await requireSpaceRole(ctx.db, user.id, where.namespace, where.space, 'reader');
   return (await listFiles(ctx.db, space.id)).map((f) => fileView(where.namespace, where.space, f));
 }
@@ -63,11 +71,22 @@ export async function listSpaceFiles(ctx: ServerContext, user: AuthUser, where: 
 export const downloadQuery = z.object({ name: fileNameSchema });
 
 /** A signed BSS download URL for one file of a space the caller may read. */
-export async function downloadGrant(ctx: ServerContext, user: AuthUser, where: { namespace: string; space: string }, query: unknown) {
+export async function downloadGrant(
+  ctx: ServerContext,
+  user: AuthUser,
+  where: { namespace: string; space: string },
+  query: unknown,
+) {
   const { name } = parseOrThrow(downloadQuery, query, 'query');
   const { space } = await requireSpaceRole(ctx.db, user.id, where.namespace, where.space, 'reader');
   const file = await findFileByName(ctx.db, space.id, name);
   if (!file) throw new NotFoundError(`no file "${name}" in ${where.namespace}/${where.space}`);
-  const { url, expiresAt } = blobUrl(ctx.config, ctx.config.bssPublicUrl, 'download', { owner: where.namespace, project: where.space, hash: file.hash }, ctx.clock());
+  const { url, expiresAt } = blobUrl(
+    ctx.config,
+    ctx.config.bssPublicUrl,
+    'download',
+    { owner: where.namespace, project: where.space, hash: file.hash },
+    ctx.clock(),
+  );
   return { url, name: file.name, hash: file.hash, size: file.size, contentType: file.contentType, expiresAt };
 }

@@ -1,10 +1,18 @@
 import { DreamLakeError, ForbiddenError, NotFoundError } from '@dreamlake/presign';
-import { nowIso, type ServerContext } from '../context.ts';
 import { atLeast } from '../access.ts';
 import type { AuthUser } from '../auth/authenticate.ts';
+import { nowIso, type ServerContext } from '../context.ts';
+import {
+  countOwners,
+  findNamespace,
+  lockNamespace,
+  type Namespace,
+  removeMembership,
+  roleIn,
+  setMembership,
+} from '../db/namespaces.ts';
 import type { DB } from '../db/open.ts';
 import type { Role } from '../db/schema.ts';
-import { countOwners, findNamespace, lockNamespace, removeMembership, roleIn, setMembership, type Namespace } from '../db/namespaces.ts';
 import { findUserByName } from '../db/users.ts';
 
 const orgNotFound = (name: string) => new NotFoundError(`organisation "${name}" not found`);
@@ -35,18 +43,26 @@ export async function listMembers(ctx: ServerContext, user: AuthUser, orgName: s
  * demotions or removals cannot both pass the last-owner check. The caller is checked before the
  * target is looked up: someone who may not manage members learns nothing about who exists.
  */
-async function changeMembership(ctx: ServerContext, user: AuthUser, orgName: string, username: string, role: Role | null): Promise<void> {
+async function changeMembership(
+  ctx: ServerContext,
+  user: AuthUser,
+  orgName: string,
+  username: string,
+  role: Role | null,
+): Promise<void> {
   const org = await findNamespace(ctx.db, orgName);
-  if (!org || org.kind !== 'org') throw orgNotFound(orgName);
+  if (org?.kind !== 'org') throw orgNotFound(orgName);
   await ctx.db.transaction().execute(async (trx) => {
     await lockNamespace(trx, org.id);
     const callerRole = await roleIn(trx, org.id, user.id);
     if (callerRole === null) throw orgNotFound(orgName);
     const leaving = role === null && username === user.username;
-    if (!leaving && !atLeast(callerRole, 'admin')) throw new ForbiddenError(`managing members of "${orgName}" needs the admin role`);
+    if (!leaving && !atLeast(callerRole, 'admin'))
+      throw new ForbiddenError(`managing members of "${orgName}" needs the admin role`);
     const target = await findUserByName(trx, username);
     const current = target ? await roleIn(trx, org.id, target.id) : null;
-    if (!target || (role === null && current === null)) throw new NotFoundError(`"${username}" is not a user${role === null ? ` in "${orgName}"` : ''}`);
+    if (!target || (role === null && current === null))
+      throw new NotFoundError(`"${username}" is not a user${role === null ? ` in "${orgName}"` : ''}`);
     if ((role === 'owner' || current === 'owner') && callerRole !== 'owner') {
       throw new ForbiddenError('only an owner may grant or change the owner role');
     }
@@ -58,7 +74,13 @@ async function changeMembership(ctx: ServerContext, user: AuthUser, orgName: str
   });
 }
 
-export function setMemberRole(ctx: ServerContext, user: AuthUser, orgName: string, username: string, role: Role): Promise<void> {
+export function setMemberRole(
+  ctx: ServerContext,
+  user: AuthUser,
+  orgName: string,
+  username: string,
+  role: Role,
+): Promise<void> {
   return changeMembership(ctx, user, orgName, username, role);
 }
 

@@ -1,7 +1,7 @@
 import { TooLargeError } from '@dreamlake/presign';
 import type { ServerContext } from '../context.ts';
-import type { Namespace } from '../db/namespaces.ts';
 import { namespaceUsage } from '../db/files.ts';
+import type { Namespace } from '../db/namespaces.ts';
 
 /**
  * Refuses when the namespace's indexed bytes plus `incoming` would pass its quota; with the size

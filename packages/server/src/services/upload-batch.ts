@@ -1,17 +1,17 @@
 import { z } from 'zod';
-import { nowIso, type ServerContext } from '../context.ts';
 import { requireAccess } from '../access.ts';
-import { assetTypeSchema, contentTypeSchema, fileNameSchema, hashSchema, nameSchema } from '../names.ts';
-import { ensureSpace } from '../db/spaces.ts';
-import { findFilesByHashes, type StoredFile } from '../db/files.ts';
-import type { UploadGrant } from '../db/upload-grants.ts';
-import { fileView, type FileView } from '../views.ts';
 import type { AuthUser } from '../auth/authenticate.ts';
+import { nowIso, type ServerContext } from '../context.ts';
+import { findFilesByHashes, type StoredFile } from '../db/files.ts';
+import { ensureSpace } from '../db/spaces.ts';
+import type { UploadGrant } from '../db/upload-grants.ts';
 import { BATCH_MAX_FILES } from '../limits.ts';
+import { assetTypeSchema, contentTypeSchema, fileNameSchema, hashSchema, nameSchema } from '../names.ts';
+import { type FileView, fileView } from '../views.ts';
+import { type EntryError, entryError, parseBatch, parseEntry } from './batch-entries.ts';
+import { auditRow, type BatchUploadUrls, type GrantRequest, grantUrls } from './grants.ts';
 import { checkQuota } from './quota.ts';
-import { auditRow, grantUrls, type BatchUploadUrls, type GrantRequest } from './grants.ts';
 import { tooLarge } from './upload-init.ts';
-import { entryError, parseBatch, parseEntry, type EntryError } from './batch-entries.ts';
 
 export const batchGrantEntry = z.strictObject({
   filename: fileNameSchema,
@@ -32,7 +32,12 @@ export type BatchGrantAnswer =
  * invalid or oversized one its own error. The space is created once if missing, the quota checked
  * for all granted bytes together, and the audit rows written in one transaction.
  */
-export async function batchGrant(ctx: ServerContext, user: AuthUser, body: unknown, ip: string): Promise<{ files: BatchGrantAnswer[] }> {
+export async function batchGrant(
+  ctx: ServerContext,
+  user: AuthUser,
+  body: unknown,
+  ip: string,
+): Promise<{ files: BatchGrantAnswer[] }> {
   const input = parseBatch({ namespace: nameSchema, space: nameSchema }, body, BATCH_MAX_FILES);
   const where = { namespace: input.namespace, space: input.space };
   const { namespace, space } = await requireAccess(ctx.db, user.id, where, 'writer', 'forbidden');
@@ -46,13 +51,20 @@ export async function batchGrant(ctx: ServerContext, user: AuthUser, body: unkno
     else valid.push({ index, request: { ...where, ...entry.value } });
   });
 
-  const indexed = space ? await findFilesByHashes(ctx.db, space.id, valid.map((v) => v.request.hash)) : new Map<string, StoredFile>();
+  const indexed = space
+    ? await findFilesByHashes(
+        ctx.db,
+        space.id,
+        valid.map((v) => v.request.hash),
+      )
+    : new Map<string, StoredFile>();
   const granted = valid.filter((v) => !indexed.has(v.request.hash));
   // Zero new bytes still meet the quota (a full namespace takes no new file, even an empty one).
   if (granted.length > 0) await checkQuota(ctx, namespace, granted.reduce((sum, v) => sum + v.request.size, 0) || null);
   const now = ctx.clock();
   const createdAt = nowIso(ctx);
-  if (!space && granted.length > 0) await ensureSpace(ctx.db, { namespaceId: namespace.id, name: input.space, createdBy: user.id, now: createdAt });
+  if (!space && granted.length > 0)
+    await ensureSpace(ctx.db, { namespaceId: namespace.id, name: input.space, createdBy: user.id, now: createdAt });
 
   const audit: UploadGrant[] = [];
   for (const { index, request } of valid) {

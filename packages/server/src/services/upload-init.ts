@@ -1,16 +1,16 @@
-import { z } from 'zod';
 import { TooLargeError } from '@dreamlake/presign';
 import { parseOrThrow } from '@dreamlake/presign/http';
-import { nowIso, type ServerContext } from '../context.ts';
+import { z } from 'zod';
 import { checkAccess } from '../access.ts';
-import { assetTypeSchema, contentTypeSchema, fileNameSchema, hashSchema, nameSchema } from '../names.ts';
-import { ensureSpace } from '../db/spaces.ts';
-import { findGrantTarget } from '../db/access.ts';
-import type { UploadUrls } from '../signing.ts';
-import { fileView, type FileView } from '../views.ts';
 import type { AuthUser } from '../auth/authenticate.ts';
-import { checkQuota } from './quota.ts';
+import { nowIso, type ServerContext } from '../context.ts';
+import { findGrantTarget } from '../db/access.ts';
+import { ensureSpace } from '../db/spaces.ts';
+import { assetTypeSchema, contentTypeSchema, fileNameSchema, hashSchema, nameSchema } from '../names.ts';
+import type { UploadUrls } from '../signing.ts';
+import { type FileView, fileView } from '../views.ts';
 import { auditRow, grantUrls } from './grants.ts';
+import { checkQuota } from './quota.ts';
 
 export const uploadInitBody = z.strictObject({
   namespace: nameSchema,
@@ -25,7 +25,9 @@ export const uploadInitBody = z.strictObject({
 export type UploadInitAnswer = UploadUrls | { exists: true; file: FileView };
 
 export function tooLarge(ctx: ServerContext): TooLargeError {
-  return new TooLargeError(`a file may be at most ${ctx.config.maxUploadBytes} bytes`, { maxBytes: ctx.config.maxUploadBytes });
+  return new TooLargeError(`a file may be at most ${ctx.config.maxUploadBytes} bytes`, {
+    maxBytes: ctx.config.maxUploadBytes,
+  });
 }
 
 /**
@@ -33,7 +35,12 @@ export function tooLarge(ctx: ServerContext): TooLargeError {
  * already points at this hash) or five signed BSS URLs. BSS is not asked about a hash the index
  * does not know: it says so itself when the upload starts. Each answer is written to the audit log.
  */
-export async function initUpload(ctx: ServerContext, user: AuthUser, body: unknown, ip: string): Promise<UploadInitAnswer> {
+export async function initUpload(
+  ctx: ServerContext,
+  user: AuthUser,
+  body: unknown,
+  ip: string,
+): Promise<UploadInitAnswer> {
   const input = parseOrThrow(uploadInitBody, body);
   const found = await findGrantTarget(ctx.db, input, user.id);
   const { namespace, space } = checkAccess(found.access, input, 'writer', 'forbidden');
@@ -47,7 +54,8 @@ export async function initUpload(ctx: ServerContext, user: AuthUser, body: unkno
 
   // An unknown or zero size still meets the quota: a full namespace takes no new file.
   await checkQuota(ctx, namespace, input.size || null);
-  if (!space) await ensureSpace(ctx.db, { namespaceId: namespace.id, name: input.space, createdBy: user.id, now: nowIso(ctx) });
+  if (!space)
+    await ensureSpace(ctx.db, { namespaceId: namespace.id, name: input.space, createdBy: user.id, now: nowIso(ctx) });
   const urls = grantUrls(ctx, user, input, ctx.clock(), false);
   await ctx.grants.record([auditRow(user, input, 'granted', ip, nowIso(ctx))]);
   return urls;

@@ -1,7 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { describe } from 'node:test';
 import pg from 'pg';
 import type { Engine } from '../../src/index.ts';
@@ -22,7 +22,9 @@ async function adminQuery(text: string, values: unknown[] = []): Promise<Array<R
     await client.connect();
   } catch (error) {
     const where = new URL(PG_ADMIN_URL);
-    throw new Error(`PostgreSQL is not reachable at ${where.host} (DREAMLAKE_TEST_PG_URL): ${(error as Error).message}`);
+    throw new Error(
+      `PostgreSQL is not reachable at ${where.host} (DREAMLAKE_TEST_PG_URL): ${(error as Error).message}`,
+    );
   }
   try {
     return (await client.query(text, values)).rows;

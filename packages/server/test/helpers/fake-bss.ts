@@ -1,6 +1,6 @@
-import Fastify, { type FastifyInstance } from 'fastify';
-import { presignGuard, registerErrorHandling } from '@dreamlake/presign/http';
 import { NotFoundError } from '@dreamlake/presign';
+import { presignGuard, registerErrorHandling } from '@dreamlake/presign/http';
+import Fastify, { type FastifyInstance } from 'fastify';
 
 export interface FakeBss {
   url: string;
@@ -18,14 +18,18 @@ export async function startFakeBss(secrets: readonly string[], clockSeconds: () 
   registerErrorHandling(app);
   const blobs = new Map<string, { size: number; contentType: string }>();
   const stats: string[] = [];
-  app.get('/blobs/stat', { onRequest: presignGuard({ action: 'stat', signed: ['owner', 'project', 'hash'], secrets, clock: clockSeconds }) }, async (request) => {
-    const { owner, project, hash } = request.presign!.params as { owner: string; project: string; hash: string };
-    const key = `${owner}/${project}/${hash}`;
-    stats.push(key);
-    const blob = blobs.get(key);
-    if (!blob) throw new NotFoundError('no verified blob');
-    return { owner, project, hash, ...blob };
-  });
+  app.get(
+    '/blobs/stat',
+    { onRequest: presignGuard({ action: 'stat', signed: ['owner', 'project', 'hash'], secrets, clock: clockSeconds }) },
+    async (request) => {
+      const { owner, project, hash } = request.presign!.params as { owner: string; project: string; hash: string };
+      const key = `${owner}/${project}/${hash}`;
+      stats.push(key);
+      const blob = blobs.get(key);
+      if (!blob) throw new NotFoundError('no verified blob');
+      return { owner, project, hash, ...blob };
+    },
+  );
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;

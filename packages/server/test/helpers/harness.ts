@@ -1,27 +1,43 @@
+import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before } from 'node:test';
-import assert from 'node:assert/strict';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { buildServerApp, loadServerConfig, openDatabase, type DB, type Engine, type ServerConfig } from '../../src/index.ts';
+import {
+  buildServerApp,
+  type DB,
+  type Engine,
+  loadServerConfig,
+  openDatabase,
+  type ServerConfig,
+} from '../../src/index.ts';
 import { createTestDatabase, type TestDatabase } from './engines.ts';
-import { startFakeBss, type FakeBss } from './fake-bss.ts';
+import { type FakeBss, startFakeBss } from './fake-bss.ts';
 
 export const PRESIGN_SECRET = 'test-presign-secret-0123456789abcdef0123';
 export const JWT_SECRET = 'test-jwt-secret-0123456789abcdef0123456789';
 export const PUBLIC_BSS = 'http://bss.example.test:10234';
 
 export function testConfig(overrides: Partial<ServerConfig> = {}): Readonly<ServerConfig> {
-  return loadServerConfig({}, {
-    presignSecrets: [PRESIGN_SECRET],
-    jwtSecret: JWT_SECRET,
-    logLevel: 'silent',
-    scryptLogN: 10,
-    allowSignup: true,
-    bssPublicUrl: PUBLIC_BSS,
-    // Every test user signs up from the same address.
-    login: { maxFailuresPerUser: 10, maxFailuresPerAddress: 50, maxFailuresPerUserGlobal: 100, maxSignupsPerAddress: 1_000_000, windowSeconds: 900 },
-    ...overrides,
-  });
+  return loadServerConfig(
+    {},
+    {
+      presignSecrets: [PRESIGN_SECRET],
+      jwtSecret: JWT_SECRET,
+      logLevel: 'silent',
+      scryptLogN: 10,
+      allowSignup: true,
+      bssPublicUrl: PUBLIC_BSS,
+      // Every test user signs up from the same address.
+      login: {
+        maxFailuresPerUser: 10,
+        maxFailuresPerAddress: 50,
+        maxFailuresPerUserGlobal: 100,
+        maxSignupsPerAddress: 1_000_000,
+        windowSeconds: 900,
+      },
+      ...overrides,
+    },
+  );
 }
 
 export function sha256(text: string): string {
@@ -38,7 +54,13 @@ export interface Harness {
   clock: { now: number };
   /** Signs up a fresh user (unique name from `base`) and answers their name and JWT. */
   user(base: string): Promise<{ name: string; token: string }>;
-  call(method: string, url: string, token?: string, body?: unknown, remoteAddress?: string): Promise<LightMyRequestResponse>;
+  call(
+    method: string,
+    url: string,
+    token?: string,
+    body?: unknown,
+    remoteAddress?: string,
+  ): Promise<LightMyRequestResponse>;
 }
 
 let counter = 0;

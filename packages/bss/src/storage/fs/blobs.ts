@@ -36,7 +36,11 @@ export async function readBlob(layout: FsLayout, blob: BlobRef, range?: ByteRang
       if (offset <= start || pieceStart > end || piece.size === 0) continue;
       const from = Math.max(start, pieceStart) - pieceStart;
       const to = Math.min(end, offset - 1) - pieceStart;
-      yield* createReadStream(blobPiece(dir, index), { start: from, end: to, highWaterMark: CHUNK }) as AsyncIterable<Buffer>;
+      yield* createReadStream(blobPiece(dir, index), {
+        start: from,
+        end: to,
+        highWaterMark: CHUNK,
+      }) as AsyncIterable<Buffer>;
     }
   }
   return Readable.from(bytes(), { objectMode: false, highWaterMark: CHUNK });

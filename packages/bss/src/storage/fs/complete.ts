@@ -3,12 +3,12 @@ import { link, mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DreamLakeError, HashMismatchError, NotFoundError } from '@dreamlake/presign';
 import { bareEtag, hashSatisfies } from '../keys.ts';
-import { MIN_PART_SIZE, checkAssembledSize, type BlobInfo, type CompletedPart } from '../storage.ts';
-import { diskFull, isMissing, readJson, tempName, writeJsonAtomic } from './files.ts';
-import { COMPLETED, META, blobPiece, partData, partPointer, type FsLayout } from './layout.ts';
-import type { BlobManifest, CompletedRecord, PartRecord, UploadMeta } from './records.ts';
+import { type BlobInfo, type CompletedPart, checkAssembledSize, MIN_PART_SIZE } from '../storage.ts';
 import { statBlob } from './blobs.ts';
+import { diskFull, isMissing, readJson, tempName, writeJsonAtomic } from './files.ts';
+import { blobPiece, COMPLETED, type FsLayout, META, partData, partPointer } from './layout.ts';
 import { publishStage } from './publish.ts';
+import type { BlobManifest, CompletedRecord, PartRecord, UploadMeta } from './records.ts';
 
 const CHUNK = 1024 * 1024;
 
@@ -19,14 +19,20 @@ async function checkedParts(dir: string, parts: readonly CompletedPart[]): Promi
     const record = await readJson<PartRecord>(partPointer(dir, part.partNumber));
     if (!record) throw new DreamLakeError('invalid_part', `InvalidPart: part ${part.partNumber} was not uploaded`);
     if (bareEtag(part.etag) !== record.md5) {
-      throw new DreamLakeError('invalid_part', `InvalidPart: part ${part.partNumber} has ETag "${record.md5}", not ${part.etag}`);
+      throw new DreamLakeError(
+        'invalid_part',
+        `InvalidPart: part ${part.partNumber} has ETag "${record.md5}", not ${part.etag}`,
+      );
     }
     records.push(record);
   }
   records.forEach((record, index) => {
     if (index < records.length - 1 && record.size < MIN_PART_SIZE) {
       const n = parts[index]?.partNumber;
-      throw new DreamLakeError('entity_too_small', `EntityTooSmall: part ${n} is ${record.size} bytes; every part but the last needs ${MIN_PART_SIZE}`);
+      throw new DreamLakeError(
+        'entity_too_small',
+        `EntityTooSmall: part ${n} is ${record.size} bytes; every part but the last needs ${MIN_PART_SIZE}`,
+      );
     }
   });
   return parts.map((part, index) => {
@@ -61,7 +67,11 @@ async function hashFiles(files: readonly string[]): Promise<{ sha256: string; si
   return { sha256: hash.digest('hex'), size: sizes.reduce((a, b) => a + b, 0), sizes };
 }
 
-async function alreadyCompleted(layout: FsLayout, dir: string, scope: { owner: string; project: string }): Promise<BlobInfo | null> {
+async function alreadyCompleted(
+  layout: FsLayout,
+  dir: string,
+  scope: { owner: string; project: string },
+): Promise<BlobInfo | null> {
   const done = await readJson<CompletedRecord>(join(dir, COMPLETED));
   if (!done) return null;
   const blob = await statBlob(layout, { owner: scope.owner, project: scope.project, hash: done.sha256 });
@@ -74,7 +84,12 @@ async function alreadyCompleted(layout: FsLayout, dir: string, scope: { owner: s
  * first (it records the blob before removing the parts); NotFound when an abort or a sweep removed
  * the upload; otherwise the error itself.
  */
-async function afterLostRace(layout: FsLayout, dir: string, scope: { owner: string; project: string }, error: unknown): Promise<BlobInfo> {
+async function afterLostRace(
+  layout: FsLayout,
+  dir: string,
+  scope: { owner: string; project: string },
+  error: unknown,
+): Promise<BlobInfo> {
   const done = await alreadyCompleted(layout, dir, scope);
   if (done) return done;
   if (isMissing(error) || (await readJson(join(dir, META))) === null) {
@@ -120,7 +135,10 @@ export async function completeUpload(
   }
   // Another size than the upload was bound to is refused before a byte is hashed; the upload stays
   // open, so the client may send the right parts.
-  checkAssembledSize(meta.size, files.reduce((sum, file) => sum + file.size, 0));
+  checkAssembledSize(
+    meta.size,
+    files.reduce((sum, file) => sum + file.size, 0),
+  );
   try {
     await mkdir(stage);
     for (const [index, file] of files.entries()) await link(file.path, blobPiece(stage, index));
@@ -143,7 +161,13 @@ export async function completeUpload(
 
   const ref = { owner: meta.owner, project: meta.project, hash: hashed.sha256 };
   const pieces = hashed.sizes.map((size) => ({ size }));
-  const manifest: BlobManifest = { ...ref, size: hashed.size, contentType: meta.contentType, createdAt: Date.now(), pieces };
+  const manifest: BlobManifest = {
+    ...ref,
+    size: hashed.size,
+    contentType: meta.contentType,
+    createdAt: Date.now(),
+    pieces,
+  };
   const published = await publishStage(layout, stage, manifest);
   const record: CompletedRecord = {
     sha256: hashed.sha256,

@@ -1,7 +1,7 @@
-import { DreamLakeError } from '@dreamlake/presign';
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { DreamLakeError } from '@dreamlake/presign';
 
 export function isMissing(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | null)?.code;

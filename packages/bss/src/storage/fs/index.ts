@@ -2,17 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { NotFoundError, ScopeMismatchError, presignUrl } from '@dreamlake/presign';
-import { parseUploadKey, uploadKey, type UploadKeyParts } from '../keys.ts';
+import { NotFoundError, presignUrl, ScopeMismatchError } from '@dreamlake/presign';
+import { parseUploadKey, type UploadKeyParts, uploadKey } from '../keys.ts';
 import type { PartPut, PartReceiver } from '../part-receiver.ts';
 import type { SingleReceiver, SingleUpload } from '../single-upload.ts';
 import {
-  MAX_PART_SIZE,
   type BlobInfo,
   type BlobRef,
   type ByteRange,
   type CompletedPart,
   type CreateUploadInput,
+  MAX_PART_SIZE,
   type PartInfo,
   type PartUrlOptions,
   type Storage,
@@ -23,9 +23,9 @@ import { readBlob, statBlob } from './blobs.ts';
 import { completeUpload } from './complete.ts';
 import { diskFull, isMissing, readJson, writeJsonAtomic } from './files.ts';
 import { COMPLETED, FS_UPLOAD_ID, FsLayout, META } from './layout.ts';
-import type { CompletedRecord, PartRecord, UploadMeta } from './records.ts';
 import { receivePart } from './receive-part.ts';
 import { receiveSingle } from './receive-single.ts';
+import type { CompletedRecord, PartRecord, UploadMeta } from './records.ts';
 import { sweepUploads } from './sweep.ts';
 
 export interface FsStorageOptions {
@@ -100,7 +100,10 @@ export class FsStorage implements Storage, PartReceiver, SingleReceiver {
         if (!isMissing(error) || attempt > 0) throw diskFull(error);
       }
     }
-    return { key: uploadKey({ owner: input.owner, project: input.project, hash: input.hash, nonce: uploadId }), uploadId };
+    return {
+      key: uploadKey({ owner: input.owner, project: input.project, hash: input.hash, nonce: uploadId }),
+      uploadId,
+    };
   }
 
   private async metaForUrls(upload: UploadRef): Promise<UploadMeta> {
@@ -117,14 +120,23 @@ export class FsStorage implements Storage, PartReceiver, SingleReceiver {
     const found = this.locate(upload);
     if (!found) return null;
     // A completed upload keeps what it was bound to in its record, for a retried complete.
-    const record = (await readJson<UploadMeta>(join(found.dir, META))) ?? (await readJson<CompletedRecord>(join(found.dir, COMPLETED)));
+    const record =
+      (await readJson<UploadMeta>(join(found.dir, META))) ??
+      (await readJson<CompletedRecord>(join(found.dir, COMPLETED)));
     if (!record) return null;
-    return { ...(record.size !== undefined ? { size: record.size } : {}), ...(record.user !== undefined ? { user: record.user } : {}) };
+    return {
+      ...(record.size !== undefined ? { size: record.size } : {}),
+      ...(record.user !== undefined ? { user: record.user } : {}),
+    };
   }
 
   async partUrl(upload: UploadRef, partNumber: number, options: PartUrlOptions): Promise<string> {
     const meta = await this.metaForUrls(upload);
-    const maxLength = Math.min(MAX_PART_SIZE, options.contentLength ?? options.maxLength ?? MAX_PART_SIZE, meta.size ?? MAX_PART_SIZE);
+    const maxLength = Math.min(
+      MAX_PART_SIZE,
+      options.contentLength ?? options.maxLength ?? MAX_PART_SIZE,
+      meta.size ?? MAX_PART_SIZE,
+    );
     const { url } = presignUrl(this.publicBase(), 'upload/part', {
       action: 'upload-part',
       params: {

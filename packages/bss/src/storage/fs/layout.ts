@@ -1,6 +1,6 @@
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { DreamLakeError } from '@dreamlake/presign';
-import { HASH_PATTERN, NAME_PATTERN, isUploadHash } from '../keys.ts';
+import { HASH_PATTERN, isUploadHash, NAME_PATTERN } from '../keys.ts';
 import type { BlobRef } from '../storage.ts';
 
 /** The disk backend's upload ids (also the nonce of their key). */
@@ -46,7 +46,12 @@ export class FsLayout {
   }
 
   uploadDir(owner: string, project: string, hash: string, uploadId: string): string {
-    if (!NAME_PATTERN.test(owner) || !NAME_PATTERN.test(project) || !isUploadHash(hash) || !FS_UPLOAD_ID.test(uploadId)) {
+    if (
+      !NAME_PATTERN.test(owner) ||
+      !NAME_PATTERN.test(project) ||
+      !isUploadHash(hash) ||
+      !FS_UPLOAD_ID.test(uploadId)
+    ) {
       throw new DreamLakeError('invalid_request', 'malformed upload scope');
     }
     return this.inside('uploads', owner, project, hash, uploadId);

@@ -1,11 +1,11 @@
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { NotFoundError } from '@dreamlake/presign';
+import type { BlobInfo } from '../storage.ts';
+import { statBlob } from './blobs.ts';
 import { diskFull, isMissing, syncPath, writeFileSynced } from './files.ts';
 import { BLOB_MANIFEST, type FsLayout } from './layout.ts';
 import type { BlobManifest } from './records.ts';
-import type { BlobInfo } from '../storage.ts';
-import { statBlob } from './blobs.ts';
 
 function alreadyExists(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | null)?.code;
@@ -22,7 +22,12 @@ function alreadyExists(error: unknown): boolean {
  * NotFoundError when a sweep claimed the stage meanwhile (it renames a stale stage away first, so
  * the rename here fails whole).
  */
-export async function publishStage(layout: FsLayout, stage: string, manifest: BlobManifest, unsynced: readonly string[] = []): Promise<BlobInfo> {
+export async function publishStage(
+  layout: FsLayout,
+  stage: string,
+  manifest: BlobManifest,
+  unsynced: readonly string[] = [],
+): Promise<BlobInfo> {
   const blobDir = layout.blobPath(manifest);
   try {
     await Promise.all([

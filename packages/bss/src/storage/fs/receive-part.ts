@@ -8,7 +8,7 @@ import type { PartPut } from '../part-receiver.ts';
 import { MAX_PART_SIZE, type PartInfo } from '../storage.ts';
 import { copyBody } from './body.ts';
 import { diskFull, isMissing, readJson, syncPath, tempName, writeJsonAtomic } from './files.ts';
-import { META, partData, partPointer, type FsLayout } from './layout.ts';
+import { type FsLayout, META, partData, partPointer } from './layout.ts';
 import type { PartRecord, UploadMeta } from './records.ts';
 
 const BASE64_MD5 = /^[A-Za-z0-9+/]{22}==$/;

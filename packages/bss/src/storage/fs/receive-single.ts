@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Writable, type Readable } from 'node:stream';
+import { type Readable, Writable } from 'node:stream';
 import { DreamLakeError, HashMismatchError, TooLargeError } from '@dreamlake/presign';
 import type { SingleUpload } from '../single-upload.ts';
-import { MAX_PART_SIZE, type BlobInfo } from '../storage.ts';
+import { type BlobInfo, MAX_PART_SIZE } from '../storage.ts';
 import { statBlob } from './blobs.ts';
 import { copyBody } from './body.ts';
 import { diskFull, tempName } from './files.ts';
@@ -34,8 +34,10 @@ function discardBody(body: Readable, limit: number): Promise<void> {
  * the same way and in the same layout as a multipart complete. A refused body leaves nothing.
  */
 export async function receiveSingle(layout: FsLayout, upload: SingleUpload, body: Readable): Promise<BlobInfo> {
-  if (!Number.isSafeInteger(upload.size) || upload.size < 0) throw new DreamLakeError('invalid_request', 'size must be a byte count');
-  if (upload.size > MAX_PART_SIZE) throw new TooLargeError(`a single-shot upload may be at most ${MAX_PART_SIZE} bytes`, { maxSize: MAX_PART_SIZE });
+  if (!Number.isSafeInteger(upload.size) || upload.size < 0)
+    throw new DreamLakeError('invalid_request', 'size must be a byte count');
+  if (upload.size > MAX_PART_SIZE)
+    throw new TooLargeError(`a single-shot upload may be at most ${MAX_PART_SIZE} bytes`, { maxSize: MAX_PART_SIZE });
   const ref = { owner: upload.owner, project: upload.project, hash: upload.hash };
   const existing = await statBlob(layout, ref);
   if (existing) {
@@ -56,17 +58,28 @@ export async function receiveSingle(layout: FsLayout, upload: SingleUpload, body
       sha256.update(chunk);
     });
     if (size < upload.size) {
-      throw new DreamLakeError('invalid_part', `the body has ${size} bytes; this URL was signed for ${upload.size}`, { size: upload.size });
+      throw new DreamLakeError('invalid_part', `the body has ${size} bytes; this URL was signed for ${upload.size}`, {
+        size: upload.size,
+      });
     }
     const actual = sha256.digest('hex');
     if (actual !== upload.hash) {
-      throw new HashMismatchError('the body does not match the signed SHA-256; nothing was kept', { expected: upload.hash, actual });
+      throw new HashMismatchError('the body does not match the signed SHA-256; nothing was kept', {
+        expected: upload.hash,
+        actual,
+      });
     }
   } catch (error) {
     await rm(stage, { recursive: true, force: true });
     throw diskFull(error);
   }
 
-  const manifest: BlobManifest = { ...ref, size, contentType: upload.contentType, createdAt: Date.now(), pieces: [{ size }] };
+  const manifest: BlobManifest = {
+    ...ref,
+    size,
+    contentType: upload.contentType,
+    createdAt: Date.now(),
+    pieces: [{ size }],
+  };
   return publishStage(layout, stage, manifest, [piece]);
 }

@@ -1,7 +1,7 @@
 import { readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isMissing, readJson, tempName } from './files.ts';
-import { COMPLETED, META, type FsLayout } from './layout.ts';
+import { COMPLETED, type FsLayout, META } from './layout.ts';
 
 async function entries(dir: string): Promise<string[]> {
   try {
@@ -17,7 +17,11 @@ async function entries(dir: string): Promise<string[]> {
  * bodies (a long upload that still receives parts is not stale), or null when it is gone.
  */
 async function lastActivity(dir: string): Promise<number | null> {
-  const mtime = (path: string) => stat(path).then((info) => info.mtimeMs, () => 0);
+  const mtime = (path: string) =>
+    stat(path).then(
+      (info) => info.mtimeMs,
+      () => 0,
+    );
   const own = await mtime(dir);
   if (own === 0) return null;
   const times = [own, await mtime(join(dir, META)), await mtime(join(dir, COMPLETED))];

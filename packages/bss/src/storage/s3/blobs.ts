@@ -1,6 +1,6 @@
 import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import type { BlobInfo, BlobRef } from '../storage.ts';
 import { blobKey, type UploadKeyParts } from '../keys.ts';
+import type { BlobInfo, BlobRef } from '../storage.ts';
 import { blobPrefix } from './keys.ts';
 import { isObjectMissing } from './s3-errors.ts';
 
@@ -29,7 +29,9 @@ export async function findBlobFor(client: S3Client, bucket: string, scope: Uploa
   const { owner, project, hash: expectedHash } = scope;
   if (expectedHash.length === 64) return headBlob(client, bucket, { owner, project, hash: expectedHash });
   const prefix = blobPrefix(owner, project);
-  const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}${expectedHash}`, MaxKeys: 1 }));
+  const listed = await client.send(
+    new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}${expectedHash}`, MaxKeys: 1 }),
+  );
   const key = listed.Contents?.[0]?.Key;
   if (!key) return null;
   return headBlob(client, bucket, { owner, project, hash: key.slice(prefix.length) });

@@ -1,15 +1,20 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CompleteMultipartUploadCommand, DeleteObjectCommand, ListPartsCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand,
+  DeleteObjectCommand,
+  ListPartsCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { DreamLakeError, HashMismatchError, NotFoundError } from '@dreamlake/presign';
-import { MAX_PARTS, checkAssembledSize, type BlobInfo, type CompletedPart, type UploadRef } from '../storage.ts';
-import type { ResolvedS3StorageOptions } from './config.ts';
-import { findBlobFor } from './blobs.ts';
-import { factsOfKey } from './keys.ts';
 import { blobKey, hashSatisfies, parseUploadKey, type UploadKeyParts } from '../keys.ts';
+import { type BlobInfo, type CompletedPart, checkAssembledSize, MAX_PARTS, type UploadRef } from '../storage.ts';
+import { findBlobFor } from './blobs.ts';
+import type { ResolvedS3StorageOptions } from './config.ts';
+import { factsOfKey } from './keys.ts';
 import { quoteEtag } from './parts.ts';
 import { publishBlob } from './publish.ts';
 import { httpStatusOf, isObjectMissing, isPreconditionFailed, isUploadGone, s3ErrorName } from './s3-errors.ts';
-import { headObject, sha256OfObject, type StagedObject } from './verify.ts';
+import { headObject, type StagedObject, sha256OfObject } from './verify.ts';
 
 export interface CompleteContext {
   client: S3Client;
@@ -55,7 +60,9 @@ function isServerError(error: unknown): boolean {
 async function settlesGone(client: S3Client, bucket: string, upload: UploadRef): Promise<boolean> {
   for (let attempt = 0; attempt < 20; attempt++) {
     try {
-      await client.send(new ListPartsCommand({ Bucket: bucket, Key: upload.key, UploadId: upload.uploadId, MaxParts: 1 }));
+      await client.send(
+        new ListPartsCommand({ Bucket: bucket, Key: upload.key, UploadId: upload.uploadId, MaxParts: 1 }),
+      );
     } catch (error) {
       if (isUploadGone(error)) return true;
       throw error;
@@ -66,7 +73,11 @@ async function settlesGone(client: S3Client, bucket: string, upload: UploadRef):
 }
 
 /** Hashes the staged object; on a match publishes it under its blob key, else deletes it. */
-export async function verifyAndPublish(ctx: CompleteContext, scope: UploadKeyParts, staged: StagedObject): Promise<BlobInfo> {
+export async function verifyAndPublish(
+  ctx: CompleteContext,
+  scope: UploadKeyParts,
+  staged: StagedObject,
+): Promise<BlobInfo> {
   const { client, bucket, options } = ctx;
   const actual = await sha256OfObject(client, bucket, staged, {
     chunkSize: options.verifyChunkSize,
@@ -87,7 +98,11 @@ export async function verifyAndPublish(ctx: CompleteContext, scope: UploadKeyPar
  * publishes it. Holds no state between calls: a retry, a second completer or another BSS process
  * finds where the first one got to from the bucket itself (upload gone → staged object → blob).
  */
-export async function completeUpload(ctx: CompleteContext, upload: UploadRef, parts: readonly CompletedPart[]): Promise<BlobInfo> {
+export async function completeUpload(
+  ctx: CompleteContext,
+  upload: UploadRef,
+  parts: readonly CompletedPart[],
+): Promise<BlobInfo> {
   const scope = parseUploadKey(upload.key);
   if (!scope) throw new NotFoundError('unknown upload');
   const { client, bucket } = ctx;

@@ -1,12 +1,12 @@
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { createS3Client } from './client.ts';
 import { resolveOptions, type S3StorageConfig, type S3StorageOptions } from './config.ts';
+import { createPartUrlSigner } from './part-url-signer.ts';
 import { httpStatusOf, s3ErrorName } from './s3-errors.ts';
 import { S3Storage } from './s3-storage.ts';
-import { createPartUrlSigner } from './part-url-signer.ts';
 
-export { S3Storage, type S3StorageParts } from './s3-storage.ts';
 export type { S3StorageConfig, S3StorageOptions } from './config.ts';
+export { S3Storage, type S3StorageParts } from './s3-storage.ts';
 
 /**
  * Builds the S3 backend and checks, once, that the bucket is reachable with these credentials,
@@ -22,7 +22,9 @@ export async function createS3Storage(config: S3StorageConfig, options?: S3Stora
     client.destroy();
     const where = config.endpoint ?? `AWS S3 (${config.region})`;
     const why = s3ErrorName(error) ?? (error as Error).message;
-    throw new Error(`S3 storage: bucket "${config.bucket}" at ${where} is not usable: ${why} (${httpStatusOf(error) ?? 'no response'})`);
+    throw new Error(
+      `S3 storage: bucket "${config.bucket}" at ${where} is not usable: ${why} (${httpStatusOf(error) ?? 'no response'})`,
+    );
   }
   const partUrls = await createPartUrlSigner(client, config.bucket);
   return new S3Storage({ client, bucket: config.bucket, options: resolveOptions(options), partUrls });

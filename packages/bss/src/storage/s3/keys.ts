@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { HASH_PATTERN, NAME_PATTERN, parseUploadKey, type UploadKeyParts, uploadKey } from '../keys.ts';
 import type { BlobRef, UploadFacts } from '../storage.ts';
-import { HASH_PATTERN, NAME_PATTERN, parseUploadKey, uploadKey, type UploadKeyParts } from '../keys.ts';
 
 /**
  * Where the S3 backend puts things, on top of the shared layout in `../keys.ts`:
@@ -30,7 +30,10 @@ export function factsOfKey(key: string): UploadFacts | null {
   const parts = parseUploadKey(key);
   const match = parts ? BOUND_NONCE.exec(parts.nonce) : null;
   if (!match) return null;
-  return { ...(match[1] !== undefined ? { size: Number(match[1]) } : {}), ...(match[2] !== undefined ? { user: match[2] } : {}) };
+  return {
+    ...(match[1] !== undefined ? { size: Number(match[1]) } : {}),
+    ...(match[2] !== undefined ? { user: match[2] } : {}),
+  };
 }
 
 export function blobPrefix(owner: string, project: string): string {

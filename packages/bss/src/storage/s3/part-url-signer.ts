@@ -37,7 +37,9 @@ export interface PartUrlSigner {
 
 function formatQuery(query: Record<string, string | string[] | null>): string {
   return Object.entries(query)
-    .flatMap(([name, value]) => (Array.isArray(value) ? value : [value ?? '']).map((v) => `${encodeURIComponent(name)}=${encodeURIComponent(v)}`))
+    .flatMap(([name, value]) =>
+      (Array.isArray(value) ? value : [value ?? '']).map((v) => `${encodeURIComponent(name)}=${encodeURIComponent(v)}`),
+    )
     .join('&');
 }
 
@@ -48,8 +50,11 @@ function formatQuery(query: Record<string, string | string[] | null>): string {
  * from one SDK-presigned URL, so every endpoint style the SDK supports keeps working.
  */
 export async function createPartUrlSigner(client: S3Client, bucket: string): Promise<PartUrlSigner> {
-  const probe = new URL(await getSignedUrl(client, new GetObjectCommand({ Bucket: bucket, Key: PROBE_KEY }), { expiresIn: 60 }));
-  if (!probe.pathname.endsWith(`/${PROBE_KEY}`)) throw new Error(`unexpected presigned URL shape: ${probe.origin}${probe.pathname}`);
+  const probe = new URL(
+    await getSignedUrl(client, new GetObjectCommand({ Bucket: bucket, Key: PROBE_KEY }), { expiresIn: 60 }),
+  );
+  if (!probe.pathname.endsWith(`/${PROBE_KEY}`))
+    throw new Error(`unexpected presigned URL shape: ${probe.origin}${probe.pathname}`);
   const basePath = probe.pathname.slice(0, -PROBE_KEY.length);
   const signingRegion = probe.searchParams.get('X-Amz-Credential')?.split('/')[2];
   if (!signingRegion) throw new Error('presigned URL carries no signing region');

@@ -1,6 +1,6 @@
-import { ListPartsCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { PartInfo } from '../storage.ts';
+import { ListPartsCommand, type ListPartsCommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import { bareEtag } from '../keys.ts';
+import type { PartInfo } from '../storage.ts';
 import { isUploadGone } from './s3-errors.ts';
 
 /** An ETag in the form S3 documents: the hex digest in double quotes. */
@@ -13,14 +13,25 @@ export function quoteEtag(etag: string): string {
  * 1,000 parts one ListParts answer carries. Null when the upload is unknown, aborted, completed
  * or swept.
  */
-export async function listAllParts(client: S3Client, bucket: string, key: string, uploadId: string): Promise<PartInfo[] | null> {
+export async function listAllParts(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  uploadId: string,
+): Promise<PartInfo[] | null> {
   const parts: PartInfo[] = [];
   let marker: string | undefined;
   for (;;) {
-    let page;
+    let page: ListPartsCommandOutput;
     try {
       page = await client.send(
-        new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MaxParts: 1000, PartNumberMarker: marker }),
+        new ListPartsCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId: uploadId,
+          MaxParts: 1000,
+          PartNumberMarker: marker,
+        }),
       );
     } catch (error) {
       if (isUploadGone(error)) return null;

@@ -3,8 +3,8 @@ import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
-  UploadPartCopyCommand,
   type S3Client,
+  UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { mapLimit } from './map-limit.ts';
 import type { StagedObject } from './verify.ts';
@@ -51,7 +51,12 @@ export async function publishBlob(
   }
 
   const created = await client.send(
-    new CreateMultipartUploadCommand({ Bucket: bucket, Key: targetKey, ContentType: staged.contentType, Metadata: metadata }),
+    new CreateMultipartUploadCommand({
+      Bucket: bucket,
+      Key: targetKey,
+      ContentType: staged.contentType,
+      Metadata: metadata,
+    }),
   );
   const uploadId = created.UploadId!;
   const ranges: { partNumber: number; start: number; end: number }[] = [];
@@ -74,10 +79,17 @@ export async function publishBlob(
       return { PartNumber: range.partNumber, ETag: copied.CopyPartResult?.ETag };
     });
     await client.send(
-      new CompleteMultipartUploadCommand({ Bucket: bucket, Key: targetKey, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
+      new CompleteMultipartUploadCommand({
+        Bucket: bucket,
+        Key: targetKey,
+        UploadId: uploadId,
+        MultipartUpload: { Parts: parts },
+      }),
     );
   } catch (error) {
-    await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: targetKey, UploadId: uploadId })).catch(() => {});
+    await client
+      .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: targetKey, UploadId: uploadId }))
+      .catch(() => {});
     throw error;
   }
 }

@@ -7,14 +7,16 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { InvalidRequestError, NotFoundError, TooLargeError } from '@dreamlake/presign';
+import { blobKey, isUploadHash, NAME_PATTERN, parseUploadKey } from '../keys.ts';
+import type { SingleStager, SingleUpload, StagedSingle } from '../single-upload.ts';
 import {
-  MAX_PARTS,
-  MAX_PART_SIZE,
   type BlobInfo,
   type BlobRef,
   type ByteRange,
   type CompletedPart,
   type CreateUploadInput,
+  MAX_PART_SIZE,
+  MAX_PARTS,
   type PartInfo,
   type PartUrlOptions,
   type Storage,
@@ -24,14 +26,12 @@ import {
 import { headBlob } from './blobs.ts';
 import { completeUpload } from './complete.ts';
 import type { ResolvedS3StorageOptions } from './config.ts';
-import { blobKey, isUploadHash, NAME_PATTERN, parseUploadKey } from '../keys.ts';
 import { factsOfKey, isValidBlobRef, newUploadKey } from './keys.ts';
-import { listAllParts } from './parts.ts';
 import type { PartUrlSigner } from './part-url-signer.ts';
+import { listAllParts } from './parts.ts';
 import { isObjectMissing, isUploadGone, s3ErrorName, translateS3Error } from './s3-errors.ts';
 import { completeSingle, stageSingle } from './single.ts';
 import { sweepStale } from './sweep.ts';
-import type { SingleStager, SingleUpload, StagedSingle } from '../single-upload.ts';
 
 const MD5_BASE64 = /^[A-Za-z0-9+/]{22}==$/;
 /** SigV4 presigned URLs live at most seven days. */
@@ -81,13 +81,20 @@ export class S3Storage implements Storage, SingleStager {
 
   async createUpload(input: CreateUploadInput): Promise<UploadRef> {
     const hash = input.hash.toLowerCase();
-    if (!NAME_PATTERN.test(input.owner) || !NAME_PATTERN.test(input.project)) throw new InvalidRequestError('invalid owner or project name');
+    if (!NAME_PATTERN.test(input.owner) || !NAME_PATTERN.test(input.project))
+      throw new InvalidRequestError('invalid owner or project name');
     if (!isUploadHash(hash)) throw new InvalidRequestError('hash must be 64 hex digits (or a 16-hex legacy prefix)');
-    if (input.user !== undefined && !/^[A-Za-z0-9_-]{22}$/.test(input.user)) throw new InvalidRequestError('user must be a user tag');
-    const facts: UploadFacts = { ...(input.size !== undefined ? { size: input.size } : {}), ...(input.user !== undefined ? { user: input.user } : {}) };
+    if (input.user !== undefined && !/^[A-Za-z0-9_-]{22}$/.test(input.user))
+      throw new InvalidRequestError('user must be a user tag');
+    const facts: UploadFacts = {
+      ...(input.size !== undefined ? { size: input.size } : {}),
+      ...(input.user !== undefined ? { user: input.user } : {}),
+    };
     const key = newUploadKey({ owner: input.owner, project: input.project, hash }, facts);
     const created = await s3(() =>
-      this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: input.contentType })),
+      this.client.send(
+        new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: input.contentType }),
+      ),
     );
     return { key, uploadId: created.UploadId! };
   }
@@ -104,7 +111,12 @@ export class S3Storage implements Storage, SingleStager {
     if (options.contentMd5 !== undefined && !MD5_BASE64.test(options.contentMd5)) {
       throw new InvalidRequestError('contentMd5 must be the base64 of a 16-byte MD5 digest');
     }
-    if (options.contentLength !== undefined && (!Number.isSafeInteger(options.contentLength) || options.contentLength < 0 || options.contentLength > MAX_PART_SIZE)) {
+    if (
+      options.contentLength !== undefined &&
+      (!Number.isSafeInteger(options.contentLength) ||
+        options.contentLength < 0 ||
+        options.contentLength > MAX_PART_SIZE)
+    ) {
       throw new InvalidRequestError(`contentLength must be a byte count up to ${MAX_PART_SIZE}`);
     }
     // Content-MD5 and Content-Length become signed headers: S3 refuses any other body. (A
@@ -130,8 +142,10 @@ export class S3Storage implements Storage, SingleStager {
 
   async stageSingle(upload: SingleUpload, expiresInSeconds: number): Promise<StagedSingle> {
     if (!isValidBlobRef(upload)) throw new InvalidRequestError('invalid owner, project or hash');
-    if (!Number.isSafeInteger(upload.size) || upload.size < 0) throw new InvalidRequestError('size must be a byte count');
-    if (upload.size > MAX_PART_SIZE) throw new TooLargeError(`a single-shot upload may be at most ${MAX_PART_SIZE} bytes`, { maxSize: MAX_PART_SIZE });
+    if (!Number.isSafeInteger(upload.size) || upload.size < 0)
+      throw new InvalidRequestError('size must be a byte count');
+    if (upload.size > MAX_PART_SIZE)
+      throw new TooLargeError(`a single-shot upload may be at most ${MAX_PART_SIZE} bytes`, { maxSize: MAX_PART_SIZE });
     return stageSingle(this.partUrls, upload, presignSeconds(expiresInSeconds));
   }
 
@@ -143,7 +157,9 @@ export class S3Storage implements Storage, SingleStager {
     if (!parseUploadKey(upload.key)) return;
     await s3(async () => {
       try {
-        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: upload.key, UploadId: upload.uploadId }));
+        await this.client.send(
+          new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: upload.key, UploadId: upload.uploadId }),
+        );
       } catch (error) {
         if (!isUploadGone(error)) throw error;
       }
@@ -157,7 +173,10 @@ export class S3Storage implements Storage, SingleStager {
 
   async read(blob: BlobRef, range?: ByteRange): Promise<Readable> {
     if (!isValidBlobRef(blob)) throw new NotFoundError('blob not found');
-    if (range && (!Number.isInteger(range.start) || !Number.isInteger(range.end) || range.start < 0 || range.end < range.start)) {
+    if (
+      range &&
+      (!Number.isInteger(range.start) || !Number.isInteger(range.end) || range.start < 0 || range.end < range.start)
+    ) {
       throw new InvalidRequestError('invalid byte range');
     }
     return s3(async () => {
@@ -184,7 +203,11 @@ export class S3Storage implements Storage, SingleStager {
    */
   async downloadUrl(blob: BlobRef, expiresInSeconds: number): Promise<string> {
     if (!isValidBlobRef(blob)) throw new NotFoundError('blob not found');
-    const command = new GetObjectCommand({ Bucket: this.bucket, Key: blobKey(blob), ResponseContentDisposition: 'attachment' });
+    const command = new GetObjectCommand({
+      Bucket: this.bucket,
+      Key: blobKey(blob),
+      ResponseContentDisposition: 'attachment',
+    });
     return getSignedUrl(this.client, command, { expiresIn: presignSeconds(expiresInSeconds) });
   }
 
@@ -196,4 +219,3 @@ export class S3Storage implements Storage, SingleStager {
     this.client.destroy();
   }
 }
-

@@ -5,7 +5,7 @@ import { parseUploadKey, uploadKey } from '../keys.ts';
 import { SINGLE_NONCE_PREFIX, type SingleUpload, type StagedSingle } from '../single-upload.ts';
 import type { BlobInfo } from '../storage.ts';
 import { headBlob } from './blobs.ts';
-import { verifyAndPublish, type CompleteContext } from './complete.ts';
+import { type CompleteContext, verifyAndPublish } from './complete.ts';
 import type { PartUrlSigner } from './part-url-signer.ts';
 import { isObjectMissing, isPreconditionFailed } from './s3-errors.ts';
 import { headObject } from './verify.ts';
@@ -15,10 +15,19 @@ import { headObject } from './verify.ts';
  * (`uploads/{owner}/{project}/{hash}/single-{nonce}`, so the sweep and the bucket's lifecycle
  * rules cover it), bound to exactly `size` bytes of `contentType`.
  */
-export async function stageSingle(signer: PartUrlSigner, upload: SingleUpload, expiresInSeconds: number): Promise<StagedSingle> {
+export async function stageSingle(
+  signer: PartUrlSigner,
+  upload: SingleUpload,
+  expiresInSeconds: number,
+): Promise<StagedSingle> {
   const nonce = `${SINGLE_NONCE_PREFIX}${randomBytes(12).toString('hex')}`;
   const key = uploadKey({ owner: upload.owner, project: upload.project, hash: upload.hash, nonce });
-  const url = await signer.signPutObject({ key, contentLength: upload.size, contentType: upload.contentType, expiresInSeconds });
+  const url = await signer.signPutObject({
+    key,
+    contentLength: upload.size,
+    contentType: upload.contentType,
+    expiresInSeconds,
+  });
   return { url, headers: { 'content-type': upload.contentType }, key };
 }
 
@@ -27,11 +36,14 @@ export async function stageSingle(signer: PartUrlSigner, upload: SingleUpload, e
  * and clean-up as a multipart complete. Stateless like it: a retry or a concurrent complete finds
  * the published blob once the staged object is gone.
  */
-export async function completeSingle(ctx: CompleteContext, upload: Omit<SingleUpload, 'contentType'>, key: string): Promise<BlobInfo> {
+export async function completeSingle(
+  ctx: CompleteContext,
+  upload: Omit<SingleUpload, 'contentType'>,
+  key: string,
+): Promise<BlobInfo> {
   const scope = parseUploadKey(key);
   if (
-    !scope ||
-    !scope.nonce.startsWith(SINGLE_NONCE_PREFIX) ||
+    !scope?.nonce.startsWith(SINGLE_NONCE_PREFIX) ||
     scope.owner !== upload.owner ||
     scope.project !== upload.project ||
     scope.hash !== upload.hash
@@ -44,14 +56,23 @@ export async function completeSingle(ctx: CompleteContext, upload: Omit<SingleUp
   if (!staged) {
     const published = await headBlob(client, bucket, ref);
     if (published) return published;
-    throw new NotFoundError('nothing is staged at this key: PUT the body to the URL first (or it expired and was swept)');
+    throw new NotFoundError(
+      'nothing is staged at this key: PUT the body to the URL first (or it expired and was swept)',
+    );
   }
   if (staged.size !== upload.size) {
     await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     if (staged.size > upload.size) {
-      throw new TooLargeError(`the staged object is longer than the ${upload.size} bytes this URL was signed for; it was deleted`, { size: upload.size });
+      throw new TooLargeError(
+        `the staged object is longer than the ${upload.size} bytes this URL was signed for; it was deleted`,
+        { size: upload.size },
+      );
     }
-    throw new DreamLakeError('invalid_part', `the staged object has ${staged.size} bytes; this URL was signed for ${upload.size}; it was deleted`, { size: upload.size });
+    throw new DreamLakeError(
+      'invalid_part',
+      `the staged object has ${staged.size} bytes; this URL was signed for ${upload.size}; it was deleted`,
+      { size: upload.size },
+    );
   }
   try {
     return await verifyAndPublish(ctx, scope, staged);

@@ -15,7 +15,12 @@ async function staleMultipartUploads(client: S3Client, bucket: string, olderThan
   let uploadIdMarker: string | undefined;
   for (;;) {
     const page = await client.send(
-      new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: UPLOADS_PREFIX, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+      new ListMultipartUploadsCommand({
+        Bucket: bucket,
+        Prefix: UPLOADS_PREFIX,
+        KeyMarker: keyMarker,
+        UploadIdMarker: uploadIdMarker,
+      }),
     );
     for (const upload of page.Uploads ?? []) {
       if (upload.Key && upload.UploadId && upload.Initiated && upload.Initiated < olderThan) {
@@ -34,7 +39,9 @@ async function staleStagedObjects(client: S3Client, bucket: string, olderThan: D
   const stale: string[] = [];
   let token: string | undefined;
   do {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: UPLOADS_PREFIX, ContinuationToken: token }));
+    const page = await client.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: UPLOADS_PREFIX, ContinuationToken: token }),
+    );
     for (const object of page.Contents ?? []) {
       if (object.Key && object.LastModified && object.LastModified < olderThan) stale.push(object.Key);
     }

@@ -42,7 +42,12 @@ async function readRange(
   signal: AbortSignal,
 ): Promise<Buffer[]> {
   const response = await client.send(
-    new GetObjectCommand({ Bucket: bucket, Key: object.key, Range: `bytes=${start}-${end}`, IfMatch: object.etag || undefined }),
+    new GetObjectCommand({
+      Bucket: bucket,
+      Key: object.key,
+      Range: `bytes=${start}-${end}`,
+      IfMatch: object.etag || undefined,
+    }),
     { abortSignal: signal },
   );
   const chunks: Buffer[] = [];

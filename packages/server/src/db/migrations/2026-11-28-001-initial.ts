@@ -82,7 +82,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('ip', 'text', (c) => c.notNull())
     .addColumn('created_at', 'text', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('upload_grants_namespace').on('upload_grants').columns(['namespace', 'created_at']).execute();
+  await db.schema
+    .createIndex('upload_grants_namespace')
+    .on('upload_grants')
+    .columns(['namespace', 'created_at'])
+    .execute();
 
   await db.schema
     .createTable('login_failures')
@@ -96,7 +100,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const table of ['login_failures', 'upload_grants', 'access_tokens', 'files', 'spaces', 'memberships', 'namespaces', 'users']) {
+  for (const table of [
+    'login_failures',
+    'upload_grants',
+    'access_tokens',
+    'files',
+    'spaces',
+    'memberships',
+    'namespaces',
+    'users',
+  ]) {
     await db.schema.dropTable(table).execute();
   }
 }

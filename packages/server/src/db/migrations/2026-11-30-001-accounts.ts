@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 
 /**
  * Accounts hardening: sign-up attempts per address (rate limit), access token scopes and expiry,
@@ -13,11 +13,21 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', 'text', (c) => c.notNull())
     .execute();
   await db.schema.createIndex('signup_attempts_ip').on('signup_attempts').columns(['ip', 'created_at']).execute();
-  await db.schema.createIndex('login_failures_user_ip').on('login_failures').columns(['username', 'ip', 'created_at']).execute();
+  await db.schema
+    .createIndex('login_failures_user_ip')
+    .on('login_failures')
+    .columns(['username', 'ip', 'created_at'])
+    .execute();
 
-  await db.schema.alterTable('access_tokens').addColumn('scopes', 'text', (c) => c.notNull().defaultTo(sql`'read write admin'`)).execute();
+  await db.schema
+    .alterTable('access_tokens')
+    .addColumn('scopes', 'text', (c) => c.notNull().defaultTo(sql`'read write admin'`))
+    .execute();
   await db.schema.alterTable('access_tokens').addColumn('expires_at', 'text').execute();
-  await db.schema.alterTable('users').addColumn('token_epoch', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+  await db.schema
+    .alterTable('users')
+    .addColumn('token_epoch', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
