@@ -11,12 +11,14 @@ import type { ServerContext } from './context.ts';
 import { createGrantRecorder } from './db/grant-recorder.ts';
 import type { DB } from './db/open.ts';
 import { authRoutes } from './routes/auth.ts';
+import { downloadRoutes } from './routes/downloads.ts';
 import { fileRoutes } from './routes/files.ts';
 import { healthRoutes } from './routes/health.ts';
 import { orgRoutes } from './routes/orgs.ts';
 import { spaceRoutes } from './routes/spaces.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { uploadRoutes } from './routes/uploads.ts';
+import { webRoutes } from './routes/web.ts';
 
 export interface BuildServerAppOptions {
   config: Readonly<ServerConfig>;
@@ -77,7 +79,18 @@ export async function buildServerApp(options: BuildServerAppOptions): Promise<Fa
   if (config.corsOrigins.length > 0) {
     await app.register(cors, { origin: [...config.corsOrigins], allowedHeaders: ['authorization', 'content-type'] });
   }
-  for (const routes of [healthRoutes, authRoutes, tokenRoutes, orgRoutes, spaceRoutes, uploadRoutes, fileRoutes]) {
+  const routeGroups = [
+    healthRoutes,
+    authRoutes,
+    tokenRoutes,
+    orgRoutes,
+    spaceRoutes,
+    uploadRoutes,
+    fileRoutes,
+    downloadRoutes,
+    webRoutes,
+  ];
+  for (const routes of routeGroups) {
     routes(app, ctx);
   }
   await app.ready();
