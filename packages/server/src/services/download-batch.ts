@@ -1,0 +1,77 @@
+import { NotFoundError } from '@dreamlake/presign';
+import { z } from 'zod';
+import { requireSpaceRole } from '../access.ts';
+import type { AuthUser } from '../auth/authenticate.ts';
+import type { ServerContext } from '../context.ts';
+import { findFilesByNames } from '../db/files.ts';
+import { BATCH_MAX_FILES } from '../limits.ts';
+import { fileNameSchema, nameSchema } from '../names.ts';
+import { blobUrl } from '../signing.ts';
+import { type EntryError, entryError, parseBatch, parseEntry } from './batch-entries.ts';
+
+export const batchDownloadEntry = z.strictObject({ name: fileNameSchema });
+
+/** A granted entry: the signed BSS download URL and what the file should be once fetched. */
+export interface DownloadGrantAnswer {
+  index: number;
+  url: string;
+  name: string;
+  hash: string;
+  size: number;
+  contentType: string;
+  expiresAt: string;
+}
+
+/**
+ * `POST /downloads/batch`: signed BSS download URLs for up to BATCH_MAX_FILES files of one space,
+ * with one permission check (`reader`) and one index query per slice of names. An entry that is
+ * invalid or names no file in the index answers its own error; the others are granted.
+ */
+export async function batchDownloadGrant(
+  ctx: ServerContext,
+  user: AuthUser,
+  body: unknown,
+): Promise<{ files: Array<DownloadGrantAnswer | EntryError> }> {
+  const input = parseBatch({ namespace: nameSchema, space: nameSchema }, body, BATCH_MAX_FILES);
+  const { namespace, space } = input;
+  const access = await requireSpaceRole(ctx.db, user.id, namespace, space, 'reader');
+
+  const answers: Array<DownloadGrantAnswer | EntryError> = new Array(input.files.length);
+  const valid: Array<{ index: number; name: string }> = [];
+  input.files.forEach((raw, index) => {
+    const entry = parseEntry(batchDownloadEntry, raw, index);
+    if (entry.ok) valid.push({ index, name: entry.value.name });
+    else answers[index] = entry.error;
+  });
+
+  const found = await findFilesByNames(
+    ctx.db,
+    access.space.id,
+    valid.map((v) => v.name),
+  );
+  const now = ctx.clock();
+  for (const { index, name } of valid) {
+    const file = found.get(name);
+    if (!file) {
+      answers[index] = entryError(index, new NotFoundError(`no file "${name}" in ${namespace}/${space}`));
+      continue;
+    }
+    const { url, expiresAt } = blobUrl(
+      ctx.config,
+      ctx.config.bssPublicUrl,
+      'download',
+      { owner: namespace, project: space, hash: file.hash },
+      now,
+    );
+    answers[index] = {
+      index,
+      url,
+      name: file.name,
+      hash: file.hash,
+      size: file.size,
+      contentType: file.contentType,
+      expiresAt,
+    };
+  }
+  return { files: answers };
+}
