@@ -89,6 +89,22 @@ export async function heldHashes(db: DB, spaceId: string, hashes: readonly strin
   return held;
 }
 
+/** How many names of the space point at each of these hashes (hashes no name points at are left out). */
+export async function namesPerHash(db: DB, spaceId: string, hashes: readonly string[]): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const slice of chunks([...new Set(hashes)], IN_LIST_CHUNK)) {
+    const rows = await db
+      .selectFrom('files')
+      .select((eb) => ['hash', eb.fn.countAll<number | string>().as('names')])
+      .where('space_id', '=', spaceId)
+      .where('hash', 'in', slice)
+      .groupBy('hash')
+      .execute();
+    for (const row of rows) counts.set(row.hash, Number(row.names));
+  }
+  return counts;
+}
+
 export async function listFiles(db: DB, spaceId: string): Promise<StoredFile[]> {
   const rows = await query(db).where('files.space_id', '=', spaceId).orderBy('files.name').execute();
   return rows.map(toFile);
@@ -159,13 +175,22 @@ export async function putFiles(db: DB, inputs: readonly PutFile[]): Promise<void
   });
 }
 
-/** Bytes of every indexed file in a namespace. */
+/**
+ * Bytes a namespace stores: each blob its index points at counted once (BSS keeps one blob per
+ * hash per space, however many names point at it).
+ */
 export async function namespaceUsage(db: DB, namespaceId: string): Promise<number> {
   const row = await db
-    .selectFrom('files')
-    .innerJoin('spaces', 'spaces.id', 'files.space_id')
-    .select((eb) => eb.fn.sum<number | string | null>('files.size').as('total'))
-    .where('spaces.namespace_id', '=', namespaceId)
+    .selectFrom((eb) =>
+      eb
+        .selectFrom('files')
+        .innerJoin('spaces', 'spaces.id', 'files.space_id')
+        .select((inner) => ['files.space_id', 'files.hash', inner.fn.max('files.size').as('size')])
+        .where('spaces.namespace_id', '=', namespaceId)
+        .groupBy(['files.space_id', 'files.hash'])
+        .as('blobs'),
+    )
+    .select((eb) => eb.fn.sum<number | string | null>('blobs.size').as('total'))
     .executeTakeFirst();
   return Number(row?.total ?? 0);
 }

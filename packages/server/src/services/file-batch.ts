@@ -11,7 +11,7 @@ import { type FileView, fileView } from '../views.ts';
 import { type EntryError, entryError, parseBatch, parseEntry } from './batch-entries.ts';
 import { indexedContentType, provenBlob } from './blob-proof.ts';
 import { registerFileBody } from './file-index.ts';
-import { checkQuota } from './quota.ts';
+import { checkQuota, storedBytesDelta } from './quota.ts';
 
 /** BSS `stat` calls one batch makes at once, for the entries that come without a receipt. */
 const STAT_CONCURRENCY = 8;
@@ -81,7 +81,11 @@ export async function registerFiles(
   await checkQuota(
     ctx,
     namespace,
-    writes.reduce((sum, w) => sum + w.proven.size - (w.previous?.size ?? 0), 0),
+    await storedBytesDelta(
+      ctx,
+      space?.id,
+      writes.map((w) => ({ hash: w.input.hash, size: w.proven.size, previous: w.previous })),
+    ),
   );
   const now = nowIso(ctx);
   const target =

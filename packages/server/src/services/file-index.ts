@@ -10,7 +10,7 @@ import { assetTypeSchema, contentTypeSchema, fileNameSchema, hashSchema } from '
 import { blobUrl } from '../signing.ts';
 import { type FileView, fileView } from '../views.ts';
 import { indexedContentType, provenBlob, receiptSchema } from './blob-proof.ts';
-import { checkQuota } from './quota.ts';
+import { checkQuota, storedBytesDelta } from './quota.ts';
 
 export const registerFileBody = z.strictObject({
   name: fileNameSchema,
@@ -39,7 +39,8 @@ export async function registerFile(
   const stat = await provenBlob(ctx, { owner: where.namespace, project: where.space, hash: input.hash }, input.receipt);
   if (!stat)
     throw new NotFoundError(`blob storage holds no verified blob ${input.hash} in ${where.namespace}/${where.space}`);
-  await checkQuota(ctx, namespace, stat.size - (previous?.size ?? 0));
+  const change = { hash: input.hash, size: stat.size, previous: previous || undefined };
+  await checkQuota(ctx, namespace, await storedBytesDelta(ctx, space?.id, [change]));
 
   const target =
     space ??
