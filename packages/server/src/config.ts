@@ -49,6 +49,8 @@ export interface ServerConfig {
   /** Bytes of indexed files a namespace may hold; null is unlimited. */
   namespaceQuotaBytes: number | null;
   corsOrigins: readonly string[];
+  /** Origins besides the server and BSS the web page may send uploads to (an S3 endpoint); CSP connect-src. */
+  webConnectOrigins: readonly string[];
   logLevel: string;
   trustProxy: boolean | string;
   /** log2 of the scrypt cost N for new password hashes. */
@@ -98,6 +100,7 @@ const envSchema = z.object({
   TRUST_PROXY: z.string().default('false'),
   SCRYPT_LOG_N: int(10, 20).default(17),
   LOGIN_MAX_FAILURES_PER_USER: int(1, 1_000_000).default(10),
+  WEB_CONNECT_ORIGINS: list.default([]),
   LOGIN_MAX_FAILURES_PER_ADDRESS: int(1, 1_000_000).default(50),
   LOGIN_MAX_FAILURES_PER_USER_GLOBAL: int(1, 1_000_000).default(100),
   SIGNUP_MAX_PER_ADDRESS: int(1, 1_000_000).default(10),
@@ -177,6 +180,7 @@ export function loadServerConfig(
     login: {
       maxFailuresPerUser: e.LOGIN_MAX_FAILURES_PER_USER,
       maxFailuresPerAddress: e.LOGIN_MAX_FAILURES_PER_ADDRESS,
+    webConnectOrigins: Object.freeze(e.WEB_CONNECT_ORIGINS),
       maxFailuresPerUserGlobal: e.LOGIN_MAX_FAILURES_PER_USER_GLOBAL,
       maxSignupsPerAddress: e.SIGNUP_MAX_PER_ADDRESS,
       windowSeconds: e.LOGIN_FAILURE_WINDOW_SECONDS,

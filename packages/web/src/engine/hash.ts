@@ -1,0 +1,93 @@
+/// <reference lib="dom" />
+/**
+ * SHA-256 of files in Web Workers (`hash-worker.js`, built beside the page's script). A few
+ * workers are kept and shared; each hashes one file at a time.
+ */
+
+type Pending = { resolve(hash: string): void; reject(error: Error): void; onProgress(bytes: number): void };
+
+interface WorkerSlot {
+  worker: Worker;
+  busy: boolean;
+}
+
+export class Hasher {
+  readonly #url: URL;
+  readonly #max: number;
+  readonly #slots: WorkerSlot[] = [];
+  readonly #waiting: Array<() => void> = [];
+  readonly #pending = new Map<number, Pending>();
+  #next = 1;
+
+  constructor(workerUrl: URL, maxWorkers = 2) {
+    this.#url = workerUrl;
+    this.#max = maxWorkers;
+  }
+
+  async #take(): Promise<WorkerSlot> {
+    for (;;) {
+      const free = this.#slots.find((s) => !s.busy);
+      if (free) {
+        free.busy = true;
+        return free;
+      }
+      if (this.#slots.length < this.#max) {
+        const slot = { worker: this.#spawn(), busy: true };
+        this.#slots.push(slot);
+        return slot;
+      }
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    }
+  }
+
+  #spawn(): Worker {
+    const worker = new Worker(this.#url, { type: 'module' });
+    worker.onmessage = (event: MessageEvent<{ id: number; progress?: number; hash?: string; error?: string }>) => {
+      const { id, progress, hash, error } = event.data;
+      const pending = this.#pending.get(id);
+      if (!pending) return;
+      if (progress !== undefined) pending.onProgress(progress);
+      else if (hash !== undefined) pending.resolve(hash);
+      else pending.reject(new Error(`hashing failed: ${error ?? 'unknown error'}`));
+    };
+    return worker;
+  }
+
+  #release(slot: WorkerSlot): void {
+    slot.busy = false;
+    this.#waiting.shift()?.();
+  }
+
+  /** The file's SHA-256 (64 lowercase hex); `onProgress` gets the bytes hashed so far. */
+  async hash(blob: Blob, onProgress: (bytes: number) => void, signal?: AbortSignal): Promise<string> {
+    const slot = await this.#take();
+    const id = this.#next++;
+    try {
+      return await new Promise<string>((resolve, reject) => {
+        const onAbort = (): void => {
+          // The worker is busy with a file nobody wants: replace it.
+          slot.worker.terminate();
+          slot.worker = this.#spawn();
+          reject(signal?.reason ?? new DOMException('aborted', 'AbortError'));
+        };
+        if (signal?.aborted) return onAbort();
+        signal?.addEventListener('abort', onAbort, { once: true });
+        this.#pending.set(id, {
+          resolve: (hash) => {
+            signal?.removeEventListener('abort', onAbort);
+            resolve(hash);
+          },
+          reject: (error) => {
+            signal?.removeEventListener('abort', onAbort);
+            reject(error);
+          },
+          onProgress,
+        });
+        slot.worker.postMessage({ id, blob });
+      });
+    } finally {
+      this.#pending.delete(id);
+      this.#release(slot);
+    }
+  }
+}

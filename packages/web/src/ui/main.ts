@@ -1,0 +1,216 @@
+/// <reference lib="dom" />
+/**
+ * The page: log in (or sign up), choose a namespace and space, drop files and folders into Uppy's
+ * Dashboard, follow each file in the queue, and list and download the space's files.
+ */
+import Uppy, { type Body, type Meta } from '@uppy/core';
+import Dashboard from '@uppy/dashboard';
+import { Hasher } from '../engine/hash.ts';
+import { DreamLakeUpload } from '../engine/plugin.ts';
+import { ResumeStore } from '../engine/resume-store.ts';
+import { type IndexedFile, ProtocolError, ServerApi } from '../protocol/index.ts';
+import { byId, show } from './dom.ts';
+import { renderFiles } from './files-view.ts';
+import { QueueView } from './queue-view.ts';
+import { Session } from './session.ts';
+
+interface PageConfig {
+  allowSignup: boolean;
+}
+
+const session = new Session();
+const api = new ServerApi(location.origin, () => session.token);
+const queue = new QueueView(byId<HTMLTableElement>('queue'));
+const namespaceSelect = byId<HTMLSelectElement>('namespace');
+const spaceInput = byId<HTMLInputElement>('space');
+const notice = byId<HTMLParagraphElement>('notice');
+
+function say(message: string | undefined): void {
+  notice.textContent = message ?? '';
+  show(notice, Boolean(message));
+}
+
+function describe(error: unknown): string {
+  if (error instanceof ProtocolError) return `${error.message} (${error.code})`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+function target(): { namespace: string; space: string } {
+  return { namespace: namespaceSelect.value, space: spaceInput.value.trim() };
+}
+
+function showLogin(message?: string): void {
+  show(byId('login'), true);
+  show(byId('app'), false);
+  show(byId('who'), false);
+  show(byId('logout'), false);
+  say(message);
+  byId<HTMLInputElement>('username').focus();
+}
+
+async function showApp(): Promise<void> {
+  const me = await api.me();
+  byId('who').textContent = me.username;
+  const current = namespaceSelect.value;
+  namespaceSelect.replaceChildren(
+    ...me.namespaces.map((ns) => {
+      const option = document.createElement('option');
+      option.value = ns.name;
+      option.textContent = `${ns.name} (${ns.role})`;
+      return option;
+    }),
+  );
+  namespaceSelect.value = me.namespaces.some((n) => n.name === current) ? current : me.username;
+  show(byId('login'), false);
+  show(byId('app'), true);
+  show(byId('who'), true);
+  show(byId('logout'), true);
+  say(undefined);
+  await loadSpaces();
+  if (target().space) await refreshFiles();
+}
+
+async function loadSpaces(): Promise<void> {
+  const { spaces } = await api.spaces(namespaceSelect.value).catch(() => ({ spaces: [] }));
+  byId('spaces').replaceChildren(
+    ...spaces.map((s) => {
+      const option = document.createElement('option');
+      option.value = s.name;
+      return option;
+    }),
+  );
+}
+
+async function refreshFiles(): Promise<void> {
+  const { namespace, space } = target();
+  byId('space-title').textContent = `${namespace}/${space}`;
+  try {
+    const { files } = await api.list(namespace, space);
+    renderFiles(byId<HTMLTableElement>('files'), files, download);
+  } catch (error) {
+    if (error instanceof ProtocolError && error.status === 404) {
+      renderFiles(byId<HTMLTableElement>('files'), [], download);
+    } else if (error instanceof ProtocolError && error.status === 401) {
+      showLogin('Your session has ended: log in again.');
+    } else say(`Could not list ${namespace}/${space}: ${describe(error)}`);
+  }
+}
+
+async function download(file: IndexedFile): Promise<void> {
+  try {
+    const grant = await api.downloadGrant(file.namespace, file.space, file.name);
+    const link = document.createElement('a');
+    link.href = grant.url;
+    link.download = file.name.slice(file.name.lastIndexOf('/') + 1);
+    link.rel = 'noopener';
+    document.body.append(link);
+    link.click();
+    link.remove();
+  } catch (error) {
+    say(`Could not download ${file.name}: ${describe(error)}`);
+  }
+}
+
+let reauth: Promise<void> | undefined;
+/** After a 401: back to the login form; the queue waits and goes on once the user is back. */
+function reauthenticate(): Promise<void> {
+  if (!reauth) {
+    session.clear();
+    showLogin('Your session has ended: log in again and the queue continues.');
+    reauth = session.next().finally(() => {
+      reauth = undefined;
+    });
+  }
+  return reauth;
+}
+
+let refreshTimer: ReturnType<typeof setTimeout> | undefined;
+function refreshSoon(): void {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(() => void refreshFiles(), 300);
+}
+
+function startUppy(): Uppy<Meta, Body> {
+  const uppy = new Uppy<Meta, Body>({ autoProceed: false, allowMultipleUploadBatches: true });
+  uppy.use(Dashboard, {
+    inline: true,
+    target: '#drop',
+    height: 300,
+    width: '100%',
+    fileManagerSelectionType: 'both',
+    proudlyDisplayPoweredByUppy: false,
+    hideUploadButton: true,
+    note: 'Drop files or whole folders: a folder keeps its relative paths as file names.',
+  });
+  uppy.use(DreamLakeUpload, {
+    api,
+    hasher: new Hasher(new URL('/assets/hash-worker.js', location.origin)),
+    resume: new ResumeStore(localStorage),
+    target,
+    reauthenticate,
+    onStatus: (file, name, status) => {
+      queue.update(file.id, name, status);
+      if (status.state === 'done' || status.state === 'stored') refreshSoon();
+    },
+  });
+  uppy.on('files-added', () => {
+    const { space } = target();
+    if (!spaceInput.checkValidity() || space === '') {
+      say('Choose a space first (a lowercase name such as first-space); the files wait in the Dashboard.');
+      return;
+    }
+    say(undefined);
+    void uppy.upload();
+  });
+  uppy.on('file-removed', (file) => queue.remove(file.id));
+  return uppy;
+}
+
+async function logIn(signup: boolean): Promise<void> {
+  const username = byId<HTMLInputElement>('username').value.trim();
+  const password = byId<HTMLInputElement>('password').value;
+  const error = byId('login-error');
+  error.textContent = '';
+  try {
+    const answer = signup ? await api.signup(username, password) : await api.login(username, password);
+    session.set(answer.token);
+    byId<HTMLInputElement>('password').value = '';
+    await showApp();
+  } catch (e) {
+    error.textContent = describe(e);
+  }
+}
+
+async function main(): Promise<void> {
+  const config = (await fetch('/web/config.json').then((r) => r.json())) as PageConfig;
+  show(byId('signup-button'), config.allowSignup);
+  byId('login-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    void logIn(false);
+  });
+  byId('signup-button').addEventListener('click', () => void logIn(true));
+  byId('logout').addEventListener('click', () => {
+    session.clear();
+    showLogin();
+  });
+  byId('target-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    void refreshFiles();
+  });
+  namespaceSelect.addEventListener('change', () => void loadSpaces());
+  window.addEventListener('offline', () => say('The network is gone: uploads are paused and retry when it is back.'));
+  window.addEventListener('online', () => say(undefined));
+  startUppy();
+  if (!session.token) return showLogin();
+  try {
+    await showApp();
+  } catch (error) {
+    if (error instanceof ProtocolError && error.status === 401) {
+      session.clear();
+      return showLogin('Your session has ended: log in again.');
+    }
+    showLogin(describe(error));
+  }
+}
+
+void main();

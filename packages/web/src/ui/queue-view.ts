@@ -1,0 +1,81 @@
+/// <reference lib="dom" />
+import type { FileStatus } from '../engine/plugin.ts';
+import { bytes, cell, duration } from './dom.ts';
+
+interface Row {
+  tr: HTMLTableRowElement;
+  state: HTMLTableCellElement;
+  progress: HTMLTableCellElement;
+  /** Where the rate is measured from (the first progress of this upload). */
+  since?: { at: number; sent: number };
+}
+
+/** The queue: one row per file with its state, and bytes, rate and ETA while it uploads. */
+export class QueueView {
+  readonly #body: HTMLTableSectionElement;
+  readonly #rows = new Map<string, Row>();
+
+  constructor(table: HTMLTableElement) {
+    this.#body = table.tBodies[0] ?? table.createTBody();
+  }
+
+  update(id: string, name: string, status: FileStatus): void {
+    let row = this.#rows.get(id);
+    if (!row) {
+      const tr = document.createElement('tr');
+      tr.dataset.name = name;
+      const state = cell('');
+      const progress = cell('');
+      tr.append(cell(name), state, progress);
+      this.#body.append(tr);
+      row = { tr, state, progress };
+      this.#rows.set(id, row);
+    }
+    row.tr.dataset.state = status.state;
+    row.state.className = `state ${status.state}`;
+    row.state.textContent = stateText(status);
+    row.progress.className = 'progress';
+    if (status.state === 'uploading') {
+      const now = performance.now();
+      if (!row.since) row.since = { at: now, sent: status.sent };
+      const seconds = (now - row.since.at) / 1000;
+      const rate = seconds > 0.2 ? (status.sent - row.since.sent) / seconds : 0;
+      const eta = rate > 0 ? (status.total - status.sent) / rate : Number.NaN;
+      const parts = [`${bytes(status.sent)} of ${bytes(status.total)}`];
+      if (rate > 0) parts.push(`${bytes(rate)}/s`, `ETA ${duration(eta)}`);
+      if (status.resumedParts) parts.push(`resumed: ${status.resumedParts} parts already at BSS`);
+      row.progress.textContent = parts.join(' · ');
+    } else if (status.state === 'hashing') {
+      row.progress.textContent = `${bytes(status.done)} of ${bytes(status.total)} hashed`;
+    } else if (status.state === 'done' || status.state === 'stored') {
+      const r = status.result;
+      const sent = r.partsTotal > 0 ? ` · ${r.partsSent} of ${r.partsTotal} parts sent` : '';
+      row.progress.textContent = `${bytes(r.file.size)}${sent}`;
+      row.since = undefined;
+    } else if (status.state !== 'retrying') {
+      row.since = undefined;
+    }
+  }
+
+  remove(id: string): void {
+    this.#rows.get(id)?.tr.remove();
+    this.#rows.delete(id);
+  }
+}
+
+function stateText(status: FileStatus): string {
+  switch (status.state) {
+    case 'hashing':
+      return `hashing ${status.total === 0 ? 100 : Math.floor((100 * status.done) / status.total)}%`;
+    case 'granting':
+      return 'asking for a grant';
+    case 'retrying':
+      return `paused, retrying: ${status.reason}`;
+    case 'stored':
+      return 'already stored';
+    case 'failed':
+      return `failed: ${status.reason}`;
+    default:
+      return status.state;
+  }
+}
