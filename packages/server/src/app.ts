@@ -1,4 +1,10 @@
-import { frameworkErrors, loggerOptions, registerErrorHandling } from '@dreamlake/presign/http';
+import {
+  frameworkErrors,
+  loggerOptions,
+  REQUEST_ID_HEADER,
+  registerErrorHandling,
+  requestIdOptions,
+} from '@dreamlake/presign/http';
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { createAuthenticate } from './auth/authenticate.ts';
@@ -10,6 +16,8 @@ import type { ServerConfig } from './config.ts';
 import type { ServerContext } from './context.ts';
 import { createGrantRecorder } from './db/grant-recorder.ts';
 import type { DB } from './db/open.ts';
+import { registerObservability } from './observability/index.ts';
+import { countingGrants } from './observability/metrics.ts';
 import { authRoutes } from './routes/auth.ts';
 import { downloadRoutes } from './routes/downloads.ts';
 import { fileRoutes } from './routes/files.ts';
@@ -38,24 +46,9 @@ function checkingInterval(headersMs: number): number {
   return Math.min(5000, Math.max(100, Math.floor(headersMs / 4)));
 }
 
-/** The server's Fastify app, ready for `inject()` or `listen()`. */
-export async function buildServerApp(options: BuildServerAppOptions): Promise<FastifyInstance> {
-  const { config, db } = options;
-  const clock = options.clock ?? Date.now;
-  const jwt = createJwtIssuer(config.jwtSecret, config.jwtTtlSeconds);
-  const ctx: ServerContext = {
-    config,
-    db,
-    clock,
-    bss: options.bss ?? createBssClient(config, clock),
-    jwt,
-    passwords: options.passwords ?? createPasswordHasher(config.scryptLogN),
-    throttle: createLoginThrottle(db, config.login),
-    authenticate: createAuthenticate({ db, jwt, clock }),
-    grants: createGrantRecorder(db),
-  };
-
-  await ctx.passwords.warm();
+/** The Fastify instance with its logger, timeouts, request ids and error handling; no routes yet. */
+function createApp(options: BuildServerAppOptions): FastifyInstance {
+  const { config } = options;
   const logger = loggerOptions(config.logLevel);
   const { headersMs, requestMs, idleMs, keepAliveMs } = config.timeouts;
   const app = Fastify({
@@ -73,11 +66,40 @@ export async function buildServerApp(options: BuildServerAppOptions): Promise<Fa
     keepAliveTimeout: keepAliveMs,
     // Refusals before routing answer the same JSON error shape as everything else.
     frameworkErrors,
+    // One id per request, the client's own when it sent one; every log line and answer carries it.
+    ...requestIdOptions(),
   });
-  app.decorateRequest('user', null);
   registerErrorHandling(app);
+  return app;
+}
+
+/** The server's Fastify app, ready for `inject()` or `listen()`. */
+export async function buildServerApp(options: BuildServerAppOptions): Promise<FastifyInstance> {
+  const { config, db } = options;
+  const clock = options.clock ?? Date.now;
+  const jwt = createJwtIssuer(config.jwtSecret, config.jwtTtlSeconds);
+  const app = createApp(options);
+  const metrics = await registerObservability(app, config, db);
+  const ctx: ServerContext = {
+    config,
+    db,
+    clock,
+    bss: options.bss ?? createBssClient(config, clock),
+    jwt,
+    passwords: options.passwords ?? createPasswordHasher(config.scryptLogN),
+    throttle: createLoginThrottle(db, config.login),
+    authenticate: createAuthenticate({ db, jwt, clock }),
+    grants: countingGrants(createGrantRecorder(db), metrics),
+  };
+
+  await ctx.passwords.warm();
+  app.decorateRequest('user', null);
   if (config.corsOrigins.length > 0) {
-    await app.register(cors, { origin: [...config.corsOrigins], allowedHeaders: ['authorization', 'content-type'] });
+    await app.register(cors, {
+      origin: [...config.corsOrigins],
+      allowedHeaders: ['authorization', 'content-type', REQUEST_ID_HEADER],
+      exposedHeaders: [REQUEST_ID_HEADER],
+    });
   }
   const routeGroups = [
     healthRoutes,

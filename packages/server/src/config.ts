@@ -59,6 +59,10 @@ export interface ServerConfig {
   timeouts: HttpTimeouts;
   /** Names of the secrets generated at random because dev mode started without them. */
   generatedSecrets: readonly string[];
+  /** The bearer token `/metrics` asks for; null serves it to anyone who reaches the port. */
+  metricsToken: string | null;
+  /** Whether the browsable API page is served at `/docs` (`/openapi.json` always is). */
+  apiDocsUi: boolean;
 }
 
 export class ConfigError extends Error {
@@ -109,6 +113,8 @@ const envSchema = z.object({
   REQUEST_TIMEOUT_SECONDS: int(1, 24 * 3600).default(120),
   IDLE_TIMEOUT_SECONDS: int(1, 24 * 3600).default(120),
   KEEP_ALIVE_TIMEOUT_SECONDS: int(1, 3600).default(72),
+  METRICS_TOKEN: z.union([z.literal(''), z.string().min(16, 'must be at least 16 characters')]).optional(),
+  API_DOCS_UI: flag.optional(),
 });
 
 /** The database location alone: what the admin command needs. */
@@ -192,7 +198,10 @@ export function loadServerConfig(
       keepAliveMs: e.KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
     },
     generatedSecrets: [],
+    metricsToken: e.METRICS_TOKEN || null,
+    apiDocsUi: e.API_DOCS_UI ?? e.DREAMLAKE_DEV,
     ...overrides,
+
   };
   const problems: string[] = [];
   const generated: string[] = [];

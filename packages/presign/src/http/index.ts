@@ -6,5 +6,20 @@ export {
   toDreamLakeError,
 } from './error-handler.ts';
 export { loggerOptions, redactUrl } from './logging.ts';
+export { type MetricsRouteOptions, registerMetricsRoute } from './metrics-route.ts';
+export { observeRequests, type RequestSample, routeOf } from './observe.ts';
+export {
+  describeRoutes,
+  errorBodySchema,
+  jsonSchemaOf,
+  openApiDocument,
+  type RawContent,
+  type RouteAuth,
+  type RouteCatalog,
+  type RouteDoc,
+  type RouteTable,
+  routeSchema,
+} from './openapi.ts';
 export { type PresignGuardOptions, presignGuard } from './presign-guard.ts';
+export { echoRequestIds, REQUEST_ID_HEADER, requestIdOf, requestIdOptions } from './request-id.ts';
 export { parseOrThrow } from './validate.ts';

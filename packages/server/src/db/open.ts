@@ -1,13 +1,33 @@
-import { Kysely } from 'kysely';
+import { Kysely, type LogEvent } from 'kysely';
 import { dialectFor } from './dialect.ts';
 import { migrateToLatest } from './migrate.ts';
 import type { Database } from './schema.ts';
 
 export type DB = Kysely<Database>;
 
+/** Told the duration of every query a database runs, and whether it failed. */
+export type QueryListener = (seconds: number, failed: boolean) => void;
+
+const listenersByDb = new WeakMap<DB, Set<QueryListener>>();
+
+/**
+ * Has `listener` told of every query `db` runs from now on (a database opened by `openDatabase`;
+ * others run none past it); answers the function that stops it.
+ */
+export function onQueries(db: DB, listener: QueryListener): () => void {
+  const listeners = listenersByDb.get(db);
+  listeners?.add(listener);
+  return () => listeners?.delete(listener);
+}
+
 /** Opens the configured database and brings its schema up to date. */
 export async function openDatabase(config: { databaseUrl: string }): Promise<DB> {
-  const db = new Kysely<Database>({ dialect: dialectFor(config.databaseUrl) });
+  const listeners = new Set<QueryListener>();
+  const log = (event: LogEvent) => {
+    for (const listener of listeners) listener(event.queryDurationMillis / 1000, event.level === 'error');
+  };
+  const db = new Kysely<Database>({ dialect: dialectFor(config.databaseUrl), log });
+  listenersByDb.set(db, listeners);
   try {
     await migrateToLatest(db);
   } catch (error) {

@@ -1,0 +1,110 @@
+import { z } from 'zod';
+import { SCOPES } from '../auth/scopes.ts';
+import { assetTypeSchema, fileNameSchema, hashSchema, NO_NUL, nameSchema, roleSchema } from '../names.ts';
+import { passwordSchema } from '../routes/auth.ts';
+
+/**
+ * Shapes for the OpenAPI document: the answers the server sends, and the request bodies whose
+ * schemas live inside their route files (mirrored here with the exported building blocks).
+ */
+
+export const signupBody = z.object({ username: nameSchema, password: passwordSchema });
+export const loginBody = z.object({
+  username: z.string().min(1).max(256).regex(NO_NUL),
+  password: z.string().min(1).max(1024),
+});
+export const passwordBody = z.object({
+  currentPassword: z.string().min(1).max(1024),
+  newPassword: passwordSchema,
+  keepTokens: z.boolean().default(false),
+});
+export const tokenBody = z.object({
+  name: z.string().min(1).max(100),
+  scopes: z.array(z.enum(SCOPES)).min(1).optional(),
+  expiresInDays: z.number().int().min(1).max(3650).optional(),
+  expiresAt: z.iso.datetime({ offset: true }).optional(),
+});
+export const tokenParams = z.object({ id: z.string().min(1).max(100) });
+export const nsParams = z.object({ ns: nameSchema });
+export const spaceParams = z.object({ ns: nameSchema, space: nameSchema });
+export const orgParams = z.object({ org: nameSchema });
+export const memberParams = z.object({ org: nameSchema, username: nameSchema });
+export const nameBody = z.object({ name: nameSchema });
+export const roleBody = z.object({ role: roleSchema });
+export const batchOf = (entry: z.ZodType) => z.object({ files: z.array(entry).min(1) });
+export const lookupEntry = z.object({ name: z.string(), hash: hashSchema });
+
+const iso = z.string().describe('ISO 8601 time');
+
+export const session = z.object({ token: z.string(), expiresAt: iso });
+export const me = z.object({
+  username: z.string(),
+  namespaces: z.array(z.looseObject({ name: z.string(), role: roleSchema })),
+});
+export const tokenView = z.object({
+  id: z.string(),
+  name: z.string(),
+  scopes: z.array(z.enum(SCOPES)),
+  createdAt: iso,
+  expiresAt: iso.nullable(),
+});
+export const createdToken = tokenView.extend({ token: z.string().describe('shown once: dlk_…') });
+export const spaceView = z.object({ namespace: z.string(), name: z.string(), createdAt: iso });
+export const memberView = z.object({ username: z.string(), role: roleSchema });
+export const fileView = z.object({
+  namespace: z.string(),
+  space: z.string(),
+  name: z.string(),
+  type: assetTypeSchema,
+  size: z.number().int(),
+  contentType: z.string(),
+  hash: hashSchema,
+  uploadedBy: z.string(),
+  createdAt: iso,
+});
+const uploadUrls = {
+  initUrl: z.url(),
+  partsUrl: z.url(),
+  partsDoneUrl: z.url(),
+  completeUrl: z.url(),
+  abortUrl: z.url(),
+  expiresAt: iso,
+};
+export const entryError = z.object({
+  index: z.number().int(),
+  error: z.looseObject({ code: z.string(), message: z.string() }),
+});
+export const uploadGrant = z.union([z.object(uploadUrls), z.object({ exists: z.literal(true), file: fileView })]);
+export const batchGrantAnswer = z.object({
+  files: z.array(
+    z.union([
+      z.object({ index: z.number().int(), ...uploadUrls, singleUrl: z.url().optional() }),
+      z.object({ index: z.number().int(), exists: z.literal(true), file: fileView }),
+      entryError,
+    ]),
+  ),
+});
+export const batchRegisterAnswer = z.object({
+  files: z.array(z.union([z.object({ index: z.number().int(), file: fileView, created: z.boolean() }), entryError])),
+});
+export const lookupAnswer = z.object({ files: z.array(z.enum(['indexed', 'held', 'missing'])) });
+export const downloadAnswer = z.object({
+  url: z.url(),
+  name: z.string(),
+  hash: hashSchema,
+  size: z.number().int(),
+  contentType: z.string(),
+  expiresAt: iso,
+});
+export const health = z.object({ ok: z.literal(true) });
+export const readiness = z.object({ ok: z.boolean(), checks: z.record(z.string(), z.enum(['ok', 'failed'])) });
+export const downloadBatchBody = z.object({
+  namespace: nameSchema,
+  space: nameSchema,
+  files: z.array(z.object({ name: fileNameSchema })).min(1),
+});
+export const downloadBatchAnswer = z.object({
+  files: z.array(z.union([downloadAnswer.extend({ index: z.number().int() }), entryError])),
+});
+export const assetParams = z.object({ name: z.string() });
+export const webConfig = z.object({ allowSignup: z.boolean(), bssOrigin: z.url() });

@@ -1,0 +1,91 @@
+import type { RequestSample } from '@dreamlake/presign/http';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import type { GrantRecorder } from '../db/grant-recorder.ts';
+
+/** Seconds: from a cached answer to a slow complete or a scrypt login under load. */
+const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+const QUERY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5];
+
+/** The server's metrics, in a registry of its own (one per app, so tests and apps never share). */
+export interface ServerMetrics {
+  registry: Registry;
+  requests: Counter<'method' | 'route' | 'status'>;
+  latency: Histogram<'method' | 'route' | 'status'>;
+  grants: Counter<'outcome'>;
+  logins: Counter<'outcome'>;
+  throttled: Counter<'route'>;
+  queries: Histogram<'outcome'>;
+}
+
+export function createServerMetrics(): ServerMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  return {
+    registry,
+    requests: new Counter({
+      name: 'dreamlake_http_requests_total',
+      help: 'Requests answered, by method, route pattern and status',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    }),
+    latency: new Histogram({
+      name: 'dreamlake_http_request_duration_seconds',
+      help: 'Time from a request arriving to its answer being sent, by method, route pattern and status',
+      labelNames: ['method', 'route', 'status'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    grants: new Counter({
+      name: 'dreamlake_upload_grants_total',
+      help: 'Upload grants by outcome: granted, exists (already in the space), or the refusal code',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    logins: new Counter({
+      name: 'dreamlake_logins_total',
+      help: 'Password logins by outcome: ok, or the refusal code (unauthorized, rate_limited, invalid_request)',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    throttled: new Counter({
+      name: 'dreamlake_auth_throttled_total',
+      help: 'Sign-ups, logins and password changes refused by the throttle (429), by route',
+      labelNames: ['route'],
+      registers,
+    }),
+    queries: new Histogram({
+      name: 'dreamlake_db_query_duration_seconds',
+      help: 'Database query latency, by outcome (ok or error)',
+      labelNames: ['outcome'],
+      buckets: QUERY_BUCKETS,
+      registers,
+    }),
+  };
+}
+
+const GRANT_ROUTES = new Set(['/uploads/init', '/uploads/batch']);
+
+/** Counts one answered request into the request metrics and the auth and grant refusals. */
+export function recordServerRequest(metrics: ServerMetrics, sample: RequestSample): void {
+  const labels = { method: sample.method, route: sample.route, status: String(sample.status) };
+  metrics.requests.inc(labels);
+  metrics.latency.observe(labels, sample.seconds);
+  if (sample.method !== 'POST') return;
+  if (sample.route === '/auth/login') metrics.logins.inc({ outcome: sample.outcome });
+  if (sample.outcome === 'rate_limited' && sample.route.startsWith('/auth/')) {
+    metrics.throttled.inc({ route: sample.route });
+  }
+  // Grants given are counted as they are written to the audit log; refusals here.
+  if (GRANT_ROUTES.has(sample.route) && sample.outcome !== 'ok') metrics.grants.inc({ outcome: sample.outcome });
+}
+
+/** The audit log's recorder, counting each grant it writes by its outcome. */
+export function countingGrants(recorder: GrantRecorder, metrics: ServerMetrics): GrantRecorder {
+  return {
+    async record(grants) {
+      await recorder.record(grants);
+      for (const grant of grants) metrics.grants.inc({ outcome: grant.outcome });
+    },
+  };
+}
