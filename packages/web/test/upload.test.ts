@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { MIB, makeFile, ROOT, type Services, sha256File, tempDir, uniqueName } from '../../cli/test/e2e/harness.ts';
+import {
+  BROWSER_SKIP,
+  buildPage,
+  chooseSpace,
+  launchChromium,
+  queueStates,
+  signUp,
+  startServices,
+  waitForStates,
+} from './browser-helpers.ts';
+
+describe('the web uploader in Chromium', { skip: BROWSER_SKIP }, () => {
+  let services: Services;
+  let browser: Browser;
+  let dir: string;
+
+  before(async () => {
+    buildPage();
+    [services, browser, dir] = await Promise.all([startServices(), launchChromium(), tempDir('dreamlake-web-')]);
+  });
+  after(async () => {
+    await browser?.close();
+    await services?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('sign up, upload a folder of three files (one multipart), see them listed, download one with its SHA-256', async (t) => {
+    const folder = join(dir, 'run42');
+    await mkdir(join(folder, 'cams'), { recursive: true });
+    await makeFile(join(folder, 'cams/front.mp4'), 20 * MIB + 12345, 1);
+    await writeFile(join(folder, 'labels.jsonl'), '{"t":0,"label":"start"}\n{"t":1,"label":"stop"}\n');
+    await makeFile(join(folder, 'track.csv'), 300_000, 2);
+    const expected: Record<string, string> = {
+      'run42/cams/front.mp4': await sha256File(join(folder, 'cams/front.mp4')),
+      'run42/labels.jsonl': await sha256File(join(folder, 'labels.jsonl')),
+      'run42/track.csv': await sha256File(join(folder, 'track.csv')),
+    };
+
+    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1200, height: 1100 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('response', (r) => {
+      // Listing a space before its first file is a 404 the page shows as an empty list.
+      const listing = r.request().method() === 'GET' && /\/spaces\/recordings\/files$/.test(new URL(r.url()).pathname);
+      if (r.status() >= 400 && !listing) errors.push(`${r.status()} ${r.request().method()} ${r.url()}`);
+    });
+    let multipartPuts = 0;
+    page.on('request', (r) => {
+      if (r.method() === 'PUT' && new URL(r.url()).pathname === '/upload/part') multipartPuts += 1;
+    });
+    const user = uniqueName('web');
+    await signUp(page, services.serverUrl, user);
+    await chooseSpace(page, 'recordings');
+    await page.setInputFiles('#drop input[webkitdirectory]', folder);
+    try {
+      await waitForStates(page, Object.keys(expected), ['done']);
+    } catch (error) {
+      t.diagnostic(JSON.stringify(await queueStates(page)));
+      t.diagnostic(errors.join('\n'));
+      t.diagnostic(services.logs());
+      throw error;
+    }
+    assert.ok(multipartPuts >= 3, `the 20 MiB file went as parts of 8 MiB (${multipartPuts} part PUTs)`);
+
+    await page.waitForFunction(() => document.querySelectorAll('#files tbody tr[data-name]').length === 3);
+    const listed = await page.$$eval('#files tbody tr[data-name]', (rows) =>
+      rows.map((r) => ({
+        name: (r as HTMLElement).dataset.name,
+        hash: r.querySelector('.hash')?.textContent,
+        type: r.querySelector('.type')?.textContent,
+      })),
+    );
+    assert.deepEqual(Object.fromEntries(listed.map((f) => [f.name, f.hash])), expected);
+    assert.match(listed.find((f) => f.name === 'run42/cams/front.mp4')?.type ?? '', /^videos \(video\/mp4\)$/);
+
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.click('#files tr[data-name="run42/cams/front.mp4"] button.download'),
+    ]);
+    const saved = join(dir, 'front-copy.mp4');
+    await download.saveAs(saved);
+    assert.equal(await sha256File(saved), expected['run42/cams/front.mp4']);
+    assert.deepEqual(errors, []);
+
+    // DREAMLAKE_WEB_SCREENSHOT=docs/web-uploader.png refreshes the README's picture.
+    const shot = process.env.DREAMLAKE_WEB_SCREENSHOT;
+    await page.screenshot({ path: shot ? join(ROOT, shot) : join(dir, 'page.png'), fullPage: true });
+    await context.close();
+  });
+
+  test('a file the server refuses shows its message and the others still upload; a tampered grant is refused visibly', async () => {
+    const folder = join(dir, 'mixed');
+    await mkdir(folder, { recursive: true });
+    await writeFile(join(folder, 'good.txt'), 'fine\n');
+    await writeFile(join(folder, 'tampered.txt'), 'this grant is altered on its way to the page\n');
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    // Alter the signature of every URL granted for tampered.txt, as a proxy or a bug might.
+    await page.route('**/uploads/batch', async (route) => {
+      const body = JSON.parse(route.request().postData() ?? '{}') as { files: Array<{ filename: string }> };
+      const response = await route.fetch();
+      const answer = (await response.json()) as { files: Array<Record<string, unknown>> };
+      if (body.files[0]?.filename === 'mixed/tampered.txt') {
+        for (const entry of answer.files) {
+          for (const [k, v] of Object.entries(entry)) {
+            if (typeof v === 'string' && k.endsWith('Url')) {
+              const url = new URL(v);
+              url.searchParams.set('sig', '0'.repeat(64));
+              entry[k] = url.toString();
+            }
+          }
+        }
+      }
+      await route.fulfill({ response, json: answer });
+    });
+    await signUp(page, services.serverUrl, uniqueName('tamper'));
+    await chooseSpace(page, 'mixed');
+    await page.setInputFiles('#drop input[webkitdirectory]', folder);
+    await waitForStates(page, ['mixed/good.txt', 'mixed/tampered.txt'], ['done', 'failed']);
+    const states = await queueStates(page);
+    assert.equal(states['mixed/good.txt'], 'done');
+    assert.match(states['mixed/tampered.txt'] ?? '', /^failed: .*\(bad_signature\)$/);
+    await page.waitForFunction(() => document.querySelectorAll('#files tbody tr[data-name]').length === 1);
+    assert.equal(await page.textContent('#files tbody tr[data-name] .name'), 'mixed/good.txt');
+    await context.close();
+  });
+
+  test('a reload in the middle of a multipart upload resumes it, sending only the missing parts', async (t) => {
+    const path = join(dir, 'long.mp4');
+    await makeFile(path, 40 * MIB, 7); // 5 parts of 8 MiB
+    const hash = await sha256File(path);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await signUp(page, services.serverUrl, uniqueName('resume'));
+    await chooseSpace(page, 'resume');
+
+    // Let two parts through, then fail every other part PUT as a lost network would.
+    let through = 0;
+    let stored = 0;
+    await page.route('**/upload/part?*', async (route) => {
+      if (through >= 2) return route.abort('internetdisconnected');
+      through += 1;
+      const response = await route.fetch();
+      stored += 1;
+      await route.fulfill({ response });
+    });
+    await page.setInputFiles('#drop input[type=file]:not([webkitdirectory])', path);
+    for (let i = 0; i < 600 && stored < 2; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(stored, 2, 'two parts reached BSS before the reload');
+    // The lost parts show as "paused, retrying" while the page keeps trying.
+    await page.waitForFunction(() =>
+      /^paused, retrying/.test(document.querySelector('#queue tr[data-name="long.mp4"] .state')?.textContent ?? ''),
+    );
+
+    await page.unrouteAll({ behavior: 'ignoreErrors' });
+    await page.reload();
+    await page.waitForSelector('#app:not([hidden])'); // still logged in: the token is in sessionStorage
+    const afterReload: string[] = [];
+    page.on('request', (r) => {
+      if (r.method() === 'PUT' && new URL(r.url()).pathname === '/upload/part') afterReload.push(r.url());
+    });
+    await chooseSpace(page, 'resume');
+    await page.setInputFiles('#drop input[type=file]:not([webkitdirectory])', path);
+    try {
+      await waitForStates(page, ['long.mp4'], ['done']);
+    } catch (error) {
+      t.diagnostic(JSON.stringify(await queueStates(page)));
+      throw error;
+    }
+    assert.equal(afterReload.length, 3, 'only the three missing parts were sent after the reload');
+    const progress = await page.textContent('#queue tr[data-name="long.mp4"] .progress');
+    assert.match(progress ?? '', /3 of 5 parts sent/);
+    await page.waitForFunction(() => document.querySelector('#files tr[data-name="long.mp4"]') !== null);
+    assert.equal(await page.textContent('#files tr[data-name="long.mp4"] .hash'), hash);
+    await context.close();
+  });
+});
