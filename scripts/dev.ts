@@ -38,11 +38,17 @@ function devEnvironment(env: NodeJS.ProcessEnv, dataDir: string, secrets: DevSec
   const host = env.HOST || '127.0.0.1';
   const bssPort = env.BSS_PORT || '10234';
   const urlHost = host.includes(':') ? `[${host}]` : host;
+  const serverPort = env.SERVER_PORT || '10233';
+  const pageHost = host === '0.0.0.0' ? '127.0.0.1' : urlHost;
+  // The web page at the server's address sends its uploads straight to BSS: BSS's CORS allows that origin.
+  const pageOrigins = [`http://${pageHost}:${serverPort}`];
+  if (pageHost === '127.0.0.1') pageOrigins.push(`http://localhost:${serverPort}`);
   return {
     ...env,
     DREAMLAKE_DATA_DIR: dataDir,
     HOST: host,
-    SERVER_PORT: env.SERVER_PORT || '10233',
+    SERVER_PORT: serverPort,
+    CORS_ORIGINS: env.CORS_ORIGINS || pageOrigins.join(','),
     BSS_PORT: bssPort,
     BSS_PUBLIC_URL: env.BSS_PUBLIC_URL || `http://${host === '0.0.0.0' ? '127.0.0.1' : urlHost}:${bssPort}`,
     PRESIGN_SECRETS: env.PRESIGN_SECRETS || secrets.presignSecret,
@@ -59,6 +65,8 @@ function banner(serverUrl: string, bssUrl: string, storage: string, dataDir: str
     `DreamLake is running in dev mode (data in ${dataDir})`,
     `  server  ${serverUrl}`,
     `  BSS     ${bssUrl}  (storage: ${storage})`,
+    '',
+    `Web uploader: open ${serverUrl}/ in a browser (sign up there, then drop files or folders).`,
     '',
     'In another shell, from this folder:',
     `  ${cli} signup --server ${serverUrl} --username alice      # first time: creates the account`,
