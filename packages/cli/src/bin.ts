@@ -80,11 +80,16 @@ function program(io: Io): Command {
     .action((space: string, options) => ls(io, space, options));
   cli
     .command('download')
-    .description('download a file and verify its SHA-256')
-    .argument('<namespace/space/name>')
-    .option('-o, --output <path>', "file (or folder) to write (default: the file's base name in the current folder)")
-    .option('--force', 'overwrite the target when it exists')
-    .option('--json', 'print JSON')
+    .description(
+      'download a file, a folder or a whole space, verifying each SHA-256 (resumes an interrupted download when run again)',
+    )
+    .argument('<namespace/space[/path]>', 'a file, a folder (everything under that prefix) or the whole space')
+    .option(
+      '-o, --output <path>',
+      "where to write: for a file, a file or folder (default: its base name here); for a folder or space, the folder to fill (default: the folder's or space's name here)",
+    )
+    .option('--force', 'overwrite an existing file whose content differs')
+    .option('--json', 'print one JSON object per file')
     .addOption(server())
     .action((file: string, options) => download(io, file, options));
   return cli;

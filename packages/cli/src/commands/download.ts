@@ -1,17 +1,14 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { lstat, mkdir, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { ServerApi } from '../api.ts';
+import { stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import { loadSettings, type SettingFlags } from '../config.ts';
 import type { Io } from '../context.ts';
+import { DownloadClient } from '../download/client.ts';
+import type { DownloadEvents, DownloadItem, FileOutcome } from '../download/run.ts';
 import { DownloadProgress } from '../download-progress.ts';
 import { CliError } from '../errors.ts';
-import { createAgent, getStream } from '../http.ts';
-import { formatBytes } from '../progress.ts';
-import { parseFileRef } from '../target.ts';
+import { formatBytes, formatDuration, Progress } from '../progress.ts';
+import { parseSpace } from '../target.ts';
+import { DEFAULT_RETRY } from '../upload/retry.ts';
 
 export interface DownloadOptions extends SettingFlags {
   output?: string;
@@ -19,77 +16,160 @@ export interface DownloadOptions extends SettingFlags {
   force?: boolean;
 }
 
+/** `NAMESPACE/SPACE[/PATH]`: PATH may hold slashes, and ends in `/` to name a folder. */
+function parseRef(text: string): { namespace: string; space: string; path: string } {
+  const [namespace = '', space = '', ...rest] = text.split('/');
+  const ref = parseSpace(`${namespace}/${space}`);
+  return { ...ref, path: rest.join('/') };
+}
+
 /** `-o PATH` (a folder takes the file's base name), or the file's base name in the working folder. */
-async function destination(cwd: string, output: string | undefined, name: string): Promise<string> {
+async function fileDestination(cwd: string, output: string | undefined, name: string): Promise<string> {
   if (output === undefined) return resolve(cwd, basename(name));
   const path = resolve(cwd, output);
   const info = await stat(path).catch(() => null);
   return info?.isDirectory() ? join(path, basename(name)) : path;
 }
 
-/** An existing target is replaced only when asked to (`--force`). */
-async function checkTarget(target: string, force: boolean | undefined): Promise<void> {
-  const existing = await lstat(target).catch(() => null);
-  if (!existing) return;
-  if (existing.isDirectory()) throw new CliError(`${target} is a folder: choose another path with -o`);
-  if (!force)
-    throw new CliError(`${target} already exists: pass --force to overwrite it, or choose another path with -o`);
+function jsonLine(where: { namespace: string; space: string }, outcome: FileOutcome): string {
+  const { status, ...rest } = outcome;
+  const resumedBytes = status === 'downloaded' ? outcome.resumedBytes : 0;
+  return JSON.stringify({ ...where, ...rest, skipped: status === 'skipped', resumedBytes });
+}
+
+function describe(outcome: FileOutcome): string {
+  if (outcome.status === 'skipped')
+    return `${outcome.path}  ${formatBytes(outcome.size)}  sha256 ${outcome.hash} already there, skipped`;
+  const resumed =
+    outcome.status === 'downloaded' && outcome.resumedBytes > 0
+      ? `, resumed after ${formatBytes(outcome.resumedBytes)}`
+      : '';
+  return `${outcome.path}  ${formatBytes(outcome.size)}  sha256 ${outcome.hash} verified${resumed}`;
 }
 
 /**
- * Downloads a file into a temporary file beside the target and checks its SHA-256; only a match
- * is renamed into place, so a mismatch or an interruption leaves nothing behind.
+ * `dreamlake download NAMESPACE/SPACE[/PATH]`: one file (as before), or a whole space or folder
+ * into `-o DIR` with the relative paths recreated. Prints a line (or a JSON object) per file;
+ * any file that fails makes the run exit 1 after the others are done.
  */
-export async function download(io: Io, fileText: string, options: DownloadOptions): Promise<void> {
-  const ref = parseFileRef(fileText);
-  const target = await destination((io.cwd ?? process.cwd)(), options.output, ref.name);
-  await checkTarget(target, options.force);
+export async function download(io: Io, refText: string, options: DownloadOptions): Promise<void> {
+  const ref = parseRef(refText);
+  const where = { namespace: ref.namespace, space: ref.space };
+  const cwd = (io.cwd ?? process.cwd)();
   const settings = await loadSettings(io.env, options);
-  const agent = createAgent(2);
+  const client = new DownloadClient({
+    server: settings.server,
+    token: settings.token,
+    home: settings.home,
+    retry: {
+      ...DEFAULT_RETRY,
+      onRetry: (error, attempt, delay) =>
+        io.stderr.write(
+          `retrying in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${DEFAULT_RETRY.attempts}): ${(error as Error).message}\n`,
+        ),
+    },
+  });
   try {
-    const api = new ServerApi(settings.server, agent, settings.token);
-    const grant = await api.downloadGrant(ref.namespace, ref.space, ref.name);
-    await mkdir(dirname(target), { recursive: true });
-    const partial = `${target}.${randomBytes(4).toString('hex')}.partial`;
-    const progress =
-      io.stdout.isTTY && !options.json
-        ? new DownloadProgress({
-            out: io.stdout,
-            name: basename(target),
-            total: typeof grant.size === 'number' ? grant.size : undefined,
-          })
-        : undefined;
-    const sha = createHash('sha256');
-    let size = 0;
-    const tap = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        sha.update(chunk);
-        size += chunk.length;
-        progress?.received(chunk.length);
-        callback(null, chunk);
-      },
-    });
-    try {
-      const response = await getStream(agent, grant.url);
-      progress?.start();
-      await pipeline(response.body, tap, createWriteStream(partial, { mode: 0o644, flags: 'wx' }));
-    } catch (error) {
-      await rm(partial, { force: true });
-      throw error instanceof CliError ? error : new CliError(`download interrupted: ${(error as Error).message}`);
-    } finally {
-      progress?.stop();
+    const remote = await client.resolve(ref.namespace, ref.space, ref.path);
+    if (remote.kind === 'file') {
+      const { grant } = remote;
+      const target = await fileDestination(cwd, options.output, grant.name);
+      const item = { ...grant, relative: basename(grant.name), target, url: grant.url };
+      const outcome = await oneFile(io, client, where, item, cwd, options);
+      if (outcome.status === 'failed') throw new CliError(outcome.error);
+      io.stdout.write(`${options.json ? jsonLine(where, outcome) : describe(outcome)}\n`);
+      return;
     }
-    const actual = sha.digest('hex');
-    if (actual !== grant.hash || (typeof grant.size === 'number' && size !== grant.size)) {
-      await rm(partial, { force: true });
-      throw new CliError(
-        `SHA-256 mismatch for ${ref.name}: expected ${grant.hash}, received ${actual} (${size} bytes); the partial file was deleted`,
-      );
-    }
-    await rename(partial, target);
-    if (options.json) io.stdout.write(`${JSON.stringify({ ...ref, path: target, hash: actual, size })}\n`);
-    else io.stdout.write(`${target}  ${formatBytes(size)}  sha256 ${actual} verified\n`);
+    const prefix = ref.path === '' || ref.path.endsWith('/') ? ref.path : `${ref.path}/`;
+    const folderName = prefix === '' ? ref.space : (prefix.slice(0, -1).split('/').pop() as string);
+    const root = resolve(cwd, options.output ?? folderName);
+    const items: DownloadItem[] = remote.files.map((f) => ({
+      name: f.name,
+      hash: f.hash,
+      size: f.size,
+      relative: f.name.slice(prefix.length),
+    }));
+    await manyFiles(io, client, where, items, root, options);
   } finally {
-    await agent.close();
+    await client.close();
   }
+}
+
+async function oneFile(
+  io: Io,
+  client: DownloadClient,
+  where: { namespace: string; space: string },
+  item: DownloadItem,
+  cwd: string,
+  options: DownloadOptions,
+): Promise<FileOutcome> {
+  const progress =
+    io.stdout.isTTY && !options.json
+      ? new DownloadProgress({ out: io.stdout, name: basename(item.target as string), total: item.size })
+      : undefined;
+  const events: DownloadEvents = {
+    begin: () => progress?.start(),
+    bytes: (_name, bytes) => progress?.received(bytes),
+    resumed: (_name, bytes) => progress?.received(bytes),
+  };
+  try {
+    const [outcome] = await client.fetch(where, [item], { root: cwd, force: Boolean(options.force) }, events);
+    return outcome as FileOutcome;
+  } finally {
+    progress?.stop();
+  }
+}
+
+async function manyFiles(
+  io: Io,
+  client: DownloadClient,
+  where: { namespace: string; space: string },
+  items: DownloadItem[],
+  root: string,
+  options: DownloadOptions,
+): Promise<void> {
+  const progress = new Progress({
+    out: io.stdout,
+    err: io.stderr,
+    live: Boolean(io.stdout.isTTY) && !options.json,
+    color: !io.env.NO_COLOR && Boolean(io.stdout.isTTY),
+  });
+  const counts = { downloaded: 0, skipped: 0, failed: 0, bytes: 0 };
+  const startedAt = Date.now();
+  progress.start(
+    items.length,
+    items.reduce((sum, f) => sum + f.size, 0),
+  );
+  const events: DownloadEvents = {
+    begin: (name, size) => {
+      progress.begin(name, size);
+      progress.phase(name, 'uploading');
+    },
+    bytes: (name, bytes) => {
+      counts.bytes += bytes;
+      progress.sent(name, bytes);
+    },
+    resumed: (name, bytes) => progress.resumed(name, bytes),
+    end: (outcome) => {
+      counts[outcome.status] += 1;
+      if (outcome.status === 'skipped') progress.begin(outcome.name, outcome.size);
+      progress.end(outcome.name);
+      if (options.json) progress.log(jsonLine(where, outcome));
+      else if (outcome.status === 'failed') progress.note(`dreamlake: ${outcome.error}`);
+      else progress.log(describe(outcome));
+    },
+  };
+  try {
+    await client.fetch(where, items, { root, force: Boolean(options.force) }, events);
+  } finally {
+    progress.stop();
+  }
+  const seconds = (Date.now() - startedAt) / 1000;
+  const took = seconds < 10 ? `${seconds.toFixed(1)}s` : formatDuration(seconds);
+  const summary =
+    `done: ${counts.downloaded} downloaded, ${counts.skipped} already there, ${counts.failed} failed, into ${root}; ` +
+    `${formatBytes(counts.bytes)} received in ${took}, ${formatBytes(seconds > 0 ? counts.bytes / seconds : 0)}/s average`;
+  if (progress.live) io.stdout.write(`${summary}\n`);
+  else io.stderr.write(`${summary}\n`);
+  if (counts.failed > 0) throw new CliError(`${counts.failed} of ${items.length} files failed (see above)`);
 }

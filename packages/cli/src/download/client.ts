@@ -1,0 +1,110 @@
+import { type DownloadGrant, type IndexedFile, ServerApi } from '../api.ts';
+import { ApiError } from '../errors.ts';
+import { createAgent } from '../http.ts';
+import { Budget } from '../upload/budget.ts';
+import { HashCache } from '../upload/hash.ts';
+import { DEFAULT_RETRY, type RetryOptions } from '../upload/retry.ts';
+import { Grants } from './grants.ts';
+import { type DownloadEvents, type DownloadItem, downloadItems, type FileOutcome, type RunOptions } from './run.ts';
+
+const MIB = 1024 * 1024;
+
+export interface DownloadClientOptions {
+  server: string;
+  token: string | undefined;
+  /** The CLI's home: the hash cache lives there. */
+  home: string;
+  signal?: AbortSignal;
+  retry?: RetryOptions;
+  /** Requests receiving bodies at once, and the bytes they may be asked for (the upload's scheme). */
+  requests?: number;
+  bytesInFlight?: number;
+  /** Files larger than this come as ranges of this size. */
+  chunkSize?: number;
+  rangesPerFile?: number;
+}
+
+/** What a path in a space names: one file, or the files under a folder prefix. */
+export type Remote = { kind: 'file'; grant: DownloadGrant } | { kind: 'folder'; files: IndexedFile[] };
+
+export const DEFAULTS = {
+  requests: 16,
+  bytesInFlight: 64 * MIB,
+  chunkSize: 8 * MIB,
+  rangesPerFile: 8,
+  /** Upload part MD5s (for the hash cache) are taken for files up to this size. */
+  md5UpTo: 64 * MIB,
+} as const;
+
+/**
+ * Downloads from one server over one keep-alive pool: resolves what a path names, then fetches
+ * files with one budget for the whole run. Prints nothing; reports through events.
+ */
+export class DownloadClient {
+  readonly api: ServerApi;
+  readonly #options: DownloadClientOptions;
+  readonly #agent;
+  readonly #cache: HashCache;
+
+  constructor(options: DownloadClientOptions) {
+    this.#options = options;
+    // One connection per request in flight, and one for the server's calls.
+    this.#agent = createAgent((options.requests ?? DEFAULTS.requests) + 2);
+    this.api = new ServerApi(options.server, this.#agent, options.token);
+    this.#cache = new HashCache(options.home);
+  }
+
+  /**
+   * `path` empty or ending in `/`: the files under it. Otherwise the file of that name when the
+   * index holds one, else the files under `path/`. A space that does not exist, or that the
+   * caller may not read, is the server's 404; a folder with nothing under it is a 404 too.
+   */
+  async resolve(namespace: string, space: string, path: string): Promise<Remote> {
+    if (path !== '' && !path.endsWith('/')) {
+      try {
+        return { kind: 'file', grant: await this.api.downloadGrant(namespace, space, path) };
+      } catch (error) {
+        if (!(error instanceof ApiError && error.status === 404)) throw error;
+      }
+    }
+    const prefix = path === '' || path.endsWith('/') ? path : `${path}/`;
+    const { files } = await this.api.listFiles(namespace, space);
+    const under = files.filter((f) => f.name.startsWith(prefix));
+    if (under.length === 0) {
+      const what =
+        path === ''
+          ? `space ${namespace}/${space} holds no files`
+          : `no file or folder "${path}" in ${namespace}/${space}`;
+      throw new ApiError(404, 'not_found', what);
+    }
+    return { kind: 'folder', files: under };
+  }
+
+  /** Fetches the items of one space (see downloadItems). */
+  fetch(
+    where: { namespace: string; space: string },
+    items: readonly DownloadItem[],
+    run: RunOptions,
+    events?: DownloadEvents,
+  ): Promise<FileOutcome[]> {
+    const o = this.#options;
+    const deps = {
+      dispatcher: this.#agent,
+      budget: new Budget(o.bytesInFlight ?? DEFAULTS.bytesInFlight, o.requests ?? DEFAULTS.requests),
+      retry: o.retry ?? DEFAULT_RETRY,
+      chunkSize: o.chunkSize ?? DEFAULTS.chunkSize,
+      rangesPerFile: o.rangesPerFile ?? DEFAULTS.rangesPerFile,
+      md5UpTo: DEFAULTS.md5UpTo,
+      hashCache: this.#cache,
+      fileConcurrency: o.requests ?? DEFAULTS.requests,
+      grants: new Grants(this.api, this.#agent, o.token, where),
+      ...(o.signal ? { signal: o.signal } : {}),
+    };
+    return downloadItems(deps, items, run, events);
+  }
+
+  async close(): Promise<void> {
+    await this.#cache.flush().catch(() => undefined);
+    await this.#agent.close();
+  }
+}
