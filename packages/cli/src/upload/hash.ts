@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
+import type { Stats } from 'node:fs';
 import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { readJsonFile, writePrivateFile } from '../config.ts';
 import { partCount } from './plan.ts';
@@ -131,6 +132,19 @@ function* cacheText(entries: Map<string, CacheEntry>): Generator<string> {
 /** Files up to this size are read whole in one call. */
 const SMALL_READ_BYTES = 1024 * 1024;
 
+/** The SHA-256 and per-part MD5s of bytes already in memory. */
+export function digestBytes(bytes: Buffer, partSize: number): FileDigest {
+  const partMd5: string[] = [];
+  for (let offset = 0; offset < bytes.length || partMd5.length === 0; offset += partSize) {
+    partMd5.push(
+      createHash('md5')
+        .update(bytes.subarray(offset, offset + partSize))
+        .digest('base64'),
+    );
+  }
+  return { sha256: createHash('sha256').update(bytes).digest('hex'), partSize, partMd5 };
+}
+
 /** Reads the file once, computing the SHA-256 of the whole and the MD5 of every part. */
 export async function digestFile(
   path: string,
@@ -174,16 +188,55 @@ export interface HashResult {
   digest: FileDigest;
   /** True when the digest came from the cache and the file was not read. */
   cached: boolean;
+  /** The bytes that were hashed, when the caller asked to keep them (a small file read now). */
+  bytes?: Buffer;
 }
 
-/** The file's digest, from the cache when the file has not changed since it was last read. */
+/**
+ * Reads a small file whole through one open handle and compares its stat after the read with the
+ * one taken before (a file that changed meanwhile is not cached). Its bytes then serve both the
+ * hash and the upload: a folder of many small files is read once, not twice.
+ */
+async function readWhole(path: string, before: Stats): Promise<{ bytes: Buffer; unchanged: boolean }> {
+  const handle = await open(path, 'r');
+  try {
+    const bytes = Buffer.allocUnsafe(before.size);
+    let length = 0;
+    while (length < bytes.length) {
+      const { bytesRead } = await handle.read(bytes, length, bytes.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    const after = await handle.stat();
+    const unchanged = length === before.size && after.size === before.size && after.mtimeMs === before.mtimeMs;
+    return { bytes: bytes.subarray(0, length), unchanged };
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The file's digest, from the cache when the file has not changed since it was last read. With
+ * `keepBytes`, a file of at most that many bytes that has to be read is read whole and its bytes
+ * come back with the digest.
+ */
 export async function hashFile(
   cache: HashCache,
   path: string,
   partSize: number,
   onBytes?: (bytes: number) => void,
+  keepBytes = 0,
 ): Promise<HashResult> {
   const before = await stat(path);
+  if (keepBytes > 0 && before.size <= keepBytes) {
+    const hit = await cache.get(path, before.size, before.mtimeMs, partSize);
+    if (hit) return { digest: hit, cached: true };
+    const read = await readWhole(path, before);
+    const digest = digestBytes(read.bytes, partSize);
+    onBytes?.(read.bytes.length);
+    if (read.unchanged) await cache.set(path, before.size, before.mtimeMs, digest);
+    return { digest, cached: false, bytes: read.bytes };
+  }
   const hit = await cache.get(path, before.size, before.mtimeMs, partSize);
   if (hit) return { digest: hit, cached: true };
   const digest = await digestFile(path, partSize, onBytes, before.size);

@@ -34,6 +34,10 @@ const LARGE_FILES_AT_ONCE = 3;
 const FILES_IN_FLIGHT = 32;
 /** From this size a file shows its hashing on the live display (smaller ones appear when sent). */
 const SHOW_HASHING_FROM_BYTES = 16 * 1024 * 1024;
+/** Files up to this size are read once, for their hash and their upload, and kept in memory between… */
+const KEEP_FILE_BYTES = 1024 * 1024;
+/** …while the bytes so kept stay under this (beyond it, a file is read again when it is sent). */
+const KEPT_BYTES = 64 * 1024 * 1024;
 /** How long a finished file waits for others to register with it (less when nothing else is being sent). */
 const REGISTER_DELAY_MS = 1000;
 
@@ -55,6 +59,8 @@ interface Item {
   file: LocalFile;
   prepared?: Prepared;
   begun: boolean;
+  /** Bytes of the run's KEPT_BYTES this file holds. */
+  kept: number;
 }
 
 type Ready = Item & { prepared: Prepared };
@@ -104,6 +110,8 @@ class Run {
   #batchRoutes = true;
   #lookupRoute = true;
   #registerRoute = true;
+  /** Bytes of small files held in memory between their hashing and their upload. */
+  #kept = 0;
 
   constructor(
     private readonly deps: RunDeps,
@@ -134,7 +142,7 @@ class Run {
     };
     for (const [index, file] of files.entries()) {
       if (this.#failure) break;
-      window.push({ index, file, begun: false });
+      window.push({ index, file, begun: false, kept: 0 });
       windowBytes += file.size;
       if (window.length >= WINDOW_FILES || windowBytes >= WINDOW_BYTES) await startWindow();
     }
@@ -180,12 +188,23 @@ class Run {
       if (this.#failure) return;
       // Large files show their hashing; small ones appear once they are sent.
       if (item.file.size > SHOW_HASHING_FROM_BYTES) this.#begin(item);
+      if (item.file.size <= KEEP_FILE_BYTES && this.#kept + item.file.size <= KEPT_BYTES) {
+        item.kept = item.file.size;
+        this.#kept += item.kept;
+      }
       try {
-        item.prepared = await prepareFile(this.deps, item.file, this.target, this.typeOverride);
+        item.prepared = await prepareFile(
+          this.deps,
+          item.file,
+          this.target,
+          this.typeOverride,
+          item.kept > 0 ? KEEP_FILE_BYTES : 0,
+        );
       } catch (error) {
         this.#failFile(item, error);
         if (item.begun) this.hooks.end(item.file);
       }
+      if (!item.prepared?.bytes) this.#release(item);
     });
     if (this.#failure) return;
     const ready = items.filter((item): item is Ready => item.prepared !== undefined);
@@ -195,6 +214,7 @@ class Run {
     const toGrant: Ready[] = [];
     ready.forEach((item, i) => {
       const state = states[i] ?? 'missing';
+      if (state !== 'missing') this.#release(item);
       if (state === 'indexed') {
         this.#begin(item);
         this.#finish(item, Promise.resolve({ ...item.prepared.base, skipped: true }));
@@ -251,12 +271,22 @@ class Run {
       this.#failFile(item, error);
       this.hooks.end(item.file);
       return;
+    } finally {
+      this.#release(item);
     }
     this.#finish(item, this.#registerFile(item.prepared, sent.receipt, sent.fields));
   }
 
+  /** Lets go of a file's bytes kept in memory (it was sent, needs no sending, or failed). */
+  #release(item: Item): void {
+    this.#kept -= item.kept;
+    item.kept = 0;
+    if (item.prepared) item.prepared.bytes = undefined;
+  }
+
   /** Against a server without batch routes: each file its own grant and register. */
   async #oneByOne(items: Ready[]): Promise<void> {
+    for (const item of items) this.#release(item);
     await eachLimited(items, LARGE_FILES_AT_ONCE, async (item) => {
       if (this.#failure) return;
       this.#begin(item);
@@ -349,7 +379,7 @@ class Run {
             () =>
               this.#single.send(
                 singleUrl,
-                { path: file.path, size: file.size, contentType: prepared.contentType },
+                { path: file.path, size: file.size, contentType: prepared.contentType, bytes: prepared.bytes },
                 (n) => this.deps.events.sent(file.name, n),
               ),
             this.deps.retry,

@@ -12,12 +12,19 @@ export interface StoredBlob {
   receipt?: BlobReceipt;
 }
 
+/** Bytes already in memory, as the one chunk of a body. */
+async function* once(bytes: Buffer): AsyncGenerator<Uint8Array> {
+  yield bytes;
+}
+
 type Begin = { mode: 'put'; url: string } | { mode: 's3'; url: string; headers?: Record<string, string>; key: string };
 
 export interface SingleFile {
   path: string;
   size: number;
   contentType: string;
+  /** The file's bytes when they are already in memory (then the file is not read again). */
+  bytes?: Buffer;
 }
 
 /**
@@ -76,17 +83,20 @@ export class SingleShot {
     headers: Record<string, string>,
   ): Promise<StoredBlob> {
     let counted = 0;
-    const body = countedBody(file.path, { start: 0, end: file.size }, (bytes) => {
+    const count = (bytes: number) => {
       counted += bytes;
       onBytes(bytes);
-    });
+    };
+    // Bytes in memory go as they are (counted once sent); a file is read as the request is sent.
+    const body = file.bytes ? undefined : countedBody(file.path, { start: 0, end: file.size }, count);
     try {
       const { text } = await putForAnswer(this.#dispatcher, url, {
-        body: body.chunks,
+        body: body?.chunks ?? once(file.bytes ?? Buffer.alloc(0)),
         length: file.size,
         contentType: file.contentType,
         headers,
       });
+      if (!body) count(file.size);
       if (text === '') return { success: true, key: '', hash: '', size: file.size, contentType: file.contentType };
       try {
         return JSON.parse(text) as StoredBlob;
@@ -97,7 +107,7 @@ export class SingleShot {
       onBytes(-counted);
       throw error;
     } finally {
-      body.close();
+      body?.close();
     }
   }
 }

@@ -78,6 +78,8 @@ export interface Prepared {
   contentType: string;
   digest: FileDigest;
   base: FileResult;
+  /** The file's bytes, read once for both its hash and its upload (small files, when asked for). */
+  bytes?: Buffer;
 }
 
 /** Hashes a file (or takes its digest from the cache) and works out its type and parts. */
@@ -86,6 +88,7 @@ export async function prepareFile(
   file: LocalFile,
   target: Target,
   typeOverride?: AssetType,
+  keepBytes = 0,
 ): Promise<Prepared> {
   const type = typeOverride ?? detectType(file.name);
   const contentType = detectContentType(file.name);
@@ -93,7 +96,13 @@ export async function prepareFile(
   deps.events.phase(file.name, 'hashing');
   // Without the run's cache, a cache of this file's own, written back at once (no timer outlives the call).
   const cache = deps.hashCache ?? new HashCache(deps.home);
-  const { digest } = await hashFile(cache, file.path, partSize, (n) => deps.events.hashed(file.name, n));
+  const { digest, bytes } = await hashFile(
+    cache,
+    file.path,
+    partSize,
+    (n) => deps.events.hashed(file.name, n),
+    keepBytes,
+  );
   if (!deps.hashCache) await cache.flush();
   const base: FileResult = {
     hash: digest.sha256,
@@ -107,7 +116,9 @@ export async function prepareFile(
     partsSent: 0,
     skipped: false,
   };
-  return { file, type, contentType, digest, base };
+  // Bytes of another length than the file had when it was listed would not match its grant.
+  const kept = bytes !== undefined && bytes.length === file.size ? { bytes } : {};
+  return { file, type, contentType, digest, base, ...kept };
 }
 
 export interface MultipartOutcome {
