@@ -132,6 +132,36 @@ describe('the web uploader in Chromium', { skip: BROWSER_SKIP }, () => {
     await context.close();
   });
 
+  test('a 401 during an upload sends the user back to the login form, and the queue goes on after logging in', async () => {
+    const path = join(dir, 'notes.txt');
+    await writeFile(path, 'written while the session ran out\n');
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const user = uniqueName('expired');
+    await signUp(page, services.serverUrl, user);
+    await chooseSpace(page, 'later');
+    let refused = 0;
+    await page.route('**/uploads/batch', async (route) => {
+      if (refused > 0) return route.fallback();
+      refused += 1;
+      await route.fulfill({
+        status: 401,
+        json: { error: { code: 'unauthorized', message: 'the token has expired' } },
+      });
+    });
+    await page.setInputFiles('#drop input[type=file]:not([webkitdirectory])', path);
+    await page.waitForSelector('#login:not([hidden])');
+    assert.match((await page.textContent('#notice')) ?? '', /log in again/);
+    assert.equal((await queueStates(page))['notes.txt'], 'asking for a grant', 'the file waits in the queue');
+    await page.fill('#username', user);
+    await page.fill('#password', 'correct horse battery staple');
+    await page.click('#login-button');
+    await waitForStates(page, ['notes.txt'], ['done']);
+    assert.equal(refused, 1);
+    await page.waitForFunction(() => document.querySelector('#files tr[data-name="notes.txt"]') !== null);
+    await context.close();
+  });
+
   test('a reload in the middle of a multipart upload resumes it, sending only the missing parts', async (t) => {
     const path = join(dir, 'long.mp4');
     await makeFile(path, 40 * MIB, 7); // 5 parts of 8 MiB
