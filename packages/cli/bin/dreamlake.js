@@ -12,8 +12,8 @@ import { setFlagsFromString } from 'node:v8';
 setFlagsFromString('--optimize-for-size');
 
 process.once('SIGINT', () => {
-  // Parts already sent are recorded as they finish: running the same upload again resumes.
-  process.stderr.write('\ninterrupted (an upload resumes where it stopped when run again)\n');
+  // Parts sent and ranges received are recorded as they finish: running the same command again resumes.
+  process.stderr.write('\ninterrupted (an upload or download resumes where it stopped when run again)\n');
   process.exit(130);
 });
 
