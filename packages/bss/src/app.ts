@@ -1,8 +1,16 @@
-import { frameworkErrors, loggerOptions, registerErrorHandling } from '@dreamlake/presign/http';
+import {
+  frameworkErrors,
+  loggerOptions,
+  REQUEST_ID_HEADER,
+  registerErrorHandling,
+  requestIdOptions,
+} from '@dreamlake/presign/http';
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { BssConfig } from './config.ts';
 import type { BssContext } from './http/context.ts';
+import { registerObservability } from './observability/index.ts';
+import { createReadiness, type Readiness } from './observability/readiness.ts';
 import { registerBlobRoutes } from './routes/blobs.ts';
 import { registerLambdaRoutes } from './routes/lambda.ts';
 import { registerMultipartRoutes } from './routes/multipart.ts';
@@ -20,6 +28,10 @@ export interface BuildBssAppOptions {
   storage: Storage;
   /** Unix seconds now; injectable for tests. */
   clock?: () => number;
+  /** What `/readyz` checks; the configured backend's folder or bucket unless given. */
+  readiness?: Readiness;
+  /** Where log lines go instead of stdout (tests read them). */
+  logStream?: { write(line: string): void };
 }
 
 /** How often Node looks for connections past their header or request deadline. */
@@ -32,8 +44,9 @@ export async function buildBssApp(options: BuildBssAppOptions): Promise<FastifyI
   const { config, storage } = options;
   const ctx: BssContext = { config, storage, clock: options.clock ?? (() => Math.floor(Date.now() / 1000)) };
   const { headersMs, requestMs, idleMs, keepAliveMs } = config.timeouts;
+  const logger = loggerOptions(config.logLevel);
   const app = Fastify({
-    logger: loggerOptions(config.logLevel),
+    logger: logger && options.logStream ? { ...(logger as object), stream: options.logStream } : logger,
     bodyLimit: JSON_BODY_LIMIT,
     // A client that trickles its headers or body is cut off: headers within headersMs, the whole
     // request within requestMs (long enough for a 5 GiB part on a slow link; Node answers 408).
@@ -50,14 +63,17 @@ export async function buildBssApp(options: BuildBssAppOptions): Promise<FastifyI
     return503OnClosing: true,
     // Refusals before routing answer the same JSON error shape as everything else.
     frameworkErrors,
+    // One id per request, the client's own when it sent one; every log line and answer carries it.
+    ...requestIdOptions(),
   });
 
   registerErrorHandling(app);
+  await registerObservability(app, config, options.readiness ?? createReadiness(config));
   await app.register(cors, {
     origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins.length > 0 ? [...config.corsOrigins] : false,
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'OPTIONS'],
-    allowedHeaders: ['content-type', 'content-md5', 'range'],
-    exposedHeaders: ['ETag', 'Content-Range', 'Content-Length', 'Accept-Ranges'],
+    allowedHeaders: ['content-type', 'content-md5', 'range', REQUEST_ID_HEADER],
+    exposedHeaders: ['ETag', 'Content-Range', 'Content-Length', 'Accept-Ranges', REQUEST_ID_HEADER],
     maxAge: 600,
   });
   app.addHook('onSend', async (_request, reply) => {

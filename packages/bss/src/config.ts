@@ -43,6 +43,10 @@ export interface BssConfig {
   sweepIntervalSeconds: number;
   logLevel: string;
   timeouts: HttpTimeouts;
+  /** The bearer token `/metrics` asks for; null serves it to anyone who reaches the port. */
+  metricsToken: string | null;
+  /** Whether the browsable API page is served at `/docs` (`/openapi.json` always is). */
+  apiDocsUi: boolean;
 }
 
 const MIN_SECRET_BYTES = 32;
@@ -88,6 +92,8 @@ const envSchema = z.object({
   REQUEST_TIMEOUT_SECONDS: intIn(0, 7 * 24 * 3600).default(3600),
   IDLE_TIMEOUT_SECONDS: intIn(1, 24 * 3600).default(600),
   KEEP_ALIVE_TIMEOUT_SECONDS: intIn(1, 3600).default(72),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  API_DOCS_UI: flag.optional(),
 });
 
 export class ConfigError extends Error {
@@ -174,5 +180,7 @@ export function loadBssConfig(env: NodeJS.ProcessEnv): BssConfig {
       idleMs: e.IDLE_TIMEOUT_SECONDS * 1000,
       keepAliveMs: e.KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
     }),
+    metricsToken: e.METRICS_TOKEN ?? null,
+    apiDocsUi: e.API_DOCS_UI ?? devMode,
   });
 }

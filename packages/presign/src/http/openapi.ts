@@ -81,7 +81,7 @@ const SECURITY: Record<RouteAuth, readonly Record<string, string[]>[]> = {
 export function routeSchema(doc: RouteDoc): Record<string, unknown> {
   const response: Record<number, JsonSchema> = { ...errorResponses(doc.errors ?? []) };
   for (const [status, answer] of Object.entries(doc.responses)) {
-    if (typeof answer === 'string') response[Number(status)] = { description: answer, type: 'null' };
+    if (typeof answer === 'string') response[Number(status)] = { description: answer };
     else if (isRaw(answer)) response[Number(status)] = rawBody(answer);
     else response[Number(status)] = { ...jsonSchemaOf(answer, 'output'), description: 'success' };
   }

@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import { ASSET_TYPES } from '../asset-types.ts';
+import { fullHash, name, partQuery, uploadHash } from '../http/schemas.ts';
+
+/**
+ * Shapes for the OpenAPI document: the signed query of each kind of URL and the answers BSS
+ * sends. Request bodies are the handlers' own schemas (`http/schemas.ts`).
+ */
+
+const exp = z
+  .string()
+  .regex(/^[0-9]{1,12}$/)
+  .describe('Unix seconds the URL is valid until');
+const sig = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/)
+  .describe('HMAC-SHA256 of the action, the signed params and exp');
+const signature = { exp, sig };
+
+export const typeParams = z.object({ type: z.enum(ASSET_TYPES) });
+export const lambdaParams = z.object({ name: z.string().describe('a Lambda trigger, e.g. verify') });
+
+/** The five upload URLs: the scope, the grant params it may carry, the signature (unsigned only in the legacy rollout). */
+export const uploadQuery = z.object({
+  owner: name,
+  project: name,
+  hash: uploadHash,
+  size: z
+    .string()
+    .regex(/^[0-9]{1,16}$/)
+    .optional()
+    .describe('signed when present: the declared byte count'),
+  user: z.string().optional().describe('signed when present: the user the server granted the upload to'),
+  exp: exp.optional(),
+  sig: sig.optional(),
+});
+export const partsDoneQuery = uploadQuery.extend({ uploadId: z.string(), key: z.string() });
+export const singleQuery = z.object({
+  owner: name,
+  project: name,
+  hash: fullHash,
+  size: z.string().regex(/^(0|[1-9][0-9]{0,15})$/),
+  ...signature,
+});
+export const blobQuery = z.object({ owner: name, project: name, hash: fullHash, ...signature });
+export const partUrlQuery = partQuery.extend(signature);
+
+export const contentMd5Header = z.object({
+  'content-md5': z.string().optional().describe('base64 MD5 of the part; checked when the URL signed one'),
+});
+
+const receipt = z.looseObject({ owner: z.string(), project: z.string(), hash: fullHash, size: z.number().int() });
+const iso = z.string().describe('ISO 8601 time');
+
+export const initAnswer = z.object({
+  uploadId: z.string(),
+  key: z.string(),
+  exists: z.literal(true).optional().describe('the verified blob is stored already'),
+  receipt: receipt.optional(),
+});
+export const partsAnswer = z.object({ parts: z.record(z.string(), z.url()), expiresAt: iso });
+export const partsDoneAnswer = z.object({
+  parts: z.array(z.object({ partNumber: z.number().int(), etag: z.string(), size: z.number().int() })),
+  expired: z.boolean(),
+});
+export const blobAnswer = z.object({
+  success: z.literal(true),
+  key: z.string(),
+  hash: z.string(),
+  size: z.number().int(),
+  contentType: z.string(),
+  receipt: receipt.optional().describe('absent for legacy 16-hex hashes'),
+});
+export const abortAnswer = z.object({ success: z.literal(true) });
+export const singleAnswer = z.union([
+  z.object({ mode: z.literal('put'), url: z.url() }),
+  z.object({
+    mode: z.literal('s3'),
+    url: z.url(),
+    headers: z.record(z.string(), z.string()),
+    key: z.string(),
+    expiresAt: iso,
+  }),
+]);
+export const blobInfo = z.object({
+  owner: z.string(),
+  project: z.string(),
+  hash: fullHash,
+  size: z.number().int(),
+  contentType: z.string(),
+});
+export const health = z.object({ ok: z.literal(true), storage: z.enum(['fs', 's3']) });
+export const readiness = z.object({ ok: z.boolean(), checks: z.record(z.string(), z.enum(['ok', 'failed'])) });

@@ -1,0 +1,52 @@
+import { DreamLakeError } from '@dreamlake/presign';
+import {
+  describeRoutes,
+  echoRequestIds,
+  observeRequests,
+  type RouteCatalog,
+  registerMetricsRoute,
+} from '@dreamlake/presign/http';
+import type { FastifyInstance } from 'fastify';
+import type { BssConfig } from '../config.ts';
+import { registerApiDocs } from './api-docs.ts';
+import { type BssMetrics, countTransfers, createBssMetrics, recordBssRequest } from './metrics.ts';
+import type { Readiness } from './readiness.ts';
+import { BSS_ROUTES } from './routes.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route registered and those the OpenAPI table does not describe. */
+    routeCatalog: RouteCatalog;
+  }
+}
+
+/**
+ * What operators read: request ids on every answer and log line, `/metrics`, `/openapi.json`
+ * (and `/docs` when enabled), `/readyz`. Register before any route, so each is documented and measured.
+ */
+export async function registerObservability(
+  app: FastifyInstance,
+  config: Pick<BssConfig, 'metricsToken' | 'apiDocsUi'>,
+  readiness: Readiness,
+): Promise<BssMetrics> {
+  app.decorate('routeCatalog', describeRoutes(app, BSS_ROUTES));
+  await registerApiDocs(app, config.apiDocsUi);
+  echoRequestIds(app);
+  const metrics = createBssMetrics();
+  observeRequests(app, (sample) => recordBssRequest(metrics, sample));
+  countTransfers(app, metrics);
+  registerMetricsRoute(app, {
+    token: config.metricsToken,
+    contentType: metrics.registry.contentType,
+    render: () => metrics.registry.metrics(),
+  });
+  app.get('/readyz', async () => {
+    const checks = await readiness.check();
+    if (Object.values(checks).some((state) => state !== 'ok')) {
+      throw new DreamLakeError('storage_unavailable', 'storage is not reachable', { checks });
+    }
+    return { ok: true, checks };
+  });
+  app.addHook('onClose', async () => readiness.close());
+  return metrics;
+}
