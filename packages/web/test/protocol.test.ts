@@ -10,7 +10,11 @@ import { bss, isExpired, ProtocolError, planParts, ServerApi } from '../src/prot
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-async function put(url: string, body: Uint8Array, headers: Record<string, string> = {}): Promise<Response> {
+async function put(
+  url: string,
+  body: Uint8Array<ArrayBuffer>,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   const res = await fetch(url, { method: 'PUT', body, headers });
   if (!res.ok) throw new Error(`PUT ${new URL(url).pathname} answered ${res.status}: ${await res.text()}`);
   return res;
