@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createReadStream, type ReadStream } from 'node:fs';
 import { Agent, type Dispatcher, request } from 'undici';
 import { ApiError, CliError, NetworkError } from './errors.ts';
@@ -17,6 +18,25 @@ export function createAgent(connectionsPerOrigin = 16): Agent {
 }
 
 type Headers = Record<string, string | string[] | undefined>;
+
+/** The header the services log and answer a request's id in. */
+export const REQUEST_ID_HEADER = 'x-request-id';
+
+const currentRequestId = new AsyncLocalStorage<string>();
+
+/**
+ * Runs `fn` with `id` as the request id of every request it makes, however deep and however
+ * concurrent: the server and BSS log it with every line and answer it, so one file's upload or
+ * download can be followed across processes.
+ */
+export function withRequestId<T>(id: string, fn: () => T): T {
+  return currentRequestId.run(id, fn);
+}
+
+/** The request id of the operation running now, if any. */
+export function requestId(): string | undefined {
+  return currentRequestId.getStore();
+}
 
 function header(headers: Headers, name: string): string | undefined {
   const value = headers[name];
@@ -68,8 +88,10 @@ async function send(
   url: string,
   options: Omit<Dispatcher.RequestOptions, 'origin' | 'path' | 'method'>,
 ): Promise<Dispatcher.ResponseData> {
+  const id = currentRequestId.getStore();
+  const headers = id === undefined ? options.headers : { ...(options.headers as object), [REQUEST_ID_HEADER]: id };
   try {
-    return await request(url, { ...options, method, dispatcher });
+    return await request(url, { ...options, headers, method, dispatcher });
   } catch (error) {
     if (error instanceof CliError) throw error;
     throw new NetworkError(url, error);
