@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import fsp, { type FileHandle, mkdir, readdir, rm } from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
@@ -29,8 +29,9 @@ import {
 const KiB = 1024;
 
 /**
- * Makes every file write stream of this process fail with ENOSPC once `room` bytes have been
- * written through such streams, as a full disk does. Answers a handle to give the room back.
+ * Makes every file write of this process (write streams, and writes through an opened file
+ * handle) fail with ENOSPC once `room` bytes have been written so, as a full disk does. Answers a
+ * handle to give the room back.
  */
 function fillDisk(room: number): { restore(): void } {
   const original = fs.createWriteStream;
@@ -52,10 +53,22 @@ function fillDisk(room: number): { restore(): void } {
     stream._writev = undefined;
     return stream;
   }) as typeof original;
+  const originalOpen = fsp.open;
+  fsp.open = (async (...args: Parameters<typeof originalOpen>) => {
+    const handle: FileHandle = await originalOpen(...args);
+    const write = handle.write.bind(handle) as (...a: unknown[]) => Promise<{ bytesWritten: number }>;
+    handle.write = ((buffer: Buffer, offset?: number, length?: number, ...rest: unknown[]) => {
+      used += length ?? buffer.length - (offset ?? 0);
+      if (used > room) return Promise.reject(full());
+      return write(buffer, offset, length, ...rest);
+    }) as FileHandle['write'];
+    return handle;
+  }) as typeof originalOpen;
   syncBuiltinESMExports();
   return {
     restore() {
       fs.createWriteStream = original;
+      fsp.open = originalOpen;
       syncBuiltinESMExports();
     },
   };

@@ -3,13 +3,43 @@ import { dirname, join } from 'node:path';
 import { NotFoundError } from '@dreamlake/presign';
 import type { BlobInfo } from '../storage.ts';
 import { statBlob } from './blobs.ts';
+import { DirSyncer } from './dir-sync.ts';
 import { diskFull, isMissing, syncPath, writeFileSynced } from './files.ts';
 import { BLOB_MANIFEST, type FsLayout } from './layout.ts';
 import type { BlobManifest } from './records.ts';
 
+/** Folders of one process's blobs flushed together when many are published at once. */
+const folders = new DirSyncer();
+
+/**
+ * Parent folders known to exist (a space's blob folder, once made, stays): creating them again
+ * for every blob is a system call each. Bounded; forgetting one only costs that call again.
+ */
+const madeFolders = new Set<string>();
+const MADE_FOLDERS_KEPT = 10_000;
+
+async function ensureFolder(dir: string): Promise<void> {
+  if (madeFolders.has(dir)) return;
+  await mkdir(dir, { recursive: true });
+  if (madeFolders.size >= MADE_FOLDERS_KEPT) madeFolders.clear();
+  madeFolders.add(dir);
+}
+
 function alreadyExists(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | null)?.code;
   return code === 'ENOTEMPTY' || code === 'EEXIST';
+}
+
+/** Renames, making the parent folder again if it was removed since it was last made (e.g. emptied and removed). */
+async function renameInto(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (error) {
+    if (!isMissing(error) || !madeFolders.has(dirname(to))) throw error;
+    madeFolders.delete(dirname(to));
+    await ensureFolder(dirname(to));
+    await rename(from, to);
+  }
 }
 
 /**
@@ -33,11 +63,11 @@ export async function publishStage(
     await Promise.all([
       writeFileSynced(join(stage, BLOB_MANIFEST), JSON.stringify(manifest)),
       ...unsynced.map((piece) => syncPath(piece)),
-      mkdir(dirname(blobDir), { recursive: true }),
+      ensureFolder(dirname(blobDir)),
     ]);
     await syncPath(stage);
-    await rename(stage, blobDir);
-    await syncPath(dirname(blobDir));
+    await renameInto(stage, blobDir);
+    await folders.sync(dirname(blobDir));
     const { owner, project, hash, size, contentType } = manifest;
     return { owner, project, hash, size, contentType };
   } catch (error) {

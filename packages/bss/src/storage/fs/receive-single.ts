@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Readable, Writable } from 'node:stream';
@@ -12,6 +11,7 @@ import { diskFull, tempName } from './files.ts';
 import { blobPiece, type FsLayout } from './layout.ts';
 import { publishStage } from './publish.ts';
 import type { BlobManifest } from './records.ts';
+import { createSyncedFile } from './synced-file.ts';
 
 function tooLarge(size: number): TooLargeError {
   return new TooLargeError(`the body is longer than the ${size} bytes this URL was signed for`, { size });
@@ -25,6 +25,17 @@ function discardBody(body: Readable, limit: number): Promise<void> {
     size += chunk.length;
     if (size > limit) throw tooLarge(limit);
   });
+}
+
+/** Makes a staging folder, and the backend's temporary folder the first time (or after it was removed). */
+async function makeStage(layout: FsLayout, stage: string): Promise<void> {
+  try {
+    await mkdir(stage);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    await mkdir(layout.tmpDir, { recursive: true });
+    await mkdir(stage);
+  }
 }
 
 /**
@@ -45,14 +56,14 @@ export async function receiveSingle(layout: FsLayout, upload: SingleUpload, body
     return existing;
   }
 
-  await mkdir(layout.tmpDir, { recursive: true });
   const stage = tempName(join(layout.tmpDir, `single-${upload.hash}`));
   const piece = blobPiece(stage, 0);
   const sha256 = createHash('sha256');
   let size = 0;
   try {
-    await mkdir(stage);
-    await copyBody(body, createWriteStream(piece, { flags: 'wx' }), (chunk) => {
+    await makeStage(layout, stage);
+    // The piece is flushed as it is closed, before it is checked (a refused one is removed).
+    await copyBody(body, createSyncedFile(piece), (chunk) => {
       size += chunk.length;
       if (size > upload.size) throw tooLarge(upload.size);
       sha256.update(chunk);
@@ -81,5 +92,5 @@ export async function receiveSingle(layout: FsLayout, upload: SingleUpload, body
     createdAt: Date.now(),
     pieces: [{ size }],
   };
-  return publishStage(layout, stage, manifest, [piece]);
+  return publishStage(layout, stage, manifest);
 }
