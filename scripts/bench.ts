@@ -4,17 +4,19 @@
  *
  *   npm run bench                        # everything (2 GiB through BSS, 1 GiB and 100,000 files through the CLI)
  *   npm run bench -- --quick             # smaller sizes and shorter loads, for a first look
- *   npm run bench -- --only grants,files # some sections: presign, bss, large, grants, files, many
+ *   npm run bench -- --only grants,files # some sections: presign, bss, large, grants, files, many, web
  */
 
 import { runBssMemoryBench } from '../packages/bss/bench/memory.ts';
 import { runUploadBench } from '../packages/cli/bench/upload.ts';
+import { runDownloadBench } from './bench-downloads.ts';
 import { runGrantBench } from './bench-grants.ts';
 import { waitForQuiet } from './bench-machine.ts';
 import { runManyFilesBench, runSmallFilesBench } from './bench-many-files.ts';
 import type { BenchRow } from './bench-presign.ts';
 import { runPresignBench } from './bench-presign.ts';
 import { BenchServices, cleanUpOnSignal } from './bench-services.ts';
+import { runWebBench } from './bench-web.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -74,6 +76,11 @@ const sections: Section[] = [
     },
   },
   {
+    key: 'downloads',
+    title: 'Downloads',
+    run: () => runDownloadBench({ largeMiB: quick ? 256 : 1024, files: 1000, bytesEach: 20_000 }),
+  },
+  {
     key: 'grants',
     title: 'Upload grants',
     run: async () => {
@@ -94,6 +101,11 @@ const sections: Section[] = [
     key: 'many',
     title: `Many files: ${quick ? '10,000' : '100,000'} × 1 KiB`,
     run: () => runManyFilesBench({ count: quick ? 10_000 : 100_000, bytes: 1024 }),
+  },
+  {
+    key: 'web',
+    title: 'Web page against the CLI: 256 MiB',
+    run: () => runWebBench({ sizeMiB: 256 }),
   },
 ];
 
