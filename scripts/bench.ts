@@ -9,6 +9,7 @@
 
 import { runBssMemoryBench } from '../packages/bss/bench/memory.ts';
 import { runUploadBench } from '../packages/cli/bench/upload.ts';
+import { runDownloadBench } from './bench-downloads.ts';
 import { runGrantBench } from './bench-grants.ts';
 import { waitForQuiet } from './bench-machine.ts';
 import { runManyFilesBench, runSmallFilesBench } from './bench-many-files.ts';
@@ -73,6 +74,11 @@ const sections: Section[] = [
         await services.close();
       }
     },
+  },
+  {
+    key: 'downloads',
+    title: 'Downloads',
+    run: () => runDownloadBench({ largeMiB: quick ? 256 : 1024, files: 1000, bytesEach: 20_000 }),
   },
   {
     key: 'grants',

@@ -180,8 +180,13 @@ async function streamed(
 }
 
 /** Feeds bytes [start, end) of the file to the digest, in order. */
-async function hashRange(handle: FileHandle, builder: DigestBuilder, start: number, end: number): Promise<void> {
-  const buffer = Buffer.allocUnsafe(Math.min(READ_BUFFER, Math.max(1, end - start)));
+async function hashRange(
+  handle: FileHandle,
+  builder: DigestBuilder,
+  start: number,
+  end: number,
+  buffer = Buffer.allocUnsafe(Math.min(READ_BUFFER, Math.max(1, end - start))),
+): Promise<void> {
   for (let position = start; position < end; ) {
     const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, end - position), position);
     if (bytesRead === 0) throw new CliError('the partial file is shorter than expected');
@@ -219,11 +224,12 @@ async function chunked(
     const builder = new DigestBuilder(job.size, deps.md5UpTo);
     let cursor = 0;
     let hashing: Promise<void> = Promise.resolve();
+    const readBuffer = Buffer.allocUnsafe(READ_BUFFER);
     const advance = (): void => {
       hashing = hashing.then(async () => {
         while (cursor < count && done.has(cursor)) {
           const { start, end } = bounds(cursor);
-          await hashRange(handle, builder, start, end);
+          await hashRange(handle, builder, start, end, readBuffer);
           cursor += 1;
         }
       });
