@@ -1,0 +1,247 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { createTestBucket, readS3TestConfig, S3_SKIP_REASON, type TestBucket } from '../../bss/test/storage-s3-env.ts';
+import {
+  cliEnv,
+  freePort,
+  makeFile,
+  ROOT,
+  runCli,
+  sha256File,
+  tempDir,
+  uniqueName,
+  waitFor,
+} from '../../cli/test/e2e/harness.ts';
+import { createTestDatabase, type TestDatabase } from './helpers/engines.ts';
+
+/**
+ * The deployment in deploy/ as an operator copies it: two servers on one PostgreSQL and two BSS
+ * on one bucket, started from the systemd units' command lines with the env file templates, behind
+ * HAProxy running deploy/haproxy/dreamlake.cfg.
+ */
+
+const DEPLOY = join(ROOT, 'deploy');
+const s3 = readS3TestConfig();
+const haproxyFound = spawnSync('haproxy', ['-v']).status === 0;
+const skip = !haproxyFound
+  ? 'haproxy is not installed (Debian: apt-get install haproxy; .ci/run installs it)'
+  : s3
+    ? false
+    : S3_SKIP_REASON;
+
+/** KEY=VALUE lines of an env file, comments and blank lines aside. */
+async function envFile(path: string): Promise<Record<string, string>> {
+  const env: Record<string, string> = {};
+  for (const line of (await readFile(path, 'utf8')).split('\n')) {
+    const match = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (match) env[match[1]!] = match[2]!;
+  }
+  return env;
+}
+
+/** What a systemd unit runs for one instance: its command line, folder and Environment= lines. */
+async function unitCommand(unit: string, instance: string) {
+  const text = (await readFile(join(DEPLOY, 'systemd', unit), 'utf8')).replaceAll('%i', instance);
+  const value = (key: string) => [...text.matchAll(new RegExp(`^${key}=(.*)$`, 'gm'))].map((m) => m[1]!);
+  const [exec] = value('ExecStart');
+  const [node, ...args] = exec!.split(/\s+/);
+  assert.equal(node, '/usr/bin/node');
+  assert.deepEqual(value('WorkingDirectory'), ['/opt/dreamlake']);
+  const env = Object.fromEntries(value('Environment').map((kv) => kv.split('=', 2) as [string, string]));
+  return { args, env, envFile: value('EnvironmentFile')[0]! };
+}
+
+interface Proc {
+  name: string;
+  child: ChildProcess;
+  output: string[];
+}
+
+function start(name: string, command: string, args: string[], env: Record<string, string>): Proc {
+  const child = spawn(command, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env } });
+  const output: string[] = [];
+  child.stdout?.on('data', (d: Buffer) => output.push(d.toString()));
+  child.stderr?.on('data', (d: Buffer) => output.push(d.toString()));
+  return { name, child, output };
+}
+
+async function stop(proc: Proc | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (!proc || proc.child.exitCode !== null || proc.child.signalCode !== null) return;
+  const exited = once(proc.child, 'exit');
+  proc.child.kill(signal);
+  await exited;
+}
+
+const ok = async (url: string) => (await fetch(url)).status === 200;
+
+/** How many requests for `route` an instance has answered, from its own /metrics. */
+async function served(base: string, route: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('dreamlake_http_requests_total{') && line.includes(`route="${route}"`)) {
+      total += Number(line.split(' ').at(-1));
+    }
+  }
+  return total;
+}
+
+describe('the deployment in deploy/: 2 servers and 2 BSS behind HAProxy', { skip }, () => {
+  let database: TestDatabase;
+  let bucket: TestBucket;
+  let work: string;
+  const procs: Proc[] = [];
+  let api: string;
+  let blobs: string;
+  const servers: string[] = [];
+  const bsses: string[] = [];
+
+  before(async () => {
+    database = await createTestDatabase('postgres');
+    bucket = await createTestBucket(s3!);
+    work = await tempDir('dreamlake-deploy-');
+    const ports = await Promise.all(Array.from({ length: 6 }, () => freePort()));
+    const [apiPort, blobPort, ...instances] = ports as [number, number, ...number[]];
+    api = `http://127.0.0.1:${apiPort}`;
+    blobs = `http://127.0.0.1:${blobPort}`;
+    const secrets = { PRESIGN_SECRETS: 'deploy-test-presign-secret-0123456789abcdef' };
+    // What an operator fills in for their site; everything else is the templates' own.
+    const site = {
+      server: {
+        ...secrets,
+        JWT_SECRET: 'deploy-test-jwt-secret-0123456789abcdef012345',
+        DATABASE_URL: database.url,
+        DREAMLAKE_DATA_DIR: join(work, 'server'),
+        BSS_PUBLIC_URL: blobs,
+        BSS_INTERNAL_URL: blobs,
+        ALLOW_SIGNUP: 'true',
+        SCRYPT_LOG_N: '12',
+      },
+      bss: {
+        ...secrets,
+        BSS_PUBLIC_URL: blobs,
+        DREAMLAKE_DATA_DIR: join(work, 'bss'),
+        S3_REGION: bucket.config.region,
+        S3_BUCKET: bucket.config.bucket,
+        S3_ENDPOINT: bucket.config.endpoint ?? '',
+        S3_FORCE_PATH_STYLE: String(bucket.config.forcePathStyle),
+        AWS_ACCESS_KEY_ID: bucket.config.accessKeyId ?? '',
+        AWS_SECRET_ACCESS_KEY: bucket.config.secretAccessKey ?? '',
+      },
+    };
+    const launch = async (kind: 'server' | 'bss', unit: string, port: number, n: number) => {
+      const { args, env, envFile: file } = await unitCommand(unit, String(port));
+      assert.equal(file, `/etc/dreamlake/${kind}.env`);
+      // As systemd does: the unit's Environment= first, the env file over it.
+      const template = await envFile(join(DEPLOY, 'env', `${kind}.env.example`));
+      procs.push(start(`${kind}${n}`, process.execPath, args, { ...env, ...template, ...site[kind] }));
+      return `http://127.0.0.1:${port}`;
+    };
+    servers.push(await launch('server', 'dreamlake-server@.service', instances[0]!, 1));
+    bsses.push(await launch('bss', 'dreamlake-bss@.service', instances[1]!, 1));
+    servers.push(await launch('server', 'dreamlake-server@.service', instances[2]!, 2));
+    bsses.push(await launch('bss', 'dreamlake-bss@.service', instances[3]!, 2));
+    const address = (url: string) => new URL(url).host;
+    procs.push(
+      start('haproxy', 'haproxy', ['-db', '-f', join(DEPLOY, 'haproxy', 'dreamlake.cfg')], {
+        DREAMLAKE_API_BIND: `127.0.0.1:${apiPort}`,
+        DREAMLAKE_BSS_BIND: `127.0.0.1:${blobPort}`,
+        DREAMLAKE_SERVER_1: address(servers[0]!),
+        DREAMLAKE_SERVER_2: address(servers[1]!),
+        DREAMLAKE_BSS_1: address(bsses[0]!),
+        DREAMLAKE_BSS_2: address(bsses[1]!),
+      }),
+    );
+    try {
+      for (const url of [...servers, ...bsses]) await waitFor(`${url}/readyz`, () => ok(`${url}/readyz`), 60_000, 100);
+      // The balancer sends to an instance once its checks of /readyz pass: wait until each
+      // instance of each pool has answered a request that came through it.
+      for (const [front, pool] of [
+        [api, servers],
+        [blobs, bsses],
+      ] as const) {
+        await waitFor(
+          `both instances behind ${front}`,
+          async () => {
+            const dead = procs.find((p) => p.child.exitCode !== null);
+            if (dead) throw new Error(`${dead.name} exited`);
+            await Promise.all([1, 2, 3, 4].map(() => fetch(`${front}/healthz`)));
+            const counts = await Promise.all(pool.map((url) => served(url, '/healthz')));
+            return counts.every((n) => n > 0);
+          },
+          60_000,
+          200,
+        );
+      }
+    } catch (error) {
+      throw new Error(
+        `${(error as Error).message}\n${procs.map((p) => `--- ${p.name}\n${p.output.join('')}`).join('\n')}`,
+      );
+    }
+  });
+
+  after(async () => {
+    for (const proc of procs.reverse()) await stop(proc);
+    if (work) await rm(work, { recursive: true, force: true });
+    await bucket?.destroy();
+    await database?.drop();
+  });
+
+  test('the balancer checks /readyz, names each request, and keeps /metrics to the instances', async () => {
+    for (const url of [...servers, ...bsses]) assert.ok((await served(url, '/readyz')) > 0, `${url} was checked`);
+    const named = await fetch(`${api}/healthz`, { headers: { 'x-request-id': 'deploy-check-1' } });
+    assert.equal(named.headers.get('x-request-id'), 'deploy-check-1');
+    const unnamed = await fetch(`${blobs}/healthz`);
+    assert.match(unnamed.headers.get('x-request-id') ?? '', /^[0-9A-F]+(-[0-9A-F]+)+$/, 'HAProxy named it');
+    for (const front of [api, blobs]) {
+      const metrics = await fetch(`${front}/metrics`);
+      assert.equal(metrics.status, 404);
+      assert.equal(((await metrics.json()) as { error: { code: string } }).error.code, 'not_found');
+    }
+  });
+
+  test('a user uploads and downloads through it, and carries on when one server and one BSS die', async () => {
+    const env = cliEnv(join(work, 'home'));
+    const user = uniqueName('ops');
+    const signup = await runCli(
+      ['signup', '--server', api, '--username', user, '--password-stdin'],
+      env,
+      'a long enough password\n',
+    );
+    assert.equal(signup.code, 0, signup.stderr);
+    const source = join(work, 'source');
+    await mkdir(source, { recursive: true });
+    await makeFile(join(source, 'small.bin'), 100_000, 1);
+    await makeFile(join(source, 'large.bin'), 20 * 1024 * 1024, 2);
+    const up = await runCli(['upload', source, '--to', `${user}/runs`], env);
+    assert.equal(up.code, 0, up.stderr);
+
+    const check = async (out: string) => {
+      const down = await runCli(['download', `${user}/runs`, '-o', out], env);
+      assert.equal(down.code, 0, down.stderr);
+      for (const name of ['small.bin', 'large.bin']) {
+        assert.equal(await sha256File(join(out, 'source', name)), await sha256File(join(source, name)), name);
+      }
+    };
+    await check(join(work, 'first'));
+    const grants = await Promise.all(servers.map((url) => served(url, '/uploads/batch')));
+    assert.ok(grants.reduce((a, b) => a + b, 0) >= 1, 'the upload was granted by the servers behind the balancer');
+
+    await stop(
+      procs.find((p) => p.name === 'server1'),
+      'SIGKILL',
+    );
+    await stop(
+      procs.find((p) => p.name === 'bss1'),
+      'SIGKILL',
+    );
+    await check(join(work, 'after-kill'));
+    const ls = await runCli(['ls', `${user}/runs`], env);
+    assert.equal(ls.code, 0, ls.stderr);
+    assert.match(ls.stdout, /large\.bin/);
+  });
+});
