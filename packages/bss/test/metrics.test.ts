@@ -132,3 +132,19 @@ test('with METRICS_TOKEN, a scrape must bring it', async () => {
     await bss.close();
   }
 });
+
+test('during a rollout with REQUIRE_PRESIGNED_UPLOADS=false, unsigned uploads are counted apart', async () => {
+  const bss = await makeApp({ REQUIRE_PRESIGNED_UPLOADS: 'false' });
+  try {
+    const scope = { owner: 'acme', project: 'legacy', hash: sha256(Buffer.from('legacy')) };
+    const unsigned = await bss.app.inject({ method: 'POST', url: '/files/upload/multipart/init', payload: scope });
+    assert.equal(unsigned.statusCode, 200, unsigned.body);
+    const signed = await bss.app.inject({ method: 'POST', url: uploadPaths('files', scope).init, payload: {} });
+    assert.equal(signed.statusCode, 200, signed.body);
+    const text = await scrape(bss.app);
+    assert.equal(series(text, 'dreamlake_bss_unsigned_uploads_total', { route: '/:type/upload/multipart/init' }), 1);
+    assert.equal(series(text, 'dreamlake_bss_uploads_opened_total'), 2);
+  } finally {
+    await bss.close();
+  }
+});

@@ -44,6 +44,7 @@ export interface BssMetrics {
   uploadsOpened: Counter;
   uploadsFinished: Counter<'outcome'>;
   inFlight: Gauge<'route'>;
+  unsigned: Counter<'route'>;
 }
 
 export function createBssMetrics(): BssMetrics {
@@ -118,6 +119,12 @@ export function createBssMetrics(): BssMetrics {
       labelNames: ['route'],
       registers,
     }),
+    unsigned: new Counter({
+      name: 'dreamlake_bss_unsigned_uploads_total',
+      help: 'Upload requests served without a signature (REQUIRE_PRESIGNED_UPLOADS=false), by route',
+      labelNames: ['route'],
+      registers,
+    }),
   };
 }
 
@@ -139,6 +146,7 @@ export function recordBssRequest(metrics: BssMetrics, sample: RequestSample): vo
     metrics.verifySeconds.observe({ kind, outcome }, seconds);
   }
   if (status >= 300) return;
+  if (route.startsWith('/:type/upload/multipart/') && request.presign === null) metrics.unsigned.inc({ route });
   switch (key) {
     case 'PUT /upload/part':
       metrics.parts.inc();
