@@ -17,6 +17,96 @@ function badDigest(): DreamLakeError {
   return new DreamLakeError('invalid_part', 'BadDigest: the part body does not match its Content-MD5');
 }
 
+function gone(): NotFoundError {
+  return new NotFoundError('NoSuchUpload: the upload was aborted or completed meanwhile');
+}
+
+/** Creates one of an upload's own folders; a missing upload folder is NoSuchUpload. */
+async function subfolder(path: string): Promise<void> {
+  try {
+    await mkdir(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return;
+    if (isMissing(error)) throw gone();
+    throw diskFull(error);
+  }
+}
+
+/**
+ * Part data files this process is working with: how many part PUTs are moving each one in, and
+ * the removal of each one under way. A data file is only removed while no PUT of this process
+ * moves in a file of that name (the same part with the same bytes), and a PUT waits for a
+ * removal of its name to end before it moves its file in.
+ */
+const moving = new Map<string, number>();
+const removing = new Map<string, Promise<void>>();
+
+async function hold(path: string): Promise<void> {
+  moving.set(path, (moving.get(path) ?? 0) + 1);
+  await removing.get(path);
+}
+
+function release(path: string): void {
+  const left = (moving.get(path) ?? 1) - 1;
+  if (left > 0) moving.set(path, left);
+  else moving.delete(path);
+}
+
+/** Removes part `partNumber`'s data file of that MD5 unless the part points at it or a PUT is moving it in. */
+async function removeUnlessPointed(dir: string, partNumber: number, md5: string): Promise<void> {
+  const path = partData(dir, partNumber, md5);
+  if (moving.has(path) || removing.has(path)) return;
+  const removal = (async () => {
+    const current = await readJson<PartRecord>(partPointer(dir, partNumber));
+    if (current?.md5 !== md5) await rm(path, { force: true });
+  })();
+  removing.set(path, removal);
+  try {
+    await removal;
+  } finally {
+    removing.delete(path);
+  }
+}
+
+/**
+ * Pointer writes of one part in this process that overlap in time, and every data file they
+ * moved in or replaced: when the last of them ends, each of those files the part does not point
+ * at is removed.
+ */
+const bursts = new Map<string, { writers: number; files: Set<string> }>();
+
+/**
+ * Moves a received part in and points `parts/{n}` at it. A part sent again with other bytes
+ * leaves no data file behind: the file it replaced, and the files of concurrent sends of the
+ * part whose pointer was overwritten, are removed once no send of that part is under way here
+ * (never a file a PUT is still moving in, nor the one the part points at).
+ */
+async function recordPart(dir: string, partNumber: number, tmp: string, record: PartRecord): Promise<void> {
+  const mine = partData(dir, partNumber, record.md5);
+  const key = `${dir}\n${partNumber}`;
+  await hold(mine);
+  const burst = bursts.get(key) ?? { writers: 0, files: new Set<string>() };
+  bursts.set(key, burst);
+  burst.writers += 1;
+  try {
+    // A complete or abort that began while the body streamed has removed the meta first: the part
+    // is not recorded into an upload that is closing.
+    if (!(await readJson<UploadMeta>(join(dir, META)))) throw gone();
+    await rename(tmp, mine);
+    burst.files.add(record.md5);
+    await syncPath(join(dir, 'data'));
+    const replaced = await readJson<PartRecord>(partPointer(dir, partNumber));
+    if (replaced) burst.files.add(replaced.md5);
+    await writeJsonAtomic(partPointer(dir, partNumber), record);
+  } finally {
+    release(mine);
+    burst.writers -= 1;
+    if (burst.writers === 0 && bursts.get(key) === burst) bursts.delete(key);
+  }
+  if (burst.writers > 0) return;
+  for (const md5 of burst.files) await removeUnlessPointed(dir, partNumber, md5);
+}
+
 /**
  * Streams one part to a temporary file beside its final place, checks size and MD5, and only
  * then renames it in and points `parts/{n}` at it. Nothing of a refused or cut-off body stays.
@@ -34,8 +124,9 @@ export async function receivePart(layout: FsLayout, put: PartPut, body: Readable
     throw new DreamLakeError('invalid_part', 'InvalidDigest: Content-MD5 must be the base64 of 16 bytes');
   }
 
-  await mkdir(join(dir, 'data'), { recursive: true });
-  await mkdir(join(dir, 'parts'), { recursive: true });
+  // Never recursive: an abort that removed the upload meanwhile must not see its folder come back.
+  await subfolder(join(dir, 'data'));
+  await subfolder(join(dir, 'parts'));
   const tmp = tempName(join(dir, 'data', String(put.partNumber)));
   const md5 = createHash('md5');
   let size = 0;
@@ -49,14 +140,11 @@ export async function receivePart(layout: FsLayout, put: PartPut, body: Readable
     if (put.contentMd5 !== undefined && digest.toString('base64') !== put.contentMd5) throw badDigest();
     const hex = digest.toString('hex');
     await syncPath(tmp);
-    await rename(tmp, partData(dir, put.partNumber, hex));
-    await syncPath(join(dir, 'data'));
-    const record: PartRecord = { md5: hex, size };
-    await writeJsonAtomic(partPointer(dir, put.partNumber), record);
+    await recordPart(dir, put.partNumber, tmp, { md5: hex, size });
     return { partNumber: put.partNumber, etag: `"${hex}"`, size };
   } catch (error) {
     await rm(tmp, { force: true });
-    if (isMissing(error)) throw new NotFoundError('NoSuchUpload: the upload was aborted or completed meanwhile');
+    if (isMissing(error)) throw gone();
     throw diskFull(error);
   }
 }
