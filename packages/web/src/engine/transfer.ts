@@ -65,12 +65,15 @@ export interface TransferResult {
 const STATUS_BY_ENTRY_CODE: Record<string, number> = { too_large: 413, invalid_request: 400, forbidden: 403 };
 const PART_URLS_AT_ONCE = 16;
 const MAX_SERVER_FAILURES = 8;
+/** Renewals after expired URLs before giving up (a clock far off would expire every URL at once). */
+const MAX_RENEWALS = 10;
 
 /** BSS origins known to take single-shot bodies straight away (disk backend): no asking first. */
 const putOrigins = new Set<string>();
 
 export async function transferFile(job: TransferJob, ctx: TransferContext): Promise<TransferResult> {
   let serverFailures = 0;
+  let renewals = 0;
   for (let attempt = 0; ; attempt += 1) {
     try {
       return await attemptOnce(job, ctx);
@@ -80,7 +83,17 @@ export async function transferFile(job: TransferJob, ctx: TransferContext): Prom
         await ctx.reauthenticate();
         continue;
       }
-      if (isExpired(error)) continue;
+      if (isExpired(error)) {
+        renewals += 1;
+        if (renewals > MAX_RENEWALS) {
+          throw new ProtocolError(
+            403,
+            'expired_signature',
+            "signed URLs keep expiring: is this computer's clock right?",
+          );
+        }
+        continue;
+      }
       if (!isTransient(error)) throw error;
       const network = (error as ProtocolError).status === 0;
       if (!network) serverFailures += 1;

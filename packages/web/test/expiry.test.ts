@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { MIB, makeFile, Services, sha256File, tempDir, uniqueName } from '../../cli/test/e2e/harness.ts';
+import { BROWSER_SKIP, buildPage, chooseSpace, launchChromium, signUp, waitForStates } from './browser-helpers.ts';
+
+const TTL_SECONDS = 5;
+
+describe('the web uploader renews expired URLs', { skip: BROWSER_SKIP }, () => {
+  let services: Services;
+  let browser: Browser;
+  let dir: string;
+
+  before(async () => {
+    buildPage();
+    [services, browser, dir] = await Promise.all([
+      Services.start({
+        backend: { name: 'fs', env: { STORAGE: 'fs', CORS_ORIGINS: '*' } },
+        presignTtlSeconds: TTL_SECONDS,
+      }),
+      launchChromium(),
+      tempDir('dreamlake-web-expiry-'),
+    ]);
+  });
+  after(async () => {
+    await browser?.close();
+    await services?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a part URL that expires before its PUT leaves is refused by BSS, and the page asks for new URLs and finishes', async () => {
+    const path = join(dir, 'slow.mp4');
+    await makeFile(path, 18 * MIB, 3);
+    const hash = await sha256File(path);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await signUp(page, services.serverUrl, uniqueName('expiry'));
+    await chooseSpace(page, 'slow');
+
+    // Hold the first part PUT until its signed URL has run out, then let it go to BSS.
+    let held = false;
+    const refusals: string[] = [];
+    await page.route('**/upload/part?*', async (route) => {
+      if (!held) {
+        held = true;
+        const exp = Number(new URL(route.request().url()).searchParams.get('exp'));
+        const wait = Math.max(0, exp * 1000 - Date.now()) + 1500;
+        await new Promise((r) => setTimeout(r, wait));
+        const response = await route.fetch();
+        if (response.status() === 403)
+          refusals.push(((await response.json()) as { error: { code: string } }).error.code);
+        return route.fulfill({ response });
+      }
+      return route.continue();
+    });
+    await page.setInputFiles('#drop input[type=file]:not([webkitdirectory])', path);
+    await waitForStates(page, ['slow.mp4'], ['done', 'failed']);
+    assert.equal(await page.getAttribute('#queue tr[data-name="slow.mp4"]', 'data-state'), 'done');
+    assert.deepEqual(refusals, ['expired_signature'], 'BSS refused the late PUT as expired');
+    await page.waitForFunction(() => document.querySelector('#files tr[data-name="slow.mp4"]') !== null);
+    assert.equal(await page.textContent('#files tr[data-name="slow.mp4"] .hash'), hash);
+    await context.close();
+  });
+});
