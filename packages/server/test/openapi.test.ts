@@ -36,7 +36,7 @@ describe('the server OpenAPI document', () => {
   test('is OpenAPI 3.1 and describes every registered route, each with a summary', () => {
     assert.equal(doc.openapi, '3.1.0');
     const { registered, undescribed } = app.routeCatalog;
-    assert.ok(registered.length >= 25, `routes seen: ${registered.length}`);
+    assert.ok(registered.length >= 20, `routes seen: ${registered.length}`);
     assert.deepEqual(undescribed, [], `describe these in packages/server/src/observability/routes.ts`);
     for (const key of registered) {
       const [method, url] = key.split(' ') as [string, string];
