@@ -3,14 +3,50 @@ import {
   DeleteObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
+  ListPartsCommand,
+  type ListPartsCommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { UPLOADS_PREFIX } from './keys.ts';
 import { mapLimit } from './map-limit.ts';
 import { isUploadGone } from './s3-errors.ts';
 
+/**
+ * When the upload last received a part (S3 keeps each part's LastModified), or null when it has
+ * none or is gone. Pages through ListParts, 1,000 parts a page.
+ */
+async function latestPart(client: S3Client, bucket: string, key: string, uploadId: string): Promise<Date | null> {
+  let latest: Date | null = null;
+  let marker: string | undefined;
+  for (;;) {
+    let page: ListPartsCommandOutput;
+    try {
+      page = await client.send(
+        new ListPartsCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId: uploadId,
+          MaxParts: 1000,
+          PartNumberMarker: marker,
+        }),
+      );
+    } catch (error) {
+      if (isUploadGone(error)) return null;
+      throw error;
+    }
+    for (const part of page.Parts ?? []) {
+      if (part.LastModified && (!latest || part.LastModified > latest)) latest = part.LastModified;
+    }
+    const next = page.NextPartNumberMarker;
+    if (!page.IsTruncated || next === undefined || next === marker) break;
+    marker = next;
+  }
+  return latest;
+}
+
+/** Multipart uploads last active before `olderThan`: started before it, and no part received since. */
 async function staleMultipartUploads(client: S3Client, bucket: string, olderThan: Date) {
-  const stale: { key: string; uploadId: string }[] = [];
+  const started: { key: string; uploadId: string }[] = [];
   let keyMarker: string | undefined;
   let uploadIdMarker: string | undefined;
   for (;;) {
@@ -24,7 +60,7 @@ async function staleMultipartUploads(client: S3Client, bucket: string, olderThan
     );
     for (const upload of page.Uploads ?? []) {
       if (upload.Key && upload.UploadId && upload.Initiated && upload.Initiated < olderThan) {
-        stale.push({ key: upload.Key, uploadId: upload.UploadId });
+        started.push({ key: upload.Key, uploadId: upload.UploadId });
       }
     }
     if (!page.IsTruncated) break;
@@ -32,7 +68,11 @@ async function staleMultipartUploads(client: S3Client, bucket: string, olderThan
     uploadIdMarker = page.NextUploadIdMarker;
     if (keyMarker === undefined) break;
   }
-  return stale;
+  const active = await mapLimit(started, 8, async ({ key, uploadId }) => {
+    const latest = await latestPart(client, bucket, key, uploadId);
+    return latest !== null && latest >= olderThan;
+  });
+  return started.filter((_, i) => !active[i]);
 }
 
 async function staleStagedObjects(client: S3Client, bucket: string, olderThan: Date): Promise<string[]> {
@@ -51,7 +91,8 @@ async function staleStagedObjects(client: S3Client, bucket: string, olderThan: D
 }
 
 /**
- * Aborts multipart uploads started before `olderThan`, and deletes staged objects older than that
+ * Aborts multipart uploads last active before `olderThan` (started before it, and no part
+ * received since: a long upload that still receives parts stays), and deletes staged objects older than that
  * which were never published (a verify that failed or a process that died mid-complete).
  * Answers how many it removed. Single requests, not DeleteObjects: that one requires a checksum
  * header some S3-compatible servers refuse in the form current SDKs send it.
