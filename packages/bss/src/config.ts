@@ -39,6 +39,12 @@ export interface BssConfig {
   /** Allowed browser origins; `['*']` allows any. */
   corsOrigins: readonly string[];
   staleUploadHours: number;
+  /**
+   * A blob the server asks to delete (no index entry points at it) is deleted only when it was
+   * published longer ago than this: at least twice PRESIGN_TTL_SECONDS, so no grant or receipt
+   * that could still name it is alive.
+   */
+  blobGcGraceSeconds: number;
   /** How often stale uploads are swept; 0 turns the periodic sweep off. */
   sweepIntervalSeconds: number;
   logLevel: string;
@@ -86,6 +92,7 @@ const envSchema = z.object({
     .max(24 * 365)
     .default(7 * 24),
   SWEEP_INTERVAL_SECONDS: intIn(0, 7 * 24 * 3600).default(3600),
+  BLOB_GC_GRACE_SECONDS: intIn(1, 365 * 24 * 3600).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HEADERS_TIMEOUT_SECONDS: intIn(1, 3600).default(30),
   // A 5 GiB part or single-shot body over a slow link takes a while.
@@ -125,6 +132,11 @@ export function loadBssConfig(env: NodeJS.ProcessEnv): BssConfig {
 
   if (e.REQUEST_TIMEOUT_SECONDS > 0 && e.HEADERS_TIMEOUT_SECONDS > e.REQUEST_TIMEOUT_SECONDS) {
     throw new ConfigError('HEADERS_TIMEOUT_SECONDS must not be longer than REQUEST_TIMEOUT_SECONDS');
+  }
+
+  const blobGcGraceSeconds = e.BLOB_GC_GRACE_SECONDS ?? Math.max(24 * 3600, 2 * e.PRESIGN_TTL_SECONDS);
+  if (blobGcGraceSeconds < 2 * e.PRESIGN_TTL_SECONDS) {
+    throw new ConfigError('BLOB_GC_GRACE_SECONDS must be at least twice PRESIGN_TTL_SECONDS');
   }
 
   const secrets = list(e.PRESIGN_SECRETS);
@@ -172,6 +184,7 @@ export function loadBssConfig(env: NodeJS.ProcessEnv): BssConfig {
     s3,
     corsOrigins: Object.freeze(corsOrigins),
     staleUploadHours: e.STALE_UPLOAD_HOURS,
+    blobGcGraceSeconds,
     sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS,
     logLevel: e.LOG_LEVEL,
     timeouts: Object.freeze({

@@ -284,6 +284,30 @@ export function storageContract(name: string, make: () => Promise<ContractHarnes
       assert.equal((await h.storage.stat({ owner, project, hash: full }))?.size, data.length);
     });
 
+    test('deleteBlob deletes a blob published before the limit, keeps a more recent one, and the hash uploads again after', async () => {
+      const data = randomBytes(1000);
+      const ref = { owner, project, hash: sha256(data) };
+      const publish = async () => {
+        const upload = await h.storage.createUpload({ ...ref, contentType: 'text/plain' });
+        return h.storage.complete(upload, await uploadAll(upload, [data]));
+      };
+      await publish();
+      const hourAgo = new Date(Date.now() - 3600_000);
+      const inAMinute = new Date(Date.now() + 60_000);
+
+      assert.equal(await h.storage.deleteBlob(ref, hourAgo), 'recent');
+      assert.equal((await h.storage.stat(ref))?.size, data.length, 'a recent blob is kept');
+      assert.equal(await h.storage.deleteBlob(ref, inAMinute), 'deleted');
+      assert.equal(await h.storage.stat(ref), null);
+      await assert.rejects(h.storage.read(ref), hasCode('not_found'));
+      assert.equal(await h.storage.deleteBlob(ref, inAMinute), 'absent');
+      assert.equal(await h.storage.deleteBlob({ owner, project, hash: sha256(randomBytes(8)) }, inAMinute), 'absent');
+
+      assert.equal((await publish()).size, data.length, 'the same content uploads again');
+      assert.equal(sha256(await collect(await h.storage.read(ref))), ref.hash);
+      assert.deepEqual(await h.leftovers(ref.hash), []);
+    });
+
     singleShotContract(() => h, `${owner}-single`, project);
 
     test('absent blobs: stat answers null and read rejects with not_found', async () => {

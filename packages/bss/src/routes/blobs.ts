@@ -8,11 +8,32 @@ import { blobQuery } from '../http/schemas.ts';
 import { servesDirectDownloads } from '../storage/direct-download.ts';
 
 /**
+ * `DELETE /blobs/delete`: the server collects a blob no index entry points at. Only a blob
+ * published longer ago than BLOB_GC_GRACE_SECONDS goes (200); a more recent one stays (409
+ * `conflict`), a missing one is 404.
+ */
+function registerDeleteRoute(app: FastifyInstance, ctx: BssContext): void {
+  app.delete('/blobs/delete', { onRequest: signedGuard(ctx, 'delete') }, async (request) => {
+    const ref = parseOrThrow(blobQuery, request.presign?.params, 'signed parameters');
+    const publishedBefore = new Date((ctx.clock() - ctx.config.blobGcGraceSeconds) * 1000);
+    const outcome = await ctx.storage.deleteBlob(ref, publishedBefore);
+    if (outcome === 'absent') throw new NotFoundError('no such blob');
+    if (outcome === 'recent') {
+      throw new DreamLakeError('conflict', 'the blob was published within the grace period and is kept', {
+        graceSeconds: ctx.config.blobGcGraceSeconds,
+      });
+    }
+    return { deleted: true };
+  });
+}
+
+/**
  * `GET /blobs/stat` and `GET /blobs/download`: verified blobs only, behind URLs the server signs.
  * A backend with direct downloads (S3) answers the download with a 302 to a presigned GET.
  */
 export function registerBlobRoutes(app: FastifyInstance, ctx: BssContext): void {
   const { storage } = ctx;
+  registerDeleteRoute(app, ctx);
 
   app.get('/blobs/stat', { onRequest: signedGuard(ctx, 'stat') }, async (request) => {
     const ref = parseOrThrow(blobQuery, request.presign?.params, 'signed parameters');

@@ -71,6 +71,9 @@ export interface BlobInfo extends BlobRef {
   contentType: string;
 }
 
+/** What `deleteBlob` did. */
+export type BlobDeletion = 'deleted' | 'absent' | 'recent';
+
 export interface ByteRange {
   /** Inclusive first byte. */
   start: number;
@@ -114,7 +117,14 @@ export interface Storage {
   /** Streams a verified blob, or a byte range of it. Throws NotFoundError if absent. */
   read(blob: BlobRef, range?: ByteRange): Promise<Readable>;
 
-  /** Aborts multipart uploads last active before `olderThan` (disk: latest record or part; S3: started); answers how many it removed. */
+  /**
+   * Deletes a verified blob published before `publishedBefore` (nothing is served for it after);
+   * a blob published at or after it is kept, so an upload finishing now is never collected.
+   * Answers `deleted`, `absent` (no such blob) or `recent` (kept).
+   */
+  deleteBlob(blob: BlobRef, publishedBefore: Date): Promise<BlobDeletion>;
+
+  /** Aborts multipart uploads last active before `olderThan` (the latest record or part received); answers how many it removed. */
   sweep(olderThan: Date): Promise<number>;
 
   close(): Promise<void>;

@@ -7,6 +7,7 @@ import { parseUploadKey, type UploadKeyParts, uploadKey } from '../keys.ts';
 import type { PartPut, PartReceiver } from '../part-receiver.ts';
 import type { SingleReceiver, SingleUpload } from '../single-upload.ts';
 import {
+  type BlobDeletion,
   type BlobInfo,
   type BlobRef,
   type ByteRange,
@@ -21,6 +22,7 @@ import {
 } from '../storage.ts';
 import { readBlob, statBlob } from './blobs.ts';
 import { completeUpload } from './complete.ts';
+import { deleteBlob } from './delete-blob.ts';
 import { diskFull, isMissing, readJson, writeJsonAtomic } from './files.ts';
 import { COMPLETED, FS_UPLOAD_ID, FsLayout, META } from './layout.ts';
 import { receivePart } from './receive-part.ts';
@@ -209,6 +211,10 @@ export class FsStorage implements Storage, PartReceiver, SingleReceiver {
 
   read(blob: BlobRef, range?: ByteRange): Promise<Readable> {
     return readBlob(this.layout, blob, range);
+  }
+
+  deleteBlob(blob: BlobRef, publishedBefore: Date): Promise<BlobDeletion> {
+    return deleteBlob(this.layout, blob, publishedBefore);
   }
 
   sweep(olderThan: Date): Promise<number> {

@@ -10,6 +10,7 @@ import { InvalidRequestError, NotFoundError, TooLargeError } from '@dreamlake/pr
 import { blobKey, isUploadHash, NAME_PATTERN, parseUploadKey } from '../keys.ts';
 import type { SingleStager, SingleUpload, StagedSingle } from '../single-upload.ts';
 import {
+  type BlobDeletion,
   type BlobInfo,
   type BlobRef,
   type ByteRange,
@@ -26,6 +27,7 @@ import {
 import { headBlob } from './blobs.ts';
 import { completeUpload } from './complete.ts';
 import type { ResolvedS3StorageOptions } from './config.ts';
+import { deleteBlob } from './delete-blob.ts';
 import { factsOfKey, isValidBlobRef, newUploadKey } from './keys.ts';
 import type { PartUrlSigner } from './part-url-signer.ts';
 import { listAllParts } from './parts.ts';
@@ -209,6 +211,11 @@ export class S3Storage implements Storage, SingleStager {
       ResponseContentDisposition: 'attachment',
     });
     return getSignedUrl(this.client, command, { expiresIn: presignSeconds(expiresInSeconds) });
+  }
+
+  async deleteBlob(blob: BlobRef, publishedBefore: Date): Promise<BlobDeletion> {
+    if (!isValidBlobRef(blob)) return 'absent';
+    return s3(() => deleteBlob(this.client, this.bucket, blob, publishedBefore));
   }
 
   async sweep(olderThan: Date): Promise<number> {
