@@ -72,6 +72,7 @@ export const blobAnswer = z.object({
   receipt: receipt.optional().describe('absent for legacy 16-hex hashes'),
 });
 export const abortAnswer = z.object({ success: z.literal(true) });
+export const deleted = z.object({ deleted: z.literal(true) });
 export const singleAnswer = z.union([
   z.object({ mode: z.literal('put'), url: z.url() }),
   z.object({

@@ -115,6 +115,13 @@ export const BSS_ROUTES: RouteTable = {
     },
     errors: ['range_not_satisfiable'],
   }),
+  'DELETE /blobs/delete': signed({
+    summary: 'Collect a blob no index entry points at (kept, 409, while within the grace period)',
+    tags: ['blobs'],
+    query: s.blobQuery,
+    responses: { 200: s.deleted },
+    errors: ['conflict'],
+  }),
   'POST /lambda/:name': signed({
     summary: 'Run a Lambda trigger on one stored blob (signed for lambda-<name>)',
     tags: ['blobs'],
