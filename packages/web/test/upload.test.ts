@@ -132,6 +132,25 @@ describe('the web uploader in Chromium', { skip: BROWSER_SKIP }, () => {
     await context.close();
   });
 
+  test("a file whose name the server refuses shows the server's message; the rest of the folder uploads", async () => {
+    const folder = join(dir, 'deep');
+    const long = ['a', 'b', 'c', 'd', 'e'].map((c) => c.repeat(240));
+    await mkdir(join(folder, ...long), { recursive: true });
+    await writeFile(join(folder, ...long, 'far.txt'), 'too deep for a name\n');
+    await writeFile(join(folder, 'near.txt'), 'fine\n');
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await signUp(page, services.serverUrl, uniqueName('names'));
+    await chooseSpace(page, 'names');
+    await page.setInputFiles('#drop input[webkitdirectory]', folder);
+    const far = ['deep', ...long, 'far.txt'].join('/');
+    await waitForStates(page, ['deep/near.txt', far], ['done', 'failed']);
+    const states = await queueStates(page);
+    assert.equal(states['deep/near.txt'], 'done');
+    assert.match(states[far] ?? '', /^failed: .*1 to 1024 bytes.*\(invalid_request\)$/);
+    await context.close();
+  });
+
   test('a 401 during an upload sends the user back to the login form, and the queue goes on after logging in', async () => {
     const path = join(dir, 'notes.txt');
     await writeFile(path, 'written while the session ran out\n');
