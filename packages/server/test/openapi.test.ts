@@ -121,3 +121,36 @@ test('a route the table does not describe is reported, so the guard above fails 
   assert.deepEqual(catalog.undescribed, ['POST /added-later']);
   await bare.close();
 });
+
+test('bodies described beside their routes accept and refuse what the handlers do', async () => {
+  const docs = await import('../src/observability/answers.ts');
+  const signup = await app.inject({
+    method: 'POST',
+    url: '/auth/signup',
+    payload: { username: 'mirror', password: 'correct horse battery' },
+  });
+  const auth = { authorization: `Bearer ${signup.json().token}` };
+  await app.inject({ method: 'POST', url: '/orgs', headers: auth, payload: { name: 'mirror-org' } });
+  const cases: Array<[string, string, z.ZodType, unknown]> = [
+    ['POST', '/auth/signup', docs.signupBody, { username: 'Upper', password: 'long enough' }],
+    ['POST', '/auth/signup', docs.signupBody, { username: 'mirror2', password: 'short' }],
+    ['POST', '/auth/signup', docs.signupBody, { username: 'mirror3', password: 'long enough' }],
+    ['POST', '/auth/login', docs.loginBody, { username: '', password: 'x' }],
+    ['POST', '/auth/login', docs.loginBody, { username: 'nobody', password: 'x' }],
+    ['POST', '/auth/password', docs.passwordBody, { currentPassword: 'x', newPassword: 'short' }],
+    ['POST', '/auth/tokens', docs.tokenBody, { name: 't', scopes: [] }],
+    ['POST', '/auth/tokens', docs.tokenBody, { name: 't', expiresInDays: 0 }],
+    ['POST', '/auth/tokens', docs.tokenBody, { name: 't', scopes: ['read'], expiresInDays: 30 }],
+    ['POST', '/orgs', docs.nameBody, { name: 'Not A Name' }],
+    ['POST', '/orgs', docs.nameBody, { name: 'mirror-org2' }],
+    ['PUT', '/orgs/mirror-org/members/mirror', docs.roleBody, { role: 'king' }],
+    ['POST', '/namespaces/mirror/spaces', docs.nameBody, { name: '-bad' }],
+    ['POST', '/namespaces/mirror/spaces', docs.nameBody, { name: 'good' }],
+  ];
+  for (const [method, url, schema, body] of cases) {
+    const res = await app.inject({ method: method as 'POST', url, headers: auth, payload: body as object });
+    const refused = res.statusCode === 400 && res.json().error.code === 'invalid_request';
+    const described = schema.safeParse(body).success;
+    assert.equal(!refused, described, `${method} ${url} ${JSON.stringify(body)}: ${res.statusCode} ${res.body}`);
+  }
+});
