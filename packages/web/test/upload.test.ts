@@ -129,6 +129,12 @@ describe('the web uploader in Chromium', { skip: BROWSER_SKIP }, () => {
     assert.match(states['mixed/tampered.txt'] ?? '', /^failed: .*\(bad_signature\)$/);
     await page.waitForFunction(() => document.querySelectorAll('#files tbody tr[data-name]').length === 1);
     assert.equal(await page.textContent('#files tbody tr[data-name] .name'), 'mixed/good.txt');
+
+    // Once grants arrive intact again, the Dashboard's retry button sends the failed file.
+    await page.unrouteAll({ behavior: 'wait' });
+    await page.click('#drop button[aria-label="Retry upload"]');
+    await waitForStates(page, ['mixed/tampered.txt'], ['done']);
+    await page.waitForFunction(() => document.querySelectorAll('#files tbody tr[data-name]').length === 2);
     await context.close();
   });
 
@@ -178,6 +184,42 @@ describe('the web uploader in Chromium', { skip: BROWSER_SKIP }, () => {
     await waitForStates(page, ['notes.txt'], ['done']);
     assert.equal(refused, 1);
     await page.waitForFunction(() => document.querySelector('#files tr[data-name="notes.txt"]') !== null);
+    await context.close();
+  });
+
+  test('pause stops the transfer, resume finishes it', async () => {
+    const path = join(dir, 'paused.mp4');
+    await makeFile(path, 24 * MIB, 11);
+    const hash = await sha256File(path);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await signUp(page, services.serverUrl, uniqueName('pause'));
+    await chooseSpace(page, 'pause');
+    // Part PUTs wait at a gate until the test opens it.
+    let open = false;
+    let held = 0;
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await page.route('**/upload/part?*', async (route) => {
+      if (!open) {
+        held += 1;
+        await gate;
+      }
+      await route.continue().catch(() => undefined); // a paused part's request is gone
+    });
+    await page.setInputFiles('#drop input[type=file]:not([webkitdirectory])', path);
+    await page.waitForFunction(() => document.querySelector('#drop button[aria-label="Pause upload"]') !== null);
+    for (let i = 0; i < 600 && held === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    await page.click('#drop button[aria-label="Pause upload"]');
+    await waitForStates(page, ['paused.mp4'], ['paused']);
+    open = true;
+    release();
+    await page.click('#drop button[aria-label="Resume upload"]');
+    await waitForStates(page, ['paused.mp4'], ['done']);
+    await page.waitForFunction(() => document.querySelector('#files tr[data-name="paused.mp4"]') !== null);
+    assert.equal(await page.textContent('#files tr[data-name="paused.mp4"] .hash'), hash);
     await context.close();
   });
 
