@@ -1,12 +1,8 @@
 import { NotFoundError } from '@dreamlake/presign';
+import { isAssetType } from '@dreamlake/protocol';
 
-/** The `{type}` path segments BSS serves (SPEC §4). */
-export const ASSET_TYPES = ['videos', 'audio', 'image', 'text-tracks', 'labels', 'tracks', 'files'] as const;
-export type AssetType = (typeof ASSET_TYPES)[number];
-
-export function isAssetType(value: unknown): value is AssetType {
-  return typeof value === 'string' && (ASSET_TYPES as readonly string[]).includes(value);
-}
+/** The `{type}` path segments BSS serves are the protocol's asset types. */
+export { ASSET_TYPES, type AssetType, isAssetType } from '@dreamlake/protocol';
 
 /** A route hook: unknown asset types are 404 before anything else is looked at. */
 export async function requireAssetType(request: { params: unknown }): Promise<void> {

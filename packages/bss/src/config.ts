@@ -1,4 +1,5 @@
 import { MAX_LIFETIME_SECONDS } from '@dreamlake/presign';
+import { FLAG_PROBLEM, parseFlag } from '@dreamlake/protocol';
 import { z } from 'zod';
 
 /** The S3 backend's settings (required when `STORAGE=s3`). */
@@ -57,9 +58,15 @@ export interface BssConfig {
 
 const MIN_SECRET_BYTES = 32;
 
-const flag = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+/** On/off settings, read the same way by both services (the protocol's words; empty is unset). */
+const flag = z.string().transform((value, ctx) => {
+  const on = parseFlag(value);
+  if (on === null) {
+    ctx.addIssue({ code: 'custom', message: FLAG_PROBLEM });
+    return z.NEVER;
+  }
+  return on;
+});
 
 const list = (value: string | undefined): string[] =>
   (value ?? '')

@@ -1,99 +1,38 @@
+import type {
+  BatchGrantEntry,
+  BatchGrantFile,
+  DownloadGrant,
+  IndexedFile,
+  InitAnswer,
+  InitRequest,
+  LookupState,
+  RegisterEntry,
+  RegisterRequest,
+} from '@dreamlake/protocol';
 import type { Dispatcher } from 'undici';
 import { ApiError, CliError } from './errors.ts';
 import { requestJson } from './http.ts';
-import type { AssetType } from './types.ts';
 
-/** A file in a space's index, as the server describes it. */
-export interface IndexedFile {
-  namespace: string;
-  space: string;
-  name: string;
-  type: string;
-  size: number;
-  contentType: string;
-  hash: string;
-  uploadedBy?: string;
-  createdAt?: string;
-}
-
-/** The BSS URLs `POST /uploads/init` hands out for one file. */
-export interface UploadGrant {
-  initUrl: string;
-  partsUrl: string;
-  partsDoneUrl: string;
-  completeUrl: string;
-  abortUrl: string;
-  expiresAt?: string;
-}
-
-/** BSS's signed word that it holds a verified blob (docs/protocol.md, Receipts): passed on to register. */
-export interface BlobReceipt {
-  size: number;
-  contentType: string;
-  exp: number;
-  sig: string;
-}
-
-/** A granted entry of `POST /uploads/batch`: the five URLs, and `singleUrl` for a file of one part. */
-export interface BatchGrant extends UploadGrant {
-  singleUrl?: string;
-}
-
-export interface ErrorAnswer {
-  error: { code: string; message: string };
-}
-
-export type BatchGrantEntry = { index: number } & (
-  | { exists: true; file: IndexedFile }
-  | (BatchGrant & { exists?: false })
-  | ErrorAnswer
-);
-
-export interface BatchGrantFile {
-  filename: string;
-  hash: string;
-  contentType: string;
-  type: AssetType;
-  size: number;
-}
-
-/** Whether a space holds a file: its name points at that hash, the hash is there under another name, or neither. */
-export type LookupState = 'indexed' | 'held' | 'missing';
-
-export interface RegisterRequest {
-  name: string;
-  hash: string;
-  type: string;
-  contentType: string;
-  receipt?: BlobReceipt;
-}
-
-export type RegisterEntry = { index: number } & ({ file: IndexedFile; created: boolean } | ErrorAnswer);
-
-export type InitAnswer = { exists: true; file: IndexedFile } | (UploadGrant & { exists?: false });
-
-export interface InitRequest {
-  namespace: string;
-  space: string;
-  filename: string;
-  hash: string;
-  contentType: string;
-  type: AssetType;
-  size: number;
-}
+/** The wire types this client speaks (requests and answers) are the protocol's. */
+export type {
+  BatchGrant,
+  BatchGrantEntry,
+  BatchGrantFile,
+  BlobReceipt,
+  DownloadGrant,
+  ErrorAnswer,
+  IndexedFile,
+  InitAnswer,
+  InitRequest,
+  LookupState,
+  RegisterEntry,
+  RegisterRequest,
+  UploadGrant,
+} from '@dreamlake/protocol';
 
 export interface Me {
   username: string;
   namespaces: Array<{ name: string; kind: string; role: string }>;
-}
-
-export interface DownloadGrant {
-  url: string;
-  name: string;
-  hash: string;
-  size: number;
-  contentType: string;
-  expiresAt?: string;
 }
 
 const seg = encodeURIComponent;

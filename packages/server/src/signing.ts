@@ -1,4 +1,5 @@
 import { sign } from '@dreamlake/presign';
+import { ACTIONS, blobPath, multipartPath, singlePath, UPLOAD_STEPS, type UploadUrlField } from '@dreamlake/protocol';
 import type { ServerConfig } from './config.ts';
 import type { AssetType } from './names.ts';
 
@@ -12,16 +13,8 @@ export interface BlobRef {
 
 type SigningConfig = Pick<ServerConfig, 'presignSecrets' | 'presignTtlSeconds'>;
 
-/** The five upload endpoints: answer field, path step, action. */
-const UPLOAD_STEPS = [
-  ['initUrl', 'init', 'upload-init'],
-  ['partsUrl', 'parts', 'upload-parts'],
-  ['partsDoneUrl', 'parts-done', 'upload-parts-done'],
-  ['completeUrl', 'complete', 'upload-complete'],
-  ['abortUrl', 'abort', 'upload-abort'],
-] as const;
-
-export type UploadUrls = Record<(typeof UPLOAD_STEPS)[number][0], string> & { expiresAt: string };
+/** The five upload endpoints' URLs (the protocol's step table), and when they stop working. */
+export type UploadUrls = Record<UploadUrlField, string> & { expiresAt: string };
 
 /** Each base URL as WHATWG URL writes it, with a final `/`: parsed once rather than per URL signed. */
 const normalizedBases = new Map<string, string>();
@@ -80,13 +73,13 @@ export function uploadUrls(
   if (binding.size !== undefined) extra.size = String(binding.size);
   if (binding.user !== undefined) extra.user = binding.user;
   let exp = 0;
-  for (const [field, step, action] of UPLOAD_STEPS) {
-    const result = signed(config, config.bssPublicUrl, `${type}/upload/multipart/${step}`, action, blob, nowMs, extra);
+  for (const { field, step, action } of UPLOAD_STEPS) {
+    const result = signed(config, config.bssPublicUrl, multipartPath(type, step), action, blob, nowMs, extra);
     urls[field] = result.url;
     exp = result.exp;
   }
   return {
-    ...(urls as Record<(typeof UPLOAD_STEPS)[number][0], string>),
+    ...(urls as Record<UploadUrlField, string>),
     expiresAt: new Date(exp * 1000).toISOString(),
   };
 }
@@ -99,7 +92,7 @@ export function blobUrl(
   blob: BlobRef,
   nowMs: number,
 ) {
-  const { url, exp } = signed(config, base, `blobs/${action}`, action, blob, nowMs);
+  const { url, exp } = signed(config, base, blobPath(action), action, blob, nowMs);
   return { url, expiresAt: new Date(exp * 1000).toISOString() };
 }
 
@@ -114,7 +107,7 @@ export function singleUploadUrl(
   size: number,
   nowMs: number,
 ): string {
-  return signed(config, config.bssPublicUrl, `${type}/upload/single`, 'upload-single', blob, nowMs, {
+  return signed(config, config.bssPublicUrl, singlePath(type), ACTIONS.uploadSingle, blob, nowMs, {
     size: String(size),
   }).url;
 }

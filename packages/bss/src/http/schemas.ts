@@ -1,3 +1,4 @@
+import { CONTENT_TYPE_MAX_LENGTH, CONTENT_TYPE_PATTERN, contentTypeProblem } from '@dreamlake/protocol';
 import { z } from 'zod';
 import { HASH_PATTERN, LEGACY_HASH_PATTERN, NAME_PATTERN } from '../storage/keys.ts';
 import { MAX_PART_SIZE, MAX_PARTS } from '../storage/storage.ts';
@@ -10,17 +11,11 @@ export const uploadHash = z
   .refine((v) => HASH_PATTERN.test(v) || LEGACY_HASH_PATTERN.test(v), 'must be 64 (or legacy 16) lowercase hex digits');
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this matches
 const noControl = (v: string) => !/[\u0000-\u001f\u007f]/.test(v);
-/**
- * A media type that can be sent back as an HTTP header: `type/subtype`, then `; name=value`
- * parameters (a token or a quoted string). Visible ASCII and spaces only, no trailing `;`. The
- * server holds content types to the same rule (`packages/server/src/names.ts`).
- */
-export const CONTENT_TYPE_PATTERN =
-  /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}(?: *; *[A-Za-z0-9!#$%&'*+.^_`|~-]+=(?:[A-Za-z0-9!#$%&'*+.^_`|~-]+|"(?:[ !#-[\]-~]|\\[ -~])*"))*$/;
+/** A media type that can be sent back as an HTTP header (the protocol's rule, as the server holds it). */
 export const contentType = z
   .string()
-  .max(255)
-  .regex(CONTENT_TYPE_PATTERN, 'must be a media type like video/mp4 or text/plain; charset=utf-8');
+  .max(CONTENT_TYPE_MAX_LENGTH)
+  .regex(CONTENT_TYPE_PATTERN, contentTypeProblem('') ?? '');
 const filename = z
   .string()
   .min(1)

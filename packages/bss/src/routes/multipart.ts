@@ -1,5 +1,6 @@
 import { ScopeMismatchError, TooLargeError } from '@dreamlake/presign';
 import { parseOrThrow } from '@dreamlake/presign/http';
+import { ACTIONS } from '@dreamlake/protocol';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { requireAssetType } from '../asset-types.ts';
@@ -29,7 +30,7 @@ export function registerMultipartRoutes(app: FastifyInstance, ctx: BssContext): 
   const route = (action: string) => ({ onRequest: [requireAssetType, uploadGuard(ctx, action)] });
   const completing = new Map<string, Promise<BlobInfo>>();
 
-  app.post('/:type/upload/multipart/init', route('upload-init'), async (request) => {
+  app.post('/:type/upload/multipart/init', route(ACTIONS.uploadInit), async (request) => {
     const body = parseOrThrow(initBody, request.body ?? {});
     const signed = signedScope(request);
     if (signed) refuseOtherScope(signed, body);
@@ -58,7 +59,7 @@ export function registerMultipartRoutes(app: FastifyInstance, ctx: BssContext): 
     return { uploadId: upload.uploadId, key: upload.key };
   });
 
-  app.post('/:type/upload/multipart/parts', route('upload-parts'), async (request) => {
+  app.post('/:type/upload/multipart/parts', route(ACTIONS.uploadParts), async (request) => {
     const body = parseOrThrow(partsBody, request.body);
     uploadScope(request, body);
     const lengths = declaredPartLengths(request.body);
@@ -80,7 +81,7 @@ export function registerMultipartRoutes(app: FastifyInstance, ctx: BssContext): 
     return { parts, expiresAt };
   });
 
-  app.get('/:type/upload/multipart/parts-done', route('upload-parts-done'), async (request) => {
+  app.get('/:type/upload/multipart/parts-done', route(ACTIONS.uploadPartsDone), async (request) => {
     const query = parseOrThrow(partsDoneQuery, request.query, 'query');
     uploadScope(request, query);
     await boundUpload(storage, request, { key: query.key, uploadId: query.uploadId });
@@ -89,7 +90,7 @@ export function registerMultipartRoutes(app: FastifyInstance, ctx: BssContext): 
     return { parts: parts.map(({ partNumber, etag, size }) => ({ partNumber, etag, size })), expired: false };
   });
 
-  app.post('/:type/upload/multipart/complete', route('upload-complete'), async (request) => {
+  app.post('/:type/upload/multipart/complete', route(ACTIONS.uploadComplete), async (request) => {
     const body = parseOrThrow(completeBody, request.body);
     const scope = uploadScope(request, body);
     await boundUpload(storage, request, { key: body.key, uploadId: body.uploadId });
@@ -110,7 +111,7 @@ export function registerMultipartRoutes(app: FastifyInstance, ctx: BssContext): 
     return blobAnswer(ctx, await running, HASH_PATTERN.test(scope.hash));
   });
 
-  app.post('/:type/upload/multipart/abort', route('upload-abort'), async (request) => {
+  app.post('/:type/upload/multipart/abort', route(ACTIONS.uploadAbort), async (request) => {
     const body = parseOrThrow(abortBody, request.body);
     uploadScope(request, body);
     await boundUpload(storage, request, { key: body.key, uploadId: body.uploadId });

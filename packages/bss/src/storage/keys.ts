@@ -1,14 +1,13 @@
 import { createHash } from 'node:crypto';
-import type { BlobRef } from './storage.ts';
-
 /**
  * The key layout every backend shares (see storage.ts): uploads at
  * `uploads/{owner}/{project}/{hash}/{nonce}`, verified blobs at `blobs/{owner}/{project}/{sha256}`.
  */
-export const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
-export const HASH_PATTERN = /^[0-9a-f]{64}$/;
-/** The legacy clients' hash: the first 16 hex digits of the SHA-256. */
-export const LEGACY_HASH_PATTERN = /^[0-9a-f]{16}$/;
+import { HASH_PATTERN, LEGACY_HASH_PATTERN, NAME_PATTERN } from '@dreamlake/protocol';
+import type { BlobRef } from './storage.ts';
+
+/** Names and hashes (the legacy clients' hash is the first 16 hex digits of the SHA-256): the protocol's rules. */
+export { HASH_PATTERN, LEGACY_HASH_PATTERN, NAME_PATTERN } from '@dreamlake/protocol';
 /** A key's last segment: what a backend picks to make the key unique. */
 export const NONCE_PATTERN = /^[A-Za-z0-9_-]{8,128}$/;
 

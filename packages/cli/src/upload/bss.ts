@@ -1,15 +1,18 @@
+import {
+  type MultipartInitAnswer,
+  multipartPath,
+  type PartsDoneAnswer,
+  type PartUrlsAnswer,
+  UPLOAD_STEPS,
+} from '@dreamlake/protocol';
 import type { Dispatcher } from 'undici';
-import type { BlobReceipt, UploadGrant } from '../api.ts';
+import type { UploadGrant } from '../api.ts';
 import { ApiError } from '../errors.ts';
 import { requestJson } from '../http.ts';
 import type { StoredBlob } from './single.ts';
 
-/** The BSS multipart endpoints, reached through the URLs of a grant. */
-export interface PartDone {
-  partNumber: number;
-  etag: string;
-  size: number;
-}
+/** A part BSS holds (the protocol's wire type). */
+export type { PartDone } from '@dreamlake/protocol';
 
 /** A signature that has run out: ours say `expired_signature`; S3 says so in its own words. */
 export function isExpired(error: unknown): boolean {
@@ -33,10 +36,7 @@ export class BssClient {
   }
 
   /** Opens an upload; `exists` (with a receipt) when BSS already holds the verified blob. */
-  init(
-    grant: UploadGrant,
-    body: Record<string, unknown>,
-  ): Promise<{ uploadId: string; key: string; exists?: boolean; receipt?: BlobReceipt }> {
+  init(grant: UploadGrant, body: Record<string, unknown>): Promise<MultipartInitAnswer> {
     return requestJson(this.#dispatcher, 'POST', grant.initUrl, { body });
   }
 
@@ -46,16 +46,13 @@ export class BssClient {
     partNumbers: number[],
     contentMd5: Record<string, string>,
     contentLength?: Record<string, number>,
-  ): Promise<{ parts: Record<string, string>; expiresAt?: string }> {
+  ): Promise<PartUrlsAnswer> {
     return requestJson(this.#dispatcher, 'POST', grant.partsUrl, {
       body: { ...upload, partNumbers, contentMd5, ...(contentLength ? { contentLength } : {}) },
     });
   }
 
-  partsDone(
-    grant: UploadGrant,
-    upload: { uploadId: string; key: string },
-  ): Promise<{ parts: PartDone[]; expired: boolean }> {
+  partsDone(grant: UploadGrant, upload: { uploadId: string; key: string }): Promise<PartsDoneAnswer> {
     return requestJson(this.#dispatcher, 'GET', withQuery(grant.partsDoneUrl, upload));
   }
 
@@ -70,12 +67,7 @@ export class BssClient {
 
 /** The unsigned legacy endpoints of a BSS that still serves them (REQUIRE_PRESIGNED_UPLOADS=false). */
 export function legacyGrant(bss: string, type: string): UploadGrant {
-  const base = `${bss}/${type}/upload/multipart`;
-  return {
-    initUrl: `${base}/init`,
-    partsUrl: `${base}/parts`,
-    partsDoneUrl: `${base}/parts-done`,
-    completeUrl: `${base}/complete`,
-    abortUrl: `${base}/abort`,
-  };
+  const urls = {} as UploadGrant;
+  for (const { field, step } of UPLOAD_STEPS) urls[field] = `${bss}/${multipartPath(type, step)}`;
+  return urls;
 }

@@ -1,8 +1,8 @@
-/** S3 multipart rules: parts of at least 5 MiB (all but the last), at most 10,000 of them. */
+import { MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE } from '@dreamlake/protocol';
+
+/** S3 multipart rules (the protocol's): parts of at least 5 MiB (all but the last), at most 10,000 of them. */
+export { MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE };
 export const MIB = 1024 * 1024;
-export const MIN_PART_SIZE = 5 * MIB;
-export const MAX_PART_SIZE = 5 * 1024 * MIB;
-export const MAX_PARTS = 10_000;
 
 export interface PartRange {
   partNumber: number;

@@ -1,16 +1,9 @@
-import type { BlobReceipt } from '../api.ts';
+import type { StoredBlob } from '@dreamlake/protocol';
 import { CliError } from '../errors.ts';
 import { countedBody, type Dispatcher, putForAnswer, requestJson } from '../http.ts';
 
 /** What BSS answers once a blob is stored and verified (multipart complete or single-shot). */
-export interface StoredBlob {
-  success: boolean;
-  key: string;
-  hash: string;
-  size: number;
-  contentType: string;
-  receipt?: BlobReceipt;
-}
+export type { StoredBlob } from '@dreamlake/protocol';
 
 /** Bytes already in memory, as the one chunk of a body. */
 async function* once(bytes: Buffer): AsyncGenerator<Uint8Array> {

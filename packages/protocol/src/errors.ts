@@ -1,0 +1,135 @@
+/**
+ * One error family for every DreamLake service and client. Each failure has a stable string code
+ * with a fixed HTTP status and a default message; answers carry it as
+ * `{ "error": { "code", "message", ...details } }`. The services turn errors into responses in one
+ * place (`@dreamlake/presign/http`'s error handler).
+ */
+export const ERRORS = {
+  invalid_request: { status: 400, message: 'the request is not valid' },
+  malformed_signature: { status: 400, message: 'the signature parameters are malformed' },
+  invalid_part: { status: 400, message: 'the part is not valid' },
+  entity_too_small: { status: 400, message: 'a part other than the last is smaller than 5 MiB' },
+  unauthorized: { status: 401, message: 'authentication required' },
+  missing_signature: { status: 401, message: 'this URL must be signed (exp and sig query parameters)' },
+  bad_signature: { status: 403, message: 'signature does not match' },
+  expired_signature: { status: 403, message: 'signature has expired' },
+  scope_mismatch: { status: 403, message: 'request is outside the signed scope' },
+  forbidden: { status: 403, message: 'forbidden' },
+  not_found: { status: 404, message: 'not found' },
+  method_not_allowed: { status: 405, message: 'method not allowed' },
+  conflict: { status: 409, message: 'the request conflicts with the current state' },
+  too_large: { status: 413, message: 'too large' },
+  unsupported_media_type: { status: 415, message: 'unsupported media type' },
+  range_not_satisfiable: { status: 416, message: 'the range is not satisfiable' },
+  hash_mismatch: { status: 422, message: 'content does not match the signed SHA-256' },
+  rate_limited: { status: 429, message: 'too many requests' },
+  internal: { status: 500, message: 'internal error' },
+  not_implemented: { status: 501, message: 'not implemented' },
+  storage_unavailable: { status: 503, message: 'the storage is unavailable' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** The HTTP status of each error code. */
+export const STATUS_BY_CODE = Object.fromEntries(
+  Object.entries(ERRORS).map(([code, { status }]) => [code, status]),
+) as { readonly [C in ErrorCode]: (typeof ERRORS)[C]['status'] };
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERRORS, value);
+}
+
+/** The JSON body of every error answer. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; [detail: string]: unknown };
+}
+
+export class DreamLakeError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  /** Extra fields sent to the client beside code and message (never secrets). */
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message?: string, details?: Record<string, unknown>) {
+    super(message ?? ERRORS[code].message);
+    this.name = new.target.name;
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.details = details;
+  }
+}
+
+/** The request carries no signature where one is required. */
+export class MissingSignatureError extends DreamLakeError {
+  constructor(message?: string) {
+    super('missing_signature', message);
+  }
+}
+
+/** The signature does not match the request, its secret, action or lifetime. */
+export class BadSignatureError extends DreamLakeError {
+  constructor(message?: string) {
+    super('bad_signature', message);
+  }
+}
+
+/** The signature was valid but its `exp` has passed. */
+export class ExpiredSignatureError extends DreamLakeError {
+  constructor(message?: string) {
+    super('expired_signature', message);
+  }
+}
+
+/** `exp`, `sig` or a signed parameter is not in the required form (or is repeated). */
+export class MalformedSignatureError extends DreamLakeError {
+  constructor(message: string) {
+    super('malformed_signature', message);
+  }
+}
+
+/** A request names an owner, project, hash, key or upload outside its signed scope. */
+export class ScopeMismatchError extends DreamLakeError {
+  constructor(message?: string) {
+    super('scope_mismatch', message);
+  }
+}
+
+export class InvalidRequestError extends DreamLakeError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('invalid_request', message, details);
+  }
+}
+
+export class NotFoundError extends DreamLakeError {
+  constructor(message?: string) {
+    super('not_found', message);
+  }
+}
+
+export class ForbiddenError extends DreamLakeError {
+  constructor(message?: string) {
+    super('forbidden', message);
+  }
+}
+
+export class UnauthorizedError extends DreamLakeError {
+  constructor(message?: string) {
+    super('unauthorized', message);
+  }
+}
+
+export class HashMismatchError extends DreamLakeError {
+  constructor(message?: string, details?: Record<string, unknown>) {
+    super('hash_mismatch', message, details);
+  }
+}
+
+export class TooLargeError extends DreamLakeError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('too_large', message, details);
+  }
+}
+
+export function isDreamLakeError(value: unknown): value is DreamLakeError {
+  return value instanceof DreamLakeError;
+}

@@ -1,0 +1,6 @@
+export * from './asset-types.ts';
+export * from './env.ts';
+export * from './errors.ts';
+export * from './rules.ts';
+export * from './steps.ts';
+export type * from './wire.ts';

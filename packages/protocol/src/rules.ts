@@ -1,0 +1,62 @@
+/**
+ * The shapes of the values every party checks: names, hashes, content types, file names and the
+ * multipart limits. Each service wraps them in its own validator; none restates them.
+ *
+ * Words: a *namespace* (a user or an organisation) holds *spaces*; on the wire to BSS, and in the
+ * signed URL parameters fixed by the protocol, the same two are called `owner` and `project`.
+ */
+
+/** Users, namespaces (`owner`) and spaces (`project`). */
+export const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+/** A blob's SHA-256: 64 lowercase hex digits. */
+export const HASH_PATTERN = /^[0-9a-f]{64}$/;
+
+/** Uploads opened by clients older than the SHA-256 rule named their blob by 16 hex digits (BSS only). */
+export const LEGACY_HASH_PATTERN = /^[0-9a-f]{16}$/;
+
+/**
+ * A media type that can be sent back as an HTTP header: `type/subtype` (RFC 6838 names), then
+ * `; name=value` parameters (the value a token or a quoted string). Visible ASCII and spaces only:
+ * no control character, nothing outside ASCII, no trailing `;`; at most CONTENT_TYPE_MAX_LENGTH.
+ */
+export const CONTENT_TYPE_PATTERN =
+  /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}(?: *; *[A-Za-z0-9!#$%&'*+.^_`|~-]+=(?:[A-Za-z0-9!#$%&'*+.^_`|~-]+|"(?:[ !#-[\]-~]|\\[ -~])*"))*$/;
+export const CONTENT_TYPE_MAX_LENGTH = 255;
+export const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
+
+export function isContentType(value: string): boolean {
+  return value.length <= CONTENT_TYPE_MAX_LENGTH && CONTENT_TYPE_PATTERN.test(value);
+}
+
+/** Why a content type is refused, or null. */
+export function contentTypeProblem(value: string): string | null {
+  return isContentType(value) ? null : 'must be a media type like video/mp4 or text/plain; charset=utf-8';
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this matches
+const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+export const FILE_NAME_MAX_BYTES = 1024;
+
+const utf8 = new TextEncoder();
+
+/**
+ * File names are relative paths: UTF-8, 1..1024 bytes, `/`-separated, no empty, `.` or `..`
+ * segment, no leading `/`, no control characters. Why a name is refused, or null.
+ */
+export function fileNameProblem(name: string): string | null {
+  if (LONE_SURROGATE.test(name)) return 'must be valid UTF-8';
+  const bytes = utf8.encode(name).length;
+  if (bytes < 1 || bytes > FILE_NAME_MAX_BYTES) return `must be 1 to ${FILE_NAME_MAX_BYTES} bytes`;
+  if (CONTROL.test(name)) return 'must not contain control characters';
+  if (name.startsWith('/')) return 'must be a relative path';
+  if (name.split('/').some((s) => s === '' || s === '.' || s === '..'))
+    return 'must not have an empty, "." or ".." segment';
+  return null;
+}
+
+/** S3's multipart rules, which both storage backends keep. */
+export const MIN_PART_SIZE = 5 * 1024 * 1024;
+export const MAX_PART_SIZE = 5 * 1024 * 1024 * 1024;
+export const MAX_PARTS = 10_000;

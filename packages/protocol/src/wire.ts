@@ -1,0 +1,132 @@
+/**
+ * The JSON the DreamLake server and BSS send and receive (docs/protocol.md): what a client may
+ * rely on. Services validate requests with their own schemas built from `rules.ts`; these types
+ * say what the answers hold.
+ */
+import type { AssetType } from './asset-types.ts';
+import type { ErrorCode } from './errors.ts';
+import type { UploadUrlField } from './steps.ts';
+
+/** A file in a space's index. */
+export interface IndexedFile {
+  namespace: string;
+  space: string;
+  name: string;
+  type: string;
+  size: number;
+  contentType: string;
+  hash: string;
+  uploadedBy?: string;
+  createdAt?: string;
+}
+
+/** The signed BSS URLs of one upload (`POST /uploads/init`), with when they stop working. */
+export type UploadGrant = Record<UploadUrlField, string> & { expiresAt?: string };
+
+/** BSS's signed word that it holds a verified blob: passed on to register. */
+export interface BlobReceipt {
+  size: number;
+  contentType: string;
+  /** Unix seconds. */
+  exp: number;
+  sig: string;
+}
+
+/** `POST /uploads/init`: one file. */
+export interface InitRequest {
+  namespace: string;
+  space: string;
+  filename: string;
+  hash: string;
+  contentType: string;
+  type: AssetType;
+  size?: number;
+}
+
+export type InitAnswer = { exists: true; file: IndexedFile } | (UploadGrant & { exists?: false });
+
+/** An entry's own error inside a batch answer. */
+export interface ErrorAnswer {
+  error: { code: ErrorCode | (string & {}); message: string };
+}
+
+/** One file of `POST /uploads/batch`. */
+export interface BatchGrantFile {
+  filename: string;
+  hash: string;
+  contentType: string;
+  type: AssetType;
+  size: number;
+}
+
+/** A granted entry of `POST /uploads/batch`: the five URLs, and `singleUrl` for a file of one part. */
+export interface BatchGrant extends UploadGrant {
+  singleUrl?: string;
+}
+
+export type BatchGrantEntry = { index: number } & (
+  | { exists: true; file: IndexedFile }
+  | (BatchGrant & { exists?: false })
+  | ErrorAnswer
+);
+
+/** Whether a space holds a file: its name points at that hash, the hash is there under another name, or neither. */
+export type LookupState = 'indexed' | 'held' | 'missing';
+
+/** One file of `POST …/files` and `POST …/files/batch`. */
+export interface RegisterRequest {
+  name: string;
+  hash: string;
+  type: string;
+  contentType: string;
+  receipt?: BlobReceipt;
+}
+
+export type RegisterEntry = { index: number } & ({ file: IndexedFile; created: boolean } | ErrorAnswer);
+
+/** `GET …/files/{name}/download`: a signed URL for the blob's bytes. */
+export interface DownloadGrant {
+  url: string;
+  name: string;
+  hash: string;
+  size: number;
+  contentType: string;
+  expiresAt?: string;
+}
+
+/** What BSS answers once a blob is stored and verified (multipart complete, or single-shot). */
+export interface StoredBlob {
+  success: boolean;
+  key: string;
+  hash: string;
+  size: number;
+  contentType: string;
+  receipt?: BlobReceipt;
+}
+
+/** `POST …/multipart/init`: the upload opened; `exists` (with a receipt) when BSS already holds the blob. */
+export interface MultipartInitAnswer {
+  uploadId: string;
+  key: string;
+  exists?: boolean;
+  receipt?: BlobReceipt;
+}
+
+/** A part BSS holds, as `GET …/multipart/parts-done` lists it. */
+export interface PartDone {
+  partNumber: number;
+  etag: string;
+  size: number;
+}
+
+export interface PartsDoneAnswer {
+  parts: PartDone[];
+  /** True when BSS no longer knows the upload (aborted, completed long ago, or swept). */
+  expired: boolean;
+}
+
+/** `POST …/multipart/parts`: one signed URL per part number. */
+export interface PartUrlsAnswer {
+  parts: Record<string, string>;
+  expiresAt?: string;
+}
