@@ -302,12 +302,16 @@ test('complete: hash mismatch is 422 and nothing is visible; wrong ETag is 400; 
   });
   assert.equal(wrong.statusCode, 400);
   assert.equal(wrong.json().error.code, 'invalid_part');
+  // S3's name for it is a field of its own, not a prefix of the message.
+  assert.equal(wrong.json().error.reason, 'InvalidPart');
+  assert.match(wrong.json().error.message, /^part 1 has ETag/);
   const missing = await bss.app.inject({
     method: 'POST',
     url: honest.complete,
     payload: { uploadId: ok.uploadId, key: ok.key, parts: [...ok.etags, { partNumber: 2, etag: ok.etags[0]!.etag }] },
   });
   assert.equal(missing.json().error.code, 'invalid_part');
+  assert.equal(missing.json().error.message, 'part 2 was not uploaded');
   const bare = ok.etags.map((e) => ({ partNumber: e.partNumber, etag: e.etag.replaceAll('"', '') }));
   const done = await bss.app.inject({
     method: 'POST',

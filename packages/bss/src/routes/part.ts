@@ -19,7 +19,9 @@ export async function registerPartRoute(app: FastifyInstance, ctx: BssContext, r
       const signed = parseOrThrow(partQuery, request.presign?.params, 'signed parameters');
       const declared = headerValue(request, 'content-md5');
       if (signed.contentMd5 !== '' && declared !== undefined && declared !== signed.contentMd5) {
-        throw new DreamLakeError('invalid_part', 'BadDigest: Content-MD5 differs from the one this URL was signed for');
+        throw new DreamLakeError('invalid_part', 'Content-MD5 differs from the one this URL was signed for', {
+          reason: 'BadDigest',
+        });
       }
       const part = await receiver.receivePart(
         {

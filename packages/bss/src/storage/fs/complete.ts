@@ -17,12 +17,17 @@ async function checkedParts(dir: string, parts: readonly CompletedPart[]): Promi
   const records: PartRecord[] = [];
   for (const part of parts) {
     const record = await readJson<PartRecord>(partPointer(dir, part.partNumber));
-    if (!record) throw new DreamLakeError('invalid_part', `InvalidPart: part ${part.partNumber} was not uploaded`);
+    // `reason` is S3's name for the same refusal, for clients that know S3's errors.
+    if (!record)
+      throw new DreamLakeError('invalid_part', `part ${part.partNumber} was not uploaded`, {
+        reason: 'InvalidPart',
+        partNumber: part.partNumber,
+      });
     if (bareEtag(part.etag) !== record.md5) {
-      throw new DreamLakeError(
-        'invalid_part',
-        `InvalidPart: part ${part.partNumber} has ETag "${record.md5}", not ${part.etag}`,
-      );
+      throw new DreamLakeError('invalid_part', `part ${part.partNumber} has ETag "${record.md5}", not ${part.etag}`, {
+        reason: 'InvalidPart',
+        partNumber: part.partNumber,
+      });
     }
     records.push(record);
   }
