@@ -1,4 +1,4 @@
-import { DreamLakeError } from '@dreamlake/presign';
+import { DreamLakeError, presignUrl } from '@dreamlake/presign';
 import { z } from 'zod';
 import type { ServerConfig } from './config.ts';
 import { type BlobRef, blobUrl } from './signing.ts';
@@ -12,6 +12,11 @@ export interface BlobStat {
 export interface BssClient {
   /** The verified blob's size and type, or null when BSS holds no verified blob for it. */
   stat(blob: BlobRef): Promise<BlobStat | null>;
+  /**
+   * Asks BSS to delete a verified blob no index entry points at: `deleted`, `absent` (BSS holds
+   * no such blob) or `recent` (published within BSS's grace period, so kept).
+   */
+  deleteBlob(blob: BlobRef): Promise<'deleted' | 'absent' | 'recent'>;
 }
 
 const statAnswer = z.object({
@@ -47,6 +52,27 @@ export function createBssClient(
       const parsed = statAnswer.safeParse(await response.json().catch(() => undefined));
       if (!parsed.success) throw unavailable('unexpected answer');
       return { size: parsed.data.size, contentType: parsed.data.contentType ?? 'application/octet-stream' };
+    },
+
+    async deleteBlob(blob) {
+      const { url } = presignUrl(config.bssInternalUrl, 'blobs/delete', {
+        action: 'delete',
+        params: { owner: blob.owner, project: blob.project, hash: blob.hash },
+        secrets: config.presignSecrets,
+        now: Math.floor(clock() / 1000),
+        ttlSeconds: Math.min(config.presignTtlSeconds, 300),
+      });
+      let response: Response;
+      try {
+        response = await fetch(url, { method: 'DELETE', signal: AbortSignal.timeout(timeoutMs) });
+      } catch (error) {
+        throw unavailable(error instanceof Error ? error.name : 'network error');
+      }
+      await response.body?.cancel();
+      if (response.ok) return 'deleted';
+      if (response.status === 404) return 'absent';
+      if (response.status === 409) return 'recent';
+      throw unavailable(`status ${response.status}`);
     },
   };
 }

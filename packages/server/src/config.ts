@@ -57,6 +57,13 @@ export interface ServerConfig {
   scryptLogN: number;
   login: LoginThrottleConfig;
   timeouts: HttpTimeouts;
+  /**
+   * A blob granted but not indexed is collected from BSS once the URLs of its latest grant
+   * expired this long ago (at least twice PRESIGN_TTL_SECONDS, the receipt and grant lifetime).
+   */
+  blobGcGraceSeconds: number;
+  /** How often the server looks for such blobs; 0 turns the periodic collection off. */
+  blobGcIntervalSeconds: number;
   /** Names of the secrets generated at random because dev mode started without them. */
   generatedSecrets: readonly string[];
   /** The bearer token `/metrics` asks for; null serves it to anyone who reaches the port. */
@@ -113,6 +120,8 @@ const envSchema = z.object({
   REQUEST_TIMEOUT_SECONDS: int(1, 24 * 3600).default(120),
   IDLE_TIMEOUT_SECONDS: int(1, 24 * 3600).default(120),
   KEEP_ALIVE_TIMEOUT_SECONDS: int(1, 3600).default(72),
+  BLOB_GC_GRACE_SECONDS: int(1, 365 * 24 * 3600).optional(),
+  BLOB_GC_INTERVAL_SECONDS: int(0, 7 * 24 * 3600).default(3600),
   METRICS_TOKEN: z.union([z.literal(''), z.string().min(16, 'must be at least 16 characters')]).optional(),
   API_DOCS_UI: flag.optional(),
 });
@@ -197,6 +206,8 @@ export function loadServerConfig(
       idleMs: e.IDLE_TIMEOUT_SECONDS * 1000,
       keepAliveMs: e.KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
     },
+    blobGcGraceSeconds: e.BLOB_GC_GRACE_SECONDS ?? Math.max(24 * 3600, 2 * e.PRESIGN_TTL_SECONDS),
+    blobGcIntervalSeconds: e.BLOB_GC_INTERVAL_SECONDS,
     generatedSecrets: [],
     metricsToken: e.METRICS_TOKEN || null,
     apiDocsUi: e.API_DOCS_UI ?? e.DREAMLAKE_DEV,
@@ -208,6 +219,9 @@ export function loadServerConfig(
   checkSecrets(config, problems, generated);
   if (config.timeouts.headersMs > config.timeouts.requestMs) {
     problems.push('HEADERS_TIMEOUT_SECONDS must not be longer than REQUEST_TIMEOUT_SECONDS');
+  }
+  if (config.blobGcGraceSeconds < 2 * config.presignTtlSeconds) {
+    problems.push('BLOB_GC_GRACE_SECONDS must be at least twice PRESIGN_TTL_SECONDS');
   }
   if (problems.length > 0) throw new ConfigError(problems);
   config.generatedSecrets = Object.freeze(generated);

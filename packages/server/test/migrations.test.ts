@@ -24,6 +24,7 @@ forEachEngine((engine) => {
         .sort();
     const expected = [
       'access_tokens',
+      'blob_gc',
       'files',
       'login_failures',
       'memberships',

@@ -105,6 +105,21 @@ export async function namesPerHash(db: DB, spaceId: string, hashes: readonly str
   return counts;
 }
 
+/** Whether any name in the space `space` of namespace `namespace` points at the blob. */
+export async function blobIndexed(db: DB, blob: { namespace: string; space: string; hash: string }): Promise<boolean> {
+  const row = await db
+    .selectFrom('files')
+    .innerJoin('spaces', 'spaces.id', 'files.space_id')
+    .innerJoin('namespaces', 'namespaces.id', 'spaces.namespace_id')
+    .select('files.id')
+    .where('namespaces.name', '=', blob.namespace)
+    .where('spaces.name', '=', blob.space)
+    .where('files.hash', '=', blob.hash)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 export async function listFiles(db: DB, spaceId: string): Promise<StoredFile[]> {
   const rows = await query(db).where('files.space_id', '=', spaceId).orderBy('files.name').execute();
   return rows.map(toFile);

@@ -92,3 +92,52 @@ export async function listUploadGrants(db: DB, namespace: string): Promise<Uploa
     outcome: r.outcome as UploadGrant['outcome'],
   }));
 }
+
+/** A place in the grants, in (created_at, id) order. */
+export interface GrantCursor {
+  createdAt: string;
+  id: string;
+}
+
+/** What a grant named, and where it stands in the walk. */
+export interface GrantedBlob extends GrantCursor {
+  namespace: string;
+  space: string;
+  hash: string;
+}
+
+/** Up to `limit` grants after `after` and made at or before `until`, in (created_at, id) order. */
+export async function grantsBetween(db: DB, after: GrantCursor, until: string, limit: number): Promise<GrantedBlob[]> {
+  return db
+    .selectFrom('upload_grants')
+    .select(['id', 'created_at as createdAt', 'namespace', 'space', 'hash'])
+    .where((eb) =>
+      eb.or([
+        eb('created_at', '>', after.createdAt),
+        eb.and([eb('created_at', '=', after.createdAt), eb('id', '>', after.id)]),
+      ]),
+    )
+    .where('created_at', '<=', until)
+    .orderBy('created_at')
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+}
+
+/** Whether the blob was granted (again) after `since`. */
+export async function grantedAfter(
+  db: DB,
+  blob: { namespace: string; space: string; hash: string },
+  since: string,
+): Promise<boolean> {
+  const row = await db
+    .selectFrom('upload_grants')
+    .select('id')
+    .where('namespace', '=', blob.namespace)
+    .where('space', '=', blob.space)
+    .where('hash', '=', blob.hash)
+    .where('created_at', '>', since)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
