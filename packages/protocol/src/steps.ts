@@ -14,6 +14,8 @@ export const ACTIONS = {
   uploadSingle: 'upload-single',
   stat: 'stat',
   download: 'download',
+  /** The server collecting a blob no index entry points at. */
+  delete: 'delete',
   receipt: 'blob-receipt',
 } as const;
 export type Action = (typeof ACTIONS)[keyof typeof ACTIONS];
@@ -46,8 +48,8 @@ export function singlePath(type: AssetType | string): string {
   return `${type}/upload/single`;
 }
 
-/** `blobs/stat` and `blobs/download`. */
-export function blobPath(action: 'stat' | 'download'): string {
+/** `blobs/stat`, `blobs/download` and `blobs/delete`. */
+export function blobPath(action: 'stat' | 'download' | 'delete'): string {
   return `blobs/${action}`;
 }
 

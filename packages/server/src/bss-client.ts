@@ -1,4 +1,5 @@
 import { DreamLakeError, presignUrl } from '@dreamlake/presign';
+import { ACTIONS, blobPath } from '@dreamlake/protocol';
 import { z } from 'zod';
 import type { ServerConfig } from './config.ts';
 import { type BlobRef, blobUrl } from './signing.ts';
@@ -55,8 +56,8 @@ export function createBssClient(
     },
 
     async deleteBlob(blob) {
-      const { url } = presignUrl(config.bssInternalUrl, 'blobs/delete', {
-        action: 'delete',
+      const { url } = presignUrl(config.bssInternalUrl, blobPath('delete'), {
+        action: ACTIONS.delete,
         params: { owner: blob.owner, project: blob.project, hash: blob.hash },
         secrets: config.presignSecrets,
         now: Math.floor(clock() / 1000),

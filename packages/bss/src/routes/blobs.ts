@@ -1,5 +1,6 @@
 import { DreamLakeError, NotFoundError } from '@dreamlake/presign';
 import { parseOrThrow } from '@dreamlake/presign/http';
+import { ACTIONS, blobPath } from '@dreamlake/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { BssContext } from '../http/context.ts';
 import { signedGuard } from '../http/guards.ts';
@@ -13,7 +14,7 @@ import { servesDirectDownloads } from '../storage/direct-download.ts';
  * `conflict`), a missing one is 404.
  */
 function registerDeleteRoute(app: FastifyInstance, ctx: BssContext): void {
-  app.delete('/blobs/delete', { onRequest: signedGuard(ctx, 'delete') }, async (request) => {
+  app.delete(`/${blobPath('delete')}`, { onRequest: signedGuard(ctx, ACTIONS.delete) }, async (request) => {
     const ref = parseOrThrow(blobQuery, request.presign?.params, 'signed parameters');
     const publishedBefore = new Date((ctx.clock() - ctx.config.blobGcGraceSeconds) * 1000);
     const outcome = await ctx.storage.deleteBlob(ref, publishedBefore);
