@@ -32,7 +32,12 @@ export interface DownloadBenchOptions {
 interface Timed {
   seconds: number;
   peakRssMiB: number;
+  /** The first 4 KB of stdout. */
   stdout: string;
+  /** Non-empty lines on stdout. */
+  lines: number;
+  /** The last 4 KB of stderr. */
+  stderr: string;
 }
 
 /** Runs a command, timing it and sampling its peak RSS; throws with its stderr when it fails. */
@@ -42,12 +47,21 @@ async function timed(command: string, args: readonly string[], env: Record<strin
   const peak = watchPeakRss(child.pid ?? 0, 50);
   let stdout = '';
   let stderr = '';
-  child.stdout?.on('data', (c: Buffer) => (stdout = (stdout + c.toString()).slice(-100_000)));
+  let lines = 0;
+  let last = '\n';
+  child.stdout?.on('data', (c: Buffer) => {
+    const text = c.toString();
+    if (stdout.length < 4096) stdout = (stdout + text).slice(0, 4096);
+    for (let i = 0; i < text.length; i += 1) {
+      if (text[i] === '\n' && last !== '\n') lines += 1;
+      last = text[i] as string;
+    }
+  });
   child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
   const [code] = (await once(child, 'close')) as [number | null];
   const seconds = (performance.now() - started) / 1000;
   if (code !== 0) throw new Error(`${command} ${args.slice(0, 3).join(' ')} exited with ${code}: ${stderr.trim()}`);
-  return { seconds, peakRssMiB: peak(), stdout };
+  return { seconds, peakRssMiB: peak(), stdout, lines, stderr };
 }
 
 async function api<T>(services: BenchServices, token: string, method: string, path: string, body?: unknown) {
@@ -154,9 +168,10 @@ export async function runDownloadBench(options: DownloadBenchOptions): Promise<B
       await removeTemp(floorDir);
       const out = join(work, `tree-${run}`);
       const mine = await timed(process.execPath, [CLI_BIN, 'download', `${username}/small`, '-o', out, '--json'], env);
-      const lines = mine.stdout.split('\n').filter((l) => l.trim() !== '').length;
-      if (lines !== options.files)
-        throw new Error(`dreamlake download printed ${lines} lines for ${options.files} files`);
+      if (mine.lines !== options.files)
+        throw new Error(
+          `dreamlake download printed ${mine.lines} lines for ${options.files} files: ${mine.stderr.trim()}`,
+        );
       if (!tree || mine.seconds < tree.seconds) tree = mine;
       await removeTemp(out);
     }

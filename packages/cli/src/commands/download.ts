@@ -132,6 +132,8 @@ async function manyFiles(
     out: io.stdout,
     err: io.stderr,
     live: Boolean(io.stdout.isTTY) && !options.json,
+    // Without a terminal, a line for a file that takes a while, at most every 10 s (as upload does).
+    plainEveryMs: options.json ? undefined : 10_000,
     color: !io.env.NO_COLOR && Boolean(io.stdout.isTTY),
   });
   const counts = { downloaded: 0, skipped: 0, failed: 0, bytes: 0 };
