@@ -114,16 +114,21 @@ export interface RouteCatalog {
   readonly undescribed: readonly string[];
 }
 
+/** Checks nothing: the handler validates (`parseOrThrow`). */
+const documentationOnly = () => (value: unknown) => ({ value });
+/** What Fastify does without a response schema. */
+const plainJson = () => (data: unknown) => JSON.stringify(data);
+
 /**
  * Fills each route's schema from the table as it is registered, for @fastify/swagger to read.
- * Handlers validate their own input (`parseOrThrow`), so the schemas are documentation only:
- * nothing is validated or serialized by them. Call before any route is registered.
+ * Handlers validate their own input (`parseOrThrow`), so these schemas only document: the route
+ * gets a validator that checks nothing and the plain JSON serializer. A route that brings a
+ * schema of its own keeps it (and its validation); the table adds only its summary, tags and
+ * authentication. Call before any route is registered.
  */
 export function describeRoutes(app: FastifyInstance, table: RouteTable): RouteCatalog {
   const registered: string[] = [];
   const undescribed: string[] = [];
-  app.setValidatorCompiler(() => (value) => ({ value }));
-  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.addHook('onRoute', (route) => {
     // Documentation pages, and the HEAD Fastify derives from each GET (the document has the GET).
     if ((route.schema as { hide?: boolean } | undefined)?.hide || route.method === 'HEAD') return;
@@ -131,8 +136,19 @@ export function describeRoutes(app: FastifyInstance, table: RouteTable): RouteCa
     registered.push(...keys);
     // A route declared for GET and HEAD together is described once, under GET.
     const doc = keys.map((key) => table[key] ?? table[key.replace(/^HEAD /, 'GET ')]).find(Boolean);
-    if (doc) route.schema = routeSchema(doc);
-    else undescribed.push(...keys);
+    if (!doc) {
+      undescribed.push(...keys);
+      return;
+    }
+    const described = routeSchema(doc);
+    if (route.schema) {
+      const { summary, tags, security } = described;
+      route.schema = { summary, tags, security, ...route.schema } as RouteOptions['schema'];
+      return;
+    }
+    route.schema = described;
+    route.validatorCompiler = documentationOnly;
+    route.serializerCompiler = plainJson;
   });
   return { registered, undescribed };
 }
