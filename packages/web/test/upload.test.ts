@@ -223,6 +223,35 @@ describe('the web uploader in Chromium', { skip: BROWSER_SKIP }, () => {
     await context.close();
   });
 
+  test('cancel takes a file out mid-upload and tells BSS to drop its parts', async () => {
+    const path = join(dir, 'unwanted.mp4');
+    await makeFile(path, 24 * MIB, 13);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await signUp(page, services.serverUrl, uniqueName('cancel'));
+    await chooseSpace(page, 'cancel');
+    let held = 0;
+    await page.route('**/upload/part?*', async (route) => {
+      held += 1; // never let through: the upload is cancelled first
+      await new Promise((r) => setTimeout(r, 60_000));
+      await route.abort().catch(() => undefined);
+    });
+    const aborted = page.waitForRequest(
+      (r) => r.method() === 'POST' && /\/upload\/multipart\/abort$/.test(new URL(r.url()).pathname),
+    );
+    await page.setInputFiles('#drop input[type=file]:not([webkitdirectory])', path);
+    for (let i = 0; i < 600 && held === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(held > 0, 'a part was on its way');
+    await page.click('#drop button[aria-label="Remove file"]');
+    const abort = await aborted;
+    assert.equal((await abort.response())?.status(), 200);
+    assert.equal(await page.getAttribute('#queue tr[data-name="unwanted.mp4"]', 'data-state'), 'cancelled');
+    await page.click('#show-files');
+    await page.waitForFunction(() => document.querySelector('#files tbody td')?.textContent === 'No files yet.');
+    await page.unrouteAll({ behavior: 'ignoreErrors' });
+    await context.close();
+  });
+
   test('a reload in the middle of a multipart upload resumes it, sending only the missing parts', async (t) => {
     const path = join(dir, 'long.mp4');
     await makeFile(path, 40 * MIB, 7); // 5 parts of 8 MiB

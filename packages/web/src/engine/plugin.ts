@@ -168,6 +168,7 @@ export class DreamLakeUpload extends BasePlugin<DreamLakeUploadOptions, Meta, Bo
       for (;;) {
         try {
           const hash = await this.#hash(file, blob, run, status);
+          const signal = run.controller.signal;
           const result = await transferFile(
             { blob, name, hash },
             {
@@ -175,10 +176,12 @@ export class DreamLakeUpload extends BasePlugin<DreamLakeUploadOptions, Meta, Bo
               namespace: target.namespace,
               space: target.space,
               resume: this.opts.resume,
-              signal: run.controller.signal,
+              signal,
               reauthenticate: this.opts.reauthenticate,
               wait,
               report: (event: TransferEvent) => {
+                // What an attempt that was paused or cancelled still says is no longer true.
+                if (signal.aborted) return;
                 if (event.kind === 'resumed') resumedParts = `${event.partsDone} of ${event.partsTotal}`;
                 if (event.kind === 'uploading') {
                   status({ state: 'uploading', sent: event.sent, total: event.total, resumedParts });

@@ -6,7 +6,7 @@
 import Uppy, { type Body, type Meta } from '@uppy/core';
 import Dashboard from '@uppy/dashboard';
 import { Hasher } from '../engine/hash.ts';
-import { DreamLakeUpload } from '../engine/plugin.ts';
+import { DreamLakeUpload, spaceName } from '../engine/plugin.ts';
 import { ResumeStore } from '../engine/resume-store.ts';
 import { type IndexedFile, ProtocolError, ServerApi } from '../protocol/index.ts';
 import { byId, show } from './dom.ts';
@@ -162,7 +162,7 @@ function startUppy(): Uppy<Meta, Body> {
     say(undefined);
     void uppy.upload();
   });
-  uppy.on('file-removed', (file) => queue.remove(file.id));
+  uppy.on('file-removed', (file) => queue.removed(file.id, spaceName(file)));
   return uppy;
 }
 

@@ -57,9 +57,11 @@ export class QueueView {
     }
   }
 
-  remove(id: string): void {
-    this.#rows.get(id)?.tr.remove();
-    this.#rows.delete(id);
+  /** A file taken out of the Dashboard: cancelled unless it had already finished. */
+  removed(id: string, name: string): void {
+    const state = this.#rows.get(id)?.tr.dataset.state;
+    if (state === 'done' || state === 'stored' || state === 'failed') return;
+    this.update(id, name, { state: 'cancelled' });
   }
 }
 
