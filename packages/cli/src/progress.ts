@@ -1,4 +1,4 @@
-import type { UploadEvents } from './upload/uploader.ts';
+import type { UploadEvents } from './upload/types.ts';
 
 /** Sizes and rates in the units people read. */
 export function formatBytes(bytes: number): string {

@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { CliError } from '../errors.ts';
-import type { LocalFile } from './uploader.ts';
+import type { LocalFile } from './types.ts';
 
 /** Entries of one folder looked at together (their stats run at once). */
 const STAT_AT_ONCE = 64;

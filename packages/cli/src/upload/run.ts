@@ -14,6 +14,7 @@ import {
   type Prepared,
   prepareFile,
   sendMultipart,
+  serverGrants,
   type Target,
   type UploadDeps,
   uploadFile,
@@ -363,11 +364,16 @@ class Run {
       const grant = entry as BatchGrant;
       if (!grant.singleUrl) {
         const outcome = await this.#large.run(() =>
-          sendMultipart(this.deps, prepared, this.target, grant, async () => {
-            const next = await this.#regrant(prepared);
-            if ('error' in next) throw entryError(next.error);
-            return next as BatchGrant | { exists: true };
-          }),
+          sendMultipart(
+            this.deps,
+            prepared,
+            this.target,
+            serverGrants(this.deps, grant, async () => {
+              const next = await this.#regrant(prepared);
+              if ('error' in next) throw entryError(next.error);
+              return next as BatchGrant | { exists: true };
+            }),
+          ),
         );
         return { receipt: outcome.receipt, fields: { partsSent: outcome.partsSent, skipped: outcome.stored } };
       }

@@ -1,14 +1,33 @@
 import type { BlobReceipt, UploadGrant } from '../api.ts';
 import { ApiError, CliError } from '../errors.ts';
 import { countedBody, putBody } from '../http.ts';
-import type { AssetType } from '../types.ts';
 import { BssClient, isExpired } from './bss.ts';
-import type { FileDigest } from './hash.ts';
 import { partCount, partRange } from './plan.ts';
 import { eachLimited } from './pool.ts';
 import { type ResumeState, ResumeStore } from './resume-state.ts';
 import { withRetry } from './retry.ts';
-import type { LocalFile, Target, UploadDeps } from './uploader.ts';
+import type { Prepared, Target, UploadDeps } from './types.ts';
+
+/**
+ * Where a transfer's BSS URLs come from: the DreamLake server's signed grants, or the unsigned
+ * endpoints of a legacy BSS. The transfer itself does not tell them apart beyond `signed`.
+ */
+export interface GrantSource {
+  /** Whose uploads these are, for the resume state: the server, or the legacy BSS. */
+  readonly origin: string;
+  /** Signed grants bind size and part lengths; the legacy flow names its scope in the init body instead. */
+  readonly signed: boolean;
+  readonly first: UploadGrant;
+  /** Fresh URLs once these expired (the legacy flow has none and refuses). */
+  refresh(): Promise<UploadGrant>;
+}
+
+export interface TransferOptions {
+  deps: UploadDeps;
+  prepared: Prepared;
+  target: Target;
+  grants: GrantSource;
+}
 
 /** The blob turned out to be stored already (another client finished it): nothing left to send. */
 export class BlobAlreadyStored extends Error {
@@ -52,24 +71,26 @@ export class Transfer {
   #missing: number[] = [];
   #notedPartExpiry = false;
 
-  constructor(
-    private readonly deps: UploadDeps,
-    private readonly file: LocalFile,
-    private readonly target: Target,
-    private readonly digest: FileDigest,
-    private readonly type: AssetType,
-    private readonly contentType: string,
-    private readonly legacy: boolean,
-    grant: UploadGrant,
-    private readonly freshGrant: () => Promise<UploadGrant>,
-  ) {
-    this.#grant = grant;
+  private readonly deps: UploadDeps;
+  private readonly file: Prepared['file'];
+  private readonly target: Target;
+  private readonly digest: Prepared['digest'];
+  private readonly type: Prepared['type'];
+  private readonly contentType: string;
+  private readonly grants: GrantSource;
+
+  constructor(options: TransferOptions) {
+    const { deps, prepared, target, grants } = options;
+    this.deps = deps;
+    this.file = prepared.file;
+    this.target = target;
+    this.digest = prepared.digest;
+    this.type = prepared.type;
+    this.contentType = prepared.contentType;
+    this.grants = grants;
+    this.#grant = grants.first;
     this.#bss = new BssClient(deps.dispatcher);
-    this.store = new ResumeStore(deps.home, {
-      server: legacy ? (deps.bss ?? '') : deps.api.server,
-      ...target,
-      hash: digest.sha256,
-    });
+    this.store = new ResumeStore(deps.home, { server: grants.origin, ...target, hash: prepared.digest.sha256 });
   }
 
   get #upload(): { uploadId: string; key: string } {
@@ -78,12 +99,11 @@ export class Transfer {
 
   /** Asks the server for fresh URLs once, however many parts noticed the expiry together. */
   async #refreshGrant(stale: UploadGrant): Promise<void> {
-    if (this.legacy) throw new CliError('the legacy BSS flow has no signatures to refresh');
     if (this.#grant !== stale) return;
     this.#grantRefresh ??= (async () => {
       this.deps.events.note('signed URLs expired: asking the server for fresh ones');
       try {
-        this.#grant = await this.freshGrant();
+        this.#grant = await this.grants.refresh();
         return this.#grant;
       } finally {
         this.#grantRefresh = undefined;
@@ -182,7 +202,7 @@ export class Transfer {
         return done;
       }
     }
-    const body: Record<string, unknown> = this.legacy
+    const body: Record<string, unknown> = !this.grants.signed
       ? {
           owner: this.target.namespace,
           project: this.target.space,
@@ -193,7 +213,7 @@ export class Transfer {
     const created = await this.#call((grant) => this.#bss.init(grant, body));
     if (created.exists) throw new BlobAlreadyStored(created.receipt);
     this.#state = {
-      server: this.legacy ? (this.deps.bss ?? '') : this.deps.api.server,
+      server: this.grants.origin,
       namespace: this.target.namespace,
       space: this.target.space,
       hash: this.digest.sha256,
@@ -233,7 +253,7 @@ export class Transfer {
           contentLength[String(m)] = this.#partLength(m);
         }
         const answer = await this.#call((grant) =>
-          this.#bss.partUrls(grant, this.#upload, wanted, contentMd5, this.legacy ? undefined : contentLength),
+          this.#bss.partUrls(grant, this.#upload, wanted, contentMd5, this.grants.signed ? contentLength : undefined),
         );
         for (const m of wanted) {
           const url = answer.parts[String(m)];

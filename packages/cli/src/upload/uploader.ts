@@ -1,85 +1,20 @@
-import type { Dispatcher } from 'undici';
-import type { BlobReceipt, IndexedFile, ServerApi, UploadGrant } from '../api.ts';
-import { ApiError } from '../errors.ts';
+import type { BlobReceipt, IndexedFile, UploadGrant } from '../api.ts';
+import { ApiError, CliError } from '../errors.ts';
 import { type AssetType, detectContentType, detectType } from '../types.ts';
 import { legacyGrant } from './bss.ts';
-import type { Budget } from './budget.ts';
-import { type FileDigest, HashCache, hashFile } from './hash.ts';
+import { HashCache, hashFile } from './hash.ts';
 import { choosePartSize, partCount } from './plan.ts';
 import { ResumeStore } from './resume-state.ts';
-import { type RetryOptions, withRetry } from './retry.ts';
-import { BlobAlreadyStored, Transfer } from './transfer.ts';
+import { withRetry } from './retry.ts';
+import { BlobAlreadyStored, type GrantSource, Transfer } from './transfer.ts';
+import type { FileResult, LocalFile, Prepared, Target, UploadDeps } from './types.ts';
 
-/** What the uploader tells the progress display and the log. */
-export interface UploadEvents {
-  hashed(name: string, bytes: number): void;
-  /** Bytes put on the wire for a file; negative when a failed part's bytes are taken back. */
-  sent(name: string, bytes: number): void;
-  /** Bytes of parts BSS already held from an earlier run. */
-  resumed(name: string, bytes: number): void;
-  phase(name: string, phase: 'hashing' | 'uploading' | 'finishing'): void;
-  note(message: string): void;
-}
-
-export interface UploadDeps {
-  api: ServerApi;
-  dispatcher: Dispatcher;
-  home: string;
-  /** A BSS URL for the legacy fallback, when configured. */
-  bss: string | undefined;
-  /** Parts in flight at once for this file. */
-  concurrency: number;
-  /** Shared by everything a run sends at once, so that files and parts together stay within bounds. */
-  budget?: Budget;
-  /** One cache for the whole run (files hashed at once must not overwrite each other's entries). */
-  hashCache?: HashCache;
-  retry: RetryOptions;
-  events: UploadEvents;
-}
-
-export interface LocalFile {
-  path: string;
-  /** The name in the space's index (a relative path). */
-  name: string;
-  size: number;
-}
-
-export interface Target {
-  namespace: string;
-  space: string;
-}
-
-/** One line of `upload --json`. */
-export interface FileResult {
-  hash: string;
-  size: number;
-  type: AssetType;
-  contentType: string;
-  namespace: string;
-  space: string;
-  name: string;
-  partsTotal: number;
-  partsSent: number;
-  skipped: boolean;
-  /** True when the file went through the unsigned legacy BSS flow (and is not in the index). */
-  legacy?: boolean;
-}
+export type { FileResult, LocalFile, Prepared, Target, UploadDeps, UploadEvents } from './types.ts';
 
 /** The server's answer when the route itself is missing (an older server), not a missing thing. */
 export function isMissingRoute(error: unknown): boolean {
   if (!(error instanceof ApiError) || error.status !== 404) return false;
   return error.code !== 'not_found' || /no route/i.test(error.message);
-}
-
-/** A file once hashed: what its upload needs and the answer it will give. */
-export interface Prepared {
-  file: LocalFile;
-  type: AssetType;
-  contentType: string;
-  digest: FileDigest;
-  base: FileResult;
-  /** The file's bytes, read once for both its hash and its upload (small files, when asked for). */
-  bytes?: Buffer;
 }
 
 /** Hashes a file (or takes its digest from the cache) and works out its type and parts. */
@@ -128,24 +63,46 @@ export interface MultipartOutcome {
   receipt: BlobReceipt | undefined;
 }
 
+/** Grants from the DreamLake server: signed, and renewed by asking it again. */
+export function serverGrants(
+  deps: UploadDeps,
+  first: UploadGrant,
+  freshGrant: () => Promise<UploadGrant | { exists: true }>,
+): GrantSource {
+  return {
+    origin: deps.api.server,
+    signed: true,
+    first,
+    async refresh() {
+      const next = await freshGrant();
+      if ('exists' in next && next.exists) throw new BlobAlreadyStored();
+      return next as UploadGrant;
+    },
+  };
+}
+
+/** The unsigned legacy endpoints of a BSS (REQUIRE_PRESIGNED_UPLOADS=false): nothing to renew. */
+export function legacyGrants(bss: string, type: AssetType): GrantSource {
+  return {
+    origin: bss,
+    signed: false,
+    first: legacyGrant(bss, type),
+    refresh: () => Promise.reject(new CliError('the legacy BSS flow has no signatures to refresh')),
+  };
+}
+
 /**
- * The multipart transfer of a prepared file through a grant (resumed when an earlier run left
- * one); `freshGrant` renews expired URLs. The resume state is gone once this answers.
+ * The multipart transfer of a prepared file through its grants (resumed when an earlier run left
+ * one). The resume state is gone once this answers.
  */
 export async function sendMultipart(
   deps: UploadDeps,
   prepared: Prepared,
   target: Target,
-  grant: UploadGrant,
-  freshGrant: () => Promise<UploadGrant | { exists: true }>,
-  legacy = false,
+  grants: GrantSource,
 ): Promise<MultipartOutcome> {
-  const { file, digest, type, contentType } = prepared;
-  const transfer = new Transfer(deps, file, target, digest, type, contentType, legacy, grant, async () => {
-    const next = await freshGrant();
-    if ('exists' in next && next.exists) throw new BlobAlreadyStored();
-    return next as UploadGrant;
-  });
+  const { file } = prepared;
+  const transfer = new Transfer({ deps, prepared, target, grants });
   let outcome: MultipartOutcome;
   try {
     const { sent, receipt } = await transfer.run();
@@ -188,15 +145,13 @@ export async function uploadFile(
       deps.retry,
     );
 
-  let first: UploadGrant | { exists: true; file: IndexedFile };
-  let legacy = false;
+  let first: UploadGrant | { exists: true; file: IndexedFile } | GrantSource;
   try {
     first = await requestGrant();
   } catch (error) {
     if (!isMissingRoute(error) || !deps.bss) throw error;
     deps.events.note(`the server has no /uploads/init: using the unsigned legacy BSS flow at ${deps.bss}`);
-    first = legacyGrant(deps.bss, type);
-    legacy = true;
+    first = legacyGrants(deps.bss, type);
   }
 
   const register = async (receipt?: BlobReceipt): Promise<void> => {
@@ -211,8 +166,9 @@ export async function uploadFile(
     return { ...base, skipped: true };
   }
 
-  const outcome = await sendMultipart(deps, prepared, target, first as UploadGrant, requestGrant, legacy);
-  if (legacy) return { ...base, partsSent: outcome.partsSent, legacy: true };
+  const grants = 'signed' in first ? first : serverGrants(deps, first as UploadGrant, requestGrant);
+  const outcome = await sendMultipart(deps, prepared, target, grants);
+  if (!grants.signed) return { ...base, partsSent: outcome.partsSent, legacy: true };
   await register(outcome.receipt);
   return { ...base, partsSent: outcome.partsSent, skipped: outcome.stored };
 }
