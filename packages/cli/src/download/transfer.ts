@@ -5,6 +5,7 @@ import type { Budget } from '../upload/budget.ts';
 import type { HashCache } from '../upload/hash.ts';
 import { eachLimited } from '../upload/pool.ts';
 import { type RetryOptions, withRetry } from '../upload/retry.ts';
+import { drainBody } from './body.ts';
 import { DigestBuilder } from './digest.ts';
 import { ChunkStateWriter, partialPaths, readChunkState, removeState } from './partial.ts';
 import { rangedGet } from './ranged-get.ts';
@@ -90,11 +91,12 @@ export async function transferFile(
   const { sha256, digest } = result.builder.finish();
   if (sha256 !== job.hash || result.builder.bytes !== job.size) {
     await rm(paths.data, { force: true });
-    await removeState(paths.state);
+    if (job.size > deps.chunkSize) await removeState(paths.state);
     throw new HashMismatchError(job.name, job.hash, sha256, result.builder.bytes);
   }
   await rename(paths.data, job.target);
-  await removeState(paths.state);
+  // Only a file fetched in ranges has a state file.
+  if (job.size > deps.chunkSize) await removeState(paths.state);
   if (digest && deps.hashCache) {
     const info = await stat(job.target);
     await deps.hashCache.set(job.target, info.size, info.mtimeMs, digest);
@@ -124,16 +126,6 @@ async function attempt<T>(
   }, deps.retry);
 }
 
-/** Iterates a response body; a connection lost part-way is a NetworkError (worth a retry). */
-async function* received(body: AsyncIterable<Buffer>, url: string, signal?: AbortSignal): AsyncGenerator<Buffer> {
-  try {
-    for await (const chunk of body) yield chunk;
-  } catch (error) {
-    if (signal?.aborted) throw signal.reason ?? error;
-    throw new NetworkError(url, error);
-  }
-}
-
 /** A file as one stream, continuing after what the partial file already holds. */
 async function streamed(
   deps: TransferDeps,
@@ -144,32 +136,46 @@ async function streamed(
 ): Promise<{ resumedBytes: number; builder: DigestBuilder }> {
   let builder = new DigestBuilder(job.size, deps.md5UpTo);
   const existing = (await stat(data).catch(() => null))?.size ?? 0;
-  const handle = await open(data, existing > 0 && existing <= job.size ? 'r+' : 'w');
+  const handle = await open(data, existing > 0 && existing <= job.size ? 'r+' : 'w+');
   try {
     let offset = existing <= job.size ? existing : 0;
     if (offset > 0) await hashRange(handle, builder, 0, offset);
     const resumedBytes = offset;
     if (resumedBytes > 0) events.resumed?.(job.name, resumedBytes);
     if (offset < job.size || job.size === 0) {
+      // Bytes hashed so far: ahead of `offset` when a write failed part-way, and then hashed again.
+      let hashed = offset;
       await attempt(deps, job, url, () =>
         deps.budget.run(job.size - offset, async () => {
+          if (hashed !== offset) {
+            builder = new DigestBuilder(job.size, deps.md5UpTo);
+            await hashRange(handle, builder, 0, offset);
+            hashed = offset;
+          }
           const answer = await rangedGet(deps.dispatcher, url.current, { start: offset }, deps.signal);
           if (answer.start !== offset) {
             events.bytes?.(job.name, -offset);
             offset = 0;
+            hashed = 0;
             builder = new DigestBuilder(job.size, deps.md5UpTo);
             await handle.truncate(0);
           }
-          for await (const chunk of received(answer.body, answer.url, deps.signal)) {
-            if (offset + chunk.length > job.size) {
-              answer.body.destroy();
-              throw new CliError(`${job.name}: received more than the ${job.size} bytes the index gives`);
-            }
-            builder.update(chunk);
-            await handle.write(chunk, 0, chunk.length, offset);
-            offset += chunk.length;
-            events.bytes?.(job.name, chunk.length);
-          }
+          await drainBody(
+            answer.body,
+            answer.url,
+            (chunk) => {
+              if (hashed + chunk.length > job.size)
+                throw new CliError(`${job.name}: received more than the ${job.size} bytes the index gives`);
+              builder.update(chunk);
+              hashed += chunk.length;
+              events.bytes?.(job.name, chunk.length);
+            },
+            async (chunks, bytes) => {
+              await handle.writev(chunks, offset);
+              offset += bytes;
+            },
+            deps.signal,
+          );
         }),
       );
     }
@@ -242,6 +248,7 @@ async function chunked(
     let direct: string | undefined;
     const fetchChunk = async (i: number): Promise<void> => {
       const { start, end } = bounds(i);
+      let taken = 0;
       let written = 0;
       try {
         const answer = await rangedGet(deps.dispatcher, direct ?? url.current, { start, end }, deps.signal);
@@ -249,19 +256,25 @@ async function chunked(
           await answer.body.dump();
           throw new RangesIgnored();
         }
-        for await (const chunk of received(answer.body, answer.url, deps.signal)) {
-          if (written + chunk.length > end - start) {
-            answer.body.destroy();
-            throw new CliError(`${job.name}: a range answer ran past the bytes asked for`);
-          }
-          await handle.write(chunk, 0, chunk.length, start + written);
-          written += chunk.length;
-          events.bytes?.(job.name, chunk.length);
-        }
+        await drainBody(
+          answer.body,
+          answer.url,
+          (chunk) => {
+            if (taken + chunk.length > end - start)
+              throw new CliError(`${job.name}: a range answer ran past the bytes asked for`);
+            taken += chunk.length;
+            events.bytes?.(job.name, chunk.length);
+          },
+          async (chunks, bytes) => {
+            await handle.writev(chunks, start + written);
+            written += bytes;
+          },
+          deps.signal,
+        );
         if (written !== end - start) throw new NetworkError(answer.url, new Error('the answer ended early'));
         direct ??= answer.url;
       } catch (error) {
-        if (written > 0) events.bytes?.(job.name, -written);
+        if (taken > 0) events.bytes?.(job.name, -taken);
         // A redirect target that stops answering (an expired presigned GET) is asked for again.
         if (direct !== undefined && error instanceof ApiError) direct = undefined;
         throw error;
