@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { BatchGrant, BatchGrantEntry, BlobReceipt, LookupState, RegisterRequest } from '../api.ts';
 import { ApiError, CliError, describeError } from '../errors.ts';
+import { withRequestId } from '../http.ts';
 import type { AssetType } from '../types.ts';
 import { BatchQueue, type Outcome } from './batch-queue.ts';
 import { isExpired } from './bss.ts';
@@ -266,7 +268,8 @@ class Run {
     this.#begin(item);
     let sent: Sent;
     try {
-      sent = await this.#send(item.prepared, entry);
+      // One id for all of this file's requests to BSS (and its regrants), as the services log them.
+      sent = await withRequestId(randomUUID(), () => this.#send(item.prepared, entry));
     } catch (error) {
       this.#handedOff();
       this.#failFile(item, error);
@@ -292,7 +295,10 @@ class Run {
       if (this.#failure) return;
       this.#begin(item);
       try {
-        this.hooks.result(item.index, await uploadFile(this.deps, item.file, this.target, this.typeOverride));
+        const result = await withRequestId(randomUUID(), () =>
+          uploadFile(this.deps, item.file, this.target, this.typeOverride),
+        );
+        this.hooks.result(item.index, result);
       } catch (error) {
         this.#failFile(item, error);
       } finally {

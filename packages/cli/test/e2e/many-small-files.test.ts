@@ -67,14 +67,18 @@ for (const backend of backends()) {
     function countingAgent(connections: number) {
       const agent = new Agent({ connections });
       const counts = new Map<string, number>();
+      /** The request id each request carried, by "METHOD /path". */
+      const ids = new Map<string, Array<string | undefined>>();
       const dispatcher = agent.compose((dispatch) => (options, handler) => {
         const path = String(options.path).split('?')[0] ?? '';
         const key = `${options.method} ${/\/uploads\/.*\/single-[0-9a-f]+$/.test(path) ? '(staged object in S3)' : path}`;
         counts.set(key, (counts.get(key) ?? 0) + 1);
+        const headers = (options.headers ?? {}) as Record<string, string | undefined>;
+        ids.set(key, [...(ids.get(key) ?? []), headers['x-request-id']]);
         return dispatch(options, handler);
       });
       const total = () => [...counts.values()].reduce((a, b) => a + b, 0);
-      return { agent, dispatcher, counts, total };
+      return { agent, dispatcher, counts, ids, total };
     }
 
     async function runFolder(files: Awaited<ReturnType<typeof makeFolder>>, dispatcher: Dispatcher, home: string) {
@@ -129,6 +133,15 @@ for (const backend of backends()) {
         const registers = counts[`POST /namespaces/${user}/spaces/folder/files/batch`] ?? 0;
         delete counts[`POST /namespaces/${user}/spaces/folder/files/batch`];
         assert.deepEqual(counts, expected);
+        // Each file's requests to BSS carry a request id of their own, for following it in the logs.
+        const singleIds = first.ids.get(
+          backend.name === 'fs' ? 'PUT /image/upload/single' : 'POST /image/upload/single/complete',
+        );
+        assert.ok(
+          singleIds?.every((id) => typeof id === 'string' && id.length > 0),
+          'every file request has an id',
+        );
+        assert.equal(new Set(singleIds).size, files.length, 'one id per file');
         // Gathered for up to a second, and sent at once when nothing else is on its way.
         assert.ok(
           registers >= 1 && registers <= Math.ceil(seconds) + 1,
