@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { MAX_LIFETIME_SECONDS } from '@dreamlake/presign';
+import { FLAG_PROBLEM, parseFlag } from '@dreamlake/protocol';
 import { z } from 'zod';
 
 /** Smallest secret accepted outside dev mode, in bytes. */
@@ -79,9 +80,15 @@ export class ConfigError extends Error {
   }
 }
 
-const flag = z
-  .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])
-  .transform((v) => v === '1' || v === 'true' || v === 'yes' || v === 'on');
+/** On/off settings, read the same way by both services (the protocol's words; empty is unset). */
+const flag = z.string().transform((value, ctx) => {
+  const on = parseFlag(value);
+  if (on === null) {
+    ctx.addIssue({ code: 'custom', message: FLAG_PROBLEM });
+    return z.NEVER;
+  }
+  return on;
+});
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const url = z.url({ protocol: /^https?$/ }).transform((v) => v.replace(/\/+$/, ''));
 const list = z.string().transform((v) =>
@@ -107,11 +114,11 @@ const envSchema = z.object({
   MAX_UPLOAD_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(5 * 1024 ** 4),
   NAMESPACE_QUOTA_BYTES: int(0, Number.MAX_SAFE_INTEGER).optional(),
   CORS_ORIGINS: list.default([]),
+  WEB_CONNECT_ORIGINS: list.default([]),
   LOG_LEVEL: z.enum(['silent', 'fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   TRUST_PROXY: z.string().default('false'),
   SCRYPT_LOG_N: int(10, 20).default(17),
   LOGIN_MAX_FAILURES_PER_USER: int(1, 1_000_000).default(10),
-  WEB_CONNECT_ORIGINS: list.default([]),
   LOGIN_MAX_FAILURES_PER_ADDRESS: int(1, 1_000_000).default(50),
   LOGIN_MAX_FAILURES_PER_USER_GLOBAL: int(1, 1_000_000).default(100),
   SIGNUP_MAX_PER_ADDRESS: int(1, 1_000_000).default(10),
@@ -189,13 +196,13 @@ export function loadServerConfig(
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     namespaceQuotaBytes: e.NAMESPACE_QUOTA_BYTES ?? null,
     corsOrigins: Object.freeze(e.CORS_ORIGINS),
+    webConnectOrigins: Object.freeze(e.WEB_CONNECT_ORIGINS),
     logLevel: e.LOG_LEVEL,
     trustProxy: trustProxyFrom(e.TRUST_PROXY),
     scryptLogN: e.SCRYPT_LOG_N,
     login: {
       maxFailuresPerUser: e.LOGIN_MAX_FAILURES_PER_USER,
       maxFailuresPerAddress: e.LOGIN_MAX_FAILURES_PER_ADDRESS,
-    webConnectOrigins: Object.freeze(e.WEB_CONNECT_ORIGINS),
       maxFailuresPerUserGlobal: e.LOGIN_MAX_FAILURES_PER_USER_GLOBAL,
       maxSignupsPerAddress: e.SIGNUP_MAX_PER_ADDRESS,
       windowSeconds: e.LOGIN_FAILURE_WINDOW_SECONDS,
@@ -212,7 +219,6 @@ export function loadServerConfig(
     metricsToken: e.METRICS_TOKEN || null,
     apiDocsUi: e.API_DOCS_UI ?? e.DREAMLAKE_DEV,
     ...overrides,
-
   };
   const problems: string[] = [];
   const generated: string[] = [];
