@@ -157,7 +157,7 @@ export async function completeUpload(
 
   if (!hashSatisfies(meta.hash, hashed.sha256)) {
     await discardStage();
-    await rm(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true, maxRetries: 3 });
     throw new HashMismatchError('the uploaded bytes do not match the signed SHA-256; the upload was discarded', {
       expected: meta.hash,
       actual: hashed.sha256,
@@ -184,7 +184,8 @@ export async function completeUpload(
     if (!isMissing(error)) throw error;
   });
   await rm(join(dir, META), { force: true });
-  await rm(join(dir, 'parts'), { recursive: true, force: true });
-  await rm(join(dir, 'data'), { recursive: true, force: true });
+  // A part PUT racing this cleanup may add a file while a folder is removed: retried, not failed.
+  await rm(join(dir, 'parts'), { recursive: true, force: true, maxRetries: 3 });
+  await rm(join(dir, 'data'), { recursive: true, force: true, maxRetries: 3 });
   return published;
 }
