@@ -61,7 +61,10 @@ function serveBlob(req: IncomingMessage, res: ServerResponse, file: Stored): voi
   const match = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
   const start = match ? Number(match[1]) : 0;
   const end = match?.[2] ? Number(match[2]) + 1 : size;
-  if (start >= refuseFrom) return json(res, 403, { error: { code: 'expired_signature', message: 'expired' } });
+  if (start >= refuseFrom) {
+    json(res, 403, { error: { code: 'expired_signature', message: 'expired' } });
+    return;
+  }
   const body = file.bytes.subarray(start, end);
   served.push({ name: file.name, range: req.headers.range, bytes: body.length });
   res.statusCode = match ? 206 : 200;
@@ -155,7 +158,7 @@ test('names that would land outside the folder, or that no system can hold, are 
   for (const name of ['../evil.txt', 'ok/../../evil2.txt', '/tmp/abs.txt', 'C:/win.txt', 'ok//empty.txt'])
     assert.ok(err.includes(`refused "${name}"`), `${name} refused:\n${err}`);
   assert.match(err, /refused "ok\/CON\.txt": "CON\.txt" is a reserved device name on Windows; nothing was written/);
-  assert.match(err, /refused "nul\u0000\.txt": the name contains a NUL character/);
+  assert.ok(err.includes('refused "nul\u0000.txt": the name contains a NUL character'), err);
   assert.match(err, /refused "back\\slash\.txt": the name contains a control or reserved character/);
   assert.match(err, /SHA-256 mismatch for bad\.bin: expected e{64}, received [0-9a-f]{64}/);
   assert.match(err, /dreamlake: 9 of 10 files failed/);
