@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { link, mkdir, open, rm } from 'node:fs/promises';
+import { link, mkdir, open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DreamLakeError, HashMismatchError, NotFoundError } from '@dreamlake/presign';
 import { bareEtag, hashSatisfies } from '../keys.ts';
@@ -7,13 +7,17 @@ import { type BlobInfo, type CompletedPart, checkAssembledSize, MIN_PART_SIZE } 
 import { statBlob } from './blobs.ts';
 import { diskFull, isMissing, readJson, tempName, writeJsonAtomic } from './files.ts';
 import { blobPiece, COMPLETED, type FsLayout, META, partData, partPointer } from './layout.ts';
+import type { HashedPiece, HashedPrefix, PrefixHashes } from './prefix-hash.ts';
 import { publishStage } from './publish.ts';
 import type { BlobManifest, CompletedRecord, PartRecord, UploadMeta } from './records.ts';
 
 const CHUNK = 1024 * 1024;
 
 /** The listed parts' files and sizes, after checking each exists, matches its ETag and is big enough. */
-async function checkedParts(dir: string, parts: readonly CompletedPart[]): Promise<{ path: string; size: number }[]> {
+async function checkedParts(
+  dir: string,
+  parts: readonly CompletedPart[],
+): Promise<{ path: string; size: number; partNumber: number }[]> {
   const records: PartRecord[] = [];
   for (const part of parts) {
     const record = await readJson<PartRecord>(partPointer(dir, part.partNumber));
@@ -42,7 +46,7 @@ async function checkedParts(dir: string, parts: readonly CompletedPart[]): Promi
   });
   return parts.map((part, index) => {
     const record = records[index] as PartRecord;
-    return { path: partData(dir, part.partNumber, record.md5), size: record.size };
+    return { path: partData(dir, part.partNumber, record.md5), size: record.size, partNumber: part.partNumber };
   });
 }
 
@@ -50,11 +54,15 @@ async function checkedParts(dir: string, parts: readonly CompletedPart[]): Promi
  * The SHA-256 of the files read one after the other, through one fixed 1 MiB buffer, with the
  * size of each file as read: the manifest records exactly the bytes that were hashed.
  */
-async function hashFiles(files: readonly string[]): Promise<{ sha256: string; size: number; sizes: number[] }> {
-  const hash = createHash('sha256');
+async function hashFiles(
+  files: readonly string[],
+  start?: HashedPrefix,
+): Promise<{ sha256: string; size: number; sizes: number[] }> {
+  // The parts hashed while they arrived are not read again: the hash goes on from them.
+  const hash = start?.hash ?? createHash('sha256');
   const buffer = Buffer.allocUnsafe(CHUNK);
-  const sizes: number[] = [];
-  for (const file of files) {
+  const sizes: number[] = start ? start.parts.map((p) => p.size) : [];
+  for (const file of files.slice(sizes.length)) {
     const input = await open(file, 'r');
     let size = 0;
     try {
@@ -70,6 +78,20 @@ async function hashFiles(files: readonly string[]): Promise<{ sha256: string; si
     sizes.push(size);
   }
   return { sha256: hash.digest('hex'), size: sizes.reduce((a, b) => a + b, 0), sizes };
+}
+
+/** The staged pieces as a prefix hash knows parts: number, size and the inode the piece links to. */
+async function stagedPieces(
+  pieces: readonly string[],
+  files: readonly { size: number; partNumber: number }[],
+): Promise<HashedPiece[]> {
+  return Promise.all(
+    pieces.map(async (piece, index) => {
+      const file = files[index] as { size: number; partNumber: number };
+      const { ino } = await stat(piece, { bigint: true });
+      return { partNumber: file.partNumber, size: file.size, ino: String(ino) };
+    }),
+  );
 }
 
 async function alreadyCompleted(
@@ -116,6 +138,8 @@ export async function completeUpload(
   dir: string,
   scope: { owner: string; project: string },
   parts: readonly CompletedPart[],
+  prefixes?: PrefixHashes,
+  onHashed?: (bytes: number) => void,
 ): Promise<BlobInfo> {
   const previous = await alreadyCompleted(layout, dir, scope);
   if (previous) return previous;
@@ -132,7 +156,7 @@ export async function completeUpload(
   const stage = tempName(join(layout.tmpDir, meta.uploadId));
   const discardStage = () => rm(stage, { recursive: true, force: true });
   let hashed: { sha256: string; size: number; sizes: number[] };
-  let files: { path: string; size: number }[];
+  let files: { path: string; size: number; partNumber: number }[];
   try {
     files = await checkedParts(dir, parts);
   } catch (error) {
@@ -147,7 +171,10 @@ export async function completeUpload(
   try {
     await mkdir(stage);
     for (const [index, file] of files.entries()) await link(file.path, blobPiece(stage, index));
-    hashed = await hashFiles(files.map((_, index) => blobPiece(stage, index)));
+    const pieces = files.map((_, index) => blobPiece(stage, index));
+    const start = prefixes ? await prefixes.prefixFor(dir, await stagedPieces(pieces, files)) : undefined;
+    hashed = await hashFiles(pieces, start);
+    onHashed?.(hashed.size - (start?.parts.reduce((sum, p) => sum + p.size, 0) ?? 0));
   } catch (error) {
     await discardStage();
     // Another complete may have finished and removed the parts under us, or an abort or a sweep

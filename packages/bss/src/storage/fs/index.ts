@@ -25,6 +25,7 @@ import { completeUpload } from './complete.ts';
 import { deleteBlob } from './delete-blob.ts';
 import { diskFull, isMissing, readJson, writeJsonAtomic } from './files.ts';
 import { COMPLETED, FS_UPLOAD_ID, FsLayout, META } from './layout.ts';
+import { PrefixHashes } from './prefix-hash.ts';
 import { receivePart } from './receive-part.ts';
 import { receiveSingle } from './receive-single.ts';
 import type { CompletedRecord, PartRecord, UploadMeta } from './records.ts';
@@ -39,6 +40,8 @@ export interface FsStorageOptions {
   secrets: readonly string[];
   /** Unix seconds now. */
   clock?: () => number;
+  /** Told, after each complete's verification, how many bytes it had left to hash (the rest was hashed as parts arrived). */
+  onCompleteHashed?: (bytes: number) => void;
 }
 
 const systemClock = () => Math.floor(Date.now() / 1000);
@@ -55,6 +58,8 @@ export class FsStorage implements Storage, PartReceiver, SingleReceiver {
    * else relies on it: the part PUT and every other method read the disk.
    */
   private readonly recentMeta = new Map<string, UploadMeta>();
+  /** SHA-256 of each upload's leading parts, advanced as parts land, so a complete hashes only the rest. */
+  private readonly prefixes = new PrefixHashes();
 
   constructor(options: FsStorageOptions) {
     if (options.secrets.length === 0) throw new TypeError('FsStorage: at least one presign secret is required');
@@ -157,8 +162,10 @@ export class FsStorage implements Storage, PartReceiver, SingleReceiver {
     return url;
   }
 
-  receivePart(put: PartPut, body: Readable): Promise<PartInfo> {
-    return receivePart(this.layout, put, body);
+  async receivePart(put: PartPut, body: Readable): Promise<PartInfo> {
+    const part = await receivePart(this.layout, put, body);
+    this.prefixes.landed(this.layout.uploadDir(put.owner, put.project, put.hash, put.uploadId));
+    return part;
   }
 
   receiveSingle(upload: SingleUpload, body: Readable): Promise<BlobInfo> {
@@ -196,7 +203,18 @@ export class FsStorage implements Storage, PartReceiver, SingleReceiver {
     const found = this.locate(upload);
     if (!found) throw new NotFoundError('NoSuchUpload: the upload is unknown, aborted or swept');
     this.recentMeta.delete(upload.key);
-    return completeUpload(this.layout, found.dir, found.parts, parts);
+    try {
+      return await completeUpload(
+        this.layout,
+        found.dir,
+        found.parts,
+        parts,
+        this.prefixes,
+        this.options.onCompleteHashed,
+      );
+    } finally {
+      this.prefixes.forget(found.dir);
+    }
   }
 
   async abort(upload: UploadRef): Promise<void> {
