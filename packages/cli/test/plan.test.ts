@@ -1,12 +1,23 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { choosePartSize, MAX_PARTS, MIB, MIN_PART_SIZE, partCount, planParts } from '../src/upload/plan.ts';
+import {
+  choosePartSize,
+  GROWN_PART_SIZE,
+  MAX_PARTS,
+  MIB,
+  MIN_PART_SIZE,
+  partCount,
+  planParts,
+} from '../src/upload/plan.ts';
 
-test('small and medium files use 5 MiB parts', () => {
+test('files up to 320 MiB use 5 MiB parts; larger ones about 64 parts, of at most 16 MiB', () => {
   assert.equal(choosePartSize(0), MIN_PART_SIZE);
   assert.equal(choosePartSize(1), MIN_PART_SIZE);
-  assert.equal(choosePartSize(1024 * MIB), MIN_PART_SIZE);
-  assert.equal(partCount(1024 * MIB, MIN_PART_SIZE), 205);
+  assert.equal(choosePartSize(320 * MIB), MIN_PART_SIZE);
+  assert.equal(choosePartSize(320 * MIB + 1), 6 * MIB);
+  assert.equal(choosePartSize(1024 * MIB), GROWN_PART_SIZE);
+  assert.equal(partCount(1024 * MIB, choosePartSize(1024 * MIB)), 64);
+  assert.equal(choosePartSize(100 * 1024 * MIB), GROWN_PART_SIZE);
 });
 
 test('a 500 GB file stays within 10,000 parts of at least 5 MiB, in whole MiB', () => {
@@ -18,10 +29,10 @@ test('a 500 GB file stays within 10,000 parts of at least 5 MiB, in whole MiB', 
   assert.ok(partCount(size, partSize - MIB) > MAX_PARTS, 'the smallest such part size is chosen');
 });
 
-test('exactly 10,000 parts of 5 MiB still fits; one byte more grows the parts', () => {
-  const edge = MAX_PARTS * MIN_PART_SIZE;
-  assert.equal(choosePartSize(edge), MIN_PART_SIZE);
-  assert.equal(choosePartSize(edge + 1), 6 * MIB);
+test('exactly 10,000 parts of 16 MiB still fits; one byte more grows the parts', () => {
+  const edge = MAX_PARTS * GROWN_PART_SIZE;
+  assert.equal(choosePartSize(edge), GROWN_PART_SIZE);
+  assert.equal(choosePartSize(edge + 1), 17 * MIB);
 });
 
 test('parts cover the file exactly, the last one short, an empty file has one empty part', () => {
