@@ -30,6 +30,16 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
+// Services the tests start in child processes load @dreamlake/protocol's compiled JavaScript:
+// build it first, so that they never run older rules than the tests (a few seconds).
+const built = spawnSync(
+  process.execPath,
+  ['node_modules/typescript/bin/tsc', '-p', 'packages/protocol/tsconfig.build.json'],
+  {
+    stdio: 'inherit',
+  },
+);
+if (built.status !== 0) process.exit(built.status ?? 1);
 const result = spawnSync(
   process.execPath,
   ['--conditions=source', '--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
