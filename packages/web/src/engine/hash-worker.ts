@@ -14,22 +14,18 @@ interface WorkerScope {
 
 const scope = globalThis as unknown as WorkerScope;
 
-interface SyncReader {
-  readAsArrayBuffer(blob: Blob): ArrayBuffer;
-}
-const ReaderSync = (globalThis as unknown as { FileReaderSync?: new () => SyncReader }).FileReaderSync;
-const syncReader = ReaderSync ? new ReaderSync() : undefined;
+const read = (blob: Blob, offset: number): Promise<ArrayBuffer> =>
+  blob.slice(offset, Math.min(blob.size, offset + SLICE)).arrayBuffer();
 
 async function hash(id: number, blob: Blob): Promise<string> {
   const hasher = await createSHA256();
   hasher.init();
   let lastReport = 0;
-  for (let offset = 0; offset < blob.size; offset += SLICE) {
-    const slice = blob.slice(offset, Math.min(blob.size, offset + SLICE));
-    // FileReaderSync (workers only) reads without a round of promises per slice.
-    const bytes = syncReader
-      ? new Uint8Array(syncReader.readAsArrayBuffer(slice))
-      : new Uint8Array(await slice.arrayBuffer());
+  // One slice is read ahead while the one before it is hashed, so reading and hashing overlap.
+  let next = blob.size > 0 ? read(blob, 0) : undefined;
+  for (let offset = 0; next; offset += SLICE) {
+    const bytes = new Uint8Array(await next);
+    next = offset + SLICE < blob.size ? read(blob, offset + SLICE) : undefined;
     hasher.update(bytes);
     const done = Math.min(blob.size, offset + SLICE);
     const now = Date.now();
