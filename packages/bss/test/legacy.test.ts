@@ -80,7 +80,9 @@ test('legacy mode: a request that carries a signature is still verified; malform
     url: `${base}/init?exp=1`,
     payload: { ...scope, contentType: 'text/plain' },
   });
-  assert.notEqual(expOnly.statusCode, 200, 'half a signature is not "unsigned"');
+  // Half a signature is not "unsigned": it is refused as a malformed one.
+  assert.equal(expOnly.statusCode, 400);
+  assert.equal(expOnly.json().error.code, 'malformed_signature');
 
   const good = uploadPaths('labels', scope);
   assert.equal(

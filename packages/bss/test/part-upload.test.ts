@@ -185,8 +185,13 @@ test('a cut-off part PUT leaves no part and no temporary file', async (t) => {
   );
   socket.write(randomBytes(3 * 1024 * 1024));
   // Let the server start writing the part, then cut the connection.
-  for (let i = 0; i < 50 && (await leftovers(bss, up.key)).length === 0; i += 1)
-    await new Promise((r) => setTimeout(r, 20));
+  let writing = false;
+  for (let i = 0; i < 250 && !writing; i += 1) {
+    writing = (await leftovers(bss, up.key)).length > 0;
+    if (!writing) await new Promise((r) => setTimeout(r, 20));
+  }
+  // Otherwise "nothing left" below would prove nothing.
+  assert.ok(writing, 'the server began writing the part before the connection was cut');
   socket.destroy();
 
   let left: string[] = ['?'];
