@@ -53,6 +53,9 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** Thrown by a `waitFor` check when waiting longer cannot help (the process exited). */
+export class GaveUp extends Error {}
+
 export async function waitFor<T>(
   what: string,
   check: () => Promise<T | undefined | false>,
@@ -61,7 +64,10 @@ export async function waitFor<T>(
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = await check().catch(() => undefined);
+    const value = await check().catch((error: unknown) => {
+      if (error instanceof GaveUp) throw error;
+      return undefined;
+    });
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
@@ -179,7 +185,8 @@ export class Services {
       await waitFor(
         `${what} at ${url}`,
         async () => {
-          if (proc.child.exitCode !== null) throw new Error(`${what} exited`);
+          // A service that crashed at start-up says so at once, not after the whole timeout.
+          if (proc.child.exitCode !== null) throw new GaveUp(`${what} exited with ${proc.child.exitCode}`);
           return healthy(url);
         },
         30_000,
