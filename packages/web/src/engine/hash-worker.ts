@@ -6,6 +6,7 @@
 import { createSHA256 } from 'hash-wasm';
 
 const SLICE = 8 * 1024 * 1024;
+const AHEAD = 3;
 
 interface WorkerScope {
   onmessage: ((event: MessageEvent<{ id: number; blob: Blob }>) => void) | null;
@@ -21,13 +22,23 @@ async function hash(id: number, blob: Blob): Promise<string> {
   const hasher = await createSHA256();
   hasher.init();
   let lastReport = 0;
-  // One slice is read ahead while the one before it is hashed, so reading and hashing overlap.
-  let next = blob.size > 0 ? read(blob, 0) : undefined;
-  for (let offset = 0; next; offset += SLICE) {
-    const bytes = new Uint8Array(await next);
-    next = offset + SLICE < blob.size ? read(blob, offset + SLICE) : undefined;
+  // Slices are read ahead (AHEAD at a time) while the one before them is hashed, so reading,
+  // the slower half in a browser, overlaps itself and the hashing.
+  const pending: Array<Promise<ArrayBuffer>> = [];
+  let nextOffset = 0;
+  const fill = (): void => {
+    while (pending.length < AHEAD && nextOffset < blob.size) {
+      pending.push(read(blob, nextOffset));
+      nextOffset += SLICE;
+    }
+  };
+  fill();
+  let done = 0;
+  while (pending.length > 0) {
+    const bytes = new Uint8Array(await (pending.shift() as Promise<ArrayBuffer>));
+    fill();
     hasher.update(bytes);
-    const done = Math.min(blob.size, offset + SLICE);
+    done += bytes.byteLength;
     const now = Date.now();
     if (now - lastReport > 100 || done === blob.size) {
       lastReport = now;
