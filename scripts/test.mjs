@@ -30,16 +30,29 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-// Services the tests start in child processes load @dreamlake/protocol's compiled JavaScript:
-// build it first, so that they never run older rules than the tests (a few seconds).
-const built = spawnSync(
-  process.execPath,
-  ['node_modules/typescript/bin/tsc', '-p', 'packages/protocol/tsconfig.build.json'],
-  {
+// Services the tests start in child processes load the packages' compiled JavaScript (the
+// test processes themselves run the TypeScript sources): build a package whose sources are newer
+// than its build, so that no child runs older code than the tests.
+function newest(dir) {
+  return readdirSync(dir).reduce((latest, name) => {
+    const path = join(dir, name);
+    const info = statSync(path);
+    return Math.max(latest, info.isDirectory() ? newest(path) : info.mtimeMs);
+  }, 0);
+}
+for (const pkg of ['protocol', 'presign', 'server', 'bss']) {
+  const dir = join('packages', pkg);
+  const built = join(dir, 'dist', 'index.js');
+  let builtAt = 0;
+  try {
+    builtAt = statSync(built).mtimeMs;
+  } catch {}
+  if (builtAt >= newest(join(dir, 'src'))) continue;
+  const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', join(dir, 'tsconfig.build.json')], {
     stdio: 'inherit',
-  },
-);
-if (built.status !== 0) process.exit(built.status ?? 1);
+  });
+  if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+}
 const result = spawnSync(
   process.execPath,
   ['--conditions=source', '--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
