@@ -112,9 +112,17 @@ for (const backend of backends()) {
       const down = await runCli(['download', `${space}/clip.mp4`, '-o', copy], env);
       assert.equal(down.code, 0, down.stderr);
       assert.ok((await readFile(copy)).equals(await readFile(path)), 'downloaded bytes differ');
+      // The same bytes already there: nothing to fetch. Other bytes there: kept unless --force.
       const twice = await runCli(['download', `${space}/clip.mp4`, '-o', copy], env);
-      assert.equal(twice.code, 1);
-      assert.match(twice.stderr, /^dreamlake: .*copy\.mp4 already exists: pass --force to overwrite it/);
+      assert.equal(twice.code, 0, twice.stderr);
+      await writeFile(copy, 'something else');
+      const other = await runCli(['download', `${space}/clip.mp4`, '-o', copy], env);
+      assert.equal(other.code, 1);
+      assert.match(other.stderr, /copy\.mp4.*already exists.*--force/);
+      assert.equal(await readFile(copy, 'utf8'), 'something else', 'the different file is kept');
+      const forced = await runCli(['download', `${space}/clip.mp4`, '-o', copy, '--force'], env);
+      assert.equal(forced.code, 0, forced.stderr);
+      assert.ok((await readFile(copy)).equals(await readFile(path)), 'forced download replaces it');
       const here = join(work, 'here');
       await mkdir(here);
       const inHere = await runCli(['download', `${space}/clip.mp4`], env, undefined, here);
@@ -177,7 +185,7 @@ for (const backend of backends()) {
       assert.match(usage.stderr, /NAMESPACE\/SPACE/);
       const noArgs = await runCli(['download'], env, undefined, work);
       assert.equal(noArgs.code, 2);
-      assert.equal(noArgs.stderr, "dreamlake: missing required argument 'namespace/space/name'\n");
+      assert.equal(noArgs.stderr, "dreamlake: missing required argument 'namespace/space[/path]'\n");
 
       const denied = await runCli(['upload', join(work, 'run42', 'notes.txt'), '--to', 'someone-else/x'], env);
       assert.equal(denied.code, 1);
