@@ -1,38 +1,20 @@
 import { z } from 'zod';
 import { SCOPES } from '../auth/scopes.ts';
-import { assetTypeSchema, fileNameSchema, hashSchema, NO_NUL, nameSchema, roleSchema } from '../names.ts';
-import { passwordSchema } from '../routes/auth.ts';
+import { assetTypeSchema, fileNameSchema, hashSchema, nameSchema, roleSchema } from '../names.ts';
+import { memberParams } from '../routes/orgs.ts';
 
 /**
- * Shapes for the OpenAPI document: the answers the server sends, and the request bodies whose
- * schemas live inside their route files (mirrored here with the exported building blocks).
+ * Shapes for the OpenAPI document: the answers the server sends. Request bodies and path
+ * parameters are the very schemas the handlers validate with, imported from their route files.
  */
-
-export const signupBody = z.object({ username: nameSchema, password: passwordSchema });
-export const loginBody = z.object({
-  username: z.string().min(1).max(256).regex(NO_NUL),
-  password: z.string().min(1).max(1024),
-});
-export const passwordBody = z.object({
-  currentPassword: z.string().min(1).max(1024),
-  newPassword: passwordSchema,
-  keepTokens: z.boolean().default(false),
-});
-export const tokenBody = z.object({
-  name: z.string().min(1).max(100),
-  scopes: z.array(z.enum(SCOPES)).min(1).optional(),
-  expiresInDays: z.number().int().min(1).max(3650).optional(),
-  expiresAt: z.iso.datetime({ offset: true }).optional(),
-});
-export const tokenParams = z.object({ id: z.string().min(1).max(100) });
-export const nsParams = z.object({ ns: nameSchema });
-export const spaceParams = z.object({ ns: nameSchema, space: nameSchema });
-export const orgParams = z.object({ org: nameSchema });
-export const memberParams = z.object({ org: nameSchema, username: nameSchema });
-export const nameBody = z.object({ name: nameSchema });
-export const roleBody = z.object({ role: roleSchema });
+export { loginBody, passwordBody, signupBody } from '../routes/auth.ts';
+export { spaceParams } from '../routes/files.ts';
+export { memberBody as roleBody, memberParams, orgBody as nameBody } from '../routes/orgs.ts';
+export { nsParams } from '../routes/spaces.ts';
+export { createBody as tokenBody, idParams as tokenParams } from '../routes/tokens.ts';
+export { lookupEntry } from '../services/file-lookup.ts';
+export const orgParams = memberParams.pick({ org: true });
 export const batchOf = (entry: z.ZodType) => z.object({ files: z.array(entry).min(1) });
-export const lookupEntry = z.object({ name: z.string(), hash: hashSchema });
 
 const iso = z.string().describe('ISO 8601 time');
 

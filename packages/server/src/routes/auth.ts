@@ -8,14 +8,14 @@ import { NO_NUL, nameSchema } from '../names.ts';
 import { changeOwnPassword, login, signup } from '../services/accounts.ts';
 
 export const passwordSchema = z.string().min(8, 'must be at least 8 characters').max(1024);
-const signupBody = z.object({ username: nameSchema, password: passwordSchema });
-const passwordBody = z.object({
+export const signupBody = z.object({ username: nameSchema, password: passwordSchema });
+export const passwordBody = z.object({
   currentPassword: z.string().min(1).max(1024),
   newPassword: passwordSchema,
   keepTokens: z.boolean().default(false),
 });
 /** Login takes any strings: a malformed name is answered like an unknown one. */
-const loginBody = z.object({
+export const loginBody = z.object({
   username: z.string().min(1).max(256).regex(NO_NUL, 'must not contain a NUL character'),
   password: z.string().min(1).max(1024),
 });

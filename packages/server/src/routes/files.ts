@@ -10,7 +10,7 @@ import { downloadGrant, listSpaceFiles, registerFile } from '../services/file-in
 import { lookupFiles } from '../services/file-lookup.ts';
 import { bodyLimit } from './body-limit.ts';
 
-const spaceParams = z.object({ ns: nameSchema, space: nameSchema });
+export const spaceParams = z.object({ ns: nameSchema, space: nameSchema });
 
 export function fileRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const where = (params: unknown) => {

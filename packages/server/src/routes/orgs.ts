@@ -7,9 +7,9 @@ import { createOrg } from '../db/namespaces.ts';
 import { nameSchema, roleSchema } from '../names.ts';
 import { listMembers, removeMember, setMemberRole } from '../services/members.ts';
 
-const orgBody = z.object({ name: nameSchema });
-const memberParams = z.object({ org: nameSchema, username: nameSchema });
-const memberBody = z.object({ role: roleSchema });
+export const orgBody = z.object({ name: nameSchema });
+export const memberParams = z.object({ org: nameSchema, username: nameSchema });
+export const memberBody = z.object({ role: roleSchema });
 
 export function orgRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/orgs', { onRequest: ctx.authenticate }, async (request, reply) => {

@@ -7,8 +7,8 @@ import { nowIso, type ServerContext } from '../context.ts';
 import { createSpace, listSpaces } from '../db/spaces.ts';
 import { nameSchema } from '../names.ts';
 
-const nsParams = z.object({ ns: nameSchema });
-const spaceBody = z.object({ name: nameSchema });
+export const nsParams = z.object({ ns: nameSchema });
+export const spaceBody = z.object({ name: nameSchema });
 
 export function spaceRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/namespaces/:ns/spaces', { onRequest: ctx.authenticate }, async (request, reply) => {

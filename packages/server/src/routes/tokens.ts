@@ -11,7 +11,7 @@ import { NO_NUL } from '../names.ts';
 
 const MAX_DAYS = 3650;
 const DAY_MS = 24 * 3600 * 1000;
-const createBody = z
+export const createBody = z
   .object({
     name: z.string().trim().min(1).max(100).regex(NO_NUL, 'must not contain a NUL character'),
     /** Defaults to every scope the caller's credential holds. */
@@ -22,7 +22,7 @@ const createBody = z
   .refine((b) => b.expiresInDays === undefined || b.expiresAt === undefined, {
     message: 'give expiresInDays or expiresAt, not both',
   });
-const idParams = z.object({ id: z.string().min(1).max(100).regex(NO_NUL, 'must not contain a NUL character') });
+export const idParams = z.object({ id: z.string().min(1).max(100).regex(NO_NUL, 'must not contain a NUL character') });
 
 function expiryOf(body: { expiresInDays?: number; expiresAt?: string }, nowMs: number): string | null {
   if (body.expiresInDays !== undefined) return new Date(nowMs + body.expiresInDays * DAY_MS).toISOString();

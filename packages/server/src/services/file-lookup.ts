@@ -8,7 +8,7 @@ import { LOOKUP_MAX_FILES } from '../limits.ts';
 import { fileNameSchema, hashSchema } from '../names.ts';
 import { parseBatch } from './batch-entries.ts';
 
-const lookupEntry = z.strictObject({ name: fileNameSchema, hash: hashSchema });
+export const lookupEntry = z.strictObject({ name: fileNameSchema, hash: hashSchema });
 
 /**
  * `indexed`: the name already points at that hash; `held`: the space holds the hash under another
