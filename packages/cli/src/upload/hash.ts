@@ -200,7 +200,8 @@ export interface HashResult {
 async function readWhole(path: string, before: Stats): Promise<{ bytes: Buffer; unchanged: boolean }> {
   const handle = await open(path, 'r');
   try {
-    const bytes = Buffer.allocUnsafe(before.size);
+    // Its own memory, not a slice of a shared pool slab that would stay alive with it.
+    const bytes = Buffer.allocUnsafeSlow(before.size);
     let length = 0;
     while (length < bytes.length) {
       const { bytesRead } = await handle.read(bytes, length, bytes.length - length, length);

@@ -39,8 +39,11 @@ const FILES_IN_FLIGHT = 32;
 const SHOW_HASHING_FROM_BYTES = 16 * 1024 * 1024;
 /** Files up to this size are read once, for their hash and their upload, and kept in memory between… */
 const KEEP_FILE_BYTES = 1024 * 1024;
-/** …while the bytes so kept stay under this (beyond it, a file is read again when it is sent). */
-const KEPT_BYTES = 64 * 1024 * 1024;
+/**
+ * …while the bytes so kept stay under this (beyond it, a file is read again when it is sent): a
+ * window is hashed before it is sent, so this bounds what a folder of many small files holds.
+ */
+const KEPT_BYTES = 8 * 1024 * 1024;
 /** How long a finished file waits for others to register with it (less when nothing else is being sent). */
 const REGISTER_DELAY_MS = 1000;
 
