@@ -1,73 +1,28 @@
-/** Wire types of docs/protocol.md, as the page (and any fetch-based client) sees them. */
+/**
+ * Wire types of docs/protocol.md, as the page (and any fetch-based client) sees them: the
+ * protocol package's, and the few the page alone needs.
+ */
+export {
+  ASSET_TYPES,
+  type AssetType,
+  type BatchGrant,
+  type BatchGrantEntry,
+  type BatchGrantFile,
+  type BlobReceipt,
+  type DownloadGrant,
+  type IndexedFile,
+  type InitAnswer,
+  type InitRequest,
+  type PartDone,
+  type StoredBlob,
+  type UploadGrant,
+} from '@dreamlake/protocol';
 
-export const ASSET_TYPES = ['videos', 'audio', 'image', 'text-tracks', 'labels', 'tracks', 'files'] as const;
-export type AssetType = (typeof ASSET_TYPES)[number];
-
-/** A file in a space's index. */
-export interface IndexedFile {
-  namespace: string;
-  space: string;
-  name: string;
-  type: string;
-  size: number;
-  contentType: string;
-  hash: string;
-  uploadedBy?: string;
-  createdAt?: string;
-}
-
-/** The five signed BSS URLs of one file's multipart upload. */
-export interface UploadGrant {
-  initUrl: string;
-  partsUrl: string;
-  partsDoneUrl: string;
-  completeUrl: string;
-  abortUrl: string;
-  expiresAt?: string;
-}
-
-/** A granted batch entry: the five URLs, and `singleUrl` for a file the server lets go in one request. */
-export interface BatchGrant extends UploadGrant {
-  singleUrl?: string;
-}
+import type { BlobReceipt } from '@dreamlake/protocol';
 
 export interface ErrorBody {
   code: string;
   message: string;
-}
-
-export type BatchGrantEntry = { index: number } & (
-  | { exists: true; file: IndexedFile }
-  | (BatchGrant & { exists?: false })
-  | { error: ErrorBody }
-);
-
-export interface BatchGrantFile {
-  filename: string;
-  hash: string;
-  contentType: string;
-  type: AssetType;
-  size: number;
-}
-
-export type InitAnswer = { exists: true; file: IndexedFile } | (UploadGrant & { exists?: false });
-
-export interface InitRequest {
-  namespace: string;
-  space: string;
-  filename: string;
-  hash: string;
-  contentType: string;
-  type: AssetType;
-  size?: number;
-}
-
-/** BSS's signed word that it holds a verified blob. */
-export interface BlobReceipt {
-  size: number;
-  contentType: string;
-  exp: number;
-  sig: string;
 }
 
 export interface RegisterRequest {
@@ -89,15 +44,6 @@ export interface Space {
   createdAt: string;
 }
 
-export interface DownloadGrant {
-  url: string;
-  name: string;
-  hash: string;
-  size: number;
-  contentType: string;
-  expiresAt?: string;
-}
-
 /** An upload BSS opened: what every later step names. */
 export interface OpenUpload {
   uploadId: string;
@@ -106,22 +52,6 @@ export interface OpenUpload {
 
 export interface InitResult extends OpenUpload {
   exists?: boolean;
-  receipt?: BlobReceipt;
-}
-
-export interface PartDone {
-  partNumber: number;
-  etag: string;
-  size: number;
-}
-
-/** What BSS answers once a blob is stored and verified (multipart complete or single-shot). */
-export interface StoredBlob {
-  success: boolean;
-  key: string;
-  hash: string;
-  size: number;
-  contentType: string;
   receipt?: BlobReceipt;
 }
 
