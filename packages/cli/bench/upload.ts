@@ -16,6 +16,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { BenchServices, CLI_BIN, removeTemp, tempDir, track, watchPeakRss } from '../../../scripts/bench-services.ts';
+import { choosePartSize, partCount } from '../src/upload/plan.ts';
 
 const MIB = 1024 * 1024;
 
@@ -170,7 +171,8 @@ export async function runUploadBench(options: UploadBenchOptions): Promise<Uploa
       ),
     );
     const peak = watchPeakRss(child.pid ?? 0);
-    const phases = watchPhases(home, Math.ceil((sizeMiB * MIB) / (5 * MIB)), started);
+    // As many parts as the CLI will cut the file into (its part size grows with the file).
+    const phases = watchPhases(home, partCount(sizeMiB * MIB, choosePartSize(sizeMiB * MIB)), started);
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
