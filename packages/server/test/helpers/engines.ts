@@ -51,7 +51,10 @@ async function dropDatabase(name: string): Promise<void> {
 export async function createTestDatabase(engine: Engine): Promise<TestDatabase> {
   if (engine === 'sqlite') {
     const dir = await mkdtemp(join(tmpdir(), 'dreamlake-server-'));
-    return { engine, url: join(dir, 'server.sqlite'), drop: () => rm(dir, { recursive: true, force: true }) };
+    // The checkpoint worker closes its own connection just after the database is destroyed, and
+    // SQLite may still remove its -wal/-shm files then: removal is retried rather than failing.
+    const drop = () => rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+    return { engine, url: join(dir, 'server.sqlite'), drop };
   }
   const name = `dreamlake_test_${randomBytes(6).toString('hex')}`;
   await adminQuery(`create database ${name}`);
