@@ -3,43 +3,18 @@ import {
   DeleteObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
-  ListPartsCommand,
-  type ListPartsCommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { UPLOADS_PREFIX } from './keys.ts';
 import { mapLimit } from './map-limit.ts';
+import { listPartPages } from './parts.ts';
 import { isUploadGone } from './s3-errors.ts';
 
-/**
- * When the upload last received a part (S3 keeps each part's LastModified), or null when it has
- * none or is gone. Pages through ListParts, 1,000 parts a page.
- */
+/** When the upload last received a part (S3 keeps each part's LastModified), or null when it has none or is gone. */
 async function latestPart(client: S3Client, bucket: string, key: string, uploadId: string): Promise<Date | null> {
   let latest: Date | null = null;
-  let marker: string | undefined;
-  for (;;) {
-    let page: ListPartsCommandOutput;
-    try {
-      page = await client.send(
-        new ListPartsCommand({
-          Bucket: bucket,
-          Key: key,
-          UploadId: uploadId,
-          MaxParts: 1000,
-          PartNumberMarker: marker,
-        }),
-      );
-    } catch (error) {
-      if (isUploadGone(error)) return null;
-      throw error;
-    }
-    for (const part of page.Parts ?? []) {
-      if (part.LastModified && (!latest || part.LastModified > latest)) latest = part.LastModified;
-    }
-    const next = page.NextPartNumberMarker;
-    if (!page.IsTruncated || next === undefined || next === marker) break;
-    marker = next;
+  for (const part of (await listPartPages(client, bucket, key, uploadId)) ?? []) {
+    if (part.LastModified && (!latest || part.LastModified > latest)) latest = part.LastModified;
   }
   return latest;
 }
