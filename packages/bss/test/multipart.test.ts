@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { verifyReceipt } from '@dreamlake/presign';
 import { ASSET_TYPES } from '../src/asset-types.ts';
-import { MiB, makeApp, pathOf, SECRET, sendParts, sha256, signedQuery, uploadPaths } from './helpers.ts';
+import { MiB, makeApp, SECRET, sendParts, sha256, uploadPaths } from './helpers.ts';
 
 const owner = 'alice';
 const project = 'robotics';
@@ -352,13 +352,27 @@ test('completing twice, and two uploads of one hash completing at once, all answ
 });
 
 test('a URL signed for one asset type reaches only its own blob under another type', async (t) => {
+  // The signature binds owner, project and hash, not the type in the path: a URL moved to
+  // another type's route must still land on the signed blob and nowhere else.
   const bss = await makeApp();
   t.after(() => bss.close());
   const data = randomBytes(100);
   const hash = sha256(data);
-  const query = signedQuery('upload-init', { owner, project, hash });
-  const res = await bss.app.inject({ method: 'POST', url: `/image/upload/multipart/init?${query}`, payload: {} });
-  assert.equal(res.statusCode, 200);
-  assert.match(res.json().key, new RegExp(`^uploads/${owner}/${project}/${hash}/`));
-  assert.ok(pathOf('http://x/y?z=1') === '/y?z=1');
+  const signed = uploadPaths('video', { owner, project, hash });
+  const moved = Object.fromEntries(
+    Object.entries(signed).map(([route, url]) => [route, url.replace(/^\/video\//, '/image/')]),
+  ) as typeof signed;
+  assert.ok(moved.init.startsWith('/image/upload/multipart/init?'));
+  const { uploadId, key, etags } = await sendParts(bss.app, moved, data, 'image/png');
+  assert.match(key, new RegExp(`^uploads/${owner}/${project}/${hash}/`));
+  const complete = await bss.app.inject({
+    method: 'POST',
+    url: moved.complete,
+    payload: { uploadId, key, parts: etags },
+  });
+  assert.equal(complete.statusCode, 200, complete.body);
+  assert.equal(complete.json().key, `blobs/${owner}/${project}/${hash}`);
+  assert.equal((await bss.storage.stat({ owner, project, hash }))?.size, data.length);
+  assert.equal(await bss.storage.stat({ owner: 'mallory', project, hash }), null, 'no other owner got the blob');
+  assert.equal(await bss.storage.stat({ owner, project: 'elsewhere', hash }), null, 'no other project got the blob');
 });
