@@ -6,8 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { buildPage, CHROMIUM, CHROMIUM_ARGS, waitForStates } from '../packages/web/test/browser-helpers.ts';
+import { buildPage, launchChromium, waitForStates } from '../support/browser.ts';
 import { runCliUpload } from './bench-cli.ts';
 import type { BenchRow } from './bench-presign.ts';
 import { type Child, freePort, ROOT, removeTemp, spawnTs, stopChild, tempDir, waitHealthy } from './bench-services.ts';
@@ -85,7 +84,7 @@ export async function runWebBench(options: WebBenchOptions): Promise<BenchRow[]>
   buildPage();
   const dir = await tempDir('dreamlake-bench-web-');
   const services = await startServices(dir);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  const browser = await launchChromium();
   try {
     const bytes = options.sizeMiB * MiB;
     const file = join(dir, 'clip.mp4');

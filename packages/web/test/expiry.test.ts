@@ -3,8 +3,9 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
+import { BROWSER_SKIP, buildPage, launchChromium, waitForStates } from '../../../support/browser.ts';
 import { MIB, makeFile, Services, sha256File, tempDir, uniqueName } from '../../cli/test/e2e/harness.ts';
-import { BROWSER_SKIP, buildPage, chooseSpace, launchChromium, signUp, waitForStates } from './browser-helpers.ts';
+import { chooseSpace, signUp } from './browser-helpers.ts';
 
 // Long enough for every other step on a loaded machine, short enough to wait out once.
 const TTL_SECONDS = 12;

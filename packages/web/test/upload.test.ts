@@ -3,17 +3,9 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
+import { BROWSER_SKIP, buildPage, launchChromium, queueStates, waitForStates } from '../../../support/browser.ts';
 import { MIB, makeFile, ROOT, type Services, sha256File, tempDir, uniqueName } from '../../cli/test/e2e/harness.ts';
-import {
-  BROWSER_SKIP,
-  buildPage,
-  chooseSpace,
-  launchChromium,
-  queueStates,
-  signUp,
-  startServices,
-  waitForStates,
-} from './browser-helpers.ts';
+import { chooseSpace, signUp, startServices } from './browser-helpers.ts';
 
 describe('the web uploader in Chromium', { skip: BROWSER_SKIP }, () => {
   let services: Services;
