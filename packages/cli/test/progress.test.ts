@@ -138,7 +138,8 @@ test('a short file without a terminal gets no progress lines; the summary names 
   assert.equal(progress.summary(), 'done: 2 files (1 already stored), 8.0 MiB sent in 4.0s, 2.0 MiB/s average');
 });
 
-test('NO_COLOR (color off) leaves no colour codes', () => {
+// NO_COLOR itself is read by the commands: e2e/no-color.test.ts sets it on a real upload.
+test('color off leaves no colour codes on a terminal', () => {
   const out = capture(true);
   const progress = new Progress({ out: out.stream, err: capture(false).stream, live: true, color: false });
   progress.start(1, 10);
