@@ -8,6 +8,7 @@ import {
   jsonLines,
   MIB,
   makeFile,
+  reportS3Skipped,
   runCli,
   Services,
   sha256File,
@@ -87,3 +88,4 @@ for (const backend of backends()) {
     });
   });
 }
+reportS3Skipped('an interrupted download');

@@ -2,7 +2,18 @@ import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { backends, cliEnv, jsonLines, MIB, makeFile, runCli, Services, tempDir, uniqueName } from './harness.ts';
+import {
+  backends,
+  cliEnv,
+  jsonLines,
+  MIB,
+  makeFile,
+  reportS3Skipped,
+  runCli,
+  Services,
+  tempDir,
+  uniqueName,
+} from './harness.ts';
 
 interface DownloadLine {
   namespace: string;
@@ -139,3 +150,4 @@ for (const backend of backends()) {
     });
   });
 }
+reportS3Skipped('downloading a space or a folder');

@@ -8,6 +8,7 @@ import {
   jsonLines,
   MIB,
   makeFile,
+  reportS3Skipped,
   runCli,
   Services,
   sha256File,
@@ -72,3 +73,4 @@ for (const backend of backends()) {
     });
   });
 }
+reportS3Skipped('a 1 GiB upload');

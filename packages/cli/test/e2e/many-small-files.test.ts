@@ -15,7 +15,7 @@ import { Budget } from '../../src/upload/budget.ts';
 import { eachLimited } from '../../src/upload/pool.ts';
 import { uploadFiles } from '../../src/upload/run.ts';
 import { type FileResult, type UploadEvents, uploadFile } from '../../src/upload/uploader.ts';
-import { backends, cliEnv, jsonLines, runCli, Services, tempDir, uniqueName } from './harness.ts';
+import { backends, cliEnv, jsonLines, reportS3Skipped, runCli, Services, tempDir, uniqueName } from './harness.ts';
 
 const quiet: UploadEvents = { hashed() {}, sent() {}, resumed() {}, phase() {}, note() {} };
 
@@ -245,3 +245,4 @@ for (const backend of backends()) {
     });
   });
 }
+reportS3Skipped('many small files at once');

@@ -8,8 +8,8 @@ import {
   jsonLines,
   MIB,
   makeFile,
+  reportS3Skipped,
   runCli,
-  S3_SKIP,
   Services,
   sha256File,
   tempDir,
@@ -225,4 +225,4 @@ for (const backend of backends()) {
   });
 }
 
-if (S3_SKIP) test("a user's session (s3 backend)", { skip: S3_SKIP }, () => {});
+reportS3Skipped("a user's session");
