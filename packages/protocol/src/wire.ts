@@ -5,6 +5,7 @@
  */
 import type { AssetType } from './asset-types.ts';
 import type { ErrorCode } from './errors.ts';
+import type { PartCheck } from './part-checks.ts';
 import type { UploadUrlField } from './steps.ts';
 
 /** A file in a space's index. */
@@ -110,6 +111,8 @@ export interface MultipartInitAnswer {
   key: string;
   exists?: boolean;
   receipt?: BlobReceipt;
+  /** The per-part check this BSS wants in the parts request (absent from older BSSs: `md5`). */
+  partCheck?: PartCheck;
 }
 
 /** A part BSS holds, as `GET …/multipart/parts-done` lists it. */
@@ -123,6 +126,20 @@ export interface PartsDoneAnswer {
   parts: PartDone[];
   /** True when BSS no longer knows the upload (aborted, completed long ago, or swept). */
   expired: boolean;
+}
+
+/**
+ * `POST …/multipart/parts`: the part numbers wanted, and for each the check its URL binds it to
+ * (`contentMd5` or `checksumCrc32`, as the init answer's `partCheck` says; both base64).
+ */
+export interface PartUrlsRequest {
+  uploadId: string;
+  key: string;
+  partNumbers: number[];
+  contentMd5?: Record<string, string>;
+  checksumCrc32?: Record<string, string>;
+  /** Each part's exact length (a signed grant binds them). */
+  contentLength?: Record<string, number>;
 }
 
 /** `POST …/multipart/parts`: one signed URL per part number. */

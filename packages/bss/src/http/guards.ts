@@ -5,6 +5,8 @@ import type { BssContext } from './context.ts';
 export const SCOPE_PARAMS = ['owner', 'project', 'hash'] as const;
 export const SINGLE_PARAMS = ['owner', 'project', 'hash', 'size'] as const;
 export const PART_PARAMS = ['owner', 'project', 'hash', 'uploadId', 'partNumber', 'maxLength', 'contentMd5'] as const;
+/** Signed into a part URL when the client declared the part's CRC-32 (URLs of older BSSs lack it). */
+export const PART_OPTIONAL_PARAMS = ['checksumCrc32'] as const;
 
 /**
  * Params a grant may add to the scope of the five upload URLs. Each is signed when the URL
@@ -34,10 +36,12 @@ export function signedGuard(
   ctx: BssContext,
   action: Parameters<typeof presignGuard>[0]['action'],
   signed: readonly string[] = SCOPE_PARAMS,
+  optional: readonly string[] = [],
 ) {
   return presignGuard({
     action,
     signed,
+    optional,
     secrets: ctx.config.secrets,
     clock: ctx.clock,
     maxLifetimeSeconds: ctx.config.presignTtlSeconds,

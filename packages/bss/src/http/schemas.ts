@@ -1,4 +1,4 @@
-import { CONTENT_TYPE_MAX_LENGTH, CONTENT_TYPE_PATTERN, contentTypeProblem } from '@dreamlake/protocol';
+import { CONTENT_TYPE_MAX_LENGTH, CONTENT_TYPE_PATTERN, CRC32_BASE64, contentTypeProblem } from '@dreamlake/protocol';
 import { z } from 'zod';
 import { HASH_PATTERN, LEGACY_HASH_PATTERN, NAME_PATTERN } from '../storage/keys.ts';
 import { MAX_PART_SIZE, MAX_PARTS } from '../storage/storage.ts';
@@ -25,6 +25,7 @@ export const key = z.string().min(1).max(1024);
 const partNumber = z.number().int().min(1).max(MAX_PARTS);
 const etag = z.string().min(1).max(256).refine(noControl, 'must not contain control characters');
 const md5 = z.string().regex(/^[A-Za-z0-9+/]{22}==$/, 'must be the base64 MD5 (24 characters)');
+const crc32 = z.string().regex(CRC32_BASE64, 'must be the base64 CRC-32 (8 characters)');
 
 /** Owner, project and hash a body may repeat; they must then equal the signed ones. */
 const scopeEcho = {
@@ -49,10 +50,15 @@ export const partsBody = z
     key,
     partNumbers: z.array(partNumber).min(1).max(MAX_PARTS).refine(unique, 'part numbers must be unique'),
     contentMd5: z.record(z.string().regex(/^[1-9][0-9]{0,4}$/), md5).optional(),
+    checksumCrc32: z.record(z.string().regex(/^[1-9][0-9]{0,4}$/), crc32).optional(),
   })
   .refine((b) => Object.keys(b.contentMd5 ?? {}).every((n) => b.partNumbers.includes(Number(n))), {
     message: 'contentMd5 names a part that is not in partNumbers',
     path: ['contentMd5'],
+  })
+  .refine((b) => Object.keys(b.checksumCrc32 ?? {}).every((n) => b.partNumbers.includes(Number(n))), {
+    message: 'checksumCrc32 names a part that is not in partNumbers',
+    path: ['checksumCrc32'],
   });
 
 export const partsDoneQuery = z.object({
@@ -85,6 +91,7 @@ export const partQuery = z.object({
   partNumber: z.coerce.number().int().min(1).max(MAX_PARTS),
   maxLength: z.coerce.number().int().min(0).max(MAX_PART_SIZE),
   contentMd5: z.union([z.literal(''), md5]),
+  checksumCrc32: crc32.optional(),
 });
 
 /** The signed params of an upload-single URL; `size` is decimal bytes. */

@@ -47,6 +47,10 @@ export const partUrlQuery = partQuery.extend(signature);
 
 export const contentMd5Header = z.object({
   'content-md5': z.string().optional().describe('base64 MD5 of the part; checked when the URL signed one'),
+  'x-amz-checksum-crc32': z
+    .string()
+    .optional()
+    .describe('base64 CRC-32 of the part (big-endian); checked when sent or when the URL signed one'),
 });
 
 const receipt = z.looseObject({ owner: z.string(), project: z.string(), hash: fullHash, size: z.number().int() });
@@ -57,6 +61,10 @@ export const initAnswer = z.object({
   key: z.string(),
   exists: z.literal(true).optional().describe('the verified blob is stored already'),
   receipt: receipt.optional(),
+  partCheck: z
+    .enum(['crc32', 'md5'])
+    .optional()
+    .describe('the per-part check to send in the parts request: checksumCrc32 (disk) or contentMd5 (S3)'),
 });
 export const partsAnswer = z.object({ parts: z.record(z.string(), z.url()), expiresAt: iso });
 export const partsDoneAnswer = z.object({

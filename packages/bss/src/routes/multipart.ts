@@ -55,8 +55,9 @@ export function registerMultipartRoutes(app: FastifyInstance, ctx: BssContext): 
       }),
       HASH_PATTERN.test(scope.hash) ? storage.stat(scope) : null,
     ]);
-    if (stored) return { uploadId: upload.uploadId, key: upload.key, exists: true, receipt: receiptFor(ctx, stored) };
-    return { uploadId: upload.uploadId, key: upload.key };
+    const opened = { uploadId: upload.uploadId, key: upload.key, partCheck: storage.partCheck };
+    if (stored) return { ...opened, exists: true, receipt: receiptFor(ctx, stored) };
+    return opened;
   });
 
   app.post('/:type/upload/multipart/parts', route(ACTIONS.uploadParts), async (request) => {
@@ -72,9 +73,11 @@ export function registerMultipartRoutes(app: FastifyInstance, ctx: BssContext): 
     const parts: Record<string, string> = {};
     for (const [i, partNumber] of body.partNumbers.entries()) {
       const contentMd5 = body.contentMd5?.[String(partNumber)];
+      const checksumCrc32 = body.checksumCrc32?.[String(partNumber)];
       parts[String(partNumber)] = await storage.partUrl(upload, partNumber, {
         expiresInSeconds: ttl,
         ...(contentMd5 ? { contentMd5 } : {}),
+        ...(checksumCrc32 ? { checksumCrc32 } : {}),
         ...limits[i],
       });
     }

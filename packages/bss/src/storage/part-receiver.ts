@@ -16,6 +16,8 @@ export interface PartPut {
   maxLength: number;
   /** Base64 MD5 the URL is bound to, or that the request declared in `Content-MD5`. */
   contentMd5: string | undefined;
+  /** Base64 CRC-32 the URL is bound to, or that the request declared in `x-amz-checksum-crc32`. */
+  checksumCrc32?: string | undefined;
   /** The request's Content-Length, when it declared one. */
   contentLength: number | undefined;
 }
@@ -24,7 +26,7 @@ export interface PartReceiver {
   /**
    * Streams one part's body to storage. The part appears only once its body is complete and
    * checked; a cut-off or refused body leaves nothing. Throws NotFoundError for an unknown
-   * upload, TooLargeError past `maxLength`, `invalid_part` when the body's MD5 differs.
+   * upload, TooLargeError past `maxLength`, `invalid_part` when the body's MD5 or CRC-32 differs.
    */
   receivePart(put: PartPut, body: Readable): Promise<PartInfo>;
 }

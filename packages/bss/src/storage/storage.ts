@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { DreamLakeError, TooLargeError } from '@dreamlake/presign';
+import type { PartCheck } from '@dreamlake/protocol';
 
 /**
  * The storage interface every BSS backend implements (local disk in `fs/`, S3 in `s3/`).
@@ -45,7 +46,10 @@ export interface UploadFacts {
 
 export interface PartInfo {
   partNumber: number;
-  /** The ETag as S3 gives it: the part's MD5 in hex, in double quotes. */
+  /**
+   * The ETag, in double quotes: the part's MD5 in hex as S3 gives it, or (disk backend, a part
+   * sent without Content-MD5) `crc32Etag` of its CRC-32 and size.
+   */
   etag: string;
   size: number;
 }
@@ -54,6 +58,8 @@ export interface PartUrlOptions {
   expiresInSeconds: number;
   /** Base64 MD5 of the part, when the client declared it: the URL then only accepts that body. */
   contentMd5?: string;
+  /** Base64 CRC-32 of the part, when the client declared it and the backend checks it (`partCheck`). */
+  checksumCrc32?: string;
   /** The part's exact length, when the client declared it: the URL then takes no longer body. */
   contentLength?: number;
   /** The most the part may hold (the upload's size allows no more), where the backend can hold a PUT to it. */
@@ -83,6 +89,8 @@ export interface ByteRange {
 
 export interface Storage {
   readonly kind: 'fs' | 's3';
+  /** The per-part check this backend binds part URLs to (the init answer tells clients). */
+  readonly partCheck: PartCheck;
 
   /** Starts a multipart upload for the scope. */
   createUpload(input: CreateUploadInput): Promise<UploadRef>;

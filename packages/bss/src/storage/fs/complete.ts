@@ -9,7 +9,13 @@ import { diskFull, isMissing, readJson, tempName, writeJsonAtomic } from './file
 import { blobPiece, COMPLETED, type FsLayout, META, partData, partPointer } from './layout.ts';
 import type { HashedPiece, HashedPrefix, PrefixHashes } from './prefix-hash.ts';
 import { publishStage } from './publish.ts';
-import type { BlobManifest, CompletedRecord, PartRecord, UploadMeta } from './records.ts';
+import {
+  type BlobManifest,
+  type CompletedRecord,
+  type PartRecord,
+  readPartRecord,
+  type UploadMeta,
+} from './records.ts';
 
 const CHUNK = 1024 * 1024;
 
@@ -20,15 +26,15 @@ async function checkedParts(
 ): Promise<{ path: string; size: number; partNumber: number }[]> {
   const records: PartRecord[] = [];
   for (const part of parts) {
-    const record = await readJson<PartRecord>(partPointer(dir, part.partNumber));
+    const record = await readPartRecord(partPointer(dir, part.partNumber));
     // `reason` is S3's name for the same refusal, for clients that know S3's errors.
     if (!record)
       throw new DreamLakeError('invalid_part', `part ${part.partNumber} was not uploaded`, {
         reason: 'InvalidPart',
         partNumber: part.partNumber,
       });
-    if (bareEtag(part.etag) !== record.md5) {
-      throw new DreamLakeError('invalid_part', `part ${part.partNumber} has ETag "${record.md5}", not ${part.etag}`, {
+    if (bareEtag(part.etag) !== record.etag) {
+      throw new DreamLakeError('invalid_part', `part ${part.partNumber} has ETag "${record.etag}", not ${part.etag}`, {
         reason: 'InvalidPart',
         partNumber: part.partNumber,
       });
@@ -46,7 +52,7 @@ async function checkedParts(
   });
   return parts.map((part, index) => {
     const record = records[index] as PartRecord;
-    return { path: partData(dir, part.partNumber, record.md5), size: record.size, partNumber: part.partNumber };
+    return { path: partData(dir, part.partNumber, record.etag), size: record.size, partNumber: part.partNumber };
   });
 }
 

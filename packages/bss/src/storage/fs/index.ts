@@ -28,7 +28,7 @@ import { COMPLETED, FS_UPLOAD_ID, FsLayout, META } from './layout.ts';
 import { PrefixHashes } from './prefix-hash.ts';
 import { receivePart } from './receive-part.ts';
 import { receiveSingle } from './receive-single.ts';
-import type { CompletedRecord, PartRecord, UploadMeta } from './records.ts';
+import { type CompletedRecord, readPartRecord, type UploadMeta } from './records.ts';
 import { sweepUploads } from './sweep.ts';
 
 export interface FsStorageOptions {
@@ -49,6 +49,8 @@ const systemClock = () => Math.floor(Date.now() / 1000);
 /** Local disk storage: parts and blobs under one folder, part and single-shot PUTs served by BSS itself. */
 export class FsStorage implements Storage, PartReceiver, SingleReceiver {
   readonly kind = 'fs' as const;
+  /** CRC-32 runs at several GB/s where MD5 runs at some 600 MB/s: BSS checks every byte on its own core. */
+  readonly partCheck = 'crc32' as const;
   readonly layout: FsLayout;
   private readonly options: FsStorageOptions;
   private readonly clock: () => number;
@@ -154,6 +156,7 @@ export class FsStorage implements Storage, PartReceiver, SingleReceiver {
         partNumber: String(partNumber),
         maxLength: String(maxLength),
         contentMd5: options.contentMd5 ?? '',
+        ...(options.checksumCrc32 ? { checksumCrc32: options.checksumCrc32 } : {}),
       },
       secrets: this.options.secrets,
       now: this.clock(),
@@ -193,8 +196,8 @@ export class FsStorage implements Storage, PartReceiver, SingleReceiver {
     const parts: PartInfo[] = [];
     for (const name of names) {
       if (!/^[1-9][0-9]{0,4}$/.test(name)) continue;
-      const record = await readJson<PartRecord>(join(open.dir, 'parts', name));
-      if (record) parts.push({ partNumber: Number(name), etag: `"${record.md5}"`, size: record.size });
+      const record = await readPartRecord(join(open.dir, 'parts', name));
+      if (record) parts.push({ partNumber: Number(name), etag: `"${record.etag}"`, size: record.size });
     }
     return parts.sort((a, b) => a.partNumber - b.partNumber);
   }

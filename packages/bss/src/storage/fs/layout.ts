@@ -18,8 +18,8 @@ export function isInside(parent: string, child: string): boolean {
  *
  *   uploads/{owner}/{project}/{hash}/{uploadId}/meta.json       an open upload
  *   uploads/{owner}/{project}/{hash}/{uploadId}/completed.json  a completed one (until swept)
- *   uploads/…/{uploadId}/parts/{n}                               part n: { md5, size }
- *   uploads/…/{uploadId}/data/{n}.{md5}                          part n's bytes
+ *   uploads/…/{uploadId}/parts/{n}                               part n: { etag, size }
+ *   uploads/…/{uploadId}/data/{n}.{etag}                         part n's bytes
  *   blobs/{owner}/{project}/{sha256}/manifest.json               a verified blob: size, type, pieces
  *   blobs/{owner}/{project}/{sha256}/{i}                         its pieces in order (the parts, hard-linked)
  *   tmp/                                                        blobs being staged by a complete or a single-shot upload
@@ -79,6 +79,7 @@ export function blobPiece(blobDir: string, index: number): string {
   return join(blobDir, String(index));
 }
 
-export function partData(dir: string, partNumber: number, md5: string): string {
-  return join(dir, 'data', `${partNumber}.${md5}`);
+/** A part's data file, named by the part's bare ETag: another body of the part is another file. */
+export function partData(dir: string, partNumber: number, etag: string): string {
+  return join(dir, 'data', `${partNumber}.${etag}`);
 }

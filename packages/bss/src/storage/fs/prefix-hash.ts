@@ -1,8 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { readJson } from './files.ts';
 import { partData, partPointer } from './layout.ts';
-import type { PartRecord } from './records.ts';
+import { readPartRecord } from './records.ts';
 
 const CHUNK = 1024 * 1024;
 
@@ -54,8 +53,8 @@ async function hashInto(hash: Hash, path: string, buffer: Buffer): Promise<{ siz
  * is still in the page cache, so that a complete hashes only what is left. The state lives in this
  * process only: after a restart, or for an upload whose parts went to another process, a complete
  * hashes from the start. It never lets an unverified byte through: a complete uses the prefix only
- * when every part it hashed is the very part the complete names (same MD5, same size), and data
- * files are named by their MD5 and never change once moved in.
+ * when every part it hashed is the very part the complete names (same data file, by inode, and
+ * same size), and data files are named by their part's ETag and never change once moved in.
  */
 export class PrefixHashes {
   readonly #uploads = new Map<string, Prefix>();
@@ -89,12 +88,12 @@ export class PrefixHashes {
   async #advance(dir: string, prefix: Prefix): Promise<void> {
     while (!prefix.broken && this.#uploads.get(dir) === prefix) {
       const partNumber = prefix.parts.length + 1;
-      const record = await readJson<PartRecord>(partPointer(dir, partNumber));
+      const record = await readPartRecord(partPointer(dir, partNumber));
       if (!record) return;
       // Hashed into a copy that replaces the state only once the whole part is in: the state is
       // always the hash of exactly the parts listed, whenever a complete looks at it.
       const next = prefix.hash.copy();
-      const { size, ino } = await hashInto(next, partData(dir, partNumber, record.md5), this.#buffer);
+      const { size, ino } = await hashInto(next, partData(dir, partNumber, record.etag), this.#buffer);
       if (size !== record.size) {
         prefix.broken = true;
         return;

@@ -1,20 +1,22 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { crc32 } from 'node:zlib';
 import { DreamLakeError, NotFoundError, TooLargeError } from '@dreamlake/presign';
+import { CRC32_BASE64, crc32Base64, crc32Etag } from '@dreamlake/protocol';
 import type { PartPut } from '../part-receiver.ts';
 import { MAX_PART_SIZE, type PartInfo } from '../storage.ts';
 import { copyBody } from './body.ts';
 import { diskFull, isMissing, readJson, syncPath, tempName, writeJsonAtomic } from './files.ts';
 import { type FsLayout, META, partData, partPointer } from './layout.ts';
-import type { PartRecord, UploadMeta } from './records.ts';
+import { type PartRecord, readPartRecord, type UploadMeta } from './records.ts';
 
 const BASE64_MD5 = /^[A-Za-z0-9+/]{22}==$/;
 
-function badDigest(): DreamLakeError {
-  return new DreamLakeError('invalid_part', 'BadDigest: the part body does not match its Content-MD5');
+function badDigest(check: 'Content-MD5' | 'x-amz-checksum-crc32'): DreamLakeError {
+  return new DreamLakeError('invalid_part', `the part body does not match its ${check}`, { reason: 'BadDigest' });
 }
 
 function gone(): NotFoundError {
@@ -52,13 +54,13 @@ function release(path: string): void {
   else moving.delete(path);
 }
 
-/** Removes part `partNumber`'s data file of that MD5 unless the part points at it or a PUT is moving it in. */
-async function removeUnlessPointed(dir: string, partNumber: number, md5: string): Promise<void> {
-  const path = partData(dir, partNumber, md5);
+/** Removes part `partNumber`'s data file of that ETag unless the part points at it or a PUT is moving it in. */
+async function removeUnlessPointed(dir: string, partNumber: number, etag: string): Promise<void> {
+  const path = partData(dir, partNumber, etag);
   if (moving.has(path) || removing.has(path)) return;
   const removal = (async () => {
-    const current = await readJson<PartRecord>(partPointer(dir, partNumber));
-    if (current?.md5 !== md5) await rm(path, { force: true });
+    const current = await readPartRecord(partPointer(dir, partNumber));
+    if (current?.etag !== etag) await rm(path, { force: true });
   })();
   removing.set(path, removal);
   try {
@@ -82,7 +84,7 @@ const bursts = new Map<string, { writers: number; files: Set<string> }>();
  * (never a file a PUT is still moving in, nor the one the part points at).
  */
 async function recordPart(dir: string, partNumber: number, tmp: string, record: PartRecord): Promise<void> {
-  const mine = partData(dir, partNumber, record.md5);
+  const mine = partData(dir, partNumber, record.etag);
   const key = `${dir}\n${partNumber}`;
   await hold(mine);
   const burst = bursts.get(key) ?? { writers: 0, files: new Set<string>() };
@@ -93,10 +95,10 @@ async function recordPart(dir: string, partNumber: number, tmp: string, record: 
     // is not recorded into an upload that is closing.
     if (!(await readJson<UploadMeta>(join(dir, META)))) throw gone();
     await rename(tmp, mine);
-    burst.files.add(record.md5);
+    burst.files.add(record.etag);
     await syncPath(join(dir, 'data'));
-    const replaced = await readJson<PartRecord>(partPointer(dir, partNumber));
-    if (replaced) burst.files.add(replaced.md5);
+    const replaced = await readPartRecord(partPointer(dir, partNumber));
+    if (replaced) burst.files.add(replaced.etag);
     await writeJsonAtomic(partPointer(dir, partNumber), record);
   } finally {
     release(mine);
@@ -104,12 +106,15 @@ async function recordPart(dir: string, partNumber: number, tmp: string, record: 
     if (burst.writers === 0 && bursts.get(key) === burst) bursts.delete(key);
   }
   if (burst.writers > 0) return;
-  for (const md5 of burst.files) await removeUnlessPointed(dir, partNumber, md5);
+  for (const etag of burst.files) await removeUnlessPointed(dir, partNumber, etag);
 }
 
 /**
- * Streams one part to a temporary file beside its final place, checks size and MD5, and only
- * then renames it in and points `parts/{n}` at it. Nothing of a refused or cut-off body stays.
+ * Streams one part to a temporary file beside its final place, checks its size and whichever of
+ * MD5 and CRC-32 it was sent with, and only then renames it in and points `parts/{n}` at it.
+ * Nothing of a refused or cut-off body stays. A part sent with a CRC-32 and no Content-MD5 gets no
+ * MD5 (which costs several times the CRC-32): its ETag comes from its CRC-32 and size. Every
+ * other part's ETag is its MD5, as S3's.
  */
 export async function receivePart(layout: FsLayout, put: PartPut, body: Readable): Promise<PartInfo> {
   const dir = layout.uploadDir(put.owner, put.project, put.hash, put.uploadId);
@@ -121,27 +126,43 @@ export async function receivePart(layout: FsLayout, put: PartPut, body: Readable
     throw new TooLargeError(`the part may be at most ${limit} bytes`, { maxLength: limit });
   }
   if (put.contentMd5 !== undefined && !BASE64_MD5.test(put.contentMd5)) {
-    throw new DreamLakeError('invalid_part', 'InvalidDigest: Content-MD5 must be the base64 of 16 bytes');
+    throw new DreamLakeError('invalid_part', 'Content-MD5 must be the base64 of 16 bytes', { reason: 'InvalidDigest' });
+  }
+  if (put.checksumCrc32 !== undefined && !CRC32_BASE64.test(put.checksumCrc32)) {
+    throw new DreamLakeError('invalid_part', 'x-amz-checksum-crc32 must be the base64 of 4 bytes', {
+      reason: 'InvalidDigest',
+    });
   }
 
   // Never recursive: an abort that removed the upload meanwhile must not see its folder come back.
   await subfolder(join(dir, 'data'));
   await subfolder(join(dir, 'parts'));
   const tmp = tempName(join(dir, 'data', String(put.partNumber)));
-  const md5 = createHash('md5');
+  // A part sent with a CRC-32 alone gets no MD5; any other keeps S3's MD5 ETag.
+  const md5: Hash | undefined =
+    put.contentMd5 !== undefined || put.checksumCrc32 === undefined ? createHash('md5') : undefined;
+  let crc = 0;
   let size = 0;
   try {
     await copyBody(body, createWriteStream(tmp, { flags: 'wx' }), (chunk) => {
       size += chunk.length;
       if (size > limit) throw new TooLargeError(`the part may be at most ${limit} bytes`, { maxLength: limit });
-      md5.update(chunk);
+      md5?.update(chunk);
+      crc = crc32(chunk, crc);
     });
-    const digest = md5.digest();
-    if (put.contentMd5 !== undefined && digest.toString('base64') !== put.contentMd5) throw badDigest();
-    const hex = digest.toString('hex');
+    const crcBase64 = crc32Base64(crc);
+    if (put.checksumCrc32 !== undefined && crcBase64 !== put.checksumCrc32) throw badDigest('x-amz-checksum-crc32');
+    let etag: string;
+    if (md5) {
+      const digest = md5.digest();
+      if (put.contentMd5 !== undefined && digest.toString('base64') !== put.contentMd5) throw badDigest('Content-MD5');
+      etag = digest.toString('hex');
+    } else {
+      etag = crc32Etag(crcBase64, size);
+    }
     await syncPath(tmp);
-    await recordPart(dir, put.partNumber, tmp, { md5: hex, size });
-    return { partNumber: put.partNumber, etag: `"${hex}"`, size };
+    await recordPart(dir, put.partNumber, tmp, { etag, size });
+    return { partNumber: put.partNumber, etag: `"${etag}"`, size };
   } catch (error) {
     await rm(tmp, { force: true });
     if (isMissing(error)) throw gone();

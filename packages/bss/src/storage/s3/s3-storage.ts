@@ -68,6 +68,8 @@ export interface S3StorageParts {
  */
 export class S3Storage implements Storage, SingleStager {
   readonly kind = 's3' as const;
+  /** Every S3-compatible store checks Content-MD5; not all of them check flexible checksums. */
+  readonly partCheck = 'md5' as const;
 
   private readonly client: S3Client;
   private readonly bucket: string;
