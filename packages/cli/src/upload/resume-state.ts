@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { PartCheck } from '@dreamlake/protocol';
 import { readJsonFile, writePrivateFile } from '../config.ts';
 
 /** Which upload a file is in the middle of, and which parts BSS has confirmed. */
@@ -16,6 +17,8 @@ export interface ResumeState {
   key: string;
   /** ETag of every part known to be stored, by part number. */
   done: Record<string, string>;
+  /** The per-part check BSS asked for when the upload was opened (absent: `md5`). */
+  partCheck?: PartCheck;
   updatedAt: string;
 }
 
