@@ -4,31 +4,27 @@
  * temporary data folder, on free loopback ports. Also the small helpers the benchmark modules
  * share: free ports, temporary folders, child processes, peak RSS, a user's token.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import {
+  type Child,
+  freePort,
+  ROOT,
+  startProcess,
+  stopChild,
+  waitHealthy as waitUntilHealthy,
+} from '../support/process.ts';
 
-export const ROOT = fileURLToPath(new URL('../', import.meta.url));
+// The process helpers live in support/ (shared with the tests); re-exported for the bench modules.
+export { type Child, freePort, ROOT, stopChild } from '../support/process.ts';
+export { sleep } from '../support/wait.ts';
 export const CLI_BIN = join(ROOT, 'packages/cli/bin/dreamlake.js');
 const SERVER_MAIN = join(ROOT, 'packages/server/src/main.ts');
 const BSS_MAIN = join(ROOT, 'packages/bss/src/main.ts');
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 /** Temporary folders and child processes of this run, for an interrupted run to clean up. */
 const temps = new Set<string>();
@@ -65,59 +61,16 @@ export function cleanUpOnSignal(): void {
   process.once('SIGTERM', stop);
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** A child process with its output kept (for the error message when it fails). */
-export interface Child {
-  child: ChildProcess;
-  output: string[];
-}
-
-/** Runs a TypeScript file of this repository with tsx in its own process. */
+/** Runs a TypeScript file of this repository with tsx in its own process (its last output kept). */
 export function spawnTs(script: string, env: Record<string, string>, args: readonly string[] = []): Child {
-  const child = track(
-    spawn(process.execPath, ['--import', 'tsx', script, ...args], {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }),
-  );
-  const output: string[] = [];
-  const keep = (c: Buffer) => {
-    output.push(c.toString());
-    if (output.length > 200) output.splice(0, output.length - 200);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  return { child, output };
-}
-
-export async function stopChild(proc: Child | undefined): Promise<void> {
-  if (!proc || proc.child.exitCode !== null || proc.child.signalCode !== null) return;
-  const exited = once(proc.child, 'exit');
-  proc.child.kill('SIGTERM');
-  const timer = setTimeout(() => proc.child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
+  const proc = startProcess(script, { env, args, keep: 200 });
+  track(proc.child);
+  return proc;
 }
 
 /** Waits until `url` answers 2xx, or throws with the child's output when it exits or takes too long. */
-export async function waitHealthy(proc: Child, url: string, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (proc.child.exitCode !== null)
-      throw new Error(`${what} exited (${proc.child.exitCode}):\n${proc.output.join('')}`);
-    const ok = await fetch(url).then(
-      async (res) => {
-        await res.arrayBuffer();
-        return res.ok;
-      },
-      () => false,
-    );
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`${what} did not answer at ${url}:\n${proc.output.join('')}`);
-    await sleep(100);
-  }
+export function waitHealthy(proc: Child, url: string, what: string, timeoutMs = 60_000): Promise<void> {
+  return waitUntilHealthy(proc, url, what, timeoutMs);
 }
 
 /** Peak resident set of a process, from the kernel's high-water mark (VmHWM), sampled until stopped. */

@@ -6,7 +6,6 @@
  *
  *   npx tsx packages/bss/bench/memory.ts [totalMiB] [partMiB] [concurrency]
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -17,6 +16,9 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { presign } from '@dreamlake/presign';
+import { multipartPath, UPLOAD_STEPS, type UploadStep, type UploadStepName } from '@dreamlake/protocol';
+import { mapLimit } from '../../../support/pool.ts';
+import { type Service, startService, stopChild } from '../../../support/process.ts';
 
 const MiB = 1024 * 1024;
 
@@ -74,35 +76,20 @@ async function memoryOf(pid: number): Promise<{ rss: number; hwm: number }> {
   return { rss: readKiB(status, 'VmRSS') / 1024, hwm: readKiB(status, 'VmHWM') / 1024 };
 }
 
-async function startChild(dataDir: string, secret: string): Promise<{ child: ChildProcess; url: string }> {
+function startChild(dataDir: string, secret: string): Promise<Service> {
   const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', main], {
+  return startService(main, {
     env: {
-      PATH: process.env.PATH ?? '',
       PRESIGN_SECRETS: secret,
       BSS_PORT: '0',
       DREAMLAKE_DATA_DIR: dataDir,
       LOG_LEVEL: 'info',
       SWEEP_INTERVAL_SECONDS: '0',
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    what: 'BSS',
+    // A run of gigabytes logs a line per request: keep only the last few for an error message.
+    keep: 200,
   });
-  let out = '';
-  child.stdout?.setEncoding('utf8');
-  const url = await new Promise<string>((resolve, reject) => {
-    const onData = (chunk: string) => {
-      out += chunk;
-      const match = /"url":"(http:\/\/[^"]+)"/.exec(out);
-      if (match) {
-        // Keep reading (and dropping) its logs so the pipe never blocks it.
-        child.stdout?.off('data', onData).resume();
-        resolve(match[1] as string);
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`BSS exited with ${code} before it was ready`)));
-  });
-  return { child, url };
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: a bench reads whatever JSON the service answers
@@ -152,8 +139,9 @@ export async function runBssMemoryBench(options: BssMemoryBenchOptions = {}): Pr
   for await (const chunk of source.all()) sha.update(chunk);
   const hash = sha.digest('hex');
 
-  const { child, url } = await startChild(join(workDir, 'data'), secret);
-  const pid = child.pid as number;
+  const bss = await startChild(join(workDir, 'data'), secret);
+  const { url } = bss;
+  const pid = bss.child.pid as number;
   try {
     await new Promise((r) => setTimeout(r, 500));
     const baseline = await memoryOf(pid);
@@ -166,7 +154,8 @@ export async function runBssMemoryBench(options: BssMemoryBenchOptions = {}): Pr
     }, 50);
 
     const scope = { owner: 'bench', project: 'memory', hash };
-    const signed = (action: string, route: string) => {
+    const signed = (step: UploadStepName) => {
+      const { action } = UPLOAD_STEPS.find((s) => s.step === step) as UploadStep;
       const { query } = presign({
         action,
         params: scope,
@@ -174,33 +163,27 @@ export async function runBssMemoryBench(options: BssMemoryBenchOptions = {}): Pr
         now: Math.floor(Date.now() / 1000),
         ttlSeconds: 3600,
       });
-      return `${url}/videos/upload/multipart/${route}?${new URLSearchParams(query)}`;
+      return `${url}/${multipartPath('videos', step)}?${new URLSearchParams(query)}`;
     };
     const started = Date.now();
-    const { uploadId, key } = await postJson(signed('upload-init', 'init'), {
+    const { uploadId, key } = await postJson(signed('init'), {
       contentType: 'video/mp4',
       size: totalBytes,
     });
     const numbers = Array.from({ length: parts }, (_, i) => i + 1);
-    const urls: Record<string, string> = (
-      await postJson(signed('upload-parts', 'parts'), { uploadId, key, partNumbers: numbers })
-    ).parts;
+    const urls: Record<string, string> = (await postJson(signed('parts'), { uploadId, key, partNumbers: numbers }))
+      .parts;
     const etags: { partNumber: number; etag: string }[] = [];
-    let next = 0;
-    const worker = async () => {
-      while (next < parts) {
-        const n = ++next;
-        const start = (n - 1) * partBytes;
-        const end = Math.min(totalBytes, start + partBytes);
-        const etag = await putStream(urls[String(n)] as string, end - start, Readable.from(source.range(start, end)));
-        etags.push({ partNumber: n, etag });
-        log(`part ${n}/${parts} sent (BSS RSS peak so far ${peak.toFixed(1)} MiB)`);
-      }
-    };
-    await Promise.all(Array.from({ length: concurrency }, worker));
+    await mapLimit(numbers, concurrency, async (n) => {
+      const start = (n - 1) * partBytes;
+      const end = Math.min(totalBytes, start + partBytes);
+      const etag = await putStream(urls[String(n)] as string, end - start, Readable.from(source.range(start, end)));
+      etags.push({ partNumber: n, etag });
+      log(`part ${n}/${parts} sent (BSS RSS peak so far ${peak.toFixed(1)} MiB)`);
+    });
     const uploaded = Date.now();
     etags.sort((a, b) => a.partNumber - b.partNumber);
-    const done = await postJson(signed('upload-complete', 'complete'), { uploadId, key, parts: etags });
+    const done = await postJson(signed('complete'), { uploadId, key, parts: etags });
     const completed = Date.now();
     if (done.hash !== hash || done.size !== totalBytes) throw new Error(`complete answered ${JSON.stringify(done)}`);
     clearInterval(sampler);
@@ -233,8 +216,7 @@ export async function runBssMemoryBench(options: BssMemoryBenchOptions = {}): Pr
       rawWriteMiBps: round(totalBytes / MiB / rawWriteSeconds),
     };
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => (child.exitCode === null ? child.once('exit', r) : r(null)));
+    await stopChild(bss);
     if (!options.workDir) await rm(workDir, { recursive: true, force: true });
   }
 }

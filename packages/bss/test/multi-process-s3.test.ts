@@ -1,49 +1,24 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { verifyReceipt } from '@dreamlake/presign';
+import { type Service, startService, stopChild } from '../../../support/process.ts';
 import { httpPut, MiB, SECRET, sha256, signedQuery, tempDir } from './helpers.ts';
 import { createTestBucket, readS3TestConfig, S3_SKIP_REASON, s3EnvVars, type TestBucket } from './storage-s3-env.ts';
 
 const base = readS3TestConfig();
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
-interface Bss {
-  url: string;
-  child: ChildProcess;
-}
+type Bss = Service;
 
 /** A real BSS process on its own port; its environment is built here, nothing is inherited. */
-async function startBssProcess(env: Record<string, string>): Promise<Bss> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
-    env: { PATH: process.env.PATH ?? '', NODE_NO_WARNINGS: '1', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: child.stdout! });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`BSS exited with ${code} before it was ready`)));
-    lines.on('line', (line) => {
-      try {
-        const entry = JSON.parse(line) as { msg?: string; url?: string };
-        if (entry.msg === 'BSS ready' && entry.url) resolve(entry.url);
-      } catch {
-        // not a log line
-      }
-    });
-  });
-  return { url, child };
+function startBssProcess(env: Record<string, string>): Promise<Bss> {
+  // A BSS that cannot start fails the test within 30 s, with its output, instead of hanging it.
+  return startService(MAIN, { env: { NODE_NO_WARNINGS: '1', ...env }, what: 'BSS', timeoutMs: 30_000 });
 }
 
-async function stop(bss: Bss, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (bss.child.exitCode !== null || bss.child.signalCode !== null) return;
-  const exited = once(bss.child, 'exit');
-  bss.child.kill(signal);
-  await exited;
-}
+const stop = (bss: Bss, signal: NodeJS.Signals = 'SIGTERM') => stopChild(bss, signal);
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read whatever JSON the service answers
 async function call(method: string, url: string, body?: unknown): Promise<{ status: number; json: any }> {
@@ -81,7 +56,9 @@ describe('two BSS processes over one bucket', { skip: base ? false : S3_SKIP_REA
     await bucket?.destroy();
   });
 
-  test('one upload served alternately by both, surviving one of them being killed; downloads redirect to S3', async () => {
+  test('one upload served alternately by both, surviving one of them being killed; downloads redirect to S3', {
+    timeout: 180_000,
+  }, async () => {
     assert.notEqual(a.url, b.url);
     const file = randomBytes(7 * MiB);
     const parts = [file.subarray(0, 5 * MiB), file.subarray(5 * MiB)];

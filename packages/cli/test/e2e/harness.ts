@@ -7,14 +7,15 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { presignUrl } from '@dreamlake/presign';
+import { type Child, freePort, ROOT, startService, stopChild } from '../../../../support/process.ts';
+import { waitFor } from '../../../../support/wait.ts';
 
-export const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+export { freePort, ROOT } from '../../../../support/process.ts';
+export { GaveUp, waitFor } from '../../../../support/wait.ts';
 export const CLI_BIN = join(ROOT, 'packages/cli/bin/dreamlake.js');
 const SERVER_MAIN = join(ROOT, 'packages/server/src/main.ts');
 const BSS_MAIN = join(ROOT, 'packages/bss/src/main.ts');
@@ -49,70 +50,6 @@ export function reportS3Skipped(title: string): void {
   if (S3_SKIP) test(`${title} (s3 backend)`, { skip: S3_SKIP }, () => {});
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
-/** Thrown by a `waitFor` check when waiting longer cannot help (the process exited). */
-export class GaveUp extends Error {}
-
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined | false>,
-  timeoutMs = 30_000,
-  everyMs = 20,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch((error: unknown) => {
-      if (error instanceof GaveUp) throw error;
-      return undefined;
-    });
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
-interface Proc {
-  child: ChildProcess;
-  output: string[];
-}
-
-function startProcess(script: string, env: Record<string, string>, cwd: string): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
-    cwd: ROOT,
-    env: { ...env, PWD: cwd },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  child.stdout?.on('data', (c: Buffer) => output.push(c.toString()));
-  child.stderr?.on('data', (c: Buffer) => output.push(c.toString()));
-  return { child, output };
-}
-
-async function healthy(url: string): Promise<boolean> {
-  const res = await fetch(`${url}/healthz`);
-  await res.arrayBuffer();
-  return res.ok;
-}
-
-async function stopProcess(proc: Proc | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (!proc || proc.child.exitCode !== null || proc.child.signalCode !== null) return;
-  const exited = once(proc.child, 'exit');
-  proc.child.kill(signal);
-  const timer = setTimeout(() => proc.child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-}
-
 export interface ServiceOptions {
   backend: Backend;
   presignTtlSeconds?: number;
@@ -131,8 +68,8 @@ export class Services {
   readonly #ttlSeconds: number;
   readonly #serverEnv: Record<string, string>;
   readonly #bssEnv: Record<string, string>;
-  #server: Proc | undefined;
-  #bss: Proc | undefined;
+  #server: Child | undefined;
+  #bss: Child | undefined;
 
   private constructor(dir: string, serverPort: number, bssPort: number, options: ServiceOptions) {
     this.dir = dir;
@@ -182,30 +119,16 @@ export class Services {
   }
 
   async #startServer(): Promise<void> {
-    this.#server = startProcess(SERVER_MAIN, this.#serverEnv, this.dir);
-    await this.#waitHealthy(this.#server, this.serverUrl, 'server');
+    this.#server = await this.#start(SERVER_MAIN, this.#serverEnv, this.serverUrl, 'server');
   }
 
   async startBss(): Promise<void> {
-    this.#bss = startProcess(BSS_MAIN, this.#bssEnv, this.dir);
-    await this.#waitHealthy(this.#bss, this.bssUrl, 'BSS');
+    this.#bss = await this.#start(BSS_MAIN, this.#bssEnv, this.bssUrl, 'BSS');
   }
 
-  async #waitHealthy(proc: Proc, url: string, what: string): Promise<void> {
-    try {
-      await waitFor(
-        `${what} at ${url}`,
-        async () => {
-          // A service that crashed at start-up says so at once, not after the whole timeout.
-          if (proc.child.exitCode !== null) throw new GaveUp(`${what} exited with ${proc.child.exitCode}`);
-          return healthy(url);
-        },
-        30_000,
-        100,
-      );
-    } catch (error) {
-      throw new Error(`${what} did not start: ${(error as Error).message}\n${proc.output.join('')}`);
-    }
+  #start(script: string, env: Record<string, string>, url: string, what: string): Promise<Child> {
+    // PWD: a relative DREAMLAKE_DATA_DIR would resolve inside the test's folder.
+    return startService(script, { env: { ...env, PWD: this.dir }, url, what });
   }
 
   /**
@@ -235,7 +158,7 @@ export class Services {
 
   /** Kills BSS at once (no clean shutdown), as a crash would. */
   async killBss(): Promise<void> {
-    await stopProcess(this.#bss, 'SIGKILL');
+    await stopChild(this.#bss, 'SIGKILL');
   }
 
   logs(): string {
@@ -243,7 +166,7 @@ export class Services {
   }
 
   async close(): Promise<void> {
-    await Promise.all([stopProcess(this.#server), stopProcess(this.#bss)]);
+    await Promise.all([stopChild(this.#server), stopChild(this.#bss)]);
     await rm(this.dir, { recursive: true, force: true });
   }
 }
