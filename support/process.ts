@@ -38,7 +38,15 @@ export interface StartOptions {
 
 /** Runs a TypeScript file with tsx in its own process. */
 export function startProcess(script: string, options: StartOptions): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...(options.args ?? [])], {
+  return startCommand(process.execPath, ['--import', 'tsx', script, ...(options.args ?? [])], {
+    ...options,
+    args: [],
+  });
+}
+
+/** Runs any command (an installed program, or a unit file's command line) the same way. */
+export function startCommand(command: string, args: readonly string[], options: StartOptions): Child {
+  const child = spawn(command, [...args, ...(options.args ?? [])], {
     cwd: options.cwd ?? ROOT,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...options.env },
     stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
+import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { type Child, startCommand, stopChild } from '../../../support/process.ts';
+import { GaveUp } from '../../../support/wait.ts';
 import { createTestBucket, readS3TestConfig, S3_SKIP_REASON, type TestBucket } from '../../bss/test/storage-s3-env.ts';
 import {
   cliEnv,
@@ -55,25 +56,10 @@ async function unitCommand(unit: string, instance: string) {
   return { args, env, envFile: value('EnvironmentFile')[0]! };
 }
 
-interface Proc {
-  name: string;
-  child: ChildProcess;
-  output: string[];
-}
+type Proc = Child & { name: string };
 
 function start(name: string, command: string, args: string[], env: Record<string, string>): Proc {
-  const child = spawn(command, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env } });
-  const output: string[] = [];
-  child.stdout?.on('data', (d: Buffer) => output.push(d.toString()));
-  child.stderr?.on('data', (d: Buffer) => output.push(d.toString()));
-  return { name, child, output };
-}
-
-async function stop(proc: Proc | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (!proc || proc.child.exitCode !== null || proc.child.signalCode !== null) return;
-  const exited = once(proc.child, 'exit');
-  proc.child.kill(signal);
-  await exited;
+  return Object.assign(startCommand(command, args, { env }), { name });
 }
 
 const ok = async (url: string) => (await fetch(url)).status === 200;
@@ -175,7 +161,7 @@ describe('the deployment in deploy/: 2 servers and 2 BSS behind HAProxy', { skip
           `both instances behind ${front}`,
           async () => {
             const dead = procs.find((p) => p.child.exitCode !== null);
-            if (dead) throw new Error(`${dead.name} exited`);
+            if (dead) throw new GaveUp(`${dead.name} exited`);
             await Promise.all([1, 2, 3, 4].map(() => fetch(`${front}/healthz`)));
             const counts = await Promise.all(pool.map((url) => served(url, '/healthz')));
             return counts.every((n) => n > 0);
@@ -192,7 +178,7 @@ describe('the deployment in deploy/: 2 servers and 2 BSS behind HAProxy', { skip
   });
 
   after(async () => {
-    for (const proc of procs.reverse()) await stop(proc);
+    for (const proc of procs.reverse()) await stopChild(proc);
     if (work) await rm(work, { recursive: true, force: true });
     await bucket?.destroy();
     await database?.drop();
@@ -244,11 +230,11 @@ describe('the deployment in deploy/: 2 servers and 2 BSS behind HAProxy', { skip
       2,
     );
 
-    await stop(
+    await stopChild(
       procs.find((p) => p.name === 'server1'),
       'SIGKILL',
     );
-    await stop(
+    await stopChild(
       procs.find((p) => p.name === 'bss1'),
       'SIGKILL',
     );
