@@ -60,7 +60,7 @@ export class ServerApi {
       return await requestJson<T>(this.#dispatcher, method, this.#url(path), { token: this.#authed(), body });
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) {
-        throw new ApiError(401, error.code, `${error.message}; log in again with \`dreamlake login\``);
+        throw new ApiError(401, error.wireCode, `${error.message}; log in again with \`dreamlake login\``);
       }
       throw error;
     }

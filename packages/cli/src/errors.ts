@@ -1,3 +1,5 @@
+import { type ErrorCode, isErrorCode } from '@dreamlake/protocol';
+
 /**
  * The CLI's failures. Each prints as one line; `exitCode` is 1 for failures and 2 for usage
  * errors.
@@ -19,17 +21,60 @@ export class UsageError extends CliError {
   }
 }
 
+/**
+ * S3's names (its XML `<Code>`) for the refusals the CLI meets on presigned part URLs and
+ * redirects; they are not DreamLake codes and stay apart from them.
+ */
+export const S3_CODES = [
+  'AccessDenied',
+  'BadDigest',
+  'EntityTooSmall',
+  'ExpiredToken',
+  'InternalError',
+  'InvalidPart',
+  'InvalidPartOrder',
+  'NoSuchKey',
+  'NoSuchUpload',
+  'PreconditionFailed',
+  'RequestExpired',
+  'RequestTimeout',
+  'ServiceUnavailable',
+  'SignatureDoesNotMatch',
+  'SlowDown',
+] as const;
+export type S3Code = (typeof S3_CODES)[number];
+
+/**
+ * What `ApiError.code` can be: a DreamLake code (the protocol's union), an S3 name, or
+ * `http_<status>` for an answer whose code the CLI does not know (a bare HTTP error, or a code
+ * added by a newer server: that code is still in `wireCode` and in the message).
+ */
+export type ApiErrorCode = ErrorCode | S3Code | `http_${number}`;
+
+function isS3Code(value: string): value is S3Code {
+  return (S3_CODES as readonly string[]).includes(value);
+}
+
+/** The code a service sent, narrowed to the ones the CLI knows; others fall back to `http_<status>`. */
+export function apiErrorCode(status: number, wireCode: string): ApiErrorCode {
+  if (isErrorCode(wireCode) || isS3Code(wireCode)) return wireCode;
+  return `http_${status}`;
+}
+
 /** A service answered with an error: its HTTP status and, when it sent one, its code and message. */
 export class ApiError extends CliError {
   readonly status: number;
-  readonly code: string;
+  readonly code: ApiErrorCode;
+  /** The code exactly as the answer carried it (the same as `code` unless the CLI does not know it). */
+  readonly wireCode: string;
   /** Seconds the service asked us to wait (Retry-After), when it said. */
   readonly retryAfterSeconds: number | undefined;
 
-  constructor(status: number, code: string, message: string, retryAfterSeconds?: number) {
-    super(`${code}: ${message} (HTTP ${status})`);
+  constructor(status: number, wireCode: string, message: string, retryAfterSeconds?: number) {
+    super(`${wireCode}: ${message} (HTTP ${status})`);
     this.status = status;
-    this.code = code;
+    this.code = apiErrorCode(status, wireCode);
+    this.wireCode = wireCode;
     this.retryAfterSeconds = retryAfterSeconds;
   }
 }
