@@ -131,18 +131,31 @@ export class Services {
     return startService(script, { env: { ...env, PWD: this.dir }, url, what });
   }
 
+  /** A BSS URL signed as the server would sign it (for tests that act as another party on BSS). */
+  signedBssUrl(path: string, action: string, params: Record<string, string>, ttlSeconds = this.#ttlSeconds): string {
+    return presignUrl(this.bssUrl, path, {
+      secrets: [this.#secret],
+      action,
+      params,
+      ttlSeconds,
+      now: Date.now() / 1000,
+    }).url;
+  }
+
+  /** Where BSS keeps an upload's files (the disk backend). */
+  bssUploadDir(key: string): string {
+    return join(this.dir, 'bss', 'bss', key);
+  }
+
   /**
    * Resolves once BSS refuses as expired a URL signed at this call with the services' lifetime:
    * by then every URL the server granted before the call has run out too.
    */
   async urlsSignedNowExpired(): Promise<void> {
-    const params = { owner: 'probe', project: 'probe', hash: '0'.repeat(64) };
-    const { url } = presignUrl(this.bssUrl, '/blobs/download', {
-      secrets: [this.#secret],
-      action: 'download',
-      params,
-      ttlSeconds: this.#ttlSeconds,
-      now: Date.now() / 1000,
+    const url = this.signedBssUrl('/blobs/download', 'download', {
+      owner: 'probe',
+      project: 'probe',
+      hash: '0'.repeat(64),
     });
     await waitFor(
       'URLs signed earlier to expire',
@@ -239,6 +252,15 @@ export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest('hex');
+}
+
+/** The resume state files under the home (an upload in the middle of its parts). */
+export async function resumeStates(
+  home: string,
+): Promise<Array<{ uploadId: string; key: string; hash: string; done: Record<string, string> }>> {
+  const dir = join(home, 'uploads');
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.json'));
+  return Promise.all(names.map(async (n) => JSON.parse(await readFile(join(dir, n), 'utf8'))));
 }
 
 /** The largest number of parts done recorded in any resume state file under the home. */
