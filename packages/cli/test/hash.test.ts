@@ -4,40 +4,48 @@ import { mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { digestFile, HashCache, hashFile } from '../src/upload/hash.ts';
+import { crc32 } from 'node:zlib';
+import { crc32Base64 } from '@dreamlake/protocol';
+import { digestBytes, digestFile, HashCache, hashFile, partMd5 } from '../src/upload/hash.ts';
 
 async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'dreamlake-hash-'));
 }
 
-test('one read gives the SHA-256 of the whole and the MD5 of every part', async () => {
+test('one read gives the SHA-256 of the whole and the CRC-32 of every part (also across the read buffer)', async () => {
   const dir = await tempDir();
   try {
-    const data = Buffer.alloc(2_500_000);
+    const data = Buffer.alloc(9_500_000);
     for (let i = 0; i < data.length; i += 1) data[i] = (i * 31) & 0xff;
     const path = join(dir, 'f.bin');
     await writeFile(path, data);
-    const digest = await digestFile(path, 1_000_000);
+    const digest = await digestFile(path, 3_000_000);
     assert.equal(digest.sha256, createHash('sha256').update(data).digest('hex'));
-    const md5 = (b: Buffer) => createHash('md5').update(b).digest('base64');
-    assert.deepEqual(digest.partMd5, [
-      md5(data.subarray(0, 1e6)),
-      md5(data.subarray(1e6, 2e6)),
-      md5(data.subarray(2e6)),
+    const crc = (b: Buffer) => crc32Base64(crc32(b));
+    assert.deepEqual(digest.partCrc32, [
+      crc(data.subarray(0, 3e6)),
+      crc(data.subarray(3e6, 6e6)),
+      crc(data.subarray(6e6, 9e6)),
+      crc(data.subarray(9e6)),
     ]);
+    assert.deepEqual(digestBytes(data, 3_000_000), digest, 'bytes in memory give the same digest');
+    assert.equal(
+      await partMd5(path, { start: 3e6, end: 6e6 }),
+      createHash('md5').update(data.subarray(3e6, 6e6)).digest('base64'),
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 });
 
-test('an empty file has one part: the MD5 of nothing', async () => {
+test('an empty file has one part: the CRC-32 of nothing', async () => {
   const dir = await tempDir();
   try {
     const path = join(dir, 'empty');
     await writeFile(path, '');
     const digest = await digestFile(path, 5 * 1024 * 1024);
     assert.equal(digest.sha256, createHash('sha256').digest('hex'));
-    assert.deepEqual(digest.partMd5, [createHash('md5').digest('base64')]);
+    assert.deepEqual(digest.partCrc32, ['AAAAAA==']);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -32,8 +32,6 @@ export const DEFAULTS = {
   bytesInFlight: 64 * MIB,
   chunkSize: 8 * MIB,
   rangesPerFile: 8,
-  /** Upload part MD5s (for the hash cache) are taken for files up to this size. */
-  md5UpTo: 64 * MIB,
 } as const;
 
 /**
@@ -94,7 +92,6 @@ export class DownloadClient {
       retry: o.retry ?? DEFAULT_RETRY,
       chunkSize: o.chunkSize ?? DEFAULTS.chunkSize,
       rangesPerFile: o.rangesPerFile ?? DEFAULTS.rangesPerFile,
-      md5UpTo: DEFAULTS.md5UpTo,
       hashCache: this.#cache,
       fileConcurrency: o.requests ?? DEFAULTS.requests,
       grants: new Grants(this.api, this.#agent, o.token, where),

@@ -29,8 +29,6 @@ export interface TransferDeps {
   chunkSize: number;
   /** Ranges of one file in flight at once. */
   rangesPerFile: number;
-  /** Files up to this size get their upload part MD5s computed too, for the hash cache. */
-  md5UpTo: number;
   hashCache?: HashCache;
   signal?: AbortSignal;
   /** A fresh signed URL for a file whose URL was refused (expired, for instance). */
@@ -97,7 +95,7 @@ export async function transferFile(
   await rename(paths.data, job.target);
   // Only a file fetched in ranges has a state file.
   if (job.size > deps.chunkSize) await removeState(paths.state);
-  if (digest && deps.hashCache) {
+  if (deps.hashCache) {
     const info = await stat(job.target);
     await deps.hashCache.set(job.target, info.size, info.mtimeMs, digest);
   }
@@ -134,7 +132,7 @@ async function streamed(
   url: { current: string; renewed: boolean },
   data: string,
 ): Promise<{ resumedBytes: number; builder: DigestBuilder }> {
-  let builder = new DigestBuilder(job.size, deps.md5UpTo);
+  let builder = new DigestBuilder(job.size);
   const existing = (await stat(data).catch(() => null))?.size ?? 0;
   const handle = await open(data, existing > 0 && existing <= job.size ? 'r+' : 'w+');
   try {
@@ -148,7 +146,7 @@ async function streamed(
       await attempt(deps, job, url, () =>
         deps.budget.run(job.size - offset, async () => {
           if (hashed !== offset) {
-            builder = new DigestBuilder(job.size, deps.md5UpTo);
+            builder = new DigestBuilder(job.size);
             await hashRange(handle, builder, 0, offset);
             hashed = offset;
           }
@@ -157,7 +155,7 @@ async function streamed(
             events.bytes?.(job.name, -offset);
             offset = 0;
             hashed = 0;
-            builder = new DigestBuilder(job.size, deps.md5UpTo);
+            builder = new DigestBuilder(job.size);
             await handle.truncate(0);
           }
           await drainBody(
@@ -227,7 +225,7 @@ async function chunked(
     const resumedBytes = [...done].reduce((sum, i) => sum + bounds(i).end - bounds(i).start, 0);
     if (resumedBytes > 0) events.resumed?.(job.name, resumedBytes);
 
-    const builder = new DigestBuilder(job.size, deps.md5UpTo);
+    const builder = new DigestBuilder(job.size);
     let cursor = 0;
     let hashing: Promise<void> = Promise.resolve();
     const readBuffer = Buffer.allocUnsafe(READ_BUFFER);

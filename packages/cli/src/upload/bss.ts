@@ -3,6 +3,7 @@ import {
   multipartPath,
   type PartsDoneAnswer,
   type PartUrlsAnswer,
+  type PartUrlsRequest,
   UPLOAD_STEPS,
 } from '@dreamlake/protocol';
 import type { Dispatcher } from 'undici';
@@ -40,16 +41,9 @@ export class BssClient {
     return requestJson(this.#dispatcher, 'POST', grant.initUrl, { body });
   }
 
-  partUrls(
-    grant: UploadGrant,
-    upload: { uploadId: string; key: string },
-    partNumbers: number[],
-    contentMd5: Record<string, string>,
-    contentLength?: Record<string, number>,
-  ): Promise<PartUrlsAnswer> {
-    return requestJson(this.#dispatcher, 'POST', grant.partsUrl, {
-      body: { ...upload, partNumbers, contentMd5, ...(contentLength ? { contentLength } : {}) },
-    });
+  /** Signed URLs for some parts, each bound to the check and length the request names. */
+  partUrls(grant: UploadGrant, request: PartUrlsRequest): Promise<PartUrlsAnswer> {
+    return requestJson(this.#dispatcher, 'POST', grant.partsUrl, { body: request });
   }
 
   partsDone(grant: UploadGrant, upload: { uploadId: string; key: string }): Promise<PartsDoneAnswer> {

@@ -1,45 +1,51 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { createReadStream } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { crc32Base64 } from '@dreamlake/protocol';
 import { readJsonFile, writePrivateFile } from '../config.ts';
 import { partCount } from './plan.ts';
 
-/** What one read of a file yields: its SHA-256 and the MD5 of each part, for a given part size. */
+/**
+ * What one read of a file yields: its SHA-256 and the CRC-32 of each part, for a given part size.
+ * CRC-32 rather than MD5: the read then runs at the speed of SHA-256 alone. A BSS that wants MD5
+ * part checks (S3) gets them computed part by part as the parts go out (`partMd5`).
+ */
 export interface FileDigest {
   /** 64 lowercase hex. */
   sha256: string;
   partSize: number;
-  /** Base64 MD5 of each part, part 1 first (what `Content-MD5` carries). */
-  partMd5: string[];
+  /** Base64 CRC-32 of each part, part 1 first (what `x-amz-checksum-crc32` carries). */
+  partCrc32: string[];
 }
 
 /**
- * One file's entry, as one string: `size:mtimeMs:partSize:sha256:md5,md5,…` (base64 MD5s hold no
- * `:` or `,`). A string per file rather than an object with an array keeps a cache of 100,000s of
- * files small in memory and on disk.
+ * One file's entry, as one string: `size:mtimeMs:partSize:sha256:crc,crc,…` (base64 CRC-32s hold
+ * no `:` or `,`). A string per file rather than an object with an array keeps a cache of 100,000s
+ * of files small in memory and on disk.
  */
 type CacheEntry = string;
 
 interface CacheFile {
-  version: 2;
+  /** 3: part CRC-32s (2 held part MD5s: its entries are read again once). */
+  version: 3;
   entries: Record<string, CacheEntry>;
 }
 
 function packEntry(size: number, mtimeMs: number, digest: FileDigest): CacheEntry {
-  return `${size}:${mtimeMs}:${digest.partSize}:${digest.sha256}:${digest.partMd5.join(',')}`;
+  return `${size}:${mtimeMs}:${digest.partSize}:${digest.sha256}:${digest.partCrc32.join(',')}`;
 }
 
 function unpackEntry(entry: CacheEntry): (FileDigest & { size: number; mtimeMs: number }) | undefined {
-  const [size, mtimeMs, partSize, sha256, md5s] = entry.split(':');
-  if (md5s === undefined || !/^[0-9a-f]{64}$/.test(sha256 ?? '')) return undefined;
+  const [size, mtimeMs, partSize, sha256, crcs] = entry.split(':');
+  if (crcs === undefined || !/^[0-9a-f]{64}$/.test(sha256 ?? '')) return undefined;
   return {
     size: Number(size),
     mtimeMs: Number(mtimeMs),
     partSize: Number(partSize),
     sha256: sha256 as string,
-    partMd5: md5s.split(','),
+    partCrc32: crcs.split(','),
   };
 }
 
@@ -68,7 +74,7 @@ export class HashCache {
 
   #entries(): Promise<Map<string, CacheEntry>> {
     this.#loaded ??= readJsonFile<CacheFile>(this.#path).then((file) => {
-      const ok = file?.version === 2 && file.entries && typeof file.entries === 'object';
+      const ok = file?.version === 3 && file.entries && typeof file.entries === 'object';
       return new Map(ok ? Object.entries(file.entries) : []);
     });
     return this.#loaded;
@@ -78,8 +84,8 @@ export class HashCache {
     const packed = (await this.#entries()).get(resolve(path));
     const entry = packed === undefined ? undefined : unpackEntry(packed);
     if (!entry || entry.size !== size || entry.mtimeMs !== mtimeMs || entry.partSize !== partSize) return undefined;
-    if (entry.partMd5.length !== partCount(size, partSize)) return undefined;
-    return { sha256: entry.sha256, partSize: entry.partSize, partMd5: entry.partMd5 };
+    if (entry.partCrc32.length !== partCount(size, partSize)) return undefined;
+    return { sha256: entry.sha256, partSize: entry.partSize, partCrc32: entry.partCrc32 };
   }
 
   async set(path: string, size: number, mtimeMs: number, digest: FileDigest): Promise<void> {
@@ -115,7 +121,7 @@ export class HashCache {
 
 /** The cache file's JSON, an entry at a time. */
 function* cacheText(entries: Map<string, CacheEntry>): Generator<string> {
-  yield '{"version":2,"entries":{';
+  yield '{"version":3,"entries":{';
   let first = true;
   let piece = '';
   for (const [key, entry] of entries) {
@@ -131,57 +137,109 @@ function* cacheText(entries: Map<string, CacheEntry>): Generator<string> {
 
 /** Files up to this size are read whole in one call. */
 const SMALL_READ_BYTES = 1024 * 1024;
+/** The buffer a large file is read through, again and again (no buffer per chunk to collect). */
+const READ_BUFFER_BYTES = 4 * 1024 * 1024;
 
-/** The SHA-256 and per-part MD5s of bytes already in memory. */
-export function digestBytes(bytes: Buffer, partSize: number): FileDigest {
-  const partMd5: string[] = [];
-  for (let offset = 0; offset < bytes.length || partMd5.length === 0; offset += partSize) {
-    partMd5.push(
-      createHash('md5')
-        .update(bytes.subarray(offset, offset + partSize))
-        .digest('base64'),
-    );
+/** The CRC-32 of each part of bytes in memory (one for an empty file). */
+function partCrcs(bytes: Uint8Array, partSize: number): string[] {
+  const crcs: string[] = [];
+  for (let offset = 0; offset < bytes.length || crcs.length === 0; offset += partSize) {
+    crcs.push(crc32Base64(crc32(bytes.subarray(offset, offset + partSize))));
   }
-  return { sha256: createHash('sha256').update(bytes).digest('hex'), partSize, partMd5 };
+  return crcs;
 }
 
-/** Reads the file once, computing the SHA-256 of the whole and the MD5 of every part. */
+/** The SHA-256 and per-part CRC-32s of bytes already in memory. */
+export function digestBytes(bytes: Buffer, partSize: number): FileDigest {
+  return { sha256: createHash('sha256').update(bytes).digest('hex'), partSize, partCrc32: partCrcs(bytes, partSize) };
+}
+
+/**
+ * SHA-256 and per-part CRC-32 over bytes that arrive in order, in chunks of any size (a file read,
+ * a download written).
+ */
+export class DigestBuilder {
+  readonly #sha = createHash('sha256');
+  readonly #partSize: number;
+  readonly #crcs: string[] = [];
+  #crc = 0;
+  #inPart = 0;
+  #total = 0;
+
+  constructor(partSize: number) {
+    this.#partSize = partSize;
+  }
+
+  update(chunk: Uint8Array): void {
+    this.#sha.update(chunk);
+    let offset = 0;
+    while (offset < chunk.length) {
+      const take = Math.min(chunk.length - offset, this.#partSize - this.#inPart);
+      this.#crc = crc32(chunk.subarray(offset, offset + take), this.#crc);
+      offset += take;
+      this.#inPart += take;
+      if (this.#inPart === this.#partSize) {
+        this.#crcs.push(crc32Base64(this.#crc));
+        this.#crc = 0;
+        this.#inPart = 0;
+      }
+    }
+    this.#total += chunk.length;
+  }
+
+  digest(): FileDigest {
+    if (this.#inPart > 0 || this.#total === 0) this.#crcs.push(crc32Base64(this.#crc));
+    return { sha256: this.#sha.digest('hex'), partSize: this.#partSize, partCrc32: this.#crcs };
+  }
+}
+
+/** Reads the file once, computing the SHA-256 of the whole and the CRC-32 of every part. */
 export async function digestFile(
   path: string,
   partSize: number,
   onBytes?: (bytes: number) => void,
   sizeHint?: number,
 ): Promise<FileDigest> {
-  const sha = createHash('sha256');
-  const partMd5: string[] = [];
-  let md5: Hash = createHash('md5');
-  let inPart = 0;
-  let total = 0;
-  // A small file in one read of its own size: a stream would take a buffer of its full read size
-  // for each file, and a folder of 100,000 small files would churn through gigabytes of them.
-  const chunks: AsyncIterable<Buffer> | Buffer[] =
-    sizeHint !== undefined && sizeHint <= SMALL_READ_BYTES
-      ? [await readFile(path)]
-      : createReadStream(path, { highWaterMark: 1024 * 1024 });
-  for await (const chunk of chunks) {
-    sha.update(chunk);
-    let offset = 0;
-    while (offset < chunk.length) {
-      const take = Math.min(chunk.length - offset, partSize - inPart);
-      md5.update(chunk.subarray(offset, offset + take));
-      offset += take;
-      inPart += take;
-      if (inPart === partSize) {
-        partMd5.push(md5.digest('base64'));
-        md5 = createHash('md5');
-        inPart = 0;
-      }
-    }
-    total += chunk.length;
-    onBytes?.(chunk.length);
+  const builder = new DigestBuilder(partSize);
+  // A small file in one read of its own size: a shared buffer of the large-file size would be
+  // mostly empty, and one per file would churn through gigabytes over 100,000 files.
+  if (sizeHint !== undefined && sizeHint <= SMALL_READ_BYTES) {
+    const bytes = await readFile(path);
+    builder.update(bytes);
+    onBytes?.(bytes.length);
+    return builder.digest();
   }
-  if (inPart > 0 || total === 0) partMd5.push(md5.digest('base64'));
-  return { sha256: sha.digest('hex'), partSize, partMd5 };
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      builder.update(buffer.subarray(0, bytesRead));
+      onBytes?.(bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
+  return builder.digest();
+}
+
+/** The base64 MD5 of one byte range of a file (a part's Content-MD5, for a BSS that wants it). */
+export async function partMd5(path: string, range: { start: number; end: number }): Promise<string> {
+  const md5 = createHash('md5');
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(Math.min(READ_BUFFER_BYTES, Math.max(1, range.end - range.start)));
+    for (let at = range.start; at < range.end; ) {
+      const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, range.end - at), at);
+      if (bytesRead === 0) throw new Error(`${path} ended before byte ${range.end}: it changed while being sent`);
+      md5.update(buffer.subarray(0, bytesRead));
+      at += bytesRead;
+    }
+  } finally {
+    await handle.close();
+  }
+  return md5.digest('base64');
 }
 
 export interface HashResult {

@@ -1,7 +1,9 @@
+import { CRC32_HEADER, crc32Etag, type PartCheck, type PartUrlsRequest } from '@dreamlake/protocol';
 import type { BlobReceipt, UploadGrant } from '../api.ts';
 import { ApiError, CliError } from '../errors.ts';
 import { countedBody, putBody } from '../http.ts';
 import { BssClient, isExpired } from './bss.ts';
+import { partMd5 } from './hash.ts';
 import { partCount, partRange } from './plan.ts';
 import { eachLimited } from './pool.ts';
 import { type ResumeState, ResumeStore } from './resume-state.ts';
@@ -70,6 +72,8 @@ export class Transfer {
   #batch = 0;
   #missing: number[] = [];
   #notedPartExpiry = false;
+  /** MD5s of parts, computed as the parts go out, for a BSS that checks parts by MD5. */
+  readonly #md5s = new Map<number, Promise<string>>();
 
   private readonly deps: UploadDeps;
   private readonly file: Prepared['file'];
@@ -168,8 +172,28 @@ export class Transfer {
     return range.end - range.start;
   }
 
-  #expectedEtag(n: number): string {
-    return Buffer.from(this.digest.partMd5[n - 1] ?? '', 'base64').toString('hex');
+  get #partCheck(): PartCheck {
+    return this.#state.partCheck ?? 'md5';
+  }
+
+  #partMd5(n: number): Promise<string> {
+    let md5 = this.#md5s.get(n);
+    if (!md5) {
+      md5 = partMd5(this.file.path, partRange(this.file.size, this.digest.partSize, n));
+      this.#md5s.set(n, md5);
+      md5.catch(() => this.#md5s.delete(n));
+    }
+    return md5;
+  }
+
+  /**
+   * Whether a part BSS lists holds this file's bytes for it, as far as its ETag tells: an MD5
+   * (32 hex) or a CRC-32 and size (20 hex) is compared; any other ETag is taken on its size alone.
+   */
+  async #holdsOurPart(n: number, etag: string): Promise<boolean> {
+    if (/^[0-9a-f]{20}$/.test(etag)) return etag === crc32Etag(this.digest.partCrc32[n - 1] ?? '', this.#partLength(n));
+    if (/^[0-9a-f]{32}$/.test(etag)) return etag === Buffer.from(await this.#partMd5(n), 'base64').toString('hex');
+    return true;
   }
 
   /** Continues the saved upload when BSS still has it (keeping the parts it holds), else starts one. */
@@ -194,7 +218,7 @@ export class Transfer {
           const n = part.partNumber;
           const etag = part.etag.replace(/"/g, '');
           if (n < 1 || n > partsTotal || part.size !== this.#partLength(n)) continue;
-          if (/^[0-9a-f]{32}$/.test(etag) && etag !== this.#expectedEtag(n)) continue;
+          if (!(await this.#holdsOurPart(n, etag))) continue;
           done.add(n);
           this.#state.done[String(n)] = part.etag;
         }
@@ -223,6 +247,8 @@ export class Transfer {
       uploadId: created.uploadId,
       key: created.key,
       done: {},
+      // A BSS that names no check (older ones) checks MD5.
+      partCheck: created.partCheck ?? 'md5',
       updatedAt: new Date().toISOString(),
     };
     await this.store.save(this.#state);
@@ -239,22 +265,28 @@ export class Transfer {
         await pending;
         continue;
       }
-      const wanted = this.#missing
-        .filter((m) => m >= n && !this.#urls.has(m) && !this.#pendingUrls.has(m))
-        .slice(0, URL_BATCH);
+      // Parts checked by MD5 get their URLs one at a time: each MD5 is computed as its part goes out.
+      const wanted =
+        this.#partCheck === 'md5'
+          ? [n]
+          : this.#missing.filter((m) => m >= n && !this.#urls.has(m) && !this.#pendingUrls.has(m)).slice(0, URL_BATCH);
       if (!wanted.includes(n)) wanted.unshift(n);
       const batch = ++this.#batch;
       const fetch = (async () => {
-        // Each URL is bound to its part's MD5 and length (S3 then refuses any other body).
-        const contentMd5: Record<string, string> = {};
+        // Each URL is bound to its part's check and length (BSS or S3 then refuses any other body).
+        const checks: Record<string, string> = {};
         const contentLength: Record<string, number> = {};
         for (const m of wanted) {
-          contentMd5[String(m)] = this.digest.partMd5[m - 1] ?? '';
+          checks[String(m)] = this.#partCheck === 'md5' ? await this.#partMd5(m) : (this.digest.partCrc32[m - 1] ?? '');
           contentLength[String(m)] = this.#partLength(m);
         }
-        const answer = await this.#call((grant) =>
-          this.#bss.partUrls(grant, this.#upload, wanted, contentMd5, this.grants.signed ? contentLength : undefined),
-        );
+        const request: PartUrlsRequest = {
+          ...this.#upload,
+          partNumbers: wanted,
+          ...(this.#partCheck === 'md5' ? { contentMd5: checks } : { checksumCrc32: checks }),
+          ...(this.grants.signed ? { contentLength } : {}),
+        };
+        const answer = await this.#call((grant) => this.#bss.partUrls(grant, request));
         for (const m of wanted) {
           const url = answer.parts[String(m)];
           if (url) this.#urls.set(m, { url, batch });
@@ -304,7 +336,9 @@ export class Transfer {
       return await putBody(this.deps.dispatcher, url, {
         body: body.chunks,
         length: range.end - range.start,
-        contentMd5: this.digest.partMd5[n - 1],
+        ...(this.#partCheck === 'md5'
+          ? { contentMd5: await this.#partMd5(n) }
+          : { headers: { [CRC32_HEADER]: this.digest.partCrc32[n - 1] ?? '' } }),
       });
     } catch (error) {
       this.deps.events.sent(this.file.name, -counted);
