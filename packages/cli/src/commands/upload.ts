@@ -91,14 +91,23 @@ export async function upload(io: Io, paths: string[], options: UploadOptions): P
     files.length,
     files.reduce((sum, f) => sum + f.size, 0),
   );
-  // Results printed in the files' order, each as soon as every file before it is done.
+  // Results printed in the files' order, each as soon as every file before it is done. The lines
+  // that become printable together (a batch registered at once) go in one write, not one each.
   const results: Array<string | undefined> = [];
   let printed = 0;
-  const flush = (): void => {
+  let flushing: NodeJS.Immediate | undefined;
+  const flushNow = (): void => {
+    if (flushing) clearImmediate(flushing);
+    flushing = undefined;
+    const lines: string[] = [];
     while (printed < results.length && results[printed] !== undefined) {
-      progress.log(results[printed] as string);
+      lines.push(results[printed] as string);
       results[printed++] = undefined;
     }
+    if (lines.length > 0) progress.log(lines.join('\n'));
+  };
+  const flush = (): void => {
+    flushing ??= setImmediate(flushNow);
   };
   try {
     await uploadFiles(
@@ -120,14 +129,16 @@ export async function upload(io: Io, paths: string[], options: UploadOptions): P
       },
       typeOverride,
     );
+    flushNow();
     progress.stop();
     // The run's summary: beside the display on a terminal, on stderr otherwise (stdout stays one line per file).
     if (progress.live) io.stdout.write(`${progress.summary()}\n`);
     else io.stderr.write(`${progress.summary()}\n`);
   } finally {
     // After a failure, the files that did finish are still reported.
-    for (; printed < results.length; printed += 1)
-      if (results[printed] !== undefined) progress.log(results[printed] as string);
+    flushNow();
+    const rest = results.slice(printed).filter((line) => line !== undefined);
+    if (rest.length > 0) progress.log(rest.join('\n'));
     progress.stop();
     await hashCache.flush().catch(() => undefined);
     await agent.close();

@@ -25,7 +25,7 @@ import { drainQueue, WorkQueue } from './work-queue.ts';
 
 /** Files looked up, hashed and granted together: at most this many… */
 const WINDOW_FILES = 10_000;
-/** …and at most this many bytes, so that a folder of large files starts sending early. */
+/** …and at most this many bytes, so that a folder of large files starts sending early… */
 const WINDOW_BYTES = 1024 * 1024 * 1024;
 /** Entries per grant or register request (the server's limit). */
 const BATCH_FILES = 1000;
@@ -43,7 +43,13 @@ const KEEP_FILE_BYTES = 1024 * 1024;
  * …while the bytes so kept stay under this (beyond it, a file is read again when it is sent): a
  * window is hashed before it is sent, so this bounds what a folder of many small files holds.
  */
-const KEPT_BYTES = 8 * 1024 * 1024;
+const KEPT_BYTES = 16 * 1024 * 1024;
+/**
+ * …and at most this many bytes of files small enough to keep: two windows at once (one hashed
+ * while the other is sent) then fit in KEPT_BYTES, so every small file is read once, not read
+ * again for sending because the window ahead of it held the memory.
+ */
+const WINDOW_KEPT_BYTES = KEPT_BYTES / 2;
 /** How long a finished file waits for others to register with it (less when nothing else is being sent). */
 const REGISTER_DELAY_MS = 1000;
 
@@ -136,10 +142,12 @@ class Run {
     const tasks = new Set<Promise<void>>();
     let window: Item[] = [];
     let windowBytes = 0;
+    let windowKept = 0;
     const startWindow = async (): Promise<void> => {
       const items = window;
       window = [];
       windowBytes = 0;
+      windowKept = 0;
       // At most two windows at once: the next one is hashed while this one is sent.
       while (tasks.size >= 2) await Promise.race(tasks);
       const task = this.#window(items).catch((error: unknown) => this.#fail(error));
@@ -148,8 +156,12 @@ class Run {
     };
     for (const [index, file] of files.entries()) {
       if (this.#failure) break;
+      // A window closes before the file that would take its kept bytes past the bound.
+      const keepable = file.size <= KEEP_FILE_BYTES ? file.size : 0;
+      if (window.length > 0 && windowKept + keepable > WINDOW_KEPT_BYTES) await startWindow();
       window.push({ index, file, begun: false, kept: 0 });
       windowBytes += file.size;
+      windowKept += keepable;
       if (window.length >= WINDOW_FILES || windowBytes >= WINDOW_BYTES) await startWindow();
     }
     if (window.length > 0 && !this.#failure) await startWindow();
@@ -272,7 +284,7 @@ class Run {
     let sent: Sent;
     try {
       // One id for all of this file's requests to BSS (and its regrants), as the services log them.
-      sent = await withRequestId(randomUUID(), () => this.#send(item.prepared, entry));
+      sent = await this.#send(item.prepared, entry, randomUUID());
     } catch (error) {
       this.#handedOff();
       this.#failFile(item, error);
@@ -362,8 +374,11 @@ class Run {
     return entries[0];
   }
 
-  /** One file through its grant entry: nothing to send, one single-shot request, or multipart. */
-  async #send(prepared: Prepared, first: BatchGrantEntry | undefined): Promise<Sent> {
+  /**
+   * One file through its grant entry: nothing to send, one single-shot request, or multipart;
+   * every request of it carries `requestId`.
+   */
+  async #send(prepared: Prepared, first: BatchGrantEntry | undefined, requestId: string): Promise<Sent> {
     const { file } = prepared;
     let entry = first;
     for (let renewals = 0; ; renewals += 1) {
@@ -373,15 +388,17 @@ class Run {
       const grant = entry as BatchGrant;
       if (!grant.singleUrl) {
         const outcome = await this.#large.run(() =>
-          sendMultipart(
-            this.deps,
-            prepared,
-            this.target,
-            serverGrants(this.deps, grant, async () => {
-              const next = await this.#regrant(prepared);
-              if ('error' in next) throw entryError(next.error);
-              return next as BatchGrant | { exists: true };
-            }),
+          withRequestId(requestId, () =>
+            sendMultipart(
+              this.deps,
+              prepared,
+              this.target,
+              serverGrants(this.deps, grant, async () => {
+                const next = await this.#regrant(prepared);
+                if ('error' in next) throw entryError(next.error);
+                return next as BatchGrant | { exists: true };
+              }),
+            ),
           ),
         );
         return { receipt: outcome.receipt, fields: { partsSent: outcome.partsSent, skipped: outcome.stored } };
@@ -394,7 +411,13 @@ class Run {
             () =>
               this.#single.send(
                 singleUrl,
-                { path: file.path, size: file.size, contentType: prepared.contentType, bytes: prepared.bytes },
+                {
+                  path: file.path,
+                  size: file.size,
+                  contentType: prepared.contentType,
+                  bytes: prepared.bytes,
+                  requestId,
+                },
                 (n) => this.deps.events.sent(file.name, n),
               ),
             this.deps.retry,
@@ -405,7 +428,7 @@ class Run {
       } catch (error) {
         if (!isExpired(error) || renewals >= 2) throw error;
         this.deps.events.note('signed URLs expired: asking the server for fresh ones');
-        entry = await this.#regrant(prepared);
+        entry = await withRequestId(requestId, () => this.#regrant(prepared));
       }
     }
   }

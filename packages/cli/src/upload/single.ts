@@ -1,13 +1,42 @@
+import { open } from 'node:fs/promises';
 import type { StoredBlob } from '@dreamlake/protocol';
 import { CliError } from '../errors.ts';
-import { countedBody, type Dispatcher, putForAnswer, requestJson } from '../http.ts';
+import { countedBody, type Dispatcher, putForAnswer, REQUEST_ID_HEADER, requestJson } from '../http.ts';
 
 /** What BSS answers once a blob is stored and verified (multipart complete or single-shot). */
 export type { StoredBlob } from '@dreamlake/protocol';
 
-/** Bytes already in memory, as the one chunk of a body. */
-async function* once(bytes: Buffer): AsyncGenerator<Uint8Array> {
-  yield bytes;
+/** Files up to this size are read whole before their request rather than streamed into it. */
+const READ_WHOLE_BYTES = 1024 * 1024;
+
+/**
+ * The first `size` bytes of a file, read through one handle (open, read, close: a stream costs
+ * several times the work for a file that fits one read). A file now shorter answers what it has,
+ * and the request then fails on its length as a streamed one would.
+ */
+async function readStart(path: string, size: number): Promise<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    const bytes = Buffer.allocUnsafeSlow(size);
+    let length = 0;
+    while (length < size) {
+      const { bytesRead } = await handle.read(bytes, length, size - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    return length === size ? bytes : bytes.subarray(0, length);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Bytes in memory as a request body: handed to the HTTP client whole, which writes them with the
+ * headers at once (an async iterable costs a few promises and a drain wait per request). The
+ * client takes a buffer as a body; the PutBody type names only the streamed kind.
+ */
+function wholeBody(bytes: Buffer): AsyncIterable<Uint8Array> {
+  return bytes as unknown as AsyncIterable<Uint8Array>;
 }
 
 type Begin = { mode: 'put'; url: string } | { mode: 's3'; url: string; headers?: Record<string, string>; key: string };
@@ -18,6 +47,8 @@ export interface SingleFile {
   contentType: string;
   /** The file's bytes when they are already in memory (then the file is not read again). */
   bytes?: Buffer;
+  /** The id the file's requests carry (`x-request-id`), for following it in the services' logs. */
+  requestId?: string;
 }
 
 /**
@@ -38,10 +69,37 @@ export class SingleShot {
   /** Sends the file through its signed `singleUrl`; `onBytes` counts bytes put on the wire (negative when taken back). */
   async send(singleUrl: string, file: SingleFile, onBytes: (bytes: number) => void): Promise<StoredBlob> {
     const origin = new URL(singleUrl).origin;
+    // The id goes as a header of its own: tying it to the file's async context instead would make
+    // every promise of the run pay for the context's tracking.
+    const idHeader: Record<string, string> = file.requestId ? { [REQUEST_ID_HEADER]: file.requestId } : {};
     // While the first file asks, the others wait for its answer rather than all asking at once.
     const learning = this.#learning.get(origin);
     if (learning) await learning.catch(() => undefined);
-    if (this.#modes.get(origin) === 'put') return this.#put(singleUrl, file, onBytes, {});
+    if (this.#modes.get(origin) === 'put') return this.#put(singleUrl, file, onBytes, idHeader);
+    return this.#firstOrStaged(singleUrl, file, onBytes, idHeader);
+  }
+
+  /** The run's connections, adding the file's id to the JSON requests (which take no headers of their own). */
+  #dispatcherFor(file: SingleFile): Dispatcher {
+    const id = file.requestId;
+    if (!id) return this.#dispatcher;
+    return this.#dispatcher.compose(
+      (dispatch) => (options, handler) =>
+        dispatch(
+          { ...options, headers: { ...(options.headers as Record<string, string>), [REQUEST_ID_HEADER]: id } },
+          handler,
+        ),
+    );
+  }
+
+  /** A BSS whose way is not known yet, or one that stages bodies in S3: ask it first. */
+  async #firstOrStaged(
+    singleUrl: string,
+    file: SingleFile,
+    onBytes: (bytes: number) => void,
+    idHeader: Record<string, string>,
+  ): Promise<StoredBlob> {
+    const origin = new URL(singleUrl).origin;
     const asking = this.#begin(singleUrl, file);
     if (!this.#modes.has(origin)) this.#learning.set(origin, asking);
     let begin: Begin;
@@ -50,16 +108,18 @@ export class SingleShot {
     } finally {
       if (this.#learning.get(origin) === asking) this.#learning.delete(origin);
     }
-    if (begin.mode === 'put') return this.#put(singleUrl, file, onBytes, {});
+    if (begin.mode === 'put') return this.#put(singleUrl, file, onBytes, idHeader);
     await this.#put(begin.url, file, onBytes, begin.headers ?? {});
     const complete = new URL(singleUrl);
     complete.pathname = `${complete.pathname.replace(/\/$/, '')}/complete`;
-    return requestJson<StoredBlob>(this.#dispatcher, 'POST', complete.toString(), { body: { key: begin.key } });
+    return requestJson<StoredBlob>(this.#dispatcherFor(file), 'POST', complete.toString(), {
+      body: { key: begin.key },
+    });
   }
 
   async #begin(singleUrl: string, file: SingleFile): Promise<Begin> {
     const origin = new URL(singleUrl).origin;
-    const begin = await requestJson<Begin>(this.#dispatcher, 'POST', singleUrl, {
+    const begin = await requestJson<Begin>(this.#dispatcherFor(file), 'POST', singleUrl, {
       body: { contentType: file.contentType },
     });
     const known =
@@ -80,11 +140,13 @@ export class SingleShot {
       counted += bytes;
       onBytes(bytes);
     };
-    // Bytes in memory go as they are (counted once sent); a file is read as the request is sent.
-    const body = file.bytes ? undefined : countedBody(file.path, { start: 0, end: file.size }, count);
+    // Bytes in memory go as they are (counted once sent), and so does a file small enough to read
+    // whole now; a larger one is read as the request is sent.
+    const whole = file.bytes ?? (file.size <= READ_WHOLE_BYTES ? await readStart(file.path, file.size) : undefined);
+    const body = whole ? undefined : countedBody(file.path, { start: 0, end: file.size }, count);
     try {
       const { text } = await putForAnswer(this.#dispatcher, url, {
-        body: body?.chunks ?? once(file.bytes ?? Buffer.alloc(0)),
+        body: body?.chunks ?? wholeBody(whole ?? Buffer.alloc(0)),
         length: file.size,
         contentType: file.contentType,
         headers,

@@ -27,6 +27,83 @@ function discardBody(body: Readable, limit: number): Promise<void> {
   });
 }
 
+/** Bodies up to this size are taken into memory and checked before anything touches the disk. */
+const IN_MEMORY_BYTES = 256 * 1024;
+
+/**
+ * A body of exactly `size` bytes, in memory: refused as soon as it passes `size` (TooLargeError),
+ * when it ends short (`invalid_part`) or is cut off. As `copyBody` does, a refusal pauses the body
+ * rather than destroying the socket, so the client still gets its answer.
+ */
+function readBody(body: Readable, size: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let settled = false;
+    const settle = (error: unknown, bytes?: Buffer) => {
+      if (settled) return;
+      settled = true;
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', onCut);
+      body.off('close', onClose);
+      if (error === undefined) return resolve(bytes as Buffer);
+      body.pause();
+      reject(error);
+    };
+    const onData = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > size) return settle(tooLarge(size));
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      if (received < size) {
+        return settle(
+          new DreamLakeError('invalid_part', `the body has ${received} bytes; this URL was signed for ${size}`, {
+            size,
+          }),
+        );
+      }
+      // A body that came in one chunk (the usual case for a small file) is used as it is.
+      settle(undefined, chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received));
+    };
+    const onCut = () => settle(new DreamLakeError('invalid_part', 'the body was cut off before its end'));
+    const onClose = () => {
+      if (!body.readableEnded) onCut();
+    };
+    body.on('data', onData);
+    body.on('end', onEnd);
+    body.on('error', onCut);
+    body.on('close', onClose);
+    if (body.readableEnded) onEnd();
+    else body.resume();
+  });
+}
+
+/**
+ * A small single-shot body: read into memory and checked there, so a refused one never touches
+ * the disk; then written and flushed beside its manifest as the stage is published.
+ */
+async function receiveSmall(layout: FsLayout, upload: SingleUpload, body: Readable): Promise<BlobInfo> {
+  const bytes = await readBody(body, upload.size);
+  const actual = createHash('sha256').update(bytes).digest('hex');
+  if (actual !== upload.hash) {
+    throw new HashMismatchError('the body does not match the signed SHA-256; nothing was kept', {
+      expected: upload.hash,
+      actual,
+    });
+  }
+  const stage = tempName(join(layout.tmpDir, `single-${upload.hash}`));
+  try {
+    await makeStage(layout, stage);
+  } catch (error) {
+    throw diskFull(error);
+  }
+  const { owner, project, hash, size, contentType } = upload;
+  const manifest: BlobManifest = { owner, project, hash, size, contentType, createdAt: Date.now(), pieces: [{ size }] };
+  return publishStage(layout, stage, manifest, [], [{ path: blobPiece(stage, 0), bytes }]);
+}
+
 /** Makes a staging folder, and the backend's temporary folder the first time (or after it was removed). */
 async function makeStage(layout: FsLayout, stage: string): Promise<void> {
   try {
@@ -42,7 +119,8 @@ async function makeStage(layout: FsLayout, stage: string): Promise<void> {
  * A single-shot upload on disk. The body streams into a private staging folder as piece 0 of a
  * blob, counted and hashed as it arrives (cut off as soon as it passes the signed size); only when
  * size and SHA-256 both match is the piece flushed and the folder published onto the blob's path,
- * the same way and in the same layout as a multipart complete. A refused body leaves nothing.
+ * the same way and in the same layout as a multipart complete. A refused body leaves nothing. A
+ * small body is taken into memory instead, and reaches the disk only once it is verified.
  */
 export async function receiveSingle(layout: FsLayout, upload: SingleUpload, body: Readable): Promise<BlobInfo> {
   if (!Number.isSafeInteger(upload.size) || upload.size < 0)
@@ -55,6 +133,7 @@ export async function receiveSingle(layout: FsLayout, upload: SingleUpload, body
     await discardBody(body, upload.size);
     return existing;
   }
+  if (upload.size <= IN_MEMORY_BYTES) return receiveSmall(layout, upload, body);
 
   const stage = tempName(join(layout.tmpDir, `single-${upload.hash}`));
   const piece = blobPiece(stage, 0);
