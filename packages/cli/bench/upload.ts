@@ -2,7 +2,10 @@
  * Upload benchmark: uploads a generated file of N MiB (default 1024) with the real `dreamlake`
  * bin against running services, and reports its throughput and peak RSS next to the raw limits
  * measured in the same run on the same bytes: a sequential read with SHA-256, and a plain
- * loopback HTTP PUT (each the median of three runs).
+ * loopback HTTP PUT to a server that streams the body to a file on the same disk, once as it is
+ * and once flushed to the disk (fsync) before answering (each the median of three runs). The
+ * floor of a verified upload is the first two one after the other: the hash has to be known
+ * before the upload is granted.
  *
  * `runUploadBench({ serverUrl })` runs against services already started (sign-up must be open);
  * `tsx packages/cli/bench/upload.ts [MiB]` starts a server and BSS itself.
@@ -11,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
@@ -43,8 +46,14 @@ export interface UploadBenchResult {
   raw: {
     /** One sequential read of the file through SHA-256 in this process. */
     readSha256MiBPerSec: number;
-    /** The same bytes PUT over loopback HTTP to a server that discards them. */
+    /** The same bytes PUT over loopback HTTP to a server that writes them to a file (no fsync). */
     loopbackPutMiBPerSec: number;
+    /** The same, with the file flushed to the disk before the answer. */
+    loopbackPutSyncedMiBPerSec: number;
+    /** Read+SHA-256, then the PUT: the floor of an upload that must know its hash first. */
+    floorMiBPerSec: number;
+    /** The same with the synced PUT: the floor of a durable one. */
+    durableFloorMiBPerSec: number;
   };
 }
 
@@ -64,11 +73,13 @@ async function rawReadSha256(path: string): Promise<number> {
   return mibPerSec(size, performance.now() - started);
 }
 
-async function rawLoopbackPut(path: string): Promise<number> {
+async function rawLoopbackPut(path: string, target: string, synced: boolean): Promise<number> {
   const { size } = await stat(path);
   const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.end('ok'));
+    // `flush`: fsync before the file is closed.
+    const out = createWriteStream(target, { flush: synced });
+    req.pipe(out);
+    out.on('close', () => res.end('ok'));
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -88,6 +99,7 @@ async function rawLoopbackPut(path: string): Promise<number> {
   } finally {
     await agent.close();
     server.close();
+    await rm(target, { force: true });
   }
 }
 
@@ -157,7 +169,10 @@ export async function runUploadBench(options: UploadBenchOptions): Promise<Uploa
 
     // Each floor three times, the median: one short run swings with whatever else the machine does.
     const readSha256MiBPerSec = await medianOf3(() => rawReadSha256(path));
-    const loopbackPutMiBPerSec = await medianOf3(() => rawLoopbackPut(path));
+    const target = join(work, 'floor.bin');
+    const loopbackPutMiBPerSec = await medianOf3(() => rawLoopbackPut(path, target, false));
+    const loopbackPutSyncedMiBPerSec = await medianOf3(() => rawLoopbackPut(path, target, true));
+    const sequential = (a: number, b: number) => Math.round(10 / (1 / a + 1 / b)) / 10;
 
     const started = performance.now();
     const child = track(
@@ -198,7 +213,13 @@ export async function runUploadBench(options: UploadBenchOptions): Promise<Uploa
           finishSeconds: secs(ms - partsAt),
         },
       },
-      raw: { readSha256MiBPerSec, loopbackPutMiBPerSec },
+      raw: {
+        readSha256MiBPerSec,
+        loopbackPutMiBPerSec,
+        loopbackPutSyncedMiBPerSec,
+        floorMiBPerSec: sequential(readSha256MiBPerSec, loopbackPutMiBPerSec),
+        durableFloorMiBPerSec: sequential(readSha256MiBPerSec, loopbackPutSyncedMiBPerSec),
+      },
     };
   } finally {
     await removeTemp(work);
