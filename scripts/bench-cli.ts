@@ -103,3 +103,29 @@ export async function cliStartupSeconds(): Promise<number> {
   }
   return times.sort((a, b) => a - b)[1] ?? 0;
 }
+
+/** Prints the process's peak RSS (KiB) to stderr as it exits: the same hook for every command measured. */
+const RSS_HOOK = `data:text/javascript,process.on('exit',()=>process.stderr.write('maxrss='+process.resourceUsage().maxRSS+'\\n'))`;
+
+/** Wall time and peak RSS of one short command (`node ARGS`): the medians of 5 runs. */
+export async function commandCost(args: readonly string[]): Promise<{ seconds: number; rssMiB: number }> {
+  const times: number[] = [];
+  const rss: number[] = [];
+  for (let i = 0; i < 5; i += 1) {
+    const started = performance.now();
+    const child = track(
+      spawn(process.execPath, ['--import', RSS_HOOK, ...args], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      }),
+    );
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    await once(child, 'close');
+    times.push((performance.now() - started) / 1000);
+    rss.push(Number(/maxrss=(\d+)/.exec(stderr)?.[1] ?? 0) / 1024);
+  }
+  const median = (v: number[]) => [...v].sort((a, b) => a - b)[2] ?? 0;
+  return { seconds: median(times), rssMiB: median(rss) };
+}

@@ -29,6 +29,8 @@ export interface UploadBenchOptions {
   sizeMiB?: number;
   /** Parts in flight (the CLI's --concurrency, default 4). */
   concurrency?: number;
+  /** Measure the floors too (default true); without, they read 0. */
+  floors?: boolean;
 }
 
 export interface UploadBenchResult {
@@ -168,11 +170,12 @@ export async function runUploadBench(options: UploadBenchOptions): Promise<Uploa
     await makeFile(path, sizeMiB * MIB, 42);
 
     // Each floor three times, the median: one short run swings with whatever else the machine does.
-    const readSha256MiBPerSec = await medianOf3(() => rawReadSha256(path));
+    const floors = options.floors ?? true;
+    const readSha256MiBPerSec = floors ? await medianOf3(() => rawReadSha256(path)) : 0;
     const target = join(work, 'floor.bin');
-    const loopbackPutMiBPerSec = await medianOf3(() => rawLoopbackPut(path, target, false));
-    const loopbackPutSyncedMiBPerSec = await medianOf3(() => rawLoopbackPut(path, target, true));
-    const sequential = (a: number, b: number) => Math.round(10 / (1 / a + 1 / b)) / 10;
+    const loopbackPutMiBPerSec = floors ? await medianOf3(() => rawLoopbackPut(path, target, false)) : 0;
+    const loopbackPutSyncedMiBPerSec = floors ? await medianOf3(() => rawLoopbackPut(path, target, true)) : 0;
+    const sequential = (a: number, b: number) => (a && b ? Math.round(10 / (1 / a + 1 / b)) / 10 : 0);
 
     const started = performance.now();
     const child = track(

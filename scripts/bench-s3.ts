@@ -1,0 +1,147 @@
+/**
+ * The S3 backend against the AWS SDK's own uploader: one generated file uploaded by the
+ * `dreamlake` bin through BSS on the S3 backend (hash, grant, parts straight to S3, BSS reading
+ * the object back to verify its SHA-256, register), and by `@aws-sdk/lib-storage`'s `Upload`
+ * (8 MiB parts, 4 at a time, no verification) to the same bucket, in the same run. The S3 server
+ * is the single-node Ceph RGW of `scripts/s3-server.sh`: the one named by DREAMLAKE_TEST_S3_ENV
+ * (its `export` lines), or one started here on ports of its own and stopped at the end.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { runCliUpload } from './bench-cli.ts';
+import type { BenchRow } from './bench-presign.ts';
+import { freePort, ROOT, removeTemp, spawnTs, stopChild, tempDir, waitHealthy } from './bench-services.ts';
+
+const MiB = 1024 * 1024;
+const run = promisify(execFile);
+
+export interface S3BenchOptions {
+  sizeMiB: number;
+}
+
+/** The settings of a running RGW, and how to stop it when this run started it. */
+async function s3Server(work: string): Promise<{ env: Record<string, string>; stop(): Promise<void> }> {
+  const parse = (text: string) =>
+    Object.fromEntries([...text.matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1] as string, m[2] as string]));
+  const named = process.env.DREAMLAKE_TEST_S3_ENV;
+  if (named) return { env: parse(await readFile(named, 'utf8')), stop: async () => {} };
+  const dir = join(work, 's3');
+  const script = join(ROOT, 'scripts/s3-server.sh');
+  const env = { ...process.env, S3_PORT: '7495', CEPH_MON_PORT: '3315' };
+  const { stdout } = await run('bash', [script, 'start', dir], { env, maxBuffer: 1 << 20 });
+  return { env: parse(stdout), stop: () => run('bash', [script, 'stop', dir], { env }).then(() => {}) };
+}
+
+async function writeRandomFile(path: string, bytes: number): Promise<void> {
+  const out = createWriteStream(path);
+  for (let written = 0; written < bytes; written += MiB) {
+    if (!out.write(randomBytes(Math.min(MiB, bytes - written)))) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'close');
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+const rate = (bytes: number, seconds: number) => Math.round((bytes / MiB / seconds) * 10) / 10;
+
+export async function runS3Bench(options: S3BenchOptions): Promise<BenchRow[]> {
+  const bytes = options.sizeMiB * MiB;
+  const work = await tempDir('dreamlake-bench-s3-');
+  const s3 = await s3Server(work);
+  const children: Parameters<typeof stopChild>[0][] = [];
+  try {
+    const file = join(work, 'upload.bin');
+    await writeRandomFile(file, bytes);
+    const client = new S3Client({
+      endpoint: s3.env.S3_ENDPOINT,
+      region: s3.env.S3_REGION ?? 'us-east-1',
+      forcePathStyle: true,
+      credentials: {
+        accessKeyId: s3.env.AWS_ACCESS_KEY_ID ?? '',
+        secretAccessKey: s3.env.AWS_SECRET_ACCESS_KEY ?? '',
+      },
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+    });
+    const bucket = s3.env.S3_BUCKET ?? 'dreamlake-test';
+
+    // The floor: lib-storage's Upload, three times.
+    const floorSeconds: number[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      const key = `bench/lib-storage-${randomBytes(6).toString('hex')}`;
+      const started = performance.now();
+      await new Upload({
+        client,
+        params: { Bucket: bucket, Key: key, Body: createReadStream(file, { highWaterMark: MiB }) },
+        partSize: 8 * MiB,
+        queueSize: 4,
+      }).done();
+      floorSeconds.push((performance.now() - started) / 1000);
+      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    }
+
+    // The server and BSS on S3 (SQLite for the server), and the CLI three times, a new user each
+    // time so that every run uploads (and the hash cache of a new home hashes again).
+    const [serverPort, bssPort] = [await freePort(), await freePort()];
+    const serverUrl = `http://127.0.0.1:${serverPort}`;
+    const bssUrl = `http://127.0.0.1:${bssPort}`;
+    const common = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOST: '127.0.0.1',
+      PRESIGN_SECRETS: randomBytes(32).toString('hex'),
+      BSS_PUBLIC_URL: bssUrl,
+      PRESIGN_TTL_SECONDS: '3600',
+      LOG_LEVEL: 'warn',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
+    const bss = spawnTs(join(ROOT, 'packages/bss/src/main.ts'), { ...common, ...s3.env, BSS_PORT: String(bssPort) });
+    children.push(bss);
+    const server = spawnTs(join(ROOT, 'packages/server/src/main.ts'), {
+      ...common,
+      BSS_INTERNAL_URL: bssUrl,
+      DREAMLAKE_DATA_DIR: join(work, 'server'),
+      SERVER_PORT: String(serverPort),
+      JWT_SECRET: randomBytes(32).toString('hex'),
+      ALLOW_SIGNUP: 'true',
+      SCRYPT_LOG_N: '12',
+    });
+    children.push(server);
+    await Promise.all([
+      waitHealthy(bss, `${bssUrl}/healthz`, 'BSS'),
+      waitHealthy(server, `${serverUrl}/healthz`, 'server'),
+    ]);
+    const cli: { seconds: number; peakRssMiB: number }[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      const username = `s3bench${randomBytes(4).toString('hex')}`;
+      const res = await fetch(`${serverUrl}/auth/signup`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username, password: 'benchmark password' }),
+      });
+      const { token } = (await res.json()) as { token: string };
+      const home = join(work, `home-${i}`);
+      cli.push(await runCliUpload({ paths: [file], to: `${username}/bench`, serverUrl, token, home }));
+    }
+    const floor = median(floorSeconds);
+    const ours = median(cli.map((c) => c.seconds));
+    const ratio = floor / ours;
+    return [
+      {
+        measure: `dreamlake upload ${options.sizeMiB} MiB, S3 backend (hash, parts straight to S3, BSS reads the object back and checks its SHA-256, register)`,
+        result: `${rate(bytes, ours)} MiB/s (${ours.toFixed(1)} s), CLI peak RSS ${Math.max(...cli.map((c) => c.peakRssMiB)).toFixed(0)} MiB`,
+        rawLimit: `${rate(bytes, floor)} MiB/s (${floor.toFixed(1)} s): @aws-sdk/lib-storage Upload, 8 MiB parts, 4 at a time, no verification`,
+        note: `${ratio.toFixed(2)}× lib-storage; medians of 3 runs each (ours ${cli.map((c) => c.seconds.toFixed(1)).join(', ')} s; lib-storage ${floorSeconds.map((s) => s.toFixed(1)).join(', ')} s); RGW single node, objects in memory`,
+      },
+    ];
+  } finally {
+    for (const child of children) await stopChild(child);
+    await s3.stop().catch(() => {});
+    await removeTemp(work);
+  }
+}
