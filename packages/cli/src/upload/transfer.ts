@@ -308,6 +308,11 @@ export class Transfer {
   }
 
   async #sendPart(n: number): Promise<string> {
+    if (this.#partCheck === 'md5') {
+      // The MD5 of the part this lane is likely to send next is computed while this one is on the wire.
+      const ahead = this.#missing[this.#missing.indexOf(n) + this.deps.concurrency];
+      if (ahead !== undefined) this.#partMd5(ahead).catch(() => {});
+    }
     for (let refreshes = 0; ; refreshes += 1) {
       const part = await this.#urlFor(n);
       try {

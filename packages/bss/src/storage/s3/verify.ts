@@ -28,8 +28,21 @@ export async function headObject(client: S3Client, bucket: string, key: string):
 }
 
 export interface HashReadOptions {
+  /** The largest range read at once. */
   chunkSize: number;
   concurrency: number;
+}
+
+const MiB = 1024 * 1024;
+
+/**
+ * The range size for reading an object of `size` bytes: an object spread over all `concurrency`
+ * reads (whole MiB, at least one), but no range over `chunkSize`, so that memory stays within
+ * chunkSize × concurrency. A 20 MiB object is read as 4 ranges of 5 MiB at once, not 3 of 8 MiB.
+ */
+export function rangeSize(size: number, options: HashReadOptions): number {
+  const spread = Math.ceil(size / Math.max(1, options.concurrency) / MiB) * MiB;
+  return Math.max(MiB, Math.min(options.chunkSize, spread));
 }
 
 /** One range of the object, as the chunks the socket delivered (no copy into one buffer). */
@@ -74,10 +87,11 @@ export async function sha256OfObject(
   const hash = createHash('sha256');
   const controller = new AbortController();
   const inflight: Promise<Buffer[]>[] = [];
+  const chunkSize = rangeSize(object.size, options);
   let nextStart = 0;
   const launch = () => {
     const start = nextStart;
-    const end = Math.min(object.size, start + options.chunkSize) - 1;
+    const end = Math.min(object.size, start + chunkSize) - 1;
     nextStart = end + 1;
     const read = readRange(client, bucket, object, start, end, controller.signal);
     read.catch(() => {}); // awaited in order below; this only keeps an early failure from going unhandled
