@@ -227,6 +227,26 @@ export function runCli(
   return spawnCli(args, env, stdin, cwd).result;
 }
 
+/** One line of `dreamlake upload --json` (the CLI's own type of it). */
+export type { FileResult as UploadLine } from '../../src/upload/types.ts';
+
+/** A new user signed up through the CLI in its own home: their shell's environment and name. */
+export async function signedUpUser(
+  serverUrl: string,
+  home: string,
+  prefix = 'u',
+): Promise<{ env: Record<string, string>; user: string; home: string }> {
+  const env = cliEnv(home);
+  const user = uniqueName(prefix);
+  const r = await runCli(
+    ['signup', '--server', serverUrl, '--username', user, '--password-stdin'],
+    env,
+    'a long enough password\n',
+  );
+  if (r.code !== 0) throw new Error(`signup failed: ${r.stderr}`);
+  return { env, user, home };
+}
+
 /** JSON lines of `--json` output. */
 export function jsonLines<T = Record<string, unknown>>(stdout: string): T[] {
   return stdout

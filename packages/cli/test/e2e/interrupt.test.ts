@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   backends,
-  cliEnv,
   jsonLines,
   MIB,
   makeFile,
@@ -12,32 +11,18 @@ import {
   reportS3Skipped,
   runCli,
   Services,
+  signedUpUser,
   spawnCli,
   tempDir,
-  uniqueName,
+  type UploadLine,
   waitFor,
 } from './harness.ts';
-
-interface UploadLine {
-  partsTotal: number;
-  partsSent: number;
-  skipped: boolean;
-  hash: string;
-}
 
 /** 60 MiB is 12 parts of 5 MiB: one at a time, slow enough to interrupt part-way. */
 const SIZE = 60 * MIB;
 
-async function signedUp(services: Services, home: string): Promise<{ env: Record<string, string>; user: string }> {
-  const env = cliEnv(home);
-  const user = uniqueName('bo');
-  const r = await runCli(
-    ['signup', '--server', services.serverUrl, '--username', user, '--password-stdin'],
-    env,
-    'a long enough password\n',
-  );
-  assert.equal(r.code, 0, r.stderr);
-  return { env, user };
+function signedUp(services: Services, home: string) {
+  return signedUpUser(services.serverUrl, home, 'bo');
 }
 
 async function assertDownloadsIntact(

@@ -19,18 +19,12 @@ import {
   runCli,
   Services,
   sha256File,
+  signedUpUser,
   spawnCli,
   tempDir,
-  uniqueName,
+  type UploadLine,
   waitFor,
 } from './harness.ts';
-
-interface UploadLine {
-  partsTotal: number;
-  partsSent: number;
-  skipped: boolean;
-  hash: string;
-}
 
 /** 60 MiB is 12 parts of 5 MiB: sent one at a time, slow enough to stop part-way. */
 const SIZE = 60 * MIB;
@@ -48,17 +42,7 @@ describe('coming back to an upload (fs backend)', () => {
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  async function signedUp(name: string) {
-    const env = cliEnv(join(work, `home-${name}`));
-    const user = uniqueName('rp');
-    const r = await runCli(
-      ['signup', '--server', services.serverUrl, '--username', user, '--password-stdin'],
-      env,
-      'a long enough password\n',
-    );
-    assert.equal(r.code, 0, r.stderr);
-    return { env, user, home: env.DREAMLAKE_HOME as string };
-  }
+  const signedUp = (name: string) => signedUpUser(services.serverUrl, join(work, `home-${name}`), 'rp');
 
   /** Starts an upload of a fresh file and kills the CLI once two parts are stored. */
   async function interrupted(name: string, seed: number) {

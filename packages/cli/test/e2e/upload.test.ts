@@ -13,20 +13,9 @@ import {
   Services,
   sha256File,
   tempDir,
+  type UploadLine,
   uniqueName,
 } from './harness.ts';
-
-interface UploadLine {
-  hash: string;
-  size: number;
-  type: string;
-  namespace: string;
-  space: string;
-  name: string;
-  partsTotal: number;
-  partsSent: number;
-  skipped: boolean;
-}
 
 for (const backend of backends()) {
   describe(`a user's session (${backend.name} backend)`, () => {
