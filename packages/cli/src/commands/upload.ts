@@ -11,7 +11,7 @@ import { collectFiles } from '../upload/files.ts';
 import { HashCache } from '../upload/hash.ts';
 import { DEFAULT_RETRY } from '../upload/retry.ts';
 import { uploadFiles } from '../upload/run.ts';
-import type { FileResult } from '../upload/uploader.ts';
+import type { FileResult, LocalFile } from '../upload/uploader.ts';
 
 export interface UploadOptions extends SettingFlags {
   to?: string;
@@ -43,6 +43,18 @@ function describe(result: FileResult): string {
     result.partsSent < result.partsTotal ? `, resumed: ${result.partsSent} of ${result.partsTotal} parts sent` : '';
   const legacy = result.legacy ? ' through the legacy BSS flow (not in the index)' : '';
   return `${where}  ${formatBytes(result.size)} ${result.type}  sha256 ${result.hash}${resumed}${legacy}`;
+}
+
+/**
+ * The list's files in order, each let go of as it is taken: a run over 100,000s of files then
+ * holds only those under way, not the whole list until its end.
+ */
+function* taking(files: Array<LocalFile | undefined>): Generator<LocalFile> {
+  for (let i = 0; i < files.length; i += 1) {
+    const file = files[i] as LocalFile;
+    files[i] = undefined;
+    yield file;
+  }
 }
 
 /** Uploads files and folders into a space; stops starting files at the first failure. */
@@ -112,7 +124,7 @@ export async function upload(io: Io, paths: string[], options: UploadOptions): P
   try {
     await uploadFiles(
       deps,
-      files,
+      taking(files),
       target,
       {
         begin: (file) => {

@@ -23,8 +23,12 @@ import {
 } from './uploader.ts';
 import { drainQueue, WorkQueue } from './work-queue.ts';
 
-/** Files looked up, hashed and granted together: at most this many… */
-const WINDOW_FILES = 10_000;
+/**
+ * Files looked up, hashed and granted together: at most this many (what a window holds while it
+ * is hashed and granted, a few hundred bytes a file, and its kept bytes: two windows of 1 KiB
+ * files stay within 10 MiB of them)…
+ */
+const WINDOW_FILES = 5_000;
 /** …and at most this many bytes, so that a folder of large files starts sending early… */
 const WINDOW_BYTES = 1024 * 1024 * 1024;
 /** Entries per grant or register request (the server's limit). */
@@ -92,8 +96,8 @@ function entryError(error: { code: string; message: string }): CliError {
 }
 
 /**
- * Uploads many files into one space with a few requests per batch of files rather than a few per
- * file (docs/protocol.md, "Many files"): files are hashed, looked up in the space's index and
+ * Uploads many files (taken from `files` a window at a time) into one space with a few requests
+ * per batch of files rather than a few per file (docs/protocol.md, "Many files"): files are hashed, looked up in the space's index and
  * granted a window at a time; small files go in one request each, large ones by multipart; all
  * of it shares one bound on bytes and requests in flight, and registrations are gathered into
  * batches. Against a server without the batch routes, each file goes the single-file way. The
@@ -101,7 +105,7 @@ function entryError(error: { code: string; message: string }): CliError {
  */
 export async function uploadFiles(
   deps: RunDeps,
-  files: readonly LocalFile[],
+  files: Iterable<LocalFile>,
   target: Target,
   hooks: RunHooks,
   typeOverride?: AssetType,
@@ -138,7 +142,7 @@ class Run {
     });
   }
 
-  async all(files: readonly LocalFile[]): Promise<void> {
+  async all(files: Iterable<LocalFile>): Promise<void> {
     const tasks = new Set<Promise<void>>();
     let window: Item[] = [];
     let windowBytes = 0;
@@ -154,7 +158,9 @@ class Run {
       tasks.add(task);
       void task.finally(() => tasks.delete(task));
     };
-    for (const [index, file] of files.entries()) {
+    let index = -1;
+    for (const file of files) {
+      index += 1;
       if (this.#failure) break;
       // A window closes before the file that would take its kept bytes past the bound.
       const keepable = file.size <= KEEP_FILE_BYTES ? file.size : 0;
