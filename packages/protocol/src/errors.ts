@@ -101,8 +101,8 @@ export class InvalidRequestError extends DreamLakeError {
 }
 
 export class NotFoundError extends DreamLakeError {
-  constructor(message?: string) {
-    super('not_found', message);
+  constructor(message?: string, details?: Record<string, unknown>) {
+    super('not_found', message, details);
   }
 }
 

@@ -46,7 +46,8 @@ async function checkedParts(
       const n = parts[index]?.partNumber;
       throw new DreamLakeError(
         'entity_too_small',
-        `EntityTooSmall: part ${n} is ${record.size} bytes; every part but the last needs ${MIN_PART_SIZE}`,
+        `part ${n} is ${record.size} bytes; every part but the last needs ${MIN_PART_SIZE}`,
+        { reason: 'EntityTooSmall', partNumber: n },
       );
     }
   });
@@ -126,7 +127,7 @@ async function afterLostRace(
   const done = await alreadyCompleted(layout, dir, scope);
   if (done) return done;
   if (isMissing(error) || (await readJson(join(dir, META))) === null) {
-    throw new NotFoundError('NoSuchUpload: the upload was aborted or swept meanwhile');
+    throw new NotFoundError('the upload was aborted or swept meanwhile', { reason: 'NoSuchUpload' });
   }
   throw diskFull(error);
 }
@@ -154,7 +155,7 @@ export async function completeUpload(
     // Another complete of this upload may have finished between the two reads.
     const done = await alreadyCompleted(layout, dir, scope);
     if (done) return done;
-    throw new NotFoundError('NoSuchUpload: the upload is unknown, aborted or swept');
+    throw new NotFoundError('the upload is unknown, aborted or swept', { reason: 'NoSuchUpload' });
   }
   if (parts.length === 0) throw new DreamLakeError('invalid_part', 'a complete needs at least one part');
 

@@ -119,7 +119,8 @@ export class FsStorage implements Storage, PartReceiver, SingleReceiver {
     const known = this.recentMeta.get(upload.key);
     if (known && known.uploadId === upload.uploadId) return known;
     const open = await this.openMeta(upload);
-    if (!open) throw new NotFoundError('NoSuchUpload: the upload is unknown, aborted, completed or swept');
+    if (!open)
+      throw new NotFoundError('the upload is unknown, aborted, completed or swept', { reason: 'NoSuchUpload' });
     this.recentMeta.set(upload.key, open.meta);
     if (this.recentMeta.size > 256) this.recentMeta.delete(this.recentMeta.keys().next().value as string);
     return open.meta;
@@ -204,7 +205,7 @@ export class FsStorage implements Storage, PartReceiver, SingleReceiver {
 
   async complete(upload: UploadRef, parts: readonly CompletedPart[]): Promise<BlobInfo> {
     const found = this.locate(upload);
-    if (!found) throw new NotFoundError('NoSuchUpload: the upload is unknown, aborted or swept');
+    if (!found) throw new NotFoundError('the upload is unknown, aborted or swept', { reason: 'NoSuchUpload' });
     this.recentMeta.delete(upload.key);
     try {
       return await completeUpload(

@@ -20,7 +20,7 @@ function badDigest(check: 'Content-MD5' | 'x-amz-checksum-crc32'): DreamLakeErro
 }
 
 function gone(): NotFoundError {
-  return new NotFoundError('NoSuchUpload: the upload was aborted or completed meanwhile');
+  return new NotFoundError('the upload was aborted or completed meanwhile', { reason: 'NoSuchUpload' });
 }
 
 /** Creates one of an upload's own folders; a missing upload folder is NoSuchUpload. */
@@ -119,7 +119,7 @@ async function recordPart(dir: string, partNumber: number, tmp: string, record: 
 export async function receivePart(layout: FsLayout, put: PartPut, body: Readable): Promise<PartInfo> {
   const dir = layout.uploadDir(put.owner, put.project, put.hash, put.uploadId);
   const meta = await readJson<UploadMeta>(join(dir, META));
-  if (!meta) throw new NotFoundError('NoSuchUpload: the upload is unknown, aborted, completed or swept');
+  if (!meta) throw new NotFoundError('the upload is unknown, aborted, completed or swept', { reason: 'NoSuchUpload' });
 
   const limit = Math.min(put.maxLength, MAX_PART_SIZE);
   if (put.contentLength !== undefined && put.contentLength > limit) {
