@@ -10,6 +10,8 @@ export interface RetryOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Told about each failure that will be retried. */
   onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+  /** Once aborted, no further attempt: the signal's reason is thrown instead. */
+  signal?: AbortSignal;
 }
 
 export const DEFAULT_RETRY: RetryOptions = { attempts: 6, baseDelayMs: 500, maxDelayMs: 15_000 };
@@ -43,10 +45,11 @@ export async function withRetry<T>(
 ): Promise<T> {
   const wait = options.sleep ?? sleep;
   for (let attempt = 1; ; attempt += 1) {
+    options.signal?.throwIfAborted();
     try {
       return await task(attempt);
     } catch (error) {
-      if (!isTransient(error) || attempt >= options.attempts) throw error;
+      if (!isTransient(error) || attempt >= options.attempts || options.signal?.aborted) throw error;
       const delay = backoffDelay(attempt, options, error);
       options.onRetry?.(error, attempt, delay);
       await wait(delay);

@@ -1,0 +1,284 @@
+/**
+ * DreamLake from a Node program: what `dreamlake upload`, `download` and `ls` do, as calls. The
+ * commands are this plus printing.
+ *
+ *   const client = new DreamLakeClient({ server: 'http://127.0.0.1:10233', token });
+ *   await client.upload(['runs/2026-11-30'], { to: 'ann/robotics', onProgress: (p) => … });
+ *   await client.download('ann/robotics/2026-11-30/', { to: '/data/copy' });
+ *   await client.close();
+ *
+ * Uploads and downloads resume: a call interrupted (its `signal` aborted, the process killed, the
+ * network gone) and made again sends or fetches only what is missing, and every file is checked
+ * against its SHA-256.
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { AssetType, IndexedFile } from '@dreamlake/protocol';
+import { ServerApi } from './api.ts';
+import { DownloadClient } from './download/client.ts';
+import type { DownloadItem, FileOutcome } from './download/run.ts';
+import { createAgent } from './http.ts';
+import { parseSpace } from './target.ts';
+import { Budget } from './upload/budget.ts';
+import { collectFiles } from './upload/files.ts';
+import { HashCache } from './upload/hash.ts';
+import { DEFAULT_RETRY, type RetryOptions } from './upload/retry.ts';
+import { uploadFiles } from './upload/run.ts';
+import type { FileResult, LocalFile, UploadEvents } from './upload/types.ts';
+
+export type { AssetType, IndexedFile } from '@dreamlake/protocol';
+export type { FileOutcome } from './download/run.ts';
+export type { FileResult } from './upload/types.ts';
+
+const MIB = 1024 * 1024;
+
+export interface ClientOptions {
+  /** The DreamLake server, e.g. `http://127.0.0.1:10233`. */
+  server: string;
+  /** A JWT from `POST /auth/login` (or `dreamlake login`, in `~/.dreamlake/config.json`). */
+  token: string;
+  /** Where the hash cache and the resume state live (default `$DREAMLAKE_HOME` or `~/.dreamlake`). */
+  home?: string;
+  /** Parts of one large file in flight at once (default 4). */
+  concurrency?: number;
+  /** Requests carrying bodies at once, and the bytes they may hold (defaults 16 and 64 MiB). */
+  requests?: number;
+  bytesInFlight?: number;
+  retry?: RetryOptions;
+}
+
+/** Where a run stands, after every change. */
+export interface TransferProgress {
+  filesDone: number;
+  filesTotal: number;
+  /** Bytes sent or received (or found already stored) so far, of all the files. */
+  bytesDone: number;
+  bytesTotal: number;
+}
+
+export interface UploadCallOptions {
+  /** `NAMESPACE/SPACE`. */
+  to: string;
+  /** Every file as this type instead of the one its extension gives. */
+  type?: AssetType;
+  /** Each file's outcome, as it is done (the `--json` line of the CLI). */
+  onFile?: (result: FileResult) => void;
+  onProgress?: (progress: TransferProgress) => void;
+  /** Stops the upload: the call rejects with the signal's reason; calling it again resumes. */
+  signal?: AbortSignal;
+}
+
+export interface UploadSummary {
+  files: number;
+  /** Of those, files the space held already (nothing sent). */
+  alreadyStored: number;
+  bytes: number;
+}
+
+export interface DownloadCallOptions {
+  /** The folder to put the files in, their relative paths recreated under it. */
+  to: string;
+  /** Replace a different file already at a target path (default: that file fails). */
+  force?: boolean;
+  onFile?: (outcome: FileOutcome) => void;
+  onProgress?: (progress: TransferProgress) => void;
+  /** Stops the download: the call rejects with the signal's reason; calling it again resumes. */
+  signal?: AbortSignal;
+}
+
+export interface DownloadSummary {
+  downloaded: number;
+  /** Files already there with the right SHA-256. */
+  skipped: number;
+  /** Files that failed, each with its reason in `onFile` (the others were still fetched). */
+  failed: number;
+}
+
+function defaultHome(): string {
+  const env = process.env.DREAMLAKE_HOME;
+  return env && env !== '' ? env : join(homedir(), '.dreamlake');
+}
+
+/** Counts files and bytes for `onProgress`, and calls it on every change. */
+class Tally {
+  readonly progress: TransferProgress;
+  readonly #report: ((progress: TransferProgress) => void) | undefined;
+
+  constructor(report: ((progress: TransferProgress) => void) | undefined, filesTotal: number, bytesTotal: number) {
+    this.#report = report;
+    this.progress = { filesDone: 0, filesTotal, bytesDone: 0, bytesTotal };
+  }
+
+  bytes(n: number): void {
+    this.progress.bytesDone += n;
+    this.#report?.({ ...this.progress });
+  }
+
+  file(): void {
+    this.progress.filesDone += 1;
+    this.#report?.({ ...this.progress });
+  }
+}
+
+export class DreamLakeClient {
+  readonly #options: ClientOptions & { home: string };
+  readonly #api: ServerApi;
+  readonly #agent;
+
+  constructor(options: ClientOptions) {
+    this.#options = { ...options, home: options.home ?? defaultHome() };
+    this.#agent = createAgent(2);
+    this.#api = new ServerApi(options.server, this.#agent, options.token);
+  }
+
+  /** The files of a space, or of the folder `prefix` in it (a name prefix ending in `/`). */
+  async list(space: string, options: { prefix?: string } = {}): Promise<IndexedFile[]> {
+    const { namespace, space: name } = parseSpace(space);
+    const { files } = await this.#api.listFiles(namespace, name);
+    const prefix = options.prefix ?? '';
+    return prefix === '' ? files : files.filter((f) => f.name.startsWith(prefix));
+  }
+
+  /**
+   * Uploads files and folders (a folder's files keep their paths relative to it as names) into a
+   * space. Rejects with the first failure, after the files under way have settled.
+   */
+  async upload(paths: string | readonly string[], options: UploadCallOptions): Promise<UploadSummary> {
+    const target = parseSpace(options.to);
+    const files = await collectFiles(typeof paths === 'string' ? [paths] : paths);
+    const o = this.#options;
+    const signal = options.signal;
+    signal?.throwIfAborted();
+    const requests = o.requests ?? 16;
+    const agent = createAgent(requests + 2);
+    const hashCache = new HashCache(o.home);
+    const tally = new Tally(
+      options.onProgress,
+      files.length,
+      files.reduce((sum, f) => sum + f.size, 0),
+    );
+    const summary: UploadSummary = { files: 0, alreadyStored: 0, bytes: 0 };
+    const events: UploadEvents = {
+      hashed() {},
+      sent: (_name, bytes) => tally.bytes(bytes),
+      resumed: (_name, bytes) => tally.bytes(bytes),
+      phase() {},
+      note() {},
+    };
+    // An abort ends every request under way; the retries then stop at once (the retry checks the signal).
+    const abort = () => {
+      const reason: unknown = signal?.reason;
+      agent.destroy(reason instanceof Error ? reason : new Error('aborted')).catch(() => undefined);
+    };
+    signal?.addEventListener('abort', abort, { once: true });
+    try {
+      await uploadFiles(
+        {
+          api: new ServerApi(o.server, agent, o.token),
+          dispatcher: agent,
+          home: o.home,
+          bss: undefined,
+          concurrency: o.concurrency ?? 4,
+          budget: new Budget(o.bytesInFlight ?? 64 * MIB, requests),
+          hashCache,
+          retry: { ...(o.retry ?? DEFAULT_RETRY), ...(signal ? { signal } : {}) },
+          events,
+        },
+        files.values() as Iterable<LocalFile>,
+        target,
+        {
+          begin() {},
+          result: (_index, result) => {
+            summary.files += 1;
+            summary.bytes += result.size;
+            if (result.skipped) {
+              summary.alreadyStored += 1;
+              tally.bytes(result.size);
+            }
+            tally.file();
+            options.onFile?.(result);
+          },
+          end() {},
+        },
+        options.type,
+      );
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      throw error;
+    } finally {
+      signal?.removeEventListener('abort', abort);
+      await hashCache.flush().catch(() => undefined);
+      await agent.close().catch(() => undefined);
+    }
+    return summary;
+  }
+
+  /**
+   * Downloads a file, or every file of a space or folder, into the folder `options.to`:
+   * `NAMESPACE/SPACE`, `NAMESPACE/SPACE/FOLDER/` or `NAMESPACE/SPACE/NAME`. A name that would land
+   * outside that folder is refused; a file already there with the right SHA-256 is skipped.
+   */
+  async download(source: string, options: DownloadCallOptions): Promise<DownloadSummary> {
+    const [namespace = '', space = '', ...rest] = source.split('/');
+    const where = parseSpace(`${namespace}/${space}`);
+    const path = rest.join('/');
+    const o = this.#options;
+    const client = new DownloadClient({
+      server: o.server,
+      token: o.token,
+      home: o.home,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(o.retry ? { retry: o.retry } : {}),
+      ...(o.requests ? { requests: o.requests } : {}),
+      ...(o.bytesInFlight ? { bytesInFlight: o.bytesInFlight } : {}),
+    });
+    try {
+      const remote = await client.resolve(where.namespace, where.space, path);
+      let items: DownloadItem[];
+      if (remote.kind === 'file') {
+        const { grant } = remote;
+        const base = grant.name.split('/').pop() as string;
+        items = [{ name: grant.name, hash: grant.hash, size: grant.size, relative: base, url: grant.url }];
+      } else {
+        const prefix = path === '' || path.endsWith('/') ? path : `${path}/`;
+        items = remote.files.map((f) => ({
+          name: f.name,
+          hash: f.hash,
+          size: f.size,
+          relative: f.name.slice(prefix.length),
+        }));
+      }
+      const tally = new Tally(
+        options.onProgress,
+        items.length,
+        items.reduce((sum, f) => sum + f.size, 0),
+      );
+      const summary: DownloadSummary = { downloaded: 0, skipped: 0, failed: 0 };
+      await client.fetch(
+        where,
+        items,
+        { root: options.to, force: Boolean(options.force) },
+        {
+          bytes: (_name, bytes) => tally.bytes(bytes),
+          resumed: (_name, bytes) => tally.bytes(bytes),
+          end: (outcome) => {
+            summary[outcome.status] += 1;
+            if (outcome.status === 'skipped') tally.bytes(outcome.size);
+            tally.file();
+            options.onFile?.(outcome);
+          },
+        },
+      );
+      return summary;
+    } catch (error) {
+      if (options.signal?.aborted) throw options.signal.reason;
+      throw error;
+    } finally {
+      await client.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#agent.close();
+  }
+}
