@@ -17,7 +17,7 @@ import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { runCliUpload } from './bench-cli.ts';
 import type { BenchRow } from './bench-presign.ts';
-import { freePort, ROOT, removeTemp, spawnTs, stopChild, tempDir, waitHealthy } from './bench-services.ts';
+import { BenchServices, ROOT, removeTemp, tempDir } from './bench-services.ts';
 
 const MiB = 1024 * 1024;
 const run = promisify(execFile);
@@ -57,7 +57,7 @@ export async function runS3Bench(options: S3BenchOptions): Promise<BenchRow[]> {
   const bytes = options.sizeMiB * MiB;
   const work = await tempDir('dreamlake-bench-s3-');
   const s3 = await s3Server(work);
-  const children: Parameters<typeof stopChild>[0][] = [];
+  let services: BenchServices | undefined;
   try {
     const file = join(work, 'upload.bin');
     await writeRandomFile(file, bytes);
@@ -90,45 +90,16 @@ export async function runS3Bench(options: S3BenchOptions): Promise<BenchRow[]> {
 
     // The server and BSS on S3 (SQLite for the server), and the CLI three times, a new user each
     // time so that every run uploads (and the hash cache of a new home hashes again).
-    const [serverPort, bssPort] = [await freePort(), await freePort()];
-    const serverUrl = `http://127.0.0.1:${serverPort}`;
-    const bssUrl = `http://127.0.0.1:${bssPort}`;
-    const common = {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOST: '127.0.0.1',
-      PRESIGN_SECRETS: randomBytes(32).toString('hex'),
-      BSS_PUBLIC_URL: bssUrl,
-      PRESIGN_TTL_SECONDS: '3600',
-      LOG_LEVEL: 'warn',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    };
-    const bss = spawnTs(join(ROOT, 'packages/bss/src/main.ts'), { ...common, ...s3.env, BSS_PORT: String(bssPort) });
-    children.push(bss);
-    const server = spawnTs(join(ROOT, 'packages/server/src/main.ts'), {
-      ...common,
-      BSS_INTERNAL_URL: bssUrl,
-      DREAMLAKE_DATA_DIR: join(work, 'server'),
-      SERVER_PORT: String(serverPort),
-      JWT_SECRET: randomBytes(32).toString('hex'),
-      ALLOW_SIGNUP: 'true',
-      SCRYPT_LOG_N: '12',
+    services = await BenchServices.start({
+      bssEnv: { ...s3.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     });
-    children.push(server);
-    await Promise.all([
-      waitHealthy(bss, `${bssUrl}/healthz`, 'BSS'),
-      waitHealthy(server, `${serverUrl}/healthz`, 'server'),
-    ]);
     const cli: { seconds: number; peakRssMiB: number }[] = [];
     for (let i = 0; i < 3; i += 1) {
-      const username = `s3bench${randomBytes(4).toString('hex')}`;
-      const res = await fetch(`${serverUrl}/auth/signup`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username, password: 'benchmark password' }),
-      });
-      const { token } = (await res.json()) as { token: string };
+      const { username, token } = await services.signup('s3bench');
       const home = join(work, `home-${i}`);
-      cli.push(await runCliUpload({ paths: [file], to: `${username}/bench`, serverUrl, token, home }));
+      cli.push(
+        await runCliUpload({ paths: [file], to: `${username}/bench`, serverUrl: services.serverUrl, token, home }),
+      );
     }
     const floor = median(floorSeconds);
     const ours = median(cli.map((c) => c.seconds));
@@ -142,7 +113,7 @@ export async function runS3Bench(options: S3BenchOptions): Promise<BenchRow[]> {
       },
     ];
   } finally {
-    for (const child of children) await stopChild(child);
+    await services?.close();
     await s3.stop().catch(() => {});
     await removeTemp(work);
   }

@@ -97,9 +97,11 @@ export interface BenchServiceOptions {
   /** Ports chosen by the caller (for a proxy started before the services). */
   serverPort?: number;
   bssPort?: number;
+  /** More settings for BSS (its S3 backend's, for instance: they replace the disk backend's). */
+  bssEnv?: Record<string, string>;
 }
 
-/** A running server and BSS (disk backend, SQLite), in a temporary folder removed by close(). */
+/** A running server and BSS (disk backend unless told, SQLite), in a temporary folder removed by close(). */
 export class BenchServices {
   readonly serverUrl: string;
   readonly bssUrl: string;
@@ -133,6 +135,7 @@ export class BenchServices {
         STORAGE: 'fs',
         DREAMLAKE_DATA_DIR: join(dir, 'bss'),
         BSS_PORT: String(bssPort),
+        ...options.bssEnv,
       });
       services.#server = spawnTs(SERVER_MAIN, {
         ...common,

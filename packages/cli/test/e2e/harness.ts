@@ -247,6 +247,17 @@ export async function signedUpUser(
   return { env, user, home };
 }
 
+/** A new user signed up through the server's API (no CLI home): their JWT. */
+export async function signupToken(serverUrl: string, username: string): Promise<string> {
+  const res = await fetch(`${serverUrl}/auth/signup`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password: 'a long enough password' }),
+  });
+  if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { token: string }).token;
+}
+
 /** JSON lines of `--json` output. */
 export function jsonLines<T = Record<string, unknown>>(stdout: string): T[] {
   return stdout

@@ -8,7 +8,17 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DreamLakeClient, type FileResult, type TransferProgress } from '../../src/index.ts';
-import { backends, MIB, makeFile, partsDoneInState, Services, sha256File, tempDir, uniqueName } from './harness.ts';
+import {
+  backends,
+  MIB,
+  makeFile,
+  partsDoneInState,
+  Services,
+  sha256File,
+  signupToken,
+  tempDir,
+  uniqueName,
+} from './harness.ts';
 
 const disk = backends().find((b) => b.name === 'fs');
 
@@ -21,13 +31,7 @@ describe('the client as a library', () => {
   before(async () => {
     services = await Services.start({ backend: disk as NonNullable<typeof disk> });
     work = await tempDir('dreamlake-library-');
-    const res = await fetch(`${services.serverUrl}/auth/signup`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: user, password: 'a long enough password' }),
-    });
-    assert.equal(res.status, 201);
-    token = ((await res.json()) as { token: string }).token;
+    token = await signupToken(services.serverUrl, user);
   });
   after(async () => {
     await services?.close();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { run } from '../../src/bin.ts';
 import { fakeIo } from '../io.ts';
-import { MIB, makeFile, Services, tempDir, uniqueName } from './harness.ts';
+import { MIB, makeFile, Services, signupToken, tempDir, uniqueName } from './harness.ts';
 
 // An upload on a terminal paints its progress bars; NO_COLOR in the environment turns that off.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: colour codes are what this matches
@@ -19,13 +19,7 @@ before(async () => {
   services = await Services.start({ backend: { name: 'fs', env: { STORAGE: 'fs' } } });
   work = await tempDir('dreamlake-no-color-');
   user = uniqueName('colour');
-  const res = await fetch(`${services.serverUrl}/auth/signup`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: user, password: 'a long enough password' }),
-  });
-  assert.equal(res.status, 201);
-  token = ((await res.json()) as { token: string }).token;
+  token = await signupToken(services.serverUrl, user);
 });
 after(async () => {
   await services?.close();
