@@ -17,14 +17,13 @@ describe('the web uploader renews expired URLs', { skip: BROWSER_SKIP }, () => {
 
   before(async () => {
     buildPage();
-    [services, browser, dir] = await Promise.all([
-      Services.start({
-        backend: { name: 'fs', env: { STORAGE: 'fs', CORS_ORIGINS: '*' } },
-        presignTtlSeconds: TTL_SECONDS,
-      }),
-      launchChromium(),
-      tempDir('dreamlake-web-expiry-'),
-    ]);
+    // One after another, so that whatever started is assigned and closed by after() when a later start fails.
+    browser = await launchChromium();
+    dir = await tempDir('dreamlake-web-expiry-');
+    services = await Services.start({
+      backend: { name: 'fs', env: { STORAGE: 'fs', CORS_ORIGINS: '*' } },
+      presignTtlSeconds: TTL_SECONDS,
+    });
   });
   after(async () => {
     await browser?.close();

@@ -55,11 +55,10 @@ describe('the web uploader against the S3 backend (RGW)', { skip: BROWSER_SKIP }
     assert.ok(s3.endpoint && s3.forcePathStyle, 'the S3 test server is addressed path-style at an endpoint');
     buildPage();
     bucket = await createTestBucket(s3);
-    [services, browser, dir] = await Promise.all([
-      startS3Services(s3EnvVars(bucket.config), s3Origin),
-      launchChromium(),
-      tempDir('dreamlake-web-s3-'),
-    ]);
+    // One after another, so that whatever started is assigned and closed by after() when a later start fails.
+    browser = await launchChromium();
+    dir = await tempDir('dreamlake-web-s3-');
+    services = await startS3Services(s3EnvVars(bucket.config), s3Origin);
     await allowBrowserUploads(bucket, services.serverUrl);
   });
   after(async () => {

@@ -14,7 +14,10 @@ describe('the web uploader in Chromium', { skip: BROWSER_SKIP }, () => {
 
   before(async () => {
     buildPage();
-    [services, browser, dir] = await Promise.all([startServices(), launchChromium(), tempDir('dreamlake-web-')]);
+    // One after another, so that whatever started is assigned and closed by after() when a later start fails.
+    browser = await launchChromium();
+    dir = await tempDir('dreamlake-web-');
+    services = await startServices();
   });
   after(async () => {
     await browser?.close();

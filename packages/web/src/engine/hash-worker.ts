@@ -10,6 +10,8 @@ const BUFFER = 4 * 1024 * 1024;
 /** Slices for browsers whose Blob streams take no buffer of ours. */
 const SLICE = 8 * 1024 * 1024;
 const AHEAD = 3;
+/** Progress at most this often: each report updates the queue row and Uppy's Dashboard. */
+const PROGRESS_EVERY_MS = 250;
 
 interface WorkerScope {
   onmessage: ((event: MessageEvent<{ id: number; blob: Blob }>) => void) | null;
@@ -69,7 +71,7 @@ async function hash(id: number, blob: Blob): Promise<string> {
     hasher.update(bytes);
     done += bytes.byteLength;
     const now = Date.now();
-    if (now - lastReport > 100 || done === blob.size) {
+    if (now - lastReport >= PROGRESS_EVERY_MS || done === blob.size) {
       lastReport = now;
       scope.postMessage({ id, progress: done });
     }
@@ -78,6 +80,9 @@ async function hash(id: number, blob: Blob): Promise<string> {
   if (done !== blob.size) throw new Error(`read ${done} of the file's ${blob.size} bytes (was it changed?)`);
   return hasher.digest('hex');
 }
+
+// Compiles hash-wasm's module now, while the page waits for files; each file's hasher reuses it.
+void createSHA256();
 
 scope.onmessage = (event) => {
   const { id, blob } = event.data;

@@ -40,6 +40,11 @@ export class Hasher {
     }
   }
 
+  /** Starts a worker ahead of the first file, so its start and WebAssembly compile are not on the clock. */
+  warm(): void {
+    if (this.#slots.length === 0) this.#slots.push({ worker: this.#spawn(), busy: false });
+  }
+
   #spawn(): Worker {
     const worker = new Worker(this.#url, { type: 'module' });
     worker.onmessage = (event: MessageEvent<{ id: number; progress?: number; hash?: string; error?: string }>) => {

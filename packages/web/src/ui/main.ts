@@ -142,9 +142,11 @@ function startUppy(): Uppy<Meta, Body> {
     hideUploadButton: true,
     note: 'Drop files or whole folders: a folder keeps its relative paths as file names.',
   });
+  const hasher = new Hasher(new URL('/assets/hash-worker.js', location.origin));
+  hasher.warm();
   uppy.use(DreamLakeUpload, {
     api,
-    hasher: new Hasher(new URL('/assets/hash-worker.js', location.origin)),
+    hasher,
     resume: new ResumeStore(localStorage),
     target,
     reauthenticate,
