@@ -20,10 +20,10 @@ import type { DownloadItem, FileOutcome } from './download/run.ts';
 import { createAgent } from './http.ts';
 import { parseSpace } from './target.ts';
 import { Budget } from './upload/budget.ts';
-import { collectFiles } from './upload/files.ts';
+import { collectFiles, taking } from './upload/files.ts';
 import { HashCache } from './upload/hash.ts';
 import { DEFAULT_RETRY, type RetryOptions } from './upload/retry.ts';
-import { uploadFiles } from './upload/run.ts';
+import { type RunHooks, uploadFiles } from './upload/run.ts';
 import type { FileResult, LocalFile, UploadEvents } from './upload/types.ts';
 
 export type { AssetType, IndexedFile } from '@dreamlake/protocol';
@@ -31,6 +31,11 @@ export type { FileOutcome } from './download/run.ts';
 export type { FileResult } from './upload/types.ts';
 
 const MIB = 1024 * 1024;
+/** Parts of one large file in flight at once. */
+export const DEFAULT_CONCURRENCY = 4;
+/** Requests carrying bodies at once (small files and parts together), and the bytes they may hold. */
+export const DEFAULT_REQUESTS = 16;
+export const DEFAULT_BYTES_IN_FLIGHT = 64 * MIB;
 
 export interface ClientOptions {
   /** The DreamLake server, e.g. `http://127.0.0.1:10233`. */
@@ -99,6 +104,73 @@ function defaultHome(): string {
   return env && env !== '' ? env : join(homedir(), '.dreamlake');
 }
 
+/** What one upload run needs besides its files: the server, the caller's limits and where it reports. */
+export interface UploadRunOptions {
+  server: string;
+  token: string;
+  home: string;
+  /** A legacy BSS to fall back to when the server has no upload grants (the CLI's `--bss`). */
+  bss?: string | undefined;
+  concurrency: number;
+  requests: number;
+  bytesInFlight: number;
+  retry: RetryOptions;
+  signal?: AbortSignal | undefined;
+  type?: AssetType | undefined;
+}
+
+/**
+ * The files given (taken one at a time: a list may be let go of as it is read), uploaded into
+ * `target` over one connection pool and one bound on bytes in flight, reporting through `events`
+ * and `hooks`. Stops at the signal's abort (rejecting with its reason); the hash cache is saved
+ * and the pool closed however it ends. What `DreamLakeClient.upload` and `dreamlake upload` run.
+ */
+export async function runUpload(
+  options: UploadRunOptions,
+  files: Iterable<LocalFile>,
+  target: { namespace: string; space: string },
+  events: UploadEvents,
+  hooks: RunHooks,
+): Promise<void> {
+  const { signal } = options;
+  signal?.throwIfAborted();
+  // One pool: every request in flight has its connection, plus one for the server's batch calls.
+  const agent = createAgent(options.requests + 2);
+  const hashCache = new HashCache(options.home);
+  // An abort ends every request under way; the retries then stop at once (they check the signal).
+  const abort = () => {
+    const reason: unknown = signal?.reason;
+    agent.destroy(reason instanceof Error ? reason : new Error('aborted')).catch(() => undefined);
+  };
+  signal?.addEventListener('abort', abort, { once: true });
+  try {
+    await uploadFiles(
+      {
+        api: new ServerApi(options.server, agent, options.token),
+        dispatcher: agent,
+        home: options.home,
+        bss: options.bss,
+        concurrency: options.concurrency,
+        budget: new Budget(options.bytesInFlight, options.requests),
+        hashCache,
+        retry: { ...options.retry, ...(signal ? { signal } : {}) },
+        events,
+      },
+      files,
+      target,
+      hooks,
+      options.type,
+    );
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    throw error;
+  } finally {
+    signal?.removeEventListener('abort', abort);
+    await hashCache.flush().catch(() => undefined);
+    await agent.close().catch(() => undefined);
+  }
+}
+
 /** Counts files and bytes for `onProgress`, and calls it on every change. */
 class Tally {
   readonly progress: TransferProgress;
@@ -147,11 +219,6 @@ export class DreamLakeClient {
     const target = parseSpace(options.to);
     const files = await collectFiles(typeof paths === 'string' ? [paths] : paths);
     const o = this.#options;
-    const signal = options.signal;
-    signal?.throwIfAborted();
-    const requests = o.requests ?? 16;
-    const agent = createAgent(requests + 2);
-    const hashCache = new HashCache(o.home);
     const tally = new Tally(
       options.onProgress,
       files.length,
@@ -165,51 +232,36 @@ export class DreamLakeClient {
       phase() {},
       note() {},
     };
-    // An abort ends every request under way; the retries then stop at once (the retry checks the signal).
-    const abort = () => {
-      const reason: unknown = signal?.reason;
-      agent.destroy(reason instanceof Error ? reason : new Error('aborted')).catch(() => undefined);
-    };
-    signal?.addEventListener('abort', abort, { once: true });
-    try {
-      await uploadFiles(
-        {
-          api: new ServerApi(o.server, agent, o.token),
-          dispatcher: agent,
-          home: o.home,
-          bss: undefined,
-          concurrency: o.concurrency ?? 4,
-          budget: new Budget(o.bytesInFlight ?? 64 * MIB, requests),
-          hashCache,
-          retry: { ...(o.retry ?? DEFAULT_RETRY), ...(signal ? { signal } : {}) },
-          events,
+    await runUpload(
+      {
+        server: o.server,
+        token: o.token,
+        home: o.home,
+        concurrency: o.concurrency ?? DEFAULT_CONCURRENCY,
+        requests: o.requests ?? DEFAULT_REQUESTS,
+        bytesInFlight: o.bytesInFlight ?? DEFAULT_BYTES_IN_FLIGHT,
+        retry: o.retry ?? DEFAULT_RETRY,
+        signal: options.signal,
+        type: options.type,
+      },
+      taking(files),
+      target,
+      events,
+      {
+        begin() {},
+        result: (_index, result) => {
+          summary.files += 1;
+          summary.bytes += result.size;
+          if (result.skipped) {
+            summary.alreadyStored += 1;
+            tally.bytes(result.size);
+          }
+          tally.file();
+          options.onFile?.(result);
         },
-        files.values() as Iterable<LocalFile>,
-        target,
-        {
-          begin() {},
-          result: (_index, result) => {
-            summary.files += 1;
-            summary.bytes += result.size;
-            if (result.skipped) {
-              summary.alreadyStored += 1;
-              tally.bytes(result.size);
-            }
-            tally.file();
-            options.onFile?.(result);
-          },
-          end() {},
-        },
-        options.type,
-      );
-    } catch (error) {
-      if (signal?.aborted) throw signal.reason;
-      throw error;
-    } finally {
-      signal?.removeEventListener('abort', abort);
-      await hashCache.flush().catch(() => undefined);
-      await agent.close().catch(() => undefined);
-    }
+        end() {},
+      },
+    );
     return summary;
   }
 

@@ -1,16 +1,18 @@
-import { ServerApi } from '../api.ts';
+import {
+  DEFAULT_BYTES_IN_FLIGHT,
+  DEFAULT_CONCURRENCY,
+  DEFAULT_REQUESTS,
+  runUpload,
+  type UploadRunOptions,
+} from '../client.ts';
 import { loadSettings, type SettingFlags } from '../config.ts';
 import type { Io } from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';
-import { createAgent } from '../http.ts';
 import { formatBytes, Progress } from '../progress.ts';
 import { parseSpace } from '../target.ts';
 import { ASSET_TYPES, isAssetType } from '../types.ts';
-import { Budget } from '../upload/budget.ts';
-import { collectFiles } from '../upload/files.ts';
-import { HashCache } from '../upload/hash.ts';
+import { collectFiles, taking } from '../upload/files.ts';
 import { DEFAULT_RETRY } from '../upload/retry.ts';
-import { uploadFiles } from '../upload/run.ts';
 import type { FileResult, LocalFile } from '../upload/uploader.ts';
 
 export interface UploadOptions extends SettingFlags {
@@ -20,10 +22,6 @@ export interface UploadOptions extends SettingFlags {
   concurrency?: string;
 }
 
-export const DEFAULT_CONCURRENCY = 4;
-/** Requests sending bodies at once (small files and parts together), and the bytes they may hold. */
-const REQUESTS_IN_FLIGHT = 16;
-const BYTES_IN_FLIGHT = 64 * 1024 * 1024;
 /** Without a terminal, a line as a file starts, for files at least this large. */
 const ANNOUNCE_FROM_BYTES = 16 * 1024 * 1024;
 /** Without a terminal, a progress line for a long file at most this often. */
@@ -43,18 +41,6 @@ function describe(result: FileResult): string {
     result.partsSent < result.partsTotal ? `, resumed: ${result.partsSent} of ${result.partsTotal} parts sent` : '';
   const legacy = result.legacy ? ' through the legacy BSS flow (not in the index)' : '';
   return `${where}  ${formatBytes(result.size)} ${result.type}  sha256 ${result.hash}${resumed}${legacy}`;
-}
-
-/**
- * The list's files in order, each let go of as it is taken: a run over 100,000s of files then
- * holds only those under way, not the whole list until its end.
- */
-function* taking(files: Array<LocalFile | undefined>): Generator<LocalFile> {
-  for (let i = 0; i < files.length; i += 1) {
-    const file = files[i] as LocalFile;
-    files[i] = undefined;
-    yield file;
-  }
 }
 
 /** Uploads files and folders into a space; stops starting files at the first failure. */
@@ -77,19 +63,14 @@ export async function upload(io: Io, paths: string[], options: UploadOptions): P
     plainEveryMs: options.json ? undefined : PLAIN_PROGRESS_EVERY_MS,
     color: !io.env.NO_COLOR && Boolean(io.stdout.isTTY),
   });
-  const budget = new Budget(BYTES_IN_FLIGHT, REQUESTS_IN_FLIGHT);
-  // One pool: every request in flight has its connection, plus one for the server's batch calls.
-  const agent = createAgent(REQUESTS_IN_FLIGHT + 2);
-  const api = new ServerApi(settings.server, agent, settings.token);
-  const hashCache = new HashCache(settings.home);
-  const deps = {
-    api,
-    dispatcher: agent,
+  const run: UploadRunOptions = {
+    server: settings.server,
+    token: settings.token,
     home: settings.home,
     bss: settings.bss,
     concurrency,
-    budget,
-    hashCache,
+    requests: DEFAULT_REQUESTS,
+    bytesInFlight: DEFAULT_BYTES_IN_FLIGHT,
     retry: {
       ...DEFAULT_RETRY,
       onRetry: (error: unknown, attempt: number, delay: number) =>
@@ -97,7 +78,7 @@ export async function upload(io: Io, paths: string[], options: UploadOptions): P
           `retrying in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${DEFAULT_RETRY.attempts}): ${(error as Error).message}`,
         ),
     },
-    events: progress,
+    type: typeOverride,
   };
   progress.start(
     files.length,
@@ -122,25 +103,19 @@ export async function upload(io: Io, paths: string[], options: UploadOptions): P
     flushing ??= setImmediate(flushNow);
   };
   try {
-    await uploadFiles(
-      deps,
-      taking(files),
-      target,
-      {
-        begin: (file) => {
-          progress.begin(file.name, file.size);
-          if (!progress.live && !options.json && file.size >= ANNOUNCE_FROM_BYTES)
-            io.stderr.write(`uploading ${file.name} (${formatBytes(file.size)})\n`);
-        },
-        result: (index, result) => {
-          if (result.skipped) progress.skipped();
-          results[index] = options.json ? JSON.stringify(result) : describe(result);
-          flush();
-        },
-        end: (file) => progress.end(file.name),
+    await runUpload(run, taking(files), target, progress, {
+      begin: (file) => {
+        progress.begin(file.name, file.size);
+        if (!progress.live && !options.json && file.size >= ANNOUNCE_FROM_BYTES)
+          io.stderr.write(`uploading ${file.name} (${formatBytes(file.size)})\n`);
       },
-      typeOverride,
-    );
+      result: (index, result) => {
+        if (result.skipped) progress.skipped();
+        results[index] = options.json ? JSON.stringify(result) : describe(result);
+        flush();
+      },
+      end: (file) => progress.end(file.name),
+    });
     flushNow();
     progress.stop();
     // The run's summary: beside the display on a terminal, on stderr otherwise (stdout stays one line per file).
@@ -152,7 +127,5 @@ export async function upload(io: Io, paths: string[], options: UploadOptions): P
     const rest = results.slice(printed).filter((line) => line !== undefined);
     if (rest.length > 0) progress.log(rest.join('\n'));
     progress.stop();
-    await hashCache.flush().catch(() => undefined);
-    await agent.close();
   }
 }
