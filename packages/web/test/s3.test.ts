@@ -14,7 +14,7 @@ import {
 } from '../../bss/test/storage-s3-env.ts';
 import { MIB, makeFile, ROOT, sha256File, tempDir, uniqueName } from '../../cli/test/e2e/harness.ts';
 import { chooseSpace, signUp } from './browser-helpers.ts';
-import { type S3Services, startS3Services } from './s3-services.ts';
+import { type RunningServices, startServicesWithEnv } from './services-with-env.ts';
 
 /**
  * What a bucket needs before browsers can PUT to it with presigned URLs: an answer to their CORS
@@ -46,7 +46,7 @@ describe('the web uploader against the S3 backend (RGW)', { skip: BROWSER_SKIP }
   // Where the browser's PUTs go: the endpoint itself, as the test server is addressed path-style.
   const s3Origin = s3?.endpoint ? new URL(s3.endpoint).origin : '';
   let bucket: TestBucket | undefined;
-  let services: S3Services | undefined;
+  let services: RunningServices | undefined;
   let browser: Browser | undefined;
   let dir: string | undefined;
 
@@ -58,7 +58,10 @@ describe('the web uploader against the S3 backend (RGW)', { skip: BROWSER_SKIP }
     // One after another, so that whatever started is assigned and closed by after() when a later start fails.
     browser = await launchChromium();
     dir = await tempDir('dreamlake-web-s3-');
-    services = await startS3Services(s3EnvVars(bucket.config), s3Origin);
+    services = await startServicesWithEnv({
+      bssEnv: s3EnvVars(bucket.config),
+      serverEnv: { WEB_CONNECT_ORIGINS: s3Origin },
+    });
     await allowBrowserUploads(bucket, services.serverUrl);
   });
   after(async () => {

@@ -1,7 +1,7 @@
 /**
- * The server and BSS for the page on S3. The e2e harness's `Services` builds the server's
- * environment itself, and the page on S3 needs one setting more there: WEB_CONNECT_ORIGINS, the
- * S3 endpoint's origin, which the CSP must allow for the browser's PUTs to the bucket.
+ * The server and BSS with settings of a test's own. The e2e harness's `Services` builds the
+ * server's environment itself; some page tests need more there: WEB_CONNECT_ORIGINS (the S3
+ * endpoint's origin, which the CSP must allow for the browser's PUTs to a bucket) or a quota.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, GaveUp, ROOT, waitFor } from '../../cli/test/e2e/harness.ts';
 
-export interface S3Services {
+export interface RunningServices {
   serverUrl: string;
   logs(): string;
   close(): Promise<void>;
@@ -43,9 +43,12 @@ async function stop(proc: Proc): Promise<void> {
   clearTimeout(timer);
 }
 
-/** BSS on the bucket `s3Env` names (CORS open to the page), and the server allowing `s3Origin`. */
-export async function startS3Services(s3Env: Record<string, string>, s3Origin: string): Promise<S3Services> {
-  const dir = await mkdtemp(join(tmpdir(), 'dreamlake-web-s3-services-'));
+/** BSS (CORS open to the page; disk storage unless `bssEnv` says otherwise) and the server, each with its extra settings. */
+export async function startServicesWithEnv(extra: {
+  bssEnv?: Record<string, string>;
+  serverEnv?: Record<string, string>;
+}): Promise<RunningServices> {
+  const dir = await mkdtemp(join(tmpdir(), 'dreamlake-web-services-'));
   const [serverPort, bssPort] = [await freePort(), await freePort()];
   const serverUrl = `http://127.0.0.1:${serverPort}`;
   const bssUrl = `http://127.0.0.1:${bssPort}`;
@@ -59,7 +62,8 @@ export async function startS3Services(s3Env: Record<string, string>, s3Origin: s
   const procs = [
     start('packages/bss/src/main.ts', {
       ...common,
-      ...s3Env,
+      STORAGE: 'fs',
+      ...extra.bssEnv,
       DREAMLAKE_DATA_DIR: join(dir, 'bss'),
       BSS_PORT: String(bssPort),
       CORS_ORIGINS: serverUrl,
@@ -71,10 +75,10 @@ export async function startS3Services(s3Env: Record<string, string>, s3Origin: s
       JWT_SECRET: randomBytes(32).toString('hex'),
       ALLOW_SIGNUP: 'true',
       SCRYPT_LOG_N: '12',
-      WEB_CONNECT_ORIGINS: s3Origin,
+      ...extra.serverEnv,
     }),
   ] as const;
-  const services: S3Services = {
+  const services: RunningServices = {
     serverUrl,
     logs: () => `--- BSS ---\n${procs[0].output.join('')}\n--- server ---\n${procs[1].output.join('')}`,
     async close() {
