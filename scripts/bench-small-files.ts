@@ -14,6 +14,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
+import { mapLimit } from '../support/pool.ts';
 import { machineBusySeconds } from './bench-machine.ts';
 import { removeTemp, tempDir } from './bench-services.ts';
 
@@ -23,22 +24,6 @@ export interface SmallFiles {
   /** Every file, in the order written. */
   paths: string[];
   bytesEach: number;
-}
-
-/** Runs `task` over `items`, at most `limit` at once. */
-export async function eachLimit<T>(
-  items: readonly T[],
-  limit: number,
-  task: (item: T, index: number) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      await task(items[i] as T, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 /**
@@ -65,7 +50,7 @@ export async function makeSmallFiles(
   await mkdir(dir, { recursive: true });
   for (let f = 0; f < folders; f += 1)
     await mkdir(join(dir, `d${String(f).padStart(String(folders - 1).length, '0')}`));
-  await eachLimit(paths, 32, async (path) => writeFile(path, randomBytes(bytesEach)));
+  await mapLimit(paths, 32, async (path) => writeFile(path, randomBytes(bytesEach)));
   return { dir, paths, bytesEach };
 }
 
@@ -192,7 +177,7 @@ export async function rawSendFiles(paths: readonly string[], origin: string, con
   const cpu = process.cpuUsage();
   const machineBefore = await machineBusySeconds();
   try {
-    await eachLimit(paths, concurrency, async (path, i) => {
+    await mapLimit(paths, concurrency, async (path, i) => {
       const body = await readFile(path);
       const sha256 = createHash('sha256').update(body).digest('hex');
       requests += 1;

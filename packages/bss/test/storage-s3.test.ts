@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { CompleteMultipartUploadCommand } from '@aws-sdk/client-s3';
 import { HashMismatchError, NotFoundError } from '@dreamlake/presign';
+import { mapLimit } from '../../../support/pool.ts';
 import { createS3Client } from '../src/storage/s3/client.ts';
 import { resolveOptions } from '../src/storage/s3/config.ts';
 import { createS3Storage, S3Storage, type S3StorageOptions } from '../src/storage/s3/index.ts';
@@ -140,16 +141,10 @@ describe('S3 backend against a real S3 server', { skip: base ? false : S3_SKIP_R
   test('parts-done lists every part of an upload beyond the 1,000 one ListParts page holds', async () => {
     const ref = await storage.createUpload({ owner, project, hash: 'a'.repeat(64), contentType: 'text/plain' });
     const numbers = Array.from({ length: 1001 }, (_, i) => i + 1);
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 16 }, async () => {
-        while (next < numbers.length) {
-          const n = numbers[next++]!;
-          const res = await putPart(await storage.partUrl(ref, n, { expiresInSeconds: 600 }), Buffer.from(`part ${n}`));
-          assert.equal(res.status, 200);
-        }
-      }),
-    );
+    await mapLimit(numbers, 16, async (n) => {
+      const res = await putPart(await storage.partUrl(ref, n, { expiresInSeconds: 600 }), Buffer.from(`part ${n}`));
+      assert.equal(res.status, 200);
+    });
     const parts = await storage.listParts(ref);
     assert.equal(parts?.length, 1001);
     assert.deepEqual(
