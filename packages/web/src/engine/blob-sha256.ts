@@ -1,0 +1,72 @@
+/**
+ * SHA-256 of a Blob, read piece by piece (hash-wasm, incremental), so a large file is never in
+ * memory at once. Runs in the hashing worker; plain enough to be tested in Node too.
+ */
+import { createSHA256 } from 'hash-wasm';
+
+/** The one buffer the file's bytes are read into, over and over. */
+const BUFFER = 4 * 1024 * 1024;
+/** Slices for browsers whose Blob streams take no buffer of ours. */
+const SLICE = 8 * 1024 * 1024;
+const AHEAD = 3;
+
+/**
+ * Reads into one reused buffer (a BYOB reader); false when the browser's Blob stream is no byte
+ * stream. In Chromium this costs about half the CPU of `blob.slice().arrayBuffer()`, which
+ * allocates, fills and later collects a new ArrayBuffer per slice: measured 0.6 to 1 s against
+ * 1.8 to 2.7 s of CPU to read 256 MiB, and reading was the larger half of hashing in the page.
+ */
+export async function readIntoBuffer(blob: Blob, onBytes: (bytes: Uint8Array) => void): Promise<boolean> {
+  let reader: ReadableStreamBYOBReader;
+  try {
+    reader = blob.stream().getReader({ mode: 'byob' });
+  } catch {
+    return false;
+  }
+  let buffer = new ArrayBuffer(BUFFER);
+  for (;;) {
+    const { done, value } = await reader.read(new Uint8Array(buffer, 0, BUFFER));
+    if (done || !value) return true;
+    onBytes(value);
+    buffer = value.buffer; // the same memory, handed back by the stream
+  }
+}
+
+/** Reads slices ahead (AHEAD at a time) while the one before them is hashed. */
+export async function readSlices(blob: Blob, onBytes: (bytes: Uint8Array) => void): Promise<void> {
+  const read = (offset: number): Promise<ArrayBuffer> =>
+    blob.slice(offset, Math.min(blob.size, offset + SLICE)).arrayBuffer();
+  const pending: Array<Promise<ArrayBuffer>> = [];
+  let nextOffset = 0;
+  const fill = (): void => {
+    while (pending.length < AHEAD && nextOffset < blob.size) {
+      pending.push(read(nextOffset));
+      nextOffset += SLICE;
+    }
+  };
+  fill();
+  while (pending.length > 0) {
+    const bytes = new Uint8Array(await (pending.shift() as Promise<ArrayBuffer>));
+    fill();
+    onBytes(bytes);
+  }
+}
+
+/** The SHA-256 (64 lowercase hex); `onBytes` gets the count hashed so far after each piece. */
+export async function blobSha256(
+  blob: Blob,
+  onBytes: (done: number) => void,
+  read: (blob: Blob, onBytes: (bytes: Uint8Array) => void) => Promise<boolean> = readIntoBuffer,
+): Promise<string> {
+  const hasher = await createSHA256();
+  hasher.init();
+  let done = 0;
+  const update = (bytes: Uint8Array): void => {
+    hasher.update(bytes);
+    done += bytes.byteLength;
+    onBytes(done);
+  };
+  if (!(await read(blob, update))) await readSlices(blob, update);
+  if (done !== blob.size) throw new Error(`read ${done} of the file's ${blob.size} bytes (was it changed?)`);
+  return hasher.digest('hex');
+}

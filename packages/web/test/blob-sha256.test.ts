@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import { blobSha256, readIntoBuffer, readSlices } from '../src/engine/blob-sha256.ts';
+
+const MIB = 1024 * 1024;
+// Around the 4 MiB read buffer and the 8 MiB slices: empty, one byte, exact multiples, one over.
+const SIZES = [0, 1, 4 * MIB, 4 * MIB + 1, 8 * MIB, 8 * MIB + 1, 25 * MIB + 123];
+
+for (const [path, read] of [
+  ['one reused buffer (BYOB)', readIntoBuffer],
+  [
+    'slices (browsers without byte streams)',
+    async (blob: Blob, on: (b: Uint8Array) => void) => {
+      await readSlices(blob, on);
+      return true;
+    },
+  ],
+] as const) {
+  test(`the SHA-256 read through ${path} is the file's, at every size around the piece sizes`, async () => {
+    for (const size of SIZES) {
+      const bytes = randomBytes(size);
+      const seen: number[] = [];
+      const hash = await blobSha256(new Blob([bytes]), (done) => seen.push(done), read);
+      assert.equal(hash, createHash('sha256').update(bytes).digest('hex'), `${size} bytes`);
+      assert.equal(seen.at(-1) ?? 0, size, 'progress ends at the file size');
+      assert.deepEqual(
+        seen,
+        [...seen].sort((a, b) => a - b),
+        'progress only grows',
+      );
+    }
+  });
+}
+
+test('where a Blob stream takes no buffer of ours, the hash is read through slices instead', async () => {
+  const bytes = randomBytes(9 * MIB + 7);
+  const noByteStream = async () => false; // as readIntoBuffer answers in such a browser
+  const hash = await blobSha256(new Blob([bytes]), () => {}, noByteStream);
+  assert.equal(hash, createHash('sha256').update(bytes).digest('hex'));
+});
