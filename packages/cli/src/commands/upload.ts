@@ -13,7 +13,7 @@ import { parseSpace } from '../target.ts';
 import { ASSET_TYPES, isAssetType } from '../types.ts';
 import { collectFiles, taking } from '../upload/files.ts';
 import { DEFAULT_RETRY } from '../upload/retry.ts';
-import type { FileResult, LocalFile } from '../upload/uploader.ts';
+import type { FileResult } from '../upload/uploader.ts';
 
 export interface UploadOptions extends SettingFlags {
   to?: string;
