@@ -77,7 +77,11 @@ test('init answers exists with a receipt when the verified blob is stored, and s
   const paths = uploadPaths('files', scope);
 
   const fresh = await bss.app.inject({ method: 'POST', url: paths.init, payload: { contentType: 'text/plain' } });
-  assert.deepEqual(Object.keys(fresh.json()).sort(), ['key', 'uploadId'], 'nothing stored yet: a plain init answer');
+  assert.deepEqual(
+    Object.keys(fresh.json()).sort(),
+    ['key', 'partCheck', 'uploadId'],
+    'nothing stored yet: a plain init answer (no exists, no receipt)',
+  );
 
   const put = await bss.app.inject({
     method: 'PUT',
