@@ -11,10 +11,9 @@
  * network gone) and made again sends or fetches only what is missing, and every file is checked
  * against its SHA-256.
  */
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import type { AssetType, IndexedFile } from '@dreamlake/protocol';
 import { ServerApi } from './api.ts';
+import { homeDir } from './config.ts';
 import { DownloadClient } from './download/client.ts';
 import type { DownloadItem, FileOutcome } from './download/run.ts';
 import { createAgent } from './http.ts';
@@ -97,11 +96,6 @@ export interface DownloadSummary {
   skipped: number;
   /** Files that failed, each with its reason in `onFile` (the others were still fetched). */
   failed: number;
-}
-
-function defaultHome(): string {
-  const env = process.env.DREAMLAKE_HOME;
-  return env && env !== '' ? env : join(homedir(), '.dreamlake');
 }
 
 /** What one upload run needs besides its files: the server, the caller's limits and where it reports. */
@@ -198,7 +192,7 @@ export class DreamLakeClient {
   readonly #agent;
 
   constructor(options: ClientOptions) {
-    this.#options = { ...options, home: options.home ?? defaultHome() };
+    this.#options = { ...options, home: options.home ?? homeDir(process.env) };
     this.#agent = createAgent(2);
     this.#api = new ServerApi(options.server, this.#agent, options.token);
   }

@@ -2,13 +2,21 @@ import { type FileHandle, open, rename, rm, stat } from 'node:fs/promises';
 import type { Dispatcher } from 'undici';
 import { ApiError, CliError, NetworkError } from '../errors.ts';
 import type { Budget } from '../upload/budget.ts';
-import type { HashCache } from '../upload/hash.ts';
+import { DigestBuilder, type HashCache } from '../upload/hash.ts';
+import { choosePartSize } from '../upload/plan.ts';
 import { eachLimited } from '../upload/pool.ts';
 import { type RetryOptions, withRetry } from '../upload/retry.ts';
 import { drainBody } from './body.ts';
-import { DigestBuilder } from './digest.ts';
 import { ChunkStateWriter, partialPaths, readChunkState, removeState } from './partial.ts';
 import { rangedGet } from './ranged-get.ts';
+
+/**
+ * The SHA-256 of a file as it is written, with its upload part CRC-32s (the shape the hash cache
+ * keeps): a downloaded file is then known to the next upload or download without a read.
+ */
+function fileDigest(size: number): DigestBuilder {
+  return new DigestBuilder(choosePartSize(size));
+}
 
 /** One file to fetch: where from, where to, and what it must hash to. */
 export interface FileJob {
@@ -86,7 +94,8 @@ export async function transferFile(
   } else {
     result = await streamed(deps, job, events, url, paths.data);
   }
-  const { sha256, digest } = result.builder.finish();
+  const digest = result.builder.digest();
+  const { sha256 } = digest;
   if (sha256 !== job.hash || result.builder.bytes !== job.size) {
     await rm(paths.data, { force: true });
     if (job.size > deps.chunkSize) await removeState(paths.state);
@@ -132,7 +141,7 @@ async function streamed(
   url: { current: string; renewed: boolean },
   data: string,
 ): Promise<{ resumedBytes: number; builder: DigestBuilder }> {
-  let builder = new DigestBuilder(job.size);
+  let builder = fileDigest(job.size);
   const existing = (await stat(data).catch(() => null))?.size ?? 0;
   const handle = await open(data, existing > 0 && existing <= job.size ? 'r+' : 'w+');
   try {
@@ -146,7 +155,7 @@ async function streamed(
       await attempt(deps, job, url, () =>
         deps.budget.run(job.size - offset, async () => {
           if (hashed !== offset) {
-            builder = new DigestBuilder(job.size);
+            builder = fileDigest(job.size);
             await hashRange(handle, builder, 0, offset);
             hashed = offset;
           }
@@ -155,7 +164,7 @@ async function streamed(
             events.bytes?.(job.name, -offset);
             offset = 0;
             hashed = 0;
-            builder = new DigestBuilder(job.size);
+            builder = fileDigest(job.size);
             await handle.truncate(0);
           }
           await drainBody(
@@ -225,7 +234,7 @@ async function chunked(
     const resumedBytes = [...done].reduce((sum, i) => sum + bounds(i).end - bounds(i).start, 0);
     if (resumedBytes > 0) events.resumed?.(job.name, resumedBytes);
 
-    const builder = new DigestBuilder(job.size);
+    const builder = fileDigest(job.size);
     let cursor = 0;
     let hashing: Promise<void> = Promise.resolve();
     const readBuffer = Buffer.allocUnsafe(READ_BUFFER);

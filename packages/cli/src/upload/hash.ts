@@ -140,20 +140,6 @@ const SMALL_READ_BYTES = 1024 * 1024;
 /** The buffer a large file is read through, again and again (no buffer per chunk to collect). */
 const READ_BUFFER_BYTES = 4 * 1024 * 1024;
 
-/** The CRC-32 of each part of bytes in memory (one for an empty file). */
-function partCrcs(bytes: Uint8Array, partSize: number): string[] {
-  const crcs: string[] = [];
-  for (let offset = 0; offset < bytes.length || crcs.length === 0; offset += partSize) {
-    crcs.push(crc32Base64(crc32(bytes.subarray(offset, offset + partSize))));
-  }
-  return crcs;
-}
-
-/** The SHA-256 and per-part CRC-32s of bytes already in memory. */
-export function digestBytes(bytes: Buffer, partSize: number): FileDigest {
-  return { sha256: createHash('sha256').update(bytes).digest('hex'), partSize, partCrc32: partCrcs(bytes, partSize) };
-}
-
 /**
  * SHA-256 and per-part CRC-32 over bytes that arrive in order, in chunks of any size (a file read,
  * a download written).
@@ -187,10 +173,22 @@ export class DigestBuilder {
     this.#total += chunk.length;
   }
 
+  /** Bytes fed so far. */
+  get bytes(): number {
+    return this.#total;
+  }
+
   digest(): FileDigest {
     if (this.#inPart > 0 || this.#total === 0) this.#crcs.push(crc32Base64(this.#crc));
     return { sha256: this.#sha.digest('hex'), partSize: this.#partSize, partCrc32: this.#crcs };
   }
+}
+
+/** The SHA-256 and per-part CRC-32s of bytes already in memory. */
+export function digestBytes(bytes: Buffer, partSize: number): FileDigest {
+  const builder = new DigestBuilder(partSize);
+  builder.update(bytes);
+  return builder.digest();
 }
 
 /** Reads the file once, computing the SHA-256 of the whole and the CRC-32 of every part. */

@@ -35,49 +35,26 @@ const IN_MEMORY_BYTES = 256 * 1024;
  * when it ends short (`invalid_part`) or is cut off. As `copyBody` does, a refusal pauses the body
  * rather than destroying the socket, so the client still gets its answer.
  */
-function readBody(body: Readable, size: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let received = 0;
-    let settled = false;
-    const settle = (error: unknown, bytes?: Buffer) => {
-      if (settled) return;
-      settled = true;
-      body.off('data', onData);
-      body.off('end', onEnd);
-      body.off('error', onCut);
-      body.off('close', onClose);
-      if (error === undefined) return resolve(bytes as Buffer);
-      body.pause();
-      reject(error);
-    };
-    const onData = (chunk: Buffer) => {
-      received += chunk.length;
-      if (received > size) return settle(tooLarge(size));
+async function readBody(body: Readable, size: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let received = 0;
+  const sink = new Writable({
+    write: (chunk: Buffer, _encoding, callback) => {
       chunks.push(chunk);
-    };
-    const onEnd = () => {
-      if (received < size) {
-        return settle(
-          new DreamLakeError('invalid_part', `the body has ${received} bytes; this URL was signed for ${size}`, {
-            size,
-          }),
-        );
-      }
-      // A body that came in one chunk (the usual case for a small file) is used as it is.
-      settle(undefined, chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received));
-    };
-    const onCut = () => settle(new DreamLakeError('invalid_part', 'the body was cut off before its end'));
-    const onClose = () => {
-      if (!body.readableEnded) onCut();
-    };
-    body.on('data', onData);
-    body.on('end', onEnd);
-    body.on('error', onCut);
-    body.on('close', onClose);
-    if (body.readableEnded) onEnd();
-    else body.resume();
+      callback();
+    },
   });
+  await copyBody(body, sink, (chunk) => {
+    received += chunk.length;
+    if (received > size) throw tooLarge(size);
+  });
+  if (received < size) {
+    throw new DreamLakeError('invalid_part', `the body has ${received} bytes; this URL was signed for ${size}`, {
+      size,
+    });
+  }
+  // A body that came in one chunk (the usual case for a small file) is used as it is.
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received);
 }
 
 /**
