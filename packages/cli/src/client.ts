@@ -14,10 +14,10 @@
 import type { AssetType, IndexedFile } from '@dreamlake/protocol';
 import { ServerApi } from './api.ts';
 import { homeDir } from './config.ts';
-import { DownloadClient } from './download/client.ts';
+import { DownloadClient, folderItems } from './download/client.ts';
 import type { DownloadItem, FileOutcome } from './download/run.ts';
 import { createAgent } from './http.ts';
-import { parseSpace } from './target.ts';
+import { parseSpace, parseSpacePath } from './target.ts';
 import { Budget } from './upload/budget.ts';
 import { collectFiles, taking } from './upload/files.ts';
 import { HashCache } from './upload/hash.ts';
@@ -265,9 +265,7 @@ export class DreamLakeClient {
    * outside that folder is refused; a file already there with the right SHA-256 is skipped.
    */
   async download(source: string, options: DownloadCallOptions): Promise<DownloadSummary> {
-    const [namespace = '', space = '', ...rest] = source.split('/');
-    const where = parseSpace(`${namespace}/${space}`);
-    const path = rest.join('/');
+    const { path, ...where } = parseSpacePath(source);
     const o = this.#options;
     const client = new DownloadClient({
       server: o.server,
@@ -286,13 +284,7 @@ export class DreamLakeClient {
         const base = grant.name.split('/').pop() as string;
         items = [{ name: grant.name, hash: grant.hash, size: grant.size, relative: base, url: grant.url }];
       } else {
-        const prefix = path === '' || path.endsWith('/') ? path : `${path}/`;
-        items = remote.files.map((f) => ({
-          name: f.name,
-          hash: f.hash,
-          size: f.size,
-          relative: f.name.slice(prefix.length),
-        }));
+        items = folderItems(remote);
       }
       const tally = new Tally(
         options.onProgress,

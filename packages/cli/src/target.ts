@@ -30,3 +30,9 @@ export function parseFileRef(text: string): SpaceRef & { name: string } {
     name: parts.slice(2).join('/'),
   };
 }
+
+/** `NAMESPACE/SPACE[/PATH]`: PATH may hold slashes, and ends in `/` to name a folder. */
+export function parseSpacePath(text: string): SpaceRef & { path: string } {
+  const [namespace = '', space = '', ...rest] = text.split('/');
+  return { ...parseSpace(`${namespace}/${space}`), path: rest.join('/') };
+}

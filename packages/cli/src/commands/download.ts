@@ -2,25 +2,18 @@ import { stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { loadSettings, type SettingFlags } from '../config.ts';
 import type { Io } from '../context.ts';
-import { DownloadClient } from '../download/client.ts';
+import { DownloadClient, folderItems } from '../download/client.ts';
 import type { DownloadEvents, DownloadItem, FileOutcome } from '../download/run.ts';
 import { DownloadProgress } from '../download-progress.ts';
 import { CliError } from '../errors.ts';
 import { formatBytes, formatDuration, Progress } from '../progress.ts';
-import { parseSpace } from '../target.ts';
+import { parseSpacePath } from '../target.ts';
 import { DEFAULT_RETRY } from '../upload/retry.ts';
 
 export interface DownloadOptions extends SettingFlags {
   output?: string;
   json?: boolean;
   force?: boolean;
-}
-
-/** `NAMESPACE/SPACE[/PATH]`: PATH may hold slashes, and ends in `/` to name a folder. */
-function parseRef(text: string): { namespace: string; space: string; path: string } {
-  const [namespace = '', space = '', ...rest] = text.split('/');
-  const ref = parseSpace(`${namespace}/${space}`);
-  return { ...ref, path: rest.join('/') };
 }
 
 /** `-o PATH` (a folder takes the file's base name), or the file's base name in the working folder. */
@@ -53,7 +46,7 @@ function describe(outcome: FileOutcome): string {
  * any file that fails makes the run exit 1 after the others are done.
  */
 export async function download(io: Io, refText: string, options: DownloadOptions): Promise<void> {
-  const ref = parseRef(refText);
+  const ref = parseSpacePath(refText);
   const where = { namespace: ref.namespace, space: ref.space };
   const cwd = (io.cwd ?? process.cwd)();
   const settings = await loadSettings(io.env, options);
@@ -80,15 +73,10 @@ export async function download(io: Io, refText: string, options: DownloadOptions
       io.stdout.write(`${options.json ? jsonLine(where, outcome) : describe(outcome)}\n`);
       return;
     }
-    const prefix = ref.path === '' || ref.path.endsWith('/') ? ref.path : `${ref.path}/`;
+    const { prefix } = remote;
     const folderName = prefix === '' ? ref.space : (prefix.slice(0, -1).split('/').pop() as string);
     const root = resolve(cwd, options.output ?? folderName);
-    const items: DownloadItem[] = remote.files.map((f) => ({
-      name: f.name,
-      hash: f.hash,
-      size: f.size,
-      relative: f.name.slice(prefix.length),
-    }));
+    const items = folderItems(remote);
     await manyFiles(io, client, where, items, root, options);
   } finally {
     await client.close();

@@ -25,7 +25,19 @@ export interface DownloadClientOptions {
 }
 
 /** What a path in a space names: one file, or the files under a folder prefix. */
-export type Remote = { kind: 'file'; grant: DownloadGrant } | { kind: 'folder'; files: IndexedFile[] };
+export type Remote =
+  | { kind: 'file'; grant: DownloadGrant }
+  | { kind: 'folder'; files: IndexedFile[] /** `''` or a folder path ending in `/`. */; prefix: string };
+
+/** A folder's files as download items, each at its path relative to the folder. */
+export function folderItems(remote: Extract<Remote, { kind: 'folder' }>): DownloadItem[] {
+  return remote.files.map((f) => ({
+    name: f.name,
+    hash: f.hash,
+    size: f.size,
+    relative: f.name.slice(remote.prefix.length),
+  }));
+}
 
 export const DEFAULTS = {
   requests: 16,
@@ -75,7 +87,7 @@ export class DownloadClient {
           : `no file or folder "${path}" in ${namespace}/${space}`;
       throw new ApiError(404, 'not_found', what);
     }
-    return { kind: 'folder', files: under };
+    return { kind: 'folder', files: under, prefix };
   }
 
   /** Fetches the items of one space (see downloadItems). */
