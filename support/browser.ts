@@ -4,7 +4,7 @@
  * Nothing here starts services, so scripts can use it without importing test code.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -30,8 +30,23 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-/** Builds the page as `npm run build` does, so the server serves what the sources say. */
+/** The newest modification time of the files under `path` (a file or a folder). */
+function newest(path: string): number {
+  const info = statSync(path);
+  if (!info.isDirectory()) return info.mtimeMs;
+  return Math.max(info.mtimeMs, ...readdirSync(path).map((name) => newest(join(path, name))));
+}
+
+/**
+ * Builds the page as `npm run build` does, so the server serves what the sources say, unless the
+ * build is newer than every source (`npm test` builds it first). Test files run in parallel, and
+ * a build empties `dist/` first: one test's build must not pull the page from under another's.
+ */
 export function buildPage(): void {
+  const web = join(ROOT, 'packages/web');
+  const built = join(web, 'dist/index.html');
+  const sources = ['src', 'static', 'build.mjs'].map((name) => join(web, name));
+  if (existsSync(built) && statSync(built).mtimeMs >= Math.max(...sources.map(newest))) return;
   const result = spawnSync(process.execPath, [join(ROOT, 'packages/web/build.mjs')], { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`building the page failed: ${result.stderr}`);
 }
