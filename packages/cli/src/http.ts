@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createReadStream, type ReadStream } from 'node:fs';
+import { type ErrorFactory, type FetchLike, readFailure, type Transport } from '@dreamlake/protocol/client';
 import { Agent, type Dispatcher, request } from 'undici';
 import { ApiError, CliError, NetworkError } from './errors.ts';
 
@@ -43,43 +44,22 @@ function header(headers: Headers, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-function retryAfter(headers: Headers): number | undefined {
-  const text = header(headers, 'retry-after');
-  if (text === undefined) return undefined;
-  const seconds = Number(text);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds;
-  const date = Date.parse(text);
-  return Number.isNaN(date) ? undefined : Math.max(0, (date - Date.now()) / 1000);
-}
-
-function xmlTag(text: string, tag: string): string | undefined {
-  const match = new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(text);
-  return match?.[1];
-}
+/**
+ * The CLI's failures for the protocol client: a service's answer is an ApiError, no answer a
+ * NetworkError, a malformed answer a CliError (each prints as one line and exits 1).
+ */
+export const cliErrors: ErrorFactory = {
+  answer: (f) => new ApiError(f.status, f.code, f.message, f.retryAfter),
+  network: (url, cause) => new NetworkError(url, cause),
+  invalid: (url, what) => new CliError(`${new URL(url).origin} answered ${what}`),
+};
 
 /**
  * An error answer as one ApiError: our services send `{ error: { code, message } }`, S3 sends
  * XML `<Error><Code>…</Code><Message>…</Message></Error>`, anything else keeps its status.
  */
 export function errorFromResponse(status: number, headers: Headers, text: string): ApiError {
-  const wait = retryAfter(headers);
-  try {
-    const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
-    if (body?.error && typeof body.error.code === 'string') {
-      return new ApiError(status, body.error.code, String(body.error.message ?? body.error.code), wait);
-    }
-  } catch {
-    // not JSON
-  }
-  const code = xmlTag(text, 'Code');
-  if (code) return new ApiError(status, code, xmlTag(text, 'Message') ?? code, wait);
-  const snippet = text.replace(/\s+/g, ' ').trim().slice(0, 200);
-  return new ApiError(status, `http_${status}`, snippet === '' ? 'no details' : snippet, wait);
-}
-
-export interface JsonRequest {
-  body?: unknown;
-  token?: string | undefined;
+  return cliErrors.answer(readFailure(status, text, header(headers, 'retry-after'))) as ApiError;
 }
 
 async function send(
@@ -112,28 +92,29 @@ async function okText(response: Dispatcher.ResponseData, url: string): Promise<s
   return text;
 }
 
-/** Sends JSON (when there is a body) and answers the parsed JSON; errors become ApiError. */
-export async function requestJson<T>(
-  dispatcher: Dispatcher,
-  method: Dispatcher.HttpMethod,
-  url: string,
-  options: JsonRequest = {},
-): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  let body: string | undefined;
-  if (options.body !== undefined) {
-    body = JSON.stringify(options.body);
-    headers['content-type'] = 'application/json';
-  }
-  const response = await send(dispatcher, method, url, { headers, body });
-  const text = await okText(response, url);
-  if (text === '') return {} as T;
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    throw new CliError(`${new URL(url).origin} answered something that is not JSON (HTTP ${response.statusCode})`);
-  }
+/**
+ * The shape of `fetch` the protocol client speaks, on the run's keep-alive pool: undici's
+ * `request` under it costs about a third of the CPU of undici's own `fetch` per JSON request
+ * (measured on a loopback server, 16 at a time). Requests carry the run's request id.
+ */
+export function poolFetch(dispatcher: Dispatcher): FetchLike {
+  return async (url, init) => {
+    const response = await send(dispatcher, init.method as Dispatcher.HttpMethod, url, {
+      headers: init.headers,
+      body: init.body ?? null,
+      signal: init.signal ?? null,
+    });
+    return {
+      status: response.statusCode,
+      headers: { get: (name) => header(response.headers, name.toLowerCase()) ?? null },
+      text: () => response.body.text(),
+    };
+  };
+}
+
+/** The protocol client's transport for the CLI: its pool, its error types. */
+export function cliTransport(dispatcher: Dispatcher): Transport {
+  return { fetch: poolFetch(dispatcher), errors: cliErrors };
 }
 
 export interface PutBody {

@@ -60,3 +60,30 @@ export function fileNameProblem(name: string): string | null {
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
 export const MAX_PART_SIZE = 5 * 1024 * 1024 * 1024;
 export const MAX_PARTS = 10_000;
+
+/** Largest file a batch grant offers a single-shot `singleUrl` for: one part. */
+export const SINGLE_UPLOAD_MAX_BYTES = 16 * 1024 * 1024;
+
+/** A part of a file: its number (from 1) and byte range. */
+export interface PartRange {
+  partNumber: number;
+  /** Inclusive first byte. */
+  start: number;
+  /** Exclusive end. */
+  end: number;
+}
+
+/** Number of parts; an empty file still has one (empty) part. */
+export function partCount(fileSize: number, partSize: number): number {
+  return Math.max(1, Math.ceil(fileSize / partSize));
+}
+
+export function partRange(fileSize: number, partSize: number, partNumber: number): PartRange {
+  const start = (partNumber - 1) * partSize;
+  return { partNumber, start, end: Math.min(fileSize, start + partSize) };
+}
+
+/** Every part of a file, in order. */
+export function planParts(fileSize: number, partSize: number): PartRange[] {
+  return Array.from({ length: partCount(fileSize, partSize) }, (_, i) => partRange(fileSize, partSize, i + 1));
+}

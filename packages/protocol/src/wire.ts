@@ -147,3 +147,33 @@ export interface PartUrlsAnswer {
   parts: Record<string, string>;
   expiresAt?: string;
 }
+
+/** `GET /auth/me`: who the token is, and the namespaces they may act in. */
+export interface Me {
+  username: string;
+  namespaces: Array<{ name: string; kind: string; role: string }>;
+}
+
+/** A space of a namespace, as `GET /namespaces/{ns}/spaces` lists it. */
+export interface Space {
+  namespace: string;
+  name: string;
+  createdAt: string;
+}
+
+/** An upload BSS opened: what every later step names. */
+export interface OpenUpload {
+  uploadId: string;
+  key: string;
+}
+
+/**
+ * The answer to `POST {singleUrl}`: send the body to the single URL itself (`put`), or to S3 with
+ * the URL and headers given and then ask BSS to complete it (`s3`).
+ */
+export type SingleBegin =
+  | { mode: 'put'; url: string }
+  | { mode: 's3'; url: string; headers?: Record<string, string>; key: string; expiresAt?: string };
+
+/** `POST /downloads/batch`: one entry per name asked, in order. */
+export type DownloadBatchEntry = { index: number } & (DownloadGrant | ErrorAnswer);

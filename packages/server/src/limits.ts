@@ -17,5 +17,5 @@ export const BATCH_MAX_BODY_BYTES = 5 * MiB;
 /** The lookup body: 10,000 names and hashes. */
 export const LOOKUP_MAX_BODY_BYTES = 16 * MiB;
 
-/** Largest file a batch grant offers a single-shot `singleUrl` for: one part. */
-export const SINGLE_UPLOAD_MAX_BYTES = 16 * MiB;
+/** Largest file a batch grant offers a single-shot `singleUrl` for: one part (the protocol's rule). */
+export { SINGLE_UPLOAD_MAX_BYTES } from '@dreamlake/protocol';

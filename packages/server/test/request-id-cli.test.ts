@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { requestJson } from '@dreamlake/protocol/client';
 import type { FastifyInstance } from 'fastify';
-import { createAgent, requestId, requestJson, withRequestId } from '../../cli/src/http.ts';
+import { cliTransport, createAgent, requestId, withRequestId } from '../../cli/src/http.ts';
 import { buildServerApp, type DB, openDatabase } from '../src/index.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/engines.ts';
 import { testConfig } from './helpers/harness.ts';
@@ -29,20 +30,21 @@ const urlsOf = (id: string) => lines.filter((l) => l.requestId === id && l.req).
 
 test('the CLI sends the id of the operation it runs in with every request, even interleaved', async () => {
   const agent = createAgent(4);
+  const via = cliTransport(agent);
   try {
     const operation = (id: string, path: string) =>
       withRequestId(id, async () => {
         assert.equal(requestId(), id);
-        await requestJson(agent, 'GET', `${url}${path}`);
+        await requestJson(via, 'GET', `${url}${path}`);
         await new Promise((resolve) => setTimeout(resolve, 5));
-        await requestJson(agent, 'GET', `${url}/readyz`);
+        await requestJson(via, 'GET', `${url}/readyz`);
       });
     await Promise.all([operation('op-a', '/healthz'), operation('op-b', '/openapi.json')]);
     assert.deepEqual(urlsOf('op-a'), ['/healthz', '/readyz']);
     assert.deepEqual(urlsOf('op-b'), ['/openapi.json', '/readyz']);
 
     assert.equal(requestId(), undefined);
-    await requestJson(agent, 'GET', `${url}/healthz`);
+    await requestJson(via, 'GET', `${url}/healthz`);
     const last = lines.filter((l) => l.req).at(-1)!;
     assert.match(last.requestId!, /^[0-9a-f-]{36}$/, 'outside an operation the server names the request');
   } finally {

@@ -106,7 +106,7 @@ export class DownloadClient {
       rangesPerFile: o.rangesPerFile ?? DEFAULTS.rangesPerFile,
       hashCache: this.#cache,
       fileConcurrency: o.requests ?? DEFAULTS.requests,
-      grants: new Grants(this.api, this.#agent, o.token, where),
+      grants: new Grants(this.api, where),
       ...(o.signal ? { signal: o.signal } : {}),
     };
     return downloadItems(deps, items, run, events);

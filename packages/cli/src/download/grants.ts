@@ -1,7 +1,5 @@
-import type { Dispatcher } from 'undici';
 import type { DownloadGrant, ServerApi } from '../api.ts';
-import { ApiError, CliError } from '../errors.ts';
-import { requestJson } from '../http.ts';
+import { ApiError } from '../errors.ts';
 
 /** Entries in one `POST /downloads/batch`. */
 export const GRANT_BATCH_MAX = 1000;
@@ -14,34 +12,21 @@ export type GrantAnswer = DownloadGrant | { error: { code: string; message: stri
  */
 export class Grants {
   readonly #api: ServerApi;
-  readonly #dispatcher: Dispatcher;
-  readonly #token: string | undefined;
   readonly #where: { namespace: string; space: string };
   #batches = true;
 
-  constructor(
-    api: ServerApi,
-    dispatcher: Dispatcher,
-    token: string | undefined,
-    where: { namespace: string; space: string },
-  ) {
+  constructor(api: ServerApi, where: { namespace: string; space: string }) {
     this.#api = api;
-    this.#dispatcher = dispatcher;
-    this.#token = token;
     this.#where = where;
   }
 
   /** One answer per name, in order (at most GRANT_BATCH_MAX names). */
   async many(names: readonly string[]): Promise<GrantAnswer[]> {
     if (names.length === 0) return [];
+    const { namespace, space } = this.#where;
     if (this.#batches) {
       try {
-        const answer = await requestJson<{ files: Array<GrantAnswer & { index: number }> }>(
-          this.#dispatcher,
-          'POST',
-          `${this.#api.server}/downloads/batch`,
-          { token: this.#authed(), body: { ...this.#where, files: names.map((name) => ({ name })) } },
-        );
+        const answer = await this.#api.downloadBatch(namespace, space, names);
         return answer.files.map(({ index: _index, ...rest }) => rest as GrantAnswer);
       } catch (error) {
         // An older server has no such route (the space itself is known to exist by now).
@@ -56,12 +41,6 @@ export class Grants {
 
   one(name: string): Promise<DownloadGrant> {
     return this.#api.downloadGrant(this.#where.namespace, this.#where.space, name);
-  }
-
-  #authed(): string {
-    if (!this.#token)
-      throw new CliError(`not logged in to ${this.#api.server}: run \`dreamlake login\` (or set DREAMLAKE_TOKEN)`);
-    return this.#token;
   }
 }
 

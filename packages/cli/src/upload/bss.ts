@@ -1,61 +1,22 @@
-import {
-  type MultipartInitAnswer,
-  multipartPath,
-  type PartsDoneAnswer,
-  type PartUrlsAnswer,
-  type PartUrlsRequest,
-  UPLOAD_STEPS,
-} from '@dreamlake/protocol';
+import { multipartPath, UPLOAD_STEPS } from '@dreamlake/protocol';
+import { BssApi, type CallOptions, type MultipartInitBody } from '@dreamlake/protocol/client';
 import type { Dispatcher } from 'undici';
 import type { UploadGrant } from '../api.ts';
-import { ApiError } from '../errors.ts';
-import { requestJson } from '../http.ts';
-import type { StoredBlob } from './single.ts';
+import { cliTransport } from '../http.ts';
 
 /** A part BSS holds (the protocol's wire type). */
 export type { PartDone } from '@dreamlake/protocol';
+export { isExpired, withQuery } from '@dreamlake/protocol/client';
 
-/** A signature that has run out: ours say `expired_signature`; S3 says so in its own words. */
-export function isExpired(error: unknown): boolean {
-  if (!(error instanceof ApiError) || error.status !== 403) return false;
-  if (error.code === 'expired_signature' || error.code === 'ExpiredToken' || error.code === 'RequestExpired')
-    return true;
-  return error.code === 'AccessDenied' && /expire/i.test(error.message);
-}
-
-export function withQuery(url: string, extra: Record<string, string>): string {
-  const u = new URL(url);
-  for (const [k, v] of Object.entries(extra)) u.searchParams.set(k, v);
-  return u.toString();
-}
-
-export class BssClient {
-  readonly #dispatcher: Dispatcher;
-
+/** BSS's JSON steps (the protocol client's) on the run's connection pool, failing the CLI's way. */
+export class BssClient extends BssApi {
   constructor(dispatcher: Dispatcher) {
-    this.#dispatcher = dispatcher;
+    super(cliTransport(dispatcher));
   }
 
-  /** Opens an upload; `exists` (with a receipt) when BSS already holds the verified blob. */
-  init(grant: UploadGrant, body: Record<string, unknown>): Promise<MultipartInitAnswer> {
-    return requestJson(this.#dispatcher, 'POST', grant.initUrl, { body });
-  }
-
-  /** Signed URLs for some parts, each bound to the check and length the request names. */
-  partUrls(grant: UploadGrant, request: PartUrlsRequest): Promise<PartUrlsAnswer> {
-    return requestJson(this.#dispatcher, 'POST', grant.partsUrl, { body: request });
-  }
-
-  partsDone(grant: UploadGrant, upload: { uploadId: string; key: string }): Promise<PartsDoneAnswer> {
-    return requestJson(this.#dispatcher, 'GET', withQuery(grant.partsDoneUrl, upload));
-  }
-
-  complete(
-    grant: UploadGrant,
-    upload: { uploadId: string; key: string },
-    parts: Array<{ partNumber: number; etag: string }>,
-  ): Promise<StoredBlob> {
-    return requestJson(this.#dispatcher, 'POST', grant.completeUrl, { body: { ...upload, parts } });
+  /** Opens an upload; the body is the signed one, or the legacy endpoints' (owner, project, hash). */
+  override init(grant: UploadGrant, body: MultipartInitBody | Record<string, unknown>, call?: CallOptions) {
+    return super.init(grant, body as MultipartInitBody, call);
   }
 }
 

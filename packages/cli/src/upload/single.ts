@@ -1,7 +1,9 @@
 import { open } from 'node:fs/promises';
-import type { StoredBlob } from '@dreamlake/protocol';
+import type { SingleBegin, StoredBlob } from '@dreamlake/protocol';
+import { parseStored } from '@dreamlake/protocol/client';
 import { CliError } from '../errors.ts';
-import { countedBody, type Dispatcher, putForAnswer, REQUEST_ID_HEADER, requestJson } from '../http.ts';
+import { countedBody, type Dispatcher, putForAnswer, REQUEST_ID_HEADER } from '../http.ts';
+import { BssClient } from './bss.ts';
 
 /** What BSS answers once a blob is stored and verified (multipart complete or single-shot). */
 export type { StoredBlob } from '@dreamlake/protocol';
@@ -39,8 +41,6 @@ function wholeBody(bytes: Buffer): AsyncIterable<Uint8Array> {
   return bytes as unknown as AsyncIterable<Uint8Array>;
 }
 
-type Begin = { mode: 'put'; url: string } | { mode: 's3'; url: string; headers?: Record<string, string>; key: string };
-
 export interface SingleFile {
   path: string;
   size: number;
@@ -59,11 +59,13 @@ export interface SingleFile {
  */
 export class SingleShot {
   readonly #dispatcher: Dispatcher;
+  readonly #bss: BssClient;
   readonly #modes = new Map<string, 'put' | 's3'>();
-  readonly #learning = new Map<string, Promise<Begin>>();
+  readonly #learning = new Map<string, Promise<SingleBegin>>();
 
   constructor(dispatcher: Dispatcher) {
     this.#dispatcher = dispatcher;
+    this.#bss = new BssClient(dispatcher);
   }
 
   /** Sends the file through its signed `singleUrl`; `onBytes` counts bytes put on the wire (negative when taken back). */
@@ -79,19 +81,6 @@ export class SingleShot {
     return this.#firstOrStaged(singleUrl, file, onBytes, idHeader);
   }
 
-  /** The run's connections, adding the file's id to the JSON requests (which take no headers of their own). */
-  #dispatcherFor(file: SingleFile): Dispatcher {
-    const id = file.requestId;
-    if (!id) return this.#dispatcher;
-    return this.#dispatcher.compose(
-      (dispatch) => (options, handler) =>
-        dispatch(
-          { ...options, headers: { ...(options.headers as Record<string, string>), [REQUEST_ID_HEADER]: id } },
-          handler,
-        ),
-    );
-  }
-
   /** A BSS whose way is not known yet, or one that stages bodies in S3: ask it first. */
   async #firstOrStaged(
     singleUrl: string,
@@ -100,9 +89,9 @@ export class SingleShot {
     idHeader: Record<string, string>,
   ): Promise<StoredBlob> {
     const origin = new URL(singleUrl).origin;
-    const asking = this.#begin(singleUrl, file);
+    const asking = this.#begin(singleUrl, file, idHeader);
     if (!this.#modes.has(origin)) this.#learning.set(origin, asking);
-    let begin: Begin;
+    let begin: SingleBegin;
     try {
       begin = await asking;
     } finally {
@@ -110,22 +99,12 @@ export class SingleShot {
     }
     if (begin.mode === 'put') return this.#put(singleUrl, file, onBytes, idHeader);
     await this.#put(begin.url, file, onBytes, begin.headers ?? {});
-    const complete = new URL(singleUrl);
-    complete.pathname = `${complete.pathname.replace(/\/$/, '')}/complete`;
-    return requestJson<StoredBlob>(this.#dispatcherFor(file), 'POST', complete.toString(), {
-      body: { key: begin.key },
-    });
+    return this.#bss.singleComplete(singleUrl, begin.key, { headers: idHeader });
   }
 
-  async #begin(singleUrl: string, file: SingleFile): Promise<Begin> {
-    const origin = new URL(singleUrl).origin;
-    const begin = await requestJson<Begin>(this.#dispatcherFor(file), 'POST', singleUrl, {
-      body: { contentType: file.contentType },
-    });
-    const known =
-      begin.mode === 'put' || (begin.mode === 's3' && typeof begin.url === 'string' && typeof begin.key === 'string');
-    if (!known) throw new CliError(`${origin} answered a single-shot upload in a way this client does not know`);
-    this.#modes.set(origin, begin.mode);
+  async #begin(singleUrl: string, file: SingleFile, idHeader: Record<string, string>): Promise<SingleBegin> {
+    const begin = await this.#bss.singleBegin(singleUrl, file.contentType, { headers: idHeader });
+    this.#modes.set(new URL(singleUrl).origin, begin.mode);
     return begin;
   }
 
@@ -152,9 +131,10 @@ export class SingleShot {
         headers,
       });
       if (!body) count(file.size);
-      if (text === '') return { success: true, key: '', hash: '', size: file.size, contentType: file.contentType };
       try {
-        return JSON.parse(text) as StoredBlob;
+        return (
+          parseStored(text) ?? { success: true, key: '', hash: '', size: file.size, contentType: file.contentType }
+        );
       } catch {
         throw new CliError(`${new URL(url).origin} answered a single-shot upload with something that is not JSON`);
       }

@@ -1,5 +1,5 @@
 /// <reference lib="dom" />
-import { errorFromAnswer, ProtocolError } from '../protocol/index.ts';
+import { ProtocolError, protocolErrors, readFailure } from '../protocol/index.ts';
 
 export interface PutAnswer {
   etag: string | null;
@@ -34,7 +34,7 @@ export function putBody(
       if (xhr.status >= 200 && xhr.status < 300) {
         resolve({ etag: xhr.getResponseHeader('etag'), text: xhr.responseText });
       } else {
-        reject(errorFromAnswer(xhr.status, xhr.responseText, xhr.getResponseHeader('retry-after')));
+        reject(protocolErrors.answer(readFailure(xhr.status, xhr.responseText, xhr.getResponseHeader('retry-after'))));
       }
     };
     xhr.onerror = () => {

@@ -16,6 +16,7 @@ import {
   isTransient,
   type OpenUpload,
   ProtocolError,
+  parseStored,
   planParts,
   type RegisterRequest,
   type ServerApi,
@@ -133,7 +134,7 @@ async function attemptOnce(job: TransferJob, ctx: TransferContext): Promise<Tran
     ctx.namespace,
     ctx.space,
     [{ filename: name, hash, contentType, type, size: blob.size }],
-    ctx.signal,
+    { signal: ctx.signal },
   );
   const entry = answer.files[0];
   if (!entry) throw new ProtocolError(502, 'invalid_answer', 'the server answered the grant without an entry');
@@ -155,7 +156,7 @@ async function attemptOnce(job: TransferJob, ctx: TransferContext): Promise<Tran
 
 function registerFile(ctx: TransferContext, file: RegisterRequest): Promise<IndexedFile> {
   ctx.report({ kind: 'registering' });
-  return ctx.api.register(ctx.namespace, ctx.space, file, ctx.signal).then((r) => r.file);
+  return ctx.api.registerFile(ctx.namespace, ctx.space, file, { signal: ctx.signal }).then((r) => r.file);
 }
 
 async function sendSingle(grant: BatchGrant, blob: Blob, contentType: string, ctx: TransferContext) {
@@ -166,16 +167,16 @@ async function sendSingle(grant: BatchGrant, blob: Blob, contentType: string, ct
   report(0, true);
   const begin = putOrigins.has(origin)
     ? ({ mode: 'put', url: singleUrl } as const)
-    : await bss.singleBegin(grant, contentType, ctx.signal);
+    : await bss.singleBegin(singleUrl, contentType, { signal: ctx.signal });
   if (begin.mode === 'put') {
     putOrigins.add(origin);
     const put = await putBody(singleUrl, blob, { 'content-type': contentType }, progress, ctx.signal);
-    const stored = bss.parseStored(put.text);
+    const stored = parseStored(put.text);
     if (!stored) throw new ProtocolError(502, 'invalid_answer', 'BSS answered the single-shot upload without a body');
     return stored;
   }
   await putBody(begin.url, blob, begin.headers ?? { 'content-type': contentType }, progress, ctx.signal);
-  return bss.singleComplete(grant, begin.key, ctx.signal);
+  return bss.singleComplete(singleUrl, begin.key, { signal: ctx.signal });
 }
 
 async function openOrResume(
@@ -188,7 +189,7 @@ async function openOrResume(
   const saved = resume.get(namespace, space, job.hash);
   if (saved && saved.size === job.blob.size) {
     const upload = { uploadId: saved.uploadId, key: saved.key };
-    const answer = await bss.partsDone(grant, upload, ctx.signal);
+    const answer = await bss.partsDone(grant, upload, { signal: ctx.signal });
     if (!answer.expired) {
       const parts = planParts(job.blob.size, saved.partSize);
       const done = new Map<number, string>();
@@ -200,7 +201,7 @@ async function openOrResume(
     }
     resume.delete(namespace, space, job.hash);
   }
-  const init = await bss.init(grant, { contentType, filename: job.name, size: job.blob.size }, ctx.signal);
+  const init = await bss.init(grant, { contentType, filename: job.name, size: job.blob.size }, { signal: ctx.signal });
   if (init.exists && init.receipt) {
     return {
       stored: {
@@ -261,10 +262,8 @@ async function sendMultipart(
         asking = bss
           .partUrls(
             grant,
-            upload,
-            batch.map((p) => p.partNumber),
-            lengths,
-            signal,
+            { ...upload, partNumbers: batch.map((p) => p.partNumber), contentLength: lengths },
+            { signal },
           )
           .then((answer) => {
             for (const [n, url] of Object.entries(answer.parts)) urls.set(Number(n), url);
@@ -320,7 +319,7 @@ async function sendMultipart(
   }
 
   const list = [...done.entries()].sort((a, b) => a[0] - b[0]).map(([partNumber, etag]) => ({ partNumber, etag }));
-  const stored = await bss.complete(grant, upload, list, ctx.signal);
+  const stored = await bss.complete(grant, upload, list, { signal: ctx.signal });
   ctx.resume.delete(ctx.namespace, ctx.space, job.hash);
   const file = await registerFile(ctx, { ...register, receipt: stored.receipt });
   return { file, skipped: false, partsTotal: parts.length, partsSent: missing.length };

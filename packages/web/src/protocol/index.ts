@@ -1,11 +1,22 @@
 /**
- * The DreamLake protocol over `fetch`: the server's API (grants, register, list, download grants)
- * and BSS's signed steps. No DOM, no framework: the page imports it, and Node 20's global `fetch`
- * runs it as well.
+ * The page's protocol: the shared client of `@dreamlake/protocol/client` (the CLI's too) on the
+ * browser's fetch, the part plan and the name table. No DOM, no framework.
  */
-export { bss } from './bss.ts';
-export { errorFromAnswer, isExpired, isTransient, ProtocolError, requestJson, withQuery } from './http.ts';
+import { BssApi, transport } from '@dreamlake/protocol/client';
+
+export {
+  isExpired,
+  isTransient,
+  ProtocolError,
+  parseStored,
+  protocolErrors,
+  readFailure,
+  ServerApi,
+  transport,
+} from '@dreamlake/protocol/client';
 export { detectContentType, detectType } from './names.ts';
 export { choosePartSize, MIB, planParts, SINGLE_UPLOAD_MAX_BYTES } from './parts.ts';
-export { ServerApi } from './server.ts';
 export type * from './types.ts';
+
+/** BSS's JSON steps on the browser's fetch. */
+export const bss = new BssApi(transport());

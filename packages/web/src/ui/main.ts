@@ -8,7 +8,7 @@ import Dashboard from '@uppy/dashboard';
 import { Hasher } from '../engine/hash.ts';
 import { DreamLakeUpload, spaceName } from '../engine/plugin.ts';
 import { ResumeStore } from '../engine/resume-store.ts';
-import { type IndexedFile, ProtocolError, ServerApi } from '../protocol/index.ts';
+import { type IndexedFile, ProtocolError, ServerApi, transport } from '../protocol/index.ts';
 import { byId, show } from './dom.ts';
 import { renderFiles } from './files-view.ts';
 import { QueueView } from './queue-view.ts';
@@ -19,7 +19,7 @@ interface PageConfig {
 }
 
 const session = new Session();
-const api = new ServerApi(location.origin, () => session.token);
+const api = new ServerApi(location.origin, transport(), { token: () => session.token });
 const queue = new QueueView(byId<HTMLTableElement>('queue'));
 const namespaceSelect = byId<HTMLSelectElement>('namespace');
 const spaceInput = byId<HTMLInputElement>('space');
@@ -85,7 +85,7 @@ async function refreshFiles(): Promise<void> {
   const { namespace, space } = target();
   byId('space-title').textContent = `${namespace}/${space}`;
   try {
-    const { files } = await api.list(namespace, space);
+    const { files } = await api.listFiles(namespace, space);
     renderFiles(byId<HTMLTableElement>('files'), files, download);
   } catch (error) {
     if (error instanceof ProtocolError && error.status === 404) {

@@ -1,0 +1,28 @@
+/**
+ * The DreamLake protocol's requests over any `fetch`: the server's API (grants, lookups, register,
+ * list, download grants) and BSS's signed JSON steps. No DOM and no Node: the page runs it on the
+ * browser's fetch, a Node program on Node's, and the CLI on its own keep-alive pool.
+ */
+export { BssApi, type MultipartInitBody, parseStored } from './bss.ts';
+export {
+  type AnswerFailure,
+  type ErrorFactory,
+  isExpired,
+  isTransient,
+  ProtocolError,
+  protocolErrors,
+  readFailure,
+  retryAfterSeconds,
+} from './errors.ts';
+export { ServerApi, type ServerApiOptions } from './server.ts';
+export {
+  type CallOptions,
+  type FetchAnswer,
+  type FetchInit,
+  type FetchLike,
+  platformFetch,
+  requestJson,
+  type Transport,
+  transport,
+  withQuery,
+} from './transport.ts';
