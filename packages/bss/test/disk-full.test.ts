@@ -139,13 +139,18 @@ async function multipartOnFullDisk(app: TestApp, disk: { full(room: number): voi
   assert.equal((complete.json() as { size: number }).size, first.length + second.length);
 }
 
-/** A single-shot upload that meets a full disk, then goes through. */
-async function singleOnFullDisk(app: TestApp, disk: { full(room: number): void; free(): void }) {
-  const data = Buffer.alloc(512 * KiB, 3);
+/** A single-shot upload (streamed to disk, or for a small body held in memory) that meets a full disk, then goes through. */
+async function singleOnFullDisk(
+  app: TestApp,
+  disk: { full(room: number): void; free(): void },
+  size = 512 * KiB,
+  room = 64 * KiB,
+) {
+  const data = Buffer.alloc(size, 3);
   const url = singlePath('files', { owner: 'alice', project: 'full', hash: sha256(data), size: data.length });
   const put = () =>
     app.app.inject({ method: 'PUT', url, payload: data, headers: { 'content-type': 'application/octet-stream' } });
-  disk.full(64 * KiB);
+  disk.full(room);
   assertFull(await put());
   assert.deepEqual(await stagedFiles(app.dir), [], 'the refused body left a stage behind');
   const stat = await app.app.inject({
@@ -238,6 +243,7 @@ async function onTmpfs(t: TestContext, fn: (app: TestApp, disk: Disk) => Promise
 test('on a real full file system (a small tmpfs) part and single-shot bodies are refused cleanly and go through once there is room', async (t) => {
   await onTmpfs(t, async (app, disk) => {
     await singleOnFullDisk(app, disk);
+    await singleOnFullDisk(app, disk, 20 * KiB, 4 * KiB);
     await multipartOnFullDisk(app, disk);
   });
 });

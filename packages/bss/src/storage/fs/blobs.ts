@@ -1,21 +1,46 @@
 import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { NotFoundError } from '@dreamlake/presign';
 import type { BlobInfo, BlobRef, ByteRange } from '../storage.ts';
-import { readJson } from './files.ts';
+import { readBlobFileHead } from './blob-file.ts';
+import { isMissing } from './files.ts';
 import { BLOB_MANIFEST, blobPiece, type FsLayout } from './layout.ts';
 import type { BlobManifest } from './records.ts';
 
 const CHUNK = 1024 * 1024;
 
-async function manifestOf(layout: FsLayout, blob: BlobRef): Promise<{ dir: string; manifest: BlobManifest } | null> {
-  const dir = layout.blobPath(blob);
-  const manifest = await readJson<BlobManifest>(`${dir}/${BLOB_MANIFEST}`);
-  return manifest ? { dir, manifest } : null;
+/** A stored blob: a folder of a manifest and pieces, or one file (`offset` then says where its bytes start). */
+export interface StoredBlob {
+  path: string;
+  manifest: BlobManifest;
+  offset?: number;
+}
+
+/** The blob's manifest, in whichever form it is stored; null when there is no such blob. */
+export async function findBlob(layout: FsLayout, blob: BlobRef): Promise<StoredBlob | null> {
+  const path = layout.blobPath(blob);
+  try {
+    return { path, manifest: JSON.parse(await readFile(join(path, BLOB_MANIFEST), 'utf8')) as BlobManifest };
+  } catch (error) {
+    // Not a folder: a blob kept in one file.
+    if ((error as NodeJS.ErrnoException).code !== 'ENOTDIR') {
+      if (isMissing(error)) return null;
+      throw error;
+    }
+  }
+  try {
+    const { manifest, offset } = await readBlobFileHead(path);
+    return { path, manifest: { ...manifest, pieces: [{ size: manifest.size }] }, offset };
+  } catch (error) {
+    if (isMissing(error)) return null;
+    throw error;
+  }
 }
 
 export async function statBlob(layout: FsLayout, blob: BlobRef): Promise<BlobInfo | null> {
-  const found = await manifestOf(layout, blob);
+  const found = await findBlob(layout, blob);
   if (!found) return null;
   const { size, contentType } = found.manifest;
   return { owner: blob.owner, project: blob.project, hash: blob.hash, size, contentType };
@@ -23,11 +48,14 @@ export async function statBlob(layout: FsLayout, blob: BlobRef): Promise<BlobInf
 
 /** The blob's bytes (or an inclusive range of them), streamed piece after piece. */
 export async function readBlob(layout: FsLayout, blob: BlobRef, range?: ByteRange): Promise<Readable> {
-  const found = await manifestOf(layout, blob);
+  const found = await findBlob(layout, blob);
   if (!found) throw new NotFoundError('no such blob');
-  const { dir, manifest } = found;
+  const { path, manifest, offset: fileOffset } = found;
   const start = range?.start ?? 0;
   const end = range?.end ?? manifest.size - 1;
+  // A file-form blob is its one piece, after the manifest line.
+  const pieceAt = (index: number) =>
+    fileOffset === undefined ? { file: blobPiece(path, index), base: 0 } : { file: path, base: fileOffset };
   async function* bytes() {
     let offset = 0;
     for (const [index, piece] of manifest.pieces.entries()) {
@@ -36,9 +64,10 @@ export async function readBlob(layout: FsLayout, blob: BlobRef, range?: ByteRang
       if (offset <= start || pieceStart > end || piece.size === 0) continue;
       const from = Math.max(start, pieceStart) - pieceStart;
       const to = Math.min(end, offset - 1) - pieceStart;
-      yield* createReadStream(blobPiece(dir, index), {
-        start: from,
-        end: to,
+      const { file, base } = pieceAt(index);
+      yield* createReadStream(file, {
+        start: base + from,
+        end: base + to,
         highWaterMark: CHUNK,
       }) as AsyncIterable<Buffer>;
     }

@@ -9,7 +9,7 @@ import { statBlob } from './blobs.ts';
 import { copyBody } from './body.ts';
 import { diskFull, tempName } from './files.ts';
 import { blobPiece, type FsLayout } from './layout.ts';
-import { publishStage } from './publish.ts';
+import { publishFile, publishStage } from './publish.ts';
 import type { BlobManifest } from './records.ts';
 import { createSyncedFile } from './synced-file.ts';
 
@@ -59,26 +59,24 @@ async function readBody(body: Readable, size: number): Promise<Buffer> {
 
 /**
  * A small single-shot body: read into memory and checked there, so a refused one never touches
- * the disk; then written and flushed beside its manifest as the stage is published.
+ * the disk; then published as one file (see blob-file.ts). Whether the blob is already stored is
+ * not asked first: a file's first upload is by far the common case, and a blob already there is
+ * found when the link onto its path fails (it stands, and is the answer). A body that does not
+ * match is answered by a stored blob too, as when the stored blob is looked up first.
  */
 async function receiveSmall(layout: FsLayout, upload: SingleUpload, body: Readable): Promise<BlobInfo> {
   const bytes = await readBody(body, upload.size);
   const actual = createHash('sha256').update(bytes).digest('hex');
-  if (actual !== upload.hash) {
+  const { owner, project, hash, size, contentType } = upload;
+  if (actual !== hash) {
+    const stored = await statBlob(layout, upload);
+    if (stored) return stored;
     throw new HashMismatchError('the body does not match the signed SHA-256; nothing was kept', {
-      expected: upload.hash,
+      expected: hash,
       actual,
     });
   }
-  const stage = tempName(join(layout.tmpDir, `single-${upload.hash}`));
-  try {
-    await makeStage(layout, stage);
-  } catch (error) {
-    throw diskFull(error);
-  }
-  const { owner, project, hash, size, contentType } = upload;
-  const manifest: BlobManifest = { owner, project, hash, size, contentType, createdAt: Date.now(), pieces: [{ size }] };
-  return publishStage(layout, stage, manifest, [], [{ path: blobPiece(stage, 0), bytes }]);
+  return publishFile(layout, { owner, project, hash, size, contentType, createdAt: Date.now() }, bytes);
 }
 
 /** Makes a staging folder, and the backend's temporary folder the first time (or after it was removed). */
@@ -97,20 +95,21 @@ async function makeStage(layout: FsLayout, stage: string): Promise<void> {
  * blob, counted and hashed as it arrives (cut off as soon as it passes the signed size); only when
  * size and SHA-256 both match is the piece flushed and the folder published onto the blob's path,
  * the same way and in the same layout as a multipart complete. A refused body leaves nothing. A
- * small body is taken into memory instead, and reaches the disk only once it is verified.
+ * small body is taken into memory instead, and reaches the disk, as one file, only once it is
+ * verified.
  */
 export async function receiveSingle(layout: FsLayout, upload: SingleUpload, body: Readable): Promise<BlobInfo> {
   if (!Number.isSafeInteger(upload.size) || upload.size < 0)
     throw new DreamLakeError('invalid_request', 'size must be a byte count');
   if (upload.size > MAX_PART_SIZE)
     throw new TooLargeError(`a single-shot upload may be at most ${MAX_PART_SIZE} bytes`, { maxSize: MAX_PART_SIZE });
+  if (upload.size <= IN_MEMORY_BYTES) return receiveSmall(layout, upload, body);
   const ref = { owner: upload.owner, project: upload.project, hash: upload.hash };
   const existing = await statBlob(layout, ref);
   if (existing) {
     await discardBody(body, upload.size);
     return existing;
   }
-  if (upload.size <= IN_MEMORY_BYTES) return receiveSmall(layout, upload, body);
 
   const stage = tempName(join(layout.tmpDir, `single-${upload.hash}`));
   const piece = blobPiece(stage, 0);
