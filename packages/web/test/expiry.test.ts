@@ -1,43 +1,28 @@
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import type { Browser } from 'playwright-core';
-import { BROWSER_SKIP, buildPage, launchChromium, waitForStates } from '../../../support/browser.ts';
-import { MIB, makeFile, Services, sha256File, tempDir, uniqueName } from '../../cli/test/e2e/harness.ts';
-import { chooseSpace, signUp } from './browser-helpers.ts';
+import { describe, test } from 'node:test';
+import { BROWSER_SKIP, waitForStates } from '../../../support/browser.ts';
+import { MIB, makeFile, Services, sha256File, uniqueName } from '../../cli/test/e2e/harness.ts';
+import { browserRig, chooseSpace, signUp } from './browser-helpers.ts';
 
 // Long enough for every other step on a loaded machine, short enough to wait out once.
 const TTL_SECONDS = 12;
 
 describe('the web uploader renews expired URLs', { skip: BROWSER_SKIP }, () => {
-  let services: Services;
-  let browser: Browser;
-  let dir: string;
-
-  before(async () => {
-    buildPage();
-    // One after another, so that whatever started is assigned and closed by after() when a later start fails.
-    browser = await launchChromium();
-    dir = await tempDir('dreamlake-web-expiry-');
-    services = await Services.start({
+  const rig = browserRig('dreamlake-web-expiry-', () =>
+    Services.start({
       backend: { name: 'fs', env: { STORAGE: 'fs', CORS_ORIGINS: '*' } },
       presignTtlSeconds: TTL_SECONDS,
-    });
-  });
-  after(async () => {
-    await browser?.close();
-    await services?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+    }),
+  );
 
   test('a part URL that expires before its PUT leaves is refused by BSS, and the page asks for new URLs and finishes', async () => {
-    const path = join(dir, 'slow.mp4');
+    const path = join(rig.dir, 'slow.mp4');
     await makeFile(path, 18 * MIB, 3);
     const hash = await sha256File(path);
-    const context = await browser.newContext();
+    const context = await rig.browser.newContext();
     const page = await context.newPage();
-    await signUp(page, services.serverUrl, uniqueName('expiry'));
+    await signUp(page, rig.services.serverUrl, uniqueName('expiry'));
     await chooseSpace(page, 'slow');
 
     // Hold the first part PUT until its signed URL has run out, then let it go to BSS; the

@@ -1,37 +1,20 @@
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import type { Browser } from 'playwright-core';
-import { BROWSER_SKIP, buildPage, launchChromium, queueStates, waitForStates } from '../../../support/browser.ts';
-import { MIB, makeFile, type Services, sha256File, tempDir, uniqueName } from '../../cli/test/e2e/harness.ts';
-import { chooseSpace, signUp, startServices } from './browser-helpers.ts';
+import { describe, test } from 'node:test';
+import { BROWSER_SKIP, queueStates, waitForStates } from '../../../support/browser.ts';
+import { MIB, makeFile, sha256File, uniqueName } from '../../cli/test/e2e/harness.ts';
+import { browserRig, chooseSpace, signUp, startServices } from './browser-helpers.ts';
 
 describe('the web uploader when the network goes away', { skip: BROWSER_SKIP }, () => {
-  let services: Services;
-  let browser: Browser;
-  let dir: string;
-
-  before(async () => {
-    buildPage();
-    // One after another, so that whatever started is assigned and closed by after() when a later start fails.
-    browser = await launchChromium();
-    dir = await tempDir('dreamlake-web-network-');
-    services = await startServices();
-  });
-  after(async () => {
-    await browser?.close();
-    await services?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  const rig = browserRig('dreamlake-web-network-', startServices);
 
   test('a lost network shows "paused, retrying" and a notice; when it is back the upload goes on by itself', async (t) => {
-    const path = join(dir, 'field.mp4');
+    const path = join(rig.dir, 'field.mp4');
     await makeFile(path, 24 * MIB, 17); // 3 parts of 8 MiB
     const hash = await sha256File(path);
-    const context = await browser.newContext();
+    const context = await rig.browser.newContext();
     const page = await context.newPage();
-    await signUp(page, services.serverUrl, uniqueName('offline'));
+    await signUp(page, rig.services.serverUrl, uniqueName('offline'));
     await chooseSpace(page, 'field');
 
     // The first part PUTs wait until the network is gone, then fail as a pulled cable would; once

@@ -1,40 +1,26 @@
 import assert from 'node:assert/strict';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import type { Browser } from 'playwright-core';
-import { BROWSER_SKIP, buildPage, launchChromium, queueStates, waitForStates } from '../../../support/browser.ts';
-import { MIB, makeFile, tempDir, uniqueName } from '../../cli/test/e2e/harness.ts';
-import { chooseSpace, signUp } from './browser-helpers.ts';
-import { type RunningServices, startServicesWithEnv } from './services-with-env.ts';
+import { describe, test } from 'node:test';
+import { BROWSER_SKIP, queueStates, waitForStates } from '../../../support/browser.ts';
+import { MIB, makeFile, uniqueName } from '../../cli/test/e2e/harness.ts';
+import { browserRig, chooseSpace, signUp } from './browser-helpers.ts';
+import { startServicesWithEnv } from './services-with-env.ts';
 
 describe('the web uploader in a namespace with a quota', { skip: BROWSER_SKIP }, () => {
-  let services: RunningServices;
-  let browser: Browser;
-  let dir: string;
-
-  before(async () => {
-    buildPage();
-    // One after another, so that whatever started is assigned and closed by after() when a later start fails.
-    browser = await launchChromium();
-    dir = await tempDir('dreamlake-web-quota-');
-    services = await startServicesWithEnv({ serverEnv: { NAMESPACE_QUOTA_BYTES: String(MIB) } });
-  });
-  after(async () => {
-    await browser?.close();
-    await services?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  const rig = browserRig('dreamlake-web-quota-', () =>
+    startServicesWithEnv({ serverEnv: { NAMESPACE_QUOTA_BYTES: String(MIB) } }),
+  );
 
   test("a file over the quota shows the server's message; the others of the folder still upload", async () => {
-    const folder = join(dir, 'day1');
+    const folder = join(rig.dir, 'day1');
     await mkdir(folder, { recursive: true });
     await makeFile(join(folder, 'big.mp4'), 2 * MIB, 19);
     await writeFile(join(folder, 'log.txt'), 'small enough\n');
     await writeFile(join(folder, 'meta.json'), '{"camera":"front"}\n');
-    const context = await browser.newContext();
+    const context = await rig.browser.newContext();
     const page = await context.newPage();
-    await signUp(page, services.serverUrl, uniqueName('quota'));
+    await signUp(page, rig.services.serverUrl, uniqueName('quota'));
     await chooseSpace(page, 'day1');
     await page.setInputFiles('#drop input[webkitdirectory]', folder);
     const names = ['day1/big.mp4', 'day1/log.txt', 'day1/meta.json'];

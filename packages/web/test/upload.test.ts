@@ -1,32 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import type { Browser } from 'playwright-core';
-import { BROWSER_SKIP, buildPage, launchChromium, queueStates, waitForStates } from '../../../support/browser.ts';
-import { MIB, makeFile, ROOT, type Services, sha256File, tempDir, uniqueName } from '../../cli/test/e2e/harness.ts';
-import { chooseSpace, signUp, startServices } from './browser-helpers.ts';
+import { describe, test } from 'node:test';
+import { BROWSER_SKIP, queueStates, waitForStates } from '../../../support/browser.ts';
+import { MIB, makeFile, ROOT, sha256File, uniqueName } from '../../cli/test/e2e/harness.ts';
+import { browserRig, chooseSpace, signUp, startServices } from './browser-helpers.ts';
 
 describe('the web uploader in Chromium', { skip: BROWSER_SKIP }, () => {
-  let services: Services;
-  let browser: Browser;
-  let dir: string;
-
-  before(async () => {
-    buildPage();
-    // One after another, so that whatever started is assigned and closed by after() when a later start fails.
-    browser = await launchChromium();
-    dir = await tempDir('dreamlake-web-');
-    services = await startServices();
-  });
-  after(async () => {
-    await browser?.close();
-    await services?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  const rig = browserRig('dreamlake-web-', startServices);
 
   test('sign up, upload a folder of three files (one multipart), see them listed, download one with its SHA-256', async (t) => {
-    const folder = join(dir, 'run42');
+    const folder = join(rig.dir, 'run42');
     await mkdir(join(folder, 'cams'), { recursive: true });
     await makeFile(join(folder, 'cams/front.mp4'), 20 * MIB + 12345, 1);
     await writeFile(join(folder, 'labels.jsonl'), '{"t":0,"label":"start"}\n{"t":1,"label":"stop"}\n');
@@ -37,7 +21,7 @@ describe('the web uploader in Chromium', { skip: BROWSER_SKIP }, () => {
       'run42/track.csv': await sha256File(join(folder, 'track.csv')),
     };
 
-    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1200, height: 1100 } });
+    const context = await rig.browser.newContext({ acceptDownloads: true, viewport: { width: 1200, height: 1100 } });
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
@@ -51,7 +35,7 @@ describe('the web uploader in Chromium', { skip: BROWSER_SKIP }, () => {
       if (r.method() === 'PUT' && new URL(r.url()).pathname === '/upload/part') multipartPuts += 1;
     });
     const user = uniqueName('web');
-    await signUp(page, services.serverUrl, user);
+    await signUp(page, rig.services.serverUrl, user);
     await chooseSpace(page, 'recordings');
     await page.setInputFiles('#drop input[webkitdirectory]', folder);
     try {
@@ -59,7 +43,7 @@ describe('the web uploader in Chromium', { skip: BROWSER_SKIP }, () => {
     } catch (error) {
       t.diagnostic(JSON.stringify(await queueStates(page)));
       t.diagnostic(errors.join('\n'));
-      t.diagnostic(services.logs());
+      t.diagnostic(rig.services.logs());
       throw error;
     }
     assert.ok(multipartPuts >= 3, `the 20 MiB file went as parts of 8 MiB (${multipartPuts} part PUTs)`);
@@ -79,23 +63,23 @@ describe('the web uploader in Chromium', { skip: BROWSER_SKIP }, () => {
       page.waitForEvent('download'),
       page.click('#files tr[data-name="run42/cams/front.mp4"] button.download'),
     ]);
-    const saved = join(dir, 'front-copy.mp4');
+    const saved = join(rig.dir, 'front-copy.mp4');
     await download.saveAs(saved);
     assert.equal(await sha256File(saved), expected['run42/cams/front.mp4']);
     assert.deepEqual(errors, []);
 
     // DREAMLAKE_WEB_SCREENSHOT=docs/web-uploader.png refreshes the README's picture.
     const shot = process.env.DREAMLAKE_WEB_SCREENSHOT;
-    await page.screenshot({ path: shot ? join(ROOT, shot) : join(dir, 'page.png'), fullPage: true });
+    await page.screenshot({ path: shot ? join(ROOT, shot) : join(rig.dir, 'page.png'), fullPage: true });
     await context.close();
   });
 
   test('a file the server refuses shows its message and the others still upload; a tampered grant is refused visibly', async () => {
-    const folder = join(dir, 'mixed');
+    const folder = join(rig.dir, 'mixed');
     await mkdir(folder, { recursive: true });
     await writeFile(join(folder, 'good.txt'), 'fine\n');
     await writeFile(join(folder, 'tampered.txt'), 'this grant is altered on its way to the page\n');
-    const context = await browser.newContext();
+    const context = await rig.browser.newContext();
     const page = await context.newPage();
     // Alter the signature of every URL granted for tampered.txt, as a proxy or a bug might.
     await page.route('**/uploads/batch', async (route) => {
@@ -115,7 +99,7 @@ describe('the web uploader in Chromium', { skip: BROWSER_SKIP }, () => {
       }
       await route.fulfill({ response, json: answer });
     });
-    await signUp(page, services.serverUrl, uniqueName('tamper'));
+    await signUp(page, rig.services.serverUrl, uniqueName('tamper'));
     await chooseSpace(page, 'mixed');
     await page.setInputFiles('#drop input[webkitdirectory]', folder);
     await waitForStates(page, ['mixed/good.txt', 'mixed/tampered.txt'], ['done', 'failed']);
@@ -134,14 +118,14 @@ describe('the web uploader in Chromium', { skip: BROWSER_SKIP }, () => {
   });
 
   test("a file whose name the server refuses shows the server's message; the rest of the folder uploads", async () => {
-    const folder = join(dir, 'deep');
+    const folder = join(rig.dir, 'deep');
     const long = ['a', 'b', 'c', 'd', 'e'].map((c) => c.repeat(240));
     await mkdir(join(folder, ...long), { recursive: true });
     await writeFile(join(folder, ...long, 'far.txt'), 'too deep for a name\n');
     await writeFile(join(folder, 'near.txt'), 'fine\n');
-    const context = await browser.newContext();
+    const context = await rig.browser.newContext();
     const page = await context.newPage();
-    await signUp(page, services.serverUrl, uniqueName('names'));
+    await signUp(page, rig.services.serverUrl, uniqueName('names'));
     await chooseSpace(page, 'names');
     await page.setInputFiles('#drop input[webkitdirectory]', folder);
     const far = ['deep', ...long, 'far.txt'].join('/');
@@ -153,12 +137,12 @@ describe('the web uploader in Chromium', { skip: BROWSER_SKIP }, () => {
   });
 
   test('a 401 during an upload sends the user back to the login form, and the queue goes on after logging in', async () => {
-    const path = join(dir, 'notes.txt');
+    const path = join(rig.dir, 'notes.txt');
     await writeFile(path, 'written while the session ran out\n');
-    const context = await browser.newContext();
+    const context = await rig.browser.newContext();
     const page = await context.newPage();
     const user = uniqueName('expired');
-    await signUp(page, services.serverUrl, user);
+    await signUp(page, rig.services.serverUrl, user);
     await chooseSpace(page, 'later');
     let refused = 0;
     await page.route('**/uploads/batch', async (route) => {
@@ -183,12 +167,12 @@ describe('the web uploader in Chromium', { skip: BROWSER_SKIP }, () => {
   });
 
   test('pause stops the transfer, resume finishes it', async () => {
-    const path = join(dir, 'paused.mp4');
+    const path = join(rig.dir, 'paused.mp4');
     await makeFile(path, 24 * MIB, 11);
     const hash = await sha256File(path);
-    const context = await browser.newContext();
+    const context = await rig.browser.newContext();
     const page = await context.newPage();
-    await signUp(page, services.serverUrl, uniqueName('pause'));
+    await signUp(page, rig.services.serverUrl, uniqueName('pause'));
     await chooseSpace(page, 'pause');
     // Part PUTs wait at a gate until the test opens it.
     let open = false;
@@ -219,11 +203,11 @@ describe('the web uploader in Chromium', { skip: BROWSER_SKIP }, () => {
   });
 
   test('cancel takes a file out mid-upload and tells BSS to drop its parts', async () => {
-    const path = join(dir, 'unwanted.mp4');
+    const path = join(rig.dir, 'unwanted.mp4');
     await makeFile(path, 24 * MIB, 13);
-    const context = await browser.newContext();
+    const context = await rig.browser.newContext();
     const page = await context.newPage();
-    await signUp(page, services.serverUrl, uniqueName('cancel'));
+    await signUp(page, rig.services.serverUrl, uniqueName('cancel'));
     await chooseSpace(page, 'cancel');
     let held = 0;
     await page.route('**/upload/part?*', async (route) => {
@@ -248,12 +232,12 @@ describe('the web uploader in Chromium', { skip: BROWSER_SKIP }, () => {
   });
 
   test('a reload in the middle of a multipart upload resumes it, sending only the missing parts', async (t) => {
-    const path = join(dir, 'long.mp4');
+    const path = join(rig.dir, 'long.mp4');
     await makeFile(path, 40 * MIB, 7); // 5 parts of 8 MiB
     const hash = await sha256File(path);
-    const context = await browser.newContext();
+    const context = await rig.browser.newContext();
     const page = await context.newPage();
-    await signUp(page, services.serverUrl, uniqueName('resume'));
+    await signUp(page, rig.services.serverUrl, uniqueName('resume'));
     await chooseSpace(page, 'resume');
 
     // Let two parts through, then fail every other part PUT as a lost network would.
