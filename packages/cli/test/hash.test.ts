@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -85,6 +85,78 @@ test('a second run takes the hash from the cache without reading the file; a cha
     const third = await hashFile(new HashCache(home), path, 5 * 1024 * 1024);
     assert.equal(third.cached, false);
     assert.equal(third.digest.sha256, createHash('sha256').update('other contents').digest('hex'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('the cache file is JSON with an entry a line, read back by a new cache; an older version is read again once', async () => {
+  const dir = await tempDir();
+  try {
+    const home = join(dir, 'home');
+    const paths = ['a "quoted"\nname.bin', 'b.bin', 'c.bin'].map((name) => join(dir, name));
+    for (const [i, path] of paths.entries()) await writeFile(path, `contents ${i}`);
+    const cache = new HashCache(home);
+    for (const path of paths) await hashFile(cache, path, 5 * 1024 * 1024);
+    await cache.flush();
+    const text = await readFile(join(home, 'hash-cache.json'), 'utf8');
+    const file = JSON.parse(text) as { version: number; entries: Array<[string, string]> };
+    assert.equal(file.version, 4);
+    assert.deepEqual(
+      file.entries.map(([key]) => key),
+      paths,
+    );
+    assert.equal(text.trim().split('\n').length, paths.length + 2, 'a line per entry between the head and the tail');
+
+    let read = 0;
+    const again = new HashCache(home);
+    for (const [i, path] of paths.entries()) {
+      const hit = await hashFile(again, path, 5 * 1024 * 1024, (n) => (read += n));
+      assert.equal(hit.cached, true);
+      assert.equal(hit.digest.sha256, createHash('sha256').update(`contents ${i}`).digest('hex'));
+    }
+    assert.equal(read, 0);
+
+    // A cache of version 3 (an object of entries) is not taken: its files are read once more.
+    const info = await stat(paths[1] as string);
+    const v3 = {
+      version: 3,
+      entries: { [paths[1] as string]: `${info.size}:${info.mtimeMs}:5242880:${'0'.repeat(64)}:AAAAAA==` },
+    };
+    await writeFile(join(home, 'hash-cache.json'), JSON.stringify(v3));
+    const old = await hashFile(new HashCache(home), paths[1] as string, 5 * 1024 * 1024);
+    assert.equal(old.cached, false);
+    assert.equal(old.digest.sha256, createHash('sha256').update('contents 1').digest('hex'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a listed size and mtime stand for the file: a cache hit needs no stat, a file changed since listing is not cached', async () => {
+  const dir = await tempDir();
+  try {
+    const home = join(dir, 'home');
+    const path = join(dir, 'frame.jpg');
+    await writeFile(path, 'listed');
+    const listed = await stat(path);
+    const cache = new HashCache(home);
+    const first = await hashFile(cache, path, 5 * 1024 * 1024, undefined, 1024, listed);
+    assert.equal(first.cached, false);
+    assert.equal(first.bytes?.toString(), 'listed');
+    // The stamp it was listed with finds the entry, whatever the file is now.
+    await writeFile(path, 'changed!');
+    const hit = await hashFile(cache, path, 5 * 1024 * 1024, undefined, 1024, listed);
+    assert.equal(hit.cached, true);
+    assert.equal(hit.digest.sha256, first.digest.sha256);
+
+    // Listed, then changed before it is read: its bytes are read and hashed, but not cached.
+    const before = await stat(path);
+    const stale = { size: before.size, mtimeMs: before.mtimeMs - 5000 };
+    const read = await hashFile(cache, path, 5 * 1024 * 1024, undefined, 1024, stale);
+    assert.equal(read.cached, false);
+    assert.equal(read.digest.sha256, createHash('sha256').update('changed!').digest('hex'));
+    const again = await hashFile(cache, path, 5 * 1024 * 1024, undefined, 1024, stale);
+    assert.equal(again.cached, false, 'a read of a file that changed since its listing is not kept');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

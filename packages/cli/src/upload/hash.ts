@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { Stats } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { crc32 } from 'node:zlib';
 import { crc32Base64 } from '@dreamlake/protocol';
-import { readJsonFile, writePrivateFile } from '../config.ts';
+import { writePrivateFile } from '../config.ts';
 import { partCount } from './plan.ts';
 
 /**
@@ -27,14 +28,61 @@ export interface FileDigest {
  */
 type CacheEntry = string;
 
-interface CacheFile {
-  /** 3: part CRC-32s (2 held part MD5s: its entries are read again once). */
-  version: 3;
-  entries: Record<string, CacheEntry>;
+/**
+ * The cache file is JSON, `{"version":4,"entries":[` then one `["path","entry"]` a line, then
+ * `]}`, so that it is read a line at a time: never the whole text, a parsed object of 100,000s of
+ * keys and a Map of them at once. (Version 3, an object of entries, is dropped: its files are read
+ * once again.)
+ */
+const CACHE_VERSION = 4;
+const CACHE_HEAD = `{"version":${CACHE_VERSION},"entries":[`;
+const CACHE_TAIL = ']}';
+
+/**
+ * Built by `Array.prototype.join`, which makes one flat string; a template literal would keep a
+ * tree of its pieces, three times the size, for as long as the cache holds the entry.
+ */
+function packEntry(size: number, mtimeMs: number, digest: FileDigest): CacheEntry {
+  return [size, mtimeMs, digest.partSize, digest.sha256, digest.partCrc32.join(',')].join(':');
 }
 
-function packEntry(size: number, mtimeMs: number, digest: FileDigest): CacheEntry {
-  return `${size}:${mtimeMs}:${digest.partSize}:${digest.sha256}:${digest.partCrc32.join(',')}`;
+/**
+ * The absolute path as a key the cache can hold: one flat string. `resolve` builds its answer
+ * piece by piece, a tree of a dozen strings several times the path's length.
+ */
+function cacheKey(path: string): string {
+  return JSON.parse(JSON.stringify(resolve(path))) as string;
+}
+
+/** The entries of the cache file; empty when there is none, or it is of another version. */
+async function readEntries(path: string): Promise<Map<string, CacheEntry>> {
+  const entries = new Map<string, CacheEntry>();
+  const input = createReadStream(path, { encoding: 'utf8' });
+  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+  try {
+    let first = true;
+    for await (const line of lines) {
+      if (first) {
+        if (line !== CACHE_HEAD) break;
+        first = false;
+        continue;
+      }
+      if (line === CACHE_TAIL) break;
+      try {
+        const entry: unknown = JSON.parse(line.endsWith(',') ? line.slice(0, -1) : line);
+        if (Array.isArray(entry) && typeof entry[0] === 'string' && typeof entry[1] === 'string')
+          entries.set(entry[0], entry[1]);
+      } catch {
+        // A damaged line costs its file one read; the others still count.
+      }
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  } finally {
+    lines.close();
+    input.destroy();
+  }
+  return entries;
 }
 
 function unpackEntry(entry: CacheEntry): (FileDigest & { size: number; mtimeMs: number }) | undefined {
@@ -73,10 +121,7 @@ export class HashCache {
   }
 
   #entries(): Promise<Map<string, CacheEntry>> {
-    this.#loaded ??= readJsonFile<CacheFile>(this.#path).then((file) => {
-      const ok = file?.version === 3 && file.entries && typeof file.entries === 'object';
-      return new Map(ok ? Object.entries(file.entries) : []);
-    });
+    this.#loaded ??= readEntries(this.#path);
     return this.#loaded;
   }
 
@@ -90,7 +135,7 @@ export class HashCache {
 
   async set(path: string, size: number, mtimeMs: number, digest: FileDigest): Promise<void> {
     const entries = await this.#entries();
-    const key = resolve(path);
+    const key = cacheKey(path);
     entries.delete(key);
     entries.set(key, packEntry(size, mtimeMs, digest));
     for (const old of entries.keys()) {
@@ -119,20 +164,19 @@ export class HashCache {
   }
 }
 
-/** The cache file's JSON, an entry at a time. */
+/** The cache file's JSON, an entry a line, written a piece at a time. */
 function* cacheText(entries: Map<string, CacheEntry>): Generator<string> {
-  yield '{"version":3,"entries":{';
+  let piece = CACHE_HEAD;
   let first = true;
-  let piece = '';
   for (const [key, entry] of entries) {
-    piece += `${first ? '' : ','}${JSON.stringify(key)}:${JSON.stringify(entry)}`;
+    piece += `${first ? '' : ','}\n${JSON.stringify([key, entry])}`;
     first = false;
     if (piece.length >= 64 * 1024) {
       yield piece;
       piece = '';
     }
   }
-  yield `${piece}}}`;
+  yield `${piece}\n${CACHE_TAIL}\n`;
 }
 
 /** Files up to this size are read whole in one call. */
@@ -253,7 +297,7 @@ export interface HashResult {
  * one taken before (a file that changed meanwhile is not cached). Its bytes then serve both the
  * hash and the upload: a folder of many small files is read once, not twice.
  */
-async function readWhole(path: string, before: Stats): Promise<{ bytes: Buffer; unchanged: boolean }> {
+async function readWhole(path: string, before: FileStamp): Promise<{ bytes: Buffer; unchanged: boolean }> {
   const handle = await open(path, 'r');
   try {
     // Its own memory, not a slice of a shared pool slab that would stay alive with it.
@@ -272,10 +316,18 @@ async function readWhole(path: string, before: Stats): Promise<{ bytes: Buffer; 
   }
 }
 
+/** What the cache checks a file by. */
+export interface FileStamp {
+  size: number;
+  mtimeMs: number;
+}
+
 /**
  * The file's digest, from the cache when the file has not changed since it was last read. With
  * `keepBytes`, a file of at most that many bytes that has to be read is read whole and its bytes
- * come back with the digest.
+ * come back with the digest. `listed` is the stat taken when the file was listed, taken as the
+ * file's state rather than a stat of its own: a re-run over 100,000s of files then makes no
+ * system call per file (a file changed since is read, or refused by BSS on its hash, as before).
  */
 export async function hashFile(
   cache: HashCache,
@@ -283,8 +335,9 @@ export async function hashFile(
   partSize: number,
   onBytes?: (bytes: number) => void,
   keepBytes = 0,
+  listed?: FileStamp,
 ): Promise<HashResult> {
-  const before = await stat(path);
+  const before = listed ?? (await stat(path));
   if (keepBytes > 0 && before.size <= keepBytes) {
     const hit = await cache.get(path, before.size, before.mtimeMs, partSize);
     if (hit) return { digest: hit, cached: true };

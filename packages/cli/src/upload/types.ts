@@ -41,6 +41,8 @@ export interface LocalFile {
   /** The name in the space's index (a relative path). */
   name: string;
   size: number;
+  /** The modification time of the stat that listed the file (its hash cache entry is checked against it). */
+  mtimeMs?: number;
 }
 
 export interface Target {

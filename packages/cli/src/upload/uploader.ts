@@ -37,6 +37,7 @@ export async function prepareFile(
     partSize,
     (n) => deps.events.hashed(file.name, n),
     keepBytes,
+    file.mtimeMs === undefined ? undefined : { size: file.size, mtimeMs: file.mtimeMs },
   );
   if (!deps.hashCache) await cache.flush();
   const base: FileResult = {
