@@ -8,7 +8,6 @@ import { DirSyncer } from './dir-sync.ts';
 import { diskFull, isMissing, syncPath, tempName, writeFileSynced } from './files.ts';
 import { BLOB_MANIFEST, type FsLayout } from './layout.ts';
 import type { BlobManifest } from './records.ts';
-import { writeSyncedFile } from './synced-file.ts';
 
 /** Folders of one process's blobs flushed together when many are published at once. */
 const folders = new DirSyncer();
@@ -60,29 +59,18 @@ async function renameInto(from: string, to: string): Promise<void> {
 }
 
 /**
- * Publishes a staged blob folder (its pieces, verified) by writing its manifest and renaming the
- * folder onto the blob's content-addressed path, after both reached the disk. `unsynced` names
- * pieces not flushed yet, and `fresh` pieces still in memory: they are written and flushed
- * together with the manifest (the stage is private until the rename, so none needs a rename of
- * its own). When the blob is already there (another
- * complete or single-shot upload of the same hash, in any process, got there first) the stage is
- * removed and that blob stands (and is the answer): both hold the same verified bytes. Throws
- * NotFoundError when a sweep claimed the stage meanwhile (it renames a stale stage away first, so
- * the rename here fails whole).
+ * Publishes a staged blob folder (its pieces, verified and flushed) by writing its manifest and
+ * renaming the folder onto the blob's content-addressed path, after both reached the disk. When
+ * the blob is already there (another complete or single-shot upload of the same hash, in any
+ * process, got there first) the stage is removed and that blob stands (and is the answer): both
+ * hold the same verified bytes. Throws NotFoundError when a sweep claimed the stage meanwhile (it
+ * renames a stale stage away first, so the rename here fails whole).
  */
-export async function publishStage(
-  layout: FsLayout,
-  stage: string,
-  manifest: BlobManifest,
-  unsynced: readonly string[] = [],
-  fresh: ReadonlyArray<{ path: string; bytes: Buffer }> = [],
-): Promise<BlobInfo> {
+export async function publishStage(layout: FsLayout, stage: string, manifest: BlobManifest): Promise<BlobInfo> {
   const blobDir = layout.blobPath(manifest);
   try {
     await Promise.all([
       writeFileSynced(join(stage, BLOB_MANIFEST), JSON.stringify(manifest)),
-      ...unsynced.map((piece) => syncPath(piece)),
-      ...fresh.map((piece) => writeSyncedFile(piece.path, piece.bytes)),
       ensureFolder(dirname(blobDir)),
     ]);
     await syncPath(stage);

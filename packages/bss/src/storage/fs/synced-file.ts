@@ -49,17 +49,3 @@ export function createSyncedFile(path: string): Writable {
     },
   });
 }
-
-/**
- * Creates a file (it must not exist) holding `bytes`, flushed to the disk: open, write, fsync,
- * close, without a stream around them (a body already in memory needs none).
- */
-export async function writeSyncedFile(path: string, bytes: Buffer): Promise<void> {
-  const handle = await open(path, 'wx');
-  try {
-    await writeAll(handle, bytes);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
