@@ -90,23 +90,24 @@ test('a second run takes the hash from the cache without reading the file; a cha
   }
 });
 
-test('the cache file is JSON with an entry a line, read back by a new cache; an older version is read again once', async () => {
+test('the cache file: a head line, then an entry a line appended as files are read; an older version is read again once', async () => {
   const dir = await tempDir();
   try {
     const home = join(dir, 'home');
+    const cacheFile = join(home, 'hash-cache.json');
     const paths = ['a "quoted"\nname.bin', 'b.bin', 'c.bin'].map((name) => join(dir, name));
     for (const [i, path] of paths.entries()) await writeFile(path, `contents ${i}`);
     const cache = new HashCache(home);
-    for (const path of paths) await hashFile(cache, path, 5 * 1024 * 1024);
+    for (const path of paths.slice(0, 2)) await hashFile(cache, path, 5 * 1024 * 1024);
     await cache.flush();
-    const text = await readFile(join(home, 'hash-cache.json'), 'utf8');
-    const file = JSON.parse(text) as { version: number; entries: Array<[string, string]> };
-    assert.equal(file.version, 4);
+    await hashFile(cache, paths[2] as string, 5 * 1024 * 1024);
+    await cache.flush();
+    const lines = (await readFile(cacheFile, 'utf8')).trimEnd().split('\n');
+    assert.deepEqual(JSON.parse(lines[0] as string), { version: 4 });
     assert.deepEqual(
-      file.entries.map(([key]) => key),
+      lines.slice(1).map((line) => (JSON.parse(line) as [string, string])[0]),
       paths,
     );
-    assert.equal(text.trim().split('\n').length, paths.length + 2, 'a line per entry between the head and the tail');
 
     let read = 0;
     const again = new HashCache(home);
@@ -117,16 +118,30 @@ test('the cache file is JSON with an entry a line, read back by a new cache; an 
     }
     assert.equal(read, 0);
 
-    // A cache of version 3 (an object of entries) is not taken: its files are read once more.
-    const info = await stat(paths[1] as string);
+    // A file changed since: read again, and its new entry is the one a later run finds.
+    await writeFile(paths[1] as string, 'contents changed');
+    const changed = await hashFile(again, paths[1] as string, 5 * 1024 * 1024);
+    assert.equal(changed.cached, false);
+    await again.flush();
+    const third = await hashFile(new HashCache(home), paths[1] as string, 5 * 1024 * 1024);
+    assert.equal(third.cached, true);
+    assert.equal(third.digest.sha256, createHash('sha256').update('contents changed').digest('hex'));
+
+    // A cache of version 3 (one object of entries) is not taken: its files are read once more,
+    // and the file is written anew in the current version.
+    const info = await stat(paths[0] as string);
     const v3 = {
       version: 3,
-      entries: { [paths[1] as string]: `${info.size}:${info.mtimeMs}:5242880:${'0'.repeat(64)}:AAAAAA==` },
+      entries: { [paths[0] as string]: `${info.size}:${info.mtimeMs}:5242880:${'0'.repeat(64)}:AAAAAA==` },
     };
-    await writeFile(join(home, 'hash-cache.json'), JSON.stringify(v3));
-    const old = await hashFile(new HashCache(home), paths[1] as string, 5 * 1024 * 1024);
+    await writeFile(cacheFile, JSON.stringify(v3));
+    const fromV3 = new HashCache(home);
+    const old = await hashFile(fromV3, paths[0] as string, 5 * 1024 * 1024);
     assert.equal(old.cached, false);
-    assert.equal(old.digest.sha256, createHash('sha256').update('contents 1').digest('hex'));
+    assert.equal(old.digest.sha256, createHash('sha256').update('contents 0').digest('hex'));
+    await fromV3.flush();
+    assert.equal((await hashFile(new HashCache(home), paths[0] as string, 5 * 1024 * 1024)).cached, true);
+    assert.equal((await stat(cacheFile)).mode & 0o777, 0o600);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -143,19 +158,22 @@ test('a listed size and mtime stand for the file: a cache hit needs no stat, a f
     const first = await hashFile(cache, path, 5 * 1024 * 1024, undefined, 1024, listed);
     assert.equal(first.cached, false);
     assert.equal(first.bytes?.toString(), 'listed');
+    await cache.flush();
     // The stamp it was listed with finds the entry, whatever the file is now.
     await writeFile(path, 'changed!');
-    const hit = await hashFile(cache, path, 5 * 1024 * 1024, undefined, 1024, listed);
+    const next = new HashCache(home);
+    const hit = await hashFile(next, path, 5 * 1024 * 1024, undefined, 1024, listed);
     assert.equal(hit.cached, true);
     assert.equal(hit.digest.sha256, first.digest.sha256);
 
     // Listed, then changed before it is read: its bytes are read and hashed, but not cached.
     const before = await stat(path);
     const stale = { size: before.size, mtimeMs: before.mtimeMs - 5000 };
-    const read = await hashFile(cache, path, 5 * 1024 * 1024, undefined, 1024, stale);
+    const read = await hashFile(next, path, 5 * 1024 * 1024, undefined, 1024, stale);
     assert.equal(read.cached, false);
     assert.equal(read.digest.sha256, createHash('sha256').update('changed!').digest('hex'));
-    const again = await hashFile(cache, path, 5 * 1024 * 1024, undefined, 1024, stale);
+    await next.flush();
+    const again = await hashFile(new HashCache(home), path, 5 * 1024 * 1024, undefined, 1024, stale);
     assert.equal(again.cached, false, 'a read of a file that changed since its listing is not kept');
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { open, readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { mkdir, open, readFile, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { crc32 } from 'node:zlib';
 import { crc32Base64 } from '@dreamlake/protocol';
 import { writePrivateFile } from '../config.ts';
@@ -29,14 +28,12 @@ export interface FileDigest {
 type CacheEntry = string;
 
 /**
- * The cache file is JSON, `{"version":4,"entries":[` then one `["path","entry"]` a line, then
- * `]}`, so that it is read a line at a time: never the whole text, a parsed object of 100,000s of
- * keys and a Map of them at once. (Version 3, an object of entries, is dropped: its files are read
- * once again.)
+ * The cache file: a head line, `{"version":4}`, then one `["path","entry"]` a line, later lines
+ * replacing earlier ones of the same path. A run appends the entries it computes rather than
+ * rewriting the whole file, and reads it a line at a time. (Version 3, one JSON object of
+ * entries, is replaced: its files are read once again.)
  */
-const CACHE_VERSION = 4;
-const CACHE_HEAD = `{"version":${CACHE_VERSION},"entries":[`;
-const CACHE_TAIL = ']}';
+const CACHE_HEAD = '{"version":4}\n';
 
 /**
  * Built by `Array.prototype.join`, which makes one flat string; a template literal would keep a
@@ -44,45 +41,6 @@ const CACHE_TAIL = ']}';
  */
 function packEntry(size: number, mtimeMs: number, digest: FileDigest): CacheEntry {
   return [size, mtimeMs, digest.partSize, digest.sha256, digest.partCrc32.join(',')].join(':');
-}
-
-/**
- * The absolute path as a key the cache can hold: one flat string. `resolve` builds its answer
- * piece by piece, a tree of a dozen strings several times the path's length.
- */
-function cacheKey(path: string): string {
-  return JSON.parse(JSON.stringify(resolve(path))) as string;
-}
-
-/** The entries of the cache file; empty when there is none, or it is of another version. */
-async function readEntries(path: string): Promise<Map<string, CacheEntry>> {
-  const entries = new Map<string, CacheEntry>();
-  const input = createReadStream(path, { encoding: 'utf8' });
-  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
-  try {
-    let first = true;
-    for await (const line of lines) {
-      if (first) {
-        if (line !== CACHE_HEAD) break;
-        first = false;
-        continue;
-      }
-      if (line === CACHE_TAIL) break;
-      try {
-        const entry: unknown = JSON.parse(line.endsWith(',') ? line.slice(0, -1) : line);
-        if (Array.isArray(entry) && typeof entry[0] === 'string' && typeof entry[1] === 'string')
-          entries.set(entry[0], entry[1]);
-      } catch {
-        // A damaged line costs its file one read; the others still count.
-      }
-    }
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  } finally {
-    lines.close();
-    input.destroy();
-  }
-  return entries;
 }
 
 function unpackEntry(entry: CacheEntry): (FileDigest & { size: number; mtimeMs: number }) | undefined {
@@ -97,22 +55,96 @@ function unpackEntry(entry: CacheEntry): (FileDigest & { size: number; mtimeMs: 
   };
 }
 
+interface CacheContents {
+  /** The latest entry of each path, the least recently written first. */
+  entries: Map<string, CacheEntry>;
+  /** The file should be written anew rather than appended to: none yet, another version, or mostly replaced lines. */
+  rewrite: boolean;
+}
+
 /** Enough for a few datasets of 100,000s of files; the oldest entries go first. */
 const MAX_ENTRIES = 1_000_000;
-/** How often changes reach the disk while a run goes on (and once more when it ends). */
+
+/** The cache file is read through one buffer of this size, again and again. */
+const READ_CACHE_BYTES = 256 * 1024;
+
+/**
+ * The lines of a UTF-8 file through one buffer used again and again (a stream would leave a
+ * buffer per chunk, megabytes of them for a large cache, to the garbage collector).
+ */
+async function* fileLines(path: string): AsyncGenerator<string> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.allocUnsafeSlow(READ_CACHE_BYTES);
+    const decoder = new StringDecoder('utf8');
+    let rest = '';
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      const text = rest + (bytesRead === 0 ? decoder.end() : decoder.write(buffer.subarray(0, bytesRead)));
+      let start = 0;
+      for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
+        yield text.slice(start, end);
+        start = end + 1;
+      }
+      rest = text.slice(start);
+      if (bytesRead === 0) break;
+    }
+    if (rest !== '') yield rest;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The cache file's entries, read a line at a time (never the whole text, nor an object of 100,000s of keys). */
+async function readCache(path: string): Promise<CacheContents> {
+  const entries = new Map<string, CacheEntry>();
+  let lines = 0;
+  try {
+    for await (const line of fileLines(path)) {
+      if (lines++ === 0) {
+        if (`${line}\n` !== CACHE_HEAD) return { entries, rewrite: true };
+        continue;
+      }
+      try {
+        const entry: unknown = JSON.parse(line);
+        if (Array.isArray(entry) && typeof entry[0] === 'string' && typeof entry[1] === 'string') {
+          entries.delete(entry[0]);
+          entries.set(entry[0], entry[1]);
+        }
+      } catch {
+        // A damaged line (a write cut short) costs its file one read; the others still count.
+      }
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    return { entries, rewrite: true };
+  }
+  for (const old of entries.keys()) {
+    if (entries.size <= MAX_ENTRIES) break;
+    entries.delete(old);
+  }
+  // Written anew once replaced or dropped lines are as many as the live ones.
+  return { entries, rewrite: lines === 0 || lines - 1 > 2 * entries.size + 1000 };
+}
+
+/** How often new entries reach the disk while a run goes on (and once more when it ends)… */
 const SAVE_EVERY_MS = 5_000;
+/** …or sooner, once this many wait. */
+const SAVE_EVERY_ENTRIES = 10_000;
 
 /**
  * Digests of files already read, keyed by absolute path and valid while size, mtime and part
- * size are unchanged. Kept in `hash-cache.json` (0600) in the CLI's home: read once per run, kept
- * in memory, written back every few seconds while it changes and by `flush()`, so a run over
- * 100,000 files neither re-reads nor rewrites the file per file. A crash loses at most the last
- * few seconds of digests, which the next run computes again.
+ * size are unchanged. Kept in `hash-cache.json` (0600) in the CLI's home: read once per run; the
+ * digests a run computes are appended every few seconds and by `flush()`, and not kept in memory
+ * (a run asks for each file once), so a run over 100,000 files neither re-reads nor rewrites the
+ * file per file, nor holds an entry for each file it hashed. A crash loses at most the last few
+ * seconds of digests, which the next run computes again.
  */
 export class HashCache {
   readonly #path: string;
-  #loaded: Promise<Map<string, CacheEntry>> | undefined;
-  #dirty = false;
+  #loaded: Promise<CacheContents> | undefined;
+  /** Lines to append. */
+  #pending: string[] = [];
   #timer: NodeJS.Timeout | undefined;
   #writes: Promise<void> = Promise.resolve();
 
@@ -120,13 +152,13 @@ export class HashCache {
     this.#path = join(home, 'hash-cache.json');
   }
 
-  #entries(): Promise<Map<string, CacheEntry>> {
-    this.#loaded ??= readEntries(this.#path);
+  #contents(): Promise<CacheContents> {
+    this.#loaded ??= readCache(this.#path);
     return this.#loaded;
   }
 
   async get(path: string, size: number, mtimeMs: number, partSize: number): Promise<FileDigest | undefined> {
-    const packed = (await this.#entries()).get(resolve(path));
+    const packed = (await this.#contents()).entries.get(resolve(path));
     const entry = packed === undefined ? undefined : unpackEntry(packed);
     if (!entry || entry.size !== size || entry.mtimeMs !== mtimeMs || entry.partSize !== partSize) return undefined;
     if (entry.partCrc32.length !== partCount(size, partSize)) return undefined;
@@ -134,49 +166,60 @@ export class HashCache {
   }
 
   async set(path: string, size: number, mtimeMs: number, digest: FileDigest): Promise<void> {
-    const entries = await this.#entries();
-    const key = cacheKey(path);
+    const key = resolve(path);
+    const { entries } = await this.#contents();
     entries.delete(key);
-    entries.set(key, packEntry(size, mtimeMs, digest));
-    for (const old of entries.keys()) {
-      if (entries.size <= MAX_ENTRIES) break;
-      entries.delete(old);
-    }
-    this.#dirty = true;
-    if (!this.#timer) {
+    this.#pending.push(`${JSON.stringify([key, packEntry(size, mtimeMs, digest)])}\n`);
+    if (this.#pending.length >= SAVE_EVERY_ENTRIES) void this.flush().catch(() => undefined);
+    else if (!this.#timer) {
       this.#timer = setTimeout(() => void this.flush().catch(() => undefined), SAVE_EVERY_MS);
       this.#timer.unref();
     }
   }
 
-  /** Writes the cache now if anything changed since the last write. */
+  /** Writes the entries computed since the last write. */
   flush(): Promise<void> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     const write = async (): Promise<void> => {
-      if (!this.#dirty || !this.#loaded) return;
-      this.#dirty = false;
-      const entries = await this.#loaded;
-      await writePrivateFile(this.#path, cacheText(entries));
+      if (this.#pending.length === 0 || !this.#loaded) return;
+      const lines = this.#pending;
+      this.#pending = [];
+      const contents = await this.#loaded;
+      if (contents.rewrite) {
+        await writePrivateFile(this.#path, cacheText(contents.entries, lines));
+        contents.rewrite = false;
+      } else await appendLines(this.#path, lines);
     };
     this.#writes = this.#writes.then(write, write);
     return this.#writes;
   }
 }
 
-/** The cache file's JSON, an entry a line, written a piece at a time. */
-function* cacheText(entries: Map<string, CacheEntry>): Generator<string> {
+/** New lines at the end of the cache file (its head first, when it is gone). */
+async function appendLines(path: string, lines: string[]): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const handle = await open(path, 'a', 0o600);
+  try {
+    const { size } = await handle.stat();
+    await handle.writeFile(`${size === 0 ? CACHE_HEAD : ''}${lines.join('')}`);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The whole cache file: its head, the entries kept, then the new lines, a piece at a time. */
+function* cacheText(entries: Map<string, CacheEntry>, lines: string[]): Generator<string> {
   let piece = CACHE_HEAD;
-  let first = true;
   for (const [key, entry] of entries) {
-    piece += `${first ? '' : ','}\n${JSON.stringify([key, entry])}`;
-    first = false;
+    piece += `${JSON.stringify([key, entry])}\n`;
     if (piece.length >= 64 * 1024) {
       yield piece;
       piece = '';
     }
   }
-  yield `${piece}\n${CACHE_TAIL}\n`;
+  yield piece;
+  yield* lines;
 }
 
 /** Files up to this size are read whole in one call. */

@@ -317,7 +317,7 @@ class Run {
       this.#begin(item);
       try {
         const result = await withRequestId(randomUUID(), () =>
-          uploadFile(this.deps, item.file, this.target, this.typeOverride),
+          uploadFile(this.deps, item.file, this.target, this.typeOverride, item.prepared),
         );
         this.hooks.result(item.index, result);
       } catch (error) {

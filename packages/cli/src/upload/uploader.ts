@@ -127,8 +127,10 @@ export async function uploadFile(
   file: LocalFile,
   target: Target,
   typeOverride?: AssetType,
+  /** The file already hashed (by a run that learnt only then that the server has no batch routes). */
+  hashed?: Prepared,
 ): Promise<FileResult> {
-  const prepared = await prepareFile(deps, file, target, typeOverride);
+  const prepared = hashed ?? (await prepareFile(deps, file, target, typeOverride));
   const { digest, type, contentType, base } = prepared;
 
   const requestGrant = async (): Promise<UploadGrant | { exists: true; file: IndexedFile }> =>
