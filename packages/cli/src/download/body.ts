@@ -1,14 +1,61 @@
 import type { Readable } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { NetworkError } from '../errors.ts';
 
-/** Bytes read ahead of the disk per answer before the socket is paused. */
-const BATCH_BYTES = 1024 * 1024;
+/**
+ * Bytes read ahead of the disk per answer before the socket is paused. A page-cache write of
+ * 256 KiB takes well under a millisecond: a larger batch only holds more memory (1 MiB held
+ * 16 MiB with 8 ranges in flight) and, measured on a 1 GiB download, cost more CPU, not less.
+ */
+const BATCH_BYTES = 256 * 1024;
+
+/**
+ * Bytes received, over every answer of the process, between two young-generation collections.
+ * Each socket read is a new buffer of up to 64 KiB, dead once written to disk; V8 frees those
+ * only at a collection, and left alone it starts one only after tens of MiB of them (its
+ * external-memory trigger): 25 to 45 MiB of a 1 GiB download's peak RSS were such dead buffers.
+ * A minor collection every 4 MiB takes well under a millisecond, keeps them to a few MiB, and
+ * spares most of the full collections that trigger set off (less CPU in all, measured).
+ */
+const COLLECT_EVERY_BYTES = 4 * 1024 * 1024;
+
+type Collect = (options: { type: 'minor' }) => void;
+let collect: Collect | undefined;
+let sinceCollect = 0;
+
+function received(bytes: number): void {
+  sinceCollect += bytes;
+  if (sinceCollect < COLLECT_EVERY_BYTES) return;
+  sinceCollect = 0;
+  collect ??= youngCollector();
+  collect({ type: 'minor' });
+}
+
+/**
+ * V8's `gc`, which a process gets only with `--expose-gc`: the flag is set just long enough for
+ * a fresh context to hold it, so no other context sees a `gc` global it did not ask for.
+ */
+function youngCollector(): Collect {
+  const exposed = (globalThis as { gc?: unknown }).gc;
+  if (typeof exposed === 'function') return exposed as Collect;
+  try {
+    setFlagsFromString('--expose-gc');
+    const gc: unknown = runInNewContext('gc');
+    if (typeof gc === 'function') return gc as Collect;
+  } catch {
+    // Without it the buffers wait for V8's own collections, as before.
+  } finally {
+    setFlagsFromString('--no-expose-gc');
+  }
+  return () => undefined;
+}
 
 /**
  * Reads an answer body as it arrives: `take` sees every chunk in order as it comes (to count it,
  * hash it or refuse it by throwing), and `write` gets what arrived while its previous call ran, as
- * one list (one positional `writev`, not a copy into one buffer). At most about 1 MiB waits for
- * the disk; the socket is paused beyond that. A connection lost part-way is a NetworkError.
+ * one list (one positional `writev`, not a copy into one buffer). At most about 256 KiB waits
+ * for the disk; the socket is paused beyond that. A connection lost part-way is a NetworkError.
  */
 export function drainBody(
   body: Readable,
@@ -56,6 +103,7 @@ export function drainBody(
       }
       pending.push(chunk);
       bytes += chunk.length;
+      received(chunk.length);
       if (bytes >= BATCH_BYTES) body.pause();
       next();
     });
