@@ -23,6 +23,13 @@ export interface S3StorageOptions {
   verifyChunkSize?: number;
   /** ...this many at once, and hashes them in order. */
   verifyConcurrency?: number;
+  /**
+   * A staged single-shot object up to this size is read into memory, hashed, and written to its
+   * blob key from those very bytes; a larger one is first copied to a key no URL was signed for.
+   */
+  memoryPublishLimit?: number;
+  /** The most bytes one process holds at once for those; past it, the private copy is used. */
+  memoryPublishBudget?: number;
 }
 
 export type ResolvedS3StorageOptions = Required<S3StorageOptions>;
@@ -37,5 +44,7 @@ export function resolveOptions(options: S3StorageOptions = {}): ResolvedS3Storag
     copyConcurrency: options.copyConcurrency ?? 4,
     verifyChunkSize: options.verifyChunkSize ?? 8 * MiB,
     verifyConcurrency: options.verifyConcurrency ?? 4,
+    memoryPublishLimit: options.memoryPublishLimit ?? 16 * MiB,
+    memoryPublishBudget: options.memoryPublishBudget ?? 64 * MiB,
   });
 }

@@ -12,6 +12,15 @@ import type { BlobRef, UploadFacts } from '../storage.ts';
 export const UPLOADS_PREFIX = 'uploads/';
 
 /**
+ * A staged single-shot object is verified from a copy at `uploads/{owner}/{project}/{hash}/copy-{nonce}`:
+ * no URL is ever signed for such a key, so nothing a client holds can change it, and the sweep
+ * removes one a dead process left behind.
+ */
+export function privateCopyKey(scope: Omit<UploadKeyParts, 'nonce'>): string {
+  return uploadKey({ ...scope, nonce: `copy-${randomBytes(12).toString('hex')}` });
+}
+
+/**
  * A multipart upload's nonce carries what the upload is bound to (S3 keeps no metadata of an open
  * multipart upload that ListParts would show): 24 hex, then `s{size}` and `u{userTag}` when
  * bound. The key is as trustworthy as S3's own records: S3 answers an upload id only with the

@@ -15,7 +15,7 @@ export interface PublishOptions {
   copyConcurrency: number;
 }
 
-function copySource(bucket: string, key: string): string {
+export function copySource(bucket: string, key: string): string {
   return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
 }
 

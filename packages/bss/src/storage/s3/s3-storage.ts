@@ -25,6 +25,7 @@ import {
   type UploadRef,
 } from '../storage.ts';
 import { headBlob } from './blobs.ts';
+import { ByteBudget } from './byte-budget.ts';
 import { completeUpload } from './complete.ts';
 import type { ResolvedS3StorageOptions } from './config.ts';
 import { deleteBlob } from './delete-blob.ts';
@@ -75,12 +76,15 @@ export class S3Storage implements Storage, SingleStager {
   private readonly bucket: string;
   private readonly options: ResolvedS3StorageOptions;
   private readonly partUrls: PartUrlSigner;
+  /** Staged single-shot objects held in memory while they are verified and published. */
+  private readonly singleBuffers: ByteBudget;
 
   constructor(parts: S3StorageParts) {
     this.client = parts.client;
     this.bucket = parts.bucket;
     this.options = parts.options;
     this.partUrls = parts.partUrls;
+    this.singleBuffers = new ByteBudget(parts.options.memoryPublishBudget);
   }
 
   async createUpload(input: CreateUploadInput): Promise<UploadRef> {
@@ -154,7 +158,8 @@ export class S3Storage implements Storage, SingleStager {
   }
 
   async completeSingle(upload: Omit<SingleUpload, 'contentType'>, key: string): Promise<BlobInfo> {
-    return s3(() => completeSingle({ client: this.client, bucket: this.bucket, options: this.options }, upload, key));
+    const ctx = { client: this.client, bucket: this.bucket, options: this.options, buffers: this.singleBuffers };
+    return s3(() => completeSingle(ctx, upload, key));
   }
 
   async abort(upload: UploadRef): Promise<void> {

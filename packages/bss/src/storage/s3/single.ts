@@ -5,8 +5,8 @@ import { parseUploadKey, uploadKey } from '../keys.ts';
 import { SINGLE_NONCE_PREFIX, type SingleUpload, type StagedSingle } from '../single-upload.ts';
 import type { BlobInfo } from '../storage.ts';
 import { headBlob } from './blobs.ts';
-import { type CompleteContext, verifyAndPublish } from './complete.ts';
 import type { PartUrlSigner } from './part-url-signer.ts';
+import { type SingleContext, verifyAndPublishSingle } from './publish-single.ts';
 import { isObjectMissing, isPreconditionFailed } from './s3-errors.ts';
 import { headObject } from './verify.ts';
 
@@ -32,12 +32,12 @@ export async function stageSingle(
 }
 
 /**
- * Verifies a staged single-shot object and publishes it, with the same ETag-pinned read, copy
- * and clean-up as a multipart complete. Stateless like it: a retry or a concurrent complete finds
- * the published blob once the staged object is gone.
+ * Verifies a staged single-shot object and publishes it (see publish-single.ts for how only the
+ * bytes hashed are published). Stateless like a multipart complete: a retry or a concurrent
+ * complete finds the published blob once the staged object is gone.
  */
 export async function completeSingle(
-  ctx: CompleteContext,
+  ctx: SingleContext,
   upload: Omit<SingleUpload, 'contentType'>,
   key: string,
 ): Promise<BlobInfo> {
@@ -75,12 +75,12 @@ export async function completeSingle(
     );
   }
   try {
-    return await verifyAndPublish(ctx, scope, staged);
+    return await verifyAndPublishSingle(ctx, scope, staged);
   } catch (error) {
     const missing = isObjectMissing(error);
     if (!missing && !isPreconditionFailed(error)) throw error;
     // Another complete of this key published it and removed the staged object meanwhile, or the
-    // object was replaced while it was read.
+    // object was replaced while it was read (a range read is pinned to the ETag of the head).
     const published = await headBlob(client, bucket, ref);
     if (published) return published;
     if (missing) throw new NotFoundError('the staged object was removed while it was verified');

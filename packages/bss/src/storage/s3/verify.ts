@@ -76,19 +76,22 @@ async function readRange(
 /**
  * Reads the object once, in ranges fetched `concurrency` at a time and hashed in order, and
  * answers its SHA-256 in hex. Memory is bounded by chunkSize × concurrency, whatever the size.
- * Every range is pinned to the object's ETag, so the hash is of one version of it.
+ * Every range is pinned to the object's ETag, so the hash is of one version of it. With `into`
+ * (`object.size` bytes), the bytes hashed are also kept there, in order.
  */
 export async function sha256OfObject(
   client: S3Client,
   bucket: string,
   object: StagedObject,
   options: HashReadOptions,
+  into?: Buffer,
 ): Promise<string> {
   const hash = createHash('sha256');
   const controller = new AbortController();
   const inflight: Promise<Buffer[]>[] = [];
   const chunkSize = rangeSize(object.size, options);
   let nextStart = 0;
+  let kept = 0;
   const launch = () => {
     const start = nextStart;
     const end = Math.min(object.size, start + chunkSize) - 1;
@@ -100,7 +103,10 @@ export async function sha256OfObject(
   try {
     while (nextStart < object.size && inflight.length < options.concurrency) launch();
     while (inflight.length > 0) {
-      for (const chunk of await inflight.shift()!) hash.update(chunk);
+      for (const chunk of await inflight.shift()!) {
+        hash.update(chunk);
+        if (into) kept += chunk.copy(into, kept);
+      }
       if (nextStart < object.size) launch();
     }
   } catch (error) {

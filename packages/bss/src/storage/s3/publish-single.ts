@@ -1,0 +1,101 @@
+import { CopyObjectCommand, DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DreamLakeError, HashMismatchError } from '@dreamlake/presign';
+import { blobKey, hashSatisfies, type UploadKeyParts } from '../keys.ts';
+import type { BlobInfo } from '../storage.ts';
+import type { ByteBudget } from './byte-budget.ts';
+import type { CompleteContext } from './complete.ts';
+import { privateCopyKey } from './keys.ts';
+import { copySource, publishBlob } from './publish.ts';
+import { headObject, type StagedObject, sha256OfObject } from './verify.ts';
+
+export interface SingleContext extends CompleteContext {
+  /** Bounds the staged objects held in memory at once by this process. */
+  buffers: ByteBudget;
+}
+
+/**
+ * Verifies a staged single-shot object and publishes it so that only bytes BSS hashed can ever
+ * become the blob. The client's presigned PUT of the staged key stays valid until it expires, so
+ * the staged object may be replaced at any moment, and an ETag pin does not stop that everywhere
+ * (Ceph RGW ignores a copy's `x-amz-copy-source-if-match`; an ETag is an MD5, and two bodies with
+ * one MD5 are cheap to make). So the blob is never copied from the staged key: a small object is
+ * written from the very bytes that were hashed, a larger one (or one past the memory budget) is
+ * hashed and published from a private copy.
+ */
+export async function verifyAndPublishSingle(
+  ctx: SingleContext,
+  scope: UploadKeyParts,
+  staged: StagedObject,
+): Promise<BlobInfo> {
+  const { buffers, options } = ctx;
+  if (staged.size <= options.memoryPublishLimit && buffers.tryTake(staged.size)) {
+    try {
+      return await publishFromMemory(ctx, scope, staged);
+    } finally {
+      buffers.release(staged.size);
+    }
+  }
+  return publishFromPrivateCopy(ctx, scope, staged);
+}
+
+function hashOptions(ctx: CompleteContext) {
+  return { chunkSize: ctx.options.verifyChunkSize, concurrency: ctx.options.verifyConcurrency };
+}
+
+/** Deletes the staged object and refuses, when `actual` is not the signed hash. */
+async function refuseMismatch(ctx: CompleteContext, scope: UploadKeyParts, stagedKey: string, actual: string) {
+  if (hashSatisfies(scope.hash, actual)) return;
+  await ctx.client.send(new DeleteObjectCommand({ Bucket: ctx.bucket, Key: stagedKey }));
+  throw new HashMismatchError('content does not match the signed SHA-256', { expected: scope.hash, actual });
+}
+
+/** Reads the object into memory, hashes it, and PUTs those bytes as the blob. */
+async function publishFromMemory(ctx: CompleteContext, scope: UploadKeyParts, staged: StagedObject) {
+  const { client, bucket } = ctx;
+  const bytes = Buffer.allocUnsafe(staged.size);
+  const actual = await sha256OfObject(client, bucket, staged, hashOptions(ctx), bytes);
+  await refuseMismatch(ctx, scope, staged.key, actual);
+  const blob = { owner: scope.owner, project: scope.project, hash: actual };
+  await client.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: blobKey(blob),
+      Body: bytes,
+      ContentLength: staged.size,
+      ContentType: staged.contentType,
+      Metadata: { sha256: actual },
+      // Checked by stores that check it (AWS S3), at no cost: it is the hash just computed.
+      ChecksumSHA256: Buffer.from(actual, 'hex').toString('base64'),
+    }),
+  );
+  await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: staged.key }));
+  return { ...blob, size: staged.size, contentType: staged.contentType };
+}
+
+/** Copies the object to a key no client can write, then verifies and publishes that copy. */
+async function publishFromPrivateCopy(ctx: CompleteContext, scope: UploadKeyParts, staged: StagedObject) {
+  const { client, bucket, options } = ctx;
+  const copyKey = privateCopyKey(scope);
+  await client.send(
+    new CopyObjectCommand({ Bucket: bucket, Key: copyKey, CopySource: copySource(bucket, staged.key) }),
+  );
+  try {
+    const copy = await headObject(client, bucket, copyKey);
+    if (copy?.size !== staged.size) {
+      // Replaced by another length between the head and the copy (a store that ignores the signed length).
+      throw new DreamLakeError(
+        'conflict',
+        'the staged object changed while it was verified; PUT it again and complete',
+      );
+    }
+    const actual = await sha256OfObject(client, bucket, copy, hashOptions(ctx));
+    await refuseMismatch(ctx, scope, staged.key, actual);
+    const blob = { owner: scope.owner, project: scope.project, hash: actual };
+    await publishBlob(client, bucket, { ...copy, contentType: staged.contentType }, blobKey(blob), actual, options);
+    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: staged.key }));
+    return { ...blob, size: copy.size, contentType: staged.contentType };
+  } finally {
+    // A copy left by a failed delete is swept with the other stale objects under uploads/.
+    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: copyKey })).catch(() => {});
+  }
+}
