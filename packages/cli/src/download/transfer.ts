@@ -67,7 +67,12 @@ export class HashMismatchError extends CliError {
 /** The service sent the whole blob to a ranged request: fetch it as one stream instead. */
 class RangesIgnored extends Error {}
 
-const READ_BUFFER = 1024 * 1024;
+/**
+ * Bytes read back per read when hashing a written range. Every file fetched in ranges holds one
+ * such buffer while it downloads (up to 16 files at once): 256 KiB hashes as fast from the page
+ * cache as 1 MiB did, for a quarter of the memory.
+ */
+const READ_BUFFER = 256 * 1024;
 
 /**
  * Fetches one file into `<target>.<hash>.partial`, checks its SHA-256 over the whole file and only
