@@ -7,12 +7,17 @@
  *   (its own process) that fetches the same signed URLs 16 at a time over keep-alive and writes
  *   each file, with the URLs handed to it in advance (the CLI asks for them itself).
  *
+ * The two sides run alternately, back to back, and each row gives the median of its runs: wall
+ * time on a shared machine is noisy, so the CPU seconds of each side (user + system, every process
+ * of the command, from GNU time when the machine has it) are given too.
+ *
  *   node --import tsx scripts/bench-downloads.ts [largeMiB] [files]   # this section alone
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCliUpload } from './bench-cli.ts';
 import type { BenchRow } from './bench-presign.ts';
@@ -25,12 +30,14 @@ export interface DownloadBenchOptions {
   largeMiB: number;
   files: number;
   bytesEach: number;
-  /** Runs of each side; the best of each is kept. */
+  /** Runs of each side, alternated; the median of each is given. */
   runs?: number;
 }
 
 interface Timed {
   seconds: number;
+  /** User + system CPU of the command and every process it started; NaN without GNU time. */
+  cpuSeconds: number;
   peakRssMiB: number;
   /** The first 4 KB of stdout. */
   stdout: string;
@@ -40,10 +47,18 @@ interface Timed {
   stderr: string;
 }
 
-/** Runs a command, timing it and sampling its peak RSS; throws with its stderr when it fails. */
+/** GNU time: the CPU seconds and peak RSS of a command with all its processes, counted by the kernel. */
+const GNU_TIME = '/usr/bin/time';
+
+/**
+ * Runs a command, timing it, counting its CPU and sampling its peak RSS (GNU time's maximum, the
+ * largest of its processes, when the machine has it); throws with its stderr when it fails.
+ */
 async function timed(command: string, args: readonly string[], env: Record<string, string>): Promise<Timed> {
+  const usage = existsSync(GNU_TIME) ? `${await tempDir('dreamlake-bench-time-')}/usage` : undefined;
+  const argv = usage ? [GNU_TIME, '-f', '%U %S %M', '-o', usage, command, ...args] : [command, ...args];
   const started = performance.now();
-  const child = track(spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }));
+  const child = track(spawn(argv[0] as string, argv.slice(1), { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }));
   const peak = watchPeakRss(child.pid ?? 0, 50);
   let stdout = '';
   let stderr = '';
@@ -61,7 +76,39 @@ async function timed(command: string, args: readonly string[], env: Record<strin
   const [code] = (await once(child, 'close')) as [number | null];
   const seconds = (performance.now() - started) / 1000;
   if (code !== 0) throw new Error(`${command} ${args.slice(0, 3).join(' ')} exited with ${code}: ${stderr.trim()}`);
-  return { seconds, peakRssMiB: peak(), stdout, lines, stderr };
+  // Sampled, the RSS of GNU time itself; its own count is of the command's processes.
+  let peakRssMiB = peak();
+  let cpuSeconds = Number.NaN;
+  if (usage) {
+    const [user, system, maxKb] =
+      (await readFile(usage, 'utf8')).trim().split('\n').pop()?.split(' ').map(Number) ?? [];
+    cpuSeconds = (user ?? Number.NaN) + (system ?? Number.NaN);
+    peakRssMiB = Math.round(((maxKb ?? 0) / 1024) * 10) / 10;
+    await removeTemp(dirname(usage));
+  }
+  return { seconds, cpuSeconds, peakRssMiB, stdout, lines, stderr };
+}
+
+/** The middle value (the mean of the two middle ones for an even count). */
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** Median wall and CPU seconds, and the highest peak RSS, of a side's runs. */
+function summary(runs: readonly Timed[]): { seconds: number; cpuSeconds: number; peakRssMiB: number } {
+  return {
+    seconds: median(runs.map((r) => r.seconds)),
+    cpuSeconds: median(runs.map((r) => r.cpuSeconds)),
+    peakRssMiB: Math.max(...runs.map((r) => r.peakRssMiB)),
+  };
+}
+
+function cpuText(seconds: number): string {
+  return Number.isNaN(seconds) ? 'CPU not counted (no GNU time)' : `${seconds.toFixed(2)} s CPU`;
 }
 
 async function api<T>(services: BenchServices, token: string, method: string, path: string, body?: unknown) {
@@ -92,7 +139,7 @@ await Promise.all(Array.from({ length: 16 }, worker));
 `;
 
 export async function runDownloadBench(options: DownloadBenchOptions): Promise<BenchRow[]> {
-  const runs = options.runs ?? 2;
+  const runs = options.runs ?? 3;
   const services = await BenchServices.start();
   const work = await tempDir('dreamlake-bench-downloads-');
   try {
@@ -119,28 +166,27 @@ export async function runDownloadBench(options: DownloadBenchOptions): Promise<B
       'GET',
       `/namespaces/${username}/spaces/large/files/download?name=large.bin`,
     );
-    let curl = Number.POSITIVE_INFINITY;
-    let cli: Timed | undefined;
+    const curlRuns: Timed[] = [];
+    const cliRuns: Timed[] = [];
     for (let run = 0; run < runs; run += 1) {
       const piped = await timed('sh', ['-c', `curl -sSf "$0" | sha256sum`, grant.url], env);
       if (!piped.stdout.startsWith(grant.hash)) throw new Error('curl | sha256sum gave another hash');
-      curl = Math.min(curl, piped.seconds);
+      curlRuns.push(piped);
       const out = join(work, `large-${run}`);
-      const mine = await timed(
-        process.execPath,
-        [CLI_BIN, 'download', `${username}/large/large.bin`, '-o', `${out}`],
-        env,
+      cliRuns.push(
+        await timed(process.execPath, [CLI_BIN, 'download', `${username}/large/large.bin`, '-o', `${out}`], env),
       );
-      if (!cli || mine.seconds < cli.seconds) cli = mine;
       await removeTemp(out);
     }
+    const curl = summary(curlRuns);
+    const cli = summary(cliRuns);
     const mibps = (s: number) => (options.largeMiB / s).toFixed(0);
     const rows: BenchRow[] = [
       {
-        measure: `dreamlake download ${options.largeMiB} MiB (ranged GETs in parallel, SHA-256 verified, written to disk); best of ${runs}`,
-        result: `${mibps(cli?.seconds ?? 0)} MiB/s = ${(curl / (cli?.seconds ?? 1)).toFixed(2)} × curl, CLI peak RSS ${cli?.peakRssMiB} MiB`,
-        rawLimit: `${mibps(curl)} MiB/s \`curl\` of the same signed URL into \`sha256sum\` (nothing written)`,
-        note: 'target ≥ 0.95 × curl; the CLI time includes its start and the grant request',
+        measure: `dreamlake download ${options.largeMiB} MiB (ranged GETs in parallel, SHA-256 verified, written to disk); median of ${runs}, alternated with curl`,
+        result: `${mibps(cli.seconds)} MiB/s = ${(curl.seconds / cli.seconds).toFixed(2)} × curl, ${cpuText(cli.cpuSeconds)}, CLI peak RSS ${cli.peakRssMiB} MiB (highest run)`,
+        rawLimit: `${mibps(curl.seconds)} MiB/s, ${cpuText(curl.cpuSeconds)}: \`curl\` of the same signed URL into \`sha256sum\` (nothing written)`,
+        note: 'target ≥ 0.95 × curl and peak RSS ≤ 100 MB; the CLI time includes its start and the grant request',
       },
     ];
     await removeTemp(source);
@@ -149,8 +195,8 @@ export async function runDownloadBench(options: DownloadBenchOptions): Promise<B
     const small = await makeSmallFiles(work, 'small', options.files, options.bytesEach);
     await upload([small.dir], `${username}/small`);
     const names = small.paths.map((p) => `small/${p.slice(small.dir.length + 1)}`);
-    let minimal = Number.POSITIVE_INFINITY;
-    let tree: Timed | undefined;
+    const minimalRuns: Timed[] = [];
+    const treeRuns: Timed[] = [];
     for (let run = 0; run < runs; run += 1) {
       const grants = await api<{ files: Array<{ url: string }> }>(services, token, 'POST', '/downloads/batch', {
         namespace: username,
@@ -164,7 +210,7 @@ export async function runDownloadBench(options: DownloadBenchOptions): Promise<B
         JSON.stringify(grants.files.map((g, i) => ({ url: g.url, path: join(floorDir, `f${i}.bin`) }))),
       );
       const floor = await timed(process.execPath, ['--input-type=module', '-e', MINIMAL_CLIENT, jobsFile], env);
-      minimal = Math.min(minimal, floor.seconds);
+      minimalRuns.push(floor);
       await removeTemp(floorDir);
       const out = join(work, `tree-${run}`);
       const mine = await timed(process.execPath, [CLI_BIN, 'download', `${username}/small`, '-o', out, '--json'], env);
@@ -172,14 +218,16 @@ export async function runDownloadBench(options: DownloadBenchOptions): Promise<B
         throw new Error(
           `dreamlake download printed ${mine.lines} lines for ${options.files} files: ${mine.stderr.trim()}`,
         );
-      if (!tree || mine.seconds < tree.seconds) tree = mine;
+      treeRuns.push(mine);
       await removeTemp(out);
     }
     const kb = options.bytesEach / 1000;
+    const minimal = summary(minimalRuns);
+    const tree = summary(treeRuns);
     rows.push({
-      measure: `dreamlake download of a space of ${options.files.toLocaleString('en')} × ${kb} KB (grants in one batch, 16 files at once); best of ${runs}`,
-      result: `${(tree?.seconds ?? 0).toFixed(2)} s = ${(minimal / (tree?.seconds ?? 1)).toFixed(2)} × the minimal client, CLI peak RSS ${tree?.peakRssMiB} MiB`,
-      rawLimit: `${minimal.toFixed(2)} s minimal Node client (fetch 16 at a time, write each file; URLs given)`,
+      measure: `dreamlake download of a space of ${options.files.toLocaleString('en')} × ${kb} KB (grants in one batch, 16 files at once); median of ${runs}, alternated`,
+      result: `${tree.seconds.toFixed(2)} s = ${(minimal.seconds / tree.seconds).toFixed(2)} × the minimal client, ${cpuText(tree.cpuSeconds)}, CLI peak RSS ${tree.peakRssMiB} MiB (highest run)`,
+      rawLimit: `${minimal.seconds.toFixed(2)} s, ${cpuText(minimal.cpuSeconds)}: minimal Node client (fetch 16 at a time, write each file; URLs given)`,
       note: 'target ≥ 0.5 ×; the CLI also lists the space, asks for the grants, checks each path, verifies each SHA-256 and renames into place',
     });
     return rows;
