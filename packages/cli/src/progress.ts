@@ -202,6 +202,22 @@ export class Progress implements UploadEvents {
     this.render();
   }
 
+  /** Resolves once the lines written to `out` have gone out (a slow reader holds the run back, not memory). */
+  drained(): Promise<void> {
+    const out = this.#options.out as NodeJS.WritableStream & { writableNeedDrain?: boolean; destroyed?: boolean };
+    if (!out.writableNeedDrain || out.destroyed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        out.off('drain', done);
+        out.off('close', done);
+        resolve();
+      };
+      out.on('drain', done);
+      // A stream that fails is closed: nothing to wait for then.
+      out.on('close', done);
+    });
+  }
+
   /** A permanent line on stdout (a file's result). */
   log(line: string): void {
     this.#clear();

@@ -179,3 +179,31 @@ test('a listed size and mtime stand for the file: a cache hit needs no stat, a f
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a cache answers a path once (its entry then leaves memory, not the file); a file of mostly replaced lines is compacted', async () => {
+  const dir = await tempDir();
+  try {
+    const home = join(dir, 'home');
+    const cacheFile = join(home, 'hash-cache.json');
+    const path = join(dir, 'shot.jpg');
+    await writeFile(path, 'pixels');
+    const first = new HashCache(home);
+    await hashFile(first, path, 5 * 1024 * 1024);
+    await first.flush();
+
+    const run = new HashCache(home);
+    assert.equal((await hashFile(run, path, 5 * 1024 * 1024)).cached, true);
+    assert.equal((await hashFile(run, path, 5 * 1024 * 1024)).cached, false, 'asked again, the file is read');
+    await run.flush();
+    assert.equal((await hashFile(new HashCache(home), path, 5 * 1024 * 1024)).cached, true);
+
+    // Thousands of lines for one path: the next run writes the file anew with one line.
+    const line = (await readFile(cacheFile, 'utf8')).trimEnd().split('\n')[1] as string;
+    await writeFile(cacheFile, `{"version":4}\n${`${line}\n`.repeat(3000)}`);
+    const compacting = new HashCache(home);
+    assert.equal((await hashFile(compacting, path, 5 * 1024 * 1024)).cached, true);
+    assert.deepEqual((await readFile(cacheFile, 'utf8')).trimEnd().split('\n'), ['{"version":4}', line]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

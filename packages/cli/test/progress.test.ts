@@ -160,3 +160,30 @@ test('sizes and durations read naturally', () => {
   assert.equal(formatDuration(125), '2m05s');
   assert.equal(formatDuration(Number.NaN), '--');
 });
+
+test('drained() waits while the lines written have not gone out to a slow reader, and not at all otherwise', async () => {
+  const stream = Object.assign(new PassThrough({ highWaterMark: 1024 }), { isTTY: false, columns: 120 });
+  const progress = new Progress({ out: stream, err: capture(false).stream, live: false, color: false });
+  let drained = false;
+  await progress.drained();
+  for (let i = 0; i < 100; i += 1) progress.log(`{"name":"frames/${i}.jpg","skipped":true}`);
+  const waiting = progress.drained().then(() => {
+    drained = true;
+  });
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(drained, false, 'nothing has read the lines yet');
+  let lines = '';
+  stream.on('data', (c: Buffer) => {
+    lines += c.toString();
+  });
+  await waiting;
+  assert.equal(lines.trimEnd().split('\n').length, 100);
+
+  // A stream closed while lines wait: nothing to wait for.
+  const closing = Object.assign(new PassThrough({ highWaterMark: 16 }), { isTTY: false, columns: 120 });
+  const other = new Progress({ out: closing, err: capture(false).stream, live: false, color: false });
+  other.log('a line longer than the high-water mark');
+  const pending = other.drained();
+  closing.destroy();
+  await pending;
+});

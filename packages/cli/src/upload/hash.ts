@@ -35,12 +35,8 @@ type CacheEntry = string;
  */
 const CACHE_HEAD = '{"version":4}\n';
 
-/**
- * Built by `Array.prototype.join`, which makes one flat string; a template literal would keep a
- * tree of its pieces, three times the size, for as long as the cache holds the entry.
- */
 function packEntry(size: number, mtimeMs: number, digest: FileDigest): CacheEntry {
-  return [size, mtimeMs, digest.partSize, digest.sha256, digest.partCrc32.join(',')].join(':');
+  return `${size}:${mtimeMs}:${digest.partSize}:${digest.sha256}:${digest.partCrc32.join(',')}`;
 }
 
 function unpackEntry(entry: CacheEntry): (FileDigest & { size: number; mtimeMs: number }) | undefined {
@@ -153,12 +149,27 @@ export class HashCache {
   }
 
   #contents(): Promise<CacheContents> {
-    this.#loaded ??= readCache(this.#path);
+    this.#loaded ??= readCache(this.#path).then(async (contents) => {
+      // Compacted now, while every entry is in memory (an answered one is let go of).
+      if (contents.rewrite && contents.entries.size > 0) {
+        await writePrivateFile(this.#path, cacheText(contents.entries, [])).catch(() => undefined);
+        contents.rewrite = false;
+      }
+      return contents;
+    });
     return this.#loaded;
   }
 
+  /**
+   * The file's digest when its entry matches. Each path is answered once: its entry then leaves
+   * memory (it stays in the file), so that what a re-run over 100,000s of files holds shrinks as
+   * it goes; asked again in the same run, the file is read again.
+   */
   async get(path: string, size: number, mtimeMs: number, partSize: number): Promise<FileDigest | undefined> {
-    const packed = (await this.#contents()).entries.get(resolve(path));
+    const { entries } = await this.#contents();
+    const key = resolve(path);
+    const packed = entries.get(key);
+    entries.delete(key);
     const entry = packed === undefined ? undefined : unpackEntry(packed);
     if (!entry || entry.size !== size || entry.mtimeMs !== mtimeMs || entry.partSize !== partSize) return undefined;
     if (entry.partCrc32.length !== partCount(size, partSize)) return undefined;

@@ -154,6 +154,7 @@ class Run {
       windowKept = 0;
       // At most two windows at once: the next one is hashed while this one is sent.
       while (tasks.size >= 2) await Promise.race(tasks);
+      await this.deps.events.drained?.();
       const task = this.#window(items).catch((error: unknown) => this.#fail(error));
       tasks.add(task);
       void task.finally(() => tasks.delete(task));

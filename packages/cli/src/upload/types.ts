@@ -18,6 +18,12 @@ export interface UploadEvents {
   resumed(name: string, bytes: number): void;
   phase(name: string, phase: 'hashing' | 'uploading' | 'finishing'): void;
   note(message: string): void;
+  /**
+   * Resolves once what was written so far has gone out (at once if nothing waits). A run waits
+   * for it before it takes more files, so that when the reader of `--json` lines is slower than
+   * a re-run over 100,000s of stored files, the lines wait in the reader's pipe, not in memory.
+   */
+  drained?(): Promise<void>;
 }
 
 export interface UploadDeps {
