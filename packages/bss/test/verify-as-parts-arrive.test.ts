@@ -120,3 +120,21 @@ test('a data file replaced under the same name after it was hashed is hashed aga
     return true;
   });
 });
+
+test('parts of several uploads landing at the same time are each hashed with their own bytes', async (t) => {
+  const { open } = await setup(t);
+  // Four uploads of distinct bytes, their parts sent all at once: the hashing runs of different
+  // uploads read at the same moment, and each complete must find its own bytes' SHA-256.
+  const uploads = await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      const bodies = [randomBytes(MIN_PART_SIZE), randomBytes(MIN_PART_SIZE), randomBytes(MIN_PART_SIZE)];
+      return { bodies, up: await open(bodies) };
+    }),
+  );
+  await Promise.all(uploads.flatMap(({ bodies, up }) => bodies.map((body, i) => up.send(i + 1, body))));
+  const blobs = await Promise.all(uploads.map(({ bodies, up }) => up.complete(bodies)));
+  assert.deepEqual(
+    blobs.map((b) => b.hash),
+    uploads.map(({ up }) => up.hash),
+  );
+});

@@ -59,7 +59,6 @@ async function hashInto(hash: Hash, path: string, buffer: Buffer): Promise<{ siz
 export class PrefixHashes {
   readonly #uploads = new Map<string, Prefix>();
   readonly #limit: number;
-  readonly #buffer = Buffer.allocUnsafe(CHUNK);
 
   /** `limit`: uploads followed at once (the oldest is forgotten first). */
   constructor(limit = 256) {
@@ -86,6 +85,9 @@ export class PrefixHashes {
   }
 
   async #advance(dir: string, prefix: Prefix): Promise<void> {
+    // A buffer of this run's own: the runs of different uploads read at the same time, and a read
+    // still in flight for one would write into the bytes another is hashing.
+    const buffer = Buffer.allocUnsafe(CHUNK);
     while (!prefix.broken && this.#uploads.get(dir) === prefix) {
       const partNumber = prefix.parts.length + 1;
       const record = await readPartRecord(partPointer(dir, partNumber));
@@ -93,7 +95,7 @@ export class PrefixHashes {
       // Hashed into a copy that replaces the state only once the whole part is in: the state is
       // always the hash of exactly the parts listed, whenever a complete looks at it.
       const next = prefix.hash.copy();
-      const { size, ino } = await hashInto(next, partData(dir, partNumber, record.etag), this.#buffer);
+      const { size, ino } = await hashInto(next, partData(dir, partNumber, record.etag), buffer);
       if (size !== record.size) {
         prefix.broken = true;
         return;
