@@ -10,6 +10,11 @@ import { setFlagsFromString } from 'node:v8';
 // A folder of 100,000s of files makes a lot of short-lived garbage: collect it sooner rather than
 // let the heap grow to several times what is live.
 setFlagsFromString('--optimize-for-size');
+// The HTTP client parses answers with a WebAssembly build of llhttp; once it is busy, V8 compiles
+// that module again with its optimizing tier in the background, about 35 MiB of memory for a
+// while. Its baseline code is enough here: measured over 1,000 small-file uploads, CPU did not
+// rise (it fell) and peak RSS fell by about 25 MiB.
+setFlagsFromString('--liftoff-only');
 
 process.once('SIGINT', () => {
   // Parts sent and ranges received are recorded as they finish: running the same command again resumes.

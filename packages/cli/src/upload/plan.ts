@@ -1,20 +1,20 @@
 import { MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE } from '@dreamlake/protocol';
 
-/** S3 multipart rules (the protocol's): parts of at least 5 MiB (all but the last), at most 10,000 of them. */
-export { MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE };
+/** S3 multipart rules and the part plan (the protocol's): parts of at least 5 MiB (all but the last), at most 10,000 of them. */
+export {
+  MAX_PART_SIZE,
+  MAX_PARTS,
+  MIN_PART_SIZE,
+  type PartRange,
+  partCount,
+  partRange,
+  planParts,
+} from '@dreamlake/protocol';
 export const MIB = 1024 * 1024;
 /** About this many parts for a file of up to PARTS_WANTED × GROWN_PART_SIZE… */
 const PARTS_WANTED = 64;
 /** …of at most this size (four of them in flight fit the run's 64 MiB budget). */
 export const GROWN_PART_SIZE = 16 * MIB;
-
-export interface PartRange {
-  partNumber: number;
-  /** Inclusive first byte. */
-  start: number;
-  /** Exclusive end. */
-  end: number;
-}
 
 /**
  * The part size for a file: 5 MiB, or the smallest whole number of MiB that keeps the file
@@ -29,19 +29,4 @@ export function choosePartSize(fileSize: number): number {
   const size = Math.max(MIN_PART_SIZE, grown, Math.ceil(needed / MIB) * MIB);
   if (size > MAX_PART_SIZE) throw new RangeError(`a file of ${fileSize} bytes is too large for a multipart upload`);
   return size;
-}
-
-/** Number of parts; an empty file still has one (empty) part. */
-export function partCount(fileSize: number, partSize: number): number {
-  return Math.max(1, Math.ceil(fileSize / partSize));
-}
-
-export function partRange(fileSize: number, partSize: number, partNumber: number): PartRange {
-  const start = (partNumber - 1) * partSize;
-  return { partNumber, start, end: Math.min(fileSize, start + partSize) };
-}
-
-export function planParts(fileSize: number, partSize: number): PartRange[] {
-  const count = partCount(fileSize, partSize);
-  return Array.from({ length: count }, (_, i) => partRange(fileSize, partSize, i + 1));
 }
