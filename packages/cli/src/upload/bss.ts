@@ -1,5 +1,5 @@
 import { multipartPath, UPLOAD_STEPS } from '@dreamlake/protocol';
-import { BssApi, type CallOptions, type MultipartInitBody } from '@dreamlake/protocol/client';
+import { BssApi } from '@dreamlake/protocol/client';
 import type { Dispatcher } from 'undici';
 import type { UploadGrant } from '../api.ts';
 import { cliTransport } from '../http.ts';
@@ -12,11 +12,6 @@ export { isExpired, withQuery } from '@dreamlake/protocol/client';
 export class BssClient extends BssApi {
   constructor(dispatcher: Dispatcher) {
     super(cliTransport(dispatcher));
-  }
-
-  /** Opens an upload; the body is the signed one, or the legacy endpoints' (owner, project, hash). */
-  override init(grant: UploadGrant, body: MultipartInitBody | Record<string, unknown>, call?: CallOptions) {
-    return super.init(grant, body as MultipartInitBody, call);
   }
 }
 

@@ -1,4 +1,5 @@
 import { CRC32_HEADER, crc32Etag, type PartCheck, type PartUrlsRequest } from '@dreamlake/protocol';
+import type { MultipartInitBody } from '@dreamlake/protocol/client';
 import type { BlobReceipt, UploadGrant } from '../api.ts';
 import { ApiError, CliError } from '../errors.ts';
 import { countedBody, putBody } from '../http.ts';
@@ -226,7 +227,7 @@ export class Transfer {
         return done;
       }
     }
-    const body: Record<string, unknown> = !this.grants.signed
+    const body: MultipartInitBody = !this.grants.signed
       ? {
           owner: this.target.namespace,
           project: this.target.space,
