@@ -26,6 +26,7 @@ forEachEngine((engine) => {
       'access_tokens',
       'blob_gc',
       'files',
+      'login_clients',
       'login_failures',
       'memberships',
       'namespaces',

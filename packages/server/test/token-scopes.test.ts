@@ -65,7 +65,7 @@ forEachEngine((engine) => {
 
   test('a token with an expiry stops working when it passes, and lists its expiry', async () => {
     const carol = await h.user('carol');
-    const byDays = (await mint(carol.token, { name: 'week', expiresInDays: 7 })).json();
+    const byDays = (await mint(carol.token, { name: 'week', expiresInDays: 7, password: GOOD })).json();
     const at = new Date(h.clock.now + 3600_000).toISOString();
     const byDate = (await mint(carol.token, { name: 'hour', expiresAt: at })).json();
     assert.equal(byDate.expiresAt, at);
@@ -90,7 +90,7 @@ forEachEngine((engine) => {
     }
   });
 
-  test('changing the password ends earlier JWTs at once, here and (within the cache minute) elsewhere, and revokes access tokens', async () => {
+  test('changing the password ends earlier JWTs at once, here and elsewhere, and revokes access tokens', async () => {
     const dave = await h.user('dave');
     const other = await buildServerApp({ config: h.config, db: h.db, clock: () => h.clock.now });
     try {
@@ -115,7 +115,6 @@ forEachEngine((engine) => {
       assert.equal((await h.call('GET', '/auth/me', dave.token)).statusCode, 401);
       assert.equal((await h.call('GET', '/auth/me', pat)).statusCode, 401);
       assert.equal((await h.call('GET', '/auth/me', changed.json().token)).statusCode, 200);
-      h.clock.now += 61_000;
       assert.equal((await meOther(dave.token)).statusCode, 401);
       assert.equal(
         (await h.call('POST', '/auth/login', undefined, { username: dave.name, password: GOOD })).statusCode,

@@ -2,7 +2,7 @@ import { UnauthorizedError } from '@dreamlake/presign';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { findActiveTokenOwner, TOUCH_INTERVAL_MS, touchAccessToken } from '../db/access-tokens.ts';
 import type { DB } from '../db/open.ts';
-import { findUserById } from '../db/users.ts';
+import { findSessionUser } from '../db/users.ts';
 import type { JwtIssuer } from './jwt.ts';
 import { requiredScope, requireScope, SCOPES, type Scope } from './scopes.ts';
 import { hashAccessToken, isAccessToken } from './tokens.ts';
@@ -13,7 +13,13 @@ export interface AuthUser {
   username: string;
   /** What the credential may do: every scope for a JWT, the token's own for an access token. */
   scopes: readonly Scope[];
+  /** The credential itself: a login session (JWT) or an access token, and when it expires. */
+  credential: Credential;
 }
+
+export type Credential =
+  | { kind: 'session'; expiresAt: string }
+  | { kind: 'token'; tokenId: string; expiresAt: string | null };
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -22,7 +28,7 @@ declare module 'fastify' {
   }
 }
 
-/** How long a verified JWT and its user are remembered (never past the JWT's own `exp`). */
+/** How long a JWT's checked signature is remembered (never past the JWT's own `exp`). */
 const JWT_CACHE_TTL_MS = 60_000;
 const CACHE_MAX_ENTRIES = 10_000;
 
@@ -39,15 +45,17 @@ function bearer(request: FastifyRequest): string | null {
  * scope (auth/scopes.ts) must be among the credential's, else 403.
  *
  * A personal access token is looked up on every request, so a revoked one stops working at once
- * on every server process. A JWT carries its user's token epoch, which a password change moves
- * on: once verified against the user's current epoch, a JWT is remembered for a minute (never
- * past its `exp`), so a busy client costs neither a signature check nor a query per request. The
- * process that changes a password forgets that user's JWTs at once (`forgetUser`); other
- * processes refuse them within that minute.
+ * on every server process. A JWT carries its user's token epoch, which a password change and a
+ * logout move on: the user's current epoch is read from the database on every request too, so an
+ * ended session is refused at once by every process. Only the JWT's signature check is
+ * remembered (a minute, never past its `exp`).
  */
 export function createAuthenticate(deps: { db: DB; jwt: JwtIssuer; clock: () => number }) {
   const { db, jwt, clock } = deps;
-  const verified = createTtlCache<{ user: AuthUser; expiresAtMs: number }>(JWT_CACHE_TTL_MS, CACHE_MAX_ENTRIES);
+  const verified = createTtlCache<{ userId: string; epoch: number; expiresAtMs: number }>(
+    JWT_CACHE_TTL_MS,
+    CACHE_MAX_ENTRIES,
+  );
   /** When this process last recorded a use of a token, by token id. */
   const touched = createTtlCache<true>(TOUCH_INTERVAL_MS, CACHE_MAX_ENTRIES);
 
@@ -60,17 +68,27 @@ export function createAuthenticate(deps: { db: DB; jwt: JwtIssuer; clock: () => 
         await touchAccessToken(db, owner.tokenId, now);
         touched.set(owner.tokenId, true, now);
       }
-      return { id: owner.userId, username: owner.username, scopes: owner.scopes };
+      return {
+        id: owner.userId,
+        username: owner.username,
+        scopes: owner.scopes,
+        credential: { kind: 'token', tokenId: owner.tokenId, expiresAt: owner.expiresAt },
+      };
     }
-    const known = verified.get(token, now);
-    if (known && now < known.expiresAtMs) return known.user;
-    const claims = await jwt.verify(token, now);
-    if (!claims) return null;
-    const user = await findUserById(db, claims.userId);
+    let claims = verified.get(token, now);
+    if (!claims || now >= claims.expiresAtMs) {
+      claims = (await jwt.verify(token, now)) ?? undefined;
+      if (!claims) return null;
+      verified.set(token, claims, now);
+    }
+    const user = await findSessionUser(db, claims.userId);
     if (!user || user.tokenEpoch !== claims.epoch) return null;
-    const found = { id: user.id, username: user.username, scopes: SCOPES };
-    verified.set(token, { user: found, expiresAtMs: claims.expiresAtMs }, now);
-    return found;
+    return {
+      id: user.id,
+      username: user.username,
+      scopes: SCOPES,
+      credential: { kind: 'session', expiresAt: new Date(claims.expiresAtMs).toISOString() },
+    };
   }
 
   async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
@@ -82,12 +100,7 @@ export function createAuthenticate(deps: { db: DB; jwt: JwtIssuer; clock: () => 
     request.user = user;
   }
 
-  return Object.assign(authenticate, {
-    /** Forgets the remembered JWTs of a user (after their password changed). */
-    forgetUser(userId: string): void {
-      verified.deleteWhere((entry) => entry.user.id === userId);
-    },
-  });
+  return authenticate;
 }
 
 /** The caller, for handlers behind `authenticate`. */

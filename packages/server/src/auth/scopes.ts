@@ -10,6 +10,8 @@ export type Scope = (typeof SCOPES)[number];
  */
 const SCOPE_BY_ROUTE: Readonly<Record<string, Scope>> = {
   'POST /namespaces/:ns/spaces/:space/files/lookup': 'read',
+  'POST /downloads/batch': 'read',
+  'POST /auth/logout': 'read',
   'POST /auth/tokens': 'admin',
   'GET /auth/tokens': 'admin',
   'DELETE /auth/tokens/:id': 'admin',

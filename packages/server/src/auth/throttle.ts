@@ -74,7 +74,7 @@ export function createLoginThrottle(db: DB, config: LoginThrottleConfig) {
       await pruneLoginFailures(db, iso(nowMs - windowMs));
     },
     /** Forgets that address's failures for that user, this attempt with them. */
-    async succeeded(attempt: LoginAttempt): Promise<void> {
+    async succeeded(attempt: LoginAttempt, _nowMs: number): Promise<void> {
       await clearLoginFailures(db, attempt.username, attempt.ip);
     },
     /** The password was never checked (the server was busy, or failed): the attempt does not count. */

@@ -2,8 +2,6 @@
 export interface TtlCache<V> {
   get(key: string, nowMs: number): V | undefined;
   set(key: string, value: V, nowMs: number): void;
-  /** Drops every entry whose value matches. */
-  deleteWhere(match: (value: V) => boolean): void;
 }
 
 export function createTtlCache<V>(ttlMs: number, maxEntries: number): TtlCache<V> {
@@ -22,9 +20,6 @@ export function createTtlCache<V>(ttlMs: number, maxEntries: number): TtlCache<V
       entries.delete(key);
       if (entries.size >= maxEntries) entries.delete(entries.keys().next().value as string);
       entries.set(key, { value, expires: nowMs + ttlMs });
-    },
-    deleteWhere(match) {
-      for (const [key, entry] of entries) if (match(entry.value)) entries.delete(key);
     },
   };
 }

@@ -20,6 +20,8 @@ export async function insertAccessToken(
     tokenHash: string;
     scopes: readonly Scope[];
     expiresAt: string | null;
+    /** The token that minted this one, or null (a login session or a password did). */
+    parentId: string | null;
     now: string;
   },
 ): Promise<AccessToken> {
@@ -37,6 +39,7 @@ export async function insertAccessToken(
       created_at: input.now,
       last_used_at: null,
       revoked_at: null,
+      parent_id: input.parentId,
     })
     .execute();
   return {
@@ -58,18 +61,24 @@ const activeTokenOwner = preparedQuery(2, (db, tokenHash: string, now: string) =
       'users.id as userId',
       'users.username as username',
       'access_tokens.scopes as scopes',
+      'access_tokens.expires_at as expiresAt',
     ])
     .where('access_tokens.token_hash', '=', tokenHash)
     .where('access_tokens.revoked_at', 'is', null)
     .where((eb) => eb.or([eb('access_tokens.expires_at', 'is', null), eb('access_tokens.expires_at', '>', now)])),
 );
 
-/** The owner and scopes of an unrevoked, unexpired token with this hash (asked on every request: revocation holds at once). */
+/**
+ * The owner, scopes and expiry of an unrevoked, unexpired token with this hash (asked on every
+ * request: revocation holds at once).
+ */
 export async function findActiveTokenOwner(
   db: DB,
   tokenHash: string,
   now: string,
-): Promise<{ tokenId: string; userId: string; username: string; scopes: Scope[] } | undefined> {
+): Promise<
+  { tokenId: string; userId: string; username: string; scopes: Scope[]; expiresAt: string | null } | undefined
+> {
   const [owner] = await activeTokenOwner(db, tokenHash, now);
   return owner && { ...owner, scopes: parseScopes(owner.scopes) };
 }
@@ -108,7 +117,21 @@ export async function listAccessTokens(db: DB, userId: string): Promise<AccessTo
   return rows.map((row) => ({ ...row, scopes: parseScopes(row.scopes) }));
 }
 
-/** Revokes one of the user's tokens; false when they have no such live token. */
+/** Whether a token is still unrevoked. */
+export async function isTokenUnrevoked(db: DB, id: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('access_tokens')
+    .select('id')
+    .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/**
+ * Revokes one of the user's tokens and every token minted from it, however deep; false when
+ * they have no such live token.
+ */
 export async function revokeAccessToken(db: DB, userId: string, id: string, now: string): Promise<boolean> {
   const result = await db
     .updateTable('access_tokens')
@@ -117,5 +140,32 @@ export async function revokeAccessToken(db: DB, userId: string, id: string, now:
     .where('user_id', '=', userId)
     .where('revoked_at', 'is', null)
     .executeTakeFirst();
-  return Number(result.numUpdatedRows) > 0;
+  if (Number(result.numUpdatedRows) === 0) return false;
+  await revokeOrphans(db, userId, now);
+  return true;
+}
+
+/**
+ * Revokes the user's live tokens whose minter is revoked, a generation per statement, until none
+ * is left. Each statement sees what was committed before it, and a mint checks its minter again
+ * once its own row is in (routes/tokens.ts): a token minted while its minter is being revoked is
+ * revoked by one or the other.
+ */
+export async function revokeOrphans(db: DB, userId: string, now: string): Promise<void> {
+  for (;;) {
+    const result = await db
+      .updateTable('access_tokens')
+      .set({ revoked_at: now })
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .where('parent_id', 'in', (eb) =>
+        eb
+          .selectFrom('access_tokens as minter')
+          .select('minter.id')
+          .where('minter.user_id', '=', userId)
+          .where('minter.revoked_at', 'is not', null),
+      )
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 0) return;
+  }
 }

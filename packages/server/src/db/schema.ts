@@ -61,6 +61,8 @@ export interface AccessTokensTable {
   /** Space-separated scopes (`read`, `write`, `admin`). */
   scopes: ColumnType<string, string | undefined, string>;
   expires_at: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The token that minted this one; null when a login session or a password did. */
+  parent_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** The audit log of upload grants (`POST /uploads/init`, each answered entry of `POST /uploads/batch`). */
@@ -88,6 +90,14 @@ export interface LoginFailuresTable {
   created_at: string;
 }
 
+/** Per username and client (IPv4 address or IPv6 /64): its last login, and the back-off's pacing of it. */
+export interface LoginClientsTable {
+  username: string;
+  client: string;
+  trusted_at: string | null;
+  paced_at: string | null;
+}
+
 export interface SignupAttemptsTable {
   id: string;
   ip: string;
@@ -104,4 +114,5 @@ export interface Database {
   upload_grants: UploadGrantsTable;
   login_failures: LoginFailuresTable;
   signup_attempts: SignupAttemptsTable;
+  login_clients: LoginClientsTable;
 }

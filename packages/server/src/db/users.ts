@@ -2,6 +2,7 @@ import { DreamLakeError } from '@dreamlake/presign';
 import { isUniqueViolation } from './errors.ts';
 import { newId } from './ids.ts';
 import type { DB } from './open.ts';
+import { preparedQuery } from './prepared.ts';
 
 export interface User {
   id: string;
@@ -64,6 +65,30 @@ export async function findUserByName(db: DB, username: string): Promise<User | u
 
 export async function findUserById(db: DB, id: string): Promise<User | undefined> {
   return db.selectFrom('users').select(columns).where('id', '=', id).executeTakeFirst();
+}
+
+const sessionUser = preparedQuery(1, (db, id: string) =>
+  db.selectFrom('users').select(['id', 'username', 'token_epoch as tokenEpoch']).where('id', '=', id),
+);
+
+/** A user's name and current token epoch (asked on every request made with a JWT). */
+export async function findSessionUser(
+  db: DB,
+  id: string,
+): Promise<{ id: string; username: string; tokenEpoch: number } | undefined> {
+  const [row] = await sessionUser(db, id);
+  return row && { ...row, tokenEpoch: Number(row.tokenEpoch) };
+}
+
+/** Moves the user's token epoch on: every JWT issued before stops working, on every process. Answers the new epoch. */
+export async function endSessions(db: DB, userId: string): Promise<number> {
+  const row = await db
+    .updateTable('users')
+    .set((eb) => ({ token_epoch: eb('token_epoch', '+', 1) }))
+    .where('id', '=', userId)
+    .returning('token_epoch')
+    .executeTakeFirstOrThrow();
+  return Number(row.token_epoch);
 }
 
 /**

@@ -59,6 +59,11 @@ export const SERVER_ROUTES: RouteTable = {
     body: s.passwordBody,
     responses: { 200: s.session },
   }),
+  'POST /auth/logout': signedIn({
+    summary: 'End your login sessions (a JWT: all of them) or revoke the access token you call with',
+    tags: ['auth'],
+    responses: { 204: 'logged out' },
+  }),
   'GET /auth/me': signedIn({ summary: 'Who you are and your namespaces', tags: ['auth'], responses: { 200: s.me } }),
   'POST /auth/tokens': signedIn({
     summary: 'Create a personal access token (shown once)',

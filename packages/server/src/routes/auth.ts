@@ -5,7 +5,7 @@ import { caller } from '../auth/authenticate.ts';
 import type { ServerContext } from '../context.ts';
 import { namespacesOf } from '../db/namespaces.ts';
 import { NO_NUL, nameSchema } from '../names.ts';
-import { changeOwnPassword, login, signup } from '../services/accounts.ts';
+import { changeOwnPassword, login, logout, signup } from '../services/accounts.ts';
 
 export const passwordSchema = z.string().min(8, 'must be at least 8 characters').max(1024);
 export const signupBody = z.object({ username: nameSchema, password: passwordSchema });
@@ -35,6 +35,11 @@ export function authRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/auth/password', { onRequest: ctx.authenticate }, async (request) => {
     const body = parseOrThrow(passwordBody, request.body);
     return changeOwnPassword(ctx, caller(request), body, request.ip);
+  });
+
+  app.post('/auth/logout', { onRequest: ctx.authenticate }, async (request, reply) => {
+    await logout(ctx, caller(request));
+    return reply.code(204).send();
   });
 
   app.get('/auth/me', { onRequest: ctx.authenticate }, async (request) => {

@@ -1,13 +1,14 @@
-import { ForbiddenError, InvalidRequestError, NotFoundError } from '@dreamlake/presign';
+import { ForbiddenError, InvalidRequestError, NotFoundError, UnauthorizedError } from '@dreamlake/presign';
 import { parseOrThrow } from '@dreamlake/presign/http';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { caller } from '../auth/authenticate.ts';
+import { type Credential, caller } from '../auth/authenticate.ts';
 import { SCOPES } from '../auth/scopes.ts';
 import { hashAccessToken, newAccessToken } from '../auth/tokens.ts';
 import { nowIso, type ServerContext } from '../context.ts';
-import { insertAccessToken, listAccessTokens, revokeAccessToken } from '../db/access-tokens.ts';
+import { insertAccessToken, isTokenUnrevoked, listAccessTokens, revokeAccessToken } from '../db/access-tokens.ts';
 import { NO_NUL } from '../names.ts';
+import { confirmPassword } from '../services/accounts.ts';
 
 const MAX_DAYS = 3650;
 const DAY_MS = 24 * 3600 * 1000;
@@ -18,6 +19,11 @@ export const createBody = z
     scopes: z.array(z.enum(SCOPES)).min(1).optional(),
     expiresInDays: z.number().int().min(1).max(MAX_DAYS).optional(),
     expiresAt: z.iso.datetime({ offset: true }).optional(),
+    /**
+     * The caller's password, given again: a token minted with a login session then need not
+     * expire with that session. It lifts no limit for a token minted by another token.
+     */
+    password: z.string().min(1).max(1024).optional(),
   })
   .refine((b) => b.expiresInDays === undefined || b.expiresAt === undefined, {
     message: 'give expiresInDays or expiresAt, not both',
@@ -33,6 +39,25 @@ function expiryOf(body: { expiresInDays?: number; expiresAt?: string }, nowMs: n
   return new Date(at).toISOString();
 }
 
+/**
+ * A token never outlives what minted it: the latest expiry the minting credential allows (null:
+ * none). A login session's own, unless the password was given again; an access token's own.
+ */
+const latestExpiry = (minter: Credential, passwordGiven: boolean): string | null =>
+  minter.kind === 'session' && passwordGiven ? null : minter.expiresAt;
+
+/** The asked expiry within `latest`: none asked is `latest`; one past it is 400, never cut short silently. */
+function cappedExpiry(asked: string | null, latest: string | null): string | null {
+  if (latest === null) return asked;
+  if (asked === null) return latest;
+  if (Date.parse(asked) > Date.parse(latest))
+    throw new InvalidRequestError(
+      `the token would expire after the credential minting it (${latest}): ask for an expiry no later than that` +
+        ', or, signed in with a login session, give your password again',
+    );
+  return asked;
+}
+
 /** Personal access tokens: shown once at creation, stored as SHA-256 only; scoped, optionally expiring. */
 export function tokenRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/auth/tokens', { onRequest: ctx.authenticate }, async (request, reply) => {
@@ -42,15 +67,25 @@ export function tokenRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const beyond = scopes.filter((s) => !user.scopes.includes(s));
     if (beyond.length > 0)
       throw new ForbiddenError(`a token cannot grant scopes it does not hold: ${beyond.join(', ')}`);
+    const minter = user.credential;
+    const expiresAt = cappedExpiry(expiryOf(body, ctx.clock()), latestExpiry(minter, body.password !== undefined));
+    if (body.password !== undefined) await confirmPassword(ctx, user, body.password, request.ip);
     const token = newAccessToken();
+    const parentId = minter.kind === 'token' ? minter.tokenId : null;
     const stored = await insertAccessToken(ctx.db, {
       userId: user.id,
       name: body.name,
       tokenHash: hashAccessToken(token),
       scopes,
-      expiresAt: expiryOf(body, ctx.clock()),
+      expiresAt,
+      parentId,
       now: nowIso(ctx),
     });
+    // The minter may have been revoked since it was checked: then so is this token.
+    if (parentId !== null && !(await isTokenUnrevoked(ctx.db, parentId))) {
+      await revokeAccessToken(ctx.db, user.id, stored.id, nowIso(ctx));
+      throw new UnauthorizedError('the token is invalid, expired or revoked');
+    }
     return reply.code(201).send({
       id: stored.id,
       name: stored.name,

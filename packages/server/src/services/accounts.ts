@@ -1,7 +1,8 @@
 import { ForbiddenError, UnauthorizedError } from '@dreamlake/presign';
 import type { AuthUser } from '../auth/authenticate.ts';
 import { nowIso, type ServerContext } from '../context.ts';
-import { createUser, findUserById, findUserByName, setPasswordHash, type User } from '../db/users.ts';
+import { revokeAccessToken } from '../db/access-tokens.ts';
+import { createUser, endSessions, findUserById, findUserByName, setPasswordHash, type User } from '../db/users.ts';
 
 const BAD_LOGIN = 'invalid username or password';
 
@@ -27,21 +28,16 @@ export async function changePassword(
 }
 
 /**
- * A user changes their own password, proving the current one (counted by the login throttle, so
- * a stolen token cannot be used to guess it). Their JWTs stop working (this process forgets them
- * at once) and, unless `keepTokens`, their access tokens are revoked. Answers a fresh JWT.
+ * The signed-in caller proves their password again (to change it, or to mint a long-lived access
+ * token). Counted by the login throttle like a login, so a stolen token cannot be used to guess
+ * it; a wrong password is 403.
  */
-export async function changeOwnPassword(
-  ctx: ServerContext,
-  caller: AuthUser,
-  input: { currentPassword: string; newPassword: string; keepTokens: boolean },
-  ip: string,
-): Promise<{ token: string; expiresAt: string }> {
+export async function confirmPassword(ctx: ServerContext, caller: AuthUser, password: string, ip: string) {
   const attempt = await ctx.throttle.admit(caller.username, ip, ctx.clock());
   let ok: boolean;
   try {
     const user = await findUserById(ctx.db, caller.id);
-    ok = await ctx.passwords.verifyOrWaste(input.currentPassword, user?.passwordHash);
+    ok = await ctx.passwords.verifyOrWaste(password, user?.passwordHash);
   } catch (error) {
     await ctx.throttle.abandon(attempt);
     throw error;
@@ -50,14 +46,39 @@ export async function changeOwnPassword(
     await ctx.throttle.failed(attempt, ctx.clock());
     throw new ForbiddenError('the current password is wrong');
   }
-  await ctx.throttle.succeeded(attempt);
+  await ctx.throttle.succeeded(attempt, ctx.clock());
+}
+
+/**
+ * A user changes their own password, proving the current one. Their JWTs stop working on every
+ * server process and, unless `keepTokens`, their access tokens are revoked. Answers a fresh JWT.
+ */
+export async function changeOwnPassword(
+  ctx: ServerContext,
+  caller: AuthUser,
+  input: { currentPassword: string; newPassword: string; keepTokens: boolean },
+  ip: string,
+): Promise<{ token: string; expiresAt: string }> {
+  await confirmPassword(ctx, caller, input.currentPassword, ip);
   const passwordHash = await ctx.passwords.hash(input.newPassword);
   const epoch = await setPasswordHash(ctx.db, caller.id, passwordHash, {
     keepTokens: input.keepTokens,
     now: nowIso(ctx),
   });
-  ctx.authenticate.forgetUser(caller.id);
   return ctx.jwt.issue(caller.id, caller.username, epoch, ctx.clock());
+}
+
+/**
+ * `POST /auth/logout`: with a JWT, every login session of the user ends (the token epoch moves
+ * on), on every server process; access tokens keep working. With an access token, that token is
+ * revoked, with every token it minted.
+ */
+export async function logout(ctx: ServerContext, caller: AuthUser): Promise<void> {
+  if (caller.credential.kind === 'token') {
+    await revokeAccessToken(ctx.db, caller.id, caller.credential.tokenId, nowIso(ctx));
+    return;
+  }
+  await endSessions(ctx.db, caller.id);
 }
 
 /** Sign-up, when the configuration allows it; counted per address before the password is hashed. */
@@ -105,6 +126,6 @@ export async function login(
     await ctx.throttle.failed(attempt, ctx.clock());
     throw new UnauthorizedError(BAD_LOGIN);
   }
-  await ctx.throttle.succeeded(attempt);
+  await ctx.throttle.succeeded(attempt, ctx.clock());
   return ctx.jwt.issue(user.id, user.username, user.tokenEpoch, ctx.clock());
 }
