@@ -6,8 +6,8 @@ import { bareEtag, hashSatisfies } from '../keys.ts';
 import { type BlobInfo, type CompletedPart, checkAssembledSize, MIN_PART_SIZE } from '../storage.ts';
 import { statBlob } from './blobs.ts';
 import { diskFull, isMissing, readJson, tempName, writeJsonAtomic } from './files.ts';
-import { blobPiece, COMPLETED, type FsLayout, META, partData, partPointer } from './layout.ts';
-import type { HashedPiece, HashedPrefix, PrefixHashes } from './prefix-hash.ts';
+import { blobPiece, COMPLETED, type FsLayout, HASHED, META, partData, partPointer } from './layout.ts';
+import type { HashedPrefix, PrefixHashes, StagedPiece } from './prefix-hash.ts';
 import { publishStage } from './publish.ts';
 import {
   type BlobManifest,
@@ -19,11 +19,16 @@ import {
 
 const CHUNK = 1024 * 1024;
 
+/** A listed part: its data file, its size and bare ETag as recorded. */
+interface CheckedPart {
+  path: string;
+  size: number;
+  partNumber: number;
+  etag: string;
+}
+
 /** The listed parts' files and sizes, after checking each exists, matches its ETag and is big enough. */
-async function checkedParts(
-  dir: string,
-  parts: readonly CompletedPart[],
-): Promise<{ path: string; size: number; partNumber: number }[]> {
+async function checkedParts(dir: string, parts: readonly CompletedPart[]): Promise<CheckedPart[]> {
   const records: PartRecord[] = [];
   for (const part of parts) {
     const record = await readPartRecord(partPointer(dir, part.partNumber));
@@ -53,7 +58,12 @@ async function checkedParts(
   });
   return parts.map((part, index) => {
     const record = records[index] as PartRecord;
-    return { path: partData(dir, part.partNumber, record.etag), size: record.size, partNumber: part.partNumber };
+    return {
+      path: partData(dir, part.partNumber, record.etag),
+      size: record.size,
+      partNumber: part.partNumber,
+      etag: record.etag,
+    };
   });
 }
 
@@ -68,7 +78,7 @@ async function hashFiles(
   // The parts hashed while they arrived are not read again: the hash goes on from them.
   const hash = start?.hash ?? createHash('sha256');
   const buffer = Buffer.allocUnsafe(CHUNK);
-  const sizes: number[] = start ? start.parts.map((p) => p.size) : [];
+  const sizes: number[] = start ? [...start.sizes] : [];
   for (const file of files.slice(sizes.length)) {
     const input = await open(file, 'r');
     let size = 0;
@@ -87,16 +97,13 @@ async function hashFiles(
   return { sha256: hash.digest('hex'), size: sizes.reduce((a, b) => a + b, 0), sizes };
 }
 
-/** The staged pieces as a prefix hash knows parts: number, size and the inode the piece links to. */
-async function stagedPieces(
-  pieces: readonly string[],
-  files: readonly { size: number; partNumber: number }[],
-): Promise<HashedPiece[]> {
+/** The staged pieces as a prefix hash knows parts: number, ETag, size and the file the piece links to. */
+async function stagedPieces(pieces: readonly string[], files: readonly CheckedPart[]): Promise<StagedPiece[]> {
   return Promise.all(
     pieces.map(async (piece, index) => {
-      const file = files[index] as { size: number; partNumber: number };
-      const { ino } = await stat(piece, { bigint: true });
-      return { partNumber: file.partNumber, size: file.size, ino: String(ino) };
+      const file = files[index] as CheckedPart;
+      const { dev, ino } = await stat(piece, { bigint: true });
+      return { partNumber: file.partNumber, etag: file.etag, size: file.size, dev: String(dev), ino: String(ino) };
     }),
   );
 }
@@ -136,7 +143,10 @@ async function afterLostRace(
  * Completes an upload. The object is assembled without copying a byte: the listed parts are
  * hard-linked, in order, into a private staging folder with a manifest, the staged bytes are
  * hashed (streaming, one fixed buffer), and only a match is published, by renaming the folder
- * onto the blob's content-addressed path. No locks: each caller stages its own folder, and a
+ * onto the blob's content-addressed path. The staged pieces are this call's own links, which no
+ * part sent again can replace, so the bytes published are the bytes hashed; a hash taken as the
+ * parts landed stands in for reading a piece only when the piece is the very file it read (see
+ * prefix-hash.ts). No locks: each caller stages its own folder, and a
  * rename that finds the blob already there means another complete (of this upload or of the same
  * hash, in any process) published it first, so every caller ends with the one verified blob.
  */
@@ -163,7 +173,7 @@ export async function completeUpload(
   const stage = tempName(join(layout.tmpDir, meta.uploadId));
   const discardStage = () => rm(stage, { recursive: true, force: true });
   let hashed: { sha256: string; size: number; sizes: number[] };
-  let files: { path: string; size: number; partNumber: number }[];
+  let files: CheckedPart[];
   try {
     files = await checkedParts(dir, parts);
   } catch (error) {
@@ -181,7 +191,7 @@ export async function completeUpload(
     const pieces = files.map((_, index) => blobPiece(stage, index));
     const start = prefixes ? await prefixes.prefixFor(dir, await stagedPieces(pieces, files)) : undefined;
     hashed = await hashFiles(pieces, start);
-    onHashed?.(hashed.size - (start?.parts.reduce((sum, p) => sum + p.size, 0) ?? 0));
+    onHashed?.(hashed.size - (start?.sizes.reduce((sum, size) => sum + size, 0) ?? 0));
   } catch (error) {
     await discardStage();
     // Another complete may have finished and removed the parts under us, or an abort or a sweep
@@ -221,5 +231,6 @@ export async function completeUpload(
   // A part PUT racing this cleanup may add a file while a folder is removed: retried, not failed.
   await rm(join(dir, 'parts'), { recursive: true, force: true, maxRetries: 3 });
   await rm(join(dir, 'data'), { recursive: true, force: true, maxRetries: 3 });
+  await rm(join(dir, HASHED), { recursive: true, force: true, maxRetries: 3 });
   return published;
 }

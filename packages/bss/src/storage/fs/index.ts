@@ -168,7 +168,7 @@ export class FsStorage implements Storage, PartReceiver, SingleReceiver {
 
   async receivePart(put: PartPut, body: Readable): Promise<PartInfo> {
     const part = await receivePart(this.layout, put, body);
-    this.prefixes.landed(this.layout.uploadDir(put.owner, put.project, put.hash, put.uploadId));
+    this.prefixes.landed(this.layout.uploadDir(put.owner, put.project, put.hash, put.uploadId), put.partNumber);
     return part;
   }
 
@@ -224,7 +224,10 @@ export class FsStorage implements Storage, PartReceiver, SingleReceiver {
   async abort(upload: UploadRef): Promise<void> {
     const found = this.locate(upload);
     this.recentMeta.delete(upload.key);
-    if (found) await rm(found.dir, { recursive: true, force: true });
+    if (!found) return;
+    this.prefixes.forget(found.dir);
+    // The hashing of parts as they land may still link a file in: retried, not failed.
+    await rm(found.dir, { recursive: true, force: true, maxRetries: 3 });
   }
 
   stat(blob: BlobRef): Promise<BlobInfo | null> {

@@ -20,6 +20,7 @@ export function isInside(parent: string, child: string): boolean {
  *   uploads/{owner}/{project}/{hash}/{uploadId}/completed.json  a completed one (until swept)
  *   uploads/…/{uploadId}/parts/{n}                               part n: { etag, size }
  *   uploads/…/{uploadId}/data/{n}.{etag}                         part n's bytes
+ *   uploads/…/{uploadId}/hashed/{n}.tmp-…                        links to the data files hashed as parts landed
  *   blobs/{owner}/{project}/{sha256}/manifest.json               a verified blob: size, type, pieces
  *   blobs/{owner}/{project}/{sha256}/{i}                         its pieces in order (the parts, hard-linked)
  *   tmp/                                                        blobs being staged by a complete or a single-shot upload
@@ -67,6 +68,9 @@ export class FsLayout {
 
 export const META = 'meta.json';
 export const COMPLETED = 'completed.json';
+
+/** An upload's folder of links to the part data files its running SHA-256 read (see prefix-hash.ts). */
+export const HASHED = 'hashed';
 
 export function partPointer(dir: string, partNumber: number): string {
   return join(dir, 'parts', String(partNumber));

@@ -1,44 +1,73 @@
 import { createHash, type Hash } from 'node:crypto';
-import { open } from 'node:fs/promises';
-import { partData, partPointer } from './layout.ts';
+import { link, mkdir, open, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isMissing, tempName } from './files.ts';
+import { HASHED, partData, partPointer } from './layout.ts';
 import { readPartRecord } from './records.ts';
 
 const CHUNK = 1024 * 1024;
 
-/** One part as it was hashed: the file (by inode) that was read, and its size. */
-export interface HashedPiece {
-  partNumber: number;
-  size: number;
-  /** The data file's inode number: a part sent again is a new file, so the same inode is the same bytes. */
+/** A file as the file system knows it while it exists: device and inode numbers (as decimal strings). */
+export interface FileId {
+  dev: string;
   ino: string;
+}
+
+/** A piece a complete staged: the part it is, the ETag the complete named for it, its size and file. */
+export interface StagedPiece extends FileId {
+  partNumber: number;
+  etag: string;
+  size: number;
+}
+
+/**
+ * One part as it was hashed: its ETag then, the bytes read, the file read, and the pin, a link of
+ * this prefix's own to that very file. An inode number is reused once its file is gone; the pin
+ * keeps the file there, so while the pin exists no other file can have its numbers.
+ */
+interface HashedPart extends StagedPiece {
+  pin: string;
 }
 
 /** A SHA-256 over parts 1..k of one upload, and which bytes those were. */
 interface Prefix {
   hash: Hash;
   /** The parts hashed, part 1 first. */
-  parts: HashedPiece[];
+  parts: HashedPart[];
   /** The hashing under way; each landing chains onto it. */
   running: Promise<void>;
-  /** Set once something went wrong: the prefix is not used (a complete hashes from the start). */
+  /** Set once something went wrong, or the prefix was dropped: it is not used (a complete hashes from the start). */
   broken: boolean;
+  /** Whether the upload's folder of pins is known to exist. */
+  folder: boolean;
+  /** Every pin this prefix made: removed when it is dropped. */
+  pins: string[];
 }
 
-/** What a complete may start from: a copy of the hash over its first `parts.length` parts. */
+/** What a complete may start from: a copy of the hash over its first `sizes.length` pieces. */
 export interface HashedPrefix {
   hash: Hash;
-  parts: readonly HashedPiece[];
+  /** The size of each piece hashed, in order. */
+  sizes: readonly number[];
 }
 
-/** Adds a data file's bytes to `hash`; answers how many there were and which file (inode) it was. */
-async function hashInto(hash: Hash, path: string, buffer: Buffer): Promise<{ size: number; ino: string }> {
+function fileId(info: { dev: bigint; ino: bigint }): FileId {
+  return { dev: String(info.dev), ino: String(info.ino) };
+}
+
+function sameFile(a: FileId, b: FileId): boolean {
+  return a.dev === b.dev && a.ino === b.ino;
+}
+
+/** Adds a file's bytes to `hash`; answers how many there were and which file it was. */
+async function hashInto(hash: Hash, path: string, buffer: Buffer): Promise<FileId & { size: number }> {
   const input = await open(path, 'r');
   let size = 0;
   try {
-    const { ino } = await input.stat({ bigint: true });
+    const id = fileId(await input.stat({ bigint: true }));
     for (;;) {
       const { bytesRead } = await input.read(buffer, 0, buffer.length, null);
-      if (bytesRead === 0) return { size, ino: String(ino) };
+      if (bytesRead === 0) return { ...id, size };
       hash.update(buffer.subarray(0, bytesRead));
       size += bytesRead;
     }
@@ -52,9 +81,16 @@ async function hashInto(hash: Hash, path: string, buffer: Buffer): Promise<{ siz
  * SHA-256 advances over the contiguous run of parts from part 1, reading each data file while it
  * is still in the page cache, so that a complete hashes only what is left. The state lives in this
  * process only: after a restart, or for an upload whose parts went to another process, a complete
- * hashes from the start. It never lets an unverified byte through: a complete uses the prefix only
- * when every part it hashed is the very part the complete names (same data file, by inode, and
- * same size), and data files are named by their part's ETag and never change once moved in.
+ * hashes from the start.
+ *
+ * It never lets an unverified byte through. Each part is hashed through a pin: a hard link, of
+ * this prefix's own (under the upload's `hashed/`), to the data file, made before the file is
+ * read. Data files are never written once moved in, so the pinned file holds the hashed bytes for
+ * as long as the pin exists, and no other file can take its inode number meanwhile (a part sent
+ * again is a new file; the one it replaced is unlinked, but stays whole through the pin). A
+ * complete uses the prefix only when each piece it staged is the pinned file itself: same device
+ * and inode numbers as the pin, checked while both exist (and the same part number, ETag and
+ * size). A part sent again to this process drops the prefix and its pins, and hashing starts over.
  */
 export class PrefixHashes {
   readonly #uploads = new Map<string, Prefix>();
@@ -65,67 +101,162 @@ export class PrefixHashes {
     this.#limit = limit;
   }
 
-  /** Part(s) of the upload in `dir` landed: hash on from where the prefix stands, in the background. */
-  landed(dir: string): void {
-    let prefix = this.#uploads.get(dir);
-    if (!prefix) {
-      if (this.#uploads.size >= this.#limit) {
-        const oldest = this.#uploads.keys().next().value;
-        if (oldest !== undefined) this.#uploads.delete(oldest);
-      }
-      prefix = { hash: createHash('sha256'), parts: [], running: Promise.resolve(), broken: false };
-      this.#uploads.set(dir, prefix);
-    }
-    const current = prefix;
-    current.running = current.running
-      .then(() => this.#advance(dir, current))
+  /** Part `partNumber` of the upload in `dir` landed: hash on from where the prefix stands, in the background. */
+  landed(dir: string, partNumber: number): void {
+    const prefix = this.#uploads.get(dir) ?? this.#start(dir);
+    prefix.running = prefix.running
+      .then(async () => {
+        if (!this.#current(dir, prefix)) return;
+        if (await this.#replaced(dir, prefix, partNumber)) {
+          // A part the prefix covers was sent again: its bytes start over from part 1.
+          this.#drop(dir, prefix);
+          this.landed(dir, partNumber);
+          return;
+        }
+        await this.#advance(dir, prefix);
+      })
       .catch(() => {
-        current.broken = true;
+        prefix.broken = true;
       });
+  }
+
+  #start(dir: string): Prefix {
+    if (this.#uploads.size >= this.#limit) {
+      const [oldest, state] = this.#uploads.entries().next().value ?? [];
+      if (oldest !== undefined && state) this.#drop(oldest, state);
+    }
+    const prefix: Prefix = {
+      hash: createHash('sha256'),
+      parts: [],
+      running: Promise.resolve(),
+      broken: false,
+      folder: false,
+      pins: [],
+    };
+    this.#uploads.set(dir, prefix);
+    return prefix;
+  }
+
+  #current(dir: string, prefix: Prefix): boolean {
+    return !prefix.broken && this.#uploads.get(dir) === prefix;
+  }
+
+  /** Whether part `partNumber`, hashed already, now holds another file than the one hashed. */
+  async #replaced(dir: string, prefix: Prefix, partNumber: number): Promise<boolean> {
+    const hashed = prefix.parts[partNumber - 1];
+    if (!hashed) return false;
+    const record = await readPartRecord(partPointer(dir, partNumber));
+    if (!record) return false;
+    if (record.etag !== hashed.etag) return true;
+    // The same ETag may be a new file (the same bytes sent again, or other bytes of that ETag):
+    // the hashed one is pinned, so the same numbers are the same file.
+    const now = await stat(partData(dir, partNumber, record.etag), { bigint: true }).catch(() => null);
+    return !now || !sameFile(fileId(now), hashed);
   }
 
   async #advance(dir: string, prefix: Prefix): Promise<void> {
     // A buffer of this run's own: the runs of different uploads read at the same time, and a read
     // still in flight for one would write into the bytes another is hashing.
     const buffer = Buffer.allocUnsafe(CHUNK);
-    while (!prefix.broken && this.#uploads.get(dir) === prefix) {
+    while (this.#current(dir, prefix)) {
       const partNumber = prefix.parts.length + 1;
       const record = await readPartRecord(partPointer(dir, partNumber));
       if (!record) return;
+      const pin = await this.#pin(dir, prefix, partNumber, record.etag);
+      // The part was sent again meanwhile (its file is gone): its landing takes the prefix on.
+      if (!pin) return;
       // Hashed into a copy that replaces the state only once the whole part is in: the state is
       // always the hash of exactly the parts listed, whenever a complete looks at it.
       const next = prefix.hash.copy();
-      const { size, ino } = await hashInto(next, partData(dir, partNumber, record.etag), buffer);
-      if (size !== record.size) {
+      const read = await hashInto(next, pin, buffer);
+      if (read.size !== record.size) {
         prefix.broken = true;
         return;
       }
       prefix.hash = next;
-      prefix.parts.push({ partNumber, size, ino });
+      prefix.parts.push({ partNumber, etag: record.etag, size: read.size, dev: read.dev, ino: read.ino, pin });
     }
+  }
+
+  /** Links part `partNumber`'s data file of `etag` under `hashed/`; undefined when the file is gone. */
+  async #pin(dir: string, prefix: Prefix, partNumber: number, etag: string): Promise<string | undefined> {
+    const folder = join(dir, HASHED);
+    if (!prefix.folder) {
+      // Never recursive: an upload removed meanwhile must not see its folder come back.
+      await mkdir(folder).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EEXIST') throw error;
+      });
+      prefix.folder = true;
+    }
+    const pin = tempName(join(folder, String(partNumber)));
+    try {
+      await link(partData(dir, partNumber, etag), pin);
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+    prefix.pins.push(pin);
+    return pin;
+  }
+
+  /** Stops following `prefix`; its pins are removed once the hashing under way has ended. */
+  #drop(dir: string, prefix: Prefix): void {
+    if (this.#uploads.get(dir) === prefix) this.#uploads.delete(dir);
+    prefix.broken = true;
+    prefix.running = prefix.running.then(async () => {
+      const pins = prefix.pins.splice(0);
+      await Promise.all(pins.map((pin) => rm(pin, { force: true }).catch(() => undefined)));
+    });
   }
 
   /**
    * The prefix hashed for the upload in `dir`, if its parts are the first pieces a complete is
-   * about to assemble, as the very same files (part numbers 1..k, same inodes and sizes: the
-   * pieces are hard links to the data files, so the same inode holds the same bytes): a copy, so
-   * that the running state is left alone. Waits for hashing under way first.
+   * about to assemble, as the very same files: a copy, so that the running state is left alone.
+   * Waits for hashing under way first (and for a run started over by a part sent again). `pieces` are the complete's staged pieces as they were
+   * found before this call; the caller keeps them, unchanged, until it has hashed and published
+   * them. Each is then compared with the pin of the part hashed while the pin still exists: two
+   * links that exist at once with the same numbers are one file, the file that was hashed.
    */
-  async prefixFor(dir: string, pieces: readonly HashedPiece[]): Promise<HashedPrefix | undefined> {
-    const prefix = this.#uploads.get(dir);
-    if (!prefix) return undefined;
-    await prefix.running;
-    if (prefix.broken || prefix.parts.length === 0 || prefix.parts.length > pieces.length) return undefined;
-    const same = prefix.parts.every((p, i) => {
+  async prefixFor(dir: string, pieces: readonly StagedPiece[]): Promise<HashedPrefix | undefined> {
+    let prefix = this.#uploads.get(dir);
+    // A part sent again just before may have the hashing start over: that run is waited for.
+    for (let restarts = 0; prefix && restarts < 3; restarts += 1) {
+      await prefix.running;
+      const now = this.#uploads.get(dir);
+      if (now === prefix) break;
+      prefix = now;
+    }
+    if (!prefix || !this.#current(dir, prefix)) return undefined;
+    // Taken at once: hash and parts always go together.
+    const parts = [...prefix.parts];
+    const hash = prefix.hash.copy();
+    if (parts.length === 0 || parts.length > pieces.length) return undefined;
+    const same = parts.every((p, i) => {
       const piece = pieces[i];
-      return piece?.partNumber === p.partNumber && piece.size === p.size && piece.ino === p.ino;
+      return (
+        piece !== undefined &&
+        piece.partNumber === p.partNumber &&
+        piece.etag === p.etag &&
+        piece.size === p.size &&
+        sameFile(piece, p)
+      );
     });
     if (!same) return undefined;
-    return { hash: prefix.hash.copy(), parts: [...prefix.parts] };
+    const pinned = await Promise.all(
+      parts.map((p) =>
+        stat(p.pin, { bigint: true }).then(
+          (info) => sameFile(fileId(info), p),
+          () => false,
+        ),
+      ),
+    );
+    if (!pinned.every(Boolean)) return undefined;
+    return { hash, sizes: parts.map((p) => p.size) };
   }
 
-  /** The upload is over (completed, aborted or swept): its state goes. */
+  /** The upload is over (completed, aborted or swept): its state and its pins go. */
   forget(dir: string): void {
-    this.#uploads.delete(dir);
+    const prefix = this.#uploads.get(dir);
+    if (prefix) this.#drop(dir, prefix);
   }
 }
