@@ -37,19 +37,41 @@ export function contentTypeProblem(value: string): string | null {
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this matches
 const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/**
+ * Bidirectional controls (embeddings, overrides, isolates and marks): they make a name show in
+ * another order than it is stored, `invoice\u202Efdp.exe` showing as `invoiceexe.pdf`.
+ */
+const BIDI_CONTROL = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/u;
+/**
+ * Characters that show nothing, so two names that look the same differ: every format character
+ * (Unicode category Cf: zero-width spaces and joiners, the word joiner, the byte order mark, soft
+ * hyphen, invisible operators, tags), the Hangul fillers that render blank, and the line and
+ * paragraph separators.
+ */
+const INVISIBLE = /[\p{Cf}\p{Zl}\p{Zp}\u115F\u1160\u3164\uFFA0]/u;
 export const FILE_NAME_MAX_BYTES = 1024;
 
 const utf8 = new TextEncoder();
 
+/** `U+202E`: how a refusal names a character that cannot be shown. */
+function codePoint(match: RegExpExecArray): string {
+  return `U+${(match[0].codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
 /**
  * File names are relative paths: UTF-8, 1..1024 bytes, `/`-separated, no empty, `.` or `..`
- * segment, no leading `/`, no control characters. Why a name is refused, or null.
+ * segment, no leading `/`, no control characters, no bidirectional controls, nothing invisible
+ * (format characters, blank fillers, line separators). Why a name is refused, or null.
  */
 export function fileNameProblem(name: string): string | null {
   if (LONE_SURROGATE.test(name)) return 'must be valid UTF-8';
   const bytes = utf8.encode(name).length;
   if (bytes < 1 || bytes > FILE_NAME_MAX_BYTES) return `must be 1 to ${FILE_NAME_MAX_BYTES} bytes`;
   if (CONTROL.test(name)) return 'must not contain control characters';
+  const bidi = BIDI_CONTROL.exec(name);
+  if (bidi) return `must not contain bidirectional control characters (${codePoint(bidi)})`;
+  const invisible = INVISIBLE.exec(name);
+  if (invisible) return `must not contain invisible or line-breaking characters (${codePoint(invisible)})`;
   if (name.startsWith('/')) return 'must be a relative path';
   if (name.split('/').some((s) => s === '' || s === '.' || s === '..'))
     return 'must not have an empty, "." or ".." segment';
