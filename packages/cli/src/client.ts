@@ -19,7 +19,7 @@ import type { DownloadItem, FileOutcome } from './download/run.ts';
 import { createAgent } from './http.ts';
 import { parseSpace, parseSpacePath } from './target.ts';
 import { Budget } from './upload/budget.ts';
-import { collectFiles, taking } from './upload/files.ts';
+import { collectFiles, type SkippedEntry, taking } from './upload/files.ts';
 import { HashCache } from './upload/hash.ts';
 import { DEFAULT_RETRY, type RetryOptions } from './upload/retry.ts';
 import { type RunHooks, uploadFiles } from './upload/run.ts';
@@ -27,6 +27,7 @@ import type { FileResult, LocalFile, UploadEvents } from './upload/types.ts';
 
 export type { AssetType, IndexedFile } from '@dreamlake/protocol';
 export type { FileOutcome } from './download/run.ts';
+export type { SkippedEntry } from './upload/files.ts';
 export type { FileResult } from './upload/types.ts';
 
 const MIB = 1024 * 1024;
@@ -68,6 +69,8 @@ export interface UploadCallOptions {
   /** Each file's outcome, as it is done (the `--json` line of the CLI). */
   onFile?: (result: FileResult) => void;
   onProgress?: (progress: TransferProgress) => void;
+  /** Each symbolic link met inside a folder, which is left out (links given in `paths` are followed). */
+  onSkipped?: (entry: SkippedEntry) => void;
   /** Stops the upload: the call rejects with the signal's reason; calling it again resumes. */
   signal?: AbortSignal;
 }
@@ -211,7 +214,10 @@ export class DreamLakeClient {
    */
   async upload(paths: string | readonly string[], options: UploadCallOptions): Promise<UploadSummary> {
     const target = parseSpace(options.to);
-    const files = await collectFiles(typeof paths === 'string' ? [paths] : paths);
+    const files = await collectFiles(
+      typeof paths === 'string' ? [paths] : paths,
+      options.onSkipped ? { onSkipped: options.onSkipped } : {},
+    );
     const o = this.#options;
     const tally = new Tally(
       options.onProgress,

@@ -11,7 +11,7 @@ import { CliError, UsageError } from '../errors.ts';
 import { formatBytes, Progress } from '../progress.ts';
 import { parseSpace } from '../target.ts';
 import { ASSET_TYPES, isAssetType } from '../types.ts';
-import { collectFiles, taking } from '../upload/files.ts';
+import { collectFiles, type SkippedEntry, shownName, taking } from '../upload/files.ts';
 import { DEFAULT_RETRY } from '../upload/retry.ts';
 import type { FileResult } from '../upload/uploader.ts';
 
@@ -55,7 +55,15 @@ export async function upload(io: Io, paths: string[], options: UploadOptions): P
   const settings = await loadSettings(io.env, options);
   if (!settings.token)
     throw new CliError(`not logged in to ${settings.server}: run \`dreamlake login\` (or set DREAMLAKE_TOKEN)`);
-  const files = await collectFiles(paths);
+  const files = await collectFiles(paths, {
+    // Said at once, before the run's display starts: what the walk left out and why.
+    onSkipped: (entry: SkippedEntry) => {
+      if (options.json) io.stdout.write(`${JSON.stringify({ event: 'skipped', ...entry })}\n`);
+      io.stderr.write(
+        `dreamlake: skipped ${shownName(entry.name)}: a symbolic link (to ${shownName(entry.target)}), not followed\n`,
+      );
+    },
+  });
   const progress = new Progress({
     out: io.stdout,
     err: io.stderr,
