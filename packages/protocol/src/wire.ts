@@ -41,7 +41,8 @@ export interface InitRequest {
   hash: string;
   contentType: string;
   type: AssetType;
-  size?: number;
+  /** The file's bytes: required (the grant binds the upload to it and holds it against the quota). */
+  size: number;
 }
 
 export type InitAnswer = { exists: true; file: IndexedFile } | (UploadGrant & { exists?: false });

@@ -49,6 +49,8 @@ export interface ServerConfig {
   maxUploadBytes: number;
   /** Bytes of indexed files a namespace may hold; null is unlimited. */
   namespaceQuotaBytes: number | null;
+  /** Organisations one user may create. */
+  orgsPerUser: number;
   corsOrigins: readonly string[];
   /** Origins besides the server and BSS the web page may send uploads to (an S3 endpoint); CSP connect-src. */
   webConnectOrigins: readonly string[];
@@ -113,6 +115,7 @@ const envSchema = z.object({
   ALLOW_SIGNUP: flag.optional(),
   MAX_UPLOAD_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(5 * 1024 ** 4),
   NAMESPACE_QUOTA_BYTES: int(0, Number.MAX_SAFE_INTEGER).optional(),
+  ORGS_PER_USER: int(0, 1_000_000).default(10),
   CORS_ORIGINS: list.default([]),
   WEB_CONNECT_ORIGINS: list.default([]),
   LOG_LEVEL: z.enum(['silent', 'fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
@@ -195,6 +198,7 @@ export function loadServerConfig(
     allowSignup: e.ALLOW_SIGNUP ?? e.DREAMLAKE_DEV,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     namespaceQuotaBytes: e.NAMESPACE_QUOTA_BYTES ?? null,
+    orgsPerUser: e.ORGS_PER_USER,
     corsOrigins: Object.freeze(e.CORS_ORIGINS),
     webConnectOrigins: Object.freeze(e.WEB_CONNECT_ORIGINS),
     logLevel: e.LOG_LEVEL,

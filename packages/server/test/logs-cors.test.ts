@@ -39,6 +39,7 @@ test('request logs carry no password, token or signature', async () => {
         hash: sha256('f'),
         contentType: 'text/plain',
         type: 'files',
+        size: 1,
       },
     });
     const sig = new URL(grant.json().initUrl).searchParams.get('sig')!;

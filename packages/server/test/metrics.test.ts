@@ -30,6 +30,7 @@ const initBody = (namespace: string, name: string) => ({
   hash: sha256(name),
   contentType: 'text/plain',
   type: 'files',
+  size: 1,
 });
 
 forEachEngine((engine) => {

@@ -24,6 +24,7 @@ forEachEngine((engine) => {
         .sort();
     const expected = [
       'access_tokens',
+      'blob_candidates',
       'blob_gc',
       'files',
       'login_clients',
@@ -33,6 +34,7 @@ forEachEngine((engine) => {
       'signup_attempts',
       'spaces',
       'upload_grants',
+      'upload_reservations',
       'users',
     ];
     assert.deepEqual(await tables(), expected);

@@ -49,7 +49,15 @@ describe('the server OpenAPI document', () => {
   test('request bodies come from the schemas the handlers validate with', () => {
     const init = doc.paths['/uploads/init'].post;
     const body = init.requestBody.content['application/json'].schema;
-    assert.deepEqual([...body.required].sort(), ['contentType', 'filename', 'hash', 'namespace', 'space', 'type']);
+    assert.deepEqual([...body.required].sort(), [
+      'contentType',
+      'filename',
+      'hash',
+      'namespace',
+      'size',
+      'space',
+      'type',
+    ]);
     const hashPattern = (z.toJSONSchema(hashSchema) as { pattern: string }).pattern;
     assert.equal(body.properties.hash.pattern, hashPattern);
     assert.equal(body.additionalProperties, false, 'the init body is strict');

@@ -218,30 +218,35 @@ forEachEngine((engine) => {
   test('the quota is checked for the granted bytes of the batch together', async () => {
     const alice = await h.user('alice');
     const half = QUOTA / 2;
-    assert.equal(
-      (await batch(alice.token, alice.name, [entry('a', { size: half }), entry('b', { size: half })])).statusCode,
-      200,
-    );
     const over = await batch(alice.token, alice.name, [entry('a', { size: half }), entry('b', { size: half + 1 })]);
     assert.equal(over.statusCode, 413);
     assert.equal(over.json().error.code, 'too_large');
     assert.equal(over.json().error.quotaBytes, QUOTA);
-
-    const full = sha256('full');
-    h.bss.put(alice.name, 'robotics', full, QUOTA);
     assert.equal(
-      (
-        await h.call('POST', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token, {
-          name: 'full.bin',
-          hash: full,
-          type: 'files',
-        })
-      ).statusCode,
-      201,
+      (await batch(alice.token, alice.name, [entry('a', { size: half }), entry('b', { size: half })])).statusCode,
+      200,
     );
-    const empty = await batch(alice.token, alice.name, [entry('empty', { size: 0 })]);
+
+    const bob = await h.user('bob');
+    // Fill the namespace with two files (one may be at most MAX bytes).
+    const full = sha256(`full-${engine}`);
+    const rest = sha256(`rest-${engine}`);
+    h.bss.put(bob.name, 'robotics', full, MAX);
+    h.bss.put(bob.name, 'robotics', rest, QUOTA - MAX);
+    for (const [name, hash] of [
+      ['full.bin', full],
+      ['rest.bin', rest],
+    ] as const) {
+      const res = await h.call('POST', `/namespaces/${bob.name}/spaces/robotics/files`, bob.token, {
+        name,
+        hash,
+        type: 'files',
+      });
+      assert.equal(res.statusCode, 201, res.body);
+    }
+    const empty = await batch(bob.token, bob.name, [entry('empty', { size: 0 })]);
     assert.equal(empty.statusCode, 413, 'empty files do not skip the quota of a full namespace');
-    const known = await batch(alice.token, alice.name, [entry('full.bin', { hash: full, size: QUOTA })]);
+    const known = await batch(bob.token, bob.name, [entry('full.bin', { hash: full, size: MAX })]);
     assert.equal(known.statusCode, 200, 'a batch of indexed hashes grants no bytes and is answered');
   });
 });

@@ -94,14 +94,6 @@ forEachEngine((engine) => {
       assert.equal(url.sig, specSignature(PRESIGN_SECRET, `upload-${step}`, url.params, url.exp), field);
     }
 
-    const unsized: Record<string, unknown> = body(alice.name, { hash: sha256('unsized') });
-    delete unsized.size;
-    const plain = readSignedUrl((await init(alice.token, unsized)).json().completeUrl);
-    assert.deepEqual(
-      plain.params,
-      { owner: alice.name, project: 'robotics', hash: unsized.hash, user },
-      'no size stated, none signed',
-    );
     const bob = await h.user('bob');
     const bobs = readSignedUrl((await init(bob.token, body(bob.name))).json().initUrl);
     assert.ok(bobs.params.user && bobs.params.user !== user, 'each grant names its own user');
@@ -136,14 +128,12 @@ forEachEngine((engine) => {
       assert.equal(res.statusCode, 400, JSON.stringify(change));
       assert.equal(res.json().error.code, 'invalid_request');
     }
-    for (const field of ['namespace', 'space', 'filename', 'hash', 'contentType', 'type']) {
+    for (const field of ['namespace', 'space', 'filename', 'hash', 'contentType', 'type', 'size']) {
       const payload: Record<string, unknown> = body(alice.name);
       delete payload[field];
       assert.equal((await init(alice.token, payload)).statusCode, 400, field);
     }
-    const noSize: Record<string, unknown> = body(alice.name, { filename: 'ok/ünïcode name.mp4' });
-    delete noSize.size;
-    assert.equal((await init(alice.token, noSize)).statusCode, 200);
+    assert.equal((await init(alice.token, body(alice.name, { filename: 'ok/ünïcode name.mp4' }))).statusCode, 200);
   });
 
   test('413 over the size limit and over the namespace quota', async () => {
@@ -154,57 +144,32 @@ forEachEngine((engine) => {
     assert.equal((await init(alice.token, body(alice.name, { size: QUOTA }))).statusCode, 200);
     assert.equal((await init(alice.token, body(alice.name, { size: QUOTA + 1 }))).statusCode, 413);
 
+    const bob = await h.user('bob');
+    const register = (name: string, hash: string) =>
+      h.call('POST', `/namespaces/${bob.name}/spaces/robotics/files`, bob.token, { name, hash, type: 'files' });
     const used = sha256('used');
-    h.bss.put(alice.name, 'robotics', used, 9_000);
-    assert.equal(
-      (
-        await h.call('POST', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token, {
-          name: 'big.bin',
-          hash: used,
-          type: 'files',
-        })
-      ).statusCode,
-      201,
-    );
-    assert.equal((await init(alice.token, body(alice.name, { size: 1_000 }))).statusCode, 200);
-    const over = await init(alice.token, body(alice.name, { space: 'other', size: 1_001 }));
-    assert.equal(over.statusCode, 413);
+    h.bss.put(bob.name, 'robotics', used, 9_000);
+    assert.equal((await register('big.bin', used)).statusCode, 201);
+    const granted = body(bob.name, { size: 1_000 });
+    assert.equal((await init(bob.token, granted)).statusCode, 200);
+    const over = await init(bob.token, body(bob.name, { space: 'other', size: 1 }));
+    assert.equal(over.statusCode, 413, 'the grant of 1,000 bytes fills the namespace');
     assert.equal(over.json().error.code, 'too_large');
 
-    const fill = sha256('fill');
-    h.bss.put(alice.name, 'robotics', fill, 1_000);
-    assert.equal(
-      (
-        await h.call('POST', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token, {
-          name: 'fill.bin',
-          hash: fill,
-          type: 'files',
-        })
-      ).statusCode,
-      201,
-    );
-    const unsized: Record<string, unknown> = body(alice.name);
-    delete unsized.size;
-    assert.equal((await init(alice.token, unsized)).statusCode, 413);
-    const empty = await init(alice.token, body(alice.name, { hash: sha256('empty'), size: 0 }));
+    // Registering the granted blob: its bytes move from granted to stored.
+    h.bss.put(bob.name, 'robotics', granted.hash, 1_000);
+    assert.equal((await register('fill.bin', granted.hash)).statusCode, 201);
+    const empty = await init(bob.token, body(bob.name, { hash: sha256('empty'), size: 0 }));
     assert.equal(empty.statusCode, 413, 'a stated size of 0 does not skip the quota of a full namespace');
 
     const extra = sha256('one more byte');
-    h.bss.put(alice.name, 'robotics', extra, 1);
-    const registerOver = await h.call('POST', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token, {
-      name: 'extra.bin',
-      hash: extra,
-      type: 'files',
-    });
+    h.bss.put(bob.name, 'robotics', extra, 1);
+    const registerOver = await register('extra.bin', extra);
     assert.equal(registerOver.statusCode, 413);
     assert.equal(registerOver.json().error.code, 'too_large');
     const smaller = sha256('smaller');
-    h.bss.put(alice.name, 'robotics', smaller, 500);
-    const replace = await h.call('POST', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token, {
-      name: 'big.bin',
-      hash: smaller,
-      type: 'files',
-    });
+    h.bss.put(bob.name, 'robotics', smaller, 500);
+    const replace = await register('big.bin', smaller);
     assert.equal(replace.statusCode, 201, 'replacing a file with a smaller one is allowed at the quota');
   });
 
@@ -235,7 +200,7 @@ forEachEngine((engine) => {
     const hash = sha256('completed-but-never-registered');
     h.bss.put(alice.name, 'robotics', hash, 4321, 'video/mp4');
     const statsBefore = h.bss.stats.length;
-    const res = await init(alice.token, body(alice.name, { hash, filename: 'late.mp4' }));
+    const res = await init(alice.token, body(alice.name, { hash, filename: 'late.mp4', size: 4321 }));
     assert.equal(res.statusCode, 200, res.body);
     assert.ok(res.json().initUrl, 'URLs: BSS itself tells the client it holds the blob');
     assert.equal(h.bss.stats.length, statsBefore, 'the grant does not ask BSS');
@@ -287,7 +252,7 @@ forEachEngine((engine) => {
     const alice = await h.user('alice');
     const answers = await Promise.all(
       Array.from({ length: 25 }, (_, i) =>
-        init(alice.token, body(alice.name, { hash: sha256(`many-${i}`), filename: `many/${i}` })),
+        init(alice.token, body(alice.name, { hash: sha256(`many-${i}`), filename: `many/${i}`, size: 10 })),
       ),
     );
     assert.ok(answers.every((res) => res.statusCode === 200));

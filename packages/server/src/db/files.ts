@@ -185,9 +185,12 @@ const upsertFiles = preparedRows<FileRow>(
 export async function putFiles(db: DB, inputs: readonly PutFile[]): Promise<void> {
   const slices = chunks(inputs.map(fileRow), PREPARED_ROWS);
   if (slices.length <= 1) return upsertFiles(db, slices[0] ?? []);
-  await db.transaction().execute(async (trx) => {
-    for (const slice of slices) await upsertFiles(trx, slice);
-  });
+  await db.transaction().execute((trx) => writeFiles(trx, inputs));
+}
+
+/** `putFiles` inside a transaction the caller holds. */
+export async function writeFiles(trx: DB, inputs: readonly PutFile[]): Promise<void> {
+  for (const slice of chunks(inputs.map(fileRow), PREPARED_ROWS)) await upsertFiles(trx, slice);
 }
 
 /**

@@ -2,6 +2,7 @@ import { type Kysely, type Migration, type MigrationResultSet, Migrator } from '
 import * as initial from './migrations/2026-11-28-001-initial.ts';
 import * as accounts from './migrations/2026-11-30-001-accounts.ts';
 import * as blobGc from './migrations/2026-11-30-002-blob-gc.ts';
+import * as quota from './migrations/2026-12-06-001-quota.ts';
 import * as tokens from './migrations/2026-12-06-002-tokens.ts';
 
 /** Every migration, by name, in order. Listed here rather than read from disk so any runner works. */
@@ -9,6 +10,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '2026-11-28-001-initial': initial,
   '2026-11-30-001-accounts': accounts,
   '2026-11-30-002-blob-gc': blobGc,
+  '2026-12-06-001-quota': quota,
   '2026-12-06-002-tokens': tokens,
 };
 

@@ -24,14 +24,37 @@ export async function roleIn(db: DB, namespaceId: string, userId: string): Promi
   return row?.role ?? null;
 }
 
-/** Creates an organisation with its creator as owner; a taken name is a conflict. */
-export async function createOrg(db: DB, input: { name: string; ownerId: string; now: string }): Promise<Namespace> {
+/** `namespaces.created_by` (migration 2026-12-06-001): who created an organisation. */
+const withCreator = (db: DB) => db.withTables<{ namespaces: { created_by: string | null } }>();
+
+/**
+ * Creates an organisation with its creator as owner; a taken name is a conflict, and a creator
+ * who already created `maxOrgs` organisations is refused (403 `forbidden`, `details.maxOrgs`).
+ * The creator's personal namespace is locked while counting, so requests made at once cannot
+ * pass the cap together.
+ */
+export async function createOrg(
+  db: DB,
+  input: { name: string; ownerId: string; ownerName: string; now: string; maxOrgs: number },
+): Promise<Namespace> {
   const org: Namespace = { id: newId(), name: input.name, kind: 'org' };
   try {
     await db.transaction().execute(async (trx) => {
-      await trx
+      await lockNamespaceNamed(trx, input.ownerName);
+      const created = await withCreator(trx)
+        .selectFrom('namespaces')
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .where('created_by', '=', input.ownerId)
+        .where('kind', '=', 'org')
+        .executeTakeFirstOrThrow();
+      if (Number(created.n) >= input.maxOrgs) {
+        throw new DreamLakeError('forbidden', `a user may create at most ${input.maxOrgs} organisations`, {
+          maxOrgs: input.maxOrgs,
+        });
+      }
+      await withCreator(trx)
         .insertInto('namespaces')
-        .values({ id: org.id, name: org.name, kind: 'org', created_at: input.now })
+        .values({ id: org.id, name: org.name, kind: 'org', created_at: input.now, created_by: input.ownerId })
         .execute();
       await trx
         .insertInto('memberships')
@@ -56,6 +79,15 @@ export async function lockNamespace(trx: DB, namespaceId: string): Promise<void>
     .updateTable('namespaces')
     .set((eb) => ({ kind: eb.ref('kind') }))
     .where('id', '=', namespaceId)
+    .execute();
+}
+
+/** `lockNamespace` by name (the collection knows blobs by namespace name). */
+export async function lockNamespaceNamed(trx: DB, name: string): Promise<void> {
+  await trx
+    .updateTable('namespaces')
+    .set((eb) => ({ kind: eb.ref('kind') }))
+    .where('name', '=', name)
     .execute();
 }
 

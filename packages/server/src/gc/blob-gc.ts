@@ -1,8 +1,19 @@
 import type { BssClient } from '../bss-client.ts';
 import type { ServerConfig } from '../config.ts';
 import { blobIndexed } from '../db/files.ts';
+import { lockNamespaceNamed } from '../db/namespaces.ts';
 import type { DB } from '../db/open.ts';
-import { type GrantCursor, type GrantedBlob, grantedAfter, grantsBetween } from '../db/upload-grants.ts';
+import { type GrantCursor, grantedAfter, grantsBetween } from '../db/upload-grants.ts';
+import { isReserved, pruneReservations } from '../db/upload-reservations.ts';
+import {
+  type BlobKey,
+  type Candidate,
+  candidatesAfter,
+  DELETE_LEASE_MS,
+  dropCandidate,
+  markDeleting,
+  unmarkDeleting,
+} from './candidates.ts';
 import { readCursor, saveCursor } from './cursor.ts';
 
 /** What the collection needs: the database, a way to ask BSS, the settings and the clock (ms). */
@@ -16,7 +27,7 @@ export interface BlobGcDeps {
 export interface BlobGcResult {
   /** Blobs BSS deleted. */
   deleted: number;
-  /** False when BSS kept a blob as too recent: the walk stopped before it and resumes there next time. */
+  /** False when BSS kept a granted blob as too recent: the walk stopped before it and resumes there next time. */
   finished: boolean;
 }
 
@@ -24,30 +35,47 @@ const WALK = 'grants';
 const PAGE = 500;
 const FULL_HASH = /^[0-9a-f]{64}$/;
 
+/** One run's moments: now, the latest grant time that no longer holds a blob back, and when a delete mark goes stale. */
+interface RunTimes {
+  now: string;
+  until: string;
+  staleBefore: string;
+}
+
 /**
- * One collection: walks the grants (in the order they were made) whose URLs expired more than
- * BLOB_GC_GRACE_SECONDS ago, and for each blob they name that was granted no later and that no
- * index entry points at, asks BSS to delete it. BSS itself keeps a blob published within its own
- * grace period. How far the walk got is kept in the database, so each grant is looked at once;
- * a blob granted again later is looked at again when that grant's turn comes.
+ * One collection. First the blobs that lost their last name (candidates), then a walk over the
+ * grants (in the order they were made) whose URLs expired more than BLOB_GC_GRACE_SECONDS ago.
+ * A blob is deleted only when no index entry points at it and no grant of it was made within the
+ * URL lifetime plus the grace period, so no URL or receipt that could still name it is alive
+ * (receipts live one URL lifetime past the upload they vouch for); BSS itself keeps a blob
+ * published within its own grace period. Each delete is marked in the database, under the
+ * namespace's lock, before it is sent: a grant of that blob asked for meanwhile is refused rather
+ * than answered with URLs to a blob about to go. How far the walk got is kept in the database,
+ * so each grant is looked at once; a blob granted again later is looked at again in that grant's turn.
  */
 export async function collectBlobs(deps: BlobGcDeps): Promise<BlobGcResult> {
   const { db, config } = deps;
-  const now = deps.clock();
-  // A grant's URLs live PRESIGN_TTL_SECONDS; the receipts of what they uploaded as long again.
-  const until = new Date(now - (config.presignTtlSeconds + config.blobGcGraceSeconds) * 1000).toISOString();
+  const nowMs = deps.clock();
+  const times: RunTimes = {
+    now: new Date(nowMs).toISOString(),
+    // A grant's URLs live PRESIGN_TTL_SECONDS; the receipts of what they uploaded as long again.
+    until: new Date(nowMs - (config.presignTtlSeconds + config.blobGcGraceSeconds) * 1000).toISOString(),
+    staleBefore: new Date(nowMs - DELETE_LEASE_MS).toISOString(),
+  };
+  await pruneReservations(db, times.now);
+  let deleted = await collectCandidates(deps, times);
+
   const start = (await readCursor(db, WALK)) ?? { createdAt: '', id: '' };
   let cursor: GrantCursor = start;
-  let deleted = 0;
   try {
     for (;;) {
-      const page = await grantsBetween(db, cursor, until, PAGE);
+      const page = await grantsBetween(db, cursor, times.until, PAGE);
       const looked = new Set<string>();
       for (const grant of page) {
         const key = `${grant.namespace}\n${grant.space}\n${grant.hash}`;
         if (!looked.has(key)) {
           looked.add(key);
-          const outcome = await collectOne(deps, grant, until);
+          const outcome = FULL_HASH.test(grant.hash) ? await collectOne(deps, grant, times) : 'kept';
           if (outcome === 'recent') return { deleted, finished: false };
           if (outcome === 'deleted') deleted += 1;
         }
@@ -56,20 +84,61 @@ export async function collectBlobs(deps: BlobGcDeps): Promise<BlobGcResult> {
       if (page.length < PAGE) return { deleted, finished: true };
     }
   } finally {
-    if (cursor !== start) await saveCursor(db, WALK, cursor, new Date(now).toISOString());
+    if (cursor !== start) await saveCursor(db, WALK, cursor, times.now);
+  }
+}
+
+/**
+ * The blobs that lost their last name. One still granted or named again is dropped (a grant's own
+ * turn in the walk comes later); one BSS keeps as too recent stays for the next run.
+ */
+async function collectCandidates(deps: BlobGcDeps, times: RunTimes): Promise<number> {
+  let deleted = 0;
+  let after: Candidate | null = null;
+  for (;;) {
+    const page = await candidatesAfter(deps.db, after, times.staleBefore, PAGE);
+    for (const candidate of page) {
+      if ((await collectOne(deps, candidate, times)) === 'deleted') deleted += 1;
+      after = candidate;
+    }
+    if (page.length < PAGE) return deleted;
   }
 }
 
 async function collectOne(
   deps: BlobGcDeps,
-  grant: GrantedBlob,
-  until: string,
+  blob: BlobKey,
+  times: RunTimes,
 ): Promise<'deleted' | 'absent' | 'recent' | 'kept'> {
-  if (!FULL_HASH.test(grant.hash)) return 'kept';
-  // Granted again since: that grant's own turn comes later.
-  if (await grantedAfter(deps.db, grant, until)) return 'kept';
-  if (await blobIndexed(deps.db, grant)) return 'kept';
-  return deps.bss.deleteBlob({ owner: grant.namespace, project: grant.space, hash: grant.hash });
+  const key = { namespace: blob.namespace, space: blob.space, hash: blob.hash };
+  if (!(await claim(deps.db, key, times))) return 'kept';
+  let outcome: 'deleted' | 'absent' | 'recent';
+  try {
+    outcome = await deps.bss.deleteBlob({ owner: key.namespace, project: key.space, hash: key.hash });
+  } catch (error) {
+    await unmarkDeleting(deps.db, key);
+    throw error;
+  }
+  if (outcome === 'recent') await unmarkDeleting(deps.db, key);
+  else await dropCandidate(deps.db, key);
+  return outcome;
+}
+
+/**
+ * Under the namespace's lock (grants of it take the same lock): marks the blob as being deleted
+ * when nothing keeps it, and answers whether it did. A blob something keeps is no candidate any more.
+ */
+async function claim(db: DB, blob: BlobKey, times: RunTimes): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    await lockNamespaceNamed(trx, blob.namespace);
+    const kept =
+      (await isReserved(trx, blob, times.now)) ||
+      (await grantedAfter(trx, blob, times.until)) ||
+      (await blobIndexed(trx, blob));
+    if (kept) await dropCandidate(trx, blob);
+    else await markDeleting(trx, blob, times.now);
+    return !kept;
+  });
 }
 
 export interface BlobGcJob {

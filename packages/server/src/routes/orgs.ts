@@ -14,7 +14,14 @@ export const memberBody = z.object({ role: roleSchema });
 export function orgRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/orgs', { onRequest: ctx.authenticate }, async (request, reply) => {
     const { name } = parseOrThrow(orgBody, request.body);
-    await createOrg(ctx.db, { name, ownerId: caller(request).id, now: nowIso(ctx) });
+    const user = caller(request);
+    await createOrg(ctx.db, {
+      name,
+      ownerId: user.id,
+      ownerName: user.username,
+      now: nowIso(ctx),
+      maxOrgs: ctx.config.orgsPerUser,
+    });
     return reply.code(201).send({ name });
   });
 

@@ -1,8 +1,9 @@
-import { type BlobReceipt, verifyReceipt } from '@dreamlake/presign';
+import { type BlobReceipt, DreamLakeError, verifyReceipt } from '@dreamlake/presign';
 import { z } from 'zod';
 import type { BlobStat } from '../bss-client.ts';
 import type { ServerContext } from '../context.ts';
 import type { BlobRef } from '../signing.ts';
+import { tooLarge } from './upload-init.ts';
 
 /** BSS's signed word on a verified blob, as a client passes it on when it registers the file. */
 export const receiptSchema = z.object({
@@ -29,4 +30,19 @@ export async function provenBlob(
 /** The media type indexed: the verified blob's, unless that is the generic one and the client named another. */
 export function indexedContentType(proven: BlobStat, given: string | undefined): string {
   return proven.contentType === 'application/octet-stream' && given ? given : proven.contentType;
+}
+
+/**
+ * Refuses to index a proven blob larger than MAX_UPLOAD_BYTES (413 `too_large`), or of another
+ * size than the live grant of that blob stated (409 `conflict`, `details.size` and
+ * `details.grantedSize`): the bytes a grant held against the quota are the bytes registered.
+ */
+export function checkProvenSize(ctx: ServerContext, proven: BlobStat, grantedSize: number | undefined): void {
+  if (proven.size > ctx.config.maxUploadBytes) throw tooLarge(ctx);
+  if (grantedSize !== undefined && proven.size !== grantedSize) {
+    throw new DreamLakeError('conflict', `the blob is ${proven.size} bytes; its grant stated ${grantedSize}`, {
+      size: proven.size,
+      grantedSize,
+    });
+  }
 }

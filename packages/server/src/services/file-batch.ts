@@ -4,14 +4,14 @@ import type { AuthUser } from '../auth/authenticate.ts';
 import { mapBounded } from '../bounded.ts';
 import type { BlobStat } from '../bss-client.ts';
 import { nowIso, type ServerContext } from '../context.ts';
-import { findFilesByHashes, findFilesByNames, putFiles, type StoredFile } from '../db/files.ts';
-import { ensureSpace } from '../db/spaces.ts';
+import { findFilesByHashes, findFilesByNames, type StoredFile } from '../db/files.ts';
+import { reservedSizes } from '../db/upload-reservations.ts';
 import { BATCH_MAX_FILES } from '../limits.ts';
 import { type FileView, fileView } from '../views.ts';
 import { type EntryError, entryError, parseBatch, parseEntry } from './batch-entries.ts';
-import { indexedContentType, provenBlob } from './blob-proof.ts';
+import { checkProvenSize, indexedContentType, provenBlob } from './blob-proof.ts';
 import { registerFileBody } from './file-index.ts';
-import { checkQuota, storedBytesDelta } from './quota.ts';
+import { writeIndex } from './quota.ts';
 
 /** BSS `stat` calls one batch makes at once, for the entries that come without a receipt. */
 const STAT_CONCURRENCY = 8;
@@ -70,28 +70,25 @@ export async function registerFiles(
       ? await findFilesByHashes(ctx.db, space.id, withoutReceipt)
       : new Map<string, StoredFile>();
   const proofs = await proveAll(ctx, where, toProve, indexed);
+  const granted = await reservedSizes(
+    ctx.db,
+    where,
+    toProve.filter((e) => !indexed.has(e.input.hash)).map((e) => e.input.hash),
+    nowIso(ctx),
+  );
   const writes: Array<Entry & { proven: BlobStat }> = [];
   toProve.forEach((entry, i) => {
     const proof = proofs[i]!;
-    if (proof instanceof DreamLakeError) answers[entry.index] = entryError(entry.index, proof);
-    else writes.push({ ...entry, proven: proof });
+    const refused = proof instanceof DreamLakeError ? proof : sizeError(ctx, entry, proof, indexed, granted);
+    if (refused) answers[entry.index] = entryError(entry.index, refused);
+    else writes.push({ ...entry, proven: proof as BlobStat });
   });
   if (writes.length === 0) return { files: answers };
 
-  await checkQuota(
-    ctx,
-    namespace,
-    await storedBytesDelta(
-      ctx,
-      space?.id,
-      writes.map((w) => ({ hash: w.input.hash, size: w.proven.size, previous: w.previous })),
-    ),
-  );
   const now = nowIso(ctx);
-  const target =
-    space ?? (await ensureSpace(ctx.db, { namespaceId: namespace.id, name: where.space, createdBy: user.id, now }));
   const stored = writes.map((w) => ({
     index: w.index,
+    previous: w.previous,
     file: {
       namespace: where.namespace,
       space: where.space,
@@ -104,12 +101,33 @@ export async function registerFiles(
       createdAt: now,
     } satisfies FileView,
   }));
-  await putFiles(
-    ctx.db,
-    stored.map(({ file }) => ({ ...file, spaceId: target.id, uploadedBy: user.id, now })),
+  await writeIndex(
+    ctx,
+    namespace,
+    where.space,
+    user.id,
+    stored.map(({ file, previous }) => ({ file: { ...file, uploadedBy: user.id, now }, previous })),
   );
   for (const { index, file } of stored) answers[index] = { index, file, created: true };
   return { files: answers };
+}
+
+/** The size error of a blob proven by a receipt or BSS (one the index already holds was checked when first registered). */
+function sizeError(
+  ctx: ServerContext,
+  entry: Entry,
+  proven: BlobStat,
+  indexed: ReadonlyMap<string, StoredFile>,
+  granted: ReadonlyMap<string, number>,
+): DreamLakeError | null {
+  if (!entry.input.receipt && indexed.has(entry.input.hash)) return null;
+  try {
+    checkProvenSize(ctx, proven, granted.get(entry.input.hash));
+    return null;
+  } catch (error) {
+    if (error instanceof DreamLakeError) return error;
+    throw error;
+  }
 }
 
 /** Each entry's verified blob, or the error that entry answers; BSS is asked once per hash. */

@@ -4,13 +4,13 @@ import { z } from 'zod';
 import { requireAccess, requireSpaceRole } from '../access.ts';
 import type { AuthUser } from '../auth/authenticate.ts';
 import { nowIso, type ServerContext } from '../context.ts';
-import { findFileByName, listFiles, putFile } from '../db/files.ts';
-import { ensureSpace } from '../db/spaces.ts';
+import { findFileByName, listFiles } from '../db/files.ts';
+import { reservedSizes } from '../db/upload-reservations.ts';
 import { assetTypeSchema, contentTypeSchema, fileNameSchema, hashSchema } from '../names.ts';
 import { blobUrl } from '../signing.ts';
 import { type FileView, fileView } from '../views.ts';
-import { indexedContentType, provenBlob, receiptSchema } from './blob-proof.ts';
-import { checkQuota, storedBytesDelta } from './quota.ts';
+import { checkProvenSize, indexedContentType, provenBlob, receiptSchema } from './blob-proof.ts';
+import { writeIndex } from './quota.ts';
 
 export const registerFileBody = z.strictObject({
   name: fileNameSchema,
@@ -36,25 +36,27 @@ export async function registerFile(
   if (previous && previous.hash === input.hash)
     return { created: false, file: fileView(where.namespace, where.space, previous) };
 
-  const stat = await provenBlob(ctx, { owner: where.namespace, project: where.space, hash: input.hash }, input.receipt);
+  const blob = { owner: where.namespace, project: where.space, hash: input.hash };
+  const stat = await provenBlob(ctx, blob, input.receipt);
   if (!stat)
     throw new NotFoundError(`blob storage holds no verified blob ${input.hash} in ${where.namespace}/${where.space}`);
-  const change = { hash: input.hash, size: stat.size, previous: previous || undefined };
-  await checkQuota(ctx, namespace, await storedBytesDelta(ctx, space?.id, [change]));
+  const granted = await reservedSizes(ctx.db, where, [input.hash], nowIso(ctx));
+  checkProvenSize(ctx, stat, granted.get(input.hash));
 
-  const target =
-    space ??
-    (await ensureSpace(ctx.db, { namespaceId: namespace.id, name: where.space, createdBy: user.id, now: nowIso(ctx) }));
-  await putFile(ctx.db, {
-    spaceId: target.id,
-    name: input.name,
-    type: input.type,
-    size: stat.size,
-    contentType: indexedContentType(stat, input.contentType),
-    hash: input.hash,
-    uploadedBy: user.id,
-    now: nowIso(ctx),
-  });
+  const target = await writeIndex(ctx, namespace, where.space, user.id, [
+    {
+      file: {
+        name: input.name,
+        type: input.type,
+        size: stat.size,
+        contentType: indexedContentType(stat, input.contentType),
+        hash: input.hash,
+        uploadedBy: user.id,
+        now: nowIso(ctx),
+      },
+      previous: previous || undefined,
+    },
+  ]);
   const file = await findFileByName(ctx.db, target.id, input.name);
   if (!file) throw new Error('registered file is missing');
   return { created: true, file: fileView(where.namespace, where.space, file) };

@@ -13,7 +13,7 @@ export interface GrantRequest {
   hash: string;
   contentType: string;
   type: AssetType;
-  size?: number | undefined;
+  size: number;
 }
 
 /** The audit row of one answered grant request. */
@@ -32,7 +32,7 @@ export function auditRow(
     hash: request.hash,
     filename: request.filename,
     type: request.type,
-    size: request.size ?? null,
+    size: request.size,
     contentType: request.contentType,
     outcome,
     ip,
@@ -43,7 +43,7 @@ export function auditRow(
 export type BatchUploadUrls = UploadUrls & { singleUrl?: string };
 
 /**
- * The five multipart URLs, bound to the declared size (when there is one) and to the user, plus
+ * The five multipart URLs, bound to the declared size and to the user, plus
  * the single-shot URL when the declared size fits in one request.
  */
 export function grantUrls(
@@ -58,7 +58,7 @@ export function grantUrls(
     size: request.size,
     user: user.id,
   });
-  if (withSingle && request.size !== undefined && request.size <= SINGLE_UPLOAD_MAX_BYTES) {
+  if (withSingle && request.size <= SINGLE_UPLOAD_MAX_BYTES) {
     urls.singleUrl = singleUploadUrl(ctx.config, request.type, blob, request.size, nowMs);
   }
   return urls;

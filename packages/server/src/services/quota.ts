@@ -1,22 +1,78 @@
 import { TooLargeError } from '@dreamlake/presign';
 import type { ServerContext } from '../context.ts';
-import { namesPerHash, namespaceUsage } from '../db/files.ts';
-import type { Namespace } from '../db/namespaces.ts';
+import { namesPerHash, namespaceUsage, type PutFile, writeFiles } from '../db/files.ts';
+import { lockNamespace, type Namespace } from '../db/namespaces.ts';
+import type { DB } from '../db/open.ts';
+import { ensureSpace, type Space } from '../db/spaces.ts';
+import { releaseReservations, reserve, reservedBytes, reservedSizes } from '../db/upload-reservations.ts';
+import { addCandidates, beingDeleted, DELETE_LEASE_MS } from '../gc/candidates.ts';
 
 /**
- * Refuses when the bytes the namespace stores (each blob once) plus `incoming` would pass its
- * quota. A full namespace takes no new file, not even an empty one: with the size unknown (null)
- * or zero, it refuses once the namespace is full. A negative `incoming` (a name pointed at a
- * smaller blob) refuses only when the namespace would still be over its quota afterwards.
+ * Refuses when the namespace's bytes (`stored`: each indexed blob once; `granted`: blobs granted
+ * and not registered yet) plus `incoming` would pass its quota. A full namespace takes no new
+ * file, not even an empty one: with zero incoming bytes it refuses once the namespace is full. A
+ * negative `incoming` (a name pointed at a smaller blob) refuses only when the namespace would
+ * still be over its quota afterwards.
  */
-export async function checkQuota(ctx: ServerContext, namespace: Namespace, incoming: number | null): Promise<void> {
-  const quota = ctx.config.namespaceQuotaBytes;
-  if (quota === null) return;
-  const used = await namespaceUsage(ctx.db, namespace.id);
-  const over = incoming === null || incoming === 0 ? used >= quota : used + incoming > quota;
+function checkTotal(quota: number, namespace: Namespace, stored: number, granted: number, incoming: number): void {
+  const used = stored + granted;
+  const over = incoming === 0 ? used >= quota : used + incoming > quota;
   if (over) {
-    throw new TooLargeError(`namespace "${namespace.name}" is over its quota`, { quotaBytes: quota, usedBytes: used });
+    throw new TooLargeError(`namespace "${namespace.name}" is over its quota`, {
+      quotaBytes: quota,
+      usedBytes: stored,
+      grantedBytes: granted,
+    });
   }
+}
+
+/**
+ * Until when a grant made at `nowMs` holds its bytes: its URLs' expiry plus BLOB_GC_GRACE_SECONDS,
+ * the moment the collection may delete a blob it uploaded and nobody registered (until then the
+ * blob may be completed, and registered with its receipt or after a `stat`).
+ */
+export function grantHoldsUntil(ctx: ServerContext, nowMs: number): string {
+  return new Date(nowMs + (ctx.config.presignTtlSeconds + ctx.config.blobGcGraceSeconds) * 1000).toISOString();
+}
+
+/**
+ * Records the grants of blobs of one space under the namespace's lock, so that grants asked for
+ * at once cannot pass the quota together: each blob's stated size counts against the quota until
+ * it is registered or may be collected (a blob granted again counts once, at its latest size).
+ * Throws 413 `too_large` over the quota. Answers the blobs left out because the collection is
+ * deleting them from BSS at this moment: no URLs are handed out for a blob about to go.
+ */
+export async function reserveGrants(
+  ctx: ServerContext,
+  namespace: Namespace,
+  space: string,
+  requests: readonly { hash: string; size: number }[],
+): Promise<Set<string>> {
+  const nowMs = ctx.clock();
+  const now = new Date(nowMs).toISOString();
+  const where = { namespace: namespace.name, space };
+  const sizes = new Map(requests.map((r) => [r.hash, r.size]));
+  return ctx.db.transaction().execute(async (trx) => {
+    await lockNamespace(trx, namespace.id);
+    const deleting = await beingDeleted(trx, where, [...sizes.keys()], new Date(nowMs - DELETE_LEASE_MS).toISOString());
+    for (const hash of deleting) sizes.delete(hash);
+    const quota = ctx.config.namespaceQuotaBytes;
+    if (quota !== null && sizes.size > 0) {
+      const held = await reservedSizes(trx, where, [...sizes.keys()], now);
+      const fresh = [...sizes].filter(([hash, size]) => held.get(hash) !== size);
+      if (fresh.length > 0) {
+        const incoming = fresh.reduce((sum, [hash, size]) => sum + Math.max(0, size - (held.get(hash) ?? 0)), 0);
+        const stored = await namespaceUsage(trx, namespace.id);
+        checkTotal(quota, namespace, stored, await reservedBytes(trx, namespace.name, now), incoming);
+      }
+    }
+    const until = grantHoldsUntil(ctx, nowMs);
+    await reserve(
+      trx,
+      [...sizes].map(([hash, size]) => ({ ...where, hash, size, expiresAt: until })),
+    );
+    return deleting;
+  });
 }
 
 /** A name about to point at a blob, and the blob it pointed at before, if any. */
@@ -29,13 +85,9 @@ export interface IndexChange {
 /**
  * How many bytes the namespace's stored blobs grow by when these names of one space point at
  * their blobs: a blob the space already holds under another name adds nothing, and a blob that
- * loses its last name frees its size. `spaceId` is undefined for a space not created yet.
+ * loses its last name frees its size.
  */
-export async function storedBytesDelta(
-  ctx: ServerContext,
-  spaceId: string | undefined,
-  changes: readonly IndexChange[],
-): Promise<number> {
+export async function storedBytesDelta(db: DB, spaceId: string, changes: readonly IndexChange[]): Promise<number> {
   const incoming = new Map(changes.map((c) => [c.hash, c.size]));
   const leaving = new Map<string, { size: number; names: number }>();
   for (const { previous } of changes) {
@@ -44,8 +96,7 @@ export async function storedBytesDelta(
     entry.names += 1;
     leaving.set(previous.hash, entry);
   }
-  if (spaceId === undefined) return [...incoming.values()].reduce((sum, size) => sum + size, 0);
-  const names = await namesPerHash(ctx.db, spaceId, [...incoming.keys(), ...leaving.keys()]);
+  const names = await namesPerHash(db, spaceId, [...incoming.keys(), ...leaving.keys()]);
   let delta = 0;
   for (const [hash, size] of incoming) if (!names.has(hash)) delta += size;
   for (const [hash, { size, names: renamed }] of leaving) {
@@ -53,4 +104,58 @@ export async function storedBytesDelta(
     if ((names.get(hash) ?? 0) - renamed <= 0) delta -= size;
   }
   return delta;
+}
+
+/** A name to point at a proven blob, and what it pointed at before. */
+export interface IndexWrite {
+  file: Omit<PutFile, 'spaceId'>;
+  previous?: { hash: string; size: number } | undefined;
+}
+
+/**
+ * Points names of one space at their blobs under the namespace's lock (the space is created when
+ * missing): the quota is checked against the stored bytes and the other grants' bytes (the grants
+ * of the blobs registered here stop counting, their bytes now stored), the names are written, and
+ * each blob that lost its last name becomes a candidate for the collection. Throws 413 `too_large`
+ * over the quota, writing nothing.
+ */
+export async function writeIndex(
+  ctx: ServerContext,
+  namespace: Namespace,
+  spaceName: string,
+  createdBy: string,
+  writes: readonly IndexWrite[],
+): Promise<Space> {
+  const now = new Date(ctx.clock()).toISOString();
+  const where = { namespace: namespace.name, space: spaceName };
+  const hashes = [...new Set(writes.map((w) => w.file.hash))];
+  return ctx.db.transaction().execute(async (trx) => {
+    await lockNamespace(trx, namespace.id);
+    const space = await ensureSpace(trx, { namespaceId: namespace.id, name: spaceName, createdBy, now });
+    const quota = ctx.config.namespaceQuotaBytes;
+    if (quota !== null) {
+      const changes = writes.map((w) => ({ hash: w.file.hash, size: w.file.size, previous: w.previous }));
+      const delta = await storedBytesDelta(trx, space.id, changes);
+      const settled = [...(await reservedSizes(trx, where, hashes, now)).values()].reduce((a, b) => a + b, 0);
+      const granted = (await reservedBytes(trx, namespace.name, now)) - settled;
+      checkTotal(quota, namespace, await namespaceUsage(trx, namespace.id), granted, delta);
+    }
+    await writeFiles(
+      trx,
+      writes.map((w) => ({ ...w.file, spaceId: space.id })),
+    );
+    await releaseReservations(trx, where, hashes);
+    const left = new Set(writes.flatMap((w) => (w.previous ? [w.previous.hash] : [])));
+    for (const hash of hashes) left.delete(hash);
+    if (left.size > 0) {
+      const named = await namesPerHash(trx, space.id, [...left]);
+      await addCandidates(
+        trx,
+        where,
+        [...left].filter((hash) => !named.has(hash)),
+        now,
+      );
+    }
+    return space;
+  });
 }

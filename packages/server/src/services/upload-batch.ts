@@ -10,8 +10,8 @@ import { assetTypeSchema, contentTypeSchema, fileNameSchema, hashSchema, nameSch
 import { type FileView, fileView } from '../views.ts';
 import { type EntryError, entryError, parseBatch, parseEntry } from './batch-entries.ts';
 import { auditRow, type BatchUploadUrls, type GrantRequest, grantUrls } from './grants.ts';
-import { checkQuota } from './quota.ts';
-import { tooLarge } from './upload-init.ts';
+import { reserveGrants } from './quota.ts';
+import { beingCollected, tooLarge } from './upload-init.ts';
 
 export const batchGrantEntry = z.strictObject({
   filename: fileNameSchema,
@@ -59,8 +59,16 @@ export async function batchGrant(
       )
     : new Map<string, StoredFile>();
   const granted = valid.filter((v) => !indexed.has(v.request.hash));
-  // Zero new bytes still meet the quota (a full namespace takes no new file, even an empty one).
-  if (granted.length > 0) await checkQuota(ctx, namespace, granted.reduce((sum, v) => sum + v.request.size, 0) || null);
+  // The stated sizes count against the quota together, until registered or collectable.
+  const deleting =
+    granted.length > 0
+      ? await reserveGrants(
+          ctx,
+          namespace,
+          input.space,
+          granted.map((v) => v.request),
+        )
+      : new Set<string>();
   const now = ctx.clock();
   const createdAt = nowIso(ctx);
   if (!space && granted.length > 0)
@@ -69,6 +77,10 @@ export async function batchGrant(
   const audit: UploadGrant[] = [];
   for (const { index, request } of valid) {
     const file = indexed.get(request.hash);
+    if (!file && deleting.has(request.hash)) {
+      answers[index] = entryError(index, beingCollected(request.hash));
+      continue;
+    }
     audit.push(auditRow(user, request, file ? 'exists' : 'granted', ip, createdAt));
     answers[index] = file
       ? { index, exists: true, file: fileView(input.namespace, input.space, file) }

@@ -1,4 +1,4 @@
-import { TooLargeError } from '@dreamlake/presign';
+import { DreamLakeError, TooLargeError } from '@dreamlake/presign';
 import { parseOrThrow } from '@dreamlake/presign/http';
 import { z } from 'zod';
 import { checkAccess } from '../access.ts';
@@ -10,7 +10,7 @@ import { assetTypeSchema, contentTypeSchema, fileNameSchema, hashSchema, nameSch
 import type { UploadUrls } from '../signing.ts';
 import { type FileView, fileView } from '../views.ts';
 import { auditRow, grantUrls } from './grants.ts';
-import { checkQuota } from './quota.ts';
+import { reserveGrants } from './quota.ts';
 
 export const uploadInitBody = z.strictObject({
   namespace: nameSchema,
@@ -19,7 +19,7 @@ export const uploadInitBody = z.strictObject({
   hash: hashSchema,
   contentType: contentTypeSchema,
   type: assetTypeSchema,
-  size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
+  size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
 });
 
 export type UploadInitAnswer = UploadUrls | { exists: true; file: FileView };
@@ -28,6 +28,11 @@ export function tooLarge(ctx: ServerContext): TooLargeError {
   return new TooLargeError(`a file may be at most ${ctx.config.maxUploadBytes} bytes`, {
     maxBytes: ctx.config.maxUploadBytes,
   });
+}
+
+/** A grant asked for while the collection deletes that very blob from BSS: asking again shortly is granted. */
+export function beingCollected(hash: string): DreamLakeError {
+  return new DreamLakeError('storage_unavailable', `blob ${hash} is being collected from storage; ask again shortly`);
 }
 
 /**
@@ -44,7 +49,7 @@ export async function initUpload(
   const input = parseOrThrow(uploadInitBody, body);
   const found = await findGrantTarget(ctx.db, input, user.id);
   const { namespace, space } = checkAccess(found.access, input, 'writer', 'forbidden');
-  if (input.size !== undefined && input.size > ctx.config.maxUploadBytes) throw tooLarge(ctx);
+  if (input.size > ctx.config.maxUploadBytes) throw tooLarge(ctx);
 
   const existing = found.file;
   if (existing) {
@@ -52,8 +57,9 @@ export async function initUpload(
     return { exists: true, file: fileView(input.namespace, input.space, existing) };
   }
 
-  // An unknown or zero size still meets the quota: a full namespace takes no new file.
-  await checkQuota(ctx, namespace, input.size || null);
+  // The stated size counts against the quota until the blob is registered or may be collected.
+  const deleting = await reserveGrants(ctx, namespace, input.space, [input]);
+  if (deleting.size > 0) throw beingCollected(input.hash);
   if (!space)
     await ensureSpace(ctx.db, { namespaceId: namespace.id, name: input.space, createdBy: user.id, now: nowIso(ctx) });
   const urls = grantUrls(ctx, user, input, ctx.clock(), false);

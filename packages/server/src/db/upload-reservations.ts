@@ -1,0 +1,113 @@
+import type { ColumnType } from 'kysely';
+import { chunks, IN_LIST_CHUNK } from './chunks.ts';
+import type { DB } from './open.ts';
+
+/** `upload_reservations` (migration 2026-12-06-001): bytes granted and not registered yet. */
+interface UploadReservationsTable {
+  namespace: string;
+  space: string;
+  hash: string;
+  size: ColumnType<number | string, number, number>;
+  expires_at: string;
+}
+
+const withTable = (db: DB) => db.withTables<{ upload_reservations: UploadReservationsTable }>();
+
+/** One granted blob: its stated size counts against its namespace's quota until `expiresAt`. */
+export interface Reservation {
+  namespace: string;
+  space: string;
+  hash: string;
+  size: number;
+  expiresAt: string;
+}
+
+/** Rows per insert: five parameters each, well under both engines' bound-parameter limits. */
+const ROWS_PER_INSERT = 1000;
+
+/** Records grants: a blob granted again takes the later grant's size and expiry. */
+export async function reserve(db: DB, rows: readonly Reservation[]): Promise<void> {
+  for (const slice of chunks(rows, ROWS_PER_INSERT)) {
+    await withTable(db)
+      .insertInto('upload_reservations')
+      .values(
+        slice.map((r) => ({
+          namespace: r.namespace,
+          space: r.space,
+          hash: r.hash,
+          size: r.size,
+          expires_at: r.expiresAt,
+        })),
+      )
+      .onConflict((oc) =>
+        oc.columns(['namespace', 'space', 'hash']).doUpdateSet((eb) => ({
+          size: eb.ref('excluded.size'),
+          expires_at: eb.ref('excluded.expires_at'),
+        })),
+      )
+      .execute();
+  }
+}
+
+/** The stated size of each of these blobs of one space that a grant still holds bytes for. */
+export async function reservedSizes(
+  db: DB,
+  where: { namespace: string; space: string },
+  hashes: readonly string[],
+  now: string,
+): Promise<Map<string, number>> {
+  const sizes = new Map<string, number>();
+  for (const slice of chunks([...new Set(hashes)], IN_LIST_CHUNK)) {
+    const rows = await withTable(db)
+      .selectFrom('upload_reservations')
+      .select(['hash', 'size'])
+      .where('namespace', '=', where.namespace)
+      .where('space', '=', where.space)
+      .where('hash', 'in', slice)
+      .where('expires_at', '>', now)
+      .execute();
+    for (const row of rows) sizes.set(row.hash, Number(row.size));
+  }
+  return sizes;
+}
+
+/** Bytes the namespace's live grants hold. */
+export async function reservedBytes(db: DB, namespace: string, now: string): Promise<number> {
+  const row = await withTable(db)
+    .selectFrom('upload_reservations')
+    .select((eb) => eb.fn.sum<number | string | null>('size').as('total'))
+    .where('namespace', '=', namespace)
+    .where('expires_at', '>', now)
+    .executeTakeFirst();
+  return Number(row?.total ?? 0);
+}
+
+/** Whether a grant still holds bytes for the blob (its URLs or its receipts may still be in use). */
+export async function isReserved(
+  db: DB,
+  blob: { namespace: string; space: string; hash: string },
+  now: string,
+): Promise<boolean> {
+  return (await reservedSizes(db, blob, [blob.hash], now)).size > 0;
+}
+
+/** Registered blobs: their grants hold no more bytes. */
+export async function releaseReservations(
+  db: DB,
+  where: { namespace: string; space: string },
+  hashes: readonly string[],
+): Promise<void> {
+  for (const slice of chunks([...new Set(hashes)], IN_LIST_CHUNK)) {
+    await withTable(db)
+      .deleteFrom('upload_reservations')
+      .where('namespace', '=', where.namespace)
+      .where('space', '=', where.space)
+      .where('hash', 'in', slice)
+      .execute();
+  }
+}
+
+/** Forgets grants that count no more. */
+export async function pruneReservations(db: DB, now: string): Promise<void> {
+  await withTable(db).deleteFrom('upload_reservations').where('expires_at', '<=', now).execute();
+}

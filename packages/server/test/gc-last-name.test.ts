@@ -1,0 +1,161 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { collectBlobs } from '../src/gc/blob-gc.ts';
+import { forEachEngine } from './helpers/engines.ts';
+import { sha256, useHarness } from './helpers/harness.ts';
+
+const HOUR = 3600_000;
+const TTL = 3600;
+const GRACE = 7200;
+
+type Blob = { owner: string; project: string; hash: string };
+
+/** BSS as the collection sees it; `during` runs while a delete is on its way, before BSS acts on it. */
+function recordingBss() {
+  const blobs = new Set<string>();
+  const asked: string[] = [];
+  let during: ((key: string) => Promise<void>) | null = null;
+  return {
+    blobs,
+    asked,
+    whileDeleting(hook: ((key: string) => Promise<void>) | null) {
+      during = hook;
+    },
+    async deleteBlob(blob: Blob) {
+      const key = `${blob.owner}/${blob.project}/${blob.hash}`;
+      asked.push(key);
+      if (during) await during(key);
+      return blobs.delete(key) ? ('deleted' as const) : ('absent' as const);
+    },
+  };
+}
+
+forEachEngine((engine) => {
+  const h = useHarness(engine, () => ({ presignTtlSeconds: TTL, blobGcGraceSeconds: GRACE }));
+  const hashOf = (text: string) => sha256(`${engine}-${text}-${Math.random()}`);
+  const grant = (token: string, namespace: string, hash: string) =>
+    h.call('POST', '/uploads/init', token, {
+      namespace,
+      space: 'robotics',
+      filename: `${hash.slice(0, 8)}.bin`,
+      hash,
+      contentType: 'application/octet-stream',
+      type: 'files',
+      size: 100,
+    });
+  const upload = async (token: string, namespace: string, hash: string) => {
+    const res = await grant(token, namespace, hash);
+    assert.equal(res.statusCode, 200, res.body);
+    h.bss.put(namespace, 'robotics', hash, 100);
+  };
+  const register = async (token: string, namespace: string, name: string, hash: string) => {
+    const res = await h.call('POST', `/namespaces/${namespace}/spaces/robotics/files`, token, {
+      name,
+      hash,
+      type: 'files',
+    });
+    assert.equal(res.statusCode, 201, res.body);
+  };
+
+  test('a blob is collected once its last name points elsewhere, even after its grants were looked at', async () => {
+    const bss = recordingBss();
+    const collect = () => collectBlobs({ db: h.db, bss, config: h.config, clock: () => h.clock.now });
+    const alice = await h.user('alice');
+    const [old, shared, next] = ['old', 'shared', 'next'].map(hashOf) as [string, string, string];
+    const key = (hash: string) => `${alice.name}/robotics/${hash}`;
+    for (const hash of [old, shared, next]) {
+      await upload(alice.token, alice.name, hash);
+      bss.blobs.add(key(hash));
+    }
+    await register(alice.token, alice.name, 'a.bin', old);
+    await register(alice.token, alice.name, 'b.bin', shared);
+    await register(alice.token, alice.name, 'c.bin', shared);
+    await register(alice.token, alice.name, 'd.bin', next);
+
+    // Every grant is looked at while its blob is indexed: nothing goes.
+    h.clock.now += 3 * HOUR + 60_000;
+    assert.equal((await collect()).deleted, 0);
+
+    await register(alice.token, alice.name, 'a.bin', next);
+    await register(alice.token, alice.name, 'b.bin', next);
+    assert.equal((await collect()).deleted, 1);
+    assert.deepEqual(bss.asked, [key(old)], 'c.bin still points at the shared blob');
+    assert.deepEqual([...bss.blobs].sort(), [key(shared), key(next)].sort());
+    // The index still serves what is left.
+    const listed = await h.call('GET', `/namespaces/${alice.name}/spaces/robotics/files`, alice.token);
+    assert.deepEqual(
+      listed
+        .json()
+        .files.map((f: { name: string; hash: string }) => [f.name, f.hash])
+        .sort(),
+      [
+        ['a.bin', next],
+        ['b.bin', next],
+        ['c.bin', shared],
+        ['d.bin', next],
+      ],
+    );
+  });
+
+  test('a blob whose last name leaves while its grant is still young waits for that grant to age', async () => {
+    const bss = recordingBss();
+    const collect = () => collectBlobs({ db: h.db, bss, config: h.config, clock: () => h.clock.now });
+    const bob = await h.user('bob');
+    const [young, other] = [hashOf('young'), hashOf('other')];
+    const key = (hash: string) => `${bob.name}/robotics/${hash}`;
+    const t0 = h.clock.now;
+    await upload(bob.token, bob.name, young);
+    await upload(bob.token, bob.name, other);
+    bss.blobs.add(key(young));
+    await register(bob.token, bob.name, 'x.bin', young);
+    await register(bob.token, bob.name, 'x.bin', other);
+    // A receipt for `young` may still be valid: it stays until its grant's URLs expired the grace period ago.
+    h.clock.now = t0 + HOUR;
+    await collect();
+    assert.ok(bss.blobs.has(key(young)));
+    h.clock.now = t0 + 3 * HOUR + 60_000;
+    await collect();
+    assert.ok(!bss.blobs.has(key(young)), 'collected once its grant has aged');
+  });
+
+  test('a grant made while the collection deletes its blob is never answered with URLs to a blob about to go', async () => {
+    const bss = recordingBss();
+    const collect = () => collectBlobs({ db: h.db, bss, config: h.config, clock: () => h.clock.now });
+    const carol = await h.user('carol');
+    const blob = hashOf('raced');
+    const key = `${carol.name}/robotics/${blob}`;
+    const res = await grant(carol.token, carol.name, blob);
+    assert.equal(res.statusCode, 200, res.body);
+    bss.blobs.add(key);
+    h.clock.now += 3 * HOUR + 60_000;
+
+    // The user asks again for the same blob while the collection's delete is on its way to BSS: had
+    // the grant been answered, the upload would complete onto the existing blob and its fresh receipt
+    // would vouch for a blob BSS then deletes.
+    let raced: { statusCode: number; body: string } | undefined;
+    bss.whileDeleting(async () => {
+      raced = await grant(carol.token, carol.name, blob);
+    });
+    const result = await collect();
+    bss.whileDeleting(null);
+    assert.ok(raced, 'the grant ran during the delete');
+    const deleted = result.deleted === 1;
+    assert.ok(
+      !(raced.statusCode === 200 && deleted),
+      `a grant answered 200 while its blob was deleted (${raced.statusCode} ${raced.body})`,
+    );
+    if (raced.statusCode !== 200) {
+      assert.equal(raced.statusCode, 503, raced.body);
+      assert.equal(JSON.parse(raced.body).error.code, 'storage_unavailable');
+    }
+
+    // Once the collection is done, asking again is granted, and the fresh grant keeps the blob.
+    const again = await grant(carol.token, carol.name, blob);
+    assert.equal(again.statusCode, 200, again.body);
+    bss.blobs.add(key);
+    const asked = bss.asked.length;
+    await collect();
+    assert.equal(bss.asked.length, asked, 'a blob with a live grant is not asked for');
+    assert.ok(bss.blobs.has(key));
+  });
+});
