@@ -64,7 +64,7 @@ describe('two BSS processes over one bucket', { skip: base ? false : S3_SKIP_REA
     const parts = [file.subarray(0, 5 * MiB), file.subarray(5 * MiB)];
     const scope = { owner: 'acme', project: 'fleet', hash: sha256(file) };
     const at = (bss: Bss, action: string, route: string, extra = '') =>
-      `${bss.url}/videos/upload/multipart/${route}?${signedQuery(action, scope)}${extra}`;
+      `${bss.url}/videos/upload/multipart/${route}?${signedQuery(action, { ...scope, size: String(file.length) })}${extra}`;
     const md5 = (body: Buffer) => createHash('md5').update(body).digest('base64');
 
     const init = await call('POST', at(a, 'upload-init', 'init'), { contentType: 'video/mp4', size: file.length });
@@ -77,6 +77,7 @@ describe('two BSS processes over one bucket', { skip: base ? false : S3_SKIP_REA
       key,
       partNumbers: [1],
       contentMd5: { 1: md5(parts[0]!) },
+      contentLength: { 1: parts[0]!.length },
     });
     assert.equal(urls.status, 200, JSON.stringify(urls.json));
     const url1 = urls.json.parts['1'] as string;
@@ -93,7 +94,12 @@ describe('two BSS processes over one bucket', { skip: base ? false : S3_SKIP_REA
 
     await stop(a, 'SIGKILL'); // A dies mid-upload; B carries on from what the bucket holds.
 
-    const urls2 = await call('POST', at(b, 'upload-parts', 'parts'), { uploadId, key, partNumbers: [2] });
+    const urls2 = await call('POST', at(b, 'upload-parts', 'parts'), {
+      uploadId,
+      key,
+      partNumbers: [2],
+      contentLength: { 2: parts[1]!.length },
+    });
     const put2 = await httpPut(urls2.json.parts['2'] as string, parts[1]!);
     assert.equal(put2.status, 200);
     const doneOnB = await call('GET', at(b, 'upload-parts-done', 'parts-done', doneQuery));

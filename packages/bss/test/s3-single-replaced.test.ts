@@ -20,35 +20,11 @@ import { resolveOptions, type S3StorageOptions } from '../src/storage/s3/config.
 import { createPartUrlSigner } from '../src/storage/s3/part-url-signer.ts';
 import { S3Storage } from '../src/storage/s3/s3-storage.ts';
 import { SINGLE_NONCE_PREFIX } from '../src/storage/single-upload.ts';
+import { type Sent, withHook } from './s3-hooked-client.ts';
 import { createTestBucket, readS3TestConfig, S3_SKIP_REASON, type TestBucket } from './storage-s3-env.ts';
 
 const base = readS3TestConfig();
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
-
-interface Sent {
-  name: string;
-  input: { Key?: string; CopySource?: string };
-}
-
-/** The bucket's client, with `hook` run (once) just before the first command `when` picks. */
-function withHook(client: S3Client, when: (command: Sent) => boolean, hook: () => Promise<void>, log: Sent[] = []) {
-  const send = client.send.bind(client) as (command: unknown) => Promise<unknown>;
-  let armed = true;
-  return new Proxy(client, {
-    get(target, prop, receiver) {
-      if (prop !== 'send') return Reflect.get(target, prop, receiver);
-      return async (command: { input: Sent['input'] }) => {
-        const sent = { name: command.constructor.name, input: command.input };
-        log.push(sent);
-        if (armed && when(sent)) {
-          armed = false;
-          await hook();
-        }
-        return send(command);
-      };
-    },
-  });
-}
 
 const WRITES = new Set([PutObjectCommand.name, CopyObjectCommand.name, CreateMultipartUploadCommand.name]);
 /** The publish: the first write of anything under blobs/ (by then the hash is computed). */

@@ -60,8 +60,21 @@ export function declaredPartLengths(body: unknown): Record<string, number> {
 }
 
 /**
- * What part `partNumber`'s URL may take: at most what the upload's size leaves for it (413 when
- * the part would start past the end), exactly the declared length when there is one.
+ * The most part `partNumber` holds in any plan of a `size`-byte file (the protocol's plan: parts
+ * of one size, the last shorter): parts 1..n are whole before part n ends, or part n is the last
+ * and no longer than the ones before it, so n × its length ≤ size either way. On top of what the
+ * S3 rules leave (`partBound`): a grant of `size` bytes then parks at most about
+ * size × ln(parts) in an open upload, not 5 GiB a part. Negative when the part would start past
+ * the end.
+ */
+export function planBound(size: number, partNumber: number): number {
+  const bound = partBound(size, partNumber);
+  return bound < 0 ? bound : Math.min(bound, Math.floor(size / partNumber));
+}
+
+/**
+ * What part `partNumber`'s URL may take: at most what a plan of the upload's size gives it (413
+ * when the part would start past the end), exactly the declared length when there is one.
  */
 export function partLimits(
   facts: UploadFacts | null,
@@ -69,7 +82,7 @@ export function partLimits(
   declared: number | undefined,
 ): { maxLength?: number; contentLength?: number } {
   const size = facts?.size;
-  const maxLength = size === undefined ? undefined : partBound(size, partNumber);
+  const maxLength = size === undefined ? undefined : planBound(size, partNumber);
   if (maxLength !== undefined && maxLength < 0) {
     throw new TooLargeError(`part ${partNumber} would start past the ${size} bytes this upload was started for`, {
       size,

@@ -2,7 +2,7 @@ import { InvalidRequestError, ScopeMismatchError, TooLargeError } from '@dreamla
 import { parseOrThrow } from '@dreamlake/presign/http';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { parseUploadKey } from '../storage/keys.ts';
+import { parseMultipartKey, parseUploadKey } from '../storage/keys.ts';
 import { MAX_PART_SIZE } from '../storage/storage.ts';
 import { fullHash, name, singleQuery } from './schemas.ts';
 
@@ -37,24 +37,42 @@ export function refuseOtherScope(scope: Scope, echo: ScopeEcho): void {
   }
 }
 
+type KeyParser = (key: string) => Scope | null;
+
+function scopeOfKey(request: FastifyRequest, input: ScopeEcho & { key: string }, parse: KeyParser, what: string) {
+  const signed = signedScope(request);
+  const parsed = parse(input.key);
+  if (signed) {
+    refuseOtherScope(signed, input);
+    if (!parsed || parsed.owner !== signed.owner || parsed.project !== signed.project || parsed.hash !== signed.hash) {
+      throw new ScopeMismatchError(`key is not ${what} of the signed scope`);
+    }
+    return signed;
+  }
+  if (!parsed) {
+    if (parseUploadKey(input.key)) throw new ScopeMismatchError(`key is not ${what}`);
+    throw new InvalidRequestError('key is not an upload key');
+  }
+  const scope = { owner: parsed.owner, project: parsed.project, hash: parsed.hash };
+  refuseOtherScope(scope, input);
+  return scope;
+}
+
 /**
  * The scope an upload request acts on. Signed: the signed params, and the key must name exactly
  * them (else 403 scope_mismatch). Unsigned (legacy rollout): what the key names.
  */
 export function uploadScope(request: FastifyRequest, input: ScopeEcho & { key: string }): Scope {
-  const signed = signedScope(request);
-  const parsed = parseUploadKey(input.key);
-  if (signed) {
-    refuseOtherScope(signed, input);
-    if (!parsed || parsed.owner !== signed.owner || parsed.project !== signed.project || parsed.hash !== signed.hash) {
-      throw new ScopeMismatchError('key is outside the signed scope');
-    }
-    return signed;
-  }
-  if (!parsed) throw new InvalidRequestError('key is not an upload key');
-  const scope = { owner: parsed.owner, project: parsed.project, hash: parsed.hash };
-  refuseOtherScope(scope, input);
-  return scope;
+  return scopeOfKey(request, input, parseUploadKey, 'an upload key');
+}
+
+/**
+ * The scope a multipart step acts on, as `uploadScope`, and the key must be a multipart upload's:
+ * never a single-shot staging key or a private copy in the same folder (403 scope_mismatch), which
+ * a complete would otherwise verify and publish while their client can still PUT to them.
+ */
+export function multipartUploadScope(request: FastifyRequest, input: ScopeEcho & { key: string }): Scope {
+  return scopeOfKey(request, input, parseMultipartKey, 'a multipart upload key');
 }
 
 /** The signed scope and size of an upload-single request; refused past one part's 5 GiB. */

@@ -1,4 +1,4 @@
-import { ScopeMismatchError, TooLargeError } from '@dreamlake/presign';
+import { InvalidRequestError, ScopeMismatchError, TooLargeError } from '@dreamlake/presign';
 import { parseOrThrow } from '@dreamlake/presign/http';
 import { ACTIONS } from '@dreamlake/protocol';
 import type { FastifyInstance } from 'fastify';
@@ -18,8 +18,9 @@ import {
   partsDoneQuery,
   uploadHash,
 } from '../http/schemas.ts';
-import { refuseOtherScope, signedScope, uploadScope } from '../http/scope.ts';
+import { multipartUploadScope, refuseOtherScope, signedScope } from '../http/scope.ts';
 import { HASH_PATTERN, userTag } from '../storage/keys.ts';
+import { receivesParts } from '../storage/part-receiver.ts';
 import type { BlobInfo } from '../storage/storage.ts';
 
 const legacyInitScope = z.object({ owner: name, project: name, hash: uploadHash });
@@ -38,6 +39,14 @@ export function registerMultipartRoutes(app: FastifyInstance, ctx: BssContext): 
     const grant = signedGrant(request);
     if (grant.size !== undefined && body.size !== undefined && body.size !== grant.size) {
       throw new ScopeMismatchError(`size ${body.size} differs from the ${grant.size} bytes this URL was signed for`);
+    }
+    if (request.presign && grant.size === undefined && !receivesParts(storage)) {
+      // Part PUTs go straight to the store, which holds a part only to the one length its URL
+      // signs: without the file's size no length could be checked, and any grant could park 5 GiB
+      // a part until the sweep.
+      throw new InvalidRequestError(
+        'this upload URL states no size; this BSS needs grants that state the file size (ask the server again with size)',
+      );
     }
     const size = grant.size ?? body.size;
     if (size !== undefined && size > MAX_UPLOAD_SIZE) {
@@ -62,7 +71,7 @@ export function registerMultipartRoutes(app: FastifyInstance, ctx: BssContext): 
 
   app.post('/:type/upload/multipart/parts', route(ACTIONS.uploadParts), async (request) => {
     const body = parseOrThrow(partsBody, request.body);
-    uploadScope(request, body);
+    multipartUploadScope(request, body);
     const lengths = declaredPartLengths(request.body);
     const upload = { key: body.key, uploadId: body.uploadId };
     const facts = await boundUpload(storage, request, upload);
@@ -86,7 +95,7 @@ export function registerMultipartRoutes(app: FastifyInstance, ctx: BssContext): 
 
   app.get('/:type/upload/multipart/parts-done', route(ACTIONS.uploadPartsDone), async (request) => {
     const query = parseOrThrow(partsDoneQuery, request.query, 'query');
-    uploadScope(request, query);
+    multipartUploadScope(request, query);
     await boundUpload(storage, request, { key: query.key, uploadId: query.uploadId });
     const parts = await storage.listParts({ key: query.key, uploadId: query.uploadId });
     if (!parts) return { parts: [], expired: true };
@@ -95,7 +104,7 @@ export function registerMultipartRoutes(app: FastifyInstance, ctx: BssContext): 
 
   app.post('/:type/upload/multipart/complete', route(ACTIONS.uploadComplete), async (request) => {
     const body = parseOrThrow(completeBody, request.body);
-    const scope = uploadScope(request, body);
+    const scope = multipartUploadScope(request, body);
     await boundUpload(storage, request, { key: body.key, uploadId: body.uploadId });
     const parts = [...body.parts].sort((a, b) => a.partNumber - b.partNumber);
     // Verifying a very large object takes minutes with nothing on the wire: the idle-connection
@@ -116,7 +125,7 @@ export function registerMultipartRoutes(app: FastifyInstance, ctx: BssContext): 
 
   app.post('/:type/upload/multipart/abort', route(ACTIONS.uploadAbort), async (request) => {
     const body = parseOrThrow(abortBody, request.body);
-    uploadScope(request, body);
+    multipartUploadScope(request, body);
     await boundUpload(storage, request, { key: body.key, uploadId: body.uploadId });
     await storage.abort({ key: body.key, uploadId: body.uploadId });
     return { success: true };

@@ -37,6 +37,20 @@ export function parseUploadKey(key: string): UploadKeyParts | null {
   return { owner, project, hash, nonce };
 }
 
+/**
+ * A multipart upload's nonce starts with 24 hex digits (the disk backend's upload id is 32 of
+ * them; the S3 backend's nonce is 24, then what the upload is bound to). The keys BSS makes for
+ * its own use in the same folder (a single-shot staging key `single-…`, a private copy `copy-…`)
+ * never do, so that no multipart step can be pointed at one of them.
+ */
+const MULTIPART_NONCE = /^[0-9a-f]{24}/;
+
+/** The parts of a multipart upload's key, or null for anything else (a staging key included). */
+export function parseMultipartKey(key: string): UploadKeyParts | null {
+  const parts = parseUploadKey(key);
+  return parts && MULTIPART_NONCE.test(parts.nonce) ? parts : null;
+}
+
 export function blobKey(blob: BlobRef): string {
   return `blobs/${blob.owner}/${blob.project}/${blob.hash}`;
 }

@@ -5,22 +5,14 @@ import {
   ListPartsCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { DreamLakeError, HashMismatchError, NotFoundError } from '@dreamlake/presign';
-import { blobKey, hashSatisfies, parseUploadKey, type UploadKeyParts } from '../keys.ts';
+import { DreamLakeError, NotFoundError, ScopeMismatchError } from '@dreamlake/presign';
 import { type BlobInfo, type CompletedPart, checkAssembledSize, MAX_PARTS, type UploadRef } from '../storage.ts';
 import { findBlobFor } from './blobs.ts';
-import type { ResolvedS3StorageOptions } from './config.ts';
-import { factsOfKey } from './keys.ts';
+import { factsOfKey, multipartScope } from './keys.ts';
 import { quoteEtag } from './parts.ts';
-import { publishBlob } from './publish.ts';
+import { type PublishContext, verifyAndPublishStaged } from './publish-staged.ts';
 import { httpStatusOf, isObjectMissing, isPreconditionFailed, isUploadGone, s3ErrorName } from './s3-errors.ts';
-import { headObject, type StagedObject, sha256OfObject } from './verify.ts';
-
-export interface CompleteContext {
-  client: S3Client;
-  bucket: string;
-  options: ResolvedS3StorageOptions;
-}
+import { headObject } from './verify.ts';
 
 function sortedParts(parts: readonly CompletedPart[]): { PartNumber: number; ETag: string }[] {
   if (parts.length === 0) throw new DreamLakeError('invalid_part', 'complete needs at least one part');
@@ -72,39 +64,20 @@ async function settlesGone(client: S3Client, bucket: string, upload: UploadRef):
   return false;
 }
 
-/** Hashes the staged object; on a match publishes it under its blob key, else deletes it. */
-export async function verifyAndPublish(
-  ctx: CompleteContext,
-  scope: UploadKeyParts,
-  staged: StagedObject,
-): Promise<BlobInfo> {
-  const { client, bucket, options } = ctx;
-  const actual = await sha256OfObject(client, bucket, staged, {
-    chunkSize: options.verifyChunkSize,
-    concurrency: options.verifyConcurrency,
-  });
-  if (!hashSatisfies(scope.hash, actual)) {
-    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: staged.key }));
-    throw new HashMismatchError('content does not match the signed SHA-256', { expected: scope.hash, actual });
-  }
-  const blob = { owner: scope.owner, project: scope.project, hash: actual };
-  await publishBlob(client, bucket, staged, blobKey(blob), actual, options);
-  await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: staged.key }));
-  return { ...blob, size: staged.size, contentType: staged.contentType };
-}
-
 /**
  * Completes a multipart upload, verifies the assembled object against the signed SHA-256 and
  * publishes it. Holds no state between calls: a retry, a second completer or another BSS process
  * finds where the first one got to from the bucket itself (upload gone → staged object → blob).
  */
 export async function completeUpload(
-  ctx: CompleteContext,
+  ctx: PublishContext,
   upload: UploadRef,
   parts: readonly CompletedPart[],
 ): Promise<BlobInfo> {
-  const scope = parseUploadKey(upload.key);
-  if (!scope) throw new NotFoundError('unknown upload');
+  // Only a key made for a multipart upload: a single-shot staging key lies in the same folder, and
+  // its client can still PUT to it.
+  const scope = multipartScope(upload.key);
+  if (!scope) throw new ScopeMismatchError('key is not a multipart upload key');
   const { client, bucket } = ctx;
   const list = sortedParts(parts);
 
@@ -125,10 +98,12 @@ export async function completeUpload(
   }
 
   if (!justCompleted) {
-    // Completed before (a retry, or a concurrent completer), aborted, or swept.
+    // Completed before (a retry, or a concurrent completer), aborted, swept, or never this id.
     const existing = await findBlobFor(client, bucket, scope);
     if (existing) return existing;
   }
+  // The object CompleteMultipartUpload left (now, or before a retry): like every staged object it
+  // is published from the bytes hashed or from a private copy, never copied from this key.
   const staged = await headObject(client, bucket, upload.key);
   const size = factsOfKey(upload.key)?.size;
   if (staged && size !== undefined && staged.size !== size) {
@@ -137,7 +112,7 @@ export async function completeUpload(
     checkAssembledSize(size, staged.size);
   }
   try {
-    if (staged) return await verifyAndPublish(ctx, scope, staged);
+    if (staged) return await verifyAndPublishStaged(ctx, scope, staged);
   } catch (error) {
     // Another completer published and removed the staged object while this one was reading it.
     if (!isObjectMissing(error) && !isPreconditionFailed(error)) throw error;

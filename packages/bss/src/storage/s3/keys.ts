@@ -10,11 +10,14 @@ import type { BlobRef, UploadFacts } from '../storage.ts';
  * is written only after the SHA-256 matched.
  */
 export const UPLOADS_PREFIX = 'uploads/';
+/** Verified blobs, and the multipart copies that publish the large ones. */
+export const BLOBS_PREFIX = 'blobs/';
 
 /**
- * A staged single-shot object is verified from a copy at `uploads/{owner}/{project}/{hash}/copy-{nonce}`:
- * no URL is ever signed for such a key, so nothing a client holds can change it, and the sweep
- * removes one a dead process left behind.
+ * A staged object (single-shot, or a completed multipart upload) too large to publish from memory
+ * is verified from a copy at `uploads/{owner}/{project}/{hash}/copy-{nonce}`: no URL is ever
+ * signed for such a key, so nothing a client holds can change it, and the sweep removes one a
+ * dead process left behind.
  */
 export function privateCopyKey(scope: Omit<UploadKeyParts, 'nonce'>): string {
   return uploadKey({ ...scope, nonce: `copy-${randomBytes(12).toString('hex')}` });
@@ -34,6 +37,15 @@ export function newUploadKey(scope: Omit<UploadKeyParts, 'nonce'>, facts: Upload
   return uploadKey({ ...scope, nonce: `${randomBytes(12).toString('hex')}${size}${user}` });
 }
 
+/**
+ * The scope of a key this backend made for a multipart upload; null for any other key, a
+ * single-shot staging key or a private copy included (no multipart step may touch those).
+ */
+export function multipartScope(key: string): UploadKeyParts | null {
+  const parts = parseUploadKey(key);
+  return parts && BOUND_NONCE.test(parts.nonce) ? parts : null;
+}
+
 /** What an upload key says its upload is bound to; null for a key this backend did not make. */
 export function factsOfKey(key: string): UploadFacts | null {
   const parts = parseUploadKey(key);
@@ -46,7 +58,7 @@ export function factsOfKey(key: string): UploadFacts | null {
 }
 
 export function blobPrefix(owner: string, project: string): string {
-  return `blobs/${owner}/${project}/`;
+  return `${BLOBS_PREFIX}${owner}/${project}/`;
 }
 
 /** Whether a BlobRef names something that can exist (valid names, full lowercase hash). */

@@ -1,29 +1,33 @@
-import { CopyObjectCommand, DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DreamLakeError, HashMismatchError } from '@dreamlake/presign';
 import { blobKey, hashSatisfies, type UploadKeyParts } from '../keys.ts';
 import type { BlobInfo } from '../storage.ts';
 import type { ByteBudget } from './byte-budget.ts';
-import type { CompleteContext } from './complete.ts';
+import type { ResolvedS3StorageOptions } from './config.ts';
 import { privateCopyKey } from './keys.ts';
-import { copySource, publishBlob } from './publish.ts';
+import { copyWithin, publishBlob } from './publish.ts';
 import { headObject, type StagedObject, sha256OfObject } from './verify.ts';
 
-export interface SingleContext extends CompleteContext {
+export interface PublishContext {
+  client: S3Client;
+  bucket: string;
+  options: ResolvedS3StorageOptions;
   /** Bounds the staged objects held in memory at once by this process. */
   buffers: ByteBudget;
 }
 
 /**
- * Verifies a staged single-shot object and publishes it so that only bytes BSS hashed can ever
- * become the blob. The client's presigned PUT of the staged key stays valid until it expires, so
- * the staged object may be replaced at any moment, and an ETag pin does not stop that everywhere
- * (Ceph RGW ignores a copy's `x-amz-copy-source-if-match`; an ETag is an MD5, and two bodies with
- * one MD5 are cheap to make). So the blob is never copied from the staged key: a small object is
- * written from the very bytes that were hashed, a larger one (or one past the memory budget) is
- * hashed and published from a private copy.
+ * Verifies a staged object (a single-shot upload's, or a completed multipart upload's) and
+ * publishes it so that only bytes BSS hashed can ever become the blob. A single-shot client keeps
+ * its presigned PUT of the staging key until it expires, and a store may let a part land while a
+ * multipart upload completes, so the staged object may change at any moment; an ETag pin does not
+ * stop that everywhere (Ceph RGW ignores a copy's `x-amz-copy-source-if-match`; an ETag is an
+ * MD5, and two bodies with one MD5 are cheap to make). So the blob is never copied from the staged
+ * key: a small object is written from the very bytes that were hashed, a larger one (or one past
+ * the memory budget) is hashed and published from a private copy.
  */
-export async function verifyAndPublishSingle(
-  ctx: SingleContext,
+export async function verifyAndPublishStaged(
+  ctx: PublishContext,
   scope: UploadKeyParts,
   staged: StagedObject,
 ): Promise<BlobInfo> {
@@ -38,19 +42,19 @@ export async function verifyAndPublishSingle(
   return publishFromPrivateCopy(ctx, scope, staged);
 }
 
-function hashOptions(ctx: CompleteContext) {
+function hashOptions(ctx: PublishContext) {
   return { chunkSize: ctx.options.verifyChunkSize, concurrency: ctx.options.verifyConcurrency };
 }
 
 /** Deletes the staged object and refuses, when `actual` is not the signed hash. */
-async function refuseMismatch(ctx: CompleteContext, scope: UploadKeyParts, stagedKey: string, actual: string) {
+async function refuseMismatch(ctx: PublishContext, scope: UploadKeyParts, stagedKey: string, actual: string) {
   if (hashSatisfies(scope.hash, actual)) return;
   await ctx.client.send(new DeleteObjectCommand({ Bucket: ctx.bucket, Key: stagedKey }));
   throw new HashMismatchError('content does not match the signed SHA-256', { expected: scope.hash, actual });
 }
 
 /** Reads the object into memory, hashes it, and PUTs those bytes as the blob. */
-async function publishFromMemory(ctx: CompleteContext, scope: UploadKeyParts, staged: StagedObject) {
+async function publishFromMemory(ctx: PublishContext, scope: UploadKeyParts, staged: StagedObject) {
   const { client, bucket } = ctx;
   const bytes = Buffer.allocUnsafe(staged.size);
   const actual = await sha256OfObject(client, bucket, staged, hashOptions(ctx), bytes);
@@ -72,20 +76,22 @@ async function publishFromMemory(ctx: CompleteContext, scope: UploadKeyParts, st
   return { ...blob, size: staged.size, contentType: staged.contentType };
 }
 
-/** Copies the object to a key no client can write, then verifies and publishes that copy. */
-async function publishFromPrivateCopy(ctx: CompleteContext, scope: UploadKeyParts, staged: StagedObject) {
+/**
+ * Copies the object to a key no client can write (a multipart copy past the single-copy limit,
+ * under `uploads/` so that the sweep and the lifecycle rule remove what a dead process leaves),
+ * then verifies and publishes that copy.
+ */
+async function publishFromPrivateCopy(ctx: PublishContext, scope: UploadKeyParts, staged: StagedObject) {
   const { client, bucket, options } = ctx;
   const copyKey = privateCopyKey(scope);
-  await client.send(
-    new CopyObjectCommand({ Bucket: bucket, Key: copyKey, CopySource: copySource(bucket, staged.key) }),
-  );
+  await copyWithin(client, bucket, staged, { key: copyKey, contentType: staged.contentType }, options);
   try {
     const copy = await headObject(client, bucket, copyKey);
     if (copy?.size !== staged.size) {
       // Replaced by another length between the head and the copy (a store that ignores the signed length).
       throw new DreamLakeError(
         'conflict',
-        'the staged object changed while it was verified; PUT it again and complete',
+        'the staged object changed while it was verified; upload it again and complete',
       );
     }
     const actual = await sha256OfObject(client, bucket, copy, hashOptions(ctx));

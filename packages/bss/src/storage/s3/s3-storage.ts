@@ -6,8 +6,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { InvalidRequestError, NotFoundError, TooLargeError } from '@dreamlake/presign';
-import { blobKey, isUploadHash, NAME_PATTERN, parseUploadKey } from '../keys.ts';
+import { InvalidRequestError, NotFoundError, ScopeMismatchError, TooLargeError } from '@dreamlake/presign';
+import { blobKey, isUploadHash, NAME_PATTERN } from '../keys.ts';
 import type { SingleStager, SingleUpload, StagedSingle } from '../single-upload.ts';
 import {
   type BlobDeletion,
@@ -29,9 +29,10 @@ import { ByteBudget } from './byte-budget.ts';
 import { completeUpload } from './complete.ts';
 import type { ResolvedS3StorageOptions } from './config.ts';
 import { deleteBlob } from './delete-blob.ts';
-import { factsOfKey, isValidBlobRef, newUploadKey } from './keys.ts';
+import { factsOfKey, isValidBlobRef, multipartScope, newUploadKey } from './keys.ts';
 import type { PartUrlSigner } from './part-url-signer.ts';
 import { listAllParts } from './parts.ts';
+import type { PublishContext } from './publish-staged.ts';
 import { isObjectMissing, isUploadGone, s3ErrorName, translateS3Error } from './s3-errors.ts';
 import { completeSingle, stageSingle } from './single.ts';
 import { sweepStale } from './sweep.ts';
@@ -76,15 +77,15 @@ export class S3Storage implements Storage, SingleStager {
   private readonly bucket: string;
   private readonly options: ResolvedS3StorageOptions;
   private readonly partUrls: PartUrlSigner;
-  /** Staged single-shot objects held in memory while they are verified and published. */
-  private readonly singleBuffers: ByteBudget;
+  /** Staged objects (single-shot, or completed multipart) held in memory while they are verified and published. */
+  private readonly publishBuffers: ByteBudget;
 
   constructor(parts: S3StorageParts) {
     this.client = parts.client;
     this.bucket = parts.bucket;
     this.options = parts.options;
     this.partUrls = parts.partUrls;
-    this.singleBuffers = new ByteBudget(parts.options.memoryPublishBudget);
+    this.publishBuffers = new ByteBudget(parts.options.memoryPublishBudget);
   }
 
   async createUpload(input: CreateUploadInput): Promise<UploadRef> {
@@ -112,7 +113,7 @@ export class S3Storage implements Storage, SingleStager {
   }
 
   async partUrl(upload: UploadRef, partNumber: number, options: PartUrlOptions): Promise<string> {
-    if (!parseUploadKey(upload.key)) throw new NotFoundError('unknown upload');
+    if (!multipartScope(upload.key)) throw new ScopeMismatchError('key is not a multipart upload key');
     if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PARTS) {
       throw new InvalidRequestError(`part number must be an integer in 1..${MAX_PARTS}`);
     }
@@ -127,8 +128,19 @@ export class S3Storage implements Storage, SingleStager {
     ) {
       throw new InvalidRequestError(`contentLength must be a byte count up to ${MAX_PART_SIZE}`);
     }
-    // Content-MD5 and Content-Length become signed headers: S3 refuses any other body. (A
-    // presigned URL cannot sign an upper bound, so `maxLength` alone is held at complete.)
+    if (options.maxLength !== undefined && options.contentLength === undefined) {
+      // A presigned URL cannot sign an upper bound, only one exact length: without it the store
+      // would take up to 5 GiB for any upload, whatever its size.
+      throw new InvalidRequestError(
+        `declare part ${partNumber}'s length (contentLength): this store binds a part URL to one exact length`,
+      );
+    }
+    if (options.maxLength !== undefined && options.contentLength! > options.maxLength) {
+      throw new TooLargeError(`part ${partNumber} may be at most ${options.maxLength} bytes`, {
+        maxLength: options.maxLength,
+      });
+    }
+    // Content-MD5 and Content-Length become signed headers: S3 refuses any other body.
     return this.partUrls.sign({
       key: upload.key,
       uploadId: upload.uploadId,
@@ -140,12 +152,12 @@ export class S3Storage implements Storage, SingleStager {
   }
 
   async listParts(upload: UploadRef): Promise<PartInfo[] | null> {
-    if (!parseUploadKey(upload.key)) return null;
+    if (!multipartScope(upload.key)) return null;
     return s3(() => listAllParts(this.client, this.bucket, upload.key, upload.uploadId));
   }
 
   async complete(upload: UploadRef, parts: readonly CompletedPart[]): Promise<BlobInfo> {
-    return s3(() => completeUpload({ client: this.client, bucket: this.bucket, options: this.options }, upload, parts));
+    return s3(() => completeUpload(this.publishContext(), upload, parts));
   }
 
   async stageSingle(upload: SingleUpload, expiresInSeconds: number): Promise<StagedSingle> {
@@ -158,12 +170,15 @@ export class S3Storage implements Storage, SingleStager {
   }
 
   async completeSingle(upload: Omit<SingleUpload, 'contentType'>, key: string): Promise<BlobInfo> {
-    const ctx = { client: this.client, bucket: this.bucket, options: this.options, buffers: this.singleBuffers };
-    return s3(() => completeSingle(ctx, upload, key));
+    return s3(() => completeSingle(this.publishContext(), upload, key));
+  }
+
+  private publishContext(): PublishContext {
+    return { client: this.client, bucket: this.bucket, options: this.options, buffers: this.publishBuffers };
   }
 
   async abort(upload: UploadRef): Promise<void> {
-    if (!parseUploadKey(upload.key)) return;
+    if (!multipartScope(upload.key)) return;
     await s3(async () => {
       try {
         await this.client.send(

@@ -6,7 +6,7 @@ import { SINGLE_NONCE_PREFIX, type SingleUpload, type StagedSingle } from '../si
 import type { BlobInfo } from '../storage.ts';
 import { headBlob } from './blobs.ts';
 import type { PartUrlSigner } from './part-url-signer.ts';
-import { type SingleContext, verifyAndPublishSingle } from './publish-single.ts';
+import { type PublishContext, verifyAndPublishStaged } from './publish-staged.ts';
 import { isObjectMissing, isPreconditionFailed } from './s3-errors.ts';
 import { headObject } from './verify.ts';
 
@@ -32,12 +32,12 @@ export async function stageSingle(
 }
 
 /**
- * Verifies a staged single-shot object and publishes it (see publish-single.ts for how only the
+ * Verifies a staged single-shot object and publishes it (see publish-staged.ts for how only the
  * bytes hashed are published). Stateless like a multipart complete: a retry or a concurrent
  * complete finds the published blob once the staged object is gone.
  */
 export async function completeSingle(
-  ctx: SingleContext,
+  ctx: PublishContext,
   upload: Omit<SingleUpload, 'contentType'>,
   key: string,
 ): Promise<BlobInfo> {
@@ -75,7 +75,7 @@ export async function completeSingle(
     );
   }
   try {
-    return await verifyAndPublishSingle(ctx, scope, staged);
+    return await verifyAndPublishStaged(ctx, scope, staged);
   } catch (error) {
     const missing = isObjectMissing(error);
     if (!missing && !isPreconditionFailed(error)) throw error;

@@ -5,7 +5,7 @@ import {
   ListObjectsV2Command,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { UPLOADS_PREFIX } from './keys.ts';
+import { BLOBS_PREFIX, UPLOADS_PREFIX } from './keys.ts';
 import { mapLimit } from './map-limit.ts';
 import { listPartPages } from './parts.ts';
 import { isUploadGone } from './s3-errors.ts';
@@ -19,8 +19,25 @@ async function latestPart(client: S3Client, bucket: string, key: string, uploadI
   return latest;
 }
 
-/** Multipart uploads last active before `olderThan`: started before it, and no part received since. */
+/**
+ * Multipart uploads last active before `olderThan` (started before it, and no part received
+ * since), under `uploads/` (clients' uploads, and copies to a private key) and under `blobs/` (a
+ * publish of a large blob is a multipart copy to its blob key; one a dead process left would stay
+ * unseen there, as ListObjects shows no incomplete upload, and would be billed forever).
+ */
 async function staleMultipartUploads(client: S3Client, bucket: string, olderThan: Date) {
+  const found = await Promise.all(
+    [UPLOADS_PREFIX, BLOBS_PREFIX].map((prefix) => multipartUploadsBefore(client, bucket, prefix, olderThan)),
+  );
+  const started = found.flat();
+  const active = await mapLimit(started, 8, async ({ key, uploadId }) => {
+    const latest = await latestPart(client, bucket, key, uploadId);
+    return latest !== null && latest >= olderThan;
+  });
+  return started.filter((_, i) => !active[i]);
+}
+
+async function multipartUploadsBefore(client: S3Client, bucket: string, prefix: string, olderThan: Date) {
   const started: { key: string; uploadId: string }[] = [];
   let keyMarker: string | undefined;
   let uploadIdMarker: string | undefined;
@@ -28,7 +45,7 @@ async function staleMultipartUploads(client: S3Client, bucket: string, olderThan
     const page = await client.send(
       new ListMultipartUploadsCommand({
         Bucket: bucket,
-        Prefix: UPLOADS_PREFIX,
+        Prefix: prefix,
         KeyMarker: keyMarker,
         UploadIdMarker: uploadIdMarker,
       }),
@@ -43,11 +60,7 @@ async function staleMultipartUploads(client: S3Client, bucket: string, olderThan
     uploadIdMarker = page.NextUploadIdMarker;
     if (keyMarker === undefined) break;
   }
-  const active = await mapLimit(started, 8, async ({ key, uploadId }) => {
-    const latest = await latestPart(client, bucket, key, uploadId);
-    return latest !== null && latest >= olderThan;
-  });
-  return started.filter((_, i) => !active[i]);
+  return started;
 }
 
 async function staleStagedObjects(client: S3Client, bucket: string, olderThan: Date): Promise<string[]> {
@@ -67,7 +80,8 @@ async function staleStagedObjects(client: S3Client, bucket: string, olderThan: D
 
 /**
  * Aborts multipart uploads last active before `olderThan` (started before it, and no part
- * received since: a long upload that still receives parts stays), and deletes staged objects older than that
+ * received since: a long upload that still receives parts stays), blob copies a dead process left
+ * under `blobs/` among them, and deletes staged objects and private copies older than that
  * which were never published (a verify that failed or a process that died mid-complete).
  * Answers how many it removed. Single requests, not DeleteObjects: that one requires a checksum
  * header some S3-compatible servers refuse in the form current SDKs send it.
