@@ -14,7 +14,7 @@
 import type { AssetType, IndexedFile } from '@dreamlake/protocol';
 import { ServerApi } from './api.ts';
 import { homeDir } from './config.ts';
-import { DownloadClient, folderItems } from './download/client.ts';
+import { DownloadClient, fileItem, folderItems } from './download/client.ts';
 import type { DownloadItem, FileOutcome } from './download/run.ts';
 import { createAgent } from './http.ts';
 import { parseSpace, parseSpacePath } from './target.ts';
@@ -286,9 +286,7 @@ export class DreamLakeClient {
       const remote = await client.resolve(where.namespace, where.space, path);
       let items: DownloadItem[];
       if (remote.kind === 'file') {
-        const { grant } = remote;
-        const base = grant.name.split('/').pop() as string;
-        items = [{ name: grant.name, hash: grant.hash, size: grant.size, relative: base, url: grant.url }];
+        items = [fileItem(remote.grant)];
       } else {
         items = folderItems(remote);
       }

@@ -1,8 +1,8 @@
 import { stat } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { loadSettings, type SettingFlags } from '../config.ts';
 import type { Io } from '../context.ts';
-import { DownloadClient, folderItems } from '../download/client.ts';
+import { DownloadClient, fileItem, folderItems } from '../download/client.ts';
 import type { DownloadEvents, DownloadItem, FileOutcome } from '../download/run.ts';
 import { DownloadProgress } from '../download-progress.ts';
 import { CliError } from '../errors.ts';
@@ -16,12 +16,18 @@ export interface DownloadOptions extends SettingFlags {
   force?: boolean;
 }
 
-/** `-o PATH` (a folder takes the file's base name), or the file's base name in the working folder. */
-async function fileDestination(cwd: string, output: string | undefined, name: string): Promise<string> {
-  if (output === undefined) return resolve(cwd, basename(name));
+/**
+ * Where a single file goes: `-o FILE` as the caller wrote it; otherwise the folder its base name
+ * goes in (`-o FOLDER`, or the working folder), the name then checked as a folder's files are.
+ */
+async function fileDestination(
+  cwd: string,
+  output: string | undefined,
+): Promise<{ folder: string } | { file: string }> {
+  if (output === undefined) return { folder: cwd };
   const path = resolve(cwd, output);
   const info = await stat(path).catch(() => null);
-  return info?.isDirectory() ? join(path, basename(name)) : path;
+  return info?.isDirectory() ? { folder: path } : { file: path };
 }
 
 function jsonLine(where: { namespace: string; space: string }, outcome: FileOutcome): string {
@@ -66,9 +72,10 @@ export async function download(io: Io, refText: string, options: DownloadOptions
     const remote = await client.resolve(ref.namespace, ref.space, ref.path);
     if (remote.kind === 'file') {
       const { grant } = remote;
-      const target = await fileDestination(cwd, options.output, grant.name);
-      const item = { ...grant, relative: basename(grant.name), target, url: grant.url };
-      const outcome = await oneFile(io, client, where, item, cwd, options);
+      const destination = await fileDestination(cwd, options.output);
+      const item = fileItem(grant, 'file' in destination ? destination.file : undefined);
+      const folder = 'folder' in destination ? destination.folder : cwd;
+      const outcome = await oneFile(io, client, where, item, folder, options);
       if (outcome.status === 'failed') throw new CliError(outcome.error);
       io.stdout.write(`${options.json ? jsonLine(where, outcome) : describe(outcome)}\n`);
       return;
@@ -88,12 +95,12 @@ async function oneFile(
   client: DownloadClient,
   where: { namespace: string; space: string },
   item: DownloadItem,
-  cwd: string,
+  folder: string,
   options: DownloadOptions,
 ): Promise<FileOutcome> {
   const progress =
     io.stdout.isTTY && !options.json
-      ? new DownloadProgress({ out: io.stdout, name: basename(item.target as string), total: item.size })
+      ? new DownloadProgress({ out: io.stdout, name: basename(item.target ?? item.relative), total: item.size })
       : undefined;
   const events: DownloadEvents = {
     begin: () => progress?.start(),
@@ -101,7 +108,7 @@ async function oneFile(
     resumed: (_name, bytes) => progress?.received(bytes),
   };
   try {
-    const [outcome] = await client.fetch(where, [item], { root: cwd, force: Boolean(options.force) }, events);
+    const [outcome] = await client.fetch(where, [item], { root: folder, force: Boolean(options.force) }, events);
     return outcome as FileOutcome;
   } finally {
     progress?.stop();

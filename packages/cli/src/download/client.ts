@@ -1,7 +1,8 @@
 import { type DownloadGrant, type IndexedFile, ServerApi } from '../api.ts';
-import { ApiError } from '../errors.ts';
+import { ApiError, CliError } from '../errors.ts';
 import { createAgent } from '../http.ts';
 import { Budget } from '../upload/budget.ts';
+import { shownName } from '../upload/files.ts';
 import { HashCache } from '../upload/hash.ts';
 import { DEFAULT_RETRY, type RetryOptions } from '../upload/retry.ts';
 import { Grants } from './grants.ts';
@@ -28,6 +29,22 @@ export interface DownloadClientOptions {
 export type Remote =
   | { kind: 'file'; grant: DownloadGrant }
   | { kind: 'folder'; files: IndexedFile[] /** `''` or a folder path ending in `/`. */; prefix: string };
+
+/**
+ * A single file as a download item: under its base name in `folder`, through the same name checks
+ * as a folder's files (see pathUnder), unless the caller named the target file itself.
+ */
+export function fileItem(grant: DownloadGrant, target?: string): DownloadItem {
+  const item: DownloadItem = {
+    name: grant.name,
+    hash: grant.hash,
+    size: grant.size,
+    relative: grant.name.split('/').pop() as string,
+    url: grant.url,
+  };
+  if (target !== undefined) item.target = target;
+  return item;
+}
 
 /** A folder's files as download items, each at its path relative to the folder. */
 export function folderItems(remote: Extract<Remote, { kind: 'folder' }>): DownloadItem[] {
@@ -72,7 +89,11 @@ export class DownloadClient {
   async resolve(namespace: string, space: string, path: string): Promise<Remote> {
     if (path !== '' && !path.endsWith('/')) {
       try {
-        return { kind: 'file', grant: await this.api.downloadGrant(namespace, space, path) };
+        const grant = await this.api.downloadGrant(namespace, space, path);
+        // The local name comes from the name asked for, never from a server that answers another.
+        if (grant.name !== path)
+          throw new CliError(`the server answered for "${shownName(grant.name)}" when asked for "${path}"`);
+        return { kind: 'file', grant };
       } catch (error) {
         if (!(error instanceof ApiError && error.status === 404)) throw error;
       }

@@ -1,6 +1,7 @@
 import { lstat, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ApiError, describeError } from '../errors.ts';
+import { shownName } from '../upload/files.ts';
 import { type HashCache, hashFile } from '../upload/hash.ts';
 import { choosePartSize } from '../upload/plan.ts';
 import { eachLimited } from '../upload/pool.ts';
@@ -113,9 +114,10 @@ async function prepare(cache: HashCache, item: DownloadItem, options: RunOptions
   let target = item.target;
   if (target === undefined) {
     const under = pathUnder(options.root, item.relative);
-    if ('reason' in under) return refuse(undefined, `refused "${item.name}": ${under.reason}; nothing was written`);
+    const shown = shownName(item.name);
+    if ('reason' in under) return refuse(undefined, `refused "${shown}": ${under.reason}; nothing was written`);
     const outside = await escapesOnDisk(options.root, under.path);
-    if (outside) return refuse(undefined, `refused "${item.name}": ${outside}; nothing was written`);
+    if (outside) return refuse(undefined, `refused "${shown}": ${outside}; nothing was written`);
     target = under.path;
   }
   const info = await lstat(target).catch(() => null);

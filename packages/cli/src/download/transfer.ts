@@ -1,4 +1,4 @@
-import { type FileHandle, open, rename, rm, stat } from 'node:fs/promises';
+import { type FileHandle, lstat, rename, rm, stat } from 'node:fs/promises';
 import type { Dispatcher } from 'undici';
 import { ApiError, CliError, NetworkError } from '../errors.ts';
 import type { Budget } from '../upload/budget.ts';
@@ -7,7 +7,7 @@ import { choosePartSize } from '../upload/plan.ts';
 import { eachLimited } from '../upload/pool.ts';
 import { type RetryOptions, withRetry } from '../upload/retry.ts';
 import { drainBody } from './body.ts';
-import { ChunkStateWriter, partialPaths, readChunkState, removeState } from './partial.ts';
+import { ChunkStateWriter, openPartial, partialPaths, readChunkState, removeState } from './partial.ts';
 import { rangedGet } from './ranged-get.ts';
 
 /**
@@ -147,8 +147,8 @@ async function streamed(
   data: string,
 ): Promise<{ resumedBytes: number; builder: DigestBuilder }> {
   let builder = fileDigest(job.size);
-  const existing = (await stat(data).catch(() => null))?.size ?? 0;
-  const handle = await open(data, existing > 0 && existing <= job.size ? 'r+' : 'w+');
+  const existing = (await lstat(data).catch(() => null))?.size ?? 0;
+  const handle = await openPartial(data, existing > 0 && existing <= job.size);
   try {
     let offset = existing <= job.size ? existing : 0;
     if (offset > 0) await hashRange(handle, builder, 0, offset);
@@ -229,9 +229,9 @@ async function chunked(
   const count = Math.ceil(job.size / chunkSize);
   const bounds = (i: number) => ({ start: i * chunkSize, end: Math.min(job.size, (i + 1) * chunkSize) });
   const saved = await readChunkState(paths.state, job.hash, job.size, chunkSize);
-  const dataSize = (await stat(paths.data).catch(() => null))?.size;
+  const dataSize = (await lstat(paths.data).catch(() => null))?.size;
   const done = saved && dataSize === job.size ? saved : new Set<number>();
-  const handle = await open(paths.data, done.size > 0 ? 'r+' : 'w+');
+  const handle = await openPartial(paths.data, done.size > 0);
   const writer = new ChunkStateWriter(paths.state, { version: 1, hash: job.hash, size: job.size, chunkSize });
   try {
     if (done.size === 0) await handle.truncate(job.size);
