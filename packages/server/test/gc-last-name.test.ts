@@ -133,13 +133,14 @@ forEachEngine((engine) => {
     // the grant been answered, the upload would complete onto the existing blob and its fresh receipt
     // would vouch for a blob BSS then deletes.
     let raced: { statusCode: number; body: string } | undefined;
-    bss.whileDeleting(async () => {
+    bss.whileDeleting(async (deleting) => {
+      if (deleting !== key) return;
       raced = await grant(carol.token, carol.name, blob);
     });
-    const result = await collect();
+    await collect();
     bss.whileDeleting(null);
     assert.ok(raced, 'the grant ran during the delete');
-    const deleted = result.deleted === 1;
+    const deleted = !bss.blobs.has(key);
     assert.ok(
       !(raced.statusCode === 200 && deleted),
       `a grant answered 200 while its blob was deleted (${raced.statusCode} ${raced.body})`,
@@ -157,5 +158,35 @@ forEachEngine((engine) => {
     await collect();
     assert.equal(bss.asked.length, asked, 'a blob with a live grant is not asked for');
     assert.ok(bss.blobs.has(key));
+  });
+
+  test('a name registered while the collection deletes its blob is refused rather than left pointing at nothing', async () => {
+    const bss = recordingBss();
+    const collect = () => collectBlobs({ db: h.db, bss, config: h.config, clock: () => h.clock.now });
+    const dave = await h.user('dave');
+    const blob = hashOf('registered late');
+    const key = `${dave.name}/robotics/${blob}`;
+    await upload(dave.token, dave.name, blob);
+    bss.blobs.add(key);
+    h.clock.now += 3 * HOUR + 60_000;
+
+    let raced: { statusCode: number; body: string } | undefined;
+    bss.whileDeleting(async (deleting) => {
+      if (deleting !== key) return;
+      raced = await h.call('POST', `/namespaces/${dave.name}/spaces/robotics/files`, dave.token, {
+        name: 'late.bin',
+        hash: blob,
+        type: 'files',
+      });
+    });
+    await collect();
+    bss.whileDeleting(null);
+    assert.ok(raced, 'the registration ran during the delete');
+    assert.ok(
+      !(raced.statusCode === 201 && !bss.blobs.has(key)),
+      `a name was registered for a blob the collection deleted (${raced.body})`,
+    );
+    assert.equal(raced.statusCode, 503, raced.body);
+    assert.equal(JSON.parse(raced.body).error.code, 'storage_unavailable');
   });
 });

@@ -1,4 +1,4 @@
-import { TooLargeError } from '@dreamlake/presign';
+import { DreamLakeError, TooLargeError } from '@dreamlake/presign';
 import type { ServerContext } from '../context.ts';
 import { namesPerHash, namespaceUsage, type PutFile, writeFiles } from '../db/files.ts';
 import { lockNamespace, type Namespace } from '../db/namespaces.ts';
@@ -6,6 +6,11 @@ import type { DB } from '../db/open.ts';
 import { ensureSpace, type Space } from '../db/spaces.ts';
 import { releaseReservations, reserve, reservedBytes, reservedSizes } from '../db/upload-reservations.ts';
 import { addCandidates, beingDeleted, DELETE_LEASE_MS } from '../gc/candidates.ts';
+
+/** A grant or a registration asked for while the collection deletes that very blob from BSS: asking again shortly works. */
+export function beingCollected(hash: string): DreamLakeError {
+  return new DreamLakeError('storage_unavailable', `blob ${hash} is being collected from storage; ask again shortly`);
+}
 
 /**
  * Refuses when the namespace's bytes (`stored`: each indexed blob once; `granted`: blobs granted
@@ -117,7 +122,8 @@ export interface IndexWrite {
  * missing): the quota is checked against the stored bytes and the other grants' bytes (the grants
  * of the blobs registered here stop counting, their bytes now stored), the names are written, and
  * each blob that lost its last name becomes a candidate for the collection. Throws 413 `too_large`
- * over the quota, writing nothing.
+ * over the quota, and 503 `storage_unavailable` for a blob whose delete is on its way to BSS (the
+ * collection marks it under the same lock), writing nothing.
  */
 export async function writeIndex(
   ctx: ServerContext,
@@ -131,6 +137,9 @@ export async function writeIndex(
   const hashes = [...new Set(writes.map((w) => w.file.hash))];
   return ctx.db.transaction().execute(async (trx) => {
     await lockNamespace(trx, namespace.id);
+    const staleBefore = new Date(ctx.clock() - DELETE_LEASE_MS).toISOString();
+    const [deleting] = await beingDeleted(trx, where, hashes, staleBefore);
+    if (deleting) throw beingCollected(deleting);
     const space = await ensureSpace(trx, { namespaceId: namespace.id, name: spaceName, createdBy, now });
     const quota = ctx.config.namespaceQuotaBytes;
     if (quota !== null) {

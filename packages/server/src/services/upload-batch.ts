@@ -10,8 +10,8 @@ import { assetTypeSchema, contentTypeSchema, fileNameSchema, hashSchema, nameSch
 import { type FileView, fileView } from '../views.ts';
 import { type EntryError, entryError, parseBatch, parseEntry } from './batch-entries.ts';
 import { auditRow, type BatchUploadUrls, type GrantRequest, grantUrls } from './grants.ts';
-import { reserveGrants } from './quota.ts';
-import { beingCollected, tooLarge } from './upload-init.ts';
+import { beingCollected, reserveGrants } from './quota.ts';
+import { tooLarge } from './upload-init.ts';
 
 export const batchGrantEntry = z.strictObject({
   filename: fileNameSchema,

@@ -1,4 +1,4 @@
-import { DreamLakeError, TooLargeError } from '@dreamlake/presign';
+import { TooLargeError } from '@dreamlake/presign';
 import { parseOrThrow } from '@dreamlake/presign/http';
 import { z } from 'zod';
 import { checkAccess } from '../access.ts';
@@ -10,7 +10,7 @@ import { assetTypeSchema, contentTypeSchema, fileNameSchema, hashSchema, nameSch
 import type { UploadUrls } from '../signing.ts';
 import { type FileView, fileView } from '../views.ts';
 import { auditRow, grantUrls } from './grants.ts';
-import { reserveGrants } from './quota.ts';
+import { beingCollected, reserveGrants } from './quota.ts';
 
 export const uploadInitBody = z.strictObject({
   namespace: nameSchema,
@@ -28,11 +28,6 @@ export function tooLarge(ctx: ServerContext): TooLargeError {
   return new TooLargeError(`a file may be at most ${ctx.config.maxUploadBytes} bytes`, {
     maxBytes: ctx.config.maxUploadBytes,
   });
-}
-
-/** A grant asked for while the collection deletes that very blob from BSS: asking again shortly is granted. */
-export function beingCollected(hash: string): DreamLakeError {
-  return new DreamLakeError('storage_unavailable', `blob ${hash} is being collected from storage; ask again shortly`);
 }
 
 /**
