@@ -200,11 +200,14 @@ export class DreamLakeClient {
     this.#api = new ServerApi(options.server, this.#agent, options.token);
   }
 
-  /** The files of a space, or of the folder `prefix` in it (a name prefix ending in `/`). */
+  /**
+   * The files of a space, or of the folder `prefix` in it (a name prefix ending in `/`), in name
+   * order: every page the server answers, followed to the last.
+   */
   async list(space: string, options: { prefix?: string } = {}): Promise<IndexedFile[]> {
     const { namespace, space: name } = parseSpace(space);
-    const { files } = await this.#api.listFiles(namespace, name);
     const prefix = options.prefix ?? '';
+    const { files } = await this.#api.listFiles(namespace, name, { prefix });
     return prefix === '' ? files : files.filter((f) => f.name.startsWith(prefix));
   }
 

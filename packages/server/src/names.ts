@@ -4,6 +4,7 @@ import {
   CONTENT_TYPE_MAX_LENGTH,
   CONTENT_TYPE_PATTERN,
   contentTypeProblem,
+  FILE_NAME_MAX_BYTES,
   fileNameProblem,
   HASH_PATTERN,
   NAME_PATTERN,
@@ -11,7 +12,7 @@ import {
 import { z } from 'zod';
 
 // The rules themselves are the protocol's (shared with BSS and the clients); these are their validators.
-export { ASSET_TYPES, type AssetType, CONTENT_TYPE_PATTERN, fileNameProblem, NAME_PATTERN };
+export { ASSET_TYPES, type AssetType, CONTENT_TYPE_PATTERN, FILE_NAME_MAX_BYTES, fileNameProblem, NAME_PATTERN };
 
 /** Users, namespaces and spaces. */
 export const nameSchema = z.string().regex(NAME_PATTERN, `must match ${NAME_PATTERN.source}`);

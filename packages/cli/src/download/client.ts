@@ -99,7 +99,8 @@ export class DownloadClient {
       }
     }
     const prefix = path === '' || path.endsWith('/') ? path : `${path}/`;
-    const { files } = await this.api.listFiles(namespace, space);
+    // Every page; the server keeps to the prefix, and an older one that lists all is filtered here.
+    const { files } = await this.api.listFiles(namespace, space, { prefix });
     const under = files.filter((f) => f.name.startsWith(prefix));
     if (under.length === 0) {
       const what =

@@ -14,7 +14,7 @@ export {
   readFailure,
   retryAfterSeconds,
 } from './errors.ts';
-export { ServerApi, type ServerApiOptions } from './server.ts';
+export { type FilePage, type FilePageOptions, ServerApi, type ServerApiOptions } from './server.ts';
 export {
   type CallOptions,
   type FetchAnswer,

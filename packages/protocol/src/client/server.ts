@@ -17,6 +17,22 @@ import { type CallOptions, requestJson, type Transport } from './transport.ts';
 const seg = encodeURIComponent;
 const spacePath = (namespace: string, space: string): string => `/namespaces/${seg(namespace)}/spaces/${seg(space)}`;
 
+/** `GET …/files`: which page to answer. */
+export interface FilePageOptions {
+  /** Files in the page, 1 to 10,000 (the server's default: 1,000). */
+  limit?: number;
+  /** The `next` of the page before. */
+  cursor?: string;
+  /** Only names that start with this. */
+  prefix?: string;
+}
+
+/** One page of a space's files, and the cursor of the next when there is one. */
+export interface FilePage {
+  files: IndexedFile[];
+  next?: string;
+}
+
 export interface ServerApiOptions {
   /** The token, asked for on every request: a fresh login takes effect at once for requests still queued. */
   token?: () => string | undefined;
@@ -113,8 +129,41 @@ export class ServerApi {
     return this.#authed('POST', `${spacePath(namespace, space)}/files/batch`, { files }, call);
   }
 
-  listFiles(namespace: string, space: string, call?: CallOptions): Promise<{ files: IndexedFile[] }> {
-    return this.#authed('GET', `${spacePath(namespace, space)}/files`, undefined, call);
+  /** One page of a space's files in name order; `next` (absent on the last page) asks for the page after. */
+  listFilesPage(namespace: string, space: string, page: FilePageOptions = {}, call?: CallOptions): Promise<FilePage> {
+    const query = new URLSearchParams();
+    if (page.limit !== undefined) query.set('limit', String(page.limit));
+    if (page.cursor !== undefined) query.set('cursor', page.cursor);
+    if (page.prefix) query.set('prefix', page.prefix);
+    const search = query.toString();
+    return this.#authed('GET', `${spacePath(namespace, space)}/files${search ? `?${search}` : ''}`, undefined, call);
+  }
+
+  /**
+   * Every file of a space (or of those whose names start with `prefix`), in name order: the pages
+   * followed until the last. A server that does not page answers all in one page without `next`.
+   */
+  async listFiles(
+    namespace: string,
+    space: string,
+    options: CallOptions & { prefix?: string | undefined } = {},
+  ): Promise<{ files: IndexedFile[] }> {
+    const { prefix, ...call } = options;
+    const files: IndexedFile[] = [];
+    let cursor: string | undefined;
+    do {
+      const page: FilePage = await this.listFilesPage(
+        namespace,
+        space,
+        { ...(prefix ? { prefix } : {}), ...(cursor !== undefined ? { cursor } : {}) },
+        call,
+      );
+      for (const file of page.files) files.push(file);
+      if (page.next !== undefined && page.next === cursor)
+        throw this.#via.errors.invalid(`${this.base}${spacePath(namespace, space)}/files`, 'the same page twice');
+      cursor = page.next;
+    } while (cursor !== undefined);
+    return { files };
   }
 
   downloadGrant(namespace: string, space: string, name: string, call?: CallOptions): Promise<DownloadGrant> {

@@ -1,6 +1,7 @@
 import type { RawContent, RouteDoc, RouteTable } from '@dreamlake/presign/http';
 import { z } from 'zod';
 import { downloadQuery, registerFileBody } from '../services/file-index.ts';
+import { listQuery } from '../services/file-list.ts';
 import { batchGrantEntry } from '../services/upload-batch.ts';
 import { uploadInitBody } from '../services/upload-init.ts';
 import * as s from './answers.ts';
@@ -170,10 +171,16 @@ export const SERVER_ROUTES: RouteTable = {
     errors: ['not_found', 'too_large'],
   }),
   'GET /namespaces/:ns/spaces/:space/files': signedIn({
-    summary: "A space's files",
+    summary: "A space's files, a page at a time in name order (follow `next` until it is absent)",
     tags: ['files'],
     params: s.spaceParams,
-    responses: { 200: z.object({ files: s.fileView.array() }) },
+    query: listQuery,
+    responses: {
+      200: z.object({
+        files: s.fileView.array(),
+        next: z.string().optional().describe('the cursor of the next page; absent on the last'),
+      }),
+    },
     errors: ['not_found'],
   }),
   'GET /namespaces/:ns/spaces/:space/files/download': signedIn({

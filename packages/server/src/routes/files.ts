@@ -6,7 +6,8 @@ import type { ServerContext } from '../context.ts';
 import { BATCH_MAX_BODY_BYTES, LOOKUP_MAX_BODY_BYTES } from '../limits.ts';
 import { nameSchema } from '../names.ts';
 import { registerFiles } from '../services/file-batch.ts';
-import { downloadGrant, listSpaceFiles, registerFile } from '../services/file-index.ts';
+import { downloadGrant, registerFile } from '../services/file-index.ts';
+import { listSpaceFilesPage } from '../services/file-list.ts';
 import { lookupFiles } from '../services/file-lookup.ts';
 import { bodyLimit } from './body-limit.ts';
 
@@ -40,7 +41,7 @@ export function fileRoutes(app: FastifyInstance, ctx: ServerContext): void {
   );
 
   app.get('/namespaces/:ns/spaces/:space/files', { onRequest: ctx.authenticate }, async (request) => {
-    return { files: await listSpaceFiles(ctx, caller(request), where(request.params)) };
+    return listSpaceFilesPage(ctx, caller(request), where(request.params), request.query);
   });
 
   app.get('/namespaces/:ns/spaces/:space/files/download', { onRequest: ctx.authenticate }, async (request) => {

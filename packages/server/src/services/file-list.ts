@@ -1,0 +1,82 @@
+import { parseOrThrow } from '@dreamlake/presign/http';
+import { z } from 'zod';
+import { requireSpaceRole } from '../access.ts';
+import type { AuthUser } from '../auth/authenticate.ts';
+import type { ServerContext } from '../context.ts';
+import { listFilesPage } from '../db/file-pages.ts';
+import { FILE_NAME_MAX_BYTES, NO_NUL } from '../names.ts';
+import { type FileView, fileView } from '../views.ts';
+
+/** Files in one answer of `GET …/files` unless `limit` says otherwise, and the most it may say. */
+export const LIST_DEFAULT_LIMIT = 1000;
+export const LIST_MAX_LIMIT = 10_000;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The cursor of the page after `name`: the name itself, opaque to clients (base64url of its UTF-8). */
+function cursorAfter(name: string): string {
+  return Buffer.from(name, 'utf8').toString('base64url');
+}
+
+/** The name a cursor was made from, or undefined when this server did not make it. */
+function nameOfCursor(cursor: string): string | undefined {
+  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) return undefined;
+  const bytes = Buffer.from(cursor, 'base64url');
+  if (bytes.toString('base64url') !== cursor || bytes.length > FILE_NAME_MAX_BYTES) return undefined;
+  try {
+    const name = utf8.decode(bytes);
+    return name.includes('\u0000') ? undefined : name;
+  } catch {
+    return undefined;
+  }
+}
+
+export const listQuery = z.object({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(LIST_MAX_LIMIT)
+    .optional()
+    .describe(`files in this answer, 1 to ${LIST_MAX_LIMIT} (default ${LIST_DEFAULT_LIMIT})`),
+  cursor: z
+    .string()
+    .transform((cursor, ctx) => {
+      const name = nameOfCursor(cursor);
+      if (name === undefined) {
+        ctx.addIssue({ code: 'custom', message: 'must be the `next` of an earlier answer' });
+        return z.NEVER;
+      }
+      return name;
+    })
+    .optional()
+    .describe('the `next` of the answer before: the page after it'),
+  prefix: z
+    .string()
+    .max(FILE_NAME_MAX_BYTES)
+    .regex(NO_NUL, 'must not contain NUL')
+    .optional()
+    .describe('only names that start with this (a folder: `run42/`)'),
+});
+
+/**
+ * `GET …/files`: one page of a space the caller may read, in name order, with the cursor of the
+ * next page when there is one (`next`, absent on the last page).
+ */
+export async function listSpaceFilesPage(
+  ctx: ServerContext,
+  user: AuthUser,
+  where: { namespace: string; space: string },
+  query: unknown,
+): Promise<{ files: FileView[]; next?: string }> {
+  const { limit, cursor, prefix } = parseOrThrow(listQuery, query, 'query');
+  const { space } = await requireSpaceRole(ctx.db, user.id, where.namespace, where.space, 'reader');
+  const page = await listFilesPage(ctx.db, space.id, {
+    after: cursor,
+    prefix,
+    limit: limit ?? LIST_DEFAULT_LIMIT,
+  });
+  const files = page.files.map((f) => fileView(where.namespace, where.space, f));
+  const last = files.at(-1);
+  return page.more && last ? { files, next: cursorAfter(last.name) } : { files };
+}
