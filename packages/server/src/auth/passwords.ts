@@ -1,4 +1,5 @@
 import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
+import { clientOf } from './client-address.ts';
 import { createWorkQueue } from './work-queue.ts';
 
 /**
@@ -13,6 +14,10 @@ const P = 1;
 export const HASHES_RUNNING = 4;
 /** Hashes waiting for a slot; one more is refused with 429 and `Retry-After: 1`. */
 export const HASHES_WAITING = 16;
+/** Hashes one client (an IPv4 address or an IPv6 /64) may have running and waiting at once. */
+export const HASHES_PER_CLIENT = 4;
+/** The client of work no request asked for (the admin command). */
+const LOCAL_CLIENT = 'local';
 
 export type Derive = (password: string, salt: Buffer, options: ScryptOptions) => Promise<Buffer>;
 
@@ -51,28 +56,36 @@ export interface PasswordHasherOptions {
   derive?: Derive;
   maxRunning?: number;
   maxWaiting?: number;
+  maxPerClient?: number;
 }
 
 /**
  * A hasher bound to a cost, with at most `maxRunning` derivations at once in this process and
- * `maxWaiting` queued (more: 429 `rate_limited`). `verifyOrWaste` spends the same work when there
+ * `maxWaiting` queued, of which one client (its address or IPv6 /64, see client-address.ts) holds
+ * at most `maxPerClient` (more: 429 `rate_limited`). `verifyOrWaste` spends the same work when there
  * is no stored hash (an unknown user), so a login for a missing name takes as long as a wrong
  * password.
  */
 export function createPasswordHasher(logN: number, options: PasswordHasherOptions = {}) {
   const derive = options.derive ?? scryptDerive;
-  const queue = createWorkQueue(options.maxRunning ?? HASHES_RUNNING, options.maxWaiting ?? HASHES_WAITING);
+  const queue = createWorkQueue(
+    options.maxRunning ?? HASHES_RUNNING,
+    options.maxWaiting ?? HASHES_WAITING,
+    options.maxPerClient ?? HASHES_PER_CLIENT,
+  );
   let decoy: Promise<string> | undefined;
   const decoyHash = () => (decoy ??= hashWith(scryptDerive, randomBytes(16).toString('hex'), logN));
   return {
-    hash: (password: string) => queue.run(() => hashWith(derive, password, logN)),
+    /** `ip`: the address of the request that asked, if one did. */
+    hash: (password: string, ip?: string) =>
+      queue.run(() => hashWith(derive, password, logN), ip === undefined ? LOCAL_CLIENT : clientOf(ip)),
     /** Prepares the decoy hash ahead of the first login. */
     async warm(): Promise<void> {
       await decoyHash();
     },
-    async verifyOrWaste(password: string, stored: string | undefined): Promise<boolean> {
+    async verifyOrWaste(password: string, stored: string | undefined, ip: string): Promise<boolean> {
       const against = stored ?? (await decoyHash());
-      const ok = await queue.run(() => verifyWith(derive, password, against));
+      const ok = await queue.run(() => verifyWith(derive, password, against), clientOf(ip));
       return stored !== undefined && ok;
     },
   };

@@ -58,3 +58,71 @@ export async function clearLoginFailures(db: DB, username: string, ip: string): 
 export async function pruneLoginFailures(db: DB, before: string): Promise<void> {
   await db.deleteFrom('login_failures').where('created_at', '<=', before).execute();
 }
+
+/** A client's standing with a username (login_clients): when it last logged in, and was last paced. */
+export async function findLoginClient(
+  db: DB,
+  username: string,
+  client: string,
+): Promise<{ trustedAt: string | null; pacedAt: string | null } | undefined> {
+  return db
+    .selectFrom('login_clients')
+    .select(['trusted_at as trustedAt', 'paced_at as pacedAt'])
+    .where('username', '=', username)
+    .where('client', '=', client)
+    .executeTakeFirst();
+}
+
+/** Records that a client logged in as a username. */
+export async function trustLoginClient(db: DB, username: string, client: string, now: string): Promise<void> {
+  await db
+    .insertInto('login_clients')
+    .values({ username, client, trusted_at: now, paced_at: null })
+    .onConflict((oc) => oc.columns(['username', 'client']).doUpdateSet({ trusted_at: now }))
+    .execute();
+}
+
+/**
+ * Paces a client's attempts at a username: one at most every so often. Answers true, and starts
+ * the next pause, when the client's last paced attempt was at or before `readyBefore`; otherwise
+ * (a first attempt included, which starts the pause) answers when the pause began.
+ */
+export async function paceLoginClient(
+  db: DB,
+  username: string,
+  client: string,
+  now: string,
+  readyBefore: string,
+): Promise<{ ready: true } | { ready: false; since: string }> {
+  const passed = await db
+    .updateTable('login_clients')
+    .set({ paced_at: now })
+    .where('username', '=', username)
+    .where('client', '=', client)
+    .where('paced_at', '<=', readyBefore)
+    .executeTakeFirst();
+  if (Number(passed.numUpdatedRows) > 0) return { ready: true };
+  await db
+    .insertInto('login_clients')
+    .values({ username, client, trusted_at: null, paced_at: now })
+    .onConflict((oc) => oc.columns(['username', 'client']).doNothing())
+    .execute();
+  await db
+    .updateTable('login_clients')
+    .set({ paced_at: now })
+    .where('username', '=', username)
+    .where('client', '=', client)
+    .where('paced_at', 'is', null)
+    .execute();
+  const row = await findLoginClient(db, username, client);
+  return { ready: false, since: row?.pacedAt ?? now };
+}
+
+/** Forgets clients neither trusted since `trustedAfter` nor paced since `pacedAfter`. */
+export async function pruneLoginClients(db: DB, trustedAfter: string, pacedAfter: string): Promise<void> {
+  await db
+    .deleteFrom('login_clients')
+    .where((eb) => eb.or([eb('trusted_at', 'is', null), eb('trusted_at', '<=', trustedAfter)]))
+    .where((eb) => eb.or([eb('paced_at', 'is', null), eb('paced_at', '<=', pacedAfter)]))
+    .execute();
+}

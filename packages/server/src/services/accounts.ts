@@ -10,8 +10,10 @@ export async function addUser(
   ctx: Pick<ServerContext, 'db' | 'passwords' | 'clock'>,
   username: string,
   password: string,
+  /** The address of the request that asked, if one did (its place in the hashing queue). */
+  ip?: string,
 ): Promise<User> {
-  const passwordHash = await ctx.passwords.hash(password);
+  const passwordHash = await ctx.passwords.hash(password, ip);
   return createUser(ctx.db, { username, passwordHash, now: nowIso(ctx) });
 }
 
@@ -37,7 +39,7 @@ export async function confirmPassword(ctx: ServerContext, caller: AuthUser, pass
   let ok: boolean;
   try {
     const user = await findUserById(ctx.db, caller.id);
-    ok = await ctx.passwords.verifyOrWaste(password, user?.passwordHash);
+    ok = await ctx.passwords.verifyOrWaste(password, user?.passwordHash, ip);
   } catch (error) {
     await ctx.throttle.abandon(attempt);
     throw error;
@@ -60,7 +62,7 @@ export async function changeOwnPassword(
   ip: string,
 ): Promise<{ token: string; expiresAt: string }> {
   await confirmPassword(ctx, caller, input.currentPassword, ip);
-  const passwordHash = await ctx.passwords.hash(input.newPassword);
+  const passwordHash = await ctx.passwords.hash(input.newPassword, ip);
   const epoch = await setPasswordHash(ctx.db, caller.id, passwordHash, {
     keepTokens: input.keepTokens,
     now: nowIso(ctx),
@@ -81,7 +83,7 @@ export async function logout(ctx: ServerContext, caller: AuthUser): Promise<void
   await endSessions(ctx.db, caller.id);
 }
 
-/** Sign-up, when the configuration allows it; counted per address before the password is hashed. */
+/** Sign-up, when the configuration allows it; counted per client (an IPv6 /64 is one) before the password is hashed. */
 export async function signup(
   ctx: ServerContext,
   username: string,
@@ -93,7 +95,7 @@ export async function signup(
   const uncount = await ctx.throttle.admitSignup(ip, ctx.clock());
   let user: User;
   try {
-    user = await addUser(ctx, username, password);
+    user = await addUser(ctx, username, password, ip);
   } catch (error) {
     if ((error as { code?: unknown }).code === 'rate_limited') await uncount();
     throw error;
@@ -117,7 +119,7 @@ export async function login(
   let ok: boolean;
   try {
     user = await findUserByName(ctx.db, username);
-    ok = await ctx.passwords.verifyOrWaste(password, user?.passwordHash);
+    ok = await ctx.passwords.verifyOrWaste(password, user?.passwordHash, ip);
   } catch (error) {
     await ctx.throttle.abandon(attempt);
     throw error;
