@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Child, startCommand, stopChild } from '../../../support/process.ts';
@@ -64,16 +65,64 @@ function start(name: string, command: string, args: string[], env: Record<string
 
 const ok = async (url: string) => (await fetch(url)).status === 200;
 
+/** What an operator puts in place of the templates' METRICS_TOKEN placeholder. */
+const METRICS_TOKEN = 'deploy-test-metrics-token-0123456789';
+const scrape = (base: string) => fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+
+/**
+ * One GET with the request target exactly as given (fetch would normalise `/./metrics` and the
+ * like before sending): the status and the body.
+ */
+function rawGet(base: string, target: string): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => {
+      socket.write(`GET ${target} HTTP/1.1\r\nHost: ${hostname}\r\nConnection: close\r\n\r\n`);
+    });
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      resolve({ status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0), body: text });
+    });
+  });
+}
+
+/** Spellings of /metrics and /docs the services would route (they decode the path) or that look alike. */
+const PRIVATE_PATHS = [
+  '/metrics',
+  '/%6Detrics',
+  '/%6detrics',
+  '/%6D%65%74%72%69%63%73',
+  '/METRICS',
+  '/Metrics',
+  '//metrics',
+  '/metrics/',
+  '/metrics?x=1',
+  '/metrics;x',
+  '/metrics#x',
+  '/./metrics',
+  '/%2E/metrics',
+  '/x/../metrics',
+  '/x/%2E%2E/metrics',
+  '/%6Detrics%ZZ',
+  '/docs',
+  '/%64ocs',
+  '/DOCS/',
+  '//docs/static/index.html',
+];
+
 /** One series of an instance's own /metrics, 0 when absent. */
 async function metric(base: string, series: string): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
+  const text = await (await scrape(base)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line ? Number(line.split(' ').at(-1)) : 0;
 }
 
 /** How many requests for `route` an instance has answered, from its own /metrics. */
 async function served(base: string, route: string): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
+  const text = await (await scrape(base)).text();
   let total = 0;
   for (const line of text.split('\n')) {
     if (line.startsWith('dreamlake_http_requests_total{') && line.includes(`route="${route}"`)) {
@@ -101,7 +150,7 @@ describe('the deployment in deploy/: 2 servers and 2 BSS behind HAProxy', { skip
     const [apiPort, blobPort, ...instances] = ports as [number, number, ...number[]];
     api = `http://127.0.0.1:${apiPort}`;
     blobs = `http://127.0.0.1:${blobPort}`;
-    const secrets = { PRESIGN_SECRETS: 'deploy-test-presign-secret-0123456789abcdef' };
+    const secrets = { PRESIGN_SECRETS: 'deploy-test-presign-secret-0123456789abcdef', METRICS_TOKEN };
     // What an operator fills in for their site; everything else is the templates' own.
     const site = {
       server: {
@@ -194,6 +243,48 @@ describe('the deployment in deploy/: 2 servers and 2 BSS behind HAProxy', { skip
       const metrics = await fetch(`${front}/metrics`);
       assert.equal(metrics.status, 404);
       assert.equal(((await metrics.json()) as { error: { code: string } }).error.code, 'not_found');
+    }
+  });
+
+  test('no spelling of /metrics or /docs reaches an instance through the balancer', async () => {
+    for (const front of [api, blobs]) {
+      for (const target of [...PRIVATE_PATHS, `${front}/metrics`, `${front}/%6Detrics`]) {
+        const { status, body } = await rawGet(front, target);
+        // 404 from the balancer's rule; HAProxy itself may refuse a target it finds malformed (400).
+        assert.ok(status === 404 || status === 400, `${front} ${target}: ${body.slice(0, 300)}`);
+        if (status === 404) assert.match(body, /"code":"not_found"/, `${front} ${target}`);
+        assert.doesNotMatch(body, /process_cpu|dreamlake_http|swagger/i, `${front} ${target}`);
+      }
+      assert.equal((await rawGet(front, '/healthz')).status, 200);
+    }
+    // Short path segments are not dot segments: a signed-out listing reaches a server (401).
+    assert.equal((await rawGet(api, '/namespaces/ab/spaces/x/files')).status, 401);
+    // On an instance's own address, /metrics asks for the token the site set.
+    for (const url of [...servers, ...bsses]) {
+      assert.equal((await fetch(`${url}/metrics`)).status, 401, url);
+      assert.equal((await scrape(url)).status, 200, url);
+    }
+  });
+
+  test('a service started with the env template as shipped refuses to, until METRICS_TOKEN is replaced', async () => {
+    for (const kind of ['server', 'bss'] as const) {
+      const template = await envFile(join(DEPLOY, 'env', `${kind}.env.example`));
+      assert.ok(template.METRICS_TOKEN, `${kind}.env.example sets METRICS_TOKEN`);
+      const { args } = await unitCommand(`dreamlake-${kind}@.service`, '0');
+      const site = {
+        PRESIGN_SECRETS: 'deploy-test-presign-secret-0123456789abcdef',
+        JWT_SECRET: 'deploy-test-jwt-secret-0123456789abcdef012345',
+        DREAMLAKE_DATA_DIR: join(work, `template-${kind}`),
+        STORAGE: 'fs',
+      };
+      const run = spawnSync(process.execPath, args, {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH, ...template, ...site },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      assert.notEqual(run.status, 0, `${kind} started with the placeholder token`);
+      assert.match(run.stderr + run.stdout, /METRICS_TOKEN/, kind);
     }
   });
 
