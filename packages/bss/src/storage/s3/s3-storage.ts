@@ -128,17 +128,18 @@ export class S3Storage implements Storage, SingleStager {
     ) {
       throw new InvalidRequestError(`contentLength must be a byte count up to ${MAX_PART_SIZE}`);
     }
-    if (options.maxLength !== undefined && options.contentLength === undefined) {
+    const { maxLength, contentLength } = options;
+    if (maxLength !== undefined) {
       // A presigned URL cannot sign an upper bound, only one exact length: without it the store
       // would take up to 5 GiB for any upload, whatever its size.
-      throw new InvalidRequestError(
-        `declare part ${partNumber}'s length (contentLength): this store binds a part URL to one exact length`,
-      );
-    }
-    if (options.maxLength !== undefined && options.contentLength! > options.maxLength) {
-      throw new TooLargeError(`part ${partNumber} may be at most ${options.maxLength} bytes`, {
-        maxLength: options.maxLength,
-      });
+      if (contentLength === undefined) {
+        throw new InvalidRequestError(
+          `declare part ${partNumber}'s length (contentLength): this store binds a part URL to one exact length`,
+        );
+      }
+      if (contentLength > maxLength) {
+        throw new TooLargeError(`part ${partNumber} may be at most ${maxLength} bytes`, { maxLength });
+      }
     }
     // Content-MD5 and Content-Length become signed headers: S3 refuses any other body.
     return this.partUrls.sign({
