@@ -179,12 +179,13 @@ describe('S3 backend against a real S3 server', { skip: base ? false : S3_SKIP_R
     await assert.rejects(storage.complete(ref, parts), NotFoundError);
   });
 
-  test('an object above the single-copy limit is published by a multipart server-side copy', async () => {
+  test('an object above the single-copy limit is copied privately and published by multipart server-side copies', async () => {
     const small: S3StorageOptions = {
       singleCopyLimit: 5 * MiB,
       copyPartSize: 5 * MiB,
       copyConcurrency: 2,
       verifyChunkSize: 3 * MiB,
+      memoryPublishLimit: 0,
     };
     const s = await createS3Storage(bucket.config, small);
     extra.push(s);
@@ -194,6 +195,16 @@ describe('S3 backend against a real S3 server', { skip: base ? false : S3_SKIP_R
     assert.equal(blob.size, data.length);
     assert.equal((await s.stat(blob))?.contentType, 'video/mp4');
     assert.ok((await drain(await s.read(blob))).equals(data));
+    assert.deepEqual(
+      await bucket.keys(`uploads/${owner}/${project}/${blob.hash}/`),
+      [],
+      'no staged object or copy stays',
+    );
+    assert.deepEqual(
+      (await bucket.multipartKeys()).filter((key) => key.includes(blob.hash)),
+      [],
+      'no multipart copy stays',
+    );
   });
 
   test('a complete retried after the first one died between assembling and verifying publishes the blob', async () => {
