@@ -46,9 +46,12 @@ forEachEngine((engine) => {
     });
   });
 
-  test('logout with a JWT ends every login session of the user on every process; access tokens stay', async () => {
+  test('logout with a JWT ends every login session of the user on every process, and the tokens they minted without the password', async () => {
     const bob = await h.user('bob');
     const pat = (await h.call('POST', '/auth/tokens', bob.token, { name: 'ci', password: GOOD })).json().token;
+    const brief = (await h.call('POST', '/auth/tokens', bob.token, { name: 'brief' })).json().token as string;
+    const briefChild = (await h.call('POST', '/auth/tokens', brief, { name: 'brief child' })).json().token as string;
+    assert.equal(await me(briefChild), 200);
     const second = (await h.call('POST', '/auth/login', undefined, { username: bob.name, password: GOOD })).json()
       .token as string;
     await otherProcess(async (meOther) => {
@@ -60,7 +63,14 @@ forEachEngine((engine) => {
         assert.equal(await meOther(token), 401);
       }
       assert.equal(await meOther(pat), 200);
+      assert.equal(await meOther(brief), 401);
+      assert.equal(await meOther(briefChild), 401);
       assert.equal((await h.call('POST', '/auth/logout', bob.token)).statusCode, 401);
+      const listed = (await h.call('GET', '/auth/tokens', pat)).json().tokens;
+      assert.deepEqual(
+        listed.map((t: { name: string }) => t.name),
+        ['ci'],
+      );
     });
     const again = await h.call('POST', '/auth/login', undefined, { username: bob.name, password: GOOD });
     assert.equal(again.statusCode, 200);

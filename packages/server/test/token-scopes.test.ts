@@ -130,9 +130,10 @@ forEachEngine((engine) => {
     }
   });
 
-  test('keepTokens keeps access tokens working through a password change', async () => {
+  test('keepTokens keeps access tokens working through a password change, but not those the session minted without the password', async () => {
     const erin = await h.user('erin');
-    const pat = (await mint(erin.token, { name: 'ci' })).json().token as string;
+    const pat = (await mint(erin.token, { name: 'ci', password: GOOD })).json().token as string;
+    const brief = (await mint(erin.token, { name: 'brief' })).json().token as string;
     const changed = await h.call('POST', '/auth/password', erin.token, {
       currentPassword: GOOD,
       newPassword: 'another new secret',
@@ -140,6 +141,7 @@ forEachEngine((engine) => {
     });
     assert.equal(changed.statusCode, 200);
     assert.equal((await h.call('GET', '/auth/me', pat)).statusCode, 200);
+    assert.equal((await h.call('GET', '/auth/me', brief)).statusCode, 401);
     assert.equal((await h.call('GET', '/auth/me', erin.token)).statusCode, 401);
   });
 });

@@ -18,7 +18,7 @@ export interface AuthUser {
 }
 
 export type Credential =
-  | { kind: 'session'; expiresAt: string }
+  | { kind: 'session'; expiresAt: string; epoch: number }
   | { kind: 'token'; tokenId: string; expiresAt: string | null };
 
 declare module 'fastify' {
@@ -87,7 +87,7 @@ export function createAuthenticate(deps: { db: DB; jwt: JwtIssuer; clock: () => 
       id: user.id,
       username: user.username,
       scopes: SCOPES,
-      credential: { kind: 'session', expiresAt: new Date(claims.expiresAtMs).toISOString() },
+      credential: { kind: 'session', expiresAt: new Date(claims.expiresAtMs).toISOString(), epoch: claims.epoch },
     };
   }
 

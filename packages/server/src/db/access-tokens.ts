@@ -22,6 +22,8 @@ export async function insertAccessToken(
     expiresAt: string | null;
     /** The token that minted this one, or null (a login session or a password did). */
     parentId: string | null;
+    /** The minting session's token epoch, when the token is to end with that session; else null. */
+    sessionEpoch: number | null;
     now: string;
   },
 ): Promise<AccessToken> {
@@ -40,6 +42,7 @@ export async function insertAccessToken(
       last_used_at: null,
       revoked_at: null,
       parent_id: input.parentId,
+      session_epoch: input.sessionEpoch,
     })
     .execute();
   return {
@@ -65,12 +68,19 @@ const activeTokenOwner = preparedQuery(2, (db, tokenHash: string, now: string) =
     ])
     .where('access_tokens.token_hash', '=', tokenHash)
     .where('access_tokens.revoked_at', 'is', null)
-    .where((eb) => eb.or([eb('access_tokens.expires_at', 'is', null), eb('access_tokens.expires_at', '>', now)])),
+    .where((eb) => eb.or([eb('access_tokens.expires_at', 'is', null), eb('access_tokens.expires_at', '>', now)]))
+    .where((eb) =>
+      eb.or([
+        eb('access_tokens.session_epoch', 'is', null),
+        eb('access_tokens.session_epoch', '=', eb.ref('users.token_epoch')),
+      ]),
+    ),
 );
 
 /**
- * The owner, scopes and expiry of an unrevoked, unexpired token with this hash (asked on every
- * request: revocation holds at once).
+ * The owner, scopes and expiry of an unrevoked, unexpired token with this hash, whose minting
+ * session (if it is to end with one) has not ended (asked on every request: revocation holds at
+ * once).
  */
 export async function findActiveTokenOwner(
   db: DB,
@@ -143,6 +153,21 @@ export async function revokeAccessToken(db: DB, userId: string, id: string, now:
   if (Number(result.numUpdatedRows) === 0) return false;
   await revokeOrphans(db, userId, now);
   return true;
+}
+
+/**
+ * Revokes the user's tokens minted by login sessions that have ended (of a token epoch before
+ * `epoch`), and what they minted.
+ */
+export async function revokeSessionTokens(db: DB, userId: string, epoch: number, now: string): Promise<void> {
+  await db
+    .updateTable('access_tokens')
+    .set({ revoked_at: now })
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .where('session_epoch', '<', epoch)
+    .execute();
+  await revokeOrphans(db, userId, now);
 }
 
 /**

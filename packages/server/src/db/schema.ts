@@ -63,6 +63,8 @@ export interface AccessTokensTable {
   expires_at: ColumnType<string | null, string | null | undefined, string | null>;
   /** The token that minted this one; null when a login session or a password did. */
   parent_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** For a token a login session minted without the password: the user's token epoch then (it ends with the session). */
+  session_epoch: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 /** The audit log of upload grants (`POST /uploads/init`, each answered entry of `POST /uploads/batch`). */

@@ -72,6 +72,8 @@ export function tokenRoutes(app: FastifyInstance, ctx: ServerContext): void {
     if (body.password !== undefined) await confirmPassword(ctx, user, body.password, request.ip);
     const token = newAccessToken();
     const parentId = minter.kind === 'token' ? minter.tokenId : null;
+    // A login session's token without the password given again ends with that session.
+    const sessionEpoch = minter.kind === 'session' && body.password === undefined ? minter.epoch : null;
     const stored = await insertAccessToken(ctx.db, {
       userId: user.id,
       name: body.name,
@@ -79,6 +81,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: ServerContext): void {
       scopes,
       expiresAt,
       parentId,
+      sessionEpoch,
       now: nowIso(ctx),
     });
     // The minter may have been revoked since it was checked: then so is this token.

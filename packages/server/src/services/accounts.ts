@@ -1,7 +1,7 @@
 import { ForbiddenError, UnauthorizedError } from '@dreamlake/presign';
 import type { AuthUser } from '../auth/authenticate.ts';
 import { nowIso, type ServerContext } from '../context.ts';
-import { revokeAccessToken } from '../db/access-tokens.ts';
+import { revokeAccessToken, revokeSessionTokens } from '../db/access-tokens.ts';
 import { createUser, endSessions, findUserById, findUserByName, setPasswordHash, type User } from '../db/users.ts';
 
 const BAD_LOGIN = 'invalid username or password';
@@ -53,7 +53,8 @@ export async function confirmPassword(ctx: ServerContext, caller: AuthUser, pass
 
 /**
  * A user changes their own password, proving the current one. Their JWTs stop working on every
- * server process and, unless `keepTokens`, their access tokens are revoked. Answers a fresh JWT.
+ * server process, with the access tokens those sessions minted without the password; unless
+ * `keepTokens`, all their access tokens are revoked. Answers a fresh JWT.
  */
 export async function changeOwnPassword(
   ctx: ServerContext,
@@ -67,20 +68,23 @@ export async function changeOwnPassword(
     keepTokens: input.keepTokens,
     now: nowIso(ctx),
   });
+  await revokeSessionTokens(ctx.db, caller.id, epoch, nowIso(ctx));
   return ctx.jwt.issue(caller.id, caller.username, epoch, ctx.clock());
 }
 
 /**
  * `POST /auth/logout`: with a JWT, every login session of the user ends (the token epoch moves
- * on), on every server process; access tokens keep working. With an access token, that token is
- * revoked, with every token it minted.
+ * on), on every server process, with the access tokens those sessions minted without the
+ * password; other access tokens keep working. With an access token, that token is revoked, with
+ * every token it minted.
  */
 export async function logout(ctx: ServerContext, caller: AuthUser): Promise<void> {
   if (caller.credential.kind === 'token') {
     await revokeAccessToken(ctx.db, caller.id, caller.credential.tokenId, nowIso(ctx));
     return;
   }
-  await endSessions(ctx.db, caller.id);
+  const epoch = await endSessions(ctx.db, caller.id);
+  await revokeSessionTokens(ctx.db, caller.id, epoch, nowIso(ctx));
 }
 
 /** Sign-up, when the configuration allows it; counted per client (an IPv6 /64 is one) before the password is hashed. */

@@ -5,12 +5,16 @@ import type { Kysely } from 'kysely';
  * - `access_tokens.parent_id`: the token that minted this one (null when a login session or a
  *   password did), so revoking a token revokes what it minted. Tokens made before this migration
  *   have none.
+ * - `access_tokens.session_epoch`: for a token a login session minted without the password, the
+ *   user's token epoch then: the token ends with that session (logout, password change).
+ *   Null otherwise.
  * - `login_clients`: per username and client (an IPv4 address or an IPv6 /64), when that client
  *   last logged in as that user (`trusted_at`: it passes the per-username back-off) and when it
  *   was last let through or asked to wait by that back-off (`paced_at`).
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable('access_tokens').addColumn('parent_id', 'text').execute();
+  await db.schema.alterTable('access_tokens').addColumn('session_epoch', 'integer').execute();
   await db.schema.createIndex('access_tokens_parent').on('access_tokens').column('parent_id').execute();
 
   await db.schema
@@ -28,5 +32,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropTable('login_clients').execute();
   await db.schema.dropIndex('access_tokens_parent').execute();
+  await db.schema.alterTable('access_tokens').dropColumn('session_epoch').execute();
   await db.schema.alterTable('access_tokens').dropColumn('parent_id').execute();
 }
