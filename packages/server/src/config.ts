@@ -8,13 +8,13 @@ import { z } from 'zod';
 export const MIN_SECRET_BYTES = 32;
 
 export interface LoginThrottleConfig {
-  /** Failed logins for one username from one address within the window before that pair is throttled. */
+  /** Failed logins for one username from one client (an IPv4 address or IPv6 /64) within the window before that pair is throttled. */
   maxFailuresPerUser: number;
-  /** Failed logins for one username from anywhere within the window before each further attempt waits (back-off). */
+  /** Failed logins for one username from anywhere within the window before clients that have not logged in as them are paced (back-off). */
   maxFailuresPerUserGlobal: number;
-  /** Sign-ups from one address within the window. */
+  /** Sign-ups from one client (an IPv4 address or IPv6 /64) within the window. */
   maxSignupsPerAddress: number;
-  /** Failed logins from one address within the window before it is throttled. */
+  /** Failed logins from one client (an IPv4 address or IPv6 /64) within the window before it is throttled. */
   maxFailuresPerAddress: number;
   windowSeconds: number;
 }
