@@ -26,7 +26,7 @@ declare module 'fastify' {
  */
 export async function registerObservability(
   app: FastifyInstance,
-  config: Pick<BssConfig, 'metricsToken' | 'apiDocsUi'>,
+  config: Pick<BssConfig, 'metricsToken' | 'apiDocsUi' | 'host'>,
   readiness: Readiness,
 ): Promise<BssMetrics> {
   app.decorate('routeCatalog', describeRoutes(app, BSS_ROUTES));
@@ -37,6 +37,7 @@ export async function registerObservability(
   countTransfers(app, metrics);
   registerMetricsRoute(app, {
     token: config.metricsToken,
+    host: config.host,
     contentType: metrics.registry.contentType,
     render: () => metrics.registry.metrics(),
   });

@@ -34,7 +34,7 @@ export const BSS_ROUTES: RouteTable = {
     tags: ['operations'],
     auth: 'metricsToken',
     responses: { 200: bytes('Prometheus text exposition format 0.0.4', 'text/plain') },
-    errors: ['unauthorized'],
+    errors: ['unauthorized', 'forbidden'],
   },
   'GET /openapi.json': open({ summary: 'This document', tags: ['operations'], responses: { 200: 'OpenAPI 3.1 JSON' } }),
 

@@ -25,7 +25,7 @@ declare module 'fastify' {
  */
 export async function registerObservability(
   app: FastifyInstance,
-  config: Pick<ServerConfig, 'metricsToken' | 'apiDocsUi'>,
+  config: Pick<ServerConfig, 'metricsToken' | 'apiDocsUi' | 'host'>,
   db: DB,
 ): Promise<ServerMetrics> {
   app.decorate('routeCatalog', describeRoutes(app, SERVER_ROUTES));
@@ -39,6 +39,7 @@ export async function registerObservability(
   app.addHook('onClose', async () => stop());
   registerMetricsRoute(app, {
     token: config.metricsToken,
+    host: config.host,
     contentType: metrics.registry.contentType,
     render: () => metrics.registry.metrics(),
   });

@@ -36,7 +36,7 @@ export const SERVER_ROUTES: RouteTable = {
     tags: ['operations'],
     auth: 'metricsToken',
     responses: { 200: metricsText },
-    errors: ['unauthorized'],
+    errors: ['unauthorized', 'forbidden'],
   },
   'GET /openapi.json': open({ summary: 'This document', tags: ['operations'], responses: { 200: 'OpenAPI 3.1 JSON' } }),
 
