@@ -162,7 +162,12 @@ test('bodies described beside their routes accept and refuse what the handlers d
     ['POST', '/auth/password', docs.passwordBody, { currentPassword: 'x', newPassword: 'short' }],
     ['POST', '/auth/tokens', docs.tokenBody, { name: 't', scopes: [] }],
     ['POST', '/auth/tokens', docs.tokenBody, { name: 't', expiresInDays: 0 }],
-    ['POST', '/auth/tokens', docs.tokenBody, { name: 't', scopes: ['read'], expiresInDays: 30 }],
+    [
+      'POST',
+      '/auth/tokens',
+      docs.tokenBody,
+      { name: 't', scopes: ['read'], expiresInDays: 30, password: 'correct horse battery' },
+    ],
     ['POST', '/orgs', docs.nameBody, { name: 'Not A Name' }],
     ['POST', '/orgs', docs.nameBody, { name: 'mirror-org2' }],
     ['PUT', '/orgs/mirror-org/members/mirror', docs.roleBody, { role: 'king' }],
