@@ -313,10 +313,16 @@ export class Complete extends UploadStep {
     const staged = pick(sameScope.length > 0 ? sameScope : model.staged, this.other);
     let key = up.key as string;
     let uploadId = up.uploadId as string;
-    if (this.keyFrom === 'otherKey' && other) key = other.key as string;
-    if (this.keyFrom === 'otherUpload' && other) [key, uploadId] = [other.key as string, other.uploadId as string];
-    if (this.keyFrom === 'staging' && staged) key = staged.key;
-    if (this.keyFrom === 'stagingOtherId' && staged) [key, uploadId] = [staged.key, `x${this.delayMs}${uploadId}`];
+    // What the complete names, for the counts: its own upload when there is no other one to name.
+    let named: KeyChoice = 'own';
+    if (this.keyFrom === 'otherKey' && other) [key, named] = [other.key as string, 'otherKey'];
+    if (this.keyFrom === 'otherUpload' && other) {
+      [key, uploadId, named] = [other.key as string, other.uploadId as string, 'otherUpload'];
+    }
+    if (this.keyFrom === 'staging' && staged) [key, named] = [staged.key, 'staging'];
+    if (this.keyFrom === 'stagingOtherId' && staged) {
+      [key, uploadId, named] = [staged.key, `x${this.delayMs}${uploadId}`, 'stagingOtherId'];
+    }
 
     let parts: { partNumber: number; etag: string }[];
     switch (this.etags) {
@@ -366,7 +372,7 @@ export class Complete extends UploadStep {
     const completeUrl = multipartUrl(model, 'upload-complete', 'complete', up.project, up.file, up.sized);
     const complete = (via: Via) =>
       send('POST', world.url(via, completeUrl), { json: { uploadId, key, parts } }).then((res) => {
-        count(model.stats, `complete(${this.keyFrom})`, res);
+        count(model.stats, `complete(${named})`, res);
         return res;
       });
     const running = [complete(this.via)];

@@ -8,11 +8,15 @@ import { createHash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { FastifyInstance } from 'fastify';
 import { buildBssApp } from '../../src/app.ts';
 import { createFsStorage } from '../../src/storage/fs/index.ts';
-import { createS3Storage } from '../../src/storage/s3/index.ts';
+import { createS3Client } from '../../src/storage/s3/client.ts';
+import { resolveOptions } from '../../src/storage/s3/config.ts';
+import { createS3Storage, S3Storage } from '../../src/storage/s3/index.ts';
+import { createPartUrlSigner } from '../../src/storage/s3/part-url-signer.ts';
 import type { Storage } from '../../src/storage/storage.ts';
 import { SECRET, tempDir, testConfig } from '../helpers.ts';
 import { createTestBucket, readS3TestConfig, s3EnvVars, type TestBucket } from '../storage-s3-env.ts';
@@ -29,6 +33,9 @@ export interface Answer {
   text: string;
   json(): Record<string, unknown>;
 }
+
+/** The most an S3 call of a BSS instance is held back (see rawStorage). */
+const S3_LATENCY_MS = 12;
 
 /** Gives up on a request after this long, so a hung server fails the run instead of stalling it. */
 const REQUEST_TIMEOUT_MS = 60_000;
@@ -178,14 +185,29 @@ export class World {
     return join(this.temp.dir, 'bss');
   }
 
-  private rawStorage(publicUrl: () => string): Promise<Storage> {
-    if (this.bucket) return createS3Storage(this.bucket.config);
-    return createFsStorage({ root: this.root, publicUrl, secrets: [SECRET] });
+  private async rawStorage(publicUrl: () => string, latency = false): Promise<Storage> {
+    if (!this.bucket) return createFsStorage({ root: this.root, publicUrl, secrets: [SECRET] });
+    if (!latency) return createS3Storage(this.bucket.config);
+    // Each call to S3 waits a random few milliseconds first: the steps of a complete (hash, copy,
+    // delete) spread out, so a re-PUT fired during one lands between them more often.
+    const client = createS3Client(this.bucket.config);
+    const send = client.send.bind(client) as (...args: unknown[]) => Promise<unknown>;
+    const slowed = new Proxy(client, {
+      get(target, prop, receiver) {
+        if (prop !== 'send') return Reflect.get(target, prop, receiver);
+        return async (...args: unknown[]) => {
+          await sleep(Math.random() * S3_LATENCY_MS);
+          return send(...args);
+        };
+      },
+    });
+    const partUrls = await createPartUrlSigner(client, this.bucket.config.bucket);
+    return new S3Storage({ client: slowed, bucket: this.bucket.config.bucket, options: resolveOptions(), partUrls });
   }
 
   private async start(via: Via): Promise<void> {
     let base = '';
-    const raw = await this.rawStorage(() => base);
+    const raw = await this.rawStorage(() => base, true);
     const storage = this.wrap ? this.wrap(raw) : raw;
     const env = this.bucket ? s3EnvVars(this.bucket.config) : {};
     const app = await buildBssApp({ config: testConfig(this.temp.dir, env), storage });
