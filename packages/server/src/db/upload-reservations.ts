@@ -25,7 +25,10 @@ export interface Reservation {
 /** Rows per insert: five parameters each, well under both engines' bound-parameter limits. */
 const ROWS_PER_INSERT = 1000;
 
-/** Records grants: a blob granted again takes the later grant's size and expiry. */
+/**
+ * Records grants: a blob granted again takes the later grant's expiry. Its size is the later one's
+ * too, which callers (services/quota.ts) only let differ from a grant that no longer holds bytes.
+ */
 export async function reserve(db: DB, rows: readonly Reservation[]): Promise<void> {
   for (const slice of chunks(rows, ROWS_PER_INSERT)) {
     await withTable(db)

@@ -40,43 +40,76 @@ export function grantHoldsUntil(ctx: ServerContext, nowMs: number): string {
   return new Date(nowMs + (ctx.config.presignTtlSeconds + ctx.config.blobGcGraceSeconds) * 1000).toISOString();
 }
 
+/** A blob asked for at another size than a live grant of it: a blob's size is fixed by its hash. */
+function sizeConflict(hash: string, size: number, grantedSize: number): DreamLakeError {
+  return new DreamLakeError(
+    'conflict',
+    `blob ${hash} is granted at ${grantedSize} bytes, not ${size}: a blob's size is fixed by its hash`,
+    { size, grantedSize },
+  );
+}
+
+/** A blob stated at two sizes in one request. */
+function statedTwice(hash: string, sizes: readonly number[]): DreamLakeError {
+  return new DreamLakeError('conflict', `blob ${hash} is stated at ${sizes.join(' and ')} bytes in one request`, {
+    sizes,
+  });
+}
+
 /**
  * Records the grants of blobs of one space under the namespace's lock, so that grants asked for
  * at once cannot pass the quota together: each blob's stated size counts against the quota until
- * it is registered or may be collected (a blob granted again counts once, at its latest size).
- * Throws 413 `too_large` over the quota. Answers the blobs left out because the collection is
- * deleting them from BSS at this moment: no URLs are handed out for a blob about to go.
+ * it is registered or may be collected. A blob granted again at the same size counts once; one
+ * asked for at another size than its live grant, or at two sizes in one request, is refused (409
+ * `conflict`), so what a grant holds never shrinks while its URLs live and no URL is signed for
+ * more bytes than are held. Throws 413 `too_large` over the quota. Answers the blobs left out, each
+ * with its error: those refused for their size, and those the collection is deleting from BSS at
+ * this moment (503 `storage_unavailable`: no URLs are handed out for a blob about to go).
  */
 export async function reserveGrants(
   ctx: ServerContext,
   namespace: Namespace,
   space: string,
   requests: readonly { hash: string; size: number }[],
-): Promise<Set<string>> {
+): Promise<Map<string, DreamLakeError>> {
   const nowMs = ctx.clock();
   const now = new Date(nowMs).toISOString();
   const where = { namespace: namespace.name, space };
-  const sizes = new Map(requests.map((r) => [r.hash, r.size]));
+  const refused = new Map<string, DreamLakeError>();
+  const sizes = new Map<string, number>();
+  for (const { hash, size } of requests) {
+    const stated = sizes.get(hash);
+    if (stated !== undefined && stated !== size) refused.set(hash, statedTwice(hash, [stated, size]));
+    sizes.set(hash, Math.max(size, stated ?? 0));
+  }
+  for (const hash of refused.keys()) sizes.delete(hash);
   return ctx.db.transaction().execute(async (trx) => {
     await lockNamespace(trx, namespace.id);
     const deleting = await beingDeleted(trx, where, [...sizes.keys()], new Date(nowMs - DELETE_LEASE_MS).toISOString());
-    for (const hash of deleting) sizes.delete(hash);
+    for (const hash of deleting) {
+      sizes.delete(hash);
+      refused.set(hash, beingCollected(hash));
+    }
+    const held = sizes.size > 0 ? await reservedSizes(trx, where, [...sizes.keys()], now) : new Map<string, number>();
+    for (const [hash, grantedSize] of held) {
+      const size = sizes.get(hash) ?? grantedSize;
+      if (size === grantedSize) continue;
+      sizes.delete(hash);
+      refused.set(hash, sizeConflict(hash, size, grantedSize));
+    }
     const quota = ctx.config.namespaceQuotaBytes;
-    if (quota !== null && sizes.size > 0) {
-      const held = await reservedSizes(trx, where, [...sizes.keys()], now);
-      const fresh = [...sizes].filter(([hash, size]) => held.get(hash) !== size);
-      if (fresh.length > 0) {
-        const incoming = fresh.reduce((sum, [hash, size]) => sum + Math.max(0, size - (held.get(hash) ?? 0)), 0);
-        const stored = await namespaceUsage(trx, namespace.id);
-        checkTotal(quota, namespace, stored, await reservedBytes(trx, namespace.name, now), incoming);
-      }
+    const fresh = [...sizes].filter(([hash]) => !held.has(hash));
+    if (quota !== null && fresh.length > 0) {
+      const incoming = fresh.reduce((sum, [, size]) => sum + size, 0);
+      const stored = await namespaceUsage(trx, namespace.id);
+      checkTotal(quota, namespace, stored, await reservedBytes(trx, namespace.name, now), incoming);
     }
     const until = grantHoldsUntil(ctx, nowMs);
     await reserve(
       trx,
       [...sizes].map(([hash, size]) => ({ ...where, hash, size, expiresAt: until })),
     );
-    return deleting;
+    return refused;
   });
 }
 

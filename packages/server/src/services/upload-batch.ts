@@ -1,3 +1,4 @@
+import type { DreamLakeError } from '@dreamlake/presign';
 import { z } from 'zod';
 import { requireAccess } from '../access.ts';
 import type { AuthUser } from '../auth/authenticate.ts';
@@ -10,7 +11,7 @@ import { assetTypeSchema, contentTypeSchema, fileNameSchema, hashSchema, nameSch
 import { type FileView, fileView } from '../views.ts';
 import { type EntryError, entryError, parseBatch, parseEntry } from './batch-entries.ts';
 import { auditRow, type BatchUploadUrls, type GrantRequest, grantUrls } from './grants.ts';
-import { beingCollected, reserveGrants } from './quota.ts';
+import { reserveGrants } from './quota.ts';
 import { tooLarge } from './upload-init.ts';
 
 export const batchGrantEntry = z.strictObject({
@@ -29,8 +30,10 @@ export type BatchGrantAnswer =
 /**
  * `POST /uploads/batch`: one permission check and one index query for up to BATCH_MAX_FILES
  * files; each valid entry answers exists or signed URLs (with `singleUrl` for a small file), each
- * invalid or oversized one its own error. The space is created once if missing, the quota checked
- * for all granted bytes together, and the audit rows written in one transaction.
+ * invalid or oversized one its own error, as is each entry of a hash stated at two sizes or at
+ * another size than its live grant (409 `conflict`) or being collected (503). The space is
+ * created once if missing, the quota checked for all granted bytes together, and the audit rows
+ * written in one transaction.
  */
 export async function batchGrant(
   ctx: ServerContext,
@@ -60,7 +63,7 @@ export async function batchGrant(
     : new Map<string, StoredFile>();
   const granted = valid.filter((v) => !indexed.has(v.request.hash));
   // The stated sizes count against the quota together, until registered or collectable.
-  const deleting =
+  const refused =
     granted.length > 0
       ? await reserveGrants(
           ctx,
@@ -68,7 +71,7 @@ export async function batchGrant(
           input.space,
           granted.map((v) => v.request),
         )
-      : new Set<string>();
+      : new Map<string, DreamLakeError>();
   const now = ctx.clock();
   const createdAt = nowIso(ctx);
   if (!space && granted.length > 0)
@@ -77,8 +80,9 @@ export async function batchGrant(
   const audit: UploadGrant[] = [];
   for (const { index, request } of valid) {
     const file = indexed.get(request.hash);
-    if (!file && deleting.has(request.hash)) {
-      answers[index] = entryError(index, beingCollected(request.hash));
+    const error = file ? undefined : refused.get(request.hash);
+    if (error) {
+      answers[index] = entryError(index, error);
       continue;
     }
     audit.push(auditRow(user, request, file ? 'exists' : 'granted', ip, createdAt));

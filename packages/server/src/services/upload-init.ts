@@ -10,7 +10,7 @@ import { assetTypeSchema, contentTypeSchema, fileNameSchema, hashSchema, nameSch
 import type { UploadUrls } from '../signing.ts';
 import { type FileView, fileView } from '../views.ts';
 import { auditRow, grantUrls } from './grants.ts';
-import { beingCollected, reserveGrants } from './quota.ts';
+import { reserveGrants } from './quota.ts';
 
 export const uploadInitBody = z.strictObject({
   namespace: nameSchema,
@@ -53,8 +53,8 @@ export async function initUpload(
   }
 
   // The stated size counts against the quota until the blob is registered or may be collected.
-  const deleting = await reserveGrants(ctx, namespace, input.space, [input]);
-  if (deleting.size > 0) throw beingCollected(input.hash);
+  const refused = (await reserveGrants(ctx, namespace, input.space, [input])).get(input.hash);
+  if (refused) throw refused;
   if (!space)
     await ensureSpace(ctx.db, { namespaceId: namespace.id, name: input.space, createdBy: user.id, now: nowIso(ctx) });
   const urls = grantUrls(ctx, user, input, ctx.clock(), false);
