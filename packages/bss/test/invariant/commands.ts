@@ -274,7 +274,15 @@ export class PartsDone extends UploadStep {
 
 export type EtagChoice = 'latest' | 'right' | 'stale' | 'other' | 'partsDone' | 'dropLast';
 export type KeyChoice = 'own' | 'otherKey' | 'otherUpload' | 'staging' | 'stagingOtherId';
-export type During = 'none' | 'rePutPart' | 'rePutStaging' | 'sweep' | 'abort' | 'completeOther';
+export type During =
+  | 'none'
+  | 'rePutPart'
+  | 'flipPart'
+  | 'rePutStaging'
+  | 'flipStaging'
+  | 'sweep'
+  | 'abort'
+  | 'completeOther';
 
 function etagList(up: ModelUpload, pickOne: (sent: SentList) => string | undefined) {
   const out: { partNumber: number; etag: string }[] = [];
@@ -353,20 +361,22 @@ export class Complete extends UploadStep {
     if (parts.length === 0) parts = [{ partNumber: 1, etag: '"00000000000000000000000000000000"' }];
 
     // Whatever is fired during the complete is made ready first, so it lands while the complete runs.
-    let rePut: (() => Promise<unknown>) | undefined;
-    if (this.during === 'rePutPart') {
+    // The i-th re-PUT: forged bytes, and when flipping, the right ones every other time.
+    let rePut: ((i: number) => Promise<unknown>) | undefined;
+    if (this.during === 'rePutPart' || this.during === 'flipPart') {
       const partNumber = 1 + (this.other % up.file.parts.length);
-      const body = partBody(model, up, partNumber, 'forged', this.delayMs);
-      const checks = lengthOnly(world, partNumber, body);
+      const forged = partBody(model, up, partNumber, 'forged', this.delayMs);
+      const right = partBody(model, up, partNumber, 'right', this.delayMs);
+      const checks = lengthOnly(world, partNumber, forged);
       const url = await partUrl(model, world, up, partNumber, this.via === 'A' ? 'B' : 'A', checks);
-      if (url) rePut = () => putPart(model, world, up, partNumber, url, body);
+      if (url) rePut = (i) => putPart(model, world, up, partNumber, url, i % 2 === 0 ? forged : right);
     }
     const stagedHere =
       this.keyFrom === 'staging' || this.keyFrom === 'stagingOtherId'
         ? staged
         : model.staged.find((s) => s.project === up.project && s.file === up.file);
-    if (this.during === 'rePutStaging' && stagedHere) {
-      rePut = () => rePutStaged(model, stagedHere, 'forged', this.delayMs);
+    if ((this.during === 'rePutStaging' || this.during === 'flipStaging') && stagedHere) {
+      rePut = (i) => rePutStaged(model, stagedHere, i % 2 === 0 ? 'forged' : 'right', this.delayMs);
     }
 
     const completeUrl = multipartUrl(model, 'upload-complete', 'complete', up.project, up.file, up.sized);
@@ -376,12 +386,22 @@ export class Complete extends UploadStep {
         return res;
       });
     const running = [complete(this.via)];
+    let settled = false;
+    void running[0]?.finally(() => {
+      settled = true;
+    });
     const side = (async () => {
       await sleep(this.delayMs);
       switch (this.during) {
         case 'rePutPart':
         case 'rePutStaging':
-          await rePut?.();
+          await rePut?.(0);
+          break;
+        case 'flipPart':
+        case 'flipStaging':
+          // Forged and right bytes in turn for as long as the complete runs: whichever of them it
+          // reads, the other may land before it publishes.
+          for (let i = 0; rePut && !settled && i < 200; i += 1) await rePut(i);
           break;
         case 'sweep':
           // A sweep that trips over a complete is not what this run checks: what it leaves is.
@@ -531,7 +551,7 @@ export class Single extends Step {
 export class CompleteSingle extends Step {
   constructor(
     readonly s: number,
-    readonly rePut: SingleBody | 'none',
+    readonly rePut: SingleBody | 'none' | 'flip',
     readonly via: Via,
     readonly delayMs: number,
   ) {
@@ -544,11 +564,16 @@ export class CompleteSingle extends Step {
 
   protected async act(model: Model, world: World): Promise<Publish[]> {
     const staged = pick(model.staged, this.s) as ModelStaged;
-    const running = completeStaged(model, world, staged, this.via);
-    if (this.rePut !== 'none') {
-      await sleep(this.delayMs);
-      await rePutStaged(model, staged, this.rePut, this.delayMs);
-    }
+    let settled = false;
+    const running = completeStaged(model, world, staged, this.via).finally(() => {
+      settled = true;
+    });
+    await sleep(this.delayMs);
+    if (this.rePut === 'flip') {
+      for (let i = 0; !settled && i < 200; i += 1) {
+        await rePutStaged(model, staged, i % 2 === 0 ? 'forged' : 'right', this.delayMs);
+      }
+    } else if (this.rePut !== 'none') await rePutStaged(model, staged, this.rePut, this.delayMs);
     const res = await running;
     return res.status === 200 ? [{ project: staged.project, file: staged.file, answer: res }] : [];
   }
@@ -654,10 +679,11 @@ export function commandArbitraries(backend: 'fs' | 's3'): fc.Arbitrary<fc.AsyncC
         'none',
         'none',
         'rePutPart',
+        'flipPart',
         'sweep',
         'abort',
         'completeOther',
-        ...(backend === 's3' ? (['rePutStaging', 'rePutStaging'] as const) : []),
+        ...(backend === 's3' ? (['rePutStaging', 'flipStaging', 'flipStaging'] as const) : []),
       ),
       delay,
     )
@@ -687,7 +713,12 @@ export function commandArbitraries(backend: 'fs' | 's3'): fc.Arbitrary<fc.AsyncC
       {
         weight: 2,
         arbitrary: fc
-          .tuple(index, fc.constantFrom<SingleBody | 'none'>('none', 'forged', 'forged', 'right', 'long'), via, delay)
+          .tuple(
+            index,
+            fc.constantFrom<SingleBody | 'none' | 'flip'>('none', 'forged', 'flip', 'flip', 'right', 'long'),
+            via,
+            delay,
+          )
           .map(([s, r, v, ms]) => new CompleteSingle(s, r, v, ms)),
       },
       {
