@@ -59,6 +59,8 @@ export async function runInvariant(options: InvariantOptions): Promise<Invariant
   // fast-check takes a 32-bit signed seed: the one printed is the one it reports.
   const seed = options.seed !== undefined ? options.seed | 0 : (Math.random() * 0x100000000) | 0;
   let inFlight: Promise<unknown> = Promise.resolve();
+  /** The failure of a run that was under way when the time limit came (fast-check no longer looks at it). */
+  let late: { index: number; value: string; error: unknown } | undefined;
   const property = fc.asyncProperty(
     filesArbitrary(options.multipart ?? true),
     fc.commands(commandArbitraries(options.backend), {
@@ -67,6 +69,7 @@ export async function runInvariant(options: InvariantOptions): Promise<Invariant
       ...(options.replayPath ? { replayPath: options.replayPath } : {}),
     }),
     async (files, commands) => {
+      const index = stats.runs;
       const run = (async () => {
         stats.runs += 1;
         const world = await World.open({ backend: options.backend, ...(options.wrap ? { wrap: options.wrap } : {}) });
@@ -84,7 +87,9 @@ export async function runInvariant(options: InvariantOptions): Promise<Invariant
           await world.close();
         }
       })();
-      inFlight = run.catch(() => undefined);
+      inFlight = run.catch((error: unknown) => {
+        late = { index, value: `[${JSON.stringify(files)},${String(commands)}]`, error };
+      });
       await run;
     },
   );
@@ -97,19 +102,20 @@ export async function runInvariant(options: InvariantOptions): Promise<Invariant
   });
   // A run the time limit cut short goes on in the background: let it end and clean up.
   await inFlight;
-  const error = details.errorInstance;
-  const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  const report = details.failed ? `${fc.defaultReportMessage(details)}\n${why}` : undefined;
+  const explain = (error: unknown) => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+  // An interruption before any run ended counts as a failure to fast-check, with no counterexample.
+  let failed = details.failed && details.counterexample !== null;
+  let path = details.counterexamplePath ?? undefined;
+  let report = failed ? `${fc.defaultReportMessage(details)}\n${explain(details.errorInstance)}` : undefined;
+  const lateFailure = late as typeof late;
+  if (!failed && lateFailure && options.path === undefined) {
+    // Run i of a seed is path "i": the failure replays like any other.
+    failed = true;
+    path = String(lateFailure.index);
+    report = `Run ${lateFailure.index} failed as the time limit came\n{ seed: ${seed}, path: "${path}" }\nCounterexample: ${lateFailure.value}\n${explain(lateFailure.error)}`;
+  }
   const replayPath = report ? /replayPath="([^"]*)"/.exec(report)?.[1] : undefined;
-  return {
-    failed: details.failed,
-    seed,
-    path: details.counterexamplePath ?? undefined,
-    replayPath,
-    report,
-    stats,
-    interrupted: details.interrupted,
-  };
+  return { failed, seed, path, replayPath, report, stats, interrupted: details.interrupted };
 }
 
 /** The command that replays a failure. */
