@@ -20,11 +20,15 @@ async function setup(t: import('node:test').TestContext) {
   const temp = await tempDir('bss-prefix-');
   t.after(() => temp.remove());
   const leftAtComplete: number[] = [];
+  let readAsLanded = 0;
   const storage = await createFsStorage({
     root: temp.dir,
     publicUrl: 'http://127.0.0.1:1',
     secrets: [SECRET],
     onCompleteHashed: (bytes) => leftAtComplete.push(bytes),
+    onPartHashed: (bytes) => {
+      readAsLanded += bytes;
+    },
   });
   const parts = [randomBytes(MIN_PART_SIZE), randomBytes(MIN_PART_SIZE), randomBytes(1000)];
   const scope = { owner: 'alice', project: 'p1' };
@@ -52,8 +56,17 @@ async function setup(t: import('node:test').TestContext) {
     const dir = storage.layout.uploadDir(scope.owner, scope.project, hash, upload.uploadId);
     return { hash, send, complete, dir };
   }
-  return { storage, parts, open, leftAtComplete };
+  /** The bytes read so far by the hashing as parts land. */
+  const hasherRead = () => readAsLanded;
+  /** Waits until the hashing as parts land has read `bytes` in all. */
+  async function hasherReached(bytes: number) {
+    for (let i = 0; i < 500 && readAsLanded < bytes; i += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.ok(readAsLanded >= bytes, `the parts were not hashed as they landed (${readAsLanded} of ${bytes} bytes)`);
+  }
+  return { storage, parts, open, leftAtComplete, hasherRead, hasherReached };
 }
+
+const total = (bodies: Buffer[]) => bodies.reduce((n, b) => n + b.length, 0);
 
 test('parts sent in order are hashed as they land: the complete has nothing left to read', async (t) => {
   const { parts, open, leftAtComplete } = await setup(t);
@@ -79,7 +92,7 @@ test('parts sent out of order: the prefix catches up when part 1 lands, and the 
   assert.deepEqual(leftAtComplete, [0]);
 });
 
-test('a part sent again with other bytes after it was hashed has the hashing start over from part 1', async (t) => {
+test('a part sent again with other bytes after it was hashed has the hashing go on from just before it', async (t) => {
   const { parts, open, leftAtComplete } = await setup(t);
   const second = randomBytes(MIN_PART_SIZE);
   const final = [parts[0]!, second, parts[2]!];
@@ -88,7 +101,7 @@ test('a part sent again with other bytes after it was hashed has the hashing sta
   await up.send(2, second);
   const blob = await up.complete(final);
   assert.equal(blob.hash, up.hash);
-  // The bytes first hashed count for nothing: the new part 2 was read, in the background, after part 1.
+  // The first bytes of part 2 count for nothing: the new part 2 was read, in the background, after part 1.
   assert.deepEqual(leftAtComplete, [0]);
 });
 
@@ -137,5 +150,40 @@ test('parts of several uploads landing at the same time are each hashed with the
   assert.deepEqual(
     blobs.map((b) => b.hash),
     uploads.map(({ up }) => up.hash),
+  );
+});
+
+test('the last part sent again and again has only that part read again, not the whole upload each time', async (t) => {
+  const { open, leftAtComplete, hasherRead, hasherReached } = await setup(t);
+  const bodies = [...Array.from({ length: 4 }, () => randomBytes(MIN_PART_SIZE)), randomBytes(1000)];
+  const up = await open(bodies);
+  for (const [i, part] of bodies.entries()) await up.send(i + 1, part);
+  await hasherReached(total(bodies));
+  // The same small part again through its URL, which stays valid: each send is a new file.
+  const RESENDS = 8;
+  const last = bodies.at(-1)!;
+  for (let i = 0; i < RESENDS; i += 1) await up.send(bodies.length, last);
+  const blob = await up.complete(bodies);
+  assert.equal(blob.hash, up.hash);
+  assert.deepEqual(leftAtComplete, [0]);
+  assert.ok(
+    hasherRead() <= total(bodies) + RESENDS * last.length,
+    `the hashing read ${hasherRead()} bytes for an upload of ${total(bodies)} and ${RESENDS} sends of ${last.length}`,
+  );
+});
+
+test('part 1 sent again and again has the upload read again at most once in all', async (t) => {
+  const { open, hasherRead, hasherReached } = await setup(t);
+  const bodies = [...Array.from({ length: 4 }, () => randomBytes(MIN_PART_SIZE)), randomBytes(1000)];
+  const up = await open(bodies);
+  for (const [i, part] of bodies.entries()) await up.send(i + 1, part);
+  await hasherReached(total(bodies));
+  const RESENDS = 6;
+  for (let i = 0; i < RESENDS; i += 1) await up.send(1, bodies[0]!);
+  const blob = await up.complete(bodies);
+  assert.equal(blob.hash, up.hash);
+  assert.ok(
+    hasherRead() <= 2 * total(bodies) + RESENDS * bodies[0]!.length,
+    `the hashing read ${hasherRead()} bytes for an upload of ${total(bodies)} and ${RESENDS} sends of part 1`,
   );
 });

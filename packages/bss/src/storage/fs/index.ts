@@ -42,6 +42,8 @@ export interface FsStorageOptions {
   clock?: () => number;
   /** Told, after each complete's verification, how many bytes it had left to hash (the rest was hashed as parts arrived). */
   onCompleteHashed?: (bytes: number) => void;
+  /** Told how many bytes the hashing as parts land read, after each part it read. */
+  onPartHashed?: (bytes: number) => void;
 }
 
 const systemClock = () => Math.floor(Date.now() / 1000);
@@ -61,13 +63,14 @@ export class FsStorage implements Storage, PartReceiver, SingleReceiver {
    */
   private readonly recentMeta = new Map<string, UploadMeta>();
   /** SHA-256 of each upload's leading parts, advanced as parts land, so a complete hashes only the rest. */
-  private readonly prefixes = new PrefixHashes();
+  private readonly prefixes: PrefixHashes;
 
   constructor(options: FsStorageOptions) {
     if (options.secrets.length === 0) throw new TypeError('FsStorage: at least one presign secret is required');
     this.options = options;
     this.layout = new FsLayout(options.root);
     this.clock = options.clock ?? systemClock;
+    this.prefixes = new PrefixHashes({ onRead: options.onPartHashed });
   }
 
   /** The folder of an upload named by key and id; throws scope_mismatch when they disagree. */

@@ -6,6 +6,10 @@ import { HASHED, partData, partPointer } from './layout.ts';
 import { readPartRecord } from './records.ts';
 
 const CHUNK = 1024 * 1024;
+/** The state before each of the last parts hashed is kept, so that one of them sent again costs only the reading from it on. */
+const RECENT_CHECKPOINTS = 32;
+/** Further back, the state is kept before every this many parts: a part sent again there is hashed again from the one before it. */
+const CHECKPOINT_EVERY = 64;
 
 /** A file as the file system knows it while it exists: device and inode numbers (as decimal strings). */
 export interface FileId {
@@ -27,6 +31,8 @@ export interface StagedPiece extends FileId {
  */
 interface HashedPart extends StagedPiece {
   pin: string;
+  /** The hash of the parts before this one, kept for the recent parts and every CHECKPOINT_EVERY-th. Never updated. */
+  before?: Hash;
 }
 
 /** A SHA-256 over parts 1..k of one upload, and which bytes those were. */
@@ -42,6 +48,8 @@ interface Prefix {
   folder: boolean;
   /** Every pin this prefix made: removed when it is dropped. */
   pins: string[];
+  /** Bytes of parts not sent again read once more, since a part before them was sent again. */
+  reread: number;
 }
 
 /** What a complete may start from: a copy of the hash over its first `sizes.length` pieces. */
@@ -90,15 +98,21 @@ async function hashInto(hash: Hash, path: string, buffer: Buffer): Promise<FileI
  * again is a new file; the one it replaced is unlinked, but stays whole through the pin). A
  * complete uses the prefix only when each piece it staged is the pinned file itself: same device
  * and inode numbers as the pin, checked while both exist (and the same part number, ETag and
- * size). A part sent again to this process drops the prefix and its pins, and hashing starts over.
+ * size). A part sent again to this process takes the prefix back to the state kept before it (or
+ * before an earlier part, for parts far back), drops the pins of the parts from there, and hashing
+ * goes on from there. What a send can make it read is bounded: the part itself, and, over the
+ * upload's life, the bytes the prefix covered once more; a send that would take more stops the
+ * following of the upload, and its complete hashes every piece itself.
  */
 export class PrefixHashes {
   readonly #uploads = new Map<string, Prefix>();
   readonly #limit: number;
+  readonly #onRead: ((bytes: number) => void) | undefined;
 
-  /** `limit`: uploads followed at once (the oldest is forgotten first). */
-  constructor(limit = 256) {
+  /** `limit`: uploads followed at once (the oldest is forgotten first); `onRead`: told the bytes of each part read. */
+  constructor({ limit = 256, onRead }: { limit?: number; onRead?: (bytes: number) => void } = {}) {
     this.#limit = limit;
+    this.#onRead = onRead;
   }
 
   /** Part `partNumber` of the upload in `dir` landed: hash on from where the prefix stands, in the background. */
@@ -107,10 +121,10 @@ export class PrefixHashes {
     prefix.running = prefix.running
       .then(async () => {
         if (!this.#current(dir, prefix)) return;
-        if (await this.#replaced(dir, prefix, partNumber)) {
-          // A part the prefix covers was sent again: its bytes start over from part 1.
-          this.#drop(dir, prefix);
-          this.landed(dir, partNumber);
+        if ((await this.#replaced(dir, prefix, partNumber)) && !(await this.#rewind(prefix, partNumber))) {
+          // Following the upload on would read its bytes over and over: the complete hashes them,
+          // once. The prefix stays in place, unused, so that later sends do not start another.
+          this.#stop(prefix);
           return;
         }
         await this.#advance(dir, prefix);
@@ -132,6 +146,7 @@ export class PrefixHashes {
       broken: false,
       folder: false,
       pins: [],
+      reread: 0,
     };
     this.#uploads.set(dir, prefix);
     return prefix;
@@ -154,6 +169,31 @@ export class PrefixHashes {
     return !now || !sameFile(fileId(now), hashed);
   }
 
+  /**
+   * Part `partNumber`, which the prefix covers, was sent again: takes the prefix back to the last
+   * state kept at or before that part, so hashing goes on from there. The parts after it that were
+   * not sent again are read again: that is allowed, over the upload's life, for as many bytes as
+   * the prefix covered; past that it answers false and the prefix is left as it was.
+   */
+  async #rewind(prefix: Prefix, partNumber: number): Promise<boolean> {
+    const index = partNumber - 1;
+    let from = index;
+    while (from > 0 && !prefix.parts[from]?.before) from -= 1;
+    const kept = prefix.parts[from]?.before;
+    if (!kept) return false;
+    const covered = prefix.parts.reduce((sum, p) => sum + p.size, 0);
+    const again = prefix.parts.slice(from).reduce((sum, p, i) => (from + i === index ? sum : sum + p.size), 0);
+    if (prefix.reread + again > covered) return false;
+    prefix.reread += again;
+    // State and parts change together, with no wait between: a complete sees one or the other.
+    const dropped = prefix.parts.splice(from);
+    prefix.hash = kept;
+    const pins = new Set(dropped.map((p) => p.pin));
+    prefix.pins = prefix.pins.filter((pin) => !pins.has(pin));
+    await Promise.all([...pins].map((pin) => rm(pin, { force: true }).catch(() => undefined)));
+    return true;
+  }
+
   async #advance(dir: string, prefix: Prefix): Promise<void> {
     // A buffer of this run's own: the runs of different uploads read at the same time, and a read
     // still in flight for one would write into the bytes another is hashing.
@@ -169,12 +209,18 @@ export class PrefixHashes {
       // always the hash of exactly the parts listed, whenever a complete looks at it.
       const next = prefix.hash.copy();
       const read = await hashInto(next, pin, buffer);
+      this.#onRead?.(read.size);
       if (read.size !== record.size) {
         prefix.broken = true;
         return;
       }
+      const before = prefix.hash;
       prefix.hash = next;
-      prefix.parts.push({ partNumber, etag: record.etag, size: read.size, dev: read.dev, ino: read.ino, pin });
+      prefix.parts.push({ partNumber, etag: record.etag, size: read.size, dev: read.dev, ino: read.ino, pin, before });
+      // Older states are let go but for every CHECKPOINT_EVERY-th part (part 1's is the first).
+      const old = prefix.parts.length - 1 - RECENT_CHECKPOINTS;
+      const aged = prefix.parts[old];
+      if (aged && old % CHECKPOINT_EVERY !== 0) delete aged.before;
     }
   }
 
@@ -199,9 +245,14 @@ export class PrefixHashes {
     return pin;
   }
 
-  /** Stops following `prefix`; its pins are removed once the hashing under way has ended. */
+  /** Forgets `prefix` and stops following it. */
   #drop(dir: string, prefix: Prefix): void {
     if (this.#uploads.get(dir) === prefix) this.#uploads.delete(dir);
+    this.#stop(prefix);
+  }
+
+  /** Stops following `prefix`, which is not used again; its pins are removed once the hashing under way has ended. */
+  #stop(prefix: Prefix): void {
     prefix.broken = true;
     prefix.running = prefix.running.then(async () => {
       const pins = prefix.pins.splice(0);
@@ -212,14 +263,15 @@ export class PrefixHashes {
   /**
    * The prefix hashed for the upload in `dir`, if its parts are the first pieces a complete is
    * about to assemble, as the very same files: a copy, so that the running state is left alone.
-   * Waits for hashing under way first (and for a run started over by a part sent again). `pieces` are the complete's staged pieces as they were
-   * found before this call; the caller keeps them, unchanged, until it has hashed and published
-   * them. Each is then compared with the pin of the part hashed while the pin still exists: two
-   * links that exist at once with the same numbers are one file, the file that was hashed.
+   * Waits for hashing under way first (a part sent again just before has it go back and read on).
+   * `pieces` are the complete's staged pieces as they were found before this call; the caller
+   * keeps them, unchanged, until it has hashed and published them. Each is then compared with the
+   * pin of the part hashed while the pin still exists: two links that exist at once with the same
+   * numbers are one file, the file that was hashed.
    */
   async prefixFor(dir: string, pieces: readonly StagedPiece[]): Promise<HashedPrefix | undefined> {
     let prefix = this.#uploads.get(dir);
-    // A part sent again just before may have the hashing start over: that run is waited for.
+    // A prefix put in place of this one meanwhile is waited for too.
     for (let restarts = 0; prefix && restarts < 3; restarts += 1) {
       await prefix.running;
       const now = this.#uploads.get(dir);
