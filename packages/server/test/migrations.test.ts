@@ -25,6 +25,7 @@ forEachEngine((engine) => {
     const expected = [
       'access_tokens',
       'blob_candidates',
+      'blob_deletes',
       'blob_gc',
       'files',
       'login_clients',

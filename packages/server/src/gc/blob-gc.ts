@@ -15,6 +15,7 @@ import {
   unmarkDeleting,
 } from './candidates.ts';
 import { readCursor, saveCursor } from './cursor.ts';
+import { deletesKeptMs, pruneDeletes, recordDeleted } from './deletes.ts';
 
 /** What the collection needs: the database, a way to ask BSS, the settings and the clock (ms). */
 export interface BlobGcDeps {
@@ -50,8 +51,10 @@ interface RunTimes {
  * (receipts live one URL lifetime past the upload they vouch for); BSS itself keeps a blob
  * published within its own grace period. Each delete is marked in the database, under the
  * namespace's lock, before it is sent: a grant of that blob asked for meanwhile is refused rather
- * than answered with URLs to a blob about to go. How far the walk got is kept in the database,
- * so each grant is looked at once; a blob granted again later is looked at again in that grant's turn.
+ * than answered with URLs to a blob about to go; once the delete is over, when it was is kept a
+ * while, and a registration proven before then is refused. How far the walk got is kept in the
+ * database, so each grant is looked at once; a blob granted again later is looked at again in
+ * that grant's turn.
  */
 export async function collectBlobs(deps: BlobGcDeps): Promise<BlobGcResult> {
   const { db, config } = deps;
@@ -63,6 +66,7 @@ export async function collectBlobs(deps: BlobGcDeps): Promise<BlobGcResult> {
     staleBefore: new Date(nowMs - DELETE_LEASE_MS).toISOString(),
   };
   await pruneReservations(db, times.now);
+  await pruneDeletes(db, new Date(nowMs - deletesKeptMs(config)).toISOString());
   let deleted = await collectCandidates(deps, times);
 
   const start = (await readCursor(db, WALK)) ?? { createdAt: '', id: '' };
@@ -116,12 +120,28 @@ async function collectOne(
   try {
     outcome = await deps.bss.deleteBlob({ owner: key.namespace, project: key.space, hash: key.hash });
   } catch (error) {
-    await unmarkDeleting(deps.db, key);
+    // The delete may have reached BSS all the same: remembered as done, the blob stays a candidate.
+    await settle(deps, key, 'unknown');
     throw error;
   }
-  if (outcome === 'recent') await unmarkDeleting(deps.db, key);
-  else await dropCandidate(deps.db, key);
+  await settle(deps, key, outcome);
   return outcome;
+}
+
+/**
+ * Ends a delete's mark under the namespace's lock. A delete that may have removed the blob is
+ * remembered with the time it was over (in the same transaction as the mark goes), so a name
+ * proven before it is refused (services/quota.ts `writeIndex`); one BSS kept as too recent, or
+ * that may not have reached it, leaves the blob a candidate.
+ */
+async function settle(deps: BlobGcDeps, blob: BlobKey, outcome: 'deleted' | 'absent' | 'recent' | 'unknown') {
+  const over = new Date(deps.clock()).toISOString();
+  await deps.db.transaction().execute(async (trx) => {
+    await lockNamespaceNamed(trx, blob.namespace);
+    if (outcome !== 'recent') await recordDeleted(trx, blob, over);
+    if (outcome === 'deleted' || outcome === 'absent') await dropCandidate(trx, blob);
+    else await unmarkDeleting(trx, blob);
+  });
 }
 
 /**

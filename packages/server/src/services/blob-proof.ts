@@ -13,18 +13,29 @@ export const receiptSchema = z.object({
   sig: z.string().min(1).max(256),
 });
 
+/** A verified blob's size and media type, and when it was known to be in BSS (ms). */
+export interface ProvenBlob extends BlobStat {
+  provenAt: number;
+}
+
 /**
  * The verified blob's size and media type: from the receipt when one is given (checked with the
  * presign secrets, no call to BSS; a bad or expired one throws bad_signature or
- * expired_signature), otherwise from BSS (`stat`); null when BSS holds no such blob.
+ * expired_signature), otherwise from BSS (`stat`); null when BSS holds no such blob. `provenAt`
+ * is when BSS issued the receipt (it lives PRESIGN_TTL_SECONDS), or when the `stat` was sent.
  */
 export async function provenBlob(
   ctx: ServerContext,
   blob: BlobRef,
   receipt: BlobReceipt | undefined,
-): Promise<BlobStat | null> {
-  if (receipt) return verifyReceipt(ctx.config.presignSecrets, blob, receipt, Math.floor(ctx.clock() / 1000));
-  return ctx.bss.stat(blob);
+): Promise<ProvenBlob | null> {
+  const asked = ctx.clock();
+  if (receipt) {
+    const verified = verifyReceipt(ctx.config.presignSecrets, blob, receipt, Math.floor(asked / 1000));
+    return { ...verified, provenAt: Math.min(asked, (receipt.exp - ctx.config.presignTtlSeconds) * 1000) };
+  }
+  const stat = await ctx.bss.stat(blob);
+  return stat && { ...stat, provenAt: asked };
 }
 
 /** The media type indexed: the verified blob's, unless that is the generic one and the client named another. */

@@ -2,14 +2,13 @@ import { DreamLakeError, NotFoundError } from '@dreamlake/presign';
 import { requireAccess } from '../access.ts';
 import type { AuthUser } from '../auth/authenticate.ts';
 import { mapBounded } from '../bounded.ts';
-import type { BlobStat } from '../bss-client.ts';
 import { nowIso, type ServerContext } from '../context.ts';
 import { findFilesByHashes, findFilesByNames, type StoredFile } from '../db/files.ts';
 import { reservedSizes } from '../db/upload-reservations.ts';
 import { BATCH_MAX_FILES } from '../limits.ts';
 import { type FileView, fileView } from '../views.ts';
 import { type EntryError, entryError, parseBatch, parseEntry } from './batch-entries.ts';
-import { checkProvenSize, indexedContentType, provenBlob } from './blob-proof.ts';
+import { checkProvenSize, indexedContentType, type ProvenBlob, provenBlob } from './blob-proof.ts';
 import { registerFileBody } from './file-index.ts';
 import { writeIndex } from './quota.ts';
 
@@ -63,25 +62,27 @@ export async function registerFiles(
     else toProve.push({ ...entry, previous: before });
   }
 
-  // A hash the space's index already holds was verified when it was first registered: no need to ask BSS again.
+  // A hash the space's index already holds was verified when it was first registered: no need to
+  // ask BSS again. The blob was stored when the index was read; a delete since refuses the write.
   const withoutReceipt = toProve.filter((e) => !e.input.receipt).map((e) => e.input.hash);
+  const readAt = ctx.clock();
   const indexed =
     space && withoutReceipt.length > 0
       ? await findFilesByHashes(ctx.db, space.id, withoutReceipt)
       : new Map<string, StoredFile>();
-  const proofs = await proveAll(ctx, where, toProve, indexed);
+  const proofs = await proveAll(ctx, where, toProve, indexed, readAt);
   const granted = await reservedSizes(
     ctx.db,
     where,
     toProve.filter((e) => !indexed.has(e.input.hash)).map((e) => e.input.hash),
     nowIso(ctx),
   );
-  const writes: Array<Entry & { proven: BlobStat }> = [];
+  const writes: Array<Entry & { proven: ProvenBlob }> = [];
   toProve.forEach((entry, i) => {
     const proof = proofs[i]!;
     const refused = proof instanceof DreamLakeError ? proof : sizeError(ctx, entry, proof, indexed, granted);
     if (refused) answers[entry.index] = entryError(entry.index, refused);
-    else writes.push({ ...entry, proven: proof as BlobStat });
+    else writes.push({ ...entry, proven: proof as ProvenBlob });
   });
   if (writes.length === 0) return { files: answers };
 
@@ -89,6 +90,7 @@ export async function registerFiles(
   const stored = writes.map((w) => ({
     index: w.index,
     previous: w.previous,
+    provenAt: w.proven.provenAt,
     file: {
       namespace: where.namespace,
       space: where.space,
@@ -106,7 +108,7 @@ export async function registerFiles(
     namespace,
     where.space,
     user.id,
-    stored.map(({ file, previous }) => ({ file: { ...file, uploadedBy: user.id, now }, previous })),
+    stored.map(({ file, previous, provenAt }) => ({ file: { ...file, uploadedBy: user.id, now }, provenAt, previous })),
   );
   for (const { index, file } of stored) answers[index] = { index, file, created: true };
   return { files: answers };
@@ -116,7 +118,7 @@ export async function registerFiles(
 function sizeError(
   ctx: ServerContext,
   entry: Entry,
-  proven: BlobStat,
+  proven: ProvenBlob,
   indexed: ReadonlyMap<string, StoredFile>,
   granted: ReadonlyMap<string, number>,
 ): DreamLakeError | null {
@@ -130,21 +132,25 @@ function sizeError(
   }
 }
 
-/** Each entry's verified blob, or the error that entry answers; BSS is asked once per hash. */
+/**
+ * Each entry's verified blob, or the error that entry answers; BSS is asked once per hash. A blob
+ * the index held when read at `readAt` is proven as of then.
+ */
 async function proveAll(
   ctx: ServerContext,
   where: { namespace: string; space: string },
   entries: readonly Entry[],
   indexed: ReadonlyMap<string, StoredFile>,
-): Promise<Array<BlobStat | DreamLakeError>> {
-  const stats = new Map<string, Promise<BlobStat | null>>();
+  readAt: number,
+): Promise<Array<ProvenBlob | DreamLakeError>> {
+  const stats = new Map<string, Promise<ProvenBlob | null>>();
   return mapBounded(entries, STAT_CONCURRENCY, async ({ input }) => {
     const blob = { owner: where.namespace, project: where.space, hash: input.hash };
     try {
-      let proven: BlobStat | null;
+      let proven: ProvenBlob | null;
       const known = indexed.get(input.hash);
       if (input.receipt) proven = await provenBlob(ctx, blob, input.receipt);
-      else if (known) proven = { size: known.size, contentType: known.contentType };
+      else if (known) proven = { size: known.size, contentType: known.contentType, provenAt: readAt };
       else {
         let asked = stats.get(input.hash);
         if (!asked) {

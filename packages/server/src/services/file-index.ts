@@ -54,6 +54,7 @@ export async function registerFile(
         uploadedBy: user.id,
         now: nowIso(ctx),
       },
+      provenAt: stat.provenAt,
       previous: previous || undefined,
     },
   ]);

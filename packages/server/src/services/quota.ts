@@ -6,6 +6,7 @@ import type { DB } from '../db/open.ts';
 import { ensureSpace, type Space } from '../db/spaces.ts';
 import { releaseReservations, reserve, reservedBytes, reservedSizes } from '../db/upload-reservations.ts';
 import { addCandidates, beingDeleted, DELETE_LEASE_MS } from '../gc/candidates.ts';
+import { CLOCK_SKEW_MS, deletedSince, deletesKeptMs } from '../gc/deletes.ts';
 
 /** A grant or a registration asked for while the collection deletes that very blob from BSS: asking again shortly works. */
 export function beingCollected(hash: string): DreamLakeError {
@@ -144,10 +145,45 @@ export async function storedBytesDelta(db: DB, spaceId: string, changes: readonl
   return delta;
 }
 
-/** A name to point at a proven blob, and what it pointed at before. */
+/** A name to point at a proven blob, when the blob was known to be in BSS (ms), and what the name pointed at before. */
 export interface IndexWrite {
   file: Omit<PutFile, 'spaceId'>;
+  provenAt: number;
   previous?: { hash: string; size: number } | undefined;
+}
+
+/** A registration whose blob the collection deleted after it was proven: uploading it again works. */
+function collectedSinceProven(hash: string): DreamLakeError {
+  return new DreamLakeError(
+    'storage_unavailable',
+    `blob ${hash} was collected from storage after it was proven; ask again, and upload it again if storage no longer holds it`,
+  );
+}
+
+/**
+ * Refuses (503 `storage_unavailable`) a write whose blob has a delete on its way to BSS, or was
+ * deleted after, or shortly before (CLOCK_SKEW_MS), its proof was taken, or whose proof is older
+ * than the collection remembers its deletes. Runs under the namespace's lock, which the
+ * collection's mark and record of each delete take too.
+ */
+async function checkStillStored(
+  ctx: ServerContext,
+  trx: DB,
+  where: { namespace: string; space: string },
+  writes: readonly IndexWrite[],
+): Promise<void> {
+  const nowMs = ctx.clock();
+  const hashes = writes.map((w) => w.file.hash);
+  const [deleting] = await beingDeleted(trx, where, hashes, new Date(nowMs - DELETE_LEASE_MS).toISOString());
+  if (deleting) throw beingCollected(deleting);
+  const oldest = Math.min(...writes.map((w) => w.provenAt)) - CLOCK_SKEW_MS;
+  const stale = writes.find((w) => w.provenAt - CLOCK_SKEW_MS < nowMs - deletesKeptMs(ctx.config));
+  if (stale) throw collectedSinceProven(stale.file.hash);
+  const deleted = await deletedSince(trx, where, hashes, new Date(oldest - 1).toISOString());
+  for (const { file, provenAt } of writes) {
+    const at = deleted.get(file.hash);
+    if (at !== undefined && Date.parse(at) >= provenAt - CLOCK_SKEW_MS) throw collectedSinceProven(file.hash);
+  }
 }
 
 /**
@@ -155,8 +191,9 @@ export interface IndexWrite {
  * missing): the quota is checked against the stored bytes and the other grants' bytes (the grants
  * of the blobs registered here stop counting, their bytes now stored), the names are written, and
  * each blob that lost its last name becomes a candidate for the collection. Throws 413 `too_large`
- * over the quota, and 503 `storage_unavailable` for a blob whose delete is on its way to BSS (the
- * collection marks it under the same lock), writing nothing.
+ * over the quota, and 503 `storage_unavailable` for a blob whose delete is on its way to BSS or
+ * was over after the blob was proven (the collection marks and records each delete under the same
+ * lock), writing nothing.
  */
 export async function writeIndex(
   ctx: ServerContext,
@@ -170,9 +207,7 @@ export async function writeIndex(
   const hashes = [...new Set(writes.map((w) => w.file.hash))];
   return ctx.db.transaction().execute(async (trx) => {
     await lockNamespace(trx, namespace.id);
-    const staleBefore = new Date(ctx.clock() - DELETE_LEASE_MS).toISOString();
-    const [deleting] = await beingDeleted(trx, where, hashes, staleBefore);
-    if (deleting) throw beingCollected(deleting);
+    await checkStillStored(ctx, trx, where, writes);
     const space = await ensureSpace(trx, { namespaceId: namespace.id, name: spaceName, createdBy, now });
     const quota = ctx.config.namespaceQuotaBytes;
     if (quota !== null) {
