@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { endSessions } from '../src/db/users.ts';
 import { forEachEngine } from './helpers/engines.ts';
 import { sha256, useHarness } from './helpers/harness.ts';
 
@@ -96,6 +97,24 @@ forEachEngine((engine) => {
     assert.equal((await h.call('DELETE', `/auth/tokens/${mid.id}`, sibling.token)).statusCode, 204);
     assert.equal(await me(leaf.token), 401);
     assert.equal(await me(sibling.token), 200);
+  });
+
+  test('a token minted by a token that ends with its login session ends with that session too, however deep', async () => {
+    const erin = await h.user('erin');
+    const brief = (await mint(erin.token, { name: 'brief' })).json();
+    const child = (await mint(brief.token, { name: 'child' })).json();
+    const grandchild = (await mint(child.token, { name: 'grandchild', password: GOOD })).json();
+    const kept = (await mint(erin.token, { name: 'kept', password: GOOD })).json();
+    for (const t of [brief, child, grandchild, kept]) assert.equal(await me(t.token), 200, t.name);
+    // The session ends, and the process stops before it revoked anything: the tokens still end with it.
+    const { id } = await h.db
+      .selectFrom('users')
+      .select('id')
+      .where('username', '=', erin.name)
+      .executeTakeFirstOrThrow();
+    await endSessions(h.db, id);
+    for (const t of [brief, child, grandchild]) assert.equal(await me(t.token), 401, t.name);
+    assert.equal(await me(kept.token), 200);
   });
 
   test('a read-only token may ask for a batch of download URLs', async () => {

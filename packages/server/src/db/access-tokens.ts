@@ -22,7 +22,10 @@ export async function insertAccessToken(
     expiresAt: string | null;
     /** The token that minted this one, or null (a login session or a password did). */
     parentId: string | null;
-    /** The minting session's token epoch, when the token is to end with that session; else null. */
+    /**
+     * The token epoch of the login session the token is to end with (the minting session's, or the
+     * minting token's own); else null.
+     */
     sessionEpoch: number | null;
     now: string;
   },
@@ -125,6 +128,15 @@ export async function listAccessTokens(db: DB, userId: string): Promise<AccessTo
     .orderBy('created_at')
     .execute();
   return rows.map((row) => ({ ...row, scopes: parseScopes(row.scopes) }));
+}
+
+/**
+ * The login session's token epoch a token ends with (null: none, or no such token): the tokens it
+ * mints end with that session too.
+ */
+export async function sessionEpochOf(db: DB, id: string): Promise<number | null> {
+  const row = await db.selectFrom('access_tokens').select('session_epoch').where('id', '=', id).executeTakeFirst();
+  return row?.session_epoch == null ? null : Number(row.session_epoch);
 }
 
 /** Whether a token is still unrevoked. */

@@ -4,7 +4,7 @@ import * as accounts from './migrations/2026-11-30-001-accounts.ts';
 import * as blobGc from './migrations/2026-11-30-002-blob-gc.ts';
 import * as quota from './migrations/2026-12-06-001-quota.ts';
 import * as tokens from './migrations/2026-12-06-002-tokens.ts';
-import * as blobDeletes from './migrations/2026-12-06-003-blob-deletes.ts';
+import * as deletesLineage from './migrations/2026-12-06-003-deletes-lineage.ts';
 
 /** Every migration, by name, in order. Listed here rather than read from disk so any runner works. */
 export const migrations: Readonly<Record<string, Migration>> = {
@@ -13,7 +13,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '2026-11-30-002-blob-gc': blobGc,
   '2026-12-06-001-quota': quota,
   '2026-12-06-002-tokens': tokens,
-  '2026-12-06-003-blob-deletes': blobDeletes,
+  '2026-12-06-003-deletes-lineage': deletesLineage,
 };
 
 // biome-ignore lint/suspicious/noExplicitAny: migrations run before any schema type applies (Kysely's own convention)

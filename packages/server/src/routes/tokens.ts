@@ -6,7 +6,13 @@ import { type Credential, caller } from '../auth/authenticate.ts';
 import { SCOPES } from '../auth/scopes.ts';
 import { hashAccessToken, newAccessToken } from '../auth/tokens.ts';
 import { nowIso, type ServerContext } from '../context.ts';
-import { insertAccessToken, isTokenUnrevoked, listAccessTokens, revokeAccessToken } from '../db/access-tokens.ts';
+import {
+  insertAccessToken,
+  isTokenUnrevoked,
+  listAccessTokens,
+  revokeAccessToken,
+  sessionEpochOf,
+} from '../db/access-tokens.ts';
 import { NO_NUL } from '../names.ts';
 import { confirmPassword } from '../services/accounts.ts';
 
@@ -72,8 +78,14 @@ export function tokenRoutes(app: FastifyInstance, ctx: ServerContext): void {
     if (body.password !== undefined) await confirmPassword(ctx, user, body.password, request.ip);
     const token = newAccessToken();
     const parentId = minter.kind === 'token' ? minter.tokenId : null;
-    // A login session's token without the password given again ends with that session.
-    const sessionEpoch = minter.kind === 'session' && body.password === undefined ? minter.epoch : null;
+    // A login session's token without the password given again ends with that session, and so
+    // does every token minted from it (the password lifts no limit for a token's children).
+    const sessionEpoch =
+      minter.kind === 'session'
+        ? body.password === undefined
+          ? minter.epoch
+          : null
+        : await sessionEpochOf(ctx.db, minter.tokenId);
     const stored = await insertAccessToken(ctx.db, {
       userId: user.id,
       name: body.name,

@@ -83,8 +83,10 @@ export async function logout(ctx: ServerContext, caller: AuthUser): Promise<void
     await revokeAccessToken(ctx.db, caller.id, caller.credential.tokenId, nowIso(ctx));
     return;
   }
-  const epoch = await endSessions(ctx.db, caller.id);
-  await revokeSessionTokens(ctx.db, caller.id, epoch, nowIso(ctx));
+  await ctx.db.transaction().execute(async (trx) => {
+    const epoch = await endSessions(trx, caller.id);
+    await revokeSessionTokens(trx, caller.id, epoch, nowIso(ctx));
+  });
 }
 
 /** Sign-up, when the configuration allows it; counted per client (an IPv6 /64 is one) before the password is hashed. */
