@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { StoredFile } from './files.ts';
+import { fileQuery, type StoredFile, toFile } from './files.ts';
 import type { DB } from './open.ts';
 
 export interface FilePageQuery {
@@ -21,20 +21,7 @@ export async function listFilesPage(
   spaceId: string,
   page: FilePageQuery,
 ): Promise<{ files: StoredFile[]; more: boolean }> {
-  let query = db
-    .selectFrom('files')
-    .innerJoin('users', 'users.id', 'files.uploaded_by')
-    .select([
-      'files.id as id',
-      'files.name as name',
-      'files.type as type',
-      'files.size as size',
-      'files.content_type as contentType',
-      'files.hash as hash',
-      'users.username as uploadedBy',
-      'files.created_at as createdAt',
-    ])
-    .where('files.space_id', '=', spaceId);
+  let query = fileQuery(db).where('files.space_id', '=', spaceId);
   if (page.after !== undefined) query = query.where('files.name', '>', page.after);
   if (page.prefix) {
     // Characters, as both engines count them in substr (code points, not UTF-16 units).
@@ -46,5 +33,5 @@ export async function listFilesPage(
     .limit(page.limit + 1)
     .execute();
   const more = rows.length > page.limit;
-  return { files: rows.slice(0, page.limit).map((row) => ({ ...row, size: Number(row.size) })), more };
+  return { files: rows.slice(0, page.limit).map(toFile), more };
 }

@@ -14,7 +14,8 @@ export interface StoredFile {
   createdAt: string;
 }
 
-function query(db: DB) {
+/** The columns of a file as the API shows it, its uploader's name joined in. */
+export function fileQuery(db: DB) {
   return db
     .selectFrom('files')
     .innerJoin('users', 'users.id', 'files.uploaded_by')
@@ -31,10 +32,13 @@ function query(db: DB) {
 }
 
 type Row = Omit<StoredFile, 'size'> & { size: number | string };
-const toFile = (row: Row): StoredFile => ({ ...row, size: Number(row.size) });
+export const toFile = (row: Row): StoredFile => ({ ...row, size: Number(row.size) });
 
 export async function findFileByName(db: DB, spaceId: string, name: string): Promise<StoredFile | undefined> {
-  const row = await query(db).where('files.space_id', '=', spaceId).where('files.name', '=', name).executeTakeFirst();
+  const row = await fileQuery(db)
+    .where('files.space_id', '=', spaceId)
+    .where('files.name', '=', name)
+    .executeTakeFirst();
   return row && toFile(row);
 }
 
@@ -50,7 +54,7 @@ export async function findFilesByHashes(
 ): Promise<Map<string, StoredFile>> {
   const found = new Map<string, StoredFile>();
   for (const slice of chunks([...new Set(hashes)], IN_LIST_CHUNK)) {
-    const rows = await query(db).where('files.space_id', '=', spaceId).where('files.hash', 'in', slice).execute();
+    const rows = await fileQuery(db).where('files.space_id', '=', spaceId).where('files.hash', 'in', slice).execute();
     for (const row of rows) {
       const first = found.get(row.hash);
       if (!first || row.name < first.name) found.set(row.hash, toFile(row));
@@ -67,7 +71,7 @@ export async function findFilesByNames(
 ): Promise<Map<string, StoredFile>> {
   const found = new Map<string, StoredFile>();
   for (const slice of chunks([...new Set(names)], IN_LIST_CHUNK)) {
-    const rows = await query(db).where('files.space_id', '=', spaceId).where('files.name', 'in', slice).execute();
+    const rows = await fileQuery(db).where('files.space_id', '=', spaceId).where('files.name', 'in', slice).execute();
     for (const row of rows) found.set(row.name, toFile(row));
   }
   return found;
@@ -118,11 +122,6 @@ export async function blobIndexed(db: DB, blob: { namespace: string; space: stri
     .limit(1)
     .executeTakeFirst();
   return row !== undefined;
-}
-
-export async function listFiles(db: DB, spaceId: string): Promise<StoredFile[]> {
-  const rows = await query(db).where('files.space_id', '=', spaceId).orderBy('files.name').execute();
-  return rows.map(toFile);
 }
 
 export interface PutFile {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { requireAccess, requireSpaceRole } from '../access.ts';
 import type { AuthUser } from '../auth/authenticate.ts';
 import { nowIso, type ServerContext } from '../context.ts';
-import { findFileByName, listFiles } from '../db/files.ts';
+import { findFileByName } from '../db/files.ts';
 import { reservedSizes } from '../db/upload-reservations.ts';
 import { assetTypeSchema, contentTypeSchema, fileNameSchema, hashSchema } from '../names.ts';
 import { blobUrl } from '../signing.ts';
@@ -61,15 +61,6 @@ export async function registerFile(
   const file = await findFileByName(ctx.db, target.id, input.name);
   if (!file) throw new Error('registered file is missing');
   return { created: true, file: fileView(where.namespace, where.space, file) };
-}
-
-export async function listSpaceFiles(
-  ctx: ServerContext,
-  user: AuthUser,
-  where: { namespace: string; space: string },
-): Promise<FileView[]> {
-  const { space } = await requireSpaceRole(ctx.db, user.id, where.namespace, where.space, 'reader');
-  return (await listFiles(ctx.db, space.id)).map((f) => fileView(where.namespace, where.space, f));
 }
 
 export const downloadQuery = z.object({ name: fileNameSchema });
