@@ -6,15 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import type { FastifyInstance } from 'fastify';
-import { buildBssApp } from '../src/app.ts';
 import { blobKey } from '../src/storage/keys.ts';
-import { createS3Storage, type S3Storage } from '../src/storage/s3/index.ts';
-import { MiB, sha256, signedQuery, singlePath, tempDir, testConfig } from './helpers.ts';
-import { createTestBucket, readS3TestConfig, S3_SKIP_REASON, s3EnvVars, type TestBucket } from './storage-s3-env.ts';
+import { MiB, sha256, signedQuery, singlePath } from './helpers.ts';
+import { useS3App } from './s3-app.ts';
+import { readS3TestConfig, S3_SKIP_REASON } from './storage-s3-env.ts';
 
 const base = readS3TestConfig();
 const owner = 'hugo';
@@ -36,31 +34,14 @@ function grantPaths(grant: Grant) {
 }
 
 describe('multipart steps on S3 and single-shot staging keys', { skip: base ? false : S3_SKIP_REASON }, () => {
-  let bucket: TestBucket;
-  let storage: S3Storage;
-  let app: FastifyInstance;
-  let removeDir: () => Promise<void>;
+  const s3 = useS3App(base!);
 
-  before(async () => {
-    bucket = await createTestBucket(base!);
-    storage = await createS3Storage(bucket.config);
-    const temp = await tempDir();
-    removeDir = temp.remove;
-    app = await buildBssApp({ config: testConfig(temp.dir, s3EnvVars(bucket.config)), storage });
-  });
-  after(async () => {
-    await app?.close();
-    await storage?.close();
-    await bucket?.destroy();
-    await removeDir?.();
-  });
-
-  /** A file whose single-shot body is staged in the bucket, as a client with a batch grant leaves it. */
+  /** A file whose single-shot body is staged in the s3.bucket, as a client with a batch grant leaves it. */
   async function staged(size = MiB) {
     const data = randomBytes(size);
     const grant = { owner, project, hash: sha256(data), size };
     const paths = grantPaths(grant);
-    const begin = await app.inject({ method: 'POST', url: paths.single, payload: { contentType: 'video/mp4' } });
+    const begin = await s3.app.inject({ method: 'POST', url: paths.single, payload: { contentType: 'video/mp4' } });
     assert.equal(begin.statusCode, 200, begin.body);
     const { url, headers, key } = begin.json() as { url: string; headers: Record<string, string>; key: string };
     const put = (body: Buffer) => fetch(url, { method: 'PUT', body: new Uint8Array(body), headers });
@@ -70,8 +51,8 @@ describe('multipart steps on S3 and single-shot staging keys', { skip: base ? fa
 
   async function blobBytes(grant: Grant): Promise<Buffer | null> {
     try {
-      const object = await bucket.client.send(
-        new GetObjectCommand({ Bucket: bucket.config.bucket, Key: blobKey(grant) }),
+      const object = await s3.bucket.client.send(
+        new GetObjectCommand({ Bucket: s3.bucket.config.bucket, Key: blobKey(grant) }),
       );
       return Buffer.from(await object.Body!.transformToByteArray());
     } catch (error) {
@@ -84,25 +65,25 @@ describe('multipart steps on S3 and single-shot staging keys', { skip: base ? fa
     const { grant, paths, key } = await staged();
     const upload = { uploadId: 'x', key };
     const answers = [
-      await app.inject({
+      await s3.app.inject({
         method: 'POST',
         url: paths.complete,
         payload: { ...upload, parts: [{ partNumber: 1, etag: 'e' }] },
       }),
-      await app.inject({
+      await s3.app.inject({
         method: 'POST',
         url: paths.parts,
         payload: { ...upload, partNumbers: [1], contentLength: { '1': grant.size } },
       }),
-      await app.inject({ method: 'GET', url: `${paths.partsDone}&${new URLSearchParams(upload)}` }),
-      await app.inject({ method: 'POST', url: paths.abort, payload: upload }),
+      await s3.app.inject({ method: 'GET', url: `${paths.partsDone}&${new URLSearchParams(upload)}` }),
+      await s3.app.inject({ method: 'POST', url: paths.abort, payload: upload }),
     ];
     for (const [i, res] of answers.entries()) {
       assert.equal(res.statusCode, 403, `step ${i}: ${res.body}`);
       assert.equal(res.json().error.code, 'scope_mismatch');
     }
     assert.equal(await blobBytes(grant), null, 'nothing is published from the staging key');
-    assert.deepEqual(await bucket.keys(key), [key], 'the staged object is left for its own complete');
+    assert.deepEqual(await s3.bucket.keys(key), [key], 'the staged object is left for its own complete');
   });
 
   test('keys BSS keeps for itself, or of another scope, are refused as well', async () => {
@@ -114,7 +95,7 @@ describe('multipart steps on S3 and single-shot staging keys', { skip: base ? fa
       `${folder.replace(grant.hash, 'cd'.repeat(32))}${'ab'.repeat(12)}`,
       `blobs/${owner}/${project}/${grant.hash}`,
     ]) {
-      const res = await app.inject({
+      const res = await s3.app.inject({
         method: 'POST',
         url: paths.complete,
         payload: { uploadId: 'x', key: other, parts: [{ partNumber: 1, etag: 'e' }] },
@@ -134,7 +115,7 @@ describe('multipart steps on S3 and single-shot staging keys', { skip: base ? fa
       const { data, grant, paths, key, put } = await staged();
       const started = Date.now();
       let running = true;
-      const complete = app
+      const complete = s3.app
         .inject({
           method: 'POST',
           url: paths.complete,

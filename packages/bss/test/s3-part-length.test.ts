@@ -6,12 +6,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import { after, before, describe, test } from 'node:test';
-import type { FastifyInstance } from 'fastify';
-import { buildBssApp } from '../src/app.ts';
-import { createS3Storage, type S3Storage } from '../src/storage/s3/index.ts';
-import { MiB, sha256, signedQuery, tempDir, testConfig } from './helpers.ts';
-import { createTestBucket, readS3TestConfig, S3_SKIP_REASON, s3EnvVars, type TestBucket } from './storage-s3-env.ts';
+import { describe, test } from 'node:test';
+import { MiB, sha256, signedQuery } from './helpers.ts';
+import { useS3App } from './s3-app.ts';
+import { readS3TestConfig, S3_SKIP_REASON } from './storage-s3-env.ts';
 
 const base = readS3TestConfig();
 const owner = 'hugo';
@@ -41,33 +39,16 @@ const put = async (url: string, body: Buffer) =>
   (await fetch(url, { method: 'PUT', body: new Uint8Array(body) })).status;
 
 describe('S3 part URLs bound to the planned part length', { skip: base ? false : S3_SKIP_REASON }, () => {
-  let bucket: TestBucket;
-  let storage: S3Storage;
-  let app: FastifyInstance;
-  let removeDir: () => Promise<void>;
-
-  before(async () => {
-    bucket = await createTestBucket(base!);
-    storage = await createS3Storage(bucket.config);
-    const temp = await tempDir();
-    removeDir = temp.remove;
-    app = await buildBssApp({ config: testConfig(temp.dir, s3EnvVars(bucket.config)), storage });
-  });
-  after(async () => {
-    await app?.close();
-    await storage?.close();
-    await bucket?.destroy();
-    await removeDir?.();
-  });
+  const s3 = useS3App(base!);
 
   async function init(paths: ReturnType<typeof grantPaths>) {
-    const res = await app.inject({ method: 'POST', url: paths.init, payload: { contentType: 'video/mp4' } });
+    const res = await s3.app.inject({ method: 'POST', url: paths.init, payload: { contentType: 'video/mp4' } });
     assert.equal(res.statusCode, 200, res.body);
     return res.json() as { uploadId: string; key: string };
   }
 
   async function partUrls(paths: ReturnType<typeof grantPaths>, body: object) {
-    return app.inject({ method: 'POST', url: paths.parts, payload: body });
+    return s3.app.inject({ method: 'POST', url: paths.parts, payload: body });
   }
 
   test('a 1-byte grant gets a part URL for one byte only: S3 refuses a longer, shorter or chunked body', async () => {
@@ -89,7 +70,7 @@ describe('S3 part URLs bound to the planned part length', { skip: base ? false :
     assert.notEqual(await put(url, randomBytes(MiB)), 200, 'a 1 MiB body');
     assert.notEqual(await put(url, Buffer.alloc(0)), 200, 'an empty body');
     assert.notEqual(await chunkedPut(url, Buffer.from('xy')), 200, 'a chunked body');
-    const listed = await app.inject({
+    const listed = await s3.app.inject({
       method: 'GET',
       url: `/files/upload/multipart/parts-done?${signedQuery('upload-parts-done', { owner, project, hash: sha256(Buffer.from('x')), size: '1' })}&${new URLSearchParams(upload)}`,
     });
@@ -124,14 +105,14 @@ describe('S3 part URLs bound to the planned part length', { skip: base ? false :
   });
 
   test('an init whose URL states no size is refused (400): nothing would bound its parts', async () => {
-    const res = await app.inject({
+    const res = await s3.app.inject({
       method: 'POST',
       url: grantPaths('cd'.repeat(32)).init,
       payload: { contentType: 'video/mp4', size: 10 },
     });
     assert.equal(res.statusCode, 400, res.body);
     assert.equal(res.json().error.code, 'invalid_request');
-    const opened = (await bucket.multipartKeys()).filter((key) => key.includes('cd'.repeat(32)));
+    const opened = (await s3.bucket.multipartKeys()).filter((key) => key.includes('cd'.repeat(32)));
     assert.deepEqual(opened, [], 'no upload was opened');
   });
 });

@@ -1,37 +1,18 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { verifyReceipt } from '@dreamlake/presign';
-import type { FastifyInstance } from 'fastify';
-import { buildBssApp } from '../src/app.ts';
-import { createS3Storage, type S3Storage } from '../src/storage/s3/index.ts';
-import { SECRET, sha256, singlePath, tempDir, testConfig } from './helpers.ts';
-import { createTestBucket, readS3TestConfig, S3_SKIP_REASON, s3EnvVars, type TestBucket } from './storage-s3-env.ts';
+import { SECRET, sha256, singlePath } from './helpers.ts';
+import { useS3App } from './s3-app.ts';
+import { readS3TestConfig, S3_SKIP_REASON } from './storage-s3-env.ts';
 
 const base = readS3TestConfig();
 const owner = 'hugo';
 const project = 'clips';
 
 describe('single-shot uploads through BSS on S3', { skip: base ? false : S3_SKIP_REASON }, () => {
-  let bucket: TestBucket;
-  let storage: S3Storage;
-  let app: FastifyInstance;
-  let removeDir: () => Promise<void>;
-
-  before(async () => {
-    bucket = await createTestBucket(base!);
-    storage = await createS3Storage(bucket.config);
-    const temp = await tempDir();
-    removeDir = temp.remove;
-    app = await buildBssApp({ config: testConfig(temp.dir, s3EnvVars(bucket.config)), storage });
-  });
-  after(async () => {
-    await app?.close();
-    await storage?.close();
-    await bucket?.destroy();
-    await removeDir?.();
-  });
+  const s3 = useS3App(base!);
 
   function file(size = 40_000) {
     const data = randomBytes(size);
@@ -41,7 +22,7 @@ describe('single-shot uploads through BSS on S3', { skip: base ? false : S3_SKIP
   }
 
   async function stage(path: string, contentType = 'video/mp4') {
-    const res = await app.inject({ method: 'POST', url: path, payload: { contentType } });
+    const res = await s3.app.inject({ method: 'POST', url: path, payload: { contentType } });
     assert.equal(res.statusCode, 200, res.body);
     return res.json() as { mode: string; url: string; headers: Record<string, string>; key: string; expiresAt: string };
   }
@@ -55,9 +36,9 @@ describe('single-shot uploads through BSS on S3', { skip: base ? false : S3_SKIP
     assert.ok(Date.parse(staged.expiresAt) > Date.now());
     const put = await fetch(staged.url, { method: 'PUT', body: new Uint8Array(f.data), headers: staged.headers });
     assert.equal(put.status, 200, await put.text());
-    assert.equal(await storage.stat(f.scope), null, 'nothing is visible before complete');
+    assert.equal(await s3.storage.stat(f.scope), null, 'nothing is visible before complete');
 
-    const done = await app.inject({ method: 'POST', url: f.completePath, payload: { key: staged.key } });
+    const done = await s3.app.inject({ method: 'POST', url: f.completePath, payload: { key: staged.key } });
     assert.equal(done.statusCode, 200, done.body);
     const { receipt, ...answer } = done.json();
     assert.deepEqual(answer, {
@@ -71,8 +52,8 @@ describe('single-shot uploads through BSS on S3', { skip: base ? false : S3_SKIP
       size: f.data.length,
       contentType: 'video/mp4',
     });
-    assert.deepEqual(await bucket.keys(`uploads/${owner}/${project}/${f.scope.hash}/`), []);
-    const again = await app.inject({ method: 'POST', url: f.completePath, payload: { key: staged.key } });
+    assert.deepEqual(await s3.bucket.keys(`uploads/${owner}/${project}/${f.scope.hash}/`), []);
+    const again = await s3.app.inject({ method: 'POST', url: f.completePath, payload: { key: staged.key } });
     assert.equal(again.statusCode, 200, 'a retried complete answers the blob');
   });
 
@@ -84,8 +65,8 @@ describe('single-shot uploads through BSS on S3', { skip: base ? false : S3_SKIP
     assert.equal((await send(f.data.subarray(1), staged.headers)).status, 403, 'shorter');
     assert.equal((await send(Buffer.concat([f.data, Buffer.from('!')]), staged.headers)).status, 403, 'longer');
     assert.equal((await send(f.data, { 'content-type': 'text/html' })).status, 403, 'another content type');
-    assert.deepEqual(await bucket.keys(staged.key), []);
-    const none = await app.inject({ method: 'POST', url: f.completePath, payload: { key: staged.key } });
+    assert.deepEqual(await s3.bucket.keys(staged.key), []);
+    const none = await s3.app.inject({ method: 'POST', url: f.completePath, payload: { key: staged.key } });
     assert.equal(none.statusCode, 404);
     assert.equal(none.json().error.code, 'not_found');
   });
@@ -100,19 +81,19 @@ describe('single-shot uploads through BSS on S3', { skip: base ? false : S3_SKIP
       const f = file();
       const staged = await stage(f.path);
       // Written behind BSS's back, as a store that ignored the signed length would.
-      await bucket.client.send(
+      await s3.bucket.client.send(
         new PutObjectCommand({
-          Bucket: bucket.config.bucket,
+          Bucket: s3.bucket.config.bucket,
           Key: staged.key,
           Body: c.bytes(f.data),
           ContentType: 'video/mp4',
         }),
       );
-      const res = await app.inject({ method: 'POST', url: f.completePath, payload: { key: staged.key } });
+      const res = await s3.app.inject({ method: 'POST', url: f.completePath, payload: { key: staged.key } });
       assert.equal(res.statusCode, c.status, res.body);
       assert.equal(res.json().error.code, c.code);
-      assert.deepEqual(await bucket.keys(staged.key), [], `${c.code}: the staged object was deleted`);
-      assert.equal(await storage.stat(f.scope), null);
+      assert.deepEqual(await s3.bucket.keys(staged.key), [], `${c.code}: the staged object was deleted`);
+      assert.equal(await s3.storage.stat(f.scope), null);
     }
   });
 
@@ -125,7 +106,7 @@ describe('single-shot uploads through BSS on S3', { skip: base ? false : S3_SKIP
       staged.key.replace(f.scope.hash, other.scope.hash),
       staged.key.replace('/single-', '/multi-'),
     ]) {
-      const res = await app.inject({ method: 'POST', url: f.completePath, payload: { key } });
+      const res = await s3.app.inject({ method: 'POST', url: f.completePath, payload: { key } });
       assert.equal(res.statusCode, 403, key);
       assert.equal(res.json().error.code, 'scope_mismatch');
     }
@@ -133,7 +114,7 @@ describe('single-shot uploads through BSS on S3', { skip: base ? false : S3_SKIP
 
   test('PUT to BSS on S3 is 409 conflict before the body is read; the store URL never outlives the signed one', async () => {
     const f = file();
-    const res = await app.inject({
+    const res = await s3.app.inject({
       method: 'PUT',
       url: f.path,
       payload: f.data,
