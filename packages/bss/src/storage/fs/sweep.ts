@@ -12,6 +12,11 @@ async function entries(dir: string): Promise<string[]> {
   }
 }
 
+function isBusy(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'EBUSY';
+}
+
 /**
  * When the upload in `dir` was last active: the latest change to its records, parts and part
  * bodies (a long upload that still receives parts is not stale), or null when it is gone.
@@ -32,12 +37,22 @@ async function lastActivity(dir: string): Promise<number | null> {
   return Math.max(...times);
 }
 
+/** How a sweep removes a folder and all below it (a seam for tests). */
+export type RemoveTree = (path: string) => Promise<void>;
+const removeTree: RemoveTree = (path) => rm(path, { recursive: true, force: true });
+
 /**
  * Removes every upload last active before `olderThan` (open ones count; completed ones are only
  * tombstones and are removed silently), leftovers of interrupted assemblies, and then-empty
- * folders. Answers how many open uploads it removed.
+ * folders. Answers how many open uploads it removed. An upload written to while it is removed (a
+ * late complete or part makes a file in it: ENOTEMPTY) is left for the next pass, and the pass
+ * goes on with the others.
  */
-export async function sweepUploads(layout: FsLayout, olderThan: Date): Promise<number> {
+export async function sweepUploads(
+  layout: FsLayout,
+  olderThan: Date,
+  remove: RemoveTree = removeTree,
+): Promise<number> {
   const limit = olderThan.getTime();
   let removed = 0;
   const root = layout.uploadsDir;
@@ -50,7 +65,12 @@ export async function sweepUploads(layout: FsLayout, olderThan: Date): Promise<n
           const active = await lastActivity(dir);
           if (active === null || active >= limit) continue;
           const open = (await readJson(join(dir, META))) !== null;
-          await rm(dir, { recursive: true, force: true });
+          try {
+            await remove(dir);
+          } catch (error) {
+            if (isBusy(error)) continue;
+            throw error;
+          }
           if (open) removed += 1;
         }
         for (const dir of [hashDir, join(root, owner, project), join(root, owner)]) {
