@@ -22,6 +22,16 @@ process.once('SIGINT', () => {
   process.exit(130);
 });
 
+// A reader that stops early (`dreamlake ls alice/robot | head -2`) closes the pipe: end quietly with
+// the status a closed pipe gives ls or cat (128 + SIGPIPE), not a stack trace. Anything an upload or
+// download recorded so far is kept, and running it again resumes.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error.code === 'EPIPE') process.exit(141);
+    throw error;
+  });
+}
+
 const src = fileURLToPath(new URL('../src/', import.meta.url));
 const built = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 
