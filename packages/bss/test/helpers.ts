@@ -135,6 +135,13 @@ export const md5hex = (data: Buffer) => createHash('md5').update(data).digest('h
 
 export const MiB = 1024 * 1024;
 
+/** A copy of `data` with its first byte flipped: always other bytes of the same length. */
+export function flipFirst(data: Buffer): Buffer {
+  const copy = Buffer.from(data);
+  copy[0] = (copy[0] ?? 0) ^ 0xff;
+  return copy;
+}
+
 /** Splits data into 5 MiB parts (the last shorter). */
 export function split(data: Buffer, partSize = 5 * MiB): Buffer[] {
   const parts: Buffer[] = [];
