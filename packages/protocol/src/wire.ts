@@ -178,3 +178,70 @@ export type SingleBegin =
 
 /** `POST /downloads/batch`: one entry per name asked, in order. */
 export type DownloadBatchEntry = { index: number } & (DownloadGrant | ErrorAnswer);
+
+/** Who made a snapshot, when, and what it changed against its parent. */
+export interface SnapshotView {
+  namespace: string;
+  space: string;
+  version: number;
+  /** The version before it (null for the first). */
+  parent: number | null;
+  author: string;
+  message: string;
+  createdAt: string;
+  counts: { added: number; changed: number; removed: number };
+  /** Entries of the snapshot, and their bytes. */
+  files: number;
+  bytes: number;
+  /** SHA-256 of the manifest's canonical serialisation (docs/protocol.md); absent while not computed yet. */
+  manifestHash?: string;
+}
+
+/** The server's Ed25519 signature over `signed` (a JSON text naming the snapshot and its manifestHash). */
+export interface SnapshotReceipt {
+  alg: 'Ed25519';
+  keyId: string;
+  /** The exact UTF-8 JSON text that was signed. */
+  signed: string;
+  /** base64url of the 64-byte signature. */
+  signature: string;
+}
+
+/** `POST …/commits`, and each batch of `POST …/drafts/{id}/entries`: the changes to apply. */
+export interface CommitChanges {
+  /** Names to point at verified blobs (as `POST …/files`). */
+  puts?: RegisterRequest[];
+  /** Names to remove (each must be in head when committed). */
+  deletes?: string[];
+  /** Prefixes whose every name is removed (applied before the puts). */
+  deletePrefixes?: string[];
+}
+
+/** `POST …/commits`: the changes, with a message and the version they were made against. */
+export interface CommitRequest extends CommitChanges {
+  message?: string;
+  /** The head the changes were made against; omitted: whatever head is (no conflict check). */
+  parent?: number;
+}
+
+/** `POST …/commits`, `POST …/drafts/{id}/commit`, `POST …/restore`: the snapshot made, or head when nothing changed (`created: false`; null while the space has no snapshot). */
+export interface CommitAnswer {
+  created: boolean;
+  snapshot: SnapshotView | null;
+}
+
+/** An open draft (`POST …/drafts`). */
+export interface DraftView {
+  id: string;
+  parent: number | null;
+  expiresAt: string;
+}
+
+/** One name that differs between two versions (`GET …/diff`). */
+export interface DiffEntry {
+  name: string;
+  change: 'added' | 'changed' | 'removed';
+  /** The entry at the older version (changed, removed) and at the newer one (added, changed). */
+  before?: { hash: string; size: number; type: string; contentType: string };
+  after?: { hash: string; size: number; type: string; contentType: string };
+}

@@ -28,12 +28,16 @@ forEachEngine((engine) => {
       'blob_candidates',
       'blob_deletes',
       'blob_gc',
+      'draft_entries',
+      'drafts',
+      'file_history',
       'files',
       'login_clients',
       'login_failures',
       'memberships',
       'namespaces',
       'signup_attempts',
+      'snapshots',
       'spaces',
       'upload_grants',
       'upload_reservations',
@@ -47,6 +51,46 @@ forEachEngine((engine) => {
     await migrateToLatest(db);
     assert.deepEqual(await tables(), expected);
     await sql`select count(*) from files`.execute(db);
+  });
+
+  test('the files of a space indexed before versioning become its snapshot 1; an empty space has none', async () => {
+    const migrator = new Migrator({ db, provider: { getMigrations: async () => ({ ...migrations }) } });
+    await migrateToNothing(db);
+    assert.equal((await migrator.migrateTo('2026-12-06-003-deletes-lineage')).error, undefined);
+    const now = '2026-12-06T12:00:00.000Z';
+    await sql`insert into users (id, username, password_hash, created_at) values ('u1', 'erin', 'x', ${now})`.execute(
+      db,
+    );
+    await sql`insert into namespaces (id, name, kind, created_at) values ('n1', 'erin', 'user', ${now})`.execute(db);
+    for (const space of ['full', 'empty'])
+      await sql`insert into spaces (id, namespace_id, name, created_by, created_at) values (${space}, 'n1', ${space}, 'u1', ${now})`.execute(
+        db,
+      );
+    for (let i = 0; i < 300; i += 1)
+      await sql`insert into files (id, space_id, name, type, size, content_type, hash, uploaded_by, created_at, updated_at)
+        values (${`f${i}`}, 'full', ${`frames/${i}.png`}, 'image', ${i + 1}, 'image/png', ${String(i).padStart(64, '0')}, 'u1', ${now}, ${now})`.execute(
+        db,
+      );
+    assert.equal((await migrateToLatest(db)).error, undefined);
+    const heads = await sql<{
+      name: string;
+      head_version: number;
+    }>`select name, head_version from spaces order by name`.execute(db);
+    assert.deepEqual(
+      heads.rows.map((r) => [r.name, Number(r.head_version)]),
+      [
+        ['empty', 0],
+        ['full', 1],
+      ],
+    );
+    const snapshots = await sql<{ space_id: string; version: number; files: number; bytes: number; added: number }>`
+      select space_id, version, files, bytes, added from snapshots`.execute(db);
+    assert.deepEqual(
+      snapshots.rows.map((r) => [r.space_id, Number(r.version), Number(r.files), Number(r.bytes), Number(r.added)]),
+      [['full', 1, 300, (300 * 301) / 2, 300]],
+    );
+    const versions = await sql<{ n: number }>`select count(*) as n from files where from_version = 1`.execute(db);
+    assert.equal(Number(versions.rows[0]?.n), 300);
   });
 
   test('tokens minted before by a token that ends with a login session are made to end with it, however deep', async () => {

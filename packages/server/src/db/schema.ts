@@ -35,6 +35,8 @@ export interface SpacesTable {
   name: string;
   created_by: string;
   created_at: string;
+  /** The newest snapshot's version; 0 while the space has none. */
+  head_version: ColumnType<number, number | undefined, number>;
 }
 
 export interface FilesTable {
@@ -48,6 +50,68 @@ export interface FilesTable {
   uploaded_by: string;
   created_at: string;
   updated_at: string;
+  /** The version that wrote this entry of head. */
+  from_version: ColumnType<number, number | undefined, number>;
+}
+
+/** An entry head no longer has, with the versions it was part of: `from_version` <= v < `to_version`. */
+export interface FileHistoryTable {
+  space_id: string;
+  name: string;
+  from_version: number;
+  to_version: number;
+  type: string;
+  size: BigIntColumn;
+  content_type: string;
+  hash: string;
+  uploaded_by: string;
+  created_at: string;
+}
+
+/** One version of a space. */
+export interface SnapshotsTable {
+  space_id: string;
+  version: number;
+  parent: number | null;
+  /** The user id of who committed it. */
+  author: string;
+  message: ColumnType<string, string | undefined, string>;
+  created_at: string;
+  added: BigIntColumn;
+  changed: BigIntColumn;
+  removed: BigIntColumn;
+  /** Entries of the snapshot, and their bytes (a blob named twice counts twice). */
+  files: BigIntColumn;
+  bytes: BigIntColumn;
+  /** Filled in when first computed. */
+  manifest_hash: ColumnType<string | null, string | null | undefined, string | null>;
+  /** When the retention dropped the snapshot's entries. */
+  dropped_at: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** A commit being built in batches. */
+export interface DraftsTable {
+  id: string;
+  namespace_id: string;
+  /** The space's name (the space is created at commit when missing). */
+  space: string;
+  created_by: string;
+  parent: number | null;
+  message: ColumnType<string, string | undefined, string>;
+  created_at: string;
+  expires_at: string;
+}
+
+/** One change of a draft: `op` `put` (hash, size, type, content_type set) or `delete`; `prefix` 1 deletes every name under `name`. */
+export interface DraftEntriesTable {
+  draft_id: string;
+  prefix: number;
+  name: string;
+  op: 'put' | 'delete';
+  type: string | null;
+  size: ColumnType<number | string | null, number | null, number | null>;
+  content_type: string | null;
+  hash: string | null;
 }
 
 export interface AccessTokensTable {
@@ -117,4 +181,8 @@ export interface Database {
   login_failures: LoginFailuresTable;
   signup_attempts: SignupAttemptsTable;
   login_clients: LoginClientsTable;
+  file_history: FileHistoryTable;
+  snapshots: SnapshotsTable;
+  drafts: DraftsTable;
+  draft_entries: DraftEntriesTable;
 }
