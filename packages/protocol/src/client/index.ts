@@ -14,7 +14,18 @@ export {
   readFailure,
   retryAfterSeconds,
 } from './errors.ts';
-export { type FilePage, type FilePageOptions, ServerApi, type ServerApiOptions } from './server.ts';
+export {
+  type AtVersion,
+  type DiffPage,
+  type FilePage,
+  type FilePageOptions,
+  type PageOptions,
+  ServerApi,
+  type ServerApiOptions,
+  type SignedSnapshot,
+  type SnapshotKey,
+  type SnapshotPage,
+} from './server.ts';
 export {
   type CallOptions,
   type FetchAnswer,

@@ -1,8 +1,13 @@
 import type {
   BatchGrantEntry,
   BatchGrantFile,
+  CommitAnswer,
+  CommitChanges,
+  CommitRequest,
+  DiffEntry,
   DownloadBatchEntry,
   DownloadGrant,
+  DraftView,
   IndexedFile,
   InitAnswer,
   InitRequest,
@@ -10,6 +15,8 @@ import type {
   Me,
   RegisterEntry,
   RegisterRequest,
+  SnapshotReceipt,
+  SnapshotView,
   Space,
 } from '../wire.ts';
 import { type CallOptions, requestJson, type Transport } from './transport.ts';
@@ -25,6 +32,8 @@ export interface FilePageOptions {
   cursor?: string;
   /** Only names that start with this. */
   prefix?: string;
+  /** The files of this snapshot (default: head). */
+  version?: number;
 }
 
 /** One page of a space's files, and the cursor of the next when there is one. */
@@ -32,6 +41,55 @@ export interface FilePage {
   files: IndexedFile[];
   next?: string;
 }
+
+/** `GET …/snapshots` and `GET …/diff`: which page to answer. */
+export interface PageOptions {
+  /** Items in the page (the server's default: 100 snapshots, 1,000 changes). */
+  limit?: number;
+  /** The `next` of the page before. */
+  cursor?: string;
+}
+
+/** One page of a space's snapshots, newest first. */
+export interface SnapshotPage {
+  snapshots: SnapshotView[];
+  next?: string;
+}
+
+/** One page of the names that differ between two versions, in name order. */
+export interface DiffPage {
+  from: number;
+  to: number;
+  changes: DiffEntry[];
+  next?: string;
+}
+
+/** `GET …/snapshots/{version}`: the snapshot (with its manifestHash) and the server's signature over it. */
+export interface SignedSnapshot {
+  snapshot: SnapshotView;
+  receipt: SnapshotReceipt;
+}
+
+/** A public key snapshot receipts are signed with (`GET /.well-known/dreamlake-snapshot-keys.json`), as a JWK. */
+export interface SnapshotKey {
+  kid: string;
+  kty: 'OKP';
+  crv: 'Ed25519';
+  x: string;
+  alg: 'EdDSA';
+  use: 'sig';
+}
+
+/** Options of a call that reads a space at a version (head when `version` is absent). */
+export type AtVersion = CallOptions & { version?: number | undefined };
+
+const pageQuery = (entries: Record<string, string | number | undefined>): string => {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(entries))
+    if (value !== undefined && value !== '') query.set(key, String(value));
+  const search = query.toString();
+  return search ? `?${search}` : '';
+};
 
 export interface ServerApiOptions {
   /** The token, asked for on every request: a fresh login takes effect at once for requests still queued. */
@@ -131,12 +189,8 @@ export class ServerApi {
 
   /** One page of a space's files in name order; `next` (absent on the last page) asks for the page after. */
   listFilesPage(namespace: string, space: string, page: FilePageOptions = {}, call?: CallOptions): Promise<FilePage> {
-    const query = new URLSearchParams();
-    if (page.limit !== undefined) query.set('limit', String(page.limit));
-    if (page.cursor !== undefined) query.set('cursor', page.cursor);
-    if (page.prefix) query.set('prefix', page.prefix);
-    const search = query.toString();
-    return this.#authed('GET', `${spacePath(namespace, space)}/files${search ? `?${search}` : ''}`, undefined, call);
+    const search = pageQuery({ limit: page.limit, cursor: page.cursor, prefix: page.prefix, version: page.version });
+    return this.#authed('GET', `${spacePath(namespace, space)}/files${search}`, undefined, call);
   }
 
   /**
@@ -146,16 +200,20 @@ export class ServerApi {
   async listFiles(
     namespace: string,
     space: string,
-    options: CallOptions & { prefix?: string | undefined } = {},
+    options: CallOptions & { prefix?: string | undefined; version?: number | undefined } = {},
   ): Promise<{ files: IndexedFile[] }> {
-    const { prefix, ...call } = options;
+    const { prefix, version, ...call } = options;
     const files: IndexedFile[] = [];
     let cursor: string | undefined;
     do {
       const page: FilePage = await this.listFilesPage(
         namespace,
         space,
-        { ...(prefix ? { prefix } : {}), ...(cursor !== undefined ? { cursor } : {}) },
+        {
+          ...(prefix ? { prefix } : {}),
+          ...(cursor !== undefined ? { cursor } : {}),
+          ...(version !== undefined ? { version } : {}),
+        },
         call,
       );
       for (const file of page.files) files.push(file);
@@ -166,18 +224,107 @@ export class ServerApi {
     return { files };
   }
 
-  downloadGrant(namespace: string, space: string, name: string, call?: CallOptions): Promise<DownloadGrant> {
-    return this.#authed('GET', `${spacePath(namespace, space)}/files/download?name=${seg(name)}`, undefined, call);
+  /** A signed URL for one name's bytes, at head or at `options.version`. */
+  downloadGrant(namespace: string, space: string, name: string, options: AtVersion = {}): Promise<DownloadGrant> {
+    const { version, ...call } = options;
+    const search = pageQuery({ name, version });
+    return this.#authed('GET', `${spacePath(namespace, space)}/files/download${search}`, undefined, call);
   }
 
-  /** Signed download URLs for up to 1,000 names at once, one entry per name. */
+  /** Signed download URLs for up to 1,000 names at once (at head or at `options.version`), one entry per name. */
   downloadBatch(
     namespace: string,
     space: string,
     names: readonly string[],
-    call?: CallOptions,
+    options: AtVersion = {},
   ): Promise<{ files: DownloadBatchEntry[] }> {
+    const { version, ...call } = options;
     const files = names.map((name) => ({ name }));
-    return this.#authed('POST', '/downloads/batch', { namespace, space, files }, call);
+    const body = version !== undefined ? { namespace, space, files, version } : { namespace, space, files };
+    return this.#authed('POST', '/downloads/batch', body, call);
+  }
+
+  /**
+   * One snapshot of up to 1,000 changes (`POST …/commits`): 201 `created` with the snapshot made,
+   * or `created: false` with head when nothing changed. Creates the space when missing.
+   */
+  commit(namespace: string, space: string, body: CommitRequest, call?: CallOptions): Promise<CommitAnswer> {
+    return this.#authed('POST', `${spacePath(namespace, space)}/commits`, body, call);
+  }
+
+  /** Opens a draft: a commit larger than one request, its changes added in batches, then committed as one snapshot. */
+  openDraft(
+    namespace: string,
+    space: string,
+    body: { parent?: number; message?: string } = {},
+    call?: CallOptions,
+  ): Promise<DraftView> {
+    return this.#authed('POST', `${spacePath(namespace, space)}/drafts`, body, call);
+  }
+
+  /** Adds up to 1,000 changes to a draft (a name put again replaces its entry): the draft's entry count. */
+  addDraftEntries(
+    namespace: string,
+    space: string,
+    id: string,
+    changes: CommitChanges,
+    call?: CallOptions,
+  ): Promise<{ entries: number }> {
+    return this.#authed('POST', `${spacePath(namespace, space)}/drafts/${seg(id)}/entries`, changes, call);
+  }
+
+  /** Commits a draft as one snapshot (as `commit`); the draft is gone after. */
+  commitDraft(
+    namespace: string,
+    space: string,
+    id: string,
+    body: { message?: string } = {},
+    call?: CallOptions,
+  ): Promise<CommitAnswer> {
+    return this.#authed('POST', `${spacePath(namespace, space)}/drafts/${seg(id)}/commit`, body, call);
+  }
+
+  /** Drops a draft uncommitted. */
+  async deleteDraft(namespace: string, space: string, id: string, call?: CallOptions): Promise<void> {
+    await this.#authed('DELETE', `${spacePath(namespace, space)}/drafts/${seg(id)}`, undefined, call);
+  }
+
+  /** A new snapshot equal to `body.version` (`created: false` when head already is). */
+  restore(
+    namespace: string,
+    space: string,
+    body: { version: number; parent?: number; message?: string },
+    call?: CallOptions,
+  ): Promise<CommitAnswer> {
+    return this.#authed('POST', `${spacePath(namespace, space)}/restore`, body, call);
+  }
+
+  /** One page of a space's snapshots, newest first; `next` (absent on the last page) asks for the page after. */
+  snapshots(namespace: string, space: string, page: PageOptions = {}, call?: CallOptions): Promise<SnapshotPage> {
+    const search = pageQuery({ limit: page.limit, cursor: page.cursor });
+    return this.#authed('GET', `${spacePath(namespace, space)}/snapshots${search}`, undefined, call);
+  }
+
+  /** One snapshot with its manifestHash, and the server's signed receipt of it. */
+  snapshot(namespace: string, space: string, version: number, call?: CallOptions): Promise<SignedSnapshot> {
+    return this.#authed('GET', `${spacePath(namespace, space)}/snapshots/${version}`, undefined, call);
+  }
+
+  /** One page of the names that differ from version `from` to version `to` (either may be 0: empty), in name order. */
+  diff(
+    namespace: string,
+    space: string,
+    from: number,
+    to: number,
+    page: PageOptions = {},
+    call?: CallOptions,
+  ): Promise<DiffPage> {
+    const search = pageQuery({ from, to, limit: page.limit, cursor: page.cursor });
+    return this.#authed('GET', `${spacePath(namespace, space)}/diff${search}`, undefined, call);
+  }
+
+  /** The public keys snapshot receipts are signed with (no token needed). */
+  snapshotKeys(call?: CallOptions): Promise<{ keys: SnapshotKey[] }> {
+    return requestJson(this.#via, 'GET', `${this.base}/.well-known/dreamlake-snapshot-keys.json`, call ?? {});
   }
 }
