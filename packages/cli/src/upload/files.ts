@@ -1,7 +1,10 @@
+import type { Stats } from 'node:fs';
 import { lstat, readdir, readlink, stat } from 'node:fs/promises';
 import { basename, resolve, sep } from 'node:path';
 import { fileNameProblem } from '@dreamlake/protocol';
 import { CliError } from '../errors.ts';
+import { IGNORE_FILE_NAME } from '../filters/defaults.ts';
+import { type FilterOptions, type FolderRules, WalkFilter } from '../filters/walk-filter.ts';
 import type { LocalFile } from './types.ts';
 
 /** Entries of one folder looked at together (their stats run at once). */
@@ -41,9 +44,13 @@ class ListedFile implements LocalFile {
   }
 }
 
-/** An entry of a folder the walk did not take, and why: a symbolic link is never followed inside a folder. */
+/**
+ * An entry of a folder the walk did not take, and why: a symbolic link is not followed inside a
+ * folder (`symlink`, also a link that points nowhere when links are followed), and with
+ * `followSymlinks` a link to a folder the walk is already in (`loop`) is not walked again.
+ */
 export interface SkippedEntry {
-  reason: 'symlink';
+  reason: 'symlink' | 'loop';
   /** Where it is on disk. */
   path: string;
   /** The name it would have had in the space. */
@@ -52,42 +59,121 @@ export interface SkippedEntry {
   target: string;
 }
 
-export interface CollectOptions {
-  /** Told of each entry left out (a symbolic link met inside a folder). */
+/** A file or folder the filters left out (a folder left out is not walked into, and its files are not told of). */
+export interface IgnoredEntry {
+  /** Where it is on disk. */
+  path: string;
+  /** The name it would have had in the space. */
+  name: string;
+  folder: boolean;
+}
+
+export interface CollectOptions extends FilterOptions {
+  /** Told of each entry left out (a symbolic link met inside a folder, a loop). */
   onSkipped?: (entry: SkippedEntry) => void;
+  /** Told of each file or folder the filters left out (`.dreamlakeignore` files themselves are not told of). */
+  onIgnored?: (entry: IgnoredEntry) => void;
+  /**
+   * Follow symbolic links inside folders (as rsync -L): a link to a file is taken as that file,
+   * under the link's name; a link to a folder is walked under the link's name, unless that
+   * folder (by device and inode) is the one being walked or one of its parents, a loop, told of
+   * as `loop` and not walked. A link that points nowhere is told of as `symlink`. Off by default.
+   */
+  followSymlinks?: boolean;
+}
+
+/** What a walk carries down the folders. */
+interface WalkState {
+  options: CollectOptions;
+  filter: WalkFilter;
+  /** With followSymlinks: `dev:ino` of the folders being walked, the walked folder first. */
+  ancestors: Set<string> | undefined;
+}
+
+function fileId(info: Stats): string {
+  return `${info.dev}:${info.ino}`;
 }
 
 /**
- * A folder's regular files and folders, depth first in sorted order. Symbolic links are not
- * followed (as rsync without -L): what they point at may be outside the folder (a key folder), or
- * above it (`..`, a walk without end). Each is reported and left out. Nor are sockets, FIFOs or
- * devices taken.
+ * A folder's regular files and folders, depth first in sorted order, less what the filters
+ * leave out (a folder left out is not read). Symbolic links are not followed unless asked (as
+ * rsync without -L): what they point at may be outside the folder (a key folder), or above it
+ * (`..`, a walk without end). Each is reported and left out. Nor are sockets, FIFOs or devices
+ * taken. `rel` is the folder's name relative to the walked folder (`''` for the walked folder).
  */
-async function walk(folder: Folder, out: LocalFile[], options: CollectOptions): Promise<void> {
+async function walk(folder: Folder, rel: string, parentRules: FolderRules, out: LocalFile[], state: WalkState) {
+  const { options, filter, ancestors } = state;
+  const follow = ancestors !== undefined;
   const entries = await readdir(folder.path, { withFileTypes: true });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const ignoreFile = entries.find((entry) => entry.name === IGNORE_FILE_NAME && entry.isFile());
+  const rules = ignoreFile
+    ? await filter.withIgnoreFile(parentRules, rel, [folder.path, IGNORE_FILE_NAME].join(sep))
+    : parentRules;
   for (let start = 0; start < entries.length; start += STAT_AT_ONCE) {
     const chunk = entries.slice(start, start + STAT_AT_ONCE);
     // lstat: an entry replaced by a link after the listing is seen as the link, not followed.
+    // Following links, a folder or a link is stat'ed (through the link): its device and inode
+    // tell a loop.
     const infos = await Promise.all(
-      chunk.map((entry) =>
-        entry.isFile() ? lstat([folder.path, entry.name].join(sep)).catch(() => null) : Promise.resolve(null),
-      ),
+      chunk.map((entry) => {
+        const path = [folder.path, entry.name].join(sep);
+        if (entry.isFile()) return lstat(path).catch(() => null);
+        if (follow && (entry.isDirectory() || entry.isSymbolicLink())) return stat(path).catch(() => null);
+        return Promise.resolve(null);
+      }),
     );
     for (const [i, entry] of chunk.entries()) {
       const info = infos[i];
-      if (entry.isFile() && info?.isFile()) out.push(new ListedFile(folder, entry.name, info.size, info.mtimeMs));
-      else if (entry.isDirectory()) await walk(subfolder(folder, entry.name), out, options);
-      else if (entry.isSymbolicLink() || info?.isSymbolicLink()) await skipLink(folder, entry.name, options);
+      if (entry.name === IGNORE_FILE_NAME && !entry.isDirectory()) continue;
+      const link = entry.isSymbolicLink() || (entry.isFile() && info?.isSymbolicLink());
+      // Followed only to a file or a folder (stat went through it); else told of as a link.
+      const followed = link && follow && info && (info.isFile() || info.isDirectory());
+      if (link && !followed) {
+        await skipLink(folder, entry.name, 'symlink', options);
+        continue;
+      }
+      const isFile = link ? info?.isFile() : entry.isFile() && info?.isFile();
+      const isFolder = link ? info?.isDirectory() : entry.isDirectory();
+      if (!isFile && !isFolder) continue;
+      const name = rel === '' ? entry.name : [rel, entry.name].join('/');
+      if (filter.ignores(rules, name, Boolean(isFolder))) {
+        options.onIgnored?.({
+          path: [folder.path, entry.name].join(sep),
+          name: [folder.name, entry.name].join('/'),
+          folder: Boolean(isFolder),
+        });
+        continue;
+      }
+      if (isFile && info) {
+        out.push(new ListedFile(folder, entry.name, info.size, info.mtimeMs));
+        continue;
+      }
+      if (!ancestors) {
+        await walk(subfolder(folder, entry.name), name, rules, out, state);
+        continue;
+      }
+      if (!info) continue; // gone since the listing
+      const id = fileId(info);
+      if (ancestors.has(id)) {
+        await skipLink(folder, entry.name, 'loop', options);
+        continue;
+      }
+      ancestors.add(id);
+      try {
+        await walk(subfolder(folder, entry.name), name, rules, out, state);
+      } finally {
+        ancestors.delete(id);
+      }
     }
   }
 }
 
-async function skipLink(folder: Folder, base: string, options: CollectOptions): Promise<void> {
+async function skipLink(folder: Folder, base: string, reason: SkippedEntry['reason'], options: CollectOptions) {
   if (!options.onSkipped) return;
   const path = [folder.path, base].join(sep);
-  const target = await readlink(path).catch(() => '?');
-  options.onSkipped({ reason: 'symlink', path, name: [folder.name, base].join('/'), target });
+  const target = await readlink(path).catch(() => (reason === 'loop' ? path : '?'));
+  options.onSkipped({ reason, path, name: [folder.name, base].join('/'), target });
 }
 
 function subfolder(parent: Folder, base: string): Folder {
@@ -124,11 +210,15 @@ function checkNames(files: readonly LocalFile[]): void {
  * The files to upload: a file is named by its base name; a folder's files by their path under
  * the folder's own name (`run42/sub/b.csv`), in sorted order. Each carries the size and mtime of
  * the stat that listed it. A path given here that is a symbolic link is followed (it was named);
- * links inside a folder are not (see walk). Refuses, before anything is sent, names the space
- * would refuse.
+ * links inside a folder are not unless `followSymlinks` (see walk). A folder's files are
+ * filtered (defaults, `.dreamlakeignore` files, `rules`: see WalkFilter); a file named here is
+ * taken whatever the filters say. Refuses, before anything is sent, names the space would
+ * refuse (names left out by the filters are not looked at).
  */
 export async function collectFiles(paths: readonly string[], options: CollectOptions = {}): Promise<LocalFile[]> {
   const out: LocalFile[] = [];
+  // Built before the walk: a bad --exclude/--include pattern stops the run before any folder is read.
+  const filter = new WalkFilter(options);
   const roots = new Set<string>();
   let sameRootNames = false;
   for (const given of paths) {
@@ -138,8 +228,10 @@ export async function collectFiles(paths: readonly string[], options: CollectOpt
     const name = basename(path);
     sameRootNames ||= roots.has(name);
     roots.add(name);
-    if (info.isDirectory()) await walk({ path, name }, out, options);
-    else if (info.isFile()) out.push({ path, name, size: info.size, mtimeMs: info.mtimeMs });
+    if (info.isDirectory()) {
+      const ancestors = options.followSymlinks ? new Set([fileId(info)]) : undefined;
+      await walk({ path, name }, '', WalkFilter.ROOT, out, { options, filter, ancestors });
+    } else if (info.isFile()) out.push({ path, name, size: info.size, mtimeMs: info.mtimeMs });
     else throw new CliError(`${given}: not a file or folder`);
   }
   // Names start with their root's name, and a folder's entries differ: only roots of the same
