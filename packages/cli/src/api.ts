@@ -9,6 +9,10 @@ export type {
   BatchGrantEntry,
   BatchGrantFile,
   BlobReceipt,
+  CommitAnswer,
+  CommitChanges,
+  CommitRequest,
+  DiffEntry,
   DownloadBatchEntry,
   DownloadGrant,
   ErrorAnswer,
@@ -19,8 +23,11 @@ export type {
   Me,
   RegisterEntry,
   RegisterRequest,
+  SnapshotReceipt,
+  SnapshotView,
   UploadGrant,
 } from '@dreamlake/protocol';
+export type { DiffPage, SignedSnapshot, SnapshotPage } from '@dreamlake/protocol/client';
 
 /**
  * The DreamLake server's API: the protocol client's, on the run's connection pool, failing the

@@ -60,14 +60,17 @@ function program(io: Io): Command {
     .action((options) => whoami(io, options));
   cli
     .command('upload')
-    .description('upload files and folders into a space (resumes an interrupted upload when run again)')
+    .description(
+      'upload files and folders into a space as one new snapshot (resumes an interrupted upload when run again)',
+    )
     .argument('<path...>', 'files or folders')
     .requiredOption('--to <namespace/space>', 'where to put them')
     .addOption(
       new Option('--type <type>', 'asset type instead of detecting it from the extension').choices(ASSET_TYPES),
     )
+    .option('-m, --message <text>', "the snapshot's message")
     .option('--concurrency <n>', 'parts in flight at once', '4')
-    .option('--json', 'print one JSON object per file')
+    .option('--json', 'print one JSON object per file, then one for the snapshot')
     .addOption(server())
     .option('--bss <url>', 'BSS address for the legacy unsigned flow (old servers only; or $DREAMLAKE_BSS)')
     .action((paths: string[], options) => upload(io, paths, options));

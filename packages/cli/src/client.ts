@@ -11,7 +11,7 @@
  * network gone) and made again sends or fetches only what is missing, and every file is checked
  * against its SHA-256.
  */
-import type { AssetType, IndexedFile } from '@dreamlake/protocol';
+import type { AssetType, CommitAnswer, IndexedFile } from '@dreamlake/protocol';
 import { ServerApi } from './api.ts';
 import { homeDir } from './config.ts';
 import { DownloadClient, fileItem, folderItems } from './download/client.ts';
@@ -114,6 +114,8 @@ export interface UploadRunOptions {
   retry: RetryOptions;
   signal?: AbortSignal | undefined;
   type?: AssetType | undefined;
+  /** The snapshot's message. */
+  message?: string | undefined;
 }
 
 /**
@@ -121,6 +123,7 @@ export interface UploadRunOptions {
  * `target` over one connection pool and one bound on bytes in flight, reporting through `events`
  * and `hooks`. Stops at the signal's abort (rejecting with its reason); the hash cache is saved
  * and the pool closed however it ends. What `DreamLakeClient.upload` and `dreamlake upload` run.
+ * Answers the snapshot the run made (see uploadFiles).
  */
 export async function runUpload(
   options: UploadRunOptions,
@@ -128,7 +131,7 @@ export async function runUpload(
   target: { namespace: string; space: string },
   events: UploadEvents,
   hooks: RunHooks,
-): Promise<void> {
+): Promise<CommitAnswer | null> {
   const { signal } = options;
   signal?.throwIfAborted();
   // One pool: every request in flight has its connection, plus one for the server's batch calls.
@@ -141,7 +144,7 @@ export async function runUpload(
   };
   signal?.addEventListener('abort', abort, { once: true });
   try {
-    await uploadFiles(
+    return await uploadFiles(
       {
         api: new ServerApi(options.server, agent, options.token),
         dispatcher: agent,
@@ -157,6 +160,7 @@ export async function runUpload(
       target,
       hooks,
       options.type,
+      options.message,
     );
   } catch (error) {
     if (signal?.aborted) throw signal.reason;

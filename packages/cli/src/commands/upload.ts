@@ -14,12 +14,14 @@ import { ASSET_TYPES, isAssetType } from '../types.ts';
 import { collectFiles, type SkippedEntry, shownName, taking } from '../upload/files.ts';
 import { DEFAULT_RETRY } from '../upload/retry.ts';
 import type { FileResult } from '../upload/uploader.ts';
+import { commitJson, commitText } from './snapshot-text.ts';
 
 export interface UploadOptions extends SettingFlags {
   to?: string;
   type?: string;
   json?: boolean;
   concurrency?: string;
+  message?: string;
 }
 
 /** Without a terminal, a line as a file starts, for files at least this large. */
@@ -43,10 +45,13 @@ function describe(result: FileResult): string {
   return `${where}  ${formatBytes(result.size)} ${result.type}  sha256 ${result.hash}${resumed}${legacy}`;
 }
 
-/** Uploads files and folders into a space; stops starting files at the first failure. */
+/**
+ * Uploads files and folders into a space as ONE snapshot, and prints its version; stops starting
+ * files at the first failure (and then commits nothing: a run again sends what is missing and commits the whole).
+ */
 export async function upload(io: Io, paths: string[], options: UploadOptions): Promise<void> {
   if (!options.to) throw new UsageError('--to NAMESPACE/SPACE is required');
-  const target = parseSpace(options.to);
+  const target = parseSpace(options.to, 'an upload writes to');
   if (options.type !== undefined && !isAssetType(options.type)) {
     throw new UsageError(`--type must be one of ${ASSET_TYPES.join(', ')}`);
   }
@@ -87,6 +92,7 @@ export async function upload(io: Io, paths: string[], options: UploadOptions): P
         ),
     },
     type: typeOverride,
+    message: options.message,
   };
   progress.start(
     files.length,
@@ -111,7 +117,7 @@ export async function upload(io: Io, paths: string[], options: UploadOptions): P
     flushing ??= setImmediate(flushNow);
   };
   try {
-    await runUpload(run, taking(files), target, progress, {
+    const answer = await runUpload(run, taking(files), target, progress, {
       begin: (file) => {
         progress.begin(file.name, file.size);
         if (!progress.live && !options.json && file.size >= ANNOUNCE_FROM_BYTES)
@@ -126,6 +132,8 @@ export async function upload(io: Io, paths: string[], options: UploadOptions): P
     });
     flushNow();
     progress.stop();
+    // The snapshot made (none against a server without snapshots): the run's result, on stdout.
+    if (answer) io.stdout.write(`${options.json ? commitJson(answer) : commitText(target, answer)}\n`);
     // The run's summary: beside the display on a terminal, on stderr otherwise (stdout stays one line per file).
     if (progress.live) io.stdout.write(`${progress.summary()}\n`);
     else io.stderr.write(`${progress.summary()}\n`);

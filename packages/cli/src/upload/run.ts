@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { BatchGrant, BatchGrantEntry, BlobReceipt, LookupState, RegisterRequest } from '../api.ts';
+import type { BatchGrant, BatchGrantEntry, BlobReceipt, CommitAnswer, LookupState } from '../api.ts';
 import { ApiError, CliError, describeError } from '../errors.ts';
 import { withRequestId } from '../http.ts';
 import type { AssetType } from '../types.ts';
-import { BatchQueue, type Outcome } from './batch-queue.ts';
 import { isExpired } from './bss.ts';
 import type { Budget } from './budget.ts';
+import { Committer } from './commit.ts';
+import { PendingBlobs } from './pending-blobs.ts';
 import { eachLimited, Semaphore } from './pool.ts';
 import { withRetry } from './retry.ts';
 import { SingleShot } from './single.ts';
@@ -33,7 +34,7 @@ import { drainQueue, WorkQueue } from './work-queue.ts';
 const WINDOW_FILES = 2_000;
 /** …and at most this many bytes, so that a folder of large files starts sending early… */
 const WINDOW_BYTES = 1024 * 1024 * 1024;
-/** Entries per grant or register request (the server's limit). */
+/** Entries per grant request (the server's limit). */
 const BATCH_FILES = 1000;
 /** Files hashed at once. */
 const HASH_AT_ONCE = 4;
@@ -56,8 +57,6 @@ const KEPT_BYTES = 16 * 1024 * 1024;
  * again for sending because the window ahead of it held the memory.
  */
 const WINDOW_KEPT_BYTES = KEPT_BYTES / 2;
-/** How long a finished file waits for others to register with it (less when nothing else is being sent). */
-const REGISTER_DELAY_MS = 1000;
 
 export interface RunDeps extends UploadDeps {
   budget: Budget;
@@ -101,9 +100,13 @@ function entryError(error: { code: string; message: string }): CliError {
  * Uploads many files (taken from `files` a window at a time) into one space with a few requests
  * per batch of files rather than a few per file (docs/protocol.md, "Many files"): files are hashed, looked up in the space's index and
  * granted a window at a time; small files go in one request each, large ones by multipart; all
- * of it shares one bound on bytes and requests in flight, and registrations are gathered into
- * batches. Against a server without the batch routes, each file goes the single-file way. The
- * first failure stops new files from starting and is thrown once the others have settled.
+ * of it shares one bound on bytes and requests in flight. Once every blob is stored, the run's
+ * names are committed together as ONE snapshot (see Committer), which this answers (`created:
+ * false` when nothing changed; null against a server without commits, where the names were
+ * registered in batches). Against a server without the batch routes, each file goes the
+ * single-file way. The first failure stops new files from starting and is thrown once the
+ * others have settled, and nothing is committed: the blobs stored are noted (PendingBlobs), so
+ * the next run sends none of them again and commits the whole.
  */
 export async function uploadFiles(
   deps: RunDeps,
@@ -111,23 +114,22 @@ export async function uploadFiles(
   target: Target,
   hooks: RunHooks,
   typeOverride?: AssetType,
-): Promise<void> {
-  const run = new Run(deps, target, hooks, typeOverride);
-  await run.all(files);
+  message?: string,
+): Promise<CommitAnswer | null> {
+  const run = new Run(deps, target, hooks, typeOverride, message);
+  return run.all(files);
 }
 
 class Run {
   readonly #single: SingleShot;
   readonly #large = new Semaphore(LARGE_FILES_AT_ONCE);
-  readonly #register: BatchQueue<RegisterRequest, unknown>;
+  readonly #pending: PendingBlobs;
+  readonly #committer: Committer;
   #failure: { error: unknown } | undefined;
-  /** Files granted (or held) that have neither asked to register nor failed yet. */
-  #outstanding = 0;
   /** Files whose last step is under way. */
   readonly #finishing = new Set<Promise<void>>();
   #batchRoutes = true;
   #lookupRoute = true;
-  #registerRoute = true;
   /** Bytes of small files held in memory between their hashing and their upload. */
   #kept = 0;
 
@@ -136,15 +138,52 @@ class Run {
     private readonly target: Target,
     private readonly hooks: RunHooks,
     private readonly typeOverride: AssetType | undefined,
+    message: string | undefined,
   ) {
     this.#single = new SingleShot(deps.dispatcher);
-    this.#register = new BatchQueue((entries) => this.#registerBatch(entries), {
-      maxItems: BATCH_FILES,
-      delayMs: REGISTER_DELAY_MS,
+    this.#pending = new PendingBlobs(deps.home, { server: deps.api.server, ...target });
+    this.#committer = new Committer({
+      api: deps.api,
+      target,
+      retry: deps.retry,
+      message,
+      pending: this.#pending,
+      onError: (error) => this.#fail(this.#commitFailure(error)),
     });
   }
 
-  async all(files: Iterable<LocalFile>): Promise<void> {
+  async all(files: Iterable<LocalFile>): Promise<CommitAnswer | null> {
+    await this.#pending.load();
+    try {
+      await this.#files(files);
+      if (this.#failure) throw this.#failure.error;
+      // A server without batch routes registered each file itself.
+      if (!this.#batchRoutes && this.#committer.count === 0) return null;
+      return await this.#committer.finish().catch((error: unknown) => {
+        throw this.#commitFailure(error);
+      });
+    } finally {
+      await this.#pending.flush().catch(() => undefined);
+    }
+  }
+
+  /**
+   * The commit (or a batch of its draft) refused: named so. A blob named without a receipt that
+   * BSS no longer holds (one an earlier run stored, collected since) refuses it too: the notes
+   * of earlier runs are dropped then, so that the next run sends every such blob again.
+   */
+  #commitFailure(error: unknown): CliError {
+    if (error instanceof RunFailure) return error;
+    if (error instanceof ApiError && error.status === 404 && error.code === 'not_found') {
+      void this.#pending.remove().catch(() => undefined);
+      return new RunFailure(
+        `committing the snapshot: ${describeError(error)}; run the upload again to send the blobs BSS no longer holds`,
+      );
+    }
+    return new RunFailure(`committing the snapshot: ${describeError(error)}`);
+  }
+
+  async #files(files: Iterable<LocalFile>): Promise<void> {
     const tasks = new Set<Promise<void>>();
     let window: Item[] = [];
     let windowBytes = 0;
@@ -175,9 +214,7 @@ class Run {
     }
     if (window.length > 0 && !this.#failure) await startWindow();
     while (tasks.size > 0) await Promise.all(tasks);
-    await this.#register.drain();
     while (this.#finishing.size > 0) await Promise.all(this.#finishing);
-    if (this.#failure) throw this.#failure.error;
   }
 
   #fail(error: unknown): void {
@@ -195,7 +232,7 @@ class Run {
     this.hooks.begin(item.file);
   }
 
-  /** Reports the file once its last step (usually its registration) settles. */
+  /** Reports the file once its last step settles. */
   #finish(item: Item, last: Promise<FileResult>): void {
     const done: Promise<void> = last
       .then(
@@ -241,14 +278,15 @@ class Run {
     const toGrant: Ready[] = [];
     ready.forEach((item, i) => {
       const state = states[i] ?? 'missing';
-      if (state !== 'missing') this.#release(item);
+      // Stored by an earlier run that did not get to commit it: the commit proves it with BSS.
+      const stored = state === 'held' || (state === 'missing' && this.#pending.stored(item.prepared.digest.sha256));
+      if (state === 'indexed' || stored) this.#release(item);
       if (state === 'indexed') {
         this.#begin(item);
         this.#finish(item, Promise.resolve({ ...item.prepared.base, skipped: true }));
-      } else if (state === 'held') {
+      } else if (stored) {
         this.#begin(item);
-        this.#outstanding += 1;
-        this.#finish(item, this.#registerFile(item.prepared, undefined, { skipped: true }));
+        this.#finish(item, Promise.resolve(this.#stage(item.prepared, undefined, { skipped: true })));
       } else toGrant.push(item);
     });
 
@@ -268,10 +306,7 @@ class Run {
             throw new RunFailure(`${batch[0]?.file.name}: ${describeError(error)}`);
           }
           if (entries === undefined) await this.#oneByOne(batch);
-          else {
-            this.#outstanding += batch.length;
-            queue.push(batch.map((item, i) => ({ item, entry: entries[i] })));
-          }
+          else queue.push(batch.map((item, i) => ({ item, entry: entries[i] })));
         }
       } finally {
         queue.close();
@@ -283,26 +318,23 @@ class Run {
     ]);
   }
 
-  /** Sends one granted file, then hands it to the registrations without waiting for them. */
+  /** Sends one granted file, then hands its name to the commit. */
   async #transferFile(item: Ready, entry: BatchGrantEntry | undefined): Promise<void> {
-    if (this.#failure) {
-      this.#handedOff();
-      return;
-    }
+    if (this.#failure) return;
     this.#begin(item);
     let sent: Sent;
     try {
       // One id for all of this file's requests to BSS (and its regrants), as the services log them.
       sent = await this.#send(item.prepared, entry, randomUUID());
     } catch (error) {
-      this.#handedOff();
       this.#failFile(item, error);
       this.hooks.end(item.file);
       return;
     } finally {
       this.#release(item);
     }
-    this.#finish(item, this.#registerFile(item.prepared, sent.receipt, sent.fields));
+    this.#pending.recordBlob(item.prepared.digest.sha256);
+    this.#finish(item, Promise.resolve(this.#stage(item.prepared, sent.receipt, sent.fields)));
   }
 
   /** Lets go of a file's bytes kept in memory (it was sent, needs no sending, or failed). */
@@ -442,56 +474,10 @@ class Run {
     }
   }
 
-  /**
-   * One file fewer is on its way to registering: once none is, the registrations gathered so far
-   * go at once rather than after the queue's delay.
-   */
-  #handedOff(): void {
-    this.#outstanding -= 1;
-    if (this.#outstanding === 0) this.#register.flush();
-  }
-
-  /** Registers the file (gathered with others) and answers its result. */
-  #registerFile(
-    prepared: Prepared,
-    receipt: BlobReceipt | undefined,
-    fields: Partial<FileResult>,
-  ): Promise<FileResult> {
+  /** Hands a stored file's name to the run's commit, and answers its result. */
+  #stage(prepared: Prepared, receipt: BlobReceipt | undefined, fields: Partial<FileResult>): FileResult {
     const { file, digest, type, contentType } = prepared;
-    const registered = this.#register.add({
-      name: file.name,
-      hash: digest.sha256,
-      type,
-      contentType,
-      ...(receipt ? { receipt } : {}),
-    });
-    this.#handedOff();
-    return registered.then(() => ({ ...prepared.base, ...fields }));
-  }
-
-  async #registerBatch(entries: RegisterRequest[]): Promise<Array<Outcome<unknown>>> {
-    const { namespace, space } = this.target;
-    if (this.#registerRoute) {
-      try {
-        const answer = await withRetry(() => this.deps.api.registerFiles(namespace, space, entries), this.deps.retry);
-        return entries.map((_, i) => {
-          const entry = answer.files[i];
-          if (!entry) return { ok: false, error: new CliError('the server did not answer this registration') };
-          if ('error' in entry) return { ok: false, error: entryError(entry.error) };
-          return { ok: true, value: entry.file };
-        });
-      } catch (error) {
-        if (!isMissingRoute(error)) throw error;
-        this.#registerRoute = false;
-      }
-    }
-    return Promise.all(
-      entries.map((entry) =>
-        withRetry(() => this.deps.api.registerFile(namespace, space, entry), this.deps.retry).then(
-          (value): Outcome<unknown> => ({ ok: true, value }),
-          (error: unknown): Outcome<unknown> => ({ ok: false, error }),
-        ),
-      ),
-    );
+    this.#committer.add({ name: file.name, hash: digest.sha256, type, contentType, ...(receipt ? { receipt } : {}) });
+    return { ...prepared.base, ...fields };
   }
 }
