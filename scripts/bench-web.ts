@@ -51,6 +51,7 @@ async function startServices(dir: string): Promise<{ serverUrl: string; stop(): 
       DREAMLAKE_DATA_DIR: join(dir, 'server'),
       SERVER_PORT: String(serverPort),
       JWT_SECRET: randomBytes(32).toString('hex'),
+      SNAPSHOT_SIGNING_KEYS: randomBytes(32).toString('base64url'),
       ALLOW_SIGNUP: 'true',
       SCRYPT_LOG_N: '12',
     }),

@@ -53,6 +53,7 @@ const config = loadServerConfig(
   {
     presignSecrets: ['bench-presign-secret-0123456789abcdef0123'],
     jwtSecret: 'bench-jwt-secret-0123456789abcdef0123456789',
+    snapshotSigningKeys: ['bench-snapshot-signing-key-0123456789abcdef'],
     databaseUrl: databaseUrl ?? join(dir, 'server.sqlite'),
     logLevel: 'silent',
     allowSignup: true,

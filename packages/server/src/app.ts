@@ -23,6 +23,7 @@ import { downloadRoutes } from './routes/downloads.ts';
 import { fileRoutes } from './routes/files.ts';
 import { healthRoutes } from './routes/health.ts';
 import { orgRoutes } from './routes/orgs.ts';
+import { snapshotRoutes } from './routes/snapshots.ts';
 import { spaceRoutes } from './routes/spaces.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { uploadRoutes } from './routes/uploads.ts';
@@ -109,6 +110,7 @@ export async function buildServerApp(options: BuildServerAppOptions): Promise<Fa
     spaceRoutes,
     uploadRoutes,
     fileRoutes,
+    snapshotRoutes,
     downloadRoutes,
     webRoutes,
   ];

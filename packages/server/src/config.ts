@@ -36,6 +36,8 @@ export interface ServerConfig {
   presignSecrets: readonly string[];
   jwtSecret: string;
   jwtTtlSeconds: number;
+  /** base64url Ed25519 private seeds (32 bytes): the first signs snapshot receipts, all are published. */
+  snapshotSigningKeys: readonly string[];
   /** `postgres://…`, or a SQLite file path (`:memory:` for a throwaway one). */
   databaseUrl: string;
   dataDir: string;
@@ -104,6 +106,7 @@ const envSchema = z.object({
   DREAMLAKE_DEV: flag.default(false),
   PRESIGN_SECRETS: list.optional(),
   JWT_SECRET: z.string().optional(),
+  SNAPSHOT_SIGNING_KEYS: list.optional(),
   JWT_TTL_SECONDS: int(60, 30 * 24 * 3600).default(12 * 3600),
   DATABASE_URL: z.string().min(1).optional(),
   DREAMLAKE_DATA_DIR: z.string().min(1).default('./.dreamlake-data'),
@@ -154,6 +157,10 @@ function checkSecrets(config: ServerConfig, problems: string[], generated: strin
       config.jwtSecret = randomBytes(32).toString('hex');
       generated.push('JWT_SECRET');
     }
+    if (config.snapshotSigningKeys.length === 0) {
+      config.snapshotSigningKeys = [randomBytes(32).toString('base64url')];
+      generated.push('SNAPSHOT_SIGNING_KEYS');
+    }
     return;
   }
   if (config.presignSecrets.length === 0) problems.push('PRESIGN_SECRETS is missing');
@@ -162,6 +169,16 @@ function checkSecrets(config: ServerConfig, problems: string[], generated: strin
   });
   if (config.jwtSecret === '') problems.push('JWT_SECRET is missing');
   else if (short(config.jwtSecret)) problems.push(`JWT_SECRET is shorter than ${MIN_SECRET_BYTES} bytes`);
+  if (config.snapshotSigningKeys.length === 0) problems.push('SNAPSHOT_SIGNING_KEYS is missing');
+}
+
+/** Each snapshot signing key must be the base64url of a 32-byte Ed25519 seed. */
+function checkSigningKeys(config: ServerConfig, problems: string[]): void {
+  config.snapshotSigningKeys.forEach((key, i) => {
+    if (!/^[A-Za-z0-9_-]{43}$/.test(key) || Buffer.from(key, 'base64url').length !== 32) {
+      problems.push(`SNAPSHOT_SIGNING_KEYS: key #${i + 1} is not the base64url of 32 bytes`);
+    }
+  });
 }
 
 function trustProxyFrom(value: string): boolean | string {
@@ -172,7 +189,8 @@ function trustProxyFrom(value: string): boolean | string {
 
 /**
  * Reads and validates the server's configuration once. Throws ConfigError naming every problem
- * (outside dev mode: a missing or short JWT_SECRET or PRESIGN_SECRETS). The result is frozen.
+ * (outside dev mode: a missing or short JWT_SECRET or PRESIGN_SECRETS, a missing
+ * SNAPSHOT_SIGNING_KEYS; in any mode: a malformed SNAPSHOT_SIGNING_KEYS). The result is frozen.
  */
 export function loadServerConfig(
   env: NodeJS.ProcessEnv,
@@ -188,6 +206,7 @@ export function loadServerConfig(
     presignSecrets: e.PRESIGN_SECRETS ?? [],
     jwtSecret: e.JWT_SECRET ?? '',
     jwtTtlSeconds: e.JWT_TTL_SECONDS,
+    snapshotSigningKeys: e.SNAPSHOT_SIGNING_KEYS ?? [],
     databaseUrl: e.DATABASE_URL ?? join(e.DREAMLAKE_DATA_DIR, 'server.sqlite'),
     dataDir: e.DREAMLAKE_DATA_DIR,
     bssPublicUrl: e.BSS_PUBLIC_URL,
@@ -227,6 +246,7 @@ export function loadServerConfig(
   const problems: string[] = [];
   const generated: string[] = [];
   checkSecrets(config, problems, generated);
+  checkSigningKeys(config, problems);
   if (config.timeouts.headersMs > config.timeouts.requestMs) {
     problems.push('HEADERS_TIMEOUT_SECONDS must not be longer than REQUEST_TIMEOUT_SECONDS');
   }
@@ -236,6 +256,7 @@ export function loadServerConfig(
   if (problems.length > 0) throw new ConfigError(problems);
   config.generatedSecrets = Object.freeze(generated);
   Object.freeze(config.presignSecrets);
+  Object.freeze(config.snapshotSigningKeys);
   Object.freeze(config.login);
   Object.freeze(config.timeouts);
   return Object.freeze(config);

@@ -4,6 +4,8 @@ import { test } from 'node:test';
 import { ConfigError, loadServerConfig } from '../src/index.ts';
 
 const LONG = 'x'.repeat(32);
+/** A snapshot signing key: the base64url of 32 bytes. */
+const SEED = Buffer.alloc(32, 1).toString('base64url');
 
 function problemsOf(env: NodeJS.ProcessEnv): readonly string[] {
   try {
@@ -16,16 +18,40 @@ function problemsOf(env: NodeJS.ProcessEnv): readonly string[] {
 }
 
 test('outside dev mode, missing or short secrets refuse to load, naming each', () => {
-  assert.deepEqual(problemsOf({}), ['PRESIGN_SECRETS is missing', 'JWT_SECRET is missing']);
-  assert.deepEqual(problemsOf({ PRESIGN_SECRETS: `${LONG},short`, JWT_SECRET: 'y'.repeat(31) }), [
-    'PRESIGN_SECRETS: secret #2 is shorter than 32 bytes',
-    'JWT_SECRET is shorter than 32 bytes',
+  assert.deepEqual(problemsOf({}), [
+    'PRESIGN_SECRETS is missing',
+    'JWT_SECRET is missing',
+    'SNAPSHOT_SIGNING_KEYS is missing',
   ]);
-  assert.deepEqual(problemsOf({ PRESIGN_SECRETS: LONG, JWT_SECRET: LONG }), []);
+  assert.deepEqual(
+    problemsOf({ PRESIGN_SECRETS: `${LONG},short`, JWT_SECRET: 'y'.repeat(31), SNAPSHOT_SIGNING_KEYS: SEED }),
+    ['PRESIGN_SECRETS: secret #2 is shorter than 32 bytes', 'JWT_SECRET is shorter than 32 bytes'],
+  );
+  assert.deepEqual(problemsOf({ PRESIGN_SECRETS: LONG, JWT_SECRET: LONG, SNAPSHOT_SIGNING_KEYS: SEED }), []);
+});
+
+test('snapshot signing keys are base64url 32-byte seeds, the first one signing', () => {
+  const base = { PRESIGN_SECRETS: LONG, JWT_SECRET: LONG };
+  const other = Buffer.alloc(32, 2).toString('base64url');
+  assert.deepEqual(loadServerConfig({ ...base, SNAPSHOT_SIGNING_KEYS: ` ${SEED} , ${other} ` }).snapshotSigningKeys, [
+    SEED,
+    other,
+  ]);
+  assert.deepEqual(problemsOf({ ...base, SNAPSHOT_SIGNING_KEYS: `${SEED},${LONG},${SEED}x` }), [
+    'SNAPSHOT_SIGNING_KEYS: key #2 is not the base64url of 32 bytes',
+    'SNAPSHOT_SIGNING_KEYS: key #3 is not the base64url of 32 bytes',
+  ]);
+  assert.deepEqual(problemsOf({ DREAMLAKE_DEV: '1', SNAPSHOT_SIGNING_KEYS: 'short' }), [
+    'SNAPSHOT_SIGNING_KEYS: key #1 is not the base64url of 32 bytes',
+  ]);
 });
 
 test('defaults follow the spec and the result is frozen', () => {
-  const config = loadServerConfig({ PRESIGN_SECRETS: ` ${LONG} , ${LONG}2 `, JWT_SECRET: LONG });
+  const config = loadServerConfig({
+    PRESIGN_SECRETS: ` ${LONG} , ${LONG}2 `,
+    JWT_SECRET: LONG,
+    SNAPSHOT_SIGNING_KEYS: SEED,
+  });
   assert.deepEqual(config.presignSecrets, [LONG, `${LONG}2`]);
   assert.equal(config.port, 10233);
   assert.equal(config.host, '127.0.0.1');
@@ -47,12 +73,13 @@ test('dev mode generates missing secrets and opens sign-up by default', () => {
   assert.equal(config.allowSignup, true);
   assert.equal(config.jwtSecret.length, 64);
   assert.equal(config.presignSecrets.length, 1);
-  assert.deepEqual(config.generatedSecrets, ['PRESIGN_SECRETS', 'JWT_SECRET']);
+  assert.equal(Buffer.from(config.snapshotSigningKeys[0]!, 'base64url').length, 32);
+  assert.deepEqual(config.generatedSecrets, ['PRESIGN_SECRETS', 'JWT_SECRET', 'SNAPSHOT_SIGNING_KEYS']);
   assert.equal(loadServerConfig({ DREAMLAKE_DEV: '1', ALLOW_SIGNUP: 'false' }).allowSignup, false);
 });
 
 test('bad values are refused by name', () => {
-  const base = { PRESIGN_SECRETS: LONG, JWT_SECRET: LONG };
+  const base = { PRESIGN_SECRETS: LONG, JWT_SECRET: LONG, SNAPSHOT_SIGNING_KEYS: SEED };
   for (const [key, value] of [
     ['PRESIGN_TTL_SECONDS', '604801'],
     ['SERVER_PORT', 'http'],

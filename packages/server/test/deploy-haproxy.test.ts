@@ -156,6 +156,7 @@ describe('the deployment in deploy/: 2 servers and 2 BSS behind HAProxy', { skip
       server: {
         ...secrets,
         JWT_SECRET: 'deploy-test-jwt-secret-0123456789abcdef012345',
+        SNAPSHOT_SIGNING_KEYS: 'deploy-test-snapshot-signing-key-0123456789',
         DATABASE_URL: database.url,
         DREAMLAKE_DATA_DIR: join(work, 'server'),
         BSS_PUBLIC_URL: blobs,
@@ -274,6 +275,7 @@ describe('the deployment in deploy/: 2 servers and 2 BSS behind HAProxy', { skip
       const site = {
         PRESIGN_SECRETS: 'deploy-test-presign-secret-0123456789abcdef',
         JWT_SECRET: 'deploy-test-jwt-secret-0123456789abcdef012345',
+        SNAPSHOT_SIGNING_KEYS: 'deploy-test-snapshot-signing-key-0123456789',
         DREAMLAKE_DATA_DIR: join(work, `template-${kind}`),
         STORAGE: 'fs',
       };

@@ -36,7 +36,11 @@ function recordingBss() {
 }
 
 test('BLOB_GC_GRACE_SECONDS defaults to a day and may not be shorter than twice PRESIGN_TTL_SECONDS', () => {
-  const secrets = { PRESIGN_SECRETS: 'p'.repeat(32), JWT_SECRET: 'j'.repeat(32) };
+  const secrets = {
+    PRESIGN_SECRETS: 'p'.repeat(32),
+    JWT_SECRET: 'j'.repeat(32),
+    SNAPSHOT_SIGNING_KEYS: 's'.repeat(43),
+  };
   const config = loadServerConfig(secrets);
   assert.equal(config.blobGcGraceSeconds, 86_400);
   assert.equal(config.blobGcIntervalSeconds, 3600);

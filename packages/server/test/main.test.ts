@@ -11,6 +11,7 @@ test('the server process refuses to start without its secrets and names them', a
   assert.equal(result.code, 1);
   assert.match(result.stderr, /PRESIGN_SECRETS: secret #1 is shorter than 32 bytes/);
   assert.match(result.stderr, /JWT_SECRET is missing/);
+  assert.match(result.stderr, /SNAPSHOT_SIGNING_KEYS is missing/);
 });
 
 test('the server process answers /healthz and stops cleanly on SIGTERM', async () => {

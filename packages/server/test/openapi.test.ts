@@ -63,7 +63,7 @@ describe('the server OpenAPI document', () => {
     assert.equal(body.additionalProperties, false, 'the init body is strict');
     const download = doc.paths['/namespaces/{ns}/spaces/{space}/files/download'].get;
     const names = download.parameters.map((p: { in: string; name: string }) => `${p.in}:${p.name}`).sort();
-    assert.deepEqual(names, ['path:ns', 'path:space', 'query:name']);
+    assert.deepEqual(names, ['path:ns', 'path:space', 'query:name', 'query:version']);
   });
 
   test('each route names its authentication and its error codes under their statuses', () => {

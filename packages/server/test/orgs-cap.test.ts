@@ -5,7 +5,11 @@ import { forEachEngine } from './helpers/engines.ts';
 import { useHarness } from './helpers/harness.ts';
 
 test('ORGS_PER_USER defaults to 10 and must be a whole number', () => {
-  const secrets = { PRESIGN_SECRETS: 'p'.repeat(32), JWT_SECRET: 'j'.repeat(32) };
+  const secrets = {
+    PRESIGN_SECRETS: 'p'.repeat(32),
+    JWT_SECRET: 'j'.repeat(32),
+    SNAPSHOT_SIGNING_KEYS: 's'.repeat(43),
+  };
   assert.equal(loadServerConfig(secrets).orgsPerUser, 10);
   assert.equal(loadServerConfig({ ...secrets, ORGS_PER_USER: '0' }).orgsPerUser, 0);
   for (const bad of ['-1', 'many', '2.5']) {

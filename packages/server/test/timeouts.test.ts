@@ -60,7 +60,7 @@ function assertClosedWithin(result: Trickled, min: number, max: number) {
 }
 
 test('the timeouts come from the environment with limits a slow client cannot outlast', () => {
-  const env = { PRESIGN_SECRETS: 'p'.repeat(32), JWT_SECRET: 'j'.repeat(32) };
+  const env = { PRESIGN_SECRETS: 'p'.repeat(32), JWT_SECRET: 'j'.repeat(32), SNAPSHOT_SIGNING_KEYS: 's'.repeat(43) };
   assert.deepEqual(loadServerConfig(env).timeouts, {
     headersMs: 30_000,
     requestMs: 120_000,

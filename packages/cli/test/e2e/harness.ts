@@ -90,6 +90,7 @@ export class Services {
       DREAMLAKE_DATA_DIR: join(dir, 'server'),
       SERVER_PORT: String(serverPort),
       JWT_SECRET: createHash('sha256').update(`${dir}/jwt`).digest('hex'),
+      SNAPSHOT_SIGNING_KEYS: createHash('sha256').update(`${dir}/snapshots`).digest('base64url'),
       ALLOW_SIGNUP: 'true',
       SCRYPT_LOG_N: '12',
     };

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { SCOPES } from '../auth/scopes.ts';
 import { assetTypeSchema, fileNameSchema, hashSchema, nameSchema, roleSchema } from '../names.ts';
 import { memberParams } from '../routes/orgs.ts';
+import { versionField } from '../services/versions.ts';
 
 /**
  * Shapes for the OpenAPI document: the answers the server sends. Request bodies and path
@@ -83,6 +84,7 @@ export const readiness = z.object({ ok: z.boolean(), checks: z.record(z.string()
 export const downloadBatchBody = z.object({
   namespace: nameSchema,
   space: nameSchema,
+  version: versionField.optional(),
   files: z.array(z.object({ name: fileNameSchema })).min(1),
 });
 export const downloadBatchAnswer = z.object({
@@ -90,3 +92,48 @@ export const downloadBatchAnswer = z.object({
 });
 export const assetParams = z.object({ name: z.string() });
 export const webConfig = z.object({ allowSignup: z.boolean(), bssOrigin: z.url() });
+export const snapshotView = z.object({
+  namespace: z.string(),
+  space: z.string(),
+  version: z.number().int(),
+  parent: z.number().int().nullable(),
+  author: z.string(),
+  message: z.string(),
+  createdAt: iso,
+  counts: z.object({ added: z.number().int(), changed: z.number().int(), removed: z.number().int() }),
+  files: z.number().int(),
+  bytes: z.number().int(),
+  manifestHash: hashSchema.optional().describe('SHA-256 of the canonical manifest (docs/protocol.md, Versions)'),
+});
+export const snapshotReceipt = z.object({
+  alg: z.literal('Ed25519'),
+  keyId: z.string().describe('first 16 hex digits of the SHA-256 of the raw public key'),
+  signed: z.string().describe('the exact JSON text signed'),
+  signature: z.string().describe('base64url of the 64-byte Ed25519 signature'),
+});
+const diffSide = z.object({ hash: hashSchema, size: z.number().int(), type: assetTypeSchema, contentType: z.string() });
+export const diffAnswer = z.object({
+  from: z.number().int(),
+  to: z.number().int(),
+  changes: z.array(
+    z.object({
+      name: z.string(),
+      change: z.enum(['added', 'changed', 'removed']),
+      before: diffSide.optional().describe('the entry at `from`'),
+      after: diffSide.optional().describe('the entry at `to`'),
+    }),
+  ),
+  next: z.string().optional().describe('the cursor of the next page; absent on the last'),
+});
+export const snapshotKeys = z.object({
+  keys: z.array(
+    z.object({
+      kid: z.string(),
+      kty: z.literal('OKP'),
+      crv: z.literal('Ed25519'),
+      x: z.string().describe('base64url of the raw 32-byte public key'),
+      alg: z.literal('EdDSA'),
+      use: z.literal('sig'),
+    }),
+  ),
+});

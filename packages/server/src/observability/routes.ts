@@ -1,7 +1,10 @@
 import type { RawContent, RouteDoc, RouteTable } from '@dreamlake/presign/http';
 import { z } from 'zod';
-import { downloadQuery, registerFileBody } from '../services/file-index.ts';
+import { diffQuery } from '../services/diff.ts';
+import { downloadQuery } from '../services/file-download.ts';
+import { registerFileBody } from '../services/file-index.ts';
 import { listQuery } from '../services/file-list.ts';
+import { snapshotParams, snapshotsQuery } from '../services/snapshot-read.ts';
 import { batchGrantEntry } from '../services/upload-batch.ts';
 import { uploadInitBody } from '../services/upload-init.ts';
 import * as s from './answers.ts';
@@ -190,6 +193,39 @@ export const SERVER_ROUTES: RouteTable = {
     query: downloadQuery,
     responses: { 200: s.downloadAnswer },
     errors: ['not_found'],
+  }),
+  'GET /namespaces/:ns/spaces/:space/snapshots': signedIn({
+    summary: "A space's snapshots, newest first, a page at a time (follow `next` until it is absent)",
+    tags: ['versions'],
+    params: s.spaceParams,
+    query: snapshotsQuery,
+    responses: {
+      200: z.object({
+        snapshots: s.snapshotView.array(),
+        next: z.string().optional().describe('the cursor of the next (older) page; absent on the last'),
+      }),
+    },
+    errors: ['not_found'],
+  }),
+  'GET /namespaces/:ns/spaces/:space/snapshots/:version': signedIn({
+    summary: 'One snapshot with its manifestHash, and the server-signed receipt of it',
+    tags: ['versions'],
+    params: s.spaceParams.extend(snapshotParams.shape),
+    responses: { 200: z.object({ snapshot: s.snapshotView, receipt: s.snapshotReceipt }) },
+    errors: ['not_found'],
+  }),
+  'GET /namespaces/:ns/spaces/:space/diff': signedIn({
+    summary: 'The names that differ from one version to another, in name order, a page at a time',
+    tags: ['versions'],
+    params: s.spaceParams,
+    query: diffQuery,
+    responses: { 200: s.diffAnswer },
+    errors: ['not_found'],
+  }),
+  'GET /.well-known/dreamlake-snapshot-keys.json': open({
+    summary: 'The public keys (JWK) snapshot receipts are signed with',
+    tags: ['versions'],
+    responses: { 200: s.snapshotKeys },
   }),
   'POST /downloads/batch': signedIn({
     summary: 'Signed BSS download URLs for up to 1,000 files of one space, each answered on its own',

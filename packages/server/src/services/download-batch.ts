@@ -4,10 +4,12 @@ import { requireSpaceRole } from '../access.ts';
 import type { AuthUser } from '../auth/authenticate.ts';
 import type { ServerContext } from '../context.ts';
 import { findFilesByNames } from '../db/files.ts';
+import { findVersionFilesByNames } from '../db/version-files.ts';
 import { BATCH_MAX_FILES } from '../limits.ts';
 import { fileNameSchema, nameSchema } from '../names.ts';
 import { blobUrl } from '../signing.ts';
 import { type EntryError, entryError, parseBatch, parseEntry } from './batch-entries.ts';
+import { requireVersion, versionField } from './versions.ts';
 
 export const batchDownloadEntry = z.strictObject({ name: fileNameSchema });
 
@@ -25,16 +27,23 @@ export interface DownloadGrantAnswer {
 /**
  * `POST /downloads/batch`: signed BSS download URLs for up to BATCH_MAX_FILES files of one space,
  * with one permission check (`reader`) and one index query per slice of names. An entry that is
- * invalid or names no file in the index answers its own error; the others are granted.
+ * invalid or names no file in the index answers its own error; the others are granted. With
+ * `version`, the names' blobs at that snapshot (404 for the whole batch when the space does not
+ * have it, or no longer has it).
  */
 export async function batchDownloadGrant(
   ctx: ServerContext,
   user: AuthUser,
   body: unknown,
 ): Promise<{ files: Array<DownloadGrantAnswer | EntryError> }> {
-  const input = parseBatch({ namespace: nameSchema, space: nameSchema }, body, BATCH_MAX_FILES);
-  const { namespace, space } = input;
+  const input = parseBatch(
+    { namespace: nameSchema, space: nameSchema, version: versionField.optional() },
+    body,
+    BATCH_MAX_FILES,
+  );
+  const { namespace, space, version } = input;
   const access = await requireSpaceRole(ctx.db, user.id, namespace, space, 'reader');
+  if (version !== undefined) await requireVersion(ctx.db, { namespace, space }, access.space.id, version);
 
   const answers: Array<DownloadGrantAnswer | EntryError> = new Array(input.files.length);
   const valid: Array<{ index: number; name: string }> = [];
@@ -44,16 +53,17 @@ export async function batchDownloadGrant(
     else answers[index] = entry.error;
   });
 
-  const found = await findFilesByNames(
-    ctx.db,
-    access.space.id,
-    valid.map((v) => v.name),
-  );
+  const names = valid.map((v) => v.name);
+  const found =
+    version === undefined
+      ? await findFilesByNames(ctx.db, access.space.id, names)
+      : await findVersionFilesByNames(ctx.db, access.space.id, version, names);
   const now = ctx.clock();
   for (const { index, name } of valid) {
     const file = found.get(name);
     if (!file) {
-      answers[index] = entryError(index, new NotFoundError(`no file "${name}" in ${namespace}/${space}`));
+      const at = version === undefined ? '' : `@${version}`;
+      answers[index] = entryError(index, new NotFoundError(`no file "${name}" in ${namespace}/${space}${at}`));
       continue;
     }
     const { url, expiresAt } = blobUrl(

@@ -1,13 +1,12 @@
 import { NotFoundError } from '@dreamlake/presign';
 import { parseOrThrow } from '@dreamlake/presign/http';
 import { z } from 'zod';
-import { requireAccess, requireSpaceRole } from '../access.ts';
+import { requireAccess } from '../access.ts';
 import type { AuthUser } from '../auth/authenticate.ts';
 import { nowIso, type ServerContext } from '../context.ts';
 import { findFileByName } from '../db/files.ts';
 import { reservedSizes } from '../db/upload-reservations.ts';
 import { assetTypeSchema, contentTypeSchema, fileNameSchema, hashSchema } from '../names.ts';
-import { blobUrl } from '../signing.ts';
 import { type FileView, fileView } from '../views.ts';
 import { checkProvenSize, indexedContentType, provenBlob, receiptSchema } from './blob-proof.ts';
 import { writeIndex } from './quota.ts';
@@ -61,27 +60,4 @@ export async function registerFile(
   const file = await findFileByName(ctx.db, target.id, input.name);
   if (!file) throw new Error('registered file is missing');
   return { created: true, file: fileView(where.namespace, where.space, file) };
-}
-
-export const downloadQuery = z.object({ name: fileNameSchema });
-
-/** A signed BSS download URL for one file of a space the caller may read. */
-export async function downloadGrant(
-  ctx: ServerContext,
-  user: AuthUser,
-  where: { namespace: string; space: string },
-  query: unknown,
-) {
-  const { name } = parseOrThrow(downloadQuery, query, 'query');
-  const { space } = await requireSpaceRole(ctx.db, user.id, where.namespace, where.space, 'reader');
-  const file = await findFileByName(ctx.db, space.id, name);
-  if (!file) throw new NotFoundError(`no file "${name}" in ${where.namespace}/${where.space}`);
-  const { url, expiresAt } = blobUrl(
-    ctx.config,
-    ctx.config.bssPublicUrl,
-    'download',
-    { owner: where.namespace, project: where.space, hash: file.hash },
-    ctx.clock(),
-  );
-  return { url, name: file.name, hash: file.hash, size: file.size, contentType: file.contentType, expiresAt };
 }

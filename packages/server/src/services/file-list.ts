@@ -4,8 +4,10 @@ import { requireSpaceRole } from '../access.ts';
 import type { AuthUser } from '../auth/authenticate.ts';
 import type { ServerContext } from '../context.ts';
 import { listFilesPage } from '../db/file-pages.ts';
+import { listVersionFilesPage } from '../db/version-files.ts';
 import { FILE_NAME_MAX_BYTES, NO_NUL } from '../names.ts';
 import { type FileView, fileView } from '../views.ts';
+import { requireVersion, versionSchema } from './versions.ts';
 
 /** Files in one answer of `GET …/files` unless `limit` says otherwise, and the most it may say. */
 export const LIST_DEFAULT_LIMIT = 1000;
@@ -14,7 +16,7 @@ export const LIST_MAX_LIMIT = 10_000;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The cursor of the page after `name`: the name itself, opaque to clients (base64url of its UTF-8). */
-function cursorAfter(name: string): string {
+export function cursorAfter(name: string): string {
   return Buffer.from(name, 'utf8').toString('base64url');
 }
 
@@ -31,6 +33,20 @@ function nameOfCursor(cursor: string): string | undefined {
   }
 }
 
+/** A `cursor` parameter: the `next` of an earlier answer, read back as the name it was made from. */
+export const nameCursor = z
+  .string()
+  .transform((cursor, ctx) => {
+    const name = nameOfCursor(cursor);
+    if (name === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'must be the `next` of an earlier answer' });
+      return z.NEVER;
+    }
+    return name;
+  })
+  .optional()
+  .describe('the `next` of the answer before: the page after it');
+
 export const listQuery = z.object({
   limit: z.coerce
     .number()
@@ -39,29 +55,20 @@ export const listQuery = z.object({
     .max(LIST_MAX_LIMIT)
     .optional()
     .describe(`files in this answer, 1 to ${LIST_MAX_LIMIT} (default ${LIST_DEFAULT_LIMIT})`),
-  cursor: z
-    .string()
-    .transform((cursor, ctx) => {
-      const name = nameOfCursor(cursor);
-      if (name === undefined) {
-        ctx.addIssue({ code: 'custom', message: 'must be the `next` of an earlier answer' });
-        return z.NEVER;
-      }
-      return name;
-    })
-    .optional()
-    .describe('the `next` of the answer before: the page after it'),
+  cursor: nameCursor,
   prefix: z
     .string()
     .max(FILE_NAME_MAX_BYTES)
     .regex(NO_NUL, 'must not contain NUL')
     .optional()
     .describe('only names that start with this (a folder: `run42/`)'),
+  version: versionSchema.optional(),
 });
 
 /**
  * `GET …/files`: one page of a space the caller may read, in name order, with the cursor of the
- * next page when there is one (`next`, absent on the last page).
+ * next page when there is one (`next`, absent on the last page). Head's files, or those of
+ * `version` (404 for a version the space does not have, or no longer has).
  */
 export async function listSpaceFilesPage(
   ctx: ServerContext,
@@ -69,13 +76,15 @@ export async function listSpaceFilesPage(
   where: { namespace: string; space: string },
   query: unknown,
 ): Promise<{ files: FileView[]; next?: string }> {
-  const { limit, cursor, prefix } = parseOrThrow(listQuery, query, 'query');
+  const { limit, cursor, prefix, version } = parseOrThrow(listQuery, query, 'query');
   const { space } = await requireSpaceRole(ctx.db, user.id, where.namespace, where.space, 'reader');
-  const page = await listFilesPage(ctx.db, space.id, {
-    after: cursor,
-    prefix,
-    limit: limit ?? LIST_DEFAULT_LIMIT,
-  });
+  const request = { after: cursor, prefix, limit: limit ?? LIST_DEFAULT_LIMIT };
+  let page: Awaited<ReturnType<typeof listFilesPage>>;
+  if (version === undefined) page = await listFilesPage(ctx.db, space.id, request);
+  else {
+    await requireVersion(ctx.db, where, space.id, version);
+    page = await listVersionFilesPage(ctx.db, space.id, version, request);
+  }
   const files = page.files.map((f) => fileView(where.namespace, where.space, f));
   const last = files.at(-1);
   return page.more && last ? { files, next: cursorAfter(last.name) } : { files };

@@ -16,6 +16,8 @@ import { type FakeBss, startFakeBss } from './fake-bss.ts';
 export const PRESIGN_SECRET = 'test-presign-secret-0123456789abcdef0123';
 export const JWT_SECRET = 'test-jwt-secret-0123456789abcdef0123456789';
 export const PUBLIC_BSS = 'http://bss.example.test:10234';
+/** The Ed25519 seed (base64url) test servers sign snapshot receipts with. */
+export const SNAPSHOT_SIGNING_KEY = Buffer.alloc(32, 7).toString('base64url');
 
 export function testConfig(overrides: Partial<ServerConfig> = {}): Readonly<ServerConfig> {
   return loadServerConfig(
@@ -23,6 +25,7 @@ export function testConfig(overrides: Partial<ServerConfig> = {}): Readonly<Serv
     {
       presignSecrets: [PRESIGN_SECRET],
       jwtSecret: JWT_SECRET,
+      snapshotSigningKeys: [SNAPSHOT_SIGNING_KEY],
       logLevel: 'silent',
       scryptLogN: 10,
       allowSignup: true,

@@ -1,0 +1,55 @@
+import { createHash } from 'node:crypto';
+import { type DreamLakeError, NotFoundError } from '@dreamlake/presign';
+import type { DB } from '../db/open.ts';
+import { findSnapshot } from '../db/snapshots.ts';
+import { forEachManifestPage, type ManifestEntry } from '../db/version-files.ts';
+
+/** Entries read per page while hashing a manifest. */
+export const MANIFEST_PAGE = 5_000;
+
+/** One canonical line of a manifest (docs/protocol.md, "Versions"). */
+export function manifestLine(entry: ManifestEntry): string {
+  return `${JSON.stringify([entry.name, entry.hash, entry.size, entry.type, entry.contentType])}\n`;
+}
+
+/**
+ * The manifestHash of version `version` of a space: the lowercase hex SHA-256 of its canonical
+ * lines in the UTF-8 byte order of the names, streamed a page at a time.
+ */
+export async function computeManifestHash(db: DB, spaceId: string, version: number): Promise<string> {
+  const hash = createHash('sha256');
+  await forEachManifestPage(db, spaceId, version, MANIFEST_PAGE, (entries) => {
+    for (const entry of entries) hash.update(manifestLine(entry), 'utf8');
+  });
+  return hash.digest('hex');
+}
+
+/**
+ * The manifestHash of a snapshot: the stored one, or computed now and stored (a snapshot never
+ * changes, so once is enough). 404 for an unknown version; `gone` when the retention dropped it
+ * (also when that happened while it was being hashed, as its entries were being removed).
+ */
+export async function ensureManifestHash(db: DB, spaceId: string, version: number): Promise<string> {
+  const snapshot = await findSnapshot(db, spaceId, version);
+  if (!snapshot) throw new NotFoundError(`no version ${version}`);
+  if (snapshot.manifest_hash) return snapshot.manifest_hash;
+  if (snapshot.dropped_at) throw droppedError(version);
+  const manifestHash = await computeManifestHash(db, spaceId, version);
+  await db
+    .updateTable('snapshots')
+    .set({ manifest_hash: manifestHash })
+    .where('space_id', '=', spaceId)
+    .where('version', '=', version)
+    .where('dropped_at', 'is', null)
+    .execute();
+  const after = await findSnapshot(db, spaceId, version);
+  if (!after?.manifest_hash) throw droppedError(version);
+  return after.manifest_hash;
+}
+
+/** A version the retention dropped: its entries are gone. */
+export function droppedError(version: number): DreamLakeError {
+  return new NotFoundError(`version ${version} was dropped by the retention; its files are gone`, {
+    dropped: true,
+  });
+}

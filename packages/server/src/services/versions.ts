@@ -1,0 +1,34 @@
+import { NotFoundError } from '@dreamlake/presign';
+import { z } from 'zod';
+import type { DB } from '../db/open.ts';
+import { findSnapshot, type SnapshotRow } from '../db/snapshots.ts';
+import { droppedError } from './manifest-hash.ts';
+
+/** Versions are 32-bit integers in the database. */
+export const VERSION_MAX = 2_147_483_647;
+
+const AT_VERSION = 'a snapshot of the space (0: the empty version before the first); head when omitted';
+
+/** A version in a query string: 0 is the empty version (before the first snapshot). */
+export const versionSchema = z.coerce.number().int().min(0).max(VERSION_MAX).describe(AT_VERSION);
+
+/** A version in a JSON body. */
+export const versionField = z.number().int().min(0).max(VERSION_MAX).describe(AT_VERSION);
+
+/**
+ * The snapshot of `version` a read may use: null for 0 (the empty version), the row otherwise.
+ * 404 `not_found` for a version the space never had, and for one the retention dropped
+ * (`details.dropped`).
+ */
+export async function requireVersion(
+  db: DB,
+  where: { namespace: string; space: string },
+  spaceId: string,
+  version: number,
+): Promise<SnapshotRow | null> {
+  if (version === 0) return null;
+  const snapshot = await findSnapshot(db, spaceId, version);
+  if (!snapshot) throw new NotFoundError(`${where.namespace}/${where.space} has no version ${version}`);
+  if (snapshot.dropped_at) throw droppedError(version);
+  return snapshot;
+}
