@@ -19,6 +19,7 @@ import type { DB } from './db/open.ts';
 import { registerObservability } from './observability/index.ts';
 import { countingGrants } from './observability/metrics.ts';
 import { authRoutes } from './routes/auth.ts';
+import { commitRoutes } from './routes/commits.ts';
 import { downloadRoutes } from './routes/downloads.ts';
 import { fileRoutes } from './routes/files.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -110,6 +111,7 @@ export async function buildServerApp(options: BuildServerAppOptions): Promise<Fa
     spaceRoutes,
     uploadRoutes,
     fileRoutes,
+    commitRoutes,
     snapshotRoutes,
     downloadRoutes,
     webRoutes,

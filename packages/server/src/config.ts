@@ -69,6 +69,10 @@ export interface ServerConfig {
   blobGcGraceSeconds: number;
   /** How often the server looks for such blobs; 0 turns the periodic collection off. */
   blobGcIntervalSeconds: number;
+  /** A draft of a commit expires this long after its last batch; the collection removes it. */
+  draftTtlSeconds: number;
+  /** Snapshots older than this (except head) are dropped by the collection; null keeps them all. */
+  snapshotRetentionDays: number | null;
   /** Names of the secrets generated at random because dev mode started without them. */
   generatedSecrets: readonly string[];
   /** The bearer token `/metrics` asks for; null serves it to anyone who reaches the port. */
@@ -135,6 +139,8 @@ const envSchema = z.object({
   KEEP_ALIVE_TIMEOUT_SECONDS: int(1, 3600).default(72),
   BLOB_GC_GRACE_SECONDS: int(1, 365 * 24 * 3600).optional(),
   BLOB_GC_INTERVAL_SECONDS: int(0, 7 * 24 * 3600).default(3600),
+  DRAFT_TTL_SECONDS: int(60, 365 * 24 * 3600).default(24 * 3600),
+  SNAPSHOT_RETENTION_DAYS: int(1, 100 * 365).optional(),
   METRICS_TOKEN: z.union([z.literal(''), z.string().min(16, 'must be at least 16 characters')]).optional(),
   API_DOCS_UI: flag.optional(),
 });
@@ -238,6 +244,8 @@ export function loadServerConfig(
     },
     blobGcGraceSeconds: e.BLOB_GC_GRACE_SECONDS ?? Math.max(24 * 3600, 2 * e.PRESIGN_TTL_SECONDS),
     blobGcIntervalSeconds: e.BLOB_GC_INTERVAL_SECONDS,
+    draftTtlSeconds: e.DRAFT_TTL_SECONDS,
+    snapshotRetentionDays: e.SNAPSHOT_RETENTION_DAYS ?? null,
     generatedSecrets: [],
     metricsToken: e.METRICS_TOKEN || null,
     apiDocsUi: e.API_DOCS_UI ?? e.DREAMLAKE_DEV,
