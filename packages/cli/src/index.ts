@@ -1,5 +1,6 @@
 export { ServerApi } from './api.ts';
 export { run } from './bin.ts';
+export { BandwidthLimiter, type Clock, type LimiterOptions, limited, parseRate } from './bwlimit.ts';
 export {
   type ClientOptions,
   type DownloadCallOptions,
@@ -9,8 +10,17 @@ export {
   type UploadCallOptions,
   type UploadSummary,
 } from './client.ts';
+export {
+  DEFAULT_IGNORES,
+  type FilterOptions,
+  type GlobRule,
+  IGNORE_FILE_NAME,
+  WalkFilter,
+} from './filters/index.ts';
 export { createAgent } from './http.ts';
 export { Progress } from './progress.ts';
 export { detectType } from './types.ts';
+export { assertUnchanged, type FileChange, FileChangedError, fileChange, type SeenFile } from './upload/changed.ts';
+export { type CollectOptions, collectFiles, type IgnoredEntry, type SkippedEntry } from './upload/files.ts';
 export { DEFAULT_RETRY } from './upload/retry.ts';
 export { type FileResult, type LocalFile, type UploadDeps, type UploadEvents, uploadFile } from './upload/uploader.ts';
