@@ -77,41 +77,50 @@ export async function findFilesByNames(
   return found;
 }
 
-/** Which of these hashes the space's index holds under any name. */
+/**
+ * Which of these hashes the space holds: named by head or by an older snapshot (`file_history`),
+ * so the blob is kept in storage.
+ */
 export async function heldHashes(db: DB, spaceId: string, hashes: readonly string[]): Promise<Set<string>> {
-  const held = new Set<string>();
+  return new Set((await knownBlobs(db, spaceId, hashes)).keys());
+}
+
+/** A blob a space holds: its size and media type as indexed. */
+export interface KnownBlob {
+  size: number;
+  contentType: string;
+}
+
+/** The blobs of these hashes the space holds, named by head or by an older snapshot (one per hash). */
+export async function knownBlobs(db: DB, spaceId: string, hashes: readonly string[]): Promise<Map<string, KnownBlob>> {
+  const found = new Map<string, KnownBlob>();
   for (const slice of chunks([...new Set(hashes)], IN_LIST_CHUNK)) {
-    const rows = await db
+    const head = await db
       .selectFrom('files')
-      .select('hash')
-      .distinct()
+      .select(['hash', 'size', 'content_type as contentType'])
       .where('space_id', '=', spaceId)
       .where('hash', 'in', slice)
       .execute();
-    for (const row of rows) held.add(row.hash);
-  }
-  return held;
-}
-
-/** How many names of the space point at each of these hashes (hashes no name points at are left out). */
-export async function namesPerHash(db: DB, spaceId: string, hashes: readonly string[]): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  for (const slice of chunks([...new Set(hashes)], IN_LIST_CHUNK)) {
-    const rows = await db
-      .selectFrom('files')
-      .select((eb) => ['hash', eb.fn.countAll<number | string>().as('names')])
+    for (const row of head) found.set(row.hash, { size: Number(row.size), contentType: row.contentType });
+    const missing = slice.filter((hash) => !found.has(hash));
+    if (missing.length === 0) continue;
+    const older = await db
+      .selectFrom('file_history')
+      .select(['hash', 'size', 'content_type as contentType'])
       .where('space_id', '=', spaceId)
-      .where('hash', 'in', slice)
-      .groupBy('hash')
+      .where('hash', 'in', missing)
       .execute();
-    for (const row of rows) counts.set(row.hash, Number(row.names));
+    for (const row of older) found.set(row.hash, { size: Number(row.size), contentType: row.contentType });
   }
-  return counts;
+  return found;
 }
 
-/** Whether any name in the space `space` of namespace `namespace` points at the blob. */
+/**
+ * Whether the blob is live in the space `space` of namespace `namespace`: named by head, by an
+ * older snapshot (`file_history`), or by a put of a draft of that space.
+ */
 export async function blobIndexed(db: DB, blob: { namespace: string; space: string; hash: string }): Promise<boolean> {
-  const row = await db
+  const head = await db
     .selectFrom('files')
     .innerJoin('spaces', 'spaces.id', 'files.space_id')
     .innerJoin('namespaces', 'namespaces.id', 'spaces.namespace_id')
@@ -121,7 +130,29 @@ export async function blobIndexed(db: DB, blob: { namespace: string; space: stri
     .where('files.hash', '=', blob.hash)
     .limit(1)
     .executeTakeFirst();
-  return row !== undefined;
+  if (head) return true;
+  const older = await db
+    .selectFrom('file_history')
+    .innerJoin('spaces', 'spaces.id', 'file_history.space_id')
+    .innerJoin('namespaces', 'namespaces.id', 'spaces.namespace_id')
+    .select('file_history.name')
+    .where('namespaces.name', '=', blob.namespace)
+    .where('spaces.name', '=', blob.space)
+    .where('file_history.hash', '=', blob.hash)
+    .limit(1)
+    .executeTakeFirst();
+  if (older) return true;
+  const drafted = await db
+    .selectFrom('draft_entries')
+    .innerJoin('drafts', 'drafts.id', 'draft_entries.draft_id')
+    .innerJoin('namespaces', 'namespaces.id', 'drafts.namespace_id')
+    .select('draft_entries.name')
+    .where('namespaces.name', '=', blob.namespace)
+    .where('drafts.space', '=', blob.space)
+    .where('draft_entries.hash', '=', blob.hash)
+    .limit(1)
+    .executeTakeFirst();
+  return drafted !== undefined;
 }
 
 export interface PutFile {
@@ -193,18 +224,30 @@ export async function writeFiles(trx: DB, inputs: readonly PutFile[]): Promise<v
 }
 
 /**
- * Bytes a namespace stores: each blob its index points at counted once (BSS keeps one blob per
- * hash per space, however many names point at it).
+ * Bytes a namespace stores: each blob a snapshot of its spaces names (head or an older one)
+ * counted once per space (BSS keeps one blob per hash per space, however many names point at it).
  */
 export async function namespaceUsage(db: DB, namespaceId: string): Promise<number> {
   const row = await db
     .selectFrom((eb) =>
       eb
-        .selectFrom('files')
-        .innerJoin('spaces', 'spaces.id', 'files.space_id')
-        .select((inner) => ['files.space_id', 'files.hash', inner.fn.max('files.size').as('size')])
-        .where('spaces.namespace_id', '=', namespaceId)
-        .groupBy(['files.space_id', 'files.hash'])
+        .selectFrom((inner) =>
+          inner
+            .selectFrom('files')
+            .innerJoin('spaces', 'spaces.id', 'files.space_id')
+            .select(['files.space_id as space_id', 'files.hash as hash', 'files.size as size'])
+            .where('spaces.namespace_id', '=', namespaceId)
+            .unionAll(
+              inner
+                .selectFrom('file_history')
+                .innerJoin('spaces', 'spaces.id', 'file_history.space_id')
+                .select(['file_history.space_id as space_id', 'file_history.hash as hash', 'file_history.size as size'])
+                .where('spaces.namespace_id', '=', namespaceId),
+            )
+            .as('named'),
+        )
+        .select((inner) => ['named.space_id', 'named.hash', inner.fn.max('named.size').as('size')])
+        .groupBy(['named.space_id', 'named.hash'])
         .as('blobs'),
     )
     .select((eb) => eb.fn.sum<number | string | null>('blobs.size').as('total'))

@@ -9,7 +9,7 @@ import { reservedSizes } from '../db/upload-reservations.ts';
 import { assetTypeSchema, contentTypeSchema, fileNameSchema, hashSchema } from '../names.ts';
 import { type FileView, fileView } from '../views.ts';
 import { checkProvenSize, indexedContentType, provenBlob, receiptSchema } from './blob-proof.ts';
-import { writeIndex } from './quota.ts';
+import { runCommit } from './commit-core.ts';
 
 export const registerFileBody = z.strictObject({
   name: fileNameSchema,
@@ -20,8 +20,8 @@ export const registerFileBody = z.strictObject({
 });
 
 /**
- * Points a file name in a space at a blob, once a receipt or BSS confirms that verified blob.
- * `created` is false when the name already pointed at that hash.
+ * Points a file name in a space at a blob, once a receipt or BSS confirms that verified blob, as
+ * one new version of the space. `created` is false when the name already pointed at that hash.
  */
 export async function registerFile(
   ctx: ServerContext,
@@ -42,21 +42,25 @@ export async function registerFile(
   const granted = await reservedSizes(ctx.db, where, [input.hash], nowIso(ctx));
   checkProvenSize(ctx, stat, granted.get(input.hash));
 
-  const target = await writeIndex(ctx, namespace, where.space, user.id, [
-    {
-      file: {
+  // One version of the space, its parent whatever head is.
+  const { space: target } = await runCommit(ctx, {
+    namespace,
+    spaceName: where.space,
+    author: user.id,
+    message: '',
+    puts: [
+      {
         name: input.name,
         type: input.type,
         size: stat.size,
         contentType: indexedContentType(stat, input.contentType),
         hash: input.hash,
-        uploadedBy: user.id,
-        now: nowIso(ctx),
+        provenAt: stat.provenAt,
       },
-      provenAt: stat.provenAt,
-      previous: previous || undefined,
-    },
-  ]);
+    ],
+    deletes: [],
+    deletePrefixes: [],
+  });
   const file = await findFileByName(ctx.db, target.id, input.name);
   if (!file) throw new Error('registered file is missing');
   return { created: true, file: fileView(where.namespace, where.space, file) };

@@ -1,11 +1,10 @@
 import { DreamLakeError, TooLargeError } from '@dreamlake/presign';
 import type { ServerContext } from '../context.ts';
-import { namesPerHash, namespaceUsage, type PutFile, writeFiles } from '../db/files.ts';
+import { heldHashes, namespaceUsage } from '../db/files.ts';
 import { lockNamespace, type Namespace } from '../db/namespaces.ts';
 import type { DB } from '../db/open.ts';
-import { ensureSpace, type Space } from '../db/spaces.ts';
-import { releaseReservations, reserve, reservedBytes, reservedSizes } from '../db/upload-reservations.ts';
-import { addCandidates, beingDeleted, DELETE_LEASE_MS } from '../gc/candidates.ts';
+import { reserve, reservedBytes, reservedSizes } from '../db/upload-reservations.ts';
+import { beingDeleted, DELETE_LEASE_MS } from '../gc/candidates.ts';
 import { CLOCK_SKEW_MS, deletedSince, deletesKeptMs } from '../gc/deletes.ts';
 
 /** A grant or a registration asked for while the collection deletes that very blob from BSS: asking again shortly works. */
@@ -114,42 +113,36 @@ export async function reserveGrants(
   });
 }
 
-/** A name about to point at a blob, and the blob it pointed at before, if any. */
-export interface IndexChange {
-  hash: string;
-  size: number;
-  previous?: { hash: string; size: number } | undefined;
-}
-
 /**
- * How many bytes the namespace's stored blobs grow by when these names of one space point at
- * their blobs: a blob the space already holds under another name adds nothing, and a blob that
- * loses its last name frees its size.
+ * Refuses (413 `too_large`) a commit whose new blobs would pass the namespace's quota: a blob the
+ * space already holds (named by head or an older snapshot) adds nothing, and nothing is freed
+ * while a snapshot still names a blob. The grants of the blobs committed stop counting, their
+ * bytes now stored. Runs under the namespace's lock.
  */
-export async function storedBytesDelta(db: DB, spaceId: string, changes: readonly IndexChange[]): Promise<number> {
-  const incoming = new Map(changes.map((c) => [c.hash, c.size]));
-  const leaving = new Map<string, { size: number; names: number }>();
-  for (const { previous } of changes) {
-    if (!previous) continue;
-    const entry = leaving.get(previous.hash) ?? { size: previous.size, names: 0 };
-    entry.names += 1;
-    leaving.set(previous.hash, entry);
-  }
-  const names = await namesPerHash(db, spaceId, [...incoming.keys(), ...leaving.keys()]);
-  let delta = 0;
-  for (const [hash, size] of incoming) if (!names.has(hash)) delta += size;
-  for (const [hash, { size, names: renamed }] of leaving) {
-    if (incoming.has(hash)) continue;
-    if ((names.get(hash) ?? 0) - renamed <= 0) delta -= size;
-  }
-  return delta;
+export async function checkCommitQuota(
+  ctx: ServerContext,
+  trx: DB,
+  namespace: Namespace,
+  space: { id: string; name: string },
+  puts: readonly { hash: string; size: number }[],
+): Promise<void> {
+  const quota = ctx.config.namespaceQuotaBytes;
+  if (quota === null || puts.length === 0) return;
+  const now = new Date(ctx.clock()).toISOString();
+  const where = { namespace: namespace.name, space: space.name };
+  const sizes = new Map(puts.map((p) => [p.hash, p.size]));
+  const held = await heldHashes(trx, space.id, [...sizes.keys()]);
+  let incoming = 0;
+  for (const [hash, size] of sizes) if (!held.has(hash)) incoming += size;
+  const settled = [...(await reservedSizes(trx, where, [...sizes.keys()], now)).values()].reduce((a, b) => a + b, 0);
+  const granted = (await reservedBytes(trx, namespace.name, now)) - settled;
+  checkTotal(quota, namespace, await namespaceUsage(trx, namespace.id), granted, incoming);
 }
 
-/** A name to point at a proven blob, when the blob was known to be in BSS (ms), and what the name pointed at before. */
-export interface IndexWrite {
-  file: Omit<PutFile, 'spaceId'>;
+/** A blob written into a space, and when it was known to be in BSS (ms). */
+export interface ProvenWrite {
+  hash: string;
   provenAt: number;
-  previous?: { hash: string; size: number } | undefined;
 }
 
 /** A registration whose blob the collection deleted after it was proven: uploading it again works. */
@@ -166,73 +159,23 @@ function collectedSinceProven(hash: string): DreamLakeError {
  * than the collection remembers its deletes. Runs under the namespace's lock, which the
  * collection's mark and record of each delete take too.
  */
-async function checkStillStored(
+export async function checkStillStored(
   ctx: ServerContext,
   trx: DB,
   where: { namespace: string; space: string },
-  writes: readonly IndexWrite[],
+  writes: readonly ProvenWrite[],
 ): Promise<void> {
+  if (writes.length === 0) return;
   const nowMs = ctx.clock();
-  const hashes = writes.map((w) => w.file.hash);
+  const hashes = writes.map((w) => w.hash);
   const [deleting] = await beingDeleted(trx, where, hashes, new Date(nowMs - DELETE_LEASE_MS).toISOString());
   if (deleting) throw beingCollected(deleting);
   const oldest = Math.min(...writes.map((w) => w.provenAt)) - CLOCK_SKEW_MS;
   const stale = writes.find((w) => w.provenAt - CLOCK_SKEW_MS < nowMs - deletesKeptMs(ctx.config));
-  if (stale) throw collectedSinceProven(stale.file.hash);
+  if (stale) throw collectedSinceProven(stale.hash);
   const deleted = await deletedSince(trx, where, hashes, new Date(oldest - 1).toISOString());
-  for (const { file, provenAt } of writes) {
-    const at = deleted.get(file.hash);
-    if (at !== undefined && Date.parse(at) >= provenAt - CLOCK_SKEW_MS) throw collectedSinceProven(file.hash);
+  for (const { hash, provenAt } of writes) {
+    const at = deleted.get(hash);
+    if (at !== undefined && Date.parse(at) >= provenAt - CLOCK_SKEW_MS) throw collectedSinceProven(hash);
   }
-}
-
-/**
- * Points names of one space at their blobs under the namespace's lock (the space is created when
- * missing): the quota is checked against the stored bytes and the other grants' bytes (the grants
- * of the blobs registered here stop counting, their bytes now stored), the names are written, and
- * each blob that lost its last name becomes a candidate for the collection. Throws 413 `too_large`
- * over the quota, and 503 `storage_unavailable` for a blob whose delete is on its way to BSS or
- * was over after the blob was proven (the collection marks and records each delete under the same
- * lock), writing nothing.
- */
-export async function writeIndex(
-  ctx: ServerContext,
-  namespace: Namespace,
-  spaceName: string,
-  createdBy: string,
-  writes: readonly IndexWrite[],
-): Promise<Space> {
-  const now = new Date(ctx.clock()).toISOString();
-  const where = { namespace: namespace.name, space: spaceName };
-  const hashes = [...new Set(writes.map((w) => w.file.hash))];
-  return ctx.db.transaction().execute(async (trx) => {
-    await lockNamespace(trx, namespace.id);
-    await checkStillStored(ctx, trx, where, writes);
-    const space = await ensureSpace(trx, { namespaceId: namespace.id, name: spaceName, createdBy, now });
-    const quota = ctx.config.namespaceQuotaBytes;
-    if (quota !== null) {
-      const changes = writes.map((w) => ({ hash: w.file.hash, size: w.file.size, previous: w.previous }));
-      const delta = await storedBytesDelta(trx, space.id, changes);
-      const settled = [...(await reservedSizes(trx, where, hashes, now)).values()].reduce((a, b) => a + b, 0);
-      const granted = (await reservedBytes(trx, namespace.name, now)) - settled;
-      checkTotal(quota, namespace, await namespaceUsage(trx, namespace.id), granted, delta);
-    }
-    await writeFiles(
-      trx,
-      writes.map((w) => ({ ...w.file, spaceId: space.id })),
-    );
-    await releaseReservations(trx, where, hashes);
-    const left = new Set(writes.flatMap((w) => (w.previous ? [w.previous.hash] : [])));
-    for (const hash of hashes) left.delete(hash);
-    if (left.size > 0) {
-      const named = await namesPerHash(trx, space.id, [...left]);
-      await addCandidates(
-        trx,
-        where,
-        [...left].filter((hash) => !named.has(hash)),
-        now,
-      );
-    }
-    return space;
-  });
 }
