@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { Ignore } from 'ignore';
+import ignore, { type Ignore } from 'ignore';
 import { CliError } from '../errors.ts';
 import { DEFAULT_IGNORES } from './defaults.ts';
 import { compileGlobRules, type GlobRule, type GlobVerdict } from './globs.ts';
@@ -61,13 +61,33 @@ export class WalkFilter {
     return [...parent, { base: folder === '' ? '' : `${folder}/`, rules: parseIgnoreFile(text, file) }];
   }
 
-  /** Whether the file or folder `name` (relative to the walked folder) is left out under `rules`. */
+  /**
+   * Whether the file or folder `name` (relative to the walked folder) is left out under `rules`.
+   * Each call builds a matcher; a walk takes one per folder (matcherFor).
+   */
   ignores(rules: FolderRules, name: string, folder: boolean): boolean {
+    return this.matcherFor(rules)(name, folder);
+  }
+
+  /**
+   * What decides for the entries of one folder under `rules`. The `ignore` package keeps the
+   * answer for every name it is asked about; a matcher made for each folder and dropped with it
+   * keeps a walk over 100,000s of files from holding all their names (copying the rules is cheap:
+   * the compiled rules are shared).
+   */
+  matcherFor(rules: FolderRules): (name: string, folder: boolean) => boolean {
+    const scopes: Scope[] = [];
+    if (this.#defaults) scopes.push(this.#defaults);
+    scopes.push(...rules);
+    const fresh = scopes.map(({ base, rules: source }) => ({ base, rules: ignore({ ignoreCase: false }).add(source) }));
+    return (name, folder) => this.#decide(fresh, name, folder);
+  }
+
+  #decide(scopes: readonly Scope[], name: string, folder: boolean): boolean {
     const verdict = this.#globs?.(name, folder);
     if (verdict) return verdict === 'exclude';
-    for (let i = rules.length - 1; i >= -1; i -= 1) {
-      const scope = i >= 0 ? rules[i] : this.#defaults;
-      if (!scope) continue;
+    for (let i = scopes.length - 1; i >= 0; i -= 1) {
+      const scope = scopes[i] as Scope;
       const own = name.slice(scope.base.length);
       const result = scope.rules.test(folder ? `${own}/` : own);
       if (result.unignored) return false;

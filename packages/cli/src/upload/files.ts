@@ -110,6 +110,7 @@ async function walk(folder: Folder, rel: string, parentRules: FolderRules, out: 
   const rules = ignoreFile
     ? await filter.withIgnoreFile(parentRules, rel, [folder.path, IGNORE_FILE_NAME].join(sep))
     : parentRules;
+  const ignores = filter.matcherFor(rules);
   for (let start = 0; start < entries.length; start += STAT_AT_ONCE) {
     const chunk = entries.slice(start, start + STAT_AT_ONCE);
     // lstat: an entry replaced by a link after the listing is seen as the link, not followed.
@@ -137,7 +138,7 @@ async function walk(folder: Folder, rel: string, parentRules: FolderRules, out: 
       const isFolder = link ? info?.isDirectory() : entry.isDirectory();
       if (!isFile && !isFolder) continue;
       const name = rel === '' ? entry.name : [rel, entry.name].join('/');
-      if (filter.ignores(rules, name, Boolean(isFolder))) {
+      if (ignores(name, Boolean(isFolder))) {
         options.onIgnored?.({
           path: [folder.path, entry.name].join(sep),
           name: [folder.name, entry.name].join('/'),
