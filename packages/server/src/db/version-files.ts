@@ -194,11 +194,13 @@ export async function forEachManifestPage(
     const read = async (trx: DB) => {
       const cursor = sql.id(`manifest_${spaceId.replace(/[^A-Za-z0-9]/g, '')}_${version}`);
       await sql`declare ${cursor} no scroll cursor for
-        select name, hash, size, type, content_type from files
-        where space_id = ${sql.lit(spaceId)} and from_version <= ${sql.lit(version)}
-        union all
-        select name, hash, size, type, content_type from file_history
-        where space_id = ${sql.lit(spaceId)} and from_version <= ${sql.lit(version)} and to_version > ${sql.lit(version)}
+        select * from (
+          select name, hash, size, type, content_type from files
+          where space_id = ${sql.lit(spaceId)} and from_version <= ${sql.lit(version)}
+          union all
+          select name, hash, size, type, content_type from file_history
+          where space_id = ${sql.lit(spaceId)} and from_version <= ${sql.lit(version)} and to_version > ${sql.lit(version)}
+        ) manifest
         order by name collate "C"`.execute(trx);
       try {
         for (;;) {
