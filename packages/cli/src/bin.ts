@@ -14,6 +14,14 @@ const upload = async (io: Io, paths: string[], o: object) =>
 const ls = async (io: Io, space: string, o: object) => (await import('./commands/ls.ts')).ls(io, space, o);
 const download = async (io: Io, file: string, o: object) =>
   (await import('./commands/download.ts')).download(io, file, o);
+const rm = async (io: Io, targets: string[], o: object) => (await import('./commands/rm.ts')).rm(io, targets, o);
+const log = async (io: Io, space: string, o: object) => (await import('./commands/log.ts')).log(io, space, o);
+const diff = async (io: Io, from: string, to: string | undefined, o: object) =>
+  (await import('./commands/diff.ts')).diff(io, from, to, o);
+const restore = async (io: Io, snapshot: string, o: object) =>
+  (await import('./commands/restore.ts')).restore(io, snapshot, o);
+const verify = async (io: Io, ref: string, dir: string, o: object) =>
+  (await import('./commands/verify.ts')).verify(io, ref, dir, o);
 
 /** The CLI's version, from its package.json. */
 export function cliVersion(): string {
@@ -76,8 +84,8 @@ function program(io: Io): Command {
     .action((paths: string[], options) => upload(io, paths, options));
   cli
     .command('ls')
-    .description('list the files of a space')
-    .argument('<namespace/space>')
+    .description('list the files of a space (its head, or snapshot N with @N), or of a folder in it')
+    .argument('<namespace/space[@N][/prefix]>')
     .option('--json', 'print JSON')
     .addOption(server())
     .action((space: string, options) => ls(io, space, options));
@@ -86,7 +94,10 @@ function program(io: Io): Command {
     .description(
       'download a file, a folder or a whole space, verifying each SHA-256 (resumes an interrupted download when run again)',
     )
-    .argument('<namespace/space[/path]>', 'a file, a folder (everything under that prefix) or the whole space')
+    .argument(
+      '<namespace/space[@N][/path]>',
+      'a file, a folder (everything under that prefix) or the whole space; @N: as snapshot N held it',
+    )
     .option(
       '-o, --output <path>',
       "where to write: for a file, a file or folder (default: its base name here); for a folder or space, the folder to fill (default: the folder's or space's name here)",
@@ -95,6 +106,49 @@ function program(io: Io): Command {
     .option('--json', 'print one JSON object per file')
     .addOption(server())
     .action((file: string, options) => download(io, file, options));
+  cli
+    .command('rm')
+    .description("remove files (or with -r folders) from a space's head, as one new snapshot")
+    .argument('<namespace/space/name...>', 'files, or folders ending in / with -r, all in one space')
+    .option('-r, --recursive', 'remove every file under each folder')
+    .option('-m, --message <text>', "the snapshot's message")
+    .option('--json', 'print the snapshot as JSON')
+    .addOption(server())
+    .action((targets: string[], options) => rm(io, targets, options));
+  cli
+    .command('log')
+    .description("list a space's snapshots, newest first")
+    .argument('<namespace/space>')
+    .option('-n, --max-count <n>', 'only the newest n')
+    .option('--json', 'print JSON')
+    .addOption(server())
+    .action((space: string, options) => log(io, space, options));
+  cli
+    .command('diff')
+    .description('list the files that differ between two snapshots of a space (+ added, ~ changed, - removed)')
+    .argument('<namespace/space@A>')
+    .argument('[namespace/space@B]', 'the other snapshot (default: head)')
+    .option('--json', 'print JSON')
+    .addOption(server())
+    .action((from: string, to: string | undefined, options) => diff(io, from, to, options));
+  cli
+    .command('restore')
+    .description("make a space's head hold exactly the files of snapshot N again, as one new snapshot")
+    .argument('<namespace/space@N>')
+    .option('-m, --message <text>', "the snapshot's message (default: restore version N)")
+    .option('--json', 'print the snapshot as JSON')
+    .addOption(server())
+    .action((snapshot: string, options) => restore(io, snapshot, options));
+  cli
+    .command('verify')
+    .description(
+      'check that a folder holds exactly the files of snapshot N (or head): lists missing, extra and changed files, exits 1 on any',
+    )
+    .argument('<namespace/space[@N][/folder/]>')
+    .argument('<dir>', 'the local folder')
+    .option('--json', 'print JSON')
+    .addOption(server())
+    .action((ref: string, dir: string, options) => verify(io, ref, dir, options));
   return cli;
 }
 

@@ -1,34 +1,40 @@
 /**
- * DreamLake from a Node program: what `dreamlake upload`, `download` and `ls` do, as calls. The
- * commands are this plus printing.
+ * DreamLake from a Node program: what `dreamlake upload`, `download`, `ls`, `log`, `rm`, `diff`,
+ * `restore` and `verify` do, as calls. The commands are this plus printing.
  *
  *   const client = new DreamLakeClient({ server: 'http://127.0.0.1:10233', token });
- *   await client.upload(['runs/2026-11-30'], { to: 'ann/robotics', onProgress: (p) => … });
- *   await client.download('ann/robotics/2026-11-30/', { to: '/data/copy' });
+ *   const { commit } = await client.upload(['runs/2026-11-30'], { to: 'ann/robotics', message: 'day 1' });
+ *   // commit.snapshot.version: the ONE snapshot the upload made
+ *   await client.download('ann/robotics@3/2026-11-30/', { to: '/data/copy' });
+ *   const report = await client.verify('ann/robotics@3/2026-11-30/', '/data/copy'); // report.matches
  *   await client.close();
  *
  * Uploads and downloads resume: a call interrupted (its `signal` aborted, the process killed, the
  * network gone) and made again sends or fetches only what is missing, and every file is checked
  * against its SHA-256.
  */
-import type { AssetType, CommitAnswer, IndexedFile } from '@dreamlake/protocol';
+import type { AssetType, CommitAnswer, DiffEntry, IndexedFile, SnapshotView } from '@dreamlake/protocol';
 import { ServerApi } from './api.ts';
 import { homeDir } from './config.ts';
 import { DownloadClient, fileItem, folderItems } from './download/client.ts';
 import type { DownloadItem, FileOutcome } from './download/run.ts';
+import { UsageError } from './errors.ts';
 import { createAgent } from './http.ts';
-import { parseSpace, parseSpacePath } from './target.ts';
+import { parseSnapshot, parseSpace, parseSpaceAt, parseSpacePath } from './target.ts';
 import { Budget } from './upload/budget.ts';
 import { collectFiles, type SkippedEntry, taking } from './upload/files.ts';
 import { HashCache } from './upload/hash.ts';
 import { DEFAULT_RETRY, type RetryOptions } from './upload/retry.ts';
 import { type RunHooks, uploadFiles } from './upload/run.ts';
 import type { FileResult, LocalFile, UploadEvents } from './upload/types.ts';
+import { type VerifyReport, verifyFolder } from './verify.ts';
+import { commitRemoval, diffVersions, headVersion, removalOf, snapshotHistory } from './versions.ts';
 
-export type { AssetType, IndexedFile } from '@dreamlake/protocol';
+export type { AssetType, CommitAnswer, DiffEntry, IndexedFile, SnapshotView } from '@dreamlake/protocol';
 export type { FileOutcome } from './download/run.ts';
 export type { SkippedEntry } from './upload/files.ts';
 export type { FileResult } from './upload/types.ts';
+export type { VerifyReport } from './verify.ts';
 
 const MIB = 1024 * 1024;
 /** Parts of one large file in flight at once. */
@@ -73,6 +79,8 @@ export interface UploadCallOptions {
   onSkipped?: (entry: SkippedEntry) => void;
   /** Stops the upload: the call rejects with the signal's reason; calling it again resumes. */
   signal?: AbortSignal;
+  /** The snapshot's message. */
+  message?: string;
 }
 
 export interface UploadSummary {
@@ -80,11 +88,18 @@ export interface UploadSummary {
   /** Of those, files the space held already (nothing sent). */
   alreadyStored: number;
   bytes: number;
+  /**
+   * The ONE snapshot the upload made (`created`), or head as it stayed when nothing changed
+   * (`created: false`); null against a server without snapshots.
+   */
+  commit: CommitAnswer | null;
 }
 
 export interface DownloadCallOptions {
   /** The folder to put the files in, their relative paths recreated under it. */
   to: string;
+  /** The files as this snapshot held them (or write `NAMESPACE/SPACE@N/…`); default head. */
+  version?: number;
   /** Replace a different file already at a target path (default: that file fails). */
   force?: boolean;
   onFile?: (outcome: FileOutcome) => void;
@@ -205,14 +220,70 @@ export class DreamLakeClient {
   }
 
   /**
-   * The files of a space, or of the folder `prefix` in it (a name prefix ending in `/`), in name
-   * order: every page the server answers, followed to the last.
+   * The files of a space (`NAMESPACE/SPACE`, or `NAMESPACE/SPACE@N` for snapshot N), or of the
+   * folder `prefix` in it (a name prefix ending in `/`), in name order: every page the server
+   * answers, followed to the last. `version`: snapshot N's files (default head).
    */
-  async list(space: string, options: { prefix?: string } = {}): Promise<IndexedFile[]> {
-    const { namespace, space: name } = parseSpace(space);
+  async list(space: string, options: { prefix?: string; version?: number } = {}): Promise<IndexedFile[]> {
+    const ref = parseSpaceAt(space);
     const prefix = options.prefix ?? '';
-    const { files } = await this.#api.listFiles(namespace, name, { prefix });
+    const version = options.version ?? ref.version;
+    const { files } = await this.#api.listFiles(ref.namespace, ref.space, {
+      prefix,
+      ...(version !== undefined ? { version } : {}),
+    });
     return prefix === '' ? files : files.filter((f) => f.name.startsWith(prefix));
+  }
+
+  /** A space's snapshots, newest first (all of them, or the newest `max`). */
+  log(space: string, options: { max?: number } = {}): Promise<SnapshotView[]> {
+    return snapshotHistory(this.#api, parseSpace(space, 'log lists every snapshot of'), options.max);
+  }
+
+  /**
+   * Removes files (`NAMESPACE/SPACE/NAME`) or, with `recursive`, folders (`NAMESPACE/SPACE/FOLDER/`),
+   * all of one space, from its head as ONE new snapshot. Earlier snapshots keep them. A name
+   * head lacks rejects (404) and nothing is removed.
+   */
+  rm(
+    targets: string | readonly string[],
+    options: { recursive?: boolean; message?: string } = {},
+  ): Promise<CommitAnswer> {
+    const removal = removalOf(typeof targets === 'string' ? [targets] : targets, Boolean(options.recursive));
+    return commitRemoval(this.#api, removal, options.message);
+  }
+
+  /**
+   * Makes head hold exactly the files of `NAMESPACE/SPACE@N` again, as a new snapshot
+   * (`created: false` when it already does).
+   */
+  restore(snapshot: string, options: { message?: string } = {}): Promise<CommitAnswer> {
+    const ref = parseSnapshot(snapshot);
+    return this.#api.restore(ref.namespace, ref.space, {
+      version: ref.version,
+      message: options.message ?? `restore version ${ref.version}`,
+    });
+  }
+
+  /**
+   * The names that differ from `NAMESPACE/SPACE@A` to `NAMESPACE/SPACE@B` (head when `to` is
+   * absent or has no `@`), in name order.
+   */
+  async diff(from: string, to?: string): Promise<{ from: number; to: number; changes: DiffEntry[] }> {
+    const a = parseSnapshot(from);
+    const b = to === undefined ? { namespace: a.namespace, space: a.space } : parseSpaceAt(to);
+    if (b.namespace !== a.namespace || b.space !== a.space)
+      throw new UsageError(`a diff compares two snapshots of one space: "${to}" is not in ${a.namespace}/${a.space}`);
+    const toVersion = ('version' in b ? b.version : undefined) ?? (await headVersion(this.#api, a));
+    return { from: a.version, to: toVersion, changes: await diffVersions(this.#api, a, a.version, toVersion) };
+  }
+
+  /**
+   * Whether the folder `dir` holds exactly the files of `NAMESPACE/SPACE[@N][/FOLDER/]` (head when
+   * no `@`): the files missing from it, extra in it and changed, through the hash cache.
+   */
+  verify(source: string, dir: string): Promise<VerifyReport> {
+    return verifyFolder(this.#api, this.#options.home, parseSpacePath(source), dir);
   }
 
   /**
@@ -231,7 +302,7 @@ export class DreamLakeClient {
       files.length,
       files.reduce((sum, f) => sum + f.size, 0),
     );
-    const summary: UploadSummary = { files: 0, alreadyStored: 0, bytes: 0 };
+    const summary: UploadSummary = { files: 0, alreadyStored: 0, bytes: 0, commit: null };
     const events: UploadEvents = {
       hashed() {},
       sent: (_name, bytes) => tally.bytes(bytes),
@@ -239,7 +310,7 @@ export class DreamLakeClient {
       phase() {},
       note() {},
     };
-    await runUpload(
+    summary.commit = await runUpload(
       {
         server: o.server,
         token: o.token,
@@ -250,6 +321,7 @@ export class DreamLakeClient {
         retry: o.retry ?? DEFAULT_RETRY,
         signal: options.signal,
         type: options.type,
+        message: options.message,
       },
       taking(files),
       target,
@@ -278,7 +350,9 @@ export class DreamLakeClient {
    * outside that folder is refused; a file already there with the right SHA-256 is skipped.
    */
   async download(source: string, options: DownloadCallOptions): Promise<DownloadSummary> {
-    const { path, ...where } = parseSpacePath(source);
+    const { path, version: named, ...space } = parseSpacePath(source);
+    const version = options.version ?? named;
+    const where = { ...space, ...(version !== undefined ? { version } : {}) };
     const o = this.#options;
     const client = new DownloadClient({
       server: o.server,
@@ -290,7 +364,7 @@ export class DreamLakeClient {
       ...(o.bytesInFlight ? { bytesInFlight: o.bytesInFlight } : {}),
     });
     try {
-      const remote = await client.resolve(where.namespace, where.space, path);
+      const remote = await client.resolve(where.namespace, where.space, path, version);
       let items: DownloadItem[];
       if (remote.kind === 'file') {
         items = [fileItem(remote.grant)];

@@ -3,12 +3,16 @@ export { run } from './bin.ts';
 export { BandwidthLimiter, type Clock, type LimiterOptions, limited, parseRate } from './bwlimit.ts';
 export {
   type ClientOptions,
+  type CommitAnswer,
+  type DiffEntry,
   type DownloadCallOptions,
   type DownloadSummary,
   DreamLakeClient,
+  type SnapshotView,
   type TransferProgress,
   type UploadCallOptions,
   type UploadSummary,
+  type VerifyReport,
 } from './client.ts';
 export {
   DEFAULT_IGNORES,

@@ -20,7 +20,7 @@ test('--version and -V print the package version and exit 0', async () => {
 
 test("commander's usage errors read like the CLI's own: one `dreamlake: ` line, exit 2", async () => {
   const cases: Array<[string[], RegExp]> = [
-    [['ls'], /^dreamlake: missing required argument 'namespace\/space'\n$/],
+    [['ls'], /^dreamlake: missing required argument 'namespace\/space\[@N\]\[\/prefix\]'\n$/],
     [['upload', 'x.bin'], /^dreamlake: required option '--to <namespace\/space>' not specified\n$/],
     [['ls', 'alice/runs', '--bogus'], /^dreamlake: unknown option '--bogus'\n$/],
     [['frobnicate'], /^dreamlake: unknown command 'frobnicate'\n$/],

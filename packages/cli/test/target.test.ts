@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { run } from '../src/bin.ts';
 import { UsageError } from '../src/errors.ts';
 import { parseFileRef, parseSnapshot, parseSpace, parseSpaceAt, parseSpacePath } from '../src/target.ts';
+import { fakeIo } from './io.ts';
 
 const BAD_VERSIONS = ['', 'x', '0', '-1', '1.5', '01', '1e3', ' 1', '9007199254740993', '@2', '3@4'];
 
@@ -58,4 +60,42 @@ test('a bad namespace or space is still named as before', () => {
   refused(() => parseSpaceAt('Ann/robotics@2'), /namespace "Ann" must match/);
   refused(() => parseSpaceAt('ann/@2'), /space "" must match/);
   refused(() => parseSpacePath('ann'), /"ann" is not NAMESPACE\/SPACE/);
+});
+
+test('each command refuses a malformed @VERSION before it reads any setting: one line, exit 2', async () => {
+  const env = { DREAMLAKE_HOME: '/nonexistent/dreamlake-home', NO_COLOR: '1' };
+  const cases: string[][] = [];
+  for (const bad of ['', 'x', '0', '-1', '1.5']) {
+    cases.push(
+      ['ls', `ann/robotics@${bad}`],
+      ['ls', `ann/robotics@${bad}/runs/`],
+      ['download', `ann/robotics@${bad}/runs/a.csv`, '-o', '/nonexistent'],
+      ['diff', `ann/robotics@${bad}`, 'ann/robotics@2'],
+      ['diff', 'ann/robotics@1', `ann/robotics@${bad}`],
+      ['restore', `ann/robotics@${bad}`],
+      ['verify', `ann/robotics@${bad}`, '/nonexistent'],
+    );
+  }
+  for (const args of cases) {
+    const f = fakeIo(env);
+    assert.equal(await run(args, f.io), 2, args.join(' '));
+    assert.match(
+      f.stderr(),
+      /^dreamlake: "ann\/robotics@[^"]*" *: .* after "@" is not a version: write a whole number from 1 \(`dreamlake log` lists them\)\n$/,
+      args.join(' '),
+    );
+    assert.equal(f.stdout(), '');
+  }
+  // Where a command writes to head or lists it all, any @ is refused.
+  for (const args of [
+    ['upload', '/nonexistent', '--to', 'ann/robotics@2'],
+    ['rm', 'ann/robotics@2/a.csv'],
+    ['rm', '-r', 'ann/robotics@2/runs/'],
+    ['log', 'ann/robotics@2'],
+    ['restore', 'ann/robotics'],
+  ]) {
+    const f = fakeIo(env);
+    assert.equal(await run(args, f.io), 2, args.join(' '));
+    assert.match(f.stderr(), /^dreamlake: "ann\/robotics(@2)?[^"]*":? .*\n$/, args.join(' '));
+  }
 });

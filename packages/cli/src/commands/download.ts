@@ -53,7 +53,11 @@ function describe(outcome: FileOutcome): string {
  */
 export async function download(io: Io, refText: string, options: DownloadOptions): Promise<void> {
   const ref = parseSpacePath(refText);
-  const where = { namespace: ref.namespace, space: ref.space };
+  const where = {
+    namespace: ref.namespace,
+    space: ref.space,
+    ...(ref.version !== undefined ? { version: ref.version } : {}),
+  };
   const cwd = (io.cwd ?? process.cwd)();
   const settings = await loadSettings(io.env, options);
   const client = new DownloadClient({
@@ -69,7 +73,7 @@ export async function download(io: Io, refText: string, options: DownloadOptions
     },
   });
   try {
-    const remote = await client.resolve(ref.namespace, ref.space, ref.path);
+    const remote = await client.resolve(ref.namespace, ref.space, ref.path, ref.version);
     if (remote.kind === 'file') {
       const { grant } = remote;
       const destination = await fileDestination(cwd, options.output);

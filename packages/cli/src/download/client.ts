@@ -85,11 +85,14 @@ export class DownloadClient {
    * `path` empty or ending in `/`: the files under it. Otherwise the file of that name when the
    * index holds one, else the files under `path/`. A space that does not exist, or that the
    * caller may not read, is the server's 404; a folder with nothing under it is a 404 too.
+   * `version`: in that snapshot (head when absent).
    */
-  async resolve(namespace: string, space: string, path: string): Promise<Remote> {
+  async resolve(namespace: string, space: string, path: string, version?: number): Promise<Remote> {
+    const at = version !== undefined ? { version } : {};
+    const shown = `${namespace}/${space}${version !== undefined ? `@${version}` : ''}`;
     if (path !== '' && !path.endsWith('/')) {
       try {
-        const grant = await this.api.downloadGrant(namespace, space, path);
+        const grant = await this.api.downloadGrant(namespace, space, path, at);
         // The local name comes from the name asked for, never from a server that answers another.
         if (grant.name !== path)
           throw new CliError(`the server answered for "${shownName(grant.name)}" when asked for "${path}"`);
@@ -100,21 +103,18 @@ export class DownloadClient {
     }
     const prefix = path === '' || path.endsWith('/') ? path : `${path}/`;
     // Every page; the server keeps to the prefix, and an older one that lists all is filtered here.
-    const { files } = await this.api.listFiles(namespace, space, { prefix });
+    const { files } = await this.api.listFiles(namespace, space, { prefix, ...at });
     const under = files.filter((f) => f.name.startsWith(prefix));
     if (under.length === 0) {
-      const what =
-        path === ''
-          ? `space ${namespace}/${space} holds no files`
-          : `no file or folder "${path}" in ${namespace}/${space}`;
+      const what = path === '' ? `space ${shown} holds no files` : `no file or folder "${path}" in ${shown}`;
       throw new ApiError(404, 'not_found', what);
     }
     return { kind: 'folder', files: under, prefix };
   }
 
-  /** Fetches the items of one space (see downloadItems). */
+  /** Fetches the items of one space, at `where.version` when given (see downloadItems). */
   fetch(
-    where: { namespace: string; space: string },
+    where: { namespace: string; space: string; version?: number | undefined },
     items: readonly DownloadItem[],
     run: RunOptions,
     events?: DownloadEvents,

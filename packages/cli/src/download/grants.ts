@@ -12,12 +12,17 @@ export type GrantAnswer = DownloadGrant | { error: { code: string; message: stri
  */
 export class Grants {
   readonly #api: ServerApi;
-  readonly #where: { namespace: string; space: string };
+  readonly #where: { namespace: string; space: string; version?: number | undefined };
   #batches = true;
 
-  constructor(api: ServerApi, where: { namespace: string; space: string }) {
+  /** `where.version`: the files of that snapshot (head's when absent). */
+  constructor(api: ServerApi, where: { namespace: string; space: string; version?: number | undefined }) {
     this.#api = api;
     this.#where = where;
+  }
+
+  #at(): { version?: number } {
+    return this.#where.version !== undefined ? { version: this.#where.version } : {};
   }
 
   /** One answer per name, in order (at most GRANT_BATCH_MAX names). */
@@ -26,7 +31,7 @@ export class Grants {
     const { namespace, space } = this.#where;
     if (this.#batches) {
       try {
-        const answer = await this.#api.downloadBatch(namespace, space, names);
+        const answer = await this.#api.downloadBatch(namespace, space, names, this.#at());
         return answer.files.map(({ index: _index, ...rest }) => rest as GrantAnswer);
       } catch (error) {
         // An older server has no such route (the space itself is known to exist by now).
@@ -40,7 +45,7 @@ export class Grants {
   }
 
   one(name: string): Promise<DownloadGrant> {
-    return this.#api.downloadGrant(this.#where.namespace, this.#where.space, name);
+    return this.#api.downloadGrant(this.#where.namespace, this.#where.space, name, this.#at());
   }
 }
 
