@@ -68,12 +68,9 @@ forEachEngine((engine) => {
   });
 
   test('a snapshot is answered with its manifestHash, computed on the first read and kept', async () => {
-    const before = await h.db
-      .selectFrom('snapshots')
-      .select(['version', 'manifest_hash'])
-      .where('version', '=', 3)
-      .execute();
-    assert.equal(before.length, 1);
+    // As a snapshot the migration made, or one too large to hash while committing: none stored yet.
+    const committed = made[2]!.manifestHash;
+    await h.db.updateTable('snapshots').set({ manifest_hash: null }).where('version', '=', 3).execute();
     const first = await h.call('GET', url('/3'), reader.token);
     assert.equal(first.statusCode, 200, first.body);
     const { snapshot, receipt } = first.json();
@@ -85,6 +82,7 @@ forEachEngine((engine) => {
       .where('version', '=', 3)
       .executeTakeFirstOrThrow();
     assert.equal(stored.manifest_hash, snapshot.manifestHash);
+    assert.equal(snapshot.manifestHash, committed, 'the same as computed when committed');
     const again = await h.call('GET', url('/3'), reader.token);
     assert.equal(again.json().snapshot.manifestHash, snapshot.manifestHash);
     const other = await h.call('GET', url('/4'), reader.token);
@@ -92,6 +90,29 @@ forEachEngine((engine) => {
     const listed = await h.call('GET', url('?limit=10'), reader.token);
     const third = (listed.json().snapshots as SnapshotView[]).find((s) => s.version === 3)!;
     assert.equal(third.manifestHash, snapshot.manifestHash, 'the list shows it once computed');
+  });
+
+  test("a commit's answer carries the manifestHash up to 10,000 files; past that the first read computes it", async () => {
+    for (const snapshot of made) {
+      const read = await h.call('GET', url(`/${snapshot.version}`), reader.token);
+      assert.match(snapshot.manifestHash ?? '', /^[0-9a-f]{64}$/, `version ${snapshot.version}`);
+      assert.equal(read.json().snapshot.manifestHash, snapshot.manifestHash);
+    }
+    const big = 'big';
+    const many = blobs(h, owner, big, 'many', 1000);
+    let last: SnapshotView | undefined;
+    for (let round = 0; round < 10; round++) {
+      const puts = many.map((blob, i) => ({ name: `r${round}/${pad(i)}`, hash: blob.hash, type: 'files' }));
+      last = await commit(h, owner, big, { puts });
+    }
+    assert.equal(last?.files, 10_000);
+    assert.match(last?.manifestHash ?? '', /^[0-9a-f]{64}$/);
+    const over = await commit(h, owner, big, { puts: [{ name: 'one-more', hash: many[0]!.hash, type: 'files' }] });
+    assert.equal(over.files, 10_001);
+    assert.equal(over.manifestHash, undefined, 'not hashed while committing');
+    const read = await h.call('GET', `/namespaces/${owner.name}/spaces/${big}/snapshots/${over.version}`, reader.token);
+    assert.equal(read.statusCode, 200, read.body);
+    assert.match(read.json().snapshot.manifestHash, /^[0-9a-f]{64}$/);
   });
 
   test('an unknown version is 404, a malformed one 400, and outsiders learn nothing', async () => {

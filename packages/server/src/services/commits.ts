@@ -11,6 +11,7 @@ import { BATCH_MAX_FILES } from '../limits.ts';
 import { FILE_NAME_MAX_BYTES, fileNameSchema, NO_NUL } from '../names.ts';
 import { type CommitOutcome, runCommit } from './commit-core.ts';
 import { registerFileBody } from './file-index.ts';
+import { answerManifestHash } from './manifest-hash.ts';
 import { allProven, provePuts } from './put-proofs.ts';
 
 /** A commit's message. */
@@ -89,18 +90,22 @@ export function parseChanges<S extends z.ZodRawShape>(schema: z.ZodObject<S>, bo
   return { ...parsed, ...changes };
 }
 
-/** The answer of a commit: the version made (201), or head when nothing changed (200). */
-export function commitAnswer(
+/**
+ * The answer of a commit: the version made (201), or head when nothing changed (200), with its
+ * manifestHash when the snapshot is small enough to hash now (ANSWER_HASH_MAX_FILES).
+ */
+export async function commitAnswer(
+  ctx: ServerContext,
   where: { namespace: string; space: string },
   user: AuthUser,
   outcome: CommitOutcome,
-): { status: 200 | 201; body: CommitAnswer } {
+): Promise<{ status: 200 | 201; body: CommitAnswer }> {
   const row = outcome.snapshot;
   const author = outcome.created ? user.username : (row?.author_name ?? '');
-  return {
-    status: outcome.created ? 201 : 200,
-    body: { created: outcome.created, snapshot: row ? snapshotView(where.namespace, where.space, row, author) : null },
-  };
+  const snapshot = row ? snapshotView(where.namespace, where.space, row, author) : null;
+  const manifestHash = row && (await answerManifestHash(ctx.db, outcome.space.id, row));
+  if (snapshot && manifestHash) snapshot.manifestHash = manifestHash;
+  return { status: outcome.created ? 201 : 200, body: { created: outcome.created, snapshot } };
 }
 
 /**
@@ -126,5 +131,5 @@ export async function commitChanges(
     deletes: input.deletes,
     deletePrefixes: input.deletePrefixes,
   });
-  return commitAnswer(where, user, outcome);
+  return commitAnswer(ctx, where, user, outcome);
 }

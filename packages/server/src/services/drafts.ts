@@ -147,7 +147,7 @@ export async function commitDraft(
     await deleteDraft(trx, id);
     return done;
   });
-  return commitAnswer(where, user, outcome);
+  return commitAnswer(ctx, where, user, outcome);
 }
 
 /** `DELETE …/drafts/{id}`: drops the draft; the blobs only it held become candidates for the collection. */

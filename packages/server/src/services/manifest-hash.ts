@@ -53,3 +53,25 @@ export function droppedError(version: number): DreamLakeError {
     dropped: true,
   });
 }
+
+/** A commit's answer carries the manifestHash of a snapshot of at most this many entries (larger ones: the first read computes it). */
+export const ANSWER_HASH_MAX_FILES = 10_000;
+
+/**
+ * The manifestHash a commit's answer shows for `snapshot`: the stored one, or computed now when the
+ * snapshot has at most ANSWER_HASH_MAX_FILES entries. Undefined for a larger one, and when the
+ * hashing fails (the commit is made; a read of the snapshot computes it later).
+ */
+export async function answerManifestHash(
+  db: DB,
+  spaceId: string,
+  snapshot: { version: number; files: number | string; manifest_hash: string | null },
+): Promise<string | undefined> {
+  if (snapshot.manifest_hash) return snapshot.manifest_hash;
+  if (Number(snapshot.files) > ANSWER_HASH_MAX_FILES) return undefined;
+  try {
+    return await ensureManifestHash(db, spaceId, Number(snapshot.version));
+  } catch {
+    return undefined;
+  }
+}

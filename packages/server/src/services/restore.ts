@@ -56,5 +56,5 @@ export async function restoreVersion(
       checkQuota: false,
     });
   });
-  return commitAnswer(where, user, outcome);
+  return commitAnswer(ctx, where, user, outcome);
 }
