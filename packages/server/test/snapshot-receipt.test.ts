@@ -86,6 +86,7 @@ forEachEngine((engine) => {
   const verifyOffline = async (app: FastifyInstance, version: number) => {
     const keys = await app.inject({ method: 'GET', url: '/.well-known/dreamlake-snapshot-keys.json' });
     assert.equal(keys.statusCode, 200, 'no token needed');
+    assert.equal(keys.headers['access-control-allow-origin'], '*', 'a page of any origin may fetch them');
     const jwks = keys.json().keys as Jwk[];
     const answer = await app.inject({
       method: 'GET',

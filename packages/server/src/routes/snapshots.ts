@@ -29,8 +29,10 @@ export function snapshotRoutes(app: FastifyInstance, ctx: ServerContext): void {
     return diffVersions(ctx, caller(request), where(request.params), request.query);
   });
 
+  // Public keys, no credentials: any page may fetch them to verify a receipt.
   app.get(SNAPSHOT_KEYS_PATH, async (_request, reply) => {
     reply.header('cache-control', 'public, max-age=300');
+    reply.header('access-control-allow-origin', '*');
     return { keys: snapshotSigner(ctx.config).keys };
   });
 }
