@@ -134,6 +134,9 @@ export async function changedNamesPage(
         .where('file_history.space_id', '=', spaceId)
         .where('file_history.from_version', '>', low)
         .where('file_history.from_version', '<=', high)
+        // Always true (to_version > from_version), but it keeps SQLite off the primary key, which
+        // covers the other columns and would be walked for the whole space's history.
+        .where('file_history.to_version', '>', low)
         .where(after('file_history')),
     )
     .union(
