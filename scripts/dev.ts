@@ -13,20 +13,28 @@ import { loadServerConfig, startServer } from '@dreamlake/server';
 interface DevSecrets {
   jwtSecret: string;
   presignSecret: string;
+  /** base64url Ed25519 seed: snapshot receipts of an earlier run still verify. */
+  snapshotSigningKey: string;
 }
 
-/** The secrets of this data folder, generated (32 random bytes each, hex) on first start. */
+/**
+ * The secrets of this data folder, generated (32 random bytes each) on first start; one missing
+ * from a file an older version wrote is added to it.
+ */
 async function devSecrets(dataDir: string): Promise<DevSecrets> {
   const path = join(dataDir, 'secrets.json');
+  let saved: Partial<DevSecrets> = {};
   try {
-    const saved = JSON.parse(await readFile(path, 'utf8')) as Partial<DevSecrets>;
-    if (typeof saved.jwtSecret === 'string' && typeof saved.presignSecret === 'string') return saved as DevSecrets;
+    saved = JSON.parse(await readFile(path, 'utf8')) as Partial<DevSecrets>;
+    const complete = [saved.jwtSecret, saved.presignSecret, saved.snapshotSigningKey];
+    if (complete.every((s) => typeof s === 'string')) return saved as DevSecrets;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   const secrets: DevSecrets = {
-    jwtSecret: randomBytes(32).toString('hex'),
-    presignSecret: randomBytes(32).toString('hex'),
+    jwtSecret: saved.jwtSecret ?? randomBytes(32).toString('hex'),
+    presignSecret: saved.presignSecret ?? randomBytes(32).toString('hex'),
+    snapshotSigningKey: saved.snapshotSigningKey ?? randomBytes(32).toString('base64url'),
   };
   await writeFile(path, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
   await chmod(path, 0o600);
@@ -53,6 +61,7 @@ function devEnvironment(env: NodeJS.ProcessEnv, dataDir: string, secrets: DevSec
     BSS_PUBLIC_URL: env.BSS_PUBLIC_URL || `http://${host === '0.0.0.0' ? '127.0.0.1' : urlHost}:${bssPort}`,
     PRESIGN_SECRETS: env.PRESIGN_SECRETS || secrets.presignSecret,
     JWT_SECRET: env.JWT_SECRET || secrets.jwtSecret,
+    SNAPSHOT_SIGNING_KEYS: env.SNAPSHOT_SIGNING_KEYS || secrets.snapshotSigningKey,
     DREAMLAKE_DEV: 'true',
     LOG_LEVEL: env.LOG_LEVEL || 'warn',
   };
