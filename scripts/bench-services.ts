@@ -99,12 +99,16 @@ export interface BenchServiceOptions {
   bssPort?: number;
   /** More settings for BSS (its S3 backend's, for instance: they replace the disk backend's). */
   bssEnv?: Record<string, string>;
+  /** More settings for the server (`DATABASE_URL`, for instance). */
+  serverEnv?: Record<string, string>;
 }
 
 /** A running server and BSS (disk backend unless told, SQLite), in a temporary folder removed by close(). */
 export class BenchServices {
   readonly serverUrl: string;
   readonly bssUrl: string;
+  /** The secret both services sign and check URLs and receipts with. */
+  readonly presignSecret = randomBytes(32).toString('hex');
   readonly #dir: string;
   #server: Child | undefined;
   #bss: Child | undefined;
@@ -124,7 +128,7 @@ export class BenchServices {
     const common = {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOST: '127.0.0.1',
-      PRESIGN_SECRETS: randomBytes(32).toString('hex'),
+      PRESIGN_SECRETS: services.presignSecret,
       BSS_PUBLIC_URL: publicUrl,
       PRESIGN_TTL_SECONDS: '3600',
       LOG_LEVEL: 'warn',
@@ -147,6 +151,7 @@ export class BenchServices {
         SNAPSHOT_SIGNING_KEYS: randomBytes(32).toString('base64url'),
         ALLOW_SIGNUP: 'true',
         SCRYPT_LOG_N: '12',
+        ...options.serverEnv,
       });
       await Promise.all([
         waitHealthy(services.#bss, `${services.bssUrl}/healthz`, 'BSS'),

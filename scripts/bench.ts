@@ -4,7 +4,8 @@
  *
  *   npm run bench                        # everything (2 GiB through BSS, 1 GiB and 100,000 files through the CLI)
  *   npm run bench -- --quick             # smaller sizes and shorter loads, for a first look
- *   npm run bench -- --only grants,files # some sections: presign, bss, large, s3, grants, files, many, web
+ *   npm run bench -- --only grants,files # some sections: presign, bss, large, s3, grants, files, many, web,
+ *                                        # versions, versions-baseline (not in a full run: builds the code before versioning)
  */
 
 import { runBssMemoryBench } from '../packages/bss/bench/memory.ts';
@@ -18,6 +19,7 @@ import type { BenchRow } from './bench-presign.ts';
 import { runPresignBench } from './bench-presign.ts';
 import { runS3Bench } from './bench-s3.ts';
 import { BenchServices, CLI_BIN, cleanUpOnSignal } from './bench-services.ts';
+import { BASELINE_COMMIT, runBaselineBench, runVersionsBench } from './bench-versions.ts';
 import { runWebBench } from './bench-web.ts';
 
 const args = process.argv.slice(2);
@@ -30,6 +32,8 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 interface Section {
   key: string;
   title: string;
+  /** Runs only when named by --only. */
+  onlyWhenAsked?: boolean;
   run: () => Promise<BenchRow[]>;
 }
 
@@ -134,12 +138,23 @@ const sections: Section[] = [
     title: 'Web page against the CLI: 256 MiB',
     run: () => runWebBench({ sizeMiB: 256 }),
   },
+  {
+    key: 'versions',
+    title: 'Versioned spaces',
+    run: () => runVersionsBench(quick ? { draftEntries: 10_000, largeSpace: 100_000 } : {}),
+  },
+  {
+    key: 'versions-baseline',
+    title: `Many files: 1,000 × 20 KiB against ${BASELINE_COMMIT} (before versioning)`,
+    onlyWhenAsked: true,
+    run: () => runBaselineBench(),
+  },
 ];
 
 cleanUpOnSignal();
 const printed: string[] = [];
 for (const section of sections) {
-  if (only && !only.has(section.key)) continue;
+  if (only ? !only.has(section.key) : section.onlyWhenAsked) continue;
   const busyBefore = await waitForQuiet(quick ? 20_000 : 120_000);
   log(`${section.title}… (cores ${(busyBefore * 100).toFixed(0)}% busy before it)`);
   const started = performance.now();
