@@ -57,6 +57,8 @@ export interface ServiceOptions {
   requirePresignedUploads?: boolean;
   /** Start BSS alone (for tests that stand in for the server themselves). */
   bssOnly?: boolean;
+  /** The server's DATABASE_URL (a PostgreSQL database, say); default a SQLite file in its data folder. */
+  databaseUrl?: string;
 }
 
 /** A running server and BSS pair. */
@@ -93,6 +95,7 @@ export class Services {
       SNAPSHOT_SIGNING_KEYS: createHash('sha256').update(`${dir}/snapshots`).digest('base64url'),
       ALLOW_SIGNUP: 'true',
       SCRYPT_LOG_N: '12',
+      ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
     };
     this.#bssEnv = {
       ...common,

@@ -54,7 +54,11 @@ describe('the client as a library', () => {
         onFile: (r) => results.push(r),
         onProgress: (p) => seen.push(p),
       });
-      assert.deepEqual(summary, { files: 3, alreadyStored: 0, bytes: 7 * MIB + 10 + 7 });
+      const { commit, ...counts } = summary;
+      assert.deepEqual(counts, { files: 3, alreadyStored: 0, bytes: 7 * MIB + 10 + 7 });
+      assert.equal(commit?.created, true);
+      assert.equal(commit?.snapshot?.version, 1, "the upload is the space's snapshot 1");
+      assert.equal(commit?.snapshot?.files, 3);
       assert.deepEqual(results.map((r) => r.name).sort(), [
         'run-1/frames/000.jpg',
         'run-1/labels.json',
@@ -78,6 +82,60 @@ describe('the client as a library', () => {
 
       const again = await client.upload(folder, { to: `${user}/data` });
       assert.equal(again.alreadyStored, 3, 'a second upload sends nothing');
+      assert.deepEqual([again.commit?.created, again.commit?.snapshot?.version], [false, 1], 'and makes no snapshot');
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('versions as calls: log, list and download at a version, diff, rm, restore and verify', async () => {
+    const folder = join(work, 'versions');
+    await mkdir(join(folder, 'frames'), { recursive: true });
+    for (let i = 0; i < 120; i += 1)
+      await writeFile(join(folder, 'frames', `${String(i).padStart(3, '0')}.jpg`), `frame ${i}`);
+    await writeFile(join(folder, 'labels.json'), '{"v":1}');
+    const space = `${user}/versions`;
+    const client = new DreamLakeClient({ server: services.serverUrl, token, home: join(work, 'home-versions') });
+    try {
+      const first = await client.upload(folder, { to: space, message: 'labels v1' });
+      assert.equal(first.commit?.snapshot?.version, 1);
+      await writeFile(join(folder, 'labels.json'), '{"v":2}');
+      const second = await client.upload(folder, { to: space, message: 'labels v2' });
+      assert.deepEqual(second.commit?.snapshot?.counts, { added: 0, changed: 1, removed: 0 });
+
+      assert.deepEqual(
+        (await client.log(space)).map((s) => [s.version, s.message]),
+        [
+          [2, 'labels v2'],
+          [1, 'labels v1'],
+        ],
+      );
+      const labelsAt1 = (await client.list(`${space}@1`)).find((f) => f.name === 'versions/labels.json');
+      const labelsOf1 = (await client.list(space, { version: 1 })).find((f) => f.name === 'versions/labels.json');
+      assert.equal(labelsAt1?.size, 7);
+      assert.equal(labelsOf1?.hash, labelsAt1?.hash);
+      const old = join(work, 'versions-at-1');
+      await client.download(`${space}/versions/labels.json`, { to: old, version: 1 });
+      assert.equal(await readFile(join(old, 'labels.json'), 'utf8'), '{"v":1}');
+
+      const { changes } = await client.diff(`${space}@1`, `${space}@2`);
+      assert.deepEqual(
+        changes.map((c) => [c.change, c.name]),
+        [['changed', 'versions/labels.json']],
+      );
+
+      const removed = await client.rm(`${space}/versions/frames/`, { recursive: true, message: 'no frames' });
+      assert.deepEqual([removed.snapshot?.version, removed.snapshot?.counts.removed], [3, 120]);
+      assert.equal((await client.list(space)).length, 1);
+      await assert.rejects(client.rm(`${space}/versions/never.txt`), /not_found/);
+
+      const restored = await client.restore(`${space}@2`);
+      assert.deepEqual([restored.created, restored.snapshot?.version, restored.snapshot?.files], [true, 4, 121]);
+      const report = await client.verify(`${space}/versions/`, folder);
+      assert.deepEqual([report.matches, report.version, report.files], [true, 4, 121]);
+      await writeFile(join(folder, 'labels.json'), '{"v":3}');
+      const after = await client.verify(`${space}@2/versions/`, folder);
+      assert.deepEqual([after.matches, after.changed, after.missing, after.extra], [false, ['labels.json'], [], []]);
     } finally {
       await client.close();
     }

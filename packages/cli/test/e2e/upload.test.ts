@@ -138,10 +138,12 @@ for (const backend of backends()) {
       const up = await runCli(['upload', folder, '--to', space], env);
       assert.equal(up.code, 0, up.stderr);
       const lines = up.stdout.trim().split('\n');
-      assert.equal(lines.length, 3, up.stdout);
+      assert.equal(lines.length, 4, up.stdout);
       assert.match(lines[0] ?? '', new RegExp(`^${space}/run42/a\\.mp4 +6\\.0 MiB videos +sha256 [0-9a-f]{64}$`));
       assert.match(lines[1] ?? '', /run42\/notes\.txt .* files /);
       assert.match(lines[2] ?? '', /run42\/sub\/b\.csv .* tracks /);
+      // Then the one snapshot the run made (the space's second: clip.mp4 made the first).
+      assert.match(lines[3] ?? '', new RegExp(`^${space}@2: snapshot 2 made, \\+3 ~0 -0, 4 files \\(.*\\)$`));
       // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this matches
       assert.doesNotMatch(up.stdout, /\x1b/, 'no terminal codes when stdout is not a terminal');
       assert.match(
@@ -174,7 +176,7 @@ for (const backend of backends()) {
       assert.match(usage.stderr, /NAMESPACE\/SPACE/);
       const noArgs = await runCli(['download'], env, undefined, work);
       assert.equal(noArgs.code, 2);
-      assert.equal(noArgs.stderr, "dreamlake: missing required argument 'namespace/space[/path]'\n");
+      assert.equal(noArgs.stderr, "dreamlake: missing required argument 'namespace/space[@N][/path]'\n");
 
       const denied = await runCli(['upload', join(work, 'run42', 'notes.txt'), '--to', 'someone-else/x'], env);
       assert.equal(denied.code, 1);
