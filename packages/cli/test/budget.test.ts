@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BatchQueue } from '../src/upload/batch-queue.ts';
 import { Budget } from '../src/upload/budget.ts';
 
 const tick = () => new Promise((r) => setTimeout(r, 1));
@@ -40,40 +39,4 @@ test('a failing task gives its share back', async () => {
     /boom/,
   );
   assert.equal(await budget.run(10, async () => 'next'), 'next');
-});
-
-test('the batch queue gathers items into batches of at most maxItems and answers each its own outcome', async () => {
-  const batches: number[][] = [];
-  const queue = new BatchQueue<number, number>(
-    async (items) => {
-      batches.push(items);
-      return items.map((n) => (n === 7 ? { ok: false, error: new Error('seven') } : { ok: true, value: n * 2 }));
-    },
-    { maxItems: 4, delayMs: 5 },
-  );
-  const answers = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => queue.add(i)));
-  await queue.drain();
-  assert.deepEqual(batches, [
-    [0, 1, 2, 3],
-    [4, 5, 6, 7],
-    [8, 9],
-  ]);
-  assert.deepEqual(
-    answers.map((a) => (a.status === 'fulfilled' ? a.value : (a.reason as Error).message)),
-    [0, 2, 4, 6, 8, 10, 12, 'seven', 16, 18],
-  );
-});
-
-test('a batch whose call fails fails each of its items', async () => {
-  const queue = new BatchQueue<number, number>(
-    async () => {
-      throw new Error('down');
-    },
-    { maxItems: 10, delayMs: 1 },
-  );
-  const answers = await Promise.allSettled([queue.add(1), queue.add(2)]);
-  assert.deepEqual(
-    answers.map((a) => a.status),
-    ['rejected', 'rejected'],
-  );
 });

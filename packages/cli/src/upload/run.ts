@@ -177,7 +177,7 @@ class Run {
     if (error instanceof ApiError && error.status === 404 && error.code === 'not_found') {
       void this.#pending.remove().catch(() => undefined);
       return new RunFailure(
-        `committing the snapshot: ${describeError(error)}; run the upload again to send the blobs BSS no longer holds`,
+        `committing the snapshot: ${describeError(error)}; run the upload again: it sends what the server no longer finds`,
       );
     }
     return new RunFailure(`committing the snapshot: ${describeError(error)}`);
