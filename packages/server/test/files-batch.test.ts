@@ -232,7 +232,14 @@ forEachEngine((engine) => {
         { name: 'c', hash: c, type: 'files', receipt: receipt(alice.name, c!, 6_000) },
       ],
     });
-    assert.equal(replace.statusCode, 200, 'a smaller replacement makes room for the rest of the batch');
+    assert.equal(replace.statusCode, 413, 'a replaced blob frees nothing while an older snapshot names it');
+    const fits = await h.call('POST', url(alice.name, 'batch'), alice.token, {
+      files: [
+        { name: 'a', hash: b, type: 'files', receipt: receipt(alice.name, b!, 2_000) },
+        { name: 'c', hash: c, type: 'files', receipt: receipt(alice.name, c!, 2_000) },
+      ],
+    });
+    assert.equal(fits.statusCode, 200, fits.body);
   });
 
   test('batch register needs a writer (403 for a reader, 404 outside); 413 over 1000 entries', async () => {

@@ -16,12 +16,15 @@ import {
 } from './candidates.ts';
 import { readCursor, saveCursor } from './cursor.ts';
 import { deletesKeptMs, pruneDeletes, recordDeleted } from './deletes.ts';
+import { removeExpiredDrafts } from './drafts.ts';
+import { dropOldSnapshots } from './retention.ts';
 
 /** What the collection needs: the database, a way to ask BSS, the settings and the clock (ms). */
 export interface BlobGcDeps {
   db: DB;
   bss: Pick<BssClient, 'deleteBlob'>;
-  config: Pick<ServerConfig, 'blobGcGraceSeconds' | 'presignTtlSeconds'>;
+  config: Pick<ServerConfig, 'blobGcGraceSeconds' | 'presignTtlSeconds'> &
+    Partial<Pick<ServerConfig, 'snapshotRetentionDays'>>;
   clock: () => number;
 }
 
@@ -44,9 +47,12 @@ interface RunTimes {
 }
 
 /**
- * One collection. First the blobs that lost their last name (candidates), then a walk over the
- * grants (in the order they were made) whose URLs expired more than BLOB_GC_GRACE_SECONDS ago.
- * A blob is deleted only when no index entry points at it and no grant of it was made within the
+ * One collection. First the drafts that expired are removed and, with SNAPSHOT_RETENTION_DAYS,
+ * the snapshots older than that (except head) dropped (gc/drafts.ts, gc/retention.ts): the blobs
+ * they named become candidates. Then the blobs that lost their last name (candidates), then a
+ * walk over the grants (in the order they were made) whose URLs expired more than
+ * BLOB_GC_GRACE_SECONDS ago. A blob is deleted only when no entry of head, of a kept older
+ * snapshot or of a draft names it, and no grant of it was made within the
  * URL lifetime plus the grace period, so no URL or receipt that could still name it is alive
  * (receipts live one URL lifetime past the upload they vouch for); BSS itself keeps a blob
  * published within its own grace period. Each delete is marked in the database, under the
@@ -67,6 +73,8 @@ export async function collectBlobs(deps: BlobGcDeps): Promise<BlobGcResult> {
   };
   await pruneReservations(db, times.now);
   await pruneDeletes(db, new Date(nowMs - deletesKeptMs(config)).toISOString());
+  await removeExpiredDrafts(db, times.now);
+  if (config.snapshotRetentionDays) await dropOldSnapshots(db, config.snapshotRetentionDays, nowMs);
   let deleted = await collectCandidates(deps, times);
 
   const start = (await readCursor(db, WALK)) ?? { createdAt: '', id: '' };

@@ -137,3 +137,13 @@ export const snapshotKeys = z.object({
     }),
   ),
 });
+export const commitAnswer = z.object({
+  created: z.boolean().describe('false: nothing changed, `snapshot` is head (null while the space has none)'),
+  snapshot: snapshotView.nullable(),
+});
+export const draftView = z.object({
+  id: z.string(),
+  parent: z.number().int().nullable(),
+  expiresAt: iso.describe('DRAFT_TTL_SECONDS after its last batch'),
+});
+export const draftEntries = z.object({ entries: z.number().int().describe('the entries the draft holds') });

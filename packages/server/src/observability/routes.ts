@@ -1,9 +1,13 @@
 import type { RawContent, RouteDoc, RouteTable } from '@dreamlake/presign/http';
 import { z } from 'zod';
+import { draftParams } from '../routes/commits.ts';
+import { commitBody } from '../services/commits.ts';
 import { diffQuery } from '../services/diff.ts';
+import { draftBody, draftChangesBody, draftCommitBody } from '../services/drafts.ts';
 import { downloadQuery } from '../services/file-download.ts';
 import { registerFileBody } from '../services/file-index.ts';
 import { listQuery } from '../services/file-list.ts';
+import { restoreBody } from '../services/restore.ts';
 import { snapshotParams, snapshotsQuery } from '../services/snapshot-read.ts';
 import { batchGrantEntry } from '../services/upload-batch.ts';
 import { uploadInitBody } from '../services/upload-init.ts';
@@ -193,6 +197,53 @@ export const SERVER_ROUTES: RouteTable = {
     query: downloadQuery,
     responses: { 200: s.downloadAnswer },
     errors: ['not_found'],
+  }),
+  'POST /namespaces/:ns/spaces/:space/commits': signedIn({
+    summary: 'Apply up to 1,000 puts and deletes as one new version (201), or answer head when nothing changes (200)',
+    tags: ['versions'],
+    params: s.spaceParams,
+    body: commitBody,
+    responses: { 200: s.commitAnswer, 201: s.commitAnswer },
+    errors: ['not_found', 'conflict', 'too_large', 'storage_unavailable'],
+  }),
+  'POST /namespaces/:ns/spaces/:space/drafts': signedIn({
+    summary: 'Open a draft: a commit built in batches',
+    tags: ['versions'],
+    params: s.spaceParams,
+    body: draftBody,
+    responses: { 201: s.draftView },
+    errors: ['not_found'],
+  }),
+  'POST /namespaces/:ns/spaces/:space/drafts/:id/entries': signedIn({
+    summary: 'Add up to 1,000 changes to a draft (a name given again replaces its entry)',
+    tags: ['versions'],
+    params: draftParams,
+    body: draftChangesBody,
+    responses: { 200: s.draftEntries },
+    errors: ['not_found', 'conflict', 'too_large', 'storage_unavailable'],
+  }),
+  'POST /namespaces/:ns/spaces/:space/drafts/:id/commit': signedIn({
+    summary: "Commit a draft as one new version, against the draft's parent",
+    tags: ['versions'],
+    params: draftParams,
+    body: draftCommitBody,
+    responses: { 200: s.commitAnswer, 201: s.commitAnswer },
+    errors: ['not_found', 'conflict', 'too_large', 'storage_unavailable'],
+  }),
+  'DELETE /namespaces/:ns/spaces/:space/drafts/:id': signedIn({
+    summary: 'Drop a draft',
+    tags: ['versions'],
+    params: draftParams,
+    responses: { 204: 'dropped' },
+    errors: ['not_found'],
+  }),
+  'POST /namespaces/:ns/spaces/:space/restore': signedIn({
+    summary: 'Make a new version equal to an earlier one',
+    tags: ['versions'],
+    params: s.spaceParams,
+    body: restoreBody,
+    responses: { 200: s.commitAnswer, 201: s.commitAnswer },
+    errors: ['not_found', 'conflict'],
   }),
   'GET /namespaces/:ns/spaces/:space/snapshots': signedIn({
     summary: "A space's snapshots, newest first, a page at a time (follow `next` until it is absent)",
