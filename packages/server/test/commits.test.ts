@@ -212,4 +212,50 @@ forEachEngine((engine) => {
     assert.equal(again.json().created, false);
     assert.equal((await h.call('POST', `${base(alice.name)}/restore`, alice.token, { version: 9 })).statusCode, 404);
   });
+
+  test('POST …/files and POST …/files/batch answer as before, and each call is one version', async () => {
+    const alice = await h.user('alice');
+    const one = hashOf('one');
+    const single = await h.call('POST', `${base(alice.name)}/files`, alice.token, put(alice.name, 'one.bin', one));
+    assert.equal(single.statusCode, 201, single.body);
+    assert.equal(single.json().file.name, 'one.bin');
+    assert.equal(await head(alice.name), 1);
+    const same = await h.call('POST', `${base(alice.name)}/files`, alice.token, {
+      name: 'one.bin',
+      hash: one,
+      type: 'files',
+    });
+    assert.equal(same.statusCode, 200, 'the name already points at that hash');
+    assert.equal(await head(alice.name), 1, 'no version for nothing changed');
+
+    const files = [
+      ...Array.from({ length: 300 }, (_, i) => put(alice.name, `batch/${i}`, hashOf(`b${i}`), 5)),
+      { name: 'one.bin', hash: one, type: 'files' },
+      { name: 'lost.bin', hash: hashOf('lost'), type: 'files' },
+      { name: '/bad', hash: one, type: 'files' },
+    ];
+    const batch = await h.call('POST', `${base(alice.name)}/files/batch`, alice.token, { files });
+    assert.equal(batch.statusCode, 200, batch.body);
+    const answers = batch.json().files;
+    assert.equal(answers.filter((a: { created?: boolean }) => a.created === true).length, 300);
+    assert.deepEqual(answers[300], { index: 300, created: false, file: single.json().file });
+    assert.equal(answers[301].error.code, 'not_found', 'an entry BSS lacks is its own error, as before');
+    assert.equal(answers[302].error.code, 'invalid_request');
+    assert.equal(await head(alice.name), 2, 'the valid entries are one version');
+    const v2 = await h.db
+      .selectFrom('snapshots')
+      .innerJoin('spaces', 'spaces.id', 'snapshots.space_id')
+      .innerJoin('namespaces', 'namespaces.id', 'spaces.namespace_id')
+      .select(['snapshots.added', 'snapshots.files', 'snapshots.parent', 'snapshots.message'])
+      .where('namespaces.name', '=', alice.name)
+      .where('snapshots.version', '=', 2)
+      .executeTakeFirstOrThrow();
+    assert.deepEqual([Number(v2.added), Number(v2.files), v2.parent, v2.message], [300, 301, 1, '']);
+
+    const moved = await h.call('POST', `${base(alice.name)}/files/batch`, alice.token, {
+      files: [put(alice.name, 'one.bin', hashOf('moved')), put(alice.name, 'batch/0', hashOf('moved0'))],
+    });
+    assert.equal(moved.statusCode, 200);
+    assert.equal(await head(alice.name), 3, 'names pointed at new hashes: one more version');
+  });
 });
