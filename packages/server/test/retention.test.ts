@@ -94,6 +94,7 @@ forEachEngine((engine) => {
       assert.equal(dropped.json().snapshot.version, 3);
       const gone = await h.call('POST', `${c.base}/restore`, alice.token, { version: 1 });
       assert.equal(gone.statusCode, 404, 'a dropped version cannot be restored');
+      assert.equal(gone.json().error.dropped, true);
       const rows = await h.db
         .selectFrom('snapshots')
         .innerJoin('spaces', 'spaces.id', 'snapshots.space_id')

@@ -10,6 +10,7 @@ import { lockNamespace } from '../db/namespaces.ts';
 import { findSnapshot, headVersion } from '../db/snapshots.ts';
 import { applyCommit } from './commit-core.ts';
 import { commitAnswer, messageSchema, versionSchema } from './commits.ts';
+import { droppedError } from './manifest-hash.ts';
 
 export const restoreBody = z.strictObject({
   version: versionSchema,
@@ -35,11 +36,8 @@ export async function restoreVersion(
   const outcome = await ctx.db.transaction().execute(async (trx) => {
     await lockNamespace(trx, namespace.id);
     const target = await findSnapshot(trx, space.id, input.version);
-    if (!target || target.dropped_at !== null) {
-      throw new NotFoundError(
-        `${where.namespace}/${where.space} has no version ${input.version}${target ? ' any more (dropped by the retention)' : ''}`,
-      );
-    }
+    if (!target) throw new NotFoundError(`${where.namespace}/${where.space} has no version ${input.version}`);
+    if (target.dropped_at !== null) throw droppedError(input.version);
     const head = await headVersion(trx, space.id);
     const puts = input.version === head ? [] : await entriesGoneSince(trx, space.id, input.version);
     const back = new Set(puts.map((p) => p.name));
