@@ -61,6 +61,22 @@ export function apiErrorCode(status: number, wireCode: string): ApiErrorCode {
   return `http_${status}`;
 }
 
+/** Names shown after an error's message, at most. */
+const NAMES_SHOWN = 10;
+
+/**
+ * `details.names` of an answer (the names a commit was refused for, say) as the end of its
+ * line, when there is more than one: `: "a", "b" and 3 more`. One name is in the message already.
+ */
+function namesOf(details: Record<string, unknown> | undefined): string {
+  const names = details?.names;
+  if (!Array.isArray(names) || names.length < 2 || !names.every((n) => typeof n === 'string')) return '';
+  const count = typeof details?.count === 'number' ? details.count : names.length;
+  const shown = names.slice(0, NAMES_SHOWN).map((n) => JSON.stringify(n));
+  const more = count - shown.length;
+  return `: ${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
+}
+
 /** A service answered with an error: its HTTP status and, when it sent one, its code and message. */
 export class ApiError extends CliError {
   readonly status: number;
@@ -69,13 +85,22 @@ export class ApiError extends CliError {
   readonly wireCode: string;
   /** Seconds the service asked us to wait (Retry-After), when it said. */
   readonly retryAfterSeconds: number | undefined;
+  /** The error's `details`, when the service sent them. */
+  readonly details: Record<string, unknown> | undefined;
 
-  constructor(status: number, wireCode: string, message: string, retryAfterSeconds?: number) {
-    super(`${wireCode}: ${message} (HTTP ${status})`);
+  constructor(
+    status: number,
+    wireCode: string,
+    message: string,
+    retryAfterSeconds?: number,
+    details?: Record<string, unknown>,
+  ) {
+    super(`${wireCode}: ${message} (HTTP ${status})${namesOf(details)}`);
     this.status = status;
     this.code = apiErrorCode(status, wireCode);
     this.wireCode = wireCode;
     this.retryAfterSeconds = retryAfterSeconds;
+    this.details = details;
   }
 }
 

@@ -49,7 +49,7 @@ function header(headers: Headers, name: string): string | undefined {
  * NetworkError, a malformed answer a CliError (each prints as one line and exits 1).
  */
 export const cliErrors: ErrorFactory = {
-  answer: (f) => new ApiError(f.status, f.code, f.message, f.retryAfter),
+  answer: (f) => new ApiError(f.status, f.code, f.message, f.retryAfter, f.details),
   network: (url, cause) => new NetworkError(url, cause),
   invalid: (url, what) => new CliError(`${new URL(url).origin} answered ${what}`),
 };

@@ -40,3 +40,29 @@ test('ApiError built by the CLI itself narrows the same way', () => {
   assert.equal(new ApiError(404, 'not_found', 'gone').code, 'not_found');
   assert.equal(new ApiError(418, 'teapot', 'short and stout').code, 'http_418');
 });
+
+test("a refusal naming several names (a commit's details.names) lists them after its message, at most ten", () => {
+  const names = Array.from({ length: 12 }, (_, i) => `runs/${i}.csv`);
+  const body = JSON.stringify({
+    // As the services send it: the details beside the code and message.
+    error: { code: 'not_found', message: '14 names are not in ann/ds: nothing was committed', names, count: 14 },
+  });
+  const error = errorFromResponse(404, {}, body);
+  assert.deepEqual(error.details, { names, count: 14 });
+  assert.equal(
+    error.message,
+    `not_found: 14 names are not in ann/ds: nothing was committed (HTTP 404): ${names
+      .slice(0, 10)
+      .map((n) => `"${n}"`)
+      .join(', ')} and 4 more`,
+  );
+  // One name is in the message already.
+  const one = errorFromResponse(
+    404,
+    {},
+    JSON.stringify({
+      error: { code: 'not_found', message: '"a.csv" is not in ann/ds', details: { names: ['a.csv'] } },
+    }),
+  );
+  assert.equal(one.message, 'not_found: "a.csv" is not in ann/ds (HTTP 404)');
+});

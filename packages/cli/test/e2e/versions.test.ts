@@ -167,9 +167,17 @@ for (const { title, backend, engine } of configurations) {
       const at3 = JSON.parse((await cli('ls', `${space}@3/data/sub/`, '--json')).stdout) as unknown[];
       assert.equal(at3.length, 100);
 
-      const absent = await cli('rm', `${space}/data/not-there.txt`);
+      const absent = await cli(
+        'rm',
+        `${space}/data/not-there.txt`,
+        `${space}/data/f0003.txt`,
+        `${space}/data/gone.txt`,
+      );
       assert.equal(absent.code, 1);
-      assert.match(absent.stderr, /not_found/);
+      assert.match(
+        absent.stderr,
+        /^dreamlake: not_found: 2 names are not in .*: "data\/gone\.txt", "data\/not-there\.txt"\n$/,
+      );
       const folderWithoutR = await cli('rm', `${space}/data/`);
       assert.equal(folderWithoutR.code, 2);
 

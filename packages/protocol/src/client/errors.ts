@@ -10,6 +10,8 @@ export interface AnswerFailure {
   message: string;
   /** Seconds the service asked to wait (`Retry-After`, in seconds or as a date), when it said. */
   retryAfter: number | undefined;
+  /** What the error carries besides its code and message (`names` of a refused commit, say). */
+  details?: Record<string, unknown>;
 }
 
 /** A failed protocol request: the service's answer, or status 0 with code `network` when none came. */
@@ -44,12 +46,19 @@ function xmlTag(text: string, tag: string): string | undefined {
 export function readFailure(status: number, text: string, retryAfter?: string | null): AnswerFailure {
   const wait = retryAfterSeconds(retryAfter);
   try {
-    const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
+    const body = JSON.parse(text) as { error?: Record<string, unknown> };
     if (body?.error && typeof body.error.code === 'string') {
+      // What the error says besides its code and message (the services spread its details into it).
+      const { code, message, details: nested, ...rest } = body.error;
+      const details = {
+        ...(nested && typeof nested === 'object' && !Array.isArray(nested) ? (nested as Record<string, unknown>) : {}),
+        ...rest,
+      };
       return {
         status,
-        code: body.error.code,
-        message: String(body.error.message ?? body.error.code),
+        code,
+        message: String(message ?? code),
+        ...(Object.keys(details).length > 0 ? { details } : {}),
         retryAfter: wait,
       };
     }
