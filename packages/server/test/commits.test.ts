@@ -195,7 +195,10 @@ forEachEngine((engine) => {
     assert.equal(v2.statusCode, 201);
     const before = await listNames(alice.name, alice.token);
     assert.equal(before.length, 100 - 11 + 1);
-    const res = await h.call('POST', `${base(alice.name)}/restore`, alice.token, { version: 1 });
+    const stale = await h.call('POST', `${base(alice.name)}/restore`, alice.token, { version: 1, parent: 1 });
+    assert.equal(stale.statusCode, 409, 'made against version 1, it would undo names changed since');
+    assert.equal(stale.json().error.names.length, 13, 'r/0, new, and the 11 names under r/5');
+    const res = await h.call('POST', `${base(alice.name)}/restore`, alice.token, { version: 1, parent: 2 });
     assert.equal(res.statusCode, 201, res.body);
     const snap = res.json().snapshot;
     assert.deepEqual(
