@@ -154,6 +154,7 @@ test('color off leaves no colour codes on a terminal', () => {
 
 test('sizes and durations read naturally', () => {
   assert.equal(formatBytes(512), '512 B');
+  assert.equal(formatBytes(46.51162790697675), '47 B', 'a rate under 1 KiB/s in whole bytes');
   assert.equal(formatBytes(1536), '1.5 KiB');
   assert.equal(formatBytes(1024 ** 3), '1.0 GiB');
   assert.equal(formatDuration(59), '59s');
