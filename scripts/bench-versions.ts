@@ -477,50 +477,65 @@ function baselineWorktree(): string {
   return BASELINE_DIR;
 }
 
-/** The `files` section of one checkout's bench: the first upload's files/s, and the 4-fsync floor's. */
-async function filesSection(dir: string): Promise<{ filesPerSecond: number; floor: number; row: string }> {
+/** One `files` section: the first upload's files/s, the 4-fsync floor of the same run, how busy the cores were. */
+interface FilesRun {
+  filesPerSecond: number;
+  floor: number;
+  busy: string;
+}
+
+/** The `files` section of one checkout's bench (`scripts/bench.ts --only files`), in a process of its own. */
+async function filesSection(dir: string): Promise<FilesRun> {
   const child = track(
     spawn(process.execPath, ['--import', 'tsx', 'scripts/bench.ts', '--only', 'files'], {
       cwd: dir,
       env: process.env,
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     }),
   );
   let out = '';
+  let err = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => {
+    err += c.toString();
+    process.stderr.write(c);
+  });
   await once(child, 'close');
   const row = out.split('\n').find((line) => line.includes('(first upload)')) ?? '';
   const rate = /\(first upload\) \| ([\d,]+) files\/s/.exec(row);
-  const floor =
-    /4 fsyncs per file\)? \(floor\) \| ([\d,]+) files\/s/.exec(out) ?? /([\d,]+) files\/s raw, 4 fsyncs/.exec(row);
+  const floor = /([\d,]+) files\/s raw, 4 fsyncs/.exec(row);
   if (!rate) throw new Error(`no first-upload row in the bench of ${dir}: ${out.slice(-600)}`);
   const num = (text: string | undefined) => Number((text ?? '0').replace(/,/g, ''));
-  return { filesPerSecond: num(rate[1]), floor: num(floor?.[1]), row };
+  const busy = /cores (\d+)% busy before it/.exec(err)?.[1] ?? '?';
+  return { filesPerSecond: num(rate[1]), floor: num(floor?.[1]), busy: `${busy}%` };
 }
 
-/** The first upload of 1,000 × 20 KiB on this checkout and on the code before versioning, alternated. */
+/**
+ * The first upload of 1,000 × 20 KiB on this checkout and on the code before versioning, one
+ * after the other, `rounds` times: the medians of each, and of each run's share of the floor it
+ * measured itself (the floors move with the machine from run to run).
+ */
 export async function runBaselineBench(options: { rounds?: number } = {}): Promise<BenchRow[]> {
   const dir = baselineWorktree();
-  const ours: number[] = [];
-  const theirs: number[] = [];
-  const floors: number[] = [];
-  for (let r = 0; r < (options.rounds ?? 2); r += 1) {
+  const ours: FilesRun[] = [];
+  const theirs: FilesRun[] = [];
+  for (let r = 0; r < (options.rounds ?? 3); r += 1) {
     log(`  1,000 × 20 KiB at ${BASELINE_COMMIT} (${r + 1})…`);
-    const before = await filesSection(dir);
+    theirs.push(await filesSection(dir));
     log(`  1,000 × 20 KiB on this checkout (${r + 1})…`);
-    const now = await filesSection(ROOT);
-    theirs.push(before.filesPerSecond);
-    ours.push(now.filesPerSecond);
-    floors.push(before.floor, now.floor);
+    ours.push(await filesSection(ROOT));
   }
-  const ratio = median(ours) / median(theirs);
+  const rate = (runs: FilesRun[]) => median(runs.map((run) => run.filesPerSecond));
+  const share = (runs: FilesRun[]) => median(runs.map((run) => run.filesPerSecond / run.floor));
+  const runs = (list: FilesRun[]) =>
+    list.map((run) => `${fmt(run.filesPerSecond)} (floor ${fmt(run.floor)}, cores ${run.busy} busy)`).join(', ');
   const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
   return [
     {
       measure: `dreamlake upload of 1,000 × 20 KiB (first upload), ${head} against ${BASELINE_COMMIT} (before versioning)`,
-      result: `${fmt(median(ours))} files/s (runs ${ours.map((v) => fmt(v)).join(', ')})`,
-      rawLimit: `${fmt(median(theirs))} files/s at ${BASELINE_COMMIT} (runs ${theirs.map((v) => fmt(v)).join(', ')}), the two alternated`,
-      note: `${fmt(ratio, 2)}× the code before versioning (target ≥ 0.90); each figure is the median of the 3 first uploads of one \`npm run bench -- --only files\`; the 4-fsync floor of those runs: ${floors.map((v) => fmt(v)).join(', ')} files/s`,
+      result: `${fmt(rate(ours))} files/s, ${fmt(share(ours) * 100)}% of its run's 4-fsync floor (runs: ${runs(ours)})`,
+      rawLimit: `${fmt(rate(theirs))} files/s, ${fmt(share(theirs) * 100)}% of its run's floor, at ${BASELINE_COMMIT} (runs: ${runs(theirs)})`,
+      note: `${fmt(rate(ours) / rate(theirs), 2)}× the files/s of the code before versioning, ${fmt(share(ours) / share(theirs), 2)}× its share of the floor (target ≥ 0.90); medians of ${ours.length} runs each, alternated; each run is one \`npm run bench -- --only files\` (the median of its 3 first uploads)`,
     },
   ];
 }
