@@ -18,6 +18,7 @@ export const ERRORS = {
   not_found: { status: 404, message: 'not found' },
   method_not_allowed: { status: 405, message: 'method not allowed' },
   conflict: { status: 409, message: 'the request conflicts with the current state' },
+  gone: { status: 410, message: 'gone' },
   too_large: { status: 413, message: 'too large' },
   unsupported_media_type: { status: 415, message: 'unsupported media type' },
   range_not_satisfiable: { status: 416, message: 'the range is not satisfiable' },

@@ -24,6 +24,8 @@ import { downloadRoutes } from './routes/downloads.ts';
 import { fileRoutes } from './routes/files.ts';
 import { healthRoutes } from './routes/health.ts';
 import { orgRoutes } from './routes/orgs.ts';
+import { sharePageRoutes } from './routes/share-page.ts';
+import { shareRoutes } from './routes/shares.ts';
 import { snapshotRoutes } from './routes/snapshots.ts';
 import { spaceRoutes } from './routes/spaces.ts';
 import { tokenRoutes } from './routes/tokens.ts';
@@ -114,6 +116,8 @@ export async function buildServerApp(options: BuildServerAppOptions): Promise<Fa
     commitRoutes,
     snapshotRoutes,
     downloadRoutes,
+    shareRoutes,
+    sharePageRoutes,
     webRoutes,
   ];
   for (const routes of routeGroups) {

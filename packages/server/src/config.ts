@@ -73,6 +73,8 @@ export interface ServerConfig {
   draftTtlSeconds: number;
   /** Snapshots older than this (except head) are dropped by the collection; null keeps them all. */
   snapshotRetentionDays: number | null;
+  /** The longest a share link may be made to last (a link lasts 7 days, or this if shorter, unless asked). */
+  shareMaxSeconds: number;
   /** Names of the secrets generated at random because dev mode started without them. */
   generatedSecrets: readonly string[];
   /** The bearer token `/metrics` asks for; null serves it to anyone who reaches the port. */
@@ -141,6 +143,7 @@ const envSchema = z.object({
   BLOB_GC_INTERVAL_SECONDS: int(0, 7 * 24 * 3600).default(3600),
   DRAFT_TTL_SECONDS: int(60, 365 * 24 * 3600).default(24 * 3600),
   SNAPSHOT_RETENTION_DAYS: int(1, 100 * 365).optional(),
+  SHARE_MAX_SECONDS: int(1, 10 * 365 * 24 * 3600).default(30 * 24 * 3600),
   METRICS_TOKEN: z.union([z.literal(''), z.string().min(16, 'must be at least 16 characters')]).optional(),
   API_DOCS_UI: flag.optional(),
 });
@@ -246,6 +249,7 @@ export function loadServerConfig(
     blobGcIntervalSeconds: e.BLOB_GC_INTERVAL_SECONDS,
     draftTtlSeconds: e.DRAFT_TTL_SECONDS,
     snapshotRetentionDays: e.SNAPSHOT_RETENTION_DAYS ?? null,
+    shareMaxSeconds: e.SHARE_MAX_SECONDS,
     generatedSecrets: [],
     metricsToken: e.METRICS_TOKEN || null,
     apiDocsUi: e.API_DOCS_UI ?? e.DREAMLAKE_DEV,

@@ -36,6 +36,8 @@ forEachEngine((engine) => {
       'login_failures',
       'memberships',
       'namespaces',
+      'share_uses',
+      'shares',
       'signup_attempts',
       'snapshots',
       'spaces',

@@ -19,7 +19,7 @@ forEachEngine((engine) => {
 
     const forever = await mint(parent.token, { name: 'forever' });
     assert.equal(forever.statusCode, 201, forever.body);
-    assert.deepEqual(forever.json().scopes, ['read', 'write', 'admin']);
+    assert.deepEqual(forever.json().scopes, ['read', 'write', 'admin', 'share']);
     assert.equal(forever.json().expiresAt, parent.expiresAt, 'no expiry asked: the minter’s');
 
     const longer = await mint(parent.token, { name: 'two days', expiresInDays: 2 });

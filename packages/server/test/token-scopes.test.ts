@@ -52,7 +52,7 @@ forEachEngine((engine) => {
   test('a token cannot mint a token with scopes it does not hold; a JWT holds them all', async () => {
     const bob = await h.user('bob');
     const all = (await mint(bob.token, { name: 'everything' })).json();
-    assert.deepEqual(all.scopes, ['read', 'write', 'admin']);
+    assert.deepEqual(all.scopes, ['read', 'write', 'admin', 'share']);
     const admin = (await mint(bob.token, { name: 'admin only', scopes: ['admin'] })).json().token as string;
     const tooMuch = await mint(admin, { name: 'escalate', scopes: ['admin', 'write'] });
     assert.equal(tooMuch.statusCode, 403);

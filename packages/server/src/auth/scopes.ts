@@ -1,7 +1,7 @@
 import { ForbiddenError } from '@dreamlake/presign';
 
 /** What an access token may do. A JWT from a login holds every scope. */
-export const SCOPES = ['read', 'write', 'admin'] as const;
+export const SCOPES = ['read', 'write', 'admin', 'share'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /**
@@ -17,6 +17,8 @@ const SCOPE_BY_ROUTE: Readonly<Record<string, Scope>> = {
   'DELETE /auth/tokens/:id': 'admin',
   'POST /auth/password': 'admin',
   'POST /orgs': 'admin',
+  'POST /shares': 'share',
+  'DELETE /shares/:id': 'share',
   'PUT /orgs/:org/members/:username': 'admin',
   'DELETE /orgs/:org/members/:username': 'admin',
 };

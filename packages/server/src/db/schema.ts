@@ -185,4 +185,36 @@ export interface Database {
   snapshots: SnapshotsTable;
   drafts: DraftsTable;
   draft_entries: DraftEntriesTable;
+  shares: SharesTable;
+  share_uses: ShareUsesTable;
+}
+
+/** A share link (only its secret's SHA-256 is kept); `version` null serves head at each use. */
+export interface SharesTable {
+  id: string;
+  secret_hash: string;
+  namespace_id: string;
+  space_id: string;
+  version: number | null;
+  prefix: ColumnType<string, string | undefined, string>;
+  created_by: string;
+  created_at: string;
+  expires_at: string;
+  revoked_at: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Requests answered through the link, and files it handed out download URLs for. */
+  uses: ColumnType<number | string, number | undefined, number>;
+  downloads: ColumnType<number | string, number | undefined, number>;
+  last_used_at: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The rate limit's current window: when it started and the requests counted in it. */
+  window_started_at: ColumnType<string | null, string | null | undefined, string | null>;
+  window_uses: ColumnType<number, number | undefined, number>;
+}
+
+/** Every use of a share link: the file (null for a listing or a page) and the client. */
+export interface ShareUsesTable {
+  id: string;
+  share_id: string;
+  file: string | null;
+  client: string;
+  created_at: string;
 }

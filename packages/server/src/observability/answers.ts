@@ -147,3 +147,50 @@ export const draftView = z.object({
   expiresAt: iso.describe('DRAFT_TTL_SECONDS after its last batch'),
 });
 export const draftEntries = z.object({ entries: z.number().int().describe('the entries the draft holds') });
+
+const sharedFile = z.object({
+  name: z.string(),
+  size: z.number().int(),
+  hash: hashSchema,
+  type: assetTypeSchema,
+  contentType: z.string(),
+});
+const shareFields = {
+  namespace: z.string(),
+  space: z.string(),
+  version: z.number().int().nullable().describe('the pinned version; null: head at each use'),
+  prefix: z.string(),
+  createdAt: iso,
+  expiresAt: iso,
+};
+export const createdShare = z.object({
+  id: z.string(),
+  secret: z.string().describe('shown once: dls_…'),
+  path: z.string().describe('the link on this server: /s/ and the secret'),
+  ...shareFields,
+});
+export const listedShare = z.object({
+  id: z.string(),
+  ...shareFields,
+  createdBy: z.string(),
+  uses: z.number().int().describe('requests answered through the link'),
+  downloads: z.number().int().describe('files it handed out download URLs for'),
+  lastUsedAt: iso.nullable(),
+  expired: z.boolean(),
+});
+export const shareInfo = z.object({
+  namespace: z.string(),
+  space: z.string(),
+  version: z.number().int().describe('the version served: the pinned one, or head now'),
+  pinned: z.boolean(),
+  prefix: z.string(),
+  manifestHash: hashSchema.describe('of the whole version'),
+  expiresAt: iso,
+});
+export const shareFilesAnswer = z.object({
+  files: sharedFile.array(),
+  next: z.string().optional().describe('the cursor of the next page; absent on the last'),
+});
+export const shareGrantsAnswer = z.object({
+  files: z.array(z.union([sharedFile.extend({ index: z.number().int(), url: z.url(), expiresAt: iso }), entryError])),
+});

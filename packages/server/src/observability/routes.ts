@@ -1,6 +1,8 @@
 import type { RawContent, RouteDoc, RouteTable } from '@dreamlake/presign/http';
 import { z } from 'zod';
 import { draftParams } from '../routes/commits.ts';
+import { sharePageQuery } from '../routes/share-page.ts';
+import { shareSecretParams } from '../routes/shares.ts';
 import { commitBody } from '../services/commits.ts';
 import { diffQuery } from '../services/diff.ts';
 import { draftBody, draftChangesBody, draftCommitBody } from '../services/drafts.ts';
@@ -8,6 +10,8 @@ import { downloadQuery } from '../services/file-download.ts';
 import { registerFileBody } from '../services/file-index.ts';
 import { listQuery } from '../services/file-list.ts';
 import { restoreBody } from '../services/restore.ts';
+import { shareDownloadQuery, shareGrantBody, shareListQuery } from '../services/share-use.ts';
+import { createShareBody, listSharesQuery, shareIdParams } from '../services/shares.ts';
 import { snapshotParams, snapshotsQuery } from '../services/snapshot-read.ts';
 import { batchGrantEntry } from '../services/upload-batch.ts';
 import { uploadInitBody } from '../services/upload-init.ts';
@@ -284,6 +288,66 @@ export const SERVER_ROUTES: RouteTable = {
     body: s.downloadBatchBody,
     responses: { 200: s.downloadBatchAnswer },
     errors: ['not_found', 'too_large'],
+  }),
+
+  'POST /shares': signedIn({
+    summary: 'Make a share link to a space (at a version, or head at each use), or the names under a prefix of it',
+    tags: ['shares'],
+    body: createShareBody,
+    responses: { 201: s.createdShare },
+    errors: ['not_found'],
+  }),
+  'GET /shares': signedIn({
+    summary: 'The unrevoked share links of the namespaces where you may share, with their use counts',
+    tags: ['shares'],
+    query: listSharesQuery,
+    responses: { 200: z.object({ shares: s.listedShare.array() }) },
+  }),
+  'DELETE /shares/:id': signedIn({
+    summary: 'Revoke a share link: it stops handing out download URLs at once',
+    tags: ['shares'],
+    params: shareIdParams,
+    responses: { 204: 'revoked' },
+    errors: ['not_found'],
+  }),
+  'GET /s/:secret': open({
+    summary: 'A share link’s read-only page: its files, their sizes and SHA-256, a download button each',
+    tags: ['shares'],
+    params: shareSecretParams,
+    query: sharePageQuery,
+    responses: { 200: { mediaType: 'text/html', description: 'the page' } },
+    errors: ['not_found', 'gone', 'rate_limited'],
+  }),
+  'GET /s/:secret/info': open({
+    summary: 'What a share link names: namespace, space, the version it serves and its manifestHash, expiry',
+    tags: ['shares'],
+    params: shareSecretParams,
+    responses: { 200: s.shareInfo },
+    errors: ['not_found', 'gone', 'rate_limited'],
+  }),
+  'GET /s/:secret/files': open({
+    summary: 'The files a share link names, a page at a time in name order',
+    tags: ['shares'],
+    params: shareSecretParams,
+    query: shareListQuery,
+    responses: { 200: s.shareFilesAnswer },
+    errors: ['invalid_request', 'not_found', 'gone', 'rate_limited'],
+  }),
+  'POST /s/:secret/downloads': open({
+    summary: 'Signed BSS download URLs, minted now, for up to 1,000 files a share link names',
+    tags: ['shares'],
+    params: shareSecretParams,
+    body: shareGrantBody,
+    responses: { 200: s.shareGrantsAnswer },
+    errors: ['invalid_request', 'not_found', 'gone', 'too_large', 'rate_limited'],
+  }),
+  'GET /s/:secret/download': open({
+    summary: 'A redirect to a signed BSS download URL, minted now, for one file a share link names',
+    tags: ['shares'],
+    params: shareSecretParams,
+    query: shareDownloadQuery,
+    responses: { 302: 'to the signed BSS URL' },
+    errors: ['invalid_request', 'not_found', 'gone', 'rate_limited'],
   }),
 
   'GET /': page('The web uploader'),
