@@ -91,6 +91,69 @@ const pageQuery = (entries: Record<string, string | number | undefined>): string
   return search ? `?${search}` : '';
 };
 
+/** `POST /shares`: what a new share link names (head at each use unless `version`; the whole space unless `prefix`). */
+export interface ShareRequest {
+  namespace: string;
+  space: string;
+  version?: number;
+  prefix?: string;
+  /** How long the link works (the server's default: 7 days; at most its SHARE_MAX_SECONDS). */
+  expiresInSeconds?: number;
+}
+
+/** A share link as made (`secret` is shown once) or listed (with its use counts). */
+export interface ShareView {
+  id: string;
+  namespace: string;
+  space: string;
+  /** The pinned version; null: head at each use. */
+  version: number | null;
+  prefix: string;
+  createdAt: string;
+  expiresAt: string;
+}
+export interface CreatedShare extends ShareView {
+  secret: string;
+  /** The link on the server: `/s/` and the secret. */
+  path: string;
+}
+export interface ListedShare extends ShareView {
+  createdBy: string;
+  uses: number;
+  downloads: number;
+  lastUsedAt: string | null;
+  expired: boolean;
+}
+
+/** What a share link names at this use (`GET /s/{secret}/info`). */
+export interface ShareInfo {
+  namespace: string;
+  space: string;
+  /** The version served: the pinned one, or head now. */
+  version: number;
+  pinned: boolean;
+  prefix: string;
+  /** The manifestHash of the whole version. */
+  manifestHash: string;
+  expiresAt: string;
+}
+
+/** A file as a share link lists it. */
+export interface SharedFile {
+  name: string;
+  size: number;
+  hash: string;
+  type: string;
+  contentType: string;
+}
+
+/** One entry of `POST /s/{secret}/downloads`: a URL minted now, or the entry's error. */
+export type ShareGrantEntry =
+  | (SharedFile & { index: number; url: string; expiresAt: string })
+  | { index: number; error: { code: string; message: string } };
+
+const sharePath = (secret: string): string => `/s/${seg(secret)}`;
+
 export interface ServerApiOptions {
   /** The token, asked for on every request: a fresh login takes effect at once for requests still queued. */
   token?: () => string | undefined;
@@ -326,5 +389,55 @@ export class ServerApi {
   /** The public keys snapshot receipts are signed with (no token needed). */
   snapshotKeys(call?: CallOptions): Promise<{ keys: SnapshotKey[] }> {
     return requestJson(this.#via, 'GET', `${this.base}/.well-known/dreamlake-snapshot-keys.json`, call ?? {});
+  }
+
+  /** Makes a share link (the caller must be a writer of the namespace; a token needs the `share` scope). */
+  createShare(body: ShareRequest, call?: CallOptions): Promise<CreatedShare> {
+    return this.#authed('POST', '/shares', body, call);
+  }
+
+  /** The unrevoked share links of the caller's namespaces (or of one), with their use counts. */
+  shares(namespace?: string, call?: CallOptions): Promise<{ shares: ListedShare[] }> {
+    return this.#authed('GET', `/shares${pageQuery({ namespace })}`, undefined, call);
+  }
+
+  /** Revokes a share link: it stops handing out download URLs at once. */
+  async revokeShare(id: string, call?: CallOptions): Promise<void> {
+    await this.#authed('DELETE', `/shares/${seg(id)}`, undefined, call);
+  }
+
+  /** What a share link names now (no token: the secret is the credential). */
+  shareInfo(secret: string, call: CallOptions = {}): Promise<ShareInfo> {
+    return requestJson(this.#via, 'GET', `${this.base}${sharePath(secret)}/info`, call);
+  }
+
+  /** Every file a share link names at `version` (the one it serves), page after page. */
+  async shareFiles(
+    secret: string,
+    options: CallOptions & { version?: number | undefined; prefix?: string | undefined } = {},
+  ): Promise<{ files: SharedFile[] }> {
+    const { version, prefix, ...call } = options;
+    const files: SharedFile[] = [];
+    let cursor: string | undefined;
+    do {
+      const url = `${this.base}${sharePath(secret)}/files${pageQuery({ version, prefix, cursor })}`;
+      const page: { files: SharedFile[]; next?: string } = await requestJson(this.#via, 'GET', url, call);
+      for (const file of page.files) files.push(file);
+      if (page.next !== undefined && page.next === cursor) throw this.#via.errors.invalid(url, 'the same page twice');
+      cursor = page.next;
+    } while (cursor !== undefined);
+    return { files };
+  }
+
+  /** Download URLs, minted now, for up to 1,000 names a share link names, one entry per name. */
+  shareGrants(
+    secret: string,
+    names: readonly string[],
+    options: AtVersion = {},
+  ): Promise<{ files: ShareGrantEntry[] }> {
+    const { version, ...call } = options;
+    const files = names.map((name) => ({ name }));
+    const body = version !== undefined ? { version, files } : { files };
+    return requestJson(this.#via, 'POST', `${this.base}${sharePath(secret)}/downloads`, { ...call, body });
   }
 }
