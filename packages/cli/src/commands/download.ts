@@ -7,6 +7,7 @@ import type { DownloadEvents, DownloadItem, FileOutcome } from '../download/run.
 import { DownloadProgress } from '../download-progress.ts';
 import { CliError } from '../errors.ts';
 import { formatBytes, formatDuration, Progress } from '../progress.ts';
+import { isShareLink } from '../share-link.ts';
 import { parseSpacePath } from '../target.ts';
 import { DEFAULT_RETRY } from '../upload/retry.ts';
 
@@ -52,6 +53,7 @@ function describe(outcome: FileOutcome): string {
  * any file that fails makes the run exit 1 after the others are done.
  */
 export async function download(io: Io, refText: string, options: DownloadOptions): Promise<void> {
+  if (isShareLink(refText)) return (await import('./download-link.ts')).downloadLink(io, refText, options);
   const ref = parseSpacePath(refText);
   const where = {
     namespace: ref.namespace,
@@ -119,9 +121,9 @@ async function oneFile(
   }
 }
 
-async function manyFiles(
+export async function manyFiles(
   io: Io,
-  client: DownloadClient,
+  client: Pick<DownloadClient, 'fetch'>,
   where: { namespace: string; space: string },
   items: DownloadItem[],
   root: string,
