@@ -1,6 +1,6 @@
 /**
  * DreamLake from a Node program: what `dreamlake upload`, `download`, `ls`, `log`, `rm`, `diff`,
- * `restore` and `verify` do, as calls. The commands are this plus printing.
+ * `restore`, `verify` and `share` do, as calls. The commands are this plus printing.
  *
  *   const client = new DreamLakeClient({ server: 'http://127.0.0.1:10233', token });
  *   const { commit } = await client.upload(['runs/2026-11-30'], { to: 'ann/robotics', message: 'day 1' });
@@ -14,12 +14,15 @@
  * against its SHA-256.
  */
 import type { AssetType, CommitAnswer, DiffEntry, IndexedFile, SnapshotView } from '@dreamlake/protocol';
+import type { CreatedShare, ListedShare } from '@dreamlake/protocol/client';
 import { ServerApi } from './api.ts';
 import { homeDir } from './config.ts';
 import { DownloadClient, fileItem, folderItems } from './download/client.ts';
+import { LinkDownloader } from './download/link-grants.ts';
 import type { DownloadItem, FileOutcome } from './download/run.ts';
 import { UsageError } from './errors.ts';
 import { createAgent } from './http.ts';
+import { parseShareLink } from './share-link.ts';
 import { parseSnapshot, parseSpace, parseSpaceAt, parseSpacePath } from './target.ts';
 import { Budget } from './upload/budget.ts';
 import { collectFiles, type SkippedEntry, taking } from './upload/files.ts';
@@ -379,6 +382,77 @@ export class DreamLakeClient {
       const summary: DownloadSummary = { downloaded: 0, skipped: 0, failed: 0 };
       await client.fetch(
         where,
+        items,
+        { root: options.to, force: Boolean(options.force) },
+        {
+          bytes: (_name, bytes) => tally.bytes(bytes),
+          resumed: (_name, bytes) => tally.bytes(bytes),
+          end: (outcome) => {
+            summary[outcome.status] += 1;
+            if (outcome.status === 'skipped') tally.bytes(outcome.size);
+            tally.file();
+            options.onFile?.(outcome);
+          },
+        },
+      );
+      return summary;
+    } catch (error) {
+      if (options.signal?.aborted) throw options.signal.reason;
+      throw error;
+    } finally {
+      await client.close();
+    }
+  }
+
+  /**
+   * A share link to `NAMESPACE/SPACE[@N][/PREFIX]` (pinned to snapshot N, else head at each use;
+   * only the names under PREFIX when given), for whoever holds it, no account needed. `url` is
+   * the link; `expiresInSeconds` defaults to the server's 7 days (at most its SHARE_MAX_SECONDS).
+   */
+  async share(target: string, options: { expiresInSeconds?: number } = {}): Promise<CreatedShare & { url: string }> {
+    const { path, version, ...space } = parseSpacePath(target);
+    const made = await this.#api.createShare({
+      ...space,
+      ...(version !== undefined ? { version } : {}),
+      ...(path !== '' ? { prefix: path } : {}),
+      ...(options.expiresInSeconds !== undefined ? { expiresInSeconds: options.expiresInSeconds } : {}),
+    });
+    return { ...made, url: `${this.#api.server}${made.path}` };
+  }
+
+  /** The unrevoked share links of your namespaces (or of one), with their use counts and last use. */
+  async shares(namespace?: string): Promise<ListedShare[]> {
+    return (await this.#api.shares(namespace)).shares;
+  }
+
+  /** Revokes a share link: it hands out no download URL from now on. */
+  revokeShare(id: string): Promise<void> {
+    return this.#api.revokeShare(id);
+  }
+
+  /**
+   * Downloads everything a share link names into `options.to` (no token used: the link is the
+   * credential), verified, resumable and parallel as `download` is.
+   */
+  async downloadLink(link: string, options: Omit<DownloadCallOptions, 'version'>): Promise<DownloadSummary> {
+    const o = this.#options;
+    const client = new LinkDownloader(parseShareLink(link), {
+      home: o.home,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(o.retry ? { retry: o.retry } : {}),
+      ...(o.requests ? { requests: o.requests } : {}),
+      ...(o.bytesInFlight ? { bytesInFlight: o.bytesInFlight } : {}),
+    });
+    try {
+      const { info, items } = await client.resolve();
+      const tally = new Tally(
+        options.onProgress,
+        items.length,
+        items.reduce((sum, f) => sum + f.size, 0),
+      );
+      const summary: DownloadSummary = { downloaded: 0, skipped: 0, failed: 0 };
+      await client.fetch(
+        info,
         items,
         { root: options.to, force: Boolean(options.force) },
         {
