@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { collectBlobs } from '../src/gc/blob-gc.ts';
+import { dropOldSnapshots } from '../src/gc/retention.ts';
 import { loadServerConfig } from '../src/index.ts';
 import { committer, uniqueHash } from './helpers/commits.ts';
 import { forEachEngine } from './helpers/engines.ts';
@@ -167,6 +168,59 @@ forEachEngine((engine) => {
       assert.equal(after.statusCode, 413);
       assert.equal(after.json().error.usedBytes, 6_000, 'only head names a blob now');
       assert.equal((await init(4_000)).statusCode, 200);
+    } finally {
+      h.clock.now = t0;
+    }
+  });
+
+  test('a commit, a draft or a restore made against a version the retention dropped is 409: what changed since it is no longer known', async () => {
+    const carol = await h.user('carol');
+    const c = committer(h, carol.name, carol.token);
+    const names = Array.from({ length: 200 }, (_, i) => `a/${i}.bin`);
+    const t0 = h.clock.now;
+    try {
+      // v1: a/0..199. v2: a/0..99 deleted. Both a week old by the time v3 lands.
+      assert.equal((await c.commit({ puts: names.map((n) => c.put(n, hashOf(`v1${n}`))) })).statusCode, 201);
+      assert.equal((await c.commit({ parent: 1, deletes: names.slice(0, 100) })).statusCode, 201);
+      h.clock.now = t0 + 7 * DAY;
+      // Someone still working from version 1 puts a/0..99 back in a draft.
+      const draft = await c.openDraft({ parent: 1 });
+      const stale = names.slice(0, 100).map((n) => c.put(n, hashOf(`stale${n}`)));
+      assert.equal((await c.add(draft, { puts: stale })).statusCode, 200);
+      assert.equal((await c.commit({ puts: [c.put('b/new.bin', hashOf('b'))] })).statusCode, 201);
+      const clash = await c.commit({ parent: 1, puts: [c.put('a/7.bin', hashOf('again'))] });
+      assert.equal(clash.statusCode, 409, 'the delete of a/7.bin since version 1 is a clash');
+      assert.deepEqual(clash.json().error.names, ['a/7.bin']);
+
+      // Five days' retention drops v1 and v2, and with them the record of the deletes made in v2.
+      await dropOldSnapshots(h.db, 5, h.clock.now);
+      assert.equal((await h.call('GET', `${c.base}/files?version=2`, carol.token)).statusCode, 404);
+      for (const parent of [1, 2, 0]) {
+        const res = await c.commit({ parent, puts: [c.put('a/7.bin', hashOf(`again${parent}`))] });
+        assert.equal(res.statusCode, 409, `a commit against ${parent}: ${res.body}`);
+        const { code, names: listed, head, dropped } = res.json().error;
+        assert.deepEqual({ code, listed, head, dropped }, { code: 'conflict', listed: [], head: 3, dropped: true });
+      }
+      const viaDraft = await c.commitDraft(draft);
+      assert.equal(viaDraft.statusCode, 409, viaDraft.body);
+      assert.equal(viaDraft.json().error.dropped, true);
+      // A restore of the kept v3 made against the dropped v1 (it would remove c/, written since).
+      assert.equal((await c.commit({ puts: [c.put('c/new.bin', hashOf('c'))] })).statusCode, 201);
+      const restore = await h.call('POST', `${c.base}/restore`, carol.token, { version: 3, parent: 1 });
+      assert.equal(restore.statusCode, 409, restore.body);
+      assert.equal(restore.json().error.dropped, true);
+      assert.equal(await c.head(), 4, 'nothing was committed');
+      assert.deepEqual(
+        (await c.names()).sort(),
+        [...names.slice(100), 'b/new.bin', 'c/new.bin'].sort(),
+        'the deletes of v2 stand',
+      );
+
+      // Against a kept version the same changes are judged as ever.
+      const onKept = await c.commit({ parent: 3, puts: [c.put('a/7.bin', hashOf('kept'))] });
+      assert.equal(onKept.statusCode, 201, onKept.body);
+      const restored = await h.call('POST', `${c.base}/restore`, carol.token, { version: 3, parent: 5 });
+      assert.equal(restored.statusCode, 201, restored.body);
     } finally {
       h.clock.now = t0;
     }

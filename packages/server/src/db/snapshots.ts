@@ -22,6 +22,23 @@ export async function findSnapshot(db: DB, spaceId: string, version: number): Pr
     .executeTakeFirst();
 }
 
+/**
+ * Whether the retention dropped version `version` (0, the empty version: whether it dropped
+ * version 1), so that what changed since it is no longer wholly recorded. It drops the oldest
+ * versions first: any dropped version at or after `version` means that one is dropped too.
+ */
+export async function versionDropped(db: DB, spaceId: string, version: number): Promise<boolean> {
+  const row = await db
+    .selectFrom('snapshots')
+    .select('version')
+    .where('space_id', '=', spaceId)
+    .where('version', '>=', version)
+    .where('dropped_at', 'is not', null)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 /** The space's newest version (0: no snapshot yet, or no such space). */
 export async function headVersion(db: DB, spaceId: string): Promise<number> {
   const row = await db.selectFrom('spaces').select('head_version').where('id', '=', spaceId).executeTakeFirst();

@@ -14,7 +14,7 @@ import {
 import { lockNamespace, type Namespace } from '../db/namespaces.ts';
 import type { DB } from '../db/open.ts';
 import type { SnapshotsTable } from '../db/schema.ts';
-import { findSnapshot, headVersion, insertSnapshot } from '../db/snapshots.ts';
+import { findSnapshot, headVersion, insertSnapshot, versionDropped } from '../db/snapshots.ts';
 import { ensureSpace, type Space } from '../db/spaces.ts';
 import { releaseReservations } from '../db/upload-reservations.ts';
 import { checkCommitQuota, checkStillStored } from './quota.ts';
@@ -59,10 +59,11 @@ const sameEntry = (a: HeadEntry, b: EntryPut) =>
 /**
  * Applies a commit as version head + 1 inside `trx`, which holds the namespace's lock: checks the
  * parent (409 `conflict` naming the names changed since it that the commit touches; a parent newer
- * than head too), refuses deletes of names head lacks (404 naming them), then applies the prefix
- * deletes, the deletes and the puts. Each entry changed or removed is moved to `file_history` and
- * each new one written with the new version, so the rows written are as many as the changes. No
- * effective change: no version, head answered. The space is created when missing.
+ * than head, or one the retention dropped (`details.dropped`), too), refuses deletes of names head
+ * lacks (404 naming them), then applies the prefix deletes, the deletes and the puts. Each entry
+ * changed or removed is moved to `file_history` and each new one written with the new version, so
+ * the rows written are as many as the changes. No effective change: no version, head answered. The
+ * space is created when missing.
  */
 export async function applyCommit(ctx: ServerContext, trx: DB, input: CommitInput): Promise<CommitOutcome> {
   const now = nowIso(ctx);
@@ -86,6 +87,15 @@ export async function applyCommit(ctx: ServerContext, trx: DB, input: CommitInpu
     );
   }
   if (parent !== null && parent < head) {
+    // The retention deleted the entries removed or replaced before the oldest kept version: the
+    // names changed since a dropped parent can no longer all be found, so none is trusted.
+    if (await versionDropped(trx, space.id, parent)) {
+      throw new DreamLakeError(
+        'conflict',
+        `version ${parent} of ${where.namespace}/${where.space} was dropped by the retention, so what changed since it is unknown (head is ${head}): make the change against a kept version`,
+        { names: [], head, dropped: true },
+      );
+    }
     const names = await changedSince(
       trx,
       space.id,
