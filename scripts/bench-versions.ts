@@ -11,7 +11,7 @@
  *   straight in the server's database (one INSERT … SELECT); their hashes are ones the index
  *   holds, which a commit accepts without asking BSS.
  *
- * With `baseline`, the first upload of 1,000 × 20 KiB (the `files` section) runs on this checkout
+ * With `baseline`, the first upload of 1,000 × 20 KiB (the `files` section) runs at HEAD (a built worktree)
  * and on the code before versioning (587e6d6, built once in a git worktree under /tmp/dl-baseline
  * and reused), back to back, and the two are compared.
  *
@@ -462,19 +462,20 @@ export async function runVersionsBench(options: VersionBenchOptions = {}): Promi
   return rows;
 }
 
-/** The baseline's worktree, checked out, installed and built once (kept for the next run). */
-function baselineWorktree(): string {
-  if (!existsSync(join(BASELINE_DIR, 'packages/cli/dist'))) {
-    log(`  building ${BASELINE_COMMIT} in ${BASELINE_DIR} (once; kept for later runs)…`);
-    if (!existsSync(join(BASELINE_DIR, '.git')))
-      execFileSync('git', ['worktree', 'add', '--detach', BASELINE_DIR, BASELINE_COMMIT], {
-        cwd: ROOT,
-        stdio: 'inherit',
-      });
-    execFileSync('npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: BASELINE_DIR, stdio: 'inherit' });
-    execFileSync('npm', ['run', 'build'], { cwd: BASELINE_DIR, stdio: 'inherit' });
+/**
+ * A commit checked out in a git worktree at `dir`, installed and built once (kept for later runs):
+ * the bench compares builds of commits, never this working tree, whose files other work may be
+ * changing (and a CLI source newer than its build makes the bin run the sources through tsx).
+ */
+function builtWorktree(commit: string, dir: string): string {
+  if (!existsSync(join(dir, 'packages/cli/dist'))) {
+    log(`  building ${commit} in ${dir} (once; kept for later runs)…`);
+    if (!existsSync(join(dir, '.git')))
+      execFileSync('git', ['worktree', 'add', '--detach', dir, commit], { cwd: ROOT, stdio: 'inherit' });
+    execFileSync('npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: dir, stdio: 'inherit' });
+    execFileSync('npm', ['run', 'build'], { cwd: dir, stdio: 'inherit' });
   }
-  return BASELINE_DIR;
+  return dir;
 }
 
 /** One `files` section: the first upload's files/s, the 4-fsync floor of the same run, how busy the cores were. */
@@ -516,26 +517,27 @@ async function filesSection(dir: string): Promise<FilesRun> {
  * measured itself (the floors move with the machine from run to run).
  */
 export async function runBaselineBench(options: { rounds?: number } = {}): Promise<BenchRow[]> {
-  const dir = baselineWorktree();
+  const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
+  const before = builtWorktree(BASELINE_COMMIT, BASELINE_DIR);
+  const current = builtWorktree(head, `/tmp/dl-head-${head}`);
   const ours: FilesRun[] = [];
   const theirs: FilesRun[] = [];
   for (let r = 0; r < (options.rounds ?? 3); r += 1) {
     log(`  1,000 × 20 KiB at ${BASELINE_COMMIT} (${r + 1})…`);
-    theirs.push(await filesSection(dir));
-    log(`  1,000 × 20 KiB on this checkout (${r + 1})…`);
-    ours.push(await filesSection(ROOT));
+    theirs.push(await filesSection(before));
+    log(`  1,000 × 20 KiB at ${head} (${r + 1})…`);
+    ours.push(await filesSection(current));
   }
   const rate = (runs: FilesRun[]) => median(runs.map((run) => run.filesPerSecond));
   const share = (runs: FilesRun[]) => median(runs.map((run) => run.filesPerSecond / run.floor));
   const runs = (list: FilesRun[]) =>
     list.map((run) => `${fmt(run.filesPerSecond)} (floor ${fmt(run.floor)}, cores ${run.busy} busy)`).join(', ');
-  const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
   return [
     {
       measure: `dreamlake upload of 1,000 × 20 KiB (first upload), ${head} against ${BASELINE_COMMIT} (before versioning)`,
       result: `${fmt(rate(ours))} files/s, ${fmt(share(ours) * 100)}% of its run's 4-fsync floor (runs: ${runs(ours)})`,
       rawLimit: `${fmt(rate(theirs))} files/s, ${fmt(share(theirs) * 100)}% of its run's floor, at ${BASELINE_COMMIT} (runs: ${runs(theirs)})`,
-      note: `${fmt(rate(ours) / rate(theirs), 2)}× the files/s of the code before versioning, ${fmt(share(ours) / share(theirs), 2)}× its share of the floor (target ≥ 0.90); medians of ${ours.length} runs each, alternated; each run is one \`npm run bench -- --only files\` (the median of its 3 first uploads)`,
+      note: `${fmt(rate(ours) / rate(theirs), 2)}× the files/s of the code before versioning, ${fmt(share(ours) / share(theirs), 2)}× its share of the floor (target ≥ 0.90); medians of ${ours.length} runs each, alternated; each run is one \`npm run bench -- --only files\` (the median of its 3 first uploads) in a built worktree of that commit`,
     },
   ];
 }
