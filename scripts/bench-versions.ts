@@ -517,7 +517,14 @@ async function filesSection(dir: string): Promise<FilesRun> {
  * measured itself (the floors move with the machine from run to run).
  */
 export async function runBaselineBench(options: { rounds?: number } = {}): Promise<BenchRow[]> {
-  const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
+  // The newest commit that changed the code measured (a commit of the bench alone needs no new
+  // build), or the one DREAMLAKE_BENCH_HEAD names.
+  const paths = ['packages', 'support', 'package.json', 'package-lock.json'];
+  const head =
+    process.env.DREAMLAKE_BENCH_HEAD ||
+    execFileSync('git', ['log', '-1', '--format=%h', '--', ...paths], { cwd: ROOT })
+      .toString()
+      .trim();
   const before = builtWorktree(BASELINE_COMMIT, BASELINE_DIR);
   const current = builtWorktree(head, `/tmp/dl-head-${head}`);
   const ours: FilesRun[] = [];
