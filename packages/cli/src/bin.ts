@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import type { Io } from './context.ts';
 import { CliError, describeError } from './errors.ts';
+import type { GlobRule } from './filters/globs.ts';
 import { shareCommands } from './share-cli.ts';
 import { ASSET_TYPES } from './types.ts';
 
@@ -23,6 +24,35 @@ const restore = async (io: Io, snapshot: string, o: object) =>
   (await import('./commands/restore.ts')).restore(io, snapshot, o);
 const verify = async (io: Io, ref: string, dir: string, o: object) =>
   (await import('./commands/verify.ts')).verify(io, ref, dir, o);
+const sync = async (io: Io, dir: string, target: string, o: object) =>
+  (await import('./commands/sync.ts')).sync(io, dir, target, o);
+
+/**
+ * The walk's flags `upload` and `sync` share. `--exclude` and `--include` go, in the order
+ * given, into one list (`filter`): the last pattern that matches a name decides.
+ */
+function walkFlags(command: Command): Command {
+  const rules: GlobRule[] = [];
+  const rule = (kind: GlobRule['kind']) => (pattern: string) => {
+    rules.push({ kind, pattern });
+    return rules;
+  };
+  return command
+    .addOption(new Option('--exclude <glob>', 'leave out files matching GLOB (repeatable)').argParser(rule('exclude')))
+    .addOption(
+      new Option(
+        '--include <glob>',
+        'take files matching GLOB even if an ignore rule leaves them out (repeatable)',
+      ).argParser(rule('include')),
+    )
+    .option('--no-default-ignores', 'also take .DS_Store, Thumbs.db, .git/, __pycache__/, *.pyc, *.swp, *~ …')
+    .option('--follow-symlinks', 'follow symbolic links inside folders (not followed by default; a loop is reported)')
+    .option('--bwlimit <rate>', 'limit total transfer speed, e.g. 20M, 512k or bytes per second (binary units), or off')
+    .option('--dry-run', 'print what would be done (with --json one object per line); send and commit nothing')
+    .hook('preAction', (_cmd, action) => {
+      action.setOptionValue('filter', rules);
+    });
+}
 
 /** The CLI's version, from its package.json. */
 export function cliVersion(): string {
@@ -67,13 +97,13 @@ function program(io: Io): Command {
     .addOption(server())
     .option('--json', 'print JSON')
     .action((options) => whoami(io, options));
-  cli
+  const uploadCommand = cli
     .command('upload')
     .description(
       'upload files and folders into a space as one new snapshot (resumes an interrupted upload when run again)',
     )
     .argument('<path...>', 'files or folders')
-    .requiredOption('--to <namespace/space>', 'where to put them')
+    .requiredOption('--to <namespace/space[/folder/]>', 'where to put them (under a folder of the space when named)')
     .addOption(
       new Option('--type <type>', 'asset type instead of detecting it from the extension').choices(ASSET_TYPES),
     )
@@ -83,6 +113,23 @@ function program(io: Io): Command {
     .addOption(server())
     .option('--bss <url>', 'BSS address for the legacy unsigned flow (old servers only; or $DREAMLAKE_BSS)')
     .action((paths: string[], options) => upload(io, paths, options));
+  walkFlags(uploadCommand);
+  const syncCommand = cli
+    .command('sync')
+    .description(
+      'make the names under a folder of a space the contents of DIR, as ONE snapshot: new and changed files uploaded, unchanged ones not, with --delete the names DIR lacks removed',
+    )
+    .argument('<dir>', 'the local folder (its own name is not part of the names)')
+    .argument('<namespace/space[/prefix]>', 'the space, or a folder in it')
+    .option('--delete', 'remove names under the prefix that DIR does not have (names the filters leave out stay)')
+    .option('--delete-excluded', 'remove also the names the filters leave out (implies --delete)')
+    .option('--max-delete <n>', 'refuse (exit 3, nothing sent or committed) a sync that would remove more than N names')
+    .option('-m, --message <text>', "the snapshot's message")
+    .option('--concurrency <n>', 'parts in flight at once', '4')
+    .option('--json', 'print the plan as one JSON object per file, then one for the snapshot')
+    .addOption(server())
+    .action((dir: string, target: string, options) => sync(io, dir, target, options));
+  walkFlags(syncCommand);
   cli
     .command('ls')
     .description('list the files of a space (its head, or snapshot N with @N), or of a folder in it')
@@ -104,6 +151,7 @@ function program(io: Io): Command {
       "where to write: for a file, a file or folder (default: its base name here); for a folder or space, the folder to fill (default: the folder's or space's name here)",
     )
     .option('--force', 'overwrite an existing file whose content differs')
+    .option('--bwlimit <rate>', 'limit total download speed, e.g. 20M, 512k or bytes per second (binary units), or off')
     .option('--json', 'print one JSON object per file')
     .addOption(server())
     .action((file: string, options) => download(io, file, options));
@@ -154,7 +202,7 @@ function program(io: Io): Command {
   return cli;
 }
 
-/** Runs the command line; answers the exit code (0 success, 1 failure, 2 usage). */
+/** Runs the command line; answers the exit code (0 success, 1 failure, 2 usage, 3 a sync past --max-delete). */
 export async function run(argv: readonly string[], io: Io): Promise<number> {
   try {
     await program(io).parseAsync([...argv], { from: 'user' });

@@ -16,14 +16,18 @@
 import type { AssetType, CommitAnswer, DiffEntry, IndexedFile, SnapshotView } from '@dreamlake/protocol';
 import type { CreatedShare, ListedShare } from '@dreamlake/protocol/client';
 import { ServerApi } from './api.ts';
+import { BandwidthLimiter, parseRate } from './bwlimit.ts';
 import { homeDir } from './config.ts';
 import { DownloadClient, fileItem, folderItems } from './download/client.ts';
 import { LinkDownloader } from './download/link-grants.ts';
 import type { DownloadItem, FileOutcome } from './download/run.ts';
 import { UsageError } from './errors.ts';
+import type { GlobRule } from './filters/globs.ts';
 import { createAgent } from './http.ts';
 import { parseShareLink } from './share-link.ts';
-import { parseSnapshot, parseSpace, parseSpaceAt, parseSpacePath } from './target.ts';
+import type { SyncPlan } from './sync/plan.ts';
+import { runSync } from './sync/run.ts';
+import { parseSnapshot, parseSpace, parseSpaceAt, parseSpaceFolder, parseSpacePath } from './target.ts';
 import { Budget } from './upload/budget.ts';
 import { collectFiles, type SkippedEntry, taking } from './upload/files.ts';
 import { HashCache } from './upload/hash.ts';
@@ -35,6 +39,8 @@ import { commitRemoval, diffVersions, headVersion, removalOf, snapshotHistory } 
 
 export type { AssetType, CommitAnswer, DiffEntry, IndexedFile, SnapshotView } from '@dreamlake/protocol';
 export type { FileOutcome } from './download/run.ts';
+export type { GlobRule } from './filters/globs.ts';
+export type { PlanEntry, SyncPlan } from './sync/plan.ts';
 export type { SkippedEntry } from './upload/files.ts';
 export type { FileResult } from './upload/types.ts';
 export type { VerifyReport } from './verify.ts';
@@ -70,8 +76,20 @@ export interface TransferProgress {
   bytesTotal: number;
 }
 
-export interface UploadCallOptions {
-  /** `NAMESPACE/SPACE`. */
+/** What a folder walk leaves out, and how fast a run may go: the flags `upload` and `sync` share. */
+export interface WalkCallOptions {
+  /** `--exclude`/`--include` patterns in order, the last match winning (`{ kind: 'exclude', pattern: '*.tmp' }`). */
+  rules?: GlobRule[];
+  /** Leave out `.DS_Store`, `.git/`, `*.pyc`, … (default true; `--no-default-ignores` is false). */
+  defaultIgnores?: boolean;
+  /** Follow symbolic links inside folders (a loop is told of, not walked); default false. */
+  followSymlinks?: boolean;
+  /** Bytes per second for all transfers together, or a rate as `--bwlimit` takes it (`'20M'`). */
+  bwlimit?: number | string;
+}
+
+export interface UploadCallOptions extends WalkCallOptions {
+  /** `NAMESPACE/SPACE`, or `NAMESPACE/SPACE/FOLDER/` to put the names under a folder. */
   to: string;
   /** Every file as this type instead of the one its extension gives. */
   type?: AssetType;
@@ -96,6 +114,36 @@ export interface UploadSummary {
    * (`created: false`); null against a server without snapshots.
    */
   commit: CommitAnswer | null;
+  /** Files that changed while they were uploaded: left out of the snapshot (upload them again). */
+  failed: Array<{ name: string; message: string }>;
+}
+
+export interface SyncCallOptions extends WalkCallOptions {
+  /** Remove the names under the folder that `dir` does not have (those the filters leave out stay). */
+  delete?: boolean;
+  /** Remove also the names the filters leave out (implies `delete`). */
+  deleteExcluded?: boolean;
+  /** Reject (a CliError with exitCode 3), sending nothing, a sync that would remove more names. */
+  maxDelete?: number;
+  /** Work out the plan only: nothing is sent or committed (see `syncPlan`). */
+  dryRun?: boolean;
+  /** The snapshot's message. */
+  message?: string;
+  /** The plan, once worked out, before anything is sent. */
+  onPlan?: (plan: SyncPlan) => void;
+  onFile?: (result: FileResult) => void;
+  onProgress?: (progress: TransferProgress) => void;
+  onSkipped?: (entry: SkippedEntry) => void;
+  /** Stops the sync: nothing is committed; calling it again sends none of the blobs stored. */
+  signal?: AbortSignal;
+}
+
+export interface SyncSummary {
+  plan: SyncPlan;
+  /** The ONE snapshot made, or head as it stayed (`created: false`); null for a dry run. */
+  commit: CommitAnswer | null;
+  /** Files that changed while they were uploaded: left out of the snapshot (the others are in it). */
+  failed: Array<{ name: string; message: string }>;
 }
 
 export interface DownloadCallOptions {
@@ -109,6 +157,8 @@ export interface DownloadCallOptions {
   onProgress?: (progress: TransferProgress) => void;
   /** Stops the download: the call rejects with the signal's reason; calling it again resumes. */
   signal?: AbortSignal;
+  /** Bytes per second for all the files together, or a rate as `--bwlimit` takes it (`'20M'`). */
+  bwlimit?: number | string;
 }
 
 export interface DownloadSummary {
@@ -134,6 +184,13 @@ export interface UploadRunOptions {
   type?: AssetType | undefined;
   /** The snapshot's message. */
   message?: string | undefined;
+  /** `--bwlimit`: bytes per second for all the run's transfers together (none when absent). */
+  bwlimit?: number | undefined;
+  /** The version the changes were worked out against, and names removed in the same snapshot (a sync). */
+  parent?: number | undefined;
+  deletes?: readonly string[] | undefined;
+  /** The run's hash cache, when the caller has one open (a sync's plan). */
+  hashCache?: HashCache | undefined;
 }
 
 /**
@@ -154,7 +211,7 @@ export async function runUpload(
   signal?.throwIfAborted();
   // One pool: every request in flight has its connection, plus one for the server's batch calls.
   const agent = createAgent(options.requests + 2);
-  const hashCache = new HashCache(options.home);
+  const hashCache = options.hashCache ?? new HashCache(options.home);
   // An abort ends every request under way; the retries then stop at once (they check the signal).
   const abort = () => {
     const reason: unknown = signal?.reason;
@@ -170,6 +227,7 @@ export async function runUpload(
         bss: options.bss,
         concurrency: options.concurrency,
         budget: new Budget(options.bytesInFlight, options.requests),
+        limiter: options.bwlimit ? new BandwidthLimiter(options.bwlimit) : undefined,
         hashCache,
         retry: { ...options.retry, ...(signal ? { signal } : {}) },
         events,
@@ -177,8 +235,7 @@ export async function runUpload(
       files,
       target,
       hooks,
-      options.type,
-      options.message,
+      { type: options.type, message: options.message, parent: options.parent, deletes: options.deletes },
     );
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
@@ -188,6 +245,21 @@ export async function runUpload(
     await hashCache.flush().catch(() => undefined);
     await agent.close().catch(() => undefined);
   }
+}
+
+/** The walk's options of a call. */
+function walkOf(options: WalkCallOptions): { rules?: GlobRule[]; defaultIgnores?: boolean; followSymlinks?: boolean } {
+  return {
+    ...(options.rules ? { rules: options.rules } : {}),
+    ...(options.defaultIgnores === false ? { defaultIgnores: false } : {}),
+    ...(options.followSymlinks ? { followSymlinks: true } : {}),
+  };
+}
+
+/** A call's bandwidth limit in bytes per second (a string read as `--bwlimit` reads it). */
+function rateOf(bwlimit: number | string | undefined): number | undefined {
+  if (typeof bwlimit === 'string') return parseRate(bwlimit, 'bwlimit');
+  return bwlimit && bwlimit > 0 ? bwlimit : undefined;
 }
 
 /** Counts files and bytes for `onProgress`, and calls it on every change. */
@@ -294,18 +366,19 @@ export class DreamLakeClient {
    * space. Rejects with the first failure, after the files under way have settled.
    */
   async upload(paths: string | readonly string[], options: UploadCallOptions): Promise<UploadSummary> {
-    const target = parseSpace(options.to);
-    const files = await collectFiles(
-      typeof paths === 'string' ? [paths] : paths,
-      options.onSkipped ? { onSkipped: options.onSkipped } : {},
-    );
+    const { prefix, ...target } = parseSpaceFolder(options.to);
+    const files = await collectFiles(typeof paths === 'string' ? [paths] : paths, {
+      ...walkOf(options),
+      prefix,
+      ...(options.onSkipped ? { onSkipped: options.onSkipped } : {}),
+    });
     const o = this.#options;
     const tally = new Tally(
       options.onProgress,
       files.length,
       files.reduce((sum, f) => sum + f.size, 0),
     );
-    const summary: UploadSummary = { files: 0, alreadyStored: 0, bytes: 0, commit: null };
+    const summary: UploadSummary = { files: 0, alreadyStored: 0, bytes: 0, commit: null, failed: [] };
     const events: UploadEvents = {
       hashed() {},
       sent: (_name, bytes) => tally.bytes(bytes),
@@ -325,6 +398,7 @@ export class DreamLakeClient {
         signal: options.signal,
         type: options.type,
         message: options.message,
+        bwlimit: rateOf(options.bwlimit),
       },
       taking(files),
       target,
@@ -342,9 +416,75 @@ export class DreamLakeClient {
           options.onFile?.(result);
         },
         end() {},
+        failed: (_index, file, error) => summary.failed.push({ name: file.name, message: error.message }),
       },
     );
     return summary;
+  }
+
+  /**
+   * Makes the names under `target` (`NAMESPACE/SPACE` or `NAMESPACE/SPACE/FOLDER/`) the files of
+   * the folder `dir` (its own name not part of them) as ONE snapshot: new and changed files
+   * uploaded (unchanged ones not, by SHA-256 through the hash cache), and with `delete` the names
+   * `dir` lacks removed. Nothing to change: no snapshot. Rejects with exit code 3 past
+   * `maxDelete`, sending nothing. A file that changed while being uploaded is in `failed`.
+   */
+  async sync(dir: string, target: string, options: SyncCallOptions = {}): Promise<SyncSummary> {
+    const where = parseSpaceFolder(target, 'a sync writes to');
+    const o = this.#options;
+    const failed: SyncSummary['failed'] = [];
+    let tally: Tally | undefined;
+    const outcome = await runSync(
+      {
+        server: o.server,
+        token: o.token,
+        home: o.home,
+        concurrency: o.concurrency ?? DEFAULT_CONCURRENCY,
+        requests: o.requests ?? DEFAULT_REQUESTS,
+        bytesInFlight: o.bytesInFlight ?? DEFAULT_BYTES_IN_FLIGHT,
+        retry: o.retry ?? DEFAULT_RETRY,
+        signal: options.signal,
+        message: options.message,
+        bwlimit: rateOf(options.bwlimit),
+        filters: {
+          ...walkOf(options),
+          delete: Boolean(options.delete),
+          deleteExcluded: Boolean(options.deleteExcluded),
+        },
+        maxDelete: options.maxDelete,
+        dryRun: options.dryRun,
+      },
+      dir,
+      where,
+      {
+        hashed() {},
+        sent: (_name, bytes) => tally?.bytes(bytes),
+        resumed: (_name, bytes) => tally?.bytes(bytes),
+        phase() {},
+        note() {},
+      },
+      {
+        ...(options.onSkipped ? { onSkipped: options.onSkipped } : {}),
+        plan: (plan) => {
+          tally = new Tally(options.onProgress, plan.uploads.length, plan.uploadBytes);
+          options.onPlan?.(plan);
+        },
+        begin() {},
+        result: (_index, result) => {
+          if (result.skipped) tally?.bytes(result.size);
+          tally?.file();
+          options.onFile?.(result);
+        },
+        end() {},
+        failed: (_index, file, error) => failed.push({ name: file.name, message: error.message }),
+      },
+    );
+    return { ...outcome, failed };
+  }
+
+  /** What `sync` would do (uploads, unchanged files, deletes, what the filters leave out): nothing is sent or committed. */
+  async syncPlan(dir: string, target: string, options: Omit<SyncCallOptions, 'dryRun'> = {}): Promise<SyncPlan> {
+    return (await this.sync(dir, target, { ...options, dryRun: true })).plan;
   }
 
   /**
@@ -365,6 +505,7 @@ export class DreamLakeClient {
       ...(o.retry ? { retry: o.retry } : {}),
       ...(o.requests ? { requests: o.requests } : {}),
       ...(o.bytesInFlight ? { bytesInFlight: o.bytesInFlight } : {}),
+      bwlimit: rateOf(options.bwlimit),
     });
     try {
       const remote = await client.resolve(where.namespace, where.space, path, version);

@@ -1,3 +1,4 @@
+import { fileNameProblem } from '@dreamlake/protocol';
 import { UsageError } from './errors.ts';
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
@@ -96,4 +97,27 @@ export function parseSpacePath(text: string): VersionedRef & { path: string } {
 /** How a target is shown back: `ns/space`, or `ns/space@N` at a snapshot. */
 export function showRef(ref: VersionedRef): string {
   return `${ref.namespace}/${ref.space}${ref.version !== undefined ? `@${ref.version}` : ''}`;
+}
+
+/** A folder of a space's head that names are written under: `prefix` is `''` or ends in `/`. */
+export interface SpaceFolder extends SpaceRef {
+  prefix: string;
+}
+
+/**
+ * `NAMESPACE/SPACE[/FOLDER[/]]` where something is written (a sync, `upload --to`): the folder
+ * is a name prefix (`runs/2026/`), `''` for the space's root. `@N` and a folder that is not a
+ * valid name (an empty, `.` or `..` segment, a control character: the protocol's rule) are
+ * usage errors naming the rule.
+ */
+export function parseSpaceFolder(text: string, what = 'this writes to'): SpaceFolder {
+  const ref = parseSpacePath(text);
+  headOnly(ref, text, what);
+  const body = ref.path.endsWith('/') ? ref.path.slice(0, -1) : ref.path;
+  if (body !== '') {
+    const problem = fileNameProblem(body);
+    if (problem !== null)
+      throw new UsageError(`"${text}": the folder "${body}" is not a valid name: a name ${problem}`);
+  }
+  return { namespace: ref.namespace, space: ref.space, prefix: body === '' ? '' : `${body}/` };
 }

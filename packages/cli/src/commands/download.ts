@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
+import { parseRate } from '../bwlimit.ts';
 import { loadSettings, type SettingFlags } from '../config.ts';
 import type { Io } from '../context.ts';
 import { DownloadClient, fileItem, folderItems } from '../download/client.ts';
@@ -15,6 +16,8 @@ export interface DownloadOptions extends SettingFlags {
   output?: string;
   json?: boolean;
   force?: boolean;
+  /** `--bwlimit RATE`: the whole run's speed, shared by every file and range. */
+  bwlimit?: string;
 }
 
 /**
@@ -63,6 +66,7 @@ export async function download(io: Io, refText: string, options: DownloadOptions
   const cwd = (io.cwd ?? process.cwd)();
   const settings = await loadSettings(io.env, options);
   const client = new DownloadClient({
+    bwlimit: options.bwlimit === undefined ? undefined : parseRate(options.bwlimit),
     server: settings.server,
     token: settings.token,
     home: settings.home,

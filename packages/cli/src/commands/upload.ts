@@ -1,3 +1,4 @@
+import { ServerApi } from '../api.ts';
 import {
   DEFAULT_BYTES_IN_FLIGHT,
   DEFAULT_CONCURRENCY,
@@ -5,18 +6,22 @@ import {
   runUpload,
   type UploadRunOptions,
 } from '../client.ts';
-import { loadSettings, type SettingFlags } from '../config.ts';
+import { loadSettings, type SettingFlags, type Settings } from '../config.ts';
 import type { Io } from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';
+import { createAgent } from '../http.ts';
 import { formatBytes, Progress } from '../progress.ts';
-import { parseSpace } from '../target.ts';
+import { parseSpaceFolder } from '../target.ts';
 import { ASSET_TYPES, isAssetType } from '../types.ts';
-import { collectFiles, type SkippedEntry, shownName, taking } from '../upload/files.ts';
+import { planUpload } from '../upload/dry-run.ts';
+import { collectFiles, shownName, taking } from '../upload/files.ts';
+import { HashCache } from '../upload/hash.ts';
 import { DEFAULT_RETRY } from '../upload/retry.ts';
-import type { FileResult } from '../upload/uploader.ts';
+import type { FileResult, LocalFile } from '../upload/uploader.ts';
 import { commitJson, commitText } from './snapshot-text.ts';
+import { bwlimitOf, skippedReporter, type WalkFlags, walkOptions } from './walk-flags.ts';
 
-export interface UploadOptions extends SettingFlags {
+export interface UploadOptions extends SettingFlags, WalkFlags {
   to?: string;
   type?: string;
   json?: boolean;
@@ -51,7 +56,8 @@ function describe(result: FileResult): string {
  */
 export async function upload(io: Io, paths: string[], options: UploadOptions): Promise<void> {
   if (!options.to) throw new UsageError('--to NAMESPACE/SPACE is required');
-  const target = parseSpace(options.to, 'an upload writes to');
+  const { prefix, ...target } = parseSpaceFolder(options.to, 'an upload writes to');
+  const bwlimit = bwlimitOf(options);
   if (options.type !== undefined && !isAssetType(options.type)) {
     throw new UsageError(`--type must be one of ${ASSET_TYPES.join(', ')}`);
   }
@@ -60,15 +66,17 @@ export async function upload(io: Io, paths: string[], options: UploadOptions): P
   const settings = await loadSettings(io.env, options);
   if (!settings.token)
     throw new CliError(`not logged in to ${settings.server}: run \`dreamlake login\` (or set DREAMLAKE_TOKEN)`);
+  let ignored = 0;
   const files = await collectFiles(paths, {
+    ...walkOptions(options),
+    prefix,
     // Said at once, before the run's display starts: what the walk left out and why.
-    onSkipped: (entry: SkippedEntry) => {
-      if (options.json) io.stdout.write(`${JSON.stringify({ event: 'skipped', ...entry })}\n`);
-      io.stderr.write(
-        `dreamlake: skipped ${shownName(entry.name)}: a symbolic link (to ${shownName(entry.target)}), not followed\n`,
-      );
+    onSkipped: skippedReporter(io, options),
+    onIgnored: () => {
+      ignored += 1;
     },
   });
+  if (options.dryRun) return dryRun(io, settings, files, target, ignored, Boolean(options.json));
   const progress = new Progress({
     out: io.stdout,
     err: io.stderr,
@@ -93,7 +101,9 @@ export async function upload(io: Io, paths: string[], options: UploadOptions): P
     },
     type: typeOverride,
     message: options.message,
+    bwlimit,
   };
+  const failed: string[] = [];
   progress.start(
     files.length,
     files.reduce((sum, f) => sum + f.size, 0),
@@ -129,19 +139,78 @@ export async function upload(io: Io, paths: string[], options: UploadOptions): P
         flush();
       },
       end: (file) => progress.end(file.name),
+      // A file written to while it was sent: named, left out of the snapshot, the others go on.
+      failed: (index, file, error) => {
+        failed.push(file.name);
+        results[index] = options.json
+          ? JSON.stringify({ event: 'failed', name: file.name, reason: error.change.reason, message: error.message })
+          : `${file.name}  failed: ${error.message}`;
+        progress.note(`dreamlake: ${error.message}`);
+        flush();
+      },
     });
     flushNow();
     progress.stop();
     // The snapshot made (none against a server without snapshots): the run's result, on stdout.
     if (answer) io.stdout.write(`${options.json ? commitJson(answer) : commitText(target, answer)}\n`);
     // The run's summary: beside the display on a terminal, on stderr otherwise (stdout stays one line per file).
-    if (progress.live) io.stdout.write(`${progress.summary()}\n`);
-    else io.stderr.write(`${progress.summary()}\n`);
+    const summary = `${progress.summary()}${ignored > 0 ? `; ${ignored} ignored by the filters` : ''}`;
+    if (progress.live) io.stdout.write(`${summary}\n`);
+    else io.stderr.write(`${summary}\n`);
   } finally {
     // After a failure, the files that did finish are still reported.
     flushNow();
     const rest = results.slice(printed).filter((line) => line !== undefined);
     if (rest.length > 0) progress.log(rest.join('\n'));
     progress.stop();
+  }
+  if (failed.length > 0) {
+    const shown = failed.slice(0, 10).map((name) => `"${shownName(name)}"`);
+    const more = failed.length > 10 ? ` and ${failed.length - 10} more` : '';
+    throw new CliError(
+      `${failed.length} file${failed.length === 1 ? '' : 's'} changed while being uploaded and ${failed.length === 1 ? 'was' : 'were'} left out of the snapshot: ${shown.join(', ')}${more}; upload again once they are no longer being written`,
+    );
+  }
+}
+
+/** `upload --dry-run`: each file's fate (hashed, one lookup per 10,000 files), nothing sent or committed. */
+async function dryRun(
+  io: Io,
+  settings: Settings,
+  files: LocalFile[],
+  target: { namespace: string; space: string },
+  ignored: number,
+  json: boolean,
+): Promise<void> {
+  const agent = createAgent(2);
+  const cache = new HashCache(settings.home);
+  try {
+    const entries = await planUpload(new ServerApi(settings.server, agent, settings.token), cache, files, target);
+    const lines = entries.map((e) =>
+      json
+        ? JSON.stringify(e)
+        : e.action === 'skip'
+          ? `skip    ${shownName(e.name)}  (unchanged)`
+          : `upload  ${shownName(e.name)}  (${e.reason === 'stored' ? 'bytes already stored, nothing to send' : 'new'}, ${formatBytes(e.size)})`,
+    );
+    const upload = entries.filter((e) => e.action === 'upload');
+    const bytes = upload.filter((e) => e.reason === 'new').reduce((sum, e) => sum + e.size, 0);
+    const skip = entries.length - upload.length;
+    lines.push(
+      json
+        ? JSON.stringify({
+            event: 'plan',
+            dryRun: true,
+            upload: upload.length,
+            uploadBytes: bytes,
+            unchanged: skip,
+            ignored,
+          })
+        : `dry run: would upload ${upload.length} file${upload.length === 1 ? '' : 's'} (${formatBytes(bytes)} to send), ${skip} unchanged, ${ignored} ignored; nothing was sent or committed`,
+    );
+    io.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    await cache.flush().catch(() => undefined);
+    await agent.close().catch(() => undefined);
   }
 }

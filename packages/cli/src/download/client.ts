@@ -1,4 +1,5 @@
 import { type DownloadGrant, type IndexedFile, ServerApi } from '../api.ts';
+import { BandwidthLimiter } from '../bwlimit.ts';
 import { ApiError, CliError } from '../errors.ts';
 import { createAgent } from '../http.ts';
 import { Budget } from '../upload/budget.ts';
@@ -23,6 +24,8 @@ export interface DownloadClientOptions {
   /** Files larger than this come as ranges of this size. */
   chunkSize?: number;
   rangesPerFile?: number;
+  /** `--bwlimit`: bytes per second for the whole run, shared by every file and range. */
+  bwlimit?: number | undefined;
 }
 
 /** What a path in a space names: one file, or the files under a folder prefix. */
@@ -72,9 +75,11 @@ export class DownloadClient {
   readonly #options: DownloadClientOptions;
   readonly #agent;
   readonly #cache: HashCache;
+  readonly #limiter: BandwidthLimiter | undefined;
 
   constructor(options: DownloadClientOptions) {
     this.#options = options;
+    this.#limiter = options.bwlimit ? new BandwidthLimiter(options.bwlimit) : undefined;
     // One connection per request in flight, and one for the server's calls.
     this.#agent = createAgent((options.requests ?? DEFAULTS.requests) + 2);
     this.api = new ServerApi(options.server, this.#agent, options.token);
@@ -129,6 +134,7 @@ export class DownloadClient {
       hashCache: this.#cache,
       fileConcurrency: o.requests ?? DEFAULTS.requests,
       grants: new Grants(this.api, where),
+      limiter: this.#limiter,
       ...(o.signal ? { signal: o.signal } : {}),
     };
     return downloadItems(deps, items, run, events);

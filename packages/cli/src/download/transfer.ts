@@ -1,5 +1,7 @@
 import { type FileHandle, lstat, rename, rm, stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
+import type { BandwidthLimiter } from '../bwlimit.ts';
 import { ApiError, CliError, NetworkError } from '../errors.ts';
 import type { Budget } from '../upload/budget.ts';
 import { DigestBuilder, type HashCache } from '../upload/hash.ts';
@@ -39,6 +41,8 @@ export interface TransferDeps {
   rangesPerFile: number;
   hashCache?: HashCache;
   signal?: AbortSignal;
+  /** `--bwlimit`: one for the run, every body it receives throttled through it. */
+  limiter?: BandwidthLimiter | undefined;
   /** A fresh signed URL for a file whose URL was refused (expired, for instance). */
   renewUrl?: (name: string) => Promise<string>;
 }
@@ -138,6 +142,11 @@ async function attempt<T>(
   }, deps.retry);
 }
 
+/** An answer's body as the run's limiter lets it through (as it is without one). */
+function throttled(deps: TransferDeps, body: Readable): Readable {
+  return deps.limiter ? deps.limiter.stream(body, deps.signal) : body;
+}
+
 /** A file as one stream, continuing after what the partial file already holds. */
 async function streamed(
   deps: TransferDeps,
@@ -173,7 +182,7 @@ async function streamed(
             await handle.truncate(0);
           }
           await drainBody(
-            answer.body,
+            throttled(deps, answer.body),
             answer.url,
             (chunk) => {
               if (hashed + chunk.length > job.size)
@@ -269,7 +278,7 @@ async function chunked(
           throw new RangesIgnored();
         }
         await drainBody(
-          answer.body,
+          throttled(deps, answer.body),
           answer.url,
           (chunk) => {
             if (taken + chunk.length > end - start)

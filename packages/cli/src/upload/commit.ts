@@ -24,6 +24,11 @@ export interface CommitterOptions {
   retry: RetryOptions;
   /** The snapshot's message. */
   message?: string | undefined;
+  /**
+   * The version the run's changes were worked out against (a sync's listing): the server lands
+   * them on head when no name they touch changed since, and refuses them (409) otherwise.
+   */
+  parent?: number | undefined;
   /** Where the drafts this run opens are noted (and those earlier runs left are found). */
   pending?: PendingBlobs | undefined;
   /** Changes per request (COMMIT_BATCH_MAX; smaller in tests). */
@@ -44,6 +49,8 @@ export class Committer {
   readonly #o: CommitterOptions;
   readonly #batch: number;
   #pending: RegisterRequest[] = [];
+  /** Names to remove from head in the same snapshot (sent at the end). */
+  #deletes: string[] = [];
   #draft: string | undefined;
   #legacy = false;
   /** The batches sent so far, one after the other. */
@@ -59,7 +66,17 @@ export class Committer {
 
   /** Entries taken so far. */
   get count(): number {
-    return this.#sent + this.#pending.length;
+    return this.#sent + this.#pending.length + this.#deletes.length;
+  }
+
+  /** Names to remove from head in the run's snapshot (a sync's deletes), sent with its last changes. */
+  remove(names: Iterable<string>): void {
+    for (const name of names) this.#deletes.push(name);
+  }
+
+  /** The snapshot's parent, when the run named one. */
+  get #base(): { parent?: number } {
+    return this.#o.parent !== undefined ? { parent: this.#o.parent } : {};
   }
 
   /** Takes one entry; once more than one request's worth are waiting, a batch goes to the draft. */
@@ -94,7 +111,11 @@ export class Committer {
     if (!this.#legacy && this.#draft === undefined) {
       try {
         const draft = await withRetry(
-          () => api.openDraft(target.namespace, target.space, this.#o.message ? { message: this.#o.message } : {}),
+          () =>
+            api.openDraft(target.namespace, target.space, {
+              ...this.#base,
+              ...(this.#o.message ? { message: this.#o.message } : {}),
+            }),
           retry,
         );
         this.#draft = draft.id;
@@ -104,6 +125,7 @@ export class Committer {
         this.#legacy = true;
       }
     }
+    if (batch.length === 0) return;
     const puts = this.#fresh(batch);
     if (this.#legacy) await this.#register(puts);
     else {
@@ -147,21 +169,32 @@ export class Committer {
     await this.#chain;
     if (this.#failure) throw this.#failure.error;
     const rest = this.#pending;
+    const deletes = this.#deletes;
     this.#pending = [];
+    this.#deletes = [];
     let answer: CommitAnswer | null = null;
-    if (this.#draft === undefined && !this.#legacy) {
+    if (this.#draft === undefined && !this.#legacy && rest.length + deletes.length <= this.#batch) {
       try {
         answer = await withRetry(
           () =>
-            api.commit(target.namespace, target.space, { puts: this.#fresh(rest), ...(message ? { message } : {}) }),
+            api.commit(target.namespace, target.space, {
+              ...this.#base,
+              puts: this.#fresh(rest),
+              ...(deletes.length > 0 ? { deletes } : {}),
+              ...(message ? { message } : {}),
+            }),
           retry,
         );
       } catch (error) {
         if (!isMissingRoute(error)) throw error;
         this.#legacy = true;
       }
+    } else if (this.#draft === undefined && !this.#legacy) {
+      // More than one request holds: a draft, filled below.
+      await this.#toDraft([]);
     }
     if (this.#legacy) {
+      if (deletes.length > 0) throw new CliError('this server keeps no snapshots: it cannot remove names');
       await this.#register(this.#fresh(rest));
       this.#sent += rest.length;
       return null;
@@ -170,6 +203,11 @@ export class Committer {
       const id = this.#draft;
       for (let start = 0; start < rest.length; start += this.#batch)
         await this.#toDraft(rest.slice(start, start + this.#batch));
+      for (let start = 0; start < deletes.length; start += this.#batch) {
+        const batch = deletes.slice(start, start + this.#batch);
+        await withRetry(() => api.addDraftEntries(target.namespace, target.space, id, { deletes: batch }), retry);
+        this.#sent += batch.length;
+      }
       answer = await withRetry(
         () => api.commitDraft(target.namespace, target.space, id, message ? { message } : {}),
         retry,

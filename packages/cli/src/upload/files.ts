@@ -40,8 +40,13 @@ class ListedFile implements LocalFile {
   }
 
   get name(): string {
-    return [this.#folder.name, this.#base].join('/');
+    return this.#folder.name === '' ? this.#base : [this.#folder.name, this.#base].join('/');
   }
+}
+
+/** A name under a folder's name (`''`: the walked folder of a sync, whose own name is not part of the names). */
+function under(folderName: string, base: string): string {
+  return folderName === '' ? base : [folderName, base].join('/');
 }
 
 /**
@@ -80,6 +85,11 @@ export interface CollectOptions extends FilterOptions {
    * as `loop` and not walked. A link that points nowhere is told of as `symlink`. Off by default.
    */
   followSymlinks?: boolean;
+  /**
+   * Names start with this (a folder in the space, `runs/2026/`, ending in `/`) instead of at
+   * the space's root: `upload PATH… --to NS/SPACE/PREFIX/`.
+   */
+  prefix?: string;
 }
 
 /** What a walk carries down the folders. */
@@ -88,6 +98,8 @@ interface WalkState {
   filter: WalkFilter;
   /** With followSymlinks: `dev:ino` of the folders being walked, the walked folder first. */
   ancestors: Set<string> | undefined;
+  /** The rules of each folder that holds an ignore file, by its name relative to the walked folder. */
+  folderRules?: Map<string, FolderRules>;
 }
 
 function fileId(info: Stats): string {
@@ -110,6 +122,7 @@ async function walk(folder: Folder, rel: string, parentRules: FolderRules, out: 
   const rules = ignoreFile
     ? await filter.withIgnoreFile(parentRules, rel, [folder.path, IGNORE_FILE_NAME].join(sep))
     : parentRules;
+  if (ignoreFile) state.folderRules?.set(rel, rules);
   const ignores = filter.matcherFor(rules);
   for (let start = 0; start < entries.length; start += STAT_AT_ONCE) {
     const chunk = entries.slice(start, start + STAT_AT_ONCE);
@@ -141,7 +154,7 @@ async function walk(folder: Folder, rel: string, parentRules: FolderRules, out: 
       if (ignores(name, Boolean(isFolder))) {
         options.onIgnored?.({
           path: [folder.path, entry.name].join(sep),
-          name: [folder.name, entry.name].join('/'),
+          name: under(folder.name, entry.name),
           folder: Boolean(isFolder),
         });
         continue;
@@ -174,11 +187,11 @@ async function skipLink(folder: Folder, base: string, reason: SkippedEntry['reas
   if (!options.onSkipped) return;
   const path = [folder.path, base].join(sep);
   const target = await readlink(path).catch(() => (reason === 'loop' ? path : '?'));
-  options.onSkipped({ reason, path, name: [folder.name, base].join('/'), target });
+  options.onSkipped({ reason, path, name: under(folder.name, base), target });
 }
 
 function subfolder(parent: Folder, base: string): Folder {
-  return { path: [parent.path, base].join(sep), name: [parent.name, base].join('/') };
+  return { path: [parent.path, base].join(sep), name: under(parent.name, base) };
 }
 
 /** Characters a terminal would not show as themselves, written as `\u{202E}`. */
@@ -226,7 +239,7 @@ export async function collectFiles(paths: readonly string[], options: CollectOpt
     const path = resolve(given);
     const info = await stat(path).catch(() => null);
     if (!info) throw new CliError(`${given}: no such file or folder`);
-    const name = basename(path);
+    const name = `${options.prefix ?? ''}${basename(path)}`;
     sameRootNames ||= roots.has(name);
     roots.add(name);
     if (info.isDirectory()) {
@@ -259,4 +272,69 @@ export function* taking(files: Array<LocalFile | undefined>): Generator<LocalFil
     files[i] = undefined;
     yield file;
   }
+}
+
+/** A folder's files walked for a sync: their names, and what the walk knows to judge names it did not see. */
+export interface FolderContents {
+  files: LocalFile[];
+  /** The filters of the walk (to judge names the other side has: see `excludes`). */
+  filter: WalkFilter;
+  /** The rules in force in each folder that holds an ignore file (`''`: the walked folder). */
+  folderRules: Map<string, FolderRules>;
+}
+
+/**
+ * The files of the folder `dir` named by their paths relative to it under `prefix` (`''`, or a
+ * folder in the space ending in `/`): `dir`'s own name is not part of the names, as with
+ * `aws s3 sync DIR s3://bucket/prefix`. Filtered and checked as collectFiles does. `dir` must be
+ * a folder (CliError, exit code 2, naming it otherwise).
+ */
+export async function collectFolder(
+  dir: string,
+  prefix: string,
+  options: CollectOptions = {},
+): Promise<FolderContents> {
+  const path = resolve(dir);
+  const info = await stat(path).catch(() => null);
+  if (!info) throw new CliError(`${dir}: no such folder`, 2);
+  if (!info.isDirectory()) throw new CliError(`${dir}: not a folder (a sync mirrors a folder's contents)`, 2);
+  const filter = new WalkFilter(options);
+  const folderRules = new Map<string, FolderRules>();
+  const files: LocalFile[] = [];
+  const ancestors = options.followSymlinks ? new Set([fileId(info)]) : undefined;
+  const root = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
+  await walk({ path, name: root }, '', WalkFilter.ROOT, files, { options, filter, ancestors, folderRules });
+  checkNames(files);
+  return { files, filter, folderRules };
+}
+
+/**
+ * Whether the walk behind `contents` would have left out `rel` (a file's name relative to the
+ * walked folder), had the folder held it: a folder on its way left out, the rules of the
+ * deepest folder with an ignore file, or an ignore file itself. What a sync keeps of the other
+ * side's names (it deletes only names the walk would have taken, as rclone does without
+ * --delete-excluded). `cache` keeps one matcher per set of rules for a run.
+ */
+export function walkExcludes(
+  contents: Pick<FolderContents, 'filter' | 'folderRules'>,
+  rel: string,
+  cache: Map<FolderRules, (name: string, folder: boolean) => boolean> = new Map(),
+): boolean {
+  const matcher = (rules: FolderRules) => {
+    let m = cache.get(rules);
+    if (!m) {
+      m = contents.filter.matcherFor(rules);
+      cache.set(rules, m);
+    }
+    return m;
+  };
+  const parts = rel.split('/');
+  if (parts.at(-1) === IGNORE_FILE_NAME) return true;
+  let rules = contents.folderRules.get('') ?? WalkFilter.ROOT;
+  for (let i = 0; i < parts.length - 1; i += 1) {
+    const folder = parts.slice(0, i + 1).join('/');
+    if (matcher(rules)(folder, true)) return true;
+    rules = contents.folderRules.get(folder) ?? rules;
+  }
+  return matcher(rules)(rel, false);
 }

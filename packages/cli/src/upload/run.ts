@@ -5,6 +5,7 @@ import { withRequestId } from '../http.ts';
 import type { AssetType } from '../types.ts';
 import { isExpired } from './bss.ts';
 import type { Budget } from './budget.ts';
+import { assertUnchanged, FileChangedError, fileChange } from './changed.ts';
 import { Committer } from './commit.ts';
 import { PendingBlobs } from './pending-blobs.ts';
 import { eachLimited, Semaphore } from './pool.ts';
@@ -69,6 +70,23 @@ export interface RunHooks {
   result(index: number, result: FileResult): void;
   /** A file has left the run (done or failed). */
   end(file: LocalFile): void;
+  /**
+   * A file that changed while it was being uploaded (see fileChange): it is left out of the
+   * snapshot and the run goes on with the others. Without this hook such a file fails the run.
+   */
+  failed?(index: number, file: LocalFile, error: FileChangedError): void;
+}
+
+/** What a run makes of its files besides sending them. */
+export interface RunOptions {
+  /** Every file as this type instead of the one its extension gives. */
+  type?: AssetType | undefined;
+  /** The snapshot's message. */
+  message?: string | undefined;
+  /** The version the run's changes were worked out against (see CommitterOptions.parent). */
+  parent?: number | undefined;
+  /** Names removed from head in the same snapshot (a sync's deletes). */
+  deletes?: readonly string[] | undefined;
 }
 
 interface Item {
@@ -113,10 +131,9 @@ export async function uploadFiles(
   files: Iterable<LocalFile>,
   target: Target,
   hooks: RunHooks,
-  typeOverride?: AssetType,
-  message?: string,
+  options: RunOptions = {},
 ): Promise<CommitAnswer | null> {
-  const run = new Run(deps, target, hooks, typeOverride, message);
+  const run = new Run(deps, target, hooks, options);
   return run.all(files);
 }
 
@@ -137,20 +154,24 @@ class Run {
     private readonly deps: RunDeps,
     private readonly target: Target,
     private readonly hooks: RunHooks,
-    private readonly typeOverride: AssetType | undefined,
-    message: string | undefined,
+    options: RunOptions,
   ) {
-    this.#single = new SingleShot(deps.dispatcher);
+    this.typeOverride = options.type;
+    this.#single = new SingleShot(deps.dispatcher, deps.limiter);
     this.#pending = new PendingBlobs(deps.home, { server: deps.api.server, ...target });
     this.#committer = new Committer({
       api: deps.api,
       target,
       retry: deps.retry,
-      message,
+      message: options.message,
+      parent: options.parent,
       pending: this.#pending,
       onError: (error) => this.#fail(this.#commitFailure(error)),
     });
+    if (options.deletes?.length) this.#committer.remove(options.deletes);
   }
+
+  private readonly typeOverride: AssetType | undefined;
 
   async all(files: Iterable<LocalFile>): Promise<CommitAnswer | null> {
     await this.#pending.load();
@@ -221,9 +242,24 @@ class Run {
     this.#failure ??= { error };
   }
 
-  /** A file's failure is the run's failure, named after the file. */
+  /**
+   * A file's failure is the run's failure, named after the file; unless the file changed while
+   * it was being uploaded, which leaves it out and lets the others go on (when the run's hooks
+   * take such files).
+   */
   #failFile(item: Item, error: unknown): void {
+    if (error instanceof FileChangedError && this.hooks.failed) {
+      this.hooks.failed(item.index, item.file, error);
+      return;
+    }
     this.#fail(error instanceof RunFailure ? error : new RunFailure(`${item.file.name}: ${describeError(error)}`));
+  }
+
+  /** The error a file's step failed with, or how the file changed meanwhile when it did (the likely cause). */
+  async #explained(item: Item, error: unknown): Promise<unknown> {
+    if (error instanceof FileChangedError || error instanceof RunFailure) return error;
+    const change = await fileChange(item.file.path, item.file).catch(() => null);
+    return change ? new FileChangedError(item.file.name, change) : error;
   }
 
   #begin(item: Item): void {
@@ -265,7 +301,7 @@ class Run {
           item.kept > 0 ? KEEP_FILE_BYTES : 0,
         );
       } catch (error) {
-        this.#failFile(item, error);
+        this.#failFile(item, await this.#explained(item, error));
         if (item.begun) this.hooks.end(item.file);
       }
       if (!item.prepared?.bytes) this.#release(item);
@@ -324,10 +360,14 @@ class Run {
     this.#begin(item);
     let sent: Sent;
     try {
+      // A file written to since it was hashed would not be stored under that hash: checked just
+      // before its bytes go and just after (a change under way fails BSS's check, told as such).
+      await assertUnchanged(item.file.path, item.file.name, item.file);
       // One id for all of this file's requests to BSS (and its regrants), as the services log them.
       sent = await this.#send(item.prepared, entry, randomUUID());
+      await assertUnchanged(item.file.path, item.file.name, item.file);
     } catch (error) {
-      this.#failFile(item, error);
+      this.#failFile(item, await this.#explained(item, error));
       this.hooks.end(item.file);
       return;
     } finally {

@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises';
 import type { SingleBegin, StoredBlob } from '@dreamlake/protocol';
 import { parseStored } from '@dreamlake/protocol/client';
+import { type BandwidthLimiter, limited } from '../bwlimit.ts';
 import { CliError } from '../errors.ts';
 import { countedBody, type Dispatcher, putForAnswer, REQUEST_ID_HEADER } from '../http.ts';
 import { BssClient } from './bss.ts';
@@ -41,6 +42,10 @@ function wholeBody(bytes: Buffer): AsyncIterable<Uint8Array> {
   return bytes as unknown as AsyncIterable<Uint8Array>;
 }
 
+async function* once(bytes: Buffer): AsyncGenerator<Uint8Array> {
+  yield bytes;
+}
+
 export interface SingleFile {
   path: string;
   size: number;
@@ -62,9 +67,11 @@ export class SingleShot {
   readonly #bss: BssClient;
   readonly #modes = new Map<string, 'put' | 's3'>();
   readonly #learning = new Map<string, Promise<SingleBegin>>();
+  readonly #limiter: BandwidthLimiter | undefined;
 
-  constructor(dispatcher: Dispatcher) {
+  constructor(dispatcher: Dispatcher, limiter?: BandwidthLimiter) {
     this.#dispatcher = dispatcher;
+    this.#limiter = limiter;
     this.#bss = new BssClient(dispatcher);
   }
 
@@ -124,8 +131,10 @@ export class SingleShot {
     const whole = file.bytes ?? (file.size <= READ_WHOLE_BYTES ? await readStart(file.path, file.size) : undefined);
     const body = whole ? undefined : countedBody(file.path, { start: 0, end: file.size }, count);
     try {
+      // Under --bwlimit even bytes in memory go through the run's limiter, a slice at a time.
+      const source = body?.chunks ?? (this.#limiter && whole ? once(whole) : wholeBody(whole ?? Buffer.alloc(0)));
       const { text } = await putForAnswer(this.#dispatcher, url, {
-        body: body?.chunks ?? wholeBody(whole ?? Buffer.alloc(0)),
+        body: limited(this.#limiter, source),
         length: file.size,
         contentType: file.contentType,
         headers,

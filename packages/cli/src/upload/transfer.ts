@@ -1,6 +1,7 @@
 import { CRC32_HEADER, crc32Etag, type PartCheck, type PartUrlsRequest } from '@dreamlake/protocol';
 import type { MultipartInitBody } from '@dreamlake/protocol/client';
 import type { BlobReceipt, UploadGrant } from '../api.ts';
+import { limited } from '../bwlimit.ts';
 import { ApiError, CliError } from '../errors.ts';
 import { countedBody, putBody } from '../http.ts';
 import { BssClient, isExpired } from './bss.ts';
@@ -340,7 +341,7 @@ export class Transfer {
     });
     try {
       return await putBody(this.deps.dispatcher, url, {
-        body: body.chunks,
+        body: limited(this.deps.limiter, body.chunks),
         length: range.end - range.start,
         ...(this.#partCheck === 'md5'
           ? { contentMd5: await this.#partMd5(n) }

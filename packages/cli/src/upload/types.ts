@@ -4,6 +4,7 @@
  */
 import type { Dispatcher } from 'undici';
 import type { ServerApi } from '../api.ts';
+import type { BandwidthLimiter } from '../bwlimit.ts';
 import type { AssetType } from '../types.ts';
 import type { Budget } from './budget.ts';
 import type { FileDigest, HashCache } from './hash.ts';
@@ -36,6 +37,8 @@ export interface UploadDeps {
   concurrency: number;
   /** Shared by everything a run sends at once, so that files and parts together stay within bounds. */
   budget?: Budget;
+  /** `--bwlimit`: one for the run, every body it sends throttled through it. */
+  limiter?: BandwidthLimiter | undefined;
   /** One cache for the whole run (files hashed at once must not overwrite each other's entries). */
   hashCache?: HashCache;
   retry: RetryOptions;
@@ -49,6 +52,8 @@ export interface LocalFile {
   size: number;
   /** The modification time of the stat that listed the file (its hash cache entry is checked against it). */
   mtimeMs?: number;
+  /** Its digest when the caller already has it (a sync's plan hashed it): not hashed again. */
+  digest?: FileDigest;
 }
 
 export interface Target {

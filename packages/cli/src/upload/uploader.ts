@@ -31,14 +31,17 @@ export async function prepareFile(
   deps.events.phase(file.name, 'hashing');
   // Without the run's cache, a cache of this file's own, written back at once (no timer outlives the call).
   const cache = deps.hashCache ?? new HashCache(deps.home);
-  const { digest, bytes } = await hashFile(
-    cache,
-    file.path,
-    partSize,
-    (n) => deps.events.hashed(file.name, n),
-    keepBytes,
-    file.mtimeMs === undefined ? undefined : { size: file.size, mtimeMs: file.mtimeMs },
-  );
+  const { digest, bytes } =
+    file.digest?.partSize === partSize
+      ? { digest: file.digest, bytes: undefined }
+      : await hashFile(
+          cache,
+          file.path,
+          partSize,
+          (n) => deps.events.hashed(file.name, n),
+          keepBytes,
+          file.mtimeMs === undefined ? undefined : { size: file.size, mtimeMs: file.mtimeMs },
+        );
   if (!deps.hashCache) await cache.flush();
   const base: FileResult = {
     hash: digest.sha256,
