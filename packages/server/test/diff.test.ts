@@ -138,5 +138,11 @@ forEachEngine((engine) => {
     assert.equal((await h.call('GET', url('from=7&to=0'), owner.token)).statusCode, 404);
     assert.equal((await h.call('GET', url('from=1'), owner.token)).statusCode, 400);
     assert.equal((await h.call('GET', url('from=x&to=1'), owner.token)).statusCode, 400);
+    // An empty value is no version (not version 0), nor is another spelling of a number.
+    for (const q of ['from=&to=1', 'from=1&to=', 'from=%20&to=1', 'from=01&to=1', 'from=1&to=1e0', 'from=+1&to=2']) {
+      const res = await h.call('GET', url(q), owner.token);
+      assert.equal(res.statusCode, 400, `${q}: ${res.body.slice(0, 200)}`);
+      assert.equal(res.json().error.code, 'invalid_request');
+    }
   });
 });

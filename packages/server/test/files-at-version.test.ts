@@ -82,15 +82,20 @@ forEachEngine((engine) => {
     assert.deepEqual(await listing({ version: '4' }), head);
   });
 
-  test('version 0 is empty; a version the space never had is 404; a malformed one is 400', async () => {
+  test('version 0 is empty; a version the space never had is 404; a malformed or empty one is 400', async () => {
     assert.deepEqual(await listing({ version: '0' }), []);
     const unknown = await h.call('GET', files('?version=5'), owner.token);
     assert.equal(unknown.statusCode, 404, unknown.body);
     assert.equal(unknown.json().error.code, 'not_found');
-    for (const bad of ['-1', 'x', '1.5']) {
+    // An empty value (or spaces) is no version, not the empty version 0; nor are other spellings of a number.
+    for (const bad of ['', '%20', '-1', 'x', '1.5', '+1', '01', '00', '1e0', '0x1', '%201', '2147483648']) {
       const res = await h.call('GET', files(`?version=${bad}`), owner.token);
-      assert.equal(res.statusCode, 400, `${bad}: ${res.body}`);
+      assert.equal(res.statusCode, 400, `files?version=${bad}: ${res.body}`);
+      assert.equal(res.json().error.code, 'invalid_request');
+      const download = await h.call('GET', files(`/download?name=${NAMES[0]}&version=${bad}`), owner.token);
+      assert.equal(download.statusCode, 400, `download?version=${bad}: ${download.body}`);
     }
+    assert.equal((await h.call('GET', files(`/download?name=${NAMES[0]}&version=1`), owner.token)).statusCode, 200);
     const stranger = await h.user('stranger');
     assert.equal((await h.call('GET', files('?version=1'), stranger.token)).statusCode, 404);
   });

@@ -121,7 +121,7 @@ forEachEngine((engine) => {
       assert.equal(res.statusCode, 404, `${version}: ${res.body}`);
       assert.equal(res.json().error.code, 'not_found');
     }
-    for (const bad of ['x', '-1', '1.5', '2147483648']) {
+    for (const bad of ['x', '-1', '1.5', '2147483648', '01', '1e0', '+1', '%20']) {
       assert.equal((await h.call('GET', url(`/${bad}`), reader.token)).statusCode, 400, bad);
     }
     assert.equal((await h.call('GET', url('?cursor=abc'), reader.token)).statusCode, 400);

@@ -13,6 +13,7 @@ import { type CommitOutcome, runCommit } from './commit-core.ts';
 import { registerFileBody } from './file-index.ts';
 import { answerManifestHash } from './manifest-hash.ts';
 import { allProven, provePuts } from './put-proofs.ts';
+import { versionField } from './versions.ts';
 
 /** A commit's message. */
 export const messageSchema = z.string().max(10_000).regex(NO_NUL, 'must not contain NUL');
@@ -20,12 +21,10 @@ export const messageSchema = z.string().max(10_000).regex(NO_NUL, 'must not cont
 /** A folder (or any start of names) whose every name a commit removes. */
 const prefixSchema = z.string().min(1).max(FILE_NAME_MAX_BYTES).regex(NO_NUL, 'must not contain NUL');
 
-/** A version a commit was made against (0: the empty space). */
-export const versionSchema = z
-  .number()
-  .int()
-  .min(0)
-  .max(2 ** 31 - 1);
+/** The version a commit's changes were made against (0: the empty space). */
+export const parentField = versionField.describe(
+  'the version the changes were made against (0: the empty version); omitted: whatever head is, unchecked',
+);
 
 /** The changes of `POST …/commits` and of each batch of a draft. */
 export const changesShape = {
@@ -37,7 +36,7 @@ export const changesShape = {
 export const commitBody = z.strictObject({
   ...changesShape,
   message: messageSchema.optional(),
-  parent: versionSchema.optional(),
+  parent: parentField.optional(),
 });
 
 export type Changes = {

@@ -21,11 +21,11 @@ import { lockNamespace, type Namespace } from '../db/namespaces.ts';
 import type { DB } from '../db/open.ts';
 import { addCandidates } from '../gc/candidates.ts';
 import { applyCommit, type CommitPut } from './commit-core.ts';
-import { changesShape, commitAnswer, messageSchema, parseChanges, versionSchema } from './commits.ts';
+import { changesShape, commitAnswer, messageSchema, parentField, parseChanges } from './commits.ts';
 import { allProven, provePuts } from './put-proofs.ts';
 import { checkStillStored } from './quota.ts';
 
-export const draftBody = z.strictObject({ parent: versionSchema.optional(), message: messageSchema.optional() });
+export const draftBody = z.strictObject({ parent: parentField.optional(), message: messageSchema.optional() });
 export const draftChangesBody = z.strictObject(changesShape);
 export const draftCommitBody = z.strictObject({ message: messageSchema.optional() });
 

@@ -9,12 +9,13 @@ import { entriesGoneSince, namesWrittenSince } from '../db/commit-writes.ts';
 import { lockNamespace } from '../db/namespaces.ts';
 import { findSnapshot, headVersion } from '../db/snapshots.ts';
 import { applyCommit } from './commit-core.ts';
-import { commitAnswer, messageSchema, versionSchema } from './commits.ts';
+import { commitAnswer, messageSchema, parentField } from './commits.ts';
 import { droppedError } from './manifest-hash.ts';
+import { versionField } from './versions.ts';
 
 export const restoreBody = z.strictObject({
-  version: versionSchema,
-  parent: versionSchema.optional(),
+  version: versionField.describe('the version to make head again'),
+  parent: parentField.optional(),
   message: messageSchema.optional(),
 });
 

@@ -9,7 +9,7 @@ import { listSnapshotsPage } from '../db/snapshot-pages.ts';
 import { snapshotView } from '../db/snapshots.ts';
 import { snapshotSigner } from '../snapshot-keys.ts';
 import { ensureManifestHash } from './manifest-hash.ts';
-import { requireVersion, VERSION_MAX } from './versions.ts';
+import { requireVersion, VERSION_MAX, versionParam } from './versions.ts';
 
 /** Snapshots in one answer of `GET …/snapshots` unless `limit` says otherwise, and the most it may say. */
 export const SNAPSHOTS_DEFAULT_LIMIT = 100;
@@ -33,7 +33,7 @@ export const snapshotsQuery = z.object({
 });
 
 export const snapshotParams = z.object({
-  version: z.coerce.number().int().min(0).max(VERSION_MAX).describe('the snapshot'),
+  version: versionParam.describe('the snapshot'),
 });
 
 /**

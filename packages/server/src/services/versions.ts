@@ -9,11 +9,21 @@ export const VERSION_MAX = 2_147_483_647;
 
 const AT_VERSION = 'a snapshot of the space (0: the empty version before the first); head when omitted';
 
-/** A version in a query string: 0 is the empty version (before the first snapshot). */
-export const versionSchema = z.coerce.number().int().min(0).max(VERSION_MAX).describe(AT_VERSION);
-
-/** A version in a JSON body. */
+/** A version in a JSON body: 0 is the empty version (before the first snapshot). */
 export const versionField = z.number().int().min(0).max(VERSION_MAX).describe(AT_VERSION);
+
+/**
+ * A version in a query string or a path: its decimal digits, without sign, leading zeros, spaces
+ * or exponent (`Number` would read an empty value, or one of spaces, as 0).
+ */
+export const versionParam = z
+  .string()
+  .regex(/^(0|[1-9][0-9]{0,9})$/, 'must be a version: 0 or a whole number, its digits alone')
+  .transform(Number)
+  .pipe(versionField);
+
+/** A version in a query string, as `versionParam`. */
+export const versionSchema = versionParam.describe(AT_VERSION);
 
 /**
  * The snapshot of `version` a read may use: null for 0 (the empty version), the row otherwise.
