@@ -103,7 +103,10 @@ function program(io: Io): Command {
       'upload files and folders into a space as one new snapshot (resumes an interrupted upload when run again)',
     )
     .argument('<path...>', 'files or folders')
-    .requiredOption('--to <namespace/space[/folder/]>', 'where to put them (under a folder of the space when named)')
+    .requiredOption(
+      '--to <namespace/space>',
+      'where to put them (NAMESPACE/SPACE/FOLDER/: under that folder of the space)',
+    )
     .addOption(
       new Option('--type <type>', 'asset type instead of detecting it from the extension').choices(ASSET_TYPES),
     )
