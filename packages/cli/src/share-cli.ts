@@ -1,7 +1,10 @@
 import type { Command, Option } from 'commander';
 import type { Io } from './context.ts';
 
-/** `dreamlake share`, `share ls` and `share revoke`; each loads its module only when it runs. */
+/**
+ * `dreamlake share`, `share ls` and `share revoke`; each loads its module only when it runs. The
+ * subcommands read `share`'s options too (`--json`, `--server` given on either are the same).
+ */
 export function shareCommands(cli: Command, io: Io, server: () => Option): void {
   const commands = () => import('./commands/share.ts');
   const share = cli
@@ -26,12 +29,16 @@ export function shareCommands(cli: Command, io: Io, server: () => Option): void 
     .argument('[namespace]')
     .option('--json', 'print JSON')
     .addOption(server())
-    .action(async (namespace: string | undefined, options) => (await commands()).shareLs(io, namespace, options));
+    .action(async (namespace: string | undefined, _options, command: Command) =>
+      (await commands()).shareLs(io, namespace, command.optsWithGlobals()),
+    );
   share
     .command('revoke')
     .description('revoke a share link: it stops working at once')
     .argument('<id>')
     .option('--json', 'print JSON')
     .addOption(server())
-    .action(async (id: string, options) => (await commands()).shareRevoke(io, id, options));
+    .action(async (id: string, _options, command: Command) =>
+      (await commands()).shareRevoke(io, id, command.optsWithGlobals()),
+    );
 }
