@@ -5,7 +5,8 @@
  *   npm run bench                        # everything (2 GiB through BSS, 1 GiB and 100,000 files through the CLI)
  *   npm run bench -- --quick             # smaller sizes and shorter loads, for a first look
  *   npm run bench -- --only grants,files # some sections: presign, bss, large, s3, grants, files, many, web,
- *                                        # versions, versions-baseline (not in a full run: builds the code before versioning)
+ *                                        # versions, versions-baseline (not in a full run: builds the code before versioning),
+ *                                        # sync
  */
 
 import { runBssMemoryBench } from '../packages/bss/bench/memory.ts';
@@ -19,6 +20,7 @@ import type { BenchRow } from './bench-presign.ts';
 import { runPresignBench } from './bench-presign.ts';
 import { runS3Bench } from './bench-s3.ts';
 import { BenchServices, CLI_BIN, cleanUpOnSignal } from './bench-services.ts';
+import { runSyncBench } from './bench-sync.ts';
 import { BASELINE_COMMIT, runBaselineBench, runVersionsBench } from './bench-versions.ts';
 import { runWebBench } from './bench-web.ts';
 
@@ -142,6 +144,11 @@ const sections: Section[] = [
     key: 'versions',
     title: 'Versioned spaces',
     run: () => runVersionsBench(quick ? { draftEntries: 10_000, largeSpace: 100_000 } : {}),
+  },
+  {
+    key: 'sync',
+    title: `Sync: ${quick ? '10,000' : '100,000'} × 1 KiB`,
+    run: () => runSyncBench(quick ? { count: 10_000 } : {}),
   },
   {
     key: 'versions-baseline',
