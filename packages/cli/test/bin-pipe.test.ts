@@ -23,7 +23,7 @@ function runIntoClosedPipe(args: string[]): Promise<{ code: number | null; stder
 }
 
 test('a reader that stops early (`dreamlake --help | head -1`) ends the command quietly, as a closed pipe ends ls or cat', async () => {
-  for (const args of [['--help'], ['upload', '--help'], ['--version']]) {
+  for (const args of [['--help'], ['upload', '--help'], ['sync', '--help'], ['download', '--help'], ['--version']]) {
     const { code, stderr } = await runIntoClosedPipe(args);
     assert.equal(stderr, '', `${args.join(' ')}: nothing on stderr, no stack trace`);
     assert.equal(code, 141, `${args.join(' ')}: the status of a command ended by a closed pipe (128 + SIGPIPE)`);
