@@ -219,3 +219,38 @@ test('a batch the server refuses stops the run: told at once, and the draft is n
   assert.equal(told.length, 1);
   assert.ok(!calls.some((c) => c.call.startsWith('commitDraft')));
 });
+
+test("a sync's changes: puts and deletes in one commit with the parent up to 1,000; past that one draft opened at the parent, deletes after the puts", async () => {
+  const small = fakeServer();
+  const one = new Committer({ api: small.api, target, retry, parent: 7 });
+  for (const entry of entries(300)) one.add(entry);
+  one.remove(['old/a.txt', 'old/b.txt']);
+  await one.finish();
+  assert.deepEqual(
+    small.calls.map((c) => c.call),
+    ['commit'],
+  );
+  const body = small.calls[0]?.body as CommitRequest;
+  assert.deepEqual([body.parent, body.puts?.length, body.deletes], [7, 300, ['old/a.txt', 'old/b.txt']]);
+
+  const large = fakeServer();
+  const two = new Committer({ api: large.api, target, retry, parent: 7, message: 'mirror' });
+  for (const entry of entries(900)) two.add(entry);
+  two.remove(Array.from({ length: 1500 }, (_, i) => `gone/${i}`));
+  await two.finish();
+  assert.deepEqual(
+    large.calls.map((c) => c.call),
+    ['openDraft', 'addDraftEntries d1', 'addDraftEntries d1', 'addDraftEntries d1', 'commitDraft d1'],
+  );
+  assert.deepEqual(large.calls[0]?.body, { parent: 7, message: 'mirror' });
+  assert.deepEqual(
+    large.calls
+      .filter((c) => c.call.startsWith('add'))
+      .map((c) => [(c.body as CommitChanges).puts?.length ?? 0, (c.body as CommitChanges).deletes?.length ?? 0]),
+    [
+      [900, 0],
+      [0, 1000],
+      [0, 500],
+    ],
+  );
+});
