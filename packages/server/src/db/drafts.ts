@@ -117,6 +117,46 @@ export async function draftHashes(db: DB, draftId: string): Promise<string[]> {
   return rows.flatMap((row) => (row.hash ? [row.hash] : []));
 }
 
+/** The hash each of these names is put at in the draft (names it deletes, or lacks, are left out). */
+export async function draftPutsByName(db: DB, draftId: string, names: readonly string[]): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  for (const slice of chunks([...new Set(names)], IN_LIST_CHUNK)) {
+    const rows = await db
+      .selectFrom('draft_entries')
+      .select(['name', 'hash'])
+      .where('draft_id', '=', draftId)
+      .where('prefix', '=', 0)
+      .where('op', '=', 'put')
+      .where('name', 'in', slice)
+      .execute();
+    for (const row of rows) if (row.hash) found.set(row.name, row.hash);
+  }
+  return found;
+}
+
+/** Which of these hashes a draft of the space (by name: it may not exist yet) puts, so its blob is kept. */
+export async function draftHeldHashes(
+  db: DB,
+  namespaceId: string,
+  space: string,
+  hashes: readonly string[],
+): Promise<Set<string>> {
+  const held = new Set<string>();
+  for (const slice of chunks([...new Set(hashes)], IN_LIST_CHUNK)) {
+    const rows = await db
+      .selectFrom('draft_entries')
+      .innerJoin('drafts', 'drafts.id', 'draft_entries.draft_id')
+      .select('draft_entries.hash')
+      .distinct()
+      .where('drafts.namespace_id', '=', namespaceId)
+      .where('drafts.space', '=', space)
+      .where('draft_entries.hash', 'in', slice)
+      .execute();
+    for (const row of rows) if (row.hash) held.add(row.hash);
+  }
+  return held;
+}
+
 /** Up to `limit` drafts that expired at `now`, with their namespace's name. */
 export async function expiredDrafts(
   db: DB,

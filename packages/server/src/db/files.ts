@@ -224,8 +224,10 @@ export async function writeFiles(trx: DB, inputs: readonly PutFile[]): Promise<v
 }
 
 /**
- * Bytes a namespace stores: each blob a snapshot of its spaces names (head or an older one)
+ * Bytes a namespace stores: each blob a snapshot of its spaces names (head or an older one), or a
+ * put of one of its drafts (until the draft commits or is removed, the collection keeps the blob),
  * counted once per space (BSS keeps one blob per hash per space, however many names point at it).
+ * Drafts name their space (it may not exist yet), so blobs are told apart by space name.
  */
 export async function namespaceUsage(db: DB, namespaceId: string): Promise<number> {
   const row = await db
@@ -235,19 +237,29 @@ export async function namespaceUsage(db: DB, namespaceId: string): Promise<numbe
           inner
             .selectFrom('files')
             .innerJoin('spaces', 'spaces.id', 'files.space_id')
-            .select(['files.space_id as space_id', 'files.hash as hash', 'files.size as size'])
+            .select(['spaces.name as space', 'files.hash as hash', 'files.size as size'])
             .where('spaces.namespace_id', '=', namespaceId)
             .unionAll(
               inner
                 .selectFrom('file_history')
                 .innerJoin('spaces', 'spaces.id', 'file_history.space_id')
-                .select(['file_history.space_id as space_id', 'file_history.hash as hash', 'file_history.size as size'])
+                .select(['spaces.name as space', 'file_history.hash as hash', 'file_history.size as size'])
                 .where('spaces.namespace_id', '=', namespaceId),
+            )
+            .unionAll(
+              inner
+                .selectFrom('draft_entries')
+                .innerJoin('drafts', 'drafts.id', 'draft_entries.draft_id')
+                .select(['drafts.space as space', 'draft_entries.hash as hash', 'draft_entries.size as size'])
+                .where('drafts.namespace_id', '=', namespaceId)
+                .where('draft_entries.op', '=', 'put')
+                .where('draft_entries.hash', 'is not', null)
+                .$narrowType<{ hash: string; size: number | string }>(),
             )
             .as('named'),
         )
-        .select((inner) => ['named.space_id', 'named.hash', inner.fn.max('named.size').as('size')])
-        .groupBy(['named.space_id', 'named.hash'])
+        .select((inner) => ['named.space', 'named.hash', inner.fn.max('named.size').as('size')])
+        .groupBy(['named.space', 'named.hash'])
         .as('blobs'),
     )
     .select((eb) => eb.fn.sum<number | string | null>('blobs.size').as('total'))

@@ -12,6 +12,7 @@ import {
   deleteDraft,
   draftEntries,
   draftHashes,
+  draftPutsByName,
   findDraft,
   insertDraft,
   putDraftEntries,
@@ -19,11 +20,13 @@ import {
 } from '../db/drafts.ts';
 import { lockNamespace, type Namespace } from '../db/namespaces.ts';
 import type { DB } from '../db/open.ts';
+import { findSpace } from '../db/spaces.ts';
+import { releaseReservations } from '../db/upload-reservations.ts';
 import { addCandidates } from '../gc/candidates.ts';
 import { applyCommit, type CommitPut } from './commit-core.ts';
 import { changesShape, commitAnswer, messageSchema, parentField, parseChanges } from './commits.ts';
 import { allProven, provePuts } from './put-proofs.ts';
-import { checkStillStored } from './quota.ts';
+import { checkCommitQuota, checkStillStored } from './quota.ts';
 
 export const draftBody = z.strictObject({ parent: parentField.optional(), message: messageSchema.optional() });
 export const draftChangesBody = z.strictObject(changesShape);
@@ -97,8 +100,23 @@ export async function addDraftEntries(
   return ctx.db.transaction().execute(async (trx) => {
     await lockNamespace(trx, namespace.id);
     await openDraft(trx, ctx, user, namespace, where, id);
+    // The draft holds its blobs from now on: they count against the quota (as a commit's would)
+    // instead of their grants. A put the draft already has, at the same hash, adds nothing.
+    const had = await draftPutsByName(
+      trx,
+      id,
+      puts.map((p) => p.name),
+    );
+    const fresh = puts.filter((p) => had.get(p.name) !== p.hash);
+    const current = await findSpace(trx, namespace.id, where.space);
+    await checkCommitQuota(ctx, trx, namespace, { id: current?.id, name: where.space }, fresh);
     await checkStillStored(ctx, trx, where, puts);
     const replaced = await putDraftEntries(trx, id, entries);
+    await releaseReservations(
+      trx,
+      where,
+      puts.map((p) => p.hash),
+    );
     await touchDraft(trx, id, expiresAt(ctx));
     await addCandidates(trx, where, replaced, nowIso(ctx));
     return { entries: await countDraftEntries(trx, id) };
@@ -133,7 +151,8 @@ export async function commitDraft(
       } else if (entry.prefix) deletePrefixes.push(entry.name);
       else deletes.push(entry.name);
     }
-    // The draft held its blobs since each was proven (services/quota.ts checked them as they came).
+    // The draft held its blobs since each was proven, and they counted against the quota since
+    // they came (checked then): committing them adds no bytes.
     const done = await applyCommit(ctx, trx, {
       namespace,
       spaceName: where.space,
@@ -143,6 +162,7 @@ export async function commitDraft(
       puts,
       deletes,
       deletePrefixes,
+      checkQuota: false,
     });
     await deleteDraft(trx, id);
     return done;

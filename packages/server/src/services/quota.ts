@@ -1,5 +1,6 @@
 import { DreamLakeError, TooLargeError } from '@dreamlake/presign';
 import type { ServerContext } from '../context.ts';
+import { draftHeldHashes } from '../db/drafts.ts';
 import { heldHashes, namespaceUsage } from '../db/files.ts';
 import { lockNamespace, type Namespace } from '../db/namespaces.ts';
 import type { DB } from '../db/open.ts';
@@ -114,16 +115,16 @@ export async function reserveGrants(
 }
 
 /**
- * Refuses (413 `too_large`) a commit whose new blobs would pass the namespace's quota: a blob the
- * space already holds (named by head or an older snapshot) adds nothing, and nothing is freed
- * while a snapshot still names a blob. The grants of the blobs committed stop counting, their
- * bytes now stored. Runs under the namespace's lock.
+ * Refuses (413 `too_large`) a commit, or a draft's batch, whose new blobs would pass the
+ * namespace's quota: a blob the space already holds (named by head, an older snapshot or a draft)
+ * adds nothing, and nothing is freed while a snapshot or a draft still names a blob. The grants of
+ * the blobs written stop counting, their bytes now stored. Runs under the namespace's lock.
  */
 export async function checkCommitQuota(
   ctx: ServerContext,
   trx: DB,
   namespace: Namespace,
-  space: { id: string; name: string },
+  space: { id: string | undefined; name: string },
   puts: readonly { hash: string; size: number }[],
 ): Promise<void> {
   const quota = ctx.config.namespaceQuotaBytes;
@@ -131,7 +132,8 @@ export async function checkCommitQuota(
   const now = new Date(ctx.clock()).toISOString();
   const where = { namespace: namespace.name, space: space.name };
   const sizes = new Map(puts.map((p) => [p.hash, p.size]));
-  const held = await heldHashes(trx, space.id, [...sizes.keys()]);
+  const held = await draftHeldHashes(trx, namespace.id, space.name, [...sizes.keys()]);
+  if (space.id !== undefined) for (const hash of await heldHashes(trx, space.id, [...sizes.keys()])) held.add(hash);
   let incoming = 0;
   for (const [hash, size] of sizes) if (!held.has(hash)) incoming += size;
   const settled = [...(await reservedSizes(trx, where, [...sizes.keys()], now)).values()].reduce((a, b) => a + b, 0);
