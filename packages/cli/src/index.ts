@@ -8,7 +8,11 @@ export {
   type DownloadCallOptions,
   type DownloadSummary,
   DreamLakeClient,
+  type PlanEntry,
   type SnapshotView,
+  type SyncCallOptions,
+  type SyncPlan,
+  type SyncSummary,
   type TransferProgress,
   type UploadCallOptions,
   type UploadSummary,
@@ -23,6 +27,7 @@ export {
 } from './filters/index.ts';
 export { createAgent } from './http.ts';
 export { Progress } from './progress.ts';
+export { TooManyDeletes } from './sync/run.ts';
 export { detectType } from './types.ts';
 export { assertUnchanged, type FileChange, FileChangedError, fileChange, type SeenFile } from './upload/changed.ts';
 export { type CollectOptions, collectFiles, type IgnoredEntry, type SkippedEntry } from './upload/files.ts';
