@@ -16,6 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createTestDatabase, type TestDatabase } from '../../../server/test/helpers/engines.ts';
+import { DreamLakeClient } from '../../src/client.ts';
 import {
   type Backend,
   backends,
@@ -378,6 +379,36 @@ for (const { title, backend, engine } of configurations) {
       const [code] = (await once(child, 'close')) as [number | null];
       assert.equal(stderr, '', 'nothing on stderr, no stack trace');
       assert.equal(code, 141);
+    });
+
+    test('the library: syncPlan sends nothing; sync makes one snapshot with the same options; maxDelete rejects with exit code 3', async () => {
+      const folder = join(work, 'lib');
+      await mkdir(join(folder, 'd'), { recursive: true });
+      for (let i = 0; i < 300; i += 1) await writeFile(join(folder, 'd', `x${i}.csv`), `row ${i}\n`);
+      await writeFile(join(folder, 'skip.tmp'), 'left out');
+      const client = new DreamLakeClient({
+        server: services.serverUrl,
+        token: viaProxy.DREAMLAKE_TOKEN as string,
+        home: env.DREAMLAKE_HOME as string,
+      });
+      try {
+        const rules = [{ kind: 'exclude' as const, pattern: '*.tmp' }];
+        const plan = await client.syncPlan(folder, `${user}/lib/in`, { rules });
+        assert.deepEqual([plan.uploads.length, plan.deletes.length, plan.ignored, plan.head], [300, 0, 1, 0]);
+        const none = await cli('log', `${user}/lib`, '--json');
+        assert.ok(none.code !== 0 || (JSON.parse(none.stdout) as unknown[]).length === 0, 'a plan makes no snapshot');
+        const first = await client.sync(folder, `${user}/lib/in`, { rules, message: 'lib' });
+        assert.deepEqual([first.commit?.snapshot?.version, first.commit?.snapshot?.files, first.failed], [1, 300, []]);
+        for (let i = 0; i < 50; i += 1) await unlink(join(folder, 'd', `x${i}.csv`));
+        await assert.rejects(
+          client.sync(folder, `${user}/lib/in`, { rules, delete: true, maxDelete: 49 }),
+          (error: Error & { exitCode?: number }) => error.exitCode === 3 && /delete 50 names/.test(error.message),
+        );
+        const second = await client.sync(folder, `${user}/lib/in`, { rules, delete: true, maxDelete: 50 });
+        assert.deepEqual(second.commit?.snapshot?.counts, { added: 0, changed: 0, removed: 50 });
+      } finally {
+        await client.close();
+      }
     });
 
     test('bad input: a missing DIR, a file, a PREFIX that is no name, a bad glob or ignore line: exit 2 naming it', async () => {
