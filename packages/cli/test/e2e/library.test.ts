@@ -55,7 +55,7 @@ describe('the client as a library', () => {
         onProgress: (p) => seen.push(p),
       });
       const { commit, ...counts } = summary;
-      assert.deepEqual(counts, { files: 3, alreadyStored: 0, bytes: 7 * MIB + 10 + 7 });
+      assert.deepEqual(counts, { files: 3, alreadyStored: 0, bytes: 7 * MIB + 10 + 7, failed: [] });
       assert.equal(commit?.created, true);
       assert.equal(commit?.snapshot?.version, 1, "the upload is the space's snapshot 1");
       assert.equal(commit?.snapshot?.files, 3);
