@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { verify } from '@dreamlake/presign';
-import { forEachEngine } from './helpers/engines.ts';
-import { PRESIGN_SECRET, sha256, useHarness } from './helpers/harness.ts';
+import { buildServerApp, openDatabase } from '../src/index.ts';
+import { createTestDatabase, forEachEngine } from './helpers/engines.ts';
+import { PRESIGN_SECRET, sha256, testConfig, useHarness } from './helpers/harness.ts';
 import { allPages, blobs, commitTracked, type Expected, type Manifests, type Owner } from './helpers/versions.ts';
 
 interface Listed {
@@ -354,4 +355,38 @@ forEachEngine((engine) => {
     }
     assert.ok(!res.body.includes('frames/'), 'only what the link names');
   });
+});
+
+test('request logs carry no share link secret', async () => {
+  const database = await createTestDatabase('sqlite');
+  const db = await openDatabase({ databaseUrl: database.url });
+  const lines: string[] = [];
+  const config = testConfig({ databaseUrl: database.url, logLevel: 'trace' });
+  const app = await buildServerApp({ config, db, logStream: { write: (line) => void lines.push(line) } });
+  try {
+    const signup = await app.inject({
+      method: 'POST',
+      url: '/auth/signup',
+      payload: { username: 'logged', password: 'correct horse battery' },
+    });
+    const auth = { authorization: `Bearer ${signup.json().token}` };
+    await app.inject({ method: 'POST', url: '/namespaces/logged/spaces', headers: auth, payload: { name: 's' } });
+    const made = await app.inject({
+      method: 'POST',
+      url: '/shares',
+      headers: auth,
+      payload: { namespace: 'logged', space: 's' },
+    });
+    assert.equal(made.statusCode, 201, made.body);
+    const { secret } = made.json() as { secret: string };
+    for (const url of [`/s/${secret}`, `/s/${secret}/info`, `/s/${secret}/files?cursor=x`, `/s/${secret.slice(0, -2)}`])
+      await app.inject({ method: 'GET', url });
+    const log = lines.join('');
+    assert.ok(log.includes('/s/dls_[REDACTED]/info'), 'the requests were logged');
+    assert.ok(!log.includes(secret.slice(4, 30)), 'no part of the secret is in the log');
+  } finally {
+    await app.close();
+    await db.destroy();
+    await database.drop();
+  }
 });

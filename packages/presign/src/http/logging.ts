@@ -1,10 +1,12 @@
 import type { FastifyServerOptions } from 'fastify';
 
 const SECRET_QUERY = /([?&](?:sig|token|access_token|password)=)[^&]*/gi;
+/** A share link's secret, which is part of its path (`/s/dls_…`). */
+const SHARE_SECRET = /dls_[A-Za-z0-9_-]+/g;
 
-/** The URL with every secret query value replaced. */
+/** The URL with every secret query value, and any share link secret, replaced. */
 export function redactUrl(url: string): string {
-  return url.replace(SECRET_QUERY, '$1[REDACTED]');
+  return url.replace(SECRET_QUERY, '$1[REDACTED]').replace(SHARE_SECRET, 'dls_[REDACTED]');
 }
 
 /**
