@@ -161,7 +161,7 @@ export async function runSyncBench(options: { count?: number } = {}): Promise<Be
     }
 
     const dry = await runSync([files.dir, target, '--delete', '--dry-run'], env, proxies);
-    const planned = /would upload (\d[\d,]*) files.*would delete (\d[\d,]*)/.exec(dry.stdout);
+    const planned = /would upload (\d+) files.*would delete (\d+)/.exec(dry.stdout);
     rows.push({
       measure: `dreamlake sync --delete --dry-run, ${label} with 1 % changed and 1 % deleted`,
       result: `${fmt(dry.seconds, 1)} s, ${fmt(total(dry.server) + total(dry.bss))} requests, ${fmt(writes(dry))} upload or commit requests`,
@@ -171,7 +171,7 @@ export async function runSyncBench(options: { count?: number } = {}): Promise<Be
     if (writes(dry) > 0) process.exitCode = 1;
 
     const changed = await runSync([files.dir, target, '--delete'], env, proxies);
-    const made = /snapshot (\d+) made, (\S+ \S+ \S+)/.exec(changed.stdout);
+    const made = /snapshot (\d+) made, ([-+~\d ]+),/.exec(changed.stdout);
     rows.push({
       measure: `dreamlake sync --delete, ${label} with 1 % changed and 1 % deleted`,
       result: `${fmt(changed.seconds, 1)} s, ${fmt(total(changed.server) + total(changed.bss))} requests, CLI peak RSS ${fmt(changed.peakRssMiB)} MiB`,

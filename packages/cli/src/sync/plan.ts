@@ -3,7 +3,7 @@
  * page, no request per file), the two compared by size and then SHA-256 (through the hash
  * cache), and the names only the space has found out. Nothing here writes to the server.
  */
-import type { IndexedFile, ServerApi, SnapshotView } from '../api.ts';
+import type { ServerApi, SnapshotView } from '../api.ts';
 import { ApiError } from '../errors.ts';
 import type { GlobRule } from '../filters/globs.ts';
 import type { FolderRules } from '../filters/walk-filter.ts';
@@ -56,7 +56,7 @@ export interface SyncPlan {
   /** Files the space holds the same under their name. */
   unchanged: number;
   /** Names removed from the space (with `delete`), in name order. */
-  deletes: IndexedFile[];
+  deletes: RemoteFile[];
   /** Names only the space has that stay: no `delete`, or left out by the filters (or a link not followed). */
   kept: number;
   /** Files and folders the filters left out of the walk. */
@@ -85,9 +85,19 @@ async function headOf(api: ServerApi, where: SpaceFolder): Promise<SnapshotView 
   }
 }
 
-/** Every name of head under the prefix, by name: the listing's pages of LIST_PAGE. */
-export async function remoteFiles(api: ServerApi, where: SpaceFolder): Promise<Map<string, IndexedFile>> {
-  const out = new Map<string, IndexedFile>();
+/** What a sync needs of a name in the space (the listing's objects hold several times more). */
+export interface RemoteFile {
+  name: string;
+  hash: string;
+  size: number;
+}
+
+/**
+ * Every name of head under the prefix, by name: the listing's pages of LIST_PAGE, each kept as
+ * its name, hash and size only (a page's objects are let go of as the next one comes).
+ */
+export async function remoteFiles(api: ServerApi, where: SpaceFolder): Promise<Map<string, RemoteFile>> {
+  const out = new Map<string, RemoteFile>();
   let cursor: string | undefined;
   do {
     const page = await api.listFilesPage(where.namespace, where.space, {
@@ -96,7 +106,8 @@ export async function remoteFiles(api: ServerApi, where: SpaceFolder): Promise<M
       ...(cursor !== undefined ? { cursor } : {}),
     });
     // An older server that lists more than the prefix: kept to it here.
-    for (const file of page.files) if (file.name.startsWith(where.prefix)) out.set(file.name, file);
+    for (const { name, hash, size } of page.files)
+      if (name.startsWith(where.prefix)) out.set(name, { name, hash, size });
     if (page.next !== undefined && page.next === cursor) break;
     cursor = page.next;
   } while (cursor !== undefined);
@@ -134,7 +145,7 @@ export async function planSync(
     },
   });
   const head = await headOf(api, where);
-  const remote = head === 'missing' ? new Map<string, IndexedFile>() : await remoteFiles(api, where);
+  const remote = head === 'missing' ? new Map<string, RemoteFile>() : await remoteFiles(api, where);
 
   const uploads: LocalFile[] = [];
   const reasons = new Map<LocalFile, 'new' | 'changed'>();
@@ -143,7 +154,7 @@ export async function planSync(
     reasons.set(file, reason);
   };
   const same: LocalFile[] = [];
-  const toHash: Array<{ file: LocalFile; remote: IndexedFile }> = [];
+  const toHash: Array<{ file: LocalFile; remote: RemoteFile }> = [];
   for (const file of contents.files) {
     const there = remote.get(file.name);
     if (!there) take(file, 'new');
@@ -169,7 +180,7 @@ export async function planSync(
   for (const { file } of toHash) if (changed.has(file)) take(file, 'changed');
 
   // What only the space has: removed with --delete unless the walk would have left it out.
-  const deletes: IndexedFile[] = [];
+  const deletes: RemoteFile[] = [];
   let kept = 0;
   const matchers = new Map<FolderRules, (name: string, folder: boolean) => boolean>();
   const links = skipped.map((entry) => entry.name);
