@@ -1,37 +1,38 @@
 /**
  * The hashing worker: SHA-256 of a Blob (blob-sha256.ts) off the page's thread. Messages in:
- * `{ id, blob }`; out: `{ id, progress }` while hashing, then `{ id, hash }` or `{ id, error }`.
+ * `{ id, blob, slices? }` (`slices`: read with `Blob.slice` only, not the Blob's stream); out: `{ id, progress }` while hashing, then `{ id, hash }` or `{ id, error }`.
  */
 import { createSHA256 } from 'hash-wasm';
-import { blobSha256 } from './blob-sha256.ts';
+import { blobSha256, readIntoBuffer, readSlicesOnly } from './blob-sha256.ts';
 
 /** Progress at most this often: each report updates the queue row and Uppy's Dashboard. */
 const PROGRESS_EVERY_MS = 250;
 
 interface WorkerScope {
-  onmessage: ((event: MessageEvent<{ id: number; blob: Blob }>) => void) | null;
+  onmessage: ((event: MessageEvent<{ id: number; blob: Blob; slices?: boolean }>) => void) | null;
   postMessage(message: unknown): void;
 }
 
 const scope = globalThis as unknown as WorkerScope;
 
-function hash(id: number, blob: Blob): Promise<string> {
+function hash(id: number, blob: Blob, slices: boolean): Promise<string> {
   let lastReport = 0;
-  return blobSha256(blob, (done) => {
+  const progress = (done: number): void => {
     const now = Date.now();
     if (now - lastReport >= PROGRESS_EVERY_MS || done === blob.size) {
       lastReport = now;
       scope.postMessage({ id, progress: done });
     }
-  });
+  };
+  return blobSha256(blob, progress, slices ? readSlicesOnly : readIntoBuffer);
 }
 
 // Compiles hash-wasm's module now, while the page waits for files; each file's hasher reuses it.
 void createSHA256();
 
 scope.onmessage = (event) => {
-  const { id, blob } = event.data;
-  hash(id, blob).then(
+  const { id, blob, slices } = event.data;
+  hash(id, blob, slices === true).then(
     (value) => scope.postMessage({ id, hash: value }),
     (error: unknown) => scope.postMessage({ id, error: error instanceof Error ? error.message : String(error) }),
   );

@@ -1,8 +1,16 @@
 /// <reference lib="dom" />
 /**
  * SHA-256 of files in Web Workers (`hash-worker.js`, built beside the page's script). A few
- * workers are kept and shared; each hashes one file at a time.
+ * workers are kept and shared; each hashes one file at a time. A worker that says nothing for
+ * STALL_MS (no progress, no hash) is replaced and the file hashed again, reading it by slices.
  */
+
+/** A worker reports progress every 250 ms while it reads; this long without a word is a stalled read. */
+const STALL_MS = 15_000;
+/** Hashes of one file started again after a stall before giving up. */
+const MAX_STALLS = 2;
+
+class Stalled extends Error {}
 
 type Pending = { resolve(hash: string): void; reject(error: Error): void; onProgress(bytes: number): void };
 
@@ -65,30 +73,66 @@ export class Hasher {
 
   /** The file's SHA-256 (64 lowercase hex); `onProgress` gets the bytes hashed so far. */
   async hash(blob: Blob, onProgress: (bytes: number) => void, signal?: AbortSignal): Promise<string> {
+    for (let stalls = 0; ; stalls += 1) {
+      try {
+        return await this.#hashOnce(blob, onProgress, signal, stalls > 0);
+      } catch (error) {
+        if (!(error instanceof Stalled) || stalls >= MAX_STALLS) throw error;
+      }
+    }
+  }
+
+  async #hashOnce(
+    blob: Blob,
+    onProgress: (bytes: number) => void,
+    signal: AbortSignal | undefined,
+    slices: boolean,
+  ): Promise<string> {
     const slot = await this.#take();
     const id = this.#next++;
     try {
       return await new Promise<string>((resolve, reject) => {
-        const onAbort = (): void => {
-          // The worker is busy with a file nobody wants: replace it.
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const replaceWorker = (): void => {
           slot.worker.terminate();
           slot.worker = this.#spawn();
+        };
+        const settle = (): void => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+        };
+        const onAbort = (): void => {
+          // The worker is busy with a file nobody wants: replace it.
+          settle();
+          replaceWorker();
           reject(signal?.reason ?? new DOMException('aborted', 'AbortError'));
+        };
+        const watch = (): void => {
+          clearTimeout(timer);
+          timer = setTimeout(() => {
+            settle();
+            replaceWorker();
+            reject(new Stalled(`the hashing worker said nothing for ${STALL_MS / 1000} s`));
+          }, STALL_MS);
         };
         if (signal?.aborted) return onAbort();
         signal?.addEventListener('abort', onAbort, { once: true });
         this.#pending.set(id, {
           resolve: (hash) => {
-            signal?.removeEventListener('abort', onAbort);
+            settle();
             resolve(hash);
           },
           reject: (error) => {
-            signal?.removeEventListener('abort', onAbort);
+            settle();
             reject(error);
           },
-          onProgress,
+          onProgress: (bytes) => {
+            watch();
+            onProgress(bytes);
+          },
         });
-        slot.worker.postMessage({ id, blob });
+        watch();
+        slot.worker.postMessage({ id, blob, slices });
       });
     } finally {
       this.#pending.delete(id);
