@@ -2,10 +2,12 @@
 /**
  * The Uppy uploader that drives our flow. Uppy (core and Dashboard) holds the queue, the drop zone
  * (files and folders, their relative paths kept) and the pause / cancel / retry controls; this
- * plugin hashes each file in a worker, then hands it to `transferFile`.
+ * plugin hashes each file in a worker, hands it to `transferFile`, and once every file of the drop
+ * is stored commits their names together: one drop, one snapshot.
  */
 import { BasePlugin, type Body, type Meta, type PluginOpts, type Uppy, type UppyFile } from '@uppy/core';
-import { ProtocolError, type ServerApi } from '../protocol/index.ts';
+import { type CommitAnswer, ProtocolError, type RegisterRequest, type ServerApi } from '../protocol/index.ts';
+import { commitPuts } from './commit.ts';
 import type { Hasher } from './hash.ts';
 import type { ResumeStore } from './resume-store.ts';
 import { abandonUpload, type TransferEvent, type TransferResult, transferFile } from './transfer.ts';
@@ -18,9 +20,12 @@ export type FileStatus =
   | { state: 'uploading'; sent: number; total: number; resumedParts?: string }
   | { state: 'retrying'; reason: string }
   | { state: 'paused' }
-  | { state: 'registering' }
-  | { state: 'done'; result: TransferResult }
-  | { state: 'stored'; result: TransferResult }
+  /** The blob is stored; its name waits for the other files of the drop, to be committed with them. */
+  | { state: 'uploaded'; result: TransferResult }
+  | { state: 'committing'; added: number; total: number }
+  /** Committed: `version` is the snapshot that holds it (null if the server made none). */
+  | { state: 'done'; result: TransferResult; version: number | null }
+  | { state: 'stored'; result: TransferResult; version: number | null }
   | { state: 'failed'; reason: string }
   | { state: 'cancelled' };
 
@@ -28,10 +33,16 @@ export interface DreamLakeUploadOptions extends PluginOpts {
   api: ServerApi;
   hasher: Hasher;
   resume: ResumeStore;
-  /** Where files go, read when a file starts. */
+  /** Where files go, read when a drop starts (all its files go to one space, as one snapshot). */
   target(): { namespace: string; space: string };
   reauthenticate(): Promise<void>;
   onStatus(file: UppyFile<Meta, Body>, name: string, status: FileStatus): void;
+  /** The snapshot's message, read when a drop's files are committed ("" for none). */
+  message(): string;
+  /** A drop's names were committed: the snapshot made, or head when nothing changed. */
+  onCommitted(target: { namespace: string; space: string }, answer: CommitAnswer, names: number): void;
+  /** A drop's commit was refused or kept failing: its files are marked failed (the Dashboard's retry sends them again). */
+  onCommitFailed(target: { namespace: string; space: string }, reason: string): void;
   /** Files uploading at once (each also sends several parts at once). */
   limit?: number;
 }
@@ -41,6 +52,20 @@ export function spaceName(file: UppyFile<Meta, Body>): string {
   const relative = file.meta.relativePath;
   const name = typeof relative === 'string' && relative !== '' ? relative : (file.name ?? 'file');
   return name.replace(/^\/+/, '');
+}
+
+type Target = { namespace: string; space: string };
+
+/** A file of the drop whose blob is stored, waiting for the commit. */
+interface Stored {
+  file: UppyFile<Meta, Body>;
+  name: string;
+  result: TransferResult;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof ProtocolError) return `${error.message} (${error.code})`;
+  return (error as Error).message || 'failed';
 }
 
 class Run {
@@ -146,22 +171,30 @@ export class DreamLakeUpload extends BasePlugin<DreamLakeUploadOptions, Meta, Bo
   #upload = async (fileIDs: string[]): Promise<void> => {
     const files = this.uppy.getFilesByIds(fileIDs);
     this.uppy.emit('upload-start', files);
+    // The whole drop goes to the space chosen when it started, and lands there as one snapshot.
+    const target = this.opts.target();
+    const stored: Stored[] = [];
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < files.length) {
         const file = files[next++];
-        if (file && this.uppy.getFile(file.id)) await this.#one(file);
+        if (!file || !this.uppy.getFile(file.id)) continue;
+        const result = await this.#one(file, target);
+        if (result) stored.push({ file, name: spaceName(file), result });
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.opts.limit ?? 3, files.length) }, worker));
+    // A file taken out of the Dashboard after its blob was stored is not committed.
+    const kept = stored.filter((s) => this.uppy.getFile(s.file.id));
+    if (kept.length > 0) await this.#commit(kept, target);
   };
 
-  async #one(file: UppyFile<Meta, Body>): Promise<void> {
+  /** Hashes and stores one file's blob: its entry for the commit, or undefined (failed or cancelled). */
+  async #one(file: UppyFile<Meta, Body>, target: Target): Promise<TransferResult | undefined> {
     const name = spaceName(file);
     const status = (s: FileStatus): void => this.opts.onStatus(file, name, s);
     const run = new Run();
     this.#runs.set(file.id, run);
-    const target = this.opts.target();
     const blob = file.data as Blob;
     let resumedParts: string | undefined;
     try {
@@ -198,30 +231,68 @@ export class DreamLakeUpload extends BasePlugin<DreamLakeUploadOptions, Meta, Bo
               },
             },
           );
-          status({ state: result.skipped ? 'stored' : 'done', result });
-          this.uppy.emit('upload-success', this.uppy.getFile(file.id), {
-            status: 200,
-            body: { name: result.file.name, hash: result.file.hash } as Body,
-            uploadURL: '',
-          });
-          return;
+          status({ state: 'uploaded', result });
+          return result;
         } catch (error) {
-          if (!this.#runs.has(file.id)) return; // cancelled
+          if (!this.#runs.has(file.id)) return undefined; // cancelled
           if (run.paused) {
             status({ state: 'paused' });
             await run.whenResumed();
             continue;
           }
-          const reason =
-            error instanceof ProtocolError ? `${error.message} (${error.code})` : (error as Error).message || 'failed';
-          status({ state: 'failed', reason });
-          this.uppy.emit('upload-error', this.uppy.getFile(file.id), { name: 'UploadError', message: reason });
-          return;
+          this.#failed(file, name, describe(error));
+          return undefined;
         }
       }
     } finally {
       if (this.#runs.get(file.id) === run) this.#runs.delete(file.id);
     }
+  }
+
+  #failed(file: UppyFile<Meta, Body>, name: string, reason: string): void {
+    this.opts.onStatus(file, name, { state: 'failed', reason });
+    this.uppy.emit('upload-error', this.uppy.getFile(file.id), { name: 'UploadError', message: reason });
+  }
+
+  /** Commits the stored files of one drop as one snapshot, then tells each file (and the page) how it went. */
+  async #commit(stored: Stored[], target: Target): Promise<void> {
+    // A name twice in one drop: the file added last is the one committed.
+    const puts = new Map<string, RegisterRequest>();
+    for (const s of stored) puts.set(s.name, s.result.put);
+    const report = (added: number): void => {
+      for (const s of stored) this.opts.onStatus(s.file, s.name, { state: 'committing', added, total: puts.size });
+    };
+    report(0);
+    let answer: CommitAnswer;
+    try {
+      answer = await commitPuts([...puts.values()], {
+        api: this.opts.api,
+        namespace: target.namespace,
+        space: target.space,
+        message: this.opts.message(),
+        reauthenticate: this.opts.reauthenticate,
+        wait: (ms) => wait(ms, new AbortController().signal),
+        report: (event) => {
+          if (event.kind === 'committing') report(event.added);
+          else for (const s of stored) this.opts.onStatus(s.file, s.name, { state: 'retrying', reason: event.reason });
+        },
+      });
+    } catch (error) {
+      const reason = describe(error);
+      for (const s of stored) this.#failed(s.file, s.name, `the commit failed: ${reason}`);
+      this.opts.onCommitFailed(target, reason);
+      return;
+    }
+    const version = answer.snapshot?.version ?? null;
+    for (const { file, name, result } of stored) {
+      this.opts.onStatus(file, name, { state: result.skipped ? 'stored' : 'done', result, version });
+      this.uppy.emit('upload-success', this.uppy.getFile(file.id), {
+        status: 200,
+        body: { name, hash: result.put.hash, version } as Body,
+        uploadURL: '',
+      });
+    }
+    this.opts.onCommitted(target, answer, puts.size);
   }
 
   async #hash(file: UppyFile<Meta, Body>, blob: Blob, run: Run, status: (s: FileStatus) => void): Promise<string> {

@@ -2,8 +2,9 @@
 /**
  * One file through our flow: grant (batch grant of one entry, which offers the single-shot URL for
  * small files), then BSS's single-shot PUT or the multipart steps (resuming from BSS's parts-done
- * when an earlier attempt, or an earlier page, opened the upload), then register with BSS's
- * receipt. Every attempt starts with a fresh grant, so expired URLs are simply renewed.
+ * when an earlier attempt, or an earlier page, opened the upload). The answer is the name's entry
+ * for the commit (with BSS's receipt): the names of a drop are committed together, as one snapshot
+ * (commit.ts). Every attempt starts with a fresh grant, so expired URLs are simply renewed.
  */
 import {
   type BatchGrant,
@@ -11,7 +12,6 @@ import {
   choosePartSize,
   detectContentType,
   detectType,
-  type IndexedFile,
   isExpired,
   isTransient,
   type OpenUpload,
@@ -30,8 +30,7 @@ export type TransferEvent =
   | { kind: 'granting' }
   | { kind: 'uploading'; sent: number; total: number }
   | { kind: 'resumed'; partsDone: number; partsTotal: number }
-  | { kind: 'retrying'; reason: string; inSeconds: number }
-  | { kind: 'registering' };
+  | { kind: 'retrying'; reason: string; inSeconds: number };
 
 export interface TransferJob {
   blob: Blob;
@@ -55,7 +54,9 @@ export interface TransferContext {
 }
 
 export interface TransferResult {
-  file: IndexedFile;
+  /** The name's entry for the commit: its blob, type, media type and, when BSS gave one, its receipt. */
+  put: RegisterRequest;
+  size: number;
   /** Nothing was sent: the space or BSS already held the blob. */
   skipped: boolean;
   partsTotal: number;
@@ -142,21 +143,13 @@ async function attemptOnce(job: TransferJob, ctx: TransferContext): Promise<Tran
     throw new ProtocolError(STATUS_BY_ENTRY_CODE[entry.error.code] ?? 400, entry.error.code, entry.error.message);
   }
   const register = { name, hash, type, contentType };
-  if (entry.exists) {
-    const file = await registerFile(ctx, register);
-    return { file, skipped: true, partsTotal: 0, partsSent: 0 };
-  }
+  const size = blob.size;
+  if (entry.exists) return { put: register, size, skipped: true, partsTotal: 0, partsSent: 0 };
   if (entry.singleUrl && blob.size <= SINGLE_UPLOAD_MAX_BYTES) {
     const stored = await sendSingle(entry, blob, contentType, ctx);
-    const file = await registerFile(ctx, { ...register, receipt: stored.receipt });
-    return { file, skipped: false, partsTotal: 1, partsSent: 1 };
+    return { put: { ...register, receipt: stored.receipt }, size, skipped: false, partsTotal: 1, partsSent: 1 };
   }
   return sendMultipart(entry, job, register, ctx);
-}
-
-function registerFile(ctx: TransferContext, file: RegisterRequest): Promise<IndexedFile> {
-  ctx.report({ kind: 'registering' });
-  return ctx.api.registerFile(ctx.namespace, ctx.space, file, { signal: ctx.signal }).then((r) => r.file);
 }
 
 async function sendSingle(grant: BatchGrant, blob: Blob, contentType: string, ctx: TransferContext) {
@@ -223,13 +216,13 @@ async function openOrResume(
 async function sendMultipart(
   grant: BatchGrant,
   job: TransferJob,
-  register: RegisterRequest & { contentType: string },
+  register: RegisterRequest,
   ctx: TransferContext,
 ): Promise<TransferResult> {
   const opened = await openOrResume(grant, job, register.contentType, ctx);
   if ('stored' in opened) {
-    const file = await registerFile(ctx, { ...register, receipt: opened.stored.receipt });
-    return { file, skipped: true, partsTotal: 0, partsSent: 0 };
+    const put = { ...register, receipt: opened.stored.receipt };
+    return { put, size: job.blob.size, skipped: true, partsTotal: 0, partsSent: 0 };
   }
   const { upload, partSize, done } = opened;
   const parts = planParts(job.blob.size, partSize);
@@ -321,8 +314,13 @@ async function sendMultipart(
   const list = [...done.entries()].sort((a, b) => a[0] - b[0]).map(([partNumber, etag]) => ({ partNumber, etag }));
   const stored = await bss.complete(grant, upload, list, { signal: ctx.signal });
   ctx.resume.delete(ctx.namespace, ctx.space, job.hash);
-  const file = await registerFile(ctx, { ...register, receipt: stored.receipt });
-  return { file, skipped: false, partsTotal: parts.length, partsSent: missing.length };
+  return {
+    put: { ...register, receipt: stored.receipt },
+    size: job.blob.size,
+    skipped: false,
+    partsTotal: parts.length,
+    partsSent: missing.length,
+  };
 }
 
 /** After a cancel: tells BSS to drop the parts of an open upload (best effort) and forgets it. */

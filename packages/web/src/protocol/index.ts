@@ -4,6 +4,7 @@
  */
 import { BssApi, transport } from '@dreamlake/protocol/client';
 
+export type { SnapshotPage } from '@dreamlake/protocol/client';
 export {
   isExpired,
   isTransient,

@@ -1,16 +1,19 @@
 /// <reference lib="dom" />
 /**
  * The page: log in (or sign up), choose a namespace and space, drop files and folders into Uppy's
- * Dashboard, follow each file in the queue, and list and download the space's files.
+ * Dashboard (each drop lands as one snapshot, with an optional message), follow each file in the
+ * queue, list and download the space's files, and browse its history: any version's files, each
+ * downloadable as it was then.
  */
 import Uppy, { type Body, type Meta } from '@uppy/core';
 import Dashboard from '@uppy/dashboard';
 import { Hasher } from '../engine/hash.ts';
 import { DreamLakeUpload, spaceName } from '../engine/plugin.ts';
 import { ResumeStore } from '../engine/resume-store.ts';
-import { type IndexedFile, ProtocolError, ServerApi, transport } from '../protocol/index.ts';
+import { type CommitAnswer, type IndexedFile, ProtocolError, ServerApi, transport } from '../protocol/index.ts';
 import { byId, show } from './dom.ts';
 import { renderFiles } from './files-view.ts';
+import { HistoryView } from './history-view.ts';
 import { QueueView } from './queue-view.ts';
 import { Session } from './session.ts';
 
@@ -24,6 +27,16 @@ const queue = new QueueView(byId<HTMLTableElement>('queue'));
 const namespaceSelect = byId<HTMLSelectElement>('namespace');
 const spaceInput = byId<HTMLInputElement>('space');
 const notice = byId<HTMLParagraphElement>('notice');
+const commitMessage = byId<HTMLInputElement>('commit-message');
+const commitStatus = byId<HTMLParagraphElement>('commit-status');
+const history = new HistoryView({
+  api,
+  onDownload: (file, version) => void download(file, version),
+  onError: (error, what) => {
+    if (error instanceof ProtocolError && error.status === 401) showLogin('Your session has ended: log in again.');
+    else say(`Could not read ${what}: ${describe(error)}`);
+  },
+});
 
 function say(message: string | undefined): void {
   notice.textContent = message ?? '';
@@ -84,6 +97,7 @@ async function loadSpaces(): Promise<void> {
 async function refreshFiles(): Promise<void> {
   const { namespace, space } = target();
   byId('space-title').textContent = `${namespace}/${space}`;
+  void history.show(namespace, space);
   try {
     const { files } = await api.listFiles(namespace, space);
     renderFiles(byId<HTMLTableElement>('files'), files, download);
@@ -96,9 +110,15 @@ async function refreshFiles(): Promise<void> {
   }
 }
 
-async function download(file: IndexedFile): Promise<void> {
+/** Downloads a file as it is now, or as it was at `version`. */
+async function download(file: IndexedFile, version?: number): Promise<void> {
   try {
-    const grant = await api.downloadGrant(file.namespace, file.space, file.name);
+    const grant = await api.downloadGrant(
+      file.namespace,
+      file.space,
+      file.name,
+      version !== undefined ? { version } : {},
+    );
     const link = document.createElement('a');
     link.href = grant.url;
     link.download = file.name.slice(file.name.lastIndexOf('/') + 1);
@@ -107,7 +127,8 @@ async function download(file: IndexedFile): Promise<void> {
     link.click();
     link.remove();
   } catch (error) {
-    say(`Could not download ${file.name}: ${describe(error)}`);
+    const at = version !== undefined ? ` at version ${version}` : '';
+    say(`Could not download ${file.name}${at}: ${describe(error)}`);
   }
 }
 
@@ -125,6 +146,31 @@ function reauthenticate(): Promise<void> {
 }
 
 let refreshTimer: ReturnType<typeof setTimeout> | undefined;
+/** What a drop's commit made, said where the user looks after an upload. */
+function committed(where: { namespace: string; space: string }, answer: CommitAnswer, names: number): void {
+  const s = answer.snapshot;
+  const space = `${where.namespace}/${where.space}`;
+  const files = `${names.toLocaleString('en')} ${names === 1 ? 'file' : 'files'}`;
+  commitStatus.classList.remove('failed');
+  commitStatus.dataset.version = s ? String(s.version) : '';
+  if (answer.created && s) {
+    const { added, changed, removed } = s.counts;
+    commitStatus.textContent = `Version ${s.version} of ${space} made from ${files}: ${added} added, ${changed} changed, ${removed} removed.`;
+    commitMessage.value = '';
+  } else {
+    const head = s ? ` (it stays at version ${s.version})` : '';
+    commitStatus.textContent = `Nothing changed in ${space}: its ${files} were there already${head}.`;
+  }
+  const shown = target();
+  if (shown.namespace === where.namespace && shown.space === where.space) refreshSoon();
+}
+
+function commitFailed(where: { namespace: string; space: string }, reason: string): void {
+  commitStatus.classList.add('failed');
+  commitStatus.dataset.version = '';
+  commitStatus.textContent = `No version was made in ${where.namespace}/${where.space}: ${reason}. Retry the files to commit them.`;
+}
+
 function refreshSoon(): void {
   clearTimeout(refreshTimer);
   refreshTimer = setTimeout(() => void refreshFiles(), 300);
@@ -140,7 +186,7 @@ function startUppy(): Uppy<Meta, Body> {
     fileManagerSelectionType: 'both',
     proudlyDisplayPoweredByUppy: false,
     hideUploadButton: true,
-    note: 'Drop files or whole folders: a folder keeps its relative paths as file names.',
+    note: 'Drop files or whole folders: a folder keeps its relative paths as file names, and each drop becomes one version of the space.',
   });
   const hasher = new Hasher(new URL('/assets/hash-worker.js', location.origin));
   hasher.warm();
@@ -150,10 +196,10 @@ function startUppy(): Uppy<Meta, Body> {
     resume: new ResumeStore(localStorage),
     target,
     reauthenticate,
-    onStatus: (file, name, status) => {
-      queue.update(file.id, name, status);
-      if (status.state === 'done' || status.state === 'stored') refreshSoon();
-    },
+    onStatus: (file, name, status) => queue.update(file.id, name, status),
+    message: () => commitMessage.value.trim(),
+    onCommitted: committed,
+    onCommitFailed: commitFailed,
   });
   uppy.on('files-added', () => {
     const { space } = target();

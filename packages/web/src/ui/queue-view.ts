@@ -50,7 +50,15 @@ export class QueueView {
     } else if (status.state === 'done' || status.state === 'stored') {
       const r = status.result;
       const sent = r.partsTotal > 0 ? ` · ${r.partsSent} of ${r.partsTotal} parts sent` : '';
-      row.progress.textContent = `${bytes(r.file.size)}${sent}`;
+      const version = status.version !== null ? ` · in version ${status.version}` : '';
+      row.progress.textContent = `${bytes(r.size)}${sent}${version}`;
+      row.since = undefined;
+    } else if (status.state === 'uploaded') {
+      row.progress.textContent = `${bytes(status.result.size)} stored`;
+      row.since = undefined;
+    } else if (status.state === 'committing') {
+      row.progress.textContent =
+        status.added > 0 ? `${status.added} of ${status.total} names sent` : `${status.total} names`;
       row.since = undefined;
     } else if (status.state !== 'retrying') {
       row.since = undefined;
@@ -75,6 +83,10 @@ function stateText(status: FileStatus): string {
       return `paused, retrying: ${status.reason}`;
     case 'stored':
       return 'already stored';
+    case 'uploaded':
+      return 'uploaded, waiting for the rest of the drop';
+    case 'committing':
+      return 'committing the snapshot';
     case 'failed':
       return `failed: ${status.reason}`;
     default:
