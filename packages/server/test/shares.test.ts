@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { verify } from '@dreamlake/presign';
+import { dropOldSnapshots } from '../src/gc/retention.ts';
 import { buildServerApp, openDatabase } from '../src/index.ts';
 import { createTestDatabase, forEachEngine } from './helpers/engines.ts';
 import { PRESIGN_SECRET, sha256, testConfig, useHarness } from './helpers/harness.ts';
@@ -259,28 +260,6 @@ forEachEngine((engine) => {
     assert.match(expired.json().error.message, /expired/);
   });
 
-  test('a link to a version the retention dropped is 410', async () => {
-    const link = await made({ version: 1 });
-    assert.equal((await h.call('GET', `${link.path}/info`)).statusCode, 200);
-    await h.db
-      .updateTable('snapshots')
-      .set({ dropped_at: new Date(h.clock.now).toISOString() })
-      .where('version', '=', 1)
-      .where('space_id', '=', (eb) =>
-        eb
-          .selectFrom('spaces')
-          .innerJoin('namespaces', 'namespaces.id', 'spaces.namespace_id')
-          .select('spaces.id')
-          .where('namespaces.name', '=', owner.name)
-          .where('spaces.name', '=', space),
-      )
-      .execute();
-    const res = await h.call('GET', `${link.path}/files`);
-    assert.equal(res.statusCode, 410, res.body);
-    assert.match(res.json().error.message, /dropped/);
-    await h.db.updateTable('snapshots').set({ dropped_at: null }).where('version', '=', 1).execute();
-  });
-
   test('every use is logged with the file and the client, and counted; share ls shows the counts and last use', async () => {
     const link = await made({ version: 1, prefix: 'meta/' });
     const names = NAMES.filter((n) => n.startsWith('meta/'));
@@ -354,6 +333,47 @@ forEachEngine((engine) => {
       assert.ok(res.body.includes(name) && res.body.includes(e.hash) && res.body.includes(`${e.size} bytes`), name);
     }
     assert.ok(!res.body.includes('frames/'), 'only what the link names');
+  });
+
+  test('a link stops (410) once whoever made it can no longer read the namespace', async () => {
+    const member = await h.user('member');
+    const org = `org${member.name}`;
+    assert.equal((await h.call('POST', '/orgs', owner.token, { name: org })).statusCode, 201);
+    const role = await h.call('PUT', `/orgs/${org}/members/${member.name}`, owner.token, { role: 'writer' });
+    assert.equal(role.statusCode, 200, role.body);
+    const c = blobs(h, { name: org, token: owner.token }, 'shared', 'org', 3);
+    const put = await h.call('POST', `/namespaces/${org}/spaces/shared/commits`, owner.token, {
+      puts: c.map((blob, i) => ({ name: `f${i}`, hash: blob.hash, type: 'files' })),
+    });
+    assert.equal(put.statusCode, 201, put.body);
+    const made = await share(member.token, { namespace: org, space: 'shared' });
+    assert.equal(made.statusCode, 201, made.body);
+    const path = made.json().path as string;
+    assert.equal((await h.call('GET', `${path}/files`)).statusCode, 200);
+    assert.equal((await h.call('DELETE', `/orgs/${org}/members/${member.name}`, owner.token)).statusCode, 204);
+    const after = await h.call('GET', `${path}/files`);
+    assert.equal(after.statusCode, 410, after.body);
+    assert.equal(after.json().error.code, 'gone');
+  });
+
+  // Last: the retention drops every version but head of the suite's spaces.
+  test('a link to a version the retention dropped is 410; a link to head still works', async () => {
+    const pinned = await made({ version: 1 });
+    const head = await made({});
+    assert.equal((await h.call('GET', `${pinned.path}/info`)).statusCode, 200);
+    h.clock.now += 2 * 24 * 3600_000;
+    assert.ok((await dropOldSnapshots(h.db, 1, h.clock.now)) > 0);
+    for (const url of [`${pinned.path}/info`, `${pinned.path}/files`, pinned.path]) {
+      const res = await h.call('GET', url);
+      assert.equal(res.statusCode, 410, res.body);
+      assert.match(res.body, /dropped by the retention/);
+    }
+    const still = await h.call('GET', `${head.path}/files`);
+    assert.equal(still.statusCode, 200);
+    assert.deepEqual(
+      (still.json().files as Listed[]).map((f) => f.name),
+      [...manifests.at(-1)!.keys()].sort().slice(0, 1000),
+    );
   });
 });
 
