@@ -5,8 +5,8 @@ import type { Database } from './schema.ts';
 
 export type DB = Kysely<Database>;
 
-/** Told the duration of every query a database runs, and whether it failed. */
-export type QueryListener = (seconds: number, failed: boolean) => void;
+/** Told the duration of every query a database runs, whether it failed, and its SQL. */
+export type QueryListener = (seconds: number, failed: boolean, sql: string) => void;
 
 const listenersByDb = new WeakMap<DB, Set<QueryListener>>();
 
@@ -24,7 +24,8 @@ export function onQueries(db: DB, listener: QueryListener): () => void {
 export async function openDatabase(config: { databaseUrl: string }): Promise<DB> {
   const listeners = new Set<QueryListener>();
   const log = (event: LogEvent) => {
-    for (const listener of listeners) listener(event.queryDurationMillis / 1000, event.level === 'error');
+    for (const listener of listeners)
+      listener(event.queryDurationMillis / 1000, event.level === 'error', event.query.sql);
   };
   const db = new Kysely<Database>({ dialect: dialectFor(config.databaseUrl), log });
   listenersByDb.set(db, listeners);

@@ -7,7 +7,7 @@ import type { ServerContext } from '../context.ts';
 import type { StoredFile } from '../db/files.ts';
 import { changedNamesPage, findVersionFilesByNames } from '../db/version-files.ts';
 import { cursorAfter, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, nameCursor } from './file-list.ts';
-import { requireVersion, versionSchema } from './versions.ts';
+import { readVersion, versionSchema } from './versions.ts';
 
 export const diffQuery = z.object({
   from: versionSchema.describe('the version compared from (0: the empty version)'),
@@ -51,8 +51,22 @@ export async function diffVersions(
   const { from, to, limit: asked, cursor } = parseOrThrow(diffQuery, query, 'query');
   const limit = asked ?? LIST_DEFAULT_LIMIT;
   const { space } = await requireSpaceRole(ctx.db, user.id, where.namespace, where.space, 'reader');
-  await requireVersion(ctx.db, where, space.id, from);
-  await requireVersion(ctx.db, where, space.id, to);
+  // Both versions are checked before and after the read (readVersion): a diff read while the
+  // retention dropped either is 404, never a part of it.
+  return readVersion(ctx.db, where, space.id, from, () =>
+    readVersion(ctx.db, where, space.id, to, () => diffPage(ctx, space.id, from, to, cursor, limit)),
+  );
+}
+
+/** One page of the diff from `from` to `to`, after the name `cursor`. */
+async function diffPage(
+  ctx: ServerContext,
+  spaceId: string,
+  from: number,
+  to: number,
+  cursor: string | undefined,
+  limit: number,
+): Promise<{ from: number; to: number; changes: DiffEntry[]; next?: string }> {
   const changes: DiffEntry[] = [];
   if (from === to) return { from, to, changes };
   const [low, high] = from < to ? [from, to] : [to, from];
@@ -60,10 +74,10 @@ export async function diffVersions(
   // A name written and then written back between the two versions is read and left out, so a
   // page may take several reads to fill.
   for (;;) {
-    const page = await changedNamesPage(ctx.db, space.id, low, high, { after, limit: limit - changes.length });
+    const page = await changedNamesPage(ctx.db, spaceId, low, high, { after, limit: limit - changes.length });
     const [atFrom, atTo] = await Promise.all([
-      findVersionFilesByNames(ctx.db, space.id, from, page.names),
-      findVersionFilesByNames(ctx.db, space.id, to, page.names),
+      findVersionFilesByNames(ctx.db, spaceId, from, page.names),
+      findVersionFilesByNames(ctx.db, spaceId, to, page.names),
     ]);
     for (const name of page.names) {
       const entry = change(name, atFrom.get(name), atTo.get(name));

@@ -9,7 +9,7 @@ import { BATCH_MAX_FILES } from '../limits.ts';
 import { fileNameSchema, nameSchema } from '../names.ts';
 import { blobUrl } from '../signing.ts';
 import { type EntryError, entryError, parseBatch, parseEntry } from './batch-entries.ts';
-import { requireVersion, versionField } from './versions.ts';
+import { readVersion, versionField } from './versions.ts';
 
 export const batchDownloadEntry = z.strictObject({ name: fileNameSchema });
 
@@ -43,7 +43,7 @@ export async function batchDownloadGrant(
   );
   const { namespace, space, version } = input;
   const access = await requireSpaceRole(ctx.db, user.id, namespace, space, 'reader');
-  if (version !== undefined) await requireVersion(ctx.db, { namespace, space }, access.space.id, version);
+  const where = { namespace, space };
 
   const answers: Array<DownloadGrantAnswer | EntryError> = new Array(input.files.length);
   const valid: Array<{ index: number; name: string }> = [];
@@ -57,7 +57,9 @@ export async function batchDownloadGrant(
   const found =
     version === undefined
       ? await findFilesByNames(ctx.db, access.space.id, names)
-      : await findVersionFilesByNames(ctx.db, access.space.id, version, names);
+      : await readVersion(ctx.db, where, access.space.id, version, () =>
+          findVersionFilesByNames(ctx.db, access.space.id, version, names),
+        );
   const now = ctx.clock();
   for (const { index, name } of valid) {
     const file = found.get(name);

@@ -8,7 +8,7 @@ import { findFileByName, type StoredFile } from '../db/files.ts';
 import { findVersionFilesByNames } from '../db/version-files.ts';
 import { fileNameSchema } from '../names.ts';
 import { blobUrl } from '../signing.ts';
-import { requireVersion, versionSchema } from './versions.ts';
+import { readVersion, versionSchema } from './versions.ts';
 
 export const downloadQuery = z.object({ name: fileNameSchema, version: versionSchema.optional() });
 
@@ -27,8 +27,10 @@ export async function downloadGrant(
   let file: StoredFile | undefined;
   if (version === undefined) file = await findFileByName(ctx.db, space.id, name);
   else {
-    await requireVersion(ctx.db, where, space.id, version);
-    file = (await findVersionFilesByNames(ctx.db, space.id, version, [name])).get(name);
+    const found = await readVersion(ctx.db, where, space.id, version, () =>
+      findVersionFilesByNames(ctx.db, space.id, version, [name]),
+    );
+    file = found.get(name);
   }
   const at = version === undefined ? '' : `@${version}`;
   if (!file) throw new NotFoundError(`no file "${name}" in ${where.namespace}/${where.space}${at}`);

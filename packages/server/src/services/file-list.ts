@@ -7,7 +7,7 @@ import { listFilesPage } from '../db/file-pages.ts';
 import { listVersionFilesPage } from '../db/version-files.ts';
 import { FILE_NAME_MAX_BYTES, NO_NUL } from '../names.ts';
 import { type FileView, fileView } from '../views.ts';
-import { requireVersion, versionSchema } from './versions.ts';
+import { readVersion, versionSchema } from './versions.ts';
 
 /** Files in one answer of `GET …/files` unless `limit` says otherwise, and the most it may say. */
 export const LIST_DEFAULT_LIMIT = 1000;
@@ -81,10 +81,10 @@ export async function listSpaceFilesPage(
   const request = { after: cursor, prefix, limit: limit ?? LIST_DEFAULT_LIMIT };
   let page: Awaited<ReturnType<typeof listFilesPage>>;
   if (version === undefined) page = await listFilesPage(ctx.db, space.id, request);
-  else {
-    await requireVersion(ctx.db, where, space.id, version);
-    page = await listVersionFilesPage(ctx.db, space.id, version, request);
-  }
+  else
+    page = await readVersion(ctx.db, where, space.id, version, () =>
+      listVersionFilesPage(ctx.db, space.id, version, request),
+    );
   const files = page.files.map((f) => fileView(where.namespace, where.space, f));
   const last = files.at(-1);
   return page.more && last ? { files, next: cursorAfter(last.name) } : { files };

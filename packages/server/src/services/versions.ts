@@ -42,3 +42,25 @@ export async function requireVersion(
   if (snapshot.dropped_at) throw droppedError(version);
   return snapshot;
 }
+
+/**
+ * What `read` reads of version `version`, checked against the retention on both sides: 404 as
+ * `requireVersion` before it, and 404 (`details.dropped`) after it when the retention dropped the
+ * version meanwhile, as it may then have removed some of its entries and not others before the
+ * read saw them. The retention removes the entries and marks the version dropped in one
+ * transaction, and each statement of `read` sees only what was committed when it began: a
+ * statement that missed an entry began after that transaction committed, so the check after it
+ * sees the mark.
+ */
+export async function readVersion<T>(
+  db: DB,
+  where: { namespace: string; space: string },
+  spaceId: string,
+  version: number,
+  read: () => Promise<T>,
+): Promise<T> {
+  await requireVersion(db, where, spaceId, version);
+  const result = await read();
+  await requireVersion(db, where, spaceId, version);
+  return result;
+}
