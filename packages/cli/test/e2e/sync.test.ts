@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { appendFile, mkdir, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -75,11 +75,6 @@ class RecordingProxy {
     this.#server.listen(0, '127.0.0.1');
     await once(this.#server, 'listening');
     this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
-  }
-
-  /** The requests that could write: anything but GET (and a lookup, which only reads). */
-  writes(): string[] {
-    return this.seen.filter((r) => !r.startsWith('GET ') && !/^POST \S+\/files\/lookup$/.test(r));
   }
 
   async close(): Promise<void> {
@@ -357,8 +352,14 @@ for (const { title, backend, engine } of configurations) {
         'x.csv',
       ]);
 
-      const dryUpload = await cli('upload', mixed, '--to', `${user}/all/`, '--dry-run', '--json');
+      const before = proxy.seen.length;
+      const dryUpload = await runCli(['upload', mixed, '--to', `${user}/all/`, '--dry-run', '--json'], viaProxy);
       assert.equal(dryUpload.code, 0, dryUpload.stderr);
+      assert.deepEqual(
+        proxy.seen.slice(before).filter((r) => !r.startsWith('GET ') && !/\/files\/lookup$/.test(r)),
+        [],
+        'an upload --dry-run asks which files the space holds, and nothing else',
+      );
       const planned = jsonLines<Line>(dryUpload.stdout);
       assert.equal(
         planned.filter((l) => l.action === 'upload').length,
@@ -409,6 +410,32 @@ for (const { title, backend, engine } of configurations) {
       } finally {
         await client.close();
       }
+    });
+
+    test('symbolic links: not followed by default, said once, and their names in the space kept by --delete; --follow-symlinks follows them and tells a loop', async () => {
+      const linked = join(work, 'linked');
+      const outside = join(work, 'outside');
+      await mkdir(join(linked, 'sub'), { recursive: true });
+      await mkdir(outside, { recursive: true });
+      await writeFile(join(outside, 'secret.txt'), 'outside the folder');
+      await writeFile(join(linked, 'a.txt'), 'a');
+      await symlink(join(outside, 'secret.txt'), join(linked, 'secret.txt'));
+      await symlink(outside, join(linked, 'out'));
+      await symlink('..', join(linked, 'sub', 'up'));
+      const followed = await cli('sync', linked, `${user}/links`, '--follow-symlinks');
+      assert.equal(followed.code, 0, followed.stderr);
+      assert.match(followed.stderr, /skipped sub\/up: a link to a folder it is inside \(a loop\), not walked again/);
+      assert.deepEqual(await listed(`${user}/links`), ['a.txt', 'out/secret.txt', 'secret.txt']);
+
+      const plain = await cli('sync', linked, `${user}/links`, '--delete');
+      assert.equal(plain.code, 0, plain.stderr);
+      assert.equal(
+        plain.stderr.match(/symbolic links inside folders are not followed; --follow-symlinks follows them/g)?.length,
+        1,
+      );
+      assert.match(plain.stderr, /skipped secret\.txt: a symbolic link \(to .*secret\.txt\), not followed/);
+      assert.match(plain.stdout, /nothing changed/, 'the names of links not followed stay under --delete');
+      assert.deepEqual(await listed(`${user}/links`), ['a.txt', 'out/secret.txt', 'secret.txt']);
     });
 
     test('bad input: a missing DIR, a file, a PREFIX that is no name, a bad glob or ignore line: exit 2 naming it', async () => {
