@@ -51,8 +51,11 @@ function describe(result: FileResult): string {
 }
 
 /**
- * Uploads files and folders into a space as ONE snapshot, and prints its version; stops starting
- * files at the first failure (and then commits nothing: a run again sends what is missing and commits the whole).
+ * Uploads files and folders into a space (or a folder of it: `--to NS/SPACE/FOLDER/`) as ONE
+ * snapshot, and prints its version; stops starting files at the first failure (and then commits
+ * nothing: a run again sends what is missing and commits the whole). A file that changes while
+ * it is uploaded is named and left out, the others commit, and the exit code is 1. `--dry-run`
+ * prints what would be sent and sends nothing.
  */
 export async function upload(io: Io, paths: string[], options: UploadOptions): Promise<void> {
   if (!options.to) throw new UsageError('--to NAMESPACE/SPACE is required');
