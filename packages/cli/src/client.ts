@@ -1,6 +1,6 @@
 /**
- * DreamLake from a Node program: what `dreamlake upload`, `download`, `ls`, `log`, `rm`, `diff`,
- * `restore`, `verify` and `share` do, as calls. The commands are this plus printing.
+ * DreamLake from a Node program: what `dreamlake upload`, `sync`, `download`, `ls`, `log`, `rm`,
+ * `diff`, `restore`, `verify` and `share` do, as calls. The commands are this plus printing.
  *
  *   const client = new DreamLakeClient({ server: 'http://127.0.0.1:10233', token });
  *   const { commit } = await client.upload(['runs/2026-11-30'], { to: 'ann/robotics', message: 'day 1' });
