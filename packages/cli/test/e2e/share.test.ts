@@ -15,11 +15,16 @@ import {
   backends,
   cliEnv,
   jsonLines,
+  MIB,
+  makeFile,
   reportS3Skipped,
   runCli,
   Services,
+  sha256File,
   signedUpUser,
+  spawnCli,
   tempDir,
+  waitFor,
 } from './harness.ts';
 
 interface MadeLink {
@@ -212,6 +217,32 @@ for (const { title, backend, engine } of configurations) {
       assert.equal(malformed.code, 2);
       const notALink = await runCli(['download', 'https://example.test/nothing', '-o', join(work, 'never')], stranger);
       assert.equal(notALink.code, 2);
+    });
+
+    test('a download through a link, interrupted, resumes where it stopped and verifies the whole', async () => {
+      const source = join(work, 'big.bin');
+      await makeFile(source, 256 * MIB, 7);
+      const hash = await sha256File(source);
+      const up = await cli('upload', source, '--to', `${user}/big`);
+      assert.equal(up.code, 0, up.stderr);
+      const link = await share(`${user}/big@1`);
+      const out = join(work, 'big-copy');
+      const state = join(out, `big.bin.${hash.slice(0, 12)}.partial.json`);
+      const first = spawnCli(['download', link.url, '-o', out, '--json'], stranger);
+      await waitFor(
+        'two ranges written',
+        async () => (JSON.parse(await readFile(state, 'utf8')) as { done: number[] }).done.length >= 2,
+        60_000,
+        5,
+      );
+      first.kill('SIGINT');
+      assert.equal((await first.result).code, 130);
+      const again = await runCli(['download', link.url, '-o', out, '--json'], stranger);
+      assert.equal(again.code, 0, again.stderr);
+      const [line] = jsonLines<{ hash: string; resumedBytes: number }>(again.stdout);
+      assert.equal(line?.hash, hash);
+      assert.ok((line?.resumedBytes ?? 0) >= 16 * MIB, `resumed after ${line?.resumedBytes} bytes`);
+      assert.equal(await sha256File(join(out, 'big.bin')), hash);
     });
 
     test('the library: share, shares, revokeShare and downloadLink', async () => {
