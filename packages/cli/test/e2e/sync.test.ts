@@ -498,6 +498,42 @@ for (const { title, backend, engine } of configurations) {
       assert.equal((await cli('verify', `${user}/resume/in/`, big)).code, 0);
     });
 
+    test('a sync that loses BSS mid-way fails after its retries with head untouched; once BSS is back, the re-run sends no stored blob again', async () => {
+      const lost = join(work, 'lost');
+      await mkdir(lost);
+      for (let i = 0; i < 1200; i += 1)
+        await writeFile(join(lost, `l${String(i).padStart(4, '0')}.bin`), randomBytes(30_000));
+      const journal = join(env.DREAMLAKE_HOME as string, 'commits');
+      const noted = async () => {
+        let n = 0;
+        for (const name of await readdir(journal).catch(() => [] as string[]))
+          n += (await readFile(join(journal, name), 'utf8')).split('\n').filter((l) => l.includes('"hash"')).length;
+        return n;
+      };
+      const args = ['sync', lost, `${user}/lost`, '--json'];
+      const first = spawnCli(args, env);
+      await waitFor('100 blobs noted as stored', async () => (await noted()) >= 100, 60_000, 5);
+      await services.killBss();
+      const failed = await first.result;
+      await services.startBss();
+      assert.equal(failed.code, 1, failed.stderr);
+      assert.match(failed.stderr, /cannot reach/);
+      const stored = await noted();
+      const none = await cli('log', `${user}/lost`, '--json');
+      assert.ok(none.code !== 0 || (JSON.parse(none.stdout) as unknown[]).length === 0, 'head untouched');
+
+      const again = await cli(...args);
+      assert.equal(again.code, 0, again.stderr);
+      const results = jsonLines<UploadLine & Line>(again.stdout).filter((l) => l.event === 'uploaded');
+      assert.equal(results.length, 1200);
+      const sent = results.filter((l) => !l.skipped).length;
+      assert.ok(sent <= 1200 - stored, `${sent} files sent again, ${stored} were noted as stored`);
+      assert.deepEqual(
+        (await log(`${user}/lost`)).map((s) => [s.version, s.files]),
+        [[1, 1200]],
+      );
+    });
+
     test('--bwlimit holds an upload and a download of 4 MiB at 2 MiB/s to at least 1.5 s', async () => {
       const limited = join(work, 'limited');
       await mkdir(limited);
