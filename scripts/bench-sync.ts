@@ -90,8 +90,16 @@ async function runSync(
 }
 
 const total = (counts: Map<string, number>) => [...counts.values()].reduce((a, b) => a + b, 0);
+/** Counts by route, a draft's id shown as {id} (each run opens its own). */
 const routes = (counts: Map<string, number>) =>
-  [...counts.entries()]
+  [
+    ...[...counts.entries()]
+      .reduce((merged, [route, n]) => {
+        const key = route.replace(/\/drafts\/[^/]+/, '/drafts/{id}');
+        return merged.set(key, (merged.get(key) ?? 0) + n);
+      }, new Map<string, number>())
+      .entries(),
+  ]
     .sort((a, b) => b[1] - a[1])
     .map(([route, n]) => `${fmt(n)} ${route}`)
     .join(', ') || 'none';
