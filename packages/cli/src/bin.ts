@@ -48,7 +48,7 @@ function walkFlags(command: Command): Command {
     .option('--no-default-ignores', 'also take .DS_Store, Thumbs.db, .git/, __pycache__/, *.pyc, *.swp, *~ …')
     .option('--follow-symlinks', 'follow symbolic links inside folders (not followed by default; a loop is reported)')
     .option('--bwlimit <rate>', 'limit total transfer speed, e.g. 20M, 512k or bytes per second (binary units), or off')
-    .option('--dry-run', 'print what would be done (with --json one object per line); send and commit nothing')
+    .option('--dry-run', 'print what would be done (with --json one object per line); nothing is uploaded or committed')
     .hook('preAction', (_cmd, action) => {
       action.setOptionValue('filter', rules);
     });
