@@ -62,10 +62,26 @@ export async function openShare(ctx: ServerContext, secret: string): Promise<Ope
     throw new RateLimitedError(wait, `this share link was used too often; try again in ${wait} s`);
   }
   if (share.version === null) return { share, version: share.headVersion };
-  const snapshot = await findSnapshot(ctx.db, share.spaceId, share.version);
-  if (!snapshot || snapshot.dropped_at)
-    throw new DreamLakeError('gone', `version ${share.version}, which this link names, was dropped by the retention`);
+  await requireKept(ctx, share.spaceId, share.version);
   return { share, version: share.version };
+}
+
+/** 410 `gone` for a pinned version the retention dropped. */
+async function requireKept(ctx: ServerContext, spaceId: string, version: number): Promise<void> {
+  const snapshot = await findSnapshot(ctx.db, spaceId, version);
+  if (!snapshot || snapshot.dropped_at)
+    throw new DreamLakeError('gone', `version ${version}, which this link names, was dropped by the retention`);
+}
+
+/**
+ * What `read` reads of the link's version, checked again after it for a pinned one: the retention
+ * removes a version's entries and marks it dropped in one transaction, so a read that missed some
+ * entries is followed by a check that sees the mark (410, never a part of the version).
+ */
+async function readShared<T>(ctx: ServerContext, open: OpenShare, read: () => Promise<T>): Promise<T> {
+  const result = await read();
+  if (open.share.version !== null) await requireKept(ctx, open.share.spaceId, open.share.version);
+  return result;
 }
 
 /** 404 unless an asked version is the one the link serves now. */
@@ -148,10 +164,11 @@ export async function shareFilesPage(
   if (prefix !== undefined && !prefix.startsWith(open.share.prefix)) throw outside(`prefix "${prefix}"`);
   const request = { after: cursor, prefix: prefix ?? open.share.prefix, limit: limit ?? LIST_DEFAULT_LIMIT };
   const { share } = open;
-  const page =
+  const page = await readShared(ctx, open, () =>
     share.version === null
-      ? await listFilesPage(ctx.db, share.spaceId, request)
-      : await listVersionFilesPage(ctx.db, share.spaceId, open.version, request);
+      ? listFilesPage(ctx.db, share.spaceId, request)
+      : listVersionFilesPage(ctx.db, share.spaceId, open.version, request),
+  );
   const files = page.files.map(sharedFile);
   const last = files.at(-1);
   return page.more && last ? { files, next: cursorAfter(last.name) } : { files };
@@ -168,9 +185,11 @@ export interface ShareGrant extends SharedFile {
 async function findShared(ctx: ServerContext, open: OpenShare, names: readonly string[]) {
   const { share } = open;
   const inside = names.filter((name) => underPrefix(share, name));
-  return share.version === null
-    ? findFilesByNames(ctx.db, share.spaceId, inside)
-    : findVersionFilesByNames(ctx.db, share.spaceId, open.version, inside);
+  return readShared(ctx, open, () =>
+    share.version === null
+      ? findFilesByNames(ctx.db, share.spaceId, inside)
+      : findVersionFilesByNames(ctx.db, share.spaceId, open.version, inside),
+  );
 }
 
 /** A signed BSS URL for one blob of the link's space, never outliving the link itself. */
