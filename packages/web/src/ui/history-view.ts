@@ -75,6 +75,18 @@ export class HistoryView {
     await this.#load();
   }
 
+  /** Shows a space that does not exist yet: no versions, nothing asked of the server. */
+  showMissing(namespace: string, space: string): void {
+    this.#shown = { namespace, space };
+    this.#title.textContent = `${namespace}/${space}`;
+    this.#cursors = [undefined];
+    this.#next = undefined;
+    this.#generation += 1;
+    this.#unpick();
+    this.#table.removeAttribute('aria-busy');
+    this.#render([]);
+  }
+
   async #page(step: 1 | -1): Promise<void> {
     if (step === 1) {
       if (this.#next === undefined) return;

@@ -97,13 +97,14 @@ async function loadSpaces(): Promise<void> {
 async function refreshFiles(): Promise<void> {
   const { namespace, space } = target();
   byId('space-title').textContent = `${namespace}/${space}`;
-  void history.show(namespace, space);
   try {
     const { files } = await api.listFiles(namespace, space);
     renderFiles(byId<HTMLTableElement>('files'), files, download);
+    void history.show(namespace, space);
   } catch (error) {
     if (error instanceof ProtocolError && error.status === 404) {
       renderFiles(byId<HTMLTableElement>('files'), [], download);
+      history.showMissing(namespace, space);
     } else if (error instanceof ProtocolError && error.status === 401) {
       showLogin('Your session has ended: log in again.');
     } else say(`Could not list ${namespace}/${space}: ${describe(error)}`);
