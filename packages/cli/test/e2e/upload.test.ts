@@ -176,7 +176,7 @@ for (const backend of backends()) {
       assert.match(usage.stderr, /NAMESPACE\/SPACE/);
       const noArgs = await runCli(['download'], env, undefined, work);
       assert.equal(noArgs.code, 2);
-      assert.equal(noArgs.stderr, "dreamlake: missing required argument 'namespace/space[@N][/path]'\n");
+      assert.equal(noArgs.stderr, "dreamlake: missing required argument 'namespace/space[@N][/path] | link'\n");
 
       const denied = await runCli(['upload', join(work, 'run42', 'notes.txt'), '--to', 'someone-else/x'], env);
       assert.equal(denied.code, 1);
