@@ -27,7 +27,7 @@ import { createAgent } from './http.ts';
 import { parseShareLink } from './share-link.ts';
 import type { SyncPlan } from './sync/plan.ts';
 import { runSync } from './sync/run.ts';
-import { parseSnapshot, parseSpace, parseSpaceAt, parseSpaceFolder, parseSpacePath } from './target.ts';
+import { folderPrefix, parseSnapshot, parseSpace, parseSpaceAt, parseSpaceFolder, parseSpacePath } from './target.ts';
 import { Budget } from './upload/budget.ts';
 import { collectFiles, type SkippedEntry, taking } from './upload/files.ts';
 import { HashCache } from './upload/hash.ts';
@@ -546,16 +546,17 @@ export class DreamLakeClient {
   }
 
   /**
-   * A share link to `NAMESPACE/SPACE[@N][/PREFIX]` (pinned to snapshot N, else head at each use;
-   * only the names under PREFIX when given), for whoever holds it, no account needed. `url` is
+   * A share link to `NAMESPACE/SPACE[@N][/FOLDER]` (pinned to snapshot N, else head at each use;
+   * only the names in FOLDER when given: `run4` is `run4/`, never `run42/`), for whoever holds it, no account needed. `url` is
    * the link; `expiresInSeconds` defaults to the server's 7 days (at most its SHARE_MAX_SECONDS).
    */
   async share(target: string, options: { expiresInSeconds?: number } = {}): Promise<CreatedShare & { url: string }> {
     const { path, version, ...space } = parseSpacePath(target);
+    const prefix = folderPrefix(path, target);
     const made = await this.#api.createShare({
       ...space,
       ...(version !== undefined ? { version } : {}),
-      ...(path !== '' ? { prefix: path } : {}),
+      ...(prefix !== '' ? { prefix } : {}),
       ...(options.expiresInSeconds !== undefined ? { expiresInSeconds: options.expiresInSeconds } : {}),
     });
     return { ...made, url: `${this.#api.server}${made.path}` };

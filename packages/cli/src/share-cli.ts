@@ -13,8 +13,8 @@ export function shareCommands(cli: Command, io: Io, server: () => Option): void 
       'make a link anyone may list and download a space (at @N, or head at each use) or a folder of it with, no account needed',
     )
     .argument(
-      '<namespace/space[@N][/prefix]>',
-      'what the link names: @N pins that snapshot; /prefix: only names under it',
+      '<namespace/space[@N][/folder]>',
+      'what the link names: @N pins that snapshot; /folder: only the names in that folder (run4 is run4/, never run42/)',
     )
     .option(
       '--expires <duration>',

@@ -113,11 +113,18 @@ export interface SpaceFolder extends SpaceRef {
 export function parseSpaceFolder(text: string, what = 'this writes to'): SpaceFolder {
   const ref = parseSpacePath(text);
   headOnly(ref, text, what);
-  const body = ref.path.endsWith('/') ? ref.path.slice(0, -1) : ref.path;
-  if (body !== '') {
-    const problem = fileNameProblem(body);
-    if (problem !== null)
-      throw new UsageError(`"${text}": the folder "${body}" is not a valid name: a name ${problem}`);
-  }
-  return { namespace: ref.namespace, space: ref.space, prefix: body === '' ? '' : `${body}/` };
+  return { namespace: ref.namespace, space: ref.space, prefix: folderPrefix(ref.path, text) };
+}
+
+/**
+ * The PATH of `text` as a folder's name prefix: `''` for the space's root, else ending in `/`
+ * (`run4` is `run4/`, never also `run42/` or `run4.csv`); a usage error naming the rule for a
+ * folder that is not a valid name.
+ */
+export function folderPrefix(path: string, text: string): string {
+  const body = path.endsWith('/') ? path.slice(0, -1) : path;
+  if (body === '') return '';
+  const problem = fileNameProblem(body);
+  if (problem !== null) throw new UsageError(`"${text}": the folder "${body}" is not a valid name: a name ${problem}`);
+  return `${body}/`;
 }

@@ -198,6 +198,24 @@ forEachEngine((engine) => {
     assert.equal((await h.call('GET', `${frames.path}/download?name=meta/m0250.json`)).statusCode, 404);
   });
 
+  test('a link names a folder: a prefix not ending in `/` is refused, and an older one serves only its folder', async () => {
+    for (const prefix of ['frames', 'frames/f00', 'frames//', '../frames/', 'frames/./', '/']) {
+      const res = await share(owner.token, { namespace: owner.name, space, prefix });
+      assert.equal(res.statusCode, 400, `${prefix}: ${res.body}`);
+      assert.equal(res.json().error.code, 'invalid_request');
+      assert.match(res.json().error.message, /must be a folder/, prefix);
+    }
+    assert.equal((await share(owner.token, { namespace: owner.name, space, prefix: 'frames/' })).statusCode, 201);
+    // A link made before the rule, by the name's first letter: `f` is the folder `f/`, not `frames/…`.
+    const old = await made({ version: 1, prefix: 'meta/' });
+    await h.db.updateTable('shares').set({ prefix: 'f' }).where('id', '=', old.id).execute();
+    assert.deepEqual(await listing(old.path), []);
+    assert.equal((await h.call('GET', `${old.path}/files?prefix=frames/`)).statusCode, 404);
+    const granted = await grants(old.path, NAMES.slice(0, 250));
+    assert.ok(granted.every((g) => (g.error as { code: string } | undefined)?.code === 'not_found'));
+    assert.equal((await h.call('GET', `${old.path}/info`)).json().prefix, 'f/');
+  });
+
   test('a forged or truncated link is 404, saying nothing of the space', async () => {
     const link = await made({});
     const forged = `dls_${'A'.repeat(43)}`;

@@ -3,7 +3,7 @@ import type { SettingFlags } from '../config.ts';
 import type { Io } from '../context.ts';
 import { ApiError, UsageError } from '../errors.ts';
 import { formatSeconds, parseDuration } from '../share-link.ts';
-import { parseSpacePath } from '../target.ts';
+import { folderPrefix, parseSpacePath } from '../target.ts';
 import { withServer } from './server-session.ts';
 
 export interface ShareOptions extends SettingFlags {
@@ -17,12 +17,14 @@ function shown(s: { namespace: string; space: string; version: number | null; pr
 }
 
 /**
- * `dreamlake share NS/SPACE[@N][/PREFIX] [--expires DURATION]`: a link anyone holding it may list
- * and download with, no account needed; prints the link and its id (`--json`: one object). An
- * expiry above the server's maximum is a usage error naming it (exit 2).
+ * `dreamlake share NS/SPACE[@N][/FOLDER] [--expires DURATION]`: a link anyone holding it may list
+ * and download with, no account needed (FOLDER with or without its `/`: `run4` names `run4/`
+ * alone); prints the link and its id (`--json`: one object). An expiry above the server's
+ * maximum is a usage error naming it (exit 2).
  */
 export async function share(io: Io, targetText: string, options: ShareOptions): Promise<void> {
   const ref = parseSpacePath(targetText);
+  const prefix = folderPrefix(ref.path, targetText);
   const expiresInSeconds = options.expires === undefined ? undefined : parseDuration(options.expires);
   await withServer(io, options, async (api) => {
     let made: Awaited<ReturnType<typeof api.createShare>>;
@@ -31,7 +33,7 @@ export async function share(io: Io, targetText: string, options: ShareOptions): 
         namespace: ref.namespace,
         space: ref.space,
         ...(ref.version !== undefined ? { version: ref.version } : {}),
-        ...(ref.path !== '' ? { prefix: ref.path } : {}),
+        ...(prefix !== '' ? { prefix } : {}),
         ...(expiresInSeconds !== undefined ? { expiresInSeconds } : {}),
       });
     } catch (error) {

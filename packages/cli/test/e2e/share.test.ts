@@ -167,7 +167,8 @@ for (const { title, backend, engine } of configurations) {
     });
 
     test('a link to a folder of @1 brings down only that folder, at paths below it', async () => {
-      const sub = await share(`${space}@1/data/sub/`);
+      const sub = await share(`${space}@1/data/sub`);
+      assert.equal(sub.prefix, 'data/sub/', 'the folder, without its `/` typed, is data/sub/ alone');
       const into = join(work, 'sub-copy');
       const down = await runCli(['download', sub.url, '-o', into], stranger);
       assert.equal(down.code, 0, down.stderr);

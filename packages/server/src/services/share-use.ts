@@ -18,7 +18,7 @@ import { blobUrl } from '../signing.ts';
 import { type EntryError, entryError, parseBatch, parseEntry } from './batch-entries.ts';
 import { cursorAfter, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, nameCursor } from './file-list.ts';
 import { ensureManifestHash } from './manifest-hash.ts';
-import { hashShareSecret, isShareSecret, sharePrefixSchema } from './shares.ts';
+import { hashShareSecret, isShareSecret, shareFolder, sharePrefixSchema } from './shares.ts';
 import { versionField, versionSchema } from './versions.ts';
 
 /** Requests one link answers per minute, over every server process; more are 429 with Retry-After. */
@@ -89,7 +89,7 @@ function checkVersion(open: OpenShare, asked: number | undefined): void {
   if (asked !== undefined && asked !== open.version) throw outside(`version ${asked}`);
 }
 
-const underPrefix = (share: StoredShare, name: string) => name.startsWith(share.prefix);
+const underPrefix = (share: StoredShare, name: string) => name.startsWith(shareFolder(share.prefix));
 
 /** Logs and counts a use: the files it handed out URLs for (none for a listing or a page). */
 export function logShareUse(ctx: ServerContext, open: OpenShare, ip: string, files: readonly string[] = []) {
@@ -117,7 +117,7 @@ export async function shareInfo(ctx: ServerContext, open: OpenShare): Promise<Sh
     space: share.space,
     version,
     pinned: share.version !== null,
-    prefix: share.prefix,
+    prefix: shareFolder(share.prefix),
     manifestHash,
     expiresAt: share.expiresAt,
   };
@@ -161,8 +161,9 @@ export async function shareFilesPage(
 ): Promise<{ files: SharedFile[]; next?: string }> {
   const { limit, cursor, prefix, version } = parseOrThrow(shareListQuery, query, 'query');
   checkVersion(open, version);
-  if (prefix !== undefined && !prefix.startsWith(open.share.prefix)) throw outside(`prefix "${prefix}"`);
-  const request = { after: cursor, prefix: prefix ?? open.share.prefix, limit: limit ?? LIST_DEFAULT_LIMIT };
+  const folder = shareFolder(open.share.prefix);
+  if (prefix !== undefined && !prefix.startsWith(folder)) throw outside(`prefix "${prefix}"`);
+  const request = { after: cursor, prefix: prefix ?? folder, limit: limit ?? LIST_DEFAULT_LIMIT };
   const { share } = open;
   const page = await readShared(ctx, open, () =>
     share.version === null

@@ -7,7 +7,7 @@ import type { AuthUser } from '../auth/authenticate.ts';
 import { nowIso, type ServerContext } from '../context.ts';
 import { findNamespaceAccess } from '../db/access.ts';
 import { findShareById, insertShare, type ListedShare, listShares, revokeShare } from '../db/shares.ts';
-import { FILE_NAME_MAX_BYTES, NO_NUL, nameSchema } from '../names.ts';
+import { FILE_NAME_MAX_BYTES, fileNameProblem, NO_NUL, nameSchema } from '../names.ts';
 import { requireVersion, VERSION_MAX } from './versions.ts';
 
 /** A link lasts this long unless asked otherwise (or SHARE_MAX_SECONDS, when shorter). */
@@ -35,11 +35,33 @@ export function isShareSecret(value: string): boolean {
   return SECRET_PATTERN.test(value);
 }
 
-export const sharePrefixSchema = z
+/** A filter on names within a link: only the names that start with it. */
+export const sharePrefixSchema = z.string().max(FILE_NAME_MAX_BYTES).regex(NO_NUL, 'must not contain NUL');
+
+const FOLDER_RULE = 'must be a folder: a valid file name followed by `/` (`run4/`, `run4/day1/`)';
+
+/** What a link names within its space: a folder ending in `/`, or the whole space when empty. */
+export const shareFolderSchema = z
   .string()
   .max(FILE_NAME_MAX_BYTES)
-  .regex(NO_NUL, 'must not contain NUL')
-  .describe('only the names that start with this (a folder: `run42/`); the whole space when empty or absent');
+  .superRefine((prefix, ctx) => {
+    if (prefix === '') return;
+    if (!prefix.endsWith('/')) {
+      ctx.addIssue({ code: 'custom', message: `${FOLDER_RULE}, so \`run4\` never names \`run42/\` or \`run4.csv\`` });
+      return;
+    }
+    const problem = fileNameProblem(prefix.slice(0, -1));
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: `${FOLDER_RULE}; this one ${problem}` });
+  })
+  .describe('only the names in this folder (`run42/`, ending in `/`); the whole space when empty or absent');
+
+/**
+ * The folder a stored link names: its prefix, with a `/` added to one made before links were
+ * folders, so that `run4` never serves `run42/` or `run4.csv`.
+ */
+export function shareFolder(prefix: string): string {
+  return prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
+}
 
 export const createShareBody = z.strictObject({
   namespace: nameSchema,
@@ -51,7 +73,7 @@ export const createShareBody = z.strictObject({
     .max(VERSION_MAX)
     .optional()
     .describe('the snapshot the link serves, whatever head becomes; absent: head at each use'),
-  prefix: sharePrefixSchema.optional(),
+  prefix: shareFolderSchema.optional(),
   expiresInSeconds: z
     .number()
     .int()
