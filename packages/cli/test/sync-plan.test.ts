@@ -4,13 +4,18 @@
  * (those stay under --delete, as rclone keeps excluded files without --delete-excluded).
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { skippedReporter } from '../src/commands/walk-flags.ts';
 import type { CliError } from '../src/errors.ts';
+import { planSync } from '../src/sync/plan.ts';
 import { parseSpaceFolder } from '../src/target.ts';
 import { collectFolder, walkExcludes } from '../src/upload/files.ts';
+import { HashCache } from '../src/upload/hash.ts';
+import { fakeIo } from './io.ts';
 
 test('a target names the space and a folder of it; @N, empty, "." and ".." segments are usage errors naming the rule', () => {
   assert.deepEqual(parseSpaceFolder('ann/s'), { namespace: 'ann', space: 's', prefix: '' });
@@ -66,5 +71,52 @@ test("a folder's contents are named under the prefix without the folder's own na
     );
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a FIFO in the folder is told of once and left out, and --delete keeps the space’s file of its name', async () => {
+  const home = await mkdtemp(join(tmpdir(), 'dreamlake-sync-fifo-home-'));
+  const dir = await mkdtemp(join(tmpdir(), 'dreamlake-sync-fifo-'));
+  try {
+    await mkdir(join(dir, 'logs'));
+    const local = Array.from({ length: 300 }, (_, i) => `f${String(i).padStart(3, '0')}.bin`);
+    for (const name of local) await writeFile(join(dir, name), name);
+    const fifos = ['pipe', 'logs/live'];
+    for (const name of fifos) execFileSync('mkfifo', [join(dir, ...name.split('/'))]);
+    const gone = Array.from({ length: 50 }, (_, i) => `run4/old${i}.bin`);
+    const remote = [...local.map((n) => `run4/${n}`), ...gone, 'run4/pipe', 'run4/logs/live'];
+    const api = {
+      snapshots: async () => ({ snapshots: [{ version: 1 }] }),
+      listFilesPage: async (_ns: string, _sp: string, page: { prefix?: string }) => ({
+        files: remote
+          .filter((n) => n.startsWith(page.prefix ?? ''))
+          .map((name) => ({ name, hash: 'f'.repeat(64), size: 1 })),
+      }),
+    } as unknown as Parameters<typeof planSync>[0];
+    const out = fakeIo({});
+    const plan = await planSync(
+      api,
+      new HashCache(home),
+      dir,
+      { namespace: 'a', space: 's', prefix: 'run4/' },
+      { delete: true },
+      { onSkipped: skippedReporter(out.io, {}) },
+    );
+    assert.deepEqual(plan.deletes.map((d) => d.name).sort(), [...gone].sort(), 'only the names gone from the folder');
+    assert.deepEqual(
+      plan.skipped.map((s) => [s.reason, s.name, s.target]),
+      [
+        ['special', 'run4/logs/live', 'FIFO'],
+        ['special', 'run4/pipe', 'FIFO'],
+      ],
+    );
+    const said = out.stderr().split('\n').filter(Boolean);
+    assert.deepEqual(said, [
+      'dreamlake: skipped run4/logs/live: a FIFO, not a file (left as it is in the space)',
+      'dreamlake: skipped run4/pipe: a FIFO, not a file (left as it is in the space)',
+    ]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+    await rm(home, { recursive: true, force: true });
   }
 });

@@ -1,6 +1,6 @@
 /**
  * The flags `upload` and `sync` share: the filters of the folder walk, symbolic links, the
- * bandwidth limit, and how the walk's notes are told (a link not followed, a loop, the count of
+ * bandwidth limit, and how the walk's notes are told (a link not followed, a loop, a FIFO, the count of
  * what the filters left out).
  */
 import { parseRate } from '../bwlimit.ts';
@@ -39,13 +39,19 @@ export function bwlimitOf(flags: WalkFlags): number | undefined {
 
 /**
  * What the walk tells as it goes, written at once (before a run's display starts): each link
- * not followed or loop not walked, on stderr (and with `--json` as an object on stdout); the
+ * not followed, loop not walked, or FIFO, socket or device left out, on stderr (and with `--json` as an object on stdout); the
  * first link not followed also says, once, that links are not followed unless asked.
  */
 export function skippedReporter(io: Io, flags: WalkFlags): (entry: SkippedEntry) => void {
   let said = false;
   return (entry) => {
     if (flags.json) io.stdout.write(`${JSON.stringify({ event: 'skipped', ...entry })}\n`);
+    if (entry.reason === 'special') {
+      io.stderr.write(
+        `dreamlake: skipped ${shownName(entry.name)}: a ${entry.target}, not a file (left as it is in the space)\n`,
+      );
+      return;
+    }
     if (entry.reason === 'loop') {
       io.stderr.write(
         `dreamlake: skipped ${shownName(entry.name)}: a link to a folder it is inside (a loop), not walked again\n`,

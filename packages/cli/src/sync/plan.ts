@@ -57,11 +57,11 @@ export interface SyncPlan {
   unchanged: number;
   /** Names removed from the space (with `delete`), in name order. */
   deletes: RemoteFile[];
-  /** Names only the space has that stay: no `delete`, or left out by the filters (or a link not followed). */
+  /** Names only the space has that stay: no `delete`, or left out by the filters (or a link not followed, a FIFO, socket or device). */
   kept: number;
   /** Files and folders the filters left out of the walk. */
   ignored: number;
-  /** Symbolic links the walk did not follow, and loops it did not walk. */
+  /** Symbolic links the walk did not follow, loops it did not walk, and FIFOs, sockets and devices it left out. */
   skipped: SkippedEntry[];
   /** Every file's line in name order: uploads, unchanged ones and deletes. */
   entries: PlanEntry[];

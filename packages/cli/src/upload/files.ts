@@ -1,4 +1,4 @@
-import type { Stats } from 'node:fs';
+import type { Dirent, Stats } from 'node:fs';
 import { lstat, readdir, readlink, stat } from 'node:fs/promises';
 import { basename, resolve, sep } from 'node:path';
 import { fileNameProblem } from '@dreamlake/protocol';
@@ -51,16 +51,17 @@ function under(folderName: string, base: string): string {
 
 /**
  * An entry of a folder the walk did not take, and why: a symbolic link is not followed inside a
- * folder (`symlink`, also a link that points nowhere when links are followed), and with
- * `followSymlinks` a link to a folder the walk is already in (`loop`) is not walked again.
+ * folder (`symlink`, also a link that points nowhere when links are followed), with
+ * `followSymlinks` a link to a folder the walk is already in (`loop`) is not walked again, and
+ * a FIFO, socket or device (`special`) is not read: it holds no file's bytes.
  */
 export interface SkippedEntry {
-  reason: 'symlink' | 'loop';
+  reason: 'symlink' | 'loop' | 'special';
   /** Where it is on disk. */
   path: string;
   /** The name it would have had in the space. */
   name: string;
-  /** What the link points at, as written in it. */
+  /** What the link points at, as written in it; for `special`, what it is: `FIFO`, `socket` or `device`. */
   target: string;
 }
 
@@ -74,7 +75,7 @@ export interface IgnoredEntry {
 }
 
 export interface CollectOptions extends FilterOptions {
-  /** Told of each entry left out (a symbolic link met inside a folder, a loop). */
+  /** Told of each entry left out (a symbolic link met inside a folder, a loop, a FIFO, socket or device). */
   onSkipped?: (entry: SkippedEntry) => void;
   /** Told of each file or folder the filters left out (`.dreamlakeignore` files themselves are not told of). */
   onIgnored?: (entry: IgnoredEntry) => void;
@@ -111,7 +112,7 @@ function fileId(info: Stats): string {
  * leave out (a folder left out is not read). Symbolic links are not followed unless asked (as
  * rsync without -L): what they point at may be outside the folder (a key folder), or above it
  * (`..`, a walk without end). Each is reported and left out. Nor are sockets, FIFOs or devices
- * taken. `rel` is the folder's name relative to the walked folder (`''` for the walked folder).
+ * taken: each is reported too, so that a sync keeps the space's file of that name. `rel` is the folder's name relative to the walked folder (`''` for the walked folder).
  */
 async function walk(folder: Folder, rel: string, parentRules: FolderRules, out: LocalFile[], state: WalkState) {
   const { options, filter, ancestors } = state;
@@ -149,7 +150,11 @@ async function walk(folder: Folder, rel: string, parentRules: FolderRules, out: 
       }
       const isFile = link ? info?.isFile() : entry.isFile() && info?.isFile();
       const isFolder = link ? info?.isDirectory() : entry.isDirectory();
-      if (!isFile && !isFolder) continue;
+      if (!isFile && !isFolder) {
+        const kind = specialKind(entry);
+        if (kind) options.onSkipped?.({ reason: 'special', ...named(folder, entry.name), target: kind });
+        continue;
+      }
       const name = rel === '' ? entry.name : [rel, entry.name].join('/');
       if (ignores(name, Boolean(isFolder))) {
         options.onIgnored?.({
@@ -182,6 +187,19 @@ async function walk(folder: Folder, rel: string, parentRules: FolderRules, out: 
     }
   }
 }
+
+/** What a FIFO, socket or device is (undefined for anything else: a file or folder gone since the listing). */
+function specialKind(entry: Dirent): 'FIFO' | 'socket' | 'device' | undefined {
+  if (entry.isFIFO()) return 'FIFO';
+  if (entry.isSocket()) return 'socket';
+  if (entry.isCharacterDevice() || entry.isBlockDevice()) return 'device';
+  return undefined;
+}
+
+const named = (folder: Folder, base: string) => ({
+  path: [folder.path, base].join(sep),
+  name: under(folder.name, base),
+});
 
 async function skipLink(folder: Folder, base: string, reason: SkippedEntry['reason'], options: CollectOptions) {
   if (!options.onSkipped) return;
