@@ -6,6 +6,8 @@ import { z } from 'zod';
 
 /** Smallest secret accepted outside dev mode, in bytes. */
 export const MIN_SECRET_BYTES = 32;
+/** Days a share link's use log is kept unless SHARE_USE_LOG_DAYS says otherwise. */
+export const SHARE_USE_LOG_DAYS_DEFAULT = 90;
 
 export interface LoginThrottleConfig {
   /** Failed logins for one username from one client (an IPv4 address or IPv6 /64) within the window before that pair is throttled. */
@@ -75,6 +77,8 @@ export interface ServerConfig {
   snapshotRetentionDays: number | null;
   /** The longest a share link may be made to last (a link lasts 7 days, or this if shorter, unless asked). */
   shareMaxSeconds: number;
+  /** Days a share link's use log (a row per file handed out) is kept; the link's counts and last use stay. */
+  shareUseLogDays: number;
   /** Names of the secrets generated at random because dev mode started without them. */
   generatedSecrets: readonly string[];
   /** The bearer token `/metrics` asks for; null serves it to anyone who reaches the port. */
@@ -144,6 +148,7 @@ const envSchema = z.object({
   DRAFT_TTL_SECONDS: int(60, 365 * 24 * 3600).default(24 * 3600),
   SNAPSHOT_RETENTION_DAYS: int(1, 100 * 365).optional(),
   SHARE_MAX_SECONDS: int(1, 10 * 365 * 24 * 3600).default(30 * 24 * 3600),
+  SHARE_USE_LOG_DAYS: int(1, 100 * 365).default(SHARE_USE_LOG_DAYS_DEFAULT),
   METRICS_TOKEN: z.union([z.literal(''), z.string().min(16, 'must be at least 16 characters')]).optional(),
   API_DOCS_UI: flag.optional(),
 });
@@ -250,6 +255,7 @@ export function loadServerConfig(
     draftTtlSeconds: e.DRAFT_TTL_SECONDS,
     snapshotRetentionDays: e.SNAPSHOT_RETENTION_DAYS ?? null,
     shareMaxSeconds: e.SHARE_MAX_SECONDS,
+    shareUseLogDays: e.SHARE_USE_LOG_DAYS,
     generatedSecrets: [],
     metricsToken: e.METRICS_TOKEN || null,
     apiDocsUi: e.API_DOCS_UI ?? e.DREAMLAKE_DEV,

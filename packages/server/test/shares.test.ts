@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { verify } from '@dreamlake/presign';
+import { collectBlobs } from '../src/gc/blob-gc.ts';
 import { dropOldSnapshots } from '../src/gc/retention.ts';
 import { buildServerApp, openDatabase } from '../src/index.ts';
 import { createTestDatabase, forEachEngine } from './helpers/engines.ts';
@@ -392,6 +393,56 @@ forEachEngine((engine) => {
       (still.json().files as Listed[]).map((f) => f.name),
       [...manifests.at(-1)!.keys()].sort().slice(0, 1000),
     );
+  });
+
+  test('the collection forgets use rows older than SHARE_USE_LOG_DAYS; the links keep their counts and last use', async () => {
+    const DAY = 24 * 3600_000;
+    const names = [...manifests.at(-1)!.keys()].sort().slice(0, 300);
+    const rows = async (id: string) =>
+      Number(
+        (
+          await h.db
+            .selectFrom('share_uses')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .where('share_id', '=', id)
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    const relogin = async () => {
+      const res = await h.call('POST', '/auth/login', undefined, {
+        username: owner.name,
+        password: 'correct horse battery',
+      });
+      assert.equal(res.statusCode, 200, res.body);
+      owner.token = res.json().token;
+    };
+    const collect = (config = h.config) =>
+      collectBlobs({ db: h.db, bss: { deleteBlob: async () => 'absent' as const }, config, clock: () => h.clock.now });
+
+    await relogin();
+    const early = await made({});
+    await grants(early.path, names);
+    const earlyUsedAt = new Date(h.clock.now).toISOString();
+    h.clock.now += 60 * DAY;
+    await relogin();
+    const later = await made({});
+    await grants(later.path, names.slice(0, 10));
+    assert.equal(await rows(early.id), 300);
+
+    h.clock.now += 31 * DAY; // early's uses are 91 days old, later's 31
+    await relogin();
+    await collect();
+    assert.equal(await rows(early.id), 0, 'past the default 90 days');
+    assert.equal(await rows(later.id), 10);
+    const kept = (await mine()).find((s) => s.id === early.id);
+    assert.deepEqual(
+      { uses: kept?.uses, downloads: kept?.downloads, lastUsedAt: kept?.lastUsedAt },
+      { uses: 1, downloads: 300, lastUsedAt: earlyUsedAt },
+    );
+
+    await collect({ ...h.config, shareUseLogDays: 30 });
+    assert.equal(await rows(later.id), 0, 'SHARE_USE_LOG_DAYS=30');
+    assert.equal((await mine()).find((s) => s.id === later.id)?.downloads, 10);
   });
 });
 

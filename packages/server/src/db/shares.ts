@@ -213,3 +213,34 @@ export async function recordShareUse(
       .execute();
   });
 }
+
+/** Use rows looked up and deleted at once by pruneShareUses. */
+const PRUNE_PAGE = 5000;
+
+/**
+ * Forgets the use log of every link before `beforeMs`, a page at a time; the links' counts and
+ * last use (on their own rows) stay. Ids begin with their time (ids.ts), so the primary key
+ * finds the old rows; `created_at` decides. The number of rows deleted.
+ */
+export async function pruneShareUses(db: DB, beforeMs: number): Promise<number> {
+  const before = new Date(beforeMs).toISOString();
+  const idFloor = newId(beforeMs).slice(0, 14); // `tttttttt-tttt-`: below every id made at or after beforeMs
+  let deleted = 0;
+  for (;;) {
+    const page = await db
+      .selectFrom('share_uses')
+      .select('id')
+      .where('id', '<', idFloor)
+      .where('created_at', '<', before)
+      .orderBy('id')
+      .limit(PRUNE_PAGE)
+      .execute();
+    for (const slice of chunks(
+      page.map((row) => row.id),
+      IN_LIST_CHUNK,
+    ))
+      await db.deleteFrom('share_uses').where('id', 'in', slice).execute();
+    deleted += page.length;
+    if (page.length < PRUNE_PAGE) return deleted;
+  }
+}

@@ -1,8 +1,9 @@
 import type { BssClient } from '../bss-client.ts';
-import type { ServerConfig } from '../config.ts';
+import { type ServerConfig, SHARE_USE_LOG_DAYS_DEFAULT } from '../config.ts';
 import { blobIndexed } from '../db/files.ts';
 import { lockNamespaceNamed } from '../db/namespaces.ts';
 import type { DB } from '../db/open.ts';
+import { pruneShareUses } from '../db/shares.ts';
 import { type GrantCursor, grantedAfter, grantsBetween } from '../db/upload-grants.ts';
 import { isReserved, pruneReservations } from '../db/upload-reservations.ts';
 import {
@@ -19,12 +20,14 @@ import { deletesKeptMs, pruneDeletes, recordDeleted } from './deletes.ts';
 import { removeExpiredDrafts } from './drafts.ts';
 import { dropOldSnapshots } from './retention.ts';
 
+const DAY_MS = 24 * 3600_000;
+
 /** What the collection needs: the database, a way to ask BSS, the settings and the clock (ms). */
 export interface BlobGcDeps {
   db: DB;
   bss: Pick<BssClient, 'deleteBlob'>;
   config: Pick<ServerConfig, 'blobGcGraceSeconds' | 'presignTtlSeconds'> &
-    Partial<Pick<ServerConfig, 'snapshotRetentionDays'>>;
+    Partial<Pick<ServerConfig, 'snapshotRetentionDays' | 'shareUseLogDays'>>;
   clock: () => number;
 }
 
@@ -47,8 +50,9 @@ interface RunTimes {
 }
 
 /**
- * One collection. First the drafts that expired are removed and, with SNAPSHOT_RETENTION_DAYS,
- * the snapshots older than that (except head) dropped (gc/drafts.ts, gc/retention.ts): the blobs
+ * One collection. First the share links' use rows older than SHARE_USE_LOG_DAYS are forgotten
+ * (the links keep their counts and last use), the drafts that expired are removed and, with
+ * SNAPSHOT_RETENTION_DAYS, the snapshots older than that (except head) dropped (gc/drafts.ts, gc/retention.ts): the blobs
  * they named become candidates. Then the blobs that lost their last name (candidates), then a
  * walk over the grants (in the order they were made) whose URLs expired more than
  * BLOB_GC_GRACE_SECONDS ago. A blob is deleted only when no entry of head, of a kept older
@@ -74,6 +78,7 @@ export async function collectBlobs(deps: BlobGcDeps): Promise<BlobGcResult> {
   await pruneReservations(db, times.now);
   await pruneDeletes(db, new Date(nowMs - deletesKeptMs(config)).toISOString());
   await removeExpiredDrafts(db, times.now);
+  await pruneShareUses(db, nowMs - (config.shareUseLogDays ?? SHARE_USE_LOG_DAYS_DEFAULT) * DAY_MS);
   if (config.snapshotRetentionDays) await dropOldSnapshots(db, config.snapshotRetentionDays, nowMs);
   let deleted = await collectCandidates(deps, times);
 
