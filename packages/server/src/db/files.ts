@@ -1,7 +1,5 @@
 import { chunks, IN_LIST_CHUNK } from './chunks.ts';
-import { newId } from './ids.ts';
 import type { DB } from './open.ts';
-import { PREPARED_ROWS, preparedRows } from './prepared.ts';
 
 export interface StoredFile {
   id: string;
@@ -153,74 +151,6 @@ export async function blobIndexed(db: DB, blob: { namespace: string; space: stri
     .limit(1)
     .executeTakeFirst();
   return drafted !== undefined;
-}
-
-export interface PutFile {
-  spaceId: string;
-  name: string;
-  type: string;
-  size: number;
-  contentType: string;
-  hash: string;
-  uploadedBy: string;
-  now: string;
-}
-
-/** Points a name at a blob: a new entry, or the existing entry of that name replaced. */
-export async function putFile(db: DB, input: PutFile): Promise<void> {
-  await putFiles(db, [input]);
-}
-
-type FileRow = ReturnType<typeof fileRow>;
-
-function fileRow(input: PutFile) {
-  return {
-    id: newId(),
-    space_id: input.spaceId,
-    name: input.name,
-    type: input.type,
-    size: input.size,
-    content_type: input.contentType,
-    hash: input.hash,
-    uploaded_by: input.uploadedBy,
-    created_at: input.now,
-    updated_at: input.now,
-  };
-}
-
-/** Inserts rows, or replaces the entry of a name the space already has. */
-const upsertFiles = preparedRows<FileRow>(
-  ['id', 'space_id', 'name', 'type', 'size', 'content_type', 'hash', 'uploaded_by', 'created_at', 'updated_at'],
-  (db, rows) =>
-    db
-      .insertInto('files')
-      .values(rows)
-      .onConflict((oc) =>
-        oc.columns(['space_id', 'name']).doUpdateSet((eb) => ({
-          type: eb.ref('excluded.type'),
-          size: eb.ref('excluded.size'),
-          content_type: eb.ref('excluded.content_type'),
-          hash: eb.ref('excluded.hash'),
-          uploaded_by: eb.ref('excluded.uploaded_by'),
-          created_at: eb.ref('excluded.created_at'),
-          updated_at: eb.ref('excluded.updated_at'),
-        })),
-      ),
-);
-
-/**
- * Points many names at their blobs in one transaction, as multi-row upserts. The names must be
- * distinct within one call (PostgreSQL refuses to update a row twice in one statement).
- */
-export async function putFiles(db: DB, inputs: readonly PutFile[]): Promise<void> {
-  const slices = chunks(inputs.map(fileRow), PREPARED_ROWS);
-  if (slices.length <= 1) return upsertFiles(db, slices[0] ?? []);
-  await db.transaction().execute((trx) => writeFiles(trx, inputs));
-}
-
-/** `putFiles` inside a transaction the caller holds. */
-export async function writeFiles(trx: DB, inputs: readonly PutFile[]): Promise<void> {
-  for (const slice of chunks(inputs.map(fileRow), PREPARED_ROWS)) await upsertFiles(trx, slice);
 }
 
 /**
