@@ -1,7 +1,7 @@
 import { PostgresAdapter, sql } from 'kysely';
 import { chunks, IN_LIST_CHUNK } from './chunks.ts';
 import type { FilePageQuery } from './file-pages.ts';
-import { type StoredFile, toFile } from './files.ts';
+import { fileQuery, type StoredFile, toFile } from './files.ts';
 import type { DB } from './open.ts';
 
 /**
@@ -12,21 +12,7 @@ import type { DB } from './open.ts';
 
 /** The `files` half of version `version`, as the API shows a file (uploader's name joined in). */
 function headHalf(db: DB, spaceId: string, version: number) {
-  return db
-    .selectFrom('files')
-    .innerJoin('users', 'users.id', 'files.uploaded_by')
-    .select([
-      'files.id as id',
-      'files.name as name',
-      'files.type as type',
-      'files.size as size',
-      'files.content_type as contentType',
-      'files.hash as hash',
-      'users.username as uploadedBy',
-      'files.created_at as createdAt',
-    ])
-    .where('files.space_id', '=', spaceId)
-    .where('files.from_version', '<=', version);
+  return fileQuery(db).where('files.space_id', '=', spaceId).where('files.from_version', '<=', version);
 }
 
 /** The `file_history` half of version `version` (a history row has no id: the API shows none). */
