@@ -40,16 +40,8 @@ export async function putDraftEntries(db: DB, draftId: string, entries: readonly
   const replaced = new Set<string>();
   const names = entries.filter((e) => keyOf(e).prefix === 0).map((e) => e.name);
   const incoming = new Map(entries.flatMap((e) => (e.op === 'put' ? [[e.name, e.hash] as const] : [])));
-  for (const slice of chunks(names, IN_LIST_CHUNK)) {
-    const rows = await db
-      .selectFrom('draft_entries')
-      .select(['name', 'hash'])
-      .where('draft_id', '=', draftId)
-      .where('prefix', '=', 0)
-      .where('op', '=', 'put')
-      .where('name', 'in', slice)
-      .execute();
-    for (const row of rows) if (row.hash && incoming.get(row.name) !== row.hash) replaced.add(row.hash);
+  for (const [name, hash] of await draftPutsByName(db, draftId, names)) {
+    if (incoming.get(name) !== hash) replaced.add(hash);
   }
   const rows = entries.map((entry) => ({
     draft_id: draftId,
