@@ -71,6 +71,15 @@ export async function headEntriesUnder(db: DB, spaceId: string, prefix: string):
 }
 
 /**
+ * The names of `table` in the space that changed after version `parent`: head's entries written
+ * after it (`files`), or entries that left head after it (`file_history`).
+ */
+function changedAfter(db: DB, table: 'files' | 'file_history', spaceId: string, parent: number) {
+  const version = table === 'files' ? 'from_version' : 'to_version';
+  return db.selectFrom(table).select('name').where('space_id', '=', spaceId).where(sql.ref(version), '>', parent);
+}
+
+/**
  * Which of these names, or names under these prefixes, changed after version `parent`: those with
  * an entry of head written after it, or an entry head no longer has that `parent` or a later
  * version still had. Sorted, at most `limit`.
@@ -85,42 +94,20 @@ export async function changedSince(
 ): Promise<string[]> {
   const found = new Set<string>();
   for (const slice of chunks([...new Set(names)], IN_LIST_CHUNK)) {
-    const head = await db
-      .selectFrom('files')
-      .select('name')
-      .where('space_id', '=', spaceId)
-      .where('name', 'in', slice)
-      .where('from_version', '>', parent)
-      .execute();
-    const gone = await db
-      .selectFrom('file_history')
-      .select('name')
-      .where('space_id', '=', spaceId)
-      .where('name', 'in', slice)
-      .where('to_version', '>', parent)
-      .execute();
-    for (const row of [...head, ...gone]) found.add(row.name);
+    for (const table of ['files', 'file_history'] as const) {
+      const rows = await changedAfter(db, table, spaceId, parent).where('name', 'in', slice).execute();
+      for (const row of rows) found.add(row.name);
+    }
   }
   for (const prefix of prefixes) {
-    const head = await db
-      .selectFrom('files')
-      .select('name')
-      .where('space_id', '=', spaceId)
-      .where('from_version', '>', parent)
-      .where(startsWith(prefix))
-      .orderBy('name')
-      .limit(limit)
-      .execute();
-    const gone = await db
-      .selectFrom('file_history')
-      .select('name')
-      .where('space_id', '=', spaceId)
-      .where('to_version', '>', parent)
-      .where(startsWith(prefix))
-      .orderBy('name')
-      .limit(limit)
-      .execute();
-    for (const row of [...head, ...gone]) found.add(row.name);
+    for (const table of ['files', 'file_history'] as const) {
+      const rows = await changedAfter(db, table, spaceId, parent)
+        .where(startsWith(prefix))
+        .orderBy('name')
+        .limit(limit)
+        .execute();
+      for (const row of rows) found.add(row.name);
+    }
   }
   return [...found].sort(byUtf8).slice(0, limit);
 }
@@ -267,11 +254,6 @@ export async function entriesGoneSince(db: DB, spaceId: string, version: number)
 
 /** The names of head written after version `version` (added or changed since). */
 export async function namesWrittenSince(db: DB, spaceId: string, version: number): Promise<string[]> {
-  const rows = await db
-    .selectFrom('files')
-    .select('name')
-    .where('space_id', '=', spaceId)
-    .where('from_version', '>', version)
-    .execute();
+  const rows = await changedAfter(db, 'files', spaceId, version).execute();
   return rows.map((row) => row.name);
 }
