@@ -20,7 +20,7 @@ import { BandwidthLimiter, parseRate } from './bwlimit.ts';
 import { homeDir } from './config.ts';
 import { DownloadClient, fileItem, folderItems } from './download/client.ts';
 import { LinkDownloader } from './download/link-grants.ts';
-import type { DownloadItem, FileOutcome } from './download/run.ts';
+import type { DownloadEvents, DownloadItem, FileOutcome } from './download/run.ts';
 import { UsageError } from './errors.ts';
 import type { GlobRule } from './filters/globs.ts';
 import { createAgent } from './http.ts';
@@ -283,6 +283,34 @@ class Tally {
   }
 }
 
+/**
+ * Runs a downloader's fetch of `items` with events that count each outcome and report progress
+ * (a file already there counts its bytes as done): what `download` and `downloadLink` answer.
+ */
+async function fetchCounted(
+  items: readonly DownloadItem[],
+  options: Pick<DownloadCallOptions, 'onFile' | 'onProgress'>,
+  fetch: (events: DownloadEvents) => Promise<unknown>,
+): Promise<DownloadSummary> {
+  const tally = new Tally(
+    options.onProgress,
+    items.length,
+    items.reduce((sum, f) => sum + f.size, 0),
+  );
+  const summary: DownloadSummary = { downloaded: 0, skipped: 0, failed: 0 };
+  await fetch({
+    bytes: (_name, bytes) => tally.bytes(bytes),
+    resumed: (_name, bytes) => tally.bytes(bytes),
+    end: (outcome) => {
+      summary[outcome.status] += 1;
+      if (outcome.status === 'skipped') tally.bytes(outcome.size);
+      tally.file();
+      options.onFile?.(outcome);
+    },
+  });
+  return summary;
+}
+
 export class DreamLakeClient {
   readonly #options: ClientOptions & { home: string };
   readonly #api: ServerApi;
@@ -515,28 +543,9 @@ export class DreamLakeClient {
       } else {
         items = folderItems(remote);
       }
-      const tally = new Tally(
-        options.onProgress,
-        items.length,
-        items.reduce((sum, f) => sum + f.size, 0),
+      return await fetchCounted(items, options, (events) =>
+        client.fetch(where, items, { root: options.to, force: Boolean(options.force) }, events),
       );
-      const summary: DownloadSummary = { downloaded: 0, skipped: 0, failed: 0 };
-      await client.fetch(
-        where,
-        items,
-        { root: options.to, force: Boolean(options.force) },
-        {
-          bytes: (_name, bytes) => tally.bytes(bytes),
-          resumed: (_name, bytes) => tally.bytes(bytes),
-          end: (outcome) => {
-            summary[outcome.status] += 1;
-            if (outcome.status === 'skipped') tally.bytes(outcome.size);
-            tally.file();
-            options.onFile?.(outcome);
-          },
-        },
-      );
-      return summary;
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason;
       throw error;
@@ -587,28 +596,9 @@ export class DreamLakeClient {
     });
     try {
       const { info, items } = await client.resolve();
-      const tally = new Tally(
-        options.onProgress,
-        items.length,
-        items.reduce((sum, f) => sum + f.size, 0),
+      return await fetchCounted(items, options, (events) =>
+        client.fetch(info, items, { root: options.to, force: Boolean(options.force) }, events),
       );
-      const summary: DownloadSummary = { downloaded: 0, skipped: 0, failed: 0 };
-      await client.fetch(
-        info,
-        items,
-        { root: options.to, force: Boolean(options.force) },
-        {
-          bytes: (_name, bytes) => tally.bytes(bytes),
-          resumed: (_name, bytes) => tally.bytes(bytes),
-          end: (outcome) => {
-            summary[outcome.status] += 1;
-            if (outcome.status === 'skipped') tally.bytes(outcome.size);
-            tally.file();
-            options.onFile?.(outcome);
-          },
-        },
-      );
-      return summary;
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason;
       throw error;
