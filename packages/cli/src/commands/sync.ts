@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { DEFAULT_BYTES_IN_FLIGHT, DEFAULT_CONCURRENCY, DEFAULT_REQUESTS } from '../client.ts';
+import { DEFAULT_CONCURRENCY } from '../client.ts';
 import { loadSettings, type SettingFlags } from '../config.ts';
 import type { Io } from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';
@@ -8,7 +8,7 @@ import type { PlanEntry, SyncPlan } from '../sync/plan.ts';
 import { runSync } from '../sync/run.ts';
 import { parseSpaceFolder } from '../target.ts';
 import { shownName } from '../upload/files.ts';
-import { DEFAULT_RETRY } from '../upload/retry.ts';
+import { uploadRunBase } from './run-options.ts';
 import { commitJson, commitText } from './snapshot-text.ts';
 import { bwlimitOf, skippedReporter, type WalkFlags, walkOptions } from './walk-flags.ts';
 
@@ -97,20 +97,7 @@ export async function sync(io: Io, dir: string, targetText: string, options: Syn
   try {
     const outcome = await runSync(
       {
-        server: settings.server,
-        token: settings.token,
-        home: settings.home,
-        bss: settings.bss,
-        concurrency,
-        requests: DEFAULT_REQUESTS,
-        bytesInFlight: DEFAULT_BYTES_IN_FLIGHT,
-        retry: {
-          ...DEFAULT_RETRY,
-          onRetry: (error: unknown, attempt: number, delay: number) =>
-            progress.note(
-              `retrying in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${DEFAULT_RETRY.attempts}): ${(error as Error).message}`,
-            ),
-        },
+        ...uploadRunBase(settings, settings.token, concurrency, (line) => progress.note(line)),
         message: options.message,
         bwlimit,
         filters: {

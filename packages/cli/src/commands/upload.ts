@@ -1,11 +1,5 @@
 import { ServerApi } from '../api.ts';
-import {
-  DEFAULT_BYTES_IN_FLIGHT,
-  DEFAULT_CONCURRENCY,
-  DEFAULT_REQUESTS,
-  runUpload,
-  type UploadRunOptions,
-} from '../client.ts';
+import { DEFAULT_CONCURRENCY, runUpload, type UploadRunOptions } from '../client.ts';
 import { loadSettings, type SettingFlags, type Settings } from '../config.ts';
 import type { Io } from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';
@@ -16,8 +10,8 @@ import { ASSET_TYPES, isAssetType } from '../types.ts';
 import { planUpload } from '../upload/dry-run.ts';
 import { collectFiles, shownName, taking } from '../upload/files.ts';
 import { HashCache } from '../upload/hash.ts';
-import { DEFAULT_RETRY } from '../upload/retry.ts';
 import type { FileResult, LocalFile } from '../upload/uploader.ts';
+import { uploadRunBase } from './run-options.ts';
 import { commitJson, commitText } from './snapshot-text.ts';
 import { bwlimitOf, skippedReporter, type WalkFlags, walkOptions } from './walk-flags.ts';
 
@@ -88,20 +82,7 @@ export async function upload(io: Io, paths: string[], options: UploadOptions): P
     color: !io.env.NO_COLOR && Boolean(io.stdout.isTTY),
   });
   const run: UploadRunOptions = {
-    server: settings.server,
-    token: settings.token,
-    home: settings.home,
-    bss: settings.bss,
-    concurrency,
-    requests: DEFAULT_REQUESTS,
-    bytesInFlight: DEFAULT_BYTES_IN_FLIGHT,
-    retry: {
-      ...DEFAULT_RETRY,
-      onRetry: (error: unknown, attempt: number, delay: number) =>
-        progress.note(
-          `retrying in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${DEFAULT_RETRY.attempts}): ${(error as Error).message}`,
-        ),
-    },
+    ...uploadRunBase(settings, settings.token, concurrency, (line) => progress.note(line)),
     type: typeOverride,
     message: options.message,
     bwlimit,
