@@ -3,8 +3,8 @@ import { loadSettings } from '../config.ts';
 import type { Io } from '../context.ts';
 import { LinkDownloader } from '../download/link-grants.ts';
 import { parseShareLink, prefixFolder } from '../share-link.ts';
-import { DEFAULT_RETRY } from '../upload/retry.ts';
 import { type DownloadOptions, manyFiles } from './download.ts';
+import { retryTold } from './retry-told.ts';
 
 /**
  * `dreamlake download LINK -o DIR`: everything a share link names, no account needed, as
@@ -17,13 +17,7 @@ export async function downloadLink(io: Io, linkText: string, options: DownloadOp
   const settings = await loadSettings(io.env, options);
   const client = new LinkDownloader(link, {
     home: settings.home,
-    retry: {
-      ...DEFAULT_RETRY,
-      onRetry: (error, attempt, delay) =>
-        io.stderr.write(
-          `retrying in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${DEFAULT_RETRY.attempts}): ${(error as Error).message}\n`,
-        ),
-    },
+    retry: retryTold((line) => io.stderr.write(`${line}\n`)),
   });
   try {
     const { info, items } = await client.resolve();

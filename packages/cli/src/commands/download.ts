@@ -10,7 +10,7 @@ import { CliError } from '../errors.ts';
 import { formatBytes, formatDuration, Progress } from '../progress.ts';
 import { isShareLink } from '../share-link.ts';
 import { parseSpacePath } from '../target.ts';
-import { DEFAULT_RETRY } from '../upload/retry.ts';
+import { retryTold } from './retry-told.ts';
 
 export interface DownloadOptions extends SettingFlags {
   output?: string;
@@ -70,13 +70,7 @@ export async function download(io: Io, refText: string, options: DownloadOptions
     server: settings.server,
     token: settings.token,
     home: settings.home,
-    retry: {
-      ...DEFAULT_RETRY,
-      onRetry: (error, attempt, delay) =>
-        io.stderr.write(
-          `retrying in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${DEFAULT_RETRY.attempts}): ${(error as Error).message}\n`,
-        ),
-    },
+    retry: retryTold((line) => io.stderr.write(`${line}\n`)),
   });
   try {
     const remote = await client.resolve(ref.namespace, ref.space, ref.path, ref.version);
