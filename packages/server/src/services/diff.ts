@@ -6,19 +6,13 @@ import type { AuthUser } from '../auth/authenticate.ts';
 import type { ServerContext } from '../context.ts';
 import type { StoredFile } from '../db/files.ts';
 import { changedNamesPage, findVersionFilesByNames } from '../db/version-files.ts';
-import { cursorAfter, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, nameCursor } from './file-list.ts';
+import { cursorAfter, LIST_DEFAULT_LIMIT, nameCursor, pageLimit } from './file-list.ts';
 import { readVersion, versionSchema } from './versions.ts';
 
 export const diffQuery = z.object({
   from: versionSchema.describe('the version compared from (0: the empty version)'),
   to: versionSchema.describe('the version compared to (0: the empty version); may be older than `from`'),
-  limit: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(LIST_MAX_LIMIT)
-    .optional()
-    .describe(`changes in this answer, 1 to ${LIST_MAX_LIMIT} (default ${LIST_DEFAULT_LIMIT})`),
+  limit: pageLimit('changes'),
   cursor: nameCursor,
 });
 

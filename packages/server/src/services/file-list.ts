@@ -47,14 +47,18 @@ export const nameCursor = z
   .optional()
   .describe('the `next` of the answer before: the page after it');
 
-export const listQuery = z.object({
-  limit: z.coerce
+/** `limit` of a paged answer: how many `what` it holds, 1 to LIST_MAX_LIMIT (default LIST_DEFAULT_LIMIT). */
+export const pageLimit = (what: string) =>
+  z.coerce
     .number()
     .int()
     .min(1)
     .max(LIST_MAX_LIMIT)
     .optional()
-    .describe(`files in this answer, 1 to ${LIST_MAX_LIMIT} (default ${LIST_DEFAULT_LIMIT})`),
+    .describe(`${what} in this answer, 1 to ${LIST_MAX_LIMIT} (default ${LIST_DEFAULT_LIMIT})`);
+
+export const listQuery = z.object({
+  limit: pageLimit('files'),
   cursor: nameCursor,
   prefix: z
     .string()

@@ -16,7 +16,7 @@ import { BATCH_MAX_FILES } from '../limits.ts';
 import { fileNameSchema } from '../names.ts';
 import { blobUrl } from '../signing.ts';
 import { type EntryError, entryError, parseBatch, parseEntry } from './batch-entries.ts';
-import { cursorAfter, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, nameCursor } from './file-list.ts';
+import { cursorAfter, LIST_DEFAULT_LIMIT, nameCursor, pageLimit } from './file-list.ts';
 import { ensureManifestHash } from './manifest-hash.ts';
 import { hashShareSecret, isShareSecret, shareFolder, sharePrefixSchema } from './shares.ts';
 import { versionField, versionSchema } from './versions.ts';
@@ -141,13 +141,7 @@ const sharedFile = (f: StoredFile): SharedFile => ({
 });
 
 export const shareListQuery = z.object({
-  limit: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(LIST_MAX_LIMIT)
-    .optional()
-    .describe(`files in this answer, 1 to ${LIST_MAX_LIMIT} (default ${LIST_DEFAULT_LIMIT})`),
+  limit: pageLimit('files'),
   cursor: nameCursor,
   prefix: sharePrefixSchema.optional().describe('only names under this, itself under the link’s prefix'),
   version: versionSchema.optional().describe('the version the link serves (404 for any other)'),
