@@ -245,3 +245,25 @@ export interface DiffEntry {
   before?: { hash: string; size: number; type: string; contentType: string };
   after?: { hash: string; size: number; type: string; contentType: string };
 }
+
+/** What a share link names at this use (`GET /s/{secret}/info`). */
+export interface ShareInfo {
+  namespace: string;
+  space: string;
+  /** The version served at this use: the pinned one, or head now. */
+  version: number;
+  pinned: boolean;
+  prefix: string;
+  /** The manifestHash of the whole version (docs/protocol.md, "Versions"). */
+  manifestHash: string;
+  expiresAt: string;
+}
+
+/** A file as a share link lists it. */
+export interface SharedFile {
+  name: string;
+  size: number;
+  hash: string;
+  type: string;
+  contentType: string;
+}

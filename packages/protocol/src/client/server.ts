@@ -15,10 +15,15 @@ import type {
   Me,
   RegisterEntry,
   RegisterRequest,
+  SharedFile,
+  ShareInfo,
   SnapshotReceipt,
   SnapshotView,
   Space,
 } from '../wire.ts';
+
+export type { SharedFile, ShareInfo } from '../wire.ts';
+
 import { type CallOptions, requestJson, type Transport } from './transport.ts';
 
 const seg = encodeURIComponent;
@@ -123,28 +128,6 @@ export interface ListedShare extends ShareView {
   downloads: number;
   lastUsedAt: string | null;
   expired: boolean;
-}
-
-/** What a share link names at this use (`GET /s/{secret}/info`). */
-export interface ShareInfo {
-  namespace: string;
-  space: string;
-  /** The version served: the pinned one, or head now. */
-  version: number;
-  pinned: boolean;
-  prefix: string;
-  /** The manifestHash of the whole version. */
-  manifestHash: string;
-  expiresAt: string;
-}
-
-/** A file as a share link lists it. */
-export interface SharedFile {
-  name: string;
-  size: number;
-  hash: string;
-  type: string;
-  contentType: string;
 }
 
 /** One entry of `POST /s/{secret}/downloads`: a URL minted now, or the entry's error. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { DreamLakeError, NotFoundError } from '@dreamlake/presign';
 import { parseOrThrow } from '@dreamlake/presign/http';
+import type { SharedFile, ShareInfo } from '@dreamlake/protocol';
 import { z } from 'zod';
 import { atLeast } from '../access.ts';
 import { clientOf } from '../auth/client-address.ts';
@@ -20,6 +21,8 @@ import { cursorAfter, LIST_DEFAULT_LIMIT, nameCursor, pageLimit } from './file-l
 import { ensureManifestHash } from './manifest-hash.ts';
 import { hashShareSecret, isShareSecret, shareFolder, sharePrefixSchema } from './shares.ts';
 import { versionField, versionSchema } from './versions.ts';
+
+export type { SharedFile, ShareInfo } from '@dreamlake/protocol';
 
 /** Requests one link answers per minute, over every server process; more are 429 with Retry-After. */
 export const SHARE_REQUESTS_PER_MINUTE = 600;
@@ -96,19 +99,6 @@ export function logShareUse(ctx: ServerContext, open: OpenShare, ip: string, fil
   return recordShareUse(ctx.db, { shareId: open.share.id, files, client: clientOf(ip), nowMs: ctx.clock() });
 }
 
-/** What a link shows of itself. */
-export interface ShareInfo {
-  namespace: string;
-  space: string;
-  /** The version served at this use: the pinned one, or head now. */
-  version: number;
-  pinned: boolean;
-  prefix: string;
-  /** The manifestHash of the whole version (docs/protocol.md, "Versions"). */
-  manifestHash: string;
-  expiresAt: string;
-}
-
 export async function shareInfo(ctx: ServerContext, open: OpenShare): Promise<ShareInfo> {
   const { share, version } = open;
   const manifestHash = version === 0 ? EMPTY_MANIFEST : await ensureManifestHash(ctx.db, share.spaceId, version);
@@ -121,15 +111,6 @@ export async function shareInfo(ctx: ServerContext, open: OpenShare): Promise<Sh
     manifestHash,
     expiresAt: share.expiresAt,
   };
-}
-
-/** A file as a link shows it. */
-export interface SharedFile {
-  name: string;
-  size: number;
-  hash: string;
-  type: string;
-  contentType: string;
 }
 
 const sharedFile = (f: StoredFile): SharedFile => ({
