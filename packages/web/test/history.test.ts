@@ -234,6 +234,11 @@ for (const engine of ENGINES)
       await writeFile(path, 'the same bytes under many names\n');
       await page.setInputFiles('#drop input[type=file]:not([webkitdirectory])', path);
       await waitForStates(page, ['one.txt'], ['done']);
+      // The page shows the history again shortly after its commit: wait for that, or it could
+      // come back to the newest page while the test pages through the older ones.
+      await page.waitForFunction(
+        () => document.querySelector('#snapshots tbody tr[data-version]')?.getAttribute('data-version') === '1',
+      );
       const hash = await sha256File(path);
       for (let i = 2; i <= 45; i++) {
         await api('POST', `${base}/commits`, {
@@ -241,7 +246,11 @@ for (const engine of ENGINES)
           puts: [{ name: `copies/${i}.txt`, hash, type: 'text-tracks', contentType: 'text/plain' }],
         });
       }
+      // The history this click loads (a load the upload started may still be on its way: its
+      // answer is dropped, and paging must not begin before the click's own answer is shown).
+      const asked = page.waitForRequest((r) => r.url().includes(`${base}/snapshots`));
       await page.click('#show-files');
+      await (await asked).response();
       const versions = async (): Promise<number[]> => (await historyRows(page)).map((r) => r.version);
       const range = (from: number, to: number): number[] => Array.from({ length: from - to + 1 }, (_, i) => from - i);
       await page.waitForFunction(
