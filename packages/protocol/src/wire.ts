@@ -267,3 +267,14 @@ export interface SharedFile {
   type: string;
   contentType: string;
 }
+
+/** A public key snapshot receipts are signed with (`GET /.well-known/dreamlake-snapshot-keys.json`), as a JWK. */
+export interface SnapshotKey {
+  kid: string;
+  kty: 'OKP';
+  crv: 'Ed25519';
+  /** base64url of the raw 32-byte public key. */
+  x: string;
+  alg: 'EdDSA';
+  use: 'sig';
+}

@@ -1,30 +1,19 @@
 import { createHash, createPrivateKey, createPublicKey, type KeyObject, sign } from 'node:crypto';
-import type { SnapshotReceipt, SnapshotView } from '@dreamlake/protocol';
+import type { SnapshotKey, SnapshotReceipt, SnapshotView } from '@dreamlake/protocol';
 
 /** The DER header of a PKCS #8 Ed25519 private key, before its 32-byte seed (RFC 8410). */
 const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
-
-/** One public key of the set `GET /.well-known/dreamlake-snapshot-keys.json` publishes (a JWK). */
-export interface SnapshotPublicJwk {
-  kid: string;
-  kty: 'OKP';
-  crv: 'Ed25519';
-  /** base64url of the raw 32-byte public key. */
-  x: string;
-  alg: 'EdDSA';
-  use: 'sig';
-}
 
 export interface SnapshotSigner {
   /** The receipt of a snapshot whose manifestHash is known. */
   receipt(snapshot: SnapshotView & { manifestHash: string }): SnapshotReceipt;
   /** Every configured key's public half, the signing key first. */
-  keys: readonly SnapshotPublicJwk[];
+  keys: readonly SnapshotKey[];
 }
 
 interface SigningKey {
   privateKey: KeyObject;
-  jwk: SnapshotPublicJwk;
+  jwk: SnapshotKey;
 }
 
 /** The key of a base64url 32-byte Ed25519 seed (SNAPSHOT_SIGNING_KEYS), with its public JWK. */

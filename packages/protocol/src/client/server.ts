@@ -17,12 +17,13 @@ import type {
   RegisterRequest,
   SharedFile,
   ShareInfo,
+  SnapshotKey,
   SnapshotReceipt,
   SnapshotView,
   Space,
 } from '../wire.ts';
 
-export type { SharedFile, ShareInfo } from '../wire.ts';
+export type { SharedFile, ShareInfo, SnapshotKey } from '../wire.ts';
 
 import { type CallOptions, requestJson, type Transport } from './transport.ts';
 
@@ -73,16 +74,6 @@ export interface DiffPage {
 export interface SignedSnapshot {
   snapshot: SnapshotView;
   receipt: SnapshotReceipt;
-}
-
-/** A public key snapshot receipts are signed with (`GET /.well-known/dreamlake-snapshot-keys.json`), as a JWK. */
-export interface SnapshotKey {
-  kid: string;
-  kty: 'OKP';
-  crv: 'Ed25519';
-  x: string;
-  alg: 'EdDSA';
-  use: 'sig';
 }
 
 /** Options of a call that reads a space at a version (head when `version` is absent). */
