@@ -278,3 +278,28 @@ export interface SnapshotKey {
   alg: 'EdDSA';
   use: 'sig';
 }
+
+/** A share link as made (`secret` is shown once) or listed (with its use counts). */
+export interface ShareView {
+  id: string;
+  namespace: string;
+  space: string;
+  /** The pinned version; null: head at each use. */
+  version: number | null;
+  prefix: string;
+  createdAt: string;
+  expiresAt: string;
+}
+export interface CreatedShare extends ShareView {
+  /** Shown once: whoever holds it may list and download what the link names. */
+  secret: string;
+  /** The link on the server: `/s/` and the secret. */
+  path: string;
+}
+export interface ListedShare extends ShareView {
+  createdBy: string;
+  uses: number;
+  downloads: number;
+  lastUsedAt: string | null;
+  expired: boolean;
+}

@@ -4,6 +4,7 @@ import type {
   CommitAnswer,
   CommitChanges,
   CommitRequest,
+  CreatedShare,
   DiffEntry,
   DownloadBatchEntry,
   DownloadGrant,
@@ -11,6 +12,7 @@ import type {
   IndexedFile,
   InitAnswer,
   InitRequest,
+  ListedShare,
   LookupState,
   Me,
   RegisterEntry,
@@ -23,7 +25,7 @@ import type {
   Space,
 } from '../wire.ts';
 
-export type { SharedFile, ShareInfo, SnapshotKey } from '../wire.ts';
+export type { CreatedShare, ListedShare, SharedFile, ShareInfo, ShareView, SnapshotKey } from '../wire.ts';
 
 import { type CallOptions, requestJson, type Transport } from './transport.ts';
 
@@ -95,30 +97,6 @@ export interface ShareRequest {
   prefix?: string;
   /** How long the link works (the server's default: 7 days; at most its SHARE_MAX_SECONDS). */
   expiresInSeconds?: number;
-}
-
-/** A share link as made (`secret` is shown once) or listed (with its use counts). */
-export interface ShareView {
-  id: string;
-  namespace: string;
-  space: string;
-  /** The pinned version; null: head at each use. */
-  version: number | null;
-  prefix: string;
-  createdAt: string;
-  expiresAt: string;
-}
-export interface CreatedShare extends ShareView {
-  secret: string;
-  /** The link on the server: `/s/` and the secret. */
-  path: string;
-}
-export interface ListedShare extends ShareView {
-  createdBy: string;
-  uses: number;
-  downloads: number;
-  lastUsedAt: string | null;
-  expired: boolean;
 }
 
 /** One entry of `POST /s/{secret}/downloads`: a URL minted now, or the entry's error. */

@@ -1,3 +1,4 @@
+import type { ListedShare as WireListedShare } from '@dreamlake/protocol';
 import { sql } from 'kysely';
 import { chunks, IN_LIST_CHUNK } from './chunks.ts';
 import { newId } from './ids.ts';
@@ -21,20 +22,8 @@ export interface StoredShare {
   headVersion: number;
 }
 
-/** A share link as its owners list it. */
-export interface ListedShare {
-  id: string;
-  namespace: string;
-  space: string;
-  version: number | null;
-  prefix: string;
-  createdBy: string;
-  createdAt: string;
-  expiresAt: string;
-  uses: number;
-  downloads: number;
-  lastUsedAt: string | null;
-}
+/** A share link as its owners list it (whether it expired is told by the service). */
+export type ListedShare = Omit<WireListedShare, 'expired'>;
 
 export interface NewShare {
   secretHash: string;

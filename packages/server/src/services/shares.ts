@@ -1,12 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { InvalidRequestError, NotFoundError } from '@dreamlake/presign';
 import { parseOrThrow } from '@dreamlake/presign/http';
+import type { CreatedShare, ListedShare } from '@dreamlake/protocol';
 import { z } from 'zod';
 import { atLeast, requireSpaceRole } from '../access.ts';
 import type { AuthUser } from '../auth/authenticate.ts';
 import { nowIso, type ServerContext } from '../context.ts';
 import { findNamespaceAccess } from '../db/access.ts';
-import { findShareById, insertShare, type ListedShare, listShares, revokeShare } from '../db/shares.ts';
+import { findShareById, insertShare, listShares, revokeShare } from '../db/shares.ts';
 import { FILE_NAME_MAX_BYTES, fileNameProblem, NO_NUL, nameSchema } from '../names.ts';
 import { requireVersion, VERSION_MAX } from './versions.ts';
 
@@ -85,20 +86,6 @@ export const createShareBody = z.strictObject({
 export const shareIdParams = z.object({ id: z.string().min(1).max(100).regex(NO_NUL, 'must not contain NUL') });
 export const listSharesQuery = z.object({ namespace: nameSchema.optional().describe('only this namespace’s links') });
 
-export interface CreatedShare {
-  id: string;
-  /** Shown once: whoever holds it may list and download what the link names. */
-  secret: string;
-  /** The link's page on this server: `/s/` + the secret. */
-  path: string;
-  namespace: string;
-  space: string;
-  version: number | null;
-  prefix: string;
-  createdAt: string;
-  expiresAt: string;
-}
-
 /** The expiry of a new link: `asked` seconds from now within SHARE_MAX_SECONDS (400 naming it beyond). */
 function shareExpiry(ctx: ServerContext, asked: number | undefined): string {
   const max = ctx.config.shareMaxSeconds;
@@ -142,7 +129,7 @@ export async function listUserShares(
   ctx: ServerContext,
   user: AuthUser,
   query: unknown,
-): Promise<{ shares: Array<ListedShare & { expired: boolean }> }> {
+): Promise<{ shares: ListedShare[] }> {
   const { namespace } = parseOrThrow(listSharesQuery, query, 'query');
   const now = ctx.clock();
   const shares = await listShares(ctx.db, user.id, namespace);
