@@ -27,11 +27,22 @@ const verify = async (io: Io, ref: string, dir: string, o: object) =>
 const sync = async (io: Io, dir: string, target: string, o: object) =>
   (await import('./commands/sync.ts')).sync(io, dir, target, o);
 
-/**
- * The walk's flags `upload` and `sync` share. `--exclude` and `--include` go, in the order
- * given, into one list (`filter`): the last pattern that matches a name decides.
- */
+/** The walk's flags `upload` and `sync` share: its filters, `--bwlimit` and `--dry-run`. */
 function walkFlags(command: Command): Command {
+  return filterFlags(command)
+    .option('--bwlimit <rate>', 'limit total transfer speed, e.g. 20M, 512k or bytes per second (binary units), or off')
+    .option(
+      '--dry-run',
+      'print what would be done (with --json one object per line); nothing is uploaded or committed',
+    );
+}
+
+/**
+ * The folder walk's filters: what `upload`, `sync` and `verify` leave out of a folder alike.
+ * `--exclude` and `--include` go, in the order given, into one list (`filter`): the last
+ * pattern that matches a name decides.
+ */
+function filterFlags(command: Command): Command {
   const rules: GlobRule[] = [];
   const rule = (kind: GlobRule['kind']) => (pattern: string) => {
     rules.push({ kind, pattern });
@@ -47,8 +58,6 @@ function walkFlags(command: Command): Command {
     )
     .option('--no-default-ignores', 'also take .DS_Store, Thumbs.db, .git/, __pycache__/, *.pyc, *.swp, *~ …')
     .option('--follow-symlinks', 'follow symbolic links inside folders (not followed by default; a loop is reported)')
-    .option('--bwlimit <rate>', 'limit total transfer speed, e.g. 20M, 512k or bytes per second (binary units), or off')
-    .option('--dry-run', 'print what would be done (with --json one object per line); nothing is uploaded or committed')
     .hook('preAction', (_cmd, action) => {
       action.setOptionValue('filter', rules);
     });
@@ -191,7 +200,7 @@ function program(io: Io): Command {
     .option('--json', 'print the snapshot as JSON')
     .addOption(server())
     .action((snapshot: string, options) => restore(io, snapshot, options));
-  cli
+  const verifyCommand = cli
     .command('verify')
     .description(
       'check that a folder holds exactly the files of snapshot N (or head): lists missing, extra and changed files, exits 1 on any',
@@ -201,6 +210,7 @@ function program(io: Io): Command {
     .option('--json', 'print JSON')
     .addOption(server())
     .action((ref: string, dir: string, options) => verify(io, ref, dir, options));
+  filterFlags(verifyCommand);
   shareCommands(cli, io, server);
   return cli;
 }

@@ -34,7 +34,7 @@ import { HashCache } from './upload/hash.ts';
 import { DEFAULT_RETRY, type RetryOptions } from './upload/retry.ts';
 import { type RunHooks, uploadFiles } from './upload/run.ts';
 import type { FileResult, LocalFile, UploadEvents } from './upload/types.ts';
-import { type VerifyReport, verifyFolder } from './verify.ts';
+import { type VerifyOptions, type VerifyReport, verifyFolder } from './verify.ts';
 import { commitRemoval, diffVersions, headVersion, removalOf, snapshotHistory } from './versions.ts';
 
 export type { AssetType, CommitAnswer, DiffEntry, IndexedFile, SnapshotView } from '@dreamlake/protocol';
@@ -43,7 +43,7 @@ export type { GlobRule } from './filters/globs.ts';
 export type { PlanEntry, SyncPlan } from './sync/plan.ts';
 export type { SkippedEntry } from './upload/files.ts';
 export type { FileResult } from './upload/types.ts';
-export type { VerifyReport } from './verify.ts';
+export type { VerifyOptions, VerifyReport } from './verify.ts';
 
 const MIB = 1024 * 1024;
 /** Parts of one large file in flight at once. */
@@ -385,8 +385,8 @@ export class DreamLakeClient {
    * Whether the folder `dir` holds exactly the files of `NAMESPACE/SPACE[@N][/FOLDER/]` (head when
    * no `@`): the files missing from it, extra in it and changed, through the hash cache.
    */
-  verify(source: string, dir: string): Promise<VerifyReport> {
-    return verifyFolder(this.#api, this.#options.home, parseSpacePath(source), dir);
+  verify(source: string, dir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
+    return verifyFolder(this.#api, this.#options.home, parseSpacePath(source), dir, options);
   }
 
   /**

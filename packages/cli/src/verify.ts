@@ -1,12 +1,12 @@
-import type { Dirent } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { IndexedFile, ServerApi } from './api.ts';
-import { CliError } from './errors.ts';
+import type { GlobRule } from './filters/globs.ts';
 import type { VersionedRef } from './target.ts';
+import { collectFolder, walkExcludes } from './upload/files.ts';
 import { HashCache, hashFile } from './upload/hash.ts';
 import { choosePartSize } from './upload/plan.ts';
 import { eachLimited } from './upload/pool.ts';
+import type { LocalFile } from './upload/types.ts';
 import { headVersion } from './versions.ts';
 
 /** Files hashed at once. */
@@ -27,47 +27,19 @@ export interface VerifyReport {
   /** Files of the version, and how many of them the folder holds the same. */
   files: number;
   same: number;
+  /** Files of the version left out of the comparison: the walk's filters leave out their names. */
+  ignored: number;
   /** Paths relative to the folder, in name order. */
   missing: string[];
   extra: string[];
   changed: string[];
 }
 
-interface LocalEntry {
-  path: string;
-  size: number;
-  mtimeMs: number;
-}
-
-/**
- * Every regular file under `root` by its path relative to it (`/`-separated). Symbolic links and
- * other entries that are not regular files are left out (a name the version holds is then missing).
- */
-async function localFiles(root: string): Promise<Map<string, LocalEntry>> {
-  const out = new Map<string, LocalEntry>();
-  const walk = async (folder: string, rel: string): Promise<void> => {
-    let entries: Dirent[];
-    try {
-      entries = await readdir(folder, { withFileTypes: true });
-    } catch (error) {
-      if (rel === '')
-        throw new CliError(
-          `${root}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such folder' : (error as Error).message}`,
-        );
-      throw error;
-    }
-    for (const entry of entries) {
-      const path = join(folder, entry.name);
-      const name = rel === '' ? entry.name : `${rel}/${entry.name}`;
-      if (entry.isDirectory()) await walk(path, name);
-      else if (entry.isFile()) {
-        const info = await lstat(path).catch(() => null);
-        if (info?.isFile()) out.set(name, { path, size: info.size, mtimeMs: info.mtimeMs });
-      }
-    }
-  };
-  await walk(root, '');
-  return out;
+/** What the folder walk leaves out, as `upload` and `sync` do (default: the default list and `.dreamlakeignore` files). */
+export interface VerifyOptions {
+  rules?: GlobRule[];
+  defaultIgnores?: boolean;
+  followSymlinks?: boolean;
 }
 
 const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -83,6 +55,7 @@ export async function verifyFolder(
   home: string,
   ref: VersionedRef & { path: string },
   dir: string,
+  options: VerifyOptions = {},
 ): Promise<VerifyReport> {
   const where = { namespace: ref.namespace, space: ref.space };
   const version = ref.version ?? (await headVersion(api, where));
@@ -90,15 +63,27 @@ export async function verifyFolder(
   const remote: IndexedFile[] =
     version === 0 ? [] : (await api.listFiles(ref.namespace, ref.space, { prefix, version })).files;
   const folder = resolve(dir);
-  const local = await localFiles(folder);
+  const contents = await collectFolder(folder, '', {
+    ...(options.rules ? { rules: options.rules } : {}),
+    ...(options.defaultIgnores === false ? { defaultIgnores: false } : {}),
+    ...(options.followSymlinks ? { followSymlinks: true } : {}),
+  });
+  const local = new Map<string, LocalFile>(contents.files.map((file) => [file.name, file]));
+  const matchers = new Map();
+  let ignored = 0;
   const missing: string[] = [];
   const changed: string[] = [];
-  const toHash: Array<{ name: string; file: IndexedFile; entry: LocalEntry }> = [];
+  const toHash: Array<{ name: string; file: IndexedFile; entry: LocalFile }> = [];
   const wanted = new Set<string>();
   for (const file of remote) {
     // An older server that lists more than the prefix: kept to it here.
     if (!file.name.startsWith(prefix)) continue;
     const name = file.name.slice(prefix.length);
+    // A name the walk leaves out (as upload and sync would) is compared on neither side.
+    if (walkExcludes(contents, name, matchers)) {
+      ignored += 1;
+      continue;
+    }
     wanted.add(name);
     const entry = local.get(name);
     if (!entry) missing.push(name);
@@ -110,7 +95,7 @@ export async function verifyFolder(
     await eachLimited(toHash, HASH_AT_ONCE, async ({ name, file, entry }) => {
       const { digest } = await hashFile(cache, entry.path, choosePartSize(entry.size), undefined, 0, {
         size: entry.size,
-        mtimeMs: entry.mtimeMs,
+        mtimeMs: entry.mtimeMs ?? 0,
       });
       if (digest.sha256 !== file.hash) changed.push(name);
     });
@@ -129,6 +114,7 @@ export async function verifyFolder(
     matches: missing.length === 0 && extra.length === 0 && changed.length === 0,
     files: wanted.size,
     same: wanted.size - missing.length - changed.length,
+    ignored,
     missing,
     extra,
     changed,

@@ -5,6 +5,7 @@ import { CliError } from '../errors.ts';
 import { parseSpacePath } from '../target.ts';
 import { verifyFolder } from '../verify.ts';
 import { withServer } from './server-session.ts';
+import { type WalkFlags, walkOptions } from './walk-flags.ts';
 
 /**
  * `dreamlake verify NAMESPACE/SPACE[@N][/FOLDER/] DIR`: whether DIR holds exactly the files of
@@ -16,12 +17,12 @@ export async function verify(
   io: Io,
   refText: string,
   dir: string,
-  options: SettingFlags & { json?: boolean },
+  options: SettingFlags & WalkFlags & { json?: boolean },
 ): Promise<void> {
   const ref = parseSpacePath(refText);
   const cwd = (io.cwd ?? process.cwd)();
   const report = await withServer(io, options, (api, settings) =>
-    verifyFolder(api, settings.home, ref, resolve(cwd, dir)),
+    verifyFolder(api, settings.home, ref, resolve(cwd, dir), walkOptions(options)),
   );
   const shown = `${report.namespace}/${report.space}@${report.version}${report.prefix ? `/${report.prefix}` : ''}`;
   if (options.json) io.stdout.write(`${JSON.stringify(report)}\n`);
@@ -32,7 +33,8 @@ export async function verify(
       ...report.changed.map((name) => `changed  ${name}`),
     ];
     if (lines.length > 0) io.stdout.write(`${lines.join('\n')}\n`);
-    if (report.matches) io.stdout.write(`${report.folder} matches ${shown}: ${report.files} files\n`);
+    const left = report.ignored > 0 ? ` (${report.ignored} the filters leave out not compared)` : '';
+    if (report.matches) io.stdout.write(`${report.folder} matches ${shown}: ${report.files} files${left}\n`);
   }
   if (!report.matches)
     throw new CliError(

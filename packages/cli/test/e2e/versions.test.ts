@@ -245,6 +245,30 @@ for (const { title, backend, engine } of configurations) {
       );
     });
 
+    test('verify leaves out what upload and sync leave out: the default list, .dreamlakeignore and --exclude', async () => {
+      const copy = join(work, 'copy-filters');
+      assert.equal((await cli('download', `${space}@1`, '-o', copy)).code, 0);
+      await writeFile(join(copy, '.DS_Store'), 'finder');
+      await mkdir(join(copy, 'data', '__pycache__'), { recursive: true });
+      await writeFile(join(copy, 'data', '__pycache__', 'x.pyc'), 'bytecode');
+      await writeFile(join(copy, 'data', 'notes.tmp'), 'scratch');
+      await writeFile(join(copy, 'data', 'local.log'), 'log');
+      await writeFile(join(copy, '.dreamlakeignore'), '*.log\n');
+
+      const filtered = await cli('verify', `${space}@1`, copy, '--exclude', '*.tmp');
+      assert.equal(filtered.code, 0, filtered.stdout + filtered.stderr);
+      assert.match(filtered.stdout, /matches .*@1: 600 files\n$/);
+      const plain = await cli('verify', `${space}@1`, copy);
+      assert.equal(plain.code, 1);
+      assert.deepEqual(plain.stdout.trim().split('\n'), ['extra    data/notes.tmp']);
+      const strict = await cli('verify', `${space}@1`, copy, '--no-default-ignores', '--exclude', '*.tmp');
+      assert.equal(strict.code, 1);
+      assert.deepEqual(strict.stdout.trim().split('\n'), [
+        'extra    .DS_Store',
+        'extra    data/__pycache__/x.pyc',
+      ]);
+    });
+
     test('a malformed @ is one line and exit 2; a version past head is not found', async () => {
       for (const args of [
         ['ls', `${space}@x`],
