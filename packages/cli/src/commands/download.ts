@@ -7,10 +7,11 @@ import { DownloadClient, fileItem, folderItems } from '../download/client.ts';
 import type { DownloadEvents, DownloadItem, FileOutcome } from '../download/run.ts';
 import { DownloadProgress } from '../download-progress.ts';
 import { CliError } from '../errors.ts';
-import { formatBytes, formatDuration, Progress } from '../progress.ts';
+import { formatBytes, formatDuration } from '../progress.ts';
 import { isShareLink } from '../share-link.ts';
 import { parseSpacePath } from '../target.ts';
 import { retryTold } from './retry-told.ts';
+import { transferProgress } from './transfer-progress.ts';
 
 export interface DownloadOptions extends SettingFlags {
   output?: string;
@@ -127,14 +128,7 @@ export async function manyFiles(
   root: string,
   options: DownloadOptions,
 ): Promise<void> {
-  const progress = new Progress({
-    out: io.stdout,
-    err: io.stderr,
-    live: Boolean(io.stdout.isTTY) && !options.json,
-    // Without a terminal, a line for a file that takes a while, at most every 10 s (as upload does).
-    plainEveryMs: options.json ? undefined : 10_000,
-    color: !io.env.NO_COLOR && Boolean(io.stdout.isTTY),
-  });
+  const progress = transferProgress(io, options.json);
   const counts = { downloaded: 0, skipped: 0, failed: 0, bytes: 0 };
   const startedAt = Date.now();
   progress.start(

@@ -3,13 +3,14 @@ import { DEFAULT_CONCURRENCY } from '../client.ts';
 import { loadSettings, type SettingFlags } from '../config.ts';
 import type { Io } from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';
-import { formatBytes, Progress } from '../progress.ts';
+import { formatBytes } from '../progress.ts';
 import type { PlanEntry, SyncPlan } from '../sync/plan.ts';
 import { runSync } from '../sync/run.ts';
 import { parseSpaceFolder } from '../target.ts';
 import { shownName } from '../upload/files.ts';
 import { uploadRunBase } from './run-options.ts';
 import { commitJson, commitText } from './snapshot-text.ts';
+import { transferProgress } from './transfer-progress.ts';
 import { bwlimitOf, skippedReporter, type WalkFlags, walkOptions } from './walk-flags.ts';
 
 export interface SyncOptions extends SettingFlags, WalkFlags {
@@ -85,13 +86,7 @@ export async function sync(io: Io, dir: string, targetText: string, options: Syn
   if (!settings.token)
     throw new CliError(`not logged in to ${settings.server}: run \`dreamlake login\` (or set DREAMLAKE_TOKEN)`);
   const cwd = (io.cwd ?? process.cwd)();
-  const progress = new Progress({
-    out: io.stdout,
-    err: io.stderr,
-    live: Boolean(io.stdout.isTTY) && !options.json,
-    plainEveryMs: options.json ? undefined : 10_000,
-    color: !io.env.NO_COLOR && Boolean(io.stdout.isTTY),
-  });
+  const progress = transferProgress(io, options.json);
   const failed: Array<{ name: string; message: string }> = [];
   let started = false;
   try {

@@ -4,7 +4,7 @@ import { loadSettings, type SettingFlags, type Settings } from '../config.ts';
 import type { Io } from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { createAgent } from '../http.ts';
-import { formatBytes, Progress } from '../progress.ts';
+import { formatBytes } from '../progress.ts';
 import { parseSpaceFolder } from '../target.ts';
 import { ASSET_TYPES, isAssetType } from '../types.ts';
 import { planUpload } from '../upload/dry-run.ts';
@@ -13,6 +13,7 @@ import { HashCache } from '../upload/hash.ts';
 import type { FileResult, LocalFile } from '../upload/uploader.ts';
 import { uploadRunBase } from './run-options.ts';
 import { commitJson, commitText } from './snapshot-text.ts';
+import { transferProgress } from './transfer-progress.ts';
 import { bwlimitOf, skippedReporter, type WalkFlags, walkOptions } from './walk-flags.ts';
 
 export interface UploadOptions extends SettingFlags, WalkFlags {
@@ -25,8 +26,6 @@ export interface UploadOptions extends SettingFlags, WalkFlags {
 
 /** Without a terminal, a line as a file starts, for files at least this large. */
 const ANNOUNCE_FROM_BYTES = 16 * 1024 * 1024;
-/** Without a terminal, a progress line for a long file at most this often. */
-const PLAIN_PROGRESS_EVERY_MS = 10_000;
 
 function concurrencyOf(text: string | undefined): number {
   if (text === undefined) return DEFAULT_CONCURRENCY;
@@ -74,13 +73,7 @@ export async function upload(io: Io, paths: string[], options: UploadOptions): P
     },
   });
   if (options.dryRun) return dryRun(io, settings, files, target, ignored, Boolean(options.json));
-  const progress = new Progress({
-    out: io.stdout,
-    err: io.stderr,
-    live: Boolean(io.stdout.isTTY) && !options.json,
-    plainEveryMs: options.json ? undefined : PLAIN_PROGRESS_EVERY_MS,
-    color: !io.env.NO_COLOR && Boolean(io.stdout.isTTY),
-  });
+  const progress = transferProgress(io, options.json);
   const run: UploadRunOptions = {
     ...uploadRunBase(settings, settings.token, concurrency, (line) => progress.note(line)),
     type: typeOverride,
