@@ -263,10 +263,7 @@ for (const { title, backend, engine } of configurations) {
       assert.deepEqual(plain.stdout.trim().split('\n'), ['extra    data/notes.tmp']);
       const strict = await cli('verify', `${space}@1`, copy, '--no-default-ignores', '--exclude', '*.tmp');
       assert.equal(strict.code, 1);
-      assert.deepEqual(strict.stdout.trim().split('\n'), [
-        'extra    .DS_Store',
-        'extra    data/__pycache__/x.pyc',
-      ]);
+      assert.deepEqual(strict.stdout.trim().split('\n'), ['extra    .DS_Store', 'extra    data/__pycache__/x.pyc']);
     });
 
     test('a malformed @ is one line and exit 2; a version past head is not found', async () => {
