@@ -588,6 +588,7 @@ export class DreamLakeClient {
   async downloadLink(link: string, options: Omit<DownloadCallOptions, 'version'>): Promise<DownloadSummary> {
     const o = this.#options;
     const client = new LinkDownloader(parseShareLink(link), {
+      bwlimit: rateOf(options.bwlimit),
       home: o.home,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(o.retry ? { retry: o.retry } : {}),

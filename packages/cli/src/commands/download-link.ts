@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { parseRate } from '../bwlimit.ts';
 import { loadSettings } from '../config.ts';
 import type { Io } from '../context.ts';
 import { LinkDownloader } from '../download/link-grants.ts';
@@ -16,6 +17,7 @@ export async function downloadLink(io: Io, linkText: string, options: DownloadOp
   const link = parseShareLink(linkText);
   const settings = await loadSettings(io.env, options);
   const client = new LinkDownloader(link, {
+    bwlimit: options.bwlimit === undefined ? undefined : parseRate(options.bwlimit),
     home: settings.home,
     retry: retryTold((line) => io.stderr.write(`${line}\n`)),
   });

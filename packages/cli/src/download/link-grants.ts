@@ -1,5 +1,6 @@
 import type { ShareGrantEntry, ShareInfo } from '@dreamlake/protocol/client';
 import { ServerApi } from '../api.ts';
+import { BandwidthLimiter } from '../bwlimit.ts';
 import { CliError } from '../errors.ts';
 import { createAgent } from '../http.ts';
 import { manifestHashOf, prefixFolder, type ShareLink } from '../share-link.ts';
@@ -53,6 +54,8 @@ export interface LinkDownloadOptions {
   retry?: RetryOptions;
   requests?: number;
   bytesInFlight?: number;
+  /** `--bwlimit`: bytes per second for the whole run, shared by every file and range. */
+  bwlimit?: number | undefined;
 }
 
 /** What a link names when the download begins: its info and every file, as download items. */
@@ -71,11 +74,13 @@ export class LinkDownloader {
   readonly #options: LinkDownloadOptions;
   readonly #agent;
   readonly #cache: HashCache;
+  readonly #limiter: BandwidthLimiter | undefined;
   #version: number | undefined;
 
   constructor(link: ShareLink, options: LinkDownloadOptions) {
     this.link = link;
     this.#options = options;
+    this.#limiter = options.bwlimit ? new BandwidthLimiter(options.bwlimit) : undefined;
     this.#agent = createAgent((options.requests ?? DEFAULTS.requests) + 2);
     this.api = new ServerApi(link.server, this.#agent, undefined);
     this.#cache = new HashCache(options.home);
@@ -121,6 +126,7 @@ export class LinkDownloader {
       hashCache: this.#cache,
       fileConcurrency: o.requests ?? DEFAULTS.requests,
       grants: new LinkGrants(this.api, this.link.secret, this.#version),
+      limiter: this.#limiter,
       ...(o.signal ? { signal: o.signal } : {}),
     };
     return downloadItems(deps, items, run, events);

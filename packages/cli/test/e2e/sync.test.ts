@@ -534,7 +534,7 @@ for (const { title, backend, engine } of configurations) {
       );
     });
 
-    test('--bwlimit holds an upload and a download of 4 MiB at 2 MiB/s to at least 1.5 s', async () => {
+    test('--bwlimit holds an upload, a download and a download through a share link of 4 MiB at 2 MiB/s to at least 1.5 s', async () => {
       const limited = join(work, 'limited');
       await mkdir(limited);
       await makeFile(join(limited, 'four.bin'), 4 * MIB, 7);
@@ -548,6 +548,12 @@ for (const { title, backend, engine } of configurations) {
       const downSeconds = (Date.now() - started) / 1000;
       assert.equal(down.code, 0, down.stderr);
       assert.ok(downSeconds >= 1.5, `4 MiB downloaded at 2 MiB/s in ${downSeconds}s`);
+      const link = JSON.parse((await cli('share', `${user}/slow`, '--json')).stdout) as { url: string };
+      started = Date.now();
+      const viaLink = await cli('download', link.url, '-o', join(work, 'via-link'), '--bwlimit', '2M');
+      const linkSeconds = (Date.now() - started) / 1000;
+      assert.equal(viaLink.code, 0, viaLink.stderr);
+      assert.ok(linkSeconds >= 1.5, `4 MiB downloaded through a link at 2 MiB/s in ${linkSeconds}s`);
       const bad = await cli('sync', limited, `${user}/slow`, '--bwlimit', 'fast');
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /--bwlimit "fast": not a rate/);
