@@ -35,6 +35,7 @@ forEachEngine((engine) => {
       'login_clients',
       'login_failures',
       'memberships',
+      'namespace_usage',
       'namespaces',
       'share_uses',
       'shares',

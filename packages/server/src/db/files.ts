@@ -157,9 +157,11 @@ export async function blobIndexed(db: DB, blob: { namespace: string; space: stri
  * Bytes a namespace stores: each blob a snapshot of its spaces names (head or an older one), or a
  * put of one of its drafts (until the draft commits or is removed, the collection keeps the blob),
  * counted once per space (BSS keeps one blob per hash per space, however many names point at it).
- * Drafts name their space (it may not exist yet), so blobs are told apart by space name.
+ * Drafts name their space (it may not exist yet), so blobs are told apart by space name. Sums the
+ * whole namespace: the quota reads the count each write keeps (namespaceUsage in
+ * namespace-usage.ts), which must always equal this.
  */
-export async function namespaceUsage(db: DB, namespaceId: string): Promise<number> {
+export async function recountNamespaceUsage(db: DB, namespaceId: string): Promise<number> {
   const row = await db
     .selectFrom((eb) =>
       eb

@@ -8,6 +8,7 @@ import * as deletesLineage from './migrations/2026-12-06-003-deletes-lineage.ts'
 import * as snapshots from './migrations/2026-12-07-001-snapshots.ts';
 import * as historyFrom from './migrations/2026-12-07-002-history-from.ts';
 import * as shares from './migrations/2026-12-08-001-shares.ts';
+import * as namespaceUsage from './migrations/2026-12-08-002-namespace-usage.ts';
 
 /** Every migration, by name, in order. Listed here rather than read from disk so any runner works. */
 export const migrations: Readonly<Record<string, Migration>> = {
@@ -20,6 +21,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '2026-12-07-001-snapshots': snapshots,
   '2026-12-07-002-history-from': historyFrom,
   '2026-12-08-001-shares': shares,
+  '2026-12-08-002-namespace-usage': namespaceUsage,
 };
 
 // biome-ignore lint/suspicious/noExplicitAny: migrations run before any schema type applies (Kysely's own convention)

@@ -187,6 +187,13 @@ export interface Database {
   draft_entries: DraftEntriesTable;
   shares: SharesTable;
   share_uses: ShareUsesTable;
+  namespace_usage: NamespaceUsageTable;
+}
+
+/** The bytes a namespace stores, kept up to date by each write (see namespaceUsage). */
+export interface NamespaceUsageTable {
+  namespace_id: string;
+  stored_bytes: number | string;
 }
 
 /** A share link (only its secret's SHA-256 is kept); `version` null serves head at each use. */

@@ -1,4 +1,5 @@
 import { type DraftRow, deleteDraft, draftHashes, expiredDrafts, findDraft } from '../db/drafts.ts';
+import { trackUsage } from '../db/namespace-usage.ts';
 import { lockNamespace } from '../db/namespaces.ts';
 import type { DB } from '../db/open.ts';
 import { addCandidates } from './candidates.ts';
@@ -23,7 +24,9 @@ export async function removeExpiredDrafts(db: DB, now: string): Promise<number> 
         const current: DraftRow | undefined = await findDraft(trx, draft.id);
         if (!current || current.expires_at > now) return false;
         const hashes = await draftHashes(trx, draft.id);
-        await deleteDraft(trx, draft.id);
+        await trackUsage(trx, { namespaceId: draft.namespaceId, space: draft.space }, hashes, () =>
+          deleteDraft(trx, draft.id),
+        );
         await addCandidates(trx, { namespace: draft.namespace, space: draft.space }, hashes, now);
         return true;
       });

@@ -1,3 +1,4 @@
+import { trackUsage } from '../db/namespace-usage.ts';
 import { lockNamespace } from '../db/namespaces.ts';
 import type { DB } from '../db/open.ts';
 import { addCandidates } from './candidates.ts';
@@ -54,11 +55,17 @@ export async function dropOldSnapshots(db: DB, retentionDays: number, nowMs: num
         .where('space_id', '=', space.spaceId)
         .where('to_version', '<=', vMin)
         .execute();
-      await trx
-        .deleteFrom('file_history')
-        .where('space_id', '=', space.spaceId)
-        .where('to_version', '<=', vMin)
-        .execute();
+      await trackUsage(
+        trx,
+        { namespaceId: space.namespaceId, space: space.space },
+        gone.map((row) => row.hash),
+        () =>
+          trx
+            .deleteFrom('file_history')
+            .where('space_id', '=', space.spaceId)
+            .where('to_version', '<=', vMin)
+            .execute(),
+      );
       const marked = await trx
         .updateTable('snapshots')
         .set({ dropped_at: now })

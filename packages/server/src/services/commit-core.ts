@@ -11,6 +11,7 @@ import {
   retireEntries,
   writeEntries,
 } from '../db/commit-writes.ts';
+import { trackUsage } from '../db/namespace-usage.ts';
 import { lockNamespace, type Namespace } from '../db/namespaces.ts';
 import type { DB } from '../db/open.ts';
 import type { SnapshotsTable } from '../db/schema.ts';
@@ -153,15 +154,18 @@ export async function applyCommit(ctx: ServerContext, trx: DB, input: CommitInpu
   );
 
   const version = head + 1;
-  await retireEntries(
-    trx,
-    space.id,
-    changed.map((e) => e.name),
-    version,
-    false,
-  );
-  await retireEntries(trx, space.id, [...removed.keys()], version, true);
-  await writeEntries(trx, space.id, written, version, input.author, now);
+  const touched = [...written, ...changed, ...removed.values()].map((e) => e.hash);
+  await trackUsage(trx, { namespaceId: input.namespace.id, space: input.spaceName }, touched, async () => {
+    await retireEntries(
+      trx,
+      space.id,
+      changed.map((e) => e.name),
+      version,
+      false,
+    );
+    await retireEntries(trx, space.id, [...removed.keys()], version, true);
+    await writeEntries(trx, space.id, written, version, input.author, now);
+  });
   await releaseReservations(trx, where, [...new Set(written.map((p) => p.hash))]);
 
   const before = head > 0 ? await findSnapshot(trx, space.id, head) : undefined;

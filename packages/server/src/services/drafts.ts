@@ -18,6 +18,7 @@ import {
   putDraftEntries,
   touchDraft,
 } from '../db/drafts.ts';
+import { trackUsage } from '../db/namespace-usage.ts';
 import { lockNamespace, type Namespace } from '../db/namespaces.ts';
 import type { DB } from '../db/open.ts';
 import { findSpace } from '../db/spaces.ts';
@@ -111,7 +112,17 @@ export async function addDraftEntries(
     const current = await findSpace(trx, namespace.id, where.space);
     await checkCommitQuota(ctx, trx, namespace, { id: current?.id, name: where.space }, fresh);
     await checkStillStored(ctx, trx, where, puts);
-    const replaced = await putDraftEntries(trx, id, entries);
+    const named = await draftPutsByName(
+      trx,
+      id,
+      entries.filter((e) => e.op === 'put' || !e.prefix).map((e) => e.name),
+    );
+    const replaced = await trackUsage(
+      trx,
+      { namespaceId: namespace.id, space: where.space },
+      [...puts.map((p) => p.hash), ...named.values()],
+      () => putDraftEntries(trx, id, entries),
+    );
     await releaseReservations(
       trx,
       where,
@@ -164,7 +175,12 @@ export async function commitDraft(
       deletePrefixes,
       checkQuota: false,
     });
-    await deleteDraft(trx, id);
+    await trackUsage(
+      trx,
+      { namespaceId: namespace.id, space: where.space },
+      puts.map((p) => p.hash),
+      () => deleteDraft(trx, id),
+    );
     return done;
   });
   return commitAnswer(ctx, where, user, outcome);
@@ -178,7 +194,7 @@ export async function discardDraft(ctx: ServerContext, user: AuthUser, where: Wh
     await lockNamespace(trx, namespace.id);
     await openDraft(trx, ctx, user, namespace, where, id);
     const hashes = await draftHashes(trx, id);
-    await deleteDraft(trx, id);
+    await trackUsage(trx, { namespaceId: namespace.id, space: where.space }, hashes, () => deleteDraft(trx, id));
     await addCandidates(trx, where, hashes, nowIso(ctx));
   });
 }

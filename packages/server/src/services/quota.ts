@@ -1,7 +1,8 @@
 import { DreamLakeError, TooLargeError } from '@dreamlake/presign';
 import type { ServerContext } from '../context.ts';
 import { draftHeldHashes } from '../db/drafts.ts';
-import { heldHashes, namespaceUsage } from '../db/files.ts';
+import { heldHashes } from '../db/files.ts';
+import { namespaceUsage } from '../db/namespace-usage.ts';
 import { lockNamespace, type Namespace } from '../db/namespaces.ts';
 import type { DB } from '../db/open.ts';
 import { reserve, reservedBytes, reservedSizes } from '../db/upload-reservations.ts';
