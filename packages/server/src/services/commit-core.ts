@@ -40,6 +40,11 @@ export interface CommitInput {
   deletePrefixes: readonly string[];
   /** False when every blob put is held by the space already (a restore): no quota check. */
   checkQuota?: boolean;
+  /**
+   * True when the commit can make no blob live that was not (a draft's commit: the draft held
+   * every blob it puts), so the namespace's stored bytes are not read again.
+   */
+  usageUnchanged?: boolean;
 }
 
 export interface CommitOutcome {
@@ -154,7 +159,9 @@ export async function applyCommit(ctx: ServerContext, trx: DB, input: CommitInpu
   );
 
   const version = head + 1;
-  const touched = [...written, ...changed, ...removed.values()].map((e) => e.hash);
+  // An entry changed or removed moves to file_history, where its blob stays live: only the puts
+  // can make a blob live. A draft's puts are live already (the draft holds them): none can.
+  const touched = input.usageUnchanged ? [] : written.map((e) => e.hash);
   await trackUsage(trx, { namespaceId: input.namespace.id, space: input.spaceName }, touched, async () => {
     await retireEntries(
       trx,

@@ -174,13 +174,10 @@ export async function commitDraft(
       deletes,
       deletePrefixes,
       checkQuota: false,
+      usageUnchanged: true,
     });
-    await trackUsage(
-      trx,
-      { namespaceId: namespace.id, space: where.space },
-      puts.map((p) => p.hash),
-      () => deleteDraft(trx, id),
-    );
+    // Every blob the draft held is in head now: dropping the draft leaves each one live.
+    await deleteDraft(trx, id);
     return done;
   });
   return commitAnswer(ctx, where, user, outcome);
