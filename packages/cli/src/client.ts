@@ -400,7 +400,6 @@ export class DreamLakeClient {
       prefix,
       ...(options.onSkipped ? { onSkipped: options.onSkipped } : {}),
     });
-    const o = this.#options;
     const tally = new Tally(
       options.onProgress,
       files.length,
@@ -416,14 +415,7 @@ export class DreamLakeClient {
     };
     summary.commit = await runUpload(
       {
-        server: o.server,
-        token: o.token,
-        home: o.home,
-        concurrency: o.concurrency ?? DEFAULT_CONCURRENCY,
-        requests: o.requests ?? DEFAULT_REQUESTS,
-        bytesInFlight: o.bytesInFlight ?? DEFAULT_BYTES_IN_FLIGHT,
-        retry: o.retry ?? DEFAULT_RETRY,
-        signal: options.signal,
+        ...this.#runBase(options.signal),
         type: options.type,
         message: options.message,
         bwlimit: rateOf(options.bwlimit),
@@ -450,6 +442,21 @@ export class DreamLakeClient {
     return summary;
   }
 
+  /** What an upload run and a sync run are given alike: where, who, and how much at once. */
+  #runBase(signal: AbortSignal | undefined) {
+    const o = this.#options;
+    return {
+      server: o.server,
+      token: o.token,
+      home: o.home,
+      concurrency: o.concurrency ?? DEFAULT_CONCURRENCY,
+      requests: o.requests ?? DEFAULT_REQUESTS,
+      bytesInFlight: o.bytesInFlight ?? DEFAULT_BYTES_IN_FLIGHT,
+      retry: o.retry ?? DEFAULT_RETRY,
+      signal,
+    };
+  }
+
   /**
    * Makes the names under `target` (`NAMESPACE/SPACE` or `NAMESPACE/SPACE/FOLDER/`) the files of
    * the folder `dir` (its own name not part of them) as ONE snapshot: new and changed files
@@ -459,19 +466,11 @@ export class DreamLakeClient {
    */
   async sync(dir: string, target: string, options: SyncCallOptions = {}): Promise<SyncSummary> {
     const where = parseSpaceFolder(target, 'a sync writes to');
-    const o = this.#options;
     const failed: SyncSummary['failed'] = [];
     let tally: Tally | undefined;
     const outcome = await runSync(
       {
-        server: o.server,
-        token: o.token,
-        home: o.home,
-        concurrency: o.concurrency ?? DEFAULT_CONCURRENCY,
-        requests: o.requests ?? DEFAULT_REQUESTS,
-        bytesInFlight: o.bytesInFlight ?? DEFAULT_BYTES_IN_FLIGHT,
-        retry: o.retry ?? DEFAULT_RETRY,
-        signal: options.signal,
+        ...this.#runBase(options.signal),
         message: options.message,
         bwlimit: rateOf(options.bwlimit),
         filters: {
