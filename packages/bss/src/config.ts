@@ -34,6 +34,8 @@ export interface BssConfig {
   publicUrl: string;
   dataDir: string;
   presignTtlSeconds: number;
+  /** Seconds BSS's clock may be off from the server's either way: signed URLs are checked with this leeway. */
+  clockSkewSeconds: number;
   requirePresignedUploads: boolean;
   storage: 'fs' | 's3';
   s3: S3Config | undefined;
@@ -50,6 +52,8 @@ export interface BssConfig {
   sweepIntervalSeconds: number;
   logLevel: string;
   timeouts: HttpTimeouts;
+  /** On SIGTERM: how long /readyz fails before the listener closes, and how long the whole drain may take. */
+  shutdown: { delayMs: number; graceMs: number };
   /** The bearer token `/metrics` asks for; null serves it to anyone who reaches the port. */
   metricsToken: string | null;
   /** Whether the browsable API page is served at `/docs` (`/openapi.json` always is). */
@@ -84,6 +88,7 @@ const envSchema = z.object({
   BSS_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   DREAMLAKE_DATA_DIR: z.string().min(1).default('./.dreamlake-data'),
   PRESIGN_TTL_SECONDS: intIn(1, MAX_LIFETIME_SECONDS).default(3600),
+  CLOCK_SKEW_SECONDS: intIn(0, 3600).default(300),
   REQUIRE_PRESIGNED_UPLOADS: flag.default(true),
   STORAGE: z.enum(['fs', 's3']).default('fs'),
   S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
@@ -106,6 +111,8 @@ const envSchema = z.object({
   REQUEST_TIMEOUT_SECONDS: intIn(0, 7 * 24 * 3600).default(3600),
   IDLE_TIMEOUT_SECONDS: intIn(1, 24 * 3600).default(600),
   KEEP_ALIVE_TIMEOUT_SECONDS: intIn(1, 3600).default(72),
+  SHUTDOWN_GRACE_SECONDS: intIn(1, 3600).default(25),
+  SHUTDOWN_DELAY_SECONDS: intIn(0, 3600).default(5),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   API_DOCS_UI: flag.optional(),
 });
@@ -137,6 +144,9 @@ export function loadBssConfig(env: NodeJS.ProcessEnv): BssConfig {
   const e = parsed.data;
   const devMode = e.DREAMLAKE_DEV ?? false;
 
+  if (e.SHUTDOWN_DELAY_SECONDS > e.SHUTDOWN_GRACE_SECONDS) {
+    throw new ConfigError('SHUTDOWN_DELAY_SECONDS must not be longer than SHUTDOWN_GRACE_SECONDS');
+  }
   if (e.REQUEST_TIMEOUT_SECONDS > 0 && e.HEADERS_TIMEOUT_SECONDS > e.REQUEST_TIMEOUT_SECONDS) {
     throw new ConfigError('HEADERS_TIMEOUT_SECONDS must not be longer than REQUEST_TIMEOUT_SECONDS');
   }
@@ -186,6 +196,7 @@ export function loadBssConfig(env: NodeJS.ProcessEnv): BssConfig {
     ),
     dataDir: e.DREAMLAKE_DATA_DIR,
     presignTtlSeconds: e.PRESIGN_TTL_SECONDS,
+    clockSkewSeconds: e.CLOCK_SKEW_SECONDS,
     requirePresignedUploads: e.REQUIRE_PRESIGNED_UPLOADS,
     storage: e.STORAGE,
     s3,
@@ -200,6 +211,7 @@ export function loadBssConfig(env: NodeJS.ProcessEnv): BssConfig {
       idleMs: e.IDLE_TIMEOUT_SECONDS * 1000,
       keepAliveMs: e.KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
     }),
+    shutdown: Object.freeze({ delayMs: e.SHUTDOWN_DELAY_SECONDS * 1000, graceMs: e.SHUTDOWN_GRACE_SECONDS * 1000 }),
     metricsToken: e.METRICS_TOKEN ?? null,
     apiDocsUi: e.API_DOCS_UI ?? devMode,
   });

@@ -64,6 +64,8 @@ export interface ServerConfig {
   scryptLogN: number;
   login: LoginThrottleConfig;
   timeouts: HttpTimeouts;
+  /** On SIGTERM: how long /readyz fails before the listener closes, and how long the whole drain may take. */
+  shutdown: { delayMs: number; graceMs: number };
   /**
    * A blob granted but not indexed is collected from BSS once the URLs of its latest grant
    * expired this long ago (at least twice PRESIGN_TTL_SECONDS, the receipt and grant lifetime).
@@ -143,6 +145,8 @@ const envSchema = z.object({
   REQUEST_TIMEOUT_SECONDS: int(1, 24 * 3600).default(120),
   IDLE_TIMEOUT_SECONDS: int(1, 24 * 3600).default(120),
   KEEP_ALIVE_TIMEOUT_SECONDS: int(1, 3600).default(72),
+  SHUTDOWN_GRACE_SECONDS: int(1, 3600).default(25),
+  SHUTDOWN_DELAY_SECONDS: int(0, 3600).default(5),
   BLOB_GC_GRACE_SECONDS: int(1, 365 * 24 * 3600).optional(),
   BLOB_GC_INTERVAL_SECONDS: int(0, 7 * 24 * 3600).default(3600),
   DRAFT_TTL_SECONDS: int(60, 365 * 24 * 3600).default(24 * 3600),
@@ -250,6 +254,7 @@ export function loadServerConfig(
       idleMs: e.IDLE_TIMEOUT_SECONDS * 1000,
       keepAliveMs: e.KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
     },
+    shutdown: { delayMs: e.SHUTDOWN_DELAY_SECONDS * 1000, graceMs: e.SHUTDOWN_GRACE_SECONDS * 1000 },
     blobGcGraceSeconds: e.BLOB_GC_GRACE_SECONDS ?? Math.max(24 * 3600, 2 * e.PRESIGN_TTL_SECONDS),
     blobGcIntervalSeconds: e.BLOB_GC_INTERVAL_SECONDS,
     draftTtlSeconds: e.DRAFT_TTL_SECONDS,
@@ -268,6 +273,9 @@ export function loadServerConfig(
   if (config.timeouts.headersMs > config.timeouts.requestMs) {
     problems.push('HEADERS_TIMEOUT_SECONDS must not be longer than REQUEST_TIMEOUT_SECONDS');
   }
+  if (config.shutdown.delayMs > config.shutdown.graceMs) {
+    problems.push('SHUTDOWN_DELAY_SECONDS must not be longer than SHUTDOWN_GRACE_SECONDS');
+  }
   if (config.blobGcGraceSeconds < 2 * config.presignTtlSeconds) {
     problems.push('BLOB_GC_GRACE_SECONDS must be at least twice PRESIGN_TTL_SECONDS');
   }
@@ -277,5 +285,6 @@ export function loadServerConfig(
   Object.freeze(config.snapshotSigningKeys);
   Object.freeze(config.login);
   Object.freeze(config.timeouts);
+  Object.freeze(config.shutdown);
   return Object.freeze(config);
 }
