@@ -21,6 +21,11 @@ export interface VerifyOptions {
   /** Unix seconds now. */
   now: number;
   maxLifetimeSeconds?: number;
+  /**
+   * Seconds the verifier's clock may be off from the signer's, either way (default 0): a URL is
+   * taken this long past its `exp`, and its lifetime may exceed `maxLifetimeSeconds` by as much.
+   */
+  clockSkewSeconds?: number;
 }
 
 export interface VerifiedScope {
@@ -51,6 +56,7 @@ export function hasSignature(query: RawQuery): boolean {
 export function verify(options: VerifyOptions): VerifiedScope {
   const { query, action, secrets, now } = options;
   const maxLifetime = options.maxLifetimeSeconds ?? MAX_LIFETIME_SECONDS;
+  const skew = options.clockSkewSeconds ?? 0;
   if (secrets.length === 0) throw new TypeError('verify: at least one secret is required');
 
   const sig = single(query, 'sig');
@@ -81,7 +87,7 @@ export function verify(options: VerifyOptions): VerifiedScope {
     timingSafeEqual(Buffer.from(signCanonical(secret, canonical), 'hex'), given),
   );
   if (!matches) throw new BadSignatureError();
-  if (now > exp) throw new ExpiredSignatureError();
-  if (exp - now > maxLifetime) throw new BadSignatureError('signature lifetime is longer than allowed');
+  if (now - skew > exp) throw new ExpiredSignatureError();
+  if (exp - now > maxLifetime + skew) throw new BadSignatureError('signature lifetime is longer than allowed');
   return { action, params, exp };
 }

@@ -27,6 +27,7 @@ export function uploadGuard(ctx: BssContext, action: string) {
     secrets: ctx.config.secrets,
     clock: ctx.clock,
     maxLifetimeSeconds: ctx.config.presignTtlSeconds,
+    clockSkewSeconds: ctx.config.clockSkewSeconds,
     allowUnsigned: () => !ctx.config.requirePresignedUploads,
   });
 }
@@ -45,6 +46,7 @@ export function signedGuard(
     secrets: ctx.config.secrets,
     clock: ctx.clock,
     maxLifetimeSeconds: ctx.config.presignTtlSeconds,
+    clockSkewSeconds: ctx.config.clockSkewSeconds,
   });
 }
 

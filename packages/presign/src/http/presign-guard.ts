@@ -18,6 +18,8 @@ export interface PresignGuardOptions {
   optional?: readonly string[];
   secrets: readonly string[];
   maxLifetimeSeconds?: number;
+  /** Seconds this clock may be off from the signer's (see `verify`); 0 unless given. */
+  clockSkewSeconds?: number;
   /** Unix seconds now; injectable for tests. */
   clock?: () => number;
   /**
@@ -61,6 +63,7 @@ export function presignGuard(options: PresignGuardOptions) {
       secrets,
       now: clock(),
       maxLifetimeSeconds,
+      clockSkewSeconds: options.clockSkewSeconds ?? 0,
     });
   };
 }
