@@ -27,6 +27,7 @@ export const ERRORS = {
   internal: { status: 500, message: 'internal error' },
   not_implemented: { status: 501, message: 'not implemented' },
   storage_unavailable: { status: 503, message: 'the storage is unavailable' },
+  unavailable: { status: 503, message: 'the service is unavailable; try again' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
