@@ -10,6 +10,10 @@ export interface S3Config {
   forcePathStyle: boolean;
   accessKeyId: string | undefined;
   secretAccessKey: string | undefined;
+  /** Tries of one S3 request before it fails (SlowDown, 5xx, resets and timeouts are retried). */
+  maxAttempts: number;
+  /** A request to S3 silent this long (nothing sent or received) is dropped and retried. */
+  timeoutMs: number;
 }
 
 /** How long a client may take over each stage of a request before its connection is dropped. */
@@ -97,6 +101,8 @@ const envSchema = z.object({
   S3_FORCE_PATH_STYLE: flag.default(false),
   AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
   AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  S3_MAX_ATTEMPTS: intIn(1, 20).default(5),
+  S3_TIMEOUT_SECONDS: intIn(1, 3600).default(120),
   CORS_ORIGINS: z.string().optional(),
   STALE_UPLOAD_HOURS: z.coerce
     .number()
@@ -175,6 +181,8 @@ export function loadBssConfig(env: NodeJS.ProcessEnv): BssConfig {
       forcePathStyle: e.S3_FORCE_PATH_STYLE,
       accessKeyId: e.AWS_ACCESS_KEY_ID,
       secretAccessKey: e.AWS_SECRET_ACCESS_KEY,
+      maxAttempts: e.S3_MAX_ATTEMPTS,
+      timeoutMs: e.S3_TIMEOUT_SECONDS * 1000,
     });
   }
 

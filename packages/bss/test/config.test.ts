@@ -89,6 +89,8 @@ test('STORAGE=s3 collects the S3 settings', () => {
     forcePathStyle: true,
     accessKeyId: 'key',
     secretAccessKey: 'secret',
+    maxAttempts: 5,
+    timeoutMs: 120_000,
   });
 });
 

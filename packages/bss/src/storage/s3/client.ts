@@ -1,12 +1,16 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import type { S3StorageConfig } from './config.ts';
+import { DEFAULT_S3_MAX_ATTEMPTS, DEFAULT_S3_TIMEOUT_MS, type S3StorageConfig } from './config.ts';
+import { nameS3Failures } from './s3-errors.ts';
+
+const MAX_CONNECT_MS = 10_000;
 
 export function createS3Client(config: S3StorageConfig): S3Client {
   const credentials =
     config.accessKeyId && config.secretAccessKey
       ? { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey }
       : undefined;
-  return new S3Client({
+  const timeoutMs = config.timeoutMs ?? DEFAULT_S3_TIMEOUT_MS;
+  const client = new S3Client({
     region: config.region,
     forcePathStyle: config.forcePathStyle,
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
@@ -15,5 +19,13 @@ export function createS3Client(config: S3StorageConfig): S3Client {
     // of an empty body, and S3-compatible servers that do not know them refuse streamed uploads.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    // SlowDown, 5xx, resets and timeouts are retried with jittered exponential backoff.
+    retryMode: 'standard',
+    maxAttempts: config.maxAttempts ?? DEFAULT_S3_MAX_ATTEMPTS,
+    // The SDK's default waits for ever: a stalled S3 would hold the request, and the client's upload, for good.
+    // The socket timeout counts silence, so a long copy or body that keeps moving is never cut.
+    requestHandler: { connectionTimeout: Math.min(MAX_CONNECT_MS, timeoutMs), socketTimeout: timeoutMs },
   });
+  nameS3Failures(client);
+  return client;
 }

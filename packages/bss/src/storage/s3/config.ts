@@ -9,7 +9,20 @@ export interface S3StorageConfig {
   /** Static credentials; when absent the SDK's default chain applies (instance role, profile…). */
   accessKeyId?: string | undefined;
   secretAccessKey?: string | undefined;
+  /**
+   * `S3_MAX_ATTEMPTS`: tries of one S3 request, the first included, before BSS gives up on it
+   * (SlowDown, 5xx, a reset or a timeout are retried with backoff; anything else is not).
+   */
+  maxAttempts?: number | undefined;
+  /**
+   * `S3_TIMEOUT_SECONDS`, in ms: a request to S3 that sends or receives nothing for this long is
+   * dropped and retried (a stalled S3 never holds a request for good). Connecting gets at most 10 s.
+   */
+  timeoutMs?: number | undefined;
 }
+
+export const DEFAULT_S3_MAX_ATTEMPTS = 5;
+export const DEFAULT_S3_TIMEOUT_MS = 120_000;
 
 /** Tuning knobs; the defaults suit production, tests lower them to reach rare paths cheaply. */
 export interface S3StorageOptions {

@@ -1,9 +1,12 @@
+import type { S3Client } from '@aws-sdk/client-s3';
 import { DreamLakeError } from '@dreamlake/presign';
 
 interface SdkError {
   name?: string;
   code?: string;
-  $metadata?: { httpStatusCode?: number };
+  $metadata?: { httpStatusCode?: number; attempts?: number };
+  /** The S3 operation that failed (`CompleteMultipartUpload`), set by `nameS3Failures`. */
+  $operation?: string;
 }
 
 function asSdk(error: unknown): SdkError {
@@ -37,6 +40,34 @@ export function isPreconditionFailed(error: unknown): boolean {
   return s3ErrorName(error) === 'PreconditionFailed' || httpStatusOf(error) === 412;
 }
 
+/**
+ * Marks every error a command of `client` throws (after its retries) with the S3 operation it
+ * came from, so the answer and the log can say which step S3 failed.
+ */
+export function nameS3Failures(client: S3Client): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        if (typeof error === 'object' && error !== null && !('$operation' in error)) {
+          const operation = (context.commandName ?? 'request').replace(/Command$/, '');
+          Object.defineProperty(error, '$operation', { value: operation, enumerable: false });
+        }
+        throw error;
+      }
+    },
+    { step: 'initialize', name: 'dreamlakeNameS3Failures' },
+  );
+}
+
+/** What went wrong, for a message: `SlowDown, HTTP 503`, `ECONNRESET`, `TimeoutError`. */
+function describe(sdk: SdkError): string {
+  const what = sdk.code !== undefined && UNAVAILABLE_NET.has(sdk.code) ? sdk.code : (sdk.name ?? 'error');
+  const status = sdk.$metadata?.httpStatusCode;
+  return status !== undefined ? `${what}, HTTP ${status}` : what;
+}
+
 const UNAVAILABLE_NET = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE']);
 
 /**
@@ -53,7 +84,11 @@ export function translateS3Error(error: unknown): unknown {
     sdk.name === 'TimeoutError' ||
     (status !== undefined && status >= 500);
   if (!unavailable) return error;
-  const translated = new DreamLakeError('storage_unavailable', 'object storage is unavailable, retry later');
+  const attempts = sdk.$metadata?.attempts;
+  const translated = new DreamLakeError(
+    'storage_unavailable',
+    `S3 ${sdk.$operation ?? 'request'} failed${attempts !== undefined ? ` after ${attempts} attempts` : ''} (${describe(sdk)}): object storage is unavailable, retry later`,
+  );
   // Kept for the server log (the error handler logs 5xx errors); never sent to the client.
   Object.defineProperty(translated, 'cause', { value: error, enumerable: false });
   return translated;

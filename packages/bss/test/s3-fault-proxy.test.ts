@@ -1,0 +1,140 @@
+/**
+ * The fault-injecting S3 proxy the S3 fault tests stand on, and the S3 client BSS builds against
+ * it: each kind of request is told apart, the chosen share of them fails in the chosen way, and
+ * BSS's client rides out SlowDown, 500, resets and stalls by its retries and timeouts, or names
+ * the S3 operation that failed once they are spent.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { createS3Client } from '../src/storage/s3/client.ts';
+import { translateS3Error } from '../src/storage/s3/s3-errors.ts';
+import { createTestBucket, readS3TestConfig, S3_SKIP_REASON, type TestBucket } from './storage-s3-env.ts';
+import { classifyS3Request, type S3Fault, S3FaultProxy } from './support/s3-fault-proxy.ts';
+
+const base = readS3TestConfig();
+
+test('requests are told apart by method, query and the copy header', () => {
+  const kind = (method: string, path: string, headers: Record<string, string> = {}) =>
+    classifyS3Request(method, new URL(path, 'http://s3'), headers);
+  assert.equal(kind('POST', '/b/uploads/o/p/h/n?uploads'), 'create');
+  assert.equal(kind('PUT', '/b/uploads/o/p/h/n?partNumber=3&uploadId=u&X-Amz-Signature=s'), 'part');
+  assert.equal(kind('PUT', '/b/blobs/o/p/h?partNumber=1&uploadId=u', { 'x-amz-copy-source': 'b/x' }), 'copy');
+  assert.equal(kind('PUT', '/b/blobs/o/p/h', { 'x-amz-copy-source': 'b/x' }), 'copy');
+  assert.equal(kind('POST', '/b/uploads/o/p/h/n?uploadId=u'), 'complete');
+  assert.equal(kind('DELETE', '/b/uploads/o/p/h/n?uploadId=u'), 'abort');
+  assert.equal(kind('PUT', '/b/uploads/o/p/h/single-n?x-id=PutObject'), 'put');
+  assert.equal(kind('GET', '/b/uploads/o/p/h/n', { range: 'bytes=0-9' }), 'get');
+  assert.equal(kind('HEAD', '/b/blobs/o/p/h'), 'head');
+  assert.equal(kind('HEAD', '/b'), 'head');
+  assert.equal(kind('DELETE', '/b/uploads/o/p/h/n'), 'delete');
+  assert.equal(kind('GET', '/b?list-type=2&prefix=uploads%2F'), 'list');
+  assert.equal(kind('GET', '/b?uploads&prefix=blobs%2F'), 'list');
+  assert.equal(kind('GET', '/b/uploads/o/p/h/n?uploadId=u&max-parts=1000'), 'list');
+});
+
+describe('the S3 fault proxy against the real S3 server', { skip: base ? false : S3_SKIP_REASON }, () => {
+  let bucket: TestBucket;
+  let proxy: S3FaultProxy;
+  const key = 'uploads/fault/proxy/object';
+  const body = randomBytes(64 * 1024);
+
+  /** A client through the proxy, as BSS builds it. */
+  const through = (maxAttempts: number, timeoutMs = 1_000): S3Client =>
+    createS3Client({ ...bucket.config, endpoint: proxy.url, maxAttempts, timeoutMs });
+
+  before(async () => {
+    bucket = await createTestBucket(base!);
+    proxy = await S3FaultProxy.start(base!.endpoint!);
+    await bucket.client.send(new PutObjectCommand({ Bucket: bucket.config.bucket, Key: key, Body: body }));
+  });
+  after(async () => {
+    await proxy?.close();
+    await bucket?.destroy();
+  });
+
+  for (const fault of ['slowdown', 'internal', 'reset', 'stall'] as const) {
+    test(`${fault}: a client with one attempt fails; BSS's client retries and reads the object`, async () => {
+      proxy.inject({ kinds: ['get'], share: 0.5, faults: [fault] });
+      const before = proxy.counts().get.faults[fault];
+      const once = through(1);
+      const retrying = through(5);
+      try {
+        // Every other GET fails, the first one first.
+        const failed = await once.send(new GetObjectCommand({ Bucket: bucket.config.bucket, Key: key })).then(
+          () => assert.fail('the faulted GET succeeded'),
+          (error: unknown) => error,
+        );
+        const expected: Record<S3Fault, RegExp> = {
+          slowdown: /S3 GetObject failed after 1 attempts \(SlowDown, HTTP 503\)/,
+          internal: /S3 GetObject failed after 1 attempts \(InternalError, HTTP 500\)/,
+          reset: /S3 GetObject failed after 1 attempts \(ECONNRESET\)/,
+          stall: /S3 GetObject failed after 1 attempts \(TimeoutError\)/,
+        };
+        assert.match((translateS3Error(failed) as Error).message, expected[fault]);
+        assert.equal((translateS3Error(failed) as { code?: string }).code, 'storage_unavailable');
+
+        proxy.inject({ kinds: ['get'], share: 0.5, faults: [fault] });
+        const read = await retrying.send(new GetObjectCommand({ Bucket: bucket.config.bucket, Key: key }));
+        assert.equal(read.$metadata.attempts, 2);
+        const bytes = Buffer.from(await read.Body!.transformToByteArray());
+        assert.equal(createHash('sha256').update(bytes).digest('hex'), createHash('sha256').update(body).digest('hex'));
+        assert.equal(proxy.counts().get.faults[fault], before + 2);
+      } finally {
+        proxy.inject();
+        proxy.release();
+        once.destroy();
+        retrying.destroy();
+      }
+    });
+  }
+
+  test('a share of 0.1 fails exactly one request in ten of the kind, and only that kind', async () => {
+    const client = through(1);
+    proxy.inject({ kinds: ['head'], share: 0.1, faults: ['slowdown'] });
+    const before = proxy.counts();
+    try {
+      const outcomes: boolean[] = [];
+      for (let i = 0; i < 30; i += 1) {
+        outcomes.push(
+          await client.send(new HeadObjectCommand({ Bucket: bucket.config.bucket, Key: key })).then(
+            () => true,
+            () => false,
+          ),
+        );
+      }
+      assert.deepEqual(
+        outcomes.flatMap((ok, i) => (ok ? [] : [i + 1])),
+        [1, 11, 21],
+      );
+      const read = await client.send(new GetObjectCommand({ Bucket: bucket.config.bucket, Key: key }));
+      await read.Body!.transformToByteArray();
+      const now = proxy.counts();
+      assert.equal(now.head.faults.slowdown - before.head.faults.slowdown, 3);
+      assert.equal(now.head.requests - before.head.requests, 30);
+      assert.equal(now.get.faults.slowdown, before.get.faults.slowdown);
+    } finally {
+      proxy.inject();
+      client.destroy();
+    }
+  });
+
+  test('a stalled request is held until released, and a rule for presigned requests spares SDK calls', async () => {
+    proxy.inject({ kinds: ['head'], share: 1, faults: ['stall'] });
+    const client = through(1, 60_000);
+    try {
+      const pending = client.send(new HeadObjectCommand({ Bucket: bucket.config.bucket, Key: key }));
+      pending.catch(() => {});
+      await proxy.whenStalled();
+      proxy.release();
+      await assert.rejects(pending);
+      proxy.inject({ kinds: ['head'], share: 1, faults: ['slowdown'], presigned: true });
+      const head = await client.send(new HeadObjectCommand({ Bucket: bucket.config.bucket, Key: key }));
+      assert.equal(head.ContentLength, body.length);
+    } finally {
+      proxy.inject();
+      client.destroy();
+    }
+  });
+});
