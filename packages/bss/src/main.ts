@@ -1,4 +1,5 @@
-/** Starts BSS alone, configured by the environment; stops cleanly on SIGINT and SIGTERM. */
+/** Starts BSS alone, configured by the environment; drains on SIGTERM and SIGINT. */
+import { exitOnSignals } from '@dreamlake/presign/http';
 import { loadBssConfig } from './config.ts';
 import { startBss } from './start.ts';
 
@@ -9,15 +10,7 @@ async function main(): Promise<void> {
     { url: bss.url, storage: config.storage, requirePresignedUploads: config.requirePresignedUploads },
     'BSS ready',
   );
-  const stop = (signal: string) => {
-    bss.app.log.info({ signal }, 'stopping');
-    bss.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  exitOnSignals(bss.app.log, (signal) => bss.shutdown(signal));
 }
 
 main().catch((error: unknown) => {

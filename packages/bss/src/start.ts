@@ -1,13 +1,22 @@
+import { type DrainResult, drain, trackRequests } from '@dreamlake/presign/http';
 import type { FastifyInstance } from 'fastify';
 import { buildBssApp } from './app.ts';
 import type { BssConfig } from './config.ts';
+import { createReadiness, drainAwareReadiness } from './observability/readiness.ts';
 import { createStorage } from './storage/index.ts';
 
 export interface RunningBss {
   app: FastifyInstance;
   /** The address BSS listens on, e.g. http://127.0.0.1:10234. */
   url: string;
+  /** Closes at once: requests in flight are finished, new connections refused. */
   close(): Promise<void>;
+  /**
+   * Drains (see `drain` in @dreamlake/presign/http: /readyz 503, serving on for
+   * SHUTDOWN_DELAY_SECONDS, then finishing requests within SHUTDOWN_GRACE_SECONDS), then stops the
+   * sweep and closes the storage.
+   */
+  shutdown(reason: string): Promise<DrainResult | undefined>;
 }
 
 /**
@@ -20,9 +29,11 @@ export async function startBss(config: BssConfig): Promise<RunningBss> {
   const storage = await createStorage(config, {
     publicUrl: () => (publicUrlFollowsListen ? listenUrl : config.publicUrl),
   });
-  let app: FastifyInstance;
+  let app: FastifyInstance | undefined;
   try {
-    app = await buildBssApp({ config, storage });
+    const readiness = drainAwareReadiness(createReadiness(config), () => app?.server);
+    app = await buildBssApp({ config, storage, readiness });
+    trackRequests(app.server);
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
     await storage.close();
@@ -46,18 +57,29 @@ export async function startBss(config: BssConfig): Promise<RunningBss> {
   timer?.unref();
   if (timer) sweep();
 
-  let closing: Promise<void> | undefined;
-  return {
-    app,
-    url: listenUrl,
-    close() {
-      closing ??= (async () => {
+  const running = app;
+  let closing: Promise<DrainResult | undefined> | undefined;
+  const stop = (closeHttp: () => Promise<DrainResult | undefined>) => {
+    closing ??= (async () => {
+      try {
+        return await closeHttp();
+      } finally {
         if (timer) clearInterval(timer);
-        await app.close();
         await sweeping;
         await storage.close();
-      })();
-      return closing;
+      }
+    })();
+    return closing;
+  };
+  return {
+    app: running,
+    url: listenUrl,
+    async close() {
+      await stop(async () => {
+        await running.close();
+        return undefined;
+      });
     },
+    shutdown: (reason) => stop(() => drain(running, { ...config.shutdown, log: running.log, reason })),
   };
 }

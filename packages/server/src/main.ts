@@ -1,7 +1,8 @@
+import { exitOnSignals } from '@dreamlake/presign/http';
 import { ConfigError, loadServerConfig } from './config.ts';
 import { startServer } from './start.ts';
 
-/** Runs the DreamLake server alone, configured by the environment. */
+/** Runs the DreamLake server alone, configured by the environment; drains on SIGTERM and SIGINT. */
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadServerConfig>;
   try {
@@ -18,15 +19,7 @@ async function main(): Promise<void> {
     server.app.log.warn(`dev mode: generated ${config.generatedSecrets.join(' and ')} for this run only`);
   }
   server.app.log.info(`DreamLake server listening on ${server.url}`);
-  const stop = (signal: string) => {
-    server.app.log.info(`${signal}: shutting down`);
-    server.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  exitOnSignals(server.app.log, (signal) => server.shutdown(signal));
 }
 
 main().catch((error: unknown) => {

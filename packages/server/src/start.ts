@@ -1,3 +1,4 @@
+import { type DrainResult, drain, trackRequests } from '@dreamlake/presign/http';
 import type { FastifyInstance } from 'fastify';
 import { buildServerApp } from './app.ts';
 import { createBssClient } from './bss-client.ts';
@@ -8,7 +9,14 @@ import { type BlobGcJob, startBlobGc } from './gc/blob-gc.ts';
 export interface RunningServer {
   app: FastifyInstance;
   url: string;
+  /** Closes at once: requests in flight are finished, new connections refused. */
   close(): Promise<void>;
+  /**
+   * Drains (see `drain` in @dreamlake/presign/http: /readyz 503, serving on for
+   * SHUTDOWN_DELAY_SECONDS, then finishing requests within SHUTDOWN_GRACE_SECONDS), then stops the
+   * collection and closes the database.
+   */
+  shutdown(reason: string): Promise<DrainResult | undefined>;
 }
 
 /**
@@ -20,6 +28,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
   let app: FastifyInstance;
   try {
     app = await buildServerApp({ config, db });
+    trackRequests(app.server);
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
     await db.destroy();
@@ -39,15 +48,27 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
       },
     );
   }
-  let closing: Promise<void> | undefined;
+  let closing: Promise<DrainResult | undefined> | undefined;
+  const stop = (closeHttp: () => Promise<DrainResult | undefined>) => {
+    closing ??= (async () => {
+      try {
+        return await closeHttp();
+      } finally {
+        await gc?.stop();
+        await db.destroy();
+      }
+    })();
+    return closing;
+  };
   return {
     app,
     url: `http://${host}:${port}`,
-    close() {
-      closing ??= Promise.resolve(gc?.stop())
-        .then(() => app.close())
-        .finally(() => db.destroy());
-      return closing;
+    async close() {
+      await stop(async () => {
+        await app.close();
+        return undefined;
+      });
     },
+    shutdown: (reason) => stop(() => drain(app, { ...config.shutdown, log: app.log, reason })),
   };
 }

@@ -1,4 +1,14 @@
 export {
+  type DrainOptions,
+  type DrainResult,
+  type DrainTimes,
+  drain,
+  exitOnSignals,
+  probeDrain,
+  trackRequests,
+  WATCHED_WITHIN_MS,
+} from './drain.ts';
+export {
   type ErrorBody,
   errorBody,
   frameworkErrors,

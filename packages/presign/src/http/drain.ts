@@ -1,0 +1,166 @@
+import type { Server, ServerResponse } from 'node:http';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+
+/**
+ * Draining a service on SIGTERM so that a balancer in front of it loses no request:
+ *
+ * 1. `/readyz` answers 503 at once, and every answer from then on carries `Connection: close`
+ *    (the answers already under way too, when their headers are not out yet), so no connection
+ *    is reused after its request.
+ * 2. The service keeps serving for `delayMs`, the time the balancer takes to see the failed
+ *    checks and stop sending (skipped when nothing asked `/readyz` lately: no balancer watches).
+ * 3. The listener closes, idle keep-alive connections are closed, and the requests in flight
+ *    finish; whatever is still running `graceMs` after the signal is cut.
+ *
+ * The caller then closes its pools and exits.
+ */
+export interface DrainTimes {
+  /** How long the service keeps serving after `/readyz` turned 503. */
+  delayMs: number;
+  /** How long the whole drain may take, from the signal; requests still running then are cut. */
+  graceMs: number;
+}
+
+/** A `/readyz` asked within this long means a balancer (or an orchestrator) watches the instance. */
+export const WATCHED_WITHIN_MS = 60_000;
+
+interface DrainState {
+  draining: boolean;
+  /** Answers not yet finished. */
+  inFlight: Set<ServerResponse>;
+  /** When `/readyz` was last asked (ms since the epoch). */
+  lastProbe: number | undefined;
+}
+
+const states = new WeakMap<Server, DrainState>();
+
+function stateOf(server: Server): DrainState {
+  let state = states.get(server);
+  if (!state) {
+    state = { draining: false, inFlight: new Set(), lastProbe: undefined };
+    states.set(server, state);
+  }
+  return state;
+}
+
+/**
+ * Follows the answers under way on `server`, so a drain knows what is in flight and closes each
+ * connection after its answer. Call once, before the service listens.
+ */
+export function trackRequests(server: Server): void {
+  const state = stateOf(server);
+  server.prependListener('request', (_request, response: ServerResponse) => {
+    state.inFlight.add(response);
+    if (state.draining) response.setHeader('connection', 'close');
+    response.once('close', () => {
+      state.inFlight.delete(response);
+      // A connection whose answer went out before the drain (no `Connection: close`) is idle now.
+      if (state.draining && !server.listening) setImmediate(() => server.closeIdleConnections());
+    });
+  });
+}
+
+/**
+ * For `/readyz`: notes that something watches readiness, and says whether the service is
+ * draining (then `/readyz` answers 503).
+ */
+export function probeDrain(server: Server, now = Date.now()): boolean {
+  const state = stateOf(server);
+  state.lastProbe = now;
+  return state.draining;
+}
+
+export interface DrainOptions extends DrainTimes {
+  log: FastifyBaseLogger;
+  /** What started it (`SIGTERM`), for the log. */
+  reason: string;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface DrainResult {
+  /** How long the service kept serving after `/readyz` turned 503. */
+  delayedMs: number;
+  /** Requests under way when the listener closed. */
+  inFlight: number;
+  /** Requests still running at the end of the grace, whose connections were cut. */
+  cut: number;
+  /** From the signal until every connection was closed. */
+  tookMs: number;
+}
+
+const sleeping = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Drains `app` (see DrainTimes) and closes it; resolves once every connection is closed. */
+export async function drain(app: FastifyInstance, options: DrainOptions): Promise<DrainResult> {
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? sleeping;
+  const { log } = options;
+  const state = stateOf(app.server);
+  const began = now();
+  state.draining = true;
+  for (const response of state.inFlight) {
+    if (!response.headersSent) response.setHeader('connection', 'close');
+  }
+  const watched = state.lastProbe !== undefined && began - state.lastProbe < WATCHED_WITHIN_MS;
+  const delayedMs = watched ? Math.min(options.delayMs, options.graceMs) : 0;
+  log.info(
+    {
+      drain: 'begin',
+      reason: options.reason,
+      inFlight: state.inFlight.size,
+      delayMs: delayedMs,
+      graceMs: options.graceMs,
+    },
+    `${options.reason}: draining; /readyz answers 503, serving on for ${delayedMs} ms while the balancer stops sending`,
+  );
+  if (delayedMs > 0) await sleep(delayedMs);
+
+  const inFlight = state.inFlight.size;
+  log.info(
+    { drain: 'close', inFlight },
+    `draining: listener and idle connections closed, finishing ${inFlight} requests in flight`,
+  );
+  let cut = 0;
+  const closed = app.close();
+  const timer = setTimeout(
+    () => {
+      cut = state.inFlight.size;
+      log.warn({ drain: 'cut', cut }, `draining: grace over, cutting ${cut} requests still in flight`);
+      app.server.closeAllConnections();
+    },
+    Math.max(0, options.graceMs - (now() - began)),
+  );
+  try {
+    await closed;
+  } finally {
+    clearTimeout(timer);
+  }
+  const tookMs = now() - began;
+  log.info({ drain: 'done', tookMs, cut }, `drained in ${tookMs} ms`);
+  return { delayedMs, inFlight, cut, tookMs };
+}
+
+/**
+ * Runs `shutdown` on the first SIGTERM or SIGINT and exits 0 when it succeeds (1 when it fails);
+ * a second signal exits at once.
+ */
+export function exitOnSignals(log: FastifyBaseLogger, shutdown: (signal: string) => Promise<unknown>): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.warn({ signal }, `${signal} again: exiting without finishing the drain`);
+      process.exit(1);
+    }
+    stopping = true;
+    shutdown(signal).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: error }, 'shutting down failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
