@@ -4,11 +4,18 @@ import SqliteDatabase from 'better-sqlite3';
 import { type Dialect, type SqliteDatabase as KyselySqliteDatabase, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { startCheckpointer } from './checkpointer.ts';
+import { withUnavailableErrors } from './connection.ts';
 
 export type Engine = 'sqlite' | 'postgres';
 
 /** PostgreSQL connections per server process. */
 export const POSTGRES_POOL_SIZE = 20;
+
+/**
+ * How long a query waits for a PostgreSQL connection (a free one from the pool, or a new one to a
+ * server that does not answer) before it fails as `unavailable`: well within the request timeout.
+ */
+export const POSTGRES_CONNECT_TIMEOUT_MS = 5000;
 
 /** Prepared SQLite statements kept per database, by SQL text. */
 const STATEMENT_CACHE_SIZE = 500;
@@ -45,11 +52,35 @@ function withStatementCache(database: SqliteDatabase.Database, onClose: () => vo
   };
 }
 
-/** The Kysely dialect for a DATABASE_URL; creates the SQLite file's folder when needed. */
+/**
+ * The PostgreSQL pool. A connection the server closes (a restart, a failover) is dropped from the
+ * pool and the next query opens a new one; the error such a connection raises while idle, or
+ * between a transaction's queries, is not left to crash the process: the query that next uses it
+ * fails instead, as `unavailable`.
+ */
+function postgresPool(databaseUrl: string): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: POSTGRES_POOL_SIZE,
+    connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS,
+    keepAlive: true,
+  });
+  const ignore = () => {};
+  pool.on('error', ignore);
+  pool.on('connect', (client) => client.on('error', ignore));
+  return pool;
+}
+
+/**
+ * The Kysely dialect for a DATABASE_URL, whose connection failures answer 503 `unavailable`;
+ * creates the SQLite file's folder when needed.
+ */
 export function dialectFor(databaseUrl: string): Dialect {
-  if (engineOf(databaseUrl) === 'postgres') {
-    return new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl, max: POSTGRES_POOL_SIZE }) });
-  }
+  return withUnavailableErrors(engineDialect(databaseUrl));
+}
+
+function engineDialect(databaseUrl: string): Dialect {
+  if (engineOf(databaseUrl) === 'postgres') return new PostgresDialect({ pool: postgresPool(databaseUrl) });
   const path = sqlitePath(databaseUrl);
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const database = new SqliteDatabase(path);
