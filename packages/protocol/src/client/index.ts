@@ -1,6 +1,7 @@
 /**
  * The DreamLake protocol's requests over any `fetch`: the server's API (grants, lookups, register,
- * list, download grants) and BSS's signed JSON steps. No DOM and no Node: the page runs it on the
+ * list, download grants) and BSS's signed JSON steps; the multipart upload engine, its part plan and
+ * the bounded pool both clients run their work through. No DOM and no Node: the page runs it on the
  * browser's fetch, a Node program on Node's, and the CLI on its own keep-alive pool.
  */
 export { BssApi, type MultipartInitBody, parseStored } from './bss.ts';
@@ -14,6 +15,20 @@ export {
   readFailure,
   retryAfterSeconds,
 } from './errors.ts';
+export {
+  BlobAlreadyStored,
+  type GrantSource,
+  type MultipartEvents,
+  type MultipartOptions,
+  type MultipartResult,
+  type MultipartState,
+  type MultipartStore,
+  MultipartUpload,
+  type PartIO,
+  URL_BATCH,
+} from './multipart.ts';
+export { choosePartSize, GROWN_PART_SIZE, MIB } from './part-plan.ts';
+export { eachLimited, Semaphore } from './pool.ts';
 export {
   type AtVersion,
   type CreatedShare,

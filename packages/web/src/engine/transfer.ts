@@ -1,30 +1,34 @@
 /// <reference lib="dom" />
 /**
  * One file through our flow: grant (batch grant of one entry, which offers the single-shot URL for
- * small files), then BSS's single-shot PUT or the multipart steps (resuming from BSS's parts-done
- * when an earlier attempt, or an earlier page, opened the upload). The answer is the name's entry
+ * small files), then BSS's single-shot PUT or the protocol's multipart engine, the CLI's (resuming
+ * from BSS's parts-done when an earlier attempt, or an earlier page, opened the upload). The answer is the name's entry
  * for the commit (with BSS's receipt): the names of a drop are committed together, as one snapshot
  * (commit.ts). Every attempt starts with a fresh grant, so expired URLs are simply renewed.
  */
+import { partCount, type UploadGrant } from '@dreamlake/protocol';
+import {
+  BlobAlreadyStored,
+  choosePartSize,
+  type MultipartState,
+  type MultipartStore,
+  MultipartUpload,
+} from '@dreamlake/protocol/client';
 import {
   type BatchGrant,
   bss,
-  choosePartSize,
   detectContentType,
   detectType,
   isExpired,
   isTransient,
-  type OpenUpload,
   ProtocolError,
   parseStored,
-  planParts,
   type RegisterRequest,
   type ServerApi,
   SINGLE_UPLOAD_MAX_BYTES,
-  type StoredBlob,
 } from '../protocol/index.ts';
-import { putBody } from './put.ts';
-import type { ResumeStore } from './resume-store.ts';
+import { partCheck, putBody } from './put.ts';
+import type { ResumeStore, SavedUpload } from './resume-store.ts';
 
 export type TransferEvent =
   | { kind: 'granting' }
@@ -65,7 +69,6 @@ export interface TransferResult {
 
 /** HTTP statuses for the codes a batch entry can carry (the entry itself has none). */
 const STATUS_BY_ENTRY_CODE: Record<string, number> = { too_large: 413, invalid_request: 400, forbidden: 403 };
-const PART_URLS_AT_ONCE = 16;
 const MAX_SERVER_FAILURES = 8;
 /** Renewals after expired URLs before giving up (a clock far off would expire every URL at once). */
 const MAX_RENEWALS = 10;
@@ -126,15 +129,16 @@ export async function transferFile(job: TransferJob, ctx: TransferContext): Prom
   }
 }
 
-async function attemptOnce(job: TransferJob, ctx: TransferContext): Promise<TransferResult> {
+/** The job's entry of a batch grant (of one): its URLs, or `exists` when the space holds the blob. */
+async function grantEntry(
+  job: TransferJob,
+  ctx: TransferContext,
+): Promise<{ exists: true } | (BatchGrant & { exists?: false })> {
   const { blob, name, hash } = job;
-  const type = detectType(name);
-  const contentType = detectContentType(name);
-  ctx.report({ kind: 'granting' });
   const answer = await ctx.api.grantBatch(
     ctx.namespace,
     ctx.space,
-    [{ filename: name, hash, contentType, type, size: blob.size }],
+    [{ filename: name, hash, contentType: detectContentType(name), type: detectType(name), size: blob.size }],
     { signal: ctx.signal },
   );
   const entry = answer.files[0];
@@ -142,6 +146,15 @@ async function attemptOnce(job: TransferJob, ctx: TransferContext): Promise<Tran
   if ('error' in entry) {
     throw new ProtocolError(STATUS_BY_ENTRY_CODE[entry.error.code] ?? 400, entry.error.code, entry.error.message);
   }
+  return entry;
+}
+
+async function attemptOnce(job: TransferJob, ctx: TransferContext): Promise<TransferResult> {
+  const { blob, name, hash } = job;
+  const type = detectType(name);
+  const contentType = detectContentType(name);
+  ctx.report({ kind: 'granting' });
+  const entry = await grantEntry(job, ctx);
   const register = { name, hash, type, contentType };
   const size = blob.size;
   if (entry.exists) return { put: register, size, skipped: true, partsTotal: 0, partsSent: 0 };
@@ -172,155 +185,106 @@ async function sendSingle(grant: BatchGrant, blob: Blob, contentType: string, ct
   return bss.singleComplete(singleUrl, begin.key, { signal: ctx.signal });
 }
 
-async function openOrResume(
-  grant: BatchGrant,
-  job: TransferJob,
-  contentType: string,
-  ctx: TransferContext,
-): Promise<{ upload: OpenUpload; partSize: number; done: Map<number, string> } | { stored: StoredBlob }> {
+/** The resume state of one blob in the page's store (localStorage), as the engine keeps it. */
+function resumeStore(job: TransferJob, ctx: TransferContext): MultipartStore {
   const { namespace, space, resume } = ctx;
-  const saved = resume.get(namespace, space, job.hash);
-  if (saved && saved.size === job.blob.size) {
-    const upload = { uploadId: saved.uploadId, key: saved.key };
-    const answer = await bss.partsDone(grant, upload, { signal: ctx.signal });
-    if (!answer.expired) {
-      const parts = planParts(job.blob.size, saved.partSize);
-      const done = new Map<number, string>();
-      for (const p of answer.parts) {
-        const planned = parts[p.partNumber - 1];
-        if (planned && planned.end - planned.start === p.size) done.set(p.partNumber, p.etag);
-      }
-      return { upload, partSize: saved.partSize, done };
-    }
-    resume.delete(namespace, space, job.hash);
-  }
-  const init = await bss.init(grant, { contentType, filename: job.name, size: job.blob.size }, { signal: ctx.signal });
-  if (init.exists && init.receipt) {
-    return {
-      stored: {
-        success: true,
-        key: init.key,
-        hash: job.hash,
-        size: job.blob.size,
-        contentType,
-        receipt: init.receipt,
-      },
-    };
-  }
-  const partSize = choosePartSize(job.blob.size);
-  const upload = { uploadId: init.uploadId, key: init.key };
-  resume.set(namespace, space, job.hash, { ...upload, partSize, size: job.blob.size });
-  return { upload, partSize, done: new Map() };
+  const size = job.blob.size;
+  return {
+    load: async () => {
+      const saved = resume.get(namespace, space, job.hash) as (SavedUpload & Partial<MultipartState>) | undefined;
+      if (!saved || saved.size !== size) return undefined;
+      const partsTotal = partCount(size, saved.partSize);
+      return { ...saved, partsTotal, done: saved.done ?? {} };
+    },
+    save: async (state) => resume.set(namespace, space, job.hash, { ...state, size }),
+    remove: async () => resume.delete(namespace, space, job.hash),
+  };
 }
 
+/** A fresh grant for the job (its URLs expired): the batch grant asked again. */
+async function regrant(job: TransferJob, ctx: TransferContext): Promise<UploadGrant> {
+  const entry = await grantEntry(job, ctx);
+  if (entry.exists) throw new BlobAlreadyStored();
+  return entry;
+}
+
+/**
+ * The multipart upload through the protocol's engine (the CLI's too): resumed from BSS's parts-done
+ * when an earlier attempt or page opened it, URLs fetched in batches and renewed once expired, the
+ * parts sent four at a time with their CRC-32 (or MD5, as BSS asks) read from the Blob.
+ */
 async function sendMultipart(
   grant: BatchGrant,
   job: TransferJob,
   register: RegisterRequest,
   ctx: TransferContext,
 ): Promise<TransferResult> {
-  const opened = await openOrResume(grant, job, register.contentType, ctx);
-  if ('stored' in opened) {
-    const put = { ...register, receipt: opened.stored.receipt };
-    return { put, size: job.blob.size, skipped: true, partsTotal: 0, partsSent: 0 };
-  }
-  const { upload, partSize, done } = opened;
-  const parts = planParts(job.blob.size, partSize);
-  if (done.size > 0) ctx.report({ kind: 'resumed', partsDone: done.size, partsTotal: parts.length });
-  const missing = parts.filter((p) => !done.has(p.partNumber));
+  const { blob } = job;
+  const store = resumeStore(job, ctx);
+  // An upload an earlier page opened keeps its part size (the page reads any part size from the Blob).
+  const saved = await store.load();
+  const partSize = saved?.partSize ?? choosePartSize(blob.size);
   const inFlight = new Map<number, number>();
-  let finished = parts.filter((p) => done.has(p.partNumber)).reduce((sum, p) => sum + (p.end - p.start), 0);
-  const report = progressReporter(ctx, job.blob.size);
+  let finished = 0;
+  const report = progressReporter(ctx, blob.size);
   const progress = (force = false): void => {
     let sent = finished;
     for (const bytes of inFlight.values()) sent += bytes;
     report(sent, force);
   };
-  progress(true);
-
-  // One failed part stops the others of this attempt; the next attempt resumes from parts-done.
-  const attempt = new AbortController();
-  const stop = (): void => attempt.abort(ctx.signal.reason);
-  ctx.signal.addEventListener('abort', stop, { once: true });
-  const signal = attempt.signal;
-
-  const urls = new Map<number, string>();
-  let asking: Promise<void> | undefined;
-  const urlFor = async (partNumber: number): Promise<string> => {
-    while (!urls.has(partNumber)) {
-      if (!asking) {
-        const from = missing.findIndex((p) => p.partNumber === partNumber);
-        const batch = missing.slice(from, from + PART_URLS_AT_ONCE).filter((p) => !urls.has(p.partNumber));
-        const lengths = Object.fromEntries(batch.map((p) => [String(p.partNumber), p.end - p.start]));
-        asking = bss
-          .partUrls(
-            grant,
-            { ...upload, partNumbers: batch.map((p) => p.partNumber), contentLength: lengths },
-            { signal },
-          )
-          .then((answer) => {
-            for (const [n, url] of Object.entries(answer.parts)) urls.set(Number(n), url);
-          })
-          .finally(() => {
-            asking = undefined;
-          });
-      }
-      await asking;
-    }
-    return urls.get(partNumber) as string;
-  };
-
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < missing.length) {
-      const part = missing[next++];
-      if (!part) return;
-      const url = await urlFor(part.partNumber);
-      inFlight.set(part.partNumber, 0);
-      try {
-        const answer = await putBody(
-          url,
-          job.blob.slice(part.start, part.end),
-          {},
-          (sent) => {
-            inFlight.set(part.partNumber, sent);
-            progress();
-          },
-          signal,
-        );
-        if (!answer.etag) {
-          throw new ProtocolError(0, 'missing_etag', 'BSS answered a part without an ETag (CORS must expose ETag)');
+  let partsTotal = 0;
+  const upload = new MultipartUpload({
+    bss,
+    grants: { signed: true, first: grant, refresh: () => regrant(job, ctx) },
+    size: blob.size,
+    partSize,
+    init: { contentType: register.contentType, filename: job.name, size: blob.size },
+    store,
+    concurrency: ctx.partConcurrency ?? 4,
+    signal: ctx.signal,
+    io: {
+      computeCheck: (check, part) => partCheck(check, blob.slice(part.start, part.end)),
+      put: async (url, part, headers, signal) => {
+        inFlight.set(part.partNumber, 0);
+        try {
+          const answer = await putBody(
+            url,
+            blob.slice(part.start, part.end),
+            headers,
+            (sent) => {
+              inFlight.set(part.partNumber, sent);
+              progress();
+            },
+            signal ?? ctx.signal,
+          );
+          if (!answer.etag) {
+            throw new ProtocolError(0, 'missing_etag', 'BSS answered a part without an ETag (CORS must expose ETag)');
+          }
+          finished += part.end - part.start;
+          return answer.etag;
+        } finally {
+          inFlight.delete(part.partNumber);
+          progress(true);
         }
-        done.set(part.partNumber, answer.etag);
-        finished += part.end - part.start;
-      } finally {
-        inFlight.delete(part.partNumber);
+      },
+    },
+    events: {
+      opened: (done, total) => {
+        partsTotal = total;
+        finished = done.reduce((sum, p) => sum + (p.end - p.start), 0);
+        if (done.length > 0) ctx.report({ kind: 'resumed', partsDone: done.length, partsTotal: total });
         progress(true);
-      }
-    }
-  };
-  const workers = Array.from({ length: Math.min(ctx.partConcurrency ?? 4, missing.length) }, () =>
-    worker().catch((error: unknown) => {
-      attempt.abort(error);
-      throw error;
-    }),
-  );
+      },
+    },
+  });
   try {
-    await Promise.all(workers);
-  } finally {
-    ctx.signal.removeEventListener('abort', stop);
+    const { sent, receipt } = await upload.run();
+    return { put: { ...register, receipt }, size: blob.size, skipped: false, partsTotal, partsSent: sent };
+  } catch (error) {
+    if (!(error instanceof BlobAlreadyStored)) throw error;
+    const put = error.receipt ? { ...register, receipt: error.receipt } : register;
+    return { put, size: blob.size, skipped: true, partsTotal: 0, partsSent: 0 };
   }
-
-  const list = [...done.entries()].sort((a, b) => a[0] - b[0]).map(([partNumber, etag]) => ({ partNumber, etag }));
-  const stored = await bss.complete(grant, upload, list, { signal: ctx.signal });
-  ctx.resume.delete(ctx.namespace, ctx.space, job.hash);
-  return {
-    put: { ...register, receipt: stored.receipt },
-    size: job.blob.size,
-    skipped: false,
-    partsTotal: parts.length,
-    partsSent: missing.length,
-  };
 }
 
 /** After a cancel: tells BSS to drop the parts of an open upload (best effort) and forgets it. */
