@@ -220,9 +220,7 @@ export class S3FaultProxy {
     const seen = this.#seen.get(`${index}:${kind}`) ?? { n: 0, given: 0 };
     this.#seen.set(`${index}:${kind}`, seen);
     seen.n += 1;
-    const hit = random
-      ? random() < rule.share
-      : Math.ceil(seen.n * rule.share) > Math.ceil((seen.n - 1) * rule.share);
+    const hit = random ? random() < rule.share : Math.ceil(seen.n * rule.share) > Math.ceil((seen.n - 1) * rule.share);
     if (!hit) return null;
     const fault = rule.faults[seen.given % rule.faults.length]!;
     seen.given += 1;
