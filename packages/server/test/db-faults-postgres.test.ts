@@ -8,15 +8,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Kysely, sql } from 'kysely';
 import { waitFor } from '../../../support/wait.ts';
 import { DreamLakeClient } from '../../cli/src/index.ts';
 import { backends, Services, sha256File, signupToken, tempDir, uniqueName } from '../../cli/test/e2e/harness.ts';
-import { DatabaseUnavailableError } from '../src/db/connection.ts';
-import { dialectFor } from '../src/db/dialect.ts';
 import { PrivateCluster } from './db-faults-cluster.ts';
 
 const FILES = 640;
@@ -122,26 +118,4 @@ describe('PostgreSQL restarted while the CLI uploads', { skip }, () => {
     assert.deepEqual(await answered(server, 500), new Map(), 'no request answered 500');
     t.diagnostic(`answered 503: ${JSON.stringify(Object.fromEntries(await answered(server, 503)))}`);
   });
-});
-
-test('a PostgreSQL that accepts connections and never answers fails queries as unavailable, not a hang', {
-  timeout: 20_000,
-}, async (t) => {
-  const sockets = new Set<Socket>();
-  const silent = createServer((socket) => sockets.add(socket));
-  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-  const { port } = silent.address() as { port: number };
-  const db = new Kysely<unknown>({ dialect: dialectFor(`postgres://postgres@127.0.0.1:${port}/postgres`) });
-  t.after(async () => {
-    await db.destroy();
-    for (const socket of sockets) socket.destroy();
-    silent.close();
-  });
-  const error = await sql`select 1`.execute(db).then(
-    () => assert.fail('a query answered'),
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof DatabaseUnavailableError, String(error));
-  assert.equal(error.code, 'unavailable');
-  assert.equal(error.status, 503);
 });
