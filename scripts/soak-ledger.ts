@@ -25,6 +25,8 @@ export class Ledger {
   downloads = 0;
   filesDownloaded = 0;
   readonly badDownloads: string[] = [];
+  /** Library calls that returned with abort listeners still on the caller's signal. */
+  readonly listenersLeft: string[] = [];
   listings = 0;
   readonly badListings: string[] = [];
 

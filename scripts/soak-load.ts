@@ -5,6 +5,7 @@
  * SHA-256 the file was made from, and spaces listed. Each upload is entered in the ledger.
  */
 import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { getEventListeners, setMaxListeners } from 'node:events';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { DreamLakeClient } from '@dreamlake/cli';
@@ -42,6 +43,21 @@ export function reasonOf(error: unknown): string {
     .replace(/\d+/g, 'N')
     .slice(0, 90);
   return `${e?.code ?? e?.name ?? 'Error'}: ${short}`;
+}
+
+/**
+ * A signal for one library call: it may carry a listener per request in flight (16 at once by
+ * default), more than EventTarget's warning threshold, so the threshold is raised for it.
+ */
+function callerSignal(signal: AbortSignal): AbortSignal {
+  setMaxListeners(64, signal);
+  return signal;
+}
+
+/** A call that has returned holds no listener on its caller's signal (else each call leaks one). */
+function listenersLeft(ctx: LoadContext, what: string, signal: AbortSignal): void {
+  const left = getEventListeners(signal, 'abort').length;
+  if (left > 0) ctx.ledger.listenersLeft.push(`${what}: ${left}`);
 }
 
 function clientOf(ctx: LoadContext): DreamLakeClient {
@@ -88,7 +104,7 @@ async function uploadAndAccount(
   const target = `${namespace}/${where.space}/${where.prefix}`;
   ledger.started += 1;
   const stop = new AbortController();
-  const signal = AbortSignal.any([stop.signal, ctx.signal]);
+  const signal = callerSignal(AbortSignal.any([stop.signal, ctx.signal]));
   const client = clientOf(ctx);
   let failure: unknown;
   try {
@@ -102,6 +118,7 @@ async function uploadAndAccount(
   } catch (error) {
     failure = error;
   }
+  listenersLeft(ctx, `upload ${target}`, signal);
   try {
     const listed = await client.list(`${namespace}/${where.space}`, { prefix: where.prefix });
     const found = new Map(listed.map((f) => [f.name.slice(where.prefix.length), f.hash]));
@@ -186,7 +203,9 @@ export async function downloadOne(ctx: LoadContext): Promise<void> {
   const client = clientOf(ctx);
   const source = `${upload.namespace}/${upload.space}/${upload.prefix}`;
   try {
-    const summary = await client.download(source, { to: dir, signal: ctx.signal });
+    const signal = callerSignal(AbortSignal.any([ctx.signal]));
+    const summary = await client.download(source, { to: dir, signal });
+    listenersLeft(ctx, `download ${source}`, signal);
     const found = await hashesUnder(dir);
     const wrong = [...upload.files].filter(([name, hash]) => found.get(name) !== hash);
     ctx.ledger.downloads += 1;

@@ -1,7 +1,8 @@
 /**
  * The soak's services: one server and one BSS as `npm run server` / `npm run bss` run them (the
  * built `dist/`, plain node: no loader in the processes whose memory is measured), on free
- * loopback ports, in a temporary folder. SQLite and the disk backend unless told; a scratch
+ * loopback ports, in a temporary folder, each with its inspector on a loopback port (through
+ * which the soak asks for a full collection before it reads a heap at rest). SQLite and the disk backend unless told; a scratch
  * PostgreSQL database on DREAMLAKE_TEST_PG_URL's server, or the S3 bucket of
  * DREAMLAKE_TEST_S3_ENV (a file of `export K=V` lines), when asked.
  */
@@ -60,6 +61,9 @@ export class SoakServices {
   readonly bssUrl: string;
   readonly storage: string;
   readonly database: string;
+  /** The inspector ports of the server and BSS (for a full collection at rest: soak-gc.ts). */
+  serverInspectorPort = 0;
+  bssInspectorPort = 0;
   #server: Child | undefined;
   #bss: Child | undefined;
   #dropDatabase: (() => Promise<void>) | undefined;
@@ -79,6 +83,7 @@ export class SoakServices {
     }
     const dir = await mkdtemp(join(tmpdir(), 'dreamlake-soak-'));
     const [serverPort, bssPort] = [await freePort(), await freePort()];
+    const [serverInspector, bssInspector] = [await freePort(), await freePort()];
     const s3: Record<string, string> | undefined = options.s3EnvFile
       ? { ...readEnvFile(options.s3EnvFile), STORAGE: 's3' }
       : undefined;
@@ -89,6 +94,8 @@ export class SoakServices {
       s3 ? `s3 (${s3.S3_ENDPOINT ?? 'AWS'}, bucket ${s3.S3_BUCKET ?? '?'})` : 'disk',
       options.pgUrl ? 'PostgreSQL (scratch database)' : 'SQLite',
     );
+    services.serverInspectorPort = serverInspector;
+    services.bssInspectorPort = bssInspector;
     try {
       let databaseUrl = join(dir, 'server.sqlite');
       if (options.pgUrl) {
@@ -107,32 +114,40 @@ export class SoakServices {
           ? { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }
           : {}),
       };
-      services.#bss = startCommand(process.execPath, ['--enable-source-maps', BSS_MAIN], {
-        keep: 200,
-        env: {
-          ...common,
-          STORAGE: 'fs',
-          DREAMLAKE_DATA_DIR: join(dir, 'bss'),
-          BSS_PORT: String(bssPort),
-          ...s3,
+      services.#bss = startCommand(
+        process.execPath,
+        ['--enable-source-maps', `--inspect=127.0.0.1:${bssInspector}`, BSS_MAIN],
+        {
+          keep: 200,
+          env: {
+            ...common,
+            STORAGE: 'fs',
+            DREAMLAKE_DATA_DIR: join(dir, 'bss'),
+            BSS_PORT: String(bssPort),
+            ...s3,
+          },
         },
-      });
-      services.#server = startCommand(process.execPath, ['--enable-source-maps', SERVER_MAIN], {
-        keep: 200,
-        env: {
-          ...common,
-          BSS_INTERNAL_URL: services.bssUrl,
-          DREAMLAKE_DATA_DIR: join(dir, 'server'),
-          DATABASE_URL: databaseUrl,
-          SERVER_PORT: String(serverPort),
-          JWT_SECRET: services.jwtSecret,
-          SNAPSHOT_SIGNING_KEYS: randomBytes(32).toString('base64url'),
-          ALLOW_SIGNUP: 'true',
-          // Many sign-ups from one address in a few minutes.
-          SIGNUP_MAX_PER_ADDRESS: '100000',
-          SCRYPT_LOG_N: '12',
+      );
+      services.#server = startCommand(
+        process.execPath,
+        ['--enable-source-maps', `--inspect=127.0.0.1:${serverInspector}`, SERVER_MAIN],
+        {
+          keep: 200,
+          env: {
+            ...common,
+            BSS_INTERNAL_URL: services.bssUrl,
+            DREAMLAKE_DATA_DIR: join(dir, 'server'),
+            DATABASE_URL: databaseUrl,
+            SERVER_PORT: String(serverPort),
+            JWT_SECRET: services.jwtSecret,
+            SNAPSHOT_SIGNING_KEYS: randomBytes(32).toString('base64url'),
+            ALLOW_SIGNUP: 'true',
+            // Many sign-ups from one address in a few minutes.
+            SIGNUP_MAX_PER_ADDRESS: '100000',
+            SCRYPT_LOG_N: '12',
+          },
         },
-      });
+      );
       await Promise.all([
         waitHealthy(services.#bss, `${services.bssUrl}/healthz`, 'BSS', 60_000),
         waitHealthy(services.#server, `${services.serverUrl}/healthz`, 'server', 60_000),

@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type FaultContext, injectFault } from './soak-faults.ts';
+import { collectGarbage } from './soak-gc.ts';
 import { Ledger } from './soak-ledger.ts';
 import {
   downloadOne,
@@ -34,7 +35,15 @@ import {
 } from './soak-load.ts';
 import { type Phase, type Sample, sampleProcess } from './soak-samples.ts';
 import { SoakServices } from './soak-services.ts';
-import { type Check, flatnessChecks, LIMITS, sampleTable, seriesReports, seriesTable } from './soak-verdict.ts';
+import {
+  type Check,
+  flatnessChecks,
+  LIMITS,
+  sampleTable,
+  seriesReports,
+  seriesTable,
+  slopeWindowMinutes,
+} from './soak-verdict.ts';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -223,10 +232,12 @@ async function main(): Promise<void> {
   });
 
   const until = (ms: number) => sleep(Math.max(0, began + ms - Date.now()));
+  // At the end of a quiet period: a full collection in each service, then the sample at rest.
   const quiet = async (name: Phase, endAt: number) => {
     await load.pause();
     phase = name;
     await until(endAt);
+    await Promise.all([collectGarbage(services.serverInspectorPort), collectGarbage(services.bssInspectorPort)]);
     await sampleNow();
   };
   await until(totalMs / 3);
@@ -266,12 +277,12 @@ async function main(): Promise<void> {
   const reports = seriesReports(samples);
   process.stdout.write(`\nSamples (MiB; fds and sockets are counts of /proc/PID/fd):\n${sampleTable(samples)}\n`);
   process.stdout.write(
-    `\nPer series (slope: least squares over the 'load' samples after warm-up):\n${seriesTable(reports)}\n`,
+    `\nPer series (slope: least squares over the 'load' samples after warm-up; rest: the last sample of each quiet period, taken after a full collection):\n${seriesTable(reports)}\n`,
   );
   process.stdout.write(`\nActions: ${[...load.actions].map(([n, c]) => `${n} ${c}`).join(', ')}\n${ledger.report()}\n`);
 
   const checks: Check[] = [
-    ...flatnessChecks(reports),
+    ...flatnessChecks(reports, slopeWindowMinutes(samples)),
     { what: `server and BSS still running`, ok: running.server && running.bss },
     { what: `uploads lost: ${ledger.lost.length}`, ok: ledger.lost.length === 0 },
     { what: `uploads unaccounted for: ${ledger.unaccounted}`, ok: ledger.unaccounted === 0 },
@@ -281,6 +292,10 @@ async function main(): Promise<void> {
     {
       what: `failures answered otherwise than expected: ${ledger.unexpectedFaults.length} of ${ledger.faultsInjected}`,
       ok: ledger.unexpectedFaults.length === 0 && ledger.faultsInjected > 0,
+    },
+    {
+      what: `library calls that left abort listeners on their caller's signal: ${ledger.listenersLeft.length}`,
+      ok: ledger.listenersLeft.length === 0,
     },
     { what: `actions that threw: ${load.actionErrors.length}`, ok: load.actionErrors.length === 0 },
     { what: `samples that failed: ${samplerErrors.length}`, ok: samplerErrors.length === 0 },
