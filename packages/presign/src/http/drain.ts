@@ -8,9 +8,13 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
  *    (the answers already under way too, when their headers are not out yet), so no connection
  *    is reused after its request.
  * 2. The service keeps serving for `delayMs`, the time the balancer takes to see the failed
- *    checks and stop sending (skipped when nothing asked `/readyz` lately: no balancer watches).
+ *    checks and stop sending, and past it until `/readyz` has answered 503 `FAILED_PROBES` times
+ *    (the balancer's `fall`: it has taken the instance out), at most until half the grace is gone.
+ *    Both are skipped when nothing asked `/readyz` lately: no balancer watches.
  * 3. The listener closes, idle keep-alive connections are closed, and the requests in flight
- *    finish; whatever is still running `graceMs` after the signal is cut.
+ *    finish, every one of them served (the framework's own closing, which answers 503 to a
+ *    request read after it began, starts only once every connection is gone); whatever is still
+ *    running `graceMs` after the signal is cut.
  *
  * The caller then closes its pools and exits.
  */
@@ -24,12 +28,19 @@ export interface DrainTimes {
 /** A `/readyz` asked within this long means a balancer (or an orchestrator) watches the instance. */
 export const WATCHED_WITHIN_MS = 60_000;
 
+/** Failed `/readyz` answers after which the balancer has taken the instance out (HAProxy's `fall 2`). */
+export const FAILED_PROBES = 2;
+
 interface DrainState {
   draining: boolean;
   /** Answers not yet finished. */
   inFlight: Set<ServerResponse>;
   /** When `/readyz` was last asked (ms since the epoch). */
   lastProbe: number | undefined;
+  /** `/readyz` answered 503 since the drain began. */
+  failedProbes: number;
+  /** Told of each of them. */
+  onProbe: (() => void) | undefined;
 }
 
 const states = new WeakMap<Server, DrainState>();
@@ -37,7 +48,7 @@ const states = new WeakMap<Server, DrainState>();
 function stateOf(server: Server): DrainState {
   let state = states.get(server);
   if (!state) {
-    state = { draining: false, inFlight: new Set(), lastProbe: undefined };
+    state = { draining: false, inFlight: new Set(), lastProbe: undefined, failedProbes: 0, onProbe: undefined };
     states.set(server, state);
   }
   return state;
@@ -67,6 +78,10 @@ export function trackRequests(server: Server): void {
 export function probeDrain(server: Server, now = Date.now()): boolean {
   const state = stateOf(server);
   state.lastProbe = now;
+  if (state.draining) {
+    state.failedProbes += 1;
+    state.onProbe?.();
+  }
   return state.draining;
 }
 
@@ -103,26 +118,36 @@ export async function drain(app: FastifyInstance, options: DrainOptions): Promis
     if (!response.headersSent) response.setHeader('connection', 'close');
   }
   const watched = state.lastProbe !== undefined && began - state.lastProbe < WATCHED_WITHIN_MS;
-  const delayedMs = watched ? Math.min(options.delayMs, options.graceMs) : 0;
+  const delayMs = watched ? Math.min(options.delayMs, options.graceMs) : 0;
   log.info(
-    {
-      drain: 'begin',
-      reason: options.reason,
-      inFlight: state.inFlight.size,
-      delayMs: delayedMs,
-      graceMs: options.graceMs,
-    },
-    `${options.reason}: draining; /readyz answers 503, serving on for ${delayedMs} ms while the balancer stops sending`,
+    { drain: 'begin', reason: options.reason, inFlight: state.inFlight.size, delayMs, graceMs: options.graceMs },
+    `${options.reason}: draining; /readyz answers 503, serving on for ${delayMs} ms while the balancer stops sending`,
   );
-  if (delayedMs > 0) await sleep(delayedMs);
+  if (delayMs > 0) {
+    await sleep(delayMs);
+    // The balancer has not seen enough failed checks yet (a busy host checks late): serve on until
+    // it has, within half the grace.
+    const until = began + options.graceMs / 2;
+    if (state.failedProbes < FAILED_PROBES && now() < until) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(0, until - now()));
+        state.onProbe = () => {
+          if (state.failedProbes < FAILED_PROBES) return;
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      state.onProbe = undefined;
+    }
+  }
+  const delayedMs = now() - began;
 
   const inFlight = state.inFlight.size;
   log.info(
-    { drain: 'close', inFlight },
+    { drain: 'close', inFlight, failedProbes: state.failedProbes, delayedMs },
     `draining: listener and idle connections closed, finishing ${inFlight} requests in flight`,
   );
   let cut = 0;
-  const closed = app.close();
   const timer = setTimeout(
     () => {
       cut = state.inFlight.size;
@@ -132,10 +157,13 @@ export async function drain(app: FastifyInstance, options: DrainOptions): Promis
     Math.max(0, options.graceMs - (now() - began)),
   );
   try {
-    await closed;
+    // Node's close stops accepting, closes the idle connections and calls back once the last
+    // connection is gone; only then does the app close (its hooks, its own state).
+    await new Promise<void>((resolve) => app.server.close(() => resolve()));
   } finally {
     clearTimeout(timer);
   }
+  await app.close();
   const tookMs = now() - began;
   log.info({ drain: 'done', tookMs, cut }, `drained in ${tookMs} ms`);
   return { delayedMs, inFlight, cut, tookMs };
