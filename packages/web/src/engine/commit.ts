@@ -29,6 +29,8 @@ export interface CommitContext {
   space: string;
   /** The snapshot's message ("" for none). */
   message: string;
+  /** Aborts the commit (its requests and its waits). */
+  signal?: AbortSignal;
   report?(event: CommitEvent): void;
   /** Resolves once the user has logged in again after a 401. */
   reauthenticate(): Promise<void>;
@@ -55,6 +57,7 @@ async function withRetries<T>(ctx: CommitContext, step: (dropReceipts: boolean) 
     try {
       return await step(dropReceipts);
     } catch (error) {
+      if (ctx.signal?.aborted) throw ctx.signal.reason ?? error;
       if (error instanceof ProtocolError && error.status === 401) {
         await ctx.reauthenticate();
         continue;
@@ -80,6 +83,7 @@ async function withRetries<T>(ctx: CommitContext, step: (dropReceipts: boolean) 
  */
 export async function commitPuts(puts: RegisterRequest[], ctx: CommitContext): Promise<CommitAnswer> {
   const { api, namespace, space } = ctx;
+  const call = ctx.signal ? { signal: ctx.signal } : {};
   const now = ctx.now ?? (() => Math.floor(Date.now() / 1000));
   const message = ctx.message;
   const prepared = (batch: RegisterRequest[], dropReceipts: boolean): RegisterRequest[] =>
@@ -87,21 +91,21 @@ export async function commitPuts(puts: RegisterRequest[], ctx: CommitContext): P
   if (puts.length <= COMMIT_BATCH) {
     ctx.report?.({ kind: 'committing', added: 0, total: puts.length });
     return withRetries(ctx, (dropReceipts) =>
-      api.commit(namespace, space, { ...(message ? { message } : {}), puts: prepared(puts, dropReceipts) }),
+      api.commit(namespace, space, { ...(message ? { message } : {}), puts: prepared(puts, dropReceipts) }, call),
     );
   }
-  const draft = await withRetries(ctx, () => api.openDraft(namespace, space, message ? { message } : {}));
+  const draft = await withRetries(ctx, () => api.openDraft(namespace, space, message ? { message } : {}, call));
   try {
     for (let from = 0; from < puts.length; from += COMMIT_BATCH) {
       ctx.report?.({ kind: 'committing', added: from, total: puts.length });
       const batch = puts.slice(from, from + COMMIT_BATCH);
       // Adding entries is idempotent: a batch sent again replaces its own entries.
       await withRetries(ctx, (dropReceipts) =>
-        api.addDraftEntries(namespace, space, draft.id, { puts: prepared(batch, dropReceipts) }),
+        api.addDraftEntries(namespace, space, draft.id, { puts: prepared(batch, dropReceipts) }, call),
       );
     }
     ctx.report?.({ kind: 'committing', added: puts.length, total: puts.length });
-    return await withRetries(ctx, () => api.commitDraft(namespace, space, draft.id, message ? { message } : {}));
+    return await withRetries(ctx, () => api.commitDraft(namespace, space, draft.id, message ? { message } : {}, call));
   } catch (error) {
     // A draft that cannot commit holds its blobs until it expires: let them go now (best effort).
     await api.deleteDraft(namespace, space, draft.id).catch(() => undefined);

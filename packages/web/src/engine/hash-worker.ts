@@ -1,6 +1,6 @@
 /**
  * The hashing worker: SHA-256 of a Blob (blob-sha256.ts) off the page's thread. Messages in:
- * `{ id, blob, slices? }` (`slices`: read with `Blob.slice` only, not the Blob's stream); out: `{ id, progress }` while hashing, then `{ id, hash }` or `{ id, error }`.
+ * `{ id, blob, slices? }` (`slices`: read with `Blob.slice` only, not the Blob's stream); out: `{ id, progress }` while hashing, then `{ id, hash }` or `{ id, error, errorName }`.
  */
 import { createSHA256 } from 'hash-wasm';
 import { blobSha256, readIntoBuffer, readSlicesOnly } from './blob-sha256.ts';
@@ -34,6 +34,11 @@ scope.onmessage = (event) => {
   const { id, blob, slices } = event.data;
   hash(id, blob, slices === true).then(
     (value) => scope.postMessage({ id, hash: value }),
-    (error: unknown) => scope.postMessage({ id, error: error instanceof Error ? error.message : String(error) }),
+    (error: unknown) =>
+      scope.postMessage({
+        id,
+        error: error instanceof Error ? error.message : String(error),
+        errorName: error instanceof Error ? error.name : undefined,
+      }),
   );
 };

@@ -12,6 +12,15 @@ const MAX_STALLS = 2;
 
 class Stalled extends Error {}
 
+/** What a failed read of a dropped file means to the user, by the DOMException's name. */
+export function unreadable(name: string | undefined, message: string | undefined): string {
+  if (name === 'NotFoundError') return 'the file is gone: it was moved or deleted after the drop';
+  if (name === 'NotReadableError') {
+    return 'the browser cannot read the file: it is not readable (permissions) or it changed after the drop';
+  }
+  return `hashing failed: ${message ?? 'unknown error'}`;
+}
+
 type Pending = { resolve(hash: string): void; reject(error: Error): void; onProgress(bytes: number): void };
 
 interface WorkerSlot {
@@ -55,13 +64,15 @@ export class Hasher {
 
   #spawn(): Worker {
     const worker = new Worker(this.#url, { type: 'module' });
-    worker.onmessage = (event: MessageEvent<{ id: number; progress?: number; hash?: string; error?: string }>) => {
-      const { id, progress, hash, error } = event.data;
+    worker.onmessage = (
+      event: MessageEvent<{ id: number; progress?: number; hash?: string; error?: string; errorName?: string }>,
+    ) => {
+      const { id, progress, hash, error, errorName } = event.data;
       const pending = this.#pending.get(id);
       if (!pending) return;
       if (progress !== undefined) pending.onProgress(progress);
       else if (hash !== undefined) pending.resolve(hash);
-      else pending.reject(new Error(`hashing failed: ${error ?? 'unknown error'}`));
+      else pending.reject(new Error(unreadable(errorName, error)));
     };
     return worker;
   }
@@ -71,7 +82,7 @@ export class Hasher {
     this.#waiting.shift()?.();
   }
 
-  /** The file's SHA-256 (64 lowercase hex); `onProgress` gets the bytes hashed so far. */
+  /** The file's SHA-256 (64 lowercase hex); `onProgress` gets the bytes hashed so far (0 once a worker has it). */
   async hash(blob: Blob, onProgress: (bytes: number) => void, signal?: AbortSignal): Promise<string> {
     for (let stalls = 0; ; stalls += 1) {
       try {
@@ -132,6 +143,7 @@ export class Hasher {
           },
         });
         watch();
+        onProgress(0); // a worker has the file now
         slot.worker.postMessage({ id, blob, slices });
       });
     } finally {

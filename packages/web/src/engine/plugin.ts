@@ -4,12 +4,21 @@
  * (files and folders, their relative paths kept) and the pause / cancel / retry controls; this
  * plugin hashes each file in a worker, hands it to `transferFile`, and once every file of the drop
  * is stored commits their names together: one drop, one snapshot.
+ *
+ * Built for folders of 10,000 files and more: many small files in flight at once (their grants
+ * gathered into windows by grant-window.ts), large ones a few at a time; Uppy's per-file state
+ * (a copy of every file's entry on each change) is touched only where the Dashboard needs it,
+ * and the drop's end is written to it in one change. Every step is watched (idle.ts): a file
+ * with no sign of life for `idleMs` fails with the reason, and the Dashboard's retry sends it again.
  */
 import { BasePlugin, type Body, type Meta, type PluginOpts, type Uppy, type UppyFile } from '@uppy/core';
 import { type CommitAnswer, ProtocolError, type RegisterRequest, type ServerApi } from '../protocol/index.ts';
 import { commitPuts } from './commit.ts';
+import { grantWindows } from './grant-window.ts';
 import type { Hasher } from './hash.ts';
+import { IdleTimer } from './idle.ts';
 import type { ResumeStore } from './resume-store.ts';
+import { Slots } from './slots.ts';
 import { abandonUpload, type TransferEvent, type TransferResult, transferFile } from './transfer.ts';
 
 /** What the page shows for a file, beside Uppy's own view. */
@@ -27,6 +36,8 @@ export type FileStatus =
   | { state: 'done'; result: TransferResult; version: number | null }
   | { state: 'stored'; result: TransferResult; version: number | null }
   | { state: 'failed'; reason: string }
+  /** Not uploaded: a later file of the same drop has the same name, and that one is kept. */
+  | { state: 'duplicate' }
   | { state: 'cancelled' };
 
 export interface DreamLakeUploadOptions extends PluginOpts {
@@ -43,9 +54,25 @@ export interface DreamLakeUploadOptions extends PluginOpts {
   onCommitted(target: { namespace: string; space: string }, answer: CommitAnswer, names: number): void;
   /** A drop's commit was refused or kept failing: its files are marked failed (the Dashboard's retry sends them again). */
   onCommitFailed(target: { namespace: string; space: string }, reason: string): void;
-  /** Files uploading at once (each also sends several parts at once). */
+  /** Files in flight at once: hashed, granted and sent (small files go in one PUT each). */
   limit?: number;
+  /** Of those, files larger than SINGLE_SHOT_BYTES at once (each also sends several parts at once). */
+  largeLimit?: number;
+  /** A step with no sign of life for this long fails its file (default IDLE_MS). */
+  idleMs?: number;
+  /** Told each time a batch grant goes out, with its number of files. */
+  onGrantBatch?(files: number): void;
 }
+
+/** Files in flight at once, and large ones among them. */
+const FILES_AT_ONCE = 64;
+const LARGE_AT_ONCE = 3;
+/** Above this a file goes in parts (the grant's single-shot limit is larger, but parts resume). */
+const SINGLE_SHOT_BYTES = 8 * 1024 * 1024;
+/** The watchdog's default limit: longer than a retry's longest back-off (30 s). */
+export const IDLE_MS = 60_000;
+/** A status change of a file goes to Uppy's state only this often (each one copies every file's entry). */
+const UPPY_PROGRESS_EVERY_MS = 1000;
 
 /** The file's name in the space: its relative path in a dropped folder, else its name. */
 export function spaceName(file: UppyFile<Meta, Body>): string {
@@ -71,16 +98,23 @@ function describe(error: unknown): string {
 class Run {
   controller = new AbortController();
   paused = false;
+  idle: IdleTimer;
   #resume: (() => void) | undefined;
+
+  constructor(idleMs: number) {
+    this.idle = new IdleTimer(idleMs, (error) => this.controller.abort(error));
+  }
 
   pause(): void {
     this.paused = true;
+    this.idle.hold();
     this.controller.abort(new DOMException('paused', 'AbortError'));
   }
 
   resume(): void {
     this.paused = false;
     this.controller = new AbortController();
+    this.idle.poke();
     this.#resume?.();
   }
 
@@ -110,13 +144,39 @@ function wait(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** What a status says the file is doing, for the watchdog's reason. */
+function doing(status: FileStatus): string | undefined {
+  switch (status.state) {
+    case 'hashing':
+      return 'hashing';
+    case 'granting':
+      return 'asking for a grant';
+    case 'uploading':
+      return 'uploading';
+    default:
+      return undefined;
+  }
+}
+
 export class DreamLakeUpload extends BasePlugin<DreamLakeUploadOptions, Meta, Body> {
   readonly #runs = new Map<string, Run>();
+  /** Each file's SHA-256 once hashed (a retry or a cancel needs it; kept out of Uppy's state). */
+  readonly #hashes = new Map<string, string>();
+  readonly #api: ServerApi;
+  readonly #large: Slots;
+  /** When each file last told Uppy its progress. */
+  readonly #toldUppy = new Map<string, number>();
 
   constructor(uppy: Uppy<Meta, Body>, opts: DreamLakeUploadOptions) {
     super(uppy, opts);
     this.type = 'uploader';
     this.id = opts.id ?? 'DreamLakeUpload';
+    this.#api = grantWindows(opts.api, opts.onGrantBatch ? { onBatch: opts.onGrantBatch } : {});
+    this.#large = new Slots(opts.largeLimit ?? LARGE_AT_ONCE);
+  }
+
+  get #idleMs(): number {
+    return this.opts.idleMs ?? IDLE_MS;
   }
 
   override install(): void {
@@ -156,9 +216,10 @@ export class DreamLakeUpload extends BasePlugin<DreamLakeUploadOptions, Meta, Bo
     const run = this.#runs.get(file.id);
     if (!run) return;
     this.#runs.delete(file.id);
+    run.idle.stop();
     run.controller.abort(new DOMException('cancelled', 'AbortError'));
     this.opts.onStatus(file, spaceName(file), { state: 'cancelled' });
-    const hash = file.meta.sha256;
+    const hash = this.#hashes.get(file.id);
     if (typeof hash === 'string' && file.data instanceof Blob) {
       void abandonUpload(this.opts.api, this.opts.resume, this.opts.target(), {
         blob: file.data,
@@ -169,10 +230,27 @@ export class DreamLakeUpload extends BasePlugin<DreamLakeUploadOptions, Meta, Bo
   };
 
   #upload = async (fileIDs: string[]): Promise<void> => {
-    const files = this.uppy.getFilesByIds(fileIDs);
-    this.uppy.emit('upload-start', files);
+    const all = this.uppy.getFilesByIds(fileIDs);
+    this.uppy.emit('upload-start', all);
     // The whole drop goes to the space chosen when it started, and lands there as one snapshot.
     const target = this.opts.target();
+    // A name twice in one drop: the file added last is the one kept; the others say so and wait.
+    const last = new Map<string, string>();
+    for (const file of all) last.set(spaceName(file), file.id);
+    const files: Array<UppyFile<Meta, Body>> = [];
+    for (const file of all) {
+      const name = spaceName(file);
+      if (last.get(name) === file.id) {
+        files.push(file);
+        this.opts.onStatus(file, name, { state: 'queued' });
+        continue;
+      }
+      this.opts.onStatus(file, name, { state: 'duplicate' });
+      this.uppy.emit('upload-error', this.uppy.getFile(file.id), {
+        name: 'UploadError',
+        message: 'another file of this drop has the same name, and the last one is kept',
+      });
+    }
     const stored: Stored[] = [];
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -183,34 +261,75 @@ export class DreamLakeUpload extends BasePlugin<DreamLakeUploadOptions, Meta, Bo
         if (result) stored.push({ file, name: spaceName(file), result });
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.opts.limit ?? 3, files.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(this.opts.limit ?? FILES_AT_ONCE, files.length) }, worker));
     // A file taken out of the Dashboard after its blob was stored is not committed.
     const kept = stored.filter((s) => this.uppy.getFile(s.file.id));
     if (kept.length > 0) await this.#commit(kept, target);
   };
 
+  /** Upload progress for Uppy's Dashboard, at most every UPPY_PROGRESS_EVERY_MS per file. */
+  #tellUppy(file: UppyFile<Meta, Body>, sent: number, total: number): void {
+    const now = performance.now();
+    const last = this.#toldUppy.get(file.id) ?? Number.NEGATIVE_INFINITY;
+    if (now - last < UPPY_PROGRESS_EVERY_MS) return;
+    this.#toldUppy.set(file.id, now);
+    const current = this.uppy.getFile(file.id);
+    if (!current) return;
+    this.uppy.emit('upload-progress', current, {
+      uploadStarted: file.progress.uploadStarted ?? Date.now(),
+      bytesUploaded: sent,
+      bytesTotal: total,
+    });
+  }
+
   /** Hashes and stores one file's blob: its entry for the commit, or undefined (failed or cancelled). */
   async #one(file: UppyFile<Meta, Body>, target: Target): Promise<TransferResult | undefined> {
     const name = spaceName(file);
-    const status = (s: FileStatus): void => this.opts.onStatus(file, name, s);
-    const run = new Run();
+    const run = new Run(this.#idleMs);
+    const status = (s: FileStatus): void => {
+      const what = doing(s);
+      if (what) run.idle.poke(what);
+      else if (s.state === 'retrying' || s.state === 'paused') run.idle.hold();
+      this.opts.onStatus(file, name, s);
+    };
     this.#runs.set(file.id, run);
     const blob = file.data as Blob;
+    const large = blob.size > SINGLE_SHOT_BYTES;
     let resumedParts: string | undefined;
+    // Waiting for the user to log in again is no stall.
+    const reauthenticate = async (): Promise<void> => {
+      run.idle.hold();
+      try {
+        await this.opts.reauthenticate();
+      } finally {
+        run.idle.poke();
+      }
+    };
     try {
       for (;;) {
+        let holding = false;
         try {
+          // Waiting for a free hashing worker is no stall: the clock starts when one has the file.
+          run.idle.hold();
           const hash = await this.#hash(file, blob, run, status);
+          if (large) {
+            run.idle.hold(); // waiting for a turn among the large files is no stall
+            status({ state: 'queued' });
+            await this.#large.take();
+            holding = true;
+            run.idle.poke('asking for a grant');
+          }
           const signal = run.controller.signal;
+          if (signal.aborted) throw signal.reason;
           const result = await transferFile(
             { blob, name, hash },
             {
-              api: this.opts.api,
+              api: this.#api,
               namespace: target.namespace,
               space: target.space,
               resume: this.opts.resume,
               signal,
-              reauthenticate: this.opts.reauthenticate,
+              reauthenticate,
               wait,
               report: (event: TransferEvent) => {
                 // What an attempt that was paused or cancelled still says is no longer true.
@@ -218,11 +337,7 @@ export class DreamLakeUpload extends BasePlugin<DreamLakeUploadOptions, Meta, Bo
                 if (event.kind === 'resumed') resumedParts = `${event.partsDone} of ${event.partsTotal}`;
                 if (event.kind === 'uploading') {
                   status({ state: 'uploading', sent: event.sent, total: event.total, resumedParts });
-                  this.uppy.emit('upload-progress', this.uppy.getFile(file.id), {
-                    uploadStarted: file.progress.uploadStarted ?? Date.now(),
-                    bytesUploaded: event.sent,
-                    bytesTotal: event.total,
-                  });
+                  if (large) this.#tellUppy(file, event.sent, event.total);
                 } else if (event.kind === 'retrying') {
                   status({ state: 'retrying', reason: event.reason });
                 } else if (event.kind !== 'resumed') {
@@ -231,6 +346,7 @@ export class DreamLakeUpload extends BasePlugin<DreamLakeUploadOptions, Meta, Bo
               },
             },
           );
+          run.idle.stop();
           status({ state: 'uploaded', result });
           return result;
         } catch (error) {
@@ -240,11 +356,16 @@ export class DreamLakeUpload extends BasePlugin<DreamLakeUploadOptions, Meta, Bo
             await run.whenResumed();
             continue;
           }
-          this.#failed(file, name, describe(error));
+          run.idle.stop();
+          this.#failed(file, name, describe(run.controller.signal.aborted ? run.controller.signal.reason : error));
           return undefined;
+        } finally {
+          if (holding) this.#large.release();
         }
       }
     } finally {
+      run.idle.stop();
+      this.#toldUppy.delete(file.id);
       if (this.#runs.get(file.id) === run) this.#runs.delete(file.id);
     }
   }
@@ -254,14 +375,28 @@ export class DreamLakeUpload extends BasePlugin<DreamLakeUploadOptions, Meta, Bo
     this.uppy.emit('upload-error', this.uppy.getFile(file.id), { name: 'UploadError', message: reason });
   }
 
+  /**
+   * Files failed at once (a commit's): their rows, then Uppy's state in one change and one
+   * message, not one change per file (each copies every file's entry).
+   */
+  #failedMany(stored: Stored[], reason: string): void {
+    for (const s of stored) this.opts.onStatus(s.file, s.name, { state: 'failed', reason });
+    const patch: Record<string, { error: string }> = {};
+    for (const s of stored) if (this.uppy.getFile(s.file.id)) patch[s.file.id] = { error: reason };
+    this.uppy.patchFilesState(patch);
+    this.uppy.info({ message: `${stored.length.toLocaleString('en')} files failed`, details: reason }, 'error', 5000);
+  }
+
   /** Commits the stored files of one drop as one snapshot, then tells each file (and the page) how it went. */
   async #commit(stored: Stored[], target: Target): Promise<void> {
-    // A name twice in one drop: the file added last is the one committed.
     const puts = new Map<string, RegisterRequest>();
     for (const s of stored) puts.set(s.name, s.result.put);
     const report = (added: number): void => {
       for (const s of stored) this.opts.onStatus(s.file, s.name, { state: 'committing', added, total: puts.size });
     };
+    const controller = new AbortController();
+    const idle = new IdleTimer(this.#idleMs, (error) => controller.abort(error));
+    idle.poke('committing');
     report(0);
     let answer: CommitAnswer;
     try {
@@ -270,49 +405,80 @@ export class DreamLakeUpload extends BasePlugin<DreamLakeUploadOptions, Meta, Bo
         namespace: target.namespace,
         space: target.space,
         message: this.opts.message(),
-        reauthenticate: this.opts.reauthenticate,
-        wait: (ms) => wait(ms, new AbortController().signal),
+        signal: controller.signal,
+        reauthenticate: async () => {
+          idle.hold();
+          await this.opts.reauthenticate();
+          idle.poke();
+        },
+        wait: async (ms) => {
+          idle.hold();
+          await wait(ms, controller.signal);
+          idle.poke();
+        },
         report: (event) => {
-          if (event.kind === 'committing') report(event.added);
-          else for (const s of stored) this.opts.onStatus(s.file, s.name, { state: 'retrying', reason: event.reason });
+          if (event.kind === 'committing') {
+            idle.poke();
+            report(event.added);
+          } else
+            for (const s of stored) this.opts.onStatus(s.file, s.name, { state: 'retrying', reason: event.reason });
         },
       });
     } catch (error) {
-      const reason = describe(error);
-      for (const s of stored) this.#failed(s.file, s.name, `the commit failed: ${reason}`);
+      const reason = describe(controller.signal.aborted ? controller.signal.reason : error);
+      this.#failedMany(stored, `the commit failed: ${reason}`);
       this.opts.onCommitFailed(target, reason);
       return;
+    } finally {
+      idle.stop();
     }
     const version = answer.snapshot?.version ?? null;
+    const patch: Record<string, Partial<UppyFile<Meta, Body>>> = {};
     for (const { file, name, result } of stored) {
       this.opts.onStatus(file, name, { state: result.skipped ? 'stored' : 'done', result, version });
-      this.uppy.emit('upload-success', this.uppy.getFile(file.id), {
-        status: 200,
-        body: { name, hash: result.put.hash, version } as Body,
-        uploadURL: '',
-      });
+      const current = this.uppy.getFile(file.id);
+      if (!current) continue;
+      patch[file.id] = {
+        progress: {
+          ...current.progress,
+          uploadComplete: true,
+          complete: true,
+          percentage: 100,
+          bytesUploaded: current.progress.bytesTotal ?? result.size,
+        },
+        response: { status: 200, body: { name, hash: result.put.hash, version } as Body, uploadURL: '' },
+        isPaused: false,
+      } as Partial<UppyFile<Meta, Body>>;
     }
+    // The drop's end in one change of Uppy's state (one upload-success per file would copy every
+    // file's entry once per file: seconds of the page's thread for 10,000 files).
+    this.uppy.patchFilesState(patch);
+    this.uppy.setState({ totalProgress: 100 });
     this.opts.onCommitted(target, answer, puts.size);
   }
 
   async #hash(file: UppyFile<Meta, Body>, blob: Blob, run: Run, status: (s: FileStatus) => void): Promise<string> {
-    const known = this.uppy.getFile(file.id)?.meta.sha256;
-    if (typeof known === 'string') return known;
-    status({ state: 'hashing', done: 0, total: blob.size });
+    const known = this.#hashes.get(file.id);
+    if (known !== undefined) return known;
+    this.opts.onStatus(file, spaceName(file), { state: 'hashing', done: 0, total: blob.size });
+    // Only a large file's hashing is worth showing in the Dashboard (each change copies Uppy's state).
+    const large = blob.size > SINGLE_SHOT_BYTES;
     const hash = await this.opts.hasher.hash(
       blob,
       (done) => {
         status({ state: 'hashing', done, total: blob.size });
-        this.uppy.emit('preprocess-progress', this.uppy.getFile(file.id), {
+        const current = large && this.uppy.getFile(file.id);
+        if (!current) return;
+        this.uppy.emit('preprocess-progress', current, {
           mode: 'determinate',
           message: 'Hashing',
-          value: blob.size === 0 ? 1 : done / blob.size,
+          value: done / blob.size,
         });
       },
       run.controller.signal,
     );
-    this.uppy.emit('preprocess-complete', this.uppy.getFile(file.id));
-    this.uppy.setFileMeta(file.id, { sha256: hash });
+    if (large && this.uppy.getFile(file.id)) this.uppy.emit('preprocess-complete', this.uppy.getFile(file.id));
+    this.#hashes.set(file.id, hash);
     return hash;
   }
 }

@@ -8,7 +8,7 @@
 import Uppy, { type Body, type Meta } from '@uppy/core';
 import Dashboard from '@uppy/dashboard';
 import { Hasher } from '../engine/hash.ts';
-import { DreamLakeUpload, spaceName } from '../engine/plugin.ts';
+import { DreamLakeUpload, IDLE_MS, spaceName } from '../engine/plugin.ts';
 import { ResumeStore } from '../engine/resume-store.ts';
 import { type CommitAnswer, type IndexedFile, ProtocolError, ServerApi, transport } from '../protocol/index.ts';
 import { byId, show } from './dom.ts';
@@ -21,9 +21,27 @@ interface PageConfig {
   allowSignup: boolean;
 }
 
+/**
+ * The page's limits, each overridable from localStorage (tests make the watchdog quick):
+ * `dreamlake.idleSeconds` (a file with no sign of life this long fails, retryably) and
+ * `dreamlake.queueRows` (past this many files, the queue shows its summary and only the rows
+ * that move or failed, and the Dashboard hides its own list).
+ */
+function setting(key: string, fallback: number): number {
+  const value = Number(localStorage.getItem(`dreamlake.${key}`) ?? Number.NaN);
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+}
+const IDLE_SECONDS = setting('idleSeconds', IDLE_MS / 1000);
+const QUEUE_ROWS = setting('queueRows', 500);
+
 const session = new Session();
 const api = new ServerApi(location.origin, transport(), { token: () => session.token });
-const queue = new QueueView(byId<HTMLTableElement>('queue'));
+let uppy: Uppy<Meta, Body> | undefined;
+const queue = new QueueView(byId<HTMLTableElement>('queue'), {
+  rowsUpTo: QUEUE_ROWS,
+  retry: (id) => void uppy?.retryUpload(id),
+  retryAll: () => void uppy?.retryAll(),
+});
 const namespaceSelect = byId<HTMLSelectElement>('namespace');
 const spaceInput = byId<HTMLInputElement>('space');
 const notice = byId<HTMLParagraphElement>('notice');
@@ -177,6 +195,15 @@ function refreshSoon(): void {
   refreshTimer = setTimeout(() => void refreshFiles(), 300);
 }
 
+/** Starts the files waiting in the Dashboard once a space is chosen (a drop before it waits). */
+function startWaiting(): void {
+  if (!uppy || !spaceInput.checkValidity() || target().space === '') return;
+  const waiting = uppy.getFiles().some((f) => !f.progress.uploadStarted && !f.error);
+  if (!waiting) return;
+  say(undefined);
+  void uppy.upload();
+}
+
 function startUppy(): Uppy<Meta, Body> {
   const uppy = new Uppy<Meta, Body>({ autoProceed: false, allowMultipleUploadBatches: true });
   uppy.use(Dashboard, {
@@ -197,12 +224,17 @@ function startUppy(): Uppy<Meta, Body> {
     resume: new ResumeStore(localStorage),
     target,
     reauthenticate,
-    onStatus: (file, name, status) => queue.update(file.id, name, status),
+    idleMs: IDLE_SECONDS * 1000,
+    onStatus: (file, name, status) => queue.update(file.id, name, status, file.size ?? 0),
     message: () => commitMessage.value.trim(),
     onCommitted: committed,
     onCommitFailed: commitFailed,
   });
-  uppy.on('files-added', () => {
+  uppy.on('files-added', (files) => {
+    performance.mark('dreamlake:drop-accepted', { detail: files.length });
+    // Many files: the Dashboard's own list goes (it cannot keep up), the queue's summary stays.
+    byId('drop').classList.toggle('many', uppy.getFiles().length > QUEUE_ROWS);
+    for (const file of files) queue.update(file.id, spaceName(file), { state: 'queued' }, file.size ?? 0);
     const { space } = target();
     if (!spaceInput.checkValidity() || space === '') {
       say('Choose a space first (a lowercase name such as first-space); the files wait in the Dashboard.');
@@ -213,6 +245,44 @@ function startUppy(): Uppy<Meta, Body> {
   });
   uppy.on('file-removed', (file) => queue.removed(file.id, spaceName(file)));
   return uppy;
+}
+
+/** A folder with no file in it: said, as nothing else would show for it. */
+function watchEmptyFolders(): void {
+  byId('drop').addEventListener(
+    'change',
+    (event) => {
+      const input = event.target as HTMLInputElement;
+      if (input.type === 'file' && input.files && input.files.length === 0) {
+        say('That folder holds no files: nothing to upload.');
+      }
+    },
+    true,
+  );
+  byId('drop').addEventListener(
+    'drop',
+    (event) => {
+      const items = [...(event.dataTransfer?.items ?? [])];
+      if (items.length === 0) return;
+      const entries = items.map((i) => i.webkitGetAsEntry?.()).filter((e) => e !== null && e !== undefined);
+      if (entries.length !== items.length || !entries.every((e) => e.isDirectory)) return;
+      void Promise.all(entries.map((e) => holdsFiles(e as FileSystemDirectoryEntry))).then((held) => {
+        if (!held.some(Boolean)) say('That folder holds no files: nothing to upload.');
+      });
+    },
+    true,
+  );
+}
+
+/** Whether a dropped folder (or a folder in it) holds at least one file. */
+async function holdsFiles(dir: FileSystemDirectoryEntry): Promise<boolean> {
+  const reader = dir.createReader();
+  for (;;) {
+    const batch = await new Promise<FileSystemEntry[]>((resolve, reject) => reader.readEntries(resolve, reject));
+    if (batch.length === 0) return false;
+    if (batch.some((e) => e.isFile)) return true;
+    for (const e of batch) if (await holdsFiles(e as FileSystemDirectoryEntry)) return true;
+  }
 }
 
 async function logIn(signup: boolean): Promise<void> {
@@ -245,11 +315,14 @@ async function main(): Promise<void> {
   byId('target-form').addEventListener('submit', (event) => {
     event.preventDefault();
     void refreshFiles();
+    startWaiting();
   });
   namespaceSelect.addEventListener('change', () => void loadSpaces());
   window.addEventListener('offline', () => say('The network is gone: uploads are paused and retry when it is back.'));
   window.addEventListener('online', () => say(undefined));
-  startUppy();
+  uppy = startUppy();
+  watchEmptyFolders();
+  queue.flush();
   if (!session.token) return showLogin();
   try {
     await showApp();

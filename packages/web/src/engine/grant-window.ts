@@ -1,0 +1,113 @@
+/**
+ * Grants in windows, as the CLI asks for them: the transfers of a drop each ask for their own
+ * file's grant, and the calls made within one window (a few milliseconds, or until GRANT_BATCH
+ * files wait) to the same space go to the server as ONE `POST /uploads/batch`. Each caller gets
+ * its own entry back, or the error of the request they shared. No DOM.
+ */
+import type { BatchGrantEntry, BatchGrantFile, ServerApi } from '../protocol/index.ts';
+
+/** Files one batch grant may carry: the server's BATCH_MAX_FILES. */
+export const GRANT_BATCH = 1000;
+/** How long the first call of a window waits for others to join it. */
+const WINDOW_MS = 15;
+
+interface Waiter {
+  file: BatchGrantFile;
+  resolve(answer: { files: BatchGrantEntry[] }): void;
+  reject(error: unknown): void;
+}
+
+interface Window {
+  waiters: Waiter[];
+  timer: ReturnType<typeof setTimeout>;
+}
+
+export interface GrantWindowOptions {
+  windowMs?: number;
+  maxFiles?: number;
+  /** Told once per request sent, with the number of files it carried (the tests count windows). */
+  onBatch?(files: number): void;
+}
+
+type CallOptions = Parameters<ServerApi['grantBatch']>[3];
+
+/**
+ * The same API, but `grantBatch` calls of one file each are gathered into windows. A call of
+ * several files goes as it is. A caller whose signal aborts is answered with its reason at once;
+ * the shared request goes on for the others.
+ */
+export function grantWindows(api: ServerApi, options: GrantWindowOptions = {}): ServerApi {
+  const windowMs = options.windowMs ?? WINDOW_MS;
+  const maxFiles = options.maxFiles ?? GRANT_BATCH;
+  const open = new Map<string, Window>();
+
+  const send = (key: string, namespace: string, space: string): void => {
+    const window = open.get(key);
+    if (!window) return;
+    open.delete(key);
+    clearTimeout(window.timer);
+    const { waiters } = window;
+    options.onBatch?.(waiters.length);
+    api
+      .grantBatch(
+        namespace,
+        space,
+        waiters.map((w) => w.file),
+      )
+      .then(
+        (answer) => {
+          waiters.forEach((w, i) => {
+            const entry = answer.files[i];
+            w.resolve({ files: entry ? [entry] : [] });
+          });
+        },
+        (error: unknown) => {
+          for (const w of waiters) w.reject(error);
+        },
+      );
+  };
+
+  const grantBatch = (
+    namespace: string,
+    space: string,
+    files: BatchGrantFile[],
+    call?: CallOptions,
+  ): Promise<{ files: BatchGrantEntry[] }> => {
+    const [file] = files;
+    if (files.length !== 1 || !file) return api.grantBatch(namespace, space, files, call);
+    const signal = call?.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => reject(signal?.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const done = (): void => signal?.removeEventListener('abort', onAbort);
+      const waiter: Waiter = {
+        file,
+        resolve: (answer) => {
+          done();
+          resolve(answer);
+        },
+        reject: (error) => {
+          done();
+          reject(error);
+        },
+      };
+      const key = JSON.stringify([namespace, space]);
+      let window = open.get(key);
+      if (!window) {
+        window = { waiters: [], timer: setTimeout(() => send(key, namespace, space), windowMs) };
+        open.set(key, window);
+      }
+      window.waiters.push(waiter);
+      if (window.waiters.length >= maxFiles) send(key, namespace, space);
+    });
+  };
+
+  return new Proxy(api, {
+    get(target, property, receiver) {
+      if (property === 'grantBatch') return grantBatch;
+      const value = Reflect.get(target, property, receiver) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
