@@ -27,7 +27,7 @@ async function writeRandomFile(path: string, bytes: number): Promise<void> {
 }
 
 /** The server and BSS with BSS's CORS open to the server's origin, as `npm start` sets it. */
-async function startServices(dir: string): Promise<{ serverUrl: string; stop(): Promise<void> }> {
+export async function startServices(dir: string): Promise<{ serverUrl: string; stop(): Promise<void> }> {
   const [serverPort, bssPort] = [await freePort(), await freePort()];
   const serverUrl = `http://127.0.0.1:${serverPort}`;
   const bssUrl = `http://127.0.0.1:${bssPort}`;
@@ -71,7 +71,7 @@ async function startServices(dir: string): Promise<{ serverUrl: string; stop(): 
   return { serverUrl, stop };
 }
 
-async function signup(serverUrl: string, username: string): Promise<string> {
+export async function signup(serverUrl: string, username: string): Promise<string> {
   const res = await fetch(`${serverUrl}/auth/signup`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

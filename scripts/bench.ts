@@ -4,7 +4,7 @@
  *
  *   npm run bench                        # everything (2 GiB through BSS, 1 GiB and 100,000 files through the CLI)
  *   npm run bench -- --quick             # smaller sizes and shorter loads, for a first look
- *   npm run bench -- --only grants,files # some sections: presign, bss, large, s3, grants, files, many, web,
+ *   npm run bench -- --only grants,files # some sections: presign, bss, large, s3, grants, files, many, web, web-files,
  *                                        # versions, versions-baseline (not in a full run: builds the code before versioning),
  *                                        # sync
  */
@@ -23,6 +23,7 @@ import { BenchServices, CLI_BIN, cleanUpOnSignal } from './bench-services.ts';
 import { runSyncBench } from './bench-sync.ts';
 import { BASELINE_COMMIT, runBaselineBench, runVersionsBench } from './bench-versions.ts';
 import { runWebBench } from './bench-web.ts';
+import { runWebFilesBench } from './bench-web-files.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -139,6 +140,11 @@ const sections: Section[] = [
     key: 'web',
     title: 'Web page against the CLI: 256 MiB',
     run: () => runWebBench({ sizeMiB: 256 }),
+  },
+  {
+    key: 'web-files',
+    title: `Web page against the CLI: ${quick ? '2,000' : '10,000'} × 20 KiB`,
+    run: () => runWebFilesBench({ count: quick ? 2000 : 10_000, bytes: 20 * 1024 }),
   },
   {
     key: 'versions',
