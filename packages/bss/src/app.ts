@@ -5,6 +5,7 @@ import {
   registerErrorHandling,
   requestIdOptions,
 } from '@dreamlake/presign/http';
+import { CRC32_HEADER } from '@dreamlake/protocol';
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { BssConfig } from './config.ts';
@@ -72,7 +73,7 @@ export async function buildBssApp(options: BuildBssAppOptions): Promise<FastifyI
   await app.register(cors, {
     origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins.length > 0 ? [...config.corsOrigins] : false,
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'OPTIONS'],
-    allowedHeaders: ['content-type', 'content-md5', 'range', REQUEST_ID_HEADER],
+    allowedHeaders: ['content-type', 'content-md5', CRC32_HEADER, 'range', REQUEST_ID_HEADER],
     exposedHeaders: ['ETag', 'Content-Range', 'Content-Length', 'Accept-Ranges', REQUEST_ID_HEADER],
     maxAge: 600,
   });
