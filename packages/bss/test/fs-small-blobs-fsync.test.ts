@@ -23,7 +23,7 @@ syncBuiltinESMExports();
 // Loaded after the patch (the helpers load the storage too).
 const { buildBssApp } = await import('../src/app.ts');
 const { createStorage } = await import('../src/storage/index.ts');
-const { SECRET, sha256, singlePath, tempDir, testConfig } = await import('./helpers.ts');
+const { SECRET, sha256, signedQuery, singlePath, tempDir, testConfig } = await import('./helpers.ts');
 
 test('a small single-shot upload whose flush fails is an error and leaves nothing visible; sent again it lands', async (t) => {
   const temp = await tempDir('bss-fsync-');
@@ -53,12 +53,13 @@ test('a small single-shot upload whose flush fails is an error and leaves nothin
   const failed = await put();
   assert.equal(failed.statusCode, 500, failed.body);
   assert.equal(failed.json().error.code, 'internal', 'a generic error, not the system message');
-  assert.deepEqual(await visible(), { blobs: [], tmp: [] });
   const stat = await app.inject({
     method: 'GET',
-    url: `/blobs/stat?${new URL(`http://x${singlePath('files', scope)}`).search.slice(1).replace(/&size=[0-9]+/, '')}`,
+    url: `/blobs/stat?${signedQuery('stat', { owner: scope.owner, project: scope.project, hash: scope.hash })}`,
   });
-  assert.notEqual(stat.statusCode, 200);
+  assert.equal(stat.statusCode, 404, `the failed upload was published: ${stat.body}`);
+  assert.equal(stat.json().error.code, 'not_found');
+  assert.deepEqual(await visible(), { blobs: [], tmp: [] });
 
   failFlushes = false;
   const ok = await put();
