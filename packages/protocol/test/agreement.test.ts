@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isAssetType } from '@dreamlake/bss';
+import { ASSET_TYPES, isAssetType } from '@dreamlake/bss';
 import fc from 'fast-check';
 import { name as bssName, fullHash, initBody } from '../../bss/src/http/schemas.ts';
 import { assetTypeSchema, contentTypeSchema, fileNameSchema, hashSchema, nameSchema } from '../../server/src/names.ts';
@@ -38,17 +38,78 @@ test('a file name the server grants is one BSS init takes', () => {
   );
 });
 
-test('names, hashes and asset types the server grants are ones BSS takes', () => {
+/**
+ * Runs `check` on values drawn from `values` and returns how many the server accepted and refused:
+ * a generator whose values the server all refuses (or all accepts) asserts nothing, so each test
+ * below also asserts that both shares are fair.
+ */
+function agreement<T>(
+  values: fc.Arbitrary<T>,
+  serverAccepts: (value: T) => boolean,
+  bssAccepts: (value: T) => boolean,
+) {
+  const shares = { accepted: 0, refused: 0 };
   fc.assert(
-    fc.property(fc.oneof(edgy, fc.stringMatching(/^[a-z0-9._-]{1,70}$/)), (value) => {
-      if (nameSchema.safeParse(value).success) assert.ok(bssName.safeParse(value).success, value);
-      if (assetTypeSchema.safeParse(value).success) assert.ok(isAssetType(value), value);
+    fc.property(values, (value) => {
+      if (!serverAccepts(value)) {
+        shares.refused += 1;
+        return;
+      }
+      shares.accepted += 1;
+      assert.ok(bssAccepts(value), JSON.stringify(value));
     }),
     { numRuns: 3000 },
   );
-  fc.assert(
-    fc.property(fc.oneof(fc.stringMatching(/^[0-9a-fA-F]{60,68}$/), edgy), (hash) => {
-      if (hashSchema.safeParse(hash).success) assert.ok(fullHash.safeParse(hash).success, hash);
-    }),
+  return shares;
+}
+
+/** Both shares of the drawn values are at least a quarter of the runs. */
+function assertFair(shares: { accepted: number; refused: number }) {
+  const runs = shares.accepted + shares.refused;
+  assert.ok(shares.accepted >= runs / 4, `only ${shares.accepted} of ${runs} values were accepted by the server`);
+  assert.ok(shares.refused >= runs / 4, `only ${shares.refused} of ${runs} values were refused by the server`);
+}
+
+test('a name the server grants is one BSS takes (drawn half accepted, half near misses)', () => {
+  const names = fc.oneof(
+    fc.stringMatching(/^[a-z0-9][a-z0-9._-]{0,62}$/),
+    fc.oneof(edgy, fc.stringMatching(/^[a-z0-9._-]{60,70}$/), fc.stringMatching(/^[-._A-Z][a-z0-9._-]{0,10}$/)),
   );
+  const shares = agreement(
+    names,
+    (value) => nameSchema.safeParse(value).success,
+    (value) => bssName.safeParse(value).success,
+  );
+  assertFair(shares);
+});
+
+test('a hash the server grants is one BSS takes (drawn half accepted, half near misses)', () => {
+  const hashes = fc.oneof(
+    fc.stringMatching(/^[0-9a-f]{64}$/),
+    fc.oneof(fc.stringMatching(/^[0-9a-fA-F]{60,68}$/), fc.stringMatching(/^[0-9a-f]{16}$/), edgy),
+  );
+  const shares = agreement(
+    hashes,
+    (value) => hashSchema.safeParse(value).success,
+    (value) => fullHash.safeParse(value).success,
+  );
+  assertFair(shares);
+});
+
+test('an asset type the server grants is one BSS serves (drawn half accepted, half near misses)', () => {
+  const types = fc.oneof(
+    fc.constantFrom(...ASSET_TYPES),
+    fc.oneof(
+      fc.constantFrom(...ASSET_TYPES).map((type) => type.toUpperCase()),
+      fc.constantFrom(...ASSET_TYPES).map((type) => `${type}s`),
+      fc.constantFrom(...ASSET_TYPES).map((type) => type.slice(0, -1)),
+      edgy,
+    ),
+  );
+  const shares = agreement(
+    types,
+    (value) => assetTypeSchema.safeParse(value).success,
+    (value) => isAssetType(value),
+  );
+  assertFair(shares);
 });
