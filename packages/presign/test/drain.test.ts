@@ -64,6 +64,7 @@ async function app(): Promise<{ app: FastifyInstance; base: string; release: () 
     return { slow: true };
   });
   instance.get('/fast', async () => ({ fast: true }));
+  instance.get('/healthz', async () => ({ ok: true }));
   trackRequests(instance.server);
   await instance.listen({ host: '127.0.0.1', port: 0 });
   const address = instance.server.address();
@@ -123,11 +124,11 @@ test('an instance no balancer watches (no /readyz lately) closes its listener wi
   assert.equal((await drained).cut, 0);
 });
 
-/** Waits for the listener to refuse connections (the drain closes it on its own schedule). */
+/** Waits for the listener to refuse connections (the drain closes it on its own schedule; /healthz does not delay it). */
 async function waitUntilRefused(base: string): Promise<void> {
   for (;;) {
     try {
-      await get(base, '/fast');
+      await get(base, '/healthz');
     } catch (error) {
       assert.equal((error as NodeJS.ErrnoException).code, 'ECONNREFUSED');
       return;

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type Child, startCommand, stopChild } from '../../../support/process.ts';
+import { stopChild } from '../../../support/process.ts';
 import { GaveUp } from '../../../support/wait.ts';
 import { createTestBucket, readS3TestConfig, S3_SKIP_REASON, type TestBucket } from '../../bss/test/storage-s3-env.ts';
 import {
@@ -18,6 +18,7 @@ import {
   uniqueName,
   waitFor,
 } from '../../cli/test/e2e/harness.ts';
+import { DEPLOY, envFile, METRICS_TOKEN, type Proc, start, unitCommand } from './helpers/deployment.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/engines.ts';
 
 /**
@@ -26,7 +27,6 @@ import { createTestDatabase, type TestDatabase } from './helpers/engines.ts';
  * HAProxy running deploy/haproxy/dreamlake.cfg.
  */
 
-const DEPLOY = join(ROOT, 'deploy');
 const s3 = readS3TestConfig();
 const haproxyFound = spawnSync('haproxy', ['-v']).status === 0;
 const skip = !haproxyFound
@@ -35,38 +35,8 @@ const skip = !haproxyFound
     ? false
     : S3_SKIP_REASON;
 
-/** KEY=VALUE lines of an env file, comments and blank lines aside. */
-async function envFile(path: string): Promise<Record<string, string>> {
-  const env: Record<string, string> = {};
-  for (const line of (await readFile(path, 'utf8')).split('\n')) {
-    const match = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (match) env[match[1]!] = match[2]!;
-  }
-  return env;
-}
-
-/** What a systemd unit runs for one instance: its command line, folder and Environment= lines. */
-async function unitCommand(unit: string, instance: string) {
-  const text = (await readFile(join(DEPLOY, 'systemd', unit), 'utf8')).replaceAll('%i', instance);
-  const value = (key: string) => [...text.matchAll(new RegExp(`^${key}=(.*)$`, 'gm'))].map((m) => m[1]!);
-  const [exec] = value('ExecStart');
-  const [node, ...args] = exec!.split(/\s+/);
-  assert.equal(node, '/usr/bin/node');
-  assert.deepEqual(value('WorkingDirectory'), ['/opt/dreamlake']);
-  const env = Object.fromEntries(value('Environment').map((kv) => kv.split('=', 2) as [string, string]));
-  return { args, env, envFile: value('EnvironmentFile')[0]! };
-}
-
-type Proc = Child & { name: string };
-
-function start(name: string, command: string, args: string[], env: Record<string, string>): Proc {
-  return Object.assign(startCommand(command, args, { env }), { name });
-}
-
 const ok = async (url: string) => (await fetch(url)).status === 200;
 
-/** What an operator puts in place of the templates' METRICS_TOKEN placeholder. */
-const METRICS_TOKEN = 'deploy-test-metrics-token-0123456789';
 const scrape = (base: string) => fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
 
 /**

@@ -1,4 +1,4 @@
-import type { Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 
 /**
@@ -31,6 +31,13 @@ export const WATCHED_WITHIN_MS = 60_000;
 /** Failed `/readyz` answers after which the balancer has taken the instance out (HAProxy's `fall 2`). */
 export const FAILED_PROBES = 2;
 
+/**
+ * How long no request (other than `/readyz` and `/healthz`) must have come before the listener
+ * closes: a request the balancer sent just before it took the instance out may still wait in the
+ * accept queue or a socket buffer of a busy process, and closing would reset it.
+ */
+export const QUIET_MS = 1000;
+
 interface DrainState {
   draining: boolean;
   /** Answers not yet finished. */
@@ -39,6 +46,8 @@ interface DrainState {
   lastProbe: number | undefined;
   /** `/readyz` answered 503 since the drain began. */
   failedProbes: number;
+  /** When the last request other than a probe came (ms since the epoch). */
+  lastRequest: number;
   /** Told of each of them. */
   onProbe: (() => void) | undefined;
 }
@@ -48,7 +57,14 @@ const states = new WeakMap<Server, DrainState>();
 function stateOf(server: Server): DrainState {
   let state = states.get(server);
   if (!state) {
-    state = { draining: false, inFlight: new Set(), lastProbe: undefined, failedProbes: 0, onProbe: undefined };
+    state = {
+      draining: false,
+      inFlight: new Set(),
+      lastProbe: undefined,
+      failedProbes: 0,
+      lastRequest: 0,
+      onProbe: undefined,
+    };
     states.set(server, state);
   }
   return state;
@@ -60,8 +76,9 @@ function stateOf(server: Server): DrainState {
  */
 export function trackRequests(server: Server): void {
   const state = stateOf(server);
-  server.prependListener('request', (_request, response: ServerResponse) => {
+  server.prependListener('request', (request: IncomingMessage, response: ServerResponse) => {
     state.inFlight.add(response);
+    if (!/^\/(readyz|healthz)\b/.test(request.url ?? '')) state.lastRequest = Date.now();
     if (state.draining) response.setHeader('connection', 'close');
     response.once('close', () => {
       state.inFlight.delete(response);
@@ -138,6 +155,14 @@ export async function drain(app: FastifyInstance, options: DrainOptions): Promis
         };
       });
       state.onProbe = undefined;
+    }
+    // And until no request has come for QUIET_MS: what the balancer sent before it stopped is read.
+    for (;;) {
+      // After the timers, let the pending I/O run (accepted connections, requests read) first.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      const quietFor = Date.now() - state.lastRequest;
+      if (quietFor >= QUIET_MS || now() >= until) break;
+      await sleep(Math.min(QUIET_MS - quietFor, Math.max(0, until - now())));
     }
   }
   const delayedMs = now() - began;
