@@ -1,5 +1,5 @@
 import { MAX_LIFETIME_SECONDS } from '@dreamlake/presign';
-import { FLAG_PROBLEM, parseFlag } from '@dreamlake/protocol';
+import { FLAG_PROBLEM, parseFlag, secretProblem } from '@dreamlake/protocol';
 import { z } from 'zod';
 
 /** The S3 backend's settings (required when `STORAGE=s3`). */
@@ -164,7 +164,7 @@ export function loadBssConfig(env: NodeJS.ProcessEnv): BssConfig {
 
   const secrets = list(e.PRESIGN_SECRETS);
   if (secrets.length === 0) throw new ConfigError('PRESIGN_SECRETS is required (comma-separated list of secrets)');
-  if (!devMode && secrets.some((s) => Buffer.byteLength(s, 'utf8') < MIN_SECRET_BYTES)) {
+  if (!devMode && secrets.some((s) => secretProblem(s) !== null)) {
     throw new ConfigError(`every PRESIGN_SECRETS entry must be at least ${MIN_SECRET_BYTES} bytes outside dev mode`);
   }
 

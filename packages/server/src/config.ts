@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { MAX_LIFETIME_SECONDS } from '@dreamlake/presign';
-import { FLAG_PROBLEM, parseFlag } from '@dreamlake/protocol';
+import { FLAG_PROBLEM, parseFlag, secretProblem } from '@dreamlake/protocol';
 import { z } from 'zod';
 
 /** Smallest secret accepted outside dev mode, in bytes. */
@@ -165,7 +165,7 @@ export function databaseUrlFrom(env: NodeJS.ProcessEnv): string {
 
 /** Fills in missing secrets in dev mode; elsewhere lists what is missing or short. */
 function checkSecrets(config: ServerConfig, problems: string[], generated: string[]): void {
-  const short = (s: string) => Buffer.byteLength(s, 'utf8') < MIN_SECRET_BYTES;
+  const short = (s: string) => secretProblem(s) !== null;
   if (config.devMode) {
     if (config.presignSecrets.length === 0) {
       config.presignSecrets = [randomBytes(32).toString('hex')];
