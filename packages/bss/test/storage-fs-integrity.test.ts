@@ -256,27 +256,7 @@ test('a complete still checking a long part list answers the blob when another c
   assert.ok((await readAll(await storage.read(expected))).equals(data));
 });
 
-test('abort and sweep racing a complete: the blob is published whole or not at all, and the loser hears not_found', async (t) => {
-  const { storage, app } = await setup(t);
-  for (let round = 0; round < 6; round += 1) {
-    // A fresh project each round, so an earlier round's blob does not answer this one's complete.
-    const source = makeSource(`race-${round}`);
-    const ref = { owner, project: source.project, hash: source.hash };
-    const { upload, etags } = await openUpload(storage, source);
-    const rival = async (): Promise<void> => {
-      if (round % 2 === 0) await storage.abort(upload);
-      else await storage.sweep(new Date(Date.now() + 60_000));
-    };
-    const delay = round * 6;
-    const [done] = await Promise.allSettled([
-      storage.complete(upload, listed(etags)),
-      new Promise((r) => setTimeout(r, delay)).then(() => rival()),
-      new Promise((r) => setTimeout(r, delay + 3)).then(() => rival()),
-    ]);
-    if (done?.status === 'rejected') assertCleanFailure(done.reason, ['not_found']);
-    if (await storage.stat(ref)) await assertServedAsSource(storage, app, source);
-  }
-});
+// Abort and sweep racing a complete, each interleaving held by a gate: storage-fs-abort-race.test.ts.
 
 test('a stale stage that a complete publishes while the sweep removes it is published whole or not at all', async (t) => {
   const { storage } = await setup(t);
