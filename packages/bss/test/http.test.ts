@@ -42,8 +42,21 @@ test('CORS: allowed origins get the headers and see ETag; others do not', async 
 test('without CORS_ORIGINS no browser origin is allowed', async (t) => {
   const bss = await makeApp();
   t.after(() => bss.close());
-  const res = await bss.app.inject({ method: 'GET', url: '/healthz', headers: { origin: 'https://app.example.com' } });
+  const origin = 'https://app.example.com';
+  const res = await bss.app.inject({ method: 'GET', url: '/healthz', headers: { origin } });
   assert.equal(res.headers['access-control-allow-origin'], undefined);
+  // The browser's preflight of a part PUT, the request CORS exists for, is granted nothing either.
+  const paths = uploadPaths('videos', { owner: 'a', project: 'b', hash: sha256(Buffer.from('c')) });
+  for (const url of [paths.init, '/videos/upload/multipart/part', '/blobs/download']) {
+    const preflight = await bss.app.inject({
+      method: 'OPTIONS',
+      url,
+      headers: { origin, 'access-control-request-method': 'PUT', 'access-control-request-headers': 'content-md5' },
+    });
+    assert.equal(preflight.headers['access-control-allow-origin'], undefined, `${url}: ${preflight.statusCode}`);
+    assert.equal(preflight.headers['access-control-allow-methods'], undefined, url);
+    assert.equal(preflight.headers['access-control-allow-headers'], undefined, url);
+  }
 });
 
 test('unknown routes and malformed JSON answer the JSON error shape', async (t) => {
