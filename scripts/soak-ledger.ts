@@ -70,6 +70,8 @@ export class Ledger {
       `downloads ${this.downloads} (${this.filesDownloaded} files, each SHA-256 checked), wrong ${this.badDownloads.length}; listings ${this.listings}, wrong ${this.badListings.length}`,
     );
     for (const l of [...this.badDownloads, ...this.badListings].slice(0, 20)) lines.push(`  WRONG: ${l}`);
+    lines.push(`library calls that left abort listeners on their caller's signal: ${this.listenersLeft.length}`);
+    for (const l of this.listenersLeft.slice(0, 10)) lines.push(`  LEFT: ${l}`);
     lines.push(
       `faults injected ${this.faultsInjected}, answered otherwise than expected ${this.unexpectedFaults.length}`,
     );

@@ -1,7 +1,7 @@
 /**
  * What the soak measures of a running service, from outside: resident set (VmRSS of
- * /proc/PID/status), V8 heap used (prom-client's `nodejs_heap_size_used_bytes` on its /metrics,
- * with the metrics token), open file descriptors (entries of /proc/PID/fd) and, of those, sockets
+ * /proc/PID/status, and of it RssAnon and RssFile), V8 heap used (prom-client's `nodejs_heap_size_used_bytes` on its /metrics,
+ * with the metrics token; and `nodejs_external_memory_bytes`, the Buffers outside it), open file descriptors (entries of /proc/PID/fd) and, of those, sockets
  * (`socket:[…]` links). The descriptors are counted before /metrics is asked, so the scrape's own
  * connection is not among them.
  */
@@ -9,7 +9,12 @@ import { readdir, readFile, readlink } from 'node:fs/promises';
 
 export interface ProcessSample {
   rssMiB: number;
+  /** Of the RSS: anonymous memory (heaps, malloc) and mapped files (code, a database's pages). */
+  rssAnonMiB: number;
+  rssFileMiB: number;
   heapMiB: number;
+  /** Memory held outside the V8 heap by JS objects (Buffers above all): `nodejs_external_memory_bytes`. */
+  externalMiB: number;
   fds: number;
   sockets: number;
 }
@@ -36,26 +41,27 @@ async function descriptors(pid: number): Promise<{ fds: number; sockets: number 
   return { fds: names.length, sockets };
 }
 
-async function rssMiB(pid: number): Promise<number> {
+async function rss(pid: number): Promise<{ rssMiB: number; rssAnonMiB: number; rssFileMiB: number }> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1] ?? Number.NaN);
-  return kb / 1024;
+  const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)\\s+kB`).exec(status)?.[1] ?? Number.NaN) / 1024;
+  return { rssMiB: field('VmRSS'), rssAnonMiB: field('RssAnon'), rssFileMiB: field('RssFile') };
 }
 
-async function heapMiB(baseUrl: string, token: string): Promise<number> {
+async function memoryMiB(baseUrl: string, token: string): Promise<{ heapMiB: number; externalMiB: number }> {
   const res = await fetch(`${baseUrl}/metrics`, {
     headers: { authorization: `Bearer ${token}` },
     signal: AbortSignal.timeout(10_000),
   });
   const text = await res.text();
   if (!res.ok) throw new Error(`${baseUrl}/metrics answered ${res.status}: ${text.slice(0, 200)}`);
-  const bytes = Number(/^nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? Number.NaN);
-  return bytes / MIB;
+  const metric = (name: string) =>
+    Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN) / MIB;
+  return { heapMiB: metric('nodejs_heap_size_used_bytes'), externalMiB: metric('nodejs_external_memory_bytes') };
 }
 
 /** One sample of one process (its pid) serving at `baseUrl`. */
 export async function sampleProcess(pid: number, baseUrl: string, metricsToken: string): Promise<ProcessSample> {
   const { fds, sockets } = await descriptors(pid);
-  const rss = await rssMiB(pid);
-  return { rssMiB: rss, heapMiB: await heapMiB(baseUrl, metricsToken), fds, sockets };
+  const memory = await rss(pid);
+  return { ...memory, ...(await memoryMiB(baseUrl, metricsToken)), fds, sockets };
 }
