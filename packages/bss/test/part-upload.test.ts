@@ -127,6 +127,15 @@ test('a part over the signed maxLength is 413 too_large and leaves no part, decl
   assert.equal(fits.statusCode, 200);
 });
 
+/** A refused digest: 400 invalid_part with the BadDigest reason, in the one error shape. */
+function assertBadDigest(res: { statusCode: number; body: string; json(): unknown }): void {
+  assert.equal(res.statusCode, 400, res.body);
+  const { error } = res.json() as { error: { code: string; reason?: string; message: string } };
+  assert.equal(error.code, 'invalid_part', res.body);
+  assert.equal(error.reason, 'BadDigest', res.body);
+  assert.equal(typeof error.message, 'string');
+}
+
 test('Content-MD5: a body that does not match is 400 invalid_part (BadDigest) and leaves no part', async (t) => {
   const bss = await makeApp();
   t.after(() => bss.close());
@@ -142,10 +151,9 @@ test('Content-MD5: a body that does not match is 400 invalid_part (BadDigest) an
     payload: randomBytes(4096),
     headers: { 'content-md5': md5 },
   });
-  assert.equal(wrong.statusCode, 400);
-  assert.equal(wrong.json().error.code, 'invalid_part');
-  assert.equal(wrong.json().error.reason, 'BadDigest');
+  assertBadDigest(wrong);
   assert.deepEqual(await up.listed(), []);
+  assert.deepEqual(await leftovers(bss, up.key), [], 'a refused body left a file');
   assert.equal(
     (await bss.app.inject({ method: 'PUT', url: free, payload: body, headers: { 'content-md5': md5 } })).statusCode,
     200,
@@ -154,14 +162,25 @@ test('Content-MD5: a body that does not match is 400 invalid_part (BadDigest) an
   // Bound into the URL: the body must match even when the header is left out.
   const bound = await up.partUrl(2, { '2': md5 });
   const unbound = await bss.app.inject({ method: 'PUT', url: bound, payload: randomBytes(4096) });
-  assert.equal(unbound.statusCode, 400);
+  assertBadDigest(unbound);
+  assert.deepEqual(
+    (await up.listed())?.map((p) => p.partNumber),
+    [1],
+    'a body refused against the bound MD5 was stored',
+  );
+  assert.deepEqual(await leftovers(bss, up.key), [], 'a refused body left a file');
   const otherHeader = await bss.app.inject({
     method: 'PUT',
     url: bound,
     payload: body,
     headers: { 'content-md5': createHash('md5').update('x').digest('base64') },
   });
-  assert.equal(otherHeader.statusCode, 400);
+  assertBadDigest(otherHeader);
+  assert.deepEqual(
+    (await up.listed())?.map((p) => p.partNumber),
+    [1],
+    'a body sent with another MD5 than the bound one was stored',
+  );
   assert.equal((await bss.app.inject({ method: 'PUT', url: bound, payload: body })).statusCode, 200);
   assert.deepEqual(
     (await up.listed())?.map((p) => p.partNumber),
