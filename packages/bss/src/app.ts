@@ -69,7 +69,7 @@ export async function buildBssApp(options: BuildBssAppOptions): Promise<FastifyI
   });
 
   registerErrorHandling(app);
-  await registerObservability(app, config, options.readiness ?? createReadiness(config));
+  await registerObservability(app, config, options.readiness ?? createReadiness(config), storage);
   await app.register(cors, {
     origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins.length > 0 ? [...config.corsOrigins] : false,
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'OPTIONS'],

@@ -8,9 +8,12 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { buildBssApp } from '../src/app.ts';
 import { createS3Client } from '../src/storage/s3/client.ts';
+import { createS3Storage } from '../src/storage/s3/index.ts';
 import { translateS3Error } from '../src/storage/s3/s3-errors.ts';
-import { createTestBucket, readS3TestConfig, S3_SKIP_REASON, type TestBucket } from './storage-s3-env.ts';
+import { tempDir, testConfig } from './helpers.ts';
+import { createTestBucket, readS3TestConfig, S3_SKIP_REASON, s3EnvVars, type TestBucket } from './storage-s3-env.ts';
 import { classifyS3Request, type S3Fault, S3FaultProxy } from './support/s3-fault-proxy.ts';
 
 const base = readS3TestConfig();
@@ -135,6 +138,39 @@ describe('the S3 fault proxy against the real S3 server', { skip: base ? false :
     } finally {
       proxy.inject();
       client.destroy();
+    }
+  });
+
+  test("BSS's /metrics counts S3's failed attempts by operation and error, and the retries", async () => {
+    const storage = await createS3Storage({ ...bucket.config, endpoint: proxy.url, maxAttempts: 5, timeoutMs: 1_000 });
+    const temp = await tempDir();
+    const app = await buildBssApp({ config: testConfig(temp.dir, s3EnvVars(bucket.config)), storage });
+    try {
+      proxy.inject({ kinds: ['head'], share: 1, faults: ['slowdown', 'internal', 'reset'] });
+      const blob = { owner: 'fault', project: 'proxy', hash: 'a'.repeat(64) };
+      // Every HEAD fails: five attempts, four of them retries, then BSS gives up.
+      const stat = storage.stat(blob);
+      await assert.rejects(stat, /S3 HeadObject failed after 5 attempts/);
+      proxy.inject();
+      const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+      const value = (line: string) =>
+        Number(
+          text
+            .split('\n')
+            .find((l) => l.startsWith(line))
+            ?.split(' ')
+            .pop(),
+        );
+      assert.equal(value('dreamlake_bss_s3_retries_total{operation="HeadObject"}'), 4);
+      const errors = (error: string) => value(`dreamlake_bss_s3_errors_total{operation="HeadObject",error="${error}"}`);
+      // A HEAD's answer has no body: S3's error code is not in it, only the status.
+      assert.equal(errors('HTTP 503') + errors('HTTP 500') + errors('ECONNRESET'), 5, text);
+      assert.ok(errors('ECONNRESET') >= 1, text);
+    } finally {
+      proxy.inject();
+      await app.close();
+      await storage.close();
+      await temp.remove();
     }
   });
 });

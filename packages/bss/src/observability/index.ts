@@ -8,6 +8,7 @@ import {
 } from '@dreamlake/presign/http';
 import type { FastifyInstance } from 'fastify';
 import type { BssConfig } from '../config.ts';
+import type { S3Observer } from '../storage/s3/index.ts';
 import { registerApiDocs } from './api-docs.ts';
 import { type BssMetrics, countTransfers, createBssMetrics, recordBssRequest } from './metrics.ts';
 import type { Readiness } from './readiness.ts';
@@ -28,6 +29,8 @@ export async function registerObservability(
   app: FastifyInstance,
   config: Pick<BssConfig, 'metricsToken' | 'apiDocsUi' | 'host'>,
   readiness: Readiness,
+  /** A backend that reports S3's failures and retries (the S3 one). */
+  storage?: object,
 ): Promise<BssMetrics> {
   app.decorate('routeCatalog', describeRoutes(app, BSS_ROUTES));
   await registerApiDocs(app, config.apiDocsUi);
@@ -35,6 +38,13 @@ export async function registerObservability(
   const metrics = createBssMetrics();
   observeRequests(app, (sample) => recordBssRequest(metrics, sample));
   countTransfers(app, metrics);
+  if (storage && 'watchS3' in storage) {
+    const stop = (storage.watchS3 as (observer: S3Observer) => () => void)({
+      attemptFailed: (operation, error) => metrics.s3Errors.inc({ operation, error }),
+      retried: (operation, count) => metrics.s3Retries.inc({ operation }, count),
+    });
+    app.addHook('onClose', async () => stop());
+  }
   registerMetricsRoute(app, {
     token: config.metricsToken,
     host: config.host,

@@ -45,6 +45,8 @@ export interface BssMetrics {
   uploadsFinished: Counter<'outcome'>;
   inFlight: Gauge<'route'>;
   unsigned: Counter<'route'>;
+  s3Errors: Counter<'operation' | 'error'>;
+  s3Retries: Counter<'operation'>;
 }
 
 export function createBssMetrics(): BssMetrics {
@@ -123,6 +125,18 @@ export function createBssMetrics(): BssMetrics {
       name: 'dreamlake_bss_unsigned_uploads_total',
       help: 'Upload requests served without a signature (REQUIRE_PRESIGNED_UPLOADS=false), by route',
       labelNames: ['route'],
+      registers,
+    }),
+    s3Errors: new Counter({
+      name: 'dreamlake_bss_s3_errors_total',
+      help: 'Attempts of requests to S3 that failed for S3 itself (throttled, 5xx, reset, timed out), by operation and error',
+      labelNames: ['operation', 'error'],
+      registers,
+    }),
+    s3Retries: new Counter({
+      name: 'dreamlake_bss_s3_retries_total',
+      help: 'Requests to S3 sent again after a failed attempt, by operation',
+      labelNames: ['operation'],
       registers,
     }),
   };

@@ -1,10 +1,12 @@
 import { S3Client } from '@aws-sdk/client-s3';
+import { observeS3, type S3Activity } from './activity.ts';
 import { DEFAULT_S3_MAX_ATTEMPTS, DEFAULT_S3_TIMEOUT_MS, type S3StorageConfig } from './config.ts';
 import { nameS3Failures } from './s3-errors.ts';
 
 const MAX_CONNECT_MS = 10_000;
 
-export function createS3Client(config: S3StorageConfig): S3Client {
+/** BSS's S3 client; its failed attempts and retries are told to `activity` when given. */
+export function createS3Client(config: S3StorageConfig, activity?: S3Activity): S3Client {
   const credentials =
     config.accessKeyId && config.secretAccessKey
       ? { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey }
@@ -27,5 +29,6 @@ export function createS3Client(config: S3StorageConfig): S3Client {
     requestHandler: { connectionTimeout: Math.min(MAX_CONNECT_MS, timeoutMs), socketTimeout: timeoutMs },
   });
   nameS3Failures(client);
+  if (activity) observeS3(client, activity);
   return client;
 }

@@ -1,10 +1,12 @@
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
+import { S3Activity } from './activity.ts';
 import { createS3Client } from './client.ts';
 import { resolveOptions, type S3StorageConfig, type S3StorageOptions } from './config.ts';
 import { createPartUrlSigner } from './part-url-signer.ts';
 import { httpStatusOf, s3ErrorName } from './s3-errors.ts';
 import { S3Storage } from './s3-storage.ts';
 
+export type { S3Observer } from './activity.ts';
 export type { S3StorageConfig, S3StorageOptions } from './config.ts';
 export { S3Storage, type S3StorageParts } from './s3-storage.ts';
 
@@ -15,7 +17,8 @@ export { S3Storage, type S3StorageParts } from './s3-storage.ts';
 export async function createS3Storage(config: S3StorageConfig, options?: S3StorageOptions): Promise<S3Storage> {
   if (!config.bucket) throw new TypeError('S3 storage: bucket is required');
   if (!config.region) throw new TypeError('S3 storage: region is required');
-  const client = createS3Client(config);
+  const activity = new S3Activity();
+  const client = createS3Client(config, activity);
   try {
     await client.send(new HeadBucketCommand({ Bucket: config.bucket }));
   } catch (error) {
@@ -27,5 +30,5 @@ export async function createS3Storage(config: S3StorageConfig, options?: S3Stora
     );
   }
   const partUrls = await createPartUrlSigner(client, config.bucket);
-  return new S3Storage({ client, bucket: config.bucket, options: resolveOptions(options), partUrls });
+  return new S3Storage({ client, bucket: config.bucket, options: resolveOptions(options), partUrls, activity });
 }

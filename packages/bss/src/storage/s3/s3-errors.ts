@@ -71,19 +71,27 @@ function describe(sdk: SdkError): string {
 const UNAVAILABLE_NET = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE']);
 
 /**
+ * What S3 itself caused, when it did (unreachable, throttled, 5xx, silent): `SlowDown`,
+ * `InternalError`, `ECONNRESET`, `TimeoutError`…; null for any other failure (a missing key, a
+ * refused precondition), which no retry changes.
+ */
+export function unavailabilityOf(error: unknown): string | null {
+  const sdk = asSdk(error);
+  const status = sdk.$metadata?.httpStatusCode;
+  if (sdk.code !== undefined && UNAVAILABLE_NET.has(sdk.code)) return sdk.code;
+  if (sdk.name === 'SlowDown' || sdk.name === 'TimeoutError') return sdk.name;
+  if (status !== undefined && status >= 500) return sdk.name && sdk.name !== 'Unknown' ? sdk.name : `HTTP ${status}`;
+  return null;
+}
+
+/**
  * Our error for a failure S3 itself caused (unreachable, throttled, 5xx), so clients see a 503
  * they may retry instead of a bare 500; anything else is returned unchanged.
  */
 export function translateS3Error(error: unknown): unknown {
   if (error instanceof DreamLakeError) return error;
   const sdk = asSdk(error);
-  const status = sdk.$metadata?.httpStatusCode;
-  const unavailable =
-    (sdk.code !== undefined && UNAVAILABLE_NET.has(sdk.code)) ||
-    sdk.name === 'SlowDown' ||
-    sdk.name === 'TimeoutError' ||
-    (status !== undefined && status >= 500);
-  if (!unavailable) return error;
+  if (unavailabilityOf(error) === null) return error;
   const attempts = sdk.$metadata?.attempts;
   const translated = new DreamLakeError(
     'storage_unavailable',

@@ -24,6 +24,7 @@ import {
   type UploadFacts,
   type UploadRef,
 } from '../storage.ts';
+import { S3Activity, type S3Observer } from './activity.ts';
 import { headBlob } from './blobs.ts';
 import { ByteBudget } from './byte-budget.ts';
 import { completeUpload } from './complete.ts';
@@ -61,6 +62,8 @@ export interface S3StorageParts {
   bucket: string;
   options: ResolvedS3StorageOptions;
   partUrls: PartUrlSigner;
+  /** Where the client reports S3's failures and retries (`createS3Storage` wires it). */
+  activity?: S3Activity;
 }
 
 /**
@@ -79,13 +82,20 @@ export class S3Storage implements Storage, SingleStager {
   private readonly partUrls: PartUrlSigner;
   /** Staged objects (single-shot, or completed multipart) held in memory while they are verified and published. */
   private readonly publishBuffers: ByteBudget;
+  private readonly activity: S3Activity;
 
   constructor(parts: S3StorageParts) {
+    this.activity = parts.activity ?? new S3Activity();
     this.client = parts.client;
     this.bucket = parts.bucket;
     this.options = parts.options;
     this.partUrls = parts.partUrls;
     this.publishBuffers = new ByteBudget(parts.options.memoryPublishBudget);
+  }
+
+  /** Tells `observer` of every failed attempt and retry of a request to S3; answers the function that stops it. */
+  watchS3(observer: S3Observer): () => void {
+    return this.activity.watch(observer);
   }
 
   async createUpload(input: CreateUploadInput): Promise<UploadRef> {
