@@ -29,6 +29,8 @@ interface Fake {
     partNumber: number,
     attempt: number,
   ) => { status: number; code: string; headers?: Record<string, string> } | undefined;
+  /** When set, each part PUT waits on it (in flight) instead of the fake's latency, with the count in flight and of parts arrived. */
+  partGate?: (inFlight: number, arrived: number) => Promise<void>;
   /** When set, the first grant's URLs answer expired_signature after their first use. */
   expireFirstGrant: boolean;
   stored: Map<number, Buffer>;
@@ -86,7 +88,8 @@ async function fakeServices(): Promise<Fake> {
       const attempt = (attempts.get(n) ?? 0) + 1;
       attempts.set(n, attempt);
       fake.puts += 1;
-      await new Promise((r) => setTimeout(r, 20));
+      if (fake.partGate) await fake.partGate(inFlight, fake.puts);
+      else await new Promise((r) => setTimeout(r, 20));
       inFlight -= 1;
       const failure = fake.failPut(n, attempt);
       if (failure)
@@ -162,8 +165,42 @@ async function withUpload(size: number, setup: (fake: Fake) => void, concurrency
   }
 }
 
-test('parts go in parallel, never more than the pool allows, over a few reused connections', async () => {
-  const { fake, result, intact } = await withUpload(52 * MIB, () => {}, 3);
+/**
+ * Holds every part PUT until `width` are in flight at once (or the last part has arrived), then
+ * lets the held ones go together: a pool narrower than `width` never gets past the first hold,
+ * one wider puts more in flight while the first ones are held.
+ */
+function widthGate(width: number, parts: number) {
+  let held: Array<() => void> = [];
+  const batches: number[] = [];
+  return {
+    batches,
+    gate(arrived: number): Promise<void> {
+      return new Promise<void>((resolve) => {
+        held.push(resolve);
+        if (held.length >= width || arrived === parts) {
+          batches.push(held.length);
+          for (const release of held) release();
+          held = [];
+        }
+      });
+    },
+  };
+}
+
+test('parts go in parallel, never more than the pool allows, over a few reused connections', {
+  timeout: 120_000,
+}, async () => {
+  const width = widthGate(3, 11);
+  const { fake, result, intact } = await withUpload(
+    52 * MIB,
+    (f) => {
+      f.partGate = (_inFlight, arrived) => width.gate(arrived);
+    },
+    3,
+  );
+  // Three in flight at once, held until all three were: 11 parts go as 3, 3, 3 and the last 2.
+  assert.deepEqual(width.batches, [3, 3, 3, 2]);
   assert.equal(result.partsTotal, 11);
   assert.equal(result.partsSent, 11);
   assert.ok(intact);
