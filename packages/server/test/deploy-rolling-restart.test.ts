@@ -49,7 +49,7 @@ const UPLOADS_BETWEEN = 8;
 /** The hash as listed, without a `sha256:` prefix. */
 const bare = (hash: string) => hash.replace(/^sha256:/, '');
 
-describe('a rolling restart of the deployment in deploy/ under upload load', { skip, timeout: 300_000 }, () => {
+describe('a rolling restart of the deployment in deploy/ under upload load', { skip, timeout: 600_000 }, () => {
   let database: TestDatabase;
   let bucket: TestBucket;
   let work: string;
@@ -126,7 +126,7 @@ describe('a rolling restart of the deployment in deploy/ under upload load', { s
         const folder = join(work, 'src', `c${n}`, `r${round}`);
         await mkdir(folder, { recursive: true });
         const sizes =
-          (n + round) % 4 === 0
+          (n + round) % 8 === 0
             ? [LARGE]
             : Array.from({ length: SMALL_FILES }, (_, i) => 1024 * (1 + ((n * 7 + i * 13) % 64)));
         const files = new Map<string, string>();
