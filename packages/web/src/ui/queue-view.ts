@@ -78,6 +78,13 @@ export class QueueView {
   constructor(table: HTMLTableElement, options: QueueViewOptions) {
     this.#body = table.tBodies[0] ?? table.createTBody();
     this.#options = options;
+    // The column of the Retry buttons.
+    const header = document.createElement('th');
+    const label = document.createElement('span');
+    label.className = 'visually-hidden';
+    label.textContent = 'Retry';
+    header.append(label);
+    table.tHead?.rows[0]?.append(header);
     const box = document.createElement('div');
     box.className = 'queue-summary';
     this.#summary = document.createElement('p');
