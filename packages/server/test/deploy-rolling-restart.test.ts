@@ -122,6 +122,8 @@ describe('a rolling restart of the deployment in deploy/ under upload load', { s
       const space = `${user}/c${n}`;
       const listed = new Map<string, string>();
       expected.set(space, listed);
+      // A ramp, not 32 first uploads at once: client n begins once n / 2 uploads have finished.
+      await waitFor(`client ${n}'s turn`, async () => uploads >= Math.floor(n / 2), 300_000, 50);
       for (let round = 0; running; round += 1) {
         const folder = join(work, 'src', `c${n}`, `r${round}`);
         await mkdir(folder, { recursive: true });
