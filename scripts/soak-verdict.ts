@@ -9,19 +9,18 @@
  *   request, an entry per upload in a map that never empties), in the 2-minute form too. Measured
  *   on a leak-free run: the live heap at rest moved by 0.2 to 1.4 MiB, descriptors and sockets by
  *   0 to 3 (keep-alive connections between the server and BSS, one scrape connection).
- * - under load: the least-squares slope of RSS and of heap used over the samples of the load
- *   after the first quiet period stays under LIMITS.rssMiBPerMin and LIMITS.heapMiBPerMin. Heap
- *   sampled under load is a saw-tooth of collections: over 5.5 minutes its slope came out at
- *   -0.24 to 2.38 MiB/min while the live heap at rest grew by under 1.5 MiB, hence 3 MiB/min for
- *   heap. RSS is held to 2 MiB/min (1.2 GiB a week of steady load), which it must meet to be called
- *   flat. A slope over a short window is mostly noise, so it is judged only when that window spans
- *   LIMITS.slopeMinutes or more (the 10-minute run, not the 2-minute form).
+ * - under load: the least-squares slope of RSS over the samples of the load after the first
+ *   quiet period stays under LIMITS.rssMiBPerMin (2 MiB/min: 2.8 GiB a day of steady load), which
+ *   it must meet to be called flat. A slope over a short window is mostly noise, so it is judged
+ *   only when that window spans LIMITS.slopeMinutes or more (the 10-minute run, not the 2-minute
+ *   form). The heap's slope under load is printed but not judged: heap sampled under load is a
+ *   saw-tooth of collections, and over 5.5 minutes its slope came out anywhere from -0.9 to
+ *   4.3 MiB/min while the live heap at rest grew by under 2 MiB; the live heap at rest judges it.
  */
 import type { Phase, ProcessSample, Sample } from './soak-samples.ts';
 
 export const LIMITS = {
   rssMiBPerMin: 2,
-  heapMiBPerMin: 3,
   slopeMinutes: 3,
   restHeapMiB: 4,
   restFds: 6,
@@ -109,7 +108,6 @@ export function flatnessChecks(reports: readonly SeriesReport[], windowMinutes: 
     const sockets = find(service, 'sockets');
     checks.push(
       slope(service, 'RSS', find(service, 'rssMiB'), LIMITS.rssMiBPerMin),
-      slope(service, 'heap', heap, LIMITS.heapMiBPerMin),
       {
         what: `${service} heap at rest ${fmt(heap.quiet2, 1)} MiB <= ${fmt(heap.quiet1, 1)} + ${LIMITS.restHeapMiB}`,
         ok: heap.quiet2 <= heap.quiet1 + LIMITS.restHeapMiB,
