@@ -247,6 +247,18 @@ function startUppy(): Uppy<Meta, Body> {
   return uppy;
 }
 
+/** The Dashboard's file list scrolls: it takes the focus, so the keyboard can scroll it too. */
+function focusableFileList(): void {
+  const drop = byId('drop');
+  const fix = (): void => {
+    const list = drop.querySelector<HTMLElement>('.uppy-Dashboard-files');
+    if (!list || list.hasAttribute('tabindex')) return;
+    list.tabIndex = 0;
+    list.setAttribute('aria-label', 'Files of the drop');
+  };
+  new MutationObserver(fix).observe(drop, { childList: true, subtree: true });
+}
+
 /** A folder with no file in it: said, as nothing else would show for it. */
 function watchEmptyFolders(): void {
   byId('drop').addEventListener(
@@ -322,6 +334,7 @@ async function main(): Promise<void> {
   window.addEventListener('online', () => say(undefined));
   uppy = startUppy();
   watchEmptyFolders();
+  focusableFileList();
   queue.flush();
   if (!session.token) return showLogin();
   try {
