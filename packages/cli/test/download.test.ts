@@ -1,6 +1,6 @@
 /**
  * `download` in-process against a stand-in server (a local HTTP server on port 0 that answers the
- * download grant and serves the bytes, in two halves with a pause between).
+ * download grant and serves the bytes, in two halves; a test may hold the second half back).
  */
 
 import assert from 'node:assert/strict';
@@ -19,6 +19,8 @@ const goodHash = createHash('sha256').update(bytes).digest('hex');
 let server: Server;
 let env: Record<string, string>;
 let work: string;
+/** Awaited before the blob's second half is sent; a test holds it until it has seen what it waits for. */
+let secondHalf: () => Promise<void> = () => Promise.resolve();
 
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'dreamlake-download-'));
@@ -42,7 +44,7 @@ before(async () => {
     if (url.pathname === '/blob') {
       res.setHeader('content-length', String(bytes.length));
       res.write(bytes.subarray(0, bytes.length / 2));
-      setTimeout(() => res.end(bytes.subarray(bytes.length / 2)), 300);
+      void secondHalf().then(() => res.end(bytes.subarray(bytes.length / 2)));
       return;
     }
     res.statusCode = 404;
@@ -64,9 +66,26 @@ after(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-test('on a terminal, a download shows bytes, rate and ETA, then clears the line for the result', async () => {
+test('on a terminal, a download shows bytes, rate and ETA, then clears the line for the result', {
+  timeout: 60_000,
+}, async (t) => {
   const dir = await mkdtemp(join(work, 'tty-'));
   const f = fakeIo(env, { tty: true, cwd: dir });
+  // The second half is held until a frame drawn part-way is on the terminal.
+  const partWay = /\] big\.bin +[\d.]+ (KiB|MiB) \/ 3\.0 MiB/;
+  const framed = new Promise<void>((resolve) => {
+    const stdout = f.io.stdout as NodeJS.WritableStream;
+    const write = stdout.write.bind(stdout) as (...args: unknown[]) => boolean;
+    stdout.write = ((...args: unknown[]) => {
+      const written = write(...args);
+      if (partWay.test(f.stdout())) resolve();
+      return written;
+    }) as typeof stdout.write;
+  });
+  secondHalf = () => framed;
+  t.after(() => {
+    secondHalf = () => Promise.resolve();
+  });
   assert.equal(await run(['download', 'ann/runs/big.bin'], f.io), 0, f.stderr());
   const out = f.stdout();
   assert.match(out, /\[#* *\] big\.bin +\d+(\.\d)? (B|KiB|MiB) \/ 3\.0 MiB +[\d.]+ (B|KiB|MiB)\/s +ETA \S+/);
