@@ -95,8 +95,20 @@ test('an upload that is not completed is never served', async (t) => {
   const data = randomBytes(100);
   const scope = { owner, project, hash: sha256(data) };
   await sendParts(bss.app, uploadPaths('videos', scope), data);
-  const res = await bss.app.inject({ method: 'GET', url: `/blobs/download?${signedQuery('download', scope)}` });
-  assert.equal(res.statusCode, 404);
+  // Every way a blob is served: stat, download (whole, a range, HEAD), and the storage itself.
+  const download = `/blobs/download?${signedQuery('download', scope)}`;
+  const answers = {
+    stat: await bss.app.inject({ method: 'GET', url: `/blobs/stat?${signedQuery('stat', scope)}` }),
+    download: await bss.app.inject({ method: 'GET', url: download }),
+    range: await bss.app.inject({ method: 'GET', url: download, headers: { range: 'bytes=0-9' } }),
+    head: await bss.app.inject({ method: 'HEAD', url: download }),
+  };
+  for (const [way, res] of Object.entries(answers)) {
+    assert.equal(res.statusCode, 404, `${way}: ${res.statusCode} ${res.body}`);
+    if (way !== 'head') assert.equal(res.json().error.code, 'not_found', way);
+  }
+  assert.equal(await bss.storage.stat(scope), null);
+  await assert.rejects(bss.storage.read(scope), { code: 'not_found' });
 });
 
 test('lambda verify re-hashes a stored blob and reports a changed one', async (t) => {
