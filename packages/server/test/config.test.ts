@@ -46,22 +46,57 @@ test('snapshot signing keys are base64url 32-byte seeds, the first one signing',
   ]);
 });
 
-test('defaults follow the spec and the result is frozen', () => {
+test('with only its secrets set, every setting takes its default (each key checked) and the result is frozen', () => {
   const config = loadServerConfig({
     PRESIGN_SECRETS: ` ${LONG} , ${LONG}2 `,
     JWT_SECRET: LONG,
     SNAPSHOT_SIGNING_KEYS: SEED,
   });
-  assert.deepEqual(config.presignSecrets, [LONG, `${LONG}2`]);
-  assert.equal(config.port, 10233);
-  assert.equal(config.host, '127.0.0.1');
-  assert.equal(config.bssPublicUrl, 'http://127.0.0.1:10234');
-  assert.equal(config.bssInternalUrl, config.bssPublicUrl);
-  assert.equal(config.databaseUrl, join('.dreamlake-data', 'server.sqlite'));
-  assert.equal(config.presignTtlSeconds, 3600);
-  assert.equal(config.allowSignup, false);
-  assert.equal(config.namespaceQuotaBytes, null);
-  assert.equal(config.devMode, false);
+  // The whole object: a setting added without a default checked here fails this test.
+  assert.deepEqual(
+    { ...config },
+    {
+      devMode: false,
+      presignSecrets: [LONG, `${LONG}2`],
+      jwtSecret: LONG,
+      jwtTtlSeconds: 12 * 3600,
+      snapshotSigningKeys: [SEED],
+      databaseUrl: join('.dreamlake-data', 'server.sqlite'),
+      dataDir: './.dreamlake-data',
+      bssPublicUrl: 'http://127.0.0.1:10234',
+      bssInternalUrl: 'http://127.0.0.1:10234',
+      host: '127.0.0.1',
+      port: 10233,
+      presignTtlSeconds: 3600,
+      allowSignup: false,
+      maxUploadBytes: 5 * 1024 ** 4,
+      namespaceQuotaBytes: null,
+      orgsPerUser: 10,
+      corsOrigins: [],
+      webConnectOrigins: [],
+      logLevel: 'info',
+      trustProxy: false,
+      scryptLogN: 17,
+      login: {
+        maxFailuresPerUser: 10,
+        maxFailuresPerAddress: 50,
+        maxFailuresPerUserGlobal: 100,
+        maxSignupsPerAddress: 10,
+        windowSeconds: 900,
+      },
+      timeouts: { headersMs: 30_000, requestMs: 120_000, idleMs: 120_000, keepAliveMs: 72_000 },
+      shutdown: { delayMs: 5000, graceMs: 25_000 },
+      blobGcGraceSeconds: 86_400,
+      blobGcIntervalSeconds: 3600,
+      draftTtlSeconds: 86_400,
+      snapshotRetentionDays: null,
+      shareMaxSeconds: 30 * 86_400,
+      shareUseLogDays: 90,
+      generatedSecrets: [],
+      metricsToken: null,
+      apiDocsUi: false,
+    },
+  );
   assert.ok(Object.isFrozen(config));
   assert.throws(() => {
     (config as { port: number }).port = 1;
