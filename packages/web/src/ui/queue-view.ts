@@ -125,6 +125,7 @@ export class QueueView {
     const state = this.#entries.get(id)?.status.state;
     if (state === 'done' || state === 'stored' || state === 'failed' || state === 'duplicate') return;
     this.update(id, name, { state: 'cancelled' });
+    this.flush();
   }
 
   /** Draws what changed now (the tests and the page's end of a drop need it at once). */
