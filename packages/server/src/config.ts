@@ -199,10 +199,11 @@ function checkSigningKeys(config: ServerConfig, problems: string[]): void {
   });
 }
 
+/** A flag word (the protocol's, any case) or empty, else the proxies' addresses. */
 function trustProxyFrom(value: string): boolean | string {
-  if (value === 'true' || value === '1') return true;
-  if (value === 'false' || value === '0' || value === '') return false;
-  return value;
+  const flag = parseFlag(value);
+  if (flag === undefined) return false;
+  return flag ?? value.trim();
 }
 
 /**

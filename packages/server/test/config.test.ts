@@ -139,3 +139,44 @@ test('bad values are refused by name', () => {
   assert.equal(c.namespaceQuotaBytes, 1000);
   assert.deepEqual(c.corsOrigins, ['https://a.example', 'https://b.example']);
 });
+
+test('TRUST_PROXY: any on/off word of the protocol, in any case, is a flag; anything else is the proxies addresses', () => {
+  const secrets = { PRESIGN_SECRETS: LONG, JWT_SECRET: LONG, SNAPSHOT_SIGNING_KEYS: SEED };
+  const trust = (value: string) => loadServerConfig({ ...secrets, TRUST_PROXY: value }).trustProxy;
+  for (const on of ['1', 'true', 'TRUE', 'yes', 'on', ' On ']) assert.equal(trust(on), true, on);
+  for (const off of ['0', 'false', 'no', 'off', 'OFF', '']) assert.equal(trust(off), false, off);
+  assert.equal(trust('10.0.0.1, 10.0.0.2'), '10.0.0.1, 10.0.0.2');
+  assert.equal(trust('10.0.0.0/8'), '10.0.0.0/8');
+});
+
+test('LOGIN_* and SIGNUP_MAX_PER_ADDRESS are read into the throttle settings, and out-of-range values are refused by name', () => {
+  const secrets = { PRESIGN_SECRETS: LONG, JWT_SECRET: LONG, SNAPSHOT_SIGNING_KEYS: SEED };
+  const config = loadServerConfig({
+    ...secrets,
+    LOGIN_MAX_FAILURES_PER_USER: '3',
+    LOGIN_MAX_FAILURES_PER_ADDRESS: '7',
+    LOGIN_MAX_FAILURES_PER_USER_GLOBAL: '11',
+    SIGNUP_MAX_PER_ADDRESS: '2',
+    LOGIN_FAILURE_WINDOW_SECONDS: '60',
+  });
+  assert.deepEqual(config.login, {
+    maxFailuresPerUser: 3,
+    maxFailuresPerAddress: 7,
+    maxFailuresPerUserGlobal: 11,
+    maxSignupsPerAddress: 2,
+    windowSeconds: 60,
+  });
+  for (const [name, value] of [
+    ['LOGIN_MAX_FAILURES_PER_USER', '0'],
+    ['LOGIN_MAX_FAILURES_PER_ADDRESS', '1.5'],
+    ['LOGIN_MAX_FAILURES_PER_USER_GLOBAL', 'many'],
+    ['SIGNUP_MAX_PER_ADDRESS', '-1'],
+    ['LOGIN_FAILURE_WINDOW_SECONDS', String(7 * 24 * 3600 + 1)],
+  ] as const) {
+    assert.throws(
+      () => loadServerConfig({ ...secrets, [name]: value }),
+      (error: Error) => error instanceof ConfigError && error.message.includes(name),
+      `${name}=${value}`,
+    );
+  }
+});
