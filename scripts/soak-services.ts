@@ -110,6 +110,8 @@ export class SoakServices {
         PRESIGN_TTL_SECONDS: '3600',
         METRICS_TOKEN: services.metricsToken,
         LOG_LEVEL: 'warn',
+        // The allocator's settings reach the services, to tell allocator growth from a leak.
+        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MALLOC_'))),
         ...(process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED
           ? { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }
           : {}),

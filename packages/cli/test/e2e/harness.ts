@@ -55,6 +55,11 @@ export interface ServiceOptions {
   presignTtlSeconds?: number;
   /** BSS's REQUIRE_PRESIGNED_UPLOADS (default true). */
   requirePresignedUploads?: boolean;
+  /**
+   * BSS's CLOCK_SKEW_SECONDS (default 0 here: both services share this machine's clock, and tests
+   * that wait for URLs to expire wait exactly their lifetime).
+   */
+  clockSkewSeconds?: number;
   /** Start BSS alone (for tests that stand in for the server themselves). */
   bssOnly?: boolean;
   /** The server's DATABASE_URL (a PostgreSQL database, say); default a SQLite file in its data folder. */
@@ -103,6 +108,7 @@ export class Services {
       DREAMLAKE_DATA_DIR: join(dir, 'bss'),
       BSS_PORT: String(bssPort),
       REQUIRE_PRESIGNED_UPLOADS: String(options.requirePresignedUploads ?? true),
+      CLOCK_SKEW_SECONDS: String(options.clockSkewSeconds ?? 0),
     };
   }
 
