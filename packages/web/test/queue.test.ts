@@ -12,11 +12,12 @@ describe('the web queue: every file finishes or fails with a reason', { skip: BR
   const rig = browserRig('dreamlake-web-queue-', startServices);
 
   test('a folder of 224 files from 1 KB to 30 MiB, dropped three times into fresh spaces: every row done, every SHA-256 in the index', async (t) => {
-    const context = await rig.browser.newContext();
-    const page = await context.newPage();
-    const user = uniqueName('frames');
-    await signUp(page, rig.services.serverUrl, user);
     for (const run of [1, 2, 3]) {
+      // A fresh page each run: once it holds files, the Dashboard shows them instead of its inputs.
+      const context = await rig.browser.newContext();
+      const page = await context.newPage();
+      const user = uniqueName('frames');
+      await signUp(page, rig.services.serverUrl, user);
       // New bytes each run, so that every run sends every file (nothing is already stored).
       const expected = await mixedFolder(rig.dir, `take${run}`, { small: 210, medium: 12, large: 2 }, run);
       const names = Object.keys(expected);
@@ -38,8 +39,8 @@ describe('the web queue: every file finishes or fails with a reason', { skip: BR
       );
       const index = await indexHashes(rig.services.serverUrl, await pageToken(page), user, `frames-${run}`);
       assert.deepEqual(index, expected, `run ${run}: the index holds every file with its SHA-256`);
+      await context.close();
     }
-    await context.close();
   });
 
   /** One kind of request the page makes, held by a route that answers only once the test opens its gate. */
