@@ -63,6 +63,8 @@ export async function startServicesWithEnv(extra: {
     start('packages/bss/src/main.ts', {
       ...common,
       STORAGE: 'fs',
+      // One machine, one clock: URLs expire at their lifetime, as the expiry tests expect.
+      CLOCK_SKEW_SECONDS: '0',
       ...extra.bssEnv,
       DREAMLAKE_DATA_DIR: join(dir, 'bss'),
       BSS_PORT: String(bssPort),
