@@ -12,13 +12,18 @@
  * with no sign of life for `idleMs` fails with the reason, and the Dashboard's retry sends it again.
  */
 import { BasePlugin, type Body, type Meta, type PluginOpts, type Uppy, type UppyFile } from '@uppy/core';
-import { type CommitAnswer, ProtocolError, type RegisterRequest, type ServerApi } from '../protocol/index.ts';
+import {
+  type CommitAnswer,
+  ProtocolError,
+  type RegisterRequest,
+  Semaphore,
+  type ServerApi,
+} from '../protocol/index.ts';
 import { commitPuts } from './commit.ts';
 import { grantWindows } from './grant-window.ts';
 import type { Hasher } from './hash.ts';
 import { IdleTimer } from './idle.ts';
 import type { ResumeStore } from './resume-store.ts';
-import { Slots } from './slots.ts';
 import { abandonUpload, type TransferEvent, type TransferResult, transferFile } from './transfer.ts';
 
 /** What the page shows for a file, beside Uppy's own view. */
@@ -163,7 +168,7 @@ export class DreamLakeUpload extends BasePlugin<DreamLakeUploadOptions, Meta, Bo
   /** Each file's SHA-256 once hashed (a retry or a cancel needs it; kept out of Uppy's state). */
   readonly #hashes = new Map<string, string>();
   readonly #api: ServerApi;
-  readonly #large: Slots;
+  readonly #large: Semaphore;
   /** When each file last told Uppy its progress. */
   readonly #toldUppy = new Map<string, number>();
 
@@ -172,7 +177,7 @@ export class DreamLakeUpload extends BasePlugin<DreamLakeUploadOptions, Meta, Bo
     this.type = 'uploader';
     this.id = opts.id ?? 'DreamLakeUpload';
     this.#api = grantWindows(opts.api, opts.onGrantBatch ? { onBatch: opts.onGrantBatch } : {});
-    this.#large = new Slots(opts.largeLimit ?? LARGE_AT_ONCE);
+    this.#large = new Semaphore(opts.largeLimit ?? LARGE_AT_ONCE);
   }
 
   get #idleMs(): number {
@@ -315,7 +320,7 @@ export class DreamLakeUpload extends BasePlugin<DreamLakeUploadOptions, Meta, Bo
           if (large) {
             run.idle.hold(); // waiting for a turn among the large files is no stall
             status({ state: 'queued' });
-            await this.#large.take();
+            await this.#large.acquire();
             holding = true;
             run.idle.poke('asking for a grant');
           }

@@ -12,6 +12,7 @@ export {
   parseStored,
   protocolErrors,
   readFailure,
+  Semaphore,
   ServerApi,
   transport,
 } from '@dreamlake/protocol/client';
