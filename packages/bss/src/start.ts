@@ -1,4 +1,4 @@
-import { type DrainResult, drain, trackRequests } from '@dreamlake/presign/http';
+import { type DrainResult, stoppable, trackRequests } from '@dreamlake/presign/http';
 import type { FastifyInstance } from 'fastify';
 import { buildBssApp } from './app.ts';
 import type { BssConfig } from './config.ts';
@@ -58,28 +58,13 @@ export async function startBss(config: BssConfig): Promise<RunningBss> {
   if (timer) sweep();
 
   const running = app;
-  let closing: Promise<DrainResult | undefined> | undefined;
-  const stop = (closeHttp: () => Promise<DrainResult | undefined>) => {
-    closing ??= (async () => {
-      try {
-        return await closeHttp();
-      } finally {
-        if (timer) clearInterval(timer);
-        await sweeping;
-        await storage.close();
-      }
-    })();
-    return closing;
-  };
   return {
     app: running,
     url: listenUrl,
-    async close() {
-      await stop(async () => {
-        await running.close();
-        return undefined;
-      });
-    },
-    shutdown: (reason) => stop(() => drain(running, { ...config.shutdown, log: running.log, reason })),
+    ...stoppable(running, config.shutdown, async () => {
+      if (timer) clearInterval(timer);
+      await sweeping;
+      await storage.close();
+    }),
   };
 }

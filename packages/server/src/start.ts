@@ -1,4 +1,4 @@
-import { type DrainResult, drain, trackRequests } from '@dreamlake/presign/http';
+import { type DrainResult, stoppable, trackRequests } from '@dreamlake/presign/http';
 import type { FastifyInstance } from 'fastify';
 import { buildServerApp } from './app.ts';
 import { createBssClient } from './bss-client.ts';
@@ -48,27 +48,12 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
       },
     );
   }
-  let closing: Promise<DrainResult | undefined> | undefined;
-  const stop = (closeHttp: () => Promise<DrainResult | undefined>) => {
-    closing ??= (async () => {
-      try {
-        return await closeHttp();
-      } finally {
-        await gc?.stop();
-        await db.destroy();
-      }
-    })();
-    return closing;
-  };
   return {
     app,
     url: `http://${host}:${port}`,
-    async close() {
-      await stop(async () => {
-        await app.close();
-        return undefined;
-      });
-    },
-    shutdown: (reason) => stop(() => drain(app, { ...config.shutdown, log: app.log, reason })),
+    ...stoppable(app, config.shutdown, async () => {
+      await gc?.stop();
+      await db.destroy();
+    }),
   };
 }

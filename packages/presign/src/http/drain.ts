@@ -194,6 +194,40 @@ export async function drain(app: FastifyInstance, options: DrainOptions): Promis
   return { delayedMs, inFlight, cut, tookMs };
 }
 
+/** How a running service stops: `close()` at once (tests, dev), `shutdown()` draining first. */
+export interface Stoppable {
+  close(): Promise<void>;
+  shutdown(reason: string): Promise<DrainResult | undefined>;
+}
+
+/**
+ * The stop of a service built on `app`: whichever of `close()` and `shutdown()` comes first closes
+ * the HTTP side (at once, or by draining within `times`), then runs `release` (its jobs, pools and
+ * storage) even when that failed; a later call waits for the same stop.
+ */
+export function stoppable(app: FastifyInstance, times: DrainTimes, release: () => Promise<void>): Stoppable {
+  let closing: Promise<DrainResult | undefined> | undefined;
+  const stop = (closeHttp: () => Promise<DrainResult | undefined>) => {
+    closing ??= (async () => {
+      try {
+        return await closeHttp();
+      } finally {
+        await release();
+      }
+    })();
+    return closing;
+  };
+  return {
+    async close() {
+      await stop(async () => {
+        await app.close();
+        return undefined;
+      });
+    },
+    shutdown: (reason) => stop(() => drain(app, { ...times, log: app.log, reason })),
+  };
+}
+
 /**
  * Runs `shutdown` on the first SIGTERM or SIGINT and exits 0 when it succeeds (1 when it fails);
  * a second signal exits at once.

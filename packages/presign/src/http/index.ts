@@ -5,6 +5,8 @@ export {
   drain,
   exitOnSignals,
   probeDrain,
+  type Stoppable,
+  stoppable,
   trackRequests,
   WATCHED_WITHIN_MS,
 } from './drain.ts';
