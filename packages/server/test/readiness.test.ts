@@ -29,7 +29,7 @@ forEachEngine((engine) => {
       await db.destroy();
       const notReady = await app.inject({ method: 'GET', url: '/readyz' });
       assert.equal(notReady.statusCode, 503);
-      assert.equal(notReady.json().error.code, 'storage_unavailable');
+      assert.equal(notReady.json().error.code, 'unavailable');
       assert.deepEqual(notReady.json().error.checks, { database: 'failed' });
       assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
     });

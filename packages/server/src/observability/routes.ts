@@ -37,10 +37,10 @@ const metricsText: RawContent = { mediaType: 'text/plain', description: 'Prometh
 export const SERVER_ROUTES: RouteTable = {
   'GET /healthz': open({ summary: 'Alive: the process answers', tags: ['operations'], responses: { 200: s.health } }),
   'GET /readyz': open({
-    summary: 'Ready: the database answers (503 storage_unavailable when not)',
+    summary: 'Ready: the database answers (503 unavailable when not, or when draining)',
     tags: ['operations'],
     responses: { 200: s.readiness },
-    errors: ['storage_unavailable'],
+    errors: ['unavailable'],
   }),
   'GET /metrics': {
     summary: 'Prometheus metrics of this process',

@@ -13,14 +13,14 @@ export function healthRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.get('/readyz', async () => {
     if (probeDrain(app.server)) {
-      throw new DreamLakeError('storage_unavailable', 'shutting down: finishing the requests in flight', {
+      throw new DreamLakeError('unavailable', 'shutting down: finishing the requests in flight', {
         checks: { accepting: 'failed' },
       });
     }
     try {
       await sql`select 1`.execute(ctx.db);
     } catch {
-      throw new DreamLakeError('storage_unavailable', 'database unreachable', { checks: { database: 'failed' } });
+      throw new DreamLakeError('unavailable', 'database unreachable', { checks: { database: 'failed' } });
     }
     return { ok: true, checks: { database: 'ok' } };
   });
