@@ -29,11 +29,17 @@ function migrator(db: Kysely<any>): Migrator {
   return new Migrator({ db, provider: { getMigrations: async () => ({ ...migrations }) } });
 }
 
+/** An error's message and those of its causes (the driver's own words: ECONNREFUSED, …). */
+function messages(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  return error.cause === undefined ? error.message : `${error.message} (${messages(error.cause)})`;
+}
+
 function orThrow(result: MigrationResultSet): MigrationResultSet {
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error');
-    const cause = result.error instanceof Error ? result.error.message : String(result.error);
-    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${cause}`, { cause: result.error });
+    const which = failed ? `database migration ${failed.migrationName}` : 'database migration';
+    throw new Error(`${which} failed: ${messages(result.error)}`, { cause: result.error });
   }
   return result;
 }
