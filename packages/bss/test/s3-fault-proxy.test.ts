@@ -9,9 +9,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { buildBssApp } from '../src/app.ts';
+import { blobKey, uploadKey } from '../src/storage/keys.ts';
 import { createS3Client } from '../src/storage/s3/client.ts';
 import { createS3Storage } from '../src/storage/s3/index.ts';
 import { translateS3Error } from '../src/storage/s3/s3-errors.ts';
+import { SINGLE_NONCE_PREFIX } from '../src/storage/single-upload.ts';
 import { tempDir, testConfig } from './helpers.ts';
 import { createTestBucket, readS3TestConfig, S3_SKIP_REASON, s3EnvVars, type TestBucket } from './storage-s3-env.ts';
 import { classifyS3Request, type S3Fault, S3FaultProxy } from './support/s3-fault-proxy.ts';
@@ -69,7 +71,7 @@ describe('the S3 fault proxy against the real S3 server', { skip: base ? false :
           () => assert.fail('the faulted GET succeeded'),
           (error: unknown) => error,
         );
-        const expected: Record<S3Fault, RegExp> = {
+        const expected: Record<Exclude<S3Fault, 'lost'>, RegExp> = {
           slowdown: /S3 GetObject failed after 1 attempts \(SlowDown, HTTP 503\)/,
           internal: /S3 GetObject failed after 1 attempts \(InternalError, HTTP 500\)/,
           reset: /S3 GetObject failed after 1 attempts \(ECONNRESET\)/,
@@ -171,6 +173,43 @@ describe('the S3 fault proxy against the real S3 server', { skip: base ? false :
       await app.close();
       await storage.close();
       await temp.remove();
+    }
+  });
+
+  test('a copy into a private key that S3 carried out but whose answer was lost is tried again into a fresh key', async () => {
+    const data = randomBytes(40_000);
+    const hash = createHash('sha256').update(data).digest('hex');
+    const upload = { owner: 'lost', project: 'copy', hash, size: data.length };
+    const key = uploadKey({ ...upload, nonce: `${SINGLE_NONCE_PREFIX}${randomBytes(6).toString('hex')}` });
+    await bucket.client.send(
+      new PutObjectCommand({ Bucket: bucket.config.bucket, Key: key, Body: data, ContentType: 'image/png' }),
+    );
+    // Past the memory budget: published from a private copy.
+    const storage = await createS3Storage(
+      { ...bucket.config, endpoint: proxy.url, timeoutMs: 2_000 },
+      { memoryPublishBudget: data.length - 1 },
+    );
+    try {
+      proxy.inject({ kinds: ['copy'], share: 1, faults: ['lost'], presigned: false, times: 1 });
+      const seen = proxy.requests().length;
+      const blob = await storage.completeSingle(upload, key);
+      const copies = proxy
+        .requests()
+        .slice(seen)
+        .filter((r) => r.kind === 'copy');
+      assert.equal(copies[0]?.fault, 'lost', 'S3 carried out the first copy, and its answer was lost');
+      const intoPrivate = copies.filter((r) => r.path.includes('/uploads/')).map((r) => r.path);
+      assert.equal(intoPrivate.length, 2, `one lost copy, one more try: ${intoPrivate.join(', ')}`);
+      assert.notEqual(intoPrivate[1], intoPrivate[0], 'the second try went to a fresh key');
+      assert.equal(blob.hash, hash);
+      const object = await bucket.client.send(
+        new GetObjectCommand({ Bucket: bucket.config.bucket, Key: blobKey(upload) }),
+      );
+      const kept = Buffer.from(await object.Body!.transformToByteArray());
+      assert.equal(createHash('sha256').update(kept).digest('hex'), hash, 'the blob holds the hashed bytes');
+    } finally {
+      proxy.inject();
+      await storage.close();
     }
   });
 });

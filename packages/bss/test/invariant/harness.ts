@@ -9,7 +9,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { FastifyInstance } from 'fastify';
 import { buildBssApp } from '../../src/app.ts';
 import { createFsStorage } from '../../src/storage/fs/index.ts';
@@ -190,19 +190,28 @@ export class World {
     if (!latency) return createS3Storage(this.bucket.config);
     // Each call to S3 waits a random few milliseconds first: the steps of a complete (hash, copy,
     // delete) spread out, so a re-PUT fired during one lands between them more often.
+    const slowed = (client: S3Client): S3Client => {
+      const send = client.send.bind(client) as (...args: unknown[]) => Promise<unknown>;
+      return new Proxy(client, {
+        get(target, prop, receiver) {
+          if (prop !== 'send') return Reflect.get(target, prop, receiver);
+          return async (...args: unknown[]) => {
+            await sleep(Math.random() * S3_LATENCY_MS);
+            return send(...args);
+          };
+        },
+      });
+    };
     const client = createS3Client(this.bucket.config);
-    const send = client.send.bind(client) as (...args: unknown[]) => Promise<unknown>;
-    const slowed = new Proxy(client, {
-      get(target, prop, receiver) {
-        if (prop !== 'send') return Reflect.get(target, prop, receiver);
-        return async (...args: unknown[]) => {
-          await sleep(Math.random() * S3_LATENCY_MS);
-          return send(...args);
-        };
-      },
-    });
     const partUrls = await createPartUrlSigner(client, this.bucket.config.bucket);
-    return new S3Storage({ client: slowed, bucket: this.bucket.config.bucket, options: resolveOptions(), partUrls });
+    return new S3Storage({
+      client: slowed(client),
+      copyClient: slowed(createS3Client({ ...this.bucket.config, maxAttempts: 1 })),
+      bucket: this.bucket.config.bucket,
+      // Files over 1 MiB are published from a private copy, the smaller ones from memory: both ways.
+      options: resolveOptions({ memoryPublishLimit: 1024 * 1024 }),
+      partUrls,
+    });
   }
 
   private async start(via: Via): Promise<void> {

@@ -6,10 +6,12 @@
  * - `slowdown`: 503 SlowDown with S3's XML error body;
  * - `internal`: 500 InternalError, the same way;
  * - `reset`: the connection is reset (TCP RST) without an answer;
- * - `stall`: no answer at all, until the client gives up or `release()`/`close()` is called.
+ * - `stall`: no answer at all, until the client gives up or `release()`/`close()` is called;
+ * - `lost`: the request goes to S3 and is carried out, then its answer is dropped and the
+ *   connection reset (the client cannot tell it from a `reset` that never arrived).
  *
- * A faulted request never reaches S3 (its body is read and dropped first, as S3 would before
- * answering), so a fault never half-applies. Which requests fail is deterministic: with share `s`
+ * A request faulted in any other way never reaches S3 (its body is read and dropped first, as S3
+ * would before answering), so only `lost` half-applies, on purpose. Which requests fail is deterministic: with share `s`
  * the n-th request of a kind fails when ⌈n·s⌉ > ⌈(n−1)·s⌉ (the 1st, 11th, 21st… for 0.1, all for 1), or,
  * with a seed, when a seeded generator draws below `s`. Faults are taken in turn from the rule's list.
  */
@@ -50,7 +52,7 @@ export const S3_REQUEST_KINDS: readonly S3RequestKind[] = [
   'list',
 ];
 
-export type S3Fault = 'slowdown' | 'internal' | 'reset' | 'stall';
+export type S3Fault = 'slowdown' | 'internal' | 'reset' | 'stall' | 'lost';
 
 export interface FaultRule {
   kinds: readonly S3RequestKind[];
@@ -65,6 +67,15 @@ export interface FaultRule {
   presigned?: boolean;
   /** Picks by a seeded generator instead of evenly spaced. */
   seed?: number;
+  /** At most this many faults of each kind by this rule (no limit when absent). */
+  times?: number;
+}
+
+/** One request the proxy saw: its kind, path (the bucket and key), and the fault it got. */
+export interface SeenRequest {
+  kind: S3RequestKind;
+  path: string;
+  fault: S3Fault | null;
 }
 
 export interface KindCounts {
@@ -118,7 +129,7 @@ function seeded(seed: number): () => number {
 }
 
 function emptyCounts(): KindCounts {
-  return { requests: 0, faults: { slowdown: 0, internal: 0, reset: 0, stall: 0 } };
+  return { requests: 0, faults: { slowdown: 0, internal: 0, reset: 0, stall: 0, lost: 0 } };
 }
 
 export class S3FaultProxy {
@@ -133,6 +144,7 @@ export class S3FaultProxy {
   readonly #stalled = new Set<Socket>();
   #stallWaiters: (() => void)[] = [];
   readonly #sockets = new Set<Socket>();
+  readonly #log: SeenRequest[] = [];
 
   private constructor(server: Server, target: URL, url: string) {
     this.#server = server;
@@ -179,6 +191,11 @@ export class S3FaultProxy {
     return out;
   }
 
+  /** Every request seen since the proxy started, in order. */
+  requests(): readonly SeenRequest[] {
+    return this.#log;
+  }
+
   /** Faults injected in all, by fault. */
   totalFaults(): Record<S3Fault, number> {
     const total = emptyCounts().faults;
@@ -221,7 +238,7 @@ export class S3FaultProxy {
     this.#seen.set(`${index}:${kind}`, seen);
     seen.n += 1;
     const hit = random ? random() < rule.share : Math.ceil(seen.n * rule.share) > Math.ceil((seen.n - 1) * rule.share);
-    if (!hit) return null;
+    if (!hit || (rule.times !== undefined && seen.given >= rule.times)) return null;
     const fault = rule.faults[seen.given % rule.faults.length]!;
     seen.given += 1;
     return fault;
@@ -233,8 +250,10 @@ export class S3FaultProxy {
     const counts = this.#counts.get(kind)!;
     counts.requests += 1;
     const fault = this.#pick(kind, url.searchParams.has('X-Amz-Signature'));
-    if (fault === null) {
-      this.#forward(req, res);
+    this.#log.push({ kind, path: url.pathname, fault });
+    if (fault === null || fault === 'lost') {
+      if (fault === 'lost') counts.faults.lost += 1;
+      this.#forward(req, res, fault === 'lost');
       return;
     }
     counts.faults[fault] += 1;
@@ -244,7 +263,7 @@ export class S3FaultProxy {
     req.once('error', () => {});
   }
 
-  #fail(req: IncomingMessage, res: ServerResponse, fault: S3Fault): void {
+  #fail(req: IncomingMessage, res: ServerResponse, fault: Exclude<S3Fault, 'lost'>): void {
     const socket = req.socket;
     switch (fault) {
       case 'reset':
@@ -267,7 +286,8 @@ export class S3FaultProxy {
     }
   }
 
-  #forward(req: IncomingMessage, res: ServerResponse): void {
+  /** Passes the request to S3 and its answer back, or, when `lose`, resets once S3 has answered. */
+  #forward(req: IncomingMessage, res: ServerResponse, lose = false): void {
     const upstream = request(
       {
         host: this.#target.hostname,
@@ -279,6 +299,11 @@ export class S3FaultProxy {
         agent: this.#agent,
       },
       (answer) => {
+        if (lose) {
+          answer.resume();
+          answer.once('end', () => req.socket.resetAndDestroy());
+          return;
+        }
         res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answer.rawHeaders);
         answer.pipe(res);
         answer.once('error', () => res.destroy());

@@ -19,10 +19,12 @@ export async function createS3Storage(config: S3StorageConfig, options?: S3Stora
   if (!config.region) throw new TypeError('S3 storage: region is required');
   const activity = new S3Activity();
   const client = createS3Client(config, activity);
+  const copyClient = createS3Client({ ...config, maxAttempts: 1 }, activity);
   try {
     await client.send(new HeadBucketCommand({ Bucket: config.bucket }));
   } catch (error) {
     client.destroy();
+    copyClient.destroy();
     const where = config.endpoint ?? `AWS S3 (${config.region})`;
     const why = s3ErrorName(error) ?? (error as Error).message;
     throw new Error(
@@ -30,5 +32,12 @@ export async function createS3Storage(config: S3StorageConfig, options?: S3Stora
     );
   }
   const partUrls = await createPartUrlSigner(client, config.bucket);
-  return new S3Storage({ client, bucket: config.bucket, options: resolveOptions(options), partUrls, activity });
+  return new S3Storage({
+    client,
+    copyClient,
+    bucket: config.bucket,
+    options: resolveOptions(options),
+    partUrls,
+    activity,
+  });
 }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DreamLakeError, HashMismatchError } from '@dreamlake/presign';
 import { blobKey, hashSatisfies, type UploadKeyParts } from '../keys.ts';
@@ -6,10 +7,18 @@ import type { ByteBudget } from './byte-budget.ts';
 import type { ResolvedS3StorageOptions } from './config.ts';
 import { privateCopyKey } from './keys.ts';
 import { copyWithin, publishBlob } from './publish.ts';
+import { unavailabilityOf } from './s3-errors.ts';
 import { headObject, type StagedObject, sha256OfObject } from './verify.ts';
 
 export interface PublishContext {
   client: S3Client;
+  /**
+   * The same bucket through a client that sends each request once: the copy into a private key
+   * that is hashed afterwards. An attempt the SDK gave up on (a timeout, a reset) may still land
+   * later; had it been retried into the same key, a late first attempt could replace the bytes
+   * already hashed. Each try of that copy therefore goes to a fresh key.
+   */
+  copyClient: S3Client;
   bucket: string;
   options: ResolvedS3StorageOptions;
   /** Bounds the staged objects held in memory at once by this process. */
@@ -76,6 +85,9 @@ async function publishFromMemory(ctx: PublishContext, scope: UploadKeyParts, sta
   return { ...blob, size: staged.size, contentType: staged.contentType };
 }
 
+/** Tries of the copy into a private key, each to a fresh key, when S3 fails it for itself. */
+const PRIVATE_COPY_TRIES = 3;
+
 /**
  * Copies the object to a key no client can write (a multipart copy past the single-copy limit,
  * under `uploads/` so that the sweep and the lifecycle rule remove what a dead process leaves),
@@ -83,25 +95,41 @@ async function publishFromMemory(ctx: PublishContext, scope: UploadKeyParts, sta
  */
 async function publishFromPrivateCopy(ctx: PublishContext, scope: UploadKeyParts, staged: StagedObject) {
   const { client, bucket, options } = ctx;
-  const copyKey = privateCopyKey(scope);
-  await copyWithin(client, bucket, staged, { key: copyKey, contentType: staged.contentType }, options);
-  try {
-    const copy = await headObject(client, bucket, copyKey);
-    if (copy?.size !== staged.size) {
-      // Replaced by another length between the head and the copy (a store that ignores the signed length).
-      throw new DreamLakeError(
-        'conflict',
-        'the staged object changed while it was verified; upload it again and complete',
-      );
+  for (let attempt = 1; ; attempt += 1) {
+    const copyKey = privateCopyKey(scope);
+    try {
+      await copyWithin(ctx.copyClient, bucket, staged, { key: copyKey, contentType: staged.contentType }, options);
+    } catch (error) {
+      // Whatever a late attempt leaves at this key is never read: the sweep removes it.
+      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: copyKey })).catch(() => {});
+      if (attempt >= PRIVATE_COPY_TRIES || unavailabilityOf(error) === null) throw error;
+      await sleep(Math.random() * 100 * 2 ** attempt);
+      continue;
     }
-    const actual = await sha256OfObject(client, bucket, copy, hashOptions(ctx));
-    await refuseMismatch(ctx, scope, staged.key, actual);
-    const blob = { owner: scope.owner, project: scope.project, hash: actual };
-    await publishBlob(client, bucket, { ...copy, contentType: staged.contentType }, blobKey(blob), actual, options);
-    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: staged.key }));
-    return { ...blob, size: copy.size, contentType: staged.contentType };
-  } finally {
-    // A copy left by a failed delete is swept with the other stale objects under uploads/.
-    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: copyKey })).catch(() => {});
+    try {
+      return await verifyPrivateCopy(ctx, scope, staged, copyKey);
+    } finally {
+      // A copy left by a failed delete is swept with the other stale objects under uploads/.
+      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: copyKey })).catch(() => {});
+    }
   }
+}
+
+/** Hashes the private copy at `copyKey` and publishes it when it is the signed blob. */
+async function verifyPrivateCopy(ctx: PublishContext, scope: UploadKeyParts, staged: StagedObject, copyKey: string) {
+  const { client, bucket, options } = ctx;
+  const copy = await headObject(client, bucket, copyKey);
+  if (copy?.size !== staged.size) {
+    // Replaced by another length between the head and the copy (a store that ignores the signed length).
+    throw new DreamLakeError(
+      'conflict',
+      'the staged object changed while it was verified; upload it again and complete',
+    );
+  }
+  const actual = await sha256OfObject(client, bucket, copy, hashOptions(ctx));
+  await refuseMismatch(ctx, scope, staged.key, actual);
+  const blob = { owner: scope.owner, project: scope.project, hash: actual };
+  await publishBlob(client, bucket, { ...copy, contentType: staged.contentType }, blobKey(blob), actual, options);
+  await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: staged.key }));
+  return { ...blob, size: copy.size, contentType: staged.contentType };
 }

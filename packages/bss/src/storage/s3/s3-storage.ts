@@ -59,6 +59,11 @@ async function s3<T>(call: () => Promise<T>): Promise<T> {
 /** What an S3Storage is made of; `createS3Storage` builds them. */
 export interface S3StorageParts {
   client: S3Client;
+  /**
+   * The same bucket through a client that sends each request once (`createS3Storage` makes it);
+   * the copies into private keys go through it (see PublishContext). Defaults to `client`.
+   */
+  copyClient?: S3Client;
   bucket: string;
   options: ResolvedS3StorageOptions;
   partUrls: PartUrlSigner;
@@ -77,6 +82,7 @@ export class S3Storage implements Storage, SingleStager {
   readonly partCheck = 'md5' as const;
 
   private readonly client: S3Client;
+  private readonly copyClient: S3Client;
   private readonly bucket: string;
   private readonly options: ResolvedS3StorageOptions;
   private readonly partUrls: PartUrlSigner;
@@ -87,6 +93,7 @@ export class S3Storage implements Storage, SingleStager {
   constructor(parts: S3StorageParts) {
     this.activity = parts.activity ?? new S3Activity();
     this.client = parts.client;
+    this.copyClient = parts.copyClient ?? parts.client;
     this.bucket = parts.bucket;
     this.options = parts.options;
     this.partUrls = parts.partUrls;
@@ -185,7 +192,13 @@ export class S3Storage implements Storage, SingleStager {
   }
 
   private publishContext(): PublishContext {
-    return { client: this.client, bucket: this.bucket, options: this.options, buffers: this.publishBuffers };
+    return {
+      client: this.client,
+      copyClient: this.copyClient,
+      bucket: this.bucket,
+      options: this.options,
+      buffers: this.publishBuffers,
+    };
   }
 
   async abort(upload: UploadRef): Promise<void> {
@@ -257,5 +270,6 @@ export class S3Storage implements Storage, SingleStager {
 
   async close(): Promise<void> {
     this.client.destroy();
+    if (this.copyClient !== this.client) this.copyClient.destroy();
   }
 }
