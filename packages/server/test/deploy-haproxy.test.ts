@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stopChild } from '../../../support/process.ts';
 import { GaveUp } from '../../../support/wait.ts';
-import { createTestBucket, readS3TestConfig, S3_SKIP_REASON, type TestBucket } from '../../bss/test/storage-s3-env.ts';
+import { createTestBucket, type TestBucket } from '../../bss/test/storage-s3-env.ts';
 import {
   cliEnv,
   freePort,
@@ -18,7 +18,19 @@ import {
   uniqueName,
   waitFor,
 } from '../../cli/test/e2e/harness.ts';
-import { DEPLOY, envFile, METRICS_TOKEN, type Proc, start, unitCommand } from './helpers/deployment.ts';
+import {
+  DEPLOY,
+  DEPLOY_SKIP,
+  deployS3,
+  envFile,
+  haproxyEnv,
+  launch,
+  METRICS_TOKEN,
+  type Proc,
+  siteSettings,
+  start,
+  unitCommand,
+} from './helpers/deployment.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/engines.ts';
 
 /**
@@ -27,13 +39,7 @@ import { createTestDatabase, type TestDatabase } from './helpers/engines.ts';
  * HAProxy running deploy/haproxy/dreamlake.cfg.
  */
 
-const s3 = readS3TestConfig();
-const haproxyFound = spawnSync('haproxy', ['-v']).status === 0;
-const skip = !haproxyFound
-  ? 'haproxy is not installed (Debian: apt-get install haproxy; .ci/run installs it)'
-  : s3
-    ? false
-    : S3_SKIP_REASON;
+const skip = DEPLOY_SKIP;
 
 const ok = async (url: string) => (await fetch(url)).status === 200;
 
@@ -114,59 +120,26 @@ describe('the deployment in deploy/: 2 servers and 2 BSS behind HAProxy', { skip
 
   before(async () => {
     database = await createTestDatabase('postgres');
-    bucket = await createTestBucket(s3!);
+    bucket = await createTestBucket(deployS3!);
     work = await tempDir('dreamlake-deploy-');
     const ports = await Promise.all(Array.from({ length: 6 }, () => freePort()));
     const [apiPort, blobPort, ...instances] = ports as [number, number, ...number[]];
     api = `http://127.0.0.1:${apiPort}`;
     blobs = `http://127.0.0.1:${blobPort}`;
-    const secrets = { PRESIGN_SECRETS: 'deploy-test-presign-secret-0123456789abcdef', METRICS_TOKEN };
-    // What an operator fills in for their site; everything else is the templates' own.
-    const site = {
-      server: {
-        ...secrets,
-        JWT_SECRET: 'deploy-test-jwt-secret-0123456789abcdef012345',
-        SNAPSHOT_SIGNING_KEYS: 'deploy-test-snapshot-signing-key-0123456789',
-        DATABASE_URL: database.url,
-        DREAMLAKE_DATA_DIR: join(work, 'server'),
-        BSS_PUBLIC_URL: blobs,
-        BSS_INTERNAL_URL: blobs,
-        ALLOW_SIGNUP: 'true',
-        SCRYPT_LOG_N: '12',
-      },
-      bss: {
-        ...secrets,
-        BSS_PUBLIC_URL: blobs,
-        DREAMLAKE_DATA_DIR: join(work, 'bss'),
-        S3_REGION: bucket.config.region,
-        S3_BUCKET: bucket.config.bucket,
-        S3_ENDPOINT: bucket.config.endpoint ?? '',
-        S3_FORCE_PATH_STYLE: String(bucket.config.forcePathStyle),
-        AWS_ACCESS_KEY_ID: bucket.config.accessKeyId ?? '',
-        AWS_SECRET_ACCESS_KEY: bucket.config.secretAccessKey ?? '',
-      },
-    };
-    const launch = async (kind: 'server' | 'bss', unit: string, port: number, n: number) => {
-      const { args, env, envFile: file } = await unitCommand(unit, String(port));
-      assert.equal(file, `/etc/dreamlake/${kind}.env`);
-      // As systemd does: the unit's Environment= first, the env file over it.
-      const template = await envFile(join(DEPLOY, 'env', `${kind}.env.example`));
-      procs.push(start(`${kind}${n}`, process.execPath, args, { ...env, ...template, ...site[kind] }));
-      return `http://127.0.0.1:${port}`;
-    };
-    servers.push(await launch('server', 'dreamlake-server@.service', instances[0]!, 1));
-    bsses.push(await launch('bss', 'dreamlake-bss@.service', instances[1]!, 1));
-    servers.push(await launch('server', 'dreamlake-server@.service', instances[2]!, 2));
-    bsses.push(await launch('bss', 'dreamlake-bss@.service', instances[3]!, 2));
-    const address = (url: string) => new URL(url).host;
+    const site = siteSettings({ databaseUrl: database.url, bucket, blobs, dataDir: work });
+    for (const [kind, n, port] of [
+      ['server', 1, instances[0]!],
+      ['bss', 1, instances[1]!],
+      ['server', 2, instances[2]!],
+      ['bss', 2, instances[3]!],
+    ] as const) {
+      const instance = await launch(kind, `${kind}${n}`, port, site[kind]);
+      procs.push(instance.proc);
+      (kind === 'server' ? servers : bsses).push(instance.url);
+    }
     procs.push(
       start('haproxy', 'haproxy', ['-db', '-f', join(DEPLOY, 'haproxy', 'dreamlake.cfg')], {
-        DREAMLAKE_API_BIND: `127.0.0.1:${apiPort}`,
-        DREAMLAKE_BSS_BIND: `127.0.0.1:${blobPort}`,
-        DREAMLAKE_SERVER_1: address(servers[0]!),
-        DREAMLAKE_SERVER_2: address(servers[1]!),
-        DREAMLAKE_BSS_1: address(bsses[0]!),
-        DREAMLAKE_BSS_2: address(bsses[1]!),
+        ...haproxyEnv(apiPort, blobPort, servers, bsses),
       }),
     );
     try {

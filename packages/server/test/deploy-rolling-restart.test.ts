@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createTestBucket, readS3TestConfig, S3_SKIP_REASON, type TestBucket } from '../../bss/test/storage-s3-env.ts';
+import { createTestBucket, type TestBucket } from '../../bss/test/storage-s3-env.ts';
 import { DEFAULT_RETRY, DreamLakeClient } from '../../cli/src/index.ts';
 import { freePort, signupToken, tempDir, uniqueName, waitFor } from '../../cli/test/e2e/harness.ts';
 import {
   DEPLOY,
+  DEPLOY_SKIP,
+  deployS3,
   envFile,
   haproxyEnv,
   type Instance,
@@ -32,13 +33,7 @@ import { createTestDatabase, type TestDatabase } from './helpers/engines.ts';
  * error on either backend: the instances drained, it was not the clients' retries that saved it.
  */
 
-const s3 = readS3TestConfig();
-const haproxyFound = spawnSync('haproxy', ['-v']).status === 0;
-const skip = !haproxyFound
-  ? 'haproxy is not installed (Debian: apt-get install haproxy; .ci/run installs it)'
-  : s3
-    ? false
-    : S3_SKIP_REASON;
+const skip = DEPLOY_SKIP;
 
 const CLIENTS = 32;
 const SMALL_FILES = 12;
@@ -61,7 +56,7 @@ describe('a rolling restart of the deployment in deploy/ under upload load', { s
 
   before(async () => {
     database = await createTestDatabase('postgres');
-    bucket = await createTestBucket(s3!);
+    bucket = await createTestBucket(deployS3!);
     work = await tempDir('dreamlake-rolling-');
     socket = join(work, 'haproxy.sock');
     const [apiPort, blobPort, ...ports] = (await Promise.all(Array.from({ length: 6 }, () => freePort()))) as [

@@ -5,14 +5,26 @@
  * deploy/haproxy/dreamlake.cfg.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { type Child, ROOT, startCommand, stopChild } from '../../../../support/process.ts';
 import { GaveUp, waitFor } from '../../../../support/wait.ts';
-import type { TestBucket } from '../../../bss/test/storage-s3-env.ts';
+import { readS3TestConfig, S3_SKIP_REASON, type TestBucket } from '../../../bss/test/storage-s3-env.ts';
 
 export const DEPLOY = join(ROOT, 'deploy');
+
+/** The test S3 server's settings, when there is one. */
+export const deployS3 = readS3TestConfig();
+
+/** Why a deployment test cannot run here, or false: it needs HAProxy and an S3 server. */
+export const DEPLOY_SKIP: string | false =
+  spawnSync('haproxy', ['-v']).status !== 0
+    ? 'haproxy is not installed (Debian: apt-get install haproxy; .ci/run installs it)'
+    : deployS3
+      ? false
+      : S3_SKIP_REASON;
 
 /** What an operator puts in place of the templates' METRICS_TOKEN placeholder. */
 export const METRICS_TOKEN = 'deploy-test-metrics-token-0123456789';
