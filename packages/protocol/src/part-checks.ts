@@ -33,7 +33,12 @@ export function crc32Base64(value: number): string {
  * of the whole blob still refuses such a mix.
  */
 export function crc32Etag(crc32: string, size: number): string {
+  return `${base64ToHex(crc32)}${size.toString(16).padStart(12, '0')}`;
+}
+
+/** Base64 bytes (a part's check) in lowercase hex, as ETags carry them. */
+export function base64ToHex(base64: string): string {
   let hex = '';
-  for (const ch of atob(crc32)) hex += ch.charCodeAt(0).toString(16).padStart(2, '0');
-  return `${hex}${size.toString(16).padStart(12, '0')}`;
+  for (const ch of atob(base64)) hex += ch.charCodeAt(0).toString(16).padStart(2, '0');
+  return hex;
 }

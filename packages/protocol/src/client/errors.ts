@@ -92,7 +92,7 @@ export const protocolErrors: ErrorFactory = {
 };
 
 /** The status and code of a failure, whichever factory built it (`wireCode` wins: the code as sent). */
-function failureOf(error: unknown): { status: number; code: string; message: string } | undefined {
+export function failureOf(error: unknown): { status: number; code: string; message: string } | undefined {
   if (!(error instanceof Error)) return undefined;
   const { status, code, wireCode } = error as Error & { status?: unknown; code?: unknown; wireCode?: unknown };
   if (typeof status !== 'number') return undefined;

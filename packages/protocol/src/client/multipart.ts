@@ -7,11 +7,11 @@
  * failure) is passed in, so that the CLI (files on disk, its connection pool) and the page (Blobs,
  * XMLHttpRequest, localStorage) run the same steps.
  */
-import { CRC32_HEADER, crc32Etag, type PartCheck } from '../part-checks.ts';
+import { base64ToHex, CRC32_HEADER, crc32Etag, type PartCheck } from '../part-checks.ts';
 import { type PartRange, partCount, partRange } from '../rules.ts';
 import type { BlobReceipt, OpenUpload, PartUrlsRequest, UploadGrant } from '../wire.ts';
 import type { BssApi, MultipartInitBody } from './bss.ts';
-import { type ErrorFactory, isExpired, protocolErrors } from './errors.ts';
+import { type ErrorFactory, failureOf, isExpired, protocolErrors } from './errors.ts';
 import { eachLimited } from './pool.ts';
 
 /** The blob turned out to be stored already (another client finished it): nothing left to send. */
@@ -123,14 +123,6 @@ const MAX_GRANT_REFRESHES = 2;
 /** Answers to `complete` after which this upload cannot be finished: the next run starts afresh. */
 const UNFINISHABLE = new Set(['hash_mismatch', 'not_found', 'invalid_part']);
 
-/** The status and code of a failure, whichever error type carries them (`wireCode`: the code as sent). */
-function failureOf(error: unknown): { status: number | undefined; code: string | undefined } {
-  if (typeof error !== 'object' || error === null) return { status: undefined, code: undefined };
-  const { status, code, wireCode } = error as { status?: unknown; code?: unknown; wireCode?: unknown };
-  const sent = typeof wireCode === 'string' ? wireCode : code;
-  return { status: typeof status === 'number' ? status : undefined, code: typeof sent === 'string' ? sent : undefined };
-}
-
 const once = <T>(task: () => Promise<T>): Promise<T> => task();
 const ungated = <T>(_bytes: number, task: () => Promise<T>): Promise<T> => task();
 
@@ -211,7 +203,7 @@ export class MultipartUpload {
         ({ receipt } = await this.#withGrant((grant) => this.#o.bss.complete(grant, this.#upload, parts, this.#call)));
       } catch (error) {
         // This upload cannot be finished as it is: the next run starts afresh.
-        if (UNFINISHABLE.has(failureOf(error).code ?? '')) await store.remove();
+        if (UNFINISHABLE.has(failureOf(error)?.code ?? '')) await store.remove();
         throw error;
       }
       await store.remove();
@@ -305,7 +297,7 @@ export class MultipartUpload {
         answer = await this.#withGrant((grant) => bss.partsDone(grant, this.#upload, this.#call));
       } catch (error) {
         // BSS no longer knows this upload as ours (e.g. it was swept or its key is refused): start again.
-        const { status } = failureOf(error);
+        const status = failureOf(error)?.status;
         if (this.#o.signal?.aborted || status === undefined || status === 0 || status >= 500) throw error;
         if (status === 401 || status === 408 || status === 429) throw error;
         events?.note?.(`cannot resume the earlier upload (${(error as Error).message}): starting it again`);
@@ -414,7 +406,7 @@ export class MultipartUpload {
         return await this.#retry(() => this.#o.io.put(part.url, this.#part(n), headers, this.#o.signal));
       } catch (error) {
         // A part URL that no longer works (expired, or S3 refusing it) is worth re-minting a few times.
-        if (failureOf(error).status !== 403 || refreshes >= MAX_REFRESHES_PER_PART || this.#o.signal?.aborted)
+        if (failureOf(error)?.status !== 403 || refreshes >= MAX_REFRESHES_PER_PART || this.#o.signal?.aborted)
           throw error;
         if (isExpired(error) && !this.#notedPartExpiry) {
           this.#notedPartExpiry = true;
@@ -424,10 +416,4 @@ export class MultipartUpload {
       }
     }
   }
-}
-
-function base64ToHex(base64: string): string {
-  let hex = '';
-  for (const ch of atob(base64)) hex += ch.charCodeAt(0).toString(16).padStart(2, '0');
-  return hex;
 }
