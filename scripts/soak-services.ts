@@ -7,11 +7,12 @@
  * DREAMLAKE_TEST_S3_ENV (a file of `export K=V` lines), when asked.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { readEnvFile } from '../support/env-file.ts';
 import { type Child, freePort, ROOT, startCommand, stopChild, waitHealthy } from '../support/process.ts';
 
 const SERVER_MAIN = join(ROOT, 'packages/server/dist/main.js');
@@ -22,16 +23,6 @@ export interface SoakServiceOptions {
   pgUrl?: string | undefined;
   /** A file of `export K=V` lines naming the S3 bucket (STORAGE=s3) instead of the disk backend. */
   s3EnvFile?: string | undefined;
-}
-
-/** The settings an S3 env file holds (`export K=V` lines, quotes removed). */
-function readEnvFile(file: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^\s*(?:export\s+)?([A-Z0-9_]+)=(.*)$/.exec(line);
-    if (m?.[1]) env[m[1]] = (m[2] ?? '').trim().replace(/^(['"])(.*)\1$/, '$2');
-  }
-  return env;
 }
 
 async function runSql(url: string, text: string): Promise<void> {

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import {
   AbortMultipartUploadCommand,
   CreateBucketCommand,
@@ -9,6 +8,7 @@ import {
   ListObjectsV2Command,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { readEnvFile } from '../../../support/env-file.ts';
 import { createS3Client } from '../src/storage/s3/client.ts';
 import type { S3StorageConfig } from '../src/storage/s3/index.ts';
 
@@ -22,11 +22,7 @@ export const S3_SKIP_REASON =
 export function readS3TestConfig(): S3StorageConfig | null {
   const file = process.env.DREAMLAKE_TEST_S3_ENV;
   if (!file) return null;
-  const vars: Record<string, string> = {};
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const match = /^\s*(?:export\s+)?([A-Z0-9_]+)=(.*)$/.exec(line);
-    if (match) vars[match[1]!] = match[2]!.trim().replace(/^(['"])(.*)\1$/, '$2');
-  }
+  const vars = readEnvFile(file);
   const required = ['S3_REGION', 'S3_BUCKET', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'];
   const missing = required.filter((name) => !vars[name]);
   if (missing.length > 0) throw new Error(`${file} lacks ${missing.join(', ')}`);

@@ -5,12 +5,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { presignUrl } from '@dreamlake/presign';
+import { readEnvFile } from '../../../../support/env-file.ts';
 import { type Child, freePort, ROOT, startService, stopChild } from '../../../../support/process.ts';
 import { waitFor } from '../../../../support/wait.ts';
 
@@ -30,14 +31,7 @@ export interface Backend {
 export function backends(): Backend[] {
   const list: Backend[] = [{ name: 'fs', env: { STORAGE: 'fs' } }];
   const file = process.env.DREAMLAKE_TEST_S3_ENV;
-  if (file) {
-    const env: Record<string, string> = {};
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
-      const m = /^\s*(?:export\s+)?([A-Z0-9_]+)=(.*)$/.exec(line);
-      if (m?.[1]) env[m[1]] = (m[2] ?? '').trim().replace(/^(['"])(.*)\1$/, '$2');
-    }
-    list.push({ name: 's3', env: { ...env, STORAGE: 's3' } });
-  }
+  if (file) list.push({ name: 's3', env: { ...readEnvFile(file), STORAGE: 's3' } });
   return list;
 }
 
