@@ -1,5 +1,5 @@
 import { MAX_LIFETIME_SECONDS } from '@dreamlake/presign';
-import { FLAG_PROBLEM, parseFlag, secretProblem } from '@dreamlake/protocol';
+import { FLAG_PROBLEM, MIN_SECRET_BYTES, parseFlag, secretProblem } from '@dreamlake/protocol';
 import { z } from 'zod';
 
 /** The S3 backend's settings (required when `STORAGE=s3`). */
@@ -63,8 +63,6 @@ export interface BssConfig {
   /** Whether the browsable API page is served at `/docs` (`/openapi.json` always is). */
   apiDocsUi: boolean;
 }
-
-const MIN_SECRET_BYTES = 32;
 
 /** On/off settings, read the same way by both services (the protocol's words; empty is unset). */
 const flag = z.string().transform((value, ctx) => {

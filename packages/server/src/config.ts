@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { MAX_LIFETIME_SECONDS } from '@dreamlake/presign';
-import { FLAG_PROBLEM, parseFlag, secretProblem } from '@dreamlake/protocol';
+import { FLAG_PROBLEM, MIN_SECRET_BYTES, parseFlag, secretProblem } from '@dreamlake/protocol';
 import { z } from 'zod';
 
 /** Smallest secret accepted outside dev mode, in bytes. */
-export const MIN_SECRET_BYTES = 32;
+export { MIN_SECRET_BYTES };
 /** Days a share link's use log is kept unless SHARE_USE_LOG_DAYS says otherwise. */
 export const SHARE_USE_LOG_DAYS_DEFAULT = 90;
 

@@ -25,7 +25,6 @@ export {
   type MultipartStore,
   MultipartUpload,
   type PartIO,
-  URL_BATCH,
 } from './multipart.ts';
 export { choosePartSize, GROWN_PART_SIZE, MIB } from './part-plan.ts';
 export { eachLimited, Semaphore } from './pool.ts';

@@ -115,7 +115,7 @@ interface PartUrl {
 }
 
 /** Part URLs asked for at once, at most. */
-export const URL_BATCH = 50;
+const URL_BATCH = 50;
 /** Fresh URLs for one part (after its URL was refused) before its failure stands. */
 const MAX_REFRESHES_PER_PART = 4;
 /** Grant renewals for one request before its expiry stands (a clock far off expires every URL). */

@@ -22,13 +22,6 @@ interface Window {
   timer: ReturnType<typeof setTimeout>;
 }
 
-export interface GrantWindowOptions {
-  windowMs?: number;
-  maxFiles?: number;
-  /** Told once per request sent, with the number of files it carried (the tests count windows). */
-  onBatch?(files: number): void;
-}
-
 type CallOptions = Parameters<ServerApi['grantBatch']>[3];
 
 /**
@@ -36,9 +29,7 @@ type CallOptions = Parameters<ServerApi['grantBatch']>[3];
  * several files goes as it is. A caller whose signal aborts is answered with its reason at once;
  * the shared request goes on for the others.
  */
-export function grantWindows(api: ServerApi, options: GrantWindowOptions = {}): ServerApi {
-  const windowMs = options.windowMs ?? WINDOW_MS;
-  const maxFiles = options.maxFiles ?? GRANT_BATCH;
+export function grantWindows(api: ServerApi): ServerApi {
   const open = new Map<string, Window>();
 
   const send = (key: string, namespace: string, space: string): void => {
@@ -47,7 +38,6 @@ export function grantWindows(api: ServerApi, options: GrantWindowOptions = {}): 
     open.delete(key);
     clearTimeout(window.timer);
     const { waiters } = window;
-    options.onBatch?.(waiters.length);
     api
       .grantBatch(
         namespace,
@@ -95,11 +85,11 @@ export function grantWindows(api: ServerApi, options: GrantWindowOptions = {}): 
       const key = JSON.stringify([namespace, space]);
       let window = open.get(key);
       if (!window) {
-        window = { waiters: [], timer: setTimeout(() => send(key, namespace, space), windowMs) };
+        window = { waiters: [], timer: setTimeout(() => send(key, namespace, space), WINDOW_MS) };
         open.set(key, window);
       }
       window.waiters.push(waiter);
-      if (window.waiters.length >= maxFiles) send(key, namespace, space);
+      if (window.waiters.length >= GRANT_BATCH) send(key, namespace, space);
     });
   };
 

@@ -10,6 +10,10 @@ const STALL_MS = 15_000;
 /** Hashes of one file started again after a stall before giving up. */
 const MAX_STALLS = 2;
 
+/**
+ * The hashing worker went quiet: worth another worker. Apart from the watchdog's Stalled (idle.ts) on
+ * purpose: a run the watchdog aborted rejects with that one, which must fail the file, not retry it.
+ */
 class Stalled extends Error {}
 
 /** What a failed read of a dropped file means to the user, by the DOMException's name. */

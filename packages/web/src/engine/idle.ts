@@ -10,29 +10,17 @@ export class Stalled extends Error {
   override name = 'Stalled';
 }
 
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-const realTimers: Timers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
-
 export class IdleTimer {
   readonly #limitMs: number;
   readonly #onIdle: (error: Stalled) => void;
-  readonly #timers: Timers;
-  #handle: unknown;
+  #handle: ReturnType<typeof setTimeout> | undefined;
   #doing = 'starting';
   #held = false;
   #over = false;
 
-  constructor(limitMs: number, onIdle: (error: Stalled) => void, timers: Timers = realTimers) {
+  constructor(limitMs: number, onIdle: (error: Stalled) => void) {
     this.#limitMs = limitMs;
     this.#onIdle = onIdle;
-    this.#timers = timers;
   }
 
   /** A sign of life: the step is `doing` this now. Starts the clock again (and ends a hold). */
@@ -40,19 +28,19 @@ export class IdleTimer {
     if (this.#over) return;
     if (doing) this.#doing = doing;
     this.#held = false;
-    this.#timers.clearTimeout(this.#handle);
-    this.#handle = this.#timers.setTimeout(() => this.#fire(), this.#limitMs);
+    clearTimeout(this.#handle);
+    this.#handle = setTimeout(() => this.#fire(), this.#limitMs);
   }
 
   /** The step waits on purpose: no clock until the next poke. */
   hold(): void {
     this.#held = true;
-    this.#timers.clearTimeout(this.#handle);
+    clearTimeout(this.#handle);
   }
 
   stop(): void {
     this.#over = true;
-    this.#timers.clearTimeout(this.#handle);
+    clearTimeout(this.#handle);
   }
 
   #fire(): void {

@@ -61,12 +61,8 @@ export interface DreamLakeUploadOptions extends PluginOpts {
   onCommitFailed(target: { namespace: string; space: string }, reason: string): void;
   /** Files in flight at once: hashed, granted and sent (small files go in one PUT each). */
   limit?: number;
-  /** Of those, files larger than SINGLE_SHOT_BYTES at once (each also sends several parts at once). */
-  largeLimit?: number;
   /** A step with no sign of life for this long fails its file (default IDLE_MS). */
   idleMs?: number;
-  /** Told each time a batch grant goes out, with its number of files. */
-  onGrantBatch?(files: number): void;
 }
 
 /** Files in flight at once, and large ones among them. */
@@ -176,8 +172,8 @@ export class DreamLakeUpload extends BasePlugin<DreamLakeUploadOptions, Meta, Bo
     super(uppy, opts);
     this.type = 'uploader';
     this.id = opts.id ?? 'DreamLakeUpload';
-    this.#api = grantWindows(opts.api, opts.onGrantBatch ? { onBatch: opts.onGrantBatch } : {});
-    this.#large = new Semaphore(opts.largeLimit ?? LARGE_AT_ONCE);
+    this.#api = grantWindows(opts.api);
+    this.#large = new Semaphore(LARGE_AT_ONCE);
   }
 
   get #idleMs(): number {

@@ -244,7 +244,8 @@ async function sendMultipart(
     signal: ctx.signal,
     io: {
       computeCheck: (check, part) => partCheck(check, blob.slice(part.start, part.end)),
-      put: async (url, part, headers, signal) => {
+      // The engine passes on the signal it was given: ctx.signal.
+      put: async (url, part, headers) => {
         inFlight.set(part.partNumber, 0);
         try {
           const answer = await putBody(
@@ -255,7 +256,7 @@ async function sendMultipart(
               inFlight.set(part.partNumber, sent);
               progress();
             },
-            signal ?? ctx.signal,
+            ctx.signal,
           );
           if (!answer.etag) {
             throw new ProtocolError(0, 'missing_etag', 'BSS answered a part without an ETag (CORS must expose ETag)');

@@ -98,11 +98,6 @@ export class QueueView {
     table.before(box);
   }
 
-  /** Files the queue holds (every state). */
-  get size(): number {
-    return this.#entries.size;
-  }
-
   update(id: string, name: string, status: FileStatus, size = 0): void {
     let entry = this.#entries.get(id);
     if (!entry) {
