@@ -19,12 +19,15 @@ export interface ProcessSample {
   sockets: number;
 }
 
-export type Phase = 'warm-up' | 'quiet 1' | 'load' | 'quiet 2';
+/** Load (the first one the warm-up), or the quiet period after it (its last sample taken at rest). */
+export type Phase = 'warm-up' | 'load' | 'quiet';
 
 export interface Sample {
   /** Seconds since the load began. */
   t: number;
   phase: Phase;
+  /** 0 for the warm-up and the quiet period after it, then 1, 2, … for each load and its quiet period. */
+  cycle: number;
   server: ProcessSample;
   bss: ProcessSample;
 }

@@ -101,7 +101,9 @@ export class SoakServices {
         PRESIGN_TTL_SECONDS: '3600',
         METRICS_TOKEN: services.metricsToken,
         LOG_LEVEL: 'warn',
-        // The allocator's settings reach the services, to tell allocator growth from a leak.
+        // The allocator as the shipped systemd units set it (deploy/systemd); any MALLOC_* of the
+        // soak's own environment reaches the services instead (e.g. MALLOC_ARENA_MAX=16 to compare).
+        MALLOC_ARENA_MAX: '2',
         ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MALLOC_'))),
         ...(process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED
           ? { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { spawnSync } from 'node:child_process';
-// Runs every *.test.ts under packages/*/test with node:test through tsx.
+// Runs every *.test.ts under packages/*/test (and test/, for the scripts and support code at the
+// root) with node:test through tsx.
 // Node 20's --test does not expand globs, so the files are listed here.
 // Extra arguments narrow the run: `npm test -- bss` runs only files whose path contains "bss".
 import { readdirSync, statSync } from 'node:fs';
@@ -23,6 +24,7 @@ const files = readdirSync('packages')
       return [];
     }
   })
+  .concat(walk('test'))
   .filter((file) => filters.length === 0 || filters.some((f) => file.includes(f)))
   .sort();
 
