@@ -18,7 +18,7 @@
  *   connections between the server and BSS and the scrape's own, and a live heap that moves by
  *   a MiB or two between collections.
  */
-import type { Phase, ProcessSample, Sample } from './soak-samples.ts';
+import type { ProcessSample, Sample } from './soak-samples.ts';
 
 export const LIMITS = {
   rssMiBPerMin: 2,
