@@ -10,11 +10,13 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { partCount } from '@dreamlake/protocol';
+import { choosePartSize } from '@dreamlake/protocol/client';
+import { readEnvFile } from '../support/env-file.ts';
 import { runCliUpload } from './bench-cli.ts';
 import type { BenchRow } from './bench-presign.ts';
 import { BenchServices, ROOT, removeTemp, tempDir } from './bench-services.ts';
@@ -33,7 +35,7 @@ async function s3Server(work: string): Promise<{ env: Record<string, string>; st
   const parse = (text: string) =>
     Object.fromEntries([...text.matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1] as string, m[2] as string]));
   const named = process.env.DREAMLAKE_TEST_S3_ENV;
-  if (named) return { env: parse(await readFile(named, 'utf8')), stop: async () => {} };
+  if (named) return { env: readEnvFile(named), stop: async () => {} };
   const dir = join(work, 's3');
   const script = join(ROOT, 'scripts/s3-server.sh');
   const env = { ...process.env, S3_PORT: '7495', CEPH_MON_PORT: '3315' };
@@ -104,9 +106,12 @@ export async function runS3Bench(options: S3BenchOptions): Promise<BenchRow[]> {
     const floor = median(floorSeconds);
     const ours = median(cli.map((c) => c.seconds));
     const ratio = floor / ours;
+    // The CLI's parts: the shared part plan.
+    const partSize = choosePartSize(bytes);
+    const parts = `${partCount(bytes, partSize)} parts of ${partSize / MiB} MiB`;
     return [
       {
-        measure: `dreamlake upload ${options.sizeMiB} MiB, S3 backend (hash, parts straight to S3, BSS reads the object back and checks its SHA-256, register)`,
+        measure: `dreamlake upload ${options.sizeMiB} MiB, S3 backend (hash, ${parts} straight to S3, BSS reads the object back and checks its SHA-256, register)`,
         result: `${rate(bytes, ours)} MiB/s (${ours.toFixed(1)} s), CLI peak RSS ${Math.max(...cli.map((c) => c.peakRssMiB)).toFixed(0)} MiB`,
         rawLimit: `${rate(bytes, floor)} MiB/s (${floor.toFixed(1)} s): @aws-sdk/lib-storage Upload, 8 MiB parts, 4 at a time, no verification`,
         note: `${ratio.toFixed(2)}× lib-storage; medians of 3 runs each (ours ${cli.map((c) => c.seconds.toFixed(1)).join(', ')} s; lib-storage ${floorSeconds.map((s) => s.toFixed(1)).join(', ')} s); RGW single node, objects in memory`,

@@ -4,11 +4,13 @@
  *
  *   npm run bench                        # everything (2 GiB through BSS, 1 GiB and 100,000 files through the CLI)
  *   npm run bench -- --quick             # smaller sizes and shorter loads, for a first look
- *   npm run bench -- --only grants,files # some sections: presign, bss, large, s3, grants, files, many, web, web-files,
- *                                        # versions, versions-baseline (not in a full run: builds the code before versioning),
- *                                        # sync
+ *   npm run bench -- --only grants,files # some sections: presign, bss, large, s3, s3-files, downloads, grants, files,
+ *                                        # many, web, web-files, versions, sync, versions-baseline (not in a full run:
+ *                                        # builds the code before versioning)
  */
 
+import { partCount } from '@dreamlake/protocol';
+import { choosePartSize } from '@dreamlake/protocol/client';
 import { runBssMemoryBench } from '../packages/bss/bench/memory.ts';
 import { runUploadBench } from '../packages/cli/bench/upload.ts';
 import { commandCost } from './bench-cli.ts';
@@ -19,6 +21,7 @@ import { runManyFilesBench, runSmallFilesBench } from './bench-many-files.ts';
 import type { BenchRow } from './bench-presign.ts';
 import { runPresignBench } from './bench-presign.ts';
 import { runS3Bench } from './bench-s3.ts';
+import { runS3FilesBench } from './bench-s3-files.ts';
 import { BenchServices, CLI_BIN, cleanUpOnSignal } from './bench-services.ts';
 import { runSyncBench } from './bench-sync.ts';
 import { BASELINE_COMMIT, runBaselineBench, runVersionsBench } from './bench-versions.ts';
@@ -31,6 +34,9 @@ const onlyAt = args.indexOf('--only');
 const only = onlyAt >= 0 ? new Set((args[onlyAt + 1] ?? '').split(',')) : undefined;
 const MiB = 1024 * 1024;
 const log = (line: string) => process.stderr.write(`${line}\n`);
+/** The parts the CLI cuts a file into: the shared part plan (its last `--json` line is the snapshot, not the file). */
+const partsOf = (sizeMiB: number) =>
+  `${partCount(sizeMiB * MiB, choosePartSize(sizeMiB * MiB))} parts of ${choosePartSize(sizeMiB * MiB) / MiB} MiB`;
 
 interface Section {
   key: string;
@@ -74,7 +80,7 @@ const sections: Section[] = [
         const up = await runUploadBench({ serverUrl: services.serverUrl, sizeMiB: cliMiB });
         const { raw } = up;
         rows.push({
-          measure: `dreamlake upload ${cliMiB} MiB end to end (hash, ${up.cli.partsTotal} parts, ${up.concurrency} in flight, verify, register)`,
+          measure: `dreamlake upload ${cliMiB} MiB end to end (hash, ${partsOf(cliMiB)}, ${up.concurrency} in flight, verify, register)`,
           result: `${up.cli.mibPerSec} MiB/s, CLI peak RSS ${up.cli.peakRssMiB} MiB`,
           rawLimit: `${raw.floorMiBPerSec} MiB/s: read+SHA-256 (${raw.readSha256MiBPerSec} MiB/s), then a loopback PUT written to a file (${raw.loopbackPutMiBPerSec} MiB/s); ${raw.durableFloorMiBPerSec} MiB/s with that file flushed to disk (${raw.loopbackPutSyncedMiBPerSec} MiB/s)`,
           note: `${(up.cli.mibPerSec / raw.floorMiBPerSec).toFixed(2)}× the floor, ${(up.cli.mibPerSec / raw.durableFloorMiBPerSec).toFixed(2)}× the durable floor (BSS flushes every part to disk before acknowledging it); hash ${up.cli.phases.hashSeconds} s, parts ${up.cli.phases.partsSeconds} s, complete+register ${up.cli.phases.finishSeconds} s`,
@@ -87,7 +93,7 @@ const sections: Section[] = [
             measure: `dreamlake upload ${sizeMiB} MiB: CLI peak RSS`,
             result: `${other.cli.peakRssMiB} MiB (${other.cli.mibPerSec} MiB/s)`,
             rawLimit: '-',
-            note: `${other.cli.partsTotal} parts`,
+            note: partsOf(sizeMiB),
           });
         }
         const version = await commandCost([CLI_BIN, '--version']);
@@ -108,6 +114,11 @@ const sections: Section[] = [
     key: 's3',
     title: 'Large files: S3 backend against lib-storage',
     run: () => runS3Bench({ sizeMiB: 256 }),
+  },
+  {
+    key: 's3-files',
+    title: 'Many files: 1,000 × 20 KiB to the S3 backend against rclone and aws-cli',
+    run: () => runS3FilesBench({ count: 1000, bytes: 20 * 1024 }),
   },
   {
     key: 'downloads',
