@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ApiError, CliError, NetworkError } from '../src/errors.ts';
-import { backoffDelay, isTransient, type RetryOptions, withRetry } from '../src/upload/retry.ts';
+import { isTransient, type RetryOptions, withRetry } from '../src/upload/retry.ts';
 
 const fast = (delays: number[], random = () => 0.5): RetryOptions => ({
   attempts: 6,
@@ -23,23 +23,14 @@ test('network failures, 5xx and 429 are transient; 4xx and our own errors are no
   assert.ok(!isTransient(new CliError('no')));
 });
 
-test('backoff grows exponentially with jitter and is capped', () => {
-  const options = fast([]);
-  const low = { ...options, random: () => 0 };
-  const high = { ...options, random: () => 0.999 };
-  assert.deepEqual(
-    [1, 2, 3, 4].map((a) => backoffDelay(a, low)),
-    [50, 100, 200, 400],
-  );
-  assert.deepEqual(
-    [1, 2, 3, 4].map((a) => backoffDelay(a, high)),
-    [100, 200, 400, 800],
-  );
-  assert.equal(backoffDelay(20, high), 1000);
-});
-
-test('Retry-After is honoured as a floor', () => {
-  assert.equal(backoffDelay(1, fast([]), new ApiError(429, 'rate_limited', 'x', 2)), 2000);
+test("a service's Retry-After is waited for, above the backoff", async () => {
+  const delays: number[] = [];
+  let calls = 0;
+  await withRetry(async () => {
+    calls += 1;
+    if (calls === 1) throw new ApiError(429, 'rate_limited', 'x', 2);
+  }, fast(delays));
+  assert.deepEqual(delays, [2000]);
 });
 
 test('a transient failure is retried until it succeeds', async () => {

@@ -1,12 +1,10 @@
+import { type BackoffOptions, backoffDelay } from '@dreamlake/protocol/client';
 import { ApiError, NetworkError } from '../errors.ts';
 
-export interface RetryOptions {
+export interface RetryOptions extends BackoffOptions {
   /** Attempts in all, the first one included. */
   attempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-  /** Injected for tests; defaults to Math.random and a real timer. */
-  random?: () => number;
+  /** Injected for tests; a real timer otherwise. */
   sleep?: (ms: number) => Promise<void>;
   /** Told about each failure that will be retried. */
   onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
@@ -23,19 +21,6 @@ export function isTransient(error: unknown): boolean {
   return false;
 }
 
-/**
- * Delay before retry number `attempt` (1-based): exponential with full jitter, capped; a
- * Retry-After from the service is honoured as a floor.
- */
-export function backoffDelay(attempt: number, options: RetryOptions, error?: unknown): number {
-  const random = options.random ?? Math.random;
-  const ceiling = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (attempt - 1));
-  const jittered = Math.round(ceiling / 2 + random() * (ceiling / 2));
-  const retryAfter =
-    error instanceof ApiError && error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1000 : 0;
-  return Math.max(jittered, Math.min(retryAfter, options.maxDelayMs * 4));
-}
-
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Runs `task`, retrying transient failures with backoff; other failures are thrown at once. */
@@ -50,7 +35,7 @@ export async function withRetry<T>(
       return await task(attempt);
     } catch (error) {
       if (!isTransient(error) || attempt >= options.attempts || options.signal?.aborted) throw error;
-      const delay = backoffDelay(attempt, options, error);
+      const delay = backoffDelay(attempt, options, error instanceof ApiError ? error.retryAfterSeconds : undefined);
       options.onRetry?.(error, attempt, delay);
       await wait(delay);
     }

@@ -4,6 +4,7 @@
  * the bounded pool both clients run their work through. No DOM and no Node: the page runs it on the
  * browser's fetch, a Node program on Node's, and the CLI on its own keep-alive pool.
  */
+export { type BackoffOptions, backoffDelay } from './backoff.ts';
 export { BssApi, type MultipartInitBody, parseStored } from './bss.ts';
 export {
   type AnswerFailure,

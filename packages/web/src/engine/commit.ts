@@ -12,6 +12,7 @@ import {
   type RegisterRequest,
   type ServerApi,
 } from '../protocol/index.ts';
+import { retryDelay } from './retry-delay.ts';
 
 /** Names one request may carry: the server's BATCH_MAX_FILES. */
 export const COMMIT_BATCH = 1000;
@@ -69,8 +70,7 @@ async function withRetries<T>(ctx: CommitContext, step: (dropReceipts: boolean) 
       if (!isTransient(error)) throw error;
       if ((error as ProtocolError).status !== 0) serverFailures += 1;
       if (serverFailures > MAX_SERVER_FAILURES) throw error;
-      const retryAfter = (error as ProtocolError).retryAfter;
-      const ms = retryAfter !== undefined ? retryAfter * 1000 : Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
+      const ms = retryDelay(attempt, error);
       ctx.report?.({ kind: 'retrying', reason: (error as Error).message, inSeconds: Math.round(ms / 1000) });
       await ctx.wait(ms);
     }

@@ -29,6 +29,7 @@ import {
 } from '../protocol/index.ts';
 import { partCheck, putBody } from './put.ts';
 import type { ResumeStore, SavedUpload } from './resume-store.ts';
+import { retryDelay } from './retry-delay.ts';
 
 export type TransferEvent =
   | { kind: 'granting' }
@@ -121,8 +122,7 @@ export async function transferFile(job: TransferJob, ctx: TransferContext): Prom
       const network = (error as ProtocolError).status === 0;
       if (!network) serverFailures += 1;
       if (serverFailures > MAX_SERVER_FAILURES) throw error;
-      const retryAfter = (error as ProtocolError).retryAfter;
-      const ms = retryAfter !== undefined ? retryAfter * 1000 : Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
+      const ms = retryDelay(attempt, error);
       ctx.report({ kind: 'retrying', reason: (error as Error).message, inSeconds: Math.round(ms / 1000) });
       await ctx.wait(ms, ctx.signal);
     }

@@ -6,6 +6,7 @@ import { BssApi, transport } from '@dreamlake/protocol/client';
 
 export type { SnapshotPage } from '@dreamlake/protocol/client';
 export {
+  backoffDelay,
   isExpired,
   isTransient,
   ProtocolError,
