@@ -219,14 +219,15 @@ test('an empty file is a single-shot upload too', async (t) => {
   assert.equal(res.json().size, 0);
 });
 
-test('POST answers mode put with the URL itself; complete on the disk backend is 409', async (t) => {
+test('POST answers mode put with the URL itself and the largest body it takes; complete on the disk backend is 409', async (t) => {
   const bss = await makeApp({ BSS_PUBLIC_URL: 'https://bss.example.com/base' });
   t.after(() => bss.close());
   const { data, scope } = file();
   const path = singlePath('image', scope);
   const res = await bss.app.inject({ method: 'POST', url: path, payload: { contentType: 'image/png' } });
   assert.equal(res.statusCode, 200, res.body);
-  assert.deepEqual(res.json(), { mode: 'put', url: `https://bss.example.com/base${path}` });
+  // Every single-shot body, up to the 5 GiB of one part, goes to the disk backend by PUT.
+  assert.deepEqual(res.json(), { mode: 'put', url: `https://bss.example.com/base${path}`, maxSize: 5 * 1024 ** 3 });
   const empty = await bss.app.inject({ method: 'POST', url: path });
   assert.deepEqual(empty.json(), res.json(), 'the body may be left out');
   const badType = await bss.app.inject({ method: 'POST', url: path, payload: { contentType: 'nope' } });

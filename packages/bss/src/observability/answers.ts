@@ -82,7 +82,15 @@ export const blobAnswer = z.object({
 export const abortAnswer = z.object({ success: z.literal(true) });
 export const deleted = z.object({ deleted: z.literal(true) });
 export const singleAnswer = z.union([
-  z.object({ mode: z.literal('put'), url: z.url() }),
+  z.object({
+    mode: z.literal('put'),
+    url: z.url().describe('the single URL itself, on BSS’s public address'),
+    maxSize: z
+      .number()
+      .int()
+      .optional()
+      .describe('the largest body this BSS takes by PUT: a client may PUT any body up to it without asking again'),
+  }),
   z.object({
     mode: z.literal('s3'),
     url: z.url(),

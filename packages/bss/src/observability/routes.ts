@@ -80,13 +80,22 @@ export const BSS_ROUTES: RouteTable = {
     errors: ['too_large', 'not_implemented'],
   }),
   'PUT /:type/upload/single': signed({
-    summary: 'A single-shot body of exactly the signed size, verified and published (disk backend)',
+    summary:
+      'A single-shot body of exactly the signed size, verified and published (disk backend; S3 up to the size its POST answer names)',
     tags: ['uploads'],
     params: s.typeParams,
     query: s.singleQuery,
     body: bytes('the whole blob; its Content-Type is the blob’s'),
     responses: { 200: s.blobAnswer },
-    errors: ['invalid_part', 'too_large', 'hash_mismatch', 'conflict', 'unsupported_media_type', 'storage_unavailable'],
+    errors: [
+      'invalid_part',
+      'too_large',
+      'hash_mismatch',
+      'conflict',
+      'unsupported_media_type',
+      'storage_unavailable',
+      'unavailable',
+    ],
   }),
   'POST /:type/upload/single/complete': signed({
     summary: 'Verify and publish a body staged in the bucket (S3 backend)',

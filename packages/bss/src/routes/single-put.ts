@@ -8,13 +8,13 @@ import { bodyStream, declaredLength, headerValue, streamRawBodies } from '../htt
 import { blobAnswer } from '../http/receipt.ts';
 import { singleContentType } from '../http/schemas.ts';
 import { signedSingle } from '../http/scope.ts';
-import { receivesSingles } from '../storage/single-upload.ts';
+import { receivesSingleOf } from '../storage/single-upload.ts';
 
 /**
- * `PUT /{type}/upload/single`: a single-shot body, received by BSS itself (disk backend). Whatever
- * can be refused before the body is read is (a declared length other than the signed size, a bad
- * Content-Type, a backend that stores bodies in S3), and then the connection is closed rather
- * than the body drained.
+ * `PUT /{type}/upload/single`: a single-shot body, received by BSS itself (the disk backend, or
+ * S3 up to its `singleReceiveLimit`). Whatever can be refused before the body is read is (a
+ * declared length other than the signed size, a bad Content-Type, a size this backend stages in
+ * S3, no room in memory for it), and then the connection is closed rather than the body drained.
  */
 export async function registerSinglePutRoute(app: FastifyInstance, ctx: BssContext): Promise<void> {
   const { storage } = ctx;
@@ -27,8 +27,11 @@ export async function registerSinglePutRoute(app: FastifyInstance, ctx: BssConte
     const route = { onRequest: [requireAssetType, signedGuard(ctx, 'upload-single', SINGLE_PARAMS), checkType] };
     scoped.put('/:type/upload/single', route, async (request) => {
       const signed = signedSingle(request);
-      if (!receivesSingles(storage)) {
-        throw new DreamLakeError('conflict', 'this BSS stores bodies in S3: POST this URL to learn where to send it');
+      if (!receivesSingleOf(storage, signed.size)) {
+        throw new DreamLakeError(
+          'conflict',
+          'this BSS stores a body of this size in S3 itself: POST this URL to learn where to send it',
+        );
       }
       const length = declaredLength(request);
       if (length !== undefined && length > signed.size) {

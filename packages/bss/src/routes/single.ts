@@ -7,12 +7,13 @@ import { SINGLE_PARAMS, secondsLeft, signedGuard } from '../http/guards.ts';
 import { blobAnswer } from '../http/receipt.ts';
 import { singleBody, singleCompleteBody } from '../http/schemas.ts';
 import { signedSingle, uploadScope } from '../http/scope.ts';
-import { receivesSingles, stagesSingles } from '../storage/single-upload.ts';
+import { receivesSingleOf, stagesSingles } from '../storage/single-upload.ts';
 
 /**
- * `POST /{type}/upload/single` (where to send a single-shot body) and
- * `POST /{type}/upload/single/complete` (S3: verify and publish the staged body), behind the
- * `upload-single` signature. The disk backend's body PUT is in `single-put.ts`.
+ * `POST /{type}/upload/single` (where to send a single-shot body: to BSS itself, or on S3 past
+ * what BSS takes itself to a staging key) and `POST /{type}/upload/single/complete` (S3: verify
+ * and publish the staged body), behind the `upload-single` signature. The body PUT to BSS is in
+ * `single-put.ts`.
  */
 export function registerSingleRoutes(app: FastifyInstance, ctx: BssContext): void {
   const { storage } = ctx;
@@ -21,7 +22,10 @@ export function registerSingleRoutes(app: FastifyInstance, ctx: BssContext): voi
   app.post('/:type/upload/single', route, async (request) => {
     const signed = signedSingle(request);
     const body = parseOrThrow(singleBody, request.body ?? {});
-    if (receivesSingles(storage)) return { mode: 'put', url: storage.publicUrlOf(request.url) };
+    if (receivesSingleOf(storage, signed.size)) {
+      // `maxSize`: a client may PUT any body up to it straight away, without asking again.
+      return { mode: 'put', url: storage.publicUrlOf(request.url), maxSize: storage.singleReceiveLimit };
+    }
     if (!stagesSingles(storage))
       throw new DreamLakeError('not_implemented', 'this storage takes no single-shot uploads');
     // The store's URL lives no longer than the signed one it answers.

@@ -5,7 +5,7 @@ import { createS3Storage } from './s3/index.ts';
 import type { Storage } from './storage.ts';
 
 export interface StorageHooks {
-  /** Overrides `config.publicUrl` for backends whose part URLs point at BSS (known after listen). */
+  /** Overrides `config.publicUrl` for URLs that point at BSS (known after listen). */
   publicUrl?: () => string;
   /** Unix seconds now. */
   clock?: () => number;
@@ -23,6 +23,6 @@ export async function createStorage(config: BssConfig, hooks: StorageHooks = {})
       });
     case 's3':
       if (!config.s3) throw new Error('STORAGE=s3 needs the S3 settings (S3_BUCKET, …)');
-      return createS3Storage(config.s3);
+      return createS3Storage(config.s3, {}, { publicUrl: hooks.publicUrl ?? config.publicUrl });
   }
 }

@@ -3,11 +3,13 @@ import type { BlobInfo, Storage } from './storage.ts';
 
 /**
  * Single-shot uploads: a file of at most one part sent in one request instead of init, parts,
- * PUT and complete. Every backend takes them in one of two ways:
- * - `SingleReceiver` (the disk backend): BSS itself receives the body (`PUT /{type}/upload/single`),
- *   hashes it as it arrives and publishes the blob only when size and SHA-256 match;
- * - `SingleStager` (S3): the body goes to the store by a presigned PUT of a staging key, and BSS
- *   verifies and publishes the staged object afterwards (`POST /{type}/upload/single/complete`).
+ * PUT and complete. Every backend takes them in one of two ways, or both by size:
+ * - `SingleReceiver` (the disk backend, and S3 for small bodies): BSS itself receives the body
+ *   (`PUT /{type}/upload/single`), hashes it as it arrives and publishes the blob only when size
+ *   and SHA-256 match;
+ * - `SingleStager` (S3, for bodies past what it receives): the body goes to the store by a
+ *   presigned PUT of a staging key, and BSS verifies and publishes the staged object afterwards
+ *   (`POST /{type}/upload/single/complete`).
  */
 
 /** One single-shot upload: the signed scope and size, and the blob's content type. */
@@ -23,10 +25,17 @@ export interface SingleUpload {
 
 export interface SingleReceiver {
   /**
+   * The largest body `receiveSingle` takes. A backend that also stages bodies (S3) wants larger
+   * ones staged; one that does not refuses them (TooLargeError).
+   */
+  readonly singleReceiveLimit: number;
+
+  /**
    * Streams the body, counting and hashing it, and publishes the blob when both match. Throws
    * TooLargeError as soon as the body passes `size`, `invalid_part` when it ends short,
    * HashMismatchError for another SHA-256; none of these leaves anything behind. When the
-   * verified blob is already stored, reads and discards the body and answers the blob. Racing
+   * verified blob is already stored, reads and discards the body and answers the blob (or, for a
+   * small body, writes the same bytes again rather than asking first). Racing
    * with a multipart complete or another single-shot upload of the same blob ends with one blob
    * and every caller answered it.
    */
@@ -64,6 +73,14 @@ export function receivesSingles(storage: Storage): storage is Storage & SingleRe
 
 export function stagesSingles(storage: Storage): storage is Storage & SingleStager {
   return typeof (storage as Partial<SingleStager>).stageSingle === 'function';
+}
+
+/**
+ * Whether a body of `size` bytes goes to BSS itself (`PUT` of the single URL) rather than to a
+ * staging key: always on a backend that only receives, up to its limit on one that also stages.
+ */
+export function receivesSingleOf(storage: Storage, size: number): storage is Storage & SingleReceiver {
+  return receivesSingles(storage) && (size <= storage.singleReceiveLimit || !stagesSingles(storage));
 }
 
 /** A staging key's last segment starts with this, so it can never be taken for a multipart upload. */

@@ -53,6 +53,8 @@ export class FsStorage implements Storage, PartReceiver, SingleReceiver {
   readonly kind = 'fs' as const;
   /** CRC-32 runs at several GB/s where MD5 runs at some 600 MB/s: BSS checks every byte on its own core. */
   readonly partCheck = 'crc32' as const;
+  /** Every single-shot body goes to BSS itself, up to the largest single part. */
+  readonly singleReceiveLimit = MAX_PART_SIZE;
   readonly layout: FsLayout;
   private readonly options: FsStorageOptions;
   private readonly clock: () => number;

@@ -43,6 +43,13 @@ export interface S3StorageOptions {
   memoryPublishLimit?: number;
   /** The most bytes one process holds at once for those; past it, the private copy is used. */
   memoryPublishBudget?: number;
+  /**
+   * A single-shot body up to this size (never above `memoryPublishLimit`) may be PUT to BSS itself,
+   * which hashes it as it arrives and writes it to its blob key in one PutObject; a larger one goes
+   * to a staging key by a presigned URL. Such bodies are held out of `memoryPublishBudget` too.
+   * 0 stages every body.
+   */
+  memoryReceiveLimit?: number;
 }
 
 export type ResolvedS3StorageOptions = Required<S3StorageOptions>;
@@ -51,13 +58,15 @@ const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 
 export function resolveOptions(options: S3StorageOptions = {}): ResolvedS3StorageOptions {
+  const memoryPublishLimit = options.memoryPublishLimit ?? 16 * MiB;
   return Object.freeze({
     singleCopyLimit: options.singleCopyLimit ?? 5 * GiB,
     copyPartSize: options.copyPartSize ?? 1 * GiB,
     copyConcurrency: options.copyConcurrency ?? 4,
     verifyChunkSize: options.verifyChunkSize ?? 8 * MiB,
     verifyConcurrency: options.verifyConcurrency ?? 4,
-    memoryPublishLimit: options.memoryPublishLimit ?? 16 * MiB,
+    memoryPublishLimit,
     memoryPublishBudget: options.memoryPublishBudget ?? 64 * MiB,
+    memoryReceiveLimit: Math.min(options.memoryReceiveLimit ?? 1 * MiB, memoryPublishLimit),
   });
 }

@@ -10,11 +10,21 @@ export type { S3Observer } from './activity.ts';
 export type { S3StorageConfig, S3StorageOptions } from './config.ts';
 export { S3Storage, type S3StorageParts } from './s3-storage.ts';
 
+/** What the S3 backend is told of the BSS serving it. */
+export interface S3StorageHooks {
+  /** BSS's public address (see `S3StorageParts.publicUrl`). */
+  publicUrl?: string | (() => string);
+}
+
 /**
  * Builds the S3 backend and checks, once, that the bucket is reachable with these credentials,
  * so a misconfigured BSS fails at start rather than on the first upload.
  */
-export async function createS3Storage(config: S3StorageConfig, options?: S3StorageOptions): Promise<S3Storage> {
+export async function createS3Storage(
+  config: S3StorageConfig,
+  options?: S3StorageOptions,
+  hooks: S3StorageHooks = {},
+): Promise<S3Storage> {
   if (!config.bucket) throw new TypeError('S3 storage: bucket is required');
   if (!config.region) throw new TypeError('S3 storage: region is required');
   const activity = new S3Activity();
@@ -39,5 +49,6 @@ export async function createS3Storage(config: S3StorageConfig, options?: S3Stora
     options: resolveOptions(options),
     partUrls,
     activity,
+    ...(hooks.publicUrl !== undefined ? { publicUrl: hooks.publicUrl } : {}),
   });
 }

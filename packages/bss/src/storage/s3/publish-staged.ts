@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DreamLakeError, HashMismatchError } from '@dreamlake/presign';
 import { blobKey, hashSatisfies, type UploadKeyParts } from '../keys.ts';
-import type { BlobInfo } from '../storage.ts';
+import type { BlobInfo, BlobRef } from '../storage.ts';
 import type { ByteBudget } from './byte-budget.ts';
 import type { ResolvedS3StorageOptions } from './config.ts';
 import { privateCopyKey } from './keys.ts';
@@ -62,6 +62,31 @@ async function refuseMismatch(ctx: PublishContext, scope: UploadKeyParts, staged
   throw new HashMismatchError('content does not match the signed SHA-256', { expected: scope.hash, actual });
 }
 
+/**
+ * Writes `bytes`, whose SHA-256 BSS has just computed as `blob.hash`, to the blob's key in one
+ * PutObject. Publishing is idempotent: the same content written twice is the same blob.
+ */
+export async function putVerifiedBytes(
+  client: S3Client,
+  bucket: string,
+  blob: BlobRef,
+  bytes: Buffer,
+  contentType: string,
+): Promise<void> {
+  await client.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: blobKey(blob),
+      Body: bytes,
+      ContentLength: bytes.length,
+      ContentType: contentType,
+      Metadata: { sha256: blob.hash },
+      // Checked by stores that check it (AWS S3), at no cost: it is the hash just computed.
+      ChecksumSHA256: Buffer.from(blob.hash, 'hex').toString('base64'),
+    }),
+  );
+}
+
 /** Reads the object into memory, hashes it, and PUTs those bytes as the blob. */
 async function publishFromMemory(ctx: PublishContext, scope: UploadKeyParts, staged: StagedObject) {
   const { client, bucket } = ctx;
@@ -69,18 +94,7 @@ async function publishFromMemory(ctx: PublishContext, scope: UploadKeyParts, sta
   const actual = await sha256OfObject(client, bucket, staged, hashOptions(ctx), bytes);
   await refuseMismatch(ctx, scope, staged.key, actual);
   const blob = { owner: scope.owner, project: scope.project, hash: actual };
-  await client.send(
-    new PutObjectCommand({
-      Bucket: bucket,
-      Key: blobKey(blob),
-      Body: bytes,
-      ContentLength: staged.size,
-      ContentType: staged.contentType,
-      Metadata: { sha256: actual },
-      // Checked by stores that check it (AWS S3), at no cost: it is the hash just computed.
-      ChecksumSHA256: Buffer.from(actual, 'hex').toString('base64'),
-    }),
-  );
+  await putVerifiedBytes(client, bucket, blob, bytes, staged.contentType);
   await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: staged.key }));
   return { ...blob, size: staged.size, contentType: staged.contentType };
 }

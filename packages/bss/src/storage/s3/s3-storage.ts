@@ -8,7 +8,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { InvalidRequestError, NotFoundError, ScopeMismatchError, TooLargeError } from '@dreamlake/presign';
 import { blobKey, isUploadHash, NAME_PATTERN } from '../keys.ts';
-import type { SingleStager, SingleUpload, StagedSingle } from '../single-upload.ts';
+import type { SingleReceiver, SingleStager, SingleUpload, StagedSingle } from '../single-upload.ts';
 import {
   type BlobDeletion,
   type BlobInfo,
@@ -34,6 +34,7 @@ import { factsOfKey, isValidBlobRef, multipartScope, newUploadKey } from './keys
 import type { PartUrlSigner } from './part-url-signer.ts';
 import { listAllParts } from './parts.ts';
 import type { PublishContext } from './publish-staged.ts';
+import { receiveSingle } from './receive-single.ts';
 import { isObjectMissing, isUploadGone, s3ErrorName, translateS3Error } from './s3-errors.ts';
 import { completeSingle, stageSingle } from './single.ts';
 import { sweepStale } from './sweep.ts';
@@ -69,17 +70,26 @@ export interface S3StorageParts {
   partUrls: PartUrlSigner;
   /** Where the client reports S3's failures and retries (`createS3Storage` wires it). */
   activity?: S3Activity;
+  /**
+   * BSS's public address, for the single-shot answer that sends a body to BSS itself; without
+   * it that answer names the URL by its path and query alone (relative to the one asked).
+   */
+  publicUrl?: string | (() => string);
 }
 
 /**
  * The S3 backend: multipart uploads straight to the bucket by SigV4 presigned part URLs, verified
  * by SHA-256 before a blob is published. Every fact lives in the bucket, so any number of BSS
- * processes can serve the same upload. Build it with `createS3Storage`.
+ * processes can serve the same upload. Small single-shot bodies come to BSS itself and are
+ * written to their blob key once verified; larger ones are staged in the bucket by a presigned
+ * PUT. Build it with `createS3Storage`.
  */
-export class S3Storage implements Storage, SingleStager {
+export class S3Storage implements Storage, SingleReceiver, SingleStager {
   readonly kind = 's3' as const;
   /** Every S3-compatible store checks Content-MD5; not all of them check flexible checksums. */
   readonly partCheck = 'md5' as const;
+  /** Single-shot bodies up to this size are received by BSS (`memoryReceiveLimit`); larger ones are staged. */
+  readonly singleReceiveLimit: number;
 
   private readonly client: S3Client;
   private readonly copyClient: S3Client;
@@ -89,6 +99,7 @@ export class S3Storage implements Storage, SingleStager {
   /** Staged objects (single-shot, or completed multipart) held in memory while they are verified and published. */
   private readonly publishBuffers: ByteBudget;
   private readonly activity: S3Activity;
+  private readonly publicUrl: string | (() => string) | undefined;
 
   constructor(parts: S3StorageParts) {
     this.activity = parts.activity ?? new S3Activity();
@@ -98,6 +109,8 @@ export class S3Storage implements Storage, SingleStager {
     this.options = parts.options;
     this.partUrls = parts.partUrls;
     this.publishBuffers = new ByteBudget(parts.options.memoryPublishBudget);
+    this.singleReceiveLimit = Math.min(parts.options.memoryReceiveLimit, parts.options.memoryPublishLimit);
+    this.publicUrl = parts.publicUrl;
   }
 
   /** Tells `observer` of every failed attempt and retry of a request to S3; answers the function that stops it. */
@@ -189,6 +202,25 @@ export class S3Storage implements Storage, SingleStager {
 
   async completeSingle(upload: Omit<SingleUpload, 'contentType'>, key: string): Promise<BlobInfo> {
     return s3(() => completeSingle(this.publishContext(), upload, key));
+  }
+
+  async receiveSingle(upload: SingleUpload, body: Readable): Promise<BlobInfo> {
+    if (!isValidBlobRef(upload)) throw new InvalidRequestError('invalid owner, project or hash');
+    if (!Number.isSafeInteger(upload.size) || upload.size < 0)
+      throw new InvalidRequestError('size must be a byte count');
+    if (upload.size > this.singleReceiveLimit) {
+      throw new TooLargeError(
+        `BSS takes single-shot bodies of at most ${this.singleReceiveLimit} bytes itself; POST the single URL to learn where to send this one`,
+        { maxSize: this.singleReceiveLimit },
+      );
+    }
+    return s3(() => receiveSingle(this.publishContext(), upload, body));
+  }
+
+  publicUrlOf(pathAndQuery: string): string {
+    const path = `/${pathAndQuery.replace(/^\/+/, '')}`;
+    const base = typeof this.publicUrl === 'function' ? this.publicUrl() : this.publicUrl;
+    return base === undefined ? path : `${base.replace(/\/+$/, '')}${path}`;
   }
 
   private publishContext(): PublishContext {
