@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import type { Io } from './context.ts';
-import { CliError, describeError } from './errors.ts';
 import type { GlobRule } from './filters/globs.ts';
 import { shareCommands } from './share-cli.ts';
-import { ASSET_TYPES } from './types.ts';
+import type { AssetType } from './types.ts';
 
-// Each command's module (and the HTTP client under it) loads only when that command runs.
+// Each command's module (and the HTTP client under it) loads only when that command runs; start-up
+// (`--help`) loads commander and the definitions below, not the protocol package either.
 const login = async (io: Io, o: object) => (await import('./commands/login.ts')).login(io, o);
 const signup = async (io: Io, o: object) => (await import('./commands/signup.ts')).signup(io, o);
 const logout = async (io: Io) => (await import('./commands/logout.ts')).logout(io);
@@ -69,7 +69,11 @@ export function cliVersion(): string {
   return (JSON.parse(text) as { version: string }).version;
 }
 
-function program(io: Io): Command {
+/**
+ * The command line's definitions. `assetTypes`: the choices of `upload --type`, given when the
+ * command line names `upload` (the only way to reach that command, its help included).
+ */
+function program(io: Io, assetTypes: readonly AssetType[] | undefined): Command {
   const cli = new Command('dreamlake')
     .description('Upload to and download from DreamLake')
     .version(cliVersion(), '-V, --version', 'print the version')
@@ -106,6 +110,7 @@ function program(io: Io): Command {
     .addOption(server())
     .option('--json', 'print JSON')
     .action((options) => whoami(io, options));
+  const assetType = new Option('--type <type>', 'asset type instead of detecting it from the extension');
   const uploadCommand = cli
     .command('upload')
     .description(
@@ -116,9 +121,7 @@ function program(io: Io): Command {
       '--to <namespace/space>',
       'where to put them (NAMESPACE/SPACE/FOLDER/: under that folder of the space)',
     )
-    .addOption(
-      new Option('--type <type>', 'asset type instead of detecting it from the extension').choices(ASSET_TYPES),
-    )
+    .addOption(assetTypes ? assetType.choices(assetTypes) : assetType)
     .option('-m, --message <text>', "the snapshot's message")
     .option('--concurrency <n>', 'parts in flight at once', '4')
     .option('--json', 'print one JSON object per file, then one for the snapshot')
@@ -218,7 +221,9 @@ function program(io: Io): Command {
 /** Runs the command line; answers the exit code (0 success, 1 failure, 2 usage, 3 a sync past --max-delete). */
 export async function run(argv: readonly string[], io: Io): Promise<number> {
   try {
-    await program(io).parseAsync([...argv], { from: 'user' });
+    // The asset types are the protocol's table: loaded, with the protocol, only for `upload`.
+    const assetTypes = argv.includes('upload') ? (await import('./types.ts')).ASSET_TYPES : undefined;
+    await program(io, assetTypes).parseAsync([...argv], { from: 'user' });
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) {
@@ -226,6 +231,8 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
         return 0;
       return 2;
     }
+    // A command that failed has loaded these already; a failure before any command loads them here.
+    const { CliError, describeError } = await import('./errors.ts');
     io.stderr.write(`dreamlake: ${describeError(error)}\n`);
     return error instanceof CliError ? error.exitCode : 1;
   }
