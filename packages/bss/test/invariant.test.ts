@@ -6,7 +6,8 @@
  *
  * Random interleavings of multipart and single-shot uploads (right and forged bodies, re-sends,
  * stale and foreign ETags and keys, re-PUTs while a complete runs, aborts, sweeps, restarts,
- * completes from two instances at once); after every step every stored blob is read back and
+ * completes from two instances at once; on S3 small single-shot bodies PUT to BSS itself through
+ * one instance and staged in the bucket through the other); after every step every stored blob is read back and
  * checked (invariant/). This is the short form, a bounded time per backend; `npm run fuzz` is the
  * long one. A failure prints the seed and path that replay it.
  */
@@ -33,6 +34,11 @@ async function holds(backend: Backend, t: { diagnostic(message: string): void })
     assert.fail(`${result.report}\n\nreplay: ${replayCommand(backend, result)}`);
   }
   assert.ok(result.stats.steps > 0, 'the runs made no step');
+  if (backend === 's3') {
+    // Every way a single-shot body reaches a blob on S3 was taken: PUT to BSS, and staged then completed.
+    assert.ok((result.stats.answers['single PUT to BSS 2xx'] ?? 0) > 0, 'no body PUT to BSS was published');
+    assert.ok((result.stats.answers['single complete 2xx'] ?? 0) > 0, 'no staged body was published');
+  }
 }
 
 describe('the publish promise under random interleavings', () => {
@@ -49,6 +55,23 @@ describe('the publish promise under random interleavings', () => {
       backend: 'fs',
       numRuns: 200,
       timeLimitMs: 60_000,
+      seed: SEED ?? 1,
+      multipart: false,
+      wrap: publishingWithoutVerifying,
+    });
+    t.diagnostic(`seed ${result.seed}: ${describeStats(result.stats)}`);
+    assert.ok(result.failed, 'the broken storage went unnoticed');
+    assert.match(result.report ?? '', /PromiseBroken/);
+    assert.match(result.report ?? '', /holds bytes whose SHA-256 is|the signed size is/);
+  });
+
+  test('an S3 backend that publishes the bodies PUT to BSS unverified is caught', {
+    skip: readS3TestConfig() ? false : S3_SKIP_REASON,
+  }, async (t) => {
+    const result = await runInvariant({
+      backend: 's3',
+      numRuns: 200,
+      timeLimitMs: 90_000,
       seed: SEED ?? 1,
       multipart: false,
       wrap: publishingWithoutVerifying,

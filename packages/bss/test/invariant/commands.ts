@@ -497,8 +497,10 @@ async function completeStaged(model: Model, world: World, staged: ModelStaged, v
 }
 
 /**
- * A single-shot upload: on disk the body is PUT to BSS; on S3 BSS answers a staging URL, the body
- * is PUT there, and (when `complete`) BSS is asked to verify and publish it.
+ * A single-shot upload: on disk the body is PUT to BSS. On S3 BSS is asked first (unless the
+ * client PUTs to BSS straight away, as one that learnt BSS's `maxSize` does): a small body is PUT
+ * to BSS itself (instance A), otherwise BSS answers a staging URL, the body is PUT there, and
+ * (when `complete`) BSS is asked to verify and publish it.
  */
 export class Single extends Step {
   constructor(
@@ -508,6 +510,7 @@ export class Single extends Step {
     readonly complete: boolean,
     readonly via: Via,
     readonly salt: number,
+    readonly ask = true,
   ) {
     super();
   }
@@ -515,17 +518,18 @@ export class Single extends Step {
   protected async act(model: Model, world: World): Promise<Publish[]> {
     const file = pick(model.files, this.file) as Genuine;
     const body = singleBody(model, file, this.body, this.salt);
-    if (world.backend === 'fs') {
-      const url = singleUrl(model, this.project, file);
-      const res = await send('PUT', world.url(this.via, url), { body, headers: { 'content-type': CONTENT_TYPE } });
-      count(model.stats, 'single PUT', res);
-      return res.status === 200 ? [{ project: this.project, file, answer: res }] : [];
-    }
     const url = singleUrl(model, this.project, file);
+    const putToBss = async () => {
+      const res = await send('PUT', world.url(this.via, url), { body, headers: { 'content-type': CONTENT_TYPE } });
+      count(model.stats, world.backend === 'fs' ? 'single PUT' : 'single PUT to BSS', res);
+      return res.status === 200 ? [{ project: this.project, file, answer: res }] : [];
+    };
+    if (world.backend === 'fs' || !this.ask) return putToBss();
     const where = await send('POST', world.url(this.via, url), { json: { contentType: CONTENT_TYPE } });
     count(model.stats, 'single POST', where);
     if (where.status !== 200) return [];
     const answer = where.json();
+    if (answer.mode === 'put') return putToBss();
     const staged: ModelStaged = {
       n: model.staged.length,
       file,
@@ -543,7 +547,7 @@ export class Single extends Step {
   }
 
   toString() {
-    return `Single(file ${this.file}, ${this.project}, ${this.body}, ${this.complete ? 'completed' : 'staged only'}, via ${this.via}, salt ${this.salt})`;
+    return `Single(file ${this.file}, ${this.project}, ${this.body}, ${this.complete ? 'completed' : 'staged only'}, via ${this.via}, salt ${this.salt}${this.ask ? '' : ', PUT without asking'})`;
   }
 }
 
@@ -696,13 +700,15 @@ export function commandArbitraries(backend: 'fs' | 's3'): fc.Arbitrary<fc.AsyncC
       fc.boolean(),
       via,
       fc.nat(1000),
+      // S3: now and then a PUT to BSS without asking first, whatever the size and instance.
+      backend === 's3' ? fc.constantFrom(true, true, true, false) : fc.constant(true),
     )
-    .map(([f, p, b, c, v, s]) => new Single(f, p, b, c, v, s));
+    .map(([f, p, b, c, v, s, a]) => new Single(f, p, b, c, v, s, a));
   const weighted: fc.WeightedArbitrary<fc.AsyncCommand<Model, World>>[] = [
     { weight: 3, arbitrary: init },
     { weight: 8, arbitrary: putPart },
     { weight: 5, arbitrary: complete },
-    { weight: 2, arbitrary: single },
+    { weight: backend === 's3' ? 3 : 2, arbitrary: single },
     { weight: 1, arbitrary: fc.tuple(index, via).map(([u, v]) => new PartsDone(u, v)) },
     { weight: 1, arbitrary: fc.tuple(index, via).map(([u, v]) => new Abort(u, v)) },
     { weight: 1, arbitrary: fc.tuple(via, fc.boolean(), fc.boolean()).map(([v, a, b]) => new Sweep(v, a && b)) },

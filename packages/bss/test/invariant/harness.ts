@@ -185,7 +185,13 @@ export class World {
     return join(this.temp.dir, 'bss');
   }
 
-  private async rawStorage(publicUrl: () => string, latency = false): Promise<Storage> {
+  /**
+   * The storage of one instance. On S3, instance A takes small single-shot bodies itself (PUT to
+   * BSS, hashed as they arrive, one PutObject) and B stages every one in the bucket, as two
+   * processes of different versions during an upgrade would: both ways run in every run, and an
+   * object staged through B may be completed through A.
+   */
+  private async rawStorage(publicUrl: () => string, latency = false, via: Via = 'A'): Promise<Storage> {
     if (!this.bucket) return createFsStorage({ root: this.root, publicUrl, secrets: [SECRET] });
     if (!latency) return createS3Storage(this.bucket.config);
     // Each call to S3 waits a random few milliseconds first: the steps of a complete (hash, copy,
@@ -209,14 +215,18 @@ export class World {
       copyClient: slowed(createS3Client({ ...this.bucket.config, maxAttempts: 1 })),
       bucket: this.bucket.config.bucket,
       // Files over 1 MiB are published from a private copy, the smaller ones from memory: both ways.
-      options: resolveOptions({ memoryPublishLimit: 1024 * 1024 }),
+      options: resolveOptions({
+        memoryPublishLimit: 1024 * 1024,
+        ...(via === 'B' ? { memoryReceiveLimit: 0 } : {}),
+      }),
       partUrls,
+      publicUrl,
     });
   }
 
   private async start(via: Via): Promise<void> {
     let base = '';
-    const raw = await this.rawStorage(() => base, true);
+    const raw = await this.rawStorage(() => base, true, via);
     const storage = this.wrap ? this.wrap(raw) : raw;
     const env = this.bucket ? s3EnvVars(this.bucket.config) : {};
     const app = await buildBssApp({ config: testConfig(this.temp.dir, env), storage });
