@@ -2,7 +2,7 @@ import { open } from 'node:fs/promises';
 import type { SingleBegin, StoredBlob } from '@dreamlake/protocol';
 import { parseStored } from '@dreamlake/protocol/client';
 import { type BandwidthLimiter, limited } from '../bwlimit.ts';
-import { CliError } from '../errors.ts';
+import { ApiError, CliError } from '../errors.ts';
 import { countedBody, type Dispatcher, putForAnswer, REQUEST_ID_HEADER } from '../http.ts';
 import { BssClient } from './bss.ts';
 
@@ -57,15 +57,35 @@ export interface SingleFile {
 }
 
 /**
+ * The largest body a `put` answer says BSS takes by PUT. A BSS that names no limit (the disk
+ * backend, before it named one) takes every single-shot body that way.
+ */
+function putLimitOf(begin: SingleBegin): number {
+  const maxSize = (begin as { maxSize?: unknown }).maxSize;
+  return typeof maxSize === 'number' && Number.isSafeInteger(maxSize) && maxSize >= 0 ? maxSize : Infinity;
+}
+
+/** BSS refusing a PUT of a body it wants sent another way (a size it stages in S3, an older S3 BSS). */
+function wantsAnotherWay(error: unknown): boolean {
+  return error instanceof ApiError && error.status === 409 && error.wireCode === 'conflict';
+}
+
+/**
  * Single-shot uploads (docs/protocol.md, "Single-shot upload"): one PUT of the whole file to BSS
- * on a disk backend; on S3 a presigned PUT straight to the bucket between asking BSS for it and
- * asking BSS to check and publish it. Which one a BSS wants is learnt from its first answer and
- * remembered for the run, so on a disk backend every file after the first costs one request.
+ * (the disk backend, and S3 for small files); for larger files on S3 a presigned PUT straight to
+ * the bucket between asking BSS for it and asking BSS to check and publish it. How large a body
+ * each BSS takes by PUT is learnt from its first `put` answer and remembered for the run, so every
+ * later file up to that size costs one request; a larger one asks. A BSS that answers only `s3`
+ * (an older S3 BSS) is asked for every file, and one that refuses a PUT it was sent without asking
+ * (409 `conflict`) is asked again for that file and forgotten.
  */
 export class SingleShot {
   readonly #dispatcher: Dispatcher;
   readonly #bss: BssClient;
-  readonly #modes = new Map<string, 'put' | 's3'>();
+  /** By origin: the largest body that BSS takes by PUT (Infinity: any). */
+  readonly #putUpTo = new Map<string, number>();
+  /** Origins that have answered how they take a body at least once. */
+  readonly #answered = new Set<string>();
   readonly #learning = new Map<string, Promise<SingleBegin>>();
   readonly #limiter: BandwidthLimiter | undefined;
 
@@ -84,11 +104,18 @@ export class SingleShot {
     // While the first file asks, the others wait for its answer rather than all asking at once.
     const learning = this.#learning.get(origin);
     if (learning) await learning.catch(() => undefined);
-    if (this.#modes.get(origin) === 'put') return this.#put(singleUrl, file, onBytes, idHeader);
+    if (file.size <= (this.#putUpTo.get(origin) ?? -1)) {
+      try {
+        return await this.#put(singleUrl, file, onBytes, idHeader);
+      } catch (error) {
+        if (!wantsAnotherWay(error)) throw error;
+        this.#putUpTo.delete(origin);
+      }
+    }
     return this.#firstOrStaged(singleUrl, file, onBytes, idHeader);
   }
 
-  /** A BSS whose way is not known yet, or one that stages bodies in S3: ask it first. */
+  /** A BSS whose way is not known yet for this size, or one that stages bodies in S3: ask it first. */
   async #firstOrStaged(
     singleUrl: string,
     file: SingleFile,
@@ -97,7 +124,7 @@ export class SingleShot {
   ): Promise<StoredBlob> {
     const origin = new URL(singleUrl).origin;
     const asking = this.#begin(singleUrl, file, idHeader);
-    if (!this.#modes.has(origin)) this.#learning.set(origin, asking);
+    if (!this.#answered.has(origin)) this.#learning.set(origin, asking);
     let begin: SingleBegin;
     try {
       begin = await asking;
@@ -111,7 +138,9 @@ export class SingleShot {
 
   async #begin(singleUrl: string, file: SingleFile, idHeader: Record<string, string>): Promise<SingleBegin> {
     const begin = await this.#bss.singleBegin(singleUrl, file.contentType, { headers: idHeader });
-    this.#modes.set(new URL(singleUrl).origin, begin.mode);
+    const origin = new URL(singleUrl).origin;
+    this.#answered.add(origin);
+    if (begin.mode === 'put') this.#putUpTo.set(origin, putLimitOf(begin));
     return begin;
   }
 
