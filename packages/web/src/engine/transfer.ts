@@ -6,7 +6,7 @@
  * for the commit (with BSS's receipt): the names of a drop are committed together, as one snapshot
  * (commit.ts). Every attempt starts with a fresh grant, so expired URLs are simply renewed.
  */
-import { partCount, type UploadGrant } from '@dreamlake/protocol';
+import { partCount, type SingleBegin, type UploadGrant } from '@dreamlake/protocol';
 import {
   BlobAlreadyStored,
   choosePartSize,
@@ -92,8 +92,17 @@ function progressReporter(ctx: TransferContext, total: number): (sent: number, f
   };
 }
 
-/** BSS origins known to take single-shot bodies straight away (disk backend): no asking first. */
-const putOrigins = new Set<string>();
+/**
+ * By BSS origin: the largest single-shot body it takes straight away by PUT (Infinity: any, as a
+ * BSS that names no `maxSize` does), learnt from its first `put` answer; a file up to it is sent
+ * without asking first, a larger one asks (on S3 BSS stages it in the bucket).
+ */
+const putLimits = new Map<string, number>();
+
+function putLimitOf(begin: SingleBegin): number {
+  const maxSize = (begin as { maxSize?: unknown }).maxSize;
+  return typeof maxSize === 'number' && Number.isSafeInteger(maxSize) && maxSize >= 0 ? maxSize : Infinity;
+}
 
 export async function transferFile(job: TransferJob, ctx: TransferContext): Promise<TransferResult> {
   let serverFailures = 0;
@@ -171,15 +180,26 @@ async function sendSingle(grant: BatchGrant, blob: Blob, contentType: string, ct
   const report = progressReporter(ctx, blob.size);
   const progress = (sent: number): void => report(sent);
   report(0, true);
-  const begin = putOrigins.has(origin)
-    ? ({ mode: 'put', url: singleUrl } as const)
-    : await bss.singleBegin(singleUrl, contentType, { signal: ctx.signal });
-  if (begin.mode === 'put') {
-    putOrigins.add(origin);
+  const putToBss = async () => {
     const put = await putBody(singleUrl, blob, { 'content-type': contentType }, progress, ctx.signal);
     const stored = parseStored(put.text);
     if (!stored) throw new ProtocolError(502, 'invalid_answer', 'BSS answered the single-shot upload without a body');
     return stored;
+  };
+  if (blob.size <= (putLimits.get(origin) ?? -1)) {
+    try {
+      return await putToBss();
+    } catch (error) {
+      // A BSS that wants this body sent another way (another instance, of another version): ask it.
+      const refused = error as Partial<ProtocolError>;
+      if (refused.status !== 409 || refused.code !== 'conflict') throw error;
+      putLimits.delete(origin);
+    }
+  }
+  const begin = await bss.singleBegin(singleUrl, contentType, { signal: ctx.signal });
+  if (begin.mode === 'put') {
+    putLimits.set(origin, putLimitOf(begin));
+    return putToBss();
   }
   await putBody(begin.url, blob, begin.headers ?? { 'content-type': contentType }, progress, ctx.signal);
   return bss.singleComplete(singleUrl, begin.key, { signal: ctx.signal });
