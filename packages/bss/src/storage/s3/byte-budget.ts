@@ -1,6 +1,8 @@
 /**
- * Bytes a process may hold at once for one purpose. Taking never waits: a caller that finds the
- * budget spent does its work another way, so a burst of uploads cannot queue behind memory.
+ * Bytes a process may hold at once for one purpose. Taking never waits, so a burst of uploads
+ * cannot queue behind memory: a caller that finds the budget spent does its work another way (a
+ * staged object is published from a private copy) or refuses it for now (a single-shot body PUT
+ * to BSS is answered 503 with Retry-After).
  */
 export class ByteBudget {
   private used = 0;

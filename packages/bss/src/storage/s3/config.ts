@@ -41,13 +41,17 @@ export interface S3StorageOptions {
    * blob key from those very bytes; a larger one is first copied to a key no URL was signed for.
    */
   memoryPublishLimit?: number;
-  /** The most bytes one process holds at once for those; past it, the private copy is used. */
+  /**
+   * The most bytes one process holds at once for those and for the bodies below; past it, a staged
+   * object is published from the private copy, and a body PUT to BSS is refused for now (503).
+   */
   memoryPublishBudget?: number;
   /**
    * A single-shot body up to this size (never above `memoryPublishLimit`) may be PUT to BSS itself,
    * which hashes it as it arrives and writes it to its blob key in one PutObject; a larger one goes
-   * to a staging key by a presigned URL. Such bodies are held out of `memoryPublishBudget` too.
-   * 0 stages every body.
+   * to a staging key by a presigned URL. Such bodies are held out of `memoryPublishBudget` too: the
+   * default 1 MiB lets 64 of them arrive at once, slow clients included, where each new small file
+   * gains the most (one request instead of three, one to S3 instead of four). 0 stages every body.
    */
   memoryReceiveLimit?: number;
 }

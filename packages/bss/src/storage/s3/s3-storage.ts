@@ -96,7 +96,10 @@ export class S3Storage implements Storage, SingleReceiver, SingleStager {
   private readonly bucket: string;
   private readonly options: ResolvedS3StorageOptions;
   private readonly partUrls: PartUrlSigner;
-  /** Staged objects (single-shot, or completed multipart) held in memory while they are verified and published. */
+  /**
+   * Staged objects (single-shot, or completed multipart) held in memory while they are verified
+   * and published, and the single-shot bodies BSS receives itself.
+   */
   private readonly publishBuffers: ByteBudget;
   private readonly activity: S3Activity;
   private readonly publicUrl: string | (() => string) | undefined;
