@@ -363,7 +363,7 @@ export async function runS3FilesBench(options: S3FilesBenchOptions = {}): Promis
         oursError ? `\`${oursError}\`` : '',
         ours.length > 0 ? `median of ${ours.length} runs (${oursRuns} s)` : '',
         mid ? `CLI CPU ${fmt(mid.cpuSeconds, 1)} s in the median run` : '',
-        'each file PUT straight to S3 by a presigned URL, then BSS reads it back and checks its SHA-256 against the hash granted before publishing the blob; one snapshot of the space at the end',
+        "each file (up to 1 MiB: BSS's maxSize) PUT to BSS, which hashes it as it arrives, refuses it unless it is the SHA-256 and size granted, and only then writes it to S3 in one PutObject carrying that SHA-256; one snapshot of the space at the end",
         ours.length > 0 ? `${count} files sent and ${count} in the index after every run, none already stored` : '',
         `the whole command, start-up included (\`dreamlake --version\` takes ${fmt(startup, 2)} s)`,
         `single-node Ceph RGW at ${target.endpoint}, bucket ${target.bucket}; server and BSS here (SQLite); one tool at a time, their order turning each round, all three on the same new folder of random bytes each round`,
@@ -397,7 +397,7 @@ export async function runS3FilesBench(options: S3FilesBenchOptions = {}): Promis
           measured
             ? `medians of ${runs} runs each (ours ${oursRuns} s; ${peer.name} ${tally.seconds.map((s) => fmt(s, 1)).join(', ')} s)`
             : '',
-          `ours verifies each blob's SHA-256: BSS reads the object back from the store and checks it against the hash the CLI computed before the upload, before publishing it; ${peer.name} verifies no SHA-256 of the stored object and reads no bytes back: ${peer.checks}`,
+          `ours verifies each blob's SHA-256: BSS hashes the bytes it writes to the store and publishes them only if they are the hash the CLI computed before the upload; ${peer.name} verifies no SHA-256 of the stored object and reads no bytes back: ${peer.checks}`,
           `${peer.name}'s start-up (its version) takes ${fmt(peerStartup, 2)} s; objects checked by listing, ${count} under the prefix each run, then removed`,
         ]
           .filter(Boolean)
