@@ -215,17 +215,29 @@ forEachEngine((engine) => {
     }
   });
 
-  test('the quota is checked for the granted bytes of the batch together', async () => {
+  test('the quota holds for the granted bytes of the batch together; only the entries that do not fit are refused', async () => {
     const alice = await h.user('alice');
     const half = QUOTA / 2;
-    const over = await batch(alice.token, alice.name, [entry('a', { size: half }), entry('b', { size: half + 1 })]);
-    assert.equal(over.statusCode, 413);
-    assert.equal(over.json().error.code, 'too_large');
-    assert.equal(over.json().error.quotaBytes, QUOTA);
-    assert.equal(
-      (await batch(alice.token, alice.name, [entry('a', { size: half }), entry('b', { size: half })])).statusCode,
-      200,
+    const asked = [
+      entry('a', { size: half }),
+      entry('b', { size: half + 1 }),
+      entry('c', { size: 1 }),
+      entry('d', { size: half - 1 }),
+      entry('e', { size: 1 }),
+    ];
+    const over = await batch(alice.token, alice.name, asked);
+    assert.equal(over.statusCode, 200, over.body);
+    const files = over.json().files;
+    assert.deepEqual(
+      files.map((f: { initUrl?: string; error?: { code: string } }) => f.error?.code ?? (f.initUrl ? 'granted' : '?')),
+      ['granted', 'too_large', 'granted', 'granted', 'too_large'],
+      'in the order asked: b does not fit after a, c and d fill the quota, e finds it full',
     );
+    assert.match(files[1].error.message, /over its quota/);
+    // A batch of the granted blobs again holds nothing more; the refused ones still do not fit.
+    const again = await batch(alice.token, alice.name, asked.slice(0, 2));
+    assert.equal(again.json().files[0].error, undefined, again.body);
+    assert.equal(again.json().files[1].error?.code, 'too_large', again.body);
 
     const bob = await h.user('bob');
     // Fill the namespace with two files (one may be at most MAX bytes).
@@ -245,7 +257,11 @@ forEachEngine((engine) => {
       assert.equal(res.statusCode, 201, res.body);
     }
     const empty = await batch(bob.token, bob.name, [entry('empty', { size: 0 })]);
-    assert.equal(empty.statusCode, 413, 'empty files do not skip the quota of a full namespace');
+    assert.equal(
+      empty.json().files[0].error?.code,
+      'too_large',
+      'empty files do not skip the quota of a full namespace',
+    );
     const known = await batch(bob.token, bob.name, [entry('full.bin', { hash: full, size: MAX })]);
     assert.equal(known.statusCode, 200, 'a batch of indexed hashes grants no bytes and is answered');
   });

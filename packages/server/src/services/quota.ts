@@ -22,15 +22,40 @@ export function beingCollected(hash: string): DreamLakeError {
  * still be over its quota afterwards.
  */
 function checkTotal(quota: number, namespace: Namespace, stored: number, granted: number, incoming: number): void {
-  const used = stored + granted;
-  const over = incoming === 0 ? used >= quota : used + incoming > quota;
-  if (over) {
-    throw new TooLargeError(`namespace "${namespace.name}" is over its quota`, {
-      quotaBytes: quota,
-      usedBytes: stored,
-      grantedBytes: granted,
-    });
+  if (!fits(quota, stored + granted, incoming)) throw overQuota(quota, namespace, stored, granted);
+}
+
+function fits(quota: number, used: number, incoming: number): boolean {
+  return incoming === 0 ? used < quota : used + incoming <= quota;
+}
+
+function overQuota(quota: number, namespace: Namespace, stored: number, granted: number): TooLargeError {
+  return new TooLargeError(`namespace "${namespace.name}" is over its quota`, {
+    quotaBytes: quota,
+    usedBytes: stored,
+    grantedBytes: granted,
+  });
+}
+
+/**
+ * Of the blobs asked for, in the order asked, the ones that do not fit once those before them
+ * are granted: each is refused alone (413 `too_large`), so one file over the quota does not hold
+ * back the smaller files of its folder.
+ */
+function overflow(
+  quota: number,
+  namespace: Namespace,
+  stored: number,
+  granted: number,
+  fresh: ReadonlyArray<readonly [string, number]>,
+): Map<string, DreamLakeError> {
+  const refused = new Map<string, DreamLakeError>();
+  let held = granted;
+  for (const [hash, size] of fresh) {
+    if (fits(quota, stored + held, size)) held += size;
+    else refused.set(hash, overQuota(quota, namespace, stored, held));
   }
+  return refused;
 }
 
 /**
@@ -64,9 +89,10 @@ function statedTwice(hash: string, sizes: readonly number[]): DreamLakeError {
  * it is registered or may be collected. A blob granted again at the same size counts once; one
  * asked for at another size than its live grant, or at two sizes in one request, is refused (409
  * `conflict`), so what a grant holds never shrinks while its URLs live and no URL is signed for
- * more bytes than are held. Throws 413 `too_large` over the quota. Answers the blobs left out, each
- * with its error: those refused for their size, and those the collection is deleting from BSS at
- * this moment (503 `storage_unavailable`: no URLs are handed out for a blob about to go).
+ * more bytes than are held. Answers the blobs left out, each with its error: those refused for
+ * their size, those that would pass the quota (413 `too_large`, taken in the order asked: the
+ * ones before still fit), and those the collection is deleting from BSS at this moment (503
+ * `storage_unavailable`: no URLs are handed out for a blob about to go).
  */
 export async function reserveGrants(
   ctx: ServerContext,
@@ -102,9 +128,12 @@ export async function reserveGrants(
     const quota = ctx.config.namespaceQuotaBytes;
     const fresh = [...sizes].filter(([hash]) => !held.has(hash));
     if (quota !== null && fresh.length > 0) {
-      const incoming = fresh.reduce((sum, [, size]) => sum + size, 0);
       const stored = await namespaceUsage(trx, namespace.id);
-      checkTotal(quota, namespace, stored, await reservedBytes(trx, namespace.name, now), incoming);
+      const over = overflow(quota, namespace, stored, await reservedBytes(trx, namespace.name, now), fresh);
+      for (const [hash, error] of over) {
+        sizes.delete(hash);
+        refused.set(hash, error);
+      }
     }
     const until = grantHoldsUntil(ctx, nowMs);
     await reserve(
