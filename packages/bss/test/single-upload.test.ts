@@ -247,3 +247,50 @@ test('POST answers mode put with the URL itself and the largest body it takes; c
   assert.equal(foreign.statusCode, 403);
   assert.equal(foreign.json().error.code, 'scope_mismatch');
 });
+
+test("a browser's simple POST to …/single/body publishes as the PUT does, the blob's type from the query; a wrong body or signature publishes nothing", async (t) => {
+  const bss = await makeApp();
+  t.after(() => bss.close());
+  const body = (path: string, type?: string) =>
+    `${path.replace('/upload/single?', '/upload/single/body?')}${type === undefined ? '' : `&contentType=${encodeURIComponent(type)}`}`;
+  const post = (url: string, payload: Buffer) =>
+    bss.app.inject({ method: 'POST', url, payload, headers: { 'content-type': 'text/plain;charset=UTF-8' } });
+
+  const { data, scope } = file(30_000);
+  const res = await post(body(singlePath('image', scope), 'image/png'), data);
+  assert.equal(res.statusCode, 200, res.body);
+  assert.equal(res.json().hash, scope.hash);
+  assert.equal(res.json().contentType, 'image/png', 'the type is the query’s, not the text/plain of the request');
+  const ref = { owner, project, hash: scope.hash };
+  const download = await bss.app.inject({ method: 'GET', url: `/blobs/download?${signedQuery('download', ref)}` });
+  assert.ok(download.rawPayload.equals(data));
+  assert.equal(download.headers['content-type'], 'image/png');
+
+  // No contentType: application/octet-stream, as a PUT without the header.
+  const bare = file(2_000);
+  const untyped = await post(body(singlePath('files', bare.scope)), bare.data);
+  assert.equal(untyped.json().contentType, 'application/octet-stream', untyped.body);
+
+  const before = await blobsOf(bss);
+  const other = file(10_000);
+  const forged = await post(body(singlePath('files', other.scope), 'image/png'), flipFirst(other.data));
+  assert.equal(forged.statusCode, 422, forged.body);
+  assert.equal(forged.json().error.code, 'hash_mismatch');
+  const badType = await post(body(singlePath('files', other.scope), 'not a type'), other.data);
+  assert.equal(badType.statusCode, 400, badType.body);
+  assert.equal(badType.json().error.code, 'invalid_request');
+  const longer = await post(body(singlePath('files', other.scope)), Buffer.concat([other.data, Buffer.from('x')]));
+  assert.equal(longer.statusCode, 413, longer.body);
+  const unsigned = await post(
+    `/files/upload/single/body?owner=${owner}&project=${project}&hash=${other.scope.hash}&size=${other.scope.size}`,
+    other.data,
+  );
+  assert.equal(unsigned.statusCode, 401, unsigned.body);
+  const otherAction = await post(
+    `/files/upload/single/body?${signedQuery('upload-init', { ...other.scope, size: String(other.scope.size) })}`,
+    other.data,
+  );
+  assert.equal(otherAction.statusCode, 403, otherAction.body);
+  assert.deepEqual(await blobsOf(bss), before, 'none of the refused bodies was published');
+  assert.deepEqual(await stagedFiles(bss.dir), []);
+});

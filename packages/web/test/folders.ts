@@ -90,3 +90,18 @@ export function gate(): { wait: Promise<void>; open(): void } {
   });
   return { wait, open };
 }
+
+/** BSS's requests answered so far, from its `/metrics`: preflights, and bodies sent as simple POSTs. */
+export async function bssRequests(bssUrl: string): Promise<{ preflights: number; simplePosts: number }> {
+  const text = await (await fetch(`${bssUrl}/metrics`)).text();
+  const sum = (match: (labels: string) => boolean) =>
+    text
+      .split('\n')
+      .filter((line) => line.startsWith('dreamlake_http_requests_total{'))
+      .filter((line) => match(line.slice(line.indexOf('{'), line.indexOf('}') + 1)))
+      .reduce((total, line) => total + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+  return {
+    preflights: sum((labels) => labels.includes('method="OPTIONS"')),
+    simplePosts: sum((labels) => labels.includes('method="POST"') && labels.includes('/upload/single/body"')),
+  };
+}

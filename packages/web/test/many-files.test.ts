@@ -56,7 +56,7 @@ describe('the web uploader with a folder of 10,000 files', { skip: MANY_SKIP }, 
     page.on('request', (r) => {
       const path = new URL(r.url()).pathname;
       if (path === '/uploads/batch') requests.grants += 1;
-      else if (r.method() === 'PUT' && path.endsWith('/upload/single')) requests.singles += 1;
+      else if (r.method() === 'POST' && path.endsWith('/upload/single/body')) requests.singles += 1;
       else if (r.method() === 'PUT' && path.endsWith('/upload/part')) requests.parts += 1;
       else if (r.method() === 'POST' && /\/commits$/.test(path)) requests.commits += 1;
       else if (r.method() === 'POST' && /\/drafts\/[^/]+\/commit$/.test(path)) requests.drafts += 1;
@@ -80,7 +80,7 @@ describe('the web uploader with a folder of 10,000 files', { skip: MANY_SKIP }, 
         long: tasks.filter((x) => x.start >= (mark?.startTime ?? 0) && x.duration > limit),
       };
     }, LONG_TASK_MS);
-    t.diagnostic(`grants ${requests.grants}, single PUTs ${requests.singles}, part PUTs ${requests.parts}`);
+    t.diagnostic(`grants ${requests.grants}, single-shot POSTs ${requests.singles}, part PUTs ${requests.parts}`);
     assert.ok(Number.isFinite(accepted), 'the page marked the drop accepted');
 
     // The queue is summarised: counts, and rows only for what moves or failed (none now).
@@ -89,7 +89,7 @@ describe('the web uploader with a folder of 10,000 files', { skip: MANY_SKIP }, 
     assert.equal(await page.locator('#queue tbody tr').count(), 0);
     assert.ok(await page.locator('#drop.many').count(), "the Dashboard's own list is hidden");
 
-    // Grants in windows (10,000 files in far fewer requests), small files in one PUT each, one snapshot.
+    // Grants in windows (10,000 files in far fewer requests), small files in one simple POST each, one snapshot.
     assert.ok(requests.grants < FILES, `${requests.grants} batch grants for ${FILES} files`);
     assert.equal(requests.singles, FILES);
     assert.equal(requests.parts, 0);

@@ -6,13 +6,14 @@ import type { Route } from 'playwright-core';
 import { BROWSER_SKIP, queueStates, waitForStates } from '../../../support/browser.ts';
 import { uniqueName } from '../../cli/test/e2e/harness.ts';
 import { browserRig, chooseSpace, signUp, startServices } from './browser-helpers.ts';
-import { gate, indexHashes, mixedFolder, pageToken, quickWatchdog } from './folders.ts';
+import { bssRequests, gate, indexHashes, mixedFolder, pageToken, quickWatchdog } from './folders.ts';
 
 describe('the web queue: every file finishes or fails with a reason', { skip: BROWSER_SKIP }, () => {
   const rig = browserRig('dreamlake-web-queue-', startServices);
 
   test('a folder of 224 files from 1 KB to 30 MiB, dropped three times into fresh spaces: every row done, every SHA-256 in the index', async (t) => {
     for (const run of [1, 2, 3]) {
+      const before = await bssRequests(rig.services.bssUrl);
       // A fresh page each run: once it holds files, the Dashboard shows them instead of its inputs.
       const context = await rig.browser.newContext();
       const page = await context.newPage();
@@ -40,6 +41,13 @@ describe('the web queue: every file finishes or fails with a reason', { skip: BR
       const index = await indexHashes(rig.services.serverUrl, await pageToken(page), user, `frames-${run}`);
       assert.deepEqual(index, expected, `run ${run}: the index holds every file with its SHA-256`);
       await context.close();
+      // The 210 small files went as simple POSTs: no CORS preflight each, only the larger files' requests have one.
+      const after = await bssRequests(rig.services.bssUrl);
+      const posts = after.simplePosts - before.simplePosts;
+      const preflights = after.preflights - before.preflights;
+      t.diagnostic(`run ${run}: ${posts} bodies as simple POSTs, ${preflights} preflights at BSS`);
+      assert.ok(posts >= 210, `run ${run}: ${posts} simple POSTs`);
+      assert.ok(preflights < 100, `run ${run}: ${preflights} preflights for ${names.length} files`);
     }
   });
 
@@ -47,7 +55,7 @@ describe('the web queue: every file finishes or fails with a reason', { skip: BR
   const stalls: Array<{ what: string; url: string; method?: string }> = [
     { what: 'hashing', url: '**/assets/hash-worker.js' },
     { what: 'asking for a grant', url: '**/uploads/batch' },
-    { what: 'uploading', url: '**/upload/single?*', method: 'PUT' },
+    { what: 'uploading', url: '**/upload/single/body?*', method: 'POST' },
     { what: 'committing', url: '**/commits' },
   ];
   for (const stall of stalls) {

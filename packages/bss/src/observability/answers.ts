@@ -42,6 +42,9 @@ export const singleQuery = z.object({
   size: z.string().regex(/^(0|[1-9][0-9]{0,15})$/),
   ...signature,
 });
+export const singleBodyQuery = singleQuery.extend({
+  contentType: z.string().optional().describe('the blob’s content type (not signed); application/octet-stream when absent'),
+});
 export const blobQuery = z.object({ owner: name, project: name, hash: fullHash, ...signature });
 export const partUrlQuery = partQuery.extend(signature);
 

@@ -97,6 +97,16 @@ export const BSS_ROUTES: RouteTable = {
       'unavailable',
     ],
   }),
+  'POST /:type/upload/single/body': signed({
+    summary:
+      'The PUT above as a browser’s simple request (no CORS preflight): the body as it is, whatever its own Content-Type, the blob’s type in the query',
+    tags: ['uploads'],
+    params: s.typeParams,
+    query: s.singleBodyQuery,
+    body: bytes('the whole blob; sent as text/plain by browsers, stored with the contentType of the query', 'text/plain'),
+    responses: { 200: s.blobAnswer },
+    errors: ['invalid_part', 'too_large', 'hash_mismatch', 'conflict', 'storage_unavailable', 'unavailable'],
+  }),
   'POST /:type/upload/single/complete': signed({
     summary: 'Verify and publish a body staged in the bucket (S3 backend)',
     tags: ['uploads'],

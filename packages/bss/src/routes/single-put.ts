@@ -15,17 +15,22 @@ import { receivesSingleOf } from '../storage/single-upload.ts';
  * S3 up to its `singleReceiveLimit`). Whatever can be refused before the body is read is (a
  * declared length other than the signed size, a bad Content-Type, a size this backend stages in
  * S3, no room in memory for it), and then the connection is closed rather than the body drained.
+ *
+ * `POST /{type}/upload/single/body?…&contentType=`: the same, as a browser's simple request (a
+ * POST whose own Content-Type is `text/plain` or absent, the blob's in the query), which a page
+ * on another origin sends without a CORS preflight first: one request per small file, not two.
+ * The signature is the URL's; the content type is no more signed than the PUT's header is.
  */
 export async function registerSinglePutRoute(app: FastifyInstance, ctx: BssContext): Promise<void> {
   const { storage } = ctx;
   await app.register(async (scoped) => {
     streamRawBodies(scoped);
     // Checked before the framework's body handling, which would refuse some bad types on its own terms.
-    const typeOf = (request: FastifyRequest) =>
+    const headerType = (request: FastifyRequest) =>
       parseOrThrow(singleContentType, headerValue(request, 'content-type'), 'Content-Type header');
-    const checkType = async (request: FastifyRequest) => void typeOf(request);
-    const route = { onRequest: [requireAssetType, signedGuard(ctx, 'upload-single', SINGLE_PARAMS), checkType] };
-    scoped.put('/:type/upload/single', route, async (request) => {
+    const queryType = (request: FastifyRequest) =>
+      parseOrThrow(singleContentType, (request.query as { contentType?: unknown }).contentType, 'contentType');
+    const receive = async (request: FastifyRequest, contentType: string) => {
       const signed = signedSingle(request);
       if (!receivesSingleOf(storage, signed.size)) {
         throw new DreamLakeError(
@@ -47,8 +52,14 @@ export async function registerSinglePutRoute(app: FastifyInstance, ctx: BssConte
           { size: signed.size },
         );
       }
-      const blob = await storage.receiveSingle({ ...signed, contentType: typeOf(request) }, bodyStream(request));
+      const blob = await storage.receiveSingle({ ...signed, contentType }, bodyStream(request));
       return blobAnswer(ctx, blob);
+    };
+    const guards = [requireAssetType, signedGuard(ctx, 'upload-single', SINGLE_PARAMS)];
+    const checked = (typeOf: (request: FastifyRequest) => string) => ({
+      onRequest: [...guards, async (request: FastifyRequest) => void typeOf(request)],
     });
+    scoped.put('/:type/upload/single', checked(headerType), (request) => receive(request, headerType(request)));
+    scoped.post('/:type/upload/single/body', checked(queryType), (request) => receive(request, queryType(request)));
   });
 }

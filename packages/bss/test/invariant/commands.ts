@@ -502,6 +502,9 @@ async function completeStaged(model: Model, world: World, staged: ModelStaged, v
  * to BSS itself (instance A), otherwise BSS answers a staging URL, the body is PUT there, and
  * (when `complete`) BSS is asked to verify and publish it.
  */
+/** How a single-shot body goes to BSS: a PUT, or a browser's simple POST to `…/single/body`. */
+type SingleForm = 'put' | 'post';
+
 export class Single extends Step {
   constructor(
     readonly file: number,
@@ -511,6 +514,7 @@ export class Single extends Step {
     readonly via: Via,
     readonly salt: number,
     readonly ask = true,
+    readonly form: SingleForm = 'put',
   ) {
     super();
   }
@@ -520,8 +524,19 @@ export class Single extends Step {
     const body = singleBody(model, file, this.body, this.salt);
     const url = singleUrl(model, this.project, file);
     const putToBss = async () => {
-      const res = await send('PUT', world.url(this.via, url), { body, headers: { 'content-type': CONTENT_TYPE } });
+      const res =
+        this.form === 'put'
+          ? await send('PUT', world.url(this.via, url), { body, headers: { 'content-type': CONTENT_TYPE } })
+          : await send(
+              'POST',
+              world.url(
+                this.via,
+                `${url.replace('/upload/single?', '/upload/single/body?')}&contentType=${encodeURIComponent(CONTENT_TYPE)}`,
+              ),
+              { body, headers: { 'content-type': 'text/plain' } },
+            );
       count(model.stats, world.backend === 'fs' ? 'single PUT' : 'single PUT to BSS', res);
+      if (this.form === 'post') count(model.stats, 'single POST body', res);
       return res.status === 200 ? [{ project: this.project, file, answer: res }] : [];
     };
     if (world.backend === 'fs' || !this.ask) return putToBss();
@@ -547,7 +562,7 @@ export class Single extends Step {
   }
 
   toString() {
-    return `Single(file ${this.file}, ${this.project}, ${this.body}, ${this.complete ? 'completed' : 'staged only'}, via ${this.via}, salt ${this.salt}${this.ask ? '' : ', PUT without asking'})`;
+    return `Single(file ${this.file}, ${this.project}, ${this.body}, ${this.complete ? 'completed' : 'staged only'}, via ${this.via}, salt ${this.salt}${this.ask ? '' : ', PUT without asking'}, ${this.form === 'put' ? 'PUT' : 'simple POST'})`;
   }
 }
 
@@ -702,8 +717,10 @@ export function commandArbitraries(backend: 'fs' | 's3'): fc.Arbitrary<fc.AsyncC
       fc.nat(1000),
       // S3: now and then a PUT to BSS without asking first, whatever the size and instance.
       backend === 's3' ? fc.constantFrom(true, true, true, false) : fc.constant(true),
+      // The body to BSS as a PUT, or as a browser's simple POST to …/single/body.
+      fc.constantFrom<SingleForm>('put', 'post'),
     )
-    .map(([f, p, b, c, v, s, a]) => new Single(f, p, b, c, v, s, a));
+    .map(([f, p, b, c, v, s, a, m]) => new Single(f, p, b, c, v, s, a, m));
   const weighted: fc.WeightedArbitrary<fc.AsyncCommand<Model, World>>[] = [
     { weight: 3, arbitrary: init },
     { weight: 8, arbitrary: putPart },

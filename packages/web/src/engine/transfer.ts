@@ -27,7 +27,7 @@ import {
   type ServerApi,
   SINGLE_UPLOAD_MAX_BYTES,
 } from '../protocol/index.ts';
-import { partCheck, putBody } from './put.ts';
+import { partCheck, postSimple, putBody } from './put.ts';
 import type { ResumeStore, SavedUpload } from './resume-store.ts';
 import { retryDelay } from './retry-delay.ts';
 
@@ -98,6 +98,30 @@ function progressReporter(ctx: TransferContext, total: number): (sent: number, f
  * without asking first, a larger one asks (on S3 BSS stages it in the bucket).
  */
 const putLimits = new Map<string, number>();
+
+/**
+ * Bodies up to this go to BSS as a simple POST (`…/single/body`), without upload progress and
+ * without the CORS preflight a PUT needs: the browser's six connections to BSS carry bodies, not
+ * preflights. Larger ones are PUT, with progress (a body sent with no sign of life for IDLE_MS
+ * fails its file, and 1 MiB in that time needs only some 17 KB/s).
+ */
+const SIMPLE_POST_MAX_BYTES = 1024 * 1024;
+/** By BSS origin: false once it answered that it has no `…/single/body` (an older BSS). */
+const simplePosts = new Map<string, boolean>();
+
+async function postToBss(singleUrl: string, blob: Blob, contentType: string, signal: AbortSignal) {
+  const url = new URL(singleUrl);
+  url.pathname = `${url.pathname}/body`;
+  url.searchParams.set('contentType', contentType);
+  try {
+    return await postSimple(url.toString(), blob, signal);
+  } catch (error) {
+    const refused = error as Partial<ProtocolError>;
+    if (refused.status !== 404 || refused.code !== 'not_found') throw error;
+    simplePosts.set(url.origin, false);
+    return putBody(singleUrl, blob, { 'content-type': contentType }, () => {}, signal);
+  }
+}
 
 function putLimitOf(begin: SingleBegin): number {
   const maxSize = (begin as { maxSize?: unknown }).maxSize;
@@ -181,9 +205,13 @@ async function sendSingle(grant: BatchGrant, blob: Blob, contentType: string, ct
   const progress = (sent: number): void => report(sent);
   report(0, true);
   const putToBss = async () => {
-    const put = await putBody(singleUrl, blob, { 'content-type': contentType }, progress, ctx.signal);
+    const put =
+      simplePosts.get(origin) !== false && blob.size <= SIMPLE_POST_MAX_BYTES
+        ? await postToBss(singleUrl, blob, contentType, ctx.signal)
+        : await putBody(singleUrl, blob, { 'content-type': contentType }, progress, ctx.signal);
     const stored = parseStored(put.text);
     if (!stored) throw new ProtocolError(502, 'invalid_answer', 'BSS answered the single-shot upload without a body');
+    report(blob.size);
     return stored;
   };
   if (blob.size <= (putLimits.get(origin) ?? -1)) {
