@@ -7,6 +7,7 @@
  *   node --import tsx scripts/bench-web-files.ts [files] [bytes]
  */
 import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { buildPage, launchChromium } from '../support/browser.ts';
 import { runCliUpload } from './bench-cli.ts';
@@ -45,6 +46,13 @@ export async function runWebFilesBench(options: WebFilesBenchOptions): Promise<B
     await page.goto(`${services.serverUrl}/`);
     await page.waitForSelector('#app:not([hidden])');
     await page.fill('#space', 'bench');
+    // BENCH_WEB_PROFILE=file.cpuprofile: a CPU profile of the page's thread from the pick to the version (DevTools opens it).
+    const profileTo = process.env.BENCH_WEB_PROFILE;
+    const cdp = profileTo ? await page.context().newCDPSession(page) : undefined;
+    if (cdp) {
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.start');
+    }
     const started = performance.now();
     await page.setInputFiles('#drop input[webkitdirectory]', folder.dir);
     await page.waitForFunction(() => document.querySelector('#commit-status')?.textContent !== '', undefined, {
@@ -52,6 +60,7 @@ export async function runWebFilesBench(options: WebFilesBenchOptions): Promise<B
       polling: 200,
     });
     const webSeconds = (performance.now() - started) / 1000;
+    if (cdp && profileTo) await writeFile(profileTo, JSON.stringify((await cdp.send('Profiler.stop')).profile));
     const status = (await page.textContent('#commit-status')) ?? '';
     const summary = (await page.textContent('#queue-summary')) ?? '';
     if (!new RegExp(`${options.count.toLocaleString('en')} files: ${options.count} added`).test(status)) {
