@@ -18,7 +18,9 @@ import { registerMultipartRoutes } from './routes/multipart.ts';
 import { registerPartRoute } from './routes/part.ts';
 import { registerSingleRoutes } from './routes/single.ts';
 import { registerSinglePutRoute } from './routes/single-put.ts';
+import { registerSinglesRoute } from './routes/singles.ts';
 import { receivesParts } from './storage/part-receiver.ts';
+import { receivesSingles } from './storage/single-upload.ts';
 import type { Storage } from './storage/storage.ts';
 
 /** JSON bodies are small: the largest is a complete with 10,000 parts. */
@@ -86,6 +88,7 @@ export async function buildBssApp(options: BuildBssAppOptions): Promise<FastifyI
   if (receivesParts(storage)) await registerPartRoute(app, ctx, storage);
   registerSingleRoutes(app, ctx);
   await registerSinglePutRoute(app, ctx);
+  if (receivesSingles(storage)) await registerSinglesRoute(app, ctx, storage);
   registerBlobRoutes(app, ctx);
   registerLambdaRoutes(app, ctx);
   return app;

@@ -5,7 +5,7 @@
  *   size, and nothing outside a signed scope changed.
  *
  * Random interleavings of multipart and single-shot uploads (right and forged bodies, PUT or
- * sent as a browser's simple POST, re-sends,
+ * sent as a browser's simple POST, alone or several in one request, re-sends,
  * stale and foreign ETags and keys, re-PUTs while a complete runs, aborts, sweeps, restarts,
  * completes from two instances at once; on S3 small single-shot bodies PUT to BSS itself through
  * one instance and staged in the bucket through the other); after every step every stored blob is read back and
@@ -23,11 +23,11 @@ import { readS3TestConfig, S3_SKIP_REASON } from './storage-s3-env.ts';
 const SECONDS = Number(process.env.INVARIANT_SECONDS ?? 25);
 const SEED = process.env.INVARIANT_SEED ? Number(process.env.INVARIANT_SEED) : undefined;
 
-/** On S3 the runs go on (a fresh seed each, up to this many) until both ways of publishing a single-shot body were taken. */
+/** On S3 the runs go on (a fresh seed each, up to this many) until every way of publishing a single-shot body was taken. */
 const MAX_S3_RUNS = 4;
 
 async function holds(backend: Backend, t: { diagnostic(message: string): void }) {
-  const published = { put: 0, staged: 0, posted: 0 };
+  const published = { put: 0, staged: 0, posted: 0, bundled: 0 };
   for (let run = 1; ; run++) {
     const result = await runInvariant({
       backend,
@@ -41,18 +41,21 @@ async function holds(backend: Backend, t: { diagnostic(message: string): void })
     }
     assert.ok(result.stats.steps > 0, 'the runs made no step');
     published.posted += result.stats.answers['single POST body 2xx'] ?? 0;
+    published.bundled += result.stats.answers['singles entry 2xx'] ?? 0;
     if (backend === 'fs') {
       assert.ok(published.posted > 0, 'no body sent as a simple POST was published');
+      assert.ok(published.bundled > 0, 'no body sent with others in one request was published');
       return;
     }
     published.put += result.stats.answers['single PUT to BSS 2xx'] ?? 0;
     published.staged += result.stats.answers['single complete 2xx'] ?? 0;
-    if ((published.put > 0 && published.staged > 0) || run >= MAX_S3_RUNS) break;
+    if (Object.values(published).every((n) => n > 0) || run >= MAX_S3_RUNS) break;
   }
   // Every way a single-shot body reaches a blob on S3 was taken: PUT to BSS, and staged then completed.
   assert.ok(published.put > 0, 'no body PUT to BSS was published');
   assert.ok(published.staged > 0, 'no staged body was published');
   assert.ok(published.posted > 0, 'no body sent as a simple POST was published');
+  assert.ok(published.bundled > 0, 'no body sent with others in one request was published');
 }
 
 describe('the publish promise under random interleavings', () => {

@@ -91,8 +91,8 @@ export function gate(): { wait: Promise<void>; open(): void } {
   return { wait, open };
 }
 
-/** BSS's requests answered so far, from its `/metrics`: preflights, and bodies sent as simple POSTs. */
-export async function bssRequests(bssUrl: string): Promise<{ preflights: number; simplePosts: number }> {
+/** BSS's requests answered so far, from its `/metrics`: preflights, and requests of several small bodies. */
+export async function bssRequests(bssUrl: string): Promise<{ preflights: number; bundles: number }> {
   const text = await (await fetch(`${bssUrl}/metrics`)).text();
   const sum = (match: (labels: string) => boolean) =>
     text
@@ -102,6 +102,6 @@ export async function bssRequests(bssUrl: string): Promise<{ preflights: number;
       .reduce((total, line) => total + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
   return {
     preflights: sum((labels) => labels.includes('method="OPTIONS"')),
-    simplePosts: sum((labels) => labels.includes('method="POST"') && labels.includes('/upload/single/body"')),
+    bundles: sum((labels) => labels.includes('method="POST"') && labels.includes('route="/upload/singles"')),
   };
 }

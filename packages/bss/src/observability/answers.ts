@@ -43,7 +43,10 @@ export const singleQuery = z.object({
   ...signature,
 });
 export const singleBodyQuery = singleQuery.extend({
-  contentType: z.string().optional().describe('the blob’s content type (not signed); application/octet-stream when absent'),
+  contentType: z
+    .string()
+    .optional()
+    .describe('the blob’s content type (not signed); application/octet-stream when absent'),
 });
 export const blobQuery = z.object({ owner: name, project: name, hash: fullHash, ...signature });
 export const partUrlQuery = partQuery.extend(signature);
@@ -81,6 +84,14 @@ export const blobAnswer = z.object({
   size: z.number().int(),
   contentType: z.string(),
   receipt: receipt.optional().describe('absent for legacy 16-hex hashes'),
+});
+export const singlesAnswer = z.object({
+  files: z.array(
+    z.union([
+      blobAnswer.extend({ index: z.number().int() }),
+      z.object({ index: z.number().int(), error: z.object({ code: z.string(), message: z.string() }) }),
+    ]),
+  ),
 });
 export const abortAnswer = z.object({ success: z.literal(true) });
 export const deleted = z.object({ deleted: z.literal(true) });

@@ -103,10 +103,22 @@ export const BSS_ROUTES: RouteTable = {
     tags: ['uploads'],
     params: s.typeParams,
     query: s.singleBodyQuery,
-    body: bytes('the whole blob; sent as text/plain by browsers, stored with the contentType of the query', 'text/plain'),
+    body: bytes(
+      'the whole blob; sent as text/plain by browsers, stored with the contentType of the query',
+      'text/plain',
+    ),
     responses: { 200: s.blobAnswer },
     errors: ['invalid_part', 'too_large', 'hash_mismatch', 'conflict', 'storage_unavailable', 'unavailable'],
   }),
+  'POST /upload/singles': {
+    summary:
+      'Several single-shot bodies in one request (a browser’s simple request): a first line of JSON { files: [{ url, contentType? }] } (each url a signed single-shot URL), then each file’s bytes, exactly its signed size, in order; each file checked and published as its PUT would be',
+    tags: ['uploads'],
+    auth: 'presigned',
+    body: bytes('one line of JSON, a newline, then the files’ bytes back to back', 'text/plain'),
+    responses: { 200: s.singlesAnswer },
+    errors: ['invalid_request', 'invalid_part', 'too_large'],
+  },
   'POST /:type/upload/single/complete': signed({
     summary: 'Verify and publish a body staged in the bucket (S3 backend)',
     tags: ['uploads'],

@@ -566,6 +566,51 @@ export class Single extends Step {
   }
 }
 
+/**
+ * Several single-shot bodies in one `POST /upload/singles` (as the web page sends small files):
+ * each entry a signed single-shot URL and a body that may be right, forged, short or long (a
+ * wrong length shifts the bytes of every later entry, which BSS frames by the signed sizes).
+ */
+export class Bundle extends Step {
+  constructor(
+    readonly entries: ReadonlyArray<{ file: number; project: Project; body: SingleBody; salt: number }>,
+    readonly via: Via,
+  ) {
+    super();
+  }
+
+  protected async act(model: Model, world: World): Promise<Publish[]> {
+    const picked = this.entries.map((e) => ({ ...e, genuine: pick(model.files, e.file) as Genuine }));
+    const head = JSON.stringify({
+      files: picked.map((e) => ({ url: singleUrl(model, e.project, e.genuine), contentType: CONTENT_TYPE })),
+    });
+    const body = Buffer.concat([
+      Buffer.from(`${head}\n`),
+      ...picked.map((e) => singleBody(model, e.genuine, e.body, e.salt)),
+    ]);
+    const res = await send('POST', world.url(this.via, '/upload/singles'), {
+      body,
+      headers: { 'content-type': 'text/plain' },
+    });
+    count(model.stats, 'singles POST', res);
+    if (res.status !== 200) return [];
+    const answers = (res.json().files ?? []) as Array<Record<string, unknown>>;
+    const published: Publish[] = [];
+    for (const [i, e] of picked.entries()) {
+      const entry = answers[i] ?? {};
+      const ok = entry.success === true;
+      count(model.stats, 'singles entry', { status: ok ? 200 : 400, json: () => entry });
+      if (ok) published.push({ project: e.project, file: e.genuine, answer: { ...res, json: () => entry } });
+    }
+    return published;
+  }
+
+  toString() {
+    const list = this.entries.map((e) => `file ${e.file} ${e.project} ${e.body} salt ${e.salt}`).join('; ');
+    return `Bundle(${list}, via ${this.via})`;
+  }
+}
+
 /** S3: a staged single-shot object completed, maybe while its staging URL is PUT again. */
 export class CompleteSingle extends Step {
   constructor(
@@ -726,6 +771,23 @@ export function commandArbitraries(backend: 'fs' | 's3'): fc.Arbitrary<fc.AsyncC
     { weight: 8, arbitrary: putPart },
     { weight: 5, arbitrary: complete },
     { weight: backend === 's3' ? 3 : 2, arbitrary: single },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(
+          fc.array(
+            fc.record({
+              file: index,
+              project,
+              body: fc.constantFrom<SingleBody>('right', 'right', 'right', 'forged', 'short', 'long'),
+              salt: fc.nat(1000),
+            }),
+            { minLength: 1, maxLength: 4 },
+          ),
+          via,
+        )
+        .map(([entries, v]) => new Bundle(entries, v)),
+    },
     { weight: 1, arbitrary: fc.tuple(index, via).map(([u, v]) => new PartsDone(u, v)) },
     { weight: 1, arbitrary: fc.tuple(index, via).map(([u, v]) => new Abort(u, v)) },
     { weight: 1, arbitrary: fc.tuple(via, fc.boolean(), fc.boolean()).map(([v, a, b]) => new Sweep(v, a && b)) },

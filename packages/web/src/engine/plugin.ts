@@ -66,7 +66,7 @@ export interface DreamLakeUploadOptions extends PluginOpts {
 }
 
 /** Files in flight at once, and large ones among them. */
-const FILES_AT_ONCE = 64;
+const FILES_AT_ONCE = 256;
 const LARGE_AT_ONCE = 3;
 /** Above this a file goes in parts (the grant's single-shot limit is larger, but parts resume). */
 const SINGLE_SHOT_BYTES = 8 * 1024 * 1024;

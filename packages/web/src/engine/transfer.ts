@@ -30,6 +30,7 @@ import {
 import { partCheck, postSimple, putBody } from './put.ts';
 import type { ResumeStore, SavedUpload } from './resume-store.ts';
 import { retryDelay } from './retry-delay.ts';
+import { SinglesWindow } from './singles-window.ts';
 
 export type TransferEvent =
   | { kind: 'granting' }
@@ -100,14 +101,17 @@ function progressReporter(ctx: TransferContext, total: number): (sent: number, f
 const putLimits = new Map<string, number>();
 
 /**
- * Bodies up to this go to BSS as a simple POST (`…/single/body`), without upload progress and
- * without the CORS preflight a PUT needs: the browser's six connections to BSS carry bodies, not
- * preflights. Larger ones are PUT, with progress (a body sent with no sign of life for IDLE_MS
- * fails its file, and 1 MiB in that time needs only some 17 KB/s).
+ * Bodies up to this go to BSS as simple POSTs, several in one request (`/upload/singles`, else
+ * each alone to `…/single/body`), without upload progress and without the CORS preflight a PUT
+ * needs. Larger ones are PUT, with progress (a body sent with no sign of life for IDLE_MS fails
+ * its file, and 1 MiB in that time needs only some 17 KB/s).
  */
 const SIMPLE_POST_MAX_BYTES = 1024 * 1024;
 /** By BSS origin: false once it answered that it has no `…/single/body` (an older BSS). */
 const simplePosts = new Map<string, boolean>();
+
+/** Small bodies to BSS several at a time (one request for many files), each alone to a BSS that cannot. */
+const singles = new SinglesWindow((url, blob, contentType, signal) => postToBss(url, blob, contentType, signal));
 
 async function postToBss(singleUrl: string, blob: Blob, contentType: string, signal: AbortSignal) {
   const url = new URL(singleUrl);
@@ -207,7 +211,7 @@ async function sendSingle(grant: BatchGrant, blob: Blob, contentType: string, ct
   const putToBss = async () => {
     const put =
       simplePosts.get(origin) !== false && blob.size <= SIMPLE_POST_MAX_BYTES
-        ? await postToBss(singleUrl, blob, contentType, ctx.signal)
+        ? await singles.send(singleUrl, blob, contentType, ctx.signal)
         : await putBody(singleUrl, blob, { 'content-type': contentType }, progress, ctx.signal);
     const stored = parseStored(put.text);
     if (!stored) throw new ProtocolError(502, 'invalid_answer', 'BSS answered the single-shot upload without a body');
