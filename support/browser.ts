@@ -45,7 +45,7 @@ function newest(path: string): number {
 export function buildPage(): void {
   const web = join(ROOT, 'packages/web');
   const built = join(web, 'dist/index.html');
-  const sources = ['src', 'static', 'build.mjs'].map((name) => join(web, name));
+  const sources = ['src', 'static', 'build.mjs', 'uppy-add-files-patch.mjs'].map((name) => join(web, name));
   if (existsSync(built) && statSync(built).mtimeMs >= Math.max(...sources.map(newest))) return;
   const result = spawnSync(process.execPath, [join(ROOT, 'packages/web/build.mjs')], { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`building the page failed: ${result.stderr}`);

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { uppyAddFilesPatch } from './uppy-add-files-patch.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, 'dist');
@@ -22,6 +23,7 @@ await build({
   sourcemap: true,
   legalComments: 'linked',
   logLevel: 'warning',
+  plugins: [uppyAddFilesPatch],
 });
 copyFileSync(join(here, 'static/index.html'), join(out, 'index.html'));
 copyFileSync(join(here, 'static/app.css'), join(out, 'assets/app.css'));

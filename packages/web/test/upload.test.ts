@@ -156,6 +156,8 @@ describe('the web uploader in Chromium', { skip: BROWSER_SKIP }, () => {
     await page.setInputFiles('#drop input[type=file]:not([webkitdirectory])', path);
     await page.waitForSelector('#login:not([hidden])');
     assert.match((await page.textContent('#notice')) ?? '', /log in again/);
+    // The queue view draws its rows a moment after a change: wait for the row rather than read it once.
+    await waitForStates(page, ['notes.txt'], ['granting'], 10_000);
     assert.equal((await queueStates(page))['notes.txt'], 'asking for a grant', 'the file waits in the queue');
     await page.fill('#username', user);
     await page.fill('#password', 'correct horse battery staple');
