@@ -329,7 +329,7 @@ describe('small single-shot bodies PUT to BSS on S3', { skip: base ? false : S3_
     async function heldWithinBudget(held: { finish(): void; answer: Promise<Answer> }[]) {
       const settled = new Set<number>();
       held.forEach((h, i) => void h.answer.then(() => settled.add(i)));
-      // The refusals come at once; the taken bodies wait for their second half.
+      // The refusals come once the budget stayed spent for its wait; the taken bodies wait for their second half.
       const deadline = Date.now() + 10_000;
       while (settled.size < files.length - fits && Date.now() < deadline) await sleep(20);
       await sleep(200);

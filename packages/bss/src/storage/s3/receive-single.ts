@@ -8,6 +8,8 @@ import { type PublishContext, putVerifiedBytes } from './publish-staged.ts';
 
 /** Seconds a client is asked to wait when the bodies in memory fill the budget. */
 const BUSY_RETRY_SECONDS = 1;
+/** How long a body waits for room in the budget before it is refused. */
+const BUDGET_WAIT_MS = 2_000;
 
 /** 503 `unavailable` with Retry-After: this process holds as many bodies in memory as it may. */
 export class ReceiveBudgetSpent extends DreamLakeError {
@@ -53,8 +55,8 @@ async function readHashed(body: Readable, bytes: Buffer): Promise<string> {
 
 /**
  * A small single-shot body received by BSS on S3: held in memory (out of the same budget as the
- * staged objects published from memory; a body that does not fit is refused at once with a
- * retryable 503 rather than queued), hashed as it arrives, and written to its blob key only once
+ * staged objects published from memory; a body that finds no room within BUDGET_WAIT_MS is
+ * refused with a retryable 503 rather than queued longer), hashed as it arrives, and written to its blob key only once
  * its size and SHA-256 are the signed ones, in one PutObject carrying that SHA-256. A refused or
  * cut-off body costs no request to S3 and leaves nothing. Whether the blob is already stored is
  * not asked first: a file's first upload is the common case, and writing the same bytes again
@@ -62,7 +64,7 @@ async function readHashed(body: Readable, bytes: Buffer): Promise<string> {
  */
 export async function receiveSingle(ctx: PublishContext, upload: SingleUpload, body: Readable): Promise<BlobInfo> {
   const { owner, project, hash, size, contentType } = upload;
-  if (!ctx.buffers.tryTake(size)) throw new ReceiveBudgetSpent();
+  if (!(await ctx.buffers.take(size, BUDGET_WAIT_MS))) throw new ReceiveBudgetSpent();
   try {
     const bytes = Buffer.allocUnsafe(size);
     const actual = await readHashed(body, bytes);
