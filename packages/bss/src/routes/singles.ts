@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { DreamLakeError, InvalidRequestError, TooLargeError, verify } from '@dreamlake/presign';
 import { parseOrThrow } from '@dreamlake/presign/http';
+import { Semaphore } from '@dreamlake/protocol/client';
 import type { FastifyInstance } from 'fastify';
 import { isAssetType } from '../asset-types.ts';
 import { ByteReader } from '../http/byte-reader.ts';
@@ -138,35 +139,32 @@ export async function registerSinglesRoute(
         return entryFailure(index, error);
       };
       const answers: Array<Promise<EntryAnswer>> = [];
-      const running = new Set<Promise<unknown>>();
+      const publishing = new Semaphore(PUBLISH_AT_ONCE);
+      const publish = (index: number, upload: SingleUpload, body: Readable): Promise<EntryAnswer> =>
+        storage.receiveSingle(upload, body).then(
+          (blob) => ({ index, ...blobAnswer(ctx, blob) }),
+          (error: unknown) => failure(index, error),
+        );
       for (const [index, { entry, query, size, path }] of framed.entries()) {
         const body = reader.take(size);
         let upload: SingleUpload | undefined;
         try {
-          upload = { ...verifyEntry(ctx, index, query, path, storage), contentType: '' };
-          upload.contentType = parseOrThrow(singleContentType, entry.contentType, `files[${index}].contentType`);
+          const signed = verifyEntry(ctx, index, query, path, storage);
+          upload = {
+            ...signed,
+            contentType: parseOrThrow(singleContentType, entry.contentType, `files[${index}].contentType`),
+          };
         } catch (error) {
           answers.push(Promise.resolve(failure(index, error)));
-          upload = undefined;
         }
         if (upload && size > IN_MEMORY_MAX_BYTES) {
           // A large body streams to the store before the next file is read.
-          const answer = await storage.receiveSingle(upload, Readable.from(body)).then(
-            (blob) => ({ index, ...blobAnswer(ctx, blob) }),
-            (error: unknown) => failure(index, error),
-          );
-          answers.push(Promise.resolve(answer));
+          answers.push(Promise.resolve(await publish(index, upload, Readable.from(body))));
         } else if (upload) {
           // A small one is read, and hashed and published while the next ones are read.
           const bytes = await collect(body);
-          while (running.size >= PUBLISH_AT_ONCE) await Promise.race(running);
-          const publishing = storage.receiveSingle(upload, Readable.from([bytes])).then(
-            (blob) => ({ index, ...blobAnswer(ctx, blob) }),
-            (error: unknown) => failure(index, error),
-          );
-          running.add(publishing);
-          void publishing.finally(() => running.delete(publishing));
-          answers.push(publishing);
+          await publishing.acquire();
+          answers.push(publish(index, upload, Readable.from([bytes])).finally(() => publishing.release()));
         }
         // Whatever the store did not read of this file (it was refused first, or early) is read past.
         await body.skipRest();

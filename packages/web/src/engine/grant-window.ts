@@ -5,6 +5,7 @@
  * its own entry back, or the error of the request they shared. No DOM.
  */
 import type { BatchGrantEntry, BatchGrantFile, ServerApi } from '../protocol/index.ts';
+import { abortable } from './abortable.ts';
 
 /** Files one batch grant may carry: the server's BATCH_MAX_FILES. */
 export const GRANT_BATCH = 1000;
@@ -65,23 +66,8 @@ export function grantWindows(api: ServerApi): ServerApi {
   ): Promise<{ files: BatchGrantEntry[] }> => {
     const [file] = files;
     if (files.length !== 1 || !file) return api.grantBatch(namespace, space, files, call);
-    const signal = call?.signal;
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise((resolve, reject) => {
-      const onAbort = (): void => reject(signal?.reason);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const done = (): void => signal?.removeEventListener('abort', onAbort);
-      const waiter: Waiter = {
-        file,
-        resolve: (answer) => {
-          done();
-          resolve(answer);
-        },
-        reject: (error) => {
-          done();
-          reject(error);
-        },
-      };
+    return abortable<{ files: BatchGrantEntry[] }>(call?.signal, (settle) => {
+      const waiter: Waiter = { file, ...settle };
       const key = JSON.stringify([namespace, space]);
       let window = open.get(key);
       if (!window) {

@@ -19,34 +19,15 @@ export function putBody(
   onProgress: (sent: number) => void,
   signal: AbortSignal,
 ): Promise<PutAnswer> {
-  return sendBody('PUT', url, body, headers, onProgress, signal);
-}
-
-/**
- * POSTs a body as a simple request (`text/plain`, no upload progress listener, which would make
- * the browser ask a CORS preflight first): one request to another origin instead of two.
- */
-export function postSimple(url: string, body: Blob, signal: AbortSignal): Promise<PutAnswer> {
-  return sendBody('POST', url, body, { 'content-type': 'text/plain' }, undefined, signal);
-}
-
-function sendBody(
-  method: 'PUT' | 'POST',
-  url: string,
-  body: Blob,
-  headers: Record<string, string>,
-  onProgress: ((sent: number) => void) | undefined,
-  signal: AbortSignal,
-): Promise<PutAnswer> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) {
       reject(signal.reason);
       return;
     }
     const xhr = new XMLHttpRequest();
-    xhr.open(method, url);
+    xhr.open('PUT', url);
     for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
-    if (onProgress) xhr.upload.onprogress = (event) => onProgress(event.loaded);
+    xhr.upload.onprogress = (event) => onProgress(event.loaded);
     const onAbort = (): void => xhr.abort();
     signal.addEventListener('abort', onAbort, { once: true });
     const done = (): void => signal.removeEventListener('abort', onAbort);

@@ -5,10 +5,11 @@
  * (docs/protocol.md), a simple request with no CORS preflight. A browser pays about a millisecond
  * of its own work for each request it starts; a folder of small files pays it once per bundle.
  * Each caller gets its own file's answer: the stored blob, or its error as the file's own request
- * would have had it. A BSS without the route (404) gets each body on its own from then on.
+ * would have had it. A BSS without the route (404) gets each body on its own (a PUT) from then on.
  */
 import { STATUS_BY_CODE } from '@dreamlake/protocol';
 import { ProtocolError, protocolErrors, readFailure } from '../protocol/index.ts';
+import { abortable } from './abortable.ts';
 import type { PutAnswer } from './put.ts';
 
 /** How long the first body of a bundle waits for others. */
@@ -49,26 +50,8 @@ export class SinglesWindow {
   send(singleUrl: string, blob: Blob, contentType: string, signal: AbortSignal): Promise<PutAnswer> {
     const origin = new URL(singleUrl).origin;
     if (this.#without.has(origin)) return this.#sendOne(singleUrl, blob, contentType, signal);
-    if (signal.aborted) return Promise.reject(signal.reason);
-    return new Promise((resolve, reject) => {
-      // A caller that gives up is answered at once; the bundle goes on for the others.
-      const onAbort = (): void => reject(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
-      const done = (): void => signal.removeEventListener('abort', onAbort);
-      const waiter: Waiter = {
-        url: singleUrl,
-        blob,
-        contentType,
-        signal,
-        resolve: (answer) => {
-          done();
-          resolve(answer);
-        },
-        reject: (error) => {
-          done();
-          reject(error);
-        },
-      };
+    return abortable<PutAnswer>(signal, (settle) => {
+      const waiter: Waiter = { url: singleUrl, blob, contentType, signal, ...settle };
       let bundle = this.#open.get(origin);
       if (!bundle) {
         bundle = { waiters: [], bytes: 0, timer: setTimeout(() => this.#flush(origin), WINDOW_MS) };

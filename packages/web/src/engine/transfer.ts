@@ -27,7 +27,7 @@ import {
   type ServerApi,
   SINGLE_UPLOAD_MAX_BYTES,
 } from '../protocol/index.ts';
-import { partCheck, postSimple, putBody } from './put.ts';
+import { partCheck, putBody } from './put.ts';
 import type { ResumeStore, SavedUpload } from './resume-store.ts';
 import { retryDelay } from './retry-delay.ts';
 import { SinglesWindow } from './singles-window.ts';
@@ -101,31 +101,17 @@ function progressReporter(ctx: TransferContext, total: number): (sent: number, f
 const putLimits = new Map<string, number>();
 
 /**
- * Bodies up to this go to BSS as simple POSTs, several in one request (`/upload/singles`, else
- * each alone to `…/single/body`), without upload progress and without the CORS preflight a PUT
- * needs. Larger ones are PUT, with progress (a body sent with no sign of life for IDLE_MS fails
- * its file, and 1 MiB in that time needs only some 17 KB/s).
+ * Bodies up to this go to BSS as simple POSTs, several in one request (`/upload/singles`),
+ * without upload progress and without the CORS preflight a PUT needs; to a BSS without that
+ * route, and larger ones, are PUT, with progress (a body sent with no sign of life for IDLE_MS
+ * fails its file, and 1 MiB in that time needs only some 17 KB/s).
  */
 const SIMPLE_POST_MAX_BYTES = 1024 * 1024;
-/** By BSS origin: false once it answered that it has no `…/single/body` (an older BSS). */
-const simplePosts = new Map<string, boolean>();
 
-/** Small bodies to BSS several at a time (one request for many files), each alone to a BSS that cannot. */
-const singles = new SinglesWindow((url, blob, contentType, signal) => postToBss(url, blob, contentType, signal));
-
-async function postToBss(singleUrl: string, blob: Blob, contentType: string, signal: AbortSignal) {
-  const url = new URL(singleUrl);
-  url.pathname = `${url.pathname}/body`;
-  url.searchParams.set('contentType', contentType);
-  try {
-    return await postSimple(url.toString(), blob, signal);
-  } catch (error) {
-    const refused = error as Partial<ProtocolError>;
-    if (refused.status !== 404 || refused.code !== 'not_found') throw error;
-    simplePosts.set(url.origin, false);
-    return putBody(singleUrl, blob, { 'content-type': contentType }, () => {}, signal);
-  }
-}
+/** Small bodies to BSS several at a time (one request for many files), each PUT alone to a BSS that cannot. */
+const singles = new SinglesWindow((url, blob, contentType, signal) =>
+  putBody(url, blob, { 'content-type': contentType }, () => {}, signal),
+);
 
 function putLimitOf(begin: SingleBegin): number {
   const maxSize = (begin as { maxSize?: unknown }).maxSize;
@@ -210,7 +196,7 @@ async function sendSingle(grant: BatchGrant, blob: Blob, contentType: string, ct
   report(0, true);
   const putToBss = async () => {
     const put =
-      simplePosts.get(origin) !== false && blob.size <= SIMPLE_POST_MAX_BYTES
+      blob.size <= SIMPLE_POST_MAX_BYTES
         ? await singles.send(singleUrl, blob, contentType, ctx.signal)
         : await putBody(singleUrl, blob, { 'content-type': contentType }, progress, ctx.signal);
     const stored = parseStored(put.text);
