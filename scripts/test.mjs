@@ -42,7 +42,7 @@ function newest(dir) {
     return Math.max(latest, info.isDirectory() ? newest(path) : info.mtimeMs);
   }, 0);
 }
-for (const pkg of ['protocol', 'presign', 'server', 'bss']) {
+for (const pkg of ['protocol', 'presign', 'service', 'server', 'bss']) {
   const dir = join('packages', pkg);
   const built = join(dir, 'dist', 'index.js');
   let builtAt = 0;

@@ -1,11 +1,11 @@
+import { CRC32_HEADER } from '@dreamlake/protocol';
 import {
   frameworkErrors,
   loggerOptions,
   REQUEST_ID_HEADER,
   registerErrorHandling,
   requestIdOptions,
-} from '@dreamlake/presign/http';
-import { CRC32_HEADER } from '@dreamlake/protocol';
+} from '@dreamlake/service';
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { BssConfig } from './config.ts';

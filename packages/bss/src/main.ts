@@ -1,5 +1,5 @@
 /** Starts BSS alone, configured by the environment; drains on SIGTERM and SIGINT. */
-import { exitOnSignals } from '@dreamlake/presign/http';
+import { exitOnSignals } from '@dreamlake/service';
 import { loadBssConfig } from './config.ts';
 import { startBss } from './start.ts';
 

@@ -1,4 +1,4 @@
-import { type DrainResult, stoppable, trackRequests } from '@dreamlake/presign/http';
+import { type DrainResult, stoppable, trackRequests } from '@dreamlake/service';
 import type { FastifyInstance } from 'fastify';
 import { buildBssApp } from './app.ts';
 import type { BssConfig } from './config.ts';
@@ -12,7 +12,7 @@ export interface RunningBss {
   /** Closes at once: requests in flight are finished, new connections refused. */
   close(): Promise<void>;
   /**
-   * Drains (see `drain` in @dreamlake/presign/http: /readyz 503, serving on for
+   * Drains (see `drain` in @dreamlake/service: /readyz 503, serving on for
    * SHUTDOWN_DELAY_SECONDS, then finishing requests within SHUTDOWN_GRACE_SECONDS), then stops the
    * sweep and closes the storage.
    */

@@ -2,7 +2,7 @@
  * One error family for every DreamLake service and client. Each failure has a stable string code
  * with a fixed HTTP status and a default message; answers carry it as
  * `{ "error": { "code", "message", ...details } }`. The services turn errors into responses in one
- * place (`@dreamlake/presign/http`'s error handler).
+ * place (`@dreamlake/service`'s error handler).
  */
 export const ERRORS = {
   invalid_request: { status: 400, message: 'the request is not valid' },

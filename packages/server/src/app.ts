@@ -4,7 +4,7 @@ import {
   REQUEST_ID_HEADER,
   registerErrorHandling,
   requestIdOptions,
-} from '@dreamlake/presign/http';
+} from '@dreamlake/service';
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { createAuthenticate } from './auth/authenticate.ts';

@@ -1,4 +1,4 @@
-import { exitOnSignals } from '@dreamlake/presign/http';
+import { exitOnSignals } from '@dreamlake/service';
 import { ConfigError, loadServerConfig } from './config.ts';
 import { startServer } from './start.ts';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { presignGuard, registerErrorHandling } from '@dreamlake/presign/http';
+import { presignGuard, registerErrorHandling } from '@dreamlake/service';
 import Fastify from 'fastify';
 import { createBssClient } from '../src/bss-client.ts';
 import { collectBlobs } from '../src/gc/blob-gc.ts';

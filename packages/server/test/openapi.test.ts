@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { describeRoutes, type RouteTable } from '@dreamlake/presign/http';
+import { describeRoutes, type RouteTable } from '@dreamlake/service';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { buildServerApp, type DB, openDatabase } from '../src/index.ts';

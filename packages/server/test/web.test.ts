@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { registerErrorHandling } from '@dreamlake/presign/http';
+import { registerErrorHandling } from '@dreamlake/service';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { ServerContext } from '../src/context.ts';
 import { contentSecurityPolicy, webRoutes } from '../src/routes/web.ts';

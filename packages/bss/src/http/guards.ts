@@ -1,4 +1,4 @@
-import { presignGuard } from '@dreamlake/presign/http';
+import { presignGuard } from '@dreamlake/service';
 import type { FastifyRequest } from 'fastify';
 import type { BssContext } from './context.ts';
 

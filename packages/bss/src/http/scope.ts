@@ -1,5 +1,5 @@
 import { InvalidRequestError, ScopeMismatchError, TooLargeError } from '@dreamlake/presign';
-import { parseOrThrow } from '@dreamlake/presign/http';
+import { parseOrThrow } from '@dreamlake/service';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { parseMultipartKey, parseUploadKey } from '../storage/keys.ts';

@@ -5,7 +5,7 @@ import {
   observeRequests,
   type RouteCatalog,
   registerMetricsRoute,
-} from '@dreamlake/presign/http';
+} from '@dreamlake/service';
 import type { FastifyInstance } from 'fastify';
 import type { BssConfig } from '../config.ts';
 import type { S3Observer } from '../storage/s3/index.ts';

@@ -1,4 +1,4 @@
-import type { RequestSample } from '@dreamlake/presign/http';
+import type { RequestSample } from '@dreamlake/service';
 import type { FastifyInstance } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 

@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { DreamLakeError } from '@dreamlake/presign';
-import { probeDrain } from '@dreamlake/presign/http';
+import { probeDrain } from '@dreamlake/service';
 import type { BssConfig } from '../config.ts';
 import { createS3Client } from '../storage/s3/client.ts';
 

@@ -1,4 +1,4 @@
-import type { RawContent, RouteDoc, RouteTable } from '@dreamlake/presign/http';
+import type { RawContent, RouteDoc, RouteTable } from '@dreamlake/service';
 import { abortBody, completeBody, initBody, partsBody, singleBody, singleCompleteBody } from '../http/schemas.ts';
 import * as s from './answers.ts';
 

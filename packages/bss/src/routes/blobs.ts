@@ -1,6 +1,6 @@
 import { DreamLakeError, NotFoundError } from '@dreamlake/presign';
-import { parseOrThrow } from '@dreamlake/presign/http';
 import { ACTIONS, blobPath } from '@dreamlake/protocol';
+import { parseOrThrow } from '@dreamlake/service';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { BssContext } from '../http/context.ts';
 import { signedGuard } from '../http/guards.ts';

@@ -1,5 +1,5 @@
 import { NotFoundError } from '@dreamlake/presign';
-import { parseOrThrow } from '@dreamlake/presign/http';
+import { parseOrThrow } from '@dreamlake/service';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { BssContext } from '../http/context.ts';
 import { signedGuard } from '../http/guards.ts';

@@ -1,6 +1,6 @@
 import { InvalidRequestError, ScopeMismatchError, TooLargeError } from '@dreamlake/presign';
-import { parseOrThrow } from '@dreamlake/presign/http';
 import { ACTIONS } from '@dreamlake/protocol';
+import { parseOrThrow } from '@dreamlake/service';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { requireAssetType } from '../asset-types.ts';

@@ -1,6 +1,6 @@
 import { DreamLakeError } from '@dreamlake/presign';
-import { parseOrThrow } from '@dreamlake/presign/http';
 import { ACTIONS, CRC32_HEADER } from '@dreamlake/protocol';
+import { parseOrThrow } from '@dreamlake/service';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { BssContext } from '../http/context.ts';
 import { PART_OPTIONAL_PARAMS, PART_PARAMS, signedGuard } from '../http/guards.ts';

@@ -1,5 +1,5 @@
 import { DreamLakeError, TooLargeError } from '@dreamlake/presign';
-import { parseOrThrow } from '@dreamlake/presign/http';
+import { parseOrThrow } from '@dreamlake/service';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireAssetType } from '../asset-types.ts';
 import type { BssContext } from '../http/context.ts';

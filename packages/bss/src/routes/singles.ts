@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { DreamLakeError, InvalidRequestError, TooLargeError, verify } from '@dreamlake/presign';
-import { parseOrThrow } from '@dreamlake/presign/http';
 import { Semaphore } from '@dreamlake/protocol/client';
+import { parseOrThrow } from '@dreamlake/service';
 import type { FastifyInstance } from 'fastify';
 import { isAssetType } from '../asset-types.ts';
 import { ByteReader } from '../http/byte-reader.ts';

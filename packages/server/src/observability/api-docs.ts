@@ -1,4 +1,4 @@
-import { openApiDocument } from '@dreamlake/presign/http';
+import { openApiDocument } from '@dreamlake/service';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';

@@ -4,7 +4,7 @@ import {
   observeRequests,
   type RouteCatalog,
   registerMetricsRoute,
-} from '@dreamlake/presign/http';
+} from '@dreamlake/service';
 import type { FastifyInstance } from 'fastify';
 import type { ServerConfig } from '../config.ts';
 import { type DB, onQueries } from '../db/open.ts';

@@ -1,4 +1,4 @@
-import type { RequestSample } from '@dreamlake/presign/http';
+import type { RequestSample } from '@dreamlake/service';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { GrantRecorder } from '../db/grant-recorder.ts';
 

@@ -1,4 +1,4 @@
-import type { RawContent, RouteDoc, RouteTable } from '@dreamlake/presign/http';
+import type { RawContent, RouteDoc, RouteTable } from '@dreamlake/service';
 import { z } from 'zod';
 import { draftParams } from '../routes/commits.ts';
 import { sharePageQuery } from '../routes/share-page.ts';

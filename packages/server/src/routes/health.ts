@@ -1,5 +1,5 @@
 import { DreamLakeError } from '@dreamlake/presign';
-import { probeDrain } from '@dreamlake/presign/http';
+import { probeDrain } from '@dreamlake/service';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import type { ServerContext } from '../context.ts';

@@ -1,5 +1,5 @@
 import { isDreamLakeError } from '@dreamlake/presign';
-import { parseOrThrow } from '@dreamlake/presign/http';
+import { parseOrThrow } from '@dreamlake/service';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { ServerContext } from '../context.ts';

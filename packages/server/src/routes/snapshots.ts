@@ -1,4 +1,4 @@
-import { parseOrThrow } from '@dreamlake/presign/http';
+import { parseOrThrow } from '@dreamlake/service';
 import type { FastifyInstance } from 'fastify';
 import { caller } from '../auth/authenticate.ts';
 import type { ServerContext } from '../context.ts';

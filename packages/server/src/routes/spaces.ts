@@ -1,4 +1,4 @@
-import { parseOrThrow } from '@dreamlake/presign/http';
+import { parseOrThrow } from '@dreamlake/service';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { requireNamespaceRole } from '../access.ts';

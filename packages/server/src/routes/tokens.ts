@@ -1,5 +1,5 @@
 import { ForbiddenError, InvalidRequestError, NotFoundError, UnauthorizedError } from '@dreamlake/presign';
-import { parseOrThrow } from '@dreamlake/presign/http';
+import { parseOrThrow } from '@dreamlake/service';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { type Credential, caller } from '../auth/authenticate.ts';

@@ -1,5 +1,5 @@
 import { type DreamLakeError, TooLargeError } from '@dreamlake/presign';
-import { errorBody, parseOrThrow } from '@dreamlake/presign/http';
+import { errorBody, parseOrThrow } from '@dreamlake/service';
 import { z } from 'zod';
 
 /** An entry of a batch answer that could not be served. */

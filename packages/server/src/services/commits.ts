@@ -1,6 +1,6 @@
 import { InvalidRequestError, TooLargeError } from '@dreamlake/presign';
-import { parseOrThrow } from '@dreamlake/presign/http';
 import type { CommitAnswer } from '@dreamlake/protocol';
+import { parseOrThrow } from '@dreamlake/service';
 import { z } from 'zod';
 import { requireAccess } from '../access.ts';
 import type { AuthUser } from '../auth/authenticate.ts';

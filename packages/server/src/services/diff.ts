@@ -1,5 +1,5 @@
-import { parseOrThrow } from '@dreamlake/presign/http';
 import type { DiffEntry } from '@dreamlake/protocol';
+import { parseOrThrow } from '@dreamlake/service';
 import { z } from 'zod';
 import { requireSpaceRole } from '../access.ts';
 import type { AuthUser } from '../auth/authenticate.ts';

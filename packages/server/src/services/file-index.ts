@@ -1,5 +1,5 @@
 import { NotFoundError } from '@dreamlake/presign';
-import { parseOrThrow } from '@dreamlake/presign/http';
+import { parseOrThrow } from '@dreamlake/service';
 import { z } from 'zod';
 import { requireAccess } from '../access.ts';
 import type { AuthUser } from '../auth/authenticate.ts';

@@ -1,4 +1,4 @@
-import { parseOrThrow } from '@dreamlake/presign/http';
+import { parseOrThrow } from '@dreamlake/service';
 import { z } from 'zod';
 import { requireSpaceRole } from '../access.ts';
 import type { AuthUser } from '../auth/authenticate.ts';

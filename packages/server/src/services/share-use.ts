@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { DreamLakeError, NotFoundError } from '@dreamlake/presign';
-import { parseOrThrow } from '@dreamlake/presign/http';
 import type { SharedFile, ShareInfo } from '@dreamlake/protocol';
+import { parseOrThrow } from '@dreamlake/service';
 import { z } from 'zod';
 import { atLeast } from '../access.ts';
 import { clientOf } from '../auth/client-address.ts';

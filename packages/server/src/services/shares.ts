@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { InvalidRequestError, NotFoundError } from '@dreamlake/presign';
-import { parseOrThrow } from '@dreamlake/presign/http';
 import type { CreatedShare, ListedShare } from '@dreamlake/protocol';
+import { parseOrThrow } from '@dreamlake/service';
 import { z } from 'zod';
 import { atLeast, requireSpaceRole } from '../access.ts';
 import type { AuthUser } from '../auth/authenticate.ts';

@@ -1,6 +1,6 @@
 import { NotFoundError } from '@dreamlake/presign';
-import { parseOrThrow } from '@dreamlake/presign/http';
 import type { SnapshotReceipt, SnapshotView } from '@dreamlake/protocol';
+import { parseOrThrow } from '@dreamlake/service';
 import { z } from 'zod';
 import { requireSpaceRole } from '../access.ts';
 import type { AuthUser } from '../auth/authenticate.ts';

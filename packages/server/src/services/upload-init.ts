@@ -1,5 +1,5 @@
 import { TooLargeError } from '@dreamlake/presign';
-import { parseOrThrow } from '@dreamlake/presign/http';
+import { parseOrThrow } from '@dreamlake/service';
 import { z } from 'zod';
 import { checkAccess } from '../access.ts';
 import type { AuthUser } from '../auth/authenticate.ts';

@@ -1,5 +1,5 @@
 import { NotFoundError } from '@dreamlake/presign';
-import { presignGuard, registerErrorHandling } from '@dreamlake/presign/http';
+import { presignGuard, registerErrorHandling } from '@dreamlake/service';
 import Fastify, { type FastifyInstance } from 'fastify';
 
 export interface FakeBss {

@@ -1,6 +1,6 @@
+import { type ErrorCode, STATUS_BY_CODE } from '@dreamlake/protocol';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { type ZodType, z } from 'zod';
-import { type ErrorCode, STATUS_BY_CODE } from '../errors.ts';
 
 /** How a route authenticates; each maps to a security scheme of the document. */
 export type RouteAuth = 'none' | 'bearer' | 'presigned' | 'metricsToken';

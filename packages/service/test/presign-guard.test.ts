@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { presign } from '@dreamlake/presign';
 import Fastify from 'fastify';
-import { presignGuard, registerErrorHandling } from '../src/http/index.ts';
-import { presign } from '../src/index.ts';
+import { presignGuard, registerErrorHandling } from '../src/index.ts';
 
 const SECRETS = ['guard-secret-0123456789abcdef0123456789'];
 const NOW = 1_800_000_000;

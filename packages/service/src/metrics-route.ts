@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
+import { DreamLakeError } from '@dreamlake/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { DreamLakeError } from '../errors.ts';
 
 export interface MetricsRouteOptions {
   /**

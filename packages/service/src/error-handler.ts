@@ -1,5 +1,5 @@
+import { DreamLakeError, type ErrorCode } from '@dreamlake/protocol';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { DreamLakeError, type ErrorCode } from '../errors.ts';
 
 export interface ErrorBody {
   error: { code: ErrorCode; message: string; [key: string]: unknown };

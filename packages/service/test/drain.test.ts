@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { test } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { drain, probeDrain, trackRequests } from '../src/http/drain.ts';
+import { drain, probeDrain, trackRequests } from '../src/drain.ts';
 
 /**
  * The drain a service runs on SIGTERM, on a real listening app: /readyz fails at once, requests

@@ -1,6 +1,5 @@
+import { hasSignature, MAX_LIFETIME_SECONDS, type RawQuery, type VerifiedScope, verify } from '@dreamlake/presign';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { MAX_LIFETIME_SECONDS } from '../sign.ts';
-import { hasSignature, type RawQuery, type VerifiedScope, verify } from '../verify.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -1,5 +1,5 @@
+import { InvalidRequestError } from '@dreamlake/protocol';
 import type { z } from 'zod';
-import { InvalidRequestError } from '../errors.ts';
 
 /** Parses a value with a zod schema or throws `invalid_request` naming each bad field. */
 export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, where = 'body'): z.infer<T> {

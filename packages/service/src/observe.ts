@@ -1,5 +1,5 @@
+import type { ErrorCode } from '@dreamlake/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ErrorCode } from '../errors.ts';
 import { toDreamLakeError } from './error-handler.ts';
 
 declare module 'fastify' {
