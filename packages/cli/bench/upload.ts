@@ -19,7 +19,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { BenchServices, CLI_BIN, removeTemp, tempDir, track, watchPeakRss } from '../../../scripts/bench-services.ts';
-import { choosePartSize, partCount } from '../src/upload/plan.ts';
+import { choosePartSize, partCount } from '../src/transfer/plan.ts';
 
 const MIB = 1024 * 1024;
 

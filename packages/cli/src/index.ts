@@ -28,8 +28,8 @@ export {
 export { createAgent } from './http.ts';
 export { Progress } from './progress.ts';
 export { TooManyDeletes } from './sync/run.ts';
+export { DEFAULT_RETRY } from './transfer/retry.ts';
 export { detectType } from './types.ts';
 export { assertUnchanged, type FileChange, FileChangedError, fileChange, type SeenFile } from './upload/changed.ts';
 export { type CollectOptions, collectFiles, type IgnoredEntry, type SkippedEntry } from './upload/files.ts';
-export { DEFAULT_RETRY } from './upload/retry.ts';
 export { type FileResult, type LocalFile, type UploadDeps, type UploadEvents, uploadFile } from './upload/uploader.ts';

@@ -2,10 +2,11 @@ import { resolve } from 'node:path';
 import type { IndexedFile, ServerApi } from './api.ts';
 import type { GlobRule } from './filters/globs.ts';
 import type { VersionedRef } from './target.ts';
+import { HashCache } from './transfer/hash-cache.ts';
+import { hashFile } from './transfer/hash-file.ts';
+import { choosePartSize } from './transfer/plan.ts';
+import { eachLimited } from './transfer/pool.ts';
 import { collectFolder, walkExcludes } from './upload/files.ts';
-import { HashCache, hashFile } from './upload/hash.ts';
-import { choosePartSize } from './upload/plan.ts';
-import { eachLimited } from './upload/pool.ts';
 import type { LocalFile } from './upload/types.ts';
 import { headVersion } from './versions.ts';
 

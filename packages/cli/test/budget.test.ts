@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Budget } from '../src/upload/budget.ts';
+import { Budget } from '../src/transfer/budget.ts';
 
 const tick = () => new Promise((r) => setTimeout(r, 1));
 

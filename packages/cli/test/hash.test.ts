@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { crc32 } from 'node:zlib';
 import { crc32Base64 } from '@dreamlake/protocol';
-import { digestBytes, digestFile, HashCache, hashFile, partMd5 } from '../src/upload/hash.ts';
+import { digestBytes, digestFile, partMd5 } from '../src/transfer/digest.ts';
+import { HashCache } from '../src/transfer/hash-cache.ts';
+import { hashFile } from '../src/transfer/hash-file.ts';
 
 async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'dreamlake-hash-'));

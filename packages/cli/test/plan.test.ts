@@ -8,7 +8,7 @@ import {
   MIN_PART_SIZE,
   partCount,
   planParts,
-} from '../src/upload/plan.ts';
+} from '../src/transfer/plan.ts';
 
 test('files up to 320 MiB use 5 MiB parts; larger ones about 64 parts, of at most 16 MiB', () => {
   assert.equal(choosePartSize(0), MIN_PART_SIZE);

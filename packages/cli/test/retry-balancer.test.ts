@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { after, before, test } from 'node:test';
 import { ApiError, NetworkError } from '../src/errors.ts';
 import { createAgent, putBody } from '../src/http.ts';
-import { isTransient, type RetryOptions, withRetry } from '../src/upload/retry.ts';
+import { isTransient, type RetryOptions, withRetry } from '../src/transfer/retry.ts';
 
 /**
  * What a client meets when an instance behind the balancer restarts, through the CLI's own HTTP

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ApiError, CliError, NetworkError } from '../src/errors.ts';
-import { isTransient, type RetryOptions, withRetry } from '../src/upload/retry.ts';
+import { isTransient, type RetryOptions, withRetry } from '../src/transfer/retry.ts';
 
 const fast = (delays: number[], random = () => 0.5): RetryOptions => ({
   attempts: 6,

@@ -13,8 +13,8 @@ import { skippedReporter } from '../src/commands/walk-flags.ts';
 import type { CliError } from '../src/errors.ts';
 import { planSync } from '../src/sync/plan.ts';
 import { parseSpaceFolder } from '../src/target.ts';
+import { HashCache } from '../src/transfer/hash-cache.ts';
 import { collectFolder, walkExcludes } from '../src/upload/files.ts';
-import { HashCache } from '../src/upload/hash.ts';
 import { fakeIo } from './io.ts';
 
 test('a target names the space and a folder of it; @N, empty, "." and ".." segments are usage errors naming the rule', () => {

@@ -1,4 +1,4 @@
-import { DEFAULT_RETRY, type RetryOptions } from '../upload/retry.ts';
+import { DEFAULT_RETRY, type RetryOptions } from '../transfer/retry.ts';
 
 /** The default retries, each failure about to be retried told as one line through `note`. */
 export function retryTold(note: (line: string) => void): RetryOptions {

@@ -6,7 +6,8 @@
 import { parseRate } from '../bwlimit.ts';
 import type { Io } from '../context.ts';
 import type { GlobRule } from '../filters/globs.ts';
-import { type SkippedEntry, shownName } from '../upload/files.ts';
+import { shownName } from '../shown-name.ts';
+import type { SkippedEntry } from '../upload/files.ts';
 
 export interface WalkFlags {
   /** `--exclude`/`--include` in command-line order (bin.ts collects both into this one list). */

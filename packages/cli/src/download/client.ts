@@ -2,10 +2,10 @@ import { type DownloadGrant, type IndexedFile, ServerApi } from '../api.ts';
 import { BandwidthLimiter } from '../bwlimit.ts';
 import { ApiError, CliError } from '../errors.ts';
 import { createAgent } from '../http.ts';
-import { Budget } from '../upload/budget.ts';
-import { shownName } from '../upload/files.ts';
-import { HashCache } from '../upload/hash.ts';
-import { DEFAULT_RETRY, type RetryOptions } from '../upload/retry.ts';
+import { shownName } from '../shown-name.ts';
+import { Budget } from '../transfer/budget.ts';
+import { HashCache } from '../transfer/hash-cache.ts';
+import { DEFAULT_RETRY, type RetryOptions } from '../transfer/retry.ts';
 import { Grants } from './grants.ts';
 import { type DownloadEvents, type DownloadItem, downloadItems, type FileOutcome, type RunOptions } from './run.ts';
 

@@ -1,10 +1,11 @@
 import { lstat, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ApiError, describeError } from '../errors.ts';
-import { shownName } from '../upload/files.ts';
-import { type HashCache, hashFile } from '../upload/hash.ts';
-import { choosePartSize } from '../upload/plan.ts';
-import { eachLimited } from '../upload/pool.ts';
+import { shownName } from '../shown-name.ts';
+import type { HashCache } from '../transfer/hash-cache.ts';
+import { hashFile } from '../transfer/hash-file.ts';
+import { choosePartSize } from '../transfer/plan.ts';
+import { eachLimited } from '../transfer/pool.ts';
 import { GRANT_BATCH_MAX, type GrantAnswer } from './grants.ts';
 import { escapesOnDisk, pathUnder } from './names.ts';
 import { type TransferDeps, type TransferEvents, transferFile } from './transfer.ts';

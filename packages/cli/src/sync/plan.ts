@@ -8,10 +8,12 @@ import { ApiError } from '../errors.ts';
 import type { GlobRule } from '../filters/globs.ts';
 import type { FolderRules } from '../filters/walk-filter.ts';
 import type { SpaceFolder } from '../target.ts';
+import type { FileDigest } from '../transfer/digest.ts';
+import type { HashCache } from '../transfer/hash-cache.ts';
+import { hashFile } from '../transfer/hash-file.ts';
+import { choosePartSize } from '../transfer/plan.ts';
+import { eachLimited } from '../transfer/pool.ts';
 import { collectFolder, type IgnoredEntry, type SkippedEntry, walkExcludes } from '../upload/files.ts';
-import { type FileDigest, type HashCache, hashFile } from '../upload/hash.ts';
-import { choosePartSize } from '../upload/plan.ts';
-import { eachLimited } from '../upload/pool.ts';
 import type { LocalFile } from '../upload/types.ts';
 
 /** Names in one page of the space's listing (the server's most). */

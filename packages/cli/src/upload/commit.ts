@@ -1,7 +1,7 @@
 import type { CommitAnswer, RegisterRequest, ServerApi } from '../api.ts';
 import { CliError } from '../errors.ts';
+import { type RetryOptions, withRetry } from '../transfer/retry.ts';
 import type { PendingBlobs } from './pending-blobs.ts';
-import { type RetryOptions, withRetry } from './retry.ts';
 import type { Target } from './types.ts';
 import { isMissingRoute } from './uploader.ts';
 

@@ -1,9 +1,9 @@
 import type { LookupState, ServerApi } from '../api.ts';
 import { ApiError } from '../errors.ts';
-import type { HashCache } from './hash.ts';
-import { hashFile } from './hash.ts';
-import { choosePartSize } from './plan.ts';
-import { eachLimited } from './pool.ts';
+import type { HashCache } from '../transfer/hash-cache.ts';
+import { hashFile } from '../transfer/hash-file.ts';
+import { choosePartSize } from '../transfer/plan.ts';
+import { eachLimited } from '../transfer/pool.ts';
 import type { LocalFile, Target } from './types.ts';
 import { isMissingRoute } from './uploader.ts';
 

@@ -5,6 +5,7 @@ import { fileNameProblem } from '@dreamlake/protocol';
 import { CliError } from '../errors.ts';
 import { IGNORE_FILE_NAME } from '../filters/defaults.ts';
 import { type FilterOptions, type FolderRules, WalkFilter } from '../filters/walk-filter.ts';
+import { shownName } from '../shown-name.ts';
 import type { LocalFile } from './types.ts';
 
 /** Entries of one folder looked at together (their stats run at once). */
@@ -210,14 +211,6 @@ async function skipLink(folder: Folder, base: string, reason: SkippedEntry['reas
 
 function subfolder(parent: Folder, base: string): Folder {
   return { path: [parent.path, base].join(sep), name: under(parent.name, base) };
-}
-
-/** Characters a terminal would not show as themselves, written as `\u{202E}`. */
-const UNSHOWABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\u115F\u1160\u3164\uFFA0]/gu;
-
-/** A name as it can be printed: invisible, reordering and control characters escaped. */
-export function shownName(name: string): string {
-  return name.replace(UNSHOWABLE, (c) => `\\u{${(c.codePointAt(0) as number).toString(16).toUpperCase()}}`);
 }
 
 /** Names the space would refuse (the protocol's rule), found before anything is sent. */

@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { BatchGrant, BatchGrantEntry, BlobReceipt, CommitAnswer, LookupState } from '../api.ts';
 import { ApiError, CliError, describeError } from '../errors.ts';
 import { withRequestId } from '../http.ts';
+import type { Budget } from '../transfer/budget.ts';
+import { eachLimited, Semaphore } from '../transfer/pool.ts';
+import { withRetry } from '../transfer/retry.ts';
 import type { AssetType } from '../types.ts';
 import { isExpired } from './bss.ts';
-import type { Budget } from './budget.ts';
 import { assertUnchanged, FileChangedError, fileChange } from './changed.ts';
 import { Committer } from './commit.ts';
 import { PendingBlobs } from './pending-blobs.ts';
-import { eachLimited, Semaphore } from './pool.ts';
-import { withRetry } from './retry.ts';
 import { SingleShot } from './single.ts';
 import {
   type FileResult,

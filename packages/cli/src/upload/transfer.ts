@@ -9,10 +9,10 @@ import {
 import type { BlobReceipt } from '../api.ts';
 import { limited } from '../bwlimit.ts';
 import { cliErrors, countedBody, putBody } from '../http.ts';
+import { partMd5 } from '../transfer/digest.ts';
+import { withRetry } from '../transfer/retry.ts';
 import { BssClient } from './bss.ts';
-import { partMd5 } from './hash.ts';
 import { type ResumeState, ResumeStore } from './resume-state.ts';
-import { withRetry } from './retry.ts';
 import type { Prepared, Target, UploadDeps } from './types.ts';
 
 export { BlobAlreadyStored } from '@dreamlake/protocol/client';

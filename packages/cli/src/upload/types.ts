@@ -5,10 +5,11 @@
 import type { Dispatcher } from 'undici';
 import type { ServerApi } from '../api.ts';
 import type { BandwidthLimiter } from '../bwlimit.ts';
+import type { Budget } from '../transfer/budget.ts';
+import type { FileDigest } from '../transfer/digest.ts';
+import type { HashCache } from '../transfer/hash-cache.ts';
+import type { RetryOptions } from '../transfer/retry.ts';
 import type { AssetType } from '../types.ts';
-import type { Budget } from './budget.ts';
-import type { FileDigest, HashCache } from './hash.ts';
-import type { RetryOptions } from './retry.ts';
 
 /** What the uploader tells the progress display and the log. */
 export interface UploadEvents {

@@ -1,11 +1,12 @@
 import type { BlobReceipt, IndexedFile, UploadGrant } from '../api.ts';
 import { ApiError, CliError } from '../errors.ts';
+import { HashCache } from '../transfer/hash-cache.ts';
+import { hashFile } from '../transfer/hash-file.ts';
+import { choosePartSize, partCount } from '../transfer/plan.ts';
+import { withRetry } from '../transfer/retry.ts';
 import { type AssetType, detectContentType, detectType } from '../types.ts';
 import { legacyGrant } from './bss.ts';
-import { HashCache, hashFile } from './hash.ts';
-import { choosePartSize, partCount } from './plan.ts';
 import { ResumeStore } from './resume-state.ts';
-import { withRetry } from './retry.ts';
 import { BlobAlreadyStored, type GrantSource, Transfer } from './transfer.ts';
 import type { FileResult, LocalFile, Prepared, Target, UploadDeps } from './types.ts';
 
