@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 import { spawnSync } from 'node:child_process';
-// Runs every *.test.ts under packages/*/test (and test/, for the scripts and support code at the
-// root) with node:test through tsx.
+// Runs every *.test.ts under packages/*/test (each package's own tests) and test/ (the tests that
+// bring several packages together, and those of the scripts and support code at the root) with
+// node:test through tsx.
 // Node 20's --test does not expand globs, so the files are listed here.
 // Extra arguments narrow the run: `npm test -- bss` runs only files whose path contains "bss".
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 
 function walk(dir) {
   return readdirSync(dir).flatMap((name) => {
@@ -34,7 +35,23 @@ if (files.length === 0) {
 }
 // Services the tests start in child processes load the packages' compiled JavaScript (the
 // test processes themselves run the TypeScript sources): build a package whose sources are newer
-// than its build, so that no child runs older code than the tests.
+// than its build, so that no child runs older code than the tests. A run whose tests start no
+// process (none of them reaches node:child_process through its relative imports) needs no build,
+// so a package's own tests run with no other package built (`node scripts/test.mjs packages/protocol`).
+function startsProcesses(file, seen = new Set()) {
+  if (seen.has(file)) return false;
+  seen.add(file);
+  let text;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return false;
+  }
+  if (/from\s+['"]node:child_process['"]/.test(text)) return true;
+  const imports = [...text.matchAll(/(?:from|import)\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g)];
+  return imports.some(([, spec]) => startsProcesses(resolve(dirname(file), spec), seen));
+}
+
 function newest(dir) {
   return readdirSync(dir).reduce((latest, name) => {
     const path = join(dir, name);
@@ -42,7 +59,11 @@ function newest(dir) {
     return Math.max(latest, info.isDirectory() ? newest(path) : info.mtimeMs);
   }, 0);
 }
-for (const pkg of ['protocol', 'presign', 'service', 'server', 'bss']) {
+const seen = new Set();
+const builds = files.some((file) => startsProcesses(resolve(file), seen))
+  ? ['protocol', 'presign', 'service', 'server', 'bss']
+  : [];
+for (const pkg of builds) {
   const dir = join('packages', pkg);
   const built = join(dir, 'dist', 'index.js');
   let builtAt = 0;

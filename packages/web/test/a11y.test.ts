@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { BROWSER_SKIP, queueStates, waitForStates } from '../../../support/browser.ts';
-import { uniqueName } from '../../cli/test/e2e/harness.ts';
+import { uniqueName } from '../../../test/e2e/harness.ts';
 import { browserRig, startServices } from './browser-helpers.ts';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');

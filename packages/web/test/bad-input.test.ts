@@ -4,7 +4,7 @@ import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { BROWSER_SKIP, queueStates, waitForStates } from '../../../support/browser.ts';
-import { uniqueName } from '../../cli/test/e2e/harness.ts';
+import { uniqueName } from '../../../test/e2e/harness.ts';
 import { browserRig, chooseSpace, signUp, startServices } from './browser-helpers.ts';
 import { indexHashes, pageToken, rowStates } from './folders.ts';
 

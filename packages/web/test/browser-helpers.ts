@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { after, before } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { buildPage, launchChromium } from '../../../support/browser.ts';
-import { Services, tempDir } from '../../cli/test/e2e/harness.ts';
+import { Services, tempDir } from '../../../test/e2e/harness.ts';
 
 /** The server and BSS on the disk backend; BSS's CORS open to the page's origin. */
 export function startServices(): Promise<Services> {

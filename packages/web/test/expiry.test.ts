@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { BROWSER_SKIP, waitForStates } from '../../../support/browser.ts';
-import { MIB, makeFile, Services, sha256File, uniqueName } from '../../cli/test/e2e/harness.ts';
+import { MIB, makeFile, Services, sha256File, uniqueName } from '../../../test/e2e/harness.ts';
 import { browserRig, chooseSpace, signUp } from './browser-helpers.ts';
 
 // Long enough for every other step on a loaded machine, short enough to wait out once.

@@ -4,7 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ServerApi, transport } from '@dreamlake/protocol/client';
 import type { Page } from 'playwright-core';
-import { MIB, makeFile, sha256File } from '../../cli/test/e2e/harness.ts';
+import { MIB, makeFile, sha256File } from '../../../test/e2e/harness.ts';
 
 /** A small deterministic generator, so a failing run can be made again. */
 function random(seed: number): () => number {

@@ -4,7 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { BROWSER_SKIP } from '../../../support/browser.ts';
-import { ROOT, uniqueName } from '../../cli/test/e2e/harness.ts';
+import { ROOT, uniqueName } from '../../../test/e2e/harness.ts';
 import { browserRig, chooseSpace, signUp, startServices } from './browser-helpers.ts';
 import { indexHashes, pageToken } from './folders.ts';
 

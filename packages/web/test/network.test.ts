@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { BROWSER_SKIP, queueStates, waitForStates } from '../../../support/browser.ts';
-import { MIB, makeFile, sha256File, uniqueName } from '../../cli/test/e2e/harness.ts';
+import { MIB, makeFile, sha256File, uniqueName } from '../../../test/e2e/harness.ts';
 import { browserRig, chooseSpace, signUp, startServices } from './browser-helpers.ts';
 
 describe('the web uploader when the network goes away', { skip: BROWSER_SKIP }, () => {

@@ -6,7 +6,7 @@ import { crc32 } from 'node:zlib';
 import { CRC32_HEADER, crc32Base64, planParts } from '@dreamlake/protocol';
 import { choosePartSize } from '@dreamlake/protocol/client';
 import { BROWSER_SKIP, queueStates, waitForStates } from '../../../support/browser.ts';
-import { MIB, makeFile, sha256File, uniqueName } from '../../cli/test/e2e/harness.ts';
+import { MIB, makeFile, sha256File, uniqueName } from '../../../test/e2e/harness.ts';
 import { browserRig, chooseSpace, signUp, startServices } from './browser-helpers.ts';
 
 describe('the page checks its parts as the CLI does', { skip: BROWSER_SKIP }, () => {

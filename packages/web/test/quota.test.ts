@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { BROWSER_SKIP, queueStates, waitForStates } from '../../../support/browser.ts';
-import { MIB, makeFile, uniqueName } from '../../cli/test/e2e/harness.ts';
+import { MIB, makeFile, uniqueName } from '../../../test/e2e/harness.ts';
 import { browserRig, chooseSpace, signUp } from './browser-helpers.ts';
 import { startServicesWithEnv } from './services-with-env.ts';
 

@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, GaveUp, ROOT, waitFor } from '../../cli/test/e2e/harness.ts';
+import { freePort, GaveUp, ROOT, waitFor } from '../../../test/e2e/harness.ts';
 
 export interface RunningServices {
   serverUrl: string;

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { BROWSER_SKIP } from '../../../support/browser.ts';
-import { runCli, signedUpUser } from '../../cli/test/e2e/harness.ts';
+import { runCli, signedUpUser } from '../../../test/e2e/harness.ts';
 import { browserRig, startServices } from './browser-helpers.ts';
 
 const require = createRequire(import.meta.url);

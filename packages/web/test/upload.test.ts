@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { BROWSER_SKIP, queueStates, waitForStates } from '../../../support/browser.ts';
-import { MIB, makeFile, ROOT, sha256File, uniqueName } from '../../cli/test/e2e/harness.ts';
+import { MIB, makeFile, ROOT, sha256File, uniqueName } from '../../../test/e2e/harness.ts';
 import { browserRig, chooseSpace, signUp, startServices } from './browser-helpers.ts';
 
 describe('the web uploader in Chromium', { skip: BROWSER_SKIP }, () => {

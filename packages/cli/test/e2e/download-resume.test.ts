@@ -16,7 +16,7 @@ import {
   tempDir,
   uniqueName,
   waitFor,
-} from './harness.ts';
+} from '../../../../test/e2e/harness.ts';
 
 /** 256 MiB is 32 ranges of 8 MiB: long enough to interrupt part-way. */
 const SIZE = 256 * MIB;

@@ -13,7 +13,7 @@ import {
   Services,
   tempDir,
   uniqueName,
-} from './harness.ts';
+} from '../../../../test/e2e/harness.ts';
 
 interface DownloadLine {
   namespace: string;

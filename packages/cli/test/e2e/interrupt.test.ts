@@ -16,7 +16,7 @@ import {
   tempDir,
   type UploadLine,
   waitFor,
-} from './harness.ts';
+} from '../../../../test/e2e/harness.ts';
 
 /** 60 MiB is 12 parts of 5 MiB: one at a time, slow enough to interrupt part-way. */
 const SIZE = 60 * MIB;

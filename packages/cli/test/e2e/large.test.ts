@@ -14,7 +14,7 @@ import {
   sha256File,
   tempDir,
   uniqueName,
-} from './harness.ts';
+} from '../../../../test/e2e/harness.ts';
 
 // One real-size upload per backend: 1 GiB through the CLI binary, then back down, byte for byte.
 const SIZE = 1024 * MIB;

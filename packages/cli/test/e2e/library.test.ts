@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DreamLakeClient, type FileResult, type TransferProgress } from '../../src/index.ts';
 import {
   backends,
   MIB,
@@ -18,7 +17,8 @@ import {
   signupToken,
   tempDir,
   uniqueName,
-} from './harness.ts';
+} from '../../../../test/e2e/harness.ts';
+import { DreamLakeClient, type FileResult, type TransferProgress } from '../../src/index.ts';
 
 const disk = backends().find((b) => b.name === 'fs');
 

@@ -10,12 +10,21 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Agent, type Dispatcher } from 'undici';
+import {
+  backends,
+  cliEnv,
+  jsonLines,
+  reportS3Skipped,
+  runCli,
+  Services,
+  tempDir,
+  uniqueName,
+} from '../../../../test/e2e/harness.ts';
 import { ServerApi } from '../../src/api.ts';
 import { Budget } from '../../src/upload/budget.ts';
 import { eachLimited } from '../../src/upload/pool.ts';
 import { uploadFiles } from '../../src/upload/run.ts';
 import { type FileResult, type UploadEvents, uploadFile } from '../../src/upload/uploader.ts';
-import { backends, cliEnv, jsonLines, reportS3Skipped, runCli, Services, tempDir, uniqueName } from './harness.ts';
 
 const quiet: UploadEvents = { hashed() {}, sent() {}, resumed() {}, phase() {}, note() {} };
 

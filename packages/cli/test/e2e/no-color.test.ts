@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { MIB, makeFile, Services, signupToken, tempDir, uniqueName } from '../../../../test/e2e/harness.ts';
 import { run } from '../../src/bin.ts';
 import { fakeIo } from '../io.ts';
-import { MIB, makeFile, Services, signupToken, tempDir, uniqueName } from './harness.ts';
 
 // An upload on a terminal paints its progress bars; NO_COLOR in the environment turns that off.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: colour codes are what this matches

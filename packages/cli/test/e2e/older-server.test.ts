@@ -11,7 +11,17 @@ import { access, readdir, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { backends, cliEnv, jsonLines, MIB, makeFile, runCli, Services, sha256File, tempDir } from './harness.ts';
+import {
+  backends,
+  cliEnv,
+  jsonLines,
+  MIB,
+  makeFile,
+  runCli,
+  Services,
+  sha256File,
+  tempDir,
+} from '../../../../test/e2e/harness.ts';
 
 type Handler = (method: string, url: URL, body: string) => { status: number; json?: unknown; bytes?: Buffer };
 

@@ -24,7 +24,7 @@ import {
   tempDir,
   type UploadLine,
   waitFor,
-} from './harness.ts';
+} from '../../../../test/e2e/harness.ts';
 
 /** 60 MiB is 12 parts of 5 MiB: sent one at a time, slow enough to stop part-way. */
 const SIZE = 60 * MIB;

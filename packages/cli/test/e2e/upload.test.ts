@@ -15,7 +15,7 @@ import {
   tempDir,
   type UploadLine,
   uniqueName,
-} from './harness.ts';
+} from '../../../../test/e2e/harness.ts';
 
 for (const backend of backends()) {
   describe(`a user's session (${backend.name} backend)`, () => {

@@ -11,12 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { presignUrl } from '@dreamlake/presign';
-import { readEnvFile } from '../../../../support/env-file.ts';
-import { type Child, freePort, ROOT, startService, stopChild } from '../../../../support/process.ts';
-import { waitFor } from '../../../../support/wait.ts';
+import { readEnvFile } from '../../support/env-file.ts';
+import { type Child, freePort, ROOT, startService, stopChild } from '../../support/process.ts';
+import { waitFor } from '../../support/wait.ts';
 
-export { freePort, ROOT } from '../../../../support/process.ts';
-export { GaveUp, waitFor } from '../../../../support/wait.ts';
+export { freePort, ROOT } from '../../support/process.ts';
+export { GaveUp, waitFor } from '../../support/wait.ts';
 export const CLI_BIN = join(ROOT, 'packages/cli/bin/dreamlake.js');
 const SERVER_MAIN = join(ROOT, 'packages/server/src/main.ts');
 const BSS_MAIN = join(ROOT, 'packages/bss/src/main.ts');
@@ -232,7 +232,7 @@ export function runCli(
 }
 
 /** One line of `dreamlake upload --json` (the CLI's own type of it). */
-export type { FileResult as UploadLine } from '../../src/upload/types.ts';
+export type { FileResult as UploadLine } from '../../packages/cli/src/upload/types.ts';
 
 /** A new user signed up through the CLI in its own home: their shell's environment and name. */
 export async function signedUpUser(

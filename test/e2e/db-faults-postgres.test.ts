@@ -10,10 +10,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { waitFor } from '../../../support/wait.ts';
-import { DreamLakeClient } from '../../cli/src/index.ts';
-import { backends, Services, sha256File, signupToken, tempDir, uniqueName } from '../../cli/test/e2e/harness.ts';
-import { PrivateCluster } from './db-faults-cluster.ts';
+import { DreamLakeClient } from '../../packages/cli/src/index.ts';
+import { PrivateCluster } from '../../packages/server/test/db-faults-cluster.ts';
+import { waitFor } from '../../support/wait.ts';
+import { backends, Services, sha256File, signupToken, tempDir, uniqueName } from './harness.ts';
 
 const FILES = 640;
 const FILE_BYTES = 64 * 1024;

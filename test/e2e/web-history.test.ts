@@ -7,12 +7,13 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { SnapshotView } from '@dreamlake/protocol';
 import type { Page } from 'playwright-core';
-import { BROWSER_SKIP, queueStates, waitForStates } from '../../../support/browser.ts';
-import { Services, sha256File, uniqueName } from '../../cli/test/e2e/harness.ts';
-import { createTestDatabase, ENGINES } from '../../server/test/helpers/engines.ts';
-import { browserRig, chooseSpace, signUp } from './browser-helpers.ts';
+import { createTestDatabase, ENGINES } from '../../packages/server/test/helpers/engines.ts';
+import { browserRig, chooseSpace, signUp } from '../../packages/web/test/browser-helpers.ts';
+import { BROWSER_SKIP, queueStates, waitForStates } from '../../support/browser.ts';
+import { ROOT, Services, sha256File, uniqueName } from './harness.ts';
 
-const require = createRequire(import.meta.url);
+// axe-core is the web package's development dependency: resolved from there.
+const require = createRequire(join(ROOT, 'packages/web/package.json'));
 const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 interface AxeViolation {

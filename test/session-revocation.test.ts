@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { logout as cliLogout } from '../../cli/src/commands/logout.ts';
-import { fakeIo } from '../../cli/test/io.ts';
-import { buildServerApp, type DB, openDatabase } from '../src/index.ts';
-import { forEachEngine } from './helpers/engines.ts';
-import { useHarness } from './helpers/harness.ts';
+import { logout as cliLogout } from '../packages/cli/src/commands/logout.ts';
+import { fakeIo } from '../packages/cli/test/io.ts';
+import { buildServerApp, type DB, openDatabase } from '../packages/server/src/index.ts';
+import { forEachEngine } from '../packages/server/test/helpers/engines.ts';
+import { useHarness } from '../packages/server/test/helpers/harness.ts';
 
 const GOOD = 'correct horse battery';
 

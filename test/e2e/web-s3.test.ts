@@ -5,17 +5,17 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { choosePartSize } from '@dreamlake/protocol/client';
 import type { Browser } from 'playwright-core';
-import { BROWSER_SKIP, buildPage, launchChromium, queueStates, waitForStates } from '../../../support/browser.ts';
 import {
   createTestBucket,
   readS3TestConfig,
   S3_SKIP_REASON,
   s3EnvVars,
   type TestBucket,
-} from '../../bss/test/storage-s3-env.ts';
-import { MIB, makeFile, ROOT, sha256File, tempDir, uniqueName } from '../../cli/test/e2e/harness.ts';
-import { chooseSpace, signUp } from './browser-helpers.ts';
-import { type RunningServices, startServicesWithEnv } from './services-with-env.ts';
+} from '../../packages/bss/test/storage-s3-env.ts';
+import { chooseSpace, signUp } from '../../packages/web/test/browser-helpers.ts';
+import { type RunningServices, startServicesWithEnv } from '../../packages/web/test/services-with-env.ts';
+import { BROWSER_SKIP, buildPage, launchChromium, queueStates, waitForStates } from '../../support/browser.ts';
+import { MIB, makeFile, ROOT, sha256File, tempDir, uniqueName } from './harness.ts';
 
 /**
  * What a bucket needs before browsers can PUT to it with presigned URLs: an answer to their CORS

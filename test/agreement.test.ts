@@ -2,8 +2,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ASSET_TYPES, isAssetType } from '@dreamlake/bss';
 import fc from 'fast-check';
-import { name as bssName, fullHash, initBody } from '../../bss/src/http/schemas.ts';
-import { assetTypeSchema, contentTypeSchema, fileNameSchema, hashSchema, nameSchema } from '../../server/src/names.ts';
+import { name as bssName, fullHash, initBody } from '../packages/bss/src/http/schemas.ts';
+import {
+  assetTypeSchema,
+  contentTypeSchema,
+  fileNameSchema,
+  hashSchema,
+  nameSchema,
+} from '../packages/server/src/names.ts';
 
 /**
  * What the server grants, BSS takes: every value the server's validators accept for a grant

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { requestJson } from '@dreamlake/protocol/client';
 import type { FastifyInstance } from 'fastify';
-import { cliTransport, createAgent, requestId, withRequestId } from '../../cli/src/http.ts';
-import { buildServerApp, type DB, openDatabase } from '../src/index.ts';
-import { createTestDatabase, type TestDatabase } from './helpers/engines.ts';
-import { testConfig } from './helpers/harness.ts';
+import { cliTransport, createAgent, requestId, withRequestId } from '../packages/cli/src/http.ts';
+import { buildServerApp, type DB, openDatabase } from '../packages/server/src/index.ts';
+import { createTestDatabase, type TestDatabase } from '../packages/server/test/helpers/engines.ts';
+import { testConfig } from '../packages/server/test/helpers/harness.ts';
 
 let database: TestDatabase;
 let db: DB;

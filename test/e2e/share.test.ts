@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createTestDatabase, type TestDatabase } from '../../../server/test/helpers/engines.ts';
-import { DreamLakeClient } from '../../src/client.ts';
+import { DreamLakeClient } from '../../packages/cli/src/client.ts';
+import { createTestDatabase, type TestDatabase } from '../../packages/server/test/helpers/engines.ts';
 import {
   type Backend,
   backends,

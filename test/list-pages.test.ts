@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
-import { forEachEngine } from '../../server/test/helpers/engines.ts';
-import { sha256, useHarness } from '../../server/test/helpers/harness.ts';
-import { DreamLakeClient } from '../src/client.ts';
-import { DownloadClient } from '../src/download/client.ts';
-import { run } from '../src/index.ts';
-import { fakeIo } from './io.ts';
+import { DreamLakeClient } from '../packages/cli/src/client.ts';
+import { DownloadClient } from '../packages/cli/src/download/client.ts';
+import { run } from '../packages/cli/src/index.ts';
+import { fakeIo } from '../packages/cli/test/io.ts';
+import { forEachEngine } from '../packages/server/test/helpers/engines.ts';
+import { sha256, useHarness } from '../packages/server/test/helpers/harness.ts';
 
 const COUNT = 3200;
 const NAMES = Array.from({ length: COUNT }, (_, i) => {

@@ -6,10 +6,17 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { cliTransport, createAgent } from '../../cli/src/http.ts';
-import { backends, MIB, Services, uniqueName } from '../../cli/test/e2e/harness.ts';
-import { BssApi, isExpired, parseStored, ServerApi, type Transport, transport } from '../src/client/index.ts';
-import { planParts } from '../src/index.ts';
+import { cliTransport, createAgent } from '../../packages/cli/src/http.ts';
+import {
+  BssApi,
+  isExpired,
+  parseStored,
+  ServerApi,
+  type Transport,
+  transport,
+} from '../../packages/protocol/src/client/index.ts';
+import { planParts } from '../../packages/protocol/src/index.ts';
+import { backends, MIB, Services, uniqueName } from './harness.ts';
 
 const agent = createAgent(8);
 after(() => agent.close());

@@ -9,9 +9,9 @@ import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { type Child, ROOT, startCommand, stopChild } from '../../../../support/process.ts';
-import { GaveUp, waitFor } from '../../../../support/wait.ts';
-import { readS3TestConfig, S3_SKIP_REASON, type TestBucket } from '../../../bss/test/storage-s3-env.ts';
+import { readS3TestConfig, S3_SKIP_REASON, type TestBucket } from '../../packages/bss/test/storage-s3-env.ts';
+import { type Child, ROOT, startCommand, stopChild } from '../../support/process.ts';
+import { GaveUp, waitFor } from '../../support/wait.ts';
 
 export const DEPLOY = join(ROOT, 'deploy');
 

@@ -3,9 +3,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createTestBucket, type TestBucket } from '../../bss/test/storage-s3-env.ts';
-import { DEFAULT_RETRY, DreamLakeClient } from '../../cli/src/index.ts';
-import { freePort, signupToken, tempDir, uniqueName, waitFor } from '../../cli/test/e2e/harness.ts';
+import { createTestBucket, type TestBucket } from '../../packages/bss/test/storage-s3-env.ts';
+import { DEFAULT_RETRY, DreamLakeClient } from '../../packages/cli/src/index.ts';
+import { createTestDatabase, type TestDatabase } from '../../packages/server/test/helpers/engines.ts';
 import {
   DEPLOY,
   DEPLOY_SKIP,
@@ -21,8 +21,8 @@ import {
   startHaproxy,
   stopAll,
   waitForStatus,
-} from './helpers/deployment.ts';
-import { createTestDatabase, type TestDatabase } from './helpers/engines.ts';
+} from './deployment.ts';
+import { freePort, signupToken, tempDir, uniqueName, waitFor } from './harness.ts';
 
 /**
  * An operator's rolling restart under load: 2 servers on PostgreSQL and 2 BSS on the RGW behind

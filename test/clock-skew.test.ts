@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { PRESIGN_SECRET, useHarness } from '../../server/test/helpers/harness.ts';
-import { buildBssApp } from '../src/app.ts';
-import { loadBssConfig } from '../src/config.ts';
-import { createFsStorage } from '../src/storage/fs/index.ts';
+import { buildBssApp } from '../packages/bss/src/app.ts';
+import { loadBssConfig } from '../packages/bss/src/config.ts';
+import { createFsStorage } from '../packages/bss/src/storage/fs/index.ts';
+import { PRESIGN_SECRET, useHarness } from '../packages/server/test/helpers/harness.ts';
 
 /**
  * The server signs upload URLs on its clock and BSS checks them on its own: with BSS's clock two

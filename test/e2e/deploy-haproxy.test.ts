@@ -4,20 +4,10 @@ import { mkdir, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { stopChild } from '../../../support/process.ts';
-import { GaveUp } from '../../../support/wait.ts';
-import { createTestBucket, type TestBucket } from '../../bss/test/storage-s3-env.ts';
-import {
-  cliEnv,
-  freePort,
-  makeFile,
-  ROOT,
-  runCli,
-  sha256File,
-  tempDir,
-  uniqueName,
-  waitFor,
-} from '../../cli/test/e2e/harness.ts';
+import { createTestBucket, type TestBucket } from '../../packages/bss/test/storage-s3-env.ts';
+import { createTestDatabase, type TestDatabase } from '../../packages/server/test/helpers/engines.ts';
+import { stopChild } from '../../support/process.ts';
+import { GaveUp } from '../../support/wait.ts';
 import {
   DEPLOY,
   DEPLOY_SKIP,
@@ -30,8 +20,8 @@ import {
   siteSettings,
   start,
   unitCommand,
-} from './helpers/deployment.ts';
-import { createTestDatabase, type TestDatabase } from './helpers/engines.ts';
+} from './deployment.ts';
+import { cliEnv, freePort, makeFile, ROOT, runCli, sha256File, tempDir, uniqueName, waitFor } from './harness.ts';
 
 /**
  * The deployment in deploy/ as an operator copies it: two servers on one PostgreSQL and two BSS

@@ -13,21 +13,22 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { GetObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { createS3Storage } from '../../packages/bss/src/storage/s3/index.ts';
+import { mapLimit } from '../../packages/bss/src/storage/s3/map-limit.ts';
 import {
-  cliEnv,
-  jsonLines,
-  MIB,
-  makeFile,
-  runCli,
-  Services,
-  sha256File,
-  tempDir,
-  uniqueName,
-} from '../../cli/test/e2e/harness.ts';
-import { createS3Storage } from '../src/storage/s3/index.ts';
-import { mapLimit } from '../src/storage/s3/map-limit.ts';
-import { createTestBucket, readS3TestConfig, S3_SKIP_REASON, s3EnvVars, type TestBucket } from './storage-s3-env.ts';
-import { type FaultRule, S3_REQUEST_KINDS, S3FaultProxy, type S3RequestKind } from './support/s3-fault-proxy.ts';
+  createTestBucket,
+  readS3TestConfig,
+  S3_SKIP_REASON,
+  s3EnvVars,
+  type TestBucket,
+} from '../../packages/bss/test/storage-s3-env.ts';
+import {
+  type FaultRule,
+  S3_REQUEST_KINDS,
+  S3FaultProxy,
+  type S3RequestKind,
+} from '../../packages/bss/test/support/s3-fault-proxy.ts';
+import { cliEnv, jsonLines, MIB, makeFile, runCli, Services, sha256File, tempDir, uniqueName } from './harness.ts';
 
 const base = readS3TestConfig();
 

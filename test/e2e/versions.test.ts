@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createTestDatabase, type TestDatabase } from '../../../server/test/helpers/engines.ts';
+import { createTestDatabase, type TestDatabase } from '../../packages/server/test/helpers/engines.ts';
 import {
   type Backend,
   backends,

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { validateHeaderValue } from 'node:http';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { contentType as bssContentType } from '../../bss/src/http/schemas.ts';
-import { contentTypeSchema } from '../src/names.ts';
+import { contentType as bssContentType } from '../packages/bss/src/http/schemas.ts';
+import { contentTypeSchema } from '../packages/server/src/names.ts';
 
 const serverTakes = (v: string) => contentTypeSchema.safeParse(v).success;
 const bssTakes = (v: string) => bssContentType.safeParse(v).success;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { cliEnv, runCli, Services, tempDir, uniqueName } from '../../cli/test/e2e/harness.ts';
+import { cliEnv, runCli, Services, tempDir, uniqueName } from './harness.ts';
 
 const PASSWORD = 'a long enough password';
 

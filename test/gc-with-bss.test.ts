@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { buildBssApp } from '../../bss/src/app.ts';
-import { loadBssConfig } from '../../bss/src/config.ts';
-import { createFsStorage } from '../../bss/src/storage/fs/index.ts';
-import { createBssClient } from '../src/bss-client.ts';
-import { collectBlobs } from '../src/gc/blob-gc.ts';
-import { forEachEngine } from './helpers/engines.ts';
-import { PRESIGN_SECRET, useHarness } from './helpers/harness.ts';
+import { buildBssApp } from '../packages/bss/src/app.ts';
+import { loadBssConfig } from '../packages/bss/src/config.ts';
+import { createFsStorage } from '../packages/bss/src/storage/fs/index.ts';
+import { createBssClient } from '../packages/server/src/bss-client.ts';
+import { collectBlobs } from '../packages/server/src/gc/blob-gc.ts';
+import { forEachEngine } from '../packages/server/test/helpers/engines.ts';
+import { PRESIGN_SECRET, useHarness } from '../packages/server/test/helpers/harness.ts';
 
 /** The server's collection against a real BSS (disk backend), both on clocks the test moves. */
 

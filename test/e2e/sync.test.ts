@@ -15,8 +15,8 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createTestDatabase, type TestDatabase } from '../../../server/test/helpers/engines.ts';
-import { DreamLakeClient } from '../../src/client.ts';
+import { DreamLakeClient } from '../../packages/cli/src/client.ts';
+import { createTestDatabase, type TestDatabase } from '../../packages/server/test/helpers/engines.ts';
 import {
   type Backend,
   backends,

@@ -5,10 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { makeApp } from '../../bss/test/helpers.ts';
-import { buildServerApp, openDatabase } from '../src/index.ts';
-import { createTestDatabase } from './helpers/engines.ts';
-import { testConfig } from './helpers/harness.ts';
+import { makeApp } from '../packages/bss/test/helpers.ts';
+import { buildServerApp, openDatabase } from '../packages/server/src/index.ts';
+import { createTestDatabase } from '../packages/server/test/helpers/engines.ts';
+import { testConfig } from '../packages/server/test/helpers/harness.ts';
 
 const TOKEN = 'exposure-test-metrics-token-0123';
 
