@@ -9,7 +9,7 @@ export type { PartDone } from '@dreamlake/protocol';
 export { isExpired, withQuery } from '@dreamlake/protocol/client';
 
 /** BSS's JSON steps (the protocol client's) on the run's connection pool, failing the CLI's way. */
-export class BssClient extends BssApi {
+export class CliBssApi extends BssApi {
   constructor(dispatcher: Dispatcher) {
     super(cliTransport(dispatcher));
   }

@@ -4,7 +4,7 @@ import { parseStored } from '@dreamlake/protocol/client';
 import { type BandwidthLimiter, limited } from '../bwlimit.ts';
 import { ApiError, CliError } from '../errors.ts';
 import { countedBody, type Dispatcher, putForAnswer, REQUEST_ID_HEADER } from '../http.ts';
-import { BssClient } from './bss.ts';
+import { CliBssApi } from './bss.ts';
 
 /** What BSS answers once a blob is stored and verified (multipart complete or single-shot). */
 export type { StoredBlob } from '@dreamlake/protocol';
@@ -81,7 +81,7 @@ function wantsAnotherWay(error: unknown): boolean {
  */
 export class SingleShot {
   readonly #dispatcher: Dispatcher;
-  readonly #bss: BssClient;
+  readonly #bss: CliBssApi;
   /** By origin: the largest body that BSS takes by PUT (Infinity: any). */
   readonly #putUpTo = new Map<string, number>();
   /** Origins that have answered how they take a body at least once. */
@@ -92,7 +92,7 @@ export class SingleShot {
   constructor(dispatcher: Dispatcher, limiter?: BandwidthLimiter) {
     this.#dispatcher = dispatcher;
     this.#limiter = limiter;
-    this.#bss = new BssClient(dispatcher);
+    this.#bss = new CliBssApi(dispatcher);
   }
 
   /** Sends the file through its signed `singleUrl`; `onBytes` counts bytes put on the wire (negative when taken back). */

@@ -11,7 +11,7 @@ import { limited } from '../bwlimit.ts';
 import { cliErrors, countedBody, putBody } from '../http.ts';
 import { partMd5 } from '../transfer/digest.ts';
 import { withRetry } from '../transfer/retry.ts';
-import { BssClient } from './bss.ts';
+import { CliBssApi } from './bss.ts';
 import { type ResumeState, ResumeStore } from './resume-state.ts';
 import type { Prepared, Target, UploadDeps } from './types.ts';
 
@@ -87,7 +87,7 @@ export class Transfer {
     };
 
     this.#upload = new MultipartUpload({
-      bss: new BssClient(deps.dispatcher),
+      bss: new CliBssApi(deps.dispatcher),
       errors: cliErrors,
       grants,
       size: file.size,
