@@ -13,8 +13,8 @@ import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mapLimit } from '@dreamlake/protocol';
 import { Agent, request } from 'undici';
-import { mapLimit } from '../support/pool.ts';
 import { machineBusySeconds } from './bench-machine.ts';
 import { removeTemp, tempDir } from './bench-services.ts';
 

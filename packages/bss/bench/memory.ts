@@ -16,8 +16,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { presign } from '@dreamlake/presign';
-import { multipartPath, UPLOAD_STEPS, type UploadStep, type UploadStepName } from '@dreamlake/protocol';
-import { mapLimit } from '../../../support/pool.ts';
+import { mapLimit, multipartPath, UPLOAD_STEPS, type UploadStep, type UploadStepName } from '@dreamlake/protocol';
 import { type Service, startService, stopChild } from '../../../support/process.ts';
 
 const MiB = 1024 * 1024;

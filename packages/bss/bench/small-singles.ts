@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { presign } from '@dreamlake/presign';
-import { mapLimit } from '../../../support/pool.ts';
+import { mapLimit } from '@dreamlake/protocol';
 import { freePort, startCommand, stopChild, waitHealthy } from '../../../support/process.ts';
 
 /** User and system CPU seconds of a process so far. */

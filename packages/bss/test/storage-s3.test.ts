@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { CompleteMultipartUploadCommand } from '@aws-sdk/client-s3';
 import { HashMismatchError, NotFoundError } from '@dreamlake/presign';
-import { mapLimit } from '../../../support/pool.ts';
+import { mapLimit } from '@dreamlake/protocol';
 import { createS3Client } from '../src/storage/s3/client.ts';
 import { resolveOptions } from '../src/storage/s3/config.ts';
 import { createS3Storage, S3Storage, type S3StorageOptions } from '../src/storage/s3/index.ts';

@@ -1,5 +1,5 @@
 /**
- * The multipart engine (client/multipart.ts) and the pool under it, over a fake BSS behind a fake
+ * The multipart engine (client/multipart.ts) over a fake BSS behind a fake
  * fetch: the JSON steps go through BssApi as they do against the real services, the part PUTs
  * through the engine's PartIO. Files are 2 GiB (128 parts of 16 MiB): the engine never reads a
  * byte itself, so a part's check here is a number derived from its part number.
@@ -9,7 +9,6 @@ import { describe, test } from 'node:test';
 import {
   BssApi,
   choosePartSize,
-  eachLimited,
   type FetchLike,
   isTransient,
   type MultipartState,
@@ -375,61 +374,5 @@ describe('the multipart engine', () => {
     // The parts that finished are kept for the next run.
     assert.deepEqual(Object.keys(r.store.state?.done ?? {}).sort(), ['1', '2', '4']);
     assert.equal(r.bss.completed, undefined);
-  });
-});
-
-describe('eachLimited', () => {
-  test('runs 500 items at most 8 at a time', async () => {
-    let active = 0;
-    let peak = 0;
-    const seen: number[] = [];
-    await eachLimited(
-      Array.from({ length: 500 }, (_, i) => i),
-      8,
-      async (i) => {
-        active += 1;
-        peak = Math.max(peak, active);
-        await new Promise((r) => setImmediate(r));
-        seen.push(i);
-        active -= 1;
-      },
-    );
-    assert.equal(peak, 8);
-    assert.deepEqual(
-      seen.sort((a, b) => a - b),
-      Array.from({ length: 500 }, (_, i) => i),
-    );
-  });
-
-  test('after the first failure nothing new starts, the running tasks settle, then the first failure is thrown', async () => {
-    const release = deferred();
-    const started: number[] = [];
-    const finished: number[] = [];
-    let rejected = false;
-    const running = eachLimited(
-      Array.from({ length: 300 }, (_, i) => i),
-      5,
-      async (i) => {
-        started.push(i);
-        if (i === 2) throw new Error('first');
-        if (i === 4) {
-          await release.promise;
-          throw new Error('second');
-        }
-        await release.promise;
-        finished.push(i);
-      },
-    ).catch((error: unknown) => {
-      rejected = true;
-      return error;
-    });
-    await settle();
-    assert.deepEqual(started, [0, 1, 2, 3, 4], 'the failed lane took no next item');
-    assert.equal(rejected, false, 'not rejected while four tasks still run');
-    release.resolve();
-    const error = await running;
-    assert.equal((error as Error).message, 'first');
-    assert.deepEqual(finished.sort(), [0, 1, 3]);
-    assert.deepEqual(started, [0, 1, 2, 3, 4]);
   });
 });

@@ -4,6 +4,8 @@
  * the bounded pool both clients run their work through. No DOM and no Node: the page runs it on the
  * browser's fetch, a Node program on Node's, and the CLI on its own keep-alive pool.
  */
+
+export { eachLimited, mapLimit, Semaphore } from '../pool.ts';
 export { type BackoffOptions, backoffDelay } from './backoff.ts';
 export { BssApi, type MultipartInitBody, parseStored } from './bss.ts';
 export {
@@ -28,7 +30,6 @@ export {
   type PartIO,
 } from './multipart.ts';
 export { choosePartSize, GROWN_PART_SIZE, MIB } from './part-plan.ts';
-export { eachLimited, Semaphore } from './pool.ts';
 export {
   type AtVersion,
   type CreatedShare,

@@ -8,11 +8,11 @@
  * XMLHttpRequest, localStorage) run the same steps.
  */
 import { base64ToHex, CRC32_HEADER, crc32Etag, type PartCheck } from '../part-checks.ts';
+import { eachLimited } from '../pool.ts';
 import { type PartRange, partCount, partRange } from '../rules.ts';
 import type { BlobReceipt, OpenUpload, PartUrlsRequest, UploadGrant } from '../wire.ts';
 import type { BssApi, MultipartInitBody } from './bss.ts';
 import { type ErrorFactory, failureOf, isExpired, protocolErrors } from './errors.ts';
-import { eachLimited } from './pool.ts';
 
 /** The blob turned out to be stored already (another client finished it): nothing left to send. */
 export class BlobAlreadyStored extends Error {

@@ -1,5 +1,5 @@
 import { DreamLakeError, NotFoundError } from '@dreamlake/presign';
-import { mapBounded } from '../bounded.ts';
+import { mapLimit } from '@dreamlake/protocol';
 import { nowIso, type ServerContext } from '../context.ts';
 import { byUtf8 } from '../db/commit-writes.ts';
 import { type KnownBlob, knownBlobs } from '../db/files.ts';
@@ -124,7 +124,7 @@ async function proveAll(
   readAt: number,
 ): Promise<Array<ProvenBlob | DreamLakeError>> {
   const stats = new Map<string, Promise<ProvenBlob | null>>();
-  return mapBounded(puts, STAT_CONCURRENCY, async (input) => {
+  return mapLimit(puts, STAT_CONCURRENCY, async (input) => {
     const blob = { owner: where.namespace, project: where.space, hash: input.hash };
     try {
       let proven: ProvenBlob | null;

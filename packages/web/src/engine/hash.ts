@@ -4,6 +4,7 @@
  * workers are kept and shared; each hashes one file at a time. A worker that says nothing for
  * STALL_MS (no progress, no hash) is replaced and the file hashed again, reading it by slices.
  */
+import { Semaphore } from '@dreamlake/protocol';
 
 /** A worker reports progress every 250 ms while it reads; this long without a word is a stalled read. */
 const STALL_MS = 15_000;
@@ -34,31 +35,27 @@ interface WorkerSlot {
 
 export class Hasher {
   readonly #url: URL;
-  readonly #max: number;
+  /** A turn per worker: who holds one finds a free worker, or room to start one. */
+  readonly #turns: Semaphore;
   readonly #slots: WorkerSlot[] = [];
-  readonly #waiting: Array<() => void> = [];
   readonly #pending = new Map<number, Pending>();
   #next = 1;
 
   constructor(workerUrl: URL, maxWorkers = 2) {
     this.#url = workerUrl;
-    this.#max = maxWorkers;
+    this.#turns = new Semaphore(maxWorkers);
   }
 
   async #take(): Promise<WorkerSlot> {
-    for (;;) {
-      const free = this.#slots.find((s) => !s.busy);
-      if (free) {
-        free.busy = true;
-        return free;
-      }
-      if (this.#slots.length < this.#max) {
-        const slot = { worker: this.#spawn(), busy: true };
-        this.#slots.push(slot);
-        return slot;
-      }
-      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    await this.#turns.acquire();
+    const free = this.#slots.find((s) => !s.busy);
+    if (free) {
+      free.busy = true;
+      return free;
     }
+    const slot = { worker: this.#spawn(), busy: true };
+    this.#slots.push(slot);
+    return slot;
   }
 
   /** Starts a worker ahead of the first file, so its start and WebAssembly compile are not on the clock. */
@@ -83,7 +80,7 @@ export class Hasher {
 
   #release(slot: WorkerSlot): void {
     slot.busy = false;
-    this.#waiting.shift()?.();
+    this.#turns.release();
   }
 
   /** The file's SHA-256 (64 lowercase hex); `onProgress` gets the bytes hashed so far (0 once a worker has it). */

@@ -11,6 +11,7 @@
  * and the drop's end is written to it in one change. Every step is watched (idle.ts): a file
  * with no sign of life for `idleMs` fails with the reason, and the Dashboard's retry sends it again.
  */
+import { eachLimited } from '@dreamlake/protocol';
 import { BasePlugin, type Body, type Meta, type PluginOpts, type Uppy, type UppyFile } from '@uppy/core';
 import {
   type CommitAnswer,
@@ -253,16 +254,11 @@ export class DreamLakeUpload extends BasePlugin<DreamLakeUploadOptions, Meta, Bo
       });
     }
     const stored: Stored[] = [];
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < files.length) {
-        const file = files[next++];
-        if (!file || !this.uppy.getFile(file.id)) continue;
-        const result = await this.#one(file, target);
-        if (result) stored.push({ file, name: spaceName(file), result });
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.opts.limit ?? FILES_AT_ONCE, files.length) }, worker));
+    await eachLimited(files, this.opts.limit ?? FILES_AT_ONCE, async (file) => {
+      if (!this.uppy.getFile(file.id)) return; // taken out of the Dashboard while it waited
+      const result = await this.#one(file, target);
+      if (result) stored.push({ file, name: spaceName(file), result });
+    });
     // A file taken out of the Dashboard after its blob was stored is not committed.
     const kept = stored.filter((s) => this.uppy.getFile(s.file.id));
     if (kept.length > 0) await this.#commit(kept, target);

@@ -6,7 +6,7 @@ import {
   type S3Client,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
-import { mapLimit } from './map-limit.ts';
+import { mapLimit } from '@dreamlake/protocol';
 import type { StagedObject } from './verify.ts';
 
 export interface PublishOptions {

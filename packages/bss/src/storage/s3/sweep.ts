@@ -5,8 +5,8 @@ import {
   ListObjectsV2Command,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { mapLimit } from '@dreamlake/protocol';
 import { BLOBS_PREFIX, UPLOADS_PREFIX } from './keys.ts';
-import { mapLimit } from './map-limit.ts';
 import { listPartPages } from './parts.ts';
 import { isUploadGone } from './s3-errors.ts';
 
