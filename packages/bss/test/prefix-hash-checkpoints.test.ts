@@ -8,11 +8,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
+import { MIN_PART_SIZE } from '@dreamlake/protocol';
 import { createFsStorage } from '../src/storage/fs/index.ts';
 import { partData, partPointer } from '../src/storage/fs/layout.ts';
 import { PrefixHashes, type StagedPiece } from '../src/storage/fs/prefix-hash.ts';
 import { readPartRecord } from '../src/storage/fs/records.ts';
-import { MIN_PART_SIZE } from '../src/storage/storage.ts';
 import { SECRET, sha256, tempDir } from './helpers.ts';
 
 const PARTS = 120;

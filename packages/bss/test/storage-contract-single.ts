@@ -9,8 +9,9 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
+import { MIN_PART_SIZE } from '@dreamlake/protocol';
 import { receivesSingleOf, type SingleUpload, stagesSingles } from '../src/storage/single-upload.ts';
-import { type BlobInfo, MIN_PART_SIZE } from '../src/storage/storage.ts';
+import type { BlobInfo } from '../src/storage/storage.ts';
 import type { ContractHarness } from './storage-contract.ts';
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');

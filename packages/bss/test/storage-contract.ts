@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { MIN_PART_SIZE, type Storage, type UploadRef } from '../src/storage/storage.ts';
+import { MIN_PART_SIZE } from '@dreamlake/protocol';
+import type { Storage, UploadRef } from '../src/storage/storage.ts';
 import { singleShotContract } from './storage-contract-single.ts';
 
 export interface ContractHarness {

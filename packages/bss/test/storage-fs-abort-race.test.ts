@@ -12,6 +12,7 @@ import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
+import { MIN_PART_SIZE } from '@dreamlake/protocol';
 
 type Op = 'link' | 'rename' | 'rm';
 
@@ -72,7 +73,6 @@ syncBuiltinESMExports();
 // Loaded after the patch, so the storage's file-system calls pass the gates.
 const { DreamLakeError } = await import('@dreamlake/presign');
 const { createFsStorage } = await import('../src/storage/fs/index.ts');
-const { MIN_PART_SIZE } = await import('../src/storage/storage.ts');
 const { SECRET, tempDir } = await import('./helpers.ts');
 
 type FsStorage = Awaited<ReturnType<typeof createFsStorage>>;

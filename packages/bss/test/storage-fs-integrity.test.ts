@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { DreamLakeError } from '@dreamlake/presign';
+import { MIN_PART_SIZE } from '@dreamlake/protocol';
 import { buildBssApp } from '../src/app.ts';
 import { createFsStorage, type FsStorage } from '../src/storage/fs/index.ts';
 import type { BlobInfo, BlobRef, CompletedPart, UploadRef } from '../src/storage/storage.ts';
-import { MIN_PART_SIZE } from '../src/storage/storage.ts';
 import { SECRET, signedQuery, tempDir, testConfig } from './helpers.ts';
 
 const owner = 'ivy';

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { MIN_PART_SIZE } from '@dreamlake/protocol';
 import { buildBssApp } from '../src/app.ts';
 import { startBss } from '../src/start.ts';
 import { createFsStorage } from '../src/storage/fs/index.ts';
-import { MIN_PART_SIZE } from '../src/storage/storage.ts';
 import { httpPut, SECRET, sha256, tempDir, testConfig } from './helpers.ts';
 
 test('two disk backends over one folder (as two BSS processes) complete one hash concurrently into one blob', async (t) => {

@@ -9,9 +9,9 @@ import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
+import { MIN_PART_SIZE } from '@dreamlake/protocol';
 import { createFsStorage } from '../src/storage/fs/index.ts';
 import { partData } from '../src/storage/fs/layout.ts';
-import { MIN_PART_SIZE } from '../src/storage/storage.ts';
 import { SECRET, sha256, tempDir } from './helpers.ts';
 
 const md5hex = (data: Buffer) => createHash('md5').update(data).digest('hex');

@@ -1,9 +1,10 @@
 import { ScopeMismatchError, TooLargeError } from '@dreamlake/presign';
+import { MAX_PART_SIZE } from '@dreamlake/protocol';
 import { parseOrThrow } from '@dreamlake/service';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { userTag } from '../storage/keys.ts';
-import { MAX_PART_SIZE, partBound, type Storage, type UploadFacts, type UploadRef } from '../storage/storage.ts';
+import { partBound, type Storage, type UploadFacts, type UploadRef } from '../storage/storage.ts';
 
 /**
  * What a grant binds an upload to beyond its scope (the optional signed params of the five upload

@@ -1,7 +1,13 @@
-import { CONTENT_TYPE_MAX_LENGTH, CONTENT_TYPE_PATTERN, CRC32_BASE64, contentTypeProblem } from '@dreamlake/protocol';
+import {
+  CONTENT_TYPE_MAX_LENGTH,
+  CONTENT_TYPE_PATTERN,
+  CRC32_BASE64,
+  contentTypeProblem,
+  MAX_PART_SIZE,
+  MAX_PARTS,
+} from '@dreamlake/protocol';
 import { z } from 'zod';
 import { HASH_PATTERN, LEGACY_HASH_PATTERN, NAME_PATTERN } from '../storage/keys.ts';
-import { MAX_PART_SIZE, MAX_PARTS } from '../storage/storage.ts';
 
 /** Request shapes of the BSS endpoints. Unknown fields are ignored, as S3 ignores them. */
 export const name = z.string().regex(NAME_PATTERN, 'must match ^[a-z0-9][a-z0-9._-]{0,62}$');

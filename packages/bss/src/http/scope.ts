@@ -1,9 +1,9 @@
 import { InvalidRequestError, ScopeMismatchError, TooLargeError } from '@dreamlake/presign';
+import { MAX_PART_SIZE } from '@dreamlake/protocol';
 import { parseOrThrow } from '@dreamlake/service';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { parseMultipartKey, parseUploadKey } from '../storage/keys.ts';
-import { MAX_PART_SIZE } from '../storage/storage.ts';
 import { fullHash, name, singleQuery } from './schemas.ts';
 
 /** The owner, project and hash a request may act on. */

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { DreamLakeError, InvalidRequestError, TooLargeError, verify } from '@dreamlake/presign';
+import { MAX_PART_SIZE } from '@dreamlake/protocol';
 import { Semaphore } from '@dreamlake/protocol/client';
 import { parseOrThrow } from '@dreamlake/service';
 import type { FastifyInstance } from 'fastify';
@@ -11,7 +12,7 @@ import { bodyStream, streamRawBodies } from '../http/raw-body.ts';
 import { blobAnswer } from '../http/receipt.ts';
 import { singleContentType, singleQuery } from '../http/schemas.ts';
 import { receivesSingleOf, type SingleReceiver, type SingleUpload } from '../storage/single-upload.ts';
-import { MAX_PART_SIZE, type Storage } from '../storage/storage.ts';
+import type { Storage } from '../storage/storage.ts';
 
 /** Files one request may carry. */
 export const SINGLES_MAX_FILES = 1000;

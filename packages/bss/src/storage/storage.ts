@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { DreamLakeError, TooLargeError } from '@dreamlake/presign';
-import type { PartCheck } from '@dreamlake/protocol';
+import { MAX_PART_SIZE, MIN_PART_SIZE, type PartCheck } from '@dreamlake/protocol';
 
 /**
  * The storage interface every BSS backend implements (local disk in `fs/`, S3 in `s3/`).
@@ -138,14 +138,9 @@ export interface Storage {
   close(): Promise<void>;
 }
 
-/** S3 rules, for every backend. */
-export const MIN_PART_SIZE = 5 * 1024 * 1024;
-export const MAX_PART_SIZE = 5 * 1024 * 1024 * 1024;
-export const MAX_PARTS = 10_000;
-
 /**
- * The most part `partNumber` of an upload of `size` bytes may hold: every part before it holds at
- * least MIN_PART_SIZE. Negative when the part would start at or past the end (only part 1 may be
+ * The most part `partNumber` of an upload of `size` bytes may hold, by the protocol's multipart
+ * rules (S3's, kept by both backends): every part before it holds at least MIN_PART_SIZE. Negative when the part would start at or past the end (only part 1 may be
  * empty).
  */
 export function partBound(size: number, partNumber: number): number {

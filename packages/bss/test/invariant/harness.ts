@@ -91,7 +91,7 @@ export function send(
 }
 
 /** Something the storage holds, as the invariant sees it. */
-export interface StoredBlob {
+export interface InventoryBlob {
   owner: string;
   project: string;
   hash: string;
@@ -103,7 +103,7 @@ export interface StoredBlob {
 }
 
 export interface Inventory {
-  blobs: StoredBlob[];
+  blobs: InventoryBlob[];
   /** `owner/project/hash` of every upload or staged object the storage holds. */
   uploadScopes: string[];
   /** Anything that is neither a blob, an upload nor (disk) a temporary. */
@@ -154,7 +154,7 @@ export class World {
   /** Reads blobs for the invariant: the real backend, never wrapped. */
   private inspector!: Storage;
   /** S3 blobs already read back, by key and ETag. */
-  private readonly s3Read = new Map<string, StoredBlob>();
+  private readonly s3Read = new Map<string, InventoryBlob>();
   restarts = 0;
 
   private constructor(options: WorldOptions) {

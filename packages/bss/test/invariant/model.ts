@@ -7,7 +7,7 @@
  *   size, and nothing outside a signed scope changed.
  */
 import { createCipheriv, createHash } from 'node:crypto';
-import { MIN_PART_SIZE } from '../../src/storage/storage.ts';
+import { MIN_PART_SIZE } from '@dreamlake/protocol';
 import type { Inventory, Via } from './harness.ts';
 
 export const OWNER = 'inv';

@@ -3,8 +3,9 @@
  * commands (commands.ts) against a fresh BSS (harness.ts), the promise checked after every step
  * (model.ts). The short form in `npm test` and the long form (`npm run fuzz`) both call it.
  */
+
+import { MIN_PART_SIZE } from '@dreamlake/protocol';
 import fc from 'fast-check';
-import { MIN_PART_SIZE } from '../../src/storage/storage.ts';
 import { commandArbitraries } from './commands.ts';
 import { type Backend, type StorageWrap, World } from './harness.ts';
 import { genuineFile, type Model, newStats, type Stats } from './model.ts';

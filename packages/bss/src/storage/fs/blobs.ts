@@ -12,14 +12,14 @@ import type { BlobManifest } from './records.ts';
 const CHUNK = 1024 * 1024;
 
 /** A stored blob: a folder of a manifest and pieces, or one file (`offset` then says where its bytes start). */
-export interface StoredBlob {
+export interface BlobOnDisk {
   path: string;
   manifest: BlobManifest;
   offset?: number;
 }
 
 /** The blob's manifest, in whichever form it is stored; null when there is no such blob. */
-export async function findBlob(layout: FsLayout, blob: BlobRef): Promise<StoredBlob | null> {
+export async function findBlob(layout: FsLayout, blob: BlobRef): Promise<BlobOnDisk | null> {
   const path = layout.blobPath(blob);
   try {
     return { path, manifest: JSON.parse(await readFile(join(path, BLOB_MANIFEST), 'utf8')) as BlobManifest };

@@ -3,22 +3,22 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { NotFoundError, presignUrl, ScopeMismatchError } from '@dreamlake/presign';
+import { MAX_PART_SIZE } from '@dreamlake/protocol';
 import { parseUploadKey, type UploadKeyParts, uploadKey } from '../keys.ts';
 import type { PartPut, PartReceiver } from '../part-receiver.ts';
 import type { SingleReceiver, SingleUpload } from '../single-upload.ts';
-import {
-  type BlobDeletion,
-  type BlobInfo,
-  type BlobRef,
-  type ByteRange,
-  type CompletedPart,
-  type CreateUploadInput,
-  MAX_PART_SIZE,
-  type PartInfo,
-  type PartUrlOptions,
-  type Storage,
-  type UploadFacts,
-  type UploadRef,
+import type {
+  BlobDeletion,
+  BlobInfo,
+  BlobRef,
+  ByteRange,
+  CompletedPart,
+  CreateUploadInput,
+  PartInfo,
+  PartUrlOptions,
+  Storage,
+  UploadFacts,
+  UploadRef,
 } from '../storage.ts';
 import { readBlob, statBlob } from './blobs.ts';
 import { completeUpload } from './complete.ts';

@@ -6,7 +6,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { DreamLakeError, NotFoundError, ScopeMismatchError } from '@dreamlake/presign';
-import { type BlobInfo, type CompletedPart, checkAssembledSize, MAX_PARTS, type UploadRef } from '../storage.ts';
+import { MAX_PARTS } from '@dreamlake/protocol';
+import { type BlobInfo, type CompletedPart, checkAssembledSize, type UploadRef } from '../storage.ts';
 import { findBlobFor } from './blobs.ts';
 import { factsOfKey, multipartScope } from './keys.ts';
 import { quoteEtag } from './parts.ts';

@@ -7,22 +7,21 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { InvalidRequestError, NotFoundError, ScopeMismatchError, TooLargeError } from '@dreamlake/presign';
+import { MAX_PART_SIZE, MAX_PARTS } from '@dreamlake/protocol';
 import { blobKey, isUploadHash, NAME_PATTERN } from '../keys.ts';
 import type { SingleReceiver, SingleStager, SingleUpload, StagedSingle } from '../single-upload.ts';
-import {
-  type BlobDeletion,
-  type BlobInfo,
-  type BlobRef,
-  type ByteRange,
-  type CompletedPart,
-  type CreateUploadInput,
-  MAX_PART_SIZE,
-  MAX_PARTS,
-  type PartInfo,
-  type PartUrlOptions,
-  type Storage,
-  type UploadFacts,
-  type UploadRef,
+import type {
+  BlobDeletion,
+  BlobInfo,
+  BlobRef,
+  ByteRange,
+  CompletedPart,
+  CreateUploadInput,
+  PartInfo,
+  PartUrlOptions,
+  Storage,
+  UploadFacts,
+  UploadRef,
 } from '../storage.ts';
 import { S3Activity, type S3Observer } from './activity.ts';
 import { headBlob } from './blobs.ts';
