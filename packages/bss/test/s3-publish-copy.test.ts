@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CreateMultipartUploadCommand,
   ListMultipartUploadsCommand,
@@ -26,6 +25,19 @@ import { createTestBucket, readS3TestConfig, S3_SKIP_REASON, type TestBucket } f
 const base = readS3TestConfig();
 const MiB = 1024 * 1024;
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+function deferred(): { promise: Promise<void>; resolve(): void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+/** `n` turns of the event loop. */
+async function turns(n: number): Promise<void> {
+  for (let i = 0; i < n; i += 1) await new Promise((r) => setImmediate(r));
+}
 
 describe('multipart copies under blobs/', { skip: base ? false : S3_SKIP_REASON }, () => {
   let bucket: TestBucket;
@@ -53,6 +65,10 @@ describe('multipart copies under blobs/', { skip: base ? false : S3_SKIP_REASON 
     const data = randomBytes(3 * MiB);
     const { scope, staged } = await source('abort', data);
     const events: string[] = [];
+    // Parts 2 and 3 are held until part 1 has failed and the event loop has turned many times
+    // since: time enough for an abort sent at the failure to reach this client, no clock involved.
+    const othersSent = [deferred(), deferred()];
+    const held = deferred();
     const client = withHook(
       bucket.client,
       () => false,
@@ -60,12 +76,15 @@ describe('multipart copies under blobs/', { skip: base ? false : S3_SKIP_REASON 
       [],
       async (command: Sent, send) => {
         if (command.name === UploadPartCopyCommand.name) {
-          const n = command.input.PartNumber;
+          const n = command.input.PartNumber as number;
           if (n === 1) {
+            await Promise.all(othersSent.map((d) => d.promise));
             events.push('part 1 failed');
+            void turns(50).then(held.resolve);
             throw Object.assign(new Error('injected'), { name: 'InternalError', $metadata: { httpStatusCode: 500 } });
           }
-          await sleep(400);
+          othersSent[n - 2]?.resolve();
+          await held.promise;
           try {
             return await send();
           } finally {
