@@ -13,8 +13,8 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { GetObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { mapLimit } from '@dreamlake/protocol';
 import { createS3Storage } from '../../packages/bss/src/storage/s3/index.ts';
-import { mapLimit } from '../../packages/bss/src/storage/s3/map-limit.ts';
 import {
   createTestBucket,
   readS3TestConfig,

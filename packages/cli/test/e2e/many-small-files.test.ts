@@ -21,8 +21,8 @@ import {
   uniqueName,
 } from '../../../../test/e2e/harness.ts';
 import { ServerApi } from '../../src/api.ts';
-import { Budget } from '../../src/upload/budget.ts';
-import { eachLimited } from '../../src/upload/pool.ts';
+import { Budget } from '../../src/transfer/budget.ts';
+import { eachLimited } from '../../src/transfer/pool.ts';
 import { uploadFiles } from '../../src/upload/run.ts';
 import { type FileResult, type UploadEvents, uploadFile } from '../../src/upload/uploader.ts';
 
