@@ -1,9 +1,9 @@
 import type { CommitAnswer, RegisterRequest, ServerApi } from '../api.ts';
 import { CliError } from '../errors.ts';
 import { type RetryOptions, withRetry } from '../transfer/retry.ts';
+import { ServerCapabilities } from './capabilities.ts';
 import type { PendingBlobs } from './pending-blobs.ts';
 import type { Target } from './types.ts';
-import { isMissingRoute } from './uploader.ts';
 
 /** Changes in one commit or one batch of a draft (the server's limit). */
 export const COMMIT_BATCH_MAX = 1000;
@@ -37,6 +37,8 @@ export interface CommitterOptions {
   now?: () => number;
   /** Told of a batch refused while the run goes on (the run then stops starting files). */
   onError?: (error: unknown) => void;
+  /** What the server answers to (the run's, when it has learnt some already); learnt here otherwise. */
+  capabilities?: ServerCapabilities;
 }
 
 /**
@@ -52,7 +54,8 @@ export class Committer {
   /** Names to remove from head in the same snapshot (sent at the end). */
   #deletes: string[] = [];
   #draft: string | undefined;
-  #legacy = false;
+  /** Whether the server keeps commits and takes registrations in batches. */
+  readonly #server: ServerCapabilities;
   /** The batches sent so far, one after the other. */
   #chain: Promise<void> = Promise.resolve();
   #failure: { error: unknown } | undefined;
@@ -62,6 +65,7 @@ export class Committer {
   constructor(options: CommitterOptions) {
     this.#o = options;
     this.#batch = options.batch ?? COMMIT_BATCH_MAX;
+    this.#server = options.capabilities ?? new ServerCapabilities();
   }
 
   /** Entries taken so far. */
@@ -108,26 +112,25 @@ export class Committer {
 
   async #toDraft(batch: RegisterRequest[]): Promise<void> {
     const { api, target, retry } = this.#o;
-    if (!this.#legacy && this.#draft === undefined) {
-      try {
-        const draft = await withRetry(
+    if (this.#server.has('commits') && this.#draft === undefined) {
+      const draft = await this.#server.ask('commits', () =>
+        withRetry(
           () =>
             api.openDraft(target.namespace, target.space, {
               ...this.#base,
               ...(this.#o.message ? { message: this.#o.message } : {}),
             }),
           retry,
-        );
+        ),
+      );
+      if (draft) {
         this.#draft = draft.id;
         await this.#o.pending?.recordDraft(draft.id);
-      } catch (error) {
-        if (!isMissingRoute(error)) throw error;
-        this.#legacy = true;
       }
     }
     if (batch.length === 0) return;
     const puts = this.#fresh(batch);
-    if (this.#legacy) await this.#register(puts);
+    if (!this.#server.has('commits')) await this.#register(puts);
     else {
       const id = this.#draft as string;
       await withRetry(() => api.addDraftEntries(target.namespace, target.space, id, { puts }), retry);
@@ -140,12 +143,11 @@ export class Committer {
     const { api, target, retry } = this.#o;
     for (let start = 0; start < entries.length; start += this.#batch) {
       const batch = entries.slice(start, start + this.#batch);
-      let answers: Awaited<ReturnType<CommitApi['registerFiles']>>['files'] | undefined;
-      try {
-        answers = (await withRetry(() => api.registerFiles(target.namespace, target.space, batch), retry)).files;
-      } catch (error) {
-        if (!isMissingRoute(error)) throw error;
-      }
+      const answers = (
+        await this.#server.ask('batchRegister', () =>
+          withRetry(() => api.registerFiles(target.namespace, target.space, batch), retry),
+        )
+      )?.files;
       if (answers === undefined) {
         for (const entry of batch)
           await withRetry(() => api.registerFile(target.namespace, target.space, entry), retry);
@@ -173,27 +175,25 @@ export class Committer {
     this.#pending = [];
     this.#deletes = [];
     let answer: CommitAnswer | null = null;
-    if (this.#draft === undefined && !this.#legacy && rest.length + deletes.length <= this.#batch) {
-      try {
-        answer = await withRetry(
-          () =>
-            api.commit(target.namespace, target.space, {
-              ...this.#base,
-              puts: this.#fresh(rest),
-              ...(deletes.length > 0 ? { deletes } : {}),
-              ...(message ? { message } : {}),
-            }),
-          retry,
-        );
-      } catch (error) {
-        if (!isMissingRoute(error)) throw error;
-        this.#legacy = true;
-      }
-    } else if (this.#draft === undefined && !this.#legacy) {
+    if (this.#draft === undefined && this.#server.has('commits') && rest.length + deletes.length <= this.#batch) {
+      answer =
+        (await this.#server.ask('commits', () =>
+          withRetry(
+            () =>
+              api.commit(target.namespace, target.space, {
+                ...this.#base,
+                puts: this.#fresh(rest),
+                ...(deletes.length > 0 ? { deletes } : {}),
+                ...(message ? { message } : {}),
+              }),
+            retry,
+          ),
+        )) ?? null;
+    } else if (this.#draft === undefined && this.#server.has('commits')) {
       // More than one request holds: a draft, filled below.
       await this.#toDraft([]);
     }
-    if (this.#legacy) {
+    if (!this.#server.has('commits')) {
       if (deletes.length > 0) throw new CliError('this server keeps no snapshots: it cannot remove names');
       await this.#register(this.#fresh(rest));
       this.#sent += rest.length;

@@ -4,8 +4,8 @@ import type { HashCache } from '../transfer/hash-cache.ts';
 import { hashFile } from '../transfer/hash-file.ts';
 import { choosePartSize } from '../transfer/plan.ts';
 import { eachLimited } from '../transfer/pool.ts';
+import { isMissingRoute } from './capabilities.ts';
 import type { LocalFile, Target } from './types.ts';
-import { isMissingRoute } from './uploader.ts';
 
 /** Names asked about in one lookup (the server's most). */
 const LOOKUP_FILES = 10_000;

@@ -7,13 +7,13 @@ import { eachLimited, Semaphore } from '../transfer/pool.ts';
 import { withRetry } from '../transfer/retry.ts';
 import type { AssetType } from '../types.ts';
 import { isExpired } from './bss.ts';
+import { ServerCapabilities } from './capabilities.ts';
 import { assertUnchanged, FileChangedError, fileChange } from './changed.ts';
 import { Committer } from './commit.ts';
 import { PendingBlobs } from './pending-blobs.ts';
 import { SingleShot } from './single.ts';
 import {
   type FileResult,
-  isMissingRoute,
   type LocalFile,
   type Prepared,
   prepareFile,
@@ -145,8 +145,8 @@ class Run {
   #failure: { error: unknown } | undefined;
   /** Files whose last step is under way. */
   readonly #finishing = new Set<Promise<void>>();
-  #batchRoutes = true;
-  #lookupRoute = true;
+  /** Which of the routes an older server lacks (lookup, batch grants, commits), learnt from its first answers. */
+  readonly #server = new ServerCapabilities();
   /** Bytes of small files held in memory between their hashing and their upload. */
   #kept = 0;
 
@@ -167,6 +167,7 @@ class Run {
       parent: options.parent,
       pending: this.#pending,
       onError: (error) => this.#fail(this.#commitFailure(error)),
+      capabilities: this.#server,
     });
     if (options.deletes?.length) this.#committer.remove(options.deletes);
   }
@@ -178,8 +179,8 @@ class Run {
     try {
       await this.#files(files);
       if (this.#failure) throw this.#failure.error;
-      // A server without batch routes registered each file itself.
-      if (!this.#batchRoutes && this.#committer.count === 0) return null;
+      // A server without batch grants registered each file itself.
+      if (!this.#server.has('batchGrants') && this.#committer.count === 0) return null;
       return await this.#committer.finish().catch((error: unknown) => {
         throw this.#commitFailure(error);
       });
@@ -309,7 +310,7 @@ class Run {
     if (this.#failure) return;
     const ready = items.filter((item): item is Ready => item.prepared !== undefined);
 
-    if (!this.#batchRoutes) return this.#oneByOne(ready);
+    if (!this.#server.has('batchGrants')) return this.#oneByOne(ready);
     const states = await this.#lookup(ready);
     const toGrant: Ready[] = [];
     ready.forEach((item, i) => {
@@ -405,23 +406,24 @@ class Run {
 
   /** Which files the space's index already holds; every file is `missing` against an older server. */
   async #lookup(items: Array<Item & { prepared: Prepared }>): Promise<LookupState[]> {
-    if (!this.#lookupRoute || items.length === 0) return [];
+    if (items.length === 0) return [];
     try {
-      const answer = await withRetry(
-        () =>
-          this.deps.api.lookupFiles(
-            this.target.namespace,
-            this.target.space,
-            items.map((item) => ({ name: item.file.name, hash: item.prepared.digest.sha256 })),
-          ),
-        this.deps.retry,
+      const answer = await this.#server.ask('lookup', () =>
+        withRetry(
+          () =>
+            this.deps.api.lookupFiles(
+              this.target.namespace,
+              this.target.space,
+              items.map((item) => ({ name: item.file.name, hash: item.prepared.digest.sha256 })),
+            ),
+          this.deps.retry,
+        ),
       );
-      return answer.files;
+      return answer?.files ?? [];
     } catch (error) {
-      if (isMissingRoute(error)) this.#lookupRoute = false;
       // Not allowed to read there: the grants answer for writing, file by file.
-      else if (!(error instanceof ApiError && (error.status === 403 || error.status === 404))) throw error;
-      return [];
+      if (error instanceof ApiError && (error.status === 403 || error.status === 404)) return [];
+      throw error;
     }
   }
 
@@ -434,19 +436,13 @@ class Run {
       type: p.type,
       size: p.file.size,
     }));
-    try {
-      const answer = await withRetry(
-        () => this.deps.api.grantBatch(this.target.namespace, this.target.space, files),
-        this.deps.retry,
-      );
-      if (answer.files.length !== files.length)
-        throw new CliError(`the server answered ${answer.files.length} grants for ${files.length} files`);
-      return answer.files;
-    } catch (error) {
-      if (!isMissingRoute(error)) throw error;
-      this.#batchRoutes = false;
-      return undefined;
-    }
+    const answer = await this.#server.ask('batchGrants', () =>
+      withRetry(() => this.deps.api.grantBatch(this.target.namespace, this.target.space, files), this.deps.retry),
+    );
+    if (answer === undefined) return undefined;
+    if (answer.files.length !== files.length)
+      throw new CliError(`the server answered ${answer.files.length} grants for ${files.length} files`);
+    return answer.files;
   }
 
   async #regrant(prepared: Prepared): Promise<BatchGrantEntry> {

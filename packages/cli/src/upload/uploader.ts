@@ -1,22 +1,17 @@
 import type { BlobReceipt, IndexedFile, UploadGrant } from '../api.ts';
-import { ApiError, CliError } from '../errors.ts';
+import { CliError } from '../errors.ts';
 import { HashCache } from '../transfer/hash-cache.ts';
 import { hashFile } from '../transfer/hash-file.ts';
 import { choosePartSize, partCount } from '../transfer/plan.ts';
 import { withRetry } from '../transfer/retry.ts';
 import { type AssetType, detectContentType, detectType } from '../types.ts';
 import { legacyGrant } from './bss.ts';
+import { isMissingRoute } from './capabilities.ts';
 import { ResumeStore } from './resume-state.ts';
 import { BlobAlreadyStored, type GrantSource, Transfer } from './transfer.ts';
 import type { FileResult, LocalFile, Prepared, Target, UploadDeps } from './types.ts';
 
 export type { FileResult, LocalFile, Prepared, Target, UploadDeps, UploadEvents } from './types.ts';
-
-/** The server's answer when the route itself is missing (an older server), not a missing thing. */
-export function isMissingRoute(error: unknown): boolean {
-  if (!(error instanceof ApiError) || error.status !== 404) return false;
-  return error.code !== 'not_found' || /no route/i.test(error.message);
-}
 
 /** Hashes a file (or takes its digest from the cache) and works out its type and parts. */
 export async function prepareFile(
