@@ -13,6 +13,7 @@ import type { BssContext } from './http/context.ts';
 import { registerObservability } from './observability/index.ts';
 import { createReadiness, type Readiness } from './observability/readiness.ts';
 import { registerBlobRoutes } from './routes/blobs.ts';
+import { registerHealthRoute } from './routes/health.ts';
 import { registerLambdaRoutes } from './routes/lambda.ts';
 import { registerMultipartRoutes } from './routes/multipart.ts';
 import { registerPartRoute } from './routes/part.ts';
@@ -83,7 +84,7 @@ export async function buildBssApp(options: BuildBssAppOptions): Promise<FastifyI
     void reply.header('referrer-policy', 'no-referrer');
   });
 
-  app.get('/healthz', async () => ({ ok: true, storage: storage.kind }));
+  registerHealthRoute(app, ctx);
   registerMultipartRoutes(app, ctx);
   if (receivesParts(storage)) await registerPartRoute(app, ctx, storage);
   registerSingleRoutes(app, ctx);

@@ -23,7 +23,7 @@ test('every registered BSS route is in the document, each with a summary', () =>
   assert.equal(doc.openapi, '3.1.0');
   const { registered, undescribed } = bss.app.routeCatalog;
   assert.ok(registered.includes('PUT /upload/part'), 'the disk backend registers its part route');
-  assert.deepEqual(undescribed, [], 'describe these in packages/bss/src/observability/routes.ts');
+  assert.deepEqual(undescribed, [], 'register these with their doc: { config: { doc } }');
   for (const key of registered) {
     const [method, url] = key.split(' ') as [string, string];
     const operation = doc.paths[openApiPath(url)]?.[method.toLowerCase()];

@@ -24,12 +24,12 @@ export {
   describeRoutes,
   errorBodySchema,
   jsonSchemaOf,
+  OPENAPI_ROUTE_DOC,
   openApiDocument,
   type RawContent,
   type RouteAuth,
   type RouteCatalog,
   type RouteDoc,
-  type RouteTable,
   routeSchema,
 } from './openapi.ts';
 export { type PresignGuardOptions, presignGuard } from './presign-guard.ts';

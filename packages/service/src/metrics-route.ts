@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import { DreamLakeError } from '@dreamlake/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { RouteDoc } from './openapi.ts';
 
 export interface MetricsRouteOptions {
   /**
@@ -32,6 +33,15 @@ export function isLoopback(host: string): boolean {
   return false;
 }
 
+/** `/metrics` as the OpenAPI document describes it. */
+const METRICS_ROUTE_DOC: RouteDoc = {
+  summary: 'Prometheus metrics of this process',
+  tags: ['operations'],
+  auth: 'metricsToken',
+  responses: { 200: { mediaType: 'text/plain', description: 'Prometheus text exposition format 0.0.4' } },
+  errors: ['unauthorized', 'forbidden'],
+};
+
 /**
  * `GET /metrics`: the registry's text, behind the metrics token when one is configured. Without
  * one, a process listening on anything but a loopback address (0.0.0.0, a private IP, a name)
@@ -45,7 +55,7 @@ export function registerMetricsRoute(app: FastifyInstance, options: MetricsRoute
       `HOST=${options.host} is not a loopback address and METRICS_TOKEN is not set: /metrics answers 403 until it is`,
     );
   }
-  app.get('/metrics', async (request, reply) => {
+  app.get('/metrics', { config: { doc: METRICS_ROUTE_DOC } }, async (request, reply) => {
     if (exposed) {
       throw new DreamLakeError(
         'forbidden',

@@ -26,8 +26,23 @@ export interface RouteDoc {
   errors?: readonly ErrorCode[];
 }
 
-/** Routes by `METHOD /url` exactly as registered (`GET /orgs/:org/members`). */
-export type RouteTable = Readonly<Record<string, RouteDoc>>;
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * What the OpenAPI document says of this route, given where the route is registered:
+     * `app.get(url, { config: { doc } }, handler)`. A route without one is reported undescribed.
+     */
+    doc?: RouteDoc;
+  }
+}
+
+/** `/openapi.json` as the document describes itself. */
+export const OPENAPI_ROUTE_DOC: RouteDoc = {
+  summary: 'This document',
+  tags: ['operations'],
+  auth: 'none',
+  responses: { 200: 'OpenAPI 3.1 JSON' },
+};
 
 /** The error shape every failure answers (see error-handler.ts). */
 export const errorBodySchema = z.object({
@@ -110,7 +125,7 @@ function keysOf(route: RouteOptions): string[] {
 export interface RouteCatalog {
   /** `METHOD /url` of every route registered after `describeRoutes`, documentation pages aside. */
   readonly registered: readonly string[];
-  /** Those the table does not describe: they are left out of the document until it does. */
+  /** Those registered without a doc: they are left out of the document until they have one. */
   readonly undescribed: readonly string[];
 }
 
@@ -120,13 +135,13 @@ const documentationOnly = () => (value: unknown) => ({ value });
 const plainJson = () => (data: unknown) => JSON.stringify(data);
 
 /**
- * Fills each route's schema from the table as it is registered, for @fastify/swagger to read.
- * Handlers validate their own input (`parseOrThrow`), so these schemas only document: the route
- * gets a validator that checks nothing and the plain JSON serializer. A route that brings a
- * schema of its own keeps it (and its validation); the table adds only its summary, tags and
- * authentication. Call before any route is registered.
+ * Fills each route's schema from the doc it was registered with (`config.doc`), for
+ * @fastify/swagger to read. Handlers validate their own input (`parseOrThrow`), so these schemas
+ * only document: the route gets a validator that checks nothing and the plain JSON serializer. A
+ * route that brings a schema of its own keeps it (and its validation); its doc adds only its
+ * summary, tags and authentication. Call before any route is registered.
  */
-export function describeRoutes(app: FastifyInstance, table: RouteTable): RouteCatalog {
+export function describeRoutes(app: FastifyInstance): RouteCatalog {
   const registered: string[] = [];
   const undescribed: string[] = [];
   app.addHook('onRoute', (route) => {
@@ -134,8 +149,8 @@ export function describeRoutes(app: FastifyInstance, table: RouteTable): RouteCa
     if ((route.schema as { hide?: boolean } | undefined)?.hide || route.method === 'HEAD') return;
     const keys = keysOf(route);
     registered.push(...keys);
-    // A route declared for GET and HEAD together is described once, under GET.
-    const doc = keys.map((key) => table[key] ?? table[key.replace(/^HEAD /, 'GET ')]).find(Boolean);
+    // A route declared for several methods (GET and HEAD) has one doc for them all.
+    const doc = route.config?.doc;
     if (!doc) {
       undescribed.push(...keys);
       return;

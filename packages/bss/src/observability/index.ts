@@ -7,12 +7,12 @@ import {
   registerMetricsRoute,
 } from '@dreamlake/service';
 import type { FastifyInstance } from 'fastify';
+import { readiness as readinessAnswer } from '../routes/answers.ts';
 import type { BssConfig } from '../config.ts';
 import type { S3Observer } from '../storage/s3/index.ts';
 import { registerApiDocs } from './api-docs.ts';
 import { type BssMetrics, countTransfers, createBssMetrics, recordBssRequest } from './metrics.ts';
 import type { Readiness } from './readiness.ts';
-import { BSS_ROUTES } from './routes.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -32,7 +32,7 @@ export async function registerObservability(
   /** A backend that reports S3's failures and retries (the S3 one). */
   storage?: object,
 ): Promise<BssMetrics> {
-  app.decorate('routeCatalog', describeRoutes(app, BSS_ROUTES));
+  app.decorate('routeCatalog', describeRoutes(app));
   await registerApiDocs(app, config.apiDocsUi);
   echoRequestIds(app);
   const metrics = createBssMetrics();
@@ -51,7 +51,14 @@ export async function registerObservability(
     contentType: metrics.registry.contentType,
     render: () => metrics.registry.metrics(),
   });
-  app.get('/readyz', async () => {
+  const readyDoc = {
+    summary: 'Ready: the storage folder is writable, or the bucket answers (503 storage_unavailable when not)',
+    tags: ['operations'],
+    auth: 'none',
+    responses: { 200: readinessAnswer },
+    errors: ['storage_unavailable'],
+  } as const;
+  app.get('/readyz', { config: { doc: readyDoc } }, async () => {
     const checks = await readiness.check();
     if (Object.values(checks).some((state) => state !== 'ok')) {
       throw new DreamLakeError('storage_unavailable', 'storage is not reachable', { checks });

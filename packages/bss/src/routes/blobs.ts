@@ -7,6 +7,8 @@ import { signedGuard } from '../http/guards.ts';
 import { parseRange } from '../http/range.ts';
 import { blobQuery } from '../http/schemas.ts';
 import { servesDirectDownloads } from '../storage/direct-download.ts';
+import * as answers from './answers.ts';
+import { bytes, signed } from './route-docs.ts';
 
 /**
  * `DELETE /blobs/delete`: the server collects a blob no index entry points at. Only a blob
@@ -14,7 +16,15 @@ import { servesDirectDownloads } from '../storage/direct-download.ts';
  * `conflict`), a missing one is 404.
  */
 function registerDeleteRoute(app: FastifyInstance, ctx: BssContext): void {
-  app.delete(`/${blobPath('delete')}`, { onRequest: signedGuard(ctx, ACTIONS.delete) }, async (request) => {
+  const doc = signed({
+    summary: 'Collect a blob no index entry points at (kept, 409, while within the grace period)',
+    tags: ['blobs'],
+    query: answers.blobQuery,
+    responses: { 200: answers.deleted },
+    errors: ['conflict'],
+  });
+  const options = { onRequest: signedGuard(ctx, ACTIONS.delete), config: { doc } };
+  app.delete(`/${blobPath('delete')}`, options, async (request) => {
     const ref = parseOrThrow(blobQuery, request.presign?.params, 'signed parameters');
     const publishedBefore = new Date((ctx.clock() - ctx.config.blobGcGraceSeconds) * 1000);
     const outcome = await ctx.storage.deleteBlob(ref, publishedBefore);
@@ -36,7 +46,13 @@ export function registerBlobRoutes(app: FastifyInstance, ctx: BssContext): void 
   const { storage } = ctx;
   registerDeleteRoute(app, ctx);
 
-  app.get('/blobs/stat', { onRequest: signedGuard(ctx, 'stat') }, async (request) => {
+  const statDoc = signed({
+    summary: 'A verified blob’s size and type',
+    tags: ['blobs'],
+    query: answers.blobQuery,
+    responses: { 200: answers.blobInfo },
+  });
+  app.get('/blobs/stat', { onRequest: signedGuard(ctx, 'stat'), config: { doc: statDoc } }, async (request) => {
     const ref = parseOrThrow(blobQuery, request.presign?.params, 'signed parameters');
     const blob = await storage.stat(ref);
     if (!blob) throw new NotFoundError('no such blob');
@@ -85,10 +101,22 @@ export function registerBlobRoutes(app: FastifyInstance, ctx: BssContext): void 
     return reply.send(await storage.read(ref, range ?? undefined));
   };
   // HEAD is declared, not derived: Fastify's derived HEAD would read the whole stream to drop it.
+  const downloadDoc = signed({
+    summary: 'A verified blob’s bytes (Range supported; HEAD too), or a 302 to the bucket (S3 backend)',
+    tags: ['blobs'],
+    query: answers.blobQuery,
+    responses: {
+      200: bytes('the blob'),
+      206: bytes('the requested range'),
+      302: 'Location: a presigned GET of the object, valid no longer than this URL',
+    },
+    errors: ['range_not_satisfiable'],
+  });
   app.route({
     method: ['GET', 'HEAD'],
     url: '/blobs/download',
     onRequest: signedGuard(ctx, 'download'),
+    config: { doc: downloadDoc },
     handler: download,
   });
 }

@@ -5,6 +5,8 @@ import type { BssContext } from '../http/context.ts';
 import { signedGuard } from '../http/guards.ts';
 import { blobQuery } from '../http/schemas.ts';
 import { LAMBDAS } from '../lambda/index.ts';
+import * as answers from './answers.ts';
+import { signed } from './route-docs.ts';
 
 const nameOf = (request: FastifyRequest) => (request.params as { name: string }).name;
 
@@ -14,9 +16,17 @@ export function registerLambdaRoutes(app: FastifyInstance, ctx: BssContext): voi
     if (!Object.hasOwn(LAMBDAS, nameOf(request)))
       throw new NotFoundError(`no Lambda trigger named "${nameOf(request)}"`);
   };
+  const doc = signed({
+    summary: 'Run a Lambda trigger on one stored blob (signed for lambda-<name>)',
+    tags: ['blobs'],
+    params: answers.lambdaParams,
+    query: answers.blobQuery,
+    responses: { 200: 'the trigger’s JSON answer' },
+    errors: ['hash_mismatch'],
+  });
   app.post(
     '/lambda/:name',
-    { onRequest: [known, signedGuard(ctx, (request) => `lambda-${nameOf(request)}`)] },
+    { onRequest: [known, signedGuard(ctx, (request) => `lambda-${nameOf(request)}`)], config: { doc } },
     async (request) => {
       const ref = parseOrThrow(blobQuery, request.presign?.params, 'signed parameters');
       const run = LAMBDAS[nameOf(request)];

@@ -1,6 +1,6 @@
 import { InvalidRequestError, ScopeMismatchError, TooLargeError } from '@dreamlake/presign';
 import { ACTIONS } from '@dreamlake/protocol';
-import { parseOrThrow } from '@dreamlake/service';
+import { parseOrThrow, type RouteDoc } from '@dreamlake/service';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { requireAssetType } from '../asset-types.ts';
@@ -22,16 +22,26 @@ import { multipartUploadScope, refuseOtherScope, signedScope } from '../http/sco
 import { HASH_PATTERN, userTag } from '../storage/keys.ts';
 import { receivesParts } from '../storage/part-receiver.ts';
 import type { BlobInfo } from '../storage/storage.ts';
+import * as answers from './answers.ts';
+import { upload } from './route-docs.ts';
 
 const legacyInitScope = z.object({ owner: name, project: name, hash: uploadHash });
 
 /** The five multipart endpoints of SPEC §4, for every asset type. */
 export function registerMultipartRoutes(app: FastifyInstance, ctx: BssContext): void {
   const { storage } = ctx;
-  const route = (action: string) => ({ onRequest: [requireAssetType, uploadGuard(ctx, action)] });
+  const route = (action: string, doc: RouteDoc) => ({
+    onRequest: [requireAssetType, uploadGuard(ctx, action)],
+    config: { doc },
+  });
   const completing = new Map<string, Promise<BlobInfo>>();
 
-  app.post('/:type/upload/multipart/init', route(ACTIONS.uploadInit), async (request) => {
+  const initDoc = upload('Open a multipart upload (says exists, with a receipt, when stored)', {
+    body: initBody,
+    responses: { 200: answers.initAnswer },
+    errors: ['too_large', 'storage_unavailable'],
+  });
+  app.post('/:type/upload/multipart/init', route(ACTIONS.uploadInit, initDoc), async (request) => {
     const body = parseOrThrow(initBody, request.body ?? {});
     const signed = signedScope(request);
     if (signed) refuseOtherScope(signed, body);
@@ -69,7 +79,12 @@ export function registerMultipartRoutes(app: FastifyInstance, ctx: BssContext): 
     return opened;
   });
 
-  app.post('/:type/upload/multipart/parts', route(ACTIONS.uploadParts), async (request) => {
+  const partsDoc = upload('Signed URLs for the named parts', {
+    body: partsBody,
+    responses: { 200: answers.partsAnswer },
+    errors: ['too_large'],
+  });
+  app.post('/:type/upload/multipart/parts', route(ACTIONS.uploadParts, partsDoc), async (request) => {
     const body = parseOrThrow(partsBody, request.body);
     multipartUploadScope(request, body);
     const lengths = declaredPartLengths(request.body);
@@ -93,7 +108,11 @@ export function registerMultipartRoutes(app: FastifyInstance, ctx: BssContext): 
     return { parts, expiresAt };
   });
 
-  app.get('/:type/upload/multipart/parts-done', route(ACTIONS.uploadPartsDone), async (request) => {
+  const partsDoneDoc = upload('The parts received so far (resume)', {
+    query: answers.partsDoneQuery,
+    responses: { 200: answers.partsDoneAnswer },
+  });
+  app.get('/:type/upload/multipart/parts-done', route(ACTIONS.uploadPartsDone, partsDoneDoc), async (request) => {
     const query = parseOrThrow(partsDoneQuery, request.query, 'query');
     multipartUploadScope(request, query);
     await boundUpload(storage, request, { key: query.key, uploadId: query.uploadId });
@@ -102,7 +121,12 @@ export function registerMultipartRoutes(app: FastifyInstance, ctx: BssContext): 
     return { parts: parts.map(({ partNumber, etag, size }) => ({ partNumber, etag, size })), expired: false };
   });
 
-  app.post('/:type/upload/multipart/complete', route(ACTIONS.uploadComplete), async (request) => {
+  const completeDoc = upload('Assemble and verify the parts, then publish the blob', {
+    body: completeBody,
+    responses: { 200: answers.blobAnswer },
+    errors: ['invalid_part', 'entity_too_small', 'hash_mismatch', 'too_large', 'conflict', 'storage_unavailable'],
+  });
+  app.post('/:type/upload/multipart/complete', route(ACTIONS.uploadComplete, completeDoc), async (request) => {
     const body = parseOrThrow(completeBody, request.body);
     const scope = multipartUploadScope(request, body);
     await boundUpload(storage, request, { key: body.key, uploadId: body.uploadId });
@@ -123,7 +147,11 @@ export function registerMultipartRoutes(app: FastifyInstance, ctx: BssContext): 
     return blobAnswer(ctx, await running, HASH_PATTERN.test(scope.hash));
   });
 
-  app.post('/:type/upload/multipart/abort', route(ACTIONS.uploadAbort), async (request) => {
+  const abortDoc = upload('Drop an open upload and its parts', {
+    body: abortBody,
+    responses: { 200: answers.abortAnswer },
+  });
+  app.post('/:type/upload/multipart/abort', route(ACTIONS.uploadAbort, abortDoc), async (request) => {
     const body = parseOrThrow(abortBody, request.body);
     multipartUploadScope(request, body);
     await boundUpload(storage, request, { key: body.key, uploadId: body.uploadId });

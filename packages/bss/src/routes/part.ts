@@ -7,6 +7,8 @@ import { PART_OPTIONAL_PARAMS, PART_PARAMS, signedGuard } from '../http/guards.t
 import { bodyStream, declaredLength, headerValue, streamRawBodies } from '../http/raw-body.ts';
 import { partQuery } from '../http/schemas.ts';
 import type { PartReceiver } from '../storage/part-receiver.ts';
+import { contentMd5Header, partUrlQuery } from './answers.ts';
+import { bytes, signed } from './route-docs.ts';
 
 /**
  * The check a part must pass: the one its URL was signed with, else the one the request declares
@@ -29,11 +31,20 @@ function boundCheck(request: FastifyRequest, header: string, signedValue: string
  * the error answer, so a large body is not drained.
  */
 export async function registerPartRoute(app: FastifyInstance, ctx: BssContext, receiver: PartReceiver): Promise<void> {
+  const doc = signed({
+    summary: 'One part body, at the URL /parts answered (disk backend)',
+    tags: ['uploads'],
+    query: partUrlQuery,
+    headers: contentMd5Header,
+    body: bytes('the part, at most maxLength bytes'),
+    responses: { 200: 'stored; the ETag header names the part' },
+    errors: ['invalid_part', 'too_large', 'conflict', 'storage_unavailable'],
+  });
   await app.register(async (scoped) => {
     streamRawBodies(scoped);
     scoped.put(
       '/upload/part',
-      { onRequest: signedGuard(ctx, ACTIONS.uploadPart, PART_PARAMS, PART_OPTIONAL_PARAMS) },
+      { onRequest: signedGuard(ctx, ACTIONS.uploadPart, PART_PARAMS, PART_OPTIONAL_PARAMS), config: { doc } },
       async (request, reply) => {
         const signed = parseOrThrow(partQuery, request.presign?.params, 'signed parameters');
         const contentMd5 = boundCheck(request, 'Content-MD5', signed.contentMd5 || undefined);

@@ -1,5 +1,5 @@
 import { DreamLakeError, TooLargeError } from '@dreamlake/presign';
-import { parseOrThrow } from '@dreamlake/service';
+import { parseOrThrow, type RouteDoc } from '@dreamlake/service';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireAssetType } from '../asset-types.ts';
 import type { BssContext } from '../http/context.ts';
@@ -9,6 +9,38 @@ import { blobAnswer } from '../http/receipt.ts';
 import { singleContentType } from '../http/schemas.ts';
 import { signedSingle } from '../http/scope.ts';
 import { receivesSingleOf } from '../storage/single-upload.ts';
+import * as answers from './answers.ts';
+import { bytes, signed } from './route-docs.ts';
+
+const putDoc = signed({
+  summary:
+    'A single-shot body of exactly the signed size, verified and published (disk backend; S3 up to the size its POST answer names)',
+  tags: ['uploads'],
+  params: answers.typeParams,
+  query: answers.singleQuery,
+  body: bytes('the whole blob; its Content-Type is the blob’s'),
+  responses: { 200: answers.blobAnswer },
+  errors: [
+    'invalid_part',
+    'too_large',
+    'hash_mismatch',
+    'conflict',
+    'unsupported_media_type',
+    'storage_unavailable',
+    'unavailable',
+  ],
+});
+
+const postDoc = signed({
+  summary:
+    'The PUT above as a browser’s simple request (no CORS preflight): the body as it is, whatever its own Content-Type, the blob’s type in the query',
+  tags: ['uploads'],
+  params: answers.typeParams,
+  query: answers.singleBodyQuery,
+  body: bytes('the whole blob; sent as text/plain by browsers, stored with the contentType of the query', 'text/plain'),
+  responses: { 200: answers.blobAnswer },
+  errors: ['invalid_part', 'too_large', 'hash_mismatch', 'conflict', 'storage_unavailable', 'unavailable'],
+});
 
 /**
  * `PUT /{type}/upload/single`: a single-shot body, received by BSS itself (the disk backend, or
@@ -56,10 +88,13 @@ export async function registerSinglePutRoute(app: FastifyInstance, ctx: BssConte
       return blobAnswer(ctx, blob);
     };
     const guards = [requireAssetType, signedGuard(ctx, 'upload-single', SINGLE_PARAMS)];
-    const checked = (typeOf: (request: FastifyRequest) => string) => ({
+    const checked = (typeOf: (request: FastifyRequest) => string, doc: RouteDoc) => ({
       onRequest: [...guards, async (request: FastifyRequest) => void typeOf(request)],
+      config: { doc },
     });
-    scoped.put('/:type/upload/single', checked(headerType), (request) => receive(request, headerType(request)));
-    scoped.post('/:type/upload/single/body', checked(queryType), (request) => receive(request, queryType(request)));
+    scoped.put('/:type/upload/single', checked(headerType, putDoc), (request) => receive(request, headerType(request)));
+    scoped.post('/:type/upload/single/body', checked(queryType, postDoc), (request) =>
+      receive(request, queryType(request)),
+    );
   });
 }

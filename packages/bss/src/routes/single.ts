@@ -8,6 +8,8 @@ import { blobAnswer } from '../http/receipt.ts';
 import { singleBody, singleCompleteBody } from '../http/schemas.ts';
 import { signedSingle, uploadScope } from '../http/scope.ts';
 import { receivesSingleOf, stagesSingles } from '../storage/single-upload.ts';
+import * as answers from './answers.ts';
+import { signed } from './route-docs.ts';
 
 /**
  * `POST /{type}/upload/single` (where to send a single-shot body: to BSS itself, or on S3 past
@@ -17,9 +19,18 @@ import { receivesSingleOf, stagesSingles } from '../storage/single-upload.ts';
  */
 export function registerSingleRoutes(app: FastifyInstance, ctx: BssContext): void {
   const { storage } = ctx;
-  const route = { onRequest: [requireAssetType, signedGuard(ctx, 'upload-single', SINGLE_PARAMS)] };
+  const onRequest = [requireAssetType, signedGuard(ctx, 'upload-single', SINGLE_PARAMS)];
 
-  app.post('/:type/upload/single', route, async (request) => {
+  const whereDoc = signed({
+    summary: 'Where to send a single-shot body: back to BSS (put) or to the bucket (s3)',
+    tags: ['uploads'],
+    params: answers.typeParams,
+    query: answers.singleQuery,
+    body: singleBody,
+    responses: { 200: answers.singleAnswer },
+    errors: ['too_large', 'not_implemented'],
+  });
+  app.post('/:type/upload/single', { onRequest, config: { doc: whereDoc } }, async (request) => {
     const signed = signedSingle(request);
     const body = parseOrThrow(singleBody, request.body ?? {});
     if (receivesSingleOf(storage, signed.size)) {
@@ -35,7 +46,16 @@ export function registerSingleRoutes(app: FastifyInstance, ctx: BssContext): voi
     return { mode: 's3', url: staged.url, headers: staged.headers, key: staged.key, expiresAt };
   });
 
-  app.post('/:type/upload/single/complete', route, async (request) => {
+  const completeDoc = signed({
+    summary: 'Verify and publish a body staged in the bucket (S3 backend)',
+    tags: ['uploads'],
+    params: answers.typeParams,
+    query: answers.singleQuery,
+    body: singleCompleteBody,
+    responses: { 200: answers.blobAnswer },
+    errors: ['invalid_part', 'hash_mismatch', 'conflict', 'storage_unavailable'],
+  });
+  app.post('/:type/upload/single/complete', { onRequest, config: { doc: completeDoc } }, async (request) => {
     const signed = signedSingle(request);
     const body = parseOrThrow(singleCompleteBody, request.body);
     uploadScope(request, body);

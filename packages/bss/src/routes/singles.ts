@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { DreamLakeError, InvalidRequestError, TooLargeError, verify } from '@dreamlake/presign';
 import { MAX_PART_SIZE } from '@dreamlake/protocol';
 import { Semaphore } from '@dreamlake/protocol/client';
-import { parseOrThrow } from '@dreamlake/service';
+import { parseOrThrow, type RouteDoc } from '@dreamlake/service';
 import type { FastifyInstance } from 'fastify';
 import { isAssetType } from '../asset-types.ts';
 import { ByteReader } from '../http/byte-reader.ts';
@@ -13,6 +13,8 @@ import { blobAnswer } from '../http/receipt.ts';
 import { singleContentType, singleQuery } from '../http/schemas.ts';
 import { receivesSingleOf, type SingleReceiver, type SingleUpload } from '../storage/single-upload.ts';
 import type { Storage } from '../storage/storage.ts';
+import { singlesAnswer } from './answers.ts';
+import { bytes } from './route-docs.ts';
 
 /** Files one request may carry. */
 export const SINGLES_MAX_FILES = 1000;
@@ -129,9 +131,19 @@ export async function registerSinglesRoute(
   ctx: BssContext,
   storage: Storage & SingleReceiver,
 ): Promise<void> {
+  // Each file carries its own signature, checked here: the route itself is not behind one.
+  const doc: RouteDoc = {
+    summary:
+      'Several single-shot bodies in one request (a browser’s simple request): a first line of JSON { files: [{ url, contentType? }] } (each url a signed single-shot URL), then each file’s bytes, exactly its signed size, in order; each file checked and published as its PUT would be',
+    tags: ['uploads'],
+    auth: 'presigned',
+    body: bytes('one line of JSON, a newline, then the files’ bytes back to back', 'text/plain'),
+    responses: { 200: singlesAnswer },
+    errors: ['invalid_request', 'invalid_part', 'too_large'],
+  };
   await app.register(async (scoped) => {
     streamRawBodies(scoped);
-    scoped.post('/upload/singles', async (request) => {
+    scoped.post('/upload/singles', { config: { doc } }, async (request) => {
       const reader = new ByteReader(bodyStream(request));
       const entries = parseHead(await reader.line(HEAD_MAX_BYTES));
       const framed = entries.map((entry, index) => ({ entry, ...readUrl(entry, index) }));

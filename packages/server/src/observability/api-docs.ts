@@ -1,4 +1,4 @@
-import { openApiDocument } from '@dreamlake/service';
+import { OPENAPI_ROUTE_DOC, openApiDocument } from '@dreamlake/service';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
@@ -16,5 +16,5 @@ export async function registerApiDocs(app: FastifyInstance, ui: boolean): Promis
     ),
   );
   if (ui) await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', async () => app.swagger());
+  app.get('/openapi.json', { config: { doc: OPENAPI_ROUTE_DOC } }, async () => app.swagger());
 }

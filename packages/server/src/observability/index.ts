@@ -10,7 +10,6 @@ import type { ServerConfig } from '../config.ts';
 import { type DB, onQueries } from '../db/open.ts';
 import { registerApiDocs } from './api-docs.ts';
 import { createServerMetrics, recordServerRequest, type ServerMetrics } from './metrics.ts';
-import { SERVER_ROUTES } from './routes.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -28,7 +27,7 @@ export async function registerObservability(
   config: Pick<ServerConfig, 'metricsToken' | 'apiDocsUi' | 'host'>,
   db: DB,
 ): Promise<ServerMetrics> {
-  app.decorate('routeCatalog', describeRoutes(app, SERVER_ROUTES));
+  app.decorate('routeCatalog', describeRoutes(app));
   await registerApiDocs(app, config.apiDocsUi);
   echoRequestIds(app);
   const metrics = createServerMetrics();

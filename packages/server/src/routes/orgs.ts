@@ -6,13 +6,23 @@ import { nowIso, type ServerContext } from '../context.ts';
 import { createOrg } from '../db/namespaces.ts';
 import { nameSchema, roleSchema } from '../names.ts';
 import { listMembers, removeMember, setMemberRole } from '../services/members.ts';
+import { memberView } from './answers.ts';
+import { signedIn } from './route-docs.ts';
 
 export const orgBody = z.object({ name: nameSchema });
 export const memberParams = z.object({ org: nameSchema, username: nameSchema });
 export const memberBody = z.object({ role: roleSchema });
+const orgParams = memberParams.pick({ org: true });
 
 export function orgRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  app.post('/orgs', { onRequest: ctx.authenticate }, async (request, reply) => {
+  const createDoc = signedIn({
+    summary: 'Create an organisation you own',
+    tags: ['orgs'],
+    body: orgBody,
+    responses: { 201: orgBody },
+    errors: ['conflict'],
+  });
+  app.post('/orgs', { onRequest: ctx.authenticate, config: { doc: createDoc } }, async (request, reply) => {
     const { name } = parseOrThrow(orgBody, request.body);
     const user = caller(request);
     await createOrg(ctx.db, {
@@ -25,19 +35,46 @@ export function orgRoutes(app: FastifyInstance, ctx: ServerContext): void {
     return reply.code(201).send({ name });
   });
 
-  app.get('/orgs/:org/members', { onRequest: ctx.authenticate }, async (request) => {
-    const { org } = parseOrThrow(memberParams.pick({ org: true }), request.params, 'path');
+  const membersDoc = signedIn({
+    summary: "An organisation's members",
+    tags: ['orgs'],
+    params: orgParams,
+    responses: { 200: z.object({ members: memberView.array() }) },
+    errors: ['not_found'],
+  });
+  app.get('/orgs/:org/members', { onRequest: ctx.authenticate, config: { doc: membersDoc } }, async (request) => {
+    const { org } = parseOrThrow(orgParams, request.params, 'path');
     return { members: await listMembers(ctx, caller(request), org) };
   });
 
-  app.put('/orgs/:org/members/:username', { onRequest: ctx.authenticate }, async (request) => {
-    const { org, username } = parseOrThrow(memberParams, request.params, 'path');
-    const { role } = parseOrThrow(memberBody, request.body);
-    await setMemberRole(ctx, caller(request), org, username, role);
-    return { username, role };
+  const setRoleDoc = signedIn({
+    summary: 'Add a member or change their role',
+    tags: ['orgs'],
+    params: memberParams,
+    body: memberBody,
+    responses: { 200: memberView },
+    errors: ['not_found', 'conflict'],
   });
+  app.put(
+    '/orgs/:org/members/:username',
+    { onRequest: ctx.authenticate, config: { doc: setRoleDoc } },
+    async (request) => {
+      const { org, username } = parseOrThrow(memberParams, request.params, 'path');
+      const { role } = parseOrThrow(memberBody, request.body);
+      await setMemberRole(ctx, caller(request), org, username, role);
+      return { username, role };
+    },
+  );
 
-  app.delete('/orgs/:org/members/:username', { onRequest: ctx.authenticate }, async (request, reply) => {
+  const removeDoc = signedIn({
+    summary: 'Remove a member',
+    tags: ['orgs'],
+    params: memberParams,
+    responses: { 204: 'removed' },
+    errors: ['not_found', 'conflict'],
+  });
+  const removeOptions = { onRequest: ctx.authenticate, config: { doc: removeDoc } };
+  app.delete('/orgs/:org/members/:username', removeOptions, async (request, reply) => {
     const { org, username } = parseOrThrow(memberParams, request.params, 'path');
     await removeMember(ctx, caller(request), org, username);
     return reply.code(204).send();

@@ -11,6 +11,7 @@ import {
   shareFilesPage,
   shareInfo,
 } from '../services/share-use.ts';
+import { open } from './route-docs.ts';
 import { shareSecretParams } from './shares.ts';
 import { contentSecurityPolicy } from './web.ts';
 
@@ -112,7 +113,15 @@ export function sharePageRoutes(app: FastifyInstance, ctx: ServerContext): void 
       .header('cache-control', 'no-store')
       .send(body);
 
-  app.get('/s/:secret', async (request, reply) => {
+  const pageDoc = open({
+    summary: 'A share link’s read-only page: its files, their sizes and SHA-256, a download button each',
+    tags: ['shares'],
+    params: shareSecretParams,
+    query: sharePageQuery,
+    responses: { 200: { mediaType: 'text/html', description: 'the page' } },
+    errors: ['not_found', 'gone', 'rate_limited'],
+  });
+  app.get('/s/:secret', { config: { doc: pageDoc } }, async (request, reply) => {
     try {
       const { secret } = parseOrThrow(shareSecretParams, request.params, 'path');
       const { cursor } = parseOrThrow(sharePageQuery, request.query, 'query');

@@ -15,6 +15,8 @@ import {
 } from '../db/access-tokens.ts';
 import { NO_NUL } from '../names.ts';
 import { confirmPassword } from '../services/accounts.ts';
+import { createdToken, tokenView } from './answers.ts';
+import { signedIn } from './route-docs.ts';
 
 const MAX_DAYS = 3650;
 const DAY_MS = 24 * 3600 * 1000;
@@ -66,7 +68,13 @@ function cappedExpiry(asked: string | null, latest: string | null): string | nul
 
 /** Personal access tokens: shown once at creation, stored as SHA-256 only; scoped, optionally expiring. */
 export function tokenRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  app.post('/auth/tokens', { onRequest: ctx.authenticate }, async (request, reply) => {
+  const createDoc = signedIn({
+    summary: 'Create a personal access token (shown once)',
+    tags: ['tokens'],
+    body: createBody,
+    responses: { 201: createdToken },
+  });
+  app.post('/auth/tokens', { onRequest: ctx.authenticate, config: { doc: createDoc } }, async (request, reply) => {
     const body = parseOrThrow(createBody, request.body);
     const user = caller(request);
     const scopes = body.scopes ?? [...user.scopes];
@@ -111,14 +119,30 @@ export function tokenRoutes(app: FastifyInstance, ctx: ServerContext): void {
     });
   });
 
-  app.get('/auth/tokens', { onRequest: ctx.authenticate }, async (request) => {
+  const listDoc = signedIn({
+    summary: 'Your personal access tokens',
+    tags: ['tokens'],
+    responses: { 200: z.object({ tokens: tokenView.array() }) },
+  });
+  app.get('/auth/tokens', { onRequest: ctx.authenticate, config: { doc: listDoc } }, async (request) => {
     return { tokens: await listAccessTokens(ctx.db, caller(request).id) };
   });
 
-  app.delete('/auth/tokens/:id', { onRequest: ctx.authenticate }, async (request, reply) => {
-    const { id } = parseOrThrow(idParams, request.params, 'path');
-    if (!(await revokeAccessToken(ctx.db, caller(request).id, id, nowIso(ctx))))
-      throw new NotFoundError('no such token');
-    return reply.code(204).send();
+  const revokeDoc = signedIn({
+    summary: 'Revoke a personal access token',
+    tags: ['tokens'],
+    params: idParams,
+    responses: { 204: 'revoked' },
+    errors: ['not_found'],
   });
+  app.delete(
+    '/auth/tokens/:id',
+    { onRequest: ctx.authenticate, config: { doc: revokeDoc } },
+    async (request, reply) => {
+      const { id } = parseOrThrow(idParams, request.params, 'path');
+      if (!(await revokeAccessToken(ctx.db, caller(request).id, id, nowIso(ctx))))
+        throw new NotFoundError('no such token');
+      return reply.code(204).send();
+    },
+  );
 }

@@ -5,6 +5,8 @@ import { DreamLakeError } from '@dreamlake/presign';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ServerConfig } from '../config.ts';
 import type { ServerContext } from '../context.ts';
+import { assetParams, webConfig } from './answers.ts';
+import { open, page } from './route-docs.ts';
 
 /** Where `npm run build` puts the page (packages/web/dist). */
 export const WEB_DIST_DIR = fileURLToPath(new URL('../../../web/dist/', import.meta.url));
@@ -73,11 +75,15 @@ export function webRoutes(app: FastifyInstance, ctx: ServerContext, distDir = WE
       .send(body);
   };
 
-  app.get('/', async (_request, reply) => send(reply, 'index.html', 'no-cache'));
-  app.get<{ Params: { name: string } }>('/assets/:name', async (request, reply) =>
+  app.get('/', { config: { doc: page('The web uploader') } }, async (_request, reply) =>
+    send(reply, 'index.html', 'no-cache'),
+  );
+  const assetDoc = { ...page('A script, style sheet or source map of the web uploader'), params: assetParams };
+  app.get<{ Params: { name: string } }>('/assets/:name', { config: { doc: assetDoc } }, async (request, reply) =>
     send(reply, `assets/${request.params.name}`, 'no-cache'),
   );
-  app.get('/web/config.json', async (_request, reply) => {
+  const configDoc = open({ summary: 'What the web page needs to know', tags: ['web'], responses: { 200: webConfig } });
+  app.get('/web/config.json', { config: { doc: configDoc } }, async (_request, reply) => {
     void reply.header('cache-control', 'no-store');
     return { allowSignup: ctx.config.allowSignup, bssOrigin: originOf(ctx.config.bssPublicUrl) };
   });

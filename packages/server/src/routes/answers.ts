@@ -1,20 +1,15 @@
 import { z } from 'zod';
 import { SCOPES } from '../auth/scopes.ts';
 import { assetTypeSchema, fileNameSchema, hashSchema, nameSchema, roleSchema } from '../names.ts';
-import { memberParams } from '../routes/orgs.ts';
 import { versionField } from '../services/versions.ts';
 
 /**
- * Shapes for the OpenAPI document: the answers the server sends. Request bodies and path
- * parameters are the very schemas the handlers validate with, imported from their route files.
+ * Shapes for the OpenAPI document: the answers the server sends, given in each route's doc.
+ * Request bodies and path parameters are the very schemas the handlers validate with, from their
+ * route or service files.
  */
-export { loginBody, passwordBody, signupBody } from '../routes/auth.ts';
-export { spaceParams } from '../routes/files.ts';
-export { memberBody as roleBody, memberParams, orgBody as nameBody } from '../routes/orgs.ts';
-export { nsParams } from '../routes/spaces.ts';
-export { createBody as tokenBody, idParams as tokenParams } from '../routes/tokens.ts';
-export { lookupEntry } from '../services/file-lookup.ts';
-export const orgParams = memberParams.pick({ org: true });
+
+/** A batch request's body: `{ files: [entry, …] }`, at least one. */
 export const batchOf = (entry: z.ZodType) => z.object({ files: z.array(entry).min(1) });
 
 const iso = z.string().describe('ISO 8601 time');
