@@ -14,12 +14,12 @@ import { registerObservability } from './observability/index.ts';
 import { createReadiness, type Readiness } from './observability/readiness.ts';
 import { registerBlobRoutes } from './routes/blobs.ts';
 import { registerHealthRoute } from './routes/health.ts';
-import { registerLambdaRoutes } from './routes/lambda.ts';
 import { registerMultipartRoutes } from './routes/multipart.ts';
 import { registerPartRoute } from './routes/part.ts';
 import { registerSingleRoutes } from './routes/single.ts';
 import { registerSinglePutRoute } from './routes/single-put.ts';
 import { registerSinglesRoute } from './routes/singles.ts';
+import { registerTriggerRoutes } from './routes/triggers.ts';
 import { receivesParts } from './storage/part-receiver.ts';
 import { receivesSingles } from './storage/single-upload.ts';
 import type { Storage } from './storage/storage.ts';
@@ -91,6 +91,6 @@ export async function buildBssApp(options: BuildBssAppOptions): Promise<FastifyI
   await registerSinglePutRoute(app, ctx);
   if (receivesSingles(storage)) await registerSinglesRoute(app, ctx, storage);
   registerBlobRoutes(app, ctx);
-  registerLambdaRoutes(app, ctx);
+  registerTriggerRoutes(app, ctx);
   return app;
 }

@@ -32,7 +32,7 @@ export function uploadGuard(ctx: BssContext, action: string) {
   });
 }
 
-/** A guard that always wants a signature (downloads, stat, part PUTs, Lambda triggers). */
+/** A guard that always wants a signature (downloads, stat, part PUTs, triggers). */
 export function signedGuard(
   ctx: BssContext,
   action: Parameters<typeof presignGuard>[0]['action'],

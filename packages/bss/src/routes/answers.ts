@@ -18,7 +18,7 @@ const sig = z
 const signature = { exp, sig };
 
 export const typeParams = z.object({ type: z.enum(ASSET_TYPES) });
-export const lambdaParams = z.object({ name: z.string().describe('a Lambda trigger, e.g. verify') });
+export const triggerParams = z.object({ name: z.string().describe('a trigger, e.g. verify') });
 
 /** The five upload URLs: the scope, the grant params it may carry, the signature (unsigned only in the legacy rollout). */
 export const uploadQuery = z.object({

@@ -4,22 +4,21 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { BssContext } from '../http/context.ts';
 import { signedGuard } from '../http/guards.ts';
 import { blobQuery } from '../http/schemas.ts';
-import { LAMBDAS } from '../lambda/index.ts';
+import { TRIGGERS } from '../triggers/index.ts';
 import * as answers from './answers.ts';
 import { signed } from './route-docs.ts';
 
 const nameOf = (request: FastifyRequest) => (request.params as { name: string }).name;
 
-/** `POST /lambda/{name}`, signed with the action `lambda-<name>`. Unknown names are 404. */
-export function registerLambdaRoutes(app: FastifyInstance, ctx: BssContext): void {
+/** `POST /lambda/{name}`: runs the trigger `name`, signed with the action `lambda-<name>`. Unknown names are 404. */
+export function registerTriggerRoutes(app: FastifyInstance, ctx: BssContext): void {
   const known = async (request: FastifyRequest) => {
-    if (!Object.hasOwn(LAMBDAS, nameOf(request)))
-      throw new NotFoundError(`no Lambda trigger named "${nameOf(request)}"`);
+    if (!Object.hasOwn(TRIGGERS, nameOf(request))) throw new NotFoundError(`no trigger named "${nameOf(request)}"`);
   };
   const doc = signed({
-    summary: 'Run a Lambda trigger on one stored blob (signed for lambda-<name>)',
+    summary: 'Run a trigger on one stored blob (signed for lambda-<name>)',
     tags: ['blobs'],
-    params: answers.lambdaParams,
+    params: answers.triggerParams,
     query: answers.blobQuery,
     responses: { 200: 'the trigger’s JSON answer' },
     errors: ['hash_mismatch'],
@@ -29,7 +28,7 @@ export function registerLambdaRoutes(app: FastifyInstance, ctx: BssContext): voi
     { onRequest: [known, signedGuard(ctx, (request) => `lambda-${nameOf(request)}`)], config: { doc } },
     async (request) => {
       const ref = parseOrThrow(blobQuery, request.presign?.params, 'signed parameters');
-      const run = LAMBDAS[nameOf(request)];
+      const run = TRIGGERS[nameOf(request)];
       if (!run) throw new NotFoundError();
       return run(ctx.storage, ref);
     },
