@@ -1,13 +1,7 @@
 import { CRC32_HEADER } from '@dreamlake/protocol';
-import {
-  frameworkErrors,
-  loggerOptions,
-  REQUEST_ID_HEADER,
-  registerErrorHandling,
-  requestIdOptions,
-} from '@dreamlake/service';
+import { createApp, REQUEST_ID_HEADER } from '@dreamlake/service';
 import cors from '@fastify/cors';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { BssConfig } from './config.ts';
 import type { BssContext } from './http/context.ts';
 import { registerObservability } from './observability/index.ts';
@@ -38,40 +32,19 @@ export interface BuildBssAppOptions {
   logStream?: { write(line: string): void };
 }
 
-/** How often Node looks for connections past their header or request deadline. */
-function checkingInterval(headersMs: number): number {
-  return Math.min(5000, Math.max(100, Math.floor(headersMs / 4)));
-}
-
 /** The BSS HTTP app (not listening). */
 export async function buildBssApp(options: BuildBssAppOptions): Promise<FastifyInstance> {
   const { config, storage } = options;
   const ctx: BssContext = { config, storage, clock: options.clock ?? (() => Math.floor(Date.now() / 1000)) };
-  const { headersMs, requestMs, idleMs, keepAliveMs } = config.timeouts;
-  const logger = loggerOptions(config.logLevel);
-  const app = Fastify({
-    logger: logger && options.logStream ? { ...(logger as object), stream: options.logStream } : logger,
+  // A part body of up to 5 GiB may come over a slow link: REQUEST_TIMEOUT_SECONDS is long. A
+  // connection silent for IDLE_TIMEOUT_SECONDS is dropped, so a stalled part PUT cannot hold its
+  // temporary file; a complete, which may hash a large object with nothing on the wire, lifts it.
+  const app = createApp({
+    logLevel: config.logLevel,
+    logStream: options.logStream,
+    timeouts: config.timeouts,
     bodyLimit: JSON_BODY_LIMIT,
-    // A client that trickles its headers or body is cut off: headers within headersMs, the whole
-    // request within requestMs (long enough for a 5 GiB part on a slow link; Node answers 408).
-    // A connection silent for idleMs is dropped, so a stalled part PUT cannot hold its temporary
-    // file; a complete, which may hash a large object with nothing on the wire, lifts that limit.
-    http: {
-      headersTimeout: headersMs,
-      requestTimeout: requestMs,
-      connectionsCheckingInterval: checkingInterval(headersMs),
-    },
-    requestTimeout: requestMs,
-    connectionTimeout: idleMs,
-    keepAliveTimeout: keepAliveMs,
-    return503OnClosing: true,
-    // Refusals before routing answer the same JSON error shape as everything else.
-    frameworkErrors,
-    // One id per request, the client's own when it sent one; every log line and answer carries it.
-    ...requestIdOptions(),
   });
-
-  registerErrorHandling(app);
   await registerObservability(app, config, options.readiness ?? createReadiness(config), storage);
   await app.register(cors, {
     origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins.length > 0 ? [...config.corsOrigins] : false,

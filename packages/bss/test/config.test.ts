@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadBssConfig } from '../src/config.ts';
+import { ConfigError, loadBssConfig } from '../src/config.ts';
 import { createStorage } from '../src/storage/index.ts';
 import { tempDir } from './helpers.ts';
 
@@ -64,6 +64,47 @@ test('bad or missing settings are refused with a message that names them, never 
       },
     );
   }
+});
+
+/** The problems loadBssConfig names for `env`; none when it loads. */
+function problemsOf(env: NodeJS.ProcessEnv): readonly string[] {
+  try {
+    loadBssConfig(env);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, String(error));
+    return error.problems;
+  }
+  return [];
+}
+
+test('every bad variable is named at once, not only the first', () => {
+  // Two variables that break their own rules.
+  const own = problemsOf({ PRESIGN_SECRETS: secret, BSS_PORT: '70000', STORAGE: 'tape' });
+  assert.equal(own.length, 2, own.join('; '));
+  assert.ok(own.some((p) => p.startsWith('BSS_PORT')));
+  assert.ok(own.some((p) => p.startsWith('STORAGE')));
+  // Problems across variables: a missing secret, a missing bucket, half a key pair, a bad origin.
+  assert.deepEqual(problemsOf({ STORAGE: 's3', AWS_ACCESS_KEY_ID: 'k', CORS_ORIGINS: 'https://ok.example,nope' }), [
+    'PRESIGN_SECRETS is required (comma-separated list of secrets)',
+    'S3_BUCKET is required when STORAGE=s3',
+    'AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together',
+    'CORS_ORIGINS: "nope" is not an origin like https://app.example.com',
+  ]);
+  assert.throws(() => loadBssConfig({}), /^ConfigError: invalid BSS configuration: PRESIGN_SECRETS/);
+});
+
+test('an empty variable counts as unset: its default applies', () => {
+  const config = loadBssConfig({
+    PRESIGN_SECRETS: secret,
+    BSS_PORT: '',
+    DREAMLAKE_DEV: ' ',
+    LOG_LEVEL: '',
+    CORS_ORIGINS: '',
+  });
+  assert.equal(config.port, 10234);
+  assert.equal(config.devMode, false);
+  assert.equal(config.logLevel, 'info');
+  assert.deepEqual(config.corsOrigins, []);
 });
 
 test('dev mode accepts short secrets and allows any browser origin', () => {

@@ -1,12 +1,6 @@
-import {
-  frameworkErrors,
-  loggerOptions,
-  REQUEST_ID_HEADER,
-  registerErrorHandling,
-  requestIdOptions,
-} from '@dreamlake/service';
+import { createApp, REQUEST_ID_HEADER } from '@dreamlake/service';
 import cors from '@fastify/cors';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { createAuthenticate } from './auth/authenticate.ts';
 import { createJwtIssuer } from './auth/jwt.ts';
 import { createPasswordHasher, type PasswordHasher } from './auth/passwords.ts';
@@ -45,44 +39,17 @@ export interface BuildServerAppOptions {
   logStream?: { write(line: string): void };
 }
 
-/** How often Node looks for connections past their header or request deadline. */
-function checkingInterval(headersMs: number): number {
-  return Math.min(5000, Math.max(100, Math.floor(headersMs / 4)));
-}
-
-/** The Fastify instance with its logger, timeouts, request ids and error handling; no routes yet. */
-function createApp(options: BuildServerAppOptions): FastifyInstance {
-  const { config } = options;
-  const logger = loggerOptions(config.logLevel);
-  const { headersMs, requestMs, idleMs, keepAliveMs } = config.timeouts;
-  const app = Fastify({
-    logger: logger && options.logStream ? { ...(logger as object), stream: options.logStream } : logger,
-    trustProxy: config.trustProxy,
-    // A client that trickles its headers or body, or holds a silent connection, is cut off: headers
-    // within headersMs, the whole request within requestMs (Node answers 408), silence for idleMs.
-    http: {
-      headersTimeout: headersMs,
-      requestTimeout: requestMs,
-      connectionsCheckingInterval: checkingInterval(headersMs),
-    },
-    requestTimeout: requestMs,
-    connectionTimeout: idleMs,
-    keepAliveTimeout: keepAliveMs,
-    // Refusals before routing answer the same JSON error shape as everything else.
-    frameworkErrors,
-    // One id per request, the client's own when it sent one; every log line and answer carries it.
-    ...requestIdOptions(),
-  });
-  registerErrorHandling(app);
-  return app;
-}
-
 /** The server's Fastify app, ready for `inject()` or `listen()`. */
 export async function buildServerApp(options: BuildServerAppOptions): Promise<FastifyInstance> {
   const { config, db } = options;
   const clock = options.clock ?? Date.now;
   const jwt = createJwtIssuer(config.jwtSecret, config.jwtTtlSeconds);
-  const app = createApp(options);
+  const app = createApp({
+    logLevel: config.logLevel,
+    logStream: options.logStream,
+    timeouts: config.timeouts,
+    trustProxy: config.trustProxy,
+  });
   const metrics = await registerObservability(app, config, db);
   const ctx: ServerContext = {
     config,

@@ -1,11 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { MAX_LIFETIME_SECONDS } from '@dreamlake/presign';
-import { FLAG_PROBLEM, MIN_SECRET_BYTES, parseFlag, secretProblem } from '@dreamlake/protocol';
+import { MIN_SECRET_BYTES, parseFlag, secretProblem } from '@dreamlake/protocol';
+import {
+  ConfigError,
+  type DrainTimes,
+  flag,
+  type HttpTimeouts,
+  httpUrl,
+  int,
+  list,
+  readEnv,
+  withoutEmpty,
+} from '@dreamlake/service';
 import { z } from 'zod';
 
 /** Smallest secret accepted outside dev mode, in bytes. */
-export { MIN_SECRET_BYTES };
+/** The kit's, naming every problem of the server's configuration. */
+export { ConfigError, MIN_SECRET_BYTES };
 /** Days a share link's use log is kept unless SHARE_USE_LOG_DAYS says otherwise. */
 export const SHARE_USE_LOG_DAYS_DEFAULT = 90;
 
@@ -19,18 +31,6 @@ export interface LoginThrottleConfig {
   /** Failed logins from one client (an IPv4 address or IPv6 /64) within the window before it is throttled. */
   maxFailuresPerAddress: number;
   windowSeconds: number;
-}
-
-/** How long a client may take over each stage of a request before its connection is dropped. */
-export interface HttpTimeouts {
-  /** Until the request's headers are all in. */
-  headersMs: number;
-  /** Until the whole request, headers and body, is in. */
-  requestMs: number;
-  /** A connection silent in both directions this long is dropped. */
-  idleMs: number;
-  /** How long an idle keep-alive connection is kept between requests. */
-  keepAliveMs: number;
 }
 
 export interface ServerConfig {
@@ -65,7 +65,7 @@ export interface ServerConfig {
   login: LoginThrottleConfig;
   timeouts: HttpTimeouts;
   /** On SIGTERM: how long /readyz fails before the listener closes, and how long the whole drain may take. */
-  shutdown: { delayMs: number; graceMs: number };
+  shutdown: DrainTimes;
   /**
    * A blob granted but not indexed is collected from BSS once the URLs of its latest grant
    * expired this long ago (at least twice PRESIGN_TTL_SECONDS, the receipt and grant lifetime).
@@ -89,30 +89,8 @@ export interface ServerConfig {
   apiDocsUi: boolean;
 }
 
-export class ConfigError extends Error {
-  constructor(readonly problems: readonly string[]) {
-    super(`invalid server configuration: ${problems.join('; ')}`);
-    this.name = 'ConfigError';
-  }
-}
-
-/** On/off settings, read the same way by both services (the protocol's words; empty is unset). */
-const flag = z.string().transform((value, ctx) => {
-  const on = parseFlag(value);
-  if (on === null) {
-    ctx.addIssue({ code: 'custom', message: FLAG_PROBLEM });
-    return z.NEVER;
-  }
-  return on;
-});
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const url = z.url({ protocol: /^https?$/ }).transform((v) => v.replace(/\/+$/, ''));
-const list = z.string().transform((v) =>
-  v
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean),
-);
+/** The server's name in ConfigError's message. */
+const SERVICE = 'server';
 
 const envSchema = z.object({
   DREAMLAKE_DEV: flag.default(false),
@@ -120,10 +98,10 @@ const envSchema = z.object({
   JWT_SECRET: z.string().optional(),
   SNAPSHOT_SIGNING_KEYS: list.optional(),
   JWT_TTL_SECONDS: int(60, 30 * 24 * 3600).default(12 * 3600),
-  DATABASE_URL: z.string().min(1).optional(),
+  DATABASE_URL: z.string().optional(),
   DREAMLAKE_DATA_DIR: z.string().min(1).default('./.dreamlake-data'),
-  BSS_PUBLIC_URL: url.default('http://127.0.0.1:10234'),
-  BSS_INTERNAL_URL: url.optional(),
+  BSS_PUBLIC_URL: httpUrl.default('http://127.0.0.1:10234'),
+  BSS_INTERNAL_URL: httpUrl.optional(),
   SERVER_PORT: int(0, 65535).default(10233),
   HOST: z.string().min(1).default('127.0.0.1'),
   PRESIGN_TTL_SECONDS: int(1, MAX_LIFETIME_SECONDS).default(3600),
@@ -153,14 +131,14 @@ const envSchema = z.object({
   SNAPSHOT_RETENTION_DAYS: int(1, 100 * 365).optional(),
   SHARE_MAX_SECONDS: int(1, 10 * 365 * 24 * 3600).default(30 * 24 * 3600),
   SHARE_USE_LOG_DAYS: int(1, 100 * 365).default(SHARE_USE_LOG_DAYS_DEFAULT),
-  METRICS_TOKEN: z.union([z.literal(''), z.string().min(16, 'must be at least 16 characters')]).optional(),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   API_DOCS_UI: flag.optional(),
 });
 
 /** The database location alone: what the admin command needs. */
 export function databaseUrlFrom(env: NodeJS.ProcessEnv): string {
-  const dataDir = env.DREAMLAKE_DATA_DIR || './.dreamlake-data';
-  return env.DATABASE_URL || join(dataDir, 'server.sqlite');
+  const set = withoutEmpty(env);
+  return set.DATABASE_URL ?? join(set.DREAMLAKE_DATA_DIR ?? './.dreamlake-data', 'server.sqlite');
 }
 
 /** Fills in missing secrets in dev mode; elsewhere lists what is missing or short. */
@@ -215,11 +193,7 @@ export function loadServerConfig(
   env: NodeJS.ProcessEnv,
   overrides: Partial<ServerConfig> = {},
 ): Readonly<ServerConfig> {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
-  }
-  const e = parsed.data;
+  const e = readEnv(SERVICE, envSchema, env);
   const config: ServerConfig = {
     devMode: e.DREAMLAKE_DEV,
     presignSecrets: e.PRESIGN_SECRETS ?? [],
@@ -263,7 +237,7 @@ export function loadServerConfig(
     shareMaxSeconds: e.SHARE_MAX_SECONDS,
     shareUseLogDays: e.SHARE_USE_LOG_DAYS,
     generatedSecrets: [],
-    metricsToken: e.METRICS_TOKEN || null,
+    metricsToken: e.METRICS_TOKEN ?? null,
     apiDocsUi: e.API_DOCS_UI ?? e.DREAMLAKE_DEV,
     ...overrides,
   };
@@ -280,7 +254,7 @@ export function loadServerConfig(
   if (config.blobGcGraceSeconds < 2 * config.presignTtlSeconds) {
     problems.push('BLOB_GC_GRACE_SECONDS must be at least twice PRESIGN_TTL_SECONDS');
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0) throw new ConfigError(SERVICE, problems);
   config.generatedSecrets = Object.freeze(generated);
   Object.freeze(config.presignSecrets);
   Object.freeze(config.snapshotSigningKeys);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ConfigError, loadServerConfig } from '../src/index.ts';
+import { ConfigError, databaseUrlFrom, loadServerConfig } from '../src/index.ts';
 
 const LONG = 'x'.repeat(32);
 /** A snapshot signing key: the base64url of 32 bytes. */
@@ -138,6 +138,25 @@ test('bad values are refused by name', () => {
   assert.equal(c.bssInternalUrl, 'http://bss:10234');
   assert.equal(c.namespaceQuotaBytes, 1000);
   assert.deepEqual(c.corsOrigins, ['https://a.example', 'https://b.example']);
+});
+
+test('an empty variable counts as unset, as on BSS: its default applies', () => {
+  const config = loadServerConfig({
+    PRESIGN_SECRETS: LONG,
+    JWT_SECRET: LONG,
+    SNAPSHOT_SIGNING_KEYS: SEED,
+    DATABASE_URL: '',
+    SERVER_PORT: '',
+    DREAMLAKE_DEV: ' ',
+    LOG_LEVEL: '',
+    METRICS_TOKEN: '',
+  });
+  assert.equal(config.databaseUrl, join('.dreamlake-data', 'server.sqlite'));
+  assert.equal(databaseUrlFrom({ DATABASE_URL: '', DREAMLAKE_DATA_DIR: '' }), config.databaseUrl);
+  assert.equal(config.port, 10233);
+  assert.equal(config.devMode, false);
+  assert.equal(config.logLevel, 'info');
+  assert.equal(config.metricsToken, null);
 });
 
 test('TRUST_PROXY: any on/off word of the protocol, in any case, is a flag; anything else is the proxies addresses', () => {

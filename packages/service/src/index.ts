@@ -1,3 +1,5 @@
+export { type ApiDocsOptions, registerApiDocs } from './api-docs.ts';
+export { type AppOptions, checkingInterval, createApp, type HttpTimeouts } from './create-app.ts';
 export {
   type DrainOptions,
   type DrainResult,
@@ -10,6 +12,7 @@ export {
   trackRequests,
   WATCHED_WITHIN_MS,
 } from './drain.ts';
+export { ConfigError, flag, httpUrl, int, list, readEnv, withoutEmpty } from './env.ts';
 export {
   type ErrorBody,
   errorBody,
@@ -18,7 +21,9 @@ export {
   toDreamLakeError,
 } from './error-handler.ts';
 export { loggerOptions, redactUrl } from './logging.ts';
+export { type MainOptions, runMain } from './main.ts';
 export { type MetricsRouteOptions, registerMetricsRoute } from './metrics-route.ts';
+export { type ObservabilityOptions, registerObservability } from './observability.ts';
 export { observeRequests, type RequestSample, routeOf } from './observe.ts';
 export {
   describeRoutes,
@@ -32,6 +37,10 @@ export {
   type RouteDoc,
   routeSchema,
 } from './openapi.ts';
+export { type PeriodicJob, type PeriodicOptions, runPeriodically } from './periodic.ts';
 export { type PresignGuardOptions, presignGuard } from './presign-guard.ts';
+export { type ReadinessChecks, type ReadinessRouteOptions, registerReadinessRoute } from './readiness-route.ts';
 export { echoRequestIds, REQUEST_ID_HEADER, requestIdOf, requestIdOptions } from './request-id.ts';
+export { countRequest, createRequestMetrics, type RequestMetrics } from './request-metrics.ts';
+export { type RunningService, type StartOptions, serviceUrl, startService } from './start.ts';
 export { parseOrThrow } from './validate.ts';

@@ -1,16 +1,12 @@
-import { DreamLakeError } from '@dreamlake/presign';
 import {
   describeRoutes,
-  echoRequestIds,
-  observeRequests,
   type RouteCatalog,
-  registerMetricsRoute,
+  registerObservability as registerKit,
+  registerReadinessRoute,
 } from '@dreamlake/service';
 import type { FastifyInstance } from 'fastify';
-import { readiness as readinessAnswer } from '../routes/answers.ts';
 import type { BssConfig } from '../config.ts';
 import type { S3Observer } from '../storage/s3/index.ts';
-import { registerApiDocs } from './api-docs.ts';
 import { type BssMetrics, countTransfers, createBssMetrics, recordBssRequest } from './metrics.ts';
 import type { Readiness } from './readiness.ts';
 
@@ -33,10 +29,18 @@ export async function registerObservability(
   storage?: object,
 ): Promise<BssMetrics> {
   app.decorate('routeCatalog', describeRoutes(app));
-  await registerApiDocs(app, config.apiDocsUi);
-  echoRequestIds(app);
   const metrics = createBssMetrics();
-  observeRequests(app, (sample) => recordBssRequest(metrics, sample));
+  await registerKit(app, {
+    docs: {
+      title: 'DreamLake blob storage service (BSS)',
+      description: 'Uploads and downloads behind URLs the server signs. Errors answer `{ error: { code, message } }`.',
+      ui: config.apiDocsUi,
+    },
+    metricsToken: config.metricsToken,
+    host: config.host,
+    metrics,
+    record: (sample) => recordBssRequest(metrics, sample),
+  });
   countTransfers(app, metrics);
   if (storage && 'watchS3' in storage) {
     const stop = (storage.watchS3 as (observer: S3Observer) => () => void)({
@@ -45,25 +49,12 @@ export async function registerObservability(
     });
     app.addHook('onClose', async () => stop());
   }
-  registerMetricsRoute(app, {
-    token: config.metricsToken,
-    host: config.host,
-    contentType: metrics.registry.contentType,
-    render: () => metrics.registry.metrics(),
-  });
-  const readyDoc = {
-    summary: 'Ready: the storage folder is writable, or the bucket answers (503 storage_unavailable when not)',
-    tags: ['operations'],
-    auth: 'none',
-    responses: { 200: readinessAnswer },
-    errors: ['storage_unavailable'],
-  } as const;
-  app.get('/readyz', { config: { doc: readyDoc } }, async () => {
-    const checks = await readiness.check();
-    if (Object.values(checks).some((state) => state !== 'ok')) {
-      throw new DreamLakeError('storage_unavailable', 'storage is not reachable', { checks });
-    }
-    return { ok: true, checks };
+  registerReadinessRoute(app, {
+    check: () => readiness.check(),
+    code: 'storage_unavailable',
+    message: 'storage is not reachable',
+    summary:
+      'Ready: the storage folder is writable, or the bucket answers (503 storage_unavailable when not, or when draining)',
   });
   app.addHook('onClose', async () => readiness.close());
   return metrics;

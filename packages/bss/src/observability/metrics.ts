@@ -1,6 +1,6 @@
-import type { RequestSample } from '@dreamlake/service';
+import { createRequestMetrics, type RequestMetrics, type RequestSample } from '@dreamlake/service';
 import type { FastifyInstance } from 'fastify';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 
 const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 /** A complete hashes the whole object: seconds for small files, many minutes for 5 TB. */
@@ -30,10 +30,7 @@ const COMPLETES: Readonly<Record<string, string>> = {
 };
 
 /** BSS's metrics, in a registry of its own (one per app). */
-export interface BssMetrics {
-  registry: Registry;
-  requests: Counter<'method' | 'route' | 'status'>;
-  latency: Histogram<'method' | 'route' | 'status'>;
+export interface BssMetrics extends RequestMetrics {
   received: Counter<'route'>;
   served: Counter;
   parts: Counter;
@@ -50,24 +47,10 @@ export interface BssMetrics {
 }
 
 export function createBssMetrics(): BssMetrics {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  const registers = [registry];
+  const base = createRequestMetrics(LATENCY_BUCKETS);
+  const registers = [base.registry];
   return {
-    registry,
-    requests: new Counter({
-      name: 'dreamlake_http_requests_total',
-      help: 'Requests answered, by method, route pattern and status',
-      labelNames: ['method', 'route', 'status'],
-      registers,
-    }),
-    latency: new Histogram({
-      name: 'dreamlake_http_request_duration_seconds',
-      help: 'Time from a request arriving to its answer being sent, by method, route pattern and status',
-      labelNames: ['method', 'route', 'status'],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    }),
+    ...base,
     received: new Counter({
       name: 'dreamlake_bss_received_bytes_total',
       help: 'Body bytes of part and single-shot PUTs BSS stored (disk backend; with S3 they go to the bucket)',
@@ -147,11 +130,9 @@ const lengthOf = (value: unknown) => {
   return Number.isSafeInteger(n) && n > 0 ? n : 0;
 };
 
-/** Counts one answered request into the request, transfer, upload and refusal metrics. */
+/** Counts one answered request into the transfer, upload and refusal metrics (the kit counts the request itself). */
 export function recordBssRequest(metrics: BssMetrics, sample: RequestSample): void {
   const { method, route, status, outcome, seconds, request, reply } = sample;
-  metrics.requests.inc({ method, route, status: String(status) });
-  metrics.latency.observe({ method, route, status: String(status) }, seconds);
   if (SIGNATURE_CODES.has(outcome)) metrics.signatureRefusals.inc({ code: outcome });
   const key = `${method} ${route}`;
   const kind = COMPLETES[key];

@@ -1,15 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
-import { DreamLakeError } from '@dreamlake/presign';
-import { probeDrain } from '@dreamlake/service';
+import type { ReadinessChecks } from '@dreamlake/service';
 import type { BssConfig } from '../config.ts';
 import { createS3Client } from '../storage/s3/client.ts';
 
-/** Each check by name: ok, or failed. */
-export type ReadinessChecks = Record<string, 'ok' | 'failed'>;
+export type { ReadinessChecks };
 
 export interface Readiness {
   check(): Promise<ReadinessChecks>;
@@ -109,25 +106,4 @@ export function createReadiness(config: BssConfig, options: ReadinessOptions = {
     options.probe ??
     (config.storage === 's3' && config.s3 ? bucketReadiness(config.s3) : diskReadiness(config.dataDir));
   return reusedReadiness(probe, options.reuseMs ?? READINESS_REUSED_MS);
-}
-
-/**
- * `readiness`, failing at once (503 from `/readyz`) while the service drains: from SIGTERM on, so
- * a balancer sends elsewhere. `server` is the HTTP server once it exists.
- */
-export function drainAwareReadiness(readiness: Readiness, server: () => Server | undefined): Readiness {
-  return {
-    check() {
-      const listening = server();
-      if (listening && probeDrain(listening)) {
-        return Promise.reject(
-          new DreamLakeError('storage_unavailable', 'shutting down: finishing the requests in flight', {
-            checks: { accepting: 'failed' },
-          }),
-        );
-      }
-      return readiness.check();
-    },
-    close: () => readiness.close(),
-  };
 }

@@ -173,35 +173,3 @@ async function claim(db: DB, blob: BlobKey, times: RunTimes): Promise<boolean> {
     return !kept;
   });
 }
-
-export interface BlobGcJob {
-  /** Stops the timer and waits for a collection under way. */
-  stop(): Promise<void>;
-}
-
-/** Runs `collectBlobs` every `intervalSeconds` (and once at start); a run still going skips the next tick. */
-export function startBlobGc(
-  deps: BlobGcDeps,
-  intervalSeconds: number,
-  onError: (error: unknown) => void,
-  onRun: (result: BlobGcResult) => void = () => {},
-): BlobGcJob {
-  let running: Promise<void> | null = null;
-  const tick = () => {
-    if (running) return;
-    running = collectBlobs(deps)
-      .then(onRun, onError)
-      .finally(() => {
-        running = null;
-      });
-  };
-  const timer = setInterval(tick, intervalSeconds * 1000);
-  timer.unref();
-  tick();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
-}

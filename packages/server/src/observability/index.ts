@@ -1,14 +1,7 @@
-import {
-  describeRoutes,
-  echoRequestIds,
-  observeRequests,
-  type RouteCatalog,
-  registerMetricsRoute,
-} from '@dreamlake/service';
+import { describeRoutes, type RouteCatalog, registerObservability as registerKit } from '@dreamlake/service';
 import type { FastifyInstance } from 'fastify';
 import type { ServerConfig } from '../config.ts';
 import { type DB, onQueries } from '../db/open.ts';
-import { registerApiDocs } from './api-docs.ts';
 import { createServerMetrics, recordServerRequest, type ServerMetrics } from './metrics.ts';
 
 declare module 'fastify' {
@@ -20,7 +13,8 @@ declare module 'fastify' {
 
 /**
  * What operators read: request ids on every answer and log line, `/metrics`, `/openapi.json`
- * (and `/docs` when enabled). Register before any route, so each is documented and measured.
+ * (and `/docs` when enabled), the database's query times. Register before any route, so each is
+ * documented and measured.
  */
 export async function registerObservability(
   app: FastifyInstance,
@@ -28,19 +22,22 @@ export async function registerObservability(
   db: DB,
 ): Promise<ServerMetrics> {
   app.decorate('routeCatalog', describeRoutes(app));
-  await registerApiDocs(app, config.apiDocsUi);
-  echoRequestIds(app);
   const metrics = createServerMetrics();
-  observeRequests(app, (sample) => recordServerRequest(metrics, sample));
+  await registerKit(app, {
+    docs: {
+      title: 'DreamLake server',
+      description:
+        'Accounts, namespaces and spaces, upload grants and the file index. Errors answer `{ error: { code, message } }`.',
+      ui: config.apiDocsUi,
+    },
+    metricsToken: config.metricsToken,
+    host: config.host,
+    metrics,
+    record: (sample) => recordServerRequest(metrics, sample),
+  });
   const stop = onQueries(db, (seconds, failed) =>
     metrics.queries.observe({ outcome: failed ? 'error' : 'ok' }, seconds),
   );
   app.addHook('onClose', async () => stop());
-  registerMetricsRoute(app, {
-    token: config.metricsToken,
-    host: config.host,
-    contentType: metrics.registry.contentType,
-    render: () => metrics.registry.metrics(),
-  });
   return metrics;
 }

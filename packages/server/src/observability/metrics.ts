@@ -1,5 +1,5 @@
-import type { RequestSample } from '@dreamlake/service';
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { createRequestMetrics, type RequestMetrics, type RequestSample } from '@dreamlake/service';
+import { Counter, Histogram } from 'prom-client';
 import type { GrantRecorder } from '../db/grant-recorder.ts';
 
 /** Seconds: from a cached answer to a slow complete or a scrypt login under load. */
@@ -7,10 +7,7 @@ const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 const QUERY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5];
 
 /** The server's metrics, in a registry of its own (one per app, so tests and apps never share). */
-export interface ServerMetrics {
-  registry: Registry;
-  requests: Counter<'method' | 'route' | 'status'>;
-  latency: Histogram<'method' | 'route' | 'status'>;
+export interface ServerMetrics extends RequestMetrics {
   grants: Counter<'outcome'>;
   logins: Counter<'outcome'>;
   throttled: Counter<'route'>;
@@ -18,24 +15,10 @@ export interface ServerMetrics {
 }
 
 export function createServerMetrics(): ServerMetrics {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  const registers = [registry];
+  const base = createRequestMetrics(LATENCY_BUCKETS);
+  const registers = [base.registry];
   return {
-    registry,
-    requests: new Counter({
-      name: 'dreamlake_http_requests_total',
-      help: 'Requests answered, by method, route pattern and status',
-      labelNames: ['method', 'route', 'status'],
-      registers,
-    }),
-    latency: new Histogram({
-      name: 'dreamlake_http_request_duration_seconds',
-      help: 'Time from a request arriving to its answer being sent, by method, route pattern and status',
-      labelNames: ['method', 'route', 'status'],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    }),
+    ...base,
     grants: new Counter({
       name: 'dreamlake_upload_grants_total',
       help: 'Upload grants by outcome: granted, exists (already in the space), or the refusal code',
@@ -66,11 +49,8 @@ export function createServerMetrics(): ServerMetrics {
 
 const GRANT_ROUTES = new Set(['/uploads/init', '/uploads/batch']);
 
-/** Counts one answered request into the request metrics and the auth and grant refusals. */
+/** Counts one answered request into the auth and grant refusals (the kit counts the request itself). */
 export function recordServerRequest(metrics: ServerMetrics, sample: RequestSample): void {
-  const labels = { method: sample.method, route: sample.route, status: String(sample.status) };
-  metrics.requests.inc(labels);
-  metrics.latency.observe(labels, sample.seconds);
   if (sample.method !== 'POST') return;
   if (sample.route === '/auth/login') metrics.logins.inc({ outcome: sample.outcome });
   if (sample.outcome === 'rate_limited' && sample.route.startsWith('/auth/')) {
