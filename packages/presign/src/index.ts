@@ -1,6 +1,6 @@
 export { canonicalString, encode, type SignedParams } from './canonical.ts';
 export * from './errors.ts';
-export { type BlobReceipt, RECEIPT_ACTION, type ReceiptScope, signReceipt, verifyReceipt } from './receipt.ts';
+export { RECEIPT_ACTION, type ReceiptScope, signReceipt, verifyReceipt } from './receipt.ts';
 export {
   MAX_LIFETIME_SECONDS,
   type Presigned,

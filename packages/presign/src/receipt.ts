@@ -1,21 +1,16 @@
+/**
+ * A blob receipt (the protocol's `BlobReceipt`): BSS's signed word that it holds a verified blob
+ * of `size` bytes and `contentType` for owner, project and hash. BSS hands it out when an upload
+ * completes; the client passes it on when it registers the file, and the server checks it with
+ * the shared presign secrets instead of asking BSS again. Same canonical string as every signed
+ * URL, action `blob-receipt`.
+ */
+import type { BlobReceipt } from '@dreamlake/protocol';
 import { BadSignatureError, MalformedSignatureError } from './errors.ts';
 import { presign } from './sign.ts';
 import { verify } from './verify.ts';
 
-/**
- * A blob receipt: BSS's signed word that it holds a verified blob of `size` bytes and
- * `contentType` for owner, project and hash. BSS hands it out when an upload completes; the
- * client passes it on when it registers the file, and the server checks it with the shared
- * presign secrets instead of asking BSS again. Same canonical string as every signed URL, action
- * `blob-receipt`.
- */
-export interface BlobReceipt {
-  size: number;
-  contentType: string;
-  exp: number;
-  sig: string;
-}
-
+/** The blob a receipt speaks for. */
 export interface ReceiptScope {
   owner: string;
   project: string;

@@ -1,5 +1,13 @@
-import { sign } from '@dreamlake/presign';
-import { ACTIONS, blobPath, multipartPath, singlePath, UPLOAD_STEPS, type UploadUrlField } from '@dreamlake/protocol';
+import { presignUrl } from '@dreamlake/presign';
+import {
+  ACTIONS,
+  blobPath,
+  multipartPath,
+  singlePath,
+  UPLOAD_STEPS,
+  type UploadGrant,
+  type UploadUrlField,
+} from '@dreamlake/protocol';
 import type { ServerConfig } from './config.ts';
 import type { AssetType } from './names.ts';
 
@@ -13,25 +21,10 @@ export interface BlobRef {
 
 type SigningConfig = Pick<ServerConfig, 'presignSecrets' | 'presignTtlSeconds'>;
 
-/** The five upload endpoints' URLs (the protocol's step table), and when they stop working. */
-export type UploadUrls = Record<UploadUrlField, string> & { expiresAt: string };
+/** The protocol's `UploadGrant` (the five upload endpoints' URLs), whose `expiresAt` the server always states. */
+export type UploadUrls = UploadGrant & { expiresAt: string };
 
-/** Each base URL as WHATWG URL writes it, with a final `/`: parsed once rather than per URL signed. */
-const normalizedBases = new Map<string, string>();
-
-function normalizedBase(base: string): string {
-  let href = normalizedBases.get(base);
-  if (href === undefined) {
-    href = new URL(base.endsWith('/') ? base : `${base}/`).href;
-    if (normalizedBases.size < 16) normalizedBases.set(base, href);
-  }
-  return href;
-}
-
-/**
- * `base` + `path` with the signed params, `exp` and `sig` in the query, as presignUrl builds it but
- * without its per-call checks (the configuration was checked once) and without a URL object.
- */
+/** `base` + `path` signed for `action` on the blob (and `extra` signed params), by presign's one URL builder. */
 function signed(
   config: SigningConfig,
   base: string,
@@ -41,12 +34,13 @@ function signed(
   nowMs: number,
   extra: Record<string, string> = {},
 ) {
-  const params: Record<string, string> = { owner: blob.owner, project: blob.project, hash: blob.hash, ...extra };
-  const exp = Math.floor(nowMs / 1000) + config.presignTtlSeconds;
-  const sig = sign(config.presignSecrets[0] as string, action, params, exp);
-  let search = '';
-  for (const key in params) search += `${encodeURIComponent(key)}=${encodeURIComponent(params[key] as string)}&`;
-  return { url: `${normalizedBase(base)}${path}?${search}exp=${exp}&sig=${sig}`, exp };
+  return presignUrl(base, path, {
+    action,
+    params: { owner: blob.owner, project: blob.project, hash: blob.hash, ...extra },
+    secrets: config.presignSecrets,
+    now: Math.floor(nowMs / 1000),
+    ttlSeconds: config.presignTtlSeconds,
+  });
 }
 
 /** What a grant binds an upload to beyond its blob: the file's size when stated, and the grantee. */

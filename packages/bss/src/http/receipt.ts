@@ -1,4 +1,5 @@
-import { type BlobReceipt, signReceipt } from '@dreamlake/presign';
+import { signReceipt } from '@dreamlake/presign';
+import type { BlobReceipt, StoredBlob } from '@dreamlake/protocol';
 import { blobKey } from '../storage/keys.ts';
 import type { BlobInfo } from '../storage/storage.ts';
 import type { BssContext } from './context.ts';
@@ -18,7 +19,7 @@ export function receiptFor(ctx: BssContext, blob: BlobInfo): BlobReceipt {
  * The answer of a complete or a single-shot upload. Uploads started with a legacy 16-hex hash
  * (`withReceipt` false) get none: their clients predate receipts.
  */
-export function blobAnswer(ctx: BssContext, blob: BlobInfo, withReceipt = true) {
+export function blobAnswer(ctx: BssContext, blob: BlobInfo, withReceipt = true): StoredBlob {
   const answer = { success: true, key: blobKey(blob), hash: blob.hash, size: blob.size, contentType: blob.contentType };
   return withReceipt ? { ...answer, receipt: receiptFor(ctx, blob) } : answer;
 }

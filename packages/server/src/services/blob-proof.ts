@@ -1,4 +1,5 @@
-import { type BlobReceipt, DreamLakeError, verifyReceipt } from '@dreamlake/presign';
+import { DreamLakeError, verifyReceipt } from '@dreamlake/presign';
+import type { BlobReceipt } from '@dreamlake/protocol';
 import { z } from 'zod';
 import type { BlobStat } from '../bss-client.ts';
 import type { ServerContext } from '../context.ts';
