@@ -16,4 +16,3 @@ export type { Database, Role } from './db/schema.ts';
 export { ASSET_TYPES, type AssetType, fileNameProblem, NAME_PATTERN } from './names.ts';
 export { type BlobRef, blobUrl, singleUploadUrl, type UploadUrls, uploadUrls } from './signing.ts';
 export { type RunningServer, startServer } from './start.ts';
-export type { FileView } from './views.ts';

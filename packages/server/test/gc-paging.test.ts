@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { openDatabase } from '../src/db/open.ts';
-import { recordUploadGrants, type UploadGrant } from '../src/db/upload-grants.ts';
+import { type GrantAuditRow, recordUploadGrants } from '../src/db/upload-grants.ts';
 import { collectBlobs } from '../src/gc/blob-gc.ts';
 import { addCandidates } from '../src/gc/candidates.ts';
 import { forEachEngine } from './helpers/engines.ts';
@@ -54,7 +54,7 @@ forEachEngine((engine) => {
     const where = { namespace: alice.name, space: 'robotics' };
     const key = (hash: string) => `${alice.name}/robotics/${hash}`;
     const t0 = h.clock.now;
-    const grant = (hash: string, at: number): UploadGrant => ({
+    const grant = (hash: string, at: number): GrantAuditRow => ({
       userId: 'u-1',
       username: alice.name,
       ...where,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { createFairSemaphore } from '../src/auth/fair-semaphore.ts';
 import { createPasswordHasher, type Derive } from '../src/auth/passwords.ts';
-import { createWorkQueue } from '../src/auth/work-queue.ts';
 import { buildServerApp } from '../src/index.ts';
 import { forEachEngine } from './helpers/engines.ts';
 import { useHarness } from './helpers/harness.ts';
@@ -65,7 +65,7 @@ forEachEngine((engine) => {
 });
 
 test('a full queue makes room for a new client by refusing the newest waiter of the client holding the most', async () => {
-  const queue = createWorkQueue(1, 2, 3);
+  const queue = createFairSemaphore(1, 2, 3);
   let finish: () => void = () => {};
   const blocker = new Promise<void>((resolve) => {
     finish = resolve;

@@ -1,6 +1,6 @@
 import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
 import { clientOf } from './client-address.ts';
-import { createWorkQueue } from './work-queue.ts';
+import { createFairSemaphore } from './fair-semaphore.ts';
 
 /**
  * scrypt password hashes, stored as `scrypt$<log2 N>$<r>$<p>$<salt b64>$<key b64>` so old hashes
@@ -68,7 +68,7 @@ export interface PasswordHasherOptions {
  */
 export function createPasswordHasher(logN: number, options: PasswordHasherOptions = {}) {
   const derive = options.derive ?? scryptDerive;
-  const queue = createWorkQueue(
+  const hashing = createFairSemaphore(
     options.maxRunning ?? HASHES_RUNNING,
     options.maxWaiting ?? HASHES_WAITING,
     options.maxPerClient ?? HASHES_PER_CLIENT,
@@ -78,14 +78,14 @@ export function createPasswordHasher(logN: number, options: PasswordHasherOption
   return {
     /** `ip`: the address of the request that asked, if one did. */
     hash: (password: string, ip?: string) =>
-      queue.run(() => hashWith(derive, password, logN), ip === undefined ? LOCAL_CLIENT : clientOf(ip)),
+      hashing.run(() => hashWith(derive, password, logN), ip === undefined ? LOCAL_CLIENT : clientOf(ip)),
     /** Prepares the decoy hash ahead of the first login. */
     async warm(): Promise<void> {
       await decoyHash();
     },
     async verifyOrWaste(password: string, stored: string | undefined, ip: string): Promise<boolean> {
       const against = stored ?? (await decoyHash());
-      const ok = await queue.run(() => verifyWith(derive, password, against), clientOf(ip));
+      const ok = await hashing.run(() => verifyWith(derive, password, against), clientOf(ip));
       return stored !== undefined && ok;
     },
   };

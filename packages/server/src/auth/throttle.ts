@@ -13,7 +13,7 @@ import {
 import type { DB } from '../db/open.ts';
 import { forgetSignupAttempt, pruneSignupAttempts, recordSignupAttempt } from '../db/signup-attempts.ts';
 import { clientOf } from './client-address.ts';
-import { RateLimitedError } from './work-queue.ts';
+import { RateLimitedError } from './rate-limited.ts';
 
 export { RateLimitedError };
 

@@ -1,10 +1,10 @@
 import type { DB } from './open.ts';
-import { recordUploadGrants, type UploadGrant } from './upload-grants.ts';
+import { type GrantAuditRow, recordUploadGrants } from './upload-grants.ts';
 
 /** Writes audit rows; rows recorded in the same turn of the event loop share one statement or transaction. */
 export interface GrantRecorder {
   /** Resolves once the rows are written. */
-  record(grants: readonly UploadGrant[]): Promise<void>;
+  record(grants: readonly GrantAuditRow[]): Promise<void>;
 }
 
 /**
@@ -13,10 +13,10 @@ export interface GrantRecorder {
  * transaction each. A failed write fails every request whose rows it carried.
  */
 export function createGrantRecorder(db: DB): GrantRecorder {
-  let pending: { grants: UploadGrant[]; done: Promise<void> } | null = null;
+  let pending: { grants: GrantAuditRow[]; done: Promise<void> } | null = null;
   let writing: Promise<void> = Promise.resolve();
 
-  function flush(grants: UploadGrant[]): Promise<void> {
+  function flush(grants: GrantAuditRow[]): Promise<void> {
     const previous = writing;
     const done = previous.then(() => {
       if (pending?.grants === grants) pending = null;
@@ -30,7 +30,7 @@ export function createGrantRecorder(db: DB): GrantRecorder {
     record(grants) {
       if (grants.length === 0) return Promise.resolve();
       if (!pending) {
-        const batch: UploadGrant[] = [];
+        const batch: GrantAuditRow[] = [];
         pending = {
           grants: batch,
           done: new Promise<void>((resolve) => setImmediate(resolve)).then(() => flush(batch)),

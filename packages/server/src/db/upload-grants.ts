@@ -3,7 +3,8 @@ import { newId } from './ids.ts';
 import type { DB } from './open.ts';
 import { PREPARED_ROWS, preparedRows } from './prepared.ts';
 
-export interface UploadGrant {
+/** The audit log's row of one answered grant request (table `upload_grants`): who asked for what, and the outcome. */
+export interface GrantAuditRow {
   userId: string;
   username: string;
   namespace: string;
@@ -39,7 +40,7 @@ const insertGrants = preparedRows<GrantRow>(
   (db, rows) => db.insertInto('upload_grants').values(rows),
 );
 
-function row(grant: UploadGrant) {
+function row(grant: GrantAuditRow) {
   return {
     id: newId(),
     user_id: grant.userId,
@@ -58,7 +59,7 @@ function row(grant: UploadGrant) {
 }
 
 /** Many grants at once: one multi-row insert, or several in one transaction. */
-export async function recordUploadGrants(db: DB, grants: readonly UploadGrant[]): Promise<void> {
+export async function recordUploadGrants(db: DB, grants: readonly GrantAuditRow[]): Promise<void> {
   const slices = chunks(grants.map(row), PREPARED_ROWS);
   if (slices.length <= 1) return insertGrants(db, slices[0] ?? []);
   await db.transaction().execute(async (trx) => {
@@ -66,7 +67,7 @@ export async function recordUploadGrants(db: DB, grants: readonly UploadGrant[])
   });
 }
 
-export async function listUploadGrants(db: DB, namespace: string): Promise<UploadGrant[]> {
+export async function listUploadGrants(db: DB, namespace: string): Promise<GrantAuditRow[]> {
   const rows = await db
     .selectFrom('upload_grants')
     .select([
@@ -89,7 +90,7 @@ export async function listUploadGrants(db: DB, namespace: string): Promise<Uploa
   return rows.map((r) => ({
     ...r,
     size: r.size === null ? null : Number(r.size),
-    outcome: r.outcome as UploadGrant['outcome'],
+    outcome: r.outcome as GrantAuditRow['outcome'],
   }));
 }
 

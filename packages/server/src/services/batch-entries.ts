@@ -1,11 +1,12 @@
 import { type DreamLakeError, TooLargeError } from '@dreamlake/presign';
+import type { ErrorAnswer } from '@dreamlake/protocol';
 import { errorBody, parseOrThrow } from '@dreamlake/service';
 import { z } from 'zod';
 
-/** An entry of a batch answer that could not be served. */
-export interface EntryError {
+/** An entry of a batch answer that could not be served: the protocol's `ErrorAnswer`, with its index and the error's details. */
+export interface EntryError extends ErrorAnswer {
   index: number;
-  error: { code: string; message: string; [key: string]: unknown };
+  error: ErrorAnswer['error'] & { [detail: string]: unknown };
 }
 
 export function entryError(index: number, error: DreamLakeError): EntryError {

@@ -1,4 +1,5 @@
 import { NotFoundError } from '@dreamlake/presign';
+import type { DownloadBatchEntry } from '@dreamlake/protocol';
 import { z } from 'zod';
 import { requireSpaceRole } from '../access.ts';
 import type { AuthUser } from '../auth/authenticate.ts';
@@ -8,21 +9,10 @@ import { findVersionFilesByNames } from '../db/version-files.ts';
 import { BATCH_MAX_FILES } from '../limits.ts';
 import { fileNameSchema, nameSchema } from '../names.ts';
 import { blobUrl } from '../signing.ts';
-import { type EntryError, entryError, parseBatch, parseEntry } from './batch-entries.ts';
+import { entryError, parseBatch, parseEntry } from './batch-entries.ts';
 import { readVersion, versionField } from './versions.ts';
 
 export const batchDownloadEntry = z.strictObject({ name: fileNameSchema });
-
-/** A granted entry: the signed BSS download URL and what the file should be once fetched. */
-export interface DownloadGrantAnswer {
-  index: number;
-  url: string;
-  name: string;
-  hash: string;
-  size: number;
-  contentType: string;
-  expiresAt: string;
-}
 
 /**
  * `POST /downloads/batch`: signed BSS download URLs for up to BATCH_MAX_FILES files of one space,
@@ -35,7 +25,7 @@ export async function batchDownloadGrant(
   ctx: ServerContext,
   user: AuthUser,
   body: unknown,
-): Promise<{ files: Array<DownloadGrantAnswer | EntryError> }> {
+): Promise<{ files: DownloadBatchEntry[] }> {
   const input = parseBatch(
     { namespace: nameSchema, space: nameSchema, version: versionField.optional() },
     body,
@@ -45,7 +35,7 @@ export async function batchDownloadGrant(
   const access = await requireSpaceRole(ctx.db, user.id, namespace, space, 'reader');
   const where = { namespace, space };
 
-  const answers: Array<DownloadGrantAnswer | EntryError> = new Array(input.files.length);
+  const answers: DownloadBatchEntry[] = new Array(input.files.length);
   const valid: Array<{ index: number; name: string }> = [];
   input.files.forEach((raw, index) => {
     const entry = parseEntry(batchDownloadEntry, raw, index);

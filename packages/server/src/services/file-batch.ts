@@ -1,16 +1,15 @@
 import { DreamLakeError } from '@dreamlake/presign';
+import type { IndexedFile, RegisterEntry } from '@dreamlake/protocol';
 import { requireAccess } from '../access.ts';
 import type { AuthUser } from '../auth/authenticate.ts';
 import { nowIso, type ServerContext } from '../context.ts';
 import { findFilesByNames, type StoredFile } from '../db/files.ts';
 import { BATCH_MAX_FILES } from '../limits.ts';
-import { type FileView, fileView } from '../views.ts';
-import { type EntryError, entryError, parseBatch, parseEntry } from './batch-entries.ts';
+import { fileView } from '../views.ts';
+import { entryError, parseBatch, parseEntry } from './batch-entries.ts';
 import { runCommit } from './commit-core.ts';
 import { registerFileBody } from './file-index.ts';
 import { type ProvenPut, provePuts } from './put-proofs.ts';
-
-export type BatchRegisterAnswer = { index: number; file: FileView; created: boolean } | EntryError;
 
 type Entry = { index: number; input: ReturnType<typeof registerFileBody.parse> };
 
@@ -27,10 +26,10 @@ export async function registerFiles(
   user: AuthUser,
   where: { namespace: string; space: string },
   body: unknown,
-): Promise<{ files: BatchRegisterAnswer[] }> {
+): Promise<{ files: RegisterEntry[] }> {
   const { files } = parseBatch({}, body, BATCH_MAX_FILES);
   const { namespace, space } = await requireAccess(ctx.db, user.id, where, 'writer');
-  const answers: BatchRegisterAnswer[] = new Array(files.length);
+  const answers: RegisterEntry[] = new Array(files.length);
   const view = (file: StoredFile) => fileView(where.namespace, where.space, file);
 
   const parsed: Entry[] = [];
@@ -83,7 +82,7 @@ export async function registerFiles(
     deletePrefixes: [],
   });
   for (const { index, put } of writes) {
-    const file: FileView = {
+    const file: IndexedFile = {
       namespace: where.namespace,
       space: where.space,
       name: put.name,

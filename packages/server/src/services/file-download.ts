@@ -1,4 +1,5 @@
 import { NotFoundError } from '@dreamlake/presign';
+import type { DownloadGrant } from '@dreamlake/protocol';
 import { parseOrThrow } from '@dreamlake/service';
 import { z } from 'zod';
 import { requireSpaceRole } from '../access.ts';
@@ -21,7 +22,7 @@ export async function downloadGrant(
   user: AuthUser,
   where: { namespace: string; space: string },
   query: unknown,
-) {
+): Promise<DownloadGrant> {
   const { name, version } = parseOrThrow(downloadQuery, query, 'query');
   const { space } = await requireSpaceRole(ctx.db, user.id, where.namespace, where.space, 'reader');
   let file: StoredFile | undefined;

@@ -1,4 +1,5 @@
 import { NotFoundError } from '@dreamlake/presign';
+import type { IndexedFile } from '@dreamlake/protocol';
 import { parseOrThrow } from '@dreamlake/service';
 import { z } from 'zod';
 import { requireAccess } from '../access.ts';
@@ -7,7 +8,7 @@ import { nowIso, type ServerContext } from '../context.ts';
 import { findFileByName } from '../db/files.ts';
 import { reservedSizes } from '../db/upload-reservations.ts';
 import { assetTypeSchema, contentTypeSchema, fileNameSchema, hashSchema } from '../names.ts';
-import { type FileView, fileView } from '../views.ts';
+import { fileView } from '../views.ts';
 import { checkProvenSize, indexedContentType, provenBlob, receiptSchema } from './blob-proof.ts';
 import { runCommit } from './commit-core.ts';
 
@@ -28,7 +29,7 @@ export async function registerFile(
   user: AuthUser,
   where: { namespace: string; space: string },
   body: unknown,
-): Promise<{ created: boolean; file: FileView }> {
+): Promise<{ created: boolean; file: IndexedFile }> {
   const input = parseOrThrow(registerFileBody, body);
   const { namespace, space } = await requireAccess(ctx.db, user.id, where, 'writer');
   const previous = space && (await findFileByName(ctx.db, space.id, input.name));

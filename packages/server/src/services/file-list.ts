@@ -1,3 +1,4 @@
+import type { IndexedFile } from '@dreamlake/protocol';
 import { parseOrThrow } from '@dreamlake/service';
 import { z } from 'zod';
 import { requireSpaceRole } from '../access.ts';
@@ -6,7 +7,7 @@ import type { ServerContext } from '../context.ts';
 import { listFilesPage } from '../db/file-pages.ts';
 import { listVersionFilesPage } from '../db/version-files.ts';
 import { FILE_NAME_MAX_BYTES, NO_NUL } from '../names.ts';
-import { type FileView, fileView } from '../views.ts';
+import { fileView } from '../views.ts';
 import { readVersion, versionSchema } from './versions.ts';
 
 /** Files in one answer of `GET …/files` unless `limit` says otherwise, and the most it may say. */
@@ -79,7 +80,7 @@ export async function listSpaceFilesPage(
   user: AuthUser,
   where: { namespace: string; space: string },
   query: unknown,
-): Promise<{ files: FileView[]; next?: string }> {
+): Promise<{ files: IndexedFile[]; next?: string }> {
   const { limit, cursor, prefix, version } = parseOrThrow(listQuery, query, 'query');
   const { space } = await requireSpaceRole(ctx.db, user.id, where.namespace, where.space, 'reader');
   const request = { after: cursor, prefix, limit: limit ?? LIST_DEFAULT_LIMIT };

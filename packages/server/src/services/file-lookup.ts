@@ -1,3 +1,4 @@
+import type { LookupState } from '@dreamlake/protocol';
 import { parseOrThrow } from '@dreamlake/service';
 import { z } from 'zod';
 import { requireAccess } from '../access.ts';
@@ -9,12 +10,6 @@ import { fileNameSchema, hashSchema } from '../names.ts';
 import { parseBatch } from './batch-entries.ts';
 
 export const lookupEntry = z.strictObject({ name: fileNameSchema, hash: hashSchema });
-
-/**
- * `indexed`: the name already points at that hash; `held`: the space holds the hash under another
- * name (register it, nothing to send); `missing`: neither.
- */
-export type LookupState = 'indexed' | 'held' | 'missing';
 
 /** `POST …/files/lookup`: the state of each name and hash, in request order. Needs `reader`. */
 export async function lookupFiles(

@@ -1,29 +1,18 @@
+import type { BatchGrant, InitRequest } from '@dreamlake/protocol';
 import type { AuthUser } from '../auth/authenticate.ts';
 import type { ServerContext } from '../context.ts';
-import type { UploadGrant } from '../db/upload-grants.ts';
+import type { GrantAuditRow } from '../db/upload-grants.ts';
 import { SINGLE_UPLOAD_MAX_BYTES } from '../limits.ts';
-import type { AssetType } from '../names.ts';
-import { singleUploadUrl, type UploadUrls, uploadUrls } from '../signing.ts';
-
-/** One file an upload grant is asked for (`/uploads/init` or one entry of `/uploads/batch`). */
-export interface GrantRequest {
-  namespace: string;
-  space: string;
-  filename: string;
-  hash: string;
-  contentType: string;
-  type: AssetType;
-  size: number;
-}
+import { singleUploadUrl, uploadUrls } from '../signing.ts';
 
 /** The audit row of one answered grant request. */
 export function auditRow(
   user: AuthUser,
-  request: GrantRequest,
-  outcome: UploadGrant['outcome'],
+  request: InitRequest,
+  outcome: GrantAuditRow['outcome'],
   ip: string,
   createdAt: string,
-): UploadGrant {
+): GrantAuditRow {
   return {
     userId: user.id,
     username: user.username,
@@ -40,8 +29,6 @@ export function auditRow(
   };
 }
 
-export type BatchUploadUrls = UploadUrls & { singleUrl?: string };
-
 /**
  * The five multipart URLs, bound to the declared size and to the user, plus
  * the single-shot URL when the declared size fits in one request.
@@ -49,12 +36,12 @@ export type BatchUploadUrls = UploadUrls & { singleUrl?: string };
 export function grantUrls(
   ctx: ServerContext,
   user: AuthUser,
-  request: GrantRequest,
+  request: InitRequest,
   nowMs: number,
   withSingle: boolean,
-): BatchUploadUrls {
+): BatchGrant {
   const blob = { owner: request.namespace, project: request.space, hash: request.hash };
-  const urls: BatchUploadUrls = uploadUrls(ctx.config, request.type, blob, nowMs, {
+  const urls: BatchGrant = uploadUrls(ctx.config, request.type, blob, nowMs, {
     size: request.size,
     user: user.id,
   });

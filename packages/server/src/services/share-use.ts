@@ -5,7 +5,7 @@ import { parseOrThrow } from '@dreamlake/service';
 import { z } from 'zod';
 import { atLeast } from '../access.ts';
 import { clientOf } from '../auth/client-address.ts';
-import { RateLimitedError } from '../auth/work-queue.ts';
+import { RateLimitedError } from '../auth/rate-limited.ts';
 import type { ServerContext } from '../context.ts';
 import { findNamespaceAccess } from '../db/access.ts';
 import { listFilesPage } from '../db/file-pages.ts';

@@ -1,16 +1,17 @@
 import type { DreamLakeError } from '@dreamlake/presign';
+import type { BatchGrantEntry, InitRequest } from '@dreamlake/protocol';
 import { z } from 'zod';
 import { requireAccess } from '../access.ts';
 import type { AuthUser } from '../auth/authenticate.ts';
 import { nowIso, type ServerContext } from '../context.ts';
 import { findFilesByHashes, type StoredFile } from '../db/files.ts';
 import { ensureSpace } from '../db/spaces.ts';
-import type { UploadGrant } from '../db/upload-grants.ts';
+import type { GrantAuditRow } from '../db/upload-grants.ts';
 import { BATCH_MAX_FILES } from '../limits.ts';
 import { assetTypeSchema, contentTypeSchema, fileNameSchema, hashSchema, nameSchema } from '../names.ts';
-import { type FileView, fileView } from '../views.ts';
-import { type EntryError, entryError, parseBatch, parseEntry } from './batch-entries.ts';
-import { auditRow, type BatchUploadUrls, type GrantRequest, grantUrls } from './grants.ts';
+import { fileView } from '../views.ts';
+import { entryError, parseBatch, parseEntry } from './batch-entries.ts';
+import { auditRow, grantUrls } from './grants.ts';
 import { reserveGrants } from './quota.ts';
 import { tooLarge } from './upload-init.ts';
 
@@ -21,11 +22,6 @@ export const batchGrantEntry = z.strictObject({
   type: assetTypeSchema,
   size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
 });
-
-export type BatchGrantAnswer =
-  | { index: number; exists: true; file: FileView }
-  | ({ index: number } & BatchUploadUrls)
-  | EntryError;
 
 /**
  * `POST /uploads/batch`: one permission check and one index query for up to BATCH_MAX_FILES
@@ -40,13 +36,13 @@ export async function batchGrant(
   user: AuthUser,
   body: unknown,
   ip: string,
-): Promise<{ files: BatchGrantAnswer[] }> {
+): Promise<{ files: BatchGrantEntry[] }> {
   const input = parseBatch({ namespace: nameSchema, space: nameSchema }, body, BATCH_MAX_FILES);
   const where = { namespace: input.namespace, space: input.space };
   const { namespace, space } = await requireAccess(ctx.db, user.id, where, 'writer', 'forbidden');
 
-  const answers: BatchGrantAnswer[] = new Array(input.files.length);
-  const valid: Array<{ index: number; request: GrantRequest & { size: number } }> = [];
+  const answers: BatchGrantEntry[] = new Array(input.files.length);
+  const valid: Array<{ index: number; request: InitRequest }> = [];
   input.files.forEach((raw, index) => {
     const entry = parseEntry(batchGrantEntry, raw, index);
     if (!entry.ok) answers[index] = entry.error;
@@ -77,7 +73,7 @@ export async function batchGrant(
   if (!space && granted.length > 0)
     await ensureSpace(ctx.db, { namespaceId: namespace.id, name: input.space, createdBy: user.id, now: createdAt });
 
-  const audit: UploadGrant[] = [];
+  const audit: GrantAuditRow[] = [];
   for (const { index, request } of valid) {
     const file = indexed.get(request.hash);
     const error = file ? undefined : refused.get(request.hash);

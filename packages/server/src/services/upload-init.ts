@@ -1,4 +1,5 @@
 import { TooLargeError } from '@dreamlake/presign';
+import type { InitAnswer } from '@dreamlake/protocol';
 import { parseOrThrow } from '@dreamlake/service';
 import { z } from 'zod';
 import { checkAccess } from '../access.ts';
@@ -7,8 +8,7 @@ import { nowIso, type ServerContext } from '../context.ts';
 import { findGrantTarget } from '../db/access.ts';
 import { ensureSpace } from '../db/spaces.ts';
 import { assetTypeSchema, contentTypeSchema, fileNameSchema, hashSchema, nameSchema } from '../names.ts';
-import type { UploadUrls } from '../signing.ts';
-import { type FileView, fileView } from '../views.ts';
+import { fileView } from '../views.ts';
 import { auditRow, grantUrls } from './grants.ts';
 import { reserveGrants } from './quota.ts';
 
@@ -22,8 +22,6 @@ export const uploadInitBody = z.strictObject({
   size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
 });
 
-export type UploadInitAnswer = UploadUrls | { exists: true; file: FileView };
-
 export function tooLarge(ctx: ServerContext): TooLargeError {
   return new TooLargeError(`a file may be at most ${ctx.config.maxUploadBytes} bytes`, {
     maxBytes: ctx.config.maxUploadBytes,
@@ -35,12 +33,7 @@ export function tooLarge(ctx: ServerContext): TooLargeError {
  * already points at this hash) or five signed BSS URLs. BSS is not asked about a hash the index
  * does not know: it says so itself when the upload starts. Each answer is written to the audit log.
  */
-export async function initUpload(
-  ctx: ServerContext,
-  user: AuthUser,
-  body: unknown,
-  ip: string,
-): Promise<UploadInitAnswer> {
+export async function initUpload(ctx: ServerContext, user: AuthUser, body: unknown, ip: string): Promise<InitAnswer> {
   const input = parseOrThrow(uploadInitBody, body);
   const found = await findGrantTarget(ctx.db, input, user.id);
   const { namespace, space } = checkAccess(found.access, input, 'writer', 'forbidden');

@@ -1,15 +1,6 @@
-import { DreamLakeError } from '@dreamlake/presign';
+import { RateLimitedError } from './rate-limited.ts';
 
-/** 429 with a Retry-After header (the shared error handler copies `headers['retry-after']`). */
-export class RateLimitedError extends DreamLakeError {
-  readonly headers: Record<string, string>;
-  constructor(retryAfterSeconds: number, message: string) {
-    super('rate_limited', message, { retryAfter: retryAfterSeconds });
-    this.headers = { 'retry-after': String(retryAfterSeconds) };
-  }
-}
-
-export interface WorkQueue {
+export interface FairSemaphore {
   /**
    * Runs `work` for the client `key` when one of `maxRunning` slots is free. Refused at once when
    * that client already has `maxPerKey` pieces of work running or waiting, or when `maxWaiting`
@@ -33,13 +24,13 @@ interface Waiter {
  * see client-address.ts) cannot hold more than `maxPerKey` places, and a newcomer takes the
  * newest place of whichever client holds the most.
  */
-export function createWorkQueue(
+export function createFairSemaphore(
   maxRunning: number,
   maxWaiting: number,
   maxPerKey = Number.POSITIVE_INFINITY,
-): WorkQueue {
+): FairSemaphore {
   if (!(maxRunning >= 1 && maxWaiting >= 0 && maxPerKey >= 1))
-    throw new Error('createWorkQueue: maxRunning and maxPerKey must be ≥ 1 and maxWaiting ≥ 0');
+    throw new Error('createFairSemaphore: maxRunning and maxPerKey must be ≥ 1 and maxWaiting ≥ 0');
   let running = 0;
   const waiters: Waiter[] = [];
   /** Running and waiting work by client. */
