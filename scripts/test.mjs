@@ -4,7 +4,8 @@ import { spawnSync } from 'node:child_process';
 // bring several packages together, and those of the scripts and support code at the root) with
 // node:test through tsx.
 // Node 20's --test does not expand globs, so the files are listed here.
-// Extra arguments narrow the run: `npm test -- bss` runs only files whose path contains "bss".
+// Extra arguments narrow the run: `npm test -- bss` runs only files whose path contains "bss";
+// one that starts with ./ matches from the repository's root (`./test/` is the root tests alone).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
@@ -26,7 +27,7 @@ const files = readdirSync('packages')
     }
   })
   .concat(walk('test'))
-  .filter((file) => filters.length === 0 || filters.some((f) => file.includes(f)))
+  .filter((file) => filters.length === 0 || filters.some((f) => `./${file}`.includes(f)))
   .sort();
 
 if (files.length === 0) {

@@ -232,7 +232,7 @@ export function runCli(
 }
 
 /** One line of `dreamlake upload --json` (the CLI's own type of it). */
-export type { FileResult as UploadLine } from '../../packages/cli/src/upload/types.ts';
+export type { FileResult as UploadLine } from '@dreamlake/cli';
 
 /** A new user signed up through the CLI in its own home: their shell's environment and name. */
 export async function signedUpUser(
