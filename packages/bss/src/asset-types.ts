@@ -1,4 +1,4 @@
-import { NotFoundError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import { isAssetType } from '@dreamlake/protocol';
 
 /** The `{type}` path segments BSS serves are the protocol's asset types. */
@@ -7,5 +7,5 @@ export { ASSET_TYPES, type AssetType, isAssetType } from '@dreamlake/protocol';
 /** A route hook: unknown asset types are 404 before anything else is looked at. */
 export async function requireAssetType(request: { params: unknown }): Promise<void> {
   const type = (request.params as { type?: unknown }).type;
-  if (!isAssetType(type)) throw new NotFoundError(`unknown asset type "${String(type)}"`);
+  if (!isAssetType(type)) throw new DreamLakeError('not_found', `unknown asset type "${String(type)}"`);
 }

@@ -6,7 +6,7 @@
  * URL, action `blob-receipt`.
  */
 import type { BlobReceipt } from '@dreamlake/protocol';
-import { BadSignatureError, MalformedSignatureError } from './errors.ts';
+import { DreamLakeError } from './errors.ts';
 import { presign } from './sign.ts';
 import { verify } from './verify.ts';
 
@@ -45,7 +45,7 @@ export function signReceipt(
 
 /**
  * Checks a receipt against the blob it is said to describe; answers the verified size and content
- * type, or throws BadSignatureError, ExpiredSignatureError or MalformedSignatureError.
+ * type, or throws `bad_signature`, `expired_signature` or `malformed_signature`.
  */
 export function verifyReceipt(
   secrets: readonly string[],
@@ -54,12 +54,12 @@ export function verifyReceipt(
   now: number,
 ): { size: number; contentType: string } {
   if (!Number.isSafeInteger(receipt.size) || receipt.size < 0)
-    throw new MalformedSignatureError('receipt size is not a byte count');
+    throw new DreamLakeError('malformed_signature', 'receipt size is not a byte count');
   if (typeof receipt.contentType !== 'string' || typeof receipt.sig !== 'string')
-    throw new MalformedSignatureError('receipt is incomplete');
+    throw new DreamLakeError('malformed_signature', 'receipt is incomplete');
   const scope = { ...blob, size: receipt.size, contentType: receipt.contentType };
   const query = { ...params(scope), exp: String(receipt.exp), sig: receipt.sig };
   const verified = verify({ action: RECEIPT_ACTION, signed: RECEIPT_PARAMS, query, secrets, now });
-  if (verified.params.hash !== blob.hash) throw new BadSignatureError('receipt names another blob');
+  if (verified.params.hash !== blob.hash) throw new DreamLakeError('bad_signature', 'receipt names another blob');
   return { size: receipt.size, contentType: receipt.contentType };
 }

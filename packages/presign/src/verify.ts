@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { canonicalString } from './canonical.ts';
-import { BadSignatureError, ExpiredSignatureError, MalformedSignatureError, MissingSignatureError } from './errors.ts';
+import { DreamLakeError } from './errors.ts';
 import { MAX_LIFETIME_SECONDS, signCanonical } from './sign.ts';
 
 /** A query as HTTP frameworks hand it over: a repeated key becomes an array. */
@@ -40,7 +40,8 @@ const EXP = /^[0-9]{1,12}$/;
 function single(query: RawQuery, key: string): string | undefined {
   const value = query[key];
   if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw new MalformedSignatureError(`query parameter "${key}" is repeated`);
+  if (typeof value !== 'string')
+    throw new DreamLakeError('malformed_signature', `query parameter "${key}" is repeated`);
   return value;
 }
 
@@ -50,8 +51,8 @@ export function hasSignature(query: RawQuery): boolean {
 }
 
 /**
- * Checks a signed query and returns the verified scope, or throws a typed error:
- * MissingSignatureError, MalformedSignatureError, ExpiredSignatureError or BadSignatureError.
+ * Checks a signed query and returns the verified scope, or throws a DreamLakeError:
+ * `missing_signature`, `malformed_signature`, `expired_signature` or `bad_signature`.
  */
 export function verify(options: VerifyOptions): VerifiedScope {
   const { query, action, secrets, now } = options;
@@ -61,10 +62,10 @@ export function verify(options: VerifyOptions): VerifiedScope {
 
   const sig = single(query, 'sig');
   const expText = single(query, 'exp');
-  if (sig === undefined && expText === undefined) throw new MissingSignatureError();
-  if (sig === undefined || sig === '') throw new MalformedSignatureError('sig is missing or empty');
+  if (sig === undefined && expText === undefined) throw new DreamLakeError('missing_signature');
+  if (sig === undefined || sig === '') throw new DreamLakeError('malformed_signature', 'sig is missing or empty');
   if (expText === undefined || !EXP.test(expText)) {
-    throw new MalformedSignatureError('exp must be an integer number of Unix seconds');
+    throw new DreamLakeError('malformed_signature', 'exp must be an integer number of Unix seconds');
   }
   const exp = Number(expText);
 
@@ -72,7 +73,7 @@ export function verify(options: VerifyOptions): VerifiedScope {
   for (const key of options.signed) {
     const value = single(query, key);
     // A missing signed param cannot match the signature that covered it.
-    if (value === undefined) throw new BadSignatureError(`signed parameter "${key}" is missing`);
+    if (value === undefined) throw new DreamLakeError('bad_signature', `signed parameter "${key}" is missing`);
     params[key] = value;
   }
   for (const key of options.optional ?? []) {
@@ -80,14 +81,15 @@ export function verify(options: VerifyOptions): VerifiedScope {
     if (value !== undefined) params[key] = value;
   }
 
-  if (!SIG.test(sig)) throw new BadSignatureError('sig must be 64 lowercase hex digits');
+  if (!SIG.test(sig)) throw new DreamLakeError('bad_signature', 'sig must be 64 lowercase hex digits');
   const given = Buffer.from(sig, 'hex');
   const canonical = canonicalString(action, params, exp);
   const matches = secrets.some((secret) =>
     timingSafeEqual(Buffer.from(signCanonical(secret, canonical), 'hex'), given),
   );
-  if (!matches) throw new BadSignatureError();
-  if (now - skew > exp) throw new ExpiredSignatureError();
-  if (exp - now > maxLifetime + skew) throw new BadSignatureError('signature lifetime is longer than allowed');
+  if (!matches) throw new DreamLakeError('bad_signature');
+  if (now - skew > exp) throw new DreamLakeError('expired_signature');
+  if (exp - now > maxLifetime + skew)
+    throw new DreamLakeError('bad_signature', 'signature lifetime is longer than allowed');
   return { action, params, exp };
 }

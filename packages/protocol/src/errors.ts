@@ -46,89 +46,23 @@ export interface ErrorBody {
   error: { code: ErrorCode; message: string; [detail: string]: unknown };
 }
 
+/**
+ * Every DreamLake failure: a code (its HTTP status follows), a message and optional details. A
+ * failure that wraps another (a database or storage error turned into 503) passes it as `cause`,
+ * which is logged but never sent.
+ */
 export class DreamLakeError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   /** Extra fields sent to the client beside code and message (never secrets). */
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: ErrorCode, message?: string, details?: Record<string, unknown>) {
-    super(message ?? ERRORS[code].message);
+  constructor(code: ErrorCode, message?: string, details?: Record<string, unknown>, options?: ErrorOptions) {
+    super(message ?? ERRORS[code].message, options);
     this.name = new.target.name;
     this.code = code;
     this.status = ERRORS[code].status;
     this.details = details;
-  }
-}
-
-/** The request carries no signature where one is required. */
-export class MissingSignatureError extends DreamLakeError {
-  constructor(message?: string) {
-    super('missing_signature', message);
-  }
-}
-
-/** The signature does not match the request, its secret, action or lifetime. */
-export class BadSignatureError extends DreamLakeError {
-  constructor(message?: string) {
-    super('bad_signature', message);
-  }
-}
-
-/** The signature was valid but its `exp` has passed. */
-export class ExpiredSignatureError extends DreamLakeError {
-  constructor(message?: string) {
-    super('expired_signature', message);
-  }
-}
-
-/** `exp`, `sig` or a signed parameter is not in the required form (or is repeated). */
-export class MalformedSignatureError extends DreamLakeError {
-  constructor(message: string) {
-    super('malformed_signature', message);
-  }
-}
-
-/** A request names an owner, project, hash, key or upload outside its signed scope. */
-export class ScopeMismatchError extends DreamLakeError {
-  constructor(message?: string) {
-    super('scope_mismatch', message);
-  }
-}
-
-export class InvalidRequestError extends DreamLakeError {
-  constructor(message: string, details?: Record<string, unknown>) {
-    super('invalid_request', message, details);
-  }
-}
-
-export class NotFoundError extends DreamLakeError {
-  constructor(message?: string, details?: Record<string, unknown>) {
-    super('not_found', message, details);
-  }
-}
-
-export class ForbiddenError extends DreamLakeError {
-  constructor(message?: string) {
-    super('forbidden', message);
-  }
-}
-
-export class UnauthorizedError extends DreamLakeError {
-  constructor(message?: string) {
-    super('unauthorized', message);
-  }
-}
-
-export class HashMismatchError extends DreamLakeError {
-  constructor(message?: string, details?: Record<string, unknown>) {
-    super('hash_mismatch', message, details);
-  }
-}
-
-export class TooLargeError extends DreamLakeError {
-  constructor(message: string, details?: Record<string, unknown>) {
-    super('too_large', message, details);
   }
 }
 

@@ -1,4 +1,4 @@
-import { ForbiddenError, NotFoundError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import { findNamespaceAccess, type NamespaceAccessRow } from './db/access.ts';
 import type { Namespace } from './db/namespaces.ts';
 import type { DB } from './db/open.ts';
@@ -42,11 +42,12 @@ export function checkAccess(
   outsider: Outsider = 'not_found',
 ): NamespaceAccess & { space: Space | undefined } {
   if (!found || found.role === null) {
-    if (outsider === 'forbidden') throw new ForbiddenError(`you may not write to namespace "${where.namespace}"`);
-    throw new NotFoundError(`namespace "${where.namespace}" not found`);
+    if (outsider === 'forbidden')
+      throw new DreamLakeError('forbidden', `you may not write to namespace "${where.namespace}"`);
+    throw new DreamLakeError('not_found', `namespace "${where.namespace}" not found`);
   }
   if (!atLeast(found.role, min))
-    throw new ForbiddenError(`this needs the ${min} role in "${where.namespace}"; you are ${found.role}`);
+    throw new DreamLakeError('forbidden', `this needs the ${min} role in "${where.namespace}"; you are ${found.role}`);
   return { namespace: found.namespace, role: found.role, space: found.space };
 }
 
@@ -71,6 +72,6 @@ export async function requireSpaceRole(
   min: Role,
 ): Promise<NamespaceAccess & { space: Space }> {
   const access = await requireAccess(db, userId, { namespace: namespaceName, space: spaceName }, min);
-  if (!access.space) throw new NotFoundError(`space "${namespaceName}/${spaceName}" not found`);
+  if (!access.space) throw new DreamLakeError('not_found', `space "${namespaceName}/${spaceName}" not found`);
   return { ...access, space: access.space };
 }

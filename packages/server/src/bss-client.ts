@@ -31,8 +31,9 @@ export function createBssClient(
   clock: () => number = Date.now,
   timeoutMs = 10_000,
 ): BssClient {
-  const unavailable = (why: string) =>
-    new DreamLakeError('storage_unavailable', `blob storage could not be asked: ${why}`);
+  /** 503 `storage_unavailable`, keeping the failure it wraps (if any) as its cause. */
+  const unavailable = (why: string, cause?: unknown) =>
+    new DreamLakeError('storage_unavailable', `blob storage could not be asked: ${why}`, undefined, { cause });
   return {
     async stat(blob) {
       const { url } = blobUrl(config, config.bssInternalUrl, 'stat', blob, clock());
@@ -40,7 +41,7 @@ export function createBssClient(
       try {
         response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
       } catch (error) {
-        throw unavailable(error instanceof Error ? error.name : 'network error');
+        throw unavailable(error instanceof Error ? error.name : 'network error', error);
       }
       if (response.status === 404) {
         await response.body?.cancel();
@@ -67,7 +68,7 @@ export function createBssClient(
       try {
         response = await fetch(url, { method: 'DELETE', signal: AbortSignal.timeout(timeoutMs) });
       } catch (error) {
-        throw unavailable(error instanceof Error ? error.name : 'network error');
+        throw unavailable(error instanceof Error ? error.name : 'network error', error);
       }
       await response.body?.cancel();
       if (response.ok) return 'deleted';

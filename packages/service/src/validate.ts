@@ -1,4 +1,4 @@
-import { InvalidRequestError } from '@dreamlake/protocol';
+import { DreamLakeError } from '@dreamlake/protocol';
 import type { z } from 'zod';
 
 /** Parses a value with a zod schema or throws `invalid_request` naming each bad field. */
@@ -10,7 +10,11 @@ export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, whe
     message: issue.message,
   }));
   const first = issues[0];
-  throw new InvalidRequestError(first ? `invalid ${where}: ${first.field}: ${first.message}` : `invalid ${where}`, {
-    issues,
-  });
+  throw new DreamLakeError(
+    'invalid_request',
+    first ? `invalid ${where}: ${first.field}: ${first.message}` : `invalid ${where}`,
+    {
+      issues,
+    },
+  );
 }

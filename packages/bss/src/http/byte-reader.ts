@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { DreamLakeError, InvalidRequestError, TooLargeError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 
 /** One file's bytes out of a shared body: exactly `size` of them, then `skipRest` reads past what was left. */
 export interface Slice extends AsyncIterable<Buffer> {
@@ -45,9 +45,10 @@ export class ByteReader {
         return text;
       }
       if (this.#held.length > maxBytes) {
-        throw new TooLargeError(`the first line of the body is over ${maxBytes} bytes`, { maxBytes });
+        throw new DreamLakeError('too_large', `the first line of the body is over ${maxBytes} bytes`, { maxBytes });
       }
-      if (!(await this.#next())) throw new InvalidRequestError('the body ended before the end of its first line');
+      if (!(await this.#next()))
+        throw new DreamLakeError('invalid_request', 'the body ended before the end of its first line');
     }
   }
 

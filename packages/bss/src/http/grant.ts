@@ -1,4 +1,4 @@
-import { ScopeMismatchError, TooLargeError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import { MAX_PART_SIZE } from '@dreamlake/protocol';
 import { parseOrThrow } from '@dreamlake/service';
 import type { FastifyRequest } from 'fastify';
@@ -46,7 +46,7 @@ export async function boundUpload(
   if (facts?.user === undefined) return facts;
   const user = signedGrant(request).user;
   if (user === undefined || userTag(user) !== facts.user) {
-    throw new ScopeMismatchError('this upload was started by another user’s grant');
+    throw new DreamLakeError('scope_mismatch', 'this upload was started by another user’s grant');
   }
   return facts;
 }
@@ -85,12 +85,17 @@ export function partLimits(
   const size = facts?.size;
   const maxLength = size === undefined ? undefined : planBound(size, partNumber);
   if (maxLength !== undefined && maxLength < 0) {
-    throw new TooLargeError(`part ${partNumber} would start past the ${size} bytes this upload was started for`, {
-      size,
-    });
+    throw new DreamLakeError(
+      'too_large',
+      `part ${partNumber} would start past the ${size} bytes this upload was started for`,
+      {
+        size,
+      },
+    );
   }
   if (declared !== undefined && maxLength !== undefined && declared > maxLength) {
-    throw new TooLargeError(
+    throw new DreamLakeError(
+      'too_large',
       `part ${partNumber} may be at most ${maxLength} bytes of the ${size} this upload was started for`,
       { size, maxLength },
     );

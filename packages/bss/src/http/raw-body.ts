@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { InvalidRequestError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 /**
@@ -24,7 +24,7 @@ export function bodyStream(request: FastifyRequest): Readable {
 /** A single-valued header; a repeated one is refused. */
 export function headerValue(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
-  if (Array.isArray(value)) throw new InvalidRequestError(`the ${name} header is repeated`);
+  if (Array.isArray(value)) throw new DreamLakeError('invalid_request', `the ${name} header is repeated`);
   return value;
 }
 

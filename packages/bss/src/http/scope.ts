@@ -1,4 +1,4 @@
-import { InvalidRequestError, ScopeMismatchError, TooLargeError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import { MAX_PART_SIZE } from '@dreamlake/protocol';
 import { parseOrThrow } from '@dreamlake/service';
 import type { FastifyRequest } from 'fastify';
@@ -32,7 +32,7 @@ export function refuseOtherScope(scope: Scope, echo: ScopeEcho): void {
   for (const field of ['owner', 'project', 'hash'] as const) {
     const value = echo[field];
     if (value !== undefined && value !== scope[field]) {
-      throw new ScopeMismatchError(`${field} "${value}" is outside the signed scope`);
+      throw new DreamLakeError('scope_mismatch', `${field} "${value}" is outside the signed scope`);
     }
   }
 }
@@ -45,13 +45,13 @@ function scopeOfKey(request: FastifyRequest, input: ScopeEcho & { key: string },
   if (signed) {
     refuseOtherScope(signed, input);
     if (!parsed || parsed.owner !== signed.owner || parsed.project !== signed.project || parsed.hash !== signed.hash) {
-      throw new ScopeMismatchError(`key is not ${what} of the signed scope`);
+      throw new DreamLakeError('scope_mismatch', `key is not ${what} of the signed scope`);
     }
     return signed;
   }
   if (!parsed) {
-    if (parseUploadKey(input.key)) throw new ScopeMismatchError(`key is not ${what}`);
-    throw new InvalidRequestError('key is not an upload key');
+    if (parseUploadKey(input.key)) throw new DreamLakeError('scope_mismatch', `key is not ${what}`);
+    throw new DreamLakeError('invalid_request', 'key is not an upload key');
   }
   const scope = { owner: parsed.owner, project: parsed.project, hash: parsed.hash };
   refuseOtherScope(scope, input);
@@ -79,9 +79,13 @@ export function multipartUploadScope(request: FastifyRequest, input: ScopeEcho &
 export function signedSingle(request: FastifyRequest): Scope & { size: number } {
   const signed = parseOrThrow(singleQuery, request.presign?.params, 'signed parameters');
   if (signed.size > MAX_PART_SIZE) {
-    throw new TooLargeError(`a single-shot upload may be at most ${MAX_PART_SIZE} bytes; use a multipart upload`, {
-      maxSize: MAX_PART_SIZE,
-    });
+    throw new DreamLakeError(
+      'too_large',
+      `a single-shot upload may be at most ${MAX_PART_SIZE} bytes; use a multipart upload`,
+      {
+        maxSize: MAX_PART_SIZE,
+      },
+    );
   }
   return signed;
 }

@@ -1,4 +1,4 @@
-import { DreamLakeError, NotFoundError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import { ACTIONS, blobPath } from '@dreamlake/protocol';
 import { parseOrThrow } from '@dreamlake/service';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -28,7 +28,7 @@ function registerDeleteRoute(app: FastifyInstance, ctx: BssContext): void {
     const ref = parseOrThrow(blobQuery, request.presign?.params, 'signed parameters');
     const publishedBefore = new Date((ctx.clock() - ctx.config.blobGcGraceSeconds) * 1000);
     const outcome = await ctx.storage.deleteBlob(ref, publishedBefore);
-    if (outcome === 'absent') throw new NotFoundError('no such blob');
+    if (outcome === 'absent') throw new DreamLakeError('not_found', 'no such blob');
     if (outcome === 'recent') {
       throw new DreamLakeError('conflict', 'the blob was published within the grace period and is kept', {
         graceSeconds: ctx.config.blobGcGraceSeconds,
@@ -55,14 +55,14 @@ export function registerBlobRoutes(app: FastifyInstance, ctx: BssContext): void 
   app.get('/blobs/stat', { onRequest: signedGuard(ctx, 'stat'), config: { doc: statDoc } }, async (request) => {
     const ref = parseOrThrow(blobQuery, request.presign?.params, 'signed parameters');
     const blob = await storage.stat(ref);
-    if (!blob) throw new NotFoundError('no such blob');
+    if (!blob) throw new DreamLakeError('not_found', 'no such blob');
     return blob;
   });
 
   const download = async (request: FastifyRequest, reply: FastifyReply) => {
     const ref = parseOrThrow(blobQuery, request.presign?.params, 'signed parameters');
     const blob = await storage.stat(ref);
-    if (!blob) throw new NotFoundError('no such blob');
+    if (!blob) throw new DreamLakeError('not_found', 'no such blob');
     if (servesDirectDownloads(storage)) {
       // The direct URL lives no longer than the signed one it answers.
       const left = (request.presign?.exp ?? 0) - ctx.clock();

@@ -1,4 +1,4 @@
-import { InvalidRequestError, ScopeMismatchError, TooLargeError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import { ACTIONS } from '@dreamlake/protocol';
 import { parseOrThrow, type RouteDoc } from '@dreamlake/service';
 import type { FastifyInstance } from 'fastify';
@@ -48,19 +48,26 @@ export function registerMultipartRoutes(app: FastifyInstance, ctx: BssContext): 
     const scope = signed ?? parseOrThrow(legacyInitScope, body);
     const grant = signedGrant(request);
     if (grant.size !== undefined && body.size !== undefined && body.size !== grant.size) {
-      throw new ScopeMismatchError(`size ${body.size} differs from the ${grant.size} bytes this URL was signed for`);
+      throw new DreamLakeError(
+        'scope_mismatch',
+        `size ${body.size} differs from the ${grant.size} bytes this URL was signed for`,
+      );
     }
     if (request.presign && grant.size === undefined && !receivesParts(storage)) {
       // Part PUTs go straight to the store, which holds a part only to the one length its URL
       // signs: without the file's size no length could be checked, and any grant could park 5 GiB
       // a part until the sweep.
-      throw new InvalidRequestError(
+      throw new DreamLakeError(
+        'invalid_request',
         'this upload URL states no size; this BSS needs grants that state the file size (ask the server again with size)',
       );
     }
     const size = grant.size ?? body.size;
     if (size !== undefined && size > MAX_UPLOAD_SIZE) {
-      throw new TooLargeError(`an upload may be at most ${MAX_UPLOAD_SIZE} bytes (10,000 parts of 5 GiB)`);
+      throw new DreamLakeError(
+        'too_large',
+        `an upload may be at most ${MAX_UPLOAD_SIZE} bytes (10,000 parts of 5 GiB)`,
+      );
     }
     // A verified blob already stored is said so, with a receipt; the upload is opened all the
     // same, for clients that do not know `exists`.

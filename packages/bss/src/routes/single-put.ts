@@ -1,4 +1,4 @@
-import { DreamLakeError, TooLargeError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import { parseOrThrow, type RouteDoc } from '@dreamlake/service';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireAssetType } from '../asset-types.ts';
@@ -72,7 +72,8 @@ export async function registerSinglePutRoute(app: FastifyInstance, ctx: BssConte
       }
       const length = declaredLength(request);
       if (length !== undefined && length > signed.size) {
-        throw new TooLargeError(
+        throw new DreamLakeError(
+          'too_large',
           `Content-Length ${length} is more than the ${signed.size} bytes this URL was signed for`,
           { size: signed.size },
         );

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { DreamLakeError, InvalidRequestError, TooLargeError, verify } from '@dreamlake/presign';
+import { DreamLakeError, verify } from '@dreamlake/presign';
 import { MAX_PART_SIZE } from '@dreamlake/protocol';
 import { Semaphore } from '@dreamlake/protocol/client';
 import { parseOrThrow, type RouteDoc } from '@dreamlake/service';
@@ -55,7 +55,8 @@ function verifyEntry(
   storage: Storage,
 ): Omit<SingleUpload, 'contentType'> {
   const type = /^\/([^/]+)\/upload\/single$/.exec(path)?.[1];
-  if (!isAssetType(type)) throw new InvalidRequestError(`files[${index}].url is not a single-shot upload URL`);
+  if (!isAssetType(type))
+    throw new DreamLakeError('invalid_request', `files[${index}].url is not a single-shot upload URL`);
   const scope = verify({
     action: 'upload-single',
     signed: SINGLE_PARAMS,
@@ -78,17 +79,23 @@ function parseHead(line: string): Entry[] {
   try {
     head = JSON.parse(line);
   } catch {
-    throw new InvalidRequestError('the first line of the body must be JSON: { "files": [{ "url", "contentType"? }] }');
+    throw new DreamLakeError(
+      'invalid_request',
+      'the first line of the body must be JSON: { "files": [{ "url", "contentType"? }] }',
+    );
   }
   const files = (head as { files?: unknown } | null)?.files;
-  if (!Array.isArray(files) || files.length === 0) throw new InvalidRequestError('"files" must list at least one file');
+  if (!Array.isArray(files) || files.length === 0)
+    throw new DreamLakeError('invalid_request', '"files" must list at least one file');
   if (files.length > SINGLES_MAX_FILES) {
-    throw new TooLargeError(`at most ${SINGLES_MAX_FILES} files in one request`, { maxFiles: SINGLES_MAX_FILES });
+    throw new DreamLakeError('too_large', `at most ${SINGLES_MAX_FILES} files in one request`, {
+      maxFiles: SINGLES_MAX_FILES,
+    });
   }
   return files.map((file, index) => {
     const entry = file as Partial<Entry> | null;
     if (typeof entry?.url !== 'string' || (entry.contentType !== undefined && typeof entry.contentType !== 'string')) {
-      throw new InvalidRequestError(`files[${index}] must be { "url": string, "contentType"?: string }`);
+      throw new DreamLakeError('invalid_request', `files[${index}] must be { "url": string, "contentType"?: string }`);
     }
     return { url: entry.url, ...(entry.contentType !== undefined ? { contentType: entry.contentType } : {}) };
   });
@@ -103,12 +110,13 @@ function readUrl(
   try {
     url = new URL(entry.url, 'http://bss.invalid');
   } catch {
-    throw new InvalidRequestError(`files[${index}].url is not a URL`);
+    throw new DreamLakeError('invalid_request', `files[${index}].url is not a URL`);
   }
   const sizes = url.searchParams.getAll('size');
   const size = sizes.length === 1 && /^(0|[1-9][0-9]{0,15})$/.test(sizes[0] as string) ? Number(sizes[0]) : Number.NaN;
   // Without its size the bytes of this file and of every later one cannot be told apart.
-  if (!Number.isSafeInteger(size)) throw new InvalidRequestError(`files[${index}].url has no single size`);
+  if (!Number.isSafeInteger(size))
+    throw new DreamLakeError('invalid_request', `files[${index}].url has no single size`);
   const query: Record<string, string | string[]> = {};
   for (const key of new Set(url.searchParams.keys())) {
     const values = url.searchParams.getAll(key);

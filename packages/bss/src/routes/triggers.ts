@@ -1,4 +1,4 @@
-import { NotFoundError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import { parseOrThrow } from '@dreamlake/service';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { BssContext } from '../http/context.ts';
@@ -13,7 +13,8 @@ const nameOf = (request: FastifyRequest) => (request.params as { name: string })
 /** `POST /lambda/{name}`: runs the trigger `name`, signed with the action `lambda-<name>`. Unknown names are 404. */
 export function registerTriggerRoutes(app: FastifyInstance, ctx: BssContext): void {
   const known = async (request: FastifyRequest) => {
-    if (!Object.hasOwn(TRIGGERS, nameOf(request))) throw new NotFoundError(`no trigger named "${nameOf(request)}"`);
+    if (!Object.hasOwn(TRIGGERS, nameOf(request)))
+      throw new DreamLakeError('not_found', `no trigger named "${nameOf(request)}"`);
   };
   const doc = signed({
     summary: 'Run a trigger on one stored blob (signed for lambda-<name>)',
@@ -29,7 +30,7 @@ export function registerTriggerRoutes(app: FastifyInstance, ctx: BssContext): vo
     async (request) => {
       const ref = parseOrThrow(blobQuery, request.presign?.params, 'signed parameters');
       const run = TRIGGERS[nameOf(request)];
-      if (!run) throw new NotFoundError();
+      if (!run) throw new DreamLakeError('not_found');
       return run(ctx.storage, ref);
     },
   );

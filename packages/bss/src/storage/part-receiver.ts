@@ -25,8 +25,8 @@ export interface PartPut {
 export interface PartReceiver {
   /**
    * Streams one part's body to storage. The part appears only once its body is complete and
-   * checked; a cut-off or refused body leaves nothing. Throws NotFoundError for an unknown
-   * upload, TooLargeError past `maxLength`, `invalid_part` when the body's MD5 or CRC-32 differs.
+   * checked; a cut-off or refused body leaves nothing. Throws `not_found` for an unknown
+   * upload, `too_large` past `maxLength`, `invalid_part` when the body's MD5 or CRC-32 differs.
    */
   receivePart(put: PartPut, body: Readable): Promise<PartInfo>;
 }

@@ -26,14 +26,14 @@ export interface SingleUpload {
 export interface SingleReceiver {
   /**
    * The largest body `receiveSingle` takes. A backend that also stages bodies (S3) wants larger
-   * ones staged; one that does not refuses them (TooLargeError).
+   * ones staged; one that does not refuses them (`too_large`).
    */
   readonly singleReceiveLimit: number;
 
   /**
    * Streams the body, counting and hashing it, and publishes the blob when both match. Throws
-   * TooLargeError as soon as the body passes `size`, `invalid_part` when it ends short,
-   * HashMismatchError for another SHA-256; none of these leaves anything behind. When the
+   * `too_large` as soon as the body passes `size`, `invalid_part` when it ends short,
+   * `hash_mismatch` for another SHA-256; none of these leaves anything behind. When the
    * verified blob is already stored, reads and discards the body and answers the blob (or, for a
    * small body, writes the same bytes again rather than asking first). Racing
    * with a multipart complete or another single-shot upload of the same blob ends with one blob
@@ -60,9 +60,9 @@ export interface SingleStager {
 
   /**
    * Checks the staged object's size and SHA-256 against the signed ones and only then publishes
-   * it; a mismatch deletes it (TooLargeError, `invalid_part`, HashMismatchError). A key whose
+   * it; a mismatch deletes it (`too_large`, `invalid_part`, `hash_mismatch`). A key whose
    * object was already published (a retry, a concurrent complete) answers the blob; a key with
-   * nothing staged and no blob is NotFoundError.
+   * nothing staged and no blob is `not_found`.
    */
   completeSingle(upload: Omit<SingleUpload, 'contentType'>, key: string): Promise<BlobInfo>;
 }

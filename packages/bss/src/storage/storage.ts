@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { DreamLakeError, TooLargeError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import { MAX_PART_SIZE, MIN_PART_SIZE, type PartCheck } from '@dreamlake/protocol';
 
 /**
@@ -107,10 +107,10 @@ export interface Storage {
   /**
    * Assembles the listed parts, checks the SHA-256 of the whole against the upload's signed hash
    * (a full hash, or a 16-hex legacy prefix) and only then publishes the blob. Throws
-   * HashMismatchError (nothing stays visible), TooLargeError or `invalid_part` when the parts add
+   * `hash_mismatch` (nothing stays visible), `too_large` or `invalid_part` when the parts add
    * up to more or less than the upload's recorded size (nothing is published),
    * `invalid_part` for a missing part or wrong ETag,
-   * `entity_too_small` for a non-last part under 5 MiB, NotFoundError for an unknown upload.
+   * `entity_too_small` for a non-last part under 5 MiB, `not_found` for an unknown upload.
    * Completing an upload that was already completed, or whose blob another upload already
    * published, answers the blob.
    */
@@ -122,7 +122,7 @@ export interface Storage {
   /** A verified blob's facts, or null. */
   stat(blob: BlobRef): Promise<BlobInfo | null>;
 
-  /** Streams a verified blob, or a byte range of it. Throws NotFoundError if absent. */
+  /** Streams a verified blob, or a byte range of it. Throws `not_found` if absent. */
   read(blob: BlobRef, range?: ByteRange): Promise<Readable>;
 
   /**
@@ -153,6 +153,6 @@ export function partBound(size: number, partNumber: number): number {
 export function checkAssembledSize(expected: number | undefined, actual: number): void {
   if (expected === undefined || expected === actual) return;
   const message = `the parts add up to ${actual} bytes, not the ${expected} bytes this upload was started for`;
-  if (actual > expected) throw new TooLargeError(message, { size: expected });
+  if (actual > expected) throw new DreamLakeError('too_large', message, { size: expected });
   throw new DreamLakeError('invalid_part', message, { size: expected });
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { NotFoundError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import type { BlobRef, Storage } from '../storage/storage.ts';
 
 export interface VerifyResult {
@@ -11,7 +11,7 @@ export interface VerifyResult {
 
 /** Re-reads a stored blob and reports whether its bytes still hash to its name. */
 export async function verifyBlob(storage: Storage, ref: BlobRef): Promise<VerifyResult> {
-  if (!(await storage.stat(ref))) throw new NotFoundError('no such blob');
+  if (!(await storage.stat(ref))) throw new DreamLakeError('not_found', 'no such blob');
   const hash = createHash('sha256');
   let size = 0;
   for await (const chunk of await storage.read(ref)) {

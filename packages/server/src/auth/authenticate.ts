@@ -1,4 +1,4 @@
-import { UnauthorizedError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { findActiveTokenOwner, TOUCH_INTERVAL_MS, touchAccessToken } from '../db/access-tokens.ts';
 import type { DB } from '../db/open.ts';
@@ -93,9 +93,9 @@ export function createAuthenticate(deps: { db: DB; jwt: JwtIssuer; clock: () => 
 
   async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
     const token = bearer(request);
-    if (!token) throw new UnauthorizedError('a bearer token is required');
+    if (!token) throw new DreamLakeError('unauthorized', 'a bearer token is required');
     const user = await userFor(token);
-    if (!user) throw new UnauthorizedError('the token is invalid, expired or revoked');
+    if (!user) throw new DreamLakeError('unauthorized', 'the token is invalid, expired or revoked');
     requireScope(user.scopes, requiredScope(request.method, request.routeOptions.url));
     request.user = user;
   }
@@ -105,6 +105,6 @@ export function createAuthenticate(deps: { db: DB; jwt: JwtIssuer; clock: () => 
 
 /** The caller, for handlers behind `authenticate`. */
 export function caller(request: FastifyRequest): AuthUser {
-  if (!request.user) throw new UnauthorizedError();
+  if (!request.user) throw new DreamLakeError('unauthorized');
   return request.user;
 }

@@ -1,4 +1,4 @@
-import { ForbiddenError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 
 /** What an access token may do. A JWT from a login holds every scope. */
 export const SCOPES = ['read', 'write', 'admin', 'share'] as const;
@@ -31,7 +31,7 @@ export function requiredScope(method: string, routeUrl: string | undefined): Sco
 
 /** 403 unless `held` includes `needed`. */
 export function requireScope(held: readonly Scope[], needed: Scope): void {
-  if (!held.includes(needed)) throw new ForbiddenError(`this token lacks the "${needed}" scope`);
+  if (!held.includes(needed)) throw new DreamLakeError('forbidden', `this token lacks the "${needed}" scope`);
 }
 
 /** Scopes as stored: space-separated, in the order of SCOPES. */

@@ -41,8 +41,7 @@ export class DatabaseUnavailableError extends DreamLakeError {
   readonly headers = { 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) };
 
   constructor(reason: string, cause: unknown) {
-    super('unavailable', `${reason}; try again`);
-    this.cause = cause;
+    super('unavailable', `${reason}; try again`, undefined, { cause });
   }
 }
 

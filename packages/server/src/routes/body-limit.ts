@@ -1,4 +1,4 @@
-import { TooLargeError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import type { FastifyError } from 'fastify';
 
 /**
@@ -10,7 +10,7 @@ export function bodyLimit(maxBytes: number) {
     bodyLimit: maxBytes,
     errorHandler(error: FastifyError) {
       if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-        throw new TooLargeError(`the request body may be at most ${maxBytes} bytes`, { maxBytes });
+        throw new DreamLakeError('too_large', `the request body may be at most ${maxBytes} bytes`, { maxBytes });
       }
       throw error;
     },

@@ -1,4 +1,4 @@
-import { ForbiddenError, InvalidRequestError, NotFoundError, UnauthorizedError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import { parseOrThrow } from '@dreamlake/service';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -43,7 +43,7 @@ function expiryOf(body: { expiresInDays?: number; expiresAt?: string }, nowMs: n
   if (body.expiresAt === undefined) return null;
   const at = Date.parse(body.expiresAt);
   if (at <= nowMs || at > nowMs + MAX_DAYS * DAY_MS)
-    throw new InvalidRequestError(`expiresAt must be in the future, within ${MAX_DAYS} days`);
+    throw new DreamLakeError('invalid_request', `expiresAt must be in the future, within ${MAX_DAYS} days`);
   return new Date(at).toISOString();
 }
 
@@ -59,7 +59,8 @@ function cappedExpiry(asked: string | null, latest: string | null): string | nul
   if (latest === null) return asked;
   if (asked === null) return latest;
   if (Date.parse(asked) > Date.parse(latest))
-    throw new InvalidRequestError(
+    throw new DreamLakeError(
+      'invalid_request',
       `the token would expire after the credential minting it (${latest}): ask for an expiry no later than that` +
         ', or, signed in with a login session, give your password again',
     );
@@ -80,7 +81,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const scopes = body.scopes ?? [...user.scopes];
     const beyond = scopes.filter((s) => !user.scopes.includes(s));
     if (beyond.length > 0)
-      throw new ForbiddenError(`a token cannot grant scopes it does not hold: ${beyond.join(', ')}`);
+      throw new DreamLakeError('forbidden', `a token cannot grant scopes it does not hold: ${beyond.join(', ')}`);
     const minter = user.credential;
     const expiresAt = cappedExpiry(expiryOf(body, ctx.clock()), latestExpiry(minter, body.password !== undefined));
     if (body.password !== undefined) await confirmPassword(ctx, user, body.password, request.ip);
@@ -107,7 +108,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: ServerContext): void {
     // The minter may have been revoked since it was checked: then so is this token.
     if (parentId !== null && !(await isTokenUnrevoked(ctx.db, parentId))) {
       await revokeAccessToken(ctx.db, user.id, stored.id, nowIso(ctx));
-      throw new UnauthorizedError('the token is invalid, expired or revoked');
+      throw new DreamLakeError('unauthorized', 'the token is invalid, expired or revoked');
     }
     return reply.code(201).send({
       id: stored.id,
@@ -141,7 +142,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: ServerContext): void {
     async (request, reply) => {
       const { id } = parseOrThrow(idParams, request.params, 'path');
       if (!(await revokeAccessToken(ctx.db, caller(request).id, id, nowIso(ctx))))
-        throw new NotFoundError('no such token');
+        throw new DreamLakeError('not_found', 'no such token');
       return reply.code(204).send();
     },
   );

@@ -1,4 +1,4 @@
-import { ForbiddenError, UnauthorizedError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import type { AuthUser } from '../auth/authenticate.ts';
 import { nowIso, type ServerContext } from '../context.ts';
 import { revokeAccessToken, revokeSessionTokens } from '../db/access-tokens.ts';
@@ -46,7 +46,7 @@ export async function confirmPassword(ctx: ServerContext, caller: AuthUser, pass
   }
   if (!ok) {
     await ctx.throttle.failed(attempt, ctx.clock());
-    throw new ForbiddenError('the current password is wrong');
+    throw new DreamLakeError('forbidden', 'the current password is wrong');
   }
   await ctx.throttle.succeeded(attempt, ctx.clock());
 }
@@ -97,7 +97,7 @@ export async function signup(
   ip: string,
 ): Promise<{ token: string; expiresAt: string }> {
   if (!ctx.config.allowSignup)
-    throw new ForbiddenError('sign-up is disabled on this server; ask an administrator for an account');
+    throw new DreamLakeError('forbidden', 'sign-up is disabled on this server; ask an administrator for an account');
   const uncount = await ctx.throttle.admitSignup(ip, ctx.clock());
   let user: User;
   try {
@@ -132,7 +132,7 @@ export async function login(
   }
   if (!user || !ok) {
     await ctx.throttle.failed(attempt, ctx.clock());
-    throw new UnauthorizedError(BAD_LOGIN);
+    throw new DreamLakeError('unauthorized', BAD_LOGIN);
   }
   await ctx.throttle.succeeded(attempt, ctx.clock());
   return ctx.jwt.issue(user.id, user.username, user.tokenEpoch, ctx.clock());

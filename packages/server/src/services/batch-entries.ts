@@ -1,4 +1,4 @@
-import { type DreamLakeError, TooLargeError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import type { ErrorAnswer } from '@dreamlake/protocol';
 import { errorBody, parseOrThrow } from '@dreamlake/service';
 import { z } from 'zod';
@@ -21,7 +21,7 @@ export function parseBatch<S extends z.ZodRawShape>(shape: S, body: unknown, max
   const envelope = z.strictObject({ ...shape, files: z.array(z.unknown()).min(1) });
   const files = (body as { files?: unknown } | null)?.files;
   if (Array.isArray(files) && files.length > maxFiles) {
-    throw new TooLargeError(`a batch may hold at most ${maxFiles} files`, { maxFiles });
+    throw new DreamLakeError('too_large', `a batch may hold at most ${maxFiles} files`, { maxFiles });
   }
   return parseOrThrow(envelope, body);
 }

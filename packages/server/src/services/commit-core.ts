@@ -1,4 +1,4 @@
-import { DreamLakeError, NotFoundError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import type { Selectable } from 'kysely';
 import { nowIso, type ServerContext } from '../context.ts';
 import {
@@ -122,7 +122,8 @@ export async function applyCommit(ctx: ServerContext, trx: DB, input: CommitInpu
   const byName = await headEntriesByName(trx, space.id, [...input.deletes, ...input.puts.map((p) => p.name)]);
   const absent = input.deletes.filter((name) => !byName.has(name));
   if (absent.length > 0) {
-    throw new NotFoundError(
+    throw new DreamLakeError(
+      'not_found',
       `${absent.length === 1 ? `"${absent[0]}" is` : `${absent.length} names are`} not in ${where.namespace}/${where.space}: nothing was committed`,
       { names: listed(absent), count: absent.length },
     );

@@ -1,4 +1,4 @@
-import { InvalidRequestError, TooLargeError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import type { CommitAnswer } from '@dreamlake/protocol';
 import { parseOrThrow } from '@dreamlake/service';
 import { z } from 'zod';
@@ -57,7 +57,7 @@ export function parseChanges<S extends z.ZodRawShape>(schema: z.ZodObject<S>, bo
     return n + (Array.isArray(list) ? list.length : 0);
   }, 0);
   if (count > BATCH_MAX_FILES) {
-    throw new TooLargeError(`a commit or draft batch may hold at most ${BATCH_MAX_FILES} changes`, {
+    throw new DreamLakeError('too_large', `a commit or draft batch may hold at most ${BATCH_MAX_FILES} changes`, {
       maxFiles: BATCH_MAX_FILES,
     });
   }
@@ -81,7 +81,8 @@ export function parseChanges<S extends z.ZodRawShape>(schema: z.ZodObject<S>, bo
   ];
   if (repeated.length > 0) {
     const names = [...new Set(repeated)].sort(byUtf8).slice(0, 100);
-    throw new InvalidRequestError(
+    throw new DreamLakeError(
+      'invalid_request',
       `${names.length === 1 ? `"${names[0]}" is` : `${names.length} names are`} given twice (a name is put or deleted once per commit)`,
       { names },
     );

@@ -1,4 +1,4 @@
-import { NotFoundError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import type { DownloadBatchEntry } from '@dreamlake/protocol';
 import { z } from 'zod';
 import { requireSpaceRole } from '../access.ts';
@@ -55,7 +55,10 @@ export async function batchDownloadGrant(
     const file = found.get(name);
     if (!file) {
       const at = version === undefined ? '' : `@${version}`;
-      answers[index] = entryError(index, new NotFoundError(`no file "${name}" in ${namespace}/${space}${at}`));
+      answers[index] = entryError(
+        index,
+        new DreamLakeError('not_found', `no file "${name}" in ${namespace}/${space}${at}`),
+      );
       continue;
     }
     const { url, expiresAt } = blobUrl(

@@ -1,4 +1,4 @@
-import { NotFoundError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import type { CommitAnswer, DraftView } from '@dreamlake/protocol';
 import { parseOrThrow } from '@dreamlake/service';
 import { z } from 'zod';
@@ -59,8 +59,11 @@ export async function createDraft(ctx: ServerContext, user: AuthUser, where: Whe
   return view(draft);
 }
 
-function unknownDraft(id: string): NotFoundError {
-  return new NotFoundError(`no open draft "${id}" of yours in this space (it may have expired or been committed)`);
+function unknownDraft(id: string): DreamLakeError {
+  return new DreamLakeError(
+    'not_found',
+    `no open draft "${id}" of yours in this space (it may have expired or been committed)`,
+  );
 }
 
 /** The caller's open draft of this space, or 404 (another user's, another space's, an expired one alike). */

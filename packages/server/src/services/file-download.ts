@@ -1,4 +1,4 @@
-import { NotFoundError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import type { DownloadGrant } from '@dreamlake/protocol';
 import { parseOrThrow } from '@dreamlake/service';
 import { z } from 'zod';
@@ -34,7 +34,7 @@ export async function downloadGrant(
     file = found.get(name);
   }
   const at = version === undefined ? '' : `@${version}`;
-  if (!file) throw new NotFoundError(`no file "${name}" in ${where.namespace}/${where.space}${at}`);
+  if (!file) throw new DreamLakeError('not_found', `no file "${name}" in ${where.namespace}/${where.space}${at}`);
   const { url, expiresAt } = blobUrl(
     ctx.config,
     ctx.config.bssPublicUrl,

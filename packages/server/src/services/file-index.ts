@@ -1,4 +1,4 @@
-import { NotFoundError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import type { IndexedFile } from '@dreamlake/protocol';
 import { parseOrThrow } from '@dreamlake/service';
 import { z } from 'zod';
@@ -39,7 +39,10 @@ export async function registerFile(
   const blob = { owner: where.namespace, project: where.space, hash: input.hash };
   const stat = await provenBlob(ctx, blob, input.receipt);
   if (!stat)
-    throw new NotFoundError(`blob storage holds no verified blob ${input.hash} in ${where.namespace}/${where.space}`);
+    throw new DreamLakeError(
+      'not_found',
+      `blob storage holds no verified blob ${input.hash} in ${where.namespace}/${where.space}`,
+    );
   const granted = await reservedSizes(ctx.db, where, [input.hash], nowIso(ctx));
   checkProvenSize(ctx, stat, granted.get(input.hash));
 

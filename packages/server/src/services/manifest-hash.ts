@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type DreamLakeError, NotFoundError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import type { DB } from '../db/open.ts';
 import { findSnapshot } from '../db/snapshots.ts';
 import { forEachManifestPage, type ManifestEntry } from '../db/version-files.ts';
@@ -31,7 +31,7 @@ export async function computeManifestHash(db: DB, spaceId: string, version: numb
  */
 export async function ensureManifestHash(db: DB, spaceId: string, version: number): Promise<string> {
   const snapshot = await findSnapshot(db, spaceId, version);
-  if (!snapshot) throw new NotFoundError(`no version ${version}`);
+  if (!snapshot) throw new DreamLakeError('not_found', `no version ${version}`);
   if (snapshot.manifest_hash) return snapshot.manifest_hash;
   if (snapshot.dropped_at) throw droppedError(version);
   const manifestHash = await computeManifestHash(db, spaceId, version);
@@ -49,7 +49,7 @@ export async function ensureManifestHash(db: DB, spaceId: string, version: numbe
 
 /** A version the retention dropped: its entries are gone. */
 export function droppedError(version: number): DreamLakeError {
-  return new NotFoundError(`version ${version} was dropped by the retention; its files are gone`, {
+  return new DreamLakeError('not_found', `version ${version} was dropped by the retention; its files are gone`, {
     dropped: true,
   });
 }

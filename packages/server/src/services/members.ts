@@ -1,4 +1,4 @@
-import { DreamLakeError, ForbiddenError, NotFoundError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import { atLeast } from '../access.ts';
 import type { AuthUser } from '../auth/authenticate.ts';
 import { nowIso, type ServerContext } from '../context.ts';
@@ -15,7 +15,7 @@ import type { DB } from '../db/open.ts';
 import type { Role } from '../db/schema.ts';
 import { findUserByName } from '../db/users.ts';
 
-const orgNotFound = (name: string) => new NotFoundError(`organisation "${name}" not found`);
+const orgNotFound = (name: string) => new DreamLakeError('not_found', `organisation "${name}" not found`);
 
 /** An organisation the caller belongs to (404 for one they do not, or a personal namespace). */
 async function orgOf(db: DB, user: AuthUser, name: string): Promise<{ org: Namespace; role: Role }> {
@@ -58,13 +58,13 @@ async function changeMembership(
     if (callerRole === null) throw orgNotFound(orgName);
     const leaving = role === null && username === user.username;
     if (!leaving && !atLeast(callerRole, 'admin'))
-      throw new ForbiddenError(`managing members of "${orgName}" needs the admin role`);
+      throw new DreamLakeError('forbidden', `managing members of "${orgName}" needs the admin role`);
     const target = await findUserByName(trx, username);
     const current = target ? await roleIn(trx, org.id, target.id) : null;
     if (!target || (role === null && current === null))
-      throw new NotFoundError(`"${username}" is not a user${role === null ? ` in "${orgName}"` : ''}`);
+      throw new DreamLakeError('not_found', `"${username}" is not a user${role === null ? ` in "${orgName}"` : ''}`);
     if ((role === 'owner' || current === 'owner') && callerRole !== 'owner') {
-      throw new ForbiddenError('only an owner may grant or change the owner role');
+      throw new DreamLakeError('forbidden', 'only an owner may grant or change the owner role');
     }
     if (current === 'owner' && role !== 'owner' && (await countOwners(trx, org.id)) <= 1) {
       throw new DreamLakeError('conflict', `"${orgName}" must keep at least one owner`);

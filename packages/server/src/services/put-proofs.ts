@@ -1,4 +1,4 @@
-import { DreamLakeError, NotFoundError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import { mapLimit } from '@dreamlake/protocol';
 import { nowIso, type ServerContext } from '../context.ts';
 import { byUtf8 } from '../db/commit-writes.ts';
@@ -80,7 +80,8 @@ export function allProven(puts: readonly PutRequest[], proofs: ReadonlyArray<Pro
   const missing = refused.filter((r) => r.error.code === 'not_found');
   if (missing.length > 0) {
     const names = missing.map((r) => r.name).sort(byUtf8);
-    throw new NotFoundError(
+    throw new DreamLakeError(
+      'not_found',
       `blob storage holds no verified blob for ${names.length === 1 ? `"${names[0]}"` : `${names.length} names`}: nothing was written`,
       { names: names.slice(0, 100), count: names.length },
     );
@@ -141,7 +142,10 @@ async function proveAll(
       }
       return (
         proven ??
-        new NotFoundError(`blob storage holds no verified blob ${input.hash} in ${where.namespace}/${where.space}`)
+        new DreamLakeError(
+          'not_found',
+          `blob storage holds no verified blob ${input.hash} in ${where.namespace}/${where.space}`,
+        )
       );
     } catch (error) {
       if (error instanceof DreamLakeError) return error;

@@ -1,4 +1,4 @@
-import { DreamLakeError, TooLargeError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import type { ServerContext } from '../context.ts';
 import { draftHeldHashes } from '../db/drafts.ts';
 import { heldHashes } from '../db/files.ts';
@@ -29,8 +29,8 @@ function fits(quota: number, used: number, incoming: number): boolean {
   return incoming === 0 ? used < quota : used + incoming <= quota;
 }
 
-function overQuota(quota: number, namespace: Namespace, stored: number, granted: number): TooLargeError {
-  return new TooLargeError(`namespace "${namespace.name}" is over its quota`, {
+function overQuota(quota: number, namespace: Namespace, stored: number, granted: number): DreamLakeError {
+  return new DreamLakeError('too_large', `namespace "${namespace.name}" is over its quota`, {
     quotaBytes: quota,
     usedBytes: stored,
     grantedBytes: granted,

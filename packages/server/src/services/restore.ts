@@ -1,4 +1,4 @@
-import { NotFoundError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import type { CommitAnswer } from '@dreamlake/protocol';
 import { parseOrThrow } from '@dreamlake/service';
 import { z } from 'zod';
@@ -37,7 +37,8 @@ export async function restoreVersion(
   const outcome = await ctx.db.transaction().execute(async (trx) => {
     await lockNamespace(trx, namespace.id);
     const target = await findSnapshot(trx, space.id, input.version);
-    if (!target) throw new NotFoundError(`${where.namespace}/${where.space} has no version ${input.version}`);
+    if (!target)
+      throw new DreamLakeError('not_found', `${where.namespace}/${where.space} has no version ${input.version}`);
     if (target.dropped_at !== null) throw droppedError(input.version);
     const head = await headVersion(trx, space.id);
     const puts = input.version === head ? [] : await entriesGoneSince(trx, space.id, input.version);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { DreamLakeError, NotFoundError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import type { SharedFile, ShareInfo } from '@dreamlake/protocol';
 import { parseOrThrow } from '@dreamlake/service';
 import { z } from 'zod';
@@ -32,8 +32,8 @@ const WINDOW_MS = 60_000;
 const EMPTY_MANIFEST = createHash('sha256').digest('hex');
 
 /** One answer for every link this server does not know, whatever the space: no hint of what exists. */
-const unknownLink = () => new NotFoundError('no such share link');
-const outside = (what: string) => new NotFoundError(`${what} is not part of this share link`);
+const unknownLink = () => new DreamLakeError('not_found', 'no such share link');
+const outside = (what: string) => new DreamLakeError('not_found', `${what} is not part of this share link`);
 
 /** A link that works now, and the version it serves at this use. */
 export interface OpenShare {

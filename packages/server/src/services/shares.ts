@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { InvalidRequestError, NotFoundError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import type { CreatedShare, ListedShare } from '@dreamlake/protocol';
 import { parseOrThrow } from '@dreamlake/service';
 import { z } from 'zod';
@@ -90,9 +90,13 @@ export const listSharesQuery = z.object({ namespace: nameSchema.optional().descr
 function shareExpiry(ctx: ServerContext, asked: number | undefined): string {
   const max = ctx.config.shareMaxSeconds;
   if (asked !== undefined && asked > max)
-    throw new InvalidRequestError(`a share link may last at most ${max} seconds on this server (SHARE_MAX_SECONDS)`, {
-      maxSeconds: max,
-    });
+    throw new DreamLakeError(
+      'invalid_request',
+      `a share link may last at most ${max} seconds on this server (SHARE_MAX_SECONDS)`,
+      {
+        maxSeconds: max,
+      },
+    );
   const seconds = asked ?? Math.min(SHARE_DEFAULT_SECONDS, max);
   return new Date(ctx.clock() + seconds * 1000).toISOString();
 }
@@ -142,6 +146,6 @@ export async function revokeUserShare(ctx: ServerContext, user: AuthUser, params
   const share = await findShareById(ctx.db, id);
   const access = share && (await findNamespaceAccess(ctx.db, share.namespace, user.id));
   if (!share || !access || !atLeast(access.role, 'writer') || share.revokedAt !== null)
-    throw new NotFoundError('no such share link');
+    throw new DreamLakeError('not_found', 'no such share link');
   await revokeShare(ctx.db, id, nowIso(ctx));
 }

@@ -1,4 +1,4 @@
-import { NotFoundError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import type { SnapshotReceipt, SnapshotView } from '@dreamlake/protocol';
 import { parseOrThrow } from '@dreamlake/service';
 import { z } from 'zod';
@@ -69,7 +69,10 @@ export async function signedSnapshot(
   const { space } = await requireSpaceRole(ctx.db, user.id, where.namespace, where.space, 'reader');
   let row = await requireVersion(ctx.db, where, space.id, version);
   if (!row)
-    throw new NotFoundError(`version 0 of ${where.namespace}/${where.space} is the empty version, not a snapshot`);
+    throw new DreamLakeError(
+      'not_found',
+      `version 0 of ${where.namespace}/${where.space} is the empty version, not a snapshot`,
+    );
   if (!row.manifest_hash) {
     await ensureManifestHash(ctx.db, space.id, version);
     row = await requireVersion(ctx.db, where, space.id, version);

@@ -1,4 +1,4 @@
-import { TooLargeError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import type { InitAnswer } from '@dreamlake/protocol';
 import { parseOrThrow } from '@dreamlake/service';
 import { z } from 'zod';
@@ -22,8 +22,8 @@ export const uploadInitBody = z.strictObject({
   size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
 });
 
-export function tooLarge(ctx: ServerContext): TooLargeError {
-  return new TooLargeError(`a file may be at most ${ctx.config.maxUploadBytes} bytes`, {
+export function tooLarge(ctx: ServerContext): DreamLakeError {
+  return new DreamLakeError('too_large', `a file may be at most ${ctx.config.maxUploadBytes} bytes`, {
     maxBytes: ctx.config.maxUploadBytes,
   });
 }

@@ -1,4 +1,4 @@
-import { NotFoundError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import { z } from 'zod';
 import type { DB } from '../db/open.ts';
 import { findSnapshot, type SnapshotRow } from '../db/snapshots.ts';
@@ -38,7 +38,7 @@ export async function requireVersion(
 ): Promise<SnapshotRow | null> {
   if (version === 0) return null;
   const snapshot = await findSnapshot(db, spaceId, version);
-  if (!snapshot) throw new NotFoundError(`${where.namespace}/${where.space} has no version ${version}`);
+  if (!snapshot) throw new DreamLakeError('not_found', `${where.namespace}/${where.space} has no version ${version}`);
   if (snapshot.dropped_at) throw droppedError(version);
   return snapshot;
 }

@@ -1,4 +1,4 @@
-import { NotFoundError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import { presignGuard, registerErrorHandling } from '@dreamlake/service';
 import Fastify, { type FastifyInstance } from 'fastify';
 
@@ -26,7 +26,7 @@ export async function startFakeBss(secrets: readonly string[], clockSeconds: () 
       const key = `${owner}/${project}/${hash}`;
       stats.push(key);
       const blob = blobs.get(key);
-      if (!blob) throw new NotFoundError('no verified blob');
+      if (!blob) throw new DreamLakeError('not_found', 'no verified blob');
       return { owner, project, hash, ...blob };
     },
   );

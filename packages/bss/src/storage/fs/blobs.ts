@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { NotFoundError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import type { BlobInfo, BlobRef, ByteRange } from '../storage.ts';
 import { readBlobFileHead } from './blob-file.ts';
 import { isMissing } from './files.ts';
@@ -49,7 +49,7 @@ export async function statBlob(layout: FsLayout, blob: BlobRef): Promise<BlobInf
 /** The blob's bytes (or an inclusive range of them), streamed piece after piece. */
 export async function readBlob(layout: FsLayout, blob: BlobRef, range?: ByteRange): Promise<Readable> {
   const found = await findBlob(layout, blob);
-  if (!found) throw new NotFoundError('no such blob');
+  if (!found) throw new DreamLakeError('not_found', 'no such blob');
   const { path, manifest, offset: fileOffset } = found;
   const start = range?.start ?? 0;
   const end = range?.end ?? manifest.size - 1;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { link, mkdir, open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DreamLakeError, HashMismatchError, NotFoundError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import { MIN_PART_SIZE } from '@dreamlake/protocol';
 import { bareEtag, hashSatisfies } from '../keys.ts';
 import { type BlobInfo, type CompletedPart, checkAssembledSize } from '../storage.ts';
@@ -117,7 +117,7 @@ async function alreadyCompleted(
   const done = await readJson<CompletedRecord>(join(dir, COMPLETED));
   if (!done) return null;
   const blob = await statBlob(layout, { owner: scope.owner, project: scope.project, hash: done.sha256 });
-  if (!blob) throw new NotFoundError('the upload was completed but its blob is gone');
+  if (!blob) throw new DreamLakeError('not_found', 'the upload was completed but its blob is gone');
   return blob;
 }
 
@@ -135,7 +135,7 @@ async function afterLostRace(
   const done = await alreadyCompleted(layout, dir, scope);
   if (done) return done;
   if (isMissing(error) || (await readJson(join(dir, META))) === null) {
-    throw new NotFoundError('the upload was aborted or swept meanwhile', { reason: 'NoSuchUpload' });
+    throw new DreamLakeError('not_found', 'the upload was aborted or swept meanwhile', { reason: 'NoSuchUpload' });
   }
   throw diskFull(error);
 }
@@ -166,7 +166,7 @@ export async function completeUpload(
     // Another complete of this upload may have finished between the two reads.
     const done = await alreadyCompleted(layout, dir, scope);
     if (done) return done;
-    throw new NotFoundError('the upload is unknown, aborted or swept', { reason: 'NoSuchUpload' });
+    throw new DreamLakeError('not_found', 'the upload is unknown, aborted or swept', { reason: 'NoSuchUpload' });
   }
   if (parts.length === 0) throw new DreamLakeError('invalid_part', 'a complete needs at least one part');
 
@@ -203,10 +203,14 @@ export async function completeUpload(
   if (!hashSatisfies(meta.hash, hashed.sha256)) {
     await discardStage();
     await rm(dir, { recursive: true, force: true, maxRetries: 3 });
-    throw new HashMismatchError('the uploaded bytes do not match the signed SHA-256; the upload was discarded', {
-      expected: meta.hash,
-      actual: hashed.sha256,
-    });
+    throw new DreamLakeError(
+      'hash_mismatch',
+      'the uploaded bytes do not match the signed SHA-256; the upload was discarded',
+      {
+        expected: meta.hash,
+        actual: hashed.sha256,
+      },
+    );
   }
 
   const ref = { owner: meta.owner, project: meta.project, hash: hashed.sha256 };

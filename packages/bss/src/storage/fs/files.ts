@@ -11,7 +11,8 @@ export function isMissing(error: unknown): boolean {
 /** Disk-full errors become `storage_unavailable` (503); anything else passes unchanged. */
 export function diskFull(error: unknown): unknown {
   const code = (error as NodeJS.ErrnoException | null)?.code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') return new DreamLakeError('storage_unavailable', 'the storage is full');
+  if (code === 'ENOSPC' || code === 'EDQUOT')
+    return new DreamLakeError('storage_unavailable', 'the storage is full', undefined, { cause: error });
   return error;
 }
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { NotFoundError, presignUrl, ScopeMismatchError } from '@dreamlake/presign';
+import { DreamLakeError, presignUrl } from '@dreamlake/presign';
 import { MAX_PART_SIZE } from '@dreamlake/protocol';
 import { parseUploadKey, type UploadKeyParts, uploadKey } from '../keys.ts';
 import type { PartPut, PartReceiver } from '../part-receiver.ts';
@@ -79,7 +79,8 @@ export class FsStorage implements Storage, PartReceiver, SingleReceiver {
   private locate(upload: UploadRef): { dir: string; parts: UploadKeyParts } | null {
     const parts = parseUploadKey(upload.key);
     if (!parts || !FS_UPLOAD_ID.test(parts.nonce)) return null;
-    if (upload.uploadId !== parts.nonce) throw new ScopeMismatchError('uploadId does not belong to this key');
+    if (upload.uploadId !== parts.nonce)
+      throw new DreamLakeError('scope_mismatch', 'uploadId does not belong to this key');
     return { dir: this.layout.uploadDir(parts.owner, parts.project, parts.hash, upload.uploadId), parts };
   }
 
@@ -125,7 +126,9 @@ export class FsStorage implements Storage, PartReceiver, SingleReceiver {
     if (known && known.uploadId === upload.uploadId) return known;
     const open = await this.openMeta(upload);
     if (!open)
-      throw new NotFoundError('the upload is unknown, aborted, completed or swept', { reason: 'NoSuchUpload' });
+      throw new DreamLakeError('not_found', 'the upload is unknown, aborted, completed or swept', {
+        reason: 'NoSuchUpload',
+      });
     this.recentMeta.set(upload.key, open.meta);
     if (this.recentMeta.size > 256) this.recentMeta.delete(this.recentMeta.keys().next().value as string);
     return open.meta;
@@ -210,7 +213,8 @@ export class FsStorage implements Storage, PartReceiver, SingleReceiver {
 
   async complete(upload: UploadRef, parts: readonly CompletedPart[]): Promise<BlobInfo> {
     const found = this.locate(upload);
-    if (!found) throw new NotFoundError('the upload is unknown, aborted or swept', { reason: 'NoSuchUpload' });
+    if (!found)
+      throw new DreamLakeError('not_found', 'the upload is unknown, aborted or swept', { reason: 'NoSuchUpload' });
     this.recentMeta.delete(upload.key);
     try {
       return await completeUpload(

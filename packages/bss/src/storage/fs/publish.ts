@@ -1,6 +1,6 @@
 import { link, mkdir, rename, rm, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { NotFoundError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import type { BlobInfo, BlobRef } from '../storage.ts';
 import { type FileBlobManifest, writeBlobFile } from './blob-file.ts';
 import { statBlob } from './blobs.ts';
@@ -63,7 +63,7 @@ async function renameInto(from: string, to: string): Promise<void> {
  * renaming the folder onto the blob's content-addressed path, after both reached the disk. When
  * the blob is already there (another complete or single-shot upload of the same hash, in any
  * process, got there first) the stage is removed and that blob stands (and is the answer): both
- * hold the same verified bytes. Throws NotFoundError when a sweep claimed the stage meanwhile (it
+ * hold the same verified bytes. Throws `not_found` when a sweep claimed the stage meanwhile (it
  * renames a stale stage away first, so the rename here fails whole).
  */
 export async function publishStage(layout: FsLayout, stage: string, manifest: BlobManifest): Promise<BlobInfo> {
@@ -81,7 +81,7 @@ export async function publishStage(layout: FsLayout, stage: string, manifest: Bl
   } catch (error) {
     await rm(stage, { recursive: true, force: true });
     if (!alreadyExists(error)) {
-      if (isMissing(error)) throw new NotFoundError('the staged blob was swept before it was published');
+      if (isMissing(error)) throw new DreamLakeError('not_found', 'the staged blob was swept before it was published');
       throw diskFull(error);
     }
   }
@@ -96,7 +96,7 @@ export async function publishStage(layout: FsLayout, stage: string, manifest: Bl
 async function publishedMeanwhile(layout: FsLayout, ref: BlobRef, blobPath: string): Promise<BlobInfo> {
   await folders.sync(dirname(blobPath));
   const stored = await statBlob(layout, ref);
-  if (!stored) throw new NotFoundError('the blob vanished after it was published');
+  if (!stored) throw new DreamLakeError('not_found', 'the blob vanished after it was published');
   return stored;
 }
 

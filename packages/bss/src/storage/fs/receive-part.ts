@@ -4,7 +4,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
-import { DreamLakeError, NotFoundError, TooLargeError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import { CRC32_BASE64, crc32Base64, crc32Etag, MAX_PART_SIZE } from '@dreamlake/protocol';
 import { copyBody } from '../body.ts';
 import type { PartPut } from '../part-receiver.ts';
@@ -19,8 +19,8 @@ function badDigest(check: 'Content-MD5' | 'x-amz-checksum-crc32'): DreamLakeErro
   return new DreamLakeError('invalid_part', `the part body does not match its ${check}`, { reason: 'BadDigest' });
 }
 
-function gone(): NotFoundError {
-  return new NotFoundError('the upload was aborted or completed meanwhile', { reason: 'NoSuchUpload' });
+function gone(): DreamLakeError {
+  return new DreamLakeError('not_found', 'the upload was aborted or completed meanwhile', { reason: 'NoSuchUpload' });
 }
 
 /** Creates one of an upload's own folders; a missing upload folder is NoSuchUpload. */
@@ -119,11 +119,14 @@ async function recordPart(dir: string, partNumber: number, tmp: string, record: 
 export async function receivePart(layout: FsLayout, put: PartPut, body: Readable): Promise<PartInfo> {
   const dir = layout.uploadDir(put.owner, put.project, put.hash, put.uploadId);
   const meta = await readJson<UploadMeta>(join(dir, META));
-  if (!meta) throw new NotFoundError('the upload is unknown, aborted, completed or swept', { reason: 'NoSuchUpload' });
+  if (!meta)
+    throw new DreamLakeError('not_found', 'the upload is unknown, aborted, completed or swept', {
+      reason: 'NoSuchUpload',
+    });
 
   const limit = Math.min(put.maxLength, MAX_PART_SIZE);
   if (put.contentLength !== undefined && put.contentLength > limit) {
-    throw new TooLargeError(`the part may be at most ${limit} bytes`, { maxLength: limit });
+    throw new DreamLakeError('too_large', `the part may be at most ${limit} bytes`, { maxLength: limit });
   }
   if (put.contentMd5 !== undefined && !BASE64_MD5.test(put.contentMd5)) {
     throw new DreamLakeError('invalid_part', 'Content-MD5 must be the base64 of 16 bytes', { reason: 'InvalidDigest' });
@@ -146,7 +149,8 @@ export async function receivePart(layout: FsLayout, put: PartPut, body: Readable
   try {
     await copyBody(body, createWriteStream(tmp, { flags: 'wx' }), (chunk) => {
       size += chunk.length;
-      if (size > limit) throw new TooLargeError(`the part may be at most ${limit} bytes`, { maxLength: limit });
+      if (size > limit)
+        throw new DreamLakeError('too_large', `the part may be at most ${limit} bytes`, { maxLength: limit });
       md5?.update(chunk);
       crc = crc32(chunk, crc);
     });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Readable, Writable } from 'node:stream';
-import { DreamLakeError, HashMismatchError, TooLargeError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import { MAX_PART_SIZE } from '@dreamlake/protocol';
 import { copyBody } from '../body.ts';
 import type { SingleUpload } from '../single-upload.ts';
@@ -14,8 +14,8 @@ import { publishFile, publishStage } from './publish.ts';
 import type { BlobManifest } from './records.ts';
 import { createSyncedFile } from './synced-file.ts';
 
-function tooLarge(size: number): TooLargeError {
-  return new TooLargeError(`the body is longer than the ${size} bytes this URL was signed for`, { size });
+function tooLarge(size: number): DreamLakeError {
+  return new DreamLakeError('too_large', `the body is longer than the ${size} bytes this URL was signed for`, { size });
 }
 
 /** Reads a body to its end and drops it, refusing it past `limit` bytes. */
@@ -32,7 +32,7 @@ function discardBody(body: Readable, limit: number): Promise<void> {
 const IN_MEMORY_BYTES = 256 * 1024;
 
 /**
- * A body of exactly `size` bytes, in memory: refused as soon as it passes `size` (TooLargeError),
+ * A body of exactly `size` bytes, in memory: refused as soon as it passes `size` (`too_large`),
  * when it ends short (`invalid_part`) or is cut off. As `copyBody` does, a refusal pauses the body
  * rather than destroying the socket, so the client still gets its answer.
  */
@@ -72,7 +72,7 @@ async function receiveSmall(layout: FsLayout, upload: SingleUpload, body: Readab
   if (actual !== hash) {
     const stored = await statBlob(layout, upload);
     if (stored) return stored;
-    throw new HashMismatchError('the body does not match the signed SHA-256; nothing was kept', {
+    throw new DreamLakeError('hash_mismatch', 'the body does not match the signed SHA-256; nothing was kept', {
       expected: hash,
       actual,
     });
@@ -103,7 +103,9 @@ export async function receiveSingle(layout: FsLayout, upload: SingleUpload, body
   if (!Number.isSafeInteger(upload.size) || upload.size < 0)
     throw new DreamLakeError('invalid_request', 'size must be a byte count');
   if (upload.size > MAX_PART_SIZE)
-    throw new TooLargeError(`a single-shot upload may be at most ${MAX_PART_SIZE} bytes`, { maxSize: MAX_PART_SIZE });
+    throw new DreamLakeError('too_large', `a single-shot upload may be at most ${MAX_PART_SIZE} bytes`, {
+      maxSize: MAX_PART_SIZE,
+    });
   if (upload.size <= IN_MEMORY_BYTES) return receiveSmall(layout, upload, body);
   const ref = { owner: upload.owner, project: upload.project, hash: upload.hash };
   const existing = await statBlob(layout, ref);
@@ -131,7 +133,7 @@ export async function receiveSingle(layout: FsLayout, upload: SingleUpload, body
     }
     const actual = sha256.digest('hex');
     if (actual !== upload.hash) {
-      throw new HashMismatchError('the body does not match the signed SHA-256; nothing was kept', {
+      throw new DreamLakeError('hash_mismatch', 'the body does not match the signed SHA-256; nothing was kept', {
         expected: upload.hash,
         actual,
       });

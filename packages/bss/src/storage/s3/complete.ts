@@ -5,7 +5,7 @@ import {
   ListPartsCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { DreamLakeError, NotFoundError, ScopeMismatchError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import { MAX_PARTS } from '@dreamlake/protocol';
 import { type BlobInfo, type CompletedPart, checkAssembledSize, type UploadRef } from '../storage.ts';
 import { findBlobFor } from './blobs.ts';
@@ -78,7 +78,7 @@ export async function completeUpload(
   // Only a key made for a multipart upload: a single-shot staging key lies in the same folder, and
   // its client can still PUT to it.
   const scope = multipartScope(upload.key);
-  if (!scope) throw new ScopeMismatchError('key is not a multipart upload key');
+  if (!scope) throw new DreamLakeError('scope_mismatch', 'key is not a multipart upload key');
   const { client, bucket } = ctx;
   const list = sortedParts(parts);
 
@@ -120,5 +120,5 @@ export async function completeUpload(
   }
   const published = await findBlobFor(client, bucket, scope);
   if (published) return published;
-  throw new NotFoundError('unknown upload');
+  throw new DreamLakeError('not_found', 'unknown upload');
 }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { DreamLakeError, HashMismatchError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import { blobKey, hashSatisfies, type UploadKeyParts } from '../keys.ts';
 import type { BlobInfo, BlobRef } from '../storage.ts';
 import type { ByteBudget } from './byte-budget.ts';
@@ -59,7 +59,10 @@ function hashOptions(ctx: PublishContext) {
 async function refuseMismatch(ctx: PublishContext, scope: UploadKeyParts, stagedKey: string, actual: string) {
   if (hashSatisfies(scope.hash, actual)) return;
   await ctx.client.send(new DeleteObjectCommand({ Bucket: ctx.bucket, Key: stagedKey }));
-  throw new HashMismatchError('content does not match the signed SHA-256', { expected: scope.hash, actual });
+  throw new DreamLakeError('hash_mismatch', 'content does not match the signed SHA-256', {
+    expected: scope.hash,
+    actual,
+  });
 }
 
 /**

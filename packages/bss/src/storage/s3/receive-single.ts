@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type Readable, Writable } from 'node:stream';
-import { DreamLakeError, HashMismatchError, TooLargeError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import { copyBody } from '../body.ts';
 import type { SingleUpload } from '../single-upload.ts';
 import type { BlobInfo } from '../storage.ts';
@@ -21,16 +21,20 @@ export class ReceiveBudgetSpent extends DreamLakeError {
   }
 }
 
-function tooLarge(size: number): TooLargeError {
-  return new TooLargeError(`the body is longer than the ${size} bytes this URL was signed for; nothing was kept`, {
-    size,
-  });
+function tooLarge(size: number): DreamLakeError {
+  return new DreamLakeError(
+    'too_large',
+    `the body is longer than the ${size} bytes this URL was signed for; nothing was kept`,
+    {
+      size,
+    },
+  );
 }
 
 /**
  * Reads a body of exactly `upload.size` bytes into `bytes` and answers the SHA-256 of what was
  * kept there: each chunk is copied in first and the copy is hashed, so the bytes hashed are the
- * bytes later written. Refused as soon as it passes the size (TooLargeError), when it ends short
+ * bytes later written. Refused as soon as it passes the size (`too_large`), when it ends short
  * or is cut off (`invalid_part`); a refusal pauses the body rather than destroying the socket, so
  * the client still gets its answer.
  */
@@ -69,7 +73,7 @@ export async function receiveSingle(ctx: PublishContext, upload: SingleUpload, b
     const bytes = Buffer.allocUnsafe(size);
     const actual = await readHashed(body, bytes);
     if (actual !== hash) {
-      throw new HashMismatchError('the body does not match the signed SHA-256; nothing was kept', {
+      throw new DreamLakeError('hash_mismatch', 'the body does not match the signed SHA-256; nothing was kept', {
         expected: hash,
         actual,
       });

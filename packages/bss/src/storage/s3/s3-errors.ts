@@ -93,11 +93,11 @@ export function translateS3Error(error: unknown): unknown {
   const sdk = asSdk(error);
   if (unavailabilityOf(error) === null) return error;
   const attempts = sdk.$metadata?.attempts;
-  const translated = new DreamLakeError(
+  // The cause is kept for the server log (the error handler logs 5xx errors); never sent to the client.
+  return new DreamLakeError(
     'storage_unavailable',
     `S3 ${sdk.$operation ?? 'request'} failed${attempts !== undefined ? ` after ${attempts} attempts` : ''} (${describe(sdk)}): object storage is unavailable, retry later`,
+    undefined,
+    { cause: error },
   );
-  // Kept for the server log (the error handler logs 5xx errors); never sent to the client.
-  Object.defineProperty(translated, 'cause', { value: error, enumerable: false });
-  return translated;
 }

@@ -6,7 +6,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { InvalidRequestError, NotFoundError, ScopeMismatchError, TooLargeError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import { MAX_PART_SIZE, MAX_PARTS } from '@dreamlake/protocol';
 import { blobKey, isUploadHash, NAME_PATTERN } from '../keys.ts';
 import type { SingleReceiver, SingleStager, SingleUpload, StagedSingle } from '../single-upload.ts';
@@ -123,10 +123,11 @@ export class S3Storage implements Storage, SingleReceiver, SingleStager {
   async createUpload(input: CreateUploadInput): Promise<UploadRef> {
     const hash = input.hash.toLowerCase();
     if (!NAME_PATTERN.test(input.owner) || !NAME_PATTERN.test(input.project))
-      throw new InvalidRequestError('invalid owner or project name');
-    if (!isUploadHash(hash)) throw new InvalidRequestError('hash must be 64 hex digits (or a 16-hex legacy prefix)');
+      throw new DreamLakeError('invalid_request', 'invalid owner or project name');
+    if (!isUploadHash(hash))
+      throw new DreamLakeError('invalid_request', 'hash must be 64 hex digits (or a 16-hex legacy prefix)');
     if (input.user !== undefined && !/^[A-Za-z0-9_-]{22}$/.test(input.user))
-      throw new InvalidRequestError('user must be a user tag');
+      throw new DreamLakeError('invalid_request', 'user must be a user tag');
     const facts: UploadFacts = {
       ...(input.size !== undefined ? { size: input.size } : {}),
       ...(input.user !== undefined ? { user: input.user } : {}),
@@ -145,12 +146,12 @@ export class S3Storage implements Storage, SingleReceiver, SingleStager {
   }
 
   async partUrl(upload: UploadRef, partNumber: number, options: PartUrlOptions): Promise<string> {
-    if (!multipartScope(upload.key)) throw new ScopeMismatchError('key is not a multipart upload key');
+    if (!multipartScope(upload.key)) throw new DreamLakeError('scope_mismatch', 'key is not a multipart upload key');
     if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PARTS) {
-      throw new InvalidRequestError(`part number must be an integer in 1..${MAX_PARTS}`);
+      throw new DreamLakeError('invalid_request', `part number must be an integer in 1..${MAX_PARTS}`);
     }
     if (options.contentMd5 !== undefined && !MD5_BASE64.test(options.contentMd5)) {
-      throw new InvalidRequestError('contentMd5 must be the base64 of a 16-byte MD5 digest');
+      throw new DreamLakeError('invalid_request', 'contentMd5 must be the base64 of a 16-byte MD5 digest');
     }
     if (
       options.contentLength !== undefined &&
@@ -158,19 +159,20 @@ export class S3Storage implements Storage, SingleReceiver, SingleStager {
         options.contentLength < 0 ||
         options.contentLength > MAX_PART_SIZE)
     ) {
-      throw new InvalidRequestError(`contentLength must be a byte count up to ${MAX_PART_SIZE}`);
+      throw new DreamLakeError('invalid_request', `contentLength must be a byte count up to ${MAX_PART_SIZE}`);
     }
     const { maxLength, contentLength } = options;
     if (maxLength !== undefined) {
       // A presigned URL cannot sign an upper bound, only one exact length: without it the store
       // would take up to 5 GiB for any upload, whatever its size.
       if (contentLength === undefined) {
-        throw new InvalidRequestError(
+        throw new DreamLakeError(
+          'invalid_request',
           `declare part ${partNumber}'s length (contentLength): this store binds a part URL to one exact length`,
         );
       }
       if (contentLength > maxLength) {
-        throw new TooLargeError(`part ${partNumber} may be at most ${maxLength} bytes`, { maxLength });
+        throw new DreamLakeError('too_large', `part ${partNumber} may be at most ${maxLength} bytes`, { maxLength });
       }
     }
     // Content-MD5 and Content-Length become signed headers: S3 refuses any other body.
@@ -194,11 +196,13 @@ export class S3Storage implements Storage, SingleReceiver, SingleStager {
   }
 
   async stageSingle(upload: SingleUpload, expiresInSeconds: number): Promise<StagedSingle> {
-    if (!isValidBlobRef(upload)) throw new InvalidRequestError('invalid owner, project or hash');
+    if (!isValidBlobRef(upload)) throw new DreamLakeError('invalid_request', 'invalid owner, project or hash');
     if (!Number.isSafeInteger(upload.size) || upload.size < 0)
-      throw new InvalidRequestError('size must be a byte count');
+      throw new DreamLakeError('invalid_request', 'size must be a byte count');
     if (upload.size > MAX_PART_SIZE)
-      throw new TooLargeError(`a single-shot upload may be at most ${MAX_PART_SIZE} bytes`, { maxSize: MAX_PART_SIZE });
+      throw new DreamLakeError('too_large', `a single-shot upload may be at most ${MAX_PART_SIZE} bytes`, {
+        maxSize: MAX_PART_SIZE,
+      });
     return stageSingle(this.partUrls, upload, presignSeconds(expiresInSeconds));
   }
 
@@ -207,11 +211,12 @@ export class S3Storage implements Storage, SingleReceiver, SingleStager {
   }
 
   async receiveSingle(upload: SingleUpload, body: Readable): Promise<BlobInfo> {
-    if (!isValidBlobRef(upload)) throw new InvalidRequestError('invalid owner, project or hash');
+    if (!isValidBlobRef(upload)) throw new DreamLakeError('invalid_request', 'invalid owner, project or hash');
     if (!Number.isSafeInteger(upload.size) || upload.size < 0)
-      throw new InvalidRequestError('size must be a byte count');
+      throw new DreamLakeError('invalid_request', 'size must be a byte count');
     if (upload.size > this.singleReceiveLimit) {
-      throw new TooLargeError(
+      throw new DreamLakeError(
+        'too_large',
         `BSS takes single-shot bodies of at most ${this.singleReceiveLimit} bytes itself; POST the single URL to learn where to send this one`,
         { maxSize: this.singleReceiveLimit },
       );
@@ -254,12 +259,12 @@ export class S3Storage implements Storage, SingleReceiver, SingleStager {
   }
 
   async read(blob: BlobRef, range?: ByteRange): Promise<Readable> {
-    if (!isValidBlobRef(blob)) throw new NotFoundError('blob not found');
+    if (!isValidBlobRef(blob)) throw new DreamLakeError('not_found', 'blob not found');
     if (
       range &&
       (!Number.isInteger(range.start) || !Number.isInteger(range.end) || range.start < 0 || range.end < range.start)
     ) {
-      throw new InvalidRequestError('invalid byte range');
+      throw new DreamLakeError('invalid_request', 'invalid byte range');
     }
     return s3(async () => {
       try {
@@ -272,8 +277,8 @@ export class S3Storage implements Storage, SingleReceiver, SingleStager {
         );
         return object.Body as Readable;
       } catch (error) {
-        if (isObjectMissing(error)) throw new NotFoundError('blob not found');
-        if (s3ErrorName(error) === 'InvalidRange') throw new InvalidRequestError('range not satisfiable');
+        if (isObjectMissing(error)) throw new DreamLakeError('not_found', 'blob not found');
+        if (s3ErrorName(error) === 'InvalidRange') throw new DreamLakeError('invalid_request', 'range not satisfiable');
         throw error;
       }
     });
@@ -284,7 +289,7 @@ export class S3Storage implements Storage, SingleReceiver, SingleStager {
    * from S3 to the client directly. A `Range` header on that GET is honoured by S3.
    */
   async downloadUrl(blob: BlobRef, expiresInSeconds: number): Promise<string> {
-    if (!isValidBlobRef(blob)) throw new NotFoundError('blob not found');
+    if (!isValidBlobRef(blob)) throw new DreamLakeError('not_found', 'blob not found');
     const command = new GetObjectCommand({
       Bucket: this.bucket,
       Key: blobKey(blob),

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
-import { DreamLakeError, NotFoundError, ScopeMismatchError, TooLargeError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import { parseUploadKey, uploadKey } from '../keys.ts';
 import { SINGLE_NONCE_PREFIX, type SingleUpload, type StagedSingle } from '../single-upload.ts';
 import type { BlobInfo } from '../storage.ts';
@@ -48,7 +48,7 @@ export async function completeSingle(
     scope.project !== upload.project ||
     scope.hash !== upload.hash
   ) {
-    throw new ScopeMismatchError('key is not a single-shot staging key of this upload');
+    throw new DreamLakeError('scope_mismatch', 'key is not a single-shot staging key of this upload');
   }
   const { client, bucket } = ctx;
   const ref = { owner: scope.owner, project: scope.project, hash: scope.hash };
@@ -56,14 +56,16 @@ export async function completeSingle(
   if (!staged) {
     const published = await headBlob(client, bucket, ref);
     if (published) return published;
-    throw new NotFoundError(
+    throw new DreamLakeError(
+      'not_found',
       'nothing is staged at this key: PUT the body to the URL first (or it expired and was swept)',
     );
   }
   if (staged.size !== upload.size) {
     await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     if (staged.size > upload.size) {
-      throw new TooLargeError(
+      throw new DreamLakeError(
+        'too_large',
         `the staged object is longer than the ${upload.size} bytes this URL was signed for; it was deleted`,
         { size: upload.size },
       );
@@ -83,7 +85,7 @@ export async function completeSingle(
     // object was replaced while it was read (a range read is pinned to the ETag of the head).
     const published = await headBlob(client, bucket, ref);
     if (published) return published;
-    if (missing) throw new NotFoundError('the staged object was removed while it was verified');
+    if (missing) throw new DreamLakeError('not_found', 'the staged object was removed while it was verified');
     throw new DreamLakeError('conflict', 'the staged object changed while it was verified; PUT it again and complete');
   }
 }
