@@ -140,3 +140,31 @@ test('presignUrl puts signed params, exp, sig and extras in the query', () => {
     'a&b',
   );
 });
+
+test('presignUrl resolves the path as WHATWG URL does and its query reads back as signed, extras first', () => {
+  const params = { owner: "o w/n&e=r'~*()!", project: 'prøject', hash: 'h', size: '5' };
+  const cases: Array<[string, string]> = [
+    ['http://bss.example:10234', 'videos/upload/multipart/init'],
+    ['http://bss.example:10234/', 'blobs/stat'],
+    ['https://cdn.example/bss', 'blobs/download'],
+    ['https://cdn.example/bss/', '/blobs/download'],
+    ['https://cdn.example/a/b/', '../c/./d'],
+    ['https://cdn.example/', 'a b/ü'],
+    ['https://cdn.example', 'x/.hidden'],
+  ];
+  for (const [base, path] of cases) {
+    const options = { action: 'download', params, secrets: [SECRET], now: NOW, ttlSeconds: 60 };
+    const { url, exp } = presignUrl(base, path, { ...options, extra: { note: 'n o' } });
+    const parsed = new URL(url);
+    const expected = new URL(path, base.endsWith('/') ? base : `${base}/`);
+    assert.equal(`${parsed.origin}${parsed.pathname}`, expected.href, `${base} + ${path}`);
+    assert.deepEqual([...parsed.searchParams.keys()], ['note', 'owner', 'project', 'hash', 'size', 'exp', 'sig']);
+    const query = Object.fromEntries(parsed.searchParams);
+    assert.equal(query.exp, String(exp));
+    assert.deepEqual(
+      verify({ action: 'download', signed: Object.keys(params), query, secrets: [SECRET], now: NOW }).params,
+      params,
+    );
+    assert.equal(presignUrl(base, path, options).url, url.replace('note=n%20o&', ''), 'extras only add themselves');
+  }
+});
