@@ -94,8 +94,9 @@ async function okText(response: Dispatcher.ResponseData, url: string): Promise<s
 
 /**
  * The shape of `fetch` the protocol client speaks, on the run's keep-alive pool: undici's
- * `request` under it costs about a third of the CPU of undici's own `fetch` per JSON request
- * (measured on a loopback server, 16 at a time). Requests carry the run's request id.
+ * `request` under it costs far less CPU per JSON request than undici's own `fetch`
+ * (docs/benchmarks.md, "Measurements behind choices in the code"). Requests carry the run's
+ * request id.
  */
 export function poolFetch(dispatcher: Dispatcher): FetchLike {
   return async (url, init) => {

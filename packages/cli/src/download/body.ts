@@ -5,8 +5,8 @@ import { NetworkError } from '../errors.ts';
 
 /**
  * Bytes read ahead of the disk per answer before the socket is paused. A page-cache write of
- * 256 KiB takes well under a millisecond: a larger batch only holds more memory (1 MiB held
- * 16 MiB with 8 ranges in flight) and, measured on a 1 GiB download, cost more CPU, not less.
+ * this much is quick: a larger batch only holds more memory (times the ranges in flight) and
+ * costs more CPU, not less (docs/benchmarks.md, "Measurements behind choices in the code").
  */
 const BATCH_BYTES = 256 * 1024;
 
@@ -14,9 +14,10 @@ const BATCH_BYTES = 256 * 1024;
  * Bytes received, over every answer of the process, between two young-generation collections.
  * Each socket read is a new buffer of up to 64 KiB, dead once written to disk; V8 frees those
  * only at a collection, and left alone it starts one only after tens of MiB of them (its
- * external-memory trigger): 25 to 45 MiB of a 1 GiB download's peak RSS were such dead buffers.
- * A minor collection every 4 MiB takes well under a millisecond, keeps them to a few MiB, and
- * spares most of the full collections that trigger set off (less CPU in all, measured).
+ * external-memory trigger), which then make up much of a large download's peak RSS. A minor
+ * collection every 4 MiB is cheap, keeps them to a few MiB, and spares most of the full
+ * collections that trigger sets off, for less CPU in all (docs/benchmarks.md, "Measurements
+ * behind choices in the code").
  */
 const COLLECT_EVERY_BYTES = 4 * 1024 * 1024;
 

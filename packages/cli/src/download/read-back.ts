@@ -5,8 +5,9 @@ import { choosePartSize } from '../transfer/plan.ts';
 
 /**
  * Bytes read back per read when hashing a written range. Every file fetched in ranges holds one
- * such buffer while it downloads (up to 16 files at once): 256 KiB hashes as fast from the page
- * cache as 1 MiB did, for a quarter of the memory.
+ * such buffer while it downloads (up to 16 files at once): a larger buffer hashes no faster
+ * from the page cache and holds more memory (docs/benchmarks.md, "Measurements behind choices
+ * in the code").
  */
 export const READ_BUFFER = 256 * 1024;
 

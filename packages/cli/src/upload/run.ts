@@ -28,9 +28,9 @@ import { drainQueue, WorkQueue } from './work-queue.ts';
 /**
  * Files looked up, hashed and granted together: at most this many (what a window holds while it
  * is hashed and granted, a few hundred bytes a file, and its kept bytes: two windows of 1 KiB
- * files stay within 4 MiB of them, plus a Buffer's bookkeeping each). Against 5,000, the CLI's
- * peak RSS over 100,000 × 1 KiB fell from 145–150 MiB to 127–134 MiB for the same CPU time; two
- * windows still cover the grant batches in flight.
+ * files stay within 4 MiB of them, plus a Buffer's bookkeeping each). A larger window raised the
+ * CLI's peak RSS for no less CPU (docs/benchmarks.md, "Measurements behind choices in the code");
+ * two windows still cover the grant batches in flight.
  */
 const WINDOW_FILES = 2_000;
 /** …and at most this many bytes, so that a folder of large files starts sending early… */

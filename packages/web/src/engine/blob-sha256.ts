@@ -12,9 +12,9 @@ const AHEAD = 3;
 
 /**
  * Reads into one reused buffer (a BYOB reader); false when the browser's Blob stream is no byte
- * stream. In Chromium this costs about half the CPU of `blob.slice().arrayBuffer()`, which
- * allocates, fills and later collects a new ArrayBuffer per slice: measured 0.6 to 1 s against
- * 1.8 to 2.7 s of CPU to read 256 MiB, and reading was the larger half of hashing in the page.
+ * stream. In Chromium this costs far less CPU than `blob.slice().arrayBuffer()`, which
+ * allocates, fills and later collects a new ArrayBuffer per slice, and reading is the larger half
+ * of hashing in the page (docs/web.md, "Limits and measured speed").
  */
 export async function readIntoBuffer(blob: Blob, onBytes: (bytes: Uint8Array) => void): Promise<boolean> {
   let reader: ReadableStreamBYOBReader;

@@ -60,7 +60,8 @@ function hexToBase64(hex: string): string {
 
 /**
  * A part's check as BSS binds its URL to it, base64: the CRC-32 (ISO-HDLC, as zlib and S3 compute
- * it) or the MD5 of the bytes. hash-wasm's WebAssembly reads a 16 MiB part in some 10 ms.
+ * it) or the MD5 of the bytes, by hash-wasm's WebAssembly: cheap beside sending the part
+ * (docs/web.md, "Limits and measured speed").
  */
 export async function partCheck(check: PartCheck, bytes: Blob): Promise<string> {
   const data = new Uint8Array(await bytes.arrayBuffer());

@@ -78,7 +78,8 @@ const MAX_RENEWALS = 10;
 /**
  * Upload progress is reported at most this often. XMLHttpRequest fires every 50 ms per request in
  * flight, and each report re-renders the queue row and Uppy's Dashboard: reporting every event
- * cost the page about 2.5 s of CPU in its renderer for a 256 MiB file, as much as the upload itself.
+ * cost the page's renderer as much CPU as the upload itself (docs/web.md, "Limits and measured
+ * speed").
  */
 const PROGRESS_EVERY_MS = 250;
 

@@ -45,8 +45,8 @@ function formatQuery(query: Record<string, string | string[] | null>): string {
 
 /**
  * Signs UploadPart (and single-shot PutObject) URLs the way the SDK's getSignedUrl does, without its per-call middleware
- * stack and endpoint-rule evaluation (about ten times faster: a parts request may ask for
- * 10,000 URLs). Where the bucket lives (scheme, host, path prefix, signing region) is learnt once
+ * stack and endpoint-rule evaluation, which dominate its cost when a parts request asks for up
+ * to 10,000 URLs (docs/benchmarks.md, "Measurements behind choices in the code"). Where the bucket lives (scheme, host, path prefix, signing region) is learnt once
  * from one SDK-presigned URL, so every endpoint style the SDK supports keeps working.
  */
 export async function createPartUrlSigner(client: S3Client, bucket: string): Promise<PartUrlSigner> {
