@@ -27,7 +27,7 @@ import { upload } from './route-docs.ts';
 
 const legacyInitScope = z.object({ owner: name, project: name, hash: uploadHash });
 
-/** The five multipart endpoints of SPEC §4, for every asset type. */
+/** The five multipart endpoints (docs/protocol.md, "BSS"), for every asset type. */
 export function registerMultipartRoutes(app: FastifyInstance, ctx: BssContext): void {
   const { storage } = ctx;
   const route = (action: string, doc: RouteDoc) => ({

@@ -1,6 +1,9 @@
 import { createHmac } from 'node:crypto';
 
-/** The SPEC §2 canonical string and signature, written out independently of the library. */
+/**
+ * The canonical string and signature of docs/protocol.md ("Signed URLs"), written out
+ * independently of the library.
+ */
 export function specSignature(secret: string, action: string, params: Record<string, string>, exp: number): string {
   const enc = (v: string) =>
     [...Buffer.from(v, 'utf8')]
@@ -18,7 +21,7 @@ export function specSignature(secret: string, action: string, params: Record<str
     .digest('hex');
 }
 
-/** Checks a signed URL: its signature is the spec's over exactly `params`, and answers its exp. */
+/** Checks a signed URL: its signature is the protocol's over exactly `params`, and answers its exp. */
 export function readSignedUrl(url: string): {
   path: string;
   origin: string;
