@@ -1,3 +1,4 @@
+import type { Me } from '@dreamlake/protocol';
 import { parseOrThrow } from '@dreamlake/service';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -72,6 +73,6 @@ export function authRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const meDoc = signedIn({ summary: 'Who you are and your namespaces', tags: ['auth'], responses: { 200: me } });
   app.get('/auth/me', { onRequest: ctx.authenticate, config: { doc: meDoc } }, async (request) => {
     const user = caller(request);
-    return { username: user.username, namespaces: await namespacesOf(ctx.db, user.id) };
+    return { username: user.username, namespaces: await namespacesOf(ctx.db, user.id) } satisfies Me;
   });
 }

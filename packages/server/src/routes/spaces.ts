@@ -1,3 +1,4 @@
+import type { Space } from '@dreamlake/protocol';
 import { parseOrThrow } from '@dreamlake/service';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -35,7 +36,7 @@ export function spaceRoutes(app: FastifyInstance, ctx: ServerContext): void {
         createdBy: user.id,
         now: nowIso(ctx),
       });
-      return reply.code(201).send({ namespace: ns, name: space.name, createdAt: space.createdAt });
+      return reply.code(201).send({ namespace: ns, name: space.name, createdAt: space.createdAt } satisfies Space);
     },
   );
 
@@ -50,6 +51,6 @@ export function spaceRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const { ns } = parseOrThrow(nsParams, request.params, 'path');
     const { namespace } = await requireNamespaceRole(ctx.db, caller(request).id, ns, 'reader');
     const spaces = await listSpaces(ctx.db, namespace.id);
-    return { spaces: spaces.map((s) => ({ namespace: ns, name: s.name, createdAt: s.createdAt })) };
+    return { spaces: spaces.map((s): Space => ({ namespace: ns, name: s.name, createdAt: s.createdAt })) };
   });
 }
