@@ -121,4 +121,3 @@ export const blobInfo = z.object({
   contentType: z.string(),
 });
 export const health = z.object({ ok: z.literal(true), storage: z.enum(['fs', 's3']) });
-export const readiness = z.object({ ok: z.boolean(), checks: z.record(z.string(), z.enum(['ok', 'failed'])) });

@@ -75,7 +75,6 @@ export const downloadAnswer = z.object({
   expiresAt: iso,
 });
 export const health = z.object({ ok: z.literal(true) });
-export const readiness = z.object({ ok: z.boolean(), checks: z.record(z.string(), z.enum(['ok', 'failed'])) });
 export const downloadBatchBody = z.object({
   namespace: nameSchema,
   space: nameSchema,
