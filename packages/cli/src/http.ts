@@ -27,8 +27,8 @@ const currentRequestId = new AsyncLocalStorage<string>();
 
 /**
  * Runs `fn` with `id` as the request id of every request it makes, however deep and however
- * concurrent: the server and BSS log it with every line and answer it, so one file's upload or
- * download can be followed across processes.
+ * concurrent: the server and BSS log it with every line and answer it, so one file's upload can
+ * be followed across processes (an upload gives each file an id of its own).
  */
 export function withRequestId<T>(id: string, fn: () => T): T {
   return currentRequestId.run(id, fn);
@@ -95,8 +95,8 @@ async function okText(response: Dispatcher.ResponseData, url: string): Promise<s
 /**
  * The shape of `fetch` the protocol client speaks, on the run's keep-alive pool: undici's
  * `request` under it costs far less CPU per JSON request than undici's own `fetch`
- * (docs/benchmarks.md, "Measurements behind choices in the code"). Requests carry the run's
- * request id.
+ * (docs/benchmarks.md, "Measurements behind choices in the code"). Requests carry the request
+ * id of the operation they run in (`withRequestId`), if any.
  */
 export function poolFetch(dispatcher: Dispatcher): FetchLike {
   return async (url, init) => {
