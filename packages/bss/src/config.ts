@@ -87,8 +87,9 @@ const envSchema = z.object({
 
 /**
  * Reads BSS's configuration from an environment (empty values count as unset), validates it and
- * freezes it. Throws ConfigError naming every bad variable (first each one's own rule, then what
- * spans several); never echoes a secret.
+ * freezes it. Throws one ConfigError naming every variable that breaks its own rule or, when
+ * none does, every problem that spans several (as the server's loader does); never echoes a
+ * secret.
  */
 export function loadBssConfig(env: NodeJS.ProcessEnv): BssConfig {
   const e = readEnv(SERVICE, envSchema, env);
