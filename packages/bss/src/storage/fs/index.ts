@@ -51,7 +51,7 @@ const systemClock = () => Math.floor(Date.now() / 1000);
 /** Local disk storage: parts and blobs under one folder, part and single-shot PUTs served by BSS itself. */
 export class FsStorage implements Storage, PartReceiver, SingleReceiver {
   readonly kind = 'fs' as const;
-  /** CRC-32 runs at several GB/s where MD5 runs at some 600 MB/s: BSS checks every byte on its own core. */
+  /** CRC-32 costs a fraction of MD5 (docs/protocol.md, "Part PUTs"): BSS checks every byte on its own core. */
   readonly partCheck = 'crc32' as const;
   /** Every single-shot body goes to BSS itself, up to the largest single part. */
   readonly singleReceiveLimit = MAX_PART_SIZE;
