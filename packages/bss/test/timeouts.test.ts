@@ -3,7 +3,6 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { buildBssApp } from '../src/app.ts';
 import { loadBssConfig } from '../src/config.ts';
 import { createStorage } from '../src/storage/index.ts';
@@ -21,6 +20,8 @@ const SHORT = {
 interface Trickled {
   /** Milliseconds from the first byte sent until BSS closed the connection; null if it never did. */
   closedAfterMs: number | null;
+  /** Milliseconds from connecting until the first byte of an answer; null if none came. */
+  answeredAfterMs: number | null;
   received: string;
 }
 
@@ -31,6 +32,7 @@ function trickle(port: number, head: string, drip: string, everyMs: number, give
     let received = '';
     let timer: NodeJS.Timeout | undefined;
     let started = 0;
+    let answeredAfterMs: number | null = null;
     const giveUp = setTimeout(() => {
       socket.destroy();
       finish(null);
@@ -38,14 +40,17 @@ function trickle(port: number, head: string, drip: string, everyMs: number, give
     const finish = (closedAfterMs: number | null) => {
       clearInterval(timer);
       clearTimeout(giveUp);
-      resolve({ closedAfterMs, received });
+      resolve({ closedAfterMs, answeredAfterMs, received });
     };
     socket.on('connect', () => {
       started = Date.now();
       if (head) socket.write(head);
       if (drip) timer = setInterval(() => socket.writable && socket.write(drip), everyMs);
     });
-    socket.on('data', (chunk) => (received += chunk.toString('latin1')));
+    socket.on('data', (chunk) => {
+      answeredAfterMs ??= Date.now() - started;
+      received += chunk.toString('latin1');
+    });
     socket.on('error', () => {});
     socket.on('close', () => finish(Date.now() - started));
   });
@@ -79,22 +84,48 @@ test('the timeouts come from the environment and default to limits a slow client
 });
 
 test('a client that trickles its headers, or sends nothing, is cut off once the header limit passes', async (t) => {
-  const bss = await listening(SHORT);
+  // A request limit far from the header limit, so that which of the two cut the client off shows.
+  const bss = await listening({ ...SHORT, REQUEST_TIMEOUT_SECONDS: '5' });
   t.after(() => bss.close());
   const [headers, silent] = await Promise.all([
-    trickle(bss.port, 'GET /healthz HTTP/1.1\r\nHost: bss\r\n', 'x-slow: 1\r\n', 100, 6000),
-    trickle(bss.port, '', '', 0, 6000),
+    trickle(bss.port, 'GET /healthz HTTP/1.1\r\nHost: bss\r\n', 'x-slow: 1\r\n', 100, 8000),
+    trickle(bss.port, '', '', 0, 8000),
   ]);
-  for (const { closedAfterMs } of [headers, silent]) {
-    assert.ok(closedAfterMs !== null, 'the connection was still open after 6 s');
-    assert.ok(closedAfterMs >= 900 && closedAfterMs < 2500, `closed after ${closedAfterMs} ms`);
+  // Told so (408), never served; cut at the header limit (1 s, checked every 250 ms), well before
+  // the request limit (5 s): the bound is a safety net, 2 s past when it closes.
+  for (const { closedAfterMs, received } of [headers, silent]) {
+    assert.match(received, /^HTTP\/1\.1 408 /);
+    assert.ok(closedAfterMs !== null, 'the connection was still open after 8 s');
+    assert.ok(closedAfterMs >= 900 && closedAfterMs < 3500, `closed after ${closedAfterMs} ms`);
   }
 });
 
+/** The storage, with `settled` resolving once a single-shot body's receiving has ended (taken or refused). */
+function watchSingles(): { wrap: (storage: Storage) => Storage; settled: Promise<void> } {
+  let settle = (): void => {};
+  const settled = new Promise<void>((resolve) => {
+    settle = resolve;
+  });
+  const wrap = (storage: Storage): Storage =>
+    new Proxy(storage, {
+      get(target, property) {
+        const value = Reflect.get(target, property, target) as unknown;
+        if (property === 'receiveSingle' && typeof value === 'function') {
+          return (...args: unknown[]) =>
+            (Reflect.apply(value, target, args) as Promise<unknown>).finally(() => settle());
+        }
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  return { wrap, settled };
+}
+
 test('a client that trickles a part or single-shot body is cut off once the request limit passes, and nothing of it stays', async (t) => {
-  const bss = await listening(SHORT);
+  const singles = watchSingles();
+  const bss = await listening(SHORT, singles.wrap);
   t.after(() => bss.close());
-  const data = Buffer.alloc(64 * 1024, 7);
+  // Larger than what BSS takes into memory: the body streams to a staging folder on disk.
+  const data = Buffer.alloc(512 * 1024, 7);
   const scope = { owner: 'alice', project: 'slow', hash: sha256(data) };
   const path = singlePath('files', { ...scope, size: data.length });
   const head = `PUT ${path} HTTP/1.1\r\nHost: bss\r\nContent-Type: application/octet-stream\r\nContent-Length: ${data.length}\r\n\r\n`;
@@ -102,44 +133,60 @@ test('a client that trickles a part or single-shot body is cut off once the requ
   assert.ok(cut.closedAfterMs !== null, 'the connection was still open after 8 s');
   assert.ok(cut.closedAfterMs >= 1900 && cut.closedAfterMs < 4000, `closed after ${cut.closedAfterMs} ms`);
   assert.match(cut.received, /^HTTP\/1\.1 408 /);
-  await sleep(100);
+  // Once the storage has let go of the body, none of it is left behind.
+  await singles.settled;
   assert.deepEqual(await stagedFiles(bss.dir), []);
 });
 
 test('an idle keep-alive connection is closed after the keep-alive limit', async (t) => {
   const bss = await listening(SHORT);
   t.after(() => bss.close());
-  const kept = await trickle(bss.port, 'GET /healthz HTTP/1.1\r\nHost: bss\r\n\r\n', '', 0, 6000);
+  const kept = await trickle(bss.port, 'GET /healthz HTTP/1.1\r\nHost: bss\r\n\r\n', '', 0, 8000);
   assert.match(kept.received, /^HTTP\/1\.1 200 /);
-  assert.ok(
-    kept.closedAfterMs !== null && kept.closedAfterMs >= 900 && kept.closedAfterMs < 2500,
-    `closed after ${kept.closedAfterMs} ms`,
-  );
+  // Closed by BSS while idle after its answer: no sooner than the keep-alive limit (1 s; Node
+  // closes it 1 s after the limit), and before Node's default (5 s, closed at 6 s) would have;
+  // that bound is a safety net, 2 s past when it closes.
+  assert.ok(kept.answeredAfterMs !== null && kept.closedAfterMs !== null, 'answered, then closed');
+  const idle = kept.closedAfterMs - kept.answeredAfterMs;
+  assert.ok(idle >= 900 && idle < 4000, `closed ${idle} ms after its answer`);
 });
 
 test('a complete that takes longer than every limit still answers', async (t) => {
-  const slowComplete = (storage: Storage): Storage =>
+  // The complete is held from when it starts until the test lets it go.
+  let started = (): void => {};
+  const completing = new Promise<void>((resolve) => {
+    started = resolve;
+  });
+  let letGo = (): void => {};
+  const released = new Promise<void>((resolve) => {
+    letGo = resolve;
+  });
+  const heldComplete = (storage: Storage): Storage =>
     new Proxy(storage, {
       get(target, property) {
         const value = Reflect.get(target, property, target) as unknown;
         if (property === 'complete') {
           return async (...args: Parameters<Storage['complete']>) => {
-            await sleep(3500);
+            started();
+            await released;
             return target.complete(...args);
           };
         }
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
-  const bss = await listening({ ...SHORT, IDLE_TIMEOUT_SECONDS: '1' }, slowComplete);
-  t.after(() => bss.close());
+  const bss = await listening({ ...SHORT, IDLE_TIMEOUT_SECONDS: '1' }, heldComplete);
+  t.after(() => {
+    letGo();
+    return bss.close();
+  });
   const data = Buffer.alloc(MiB, 3);
   const paths = uploadPaths('videos', { owner: 'alice', project: 'slow', hash: sha256(data) });
   const base = `http://127.0.0.1:${bss.port}`;
   const app = { inject: injectOver(base) };
   const { uploadId, key, etags } = await sendParts(app as never, paths, data);
   const body = JSON.stringify({ uploadId, key, parts: etags });
-  const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+  const answering = new Promise<{ status: number; text: string }>((resolve, reject) => {
     const req = httpRequest(`${base}${paths.complete}`, {
       method: 'POST',
       agent: false,
@@ -154,6 +201,17 @@ test('a complete that takes longer than every limit still answers', async (t) =>
     });
     req.end(body);
   });
+  // A failure is told where the answer is awaited, not as an unhandled rejection meanwhile.
+  answering.catch(() => undefined);
+  await completing;
+  // Held until BSS has cut off, at its request limit, a body begun after the complete: by then
+  // the complete has outlasted every limit (idle 1 s, keep-alive 1 s, request 2 s) as BSS counts them.
+  const probe = { owner: 'alice', project: 'probe', hash: sha256(Buffer.from('probe')) };
+  const head = `PUT ${singlePath('files', { ...probe, size: 1024 * 1024 })} HTTP/1.1\r\nHost: bss\r\nContent-Type: application/octet-stream\r\nContent-Length: ${1024 * 1024}\r\n\r\n`;
+  const cut = await trickle(bss.port, head, 'x', 100, 8000);
+  assert.match(cut.received, /^HTTP\/1\.1 408 /, 'the request limit cut the probe off');
+  letGo();
+  const answer = await answering;
   assert.equal(answer.status, 200, answer.text);
   assert.equal((JSON.parse(answer.text) as { size: number }).size, data.length);
 });

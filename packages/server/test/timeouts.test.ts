@@ -10,6 +10,8 @@ const SHORT = { headersMs: 1000, requestMs: 2000, idleMs: 30_000, keepAliveMs: 1
 interface Trickled {
   /** Milliseconds from connecting until the server closed the connection; null if it never did. */
   closedAfterMs: number | null;
+  /** Milliseconds from connecting until the first byte of an answer; null if none came. */
+  answeredAfterMs: number | null;
   received: string;
 }
 
@@ -20,10 +22,11 @@ function trickle(port: number, head: string, drip: string, everyMs: number, give
     let received = '';
     let timer: NodeJS.Timeout | undefined;
     let started = 0;
+    let answeredAfterMs: number | null = null;
     const finish = (closedAfterMs: number | null) => {
       clearInterval(timer);
       clearTimeout(giveUp);
-      resolve({ closedAfterMs, received });
+      resolve({ closedAfterMs, answeredAfterMs, received });
     };
     const giveUp = setTimeout(() => {
       socket.destroy();
@@ -34,14 +37,17 @@ function trickle(port: number, head: string, drip: string, everyMs: number, give
       if (head) socket.write(head);
       if (drip) timer = setInterval(() => socket.writable && socket.write(drip), everyMs);
     });
-    socket.on('data', (chunk) => (received += chunk.toString('latin1')));
+    socket.on('data', (chunk) => {
+      answeredAfterMs ??= Date.now() - started;
+      received += chunk.toString('latin1');
+    });
     socket.on('error', () => {});
     socket.on('close', () => finish(Date.now() - started));
   });
 }
 
-async function listening() {
-  const config = testConfig({ databaseUrl: ':memory:', timeouts: SHORT });
+async function listening(timeouts: typeof SHORT = SHORT) {
+  const config = testConfig({ databaseUrl: ':memory:', timeouts });
   const db = await openDatabase(config);
   const app = await buildServerApp({ config, db });
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -57,6 +63,17 @@ async function listening() {
 function assertClosedWithin(result: Trickled, min: number, max: number) {
   assert.ok(result.closedAfterMs !== null, 'the connection was still open when the client gave up');
   assert.ok(result.closedAfterMs >= min && result.closedAfterMs < max, `closed after ${result.closedAfterMs} ms`);
+}
+
+/**
+ * The connection, idle after its answer, was closed by the server: no sooner than the keep-alive
+ * limit (1 s; Node closes it 1 s after the limit), and before Node's default limit (5 s, closed
+ * at 6 s) would have; that bound is a safety net, 2 s past when it closes.
+ */
+function assertIdleClosed(result: Trickled) {
+  assert.ok(result.answeredAfterMs !== null && result.closedAfterMs !== null, 'answered, then closed');
+  const idle = result.closedAfterMs - result.answeredAfterMs;
+  assert.ok(idle >= 900 && idle < 4000, `closed ${idle} ms after its answer`);
 }
 
 test('the timeouts come from the environment with limits a slow client cannot outlast', () => {
@@ -82,14 +99,19 @@ test('the timeouts come from the environment with limits a slow client cannot ou
 });
 
 test('a client that trickles its headers, or sends nothing, is cut off once the header limit passes', async (t) => {
-  const server = await listening();
+  // A request limit far from the header limit, so that which of the two cut the client off shows.
+  const server = await listening({ ...SHORT, requestMs: 5000 });
   t.after(() => server.close());
   const [headers, silent] = await Promise.all([
-    trickle(server.port, 'GET /healthz HTTP/1.1\r\nHost: server\r\n', 'x-slow: 1\r\n', 100, 6000),
-    trickle(server.port, '', '', 0, 6000),
+    trickle(server.port, 'GET /healthz HTTP/1.1\r\nHost: server\r\n', 'x-slow: 1\r\n', 100, 8000),
+    trickle(server.port, '', '', 0, 8000),
   ]);
-  assertClosedWithin(headers, 900, 2500);
-  assertClosedWithin(silent, 900, 2500);
+  // Told so (408), never served; cut at the header limit (1 s, checked every 250 ms), well before
+  // the request limit (5 s): the bound is a safety net, 2 s past when it closes.
+  for (const cut of [headers, silent]) {
+    assert.match(cut.received, /^HTTP\/1\.1 408 /);
+    assertClosedWithin(cut, 900, 3500);
+  }
 });
 
 test('a client that trickles a body is answered 408 and cut off once the request limit passes', async (t) => {
@@ -105,7 +127,7 @@ test('a client that trickles a body is answered 408 and cut off once the request
 test('an idle keep-alive connection is closed after the keep-alive limit', async (t) => {
   const server = await listening();
   t.after(() => server.close());
-  const kept = await trickle(server.port, 'GET /healthz HTTP/1.1\r\nHost: server\r\n\r\n', '', 0, 6000);
+  const kept = await trickle(server.port, 'GET /healthz HTTP/1.1\r\nHost: server\r\n\r\n', '', 0, 8000);
   assert.match(kept.received, /^HTTP\/1\.1 200 /);
-  assertClosedWithin(kept, 900, 2500);
+  assertIdleClosed(kept);
 });
