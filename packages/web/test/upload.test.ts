@@ -211,26 +211,44 @@ describe('the web uploader in Chromium', { skip: BROWSER_SKIP }, () => {
     const page = await context.newPage();
     await signUp(page, rig.services.serverUrl, uniqueName('cancel'));
     await chooseSpace(page, 'cancel');
+    // Every part PUT is held (never let through: the upload is cancelled first) until the test is
+    // done with it; the first one to arrive says a part is on its way.
     let held = 0;
+    let partArrived = (): void => {};
+    const arrived = new Promise<void>((resolve) => {
+      partArrived = resolve;
+    });
+    let letGo = (): void => {};
+    const finished = new Promise<void>((resolve) => {
+      letGo = resolve;
+    });
     await page.route('**/upload/part?*', async (route) => {
-      held += 1; // never let through: the upload is cancelled first
-      await new Promise((r) => setTimeout(r, 60_000));
+      held += 1;
+      partArrived();
+      await finished;
       await route.abort().catch(() => undefined);
     });
     const aborted = page.waitForRequest(
       (r) => r.method() === 'POST' && /\/upload\/multipart\/abort$/.test(new URL(r.url()).pathname),
     );
-    await page.setInputFiles('#drop input[type=file]:not([webkitdirectory])', path);
-    for (let i = 0; i < 600 && held === 0; i++) await new Promise((r) => setTimeout(r, 50));
-    assert.ok(held > 0, 'a part was on its way');
-    await page.click('#drop button[aria-label="Remove file"]');
-    const abort = await aborted;
-    assert.equal((await abort.response())?.status(), 200);
-    assert.equal(await page.getAttribute('#queue tr[data-name="unwanted.mp4"]', 'data-state'), 'cancelled');
-    await page.click('#show-files');
-    await page.waitForFunction(() => document.querySelector('#files tbody td')?.textContent === 'No files yet.');
-    await page.unrouteAll({ behavior: 'ignoreErrors' });
-    await context.close();
+    const firstPart = page.waitForRequest((r) => /\/upload\/part$/.test(new URL(r.url()).pathname));
+    try {
+      await page.setInputFiles('#drop input[type=file]:not([webkitdirectory])', path);
+      // Sent (within Playwright's wait), then held by the route.
+      await firstPart;
+      await arrived;
+      assert.ok(held > 0, 'a part was on its way');
+      await page.click('#drop button[aria-label="Remove file"]');
+      const abort = await aborted;
+      assert.equal((await abort.response())?.status(), 200);
+      assert.equal(await page.getAttribute('#queue tr[data-name="unwanted.mp4"]', 'data-state'), 'cancelled');
+      await page.click('#show-files');
+      await page.waitForFunction(() => document.querySelector('#files tbody td')?.textContent === 'No files yet.');
+    } finally {
+      letGo();
+      await page.unrouteAll({ behavior: 'ignoreErrors' });
+      await context.close();
+    }
   });
 
   test('a reload in the middle of a multipart upload resumes it, sending only the missing parts', async (t) => {
