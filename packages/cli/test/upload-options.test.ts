@@ -139,6 +139,9 @@ test('a bad --concurrency or --type is refused with one line and exit 2, before 
       [['upload', path, '--to', 'ann/runs', '--concurrency', 'abc'], /^dreamlake: --concurrency must be .*1 to 64\n$/],
       [['upload', path, '--to', 'ann/runs', '--concurrency', '65'], /^dreamlake: --concurrency must be .*1 to 64\n$/],
       [['upload', path, '--to', 'ann/runs', '--concurrency', '2.5'], /^dreamlake: --concurrency must be .*1 to 64\n$/],
+      [['upload', path, '--to', 'ann/runs', '--concurrency', '0x10'], /^dreamlake: --concurrency must be .*1 to 64\n$/],
+      [['upload', path, '--to', 'ann/runs', '--concurrency', '1e1'], /^dreamlake: --concurrency must be .*1 to 64\n$/],
+      [['upload', path, '--to', 'ann/runs', '--concurrency', ''], /^dreamlake: --concurrency must be .*1 to 64\n$/],
       [['sync', work, 'ann/runs', '--concurrency', '0'], /^dreamlake: --concurrency must be .*1 to 64\n$/],
       [['sync', work, 'ann/runs', '--concurrency', 'abc'], /^dreamlake: --concurrency must be .*1 to 64\n$/],
       [

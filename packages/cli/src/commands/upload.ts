@@ -31,7 +31,9 @@ const ANNOUNCE_FROM_BYTES = 16 * 1024 * 1024;
 function concurrencyOf(text: string | undefined): number {
   if (text === undefined) return DEFAULT_CONCURRENCY;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new UsageError('--concurrency must be an integer from 1 to 64');
+  // Digits only, as sync takes it: not `0x10`, `1e1` or an empty string.
+  if (!/^\d+$/.test(text.trim()) || !Number.isInteger(n) || n < 1 || n > 64)
+    throw new UsageError('--concurrency must be an integer from 1 to 64');
   return n;
 }
 
