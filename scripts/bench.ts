@@ -9,6 +9,7 @@
  *                                        # builds the code before versioning)
  */
 
+import { spawnSync } from 'node:child_process';
 import { partCount } from '@dreamlake/protocol';
 import { choosePartSize } from '@dreamlake/protocol/client';
 import { runBssMemoryBench } from '../packages/bss/bench/memory.ts';
@@ -176,6 +177,15 @@ const sections: Section[] = [
 ];
 
 cleanUpOnSignal();
+// The CLI and the services run their compiled dist/; the CLI would run its sources through tsx
+// instead if they were newer than its build, and the services an older build: either would
+// measure something else than this checkout's code. Build everything first.
+log('building…');
+const build = spawnSync('npm', ['run', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] });
+if (build.status !== 0) {
+  log('npm run build failed: nothing measured');
+  process.exit(1);
+}
 const printed: string[] = [];
 for (const section of sections) {
   if (only ? !only.has(section.key) : section.onlyWhenAsked) continue;

@@ -10,7 +10,7 @@
 import { createRequire } from 'node:module';
 
 // Required, not imported: node:fs's ES module face reads all its exports, fs.promises too, which
-// loads that module as well (about 1 MiB) before anything needs it.
+// loads that module as well before anything needs it.
 const require = createRequire(import.meta.url);
 const { existsSync, readdirSync, readFileSync, statSync } = require('node:fs');
 const { fileURLToPath } = require('node:url');
@@ -52,8 +52,8 @@ async function commandLine() {
   if (existsSync(built) && (!existsSync(src) || statSync(built).mtimeMs >= newest(src))) {
     const bin = await import('../dist/bin.js');
     // Source maps are read as each module loads, from then on: turned on after the commands'
-    // definitions, `--help` reads none (they cost it about 4 MiB of memory and 15% more CPU), and
-    // every module a command loads still has its stack frames named by the .ts files.
+    // definitions, `--help` reads none (they would cost it memory and CPU for nothing), and every
+    // module a command loads still has its stack frames named by the .ts files.
     process.setSourceMapsEnabled(true);
     return bin;
   }
@@ -75,9 +75,9 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   // let the heap grow to several times what is live.
   setFlagsFromString('--optimize-for-size');
   // The HTTP client parses answers with a WebAssembly build of llhttp; once it is busy, V8 compiles
-  // that module again with its optimizing tier in the background, about 35 MiB of memory for a
-  // while. Its baseline code is enough here: measured over 1,000 small-file uploads, CPU did not
-  // rise (it fell) and peak RSS fell by about 25 MiB.
+  // that module again with its optimizing tier in the background, which holds memory for a while.
+  // Its baseline code is enough here: over many small-file uploads CPU did not rise and peak RSS
+  // fell (docs/benchmarks.md, measurements behind choices in the code).
   setFlagsFromString('--liftoff-only');
   code = await bin.run(args, process);
 }
