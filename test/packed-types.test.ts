@@ -30,7 +30,7 @@ function mustRun(command: string, args: string[], cwd: string): string {
 const NPM_SKIP = spawnSync('npm', ['--version']).error ? 'npm is not installed: the packages cannot be packed' : false;
 
 /** The code block under the root README's "From a Node program", as written there. */
-export function readmeExample(readme: string): string {
+function readmeExample(readme: string): string {
   const section = readme.split(/^## From a Node program$/m)[1];
   const block = section?.match(/^```js\n([\s\S]*?)^```$/m);
   if (!block?.[1]) throw new Error('README.md has no ```js block under "## From a Node program"');

@@ -1,6 +1,16 @@
 import { MAX_LIFETIME_SECONDS } from '@dreamlake/presign';
-import { MIN_SECRET_BYTES, parseList, secretProblem } from '@dreamlake/protocol';
-import { ConfigError, type DrainTimes, flag, type HttpTimeouts, int, readEnv } from '@dreamlake/service';
+import { MIN_SECRET_BYTES, secretProblem } from '@dreamlake/protocol';
+import {
+  ConfigError,
+  type DrainTimes,
+  flag,
+  type HttpTimeouts,
+  httpUrl,
+  int,
+  list,
+  readEnv,
+  serviceUrl,
+} from '@dreamlake/service';
 import { z } from 'zod';
 import type { S3StorageConfig } from './storage/s3/config.ts';
 
@@ -48,10 +58,10 @@ export interface BssConfig {
 
 const envSchema = z.object({
   DREAMLAKE_DEV: flag.optional(),
-  PRESIGN_SECRETS: z.string().optional(),
+  PRESIGN_SECRETS: list.optional(),
   HOST: z.string().min(1).default('127.0.0.1'),
   BSS_PORT: int(0, 65535).default(10234),
-  BSS_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  BSS_PUBLIC_URL: httpUrl.optional(),
   DREAMLAKE_DATA_DIR: z.string().min(1).default('./.dreamlake-data'),
   PRESIGN_TTL_SECONDS: int(1, MAX_LIFETIME_SECONDS).default(3600),
   CLOCK_SKEW_SECONDS: int(0, 3600).default(300),
@@ -65,7 +75,7 @@ const envSchema = z.object({
   AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   S3_MAX_ATTEMPTS: int(1, 20).default(5),
   S3_TIMEOUT_SECONDS: int(1, 3600).default(120),
-  CORS_ORIGINS: z.string().optional(),
+  CORS_ORIGINS: list.optional(),
   STALE_UPLOAD_HOURS: z.coerce
     .number()
     .positive()
@@ -108,7 +118,7 @@ export function loadBssConfig(env: NodeJS.ProcessEnv): BssConfig {
     problems.push('BLOB_GC_GRACE_SECONDS must be at least twice PRESIGN_TTL_SECONDS');
   }
 
-  const secrets = parseList(e.PRESIGN_SECRETS);
+  const secrets = e.PRESIGN_SECRETS ?? [];
   if (secrets.length === 0) problems.push('PRESIGN_SECRETS is required (comma-separated list of secrets)');
   else if (!devMode && secrets.some((s) => secretProblem(s) !== null)) {
     problems.push(`every PRESIGN_SECRETS entry must be at least ${MIN_SECRET_BYTES} bytes outside dev mode`);
@@ -132,7 +142,7 @@ export function loadBssConfig(env: NodeJS.ProcessEnv): BssConfig {
     });
   }
 
-  const corsOrigins = e.CORS_ORIGINS === undefined ? (devMode ? ['*'] : []) : parseList(e.CORS_ORIGINS);
+  const corsOrigins = e.CORS_ORIGINS ?? (devMode ? ['*'] : []);
   for (const origin of corsOrigins) {
     if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
       problems.push(`CORS_ORIGINS: "${origin}" is not an origin like https://app.example.com`);
@@ -145,10 +155,7 @@ export function loadBssConfig(env: NodeJS.ProcessEnv): BssConfig {
     secrets: Object.freeze(secrets),
     host: e.HOST,
     port: e.BSS_PORT,
-    publicUrl: (e.BSS_PUBLIC_URL ?? `http://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.BSS_PORT}`).replace(
-      /\/+$/,
-      '',
-    ),
+    publicUrl: e.BSS_PUBLIC_URL ?? serviceUrl(e.HOST, e.BSS_PORT),
     dataDir: e.DREAMLAKE_DATA_DIR,
     presignTtlSeconds: e.PRESIGN_TTL_SECONDS,
     clockSkewSeconds: e.CLOCK_SKEW_SECONDS,

@@ -15,7 +15,6 @@ import {
 } from '@dreamlake/service';
 import { z } from 'zod';
 
-/** Smallest secret accepted outside dev mode, in bytes. */
 /** The kit's, naming every problem of the server's configuration. */
 export { ConfigError, MIN_SECRET_BYTES };
 /** Days a share link's use log is kept unless SHARE_USE_LOG_DAYS says otherwise. */

@@ -1,5 +1,4 @@
-export { type ApiDocsOptions, registerApiDocs } from './api-docs.ts';
-export { type AppOptions, checkingInterval, createApp, type HttpTimeouts } from './create-app.ts';
+export { type AppOptions, createApp, type HttpTimeouts } from './create-app.ts';
 export {
   type DrainOptions,
   type DrainResult,
@@ -29,7 +28,6 @@ export {
   describeRoutes,
   errorBodySchema,
   jsonSchemaOf,
-  OPENAPI_ROUTE_DOC,
   openApiDocument,
   type RawContent,
   type RouteAuth,
@@ -41,6 +39,6 @@ export { type PeriodicJob, type PeriodicOptions, runPeriodically } from './perio
 export { type PresignGuardOptions, presignGuard } from './presign-guard.ts';
 export { type ReadinessChecks, type ReadinessRouteOptions, registerReadinessRoute } from './readiness-route.ts';
 export { echoRequestIds, REQUEST_ID_HEADER, requestIdOf, requestIdOptions } from './request-id.ts';
-export { countRequest, createRequestMetrics, type RequestMetrics } from './request-metrics.ts';
+export { createRequestMetrics, type RequestMetrics } from './request-metrics.ts';
 export { type RunningService, type StartOptions, serviceUrl, startService } from './start.ts';
 export { parseOrThrow } from './validate.ts';

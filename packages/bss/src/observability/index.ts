@@ -1,21 +1,9 @@
-import {
-  describeRoutes,
-  type RouteCatalog,
-  registerObservability as registerKit,
-  registerReadinessRoute,
-} from '@dreamlake/service';
+import { registerObservability as registerKit, registerReadinessRoute } from '@dreamlake/service';
 import type { FastifyInstance } from 'fastify';
 import type { BssConfig } from '../config.ts';
 import type { S3Observer } from '../storage/s3/index.ts';
 import { type BssMetrics, countTransfers, createBssMetrics, recordBssRequest } from './metrics.ts';
 import type { Readiness } from './readiness.ts';
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** Every route registered and those the OpenAPI table does not describe. */
-    routeCatalog: RouteCatalog;
-  }
-}
 
 /**
  * What operators read: request ids on every answer and log line, `/metrics`, `/openapi.json`
@@ -28,7 +16,6 @@ export async function registerObservability(
   /** A backend that reports S3's failures and retries (the S3 one). */
   storage?: object,
 ): Promise<BssMetrics> {
-  app.decorate('routeCatalog', describeRoutes(app));
   const metrics = createBssMetrics();
   await registerKit(app, {
     docs: {

@@ -6,8 +6,6 @@ import type { ReadinessChecks } from '@dreamlake/service';
 import type { BssConfig } from '../config.ts';
 import { createS3Client } from '../storage/s3/client.ts';
 
-export type { ReadinessChecks };
-
 export interface Readiness {
   check(): Promise<ReadinessChecks>;
   close(): void;

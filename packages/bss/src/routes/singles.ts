@@ -1,7 +1,6 @@
 import { Readable } from 'node:stream';
 import { DreamLakeError, verify } from '@dreamlake/presign';
-import { MAX_PART_SIZE } from '@dreamlake/protocol';
-import { Semaphore } from '@dreamlake/protocol/client';
+import { MAX_PART_SIZE, Semaphore } from '@dreamlake/protocol';
 import { parseOrThrow, type RouteDoc } from '@dreamlake/service';
 import type { FastifyInstance } from 'fastify';
 import { isAssetType } from '../asset-types.ts';

@@ -15,8 +15,6 @@ import { forgetSignupAttempt, pruneSignupAttempts, recordSignupAttempt } from '.
 import { clientOf } from './client-address.ts';
 import { RateLimitedError } from './rate-limited.ts';
 
-export { RateLimitedError };
-
 /** The longest pause the per-username back-off asks a client for between two attempts, in seconds. */
 const MAX_BACKOFF_SECONDS = 60;
 /** How long a client that logged in as a user stays exempt from that user's back-off. */

@@ -1,15 +1,8 @@
-import { describeRoutes, type RouteCatalog, registerObservability as registerKit } from '@dreamlake/service';
+import { registerObservability as registerKit } from '@dreamlake/service';
 import type { FastifyInstance } from 'fastify';
 import type { ServerConfig } from '../config.ts';
 import { type DB, onQueries } from '../db/open.ts';
 import { createServerMetrics, recordServerRequest, type ServerMetrics } from './metrics.ts';
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** Every route registered and those the OpenAPI table does not describe. */
-    routeCatalog: RouteCatalog;
-  }
-}
 
 /**
  * What operators read: request ids on every answer and log line, `/metrics`, `/openapi.json`
@@ -21,7 +14,6 @@ export async function registerObservability(
   config: Pick<ServerConfig, 'metricsToken' | 'apiDocsUi' | 'host'>,
   db: DB,
 ): Promise<ServerMetrics> {
-  app.decorate('routeCatalog', describeRoutes(app));
   const metrics = createServerMetrics();
   await registerKit(app, {
     docs: {
