@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { ASSET_TYPES } from '../asset-types.ts';
-import { fullHash, name, partQuery, uploadHash } from '../http/schemas.ts';
+import {
+  blobQuery as blobParams,
+  fullHash,
+  name,
+  partQuery,
+  singleQuery as singleParams,
+  uploadHash,
+} from '../http/schemas.ts';
 
 /**
  * Shapes for the OpenAPI document: the signed query of each kind of URL and the answers BSS
@@ -35,20 +42,14 @@ export const uploadQuery = z.object({
   sig: sig.optional(),
 });
 export const partsDoneQuery = uploadQuery.extend({ uploadId: z.string(), key: z.string() });
-export const singleQuery = z.object({
-  owner: name,
-  project: name,
-  hash: fullHash,
-  size: z.string().regex(/^(0|[1-9][0-9]{0,15})$/),
-  ...signature,
-});
+export const singleQuery = singleParams.extend(signature);
 export const singleBodyQuery = singleQuery.extend({
   contentType: z
     .string()
     .optional()
     .describe('the blob’s content type (not signed); application/octet-stream when absent'),
 });
-export const blobQuery = z.object({ owner: name, project: name, hash: fullHash, ...signature });
+export const blobQuery = blobParams.extend(signature);
 export const partUrlQuery = partQuery.extend(signature);
 
 export const contentMd5Header = z.object({
