@@ -1,3 +1,4 @@
+import type { DownloadGrant, IndexedFile, LookupState, Me, Space } from '@dreamlake/protocol';
 import { z } from 'zod';
 import { SCOPES } from '../auth/scopes.ts';
 import { assetTypeSchema, fileNameSchema, hashSchema, nameSchema, roleSchema } from '../names.ts';
@@ -17,8 +18,8 @@ const iso = z.string().describe('ISO 8601 time');
 export const session = z.object({ token: z.string(), expiresAt: iso });
 export const me = z.object({
   username: z.string(),
-  namespaces: z.array(z.looseObject({ name: z.string(), role: roleSchema })),
-});
+  namespaces: z.array(z.looseObject({ name: z.string(), kind: z.string(), role: roleSchema })),
+}) satisfies z.ZodType<Me>;
 export const tokenView = z.object({
   id: z.string(),
   name: z.string(),
@@ -27,7 +28,11 @@ export const tokenView = z.object({
   expiresAt: iso.nullable(),
 });
 export const createdToken = tokenView.extend({ token: z.string().describe('shown once: dlk_…') });
-export const spaceView = z.object({ namespace: z.string(), name: z.string(), createdAt: iso });
+export const spaceView = z.object({
+  namespace: z.string(),
+  name: z.string(),
+  createdAt: iso,
+}) satisfies z.ZodType<Space>;
 export const memberView = z.object({ username: z.string(), role: roleSchema });
 export const fileView = z.object({
   namespace: z.string(),
@@ -39,7 +44,7 @@ export const fileView = z.object({
   hash: hashSchema,
   uploadedBy: z.string(),
   createdAt: iso,
-});
+}) satisfies z.ZodType<IndexedFile>;
 const uploadUrls = {
   initUrl: z.url(),
   partsUrl: z.url(),
@@ -65,7 +70,9 @@ export const batchGrantAnswer = z.object({
 export const batchRegisterAnswer = z.object({
   files: z.array(z.union([z.object({ index: z.number().int(), file: fileView, created: z.boolean() }), entryError])),
 });
-export const lookupAnswer = z.object({ files: z.array(z.enum(['indexed', 'held', 'missing'])) });
+export const lookupAnswer = z.object({
+  files: z.array(z.enum(['indexed', 'held', 'missing']) satisfies z.ZodType<LookupState>),
+});
 export const downloadAnswer = z.object({
   url: z.url(),
   name: z.string(),
@@ -73,7 +80,7 @@ export const downloadAnswer = z.object({
   size: z.number().int(),
   contentType: z.string(),
   expiresAt: iso,
-});
+}) satisfies z.ZodType<DownloadGrant>;
 export const health = z.object({ ok: z.literal(true) });
 export const downloadBatchBody = z.object({
   namespace: nameSchema,
