@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { blobSha256, readIntoBuffer, readSlices } from '../src/engine/blob-sha256.ts';
+import { blobSha256, readIntoBuffer, readSlices, sha256Many } from '../src/engine/blob-sha256.ts';
 
 const MIB = 1024 * 1024;
 // Around the 4 MiB read buffer and the 8 MiB slices: empty, one byte, exact multiples, one over.
@@ -38,4 +38,28 @@ test('where a Blob stream takes no buffer of ours, the hash is read through slic
   const noByteStream = async () => false; // as readIntoBuffer answers in such a browser
   const hash = await blobSha256(new Blob([bytes]), () => {}, noByteStream);
   assert.equal(hash, createHash('sha256').update(bytes).digest('hex'));
+});
+
+test('a batch of small files gets each its own SHA-256, in order, and an unreadable one fails alone', async () => {
+  const files = Array.from({ length: 23 }, (_, i) => randomBytes(i === 3 ? 0 : 1 + i * 997));
+  const blobs: Blob[] = files.map((bytes) => new Blob([bytes]));
+  // A Blob whose read fails, as a file deleted after the drop does in a browser.
+  const gone = new Blob([randomBytes(10)]);
+  Object.defineProperty(gone, 'arrayBuffer', {
+    value: () =>
+      Promise.reject(Object.assign(new Error('A requested file could not be found'), { name: 'NotFoundError' })),
+  });
+  blobs.splice(7, 0, gone);
+  let told = 0;
+  const results = await sha256Many(blobs, () => {
+    told += 1;
+  });
+  assert.equal(results.length, blobs.length);
+  assert.equal(told, blobs.length);
+  assert.deepEqual(results[7], { error: 'A requested file could not be found', errorName: 'NotFoundError' });
+  const hashes = results.filter((_, i) => i !== 7);
+  assert.deepEqual(
+    hashes,
+    files.map((bytes) => ({ hash: createHash('sha256').update(bytes).digest('hex') })),
+  );
 });

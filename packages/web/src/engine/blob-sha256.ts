@@ -82,3 +82,50 @@ export async function blobSha256(
   if (done !== blob.size) throw new Error(`read ${done} of the file's ${blob.size} bytes (was it changed?)`);
   return hasher.digest('hex');
 }
+
+/** One small file's answer in a batch: its SHA-256, or why it could not be read. */
+export type ManyResult = { hash: string } | { error: string; errorName?: string };
+
+/** How many files of a batch are read ahead of the one being hashed. */
+const MANY_AHEAD = 8;
+
+/**
+ * The SHA-256 of each of many small Blobs (each read in one piece, as `blobSha256` reads a small
+ * file), with one hasher for them all; `onFile` is called after each. One file's failure is its
+ * own answer: the others are hashed.
+ */
+export async function sha256Many(blobs: Blob[], onFile: () => void = () => {}): Promise<ManyResult[]> {
+  const hasher = await createSHA256();
+  const read = (blob: Blob): Promise<ArrayBuffer> =>
+    blob.size === 0 ? Promise.resolve(new ArrayBuffer(0)) : blob.arrayBuffer();
+  const reads: Array<Promise<ArrayBuffer>> = [];
+  const readAhead = (upTo: number): void => {
+    while (reads.length < Math.min(blobs.length, upTo)) {
+      const reading = read(blobs[reads.length] as Blob);
+      reading.catch(() => {}); // answered in order below
+      reads.push(reading);
+    }
+  };
+  const results: ManyResult[] = [];
+  for (let i = 0; i < blobs.length; i += 1) {
+    readAhead(i + MANY_AHEAD);
+    const blob = blobs[i] as Blob;
+    try {
+      const bytes = await (reads[i] as Promise<ArrayBuffer>);
+      reads[i] = Promise.resolve(new ArrayBuffer(0)); // let the bytes go
+      if (bytes.byteLength !== blob.size) {
+        throw new Error(`read ${bytes.byteLength} of the file's ${blob.size} bytes (was it changed?)`);
+      }
+      hasher.init();
+      hasher.update(new Uint8Array(bytes));
+      results.push({ hash: hasher.digest('hex') });
+    } catch (error) {
+      results.push({
+        error: error instanceof Error ? error.message : String(error),
+        errorName: error instanceof Error ? error.name : undefined,
+      });
+    }
+    onFile();
+  }
+  return results;
+}

@@ -1,15 +1,17 @@
 /**
  * The hashing worker: SHA-256 of a Blob (blob-sha256.ts) off the page's thread. Messages in:
  * `{ id, blob, slices? }` (`slices`: read with `Blob.slice` only, not the Blob's stream); out: `{ id, progress }` while hashing, then `{ id, hash }` or `{ id, error, errorName }`.
+ * A batch of small files: in `{ id, blobs }`; out `{ id, alive }` while it works, then
+ * `{ id, results }`, each file's `{ hash }` or `{ error, errorName }` in the order given.
  */
 import { createSHA256 } from 'hash-wasm';
-import { blobSha256, readIntoBuffer, readSlicesOnly } from './blob-sha256.ts';
+import { blobSha256, readIntoBuffer, readSlicesOnly, sha256Many } from './blob-sha256.ts';
 
 /** Progress at most this often: each report updates the queue row and Uppy's Dashboard. */
 const PROGRESS_EVERY_MS = 250;
 
 interface WorkerScope {
-  onmessage: ((event: MessageEvent<{ id: number; blob: Blob; slices?: boolean }>) => void) | null;
+  onmessage: ((event: MessageEvent<{ id: number; blob?: Blob; slices?: boolean; blobs?: Blob[] }>) => void) | null;
   postMessage(message: unknown): void;
 }
 
@@ -31,7 +33,19 @@ function hash(id: number, blob: Blob, slices: boolean): Promise<string> {
 void createSHA256();
 
 scope.onmessage = (event) => {
-  const { id, blob, slices } = event.data;
+  const { id, blob, slices, blobs } = event.data;
+  if (blobs) {
+    let lastReport = Date.now();
+    const alive = (): void => {
+      const now = Date.now();
+      if (now - lastReport < PROGRESS_EVERY_MS) return;
+      lastReport = now;
+      scope.postMessage({ id, alive: true });
+    };
+    void sha256Many(blobs, alive).then((results) => scope.postMessage({ id, results }));
+    return;
+  }
+  if (!blob) return;
   hash(id, blob, slices === true).then(
     (value) => scope.postMessage({ id, hash: value }),
     (error: unknown) =>

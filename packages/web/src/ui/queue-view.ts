@@ -26,6 +26,8 @@ export interface QueueViewOptions {
   rowsUpTo: number;
   /** Failed rows shown at most, in the summarised view. */
   failedRowsUpTo?: number;
+  /** Rows of moving files shown at most, in the summarised view (the summary counts them all). */
+  movingRowsUpTo?: number;
   retry(id: string): void;
   retryAll(): void;
 }
@@ -68,6 +70,7 @@ export class QueueView {
   readonly #counts = new Map<string, number>();
   readonly #dirty = new Set<string>();
   #failedRows = 0;
+  #movingRows = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #summarised = false;
   /** Bytes and files finished, and when the page started moving them (for the rate and ETA). */
@@ -176,6 +179,10 @@ export class QueueView {
     if (!row) {
       if (this.#summarised && ATTENTION.has(status.state) && this.#failedRows >= (this.#options.failedRowsUpTo ?? 200))
         return;
+      // Hundreds of small files move at once, each for a moment: a row for each would be drawn and
+      // taken out again thousands of times a second; a few of them show what is going on.
+      if (this.#summarised && ACTIVE.has(status.state) && this.#movingRows >= (this.#options.movingRowsUpTo ?? 50))
+        return;
       const tr = document.createElement('tr');
       tr.dataset.name = entry.name;
       const state = cell('');
@@ -188,6 +195,8 @@ export class QueueView {
     }
     const wasAttention = ATTENTION.has(row.tr.dataset.state ?? '');
     if (wasAttention !== ATTENTION.has(status.state)) this.#failedRows += wasAttention ? -1 : 1;
+    const wasMoving = ACTIVE.has(row.tr.dataset.state ?? '');
+    if (wasMoving !== ACTIVE.has(status.state)) this.#movingRows += wasMoving ? -1 : 1;
     row.tr.dataset.state = status.state;
     row.state.className = `state ${status.state}`;
     row.state.textContent = stateText(status);
@@ -213,6 +222,7 @@ export class QueueView {
   #drop(entry: Entry): void {
     if (!entry.row) return;
     if (ATTENTION.has(entry.row.tr.dataset.state ?? '')) this.#failedRows -= 1;
+    if (ACTIVE.has(entry.row.tr.dataset.state ?? '')) this.#movingRows -= 1;
     entry.row.tr.remove();
     entry.row = undefined;
   }
