@@ -11,7 +11,7 @@ import type { ServerContext } from './context.ts';
 import { createGrantRecorder } from './db/grant-recorder.ts';
 import type { DB } from './db/open.ts';
 import { registerObservability } from './observability/index.ts';
-import { countingGrants } from './observability/metrics.ts';
+import { countGrants, countingGrants } from './observability/metrics.ts';
 import { authRoutes } from './routes/auth.ts';
 import { commitRoutes } from './routes/commits.ts';
 import { downloadRoutes } from './routes/downloads.ts';
@@ -25,6 +25,7 @@ import { spaceRoutes } from './routes/spaces.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { uploadRoutes } from './routes/uploads.ts';
 import { webRoutes } from './routes/web.ts';
+import { createGrantQueue } from './services/grant-queue.ts';
 
 export interface BuildServerAppOptions {
   config: Readonly<ServerConfig>;
@@ -61,6 +62,7 @@ export async function buildServerApp(options: BuildServerAppOptions): Promise<Fa
     throttle: createLoginThrottle(db, config.login),
     authenticate: createAuthenticate({ db, jwt, clock }),
     grants: countingGrants(createGrantRecorder(db), metrics),
+    grantQueue: createGrantQueue({ db, config, clock }, (rows) => countGrants(metrics, rows)),
   };
 
   await ctx.passwords.warm();

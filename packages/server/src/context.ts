@@ -6,6 +6,7 @@ import type { BssClient } from './bss-client.ts';
 import type { ServerConfig } from './config.ts';
 import type { GrantRecorder } from './db/grant-recorder.ts';
 import type { DB } from './db/open.ts';
+import type { GrantQueue } from './services/grant-queue.ts';
 
 /** Everything a route or service needs, built once per app. */
 export interface ServerContext {
@@ -20,6 +21,8 @@ export interface ServerContext {
   authenticate: ReturnType<typeof createAuthenticate>;
   /** The audit log of upload grants. */
   grants: GrantRecorder;
+  /** Single grants: reservation and audit row in one transaction, shared by the grants asked for at once. */
+  grantQueue: GrantQueue;
 }
 
 export function nowIso(ctx: Pick<ServerContext, 'clock'>): string {

@@ -67,6 +67,11 @@ export async function recordUploadGrants(db: DB, grants: readonly GrantAuditRow[
   });
 }
 
+/** Grants written inside the caller's transaction: multi-row inserts of up to PREPARED_ROWS rows. */
+export async function insertUploadGrants(trx: DB, grants: readonly GrantAuditRow[]): Promise<void> {
+  for (const slice of chunks(grants.map(row), PREPARED_ROWS)) await insertGrants(trx, slice);
+}
+
 export async function listUploadGrants(db: DB, namespace: string): Promise<GrantAuditRow[]> {
   const rows = await db
     .selectFrom('upload_grants')

@@ -1,6 +1,7 @@
 import { createRequestMetrics, type RequestMetrics, type RequestSample } from '@dreamlake/service';
 import { Counter, Histogram } from 'prom-client';
 import type { GrantRecorder } from '../db/grant-recorder.ts';
+import type { GrantAuditRow } from '../db/upload-grants.ts';
 
 /** Seconds: from a cached answer to a slow complete or a scrypt login under load. */
 const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -60,12 +61,17 @@ export function recordServerRequest(metrics: ServerMetrics, sample: RequestSampl
   if (GRANT_ROUTES.has(sample.route) && sample.outcome !== 'ok') metrics.grants.inc({ outcome: sample.outcome });
 }
 
+/** Counts grants written to the audit log, by their outcome. */
+export function countGrants(metrics: ServerMetrics, grants: readonly GrantAuditRow[]): void {
+  for (const grant of grants) metrics.grants.inc({ outcome: grant.outcome });
+}
+
 /** The audit log's recorder, counting each grant it writes by its outcome. */
 export function countingGrants(recorder: GrantRecorder, metrics: ServerMetrics): GrantRecorder {
   return {
     async record(grants) {
       await recorder.record(grants);
-      for (const grant of grants) metrics.grants.inc({ outcome: grant.outcome });
+      countGrants(metrics, grants);
     },
   };
 }

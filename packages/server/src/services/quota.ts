@@ -63,7 +63,7 @@ function overflow(
  * the moment the collection may delete a blob it uploaded and nobody registered (until then the
  * blob may be completed, and registered with its receipt or after a `stat`).
  */
-export function grantHoldsUntil(ctx: ServerContext, nowMs: number): string {
+export function grantHoldsUntil(ctx: Pick<ServerContext, 'config'>, nowMs: number): string {
   return new Date(nowMs + (ctx.config.presignTtlSeconds + ctx.config.blobGcGraceSeconds) * 1000).toISOString();
 }
 
@@ -101,6 +101,21 @@ export async function reserveGrants(
   requests: readonly { hash: string; size: number }[],
 ): Promise<Map<string, DreamLakeError>> {
   const nowMs = ctx.clock();
+  return ctx.db.transaction().execute((trx) => reserveLocked(ctx, trx, namespace, space, requests, nowMs));
+}
+
+/**
+ * reserveGrants inside the caller's transaction `trx` (the namespace's lock is taken here), as of
+ * `nowMs`: the grants' bytes are held until `grantHoldsUntil(ctx, nowMs)`.
+ */
+export async function reserveLocked(
+  ctx: Pick<ServerContext, 'config'>,
+  trx: DB,
+  namespace: Namespace,
+  space: string,
+  requests: readonly { hash: string; size: number }[],
+  nowMs: number,
+): Promise<Map<string, DreamLakeError>> {
   const now = new Date(nowMs).toISOString();
   const where = { namespace: namespace.name, space };
   const refused = new Map<string, DreamLakeError>();
@@ -111,37 +126,35 @@ export async function reserveGrants(
     sizes.set(hash, Math.max(size, stated ?? 0));
   }
   for (const hash of refused.keys()) sizes.delete(hash);
-  return ctx.db.transaction().execute(async (trx) => {
-    await lockNamespace(trx, namespace.id);
-    const deleting = await beingDeleted(trx, where, [...sizes.keys()], new Date(nowMs - DELETE_LEASE_MS).toISOString());
-    for (const hash of deleting) {
+  await lockNamespace(trx, namespace.id);
+  const deleting = await beingDeleted(trx, where, [...sizes.keys()], new Date(nowMs - DELETE_LEASE_MS).toISOString());
+  for (const hash of deleting) {
+    sizes.delete(hash);
+    refused.set(hash, beingCollected(hash));
+  }
+  const held = sizes.size > 0 ? await reservedSizes(trx, where, [...sizes.keys()], now) : new Map<string, number>();
+  for (const [hash, grantedSize] of held) {
+    const size = sizes.get(hash) ?? grantedSize;
+    if (size === grantedSize) continue;
+    sizes.delete(hash);
+    refused.set(hash, sizeConflict(hash, size, grantedSize));
+  }
+  const quota = ctx.config.namespaceQuotaBytes;
+  const fresh = [...sizes].filter(([hash]) => !held.has(hash));
+  if (quota !== null && fresh.length > 0) {
+    const stored = await namespaceUsage(trx, namespace.id);
+    const over = overflow(quota, namespace, stored, await reservedBytes(trx, namespace.name, now), fresh);
+    for (const [hash, error] of over) {
       sizes.delete(hash);
-      refused.set(hash, beingCollected(hash));
+      refused.set(hash, error);
     }
-    const held = sizes.size > 0 ? await reservedSizes(trx, where, [...sizes.keys()], now) : new Map<string, number>();
-    for (const [hash, grantedSize] of held) {
-      const size = sizes.get(hash) ?? grantedSize;
-      if (size === grantedSize) continue;
-      sizes.delete(hash);
-      refused.set(hash, sizeConflict(hash, size, grantedSize));
-    }
-    const quota = ctx.config.namespaceQuotaBytes;
-    const fresh = [...sizes].filter(([hash]) => !held.has(hash));
-    if (quota !== null && fresh.length > 0) {
-      const stored = await namespaceUsage(trx, namespace.id);
-      const over = overflow(quota, namespace, stored, await reservedBytes(trx, namespace.name, now), fresh);
-      for (const [hash, error] of over) {
-        sizes.delete(hash);
-        refused.set(hash, error);
-      }
-    }
-    const until = grantHoldsUntil(ctx, nowMs);
-    await reserve(
-      trx,
-      [...sizes].map(([hash, size]) => ({ ...where, hash, size, expiresAt: until })),
-    );
-    return refused;
-  });
+  }
+  const until = grantHoldsUntil(ctx, nowMs);
+  await reserve(
+    trx,
+    [...sizes].map(([hash, size]) => ({ ...where, hash, size, expiresAt: until })),
+  );
+  return refused;
 }
 
 /**

@@ -10,7 +10,6 @@ import { ensureSpace } from '../db/spaces.ts';
 import { assetTypeSchema, contentTypeSchema, fileNameSchema, hashSchema, nameSchema } from '../names.ts';
 import { fileView } from '../views.ts';
 import { auditRow, grantUrls } from './grants.ts';
-import { reserveGrants } from './quota.ts';
 
 export const uploadInitBody = z.strictObject({
   namespace: nameSchema,
@@ -31,7 +30,8 @@ export function tooLarge(ctx: ServerContext): DreamLakeError {
 /**
  * `POST /uploads/init`: write access, limits, then either the dedup answer (the space's index
  * already points at this hash) or five signed BSS URLs. BSS is not asked about a hash the index
- * does not know: it says so itself when the upload starts. Each answer is written to the audit log.
+ * does not know: it says so itself when the upload starts. Each answer is written to the audit log
+ * before it is sent; a grant's row in the same transaction as its reservation (services/grant-queue.ts).
  */
 export async function initUpload(ctx: ServerContext, user: AuthUser, body: unknown, ip: string): Promise<InitAnswer> {
   const input = parseOrThrow(uploadInitBody, body);
@@ -45,12 +45,12 @@ export async function initUpload(ctx: ServerContext, user: AuthUser, body: unkno
     return { exists: true, file: fileView(input.namespace, input.space, existing) };
   }
 
-  // The stated size counts against the quota until the blob is registered or may be collected.
-  const refused = (await reserveGrants(ctx, namespace, input.space, [input])).get(input.hash);
-  if (refused) throw refused;
+  // The stated size counts against the quota until the blob is registered or may be collected;
+  // the reservation and the audit row are committed together before the URLs are answered.
+  const grantedAt = await ctx.grantQueue.grant(namespace, input.space, input, (createdAt) =>
+    auditRow(user, input, 'granted', ip, createdAt),
+  );
   if (!space)
     await ensureSpace(ctx.db, { namespaceId: namespace.id, name: input.space, createdBy: user.id, now: nowIso(ctx) });
-  const urls = grantUrls(ctx, user, input, ctx.clock(), false);
-  await ctx.grants.record([auditRow(user, input, 'granted', ip, nowIso(ctx))]);
-  return urls;
+  return grantUrls(ctx, user, input, grantedAt, false);
 }
