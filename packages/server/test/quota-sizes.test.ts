@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { listUploadGrants } from '../src/db/upload-grants.ts';
 import { forEachEngine } from './helpers/engines.ts';
 import { sha256, useHarness } from './helpers/harness.ts';
 
@@ -105,5 +106,33 @@ forEachEngine((engine) => {
     } finally {
       h.clock.now = start;
     }
+  });
+
+  test('single grants asked at the same moment: a hash at a second size is 409 conflict with the first, and the quota refuses only the grants past it', async () => {
+    const dave = await h.user('dave');
+    const hash = hashOf('twice at once');
+    const both = await Promise.all([3_000, 4_000].map((size) => init(dave.token, dave.name, hash, size)));
+    const granted = both.filter((a) => a.statusCode === 200);
+    const refused = both.filter((a) => a.statusCode === 409);
+    assert.equal(granted.length, 1, both.map((a) => a.body).join('\n'));
+    assert.equal(refused.length, 1, both.map((a) => a.body).join('\n'));
+    const [heldSize] = new Set(signedSizes(granted[0]!.json()));
+    assert.ok(heldSize === 3_000 || heldSize === 4_000);
+    assert.equal(refused[0]!.json().error.grantedSize, heldSize);
+
+    // Of ten grants of 1,000 asked at once, as many fit as the quota has room for; the others are 413.
+    const room = Math.floor((QUOTA - heldSize!) / 1_000);
+    const asked = Array.from({ length: 10 }, (_, i) => hashOf(`at once ${i}`));
+    const answers = await Promise.all(asked.map((h2) => init(dave.token, dave.name, h2, 1_000)));
+    const statuses = answers.map((a) => a.statusCode);
+    assert.equal(statuses.filter((s) => s === 200).length, room, statuses.join(' '));
+    assert.equal(statuses.filter((s) => s === 413).length, 10 - room, statuses.join(' '));
+    // Each grant answered is on record, and no refused one is.
+    const audit = await listUploadGrants(h.db, dave.name);
+    assert.equal(audit.filter((row) => row.outcome === 'granted').length, 1 + room);
+    assert.deepEqual(
+      new Set(audit.map((row) => row.hash)),
+      new Set([hash, ...asked.filter((_, i) => answers[i]?.statusCode === 200)]),
+    );
   });
 });
