@@ -2,7 +2,10 @@
  * The S3 backend against the AWS SDK's own uploader: one generated file uploaded by the
  * `dreamlake` bin through BSS on the S3 backend (hash, grant, parts straight to S3, BSS reading
  * the object back to verify its SHA-256, register), and by `@aws-sdk/lib-storage`'s `Upload`
- * (8 MiB parts, 4 at a time, no verification) to the same bucket, in the same run. The S3 server
+ * (8 MiB parts, 4 at a time, no verification) to the same bucket, in the same run. A second row
+ * adds to each of those uploads one read of the object back, hashed as BSS's complete hashes it
+ * (its ranged reads, its defaults): the cost of checking what BSS checks, which no upload that
+ * S3 only lets BSS read once it is complete can avoid. The S3 server
  * is the single-node Ceph RGW of `scripts/s3-server.sh`: the one named by DREAMLAKE_TEST_S3_ENV
  * (its `export` lines), or one started here on ports of its own and stopped at the end.
  */
@@ -16,6 +19,8 @@ import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { partCount } from '@dreamlake/protocol';
 import { choosePartSize } from '@dreamlake/protocol/client';
+import { resolveOptions } from '../packages/bss/src/storage/s3/config.ts';
+import { headObject, sha256OfObject } from '../packages/bss/src/storage/s3/verify.ts';
 import { readEnvFile } from '../support/env-file.ts';
 import { runCliUpload } from './bench-cli.ts';
 import type { BenchRow } from './bench-presign.ts';
@@ -75,8 +80,11 @@ export async function runS3Bench(options: S3BenchOptions): Promise<BenchRow[]> {
     });
     const bucket = s3.env.S3_BUCKET ?? 'dreamlake-test';
 
-    // The floor: lib-storage's Upload, three times.
+    // The floor: lib-storage's Upload, three times, each followed by one read of the object back
+    // hashed as BSS's complete reads it (ranges of verifyChunkSize, verifyConcurrency at once).
     const floorSeconds: number[] = [];
+    const readSeconds: number[] = [];
+    const { verifyChunkSize: chunkSize, verifyConcurrency: concurrency } = resolveOptions();
     for (let i = 0; i < 3; i += 1) {
       const key = `bench/lib-storage-${randomBytes(6).toString('hex')}`;
       const started = performance.now();
@@ -86,7 +94,12 @@ export async function runS3Bench(options: S3BenchOptions): Promise<BenchRow[]> {
         partSize: 8 * MiB,
         queueSize: 4,
       }).done();
-      floorSeconds.push((performance.now() - started) / 1000);
+      const uploaded = performance.now();
+      floorSeconds.push((uploaded - started) / 1000);
+      const object = await headObject(client, bucket, key);
+      if (object?.size !== bytes) throw new Error(`lib-storage left ${object?.size} bytes at ${key}, not ${bytes}`);
+      await sha256OfObject(client, bucket, object, { chunkSize, concurrency });
+      readSeconds.push((performance.now() - uploaded) / 1000);
       await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     }
 
@@ -104,6 +117,7 @@ export async function runS3Bench(options: S3BenchOptions): Promise<BenchRow[]> {
       );
     }
     const floor = median(floorSeconds);
+    const checked = median(floorSeconds.map((s, i) => s + (readSeconds[i] as number)));
     const ours = median(cli.map((c) => c.seconds));
     const ratio = floor / ours;
     // The CLI's parts: the shared part plan.
@@ -115,6 +129,12 @@ export async function runS3Bench(options: S3BenchOptions): Promise<BenchRow[]> {
         result: `${rate(bytes, ours)} MiB/s (${ours.toFixed(1)} s), CLI peak RSS ${Math.max(...cli.map((c) => c.peakRssMiB)).toFixed(0)} MiB`,
         rawLimit: `${rate(bytes, floor)} MiB/s (${floor.toFixed(1)} s): @aws-sdk/lib-storage Upload, 8 MiB parts, 4 at a time, no verification`,
         note: `${ratio.toFixed(2)}× lib-storage; medians of 3 runs each (ours ${cli.map((c) => c.seconds.toFixed(1)).join(', ')} s; lib-storage ${floorSeconds.map((s) => s.toFixed(1)).join(', ')} s); RGW single node, objects in memory`,
+      },
+      {
+        measure: `@aws-sdk/lib-storage Upload of ${options.sizeMiB} MiB plus one verified read of the object (ranges of ${chunkSize / MiB} MiB, ${concurrency} at once, hashed in order, as BSS's complete reads it)`,
+        result: `${rate(bytes, checked)} MiB/s (${checked.toFixed(1)} s)`,
+        rawLimit: `${rate(bytes, floor)} MiB/s (${floor.toFixed(1)} s): the same uploads without the read`,
+        note: `the read alone ${readSeconds.map((s) => s.toFixed(1)).join(', ')} s (${rate(bytes, median(readSeconds))} MiB/s); dreamlake upload is ${(checked / ours).toFixed(2)}× this; ${(floor / checked).toFixed(2)}× lib-storage is the most an upload verified after it is complete can reach here`,
       },
     ];
   } finally {
