@@ -54,6 +54,14 @@ function fillDisk(room: number): { restore(): void } {
     stream._writev = undefined;
     return stream;
   }) as typeof original;
+  // The disk backend gathers a body's chunks into writes of its own (`writev` on a descriptor).
+  const originalWritev = fs.writev;
+  fs.writev = ((fd: number, buffers: NodeJS.ArrayBufferView[], ...rest: unknown[]) => {
+    const callback = rest[rest.length - 1] as (error: Error | null, written?: number) => void;
+    used += buffers.reduce((sum, buffer) => sum + buffer.byteLength, 0);
+    if (used > room) process.nextTick(() => callback(full()));
+    else (originalWritev as (...a: unknown[]) => void)(fd, buffers, ...rest);
+  }) as typeof originalWritev;
   const originalOpen = fsp.open;
   fsp.open = (async (...args: Parameters<typeof originalOpen>) => {
     const handle: FileHandle = await originalOpen(...args);
@@ -69,6 +77,7 @@ function fillDisk(room: number): { restore(): void } {
   return {
     restore() {
       fs.createWriteStream = original;
+      fs.writev = originalWritev;
       fsp.open = originalOpen;
       syncBuiltinESMExports();
     },

@@ -1,15 +1,18 @@
 import { createHash } from 'node:crypto';
 import { link, mkdir, open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { DreamLakeError } from '@dreamlake/presign';
 import { MIN_PART_SIZE } from '@dreamlake/protocol';
 import { bareEtag, hashSatisfies } from '../keys.ts';
 import { type BlobInfo, type CompletedPart, checkAssembledSize } from '../storage.ts';
 import { statBlob } from './blobs.ts';
-import { diskFull, isMissing, readJson, tempName, writeJsonAtomic } from './files.ts';
+import { diskFull, isMissing, readJson, syncPath, tempName, writeJsonAtomic } from './files.ts';
 import { blobPiece, COMPLETED, type FsLayout, HASHED, META, partData, partPointer } from './layout.ts';
+import { matchesRecord, type PartChecks } from './part-checks.ts';
 import type { HashedPrefix, PrefixHashes, StagedPiece } from './prefix-hash.ts';
 import { publishStage } from './publish.ts';
+import { dropPart } from './receive-part.ts';
 import {
   type BlobManifest,
   type CompletedRecord,
@@ -26,10 +29,16 @@ interface CheckedPart {
   size: number;
   partNumber: number;
   etag: string;
+  /** Its record, when its bytes are to be checked against the CRC-32 there as they are hashed (see part-checks.ts). */
+  unchecked?: PartRecord;
 }
 
 /** The listed parts' files and sizes, after checking each exists, matches its ETag and is big enough. */
-async function checkedParts(dir: string, parts: readonly CompletedPart[]): Promise<CheckedPart[]> {
+async function checkedParts(
+  dir: string,
+  parts: readonly CompletedPart[],
+  checks: PartChecks | undefined,
+): Promise<CheckedPart[]> {
   const records: PartRecord[] = [];
   for (const part of parts) {
     const record = await readPartRecord(partPointer(dir, part.partNumber));
@@ -57,45 +66,85 @@ async function checkedParts(dir: string, parts: readonly CompletedPart[]): Promi
       );
     }
   });
-  return parts.map((part, index) => {
-    const record = records[index] as PartRecord;
-    return {
-      path: partData(dir, part.partNumber, record.etag),
-      size: record.size,
-      partNumber: part.partNumber,
-      etag: record.etag,
-    };
-  });
+  return Promise.all(
+    parts.map(async (part, index) => {
+      const record = records[index] as PartRecord;
+      const trusted = checks ? await checks.trusted(dir, part.partNumber, record) : record.writtenBy === undefined;
+      const path = partData(dir, part.partNumber, record.etag);
+      // An unclean stop may have kept the pointer and lost the data file's name.
+      if (!trusted && (await stat(path).catch(() => null)) === null) {
+        await dropPart(dir, part.partNumber, record);
+        throw lostPart(part.partNumber);
+      }
+      return {
+        path,
+        size: record.size,
+        partNumber: part.partNumber,
+        etag: record.etag,
+        ...(trusted ? {} : { unchecked: record }),
+      };
+    }),
+  );
+}
+
+/** A part found not to hold the bytes recorded for it (after an unclean stop): dropped, so that it is sent again. */
+function lostPart(partNumber: number): DreamLakeError {
+  return new DreamLakeError(
+    'invalid_part',
+    `part ${partNumber} does not hold the bytes recorded for it (the storage stopped before it reached the disk); send it again`,
+    { reason: 'InvalidPart', partNumber },
+  );
+}
+
+/**
+ * Flushes every staged piece to the disk, all at once (the parts were acknowledged unflushed);
+ * answers the pieces whose flush failed, by index, with the error: their bytes may not be on the disk.
+ */
+async function flushPieces(pieces: readonly string[]): Promise<{ index: number; error: unknown }[]> {
+  const flushed = await Promise.allSettled(pieces.map((piece) => syncPath(piece)));
+  return flushed.flatMap((result, index) => (result.status === 'rejected' ? [{ index, error: result.reason }] : []));
 }
 
 /**
  * The SHA-256 of the files read one after the other, through one fixed 1 MiB buffer, with the
- * size of each file as read: the manifest records exactly the bytes that were hashed.
+ * size of each file as read: the manifest records exactly the bytes that were hashed. A file with
+ * a record in `unchecked` is checked against its CRC-32 in the same read; answers the indexes of
+ * those that do not match (`lost`).
  */
 async function hashFiles(
   files: readonly string[],
-  start?: HashedPrefix,
-): Promise<{ sha256: string; size: number; sizes: number[] }> {
+  start: HashedPrefix | undefined,
+  unchecked: readonly (PartRecord | undefined)[],
+): Promise<{ sha256: string; size: number; sizes: number[]; lost: number[] }> {
+  // A prefix hashed over a part this instance has not checked is not used: that part is read here.
+  const firstUnchecked = unchecked.findIndex((record) => record !== undefined);
+  if (start && firstUnchecked >= 0 && start.sizes.length > firstUnchecked) start = undefined;
   // The parts hashed while they arrived are not read again: the hash goes on from them.
   const hash = start?.hash ?? createHash('sha256');
   const buffer = Buffer.allocUnsafe(CHUNK);
   const sizes: number[] = start ? [...start.sizes] : [];
-  for (const file of files.slice(sizes.length)) {
-    const input = await open(file, 'r');
+  const lost: number[] = [];
+  for (let index = sizes.length; index < files.length; index += 1) {
+    const input = await open(files[index] as string, 'r');
+    const record = unchecked[index];
     let size = 0;
+    let crc = 0;
     try {
       for (;;) {
         const { bytesRead } = await input.read(buffer, 0, CHUNK, null);
         if (bytesRead === 0) break;
-        hash.update(buffer.subarray(0, bytesRead));
+        const bytes = buffer.subarray(0, bytesRead);
+        hash.update(bytes);
+        if (record) crc = crc32(bytes, crc);
         size += bytesRead;
       }
     } finally {
       await input.close();
     }
+    if (record && !matchesRecord(record, size, crc)) lost.push(index);
     sizes.push(size);
   }
-  return { sha256: hash.digest('hex'), size: sizes.reduce((a, b) => a + b, 0), sizes };
+  return { sha256: hash.digest('hex'), size: sizes.reduce((a, b) => a + b, 0), sizes, lost };
 }
 
 /** The staged pieces as a prefix hash knows parts: number, ETag, size and the file the piece links to. */
@@ -107,6 +156,12 @@ async function stagedPieces(pieces: readonly string[], files: readonly CheckedPa
       return { partNumber: file.partNumber, etag: file.etag, size: file.size, dev: String(dev), ino: String(ino) };
     }),
   );
+}
+
+/** Drops a listed part whose bytes are not known to be the ones recorded (see dropPart). */
+async function dropFile(dir: string, file: CheckedPart): Promise<void> {
+  const record = file.unchecked ?? (await readPartRecord(partPointer(dir, file.partNumber)));
+  if (record && record.etag === file.etag) await dropPart(dir, file.partNumber, record);
 }
 
 async function alreadyCompleted(
@@ -158,6 +213,7 @@ export async function completeUpload(
   parts: readonly CompletedPart[],
   prefixes?: PrefixHashes,
   onHashed?: (bytes: number) => void,
+  checks?: PartChecks,
 ): Promise<BlobInfo> {
   const previous = await alreadyCompleted(layout, dir, scope);
   if (previous) return previous;
@@ -176,7 +232,7 @@ export async function completeUpload(
   let hashed: { sha256: string; size: number; sizes: number[] };
   let files: CheckedPart[];
   try {
-    files = await checkedParts(dir, parts);
+    files = await checkedParts(dir, parts, checks);
   } catch (error) {
     return afterLostRace(layout, dir, scope, error);
   }
@@ -190,8 +246,40 @@ export async function completeUpload(
     await mkdir(stage);
     for (const [index, file] of files.entries()) await link(file.path, blobPiece(stage, index));
     const pieces = files.map((_, index) => blobPiece(stage, index));
-    const start = prefixes ? await prefixes.prefixFor(dir, await stagedPieces(pieces, files)) : undefined;
-    hashed = await hashFiles(pieces, start);
+    // The parts were acknowledged unflushed: every piece is flushed now, all at once, while what
+    // the prefix did not cover is hashed. The blob is published only once both are done, so its
+    // SHA-256 is compared over bytes that are on the disk. Pieces are links to files never written
+    // again: the bytes hashed, from the page cache or from the disk, are the bytes flushed.
+    let start: HashedPrefix | undefined;
+    const hashing = (async () => {
+      start = prefixes ? await prefixes.prefixFor(dir, await stagedPieces(pieces, files)) : undefined;
+      return hashFiles(
+        pieces,
+        start,
+        files.map((file) => file.unchecked),
+      );
+    })();
+    const [unflushed, hashedNow] = await Promise.allSettled([flushPieces(pieces), hashing]);
+    if (unflushed.status === 'rejected') throw unflushed.reason;
+    // A piece gone means the stage was swept: a lost race, whose error tells it.
+    const gone = unflushed.value.find((failure) => isMissing(failure.error));
+    if (gone) throw gone.error;
+    // A failed flush leaves the piece's bytes on the disk unknown (a later flush may succeed
+    // without writing them): the part is dropped, to be sent again.
+    if (unflushed.value.length > 0) {
+      const failed = unflushed.value.map(({ index }) => files[index] as CheckedPart);
+      await Promise.all(failed.map((file) => dropFile(dir, file)));
+      throw new DreamLakeError('storage_unavailable', 'parts could not be flushed to the disk; send them again', {
+        parts: failed.map((file) => file.partNumber),
+      });
+    }
+    if (hashedNow.status === 'rejected') throw hashedNow.reason;
+    const result = hashedNow.value;
+    if (result.lost.length > 0) {
+      await Promise.all(result.lost.map((index) => dropFile(dir, files[index] as CheckedPart)));
+      throw lostPart((files[result.lost[0] as number] as CheckedPart).partNumber);
+    }
+    hashed = result;
     onHashed?.(hashed.size - (start?.sizes.reduce((sum, size) => sum + size, 0) ?? 0));
   } catch (error) {
     await discardStage();

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DreamLakeError } from '@dreamlake/presign';
 
@@ -59,6 +59,22 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
     await rename(tmp, path);
     // The rename itself lives in the folder: flushed too, or a crash may forget the file.
     await syncPath(dirname(path));
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Replaces a small JSON file through a rename, without flushing: readers see the old file or the
+ * new one while the machine runs, but an unclean stop may leave either, or an empty or cut-off
+ * file, so its readers must take a file that does not parse as absent.
+ */
+export async function writeJsonUnflushed(path: string, value: unknown): Promise<void> {
+  const tmp = tempName(path);
+  try {
+    await writeFile(tmp, JSON.stringify(value), { flag: 'wx' });
+    await rename(tmp, path);
   } catch (error) {
     await rm(tmp, { force: true });
     throw error;

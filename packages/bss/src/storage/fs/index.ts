@@ -25,8 +25,9 @@ import { completeUpload } from './complete.ts';
 import { deleteBlob } from './delete-blob.ts';
 import { diskFull, isMissing, readJson, writeJsonAtomic } from './files.ts';
 import { COMPLETED, FS_UPLOAD_ID, FsLayout, META } from './layout.ts';
+import { PartChecks } from './part-checks.ts';
 import { PrefixHashes } from './prefix-hash.ts';
-import { receivePart } from './receive-part.ts';
+import { dropPart, receivePart } from './receive-part.ts';
 import { receiveSingle } from './receive-single.ts';
 import { type CompletedRecord, readPartRecord, type UploadMeta } from './records.ts';
 import { sweepUploads } from './sweep.ts';
@@ -66,6 +67,8 @@ export class FsStorage implements Storage, PartReceiver, SingleReceiver {
   private readonly recentMeta = new Map<string, UploadMeta>();
   /** SHA-256 of each upload's leading parts, advanced as parts land, so a complete hashes only the rest. */
   private readonly prefixes: PrefixHashes;
+  /** Which parts' bytes this instance trusts without reading them (parts are acknowledged before they are flushed). */
+  private readonly checks = new PartChecks();
 
   constructor(options: FsStorageOptions) {
     if (options.secrets.length === 0) throw new TypeError('FsStorage: at least one presign secret is required');
@@ -175,7 +178,7 @@ export class FsStorage implements Storage, PartReceiver, SingleReceiver {
   }
 
   async receivePart(put: PartPut, body: Readable): Promise<PartInfo> {
-    const part = await receivePart(this.layout, put, body);
+    const part = await receivePart(this.layout, put, body, this.checks.instance);
     this.prefixes.landed(this.layout.uploadDir(put.owner, put.project, put.hash, put.uploadId), put.partNumber);
     return part;
   }
@@ -205,8 +208,16 @@ export class FsStorage implements Storage, PartReceiver, SingleReceiver {
     const parts: PartInfo[] = [];
     for (const name of names) {
       if (!/^[1-9][0-9]{0,4}$/.test(name)) continue;
+      const partNumber = Number(name);
       const record = await readPartRecord(join(open.dir, 'parts', name));
-      if (record) parts.push({ partNumber: Number(name), etag: `"${record.etag}"`, size: record.size });
+      if (!record) continue;
+      // A part written before an unclean stop may have lost bytes the page cache held: it is
+      // listed only when its bytes match its CRC-32, and dropped otherwise, so it is sent again.
+      if (!(await this.checks.verify(open.dir, partNumber, record))) {
+        await dropPart(open.dir, partNumber, record);
+        continue;
+      }
+      parts.push({ partNumber: Number(name), etag: `"${record.etag}"`, size: record.size });
     }
     return parts.sort((a, b) => a.partNumber - b.partNumber);
   }
@@ -224,9 +235,11 @@ export class FsStorage implements Storage, PartReceiver, SingleReceiver {
         parts,
         this.prefixes,
         this.options.onCompleteHashed,
+        this.checks,
       );
     } finally {
       this.prefixes.forget(found.dir);
+      this.checks.forget(found.dir);
     }
   }
 
@@ -235,6 +248,7 @@ export class FsStorage implements Storage, PartReceiver, SingleReceiver {
     this.recentMeta.delete(upload.key);
     if (!found) return;
     this.prefixes.forget(found.dir);
+    this.checks.forget(found.dir);
     // The hashing of parts as they land may still link a file in: retried, not failed.
     await rm(found.dir, { recursive: true, force: true, maxRetries: 3 });
   }

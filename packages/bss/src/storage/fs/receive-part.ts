@@ -1,5 +1,4 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -9,9 +8,10 @@ import { CRC32_BASE64, crc32Base64, crc32Etag, MAX_PART_SIZE } from '@dreamlake/
 import { copyBody } from '../body.ts';
 import type { PartPut } from '../part-receiver.ts';
 import type { PartInfo } from '../storage.ts';
-import { diskFull, isMissing, readJson, syncPath, tempName, writeJsonAtomic } from './files.ts';
+import { diskFull, isMissing, readJson, tempName, writeJsonUnflushed } from './files.ts';
 import { type FsLayout, META, partData, partPointer } from './layout.ts';
 import { type PartRecord, readPartRecord, type UploadMeta } from './records.ts';
+import { createFileWriter } from './synced-file.ts';
 
 const BASE64_MD5 = /^[A-Za-z0-9+/]{22}==$/;
 
@@ -96,10 +96,12 @@ async function recordPart(dir: string, partNumber: number, tmp: string, record: 
     if (!(await readJson<UploadMeta>(join(dir, META)))) throw gone();
     await rename(tmp, mine);
     burst.files.add(record.etag);
-    await syncPath(join(dir, 'data'));
     const replaced = await readPartRecord(partPointer(dir, partNumber));
     if (replaced) burst.files.add(replaced.etag);
-    await writeJsonAtomic(partPointer(dir, partNumber), record);
+    // Neither the file, nor its name, nor the pointer is flushed here: a complete flushes the
+    // pieces it assembles, and an unclean stop before it is caught by the part's CRC-32 (see
+    // part-checks.ts).
+    await writeJsonUnflushed(partPointer(dir, partNumber), record);
   } finally {
     release(mine);
     burst.writers -= 1;
@@ -110,13 +112,33 @@ async function recordPart(dir: string, partNumber: number, tmp: string, record: 
 }
 
 /**
+ * Drops part `partNumber` found not to hold the bytes of `record` (after an unclean stop): its
+ * pointer, unless a send of the part replaced it meanwhile, and its data file, unless the part
+ * points at it again. A client that resumes then finds the part missing and sends it again.
+ */
+export async function dropPart(dir: string, partNumber: number, record: PartRecord): Promise<void> {
+  const pointer = partPointer(dir, partNumber);
+  const current = await readPartRecord(pointer);
+  if (!current || (current.etag === record.etag && current.writtenBy === record.writtenBy)) {
+    await rm(pointer, { force: true });
+  }
+  await removeUnlessPointed(dir, partNumber, record.etag);
+}
+
+/**
  * Streams one part to a temporary file beside its final place, checks its size and whichever of
  * MD5 and CRC-32 it was sent with, and only then renames it in and points `parts/{n}` at it.
  * Nothing of a refused or cut-off body stays. A part sent with a CRC-32 and no Content-MD5 gets no
  * MD5 (which costs several times the CRC-32): its ETag comes from its CRC-32 and size. Every
- * other part's ETag is its MD5, as S3's.
+ * other part's ETag is its MD5, as S3's. The part is answered once written, not flushed: its
+ * record keeps its CRC-32 and `writtenBy` (see part-checks.ts), and a complete flushes it.
  */
-export async function receivePart(layout: FsLayout, put: PartPut, body: Readable): Promise<PartInfo> {
+export async function receivePart(
+  layout: FsLayout,
+  put: PartPut,
+  body: Readable,
+  writtenBy: string,
+): Promise<PartInfo> {
   const dir = layout.uploadDir(put.owner, put.project, put.hash, put.uploadId);
   const meta = await readJson<UploadMeta>(join(dir, META));
   if (!meta)
@@ -147,7 +169,7 @@ export async function receivePart(layout: FsLayout, put: PartPut, body: Readable
   let crc = 0;
   let size = 0;
   try {
-    await copyBody(body, createWriteStream(tmp, { flags: 'wx' }), (chunk) => {
+    await copyBody(body, createFileWriter(tmp, { sync: false }), (chunk) => {
       size += chunk.length;
       if (size > limit)
         throw new DreamLakeError('too_large', `the part may be at most ${limit} bytes`, { maxLength: limit });
@@ -164,8 +186,7 @@ export async function receivePart(layout: FsLayout, put: PartPut, body: Readable
     } else {
       etag = crc32Etag(crcBase64, size);
     }
-    await syncPath(tmp);
-    await recordPart(dir, put.partNumber, tmp, { etag, size });
+    await recordPart(dir, put.partNumber, tmp, { etag, size, crc32: crcBase64, writtenBy });
     return { partNumber: put.partNumber, etag: `"${etag}"`, size };
   } catch (error) {
     await rm(tmp, { force: true });
