@@ -10,6 +10,7 @@ import { partCount } from '@dreamlake/protocol';
 import { choosePartSize } from '@dreamlake/protocol/client';
 import { buildPage, launchChromium, waitForStates } from '../support/browser.ts';
 import { runCliUpload } from './bench-cli.ts';
+import { cpuSecondsOf } from './bench-machine.ts';
 import type { BenchRow } from './bench-presign.ts';
 import { type Child, freePort, ROOT, removeTemp, spawnTs, stopChild, tempDir, waitHealthy } from './bench-services.ts';
 
@@ -29,7 +30,9 @@ async function writeRandomFile(path: string, bytes: number): Promise<void> {
 }
 
 /** The server and BSS with BSS's CORS open to the server's origin, as `npm start` sets it. */
-export async function startServices(dir: string): Promise<{ serverUrl: string; stop(): Promise<void> }> {
+export async function startServices(
+  dir: string,
+): Promise<{ serverUrl: string; stop(): Promise<void>; cpuSeconds(): Promise<{ bss: number; server: number }> }> {
   const [serverPort, bssPort] = [await freePort(), await freePort()];
   const serverUrl = `http://127.0.0.1:${serverPort}`;
   const bssUrl = `http://127.0.0.1:${bssPort}`;
@@ -70,7 +73,12 @@ export async function startServices(dir: string): Promise<{ serverUrl: string; s
     await stop();
     throw error;
   }
-  return { serverUrl, stop };
+  /** CPU seconds (user + system) each service has used so far. */
+  const cpuSeconds = async () => {
+    const [bss, server] = await Promise.all(children.map((c) => cpuSecondsOf(c.child.pid ?? 0)));
+    return { bss: bss ?? 0, server: server ?? 0 };
+  };
+  return { serverUrl, stop, cpuSeconds };
 }
 
 export async function signup(serverUrl: string, username: string): Promise<string> {
