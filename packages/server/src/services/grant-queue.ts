@@ -45,6 +45,13 @@ export interface GrantQueue {
     blob: { hash: string; size: number },
     audit: (createdAt: string) => GrantAuditRow,
   ): Promise<number>;
+  /** reserveAndRecord for many blobs at once (`POST /uploads/batch`), in a transaction of their own. */
+  together: (
+    namespace: Namespace,
+    space: string,
+    requests: readonly { hash: string; size: number }[],
+    audit: (refused: ReadonlyMap<string, DreamLakeError>, createdAt: string) => GrantAuditRow[],
+  ) => ReturnType<typeof reserveAndRecord>;
 }
 
 interface Waiting {
@@ -111,6 +118,11 @@ export function createGrantQueue(deps: Deps, written: (rows: readonly GrantAudit
   }
 
   return {
+    async together(namespace, space, requests, audit) {
+      const outcome = await reserveAndRecord(deps, namespace, space, requests, audit);
+      written(outcome.rows);
+      return outcome;
+    },
     grant(namespace, space, blob, audit) {
       const key = `${namespace.id}\n${space}`;
       let group = open.get(key);

@@ -6,13 +6,11 @@ import type { AuthUser } from '../auth/authenticate.ts';
 import { nowIso, type ServerContext } from '../context.ts';
 import { findFilesByHashes, type StoredFile } from '../db/files.ts';
 import { ensureSpace } from '../db/spaces.ts';
-import type { GrantAuditRow } from '../db/upload-grants.ts';
 import { BATCH_MAX_FILES } from '../limits.ts';
 import { assetTypeSchema, contentTypeSchema, fileNameSchema, hashSchema, nameSchema } from '../names.ts';
 import { fileView } from '../views.ts';
 import { entryError, parseBatch, parseEntry } from './batch-entries.ts';
 import { auditRow, grantUrls } from './grants.ts';
-import { reserveGrants } from './quota.ts';
 import { tooLarge } from './upload-init.ts';
 
 export const batchGrantEntry = z.strictObject({
@@ -29,7 +27,7 @@ export const batchGrantEntry = z.strictObject({
  * invalid or oversized one its own error, as is each entry of a hash stated at two sizes or at
  * another size than its live grant (409 `conflict`) or being collected (503). The space is
  * created once if missing, the quota checked for all granted bytes together, and the audit rows
- * written in one transaction.
+ * written in the same transaction as the reservations, before the answer.
  */
 export async function batchGrant(
   ctx: ServerContext,
@@ -58,34 +56,38 @@ export async function batchGrant(
       )
     : new Map<string, StoredFile>();
   const granted = valid.filter((v) => !indexed.has(v.request.hash));
-  // The stated sizes count against the quota together, until registered or collectable.
-  const refused =
-    granted.length > 0
-      ? await reserveGrants(
-          ctx,
-          namespace,
-          input.space,
-          granted.map((v) => v.request),
-        )
-      : new Map<string, DreamLakeError>();
-  const now = ctx.clock();
-  const createdAt = nowIso(ctx);
+  // The stated sizes count against the quota together, until registered or collectable; the
+  // reservations and every audit row of the answer are committed in one transaction.
+  let createdAt = nowIso(ctx);
+  const auditOf = (refused: ReadonlyMap<string, DreamLakeError>, at: string) =>
+    valid.flatMap(({ request }) => {
+      const file = indexed.get(request.hash);
+      if (!file && refused.has(request.hash)) return [];
+      return [auditRow(user, request, file ? 'exists' : 'granted', ip, at)];
+    });
+  let refused: ReadonlyMap<string, DreamLakeError> = new Map();
+  let now = ctx.clock();
+  if (granted.length > 0) {
+    const outcome = await ctx.grantQueue.together(
+      namespace,
+      input.space,
+      granted.map((v) => v.request),
+      auditOf,
+    );
+    ({ refused, nowMs: now } = outcome);
+    createdAt = new Date(now).toISOString();
+  } else {
+    await ctx.grants.record(auditOf(refused, createdAt));
+  }
   if (!space && granted.length > 0)
     await ensureSpace(ctx.db, { namespaceId: namespace.id, name: input.space, createdBy: user.id, now: createdAt });
 
-  const audit: GrantAuditRow[] = [];
   for (const { index, request } of valid) {
     const file = indexed.get(request.hash);
     const error = file ? undefined : refused.get(request.hash);
-    if (error) {
-      answers[index] = entryError(index, error);
-      continue;
-    }
-    audit.push(auditRow(user, request, file ? 'exists' : 'granted', ip, createdAt));
-    answers[index] = file
-      ? { index, exists: true, file: fileView(input.namespace, input.space, file) }
-      : { index, ...grantUrls(ctx, user, request, now, true) };
+    if (error) answers[index] = entryError(index, error);
+    else if (file) answers[index] = { index, exists: true, file: fileView(input.namespace, input.space, file) };
+    else answers[index] = { index, ...grantUrls(ctx, user, request, now, true) };
   }
-  await ctx.grants.record(audit);
   return { files: answers };
 }
