@@ -15,6 +15,12 @@ const MAX_STALLS = 2;
 /** Files up to this size are hashed in batches: the files waiting when a worker gets free, up to BATCH_FILES and BATCH_BYTES. */
 export const BATCH_FILE_BYTES = 1024 * 1024;
 const BATCH_FILES = 100;
+/**
+ * A batch's files are answered this many to a task of the page's thread: each answer sets its
+ * file going (grant, upload, queue row), and a hundred of them in one task make a long task on a
+ * loaded machine.
+ */
+const ANSWERS_AT_ONCE = 20;
 const BATCH_BYTES = 8 * 1024 * 1024;
 
 /**
@@ -200,11 +206,17 @@ export class Hasher {
         if (!answer.results) return;
         clearTimeout(timer);
         this.#batches.delete(id);
-        jobs.forEach((job, i) => {
-          const result = answer.results?.[i];
-          if (result?.hash !== undefined) job.resolve(result.hash);
-          else job.reject(new Error(unreadable(result?.errorName, result?.error)));
-        });
+        const results = answer.results;
+        const some = (from: number): void => {
+          for (let i = from; i < Math.min(jobs.length, from + ANSWERS_AT_ONCE); i += 1) {
+            const result = results[i];
+            const job = jobs[i] as Queued;
+            if (result?.hash !== undefined) job.resolve(result.hash);
+            else job.reject(new Error(unreadable(result?.errorName, result?.error)));
+          }
+          if (from + ANSWERS_AT_ONCE < jobs.length) setTimeout(() => some(from + ANSWERS_AT_ONCE), 0);
+        };
+        some(0);
         done();
       });
       watch();

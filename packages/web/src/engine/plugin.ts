@@ -75,8 +75,8 @@ const SINGLE_SHOT_BYTES = 8 * 1024 * 1024;
 export const IDLE_MS = 60_000;
 /** A status change of a file goes to Uppy's state only this often (each one copies every file's entry). */
 const UPPY_PROGRESS_EVERY_MS = 1000;
-/** Files whose snapshot (below) is taken in one task of the page's thread. */
-const SNAPSHOTS_AT_ONCE = 250;
+/** Files whose snapshot (below) is taken in one task of the page's thread (each asks the browser's file system). */
+const SNAPSHOTS_AT_ONCE = 50;
 
 /** The file's name in the space: its relative path in a dropped folder, else its name. */
 export function spaceName(file: UppyFile<Meta, Body>): string {
