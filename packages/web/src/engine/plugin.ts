@@ -75,8 +75,6 @@ const SINGLE_SHOT_BYTES = 8 * 1024 * 1024;
 export const IDLE_MS = 60_000;
 /** A status change of a file goes to Uppy's state only this often (each one copies every file's entry). */
 const UPPY_PROGRESS_EVERY_MS = 1000;
-/** Files whose snapshot (below) is taken in one task of the page's thread (each asks the browser's file system). */
-const SNAPSHOTS_AT_ONCE = 50;
 
 /** The file's name in the space: its relative path in a dropped folder, else its name. */
 export function spaceName(file: UppyFile<Meta, Body>): string {
@@ -170,15 +168,6 @@ export class DreamLakeUpload extends BasePlugin<DreamLakeUploadOptions, Meta, Bo
   readonly #large: Semaphore;
   /** When each file last told Uppy its progress. */
   readonly #toldUppy = new Map<string, number>();
-  /**
-   * Each dropped file as a Blob of fixed size, taken once when it is added (`File.slice`). A File
-   * from a picked or dropped folder carries no size of its own in Chromium: each read of its
-   * `size`, and each Blob built of it (a bundle of small bodies), asks the browser's file system
-   * again, some hundreds of microseconds of the page's thread each, many times per file. The
-   * slice asks once. Its bytes are the file's as it was when sliced: one changed or deleted after
-   * the drop fails to read, as the File itself does.
-   */
-  readonly #snapshots = new Map<string, Blob>();
 
   constructor(uppy: Uppy<Meta, Body>, opts: DreamLakeUploadOptions) {
     super(uppy, opts);
@@ -200,7 +189,6 @@ export class DreamLakeUpload extends BasePlugin<DreamLakeUploadOptions, Meta, Bo
     this.uppy.on('pause-all', this.#onPauseAll);
     this.uppy.on('resume-all', this.#onResumeAll);
     this.uppy.on('file-removed', this.#onRemoved);
-    this.uppy.on('files-added', this.#onAdded);
   }
 
   override uninstall(): void {
@@ -209,29 +197,6 @@ export class DreamLakeUpload extends BasePlugin<DreamLakeUploadOptions, Meta, Bo
     this.uppy.off('pause-all', this.#onPauseAll);
     this.uppy.off('resume-all', this.#onResumeAll);
     this.uppy.off('file-removed', this.#onRemoved);
-    this.uppy.off('files-added', this.#onAdded);
-  }
-
-  /** Takes the snapshots of the files added, SNAPSHOTS_AT_ONCE to a task (a file started before its turn takes its own). */
-  #onAdded = (files: Array<UppyFile<Meta, Body>>): void => {
-    const ids = files.map((f) => f.id);
-    const some = (from: number): void => {
-      for (const id of ids.slice(from, from + SNAPSHOTS_AT_ONCE)) {
-        const file = this.uppy.getFile(id);
-        if (file) this.#snapshot(file);
-      }
-      if (from + SNAPSHOTS_AT_ONCE < ids.length) setTimeout(() => some(from + SNAPSHOTS_AT_ONCE), 0);
-    };
-    some(0);
-  };
-
-  #snapshot(file: UppyFile<Meta, Body>): Blob {
-    let blob = this.#snapshots.get(file.id);
-    if (!blob) {
-      blob = (file.data as Blob).slice();
-      this.#snapshots.set(file.id, blob);
-    }
-    return blob;
   }
 
   #onPause = (file: UppyFile<Meta, Body> | undefined, isPaused: boolean): void => {
@@ -250,8 +215,6 @@ export class DreamLakeUpload extends BasePlugin<DreamLakeUploadOptions, Meta, Bo
   };
 
   #onRemoved = (file: UppyFile<Meta, Body>): void => {
-    const snapshot = this.#snapshots.get(file.id);
-    this.#snapshots.delete(file.id);
     const run = this.#runs.get(file.id);
     if (!run) return;
     this.#runs.delete(file.id);
@@ -261,7 +224,7 @@ export class DreamLakeUpload extends BasePlugin<DreamLakeUploadOptions, Meta, Bo
     const hash = this.#hashes.get(file.id);
     if (typeof hash === 'string' && file.data instanceof Blob) {
       void abandonUpload(this.opts.api, this.opts.resume, this.opts.target(), {
-        blob: snapshot ?? file.data,
+        blob: file.data,
         name: spaceName(file),
         hash,
       });
@@ -327,7 +290,7 @@ export class DreamLakeUpload extends BasePlugin<DreamLakeUploadOptions, Meta, Bo
       this.opts.onStatus(file, name, s);
     };
     this.#runs.set(file.id, run);
-    const blob = this.#snapshot(file);
+    const blob = file.data as Blob;
     const large = blob.size > SINGLE_SHOT_BYTES;
     let resumedParts: string | undefined;
     // Waiting for the user to log in again is no stall.
