@@ -115,7 +115,7 @@ async function hashFiles(
   files: readonly string[],
   start: HashedPrefix | undefined,
   unchecked: readonly (PartRecord | undefined)[],
-): Promise<{ sha256: string; size: number; sizes: number[]; lost: number[] }> {
+): Promise<{ sha256: string; size: number; sizes: number[]; lost: number[]; fromPrefix: number }> {
   // A prefix hashed over a part this instance has not checked is not used: that part is read here.
   const firstUnchecked = unchecked.findIndex((record) => record !== undefined);
   if (start && firstUnchecked >= 0 && start.sizes.length > firstUnchecked) start = undefined;
@@ -144,7 +144,8 @@ async function hashFiles(
     if (record && !matchesRecord(record, size, crc)) lost.push(index);
     sizes.push(size);
   }
-  return { sha256: hash.digest('hex'), size: sizes.reduce((a, b) => a + b, 0), sizes, lost };
+  const fromPrefix = start?.sizes.reduce((sum, size) => sum + size, 0) ?? 0;
+  return { sha256: hash.digest('hex'), size: sizes.reduce((a, b) => a + b, 0), sizes, lost, fromPrefix };
 }
 
 /** The staged pieces as a prefix hash knows parts: number, ETag, size and the file the piece links to. */
@@ -250,9 +251,8 @@ export async function completeUpload(
     // the prefix did not cover is hashed. The blob is published only once both are done, so its
     // SHA-256 is compared over bytes that are on the disk. Pieces are links to files never written
     // again: the bytes hashed, from the page cache or from the disk, are the bytes flushed.
-    let start: HashedPrefix | undefined;
     const hashing = (async () => {
-      start = prefixes ? await prefixes.prefixFor(dir, await stagedPieces(pieces, files)) : undefined;
+      const start = prefixes ? await prefixes.prefixFor(dir, await stagedPieces(pieces, files)) : undefined;
       return hashFiles(
         pieces,
         start,
@@ -280,7 +280,7 @@ export async function completeUpload(
       throw lostPart((files[result.lost[0] as number] as CheckedPart).partNumber);
     }
     hashed = result;
-    onHashed?.(hashed.size - (start?.sizes.reduce((sum, size) => sum + size, 0) ?? 0));
+    onHashed?.(hashed.size - result.fromPrefix);
   } catch (error) {
     await discardStage();
     // Another complete may have finished and removed the parts under us, or an abort or a sweep
