@@ -114,6 +114,9 @@ const singles = new SinglesWindow((url, blob, contentType, signal) =>
   putBody(url, blob, { 'content-type': contentType }, () => {}, signal),
 );
 
+/** By BSS origin: the single-shot question a file is asking it now, that files after it wait for. */
+const askingBss = new Map<string, Promise<unknown>>();
+
 function putLimitOf(begin: SingleBegin): number {
   const maxSize = (begin as { maxSize?: unknown }).maxSize;
   return typeof maxSize === 'number' && Number.isSafeInteger(maxSize) && maxSize >= 0 ? maxSize : Infinity;
@@ -205,7 +208,8 @@ async function sendSingle(grant: BatchGrant, blob: Blob, contentType: string, ct
     report(blob.size);
     return stored;
   };
-  if (blob.size <= (putLimits.get(origin) ?? -1)) {
+  const putIfKnown = async () => {
+    if (blob.size > (putLimits.get(origin) ?? -1)) return undefined;
     try {
       return await putToBss();
     } catch (error) {
@@ -213,9 +217,28 @@ async function sendSingle(grant: BatchGrant, blob: Blob, contentType: string, ct
       const refused = error as Partial<ProtocolError>;
       if (refused.status !== 409 || refused.code !== 'conflict') throw error;
       putLimits.delete(origin);
+      return undefined;
     }
+  };
+  const known = await putIfKnown();
+  if (known) return known;
+  // Another file is asking this BSS how it takes bodies (a batch's files come all at once): its
+  // answer does for this one too, without a question (and a CORS preflight) of its own.
+  const asking = putLimits.has(origin) ? undefined : askingBss.get(origin);
+  if (asking) {
+    await asking.catch(() => {});
+    const put = await putIfKnown();
+    if (put) return put;
   }
-  const begin = await bss.singleBegin(singleUrl, contentType, { signal: ctx.signal });
+  const beginning = bss.singleBegin(singleUrl, contentType, { signal: ctx.signal });
+  if (!askingBss.has(origin)) {
+    askingBss.set(origin, beginning);
+    const done = () => {
+      if (askingBss.get(origin) === beginning) askingBss.delete(origin);
+    };
+    beginning.then(done, done);
+  }
+  const begin = await beginning;
   if (begin.mode === 'put') {
     putLimits.set(origin, putLimitOf(begin));
     return putToBss();
