@@ -120,7 +120,7 @@ export class SinglesWindow {
       else w.reject(new ProtocolError(502, 'invalid_answer', 'BSS answered the bundle without this file'));
     };
     const some = (from: number): void => {
-      waiters.slice(from, from + ANSWERS_AT_ONCE).forEach((w, i) => answer(w, from + i));
+      for (let i = from; i < Math.min(waiters.length, from + ANSWERS_AT_ONCE); i += 1) answer(waiters[i] as Waiter, i);
       if (from + ANSWERS_AT_ONCE < waiters.length) setTimeout(() => some(from + ANSWERS_AT_ONCE), 0);
     };
     some(0);
