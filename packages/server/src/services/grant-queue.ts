@@ -1,4 +1,4 @@
-import type { DreamLakeError } from '@dreamlake/presign';
+import { DreamLakeError } from '@dreamlake/presign';
 import type { ServerContext } from '../context.ts';
 import type { Namespace } from '../db/namespaces.ts';
 import { type GrantAuditRow, insertUploadGrants } from '../db/upload-grants.ts';
@@ -7,7 +7,16 @@ import { reserveLocked } from './quota.ts';
 /** Grants of one space written in one transaction at most; more wait for the next. */
 const MAX_GROUP = 1000;
 
-type Deps = Pick<ServerContext, 'db' | 'config' | 'clock'>;
+/**
+ * How long a group may wait for the transaction before it (a stuck database) before its grants
+ * fail as `unavailable` without being written: as long as a query waits for a pool connection.
+ */
+export const GROUP_WAIT_LIMIT_MS = 5000;
+
+type Deps = Pick<ServerContext, 'db' | 'config' | 'clock'> & {
+  /** GROUP_WAIT_LIMIT_MS unless given (tests). */
+  groupWaitLimitMs?: number;
+};
 
 /**
  * Reserves the blobs' bytes (services/quota.ts `reserveLocked`, under the namespace's lock) and
@@ -68,6 +77,8 @@ interface Group {
   waiting: Waiting[];
   /** The size each hash is asked at in this group. */
   sizes: Map<string, number>;
+  /** Set when the group waited past the limit: its grants were failed and are never written. */
+  expired: boolean;
 }
 
 /**
@@ -95,26 +106,47 @@ export function createGrantQueue(deps: Deps, written: (rows: readonly GrantAudit
       for (const w of group.waiting) w.reject(error);
       return;
     }
-    written(outcome.rows);
     for (const w of group.waiting) {
       const error = outcome.refused.get(w.hash);
       if (error) w.reject(error);
       else w.resolve(outcome.nowMs);
     }
+    try {
+      written(outcome.rows);
+    } catch {
+      // Counting the grants (metrics) must never hold back or fail grants already committed.
+    }
   }
 
   function start(key: string, group: Group): void {
     const previous = tails.get(key) ?? Promise.resolve();
+    // A transaction that never ends (a database that stopped answering) must not hold the grants
+    // queued behind it for ever, nor write them once their clients are long gone.
+    const timer = setTimeout(() => expire(key, group), deps.groupWaitLimitMs ?? GROUP_WAIT_LIMIT_MS);
+    timer.unref();
     const done = previous
       .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
-      .then(() => {
+      .then(async () => {
+        clearTimeout(timer);
         if (open.get(key) === group) open.delete(key);
-        return flush(group);
+        if (group.expired) return;
+        try {
+          await flush(group);
+        } catch (error) {
+          for (const w of group.waiting) w.reject(error);
+        }
       });
     tails.set(key, done);
-    void done.then(() => {
+    void done.finally(() => {
       if (tails.get(key) === done) tails.delete(key);
     });
+  }
+
+  function expire(key: string, group: Group): void {
+    group.expired = true;
+    if (open.get(key) === group) open.delete(key);
+    const error = new DreamLakeError('unavailable', 'the database did not take the grant in time; try again');
+    for (const w of group.waiting) w.reject(error);
   }
 
   return {
@@ -128,7 +160,7 @@ export function createGrantQueue(deps: Deps, written: (rows: readonly GrantAudit
       let group = open.get(key);
       const stated = group?.sizes.get(blob.hash);
       if (!group || group.waiting.length >= MAX_GROUP || (stated !== undefined && stated !== blob.size)) {
-        group = { namespace, space, waiting: [], sizes: new Map() };
+        group = { namespace, space, waiting: [], sizes: new Map(), expired: false };
         open.set(key, group);
         start(key, group);
       }
