@@ -449,8 +449,13 @@ export class DreamLakeUpload extends BasePlugin<DreamLakeUploadOptions, Meta, Bo
     }
     // The drop's end in one change of Uppy's state (one upload-success per file would copy every
     // file's entry once per file: seconds of the page's thread for 10,000 files).
-    this.uppy.patchFilesState(patch);
-    this.uppy.setState({ totalProgress: 100 });
+    // and with the total progress in the same change: each change re-renders the Dashboard.
+    const files = { ...this.uppy.getState().files };
+    for (const [id, change] of Object.entries(patch)) {
+      const current = files[id];
+      if (current) files[id] = { ...current, ...change } as UppyFile<Meta, Body>;
+    }
+    this.uppy.setState({ files, totalProgress: 100 });
     this.opts.onCommitted(target, answer, puts.size);
   }
 
