@@ -52,6 +52,12 @@ export function createFileWriter(path: string, { sync }: { sync: boolean }): Wri
   let fd: number | undefined;
   let gathered: Buffer[] = [];
   let bytes = 0;
+  /** The write or flush running on the descriptor, if any (settled, never rejected). */
+  let running: Promise<unknown> = Promise.resolve();
+  const onFd = <T>(work: Promise<T>): Promise<T> => {
+    running = work.catch(() => {});
+    return work;
+  };
   const flush = async (): Promise<void> => {
     if (bytes === 0) return;
     const chunks = gathered;
@@ -73,17 +79,20 @@ export function createFileWriter(path: string, { sync }: { sync: boolean }): Wri
         bytes += (chunk as Buffer).length;
       }
       if (bytes < GATHER_BYTES) return callback();
-      flush().then(() => callback(), callback);
+      onFd(flush()).then(() => callback(), callback);
     },
     final(callback) {
-      flush()
-        .then(() => (sync ? fsyncFd(fd as number) : undefined))
-        .then(() => callback(), callback);
+      onFd(flush().then(() => (sync ? fsyncFd(fd as number) : undefined))).then(() => callback(), callback);
     },
     destroy(error, callback) {
       gathered = [];
-      if (fd === undefined) return callback(error);
-      close(fd, () => callback(error));
+      // A stream is destroyed (a body cut short, refused) while a write may still be running on
+      // the descriptor: it is closed only once that write has ended, or its number could be
+      // reused by another file opened meanwhile and the late write land in that file.
+      void running.then(() => {
+        if (fd === undefined) return callback(error);
+        close(fd, () => callback(error));
+      });
     },
   });
 }
