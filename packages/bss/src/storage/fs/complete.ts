@@ -3,11 +3,11 @@ import { link, mkdir, open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { DreamLakeError } from '@dreamlake/presign';
-import { MIN_PART_SIZE } from '@dreamlake/protocol';
+import { eachLimited, MIN_PART_SIZE } from '@dreamlake/protocol';
 import { bareEtag, hashSatisfies } from '../keys.ts';
 import { type BlobInfo, type CompletedPart, checkAssembledSize } from '../storage.ts';
 import { statBlob } from './blobs.ts';
-import { diskFull, isMissing, readJson, syncPath, tempName, writeJsonAtomic } from './files.ts';
+import { diskFull, fileIdOf, isMissing, readJson, tempName, writeJsonAtomic } from './files.ts';
 import { blobPiece, COMPLETED, type FsLayout, HASHED, META, partData, partPointer } from './layout.ts';
 import { matchesRecord, type PartChecks } from './part-checks.ts';
 import type { HashedPrefix, PrefixHashes, StagedPiece } from './prefix-hash.ts';
@@ -22,6 +22,38 @@ import {
 } from './records.ts';
 
 const CHUNK = 1024 * 1024;
+/**
+ * Pieces flushed at once by one complete. A complete may list 10,000 parts: opened and flushed all
+ * at once, they would take as many descriptors and queue as many fsyncs on libuv's few threads,
+ * ahead of every other request's file work.
+ */
+const FLUSH_LIMIT = 16;
+
+/**
+ * A storage error that is not a missing file (EIO, EACCES, EMFILE, ...): the complete fails as
+ * unavailable and keeps every part, since nothing says any part's bytes are wrong. A full disk
+ * keeps its own message.
+ */
+function unavailable(error: unknown): unknown {
+  const full = diskFull(error);
+  if (full !== error) return full;
+  // Only the system's own errors: anything else (a bug) passes unchanged.
+  if (typeof (error as NodeJS.ErrnoException | null)?.syscall !== 'string') return error;
+  return new DreamLakeError('storage_unavailable', 'the storage could not be read or written; try again', undefined, {
+    cause: error,
+  });
+}
+
+/** Whether a part's data file is there; an error other than its absence is the storage's, not the part's. */
+async function dataFileExists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (error) {
+    if (isMissing(error)) return false;
+    throw unavailable(error);
+  }
+}
 
 /** A listed part: its data file, its size and bare ETag as recorded. */
 interface CheckedPart {
@@ -72,7 +104,7 @@ async function checkedParts(
       const trusted = checks ? await checks.trusted(dir, part.partNumber, record) : record.writtenBy === undefined;
       const path = partData(dir, part.partNumber, record.etag);
       // An unclean stop may have kept the pointer and lost the data file's name.
-      if (!trusted && (await stat(path).catch(() => null)) === null) {
+      if (!trusted && !(await dataFileExists(path))) {
         await dropPart(dir, part.partNumber, record);
         throw lostPart(part.partNumber);
       }
@@ -97,12 +129,32 @@ function lostPart(partNumber: number): DreamLakeError {
 }
 
 /**
- * Flushes every staged piece to the disk, all at once (the parts were acknowledged unflushed);
- * answers the pieces whose flush failed, by index, with the error: their bytes may not be on the disk.
+ * Flushes every staged piece to the disk, FLUSH_LIMIT at a time (the parts were acknowledged
+ * unflushed). Answers each piece's file (see fileIdOf) and the pieces whose fsync failed,
+ * by index, with the error: their bytes may not be on the disk. Only an fsync's own failure says
+ * so: any other error (the piece could not be opened, or its stage is gone) is thrown and says
+ * nothing about the part's bytes.
  */
-async function flushPieces(pieces: readonly string[]): Promise<{ index: number; error: unknown }[]> {
-  const flushed = await Promise.allSettled(pieces.map((piece) => syncPath(piece)));
-  return flushed.flatMap((result, index) => (result.status === 'rejected' ? [{ index, error: result.reason }] : []));
+export async function flushPieces(
+  pieces: readonly string[],
+): Promise<{ ids: string[]; failed: { index: number; error: unknown }[] }> {
+  const ids = new Array<string>(pieces.length);
+  const failed: { index: number; error: unknown }[] = [];
+  await eachLimited(pieces, FLUSH_LIMIT, async (piece, index) => {
+    const handle = await open(piece, 'r');
+    try {
+      const id = fileIdOf(await handle.stat({ bigint: true }));
+      ids[index] = id;
+      try {
+        await handle.sync();
+      } catch (error) {
+        failed.push({ index, error });
+      }
+    } finally {
+      await handle.close();
+    }
+  });
+  return { ids, failed: failed.sort((a, b) => a.index - b.index) };
 }
 
 /**
@@ -193,7 +245,7 @@ async function afterLostRace(
   if (isMissing(error) || (await readJson(join(dir, META))) === null) {
     throw new DreamLakeError('not_found', 'the upload was aborted or swept meanwhile', { reason: 'NoSuchUpload' });
   }
-  throw diskFull(error);
+  throw unavailable(error);
 }
 
 /**
@@ -247,7 +299,7 @@ export async function completeUpload(
     await mkdir(stage);
     for (const [index, file] of files.entries()) await link(file.path, blobPiece(stage, index));
     const pieces = files.map((_, index) => blobPiece(stage, index));
-    // The parts were acknowledged unflushed: every piece is flushed now, all at once, while what
+    // The parts were acknowledged unflushed: every piece is flushed now, a few at a time, while what
     // the prefix did not cover is hashed. The blob is published only once both are done, so its
     // SHA-256 is compared over bytes that are on the disk. Pieces are links to files never written
     // again: the bytes hashed, from the page cache or from the disk, are the bytes flushed.
@@ -259,15 +311,14 @@ export async function completeUpload(
         files.map((file) => file.unchecked),
       );
     })();
-    const [unflushed, hashedNow] = await Promise.allSettled([flushPieces(pieces), hashing]);
-    if (unflushed.status === 'rejected') throw unflushed.reason;
-    // A piece gone means the stage was swept: a lost race, whose error tells it.
-    const gone = unflushed.value.find((failure) => isMissing(failure.error));
-    if (gone) throw gone.error;
+    const [flushed, hashedNow] = await Promise.allSettled([flushPieces(pieces), hashing]);
+    // A piece gone means the stage was swept: a lost race, whose error tells it. Any other error
+    // (a piece that could not be opened) fails the complete as unavailable and keeps every part.
+    if (flushed.status === 'rejected') throw flushed.reason;
     // A failed flush leaves the piece's bytes on the disk unknown (a later flush may succeed
     // without writing them): the part is dropped, to be sent again.
-    if (unflushed.value.length > 0) {
-      const failed = unflushed.value.map(({ index }) => files[index] as CheckedPart);
+    if (flushed.value.failed.length > 0) {
+      const failed = flushed.value.failed.map(({ index }) => files[index] as CheckedPart);
       await Promise.all(failed.map((file) => dropFile(dir, file)));
       throw new DreamLakeError('storage_unavailable', 'parts could not be flushed to the disk; send them again', {
         parts: failed.map((file) => file.partNumber),

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { BigIntStats } from 'node:fs';
 import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DreamLakeError } from '@dreamlake/presign';
@@ -6,6 +7,15 @@ import { DreamLakeError } from '@dreamlake/presign';
 export function isMissing(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | null)?.code;
   return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/**
+ * A file's identity (`dev:ino:birthtime`): the same for every hard link of one file, another for
+ * a new file of the same name, even one given a removed file's inode number (where the file
+ * system keeps birth times).
+ */
+export function fileIdOf(info: BigIntStats): string {
+  return `${info.dev}:${info.ino}:${info.birthtimeNs}`;
 }
 
 /** Disk-full errors become `storage_unavailable` (503); anything else passes unchanged. */
