@@ -211,10 +211,13 @@ async function stagedPieces(pieces: readonly string[], files: readonly CheckedPa
   );
 }
 
-/** Drops a listed part whose bytes are not known to be the ones recorded (see dropPart). */
-async function dropFile(dir: string, file: CheckedPart): Promise<void> {
+/**
+ * Drops a listed part whose bytes are not known to be the ones recorded (see dropPart): only
+ * while its data file is still `judged` (see fileIdOf), the file the complete staged, when known.
+ */
+async function dropFile(dir: string, file: CheckedPart, judged?: string): Promise<void> {
   const record = file.unchecked ?? (await readPartRecord(partPointer(dir, file.partNumber)));
-  if (record && record.etag === file.etag) await dropPart(dir, file.partNumber, record);
+  if (record && record.etag === file.etag) await dropPart(dir, file.partNumber, record, judged);
 }
 
 async function alreadyCompleted(
@@ -319,7 +322,9 @@ export async function completeUpload(
     // without writing them): the part is dropped, to be sent again.
     if (flushed.value.failed.length > 0) {
       const failed = flushed.value.failed.map(({ index }) => files[index] as CheckedPart);
-      await Promise.all(failed.map((file) => dropFile(dir, file)));
+      await Promise.all(
+        flushed.value.failed.map(({ index }) => dropFile(dir, files[index] as CheckedPart, flushed.value.ids[index])),
+      );
       throw new DreamLakeError('storage_unavailable', 'parts could not be flushed to the disk; send them again', {
         parts: failed.map((file) => file.partNumber),
       });
@@ -327,7 +332,8 @@ export async function completeUpload(
     if (hashedNow.status === 'rejected') throw hashedNow.reason;
     const result = hashedNow.value;
     if (result.lost.length > 0) {
-      await Promise.all(result.lost.map((index) => dropFile(dir, files[index] as CheckedPart)));
+      const ids = flushed.value.ids;
+      await Promise.all(result.lost.map((index) => dropFile(dir, files[index] as CheckedPart, ids[index])));
       throw lostPart((files[result.lost[0] as number] as CheckedPart).partNumber);
     }
     hashed = result;

@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
@@ -8,7 +8,7 @@ import { CRC32_BASE64, crc32Base64, crc32Etag, MAX_PART_SIZE } from '@dreamlake/
 import { copyBody } from '../body.ts';
 import type { PartPut } from '../part-receiver.ts';
 import type { PartInfo } from '../storage.ts';
-import { diskFull, isMissing, readJson, tempName, writeJsonUnflushed } from './files.ts';
+import { diskFull, fileIdOf, isMissing, readJson, tempName, writeJsonUnflushed } from './files.ts';
 import { type FsLayout, META, partData, partPointer } from './layout.ts';
 import { type PartRecord, readPartRecord, type UploadMeta } from './records.ts';
 import { createFileWriter } from './synced-file.ts';
@@ -71,6 +71,31 @@ async function removeUnlessPointed(dir: string, partNumber: number, etag: string
 }
 
 /**
+ * One lock per part (upload folder and part number) in this process: a part's pointer is read and
+ * replaced, or judged and removed, by one holder at a time, so a send of the part never writes its
+ * pointer between a drop's reading of the pointer and its removal.
+ */
+const partLocks = new Map<string, Promise<void>>();
+
+async function withPartLock<T>(dir: string, partNumber: number, task: () => Promise<T>): Promise<T> {
+  const key = `${dir}\n${partNumber}`;
+  const before = partLocks.get(key);
+  let release = () => {};
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const tail = before ? before.then(() => held) : held;
+  partLocks.set(key, tail);
+  try {
+    await before;
+    return await task();
+  } finally {
+    release();
+    if (partLocks.get(key) === tail) partLocks.delete(key);
+  }
+}
+
+/**
  * Pointer writes of one part in this process that overlap in time, and every data file they
  * moved in or replaced: when the last of them ends, each of those files the part does not point
  * at is removed.
@@ -78,10 +103,10 @@ async function removeUnlessPointed(dir: string, partNumber: number, etag: string
 const bursts = new Map<string, { writers: number; files: Set<string> }>();
 
 /**
- * Moves a received part in and points `parts/{n}` at it. A part sent again with other bytes
- * leaves no data file behind: the file it replaced, and the files of concurrent sends of the
- * part whose pointer was overwritten, are removed once no send of that part is under way here
- * (never a file a PUT is still moving in, nor the one the part points at).
+ * Moves a received part in and points `parts/{n}` at it, under the part's lock. A part sent again
+ * with other bytes leaves no data file behind: the file it replaced, and the files of concurrent
+ * sends of the part whose pointer was overwritten, are removed once no send of that part is under
+ * way here (never a file a PUT is still moving in, nor the one the part points at).
  */
 async function recordPart(dir: string, partNumber: number, tmp: string, record: PartRecord): Promise<void> {
   const mine = partData(dir, partNumber, record.etag);
@@ -91,17 +116,19 @@ async function recordPart(dir: string, partNumber: number, tmp: string, record: 
   bursts.set(key, burst);
   burst.writers += 1;
   try {
-    // A complete or abort that began while the body streamed has removed the meta first: the part
-    // is not recorded into an upload that is closing.
-    if (!(await readJson<UploadMeta>(join(dir, META)))) throw gone();
-    await rename(tmp, mine);
-    burst.files.add(record.etag);
-    const replaced = await readPartRecord(partPointer(dir, partNumber));
-    if (replaced) burst.files.add(replaced.etag);
-    // Neither the file, nor its name, nor the pointer is flushed here: a complete flushes the
-    // pieces it assembles, and an unclean stop before it is caught by the part's CRC-32 (see
-    // part-checks.ts).
-    await writeJsonUnflushed(partPointer(dir, partNumber), record);
+    await withPartLock(dir, partNumber, async () => {
+      // A complete or abort that began while the body streamed has removed the meta first: the
+      // part is not recorded into an upload that is closing.
+      if (!(await readJson<UploadMeta>(join(dir, META)))) throw gone();
+      await rename(tmp, mine);
+      burst.files.add(record.etag);
+      const replaced = await readPartRecord(partPointer(dir, partNumber));
+      if (replaced) burst.files.add(replaced.etag);
+      // Neither the file, nor its name, nor the pointer is flushed here: a complete flushes the
+      // pieces it assembles, and an unclean stop before it is caught by the part's CRC-32 (see
+      // part-checks.ts).
+      await writeJsonUnflushed(partPointer(dir, partNumber), record);
+    });
   } finally {
     release(mine);
     burst.writers -= 1;
@@ -111,18 +138,47 @@ async function recordPart(dir: string, partNumber: number, tmp: string, record: 
   for (const etag of burst.files) await removeUnlessPointed(dir, partNumber, etag);
 }
 
-/**
- * Drops part `partNumber` found not to hold the bytes of `record` (after an unclean stop): its
- * pointer, unless a send of the part replaced it meanwhile, and its data file, unless the part
- * points at it again. A client that resumes then finds the part missing and sends it again.
- */
-export async function dropPart(dir: string, partNumber: number, record: PartRecord): Promise<void> {
-  const pointer = partPointer(dir, partNumber);
-  const current = await readPartRecord(pointer);
-  if (!current || (current.etag === record.etag && current.writtenBy === record.writtenBy)) {
-    await rm(pointer, { force: true });
+/** Whether two records name the same write of a part (a send of it again writes another record). */
+function sameRecord(a: PartRecord, b: PartRecord): boolean {
+  return a.etag === b.etag && a.size === b.size && a.crc32 === b.crc32 && a.writtenBy === b.writtenBy;
+}
+
+/** The identity of a part's data file (see fileIdOf), or null when there is none. */
+async function dataFileId(path: string): Promise<string | null> {
+  try {
+    return fileIdOf(await stat(path, { bigint: true }));
+  } catch (error) {
+    if (isMissing(error)) return null;
+    throw error;
   }
-  await removeUnlessPointed(dir, partNumber, record.etag);
+}
+
+/**
+ * Drops part `partNumber` found not to hold the bytes of `record` (after an unclean stop, or a
+ * failed flush), under the part's lock, and only what was judged: its pointer and data file while
+ * the part still points at that very record and, when `judged` names the data file that was
+ * judged (see fileIdOf), while that file is still the one there. A send of the part that replaced
+ * them meanwhile (with the same bytes, even from this instance, the record and the file's name are
+ * the same) is kept; a data file of the judged ETag the part no longer points at is removed. A
+ * client that resumes then finds the part missing and sends it again.
+ */
+export async function dropPart(dir: string, partNumber: number, record: PartRecord, judged?: string): Promise<void> {
+  await withPartLock(dir, partNumber, async () => {
+    const pointer = partPointer(dir, partNumber);
+    const current = await readPartRecord(pointer);
+    if (current && !sameRecord(current, record)) {
+      // Sent again meanwhile: the part's new file is kept; the judged one, if it is another, goes.
+      if (current.etag !== record.etag) await removeUnlessPointed(dir, partNumber, record.etag);
+      return;
+    }
+    if (judged !== undefined) {
+      const there = await dataFileId(partData(dir, partNumber, record.etag));
+      // Another file of that name: the same bytes sent again, moved in after the judgment.
+      if (there !== null && there !== judged) return;
+    }
+    if (current) await rm(pointer, { force: true });
+    await removeUnlessPointed(dir, partNumber, record.etag);
+  });
 }
 
 /**
