@@ -60,6 +60,9 @@ class FakeBss {
   uploadId = 'u1';
   inits = 0;
   completed: Array<{ partNumber: number; etag: string }> | undefined;
+  completes = 0;
+  /** Every complete answers invalid_part, whatever parts it names. */
+  refuseEveryComplete = false;
   /** Called before a part is stored: may throw (a failure) or wait (a part held on the wire). */
   onPut: (n: number) => Promise<void> | void = () => {};
 
@@ -105,9 +108,18 @@ class FakeBss {
         }
         return answer(200, { parts });
       }
-      case 'complete':
+      case 'complete': {
+        this.completes += 1;
+        const bare = (etag: string) => etag.replace(/"/g, '');
+        const wrong = (body.parts as Array<{ partNumber: number; etag: string }>).find(
+          (p) => this.refuseEveryComplete || bare(this.parts.get(p.partNumber)?.etag ?? '') !== bare(p.etag),
+        );
+        if (wrong) {
+          return answer(400, { error: { code: 'invalid_part', message: `part ${wrong.partNumber} was not uploaded` } });
+        }
         this.completed = body.parts;
         return answer(200, { success: true, key: 'k', hash: 'h', size: SIZE, contentType: 'video/mp4' });
+      }
       default:
         return answer(404, { error: { code: 'not_found', message: 'no route' } });
     }
@@ -227,6 +239,39 @@ describe('the multipart engine', () => {
     );
     assert.ok(r.store.removed && r.store.state === undefined);
     assert.ok(r.store.saves >= PARTS, 'the state is saved as parts are stored');
+  });
+
+  test('a complete refused because BSS lost parts it had answered: those parts are sent again, then it completes', async () => {
+    const r = rig();
+    // BSS answered every part, then lost parts 7 and 90 (an unclean stop before they reached
+    // its disk) and dropped them when it checked them.
+    r.bss.onPut = () => {
+      if (r.puts.length === PARTS) for (const lost of [7, 90]) queueMicrotask(() => r.bss.parts.delete(lost));
+      return settle();
+    };
+    const result = await r.upload().run();
+    assert.equal(r.bss.completes, 2, 'one refused complete, then one that succeeds');
+    assert.deepEqual(
+      r.puts.slice(PARTS).sort((a, b) => a - b),
+      [7, 90],
+      'only the lost parts are sent again',
+    );
+    assert.equal(result.sent, PARTS + 2);
+    assert.deepEqual(
+      r.bss.completed?.map((p) => p.partNumber),
+      allParts(),
+    );
+    assert.ok(r.notes.some((note) => /parts 7, 90/.test(note)));
+    assert.ok(r.store.removed && r.store.state === undefined);
+  });
+
+  test('a complete refused while BSS holds every part: no part is sent again, the refusal stands and the next run starts afresh', async () => {
+    const r = rig();
+    r.bss.refuseEveryComplete = true;
+    await assert.rejects(r.upload().run(), (error: Error & { code?: string }) => error.code === 'invalid_part');
+    assert.equal(r.puts.length, PARTS);
+    assert.equal(r.bss.completes, 1);
+    assert.ok(r.store.removed && r.store.state === undefined);
   });
 
   test('resumes from parts-done: sends only the parts BSS does not hold as ours, opens nothing new', async () => {

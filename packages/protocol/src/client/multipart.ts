@@ -122,6 +122,8 @@ const MAX_REFRESHES_PER_PART = 4;
 const MAX_GRANT_REFRESHES = 2;
 /** Answers to `complete` after which this upload cannot be finished: the next run starts afresh. */
 const UNFINISHABLE = new Set(['hash_mismatch', 'not_found', 'invalid_part']);
+/** Rounds of sending again the parts BSS no longer holds, after a complete refused one as missing. */
+const MAX_COMPLETE_REPAIRS = 2;
 
 const once = <T>(task: () => Promise<T>): Promise<T> => task();
 const ungated = <T>(_bytes: number, task: () => Promise<T>): Promise<T> => task();
@@ -185,26 +187,35 @@ export class MultipartUpload {
         partsTotal,
       );
 
-      let sent = 0;
-      const gate = this.#o.gate ?? ungated;
-      await eachLimited(this.#missing, this.#o.concurrency, async (n) => {
-        const etag = await gate(this.#partLength(n), () => this.#sendPart(n));
-        this.#state.done[String(n)] = etag;
-        sent += 1;
-        await store.save(this.#state);
-      });
+      let sent = await this.#sendParts(this.#missing);
 
-      const parts = Object.entries(this.#state.done)
-        .map(([n, etag]) => ({ partNumber: Number(n), etag }))
-        .sort((a, b) => a.partNumber - b.partNumber);
       events?.finishing?.();
       let receipt: BlobReceipt | undefined;
-      try {
-        ({ receipt } = await this.#withGrant((grant) => this.#o.bss.complete(grant, this.#upload, parts, this.#call)));
-      } catch (error) {
-        // This upload cannot be finished as it is: the next run starts afresh.
-        if (UNFINISHABLE.has(failureOf(error)?.code ?? '')) await store.remove();
-        throw error;
+      for (let repairs = 0; ; repairs += 1) {
+        const parts = Object.entries(this.#state.done)
+          .map(([n, etag]) => ({ partNumber: Number(n), etag }))
+          .sort((a, b) => a.partNumber - b.partNumber);
+        try {
+          ({ receipt } = await this.#withGrant((grant) =>
+            this.#o.bss.complete(grant, this.#upload, parts, this.#call),
+          ));
+          break;
+        } catch (error) {
+          const code = failureOf(error)?.code ?? '';
+          // A part BSS answered but no longer holds (lost to an unclean stop before it reached
+          // the disk, and dropped by BSS's check): the parts it lists say which; send those again.
+          if (code === 'invalid_part' && repairs < MAX_COMPLETE_REPAIRS) {
+            const lost = await this.#lostParts(partsTotal);
+            if (lost.length > 0) {
+              events?.note?.(`BSS no longer holds part${lost.length > 1 ? 's' : ''} ${lost.join(', ')}: sending again`);
+              sent += await this.#sendParts(lost);
+              continue;
+            }
+          }
+          // This upload cannot be finished as it is: the next run starts afresh.
+          if (UNFINISHABLE.has(code)) await store.remove();
+          throw error;
+        }
       }
       await store.remove();
       return { sent, partsTotal, receipt };
@@ -212,6 +223,36 @@ export class MultipartUpload {
       if (error instanceof BlobAlreadyStored) await store.remove();
       throw error;
     }
+  }
+
+  /** Sends the given parts, `concurrency` at a time, recording each as done; answers how many. */
+  async #sendParts(numbers: number[]): Promise<number> {
+    const gate = this.#o.gate ?? ungated;
+    this.#missing = numbers;
+    let sent = 0;
+    await eachLimited(numbers, this.#o.concurrency, async (n) => {
+      const etag = await gate(this.#partLength(n), () => this.#sendPart(n));
+      this.#state.done[String(n)] = etag;
+      sent += 1;
+      await this.#o.store.save(this.#state);
+    });
+    return sent;
+  }
+
+  /** The parts recorded as done that BSS's parts-done no longer lists with the same ETag. */
+  async #lostParts(partsTotal: number): Promise<number[]> {
+    const answer = await this.#withGrant((grant) => this.#o.bss.partsDone(grant, this.#upload, this.#call));
+    if (answer.expired) return [];
+    const held = new Map(answer.parts.map((part) => [part.partNumber, part.etag.replace(/"/g, '')]));
+    const lost: number[] = [];
+    for (let n = 1; n <= partsTotal; n += 1) {
+      const ours = this.#state.done[String(n)]?.replace(/"/g, '');
+      if (ours !== undefined && held.get(n) === ours) continue;
+      lost.push(n);
+      delete this.#state.done[String(n)];
+    }
+    if (lost.length > 0) await this.#o.store.save(this.#state);
+    return lost;
   }
 
   /** Asks for fresh URLs once, however many requests noticed the expiry together. */
