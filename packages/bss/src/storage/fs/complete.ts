@@ -129,6 +129,24 @@ function lostPart(partNumber: number): DreamLakeError {
 }
 
 /**
+ * Files (see fileIdOf) whose fsync failed in this process. Linux reports a failed writeback
+ * to one fsync only: another complete of the same bytes, or a later one, may then flush the file
+ * without error although its bytes are not on the disk. A complete never publishes a piece named
+ * here. The oldest are forgotten past FAILED_FLUSHES_KEPT. Where the file system keeps no birth
+ * time, a new file given a removed one's inode number is refused once, and its part sent again.
+ */
+const failedFlushes = new Set<string>();
+const FAILED_FLUSHES_KEPT = 100_000;
+
+function rememberFailedFlush(id: string): void {
+  if (failedFlushes.size >= FAILED_FLUSHES_KEPT) {
+    const oldest = failedFlushes.values().next().value;
+    if (oldest !== undefined) failedFlushes.delete(oldest);
+  }
+  failedFlushes.add(id);
+}
+
+/**
  * Flushes every staged piece to the disk, FLUSH_LIMIT at a time (the parts were acknowledged
  * unflushed). Answers each piece's file (see fileIdOf) and the pieces whose fsync failed,
  * by index, with the error: their bytes may not be on the disk. Only an fsync's own failure says
@@ -148,6 +166,7 @@ export async function flushPieces(
       try {
         await handle.sync();
       } catch (error) {
+        rememberFailedFlush(id);
         failed.push({ index, error });
       }
     } finally {
@@ -287,6 +306,7 @@ export async function completeUpload(
   const discardStage = () => rm(stage, { recursive: true, force: true });
   let hashed: { sha256: string; size: number; sizes: number[] };
   let files: CheckedPart[];
+  let flushedIds: string[];
   try {
     files = await checkedParts(dir, parts, checks);
   } catch (error) {
@@ -318,6 +338,7 @@ export async function completeUpload(
     // A piece gone means the stage was swept: a lost race, whose error tells it. Any other error
     // (a piece that could not be opened) fails the complete as unavailable and keeps every part.
     if (flushed.status === 'rejected') throw flushed.reason;
+    flushedIds = flushed.value.ids;
     // A failed flush leaves the piece's bytes on the disk unknown (a later flush may succeed
     // without writing them): the part is dropped, to be sent again.
     if (flushed.value.failed.length > 0) {
@@ -367,6 +388,17 @@ export async function completeUpload(
     createdAt: Date.now(),
     pieces,
   };
+  // A piece whose file failed an fsync in this process, in any complete (Linux reports a failed
+  // writeback to one fsync only, so this complete's may have succeeded), is not published: its
+  // part is dropped, to be sent again.
+  const unsafe = flushedIds.flatMap((id, index) => (failedFlushes.has(id) ? [index] : []));
+  if (unsafe.length > 0) {
+    await discardStage();
+    await Promise.all(unsafe.map((index) => dropFile(dir, files[index] as CheckedPart, flushedIds[index])));
+    throw new DreamLakeError('storage_unavailable', 'parts could not be flushed to the disk; send them again', {
+      parts: unsafe.map((index) => (files[index] as CheckedPart).partNumber),
+    });
+  }
   const published = await publishStage(layout, stage, manifest);
   const record: CompletedRecord = {
     sha256: hashed.sha256,

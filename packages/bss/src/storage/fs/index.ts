@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { DreamLakeError, presignUrl } from '@dreamlake/presign';
 import { MAX_PART_SIZE } from '@dreamlake/protocol';
-import { parseUploadKey, type UploadKeyParts, uploadKey } from '../keys.ts';
+import { bareEtag, parseUploadKey, type UploadKeyParts, uploadKey } from '../keys.ts';
 import type { PartPut, PartReceiver } from '../part-receiver.ts';
 import type { SingleReceiver, SingleUpload } from '../single-upload.ts';
 import type {
@@ -69,6 +69,13 @@ export class FsStorage implements Storage, PartReceiver, SingleReceiver {
   private readonly prefixes: PrefixHashes;
   /** Which parts' bytes this instance trusts without reading them (parts are acknowledged before they are flushed). */
   private readonly checks = new PartChecks();
+  /**
+   * The complete under way of each upload folder, and the parts it was asked for. A client that
+   * retries a slow complete joins the one under way instead of flushing and hashing the same
+   * parts alongside it: two fsyncs of one file at once may see a failed writeback reported to one
+   * of them only, and the other would publish bytes that are not on the disk.
+   */
+  private readonly completing = new Map<string, { parts: string; done: Promise<BlobInfo> }>();
 
   constructor(options: FsStorageOptions) {
     if (options.secrets.length === 0) throw new TypeError('FsStorage: at least one presign secret is required');
@@ -227,19 +234,37 @@ export class FsStorage implements Storage, PartReceiver, SingleReceiver {
     if (!found)
       throw new DreamLakeError('not_found', 'the upload is unknown, aborted or swept', { reason: 'NoSuchUpload' });
     this.recentMeta.delete(upload.key);
+    const asked = JSON.stringify(parts.map((part) => [part.partNumber, bareEtag(part.etag)]));
+    // The same parts join the complete under way; other parts wait for it to end, then run.
+    for (;;) {
+      const running = this.completing.get(found.dir);
+      if (!running) break;
+      if (running.parts === asked) return running.done;
+      await running.done.catch(() => {});
+    }
+    const entry = { parts: asked, done: this.completeOnce(found.dir, found.parts, parts) };
+    this.completing.set(found.dir, entry);
+    try {
+      return await entry.done;
+    } finally {
+      if (this.completing.get(found.dir) === entry) this.completing.delete(found.dir);
+    }
+  }
+
+  private async completeOnce(dir: string, scope: UploadKeyParts, parts: readonly CompletedPart[]): Promise<BlobInfo> {
     try {
       return await completeUpload(
         this.layout,
-        found.dir,
-        found.parts,
+        dir,
+        scope,
         parts,
         this.prefixes,
         this.options.onCompleteHashed,
         this.checks,
       );
     } finally {
-      this.prefixes.forget(found.dir);
-      this.checks.forget(found.dir);
+      this.prefixes.forget(dir);
+      this.checks.forget(dir);
     }
   }
 
