@@ -7,124 +7,26 @@
  */
 
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
-import fsp, { type FileHandle } from 'node:fs/promises';
-import { syncBuiltinESMExports } from 'node:module';
-import { join, sep } from 'node:path';
-import { Readable } from 'node:stream';
+import type { FileHandle } from 'node:fs/promises';
+import { sep } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { crc32 } from 'node:zlib';
-import { DreamLakeError } from '@dreamlake/presign';
-import { crc32Base64, MIN_PART_SIZE } from '@dreamlake/protocol';
-import { createFsStorage, type FsStorage } from '../src/storage/fs/index.ts';
-import type { UploadRef } from '../src/storage/storage.ts';
-import { SECRET, tempDir } from './helpers.ts';
-
-const owner = 'tess';
-const project = 'twice';
-const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
-
-function systemError(code: string, errno: number, syscall: string): Error {
-  return Object.assign(new Error(`${code}: failed, ${syscall}`), { code, errno, syscall });
-}
-
-type Open = typeof fsp.open;
-
-/** Routes every `fs/promises` open of this process through `replacement` until the test ends. */
-function patchOpen(
-  t: TestContext,
-  replacement: (original: Open, path: string, ...rest: unknown[]) => Promise<FileHandle>,
-) {
-  const original = fsp.open;
-  fsp.open = ((path: unknown, ...rest: unknown[]) => replacement(original, String(path), ...rest)) as Open;
-  syncBuiltinESMExports();
-  const restore = () => {
-    fsp.open = original;
-    syncBuiltinESMExports();
-  };
-  t.after(restore);
-  return restore;
-}
-
-async function backend(root: string): Promise<FsStorage> {
-  return createFsStorage({ root, publicUrl: 'http://127.0.0.1:1', secrets: [SECRET] });
-}
-
-interface Setup {
-  root: string;
-  data: Buffer;
-  parts: Buffer[];
-  hash: string;
-  storage: FsStorage;
-  upload: UploadRef;
-  etags: string[];
-  dir: string;
-}
-
-async function send(storage: FsStorage, upload: UploadRef, hash: string, n: number, body: Buffer): Promise<string> {
-  const part = await storage.receivePart(
-    {
-      owner,
-      project,
-      hash,
-      uploadId: upload.uploadId,
-      partNumber: n,
-      maxLength: 5 * 1024 ** 3,
-      contentMd5: undefined,
-      checksumCrc32: crc32Base64(crc32(body)),
-      contentLength: body.length,
-    },
-    Readable.from([body]),
-  );
-  return part.etag;
-}
-
-/** An upload of two parts (5 MiB and 100 KiB), both sent. */
-async function setup(t: TestContext): Promise<Setup> {
-  const temp = await tempDir('bss-flush-');
-  t.after(() => temp.remove());
-  const root = join(temp.dir, 'bss');
-  const parts = [randomBytes(MIN_PART_SIZE), randomBytes(100 * 1024)];
-  const data = Buffer.concat(parts);
-  const hash = sha256(data);
-  const storage = await backend(root);
-  const upload = await storage.createUpload({
-    owner,
-    project,
-    hash,
-    contentType: 'application/octet-stream',
-    size: data.length,
-  });
-  const etags: string[] = [];
-  for (const [i, body] of parts.entries()) etags.push(await send(storage, upload, hash, i + 1, body));
-  const dir = storage.layout.uploadDir(owner, project, hash, upload.uploadId);
-  return { root, data, parts, hash, storage, upload, etags, dir };
-}
-
-const listed = async (storage: FsStorage, upload: UploadRef) =>
-  ((await storage.listParts(upload)) ?? []).map((part) => part.partNumber);
-
-const completeAll = (s: Setup, storage = s.storage) =>
-  storage.complete(
-    s.upload,
-    s.etags.map((etag, i) => ({ partNumber: i + 1, etag })),
-  );
-
-function isUnavailable(error: unknown): true {
-  assert.ok(error instanceof DreamLakeError, String(error));
-  assert.equal(error.code, 'storage_unavailable', error.message);
-  return true;
-}
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
-/** Whether `path` is a piece of a blob a complete is staging under `root`. */
-const isStagedPiece = (root: string, path: string) => path.startsWith(join(root, 'tmp') + sep);
+import type { FsStorage } from '../src/storage/fs/index.ts';
+import {
+  backend,
+  completeAll,
+  isStagedPiece,
+  isUnavailable,
+  listed,
+  owner,
+  patchOpen,
+  project,
+  readAll,
+  type Setup,
+  send,
+  setup,
+  systemError,
+} from './support/fs-upload-rig.ts';
 
 /**
  * Makes the first fsync of part 2's staged piece fail (EIO), as a failed writeback does, once a
