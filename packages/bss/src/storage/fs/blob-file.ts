@@ -1,6 +1,7 @@
-import { close, fsync, open, read, writev } from 'node:fs';
+import { close, fsync, open, read } from 'node:fs';
 import { promisify } from 'node:util';
 import type { BlobManifest } from './records.ts';
+import { writeAll } from './synced-file.ts';
 
 /**
  * A small blob kept in one file instead of a folder (`blobs/{owner}/{project}/{sha256}` is then a
@@ -13,7 +14,6 @@ import type { BlobManifest } from './records.ts';
  * API's file handles cost more than the calls themselves.
  */
 const openFd = promisify(open);
-const writevFd = promisify(writev);
 const fsyncFd = promisify(fsync);
 const closeFd = promisify(close);
 const readFd = promisify(read);
@@ -36,30 +36,11 @@ export async function writeBlobFile(path: string, manifest: FileBlobManifest, by
   const head = Buffer.from(`${JSON.stringify(manifest)}\n`);
   const fd = await openFd(path, 'wx');
   try {
-    let chunks = [head, bytes];
-    let left = head.length + bytes.length;
-    while (left > 0) {
-      const { bytesWritten: written } = await writevFd(fd, chunks);
-      left -= written;
-      if (left > 0) chunks = rest(chunks, written);
-    }
+    await writeAll(fd, [head, bytes]);
     await fsyncFd(fd);
   } finally {
     await closeFd(fd);
   }
-}
-
-/** What is left of `chunks` after the first `written` bytes (a write may take fewer than given). */
-function rest(chunks: Buffer[], written: number): Buffer[] {
-  const left: Buffer[] = [];
-  for (const chunk of chunks) {
-    if (written >= chunk.length) written -= chunk.length;
-    else {
-      left.push(written > 0 ? chunk.subarray(written) : chunk);
-      written = 0;
-    }
-  }
-  return left;
 }
 
 /** A file-form blob's manifest and where its bytes start. */

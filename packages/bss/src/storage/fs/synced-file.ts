@@ -20,7 +20,7 @@ function writevFd(fd: number, chunks: Buffer[]): Promise<{ bytesWritten: number 
 export const GATHER_BYTES = 1024 * 1024;
 
 /** Writes all of `chunks` at the file's position (a write may take fewer bytes than it was given). */
-async function writeAll(fd: number, chunks: Buffer[]): Promise<void> {
+export async function writeAll(fd: number, chunks: Buffer[]): Promise<void> {
   let left = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
   while (left > 0) {
     const { bytesWritten } = await writevFd(fd, chunks);
