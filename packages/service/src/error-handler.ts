@@ -51,12 +51,16 @@ export function errorBody(error: DreamLakeError): ErrorBody {
 
 /**
  * The one place errors become HTTP: every error answers `{ error: { code, message } }` with the
- * code's status. Unknown errors are logged and answered as a generic 500 without their message.
+ * code's status. Unknown errors are logged and answered as a generic 500 without their message;
+ * other failures of the service are logged as errors, a deliberate `unavailable` as a warning.
  */
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const mapped = toDreamLakeError(error);
-    if (mapped.status >= 500) request.log.error({ err: error }, 'request failed');
+    // A deliberate refusal to take more work (a budget full, a queue too long) is the service
+    // working as meant: a warning an operator may count, not an error to page on.
+    if (mapped.code === 'unavailable') request.log.warn({ code: mapped.code }, mapped.message);
+    else if (mapped.status >= 500) request.log.error({ err: error }, 'request failed');
     const headers = (error as { headers?: Record<string, string> }).headers;
     if (headers?.['retry-after']) void reply.header('retry-after', headers['retry-after']);
     return reply.code(mapped.status).type('application/json').send(errorBody(mapped));
