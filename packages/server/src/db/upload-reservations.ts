@@ -52,7 +52,12 @@ export async function reserve(db: DB, rows: readonly Reservation[]): Promise<voi
   }
 }
 
-/** The stated size of each of these blobs of one space that a grant still holds bytes for. */
+/**
+ * The stated size of each of these blobs of one space that a grant still holds bytes for. The
+ * blobs are looked up by the primary key and their expiry compared here: with the expiry in the
+ * query, SQLite's planner took the (namespace, expires_at) index and read every live grant of the
+ * namespace on each call, a cost that grew with the grants outstanding.
+ */
 export async function reservedSizes(
   db: DB,
   where: { namespace: string; space: string },
@@ -63,13 +68,12 @@ export async function reservedSizes(
   for (const slice of chunks([...new Set(hashes)], IN_LIST_CHUNK)) {
     const rows = await withTable(db)
       .selectFrom('upload_reservations')
-      .select(['hash', 'size'])
+      .select(['hash', 'size', 'expires_at'])
       .where('namespace', '=', where.namespace)
       .where('space', '=', where.space)
       .where('hash', 'in', slice)
-      .where('expires_at', '>', now)
       .execute();
-    for (const row of rows) sizes.set(row.hash, Number(row.size));
+    for (const row of rows) if (row.expires_at > now) sizes.set(row.hash, Number(row.size));
   }
   return sizes;
 }
