@@ -39,6 +39,35 @@ function bearer(request: FastifyRequest): string | null {
   return match?.[1] ?? null;
 }
 
+/** A JWT's checked claims: its user, the token epoch it was issued at, and its `exp` (ms). */
+export interface SessionClaims {
+  userId: string;
+  epoch: number;
+  expiresAtMs: number;
+}
+
+/**
+ * Sessions whose JWT an `authenticate.deferringSession` hook checked and whose user's epoch the
+ * route reads itself (`settleSession`); `caller` refuses such a request until it is settled.
+ */
+const unsettled = new WeakMap<FastifyRequest, SessionClaims>();
+
+/** The caller of a session, or null when the user is gone or the session ended (its epoch moved on). */
+function sessionCaller(
+  claims: SessionClaims,
+  user: { username: string; tokenEpoch: number } | undefined,
+): AuthUser | null {
+  if (!user || user.tokenEpoch !== claims.epoch) return null;
+  return {
+    id: claims.userId,
+    username: user.username,
+    scopes: SCOPES,
+    credential: { kind: 'session', expiresAt: new Date(claims.expiresAtMs).toISOString(), epoch: claims.epoch },
+  };
+}
+
+const refused = () => new DreamLakeError('unauthorized', 'the token is invalid, expired or revoked');
+
 /**
  * An onRequest hook: a valid JWT or unrevoked, unexpired personal access token in
  * `Authorization: Bearer` puts the caller on `request.user`; anything else is 401. The route's
@@ -49,61 +78,101 @@ function bearer(request: FastifyRequest): string | null {
  * logout move on: the user's current epoch is read from the database on every request too, so an
  * ended session is refused at once by every process. Only the JWT's signature check is
  * remembered (a minute, never past its `exp`).
+ *
+ * `authenticate.deferringSession` is the same hook for a route that reads the user's epoch in a
+ * query it makes anyway (an upload grant): a JWT's caller is set only once the route has settled
+ * the session with that row (`settleSession`), and refused then as the hook would have.
  */
 export function createAuthenticate(deps: { db: DB; jwt: JwtIssuer; clock: () => number }) {
   const { db, jwt, clock } = deps;
-  const verified = createTtlCache<{ userId: string; epoch: number; expiresAtMs: number }>(
-    JWT_CACHE_TTL_MS,
-    CACHE_MAX_ENTRIES,
-  );
+  const verified = createTtlCache<SessionClaims>(JWT_CACHE_TTL_MS, CACHE_MAX_ENTRIES);
   /** When this process last recorded a use of a token, by token id. */
   const touched = createTtlCache<true>(TOUCH_INTERVAL_MS, CACHE_MAX_ENTRIES);
 
-  async function userFor(token: string): Promise<AuthUser | null> {
-    const now = clock();
-    if (isAccessToken(token)) {
-      const owner = await findActiveTokenOwner(db, hashAccessToken(token), new Date(now).toISOString());
-      if (!owner) return null;
-      if (!touched.get(owner.tokenId, now)) {
-        await touchAccessToken(db, owner.tokenId, now);
-        touched.set(owner.tokenId, true, now);
-      }
-      return {
-        id: owner.userId,
-        username: owner.username,
-        scopes: owner.scopes,
-        credential: { kind: 'token', tokenId: owner.tokenId, expiresAt: owner.expiresAt },
-      };
+  async function tokenUser(token: string, now: number): Promise<AuthUser | null> {
+    const owner = await findActiveTokenOwner(db, hashAccessToken(token), new Date(now).toISOString());
+    if (!owner) return null;
+    if (!touched.get(owner.tokenId, now)) {
+      await touchAccessToken(db, owner.tokenId, now);
+      touched.set(owner.tokenId, true, now);
     }
-    let claims = verified.get(token, now);
-    if (!claims || now >= claims.expiresAtMs) {
-      claims = (await jwt.verify(token, now)) ?? undefined;
-      if (!claims) return null;
-      verified.set(token, claims, now);
-    }
-    const user = await findSessionUser(db, claims.userId);
-    if (!user || user.tokenEpoch !== claims.epoch) return null;
     return {
-      id: user.id,
-      username: user.username,
-      scopes: SCOPES,
-      credential: { kind: 'session', expiresAt: new Date(claims.expiresAtMs).toISOString(), epoch: claims.epoch },
+      id: owner.userId,
+      username: owner.username,
+      scopes: owner.scopes,
+      credential: { kind: 'token', tokenId: owner.tokenId, expiresAt: owner.expiresAt },
     };
   }
 
-  async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+  async function claimsOf(token: string, now: number): Promise<SessionClaims | null> {
+    const claims = verified.get(token, now);
+    if (claims && now < claims.expiresAtMs) return claims;
+    const checked = await jwt.verify(token, now);
+    if (checked) verified.set(token, checked, now);
+    return checked;
+  }
+
+  function bearerOrRefuse(request: FastifyRequest): string {
     const token = bearer(request);
     if (!token) throw new DreamLakeError('unauthorized', 'a bearer token is required');
-    const user = await userFor(token);
-    if (!user) throw new DreamLakeError('unauthorized', 'the token is invalid, expired or revoked');
+    return token;
+  }
+
+  async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+    const token = bearerOrRefuse(request);
+    const now = clock();
+    let user: AuthUser | null;
+    if (isAccessToken(token)) user = await tokenUser(token, now);
+    else {
+      const claims = await claimsOf(token, now);
+      user = claims && sessionCaller(claims, await findSessionUser(db, claims.userId));
+    }
+    if (!user) throw refused();
     requireScope(user.scopes, requiredScope(request.method, request.routeOptions.url));
     request.user = user;
   }
 
-  return authenticate;
+  async function deferringSession(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const token = bearerOrRefuse(request);
+    if (isAccessToken(token)) return authenticate(request, reply);
+    const claims = await claimsOf(token, clock());
+    if (!claims) throw refused();
+    requireScope(SCOPES, requiredScope(request.method, request.routeOptions.url));
+    unsettled.set(request, claims);
+  }
+
+  /** Settles the request's session by the user's row read now (a route's error path, before it answers). */
+  async function settle(request: FastifyRequest): Promise<void> {
+    const claims = unsettled.get(request);
+    if (claims) settleSession(request, await findSessionUser(db, claims.userId));
+  }
+
+  return Object.assign(authenticate, { deferringSession, settle });
 }
 
-/** The caller, for handlers behind `authenticate`. */
+/** The JWT claims of a request whose session a route settles itself; undefined once settled, or for any other. */
+export function unsettledSession(request: FastifyRequest): SessionClaims | undefined {
+  return unsettled.get(request);
+}
+
+/**
+ * Settles the request's session with its user's row (name and current token epoch) read by the
+ * route: the caller is set, or the request refused as 401 when the user is gone or the session
+ * ended. Nothing to do for a request already authenticated.
+ */
+export function settleSession(
+  request: FastifyRequest,
+  user: { username: string; tokenEpoch: number } | undefined,
+): void {
+  const claims = unsettled.get(request);
+  if (!claims) return;
+  unsettled.delete(request);
+  const settled = sessionCaller(claims, user);
+  if (!settled) throw refused();
+  request.user = settled;
+}
+
+/** The caller, for handlers behind `authenticate` (behind `deferringSession`, once settled). */
 export function caller(request: FastifyRequest): AuthUser {
   if (!request.user) throw new DreamLakeError('unauthorized');
   return request.user;

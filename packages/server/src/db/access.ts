@@ -67,51 +67,100 @@ export async function findNamespaceAccess(
   return row && accessOf(row);
 }
 
-const grantTarget = preparedQuery(4, (db, name: string, userId: string, spaceName: string, hash: string) =>
-  accessQuery(db, name, userId, spaceName)
-    .leftJoin('files', (join) => join.onRef('files.space_id', '=', 'spaces.id').on('files.hash', '=', hash))
-    .leftJoin('users', 'users.id', 'files.uploaded_by')
-    .select([
-      'files.id as fileId',
-      'files.name as fileName',
-      'files.type as fileType',
-      'files.size as fileSize',
-      'files.content_type as fileContentType',
-      'users.username as fileUploadedBy',
-      'files.created_at as fileCreatedAt',
-    ])
-    .limit(1),
-);
+type FileColumns = {
+  fileId: string | null;
+  fileName: string | null;
+  fileType: StoredFile['type'] | null;
+  fileSize: number | string | null;
+  fileContentType: string | null;
+  fileUploadedBy: string | null;
+  fileCreatedAt: string | null;
+};
 
-/**
- * What an upload grant needs, in one query: the namespace with the user's role, the space if it
- * exists, and a file of that space with this hash if there is one (any one of several).
- */
-export async function findGrantTarget(
-  db: DB,
-  where: { namespace: string; space: string; hash: string },
-  userId: string,
-): Promise<{ access: NamespaceAccessRow | undefined; file: StoredFile | undefined }> {
-  const [row] = await grantTarget(db, where.namespace, userId, where.space, where.hash);
-  if (!row) return { access: undefined, file: undefined };
-  const file =
-    row.fileId &&
+function fileOf(row: FileColumns, hash: string): StoredFile | undefined {
+  return row.fileId &&
     row.fileName &&
     row.fileType &&
     row.fileContentType &&
     row.fileUploadedBy &&
     row.fileCreatedAt &&
     row.fileSize !== null
-      ? {
-          id: row.fileId,
-          name: row.fileName,
-          type: row.fileType,
-          size: Number(row.fileSize),
-          contentType: row.fileContentType,
-          hash: where.hash,
-          uploadedBy: row.fileUploadedBy,
-          createdAt: row.fileCreatedAt,
-        }
-      : undefined;
-  return { access: accessOf(row), file };
+    ? {
+        id: row.fileId,
+        name: row.fileName,
+        type: row.fileType,
+        size: Number(row.fileSize),
+        contentType: row.fileContentType,
+        hash,
+        uploadedBy: row.fileUploadedBy,
+        createdAt: row.fileCreatedAt,
+      }
+    : undefined;
+}
+
+/**
+ * The caller's name and token epoch, and from there accessQuery's namespace, membership and
+ * space, and a file of that space with the hash: one row whenever the caller exists, the
+ * namespace's columns null when it does not.
+ */
+const grantTarget = preparedQuery(
+  5,
+  (db, userId: string, name: string, memberId: string, spaceName: string, hash: string) =>
+    db
+      .selectFrom('users as caller')
+      .leftJoin('namespaces', (join) => join.on('namespaces.name', '=', name))
+      .leftJoin('memberships', (join) =>
+        join.onRef('memberships.namespace_id', '=', 'namespaces.id').on('memberships.user_id', '=', memberId),
+      )
+      .leftJoin('spaces', (join) =>
+        join.onRef('spaces.namespace_id', '=', 'namespaces.id').on('spaces.name', '=', spaceName),
+      )
+      .leftJoin('files', (join) => join.onRef('files.space_id', '=', 'spaces.id').on('files.hash', '=', hash))
+      .leftJoin('users', 'users.id', 'files.uploaded_by')
+      .select([
+        'caller.username as callerName',
+        'caller.token_epoch as callerEpoch',
+        'namespaces.id as id',
+        'namespaces.name as name',
+        'namespaces.kind as kind',
+        'memberships.role as role',
+        'spaces.id as spaceId',
+        'spaces.name as spaceName',
+        'spaces.created_at as spaceCreatedAt',
+        'files.id as fileId',
+        'files.name as fileName',
+        'files.type as fileType',
+        'files.size as fileSize',
+        'files.content_type as fileContentType',
+        'users.username as fileUploadedBy',
+        'files.created_at as fileCreatedAt',
+      ])
+      .where('caller.id', '=', userId)
+      .limit(1),
+);
+
+/** What an upload grant needs to know, read in one query (see findGrantTarget). */
+export interface GrantTarget {
+  /** The caller's name and current token epoch; undefined when the user no longer exists. */
+  caller: { username: string; tokenEpoch: number } | undefined;
+  access: NamespaceAccessRow | undefined;
+  file: StoredFile | undefined;
+}
+
+/**
+ * What an upload grant needs, in one query: the caller's current token epoch (which ends a
+ * session's JWTs at once), the namespace with the caller's role, the space if it exists, and a
+ * file of that space with this hash if there is one (any one of several).
+ */
+export async function findGrantTarget(
+  db: DB,
+  where: { namespace: string; space: string; hash: string },
+  userId: string,
+): Promise<GrantTarget> {
+  const [row] = await grantTarget(db, userId, where.namespace, userId, where.space, where.hash);
+  if (!row) return { caller: undefined, access: undefined, file: undefined };
+  const caller = { username: row.callerName, tokenEpoch: Number(row.callerEpoch) };
+  if (row.id === null || row.name === null || row.kind === null) return { caller, access: undefined, file: undefined };
+  const access = accessOf({ ...row, id: row.id, name: row.name, kind: row.kind });
+  return { caller, access, file: fileOf(row, where.hash) };
 }

@@ -28,14 +28,39 @@ export function tooLarge(ctx: ServerContext): DreamLakeError {
 }
 
 /**
+ * Who asks for a grant: a user whose session (a JWT's token epoch) may still be unchecked, so that
+ * the grant's own query reads the epoch too (auth/authenticate.ts `deferringSession`).
+ */
+export interface GrantAsker {
+  userId: string;
+  /** The caller once their row (name, current token epoch) is read; throws 401 for an ended session. */
+  settle(row: { username: string; tokenEpoch: number } | undefined): AuthUser;
+  /** Settles the session with a query of its own: before any other refusal is answered. */
+  check(): Promise<void>;
+}
+
+/**
  * `POST /uploads/init`: write access, limits, then either the dedup answer (the space's index
  * already points at this hash) or five signed BSS URLs. BSS is not asked about a hash the index
  * does not know: it says so itself when the upload starts. Each answer is written to the audit log
  * before it is sent; a grant's row in the same transaction as its reservation (services/grant-queue.ts).
+ * The caller's session is checked in the same query as the grant's target, and before any refusal.
  */
-export async function initUpload(ctx: ServerContext, user: AuthUser, body: unknown, ip: string): Promise<InitAnswer> {
-  const input = parseOrThrow(uploadInitBody, body);
-  const found = await findGrantTarget(ctx.db, input, user.id);
+export async function initUpload(
+  ctx: ServerContext,
+  asker: GrantAsker,
+  body: unknown,
+  ip: string,
+): Promise<InitAnswer> {
+  let input: z.infer<typeof uploadInitBody>;
+  try {
+    input = parseOrThrow(uploadInitBody, body);
+  } catch (error) {
+    await asker.check();
+    throw error;
+  }
+  const found = await findGrantTarget(ctx.db, input, asker.userId);
+  const user = asker.settle(found.caller);
   const { namespace, space } = checkAccess(found.access, input, 'writer', 'forbidden');
   if (input.size > ctx.config.maxUploadBytes) throw tooLarge(ctx);
 
