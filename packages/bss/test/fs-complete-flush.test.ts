@@ -73,7 +73,7 @@ test('pieces that cannot be opened for their flush (EMFILE) fail the complete as
 });
 
 test('a piece whose fsync fails drops that part alone, to be sent again', async (t) => {
-  const s = await setup(t);
+  const s = await setup(t, { flushBehind: false });
   const restore = patchOpen(t, async (original, path, ...rest) => {
     const handle = await (original as (...a: unknown[]) => Promise<FileHandle>)(path, ...rest);
     if (isStagedPiece(s.root, path) && path.endsWith(`${sep}1`)) {

@@ -28,8 +28,9 @@ const owner = 'dora';
 const project = 'drop';
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
-async function backend(root: string): Promise<FsStorage> {
-  return createFsStorage({ root, publicUrl: 'http://127.0.0.1:1', secrets: [SECRET] });
+/** `flushBehind: false`: each part's flush is left to its complete (see fs-upload-rig.ts). */
+async function backend(root: string, options: { flushBehind?: boolean } = {}): Promise<FsStorage> {
+  return createFsStorage({ root, publicUrl: 'http://127.0.0.1:1', secrets: [SECRET], ...options });
 }
 
 async function send(storage: FsStorage, upload: UploadRef, hash: string, n: number, body: Buffer): Promise<string> {
@@ -141,7 +142,7 @@ test("a part sent again, same bytes to the same backend, while a complete's flus
   const parts = [randomBytes(MIN_PART_SIZE), randomBytes(100 * 1024)];
   const data = Buffer.concat(parts);
   const hash = sha256(data);
-  const storage = await backend(root);
+  const storage = await backend(root, { flushBehind: false });
   const upload = await storage.createUpload({
     owner,
     project,

@@ -43,8 +43,12 @@ export function patchOpen(
   return restore;
 }
 
-export async function backend(root: string): Promise<FsStorage> {
-  return createFsStorage({ root, publicUrl: 'http://127.0.0.1:1', secrets: [SECRET] });
+/**
+ * `flushBehind: false` leaves every part's flush to its complete, as for parts another process
+ * wrote or a backend restarted since: the tests of the complete's own flush.
+ */
+export async function backend(root: string, options: { flushBehind?: boolean } = {}): Promise<FsStorage> {
+  return createFsStorage({ root, publicUrl: 'http://127.0.0.1:1', secrets: [SECRET], ...options });
 }
 
 export interface Setup {
@@ -82,15 +86,15 @@ export async function send(
   return part.etag;
 }
 
-/** An upload of two parts (5 MiB and 100 KiB), both sent. */
-export async function setup(t: TestContext): Promise<Setup> {
+/** An upload of two parts (5 MiB and 100 KiB), both sent (`options` as for `backend`). */
+export async function setup(t: TestContext, options: { flushBehind?: boolean } = {}): Promise<Setup> {
   const temp = await tempDir('bss-flush-');
   t.after(() => temp.remove());
   const root = join(temp.dir, 'bss');
   const parts = [randomBytes(MIN_PART_SIZE), randomBytes(100 * 1024)];
   const data = Buffer.concat(parts);
   const hash = sha256(data);
-  const storage = await backend(root);
+  const storage = await backend(root, options);
   const upload = await storage.createUpload({
     owner,
     project,

@@ -7,6 +7,7 @@ import { eachLimited, MIN_PART_SIZE } from '@dreamlake/protocol';
 import { bareEtag, hashSatisfies } from '../keys.ts';
 import { type BlobInfo, type CompletedPart, checkAssembledSize } from '../storage.ts';
 import { statBlob } from './blobs.ts';
+import { flushFailed, flushFile } from './file-flushes.ts';
 import { diskFull, fileIdOf, isMissing, readJson, tempName, writeJsonAtomic } from './files.ts';
 import { blobPiece, COMPLETED, type FsLayout, HASHED, META, partData, partPointer } from './layout.ts';
 import { matchesRecord, type PartChecks } from './part-checks.ts';
@@ -129,29 +130,13 @@ function lostPart(partNumber: number): DreamLakeError {
 }
 
 /**
- * Files (see fileIdOf) whose fsync failed in this process. Linux reports a failed writeback
- * to one fsync only: another complete of the same bytes, or a later one, may then flush the file
- * without error although its bytes are not on the disk. A complete never publishes a piece named
- * here. The oldest are forgotten past FAILED_FLUSHES_KEPT. Where the file system keeps no birth
- * time, a new file given a removed one's inode number is refused once, and its part sent again.
- */
-const failedFlushes = new Set<string>();
-const FAILED_FLUSHES_KEPT = 100_000;
-
-function rememberFailedFlush(id: string): void {
-  if (failedFlushes.size >= FAILED_FLUSHES_KEPT) {
-    const oldest = failedFlushes.values().next().value;
-    if (oldest !== undefined) failedFlushes.delete(oldest);
-  }
-  failedFlushes.add(id);
-}
-
-/**
  * Flushes every staged piece to the disk, FLUSH_LIMIT at a time (the parts were acknowledged
- * unflushed). Answers each piece's file (see fileIdOf) and the pieces whose fsync failed,
- * by index, with the error: their bytes may not be on the disk. Only an fsync's own failure says
- * so: any other error (the piece could not be opened, or its stage is gone) is thrown and says
- * nothing about the part's bytes.
+ * unflushed), through the process's one flush per file (see file-flushes.ts): a piece whose file
+ * was flushed in the background since it was written is not flushed again, and one whose flush is
+ * under way is waited for. Answers each piece's file (see fileIdOf) and the pieces whose fsync
+ * failed, by index, with the error (here, or anywhere in the process before): their bytes may not
+ * be on the disk. Only an fsync's own failure says so: any other error (the piece could not be
+ * opened, or its stage is gone) is thrown and says nothing about the part's bytes.
  */
 export async function flushPieces(
   pieces: readonly string[],
@@ -161,12 +146,11 @@ export async function flushPieces(
   await eachLimited(pieces, FLUSH_LIMIT, async (piece, index) => {
     const handle = await open(piece, 'r');
     try {
-      const id = fileIdOf(await handle.stat({ bigint: true }));
-      ids[index] = id;
+      const info = await handle.stat({ bigint: true });
+      ids[index] = fileIdOf(info);
       try {
-        await handle.sync();
+        await flushFile(handle, info);
       } catch (error) {
-        rememberFailedFlush(id);
         failed.push({ index, error });
       }
     } finally {
@@ -391,7 +375,7 @@ export async function completeUpload(
   // A piece whose file failed an fsync in this process, in any complete (Linux reports a failed
   // writeback to one fsync only, so this complete's may have succeeded), is not published: its
   // part is dropped, to be sent again.
-  const unsafe = flushedIds.flatMap((id, index) => (failedFlushes.has(id) ? [index] : []));
+  const unsafe = flushedIds.flatMap((id, index) => (flushFailed(id) ? [index] : []));
   if (unsafe.length > 0) {
     await discardStage();
     await Promise.all(unsafe.map((index) => dropFile(dir, files[index] as CheckedPart, flushedIds[index])));

@@ -23,8 +23,9 @@ import type {
 import { readBlob, statBlob } from './blobs.ts';
 import { completeUpload } from './complete.ts';
 import { deleteBlob } from './delete-blob.ts';
+import { flushBehind } from './file-flushes.ts';
 import { diskFull, isMissing, readJson, writeJsonAtomic } from './files.ts';
-import { COMPLETED, FS_UPLOAD_ID, FsLayout, META } from './layout.ts';
+import { COMPLETED, FS_UPLOAD_ID, FsLayout, META, partData } from './layout.ts';
 import { PartChecks } from './part-checks.ts';
 import { PrefixHashes } from './prefix-hash.ts';
 import { dropPart, receivePart } from './receive-part.ts';
@@ -45,6 +46,11 @@ export interface FsStorageOptions {
   onCompleteHashed?: (bytes: number) => void;
   /** Told how many bytes the hashing as parts land read, after each part it read. */
   onPartHashed?: (bytes: number) => void;
+  /**
+   * Whether each part's flush to the disk starts in the background once it is answered (default
+   * true; see file-flushes.ts). Without, its complete flushes it.
+   */
+  flushBehind?: boolean;
 }
 
 const systemClock = () => Math.floor(Date.now() / 1000);
@@ -186,7 +192,9 @@ export class FsStorage implements Storage, PartReceiver, SingleReceiver {
 
   async receivePart(put: PartPut, body: Readable): Promise<PartInfo> {
     const part = await receivePart(this.layout, put, body, this.checks.instance);
-    this.prefixes.landed(this.layout.uploadDir(put.owner, put.project, put.hash, put.uploadId), put.partNumber);
+    const dir = this.layout.uploadDir(put.owner, put.project, put.hash, put.uploadId);
+    if (this.options.flushBehind !== false) flushBehind(partData(dir, put.partNumber, bareEtag(part.etag)));
+    this.prefixes.landed(dir, put.partNumber);
     return part;
   }
 

@@ -1,0 +1,183 @@
+import type { BigIntStats } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
+import { fileIdOf } from './files.ts';
+
+/**
+ * The fsyncs of part files in this process, one per file at a time, and what each told.
+ *
+ * Parts are answered once written, not flushed. Each one's flush is started in the background as
+ * soon as it is answered (a few at a time), so that by the time its upload is completed most of
+ * the parts are on the disk and the complete waits only for the rest. A complete flushes each
+ * piece through `flushFile`: a file flushed without error once its bytes were written is not
+ * flushed again (part files are never written once moved in), a flush under way is joined, one
+ * still waiting for its turn is started at once, and any other file is flushed there and then.
+ *
+ * Linux reports a failed writeback to one fsync only: another fsync of the same file, at once or
+ * later, may succeed although its bytes are not on the disk. So a file is flushed by one fsync at
+ * a time in this process (every caller joins it), and a file whose fsync failed anywhere in the
+ * process is remembered as failed and never counts as flushed again: its part is dropped by the
+ * complete that finds it, to be sent again.
+ *
+ * Files are known by `fileIdOf` (device, inode, birth time). A file flushed without error is
+ * remembered only where the file system keeps birth times: without one, a new file given a removed
+ * file's inode number would pass for it, so such a file is flushed again by its complete.
+ */
+
+/** Files (see fileIdOf) whose fsync failed in this process. The oldest are forgotten past FAILED_KEPT. */
+const failed = new Set<string>();
+const FAILED_KEPT = 100_000;
+/** Files flushed without error (birth time known). The oldest are forgotten past FLUSHED_KEPT: they are only flushed again. */
+const flushed = new Set<string>();
+const FLUSHED_KEPT = 100_000;
+
+/** A flush waiting for its turn or under way: settles once the fsync has ended, rejects with its error. */
+interface Flush {
+  done: Promise<void>;
+  /** Starts a flush still waiting for its turn at once; undefined once it has started. */
+  start?: () => void;
+}
+const flushes = new Map<string, Flush>();
+
+/** Background flushes under way at once: they hold libuv's few threads that part writes need too. */
+const BEHIND_RUNNING = 2;
+/** Background flushes waiting (each holds an open file): past this, a part is left to its complete. */
+const BEHIND_WAITING = 64;
+let behindRunning = 0;
+const behindQueue: (() => void)[] = [];
+
+function remember(set: Set<string>, kept: number, id: string): void {
+  if (set.size >= kept) {
+    const oldest = set.values().next().value;
+    if (oldest !== undefined) set.delete(oldest);
+  }
+  set.add(id);
+}
+
+/** Whether an fsync of this file (see fileIdOf) failed in this process. */
+export function flushFailed(id: string): boolean {
+  return failed.has(id);
+}
+
+/** An error for a file whose fsync failed earlier in this process (its own error was told to that flush). */
+function failedBefore(): Error {
+  return Object.assign(new Error('EIO: an earlier fsync of this file failed'), {
+    code: 'EIO',
+    errno: -5,
+    syscall: 'fsync',
+  });
+}
+
+/** Whether a file's identity is unique for good (its birth time is known), so that its flush may be remembered. */
+function lasting(info: BigIntStats): boolean {
+  return info.birthtimeNs > 0n;
+}
+
+/**
+ * Runs `sync` as the one flush of file `id` in this process, after `turn` (when given) resolves.
+ * Settles when the fsync has ended; rejects with its error, and the file is then failed for good.
+ */
+function register(id: string, keep: boolean, sync: () => Promise<void>, turn?: Promise<void>): Flush {
+  const flush: Flush = { done: Promise.resolve() };
+  const started = new Promise<void>((resolve) => {
+    flush.start = resolve;
+  });
+  flush.done = (async () => {
+    await (turn ? Promise.race([turn, started]) : undefined);
+    delete flush.start;
+    try {
+      await sync();
+    } catch (error) {
+      remember(failed, FAILED_KEPT, id);
+      throw error;
+    } finally {
+      if (flushes.get(id) === flush) flushes.delete(id);
+    }
+    if (keep) remember(flushed, FLUSHED_KEPT, id);
+  })();
+  flushes.set(id, flush);
+  // A flush no caller waits for (a background one) must not be an unhandled rejection.
+  flush.done.catch(() => {});
+  return flush;
+}
+
+/**
+ * Flushes the file open as `handle` (a piece a complete staged; `info` its stat) unless it is
+ * known flushed: joins a flush of it under way, or starts one waiting for its turn. Rejects when
+ * the file's fsync failed, here or anywhere in the process before. Answers whether this call
+ * (or one it joined) ran an fsync.
+ */
+export async function flushFile(handle: FileHandle, info: BigIntStats): Promise<'flushed' | 'known'> {
+  const id = fileIdOf(info);
+  if (failed.has(id)) throw failedBefore();
+  const running = flushes.get(id);
+  if (running) {
+    running.start?.();
+    await running.done;
+    return 'flushed';
+  }
+  if (flushed.has(id)) return 'known';
+  await register(id, lasting(info), () => handle.sync()).done;
+  return 'flushed';
+}
+
+/**
+ * A place among the background flushes: `turn` resolves when it holds one of BEHIND_RUNNING
+ * slots; `leave` gives the slot (or its place in the queue) up.
+ */
+function behindTurn(): { turn: Promise<void>; leave: () => void } {
+  let holding = false;
+  let waiting: (() => void) | undefined;
+  const turn = new Promise<void>((resolve) => {
+    if (behindRunning < BEHIND_RUNNING) {
+      behindRunning += 1;
+      holding = true;
+      resolve();
+      return;
+    }
+    waiting = () => {
+      waiting = undefined;
+      behindRunning += 1;
+      holding = true;
+      resolve();
+    };
+    behindQueue.push(waiting);
+  });
+  const leave = () => {
+    if (waiting) {
+      const at = behindQueue.indexOf(waiting);
+      if (at >= 0) behindQueue.splice(at, 1);
+      waiting = undefined;
+    }
+    if (!holding) return;
+    holding = false;
+    behindRunning -= 1;
+    behindQueue.shift()?.();
+  };
+  return { turn, leave };
+}
+
+/**
+ * Starts the flush of a part's data file, just written and answered, in the background: at most
+ * BEHIND_RUNNING at a time, the others waiting their turn (or started at once by a complete that
+ * needs them). Nothing is told to the caller: a failed fsync marks the file as failed, and the
+ * complete that stages it drops its part, as when its own flush fails. A file already known or
+ * being flushed, a file gone, or a part sent while too many flushes wait, is left to its complete.
+ */
+export function flushBehind(path: string): void {
+  if (behindQueue.length >= BEHIND_WAITING) return;
+  void (async () => {
+    const handle = await open(path, 'r');
+    try {
+      const info = await handle.stat({ bigint: true });
+      const id = fileIdOf(info);
+      if (failed.has(id) || flushed.has(id) || flushes.has(id)) return;
+      const { turn, leave } = behindTurn();
+      // A complete may start this flush before its turn: it then runs outside the limit.
+      const flush = register(id, lasting(info), () => handle.sync(), turn);
+      await flush.done.catch(() => {});
+      leave();
+    } finally {
+      await handle.close();
+    }
+  })().catch(() => {});
+}
