@@ -3,12 +3,20 @@
  * from one left alone, with a reason a user can act on.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { appendFile, mkdir, mkdtemp, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import type { BatchGrantFile, CommitRequest, ServerApi } from '../src/api.ts';
+import { createAgent } from '../src/http.ts';
+import { Budget } from '../src/transfer/budget.ts';
 import { assertUnchanged, FileChangedError, fileChange } from '../src/upload/changed.ts';
 import { collectFiles } from '../src/upload/files.ts';
+import { uploadFiles } from '../src/upload/run.ts';
+import type { UploadEvents } from '../src/upload/types.ts';
 
 test('of 300 listed files, exactly those changed since the listing are reported, each with its reason', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'dreamlake-changed-'));
@@ -60,6 +68,80 @@ test('of 300 listed files, exactly those changed since the listing are reported,
     assert.ok(same);
     await assertUnchanged(same.path, same.name, same);
   } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a small file written to after it was hashed and before it is sent is left out of the snapshot with its reason; the others are committed', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'dreamlake-changed-run-'));
+  // BSS: takes every single-shot body by PUT and answers what it stored.
+  const stored = new Map<string, string>();
+  const bss = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      res.setHeader('content-type', 'application/json');
+      if (req.method === 'POST') return res.end(JSON.stringify({ mode: 'put', url: req.url }));
+      stored.set(req.url ?? '', createHash('sha256').update(Buffer.concat(chunks)).digest('hex'));
+      res.end('');
+    });
+  });
+  bss.listen(0, '127.0.0.1');
+  await once(bss, 'listening');
+  const address = bss.address();
+  const bssUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const dispatcher = createAgent(8);
+  try {
+    const run = join(dir, 'run');
+    await mkdir(run);
+    for (let i = 0; i < 50; i += 1) await writeFile(join(run, `f${String(i).padStart(2, '0')}.bin`), `small file ${i}`);
+    const files = await collectFiles([run]);
+    let committed: string[] | undefined;
+    const api = {
+      server: 'http://server.example',
+      async lookupFiles(_ns: string, _space: string, entries: unknown[]) {
+        return { files: entries.map(() => 'missing') };
+      },
+      // Every file is hashed (its bytes kept in memory) before the window is granted: f07.bin grows now.
+      async grantBatch(_ns: string, _space: string, entries: BatchGrantFile[]) {
+        await appendFile(join(run, 'f07.bin'), ' and more');
+        return { files: entries.map((f, index) => ({ index, singleUrl: `${bssUrl}/single/${f.hash}` })) };
+      },
+      async commit(_ns: string, _space: string, body: CommitRequest) {
+        committed = (body.puts ?? []).map((p) => p.name);
+        return { created: true, snapshot: null };
+      },
+    } as unknown as ServerApi;
+    const quiet: UploadEvents = { hashed() {}, sent() {}, resumed() {}, phase() {}, note() {} };
+    const failed: Array<{ name: string; reason: string }> = [];
+    const done: string[] = [];
+    await uploadFiles(
+      {
+        api,
+        dispatcher,
+        home: join(dir, 'home'),
+        bss: undefined,
+        concurrency: 2,
+        budget: new Budget(64 * 1024 * 1024, 16),
+        retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+        events: quiet,
+      },
+      files,
+      { namespace: 'ann', space: 'robotics' },
+      {
+        begin() {},
+        end() {},
+        result: (_index, result) => done.push(result.name),
+        failed: (_index, file, error) => failed.push({ name: file.name, reason: error.change.reason }),
+      },
+    );
+    assert.deepEqual(failed, [{ name: 'run/f07.bin', reason: 'size' }]);
+    const others = files.map((f) => f.name).filter((name) => name !== 'run/f07.bin');
+    assert.deepEqual([...(committed ?? [])].sort(), others);
+    assert.deepEqual(done.sort(), others);
+  } finally {
+    await dispatcher.close();
+    bss.close();
     await rm(dir, { recursive: true, force: true });
   }
 });
