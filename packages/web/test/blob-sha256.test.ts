@@ -63,3 +63,20 @@ test('a batch of small files gets each its own SHA-256, in order, and an unreada
     files.map((bytes) => ({ hash: createHash('sha256').update(bytes).digest('hex') })),
   );
 });
+
+test('files of a batch asked to keep their bytes answer them with their hash, as read: the upload sends them without reading the file again', async () => {
+  const files = Array.from({ length: 6 }, (_, i) => randomBytes(1000 + i));
+  const keep = files.map((_, i) => i % 2 === 0);
+  const results = await sha256Many(
+    files.map((bytes) => new Blob([bytes])),
+    () => {},
+    keep,
+  );
+  results.forEach((result, i) => {
+    const bytes = files[i] as Buffer;
+    assert.ok('hash' in result);
+    assert.equal(result.hash, createHash('sha256').update(bytes).digest('hex'));
+    if (keep[i]) assert.deepEqual(Buffer.from(result.bytes as ArrayBuffer), bytes, `file ${i}'s bytes`);
+    else assert.equal(result.bytes, undefined, `file ${i} keeps nothing`);
+  });
+});

@@ -83,8 +83,8 @@ export async function blobSha256(
   return hasher.digest('hex');
 }
 
-/** One small file's answer in a batch: its SHA-256, or why it could not be read. */
-export type ManyResult = { hash: string } | { error: string; errorName?: string };
+/** One small file's answer in a batch: its SHA-256 (and the bytes hashed, when kept), or why it could not be read. */
+export type ManyResult = { hash: string; bytes?: ArrayBuffer } | { error: string; errorName?: string };
 
 /** How many files of a batch are read ahead of the one being hashed. */
 const MANY_AHEAD = 8;
@@ -92,9 +92,14 @@ const MANY_AHEAD = 8;
 /**
  * The SHA-256 of each of many small Blobs (each read in one piece, as `blobSha256` reads a small
  * file), with one hasher for them all; `onFile` is called after each. One file's failure is its
- * own answer: the others are hashed.
+ * own answer: the others are hashed. `keep[i]`: file i's answer carries the bytes hashed, for
+ * its upload to send without reading the file again.
  */
-export async function sha256Many(blobs: Blob[], onFile: () => void = () => {}): Promise<ManyResult[]> {
+export async function sha256Many(
+  blobs: Blob[],
+  onFile: () => void = () => {},
+  keep: readonly boolean[] = [],
+): Promise<ManyResult[]> {
   const hasher = await createSHA256();
   const read = (blob: Blob): Promise<ArrayBuffer> =>
     blob.size === 0 ? Promise.resolve(new ArrayBuffer(0)) : blob.arrayBuffer();
@@ -118,7 +123,8 @@ export async function sha256Many(blobs: Blob[], onFile: () => void = () => {}): 
       }
       hasher.init();
       hasher.update(new Uint8Array(bytes));
-      results.push({ hash: hasher.digest('hex') });
+      const hash = hasher.digest('hex');
+      results.push(keep[i] ? { hash, bytes } : { hash });
     } catch (error) {
       results.push({
         error: error instanceof Error ? error.message : String(error),

@@ -1,8 +1,9 @@
 /**
  * The hashing worker: SHA-256 of a Blob (blob-sha256.ts) off the page's thread. Messages in:
  * `{ id, blob, slices? }` (`slices`: read with `Blob.slice` only, not the Blob's stream); out: `{ id, progress }` while hashing, then `{ id, hash }` or `{ id, error, errorName }`.
- * A batch of small files: in `{ id, blobs }`; out `{ id, alive }` while it works, then
- * `{ id, results }`, each file's `{ hash }` or `{ error, errorName }` in the order given.
+ * A batch of small files: in `{ id, blobs, keep? }`; out `{ id, alive }` while it works, then
+ * `{ id, results }`, each file's `{ hash }` or `{ error, errorName }` in the order given; a file
+ * whose `keep` is true has its bytes in its answer (`{ hash, bytes }`, transferred, not copied).
  */
 import { createSHA256 } from 'hash-wasm';
 import { blobSha256, readIntoBuffer, readSlicesOnly, sha256Many } from './blob-sha256.ts';
@@ -11,8 +12,10 @@ import { blobSha256, readIntoBuffer, readSlicesOnly, sha256Many } from './blob-s
 const PROGRESS_EVERY_MS = 250;
 
 interface WorkerScope {
-  onmessage: ((event: MessageEvent<{ id: number; blob?: Blob; slices?: boolean; blobs?: Blob[] }>) => void) | null;
-  postMessage(message: unknown): void;
+  onmessage:
+    | ((event: MessageEvent<{ id: number; blob?: Blob; slices?: boolean; blobs?: Blob[]; keep?: boolean[] }>) => void)
+    | null;
+  postMessage(message: unknown, transfer?: Transferable[]): void;
 }
 
 const scope = globalThis as unknown as WorkerScope;
@@ -33,7 +36,7 @@ function hash(id: number, blob: Blob, slices: boolean): Promise<string> {
 void createSHA256();
 
 scope.onmessage = (event) => {
-  const { id, blob, slices, blobs } = event.data;
+  const { id, blob, slices, blobs, keep } = event.data;
   if (blobs) {
     let lastReport = Date.now();
     const alive = (): void => {
@@ -42,7 +45,10 @@ scope.onmessage = (event) => {
       lastReport = now;
       scope.postMessage({ id, alive: true });
     };
-    void sha256Many(blobs, alive).then((results) => scope.postMessage({ id, results }));
+    void sha256Many(blobs, alive, keep).then((results) => {
+      const kept = results.flatMap((r) => ('bytes' in r && r.bytes ? [r.bytes] : []));
+      scope.postMessage({ id, results }, kept);
+    });
     return;
   }
   if (!blob) return;

@@ -49,13 +49,15 @@ interface Answer {
   errorName?: string;
   /** A batch's worker is still at it (sent every 250 ms or so while it works). */
   alive?: boolean;
-  results?: Array<{ hash?: string; error?: string; errorName?: string }>;
+  results?: Array<{ hash?: string; bytes?: ArrayBuffer; error?: string; errorName?: string }>;
 }
 
 /** A small file waiting for a batch, then in one. */
 interface Queued {
   blob: Blob;
   onProgress(bytes: number): void;
+  /** Takes the bytes hashed (the file is then read once, for its hash and its upload). */
+  keep: ((bytes: Uint8Array) => void) | undefined;
   /** Answered: its hash, its failure, or its caller's abort (a batch's later answer for it is ignored). */
   settled: boolean;
   resolve(hash: string): void;
@@ -123,11 +125,21 @@ export class Hasher {
     this.#turns.release();
   }
 
-  /** The file's SHA-256 (64 lowercase hex); `onProgress` gets the bytes hashed so far (0 once a worker has it). */
-  async hash(blob: Blob, onProgress: (bytes: number) => void, signal?: AbortSignal): Promise<string> {
+  /**
+   * The file's SHA-256 (64 lowercase hex); `onProgress` gets the bytes hashed so far (0 once a
+   * worker has it). `keep`: a small file's bytes, as hashed, are handed to it before the hash
+   * resolves (not when it was hashed again after a stall, by slices).
+   */
+  async hash(
+    blob: Blob,
+    onProgress: (bytes: number) => void,
+    signal?: AbortSignal,
+    keep?: (bytes: Uint8Array) => void,
+  ): Promise<string> {
     for (let stalls = 0; ; stalls += 1) {
       try {
-        if (stalls === 0 && blob.size <= BATCH_FILE_BYTES) return await this.#hashInBatch(blob, onProgress, signal);
+        if (stalls === 0 && blob.size <= BATCH_FILE_BYTES)
+          return await this.#hashInBatch(blob, onProgress, signal, keep);
         return await this.#hashOnce(blob, onProgress, signal, stalls > 0);
       } catch (error) {
         if (!(error instanceof Stalled) || stalls >= MAX_STALLS) throw error;
@@ -136,13 +148,19 @@ export class Hasher {
   }
 
   /** A small file's hash, from a batch of the files waiting when a worker gets free. */
-  #hashInBatch(blob: Blob, onProgress: (bytes: number) => void, signal: AbortSignal | undefined): Promise<string> {
+  #hashInBatch(
+    blob: Blob,
+    onProgress: (bytes: number) => void,
+    signal: AbortSignal | undefined,
+    keep: ((bytes: Uint8Array) => void) | undefined,
+  ): Promise<string> {
     return new Promise<string>((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason ?? new DOMException('aborted', 'AbortError'));
       const onAbort = (): void => job.reject(signal?.reason ?? new DOMException('aborted', 'AbortError'));
       const job: Queued = {
         blob,
         onProgress,
+        keep,
         settled: false,
         resolve: (hash) => {
           if (job.settled) return;
@@ -211,8 +229,10 @@ export class Hasher {
           for (let i = from; i < Math.min(jobs.length, from + ANSWERS_AT_ONCE); i += 1) {
             const result = results[i];
             const job = jobs[i] as Queued;
-            if (result?.hash !== undefined) job.resolve(result.hash);
-            else job.reject(new Error(unreadable(result?.errorName, result?.error)));
+            if (result?.hash !== undefined) {
+              if (result.bytes && !job.settled) job.keep?.(new Uint8Array(result.bytes));
+              job.resolve(result.hash);
+            } else job.reject(new Error(unreadable(result?.errorName, result?.error)));
           }
           if (from + ANSWERS_AT_ONCE < jobs.length) setTimeout(() => some(from + ANSWERS_AT_ONCE), 0);
         };
@@ -221,7 +241,11 @@ export class Hasher {
       });
       watch();
       for (const job of jobs) if (!job.settled) job.onProgress(0); // a worker has the file now
-      slot.worker.postMessage({ id, blobs: jobs.map((job) => job.blob) });
+      slot.worker.postMessage({
+        id,
+        blobs: jobs.map((job) => job.blob),
+        keep: jobs.map((job) => job.keep !== undefined),
+      });
     });
   }
 

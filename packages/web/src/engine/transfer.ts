@@ -43,6 +43,8 @@ export interface TransferJob {
   /** The name in the space (a relative path for a file from a folder). */
   name: string;
   hash: string;
+  /** The file's bytes as they were hashed, when kept: sent as they are, without reading the file again. */
+  bytes?: Uint8Array;
 }
 
 export interface TransferContext {
@@ -186,13 +188,19 @@ async function attemptOnce(job: TransferJob, ctx: TransferContext): Promise<Tran
   const size = blob.size;
   if (entry.exists) return { put: register, size, skipped: true, partsTotal: 0, partsSent: 0 };
   if (entry.singleUrl && blob.size <= SINGLE_UPLOAD_MAX_BYTES) {
-    const stored = await sendSingle(entry, blob, contentType, ctx);
+    const stored = await sendSingle(entry, blob, contentType, ctx, job.bytes);
     return { put: { ...register, receipt: stored.receipt }, size, skipped: false, partsTotal: 1, partsSent: 1 };
   }
   return sendMultipart(entry, job, register, ctx);
 }
 
-async function sendSingle(grant: BatchGrant, blob: Blob, contentType: string, ctx: TransferContext) {
+async function sendSingle(
+  grant: BatchGrant,
+  blob: Blob,
+  contentType: string,
+  ctx: TransferContext,
+  bytes: Uint8Array | undefined,
+) {
   const singleUrl = grant.singleUrl as string;
   const origin = new URL(singleUrl).origin;
   const report = progressReporter(ctx, blob.size);
@@ -201,7 +209,7 @@ async function sendSingle(grant: BatchGrant, blob: Blob, contentType: string, ct
   const putToBss = async () => {
     const put =
       blob.size <= SIMPLE_POST_MAX_BYTES
-        ? await singles.send(singleUrl, blob, contentType, ctx.signal)
+        ? await singles.send(singleUrl, blob, contentType, ctx.signal, bytes)
         : await putBody(singleUrl, blob, { 'content-type': contentType }, progress, ctx.signal);
     const stored = parseStored(put.text);
     if (!stored) throw new ProtocolError(502, 'invalid_answer', 'BSS answered the single-shot upload without a body');
