@@ -46,14 +46,16 @@ export async function runWebFilesBench(options: WebFilesBenchOptions): Promise<B
       let cliCpu = 0;
       let webSeconds = 0;
       let page: PageCost = { taskSeconds: 0, scriptSeconds: 0, styleAndLayoutSeconds: 0 };
-      let cliServices = { bss: 0, server: 0 };
-      let webServices = { bss: 0, server: 0 };
-      /** The services' CPU seconds during `run`. */
+      let cliServices = { bss: 0, server: 0, requests: '' };
+      let webServices = { bss: 0, server: 0, requests: '' };
+      /** The services' CPU seconds during `run`, and the requests they answered. */
       const servicesDuring = async (run: () => Promise<void>) => {
         const before = await services.cpuSeconds();
+        const asked = await requestCounts(services.serverUrl, services.bssUrl);
         await run();
         const after = await services.cpuSeconds();
-        return { bss: after.bss - before.bss, server: after.server - before.server };
+        const requests = (await requestCounts(services.serverUrl, services.bssUrl)).since(asked);
+        return { bss: after.bss - before.bss, server: after.server - before.server, requests };
       };
       const cli = async () => {
         cliServices = await servicesDuring(async () => {
@@ -95,7 +97,8 @@ export async function runWebFilesBench(options: WebFilesBenchOptions): Promise<B
           `page / CLI = ${(webRate / cliRate).toFixed(2)} (target ≥ 0.5); the page's time runs from picking the folder to the version made. ` +
           `CPU s: page's thread busy ${page.taskSeconds.toFixed(1)} (script ${page.scriptSeconds.toFixed(1)}, style and layout ${page.styleAndLayoutSeconds.toFixed(1)}), ` +
           `BSS ${webServices.bss.toFixed(1)}, server ${webServices.server.toFixed(1)}; ` +
-          `CLI ${cliCpu.toFixed(1)}, BSS ${cliServices.bss.toFixed(1)}, server ${cliServices.server.toFixed(1)}`,
+          `CLI ${cliCpu.toFixed(1)}, BSS ${cliServices.bss.toFixed(1)}, server ${cliServices.server.toFixed(1)}. ` +
+          `Requests: page ${webServices.requests}; CLI ${cliServices.requests}`,
       });
     }
     return rows;
@@ -104,6 +107,43 @@ export async function runWebFilesBench(options: WebFilesBenchOptions): Promise<B
     await services.stop();
     await removeTemp(dir);
   }
+}
+
+/** Requests each service has answered so far, by method and route (its `/metrics`). */
+interface RequestCounts {
+  counts: Map<string, number>;
+  /** The requests since `earlier`, most first: "server POST /uploads/batch 12, BSS POST /upload/singles 100, …". */
+  since(earlier: RequestCounts): string;
+}
+
+async function requestCounts(serverUrl: string, bssUrl: string): Promise<RequestCounts> {
+  const read = async (url: string, who: string) => {
+    const counts = new Map<string, number>();
+    const text = await (await fetch(`${url}/metrics`)).text();
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('dreamlake_http_requests_total{')) continue;
+      const labels = line.slice(line.indexOf('{'), line.indexOf('}') + 1);
+      const method = /method="([^"]*)"/.exec(labels)?.[1] ?? '?';
+      const route = /route="([^"]*)"/.exec(labels)?.[1] ?? '?';
+      if (route === '/metrics' || route === '/healthz') continue;
+      const key = `${who} ${method} ${route}`;
+      counts.set(key, (counts.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+    }
+    return counts;
+  };
+  const counts = new Map([...(await read(serverUrl, 'server')), ...(await read(bssUrl, 'BSS'))]);
+  return {
+    counts,
+    since(earlier) {
+      const before = earlier.counts;
+      return [...counts]
+        .map(([key, n]) => [key, n - (before.get(key) ?? 0)] as const)
+        .filter(([, n]) => n > 0)
+        .sort((a, b) => b[1] - a[1])
+        .map(([key, n]) => `${key} ${n}`)
+        .join(', ');
+    },
+  };
 }
 
 /** What the page's thread spent (Chromium's Performance domain): busy, in script, in style and layout. */

@@ -30,9 +30,12 @@ async function writeRandomFile(path: string, bytes: number): Promise<void> {
 }
 
 /** The server and BSS with BSS's CORS open to the server's origin, as `npm start` sets it. */
-export async function startServices(
-  dir: string,
-): Promise<{ serverUrl: string; stop(): Promise<void>; cpuSeconds(): Promise<{ bss: number; server: number }> }> {
+export async function startServices(dir: string): Promise<{
+  serverUrl: string;
+  bssUrl: string;
+  stop(): Promise<void>;
+  cpuSeconds(): Promise<{ bss: number; server: number }>;
+}> {
   const [serverPort, bssPort] = [await freePort(), await freePort()];
   const serverUrl = `http://127.0.0.1:${serverPort}`;
   const bssUrl = `http://127.0.0.1:${bssPort}`;
@@ -78,7 +81,7 @@ export async function startServices(
     const [bss, server] = await Promise.all(children.map((c) => cpuSecondsOf(c.child.pid ?? 0)));
     return { bss: bss ?? 0, server: server ?? 0 };
   };
-  return { serverUrl, stop, cpuSeconds };
+  return { serverUrl, bssUrl, stop, cpuSeconds };
 }
 
 export async function signup(serverUrl: string, username: string): Promise<string> {
