@@ -6,7 +6,7 @@ import { fileIdOf } from './files.ts';
  * The fsyncs of part files in this process, one per file at a time, and what each told.
  *
  * Parts are answered once written, not flushed. Each one's flush is started in the background as
- * soon as it is answered (a few at a time), so that by the time its upload is completed most of
+ * soon as it is answered (one at a time), so that by the time its upload is completed most of
  * the parts are on the disk and the complete waits only for the rest. A complete flushes each
  * piece through `flushFile`: a file flushed without error once its bytes were written is not
  * flushed again (part files are never written once moved in), a flush under way is joined, one
@@ -38,8 +38,12 @@ interface Flush {
 }
 const flushes = new Map<string, Flush>();
 
-/** Background flushes under way at once: they hold libuv's few threads that part writes need too. */
-const BEHIND_RUNNING = 2;
+/**
+ * Background flushes under way at once. Each holds one of libuv's four threads for as long as the
+ * disk takes, and part writes and the hashing's reads need them too: one keeps the disk busy (the
+ * kernel queues all of a file's writeback at once) and leaves three.
+ */
+const BEHIND_RUNNING = 1;
 /** Background flushes waiting (each holds an open file): past this, a part is left to its complete. */
 const BEHIND_WAITING = 64;
 let behindRunning = 0;
