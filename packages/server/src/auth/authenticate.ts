@@ -39,11 +39,12 @@ function bearer(request: FastifyRequest): string | null {
   return match?.[1] ?? null;
 }
 
-/** A JWT's checked claims: its user, the token epoch it was issued at, and its `exp` (ms). */
+/** A JWT's checked claims: its user, the token epoch it was issued at, and its `exp` (ms, and as ISO text). */
 export interface SessionClaims {
   userId: string;
   epoch: number;
   expiresAtMs: number;
+  expiresAt: string;
 }
 
 /**
@@ -62,7 +63,7 @@ function sessionCaller(
     id: claims.userId,
     username: user.username,
     scopes: SCOPES,
-    credential: { kind: 'session', expiresAt: new Date(claims.expiresAtMs).toISOString(), epoch: claims.epoch },
+    credential: { kind: 'session', expiresAt: claims.expiresAt, epoch: claims.epoch },
   };
 }
 
@@ -108,8 +109,10 @@ export function createAuthenticate(deps: { db: DB; jwt: JwtIssuer; clock: () => 
     const claims = verified.get(token, now);
     if (claims && now < claims.expiresAtMs) return claims;
     const checked = await jwt.verify(token, now);
-    if (checked) verified.set(token, checked, now);
-    return checked;
+    if (!checked) return null;
+    const session = { ...checked, expiresAt: new Date(checked.expiresAtMs).toISOString() };
+    verified.set(token, session, now);
+    return session;
   }
 
   function bearerOrRefuse(request: FastifyRequest): string {

@@ -1,6 +1,7 @@
 import type { ColumnType } from 'kysely';
 import { chunks, IN_LIST_CHUNK } from './chunks.ts';
 import type { DB } from './open.ts';
+import { PREPARED_ROWS, preparedRows } from './prepared.ts';
 
 /** `upload_reservations` (migration 2026-12-06-001): bytes granted and not registered yet. */
 interface UploadReservationsTable {
@@ -22,34 +23,39 @@ export interface Reservation {
   expiresAt: string;
 }
 
-/** Rows per insert: five parameters each, well under both engines' bound-parameter limits. */
-const ROWS_PER_INSERT = 1000;
+type ReservationRow = { namespace: string; space: string; hash: string; size: number; expires_at: string };
+
+/**
+ * A blob granted again takes the later grant's expiry, and its size. Compiled once per row count
+ * (a grant's transaction carries the grants of one space asked for meanwhile: a few dozen rows).
+ */
+const insertReservations = preparedRows<ReservationRow>(
+  ['namespace', 'space', 'hash', 'size', 'expires_at'],
+  (db, rows) =>
+    withTable(db)
+      .insertInto('upload_reservations')
+      .values(rows)
+      .onConflict((oc) =>
+        oc.columns(['namespace', 'space', 'hash']).doUpdateSet((eb) => ({
+          size: eb.ref('excluded.size'),
+          expires_at: eb.ref('excluded.expires_at'),
+        })),
+      ),
+);
 
 /**
  * Records grants: a blob granted again takes the later grant's expiry. Its size is the later one's
  * too, which callers (services/quota.ts) only let differ from a grant that no longer holds bytes.
  */
 export async function reserve(db: DB, rows: readonly Reservation[]): Promise<void> {
-  for (const slice of chunks(rows, ROWS_PER_INSERT)) {
-    await withTable(db)
-      .insertInto('upload_reservations')
-      .values(
-        slice.map((r) => ({
-          namespace: r.namespace,
-          space: r.space,
-          hash: r.hash,
-          size: r.size,
-          expires_at: r.expiresAt,
-        })),
-      )
-      .onConflict((oc) =>
-        oc.columns(['namespace', 'space', 'hash']).doUpdateSet((eb) => ({
-          size: eb.ref('excluded.size'),
-          expires_at: eb.ref('excluded.expires_at'),
-        })),
-      )
-      .execute();
-  }
+  const values = rows.map((r) => ({
+    namespace: r.namespace,
+    space: r.space,
+    hash: r.hash,
+    size: r.size,
+    expires_at: r.expiresAt,
+  }));
+  for (const slice of chunks(values, PREPARED_ROWS)) await insertReservations(db, slice);
 }
 
 /**
