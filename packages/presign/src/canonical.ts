@@ -18,9 +18,14 @@ export function encode(value: string): string {
 
 export type SignedParams = Readonly<Record<string, string>>;
 
-export function canonicalString(action: string, params: SignedParams, exp: number): string {
-  const pairs = Object.keys(params)
+/** The middle of the canonical string: the params sorted by key, encoded and joined. */
+export function canonicalParams(params: SignedParams): string {
+  return Object.keys(params)
     .sort()
-    .map((key) => `${encode(key)}=${encode(params[key] as string)}`);
-  return `${action}:${pairs.join('&')}:${exp}`;
+    .map((key) => `${encode(key)}=${encode(params[key] as string)}`)
+    .join('&');
+}
+
+export function canonicalString(action: string, params: SignedParams, exp: number): string {
+  return `${action}:${canonicalParams(params)}:${exp}`;
 }

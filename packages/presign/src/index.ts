@@ -1,4 +1,4 @@
-export { canonicalString, encode, type SignedParams } from './canonical.ts';
+export { canonicalParams, canonicalString, encode, type SignedParams } from './canonical.ts';
 export * from './errors.ts';
 export { RECEIPT_ACTION, type ReceiptScope, signReceipt, verifyReceipt } from './receipt.ts';
 export {
@@ -7,6 +7,7 @@ export {
   type PresignOptions,
   presign,
   presignUrl,
+  presignUrls,
   sign,
   signCanonical,
 } from './sign.ts';

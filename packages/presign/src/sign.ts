@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { canonicalString, type SignedParams } from './canonical.ts';
+import { canonicalParams, canonicalString, type SignedParams } from './canonical.ts';
 
 /** Seven days: the longest lifetime a signed URL may have. */
 export const MAX_LIFETIME_SECONDS = 7 * 24 * 3600;
@@ -28,14 +28,19 @@ export interface Presigned {
   exp: number;
 }
 
-/** The checked options' `exp` and signature. */
-function signOptions(options: PresignOptions): { exp: number; sig: string } {
+/** The signing secret and `exp` of checked options. */
+function secretAndExp(options: Omit<PresignOptions, 'action'>): { secret: string; exp: number } {
   const secret = options.secrets[0];
   if (!secret) throw new TypeError('presign: at least one secret is required');
   if (!Number.isInteger(options.ttlSeconds) || options.ttlSeconds <= 0 || options.ttlSeconds > MAX_LIFETIME_SECONDS) {
     throw new TypeError(`presign: ttlSeconds must be an integer in 1..${MAX_LIFETIME_SECONDS}`);
   }
-  const exp = Math.floor(options.now) + options.ttlSeconds;
+  return { secret, exp: Math.floor(options.now) + options.ttlSeconds };
+}
+
+/** The checked options' `exp` and signature. */
+function signOptions(options: PresignOptions): { exp: number; sig: string } {
+  const { secret, exp } = secretAndExp(options);
   return { exp, sig: sign(secret, options.action, options.params, exp) };
 }
 
@@ -72,11 +77,34 @@ export function presignUrl(
   const { exp, sig } = signOptions(options);
   // No query object is made for the usual call (no extras): the params are written as they come.
   const params = options.extra ? { ...options.extra, ...options.params } : options.params;
+  return { url: `${resolve(base, path)}?${queryOf(params)}exp=${exp}&sig=${sig}`, exp };
+}
+
+/** The params of a URL's query, each `key=value&` as encodeURIComponent writes them (`exp` and `sig` left out). */
+function queryOf(params: Readonly<Record<string, string>>): string {
   let search = '';
   for (const key in params) {
     if (key === 'exp' || key === 'sig') continue;
     search += `${encodeURIComponent(key)}=${encodeURIComponent(params[key] as string)}&`;
   }
-  search += `exp=${exp}&sig=${sig}`;
-  return { url: `${resolve(base, path)}?${search}`, exp };
+  return search;
+}
+
+/**
+ * presignUrl for several paths and actions over the same params and moment (the URLs of one
+ * upload grant): each URL is the one presignUrl answers for its path and action, while the
+ * params' canonical text and query string are written once for them all.
+ */
+export function presignUrls(
+  base: string,
+  targets: readonly { path: string; action: string }[],
+  options: Omit<PresignOptions, 'action'>,
+): { urls: string[]; exp: number } {
+  const { secret, exp } = secretAndExp(options);
+  const signed = `:${canonicalParams(options.params)}:${exp}`;
+  const query = `${queryOf(options.params)}exp=${exp}&sig=`;
+  const urls = targets.map(
+    ({ path, action }) => `${resolve(base, path)}?${query}${signCanonical(secret, `${action}${signed}`)}`,
+  );
+  return { urls, exp };
 }

@@ -1,4 +1,4 @@
-import { presignUrl } from '@dreamlake/presign';
+import { presignUrl, presignUrls } from '@dreamlake/presign';
 import {
   ACTIONS,
   blobPath,
@@ -62,20 +62,34 @@ export function uploadUrls(
   nowMs: number,
   binding: GrantBinding = {},
 ): UploadUrls {
-  const urls = {} as Record<string, string>;
-  const extra: Record<string, string> = {};
-  if (binding.size !== undefined) extra.size = String(binding.size);
-  if (binding.user !== undefined) extra.user = binding.user;
-  let exp = 0;
-  for (const { field, step, action } of UPLOAD_STEPS) {
-    const result = signed(config, config.bssPublicUrl, multipartPath(type, step), action, blob, nowMs, extra);
-    urls[field] = result.url;
-    exp = result.exp;
-  }
+  const params: Record<string, string> = { owner: blob.owner, project: blob.project, hash: blob.hash };
+  if (binding.size !== undefined) params.size = String(binding.size);
+  if (binding.user !== undefined) params.user = binding.user;
+  const { urls, exp } = presignUrls(config.bssPublicUrl, stepTargets(type), {
+    params,
+    secrets: config.presignSecrets,
+    now: Math.floor(nowMs / 1000),
+    ttlSeconds: config.presignTtlSeconds,
+  });
+  const grant = {} as Record<string, string>;
+  UPLOAD_STEPS.forEach(({ field }, i) => {
+    grant[field] = urls[i] as string;
+  });
   return {
-    ...(urls as Record<UploadUrlField, string>),
+    ...(grant as Record<UploadUrlField, string>),
     expiresAt: new Date(exp * 1000).toISOString(),
   };
+}
+
+/** The five multipart endpoints' paths and actions, by asset type (made once each). */
+const targets = new Map<AssetType, { path: string; action: string }[]>();
+function stepTargets(type: AssetType): { path: string; action: string }[] {
+  let list = targets.get(type);
+  if (!list) {
+    list = UPLOAD_STEPS.map(({ step, action }) => ({ path: multipartPath(type, step), action }));
+    targets.set(type, list);
+  }
+  return list;
 }
 
 /** A signed `GET /blobs/stat` or `GET /blobs/download` URL on the given BSS base. */
