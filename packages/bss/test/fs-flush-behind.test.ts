@@ -9,12 +9,13 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { FileHandle } from 'node:fs/promises';
+import { appendFile, type FileHandle, open as openFile, writeFile } from 'node:fs/promises';
 import { basename, join, sep } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { setTimeout as sleep, setImmediate as tick } from 'node:timers/promises';
 import type { DreamLakeError } from '@dreamlake/presign';
 import { MIN_PART_SIZE } from '@dreamlake/protocol';
+import { flushFile } from '../src/storage/fs/file-flushes.ts';
 import type { FsStorage } from '../src/storage/fs/index.ts';
 import type { UploadRef } from '../src/storage/storage.ts';
 import { tempDir } from './helpers.ts';
@@ -239,4 +240,31 @@ test('background flushes run one at a time; a complete starts the ones still wai
     'each part was flushed once',
   );
   assert.ok((await readAll(await u.storage.read(blob))).equals(u.data));
+});
+
+test('a file is taken as flushed only as it was flushed: written to since (another size or time), it is flushed again', async (t) => {
+  const temp = await tempDir('bss-flush-known-');
+  t.after(() => temp.remove());
+  const path = join(temp.dir, 'piece');
+  await writeFile(path, randomBytes(1024));
+  /** Flushes `path` as a complete does; answers how many fsyncs that ran. */
+  const flushOnce = async (): Promise<number> => {
+    const handle = await openFile(path, 'r');
+    let syncs = 0;
+    const sync = handle.sync.bind(handle);
+    handle.sync = async () => {
+      syncs += 1;
+      await sync();
+    };
+    try {
+      await flushFile(handle, await handle.stat({ bigint: true }));
+    } finally {
+      await handle.close();
+    }
+    return syncs;
+  };
+  assert.equal(await flushOnce(), 1, 'a file never flushed is flushed');
+  assert.equal(await flushOnce(), 0, 'the same file, unchanged, is not flushed again');
+  await appendFile(path, 'more bytes');
+  assert.equal(await flushOnce(), 1, 'written to since, it is flushed again');
 });

@@ -19,15 +19,20 @@ import { fileIdOf } from './files.ts';
  * complete that finds it, to be sent again.
  *
  * Files are known by `fileIdOf` (device, inode, birth time). A file flushed without error is
- * remembered only where the file system keeps birth times: without one, a new file given a removed
- * file's inode number would pass for it, so such a file is flushed again by its complete.
+ * remembered only where the file system keeps birth times, and with its size and modification
+ * time, which must still match: without, a new file given a removed file's inode number (birth
+ * times tick only every few milliseconds) could pass for it; such a file is flushed again by its
+ * complete.
  */
 
 /** Files (see fileIdOf) whose fsync failed in this process. The oldest are forgotten past FAILED_KEPT. */
 const failed = new Set<string>();
 const FAILED_KEPT = 100_000;
-/** Files flushed without error (birth time known). The oldest are forgotten past FLUSHED_KEPT: they are only flushed again. */
-const flushed = new Set<string>();
+/**
+ * Files flushed without error (birth time known), with their size and modification time then (see
+ * `stamp`). The oldest are forgotten past FLUSHED_KEPT: they are only flushed again.
+ */
+const flushed = new Map<string, string>();
 const FLUSHED_KEPT = 100_000;
 
 /** A flush waiting for its turn or under way: settles once the fsync has ended, rejects with its error. */
@@ -57,6 +62,25 @@ function remember(set: Set<string>, kept: number, id: string): void {
   set.add(id);
 }
 
+/** A file's size and modification time: the same for as long as nobody writes to it. */
+function stamp(info: BigIntStats): string {
+  return `${info.size}:${info.mtimeNs}`;
+}
+
+/** Whether the file was flushed without error as it is now. */
+function knownFlushed(id: string, info: BigIntStats): boolean {
+  return flushed.get(id) === stamp(info);
+}
+
+function rememberFlushed(id: string, info: BigIntStats): void {
+  if (flushed.size >= FLUSHED_KEPT) {
+    const oldest = flushed.keys().next().value;
+    if (oldest !== undefined) flushed.delete(oldest);
+  }
+  flushed.delete(id);
+  flushed.set(id, stamp(info));
+}
+
 /** Whether an fsync of this file (see fileIdOf) failed in this process. */
 export function flushFailed(id: string): boolean {
   return failed.has(id);
@@ -80,7 +104,7 @@ function lasting(info: BigIntStats): boolean {
  * Runs `sync` as the one flush of file `id` in this process, after `turn` (when given) resolves.
  * Settles when the fsync has ended; rejects with its error, and the file is then failed for good.
  */
-function register(id: string, keep: boolean, sync: () => Promise<void>, turn?: Promise<void>): Flush {
+function register(id: string, info: BigIntStats, sync: () => Promise<void>, turn?: Promise<void>): Flush {
   const flush: Flush = { done: Promise.resolve() };
   const started = new Promise<void>((resolve) => {
     flush.start = resolve;
@@ -96,7 +120,7 @@ function register(id: string, keep: boolean, sync: () => Promise<void>, turn?: P
     } finally {
       if (flushes.get(id) === flush) flushes.delete(id);
     }
-    if (keep) remember(flushed, FLUSHED_KEPT, id);
+    if (lasting(info)) rememberFlushed(id, info);
   })();
   flushes.set(id, flush);
   // A flush no caller waits for (a background one) must not be an unhandled rejection.
@@ -119,8 +143,8 @@ export async function flushFile(handle: FileHandle, info: BigIntStats): Promise<
     await running.done;
     return 'flushed';
   }
-  if (flushed.has(id)) return 'known';
-  await register(id, lasting(info), () => handle.sync()).done;
+  if (knownFlushed(id, info)) return 'known';
+  await register(id, info, () => handle.sync()).done;
   return 'flushed';
 }
 
@@ -174,10 +198,10 @@ export function flushBehind(path: string): void {
     try {
       const info = await handle.stat({ bigint: true });
       const id = fileIdOf(info);
-      if (failed.has(id) || flushed.has(id) || flushes.has(id)) return;
+      if (failed.has(id) || knownFlushed(id, info) || flushes.has(id)) return;
       const { turn, leave } = behindTurn();
       // A complete may start this flush before its turn: it then runs outside the limit.
-      const flush = register(id, lasting(info), () => handle.sync(), turn);
+      const flush = register(id, info, () => handle.sync(), turn);
       await flush.done.catch(() => {});
       leave();
     } finally {
