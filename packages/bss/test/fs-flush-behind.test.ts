@@ -16,59 +16,20 @@ import { setTimeout as sleep, setImmediate as tick } from 'node:timers/promises'
 import type { DreamLakeError } from '@dreamlake/presign';
 import { MIN_PART_SIZE } from '@dreamlake/protocol';
 import { flushFile } from '../src/storage/fs/file-flushes.ts';
-import type { FsStorage } from '../src/storage/fs/index.ts';
-import type { UploadRef } from '../src/storage/storage.ts';
 import { tempDir } from './helpers.ts';
 import {
-  backend,
   isStagedPiece,
   isUnavailable,
   listed,
+  openUpload,
   owner,
   patchOpen,
   project,
   readAll,
   send,
-  sha256,
   systemError,
+  type Upload,
 } from './support/fs-upload-rig.ts';
-
-interface Upload {
-  root: string;
-  storage: FsStorage;
-  upload: UploadRef;
-  hash: string;
-  dir: string;
-  parts: Buffer[];
-  data: Buffer;
-}
-
-/** An open upload of `sizes` (bytes of each part), nothing sent yet. */
-async function open(t: TestContext, sizes: number[]): Promise<Upload> {
-  const temp = await tempDir('bss-flush-behind-');
-  t.after(() => temp.remove());
-  const root = join(temp.dir, 'bss');
-  const parts = sizes.map((size) => randomBytes(size));
-  const data = Buffer.concat(parts);
-  const hash = sha256(data);
-  const storage = await backend(root);
-  const upload = await storage.createUpload({
-    owner,
-    project,
-    hash,
-    contentType: 'application/octet-stream',
-    size: data.length,
-  });
-  return {
-    root,
-    storage,
-    upload,
-    hash,
-    dir: storage.layout.uploadDir(owner, project, hash, upload.uploadId),
-    parts,
-    data,
-  };
-}
 
 /** Sends parts `numbers` (1-based) of `u`; answers their ETags by part number. */
 async function sendParts(u: Upload, numbers: number[], etags: string[] = []): Promise<string[]> {
@@ -138,7 +99,7 @@ async function eventually(condition: () => boolean): Promise<boolean> {
 const total = (map: Map<number, number>) => [...map.values()].reduce((a, b) => a + b, 0);
 
 test('a complete after the parts were flushed in the background flushes none of them again', async (t) => {
-  const u = await open(t, [MIN_PART_SIZE, 100 * 1024]);
+  const u = await openUpload(t, [MIN_PART_SIZE, 100 * 1024]);
   const { syncs } = watchSyncs(t, u);
   const etags = await sendParts(u, [1, 2]);
   assert.ok(await eventually(() => total(syncs.ended) === 2), 'both parts were flushed after they were answered');
@@ -152,7 +113,7 @@ test('a complete after the parts were flushed in the background flushes none of 
 });
 
 test('a part whose background flush fails is dropped by its complete, which publishes nothing; sent again, it completes', async (t) => {
-  const u = await open(t, [MIN_PART_SIZE, 100 * 1024]);
+  const u = await openUpload(t, [MIN_PART_SIZE, 100 * 1024]);
   const { syncs, restore } = watchSyncs(t, u, async (n, sync) => {
     if (n === 2) throw systemError('EIO', -5, 'fsync');
     await sync();
@@ -175,7 +136,7 @@ test('a part whose background flush fails is dropped by its complete, which publ
 });
 
 test('a complete that finds a background flush under way waits for it instead of flushing the file again, and drops the part when it fails', async (t) => {
-  const u = await open(t, [MIN_PART_SIZE, 100 * 1024]);
+  const u = await openUpload(t, [MIN_PART_SIZE, 100 * 1024]);
   let release = () => {};
   const gate = new Promise<void>((resolve) => {
     release = resolve;
@@ -207,7 +168,7 @@ test('a complete that finds a background flush under way waits for it instead of
 });
 
 test('background flushes run one at a time; a complete starts the ones still waiting at once, and flushes each part once', async (t) => {
-  const u = await open(t, [...Array.from({ length: 5 }, () => MIN_PART_SIZE), 1024]);
+  const u = await openUpload(t, [...Array.from({ length: 5 }, () => MIN_PART_SIZE), 1024]);
   let release = () => {};
   const gate = new Promise<void>((resolve) => {
     release = resolve;

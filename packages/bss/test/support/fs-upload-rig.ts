@@ -1,7 +1,8 @@
 /**
- * A disk backend upload of two parts (5 MiB and 100 KiB), both sent, for the tests of what its
- * complete does when the storage fails under it (fs-complete-*.test.ts): the backend, the parts'
- * ETags and folder, fault injection on `fs/promises`' open, and the error a complete fails with.
+ * A disk backend upload (two parts, 5 MiB and 100 KiB, unless told), opened or sent whole, for the
+ * tests of what its parts and complete do when the storage fails under them (fs-*.test.ts): the
+ * backend, the parts' ETags and folder, fault injection on `fs/promises`' open, and the error a
+ * complete fails with.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -51,15 +52,20 @@ export async function backend(root: string, options: { flushBehind?: boolean } =
   return createFsStorage({ root, publicUrl: 'http://127.0.0.1:1', secrets: [SECRET], ...options });
 }
 
-export interface Setup {
+/** An open upload of the disk backend, its parts' bytes made but not yet sent. */
+export interface Upload {
   root: string;
   data: Buffer;
   parts: Buffer[];
   hash: string;
   storage: FsStorage;
   upload: UploadRef;
-  etags: string[];
   dir: string;
+}
+
+/** An upload sent whole: each part's ETag by part number. */
+export interface Setup extends Upload {
+  etags: string[];
 }
 
 export async function send(
@@ -86,12 +92,19 @@ export async function send(
   return part.etag;
 }
 
-/** An upload of two parts (5 MiB and 100 KiB), both sent (`options` as for `backend`). */
-export async function setup(t: TestContext, options: { flushBehind?: boolean } = {}): Promise<Setup> {
-  const temp = await tempDir('bss-flush-');
+/**
+ * An upload opened on a new backend in a new folder (`options` as for `backend`), of random parts
+ * of `sizes` bytes each (two parts, 5 MiB and 100 KiB, unless told), none sent yet.
+ */
+export async function openUpload(
+  t: TestContext,
+  sizes: number[] = [MIN_PART_SIZE, 100 * 1024],
+  options: { flushBehind?: boolean } = {},
+): Promise<Upload> {
+  const temp = await tempDir('bss-upload-');
   t.after(() => temp.remove());
   const root = join(temp.dir, 'bss');
-  const parts = [randomBytes(MIN_PART_SIZE), randomBytes(100 * 1024)];
+  const parts = sizes.map((size) => randomBytes(size));
   const data = Buffer.concat(parts);
   const hash = sha256(data);
   const storage = await backend(root, options);
@@ -102,10 +115,17 @@ export async function setup(t: TestContext, options: { flushBehind?: boolean } =
     contentType: 'application/octet-stream',
     size: data.length,
   });
-  const etags: string[] = [];
-  for (const [i, body] of parts.entries()) etags.push(await send(storage, upload, hash, i + 1, body));
   const dir = storage.layout.uploadDir(owner, project, hash, upload.uploadId);
-  return { root, data, parts, hash, storage, upload, etags, dir };
+  return { root, data, parts, hash, storage, upload, dir };
+}
+
+/** An upload of two parts (5 MiB and 100 KiB), both sent (`options` as for `backend`). */
+export async function setup(t: TestContext, options: { flushBehind?: boolean } = {}): Promise<Setup> {
+  const opened = await openUpload(t, undefined, options);
+  const etags: string[] = [];
+  for (const [i, body] of opened.parts.entries())
+    etags.push(await send(opened.storage, opened.upload, opened.hash, i + 1, body));
+  return { ...opened, etags };
 }
 
 export const listed = async (storage: FsStorage, upload: UploadRef) =>
