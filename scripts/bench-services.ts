@@ -187,13 +187,22 @@ export class BenchServices {
   }
 
   /** How many files the space's index lists (a check that an upload did what it said). */
+  /** The files the space's index holds: every page of its listing, followed to the last. */
   async indexedFiles(token: string, namespace: string, space: string): Promise<number> {
-    const res = await fetch(`${this.serverUrl}/namespaces/${namespace}/spaces/${space}/files`, {
-      headers: { authorization: `Bearer ${token}` },
-    });
-    const body = (await res.json()) as { files?: unknown[] };
-    if (!res.ok) throw new Error(`listing ${namespace}/${space}: ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
-    return body.files?.length ?? 0;
+    let count = 0;
+    let cursor: string | undefined;
+    do {
+      const query = new URLSearchParams({ limit: '10000', ...(cursor ? { cursor } : {}) });
+      const res = await fetch(`${this.serverUrl}/namespaces/${namespace}/spaces/${space}/files?${query}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const body = (await res.json()) as { files?: unknown[]; next?: string };
+      if (!res.ok)
+        throw new Error(`listing ${namespace}/${space}: ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
+      count += body.files?.length ?? 0;
+      cursor = body.next;
+    } while (cursor);
+    return count;
   }
 
   logs(): string {
