@@ -3,10 +3,7 @@
  * from one left alone, with a reason a user can act on.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { once } from 'node:events';
 import { appendFile, mkdir, mkdtemp, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -17,6 +14,7 @@ import { assertUnchanged, FileChangedError, fileChange } from '../src/upload/cha
 import { collectFiles } from '../src/upload/files.ts';
 import { uploadFiles } from '../src/upload/run.ts';
 import type { UploadEvents } from '../src/upload/types.ts';
+import { singlePutBss } from './single-put-bss.ts';
 
 test('of 300 listed files, exactly those changed since the listing are reported, each with its reason', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'dreamlake-changed-'));
@@ -74,22 +72,8 @@ test('of 300 listed files, exactly those changed since the listing are reported,
 
 test('a small file written to after it was hashed and before it is sent is left out of the snapshot with its reason; the others are committed', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'dreamlake-changed-run-'));
-  // BSS: takes every single-shot body by PUT and answers what it stored.
-  const stored = new Map<string, string>();
-  const bss = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      res.setHeader('content-type', 'application/json');
-      if (req.method === 'POST') return res.end(JSON.stringify({ mode: 'put', url: req.url }));
-      stored.set(req.url ?? '', createHash('sha256').update(Buffer.concat(chunks)).digest('hex'));
-      res.end('');
-    });
-  });
-  bss.listen(0, '127.0.0.1');
-  await once(bss, 'listening');
-  const address = bss.address();
-  const bssUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const bss = await singlePutBss();
+  const bssUrl = bss.url;
   const dispatcher = createAgent(8);
   try {
     const run = join(dir, 'run');

@@ -4,10 +4,7 @@
  * it no more, and still stores and names every file the older way.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -18,32 +15,13 @@ import { Budget } from '../src/transfer/budget.ts';
 import { Committer } from '../src/upload/commit.ts';
 import { uploadFiles } from '../src/upload/run.ts';
 import type { FileResult, LocalFile, UploadEvents } from '../src/upload/types.ts';
+import { singlePutBss } from './single-put-bss.ts';
 
 const MIB = 1024 * 1024;
 const target = { namespace: 'ann', space: 'robotics' };
 const quiet: UploadEvents = { hashed() {}, sent() {}, resumed() {}, phase() {}, note() {} };
 
 type Route = 'lookup' | 'batchGrants' | 'commits' | 'batchRegister';
-
-/** A BSS that takes single-shot bodies by PUT and keeps them by URL. */
-async function fakeBss() {
-  const stored = new Map<string, string>();
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      res.setHeader('content-type', 'application/json');
-      if (req.method === 'POST') return res.end(JSON.stringify({ mode: 'put', url: req.url }));
-      stored.set(req.url ?? '', createHash('sha256').update(Buffer.concat(chunks)).digest('hex'));
-      res.end('');
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  return { url, stored, close: () => server.close() };
-}
 
 /** A server without the routes named in `missing`: each call is counted, a missing route answers 404 "no route". */
 function fakeServer(bssUrl: string, missing: Route[]) {
@@ -93,11 +71,11 @@ function fakeServer(bssUrl: string, missing: Route[]) {
 
 let work: string;
 let files: LocalFile[];
-let bss: Awaited<ReturnType<typeof fakeBss>>;
+let bss: Awaited<ReturnType<typeof singlePutBss>>;
 
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'dreamlake-capabilities-'));
-  bss = await fakeBss();
+  bss = await singlePutBss();
   // Ten 1 MiB files: more than one window's worth of kept bytes, so the run takes two windows and
   // asks a route it lacks once, not once per window.
   files = [];
