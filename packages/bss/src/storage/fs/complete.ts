@@ -223,6 +223,23 @@ async function dropFile(dir: string, file: CheckedPart, judged?: string): Promis
   if (record && record.etag === file.etag) await dropPart(dir, file.partNumber, record, judged);
 }
 
+/**
+ * Drops the parts at `indexes` of `files`, whose flush failed (their bytes on the disk are
+ * unknown), each only while its data file is the one staged (`ids`); answers the error that asks
+ * for them again.
+ */
+async function dropUnflushed(
+  dir: string,
+  files: readonly CheckedPart[],
+  ids: readonly string[],
+  indexes: readonly number[],
+): Promise<DreamLakeError> {
+  await Promise.all(indexes.map((index) => dropFile(dir, files[index] as CheckedPart, ids[index])));
+  return new DreamLakeError('storage_unavailable', 'parts could not be flushed to the disk; send them again', {
+    parts: indexes.map((index) => (files[index] as CheckedPart).partNumber),
+  });
+}
+
 async function alreadyCompleted(
   layout: FsLayout,
   dir: string,
@@ -326,19 +343,17 @@ export async function completeUpload(
     // A failed flush leaves the piece's bytes on the disk unknown (a later flush may succeed
     // without writing them): the part is dropped, to be sent again.
     if (flushed.value.failed.length > 0) {
-      const failed = flushed.value.failed.map(({ index }) => files[index] as CheckedPart);
-      await Promise.all(
-        flushed.value.failed.map(({ index }) => dropFile(dir, files[index] as CheckedPart, flushed.value.ids[index])),
+      throw await dropUnflushed(
+        dir,
+        files,
+        flushedIds,
+        flushed.value.failed.map(({ index }) => index),
       );
-      throw new DreamLakeError('storage_unavailable', 'parts could not be flushed to the disk; send them again', {
-        parts: failed.map((file) => file.partNumber),
-      });
     }
     if (hashedNow.status === 'rejected') throw hashedNow.reason;
     const result = hashedNow.value;
     if (result.lost.length > 0) {
-      const ids = flushed.value.ids;
-      await Promise.all(result.lost.map((index) => dropFile(dir, files[index] as CheckedPart, ids[index])));
+      await Promise.all(result.lost.map((index) => dropFile(dir, files[index] as CheckedPart, flushedIds[index])));
       throw lostPart((files[result.lost[0] as number] as CheckedPart).partNumber);
     }
     hashed = result;
@@ -378,10 +393,7 @@ export async function completeUpload(
   const unsafe = flushedIds.flatMap((id, index) => (flushFailed(id) ? [index] : []));
   if (unsafe.length > 0) {
     await discardStage();
-    await Promise.all(unsafe.map((index) => dropFile(dir, files[index] as CheckedPart, flushedIds[index])));
-    throw new DreamLakeError('storage_unavailable', 'parts could not be flushed to the disk; send them again', {
-      parts: unsafe.map((index) => (files[index] as CheckedPart).partNumber),
-    });
+    throw await dropUnflushed(dir, files, flushedIds, unsafe);
   }
   const published = await publishStage(layout, stage, manifest);
   const record: CompletedRecord = {
