@@ -14,6 +14,17 @@ export interface NamespaceAccessRow {
   space: Space | undefined;
 }
 
+/** The namespace, the membership's role and the space, as accessOf reads them. */
+const ACCESS_COLUMNS = [
+  'namespaces.id as id',
+  'namespaces.name as name',
+  'namespaces.kind as kind',
+  'memberships.role as role',
+  'spaces.id as spaceId',
+  'spaces.name as spaceName',
+  'spaces.created_at as spaceCreatedAt',
+] as const;
+
 /** A namespace by name, the user's membership and the named space, as one query. */
 function accessQuery(db: DB, name: string, userId: string, spaceName: string) {
   return db
@@ -24,15 +35,7 @@ function accessQuery(db: DB, name: string, userId: string, spaceName: string) {
     .leftJoin('spaces', (join) =>
       join.onRef('spaces.namespace_id', '=', 'namespaces.id').on('spaces.name', '=', spaceName),
     )
-    .select([
-      'namespaces.id as id',
-      'namespaces.name as name',
-      'namespaces.kind as kind',
-      'memberships.role as role',
-      'spaces.id as spaceId',
-      'spaces.name as spaceName',
-      'spaces.created_at as spaceCreatedAt',
-    ])
+    .select(ACCESS_COLUMNS)
     .where('namespaces.name', '=', name);
 }
 
@@ -121,13 +124,7 @@ const grantTarget = preparedQuery(
       .select([
         'caller.username as callerName',
         'caller.token_epoch as callerEpoch',
-        'namespaces.id as id',
-        'namespaces.name as name',
-        'namespaces.kind as kind',
-        'memberships.role as role',
-        'spaces.id as spaceId',
-        'spaces.name as spaceName',
-        'spaces.created_at as spaceCreatedAt',
+        ...ACCESS_COLUMNS,
         'files.id as fileId',
         'files.name as fileName',
         'files.type as fileType',
