@@ -9,7 +9,9 @@
  *
  * The two sides run alternately, back to back, and each row gives the median of its runs: wall
  * time on a shared machine is noisy, so the CPU seconds of each side (user + system, every process
- * of the command, from GNU time when the machine has it) are given too.
+ * of the command, from GNU time when the machine has it) are given too. The CLI is built again
+ * before a run when one of its sources is newer than its build (ensureCliBuild), so that no run
+ * measures the sources through tsx.
  *
  *   node --import tsx scripts/bench-downloads.ts [largeMiB] [files]   # this section alone
  */
@@ -19,7 +21,7 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runCliUpload } from './bench-cli.ts';
+import { ensureCliBuild, runCliUpload } from './bench-cli.ts';
 import type { BenchRow } from './bench-presign.ts';
 import { BenchServices, CLI_BIN, ROOT, removeTemp, tempDir, track, watchPeakRss } from './bench-services.ts';
 import { makeSmallFiles } from './bench-small-files.ts';
@@ -173,6 +175,7 @@ export async function runDownloadBench(options: DownloadBenchOptions): Promise<B
       if (!piped.stdout.startsWith(grant.hash)) throw new Error('curl | sha256sum gave another hash');
       curlRuns.push(piped);
       const out = join(work, `large-${run}`);
+      ensureCliBuild();
       cliRuns.push(
         await timed(process.execPath, [CLI_BIN, 'download', `${username}/large/large.bin`, '-o', `${out}`], env),
       );
@@ -213,6 +216,7 @@ export async function runDownloadBench(options: DownloadBenchOptions): Promise<B
       minimalRuns.push(floor);
       await removeTemp(floorDir);
       const out = join(work, `tree-${run}`);
+      ensureCliBuild();
       const mine = await timed(process.execPath, [CLI_BIN, 'download', `${username}/small`, '-o', out, '--json'], env);
       if (mine.lines !== options.files)
         throw new Error(

@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ensureCliBuild } from './bench-cli.ts';
 import { cpuSecondsOf } from './bench-machine.ts';
 import type { BenchRow } from './bench-presign.ts';
 import { type CountingProxy, startCountingProxy } from './bench-proxy.ts';
@@ -54,6 +55,8 @@ async function runSync(
   env: Record<string, string>,
   proxies: { server: CountingProxy; bss: CountingProxy },
 ): Promise<SyncRun> {
+  // Built again first if a source is newer than the build: the bin would run the sources through tsx.
+  ensureCliBuild();
   proxies.server.counts.clear();
   proxies.bss.counts.clear();
   const started = performance.now();
