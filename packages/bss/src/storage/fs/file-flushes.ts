@@ -7,33 +7,24 @@ import { fileIdOf } from './files.ts';
  *
  * Parts are answered once written, not flushed. Each one's flush is started in the background as
  * soon as it is answered (one at a time), so that by the time its upload is completed most of
- * the parts are on the disk and the complete waits only for the rest. A complete flushes each
- * piece through `flushFile`: a file flushed without error once its bytes were written is not
- * flushed again (part files are never written once moved in), a flush under way is joined, one
- * still waiting for its turn is started at once, and any other file is flushed there and then.
+ * the parts are on the disk and the complete's own flushes find nothing left to write. A complete
+ * flushes each piece through `flushFile`: a flush under way is joined, one still waiting for its
+ * turn is started at once, and any other file is flushed there and then, even one flushed in the
+ * background before (an fsync of a file with nothing left to write costs next to nothing). No
+ * file is taken as flushed by what it looks like: a new file given a removed file's inode number
+ * within one tick of the clock would look the same.
  *
  * Linux reports a failed writeback to one fsync only: another fsync of the same file, at once or
  * later, may succeed although its bytes are not on the disk. So a file is flushed by one fsync at
  * a time in this process (every caller joins it), and a file whose fsync failed anywhere in the
- * process is remembered as failed and never counts as flushed again: its part is dropped by the
- * complete that finds it, to be sent again.
- *
- * Files are known by `fileIdOf` (device, inode, birth time). A file flushed without error is
- * remembered only where the file system keeps birth times, and with its size and modification
- * time, which must still match: without, a new file given a removed file's inode number (birth
- * times tick only every few milliseconds) could pass for it; such a file is flushed again by its
- * complete.
+ * process is remembered as failed: its part is dropped by the complete that finds it, to be sent
+ * again. Files are known by `fileIdOf` (device, inode, birth time); a new file taken for a failed
+ * one is only refused and sent again.
  */
 
 /** Files (see fileIdOf) whose fsync failed in this process. The oldest are forgotten past FAILED_KEPT. */
 const failed = new Set<string>();
 const FAILED_KEPT = 100_000;
-/**
- * Files flushed without error (birth time known), with their size and modification time then (see
- * `stamp`). The oldest are forgotten past FLUSHED_KEPT: they are only flushed again.
- */
-const flushed = new Map<string, string>();
-const FLUSHED_KEPT = 100_000;
 
 /** A flush waiting for its turn or under way: settles once the fsync has ended, rejects with its error. */
 interface Flush {
@@ -62,25 +53,6 @@ function remember(set: Set<string>, kept: number, id: string): void {
   set.add(id);
 }
 
-/** A file's size and modification time: the same for as long as nobody writes to it. */
-function stamp(info: BigIntStats): string {
-  return `${info.size}:${info.mtimeNs}`;
-}
-
-/** Whether the file was flushed without error as it is now. */
-function knownFlushed(id: string, info: BigIntStats): boolean {
-  return flushed.get(id) === stamp(info);
-}
-
-function rememberFlushed(id: string, info: BigIntStats): void {
-  if (flushed.size >= FLUSHED_KEPT) {
-    const oldest = flushed.keys().next().value;
-    if (oldest !== undefined) flushed.delete(oldest);
-  }
-  flushed.delete(id);
-  flushed.set(id, stamp(info));
-}
-
 /** Whether an fsync of this file (see fileIdOf) failed in this process. */
 export function flushFailed(id: string): boolean {
   return failed.has(id);
@@ -95,16 +67,11 @@ function failedBefore(): Error {
   });
 }
 
-/** Whether a file's identity is unique for good (its birth time is known), so that its flush may be remembered. */
-function lasting(info: BigIntStats): boolean {
-  return info.birthtimeNs > 0n;
-}
-
 /**
  * Runs `sync` as the one flush of file `id` in this process, after `turn` (when given) resolves.
  * Settles when the fsync has ended; rejects with its error, and the file is then failed for good.
  */
-function register(id: string, info: BigIntStats, sync: () => Promise<void>, turn?: Promise<void>): Flush {
+function register(id: string, sync: () => Promise<void>, turn?: Promise<void>): Flush {
   const flush: Flush = { done: Promise.resolve() };
   const started = new Promise<void>((resolve) => {
     flush.start = resolve;
@@ -120,7 +87,6 @@ function register(id: string, info: BigIntStats, sync: () => Promise<void>, turn
     } finally {
       if (flushes.get(id) === flush) flushes.delete(id);
     }
-    if (lasting(info)) rememberFlushed(id, info);
   })();
   flushes.set(id, flush);
   // A flush no caller waits for (a background one) must not be an unhandled rejection.
@@ -129,23 +95,20 @@ function register(id: string, info: BigIntStats, sync: () => Promise<void>, turn
 }
 
 /**
- * Flushes the file open as `handle` (a piece a complete staged; `info` its stat) unless it is
- * known flushed: joins a flush of it under way, or starts one waiting for its turn. Rejects when
- * the file's fsync failed, here or anywhere in the process before. Answers whether this call
- * (or one it joined) ran an fsync.
+ * Flushes the file open as `handle` (a piece a complete staged; `info` its stat): joins a flush
+ * of it under way, starts one waiting for its turn, or runs one. Rejects when the file's fsync
+ * failed, here or anywhere in the process before.
  */
-export async function flushFile(handle: FileHandle, info: BigIntStats): Promise<'flushed' | 'known'> {
+export async function flushFile(handle: FileHandle, info: BigIntStats): Promise<void> {
   const id = fileIdOf(info);
   if (failed.has(id)) throw failedBefore();
   const running = flushes.get(id);
   if (running) {
     running.start?.();
     await running.done;
-    return 'flushed';
+    return;
   }
-  if (knownFlushed(id, info)) return 'known';
-  await register(id, info, () => handle.sync()).done;
-  return 'flushed';
+  await register(id, () => handle.sync()).done;
 }
 
 /**
@@ -188,8 +151,8 @@ function behindTurn(): { turn: Promise<void>; leave: () => void } {
  * Starts the flush of a part's data file, just written and answered, in the background: at most
  * BEHIND_RUNNING at a time, the others waiting their turn (or started at once by a complete that
  * needs them). Nothing is told to the caller: a failed fsync marks the file as failed, and the
- * complete that stages it drops its part, as when its own flush fails. A file already known or
- * being flushed, a file gone, or a part sent while too many flushes wait, is left to its complete.
+ * complete that stages it drops its part, as when its own flush fails. A file failed or being
+ * flushed, a file gone, or a part sent while too many flushes wait, is left to its complete.
  */
 export function flushBehind(path: string): void {
   if (behindQueue.length >= BEHIND_WAITING) return;
@@ -198,10 +161,10 @@ export function flushBehind(path: string): void {
     try {
       const info = await handle.stat({ bigint: true });
       const id = fileIdOf(info);
-      if (failed.has(id) || knownFlushed(id, info) || flushes.has(id)) return;
+      if (failed.has(id) || flushes.has(id)) return;
       const { turn, leave } = behindTurn();
       // A complete may start this flush before its turn: it then runs outside the limit.
-      const flush = register(id, info, () => handle.sync(), turn);
+      const flush = register(id, () => handle.sync(), turn);
       await flush.done.catch(() => {});
       leave();
     } finally {
