@@ -3,7 +3,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { DreamLakeError, presignUrl } from '@dreamlake/presign';
-import { MAX_PART_SIZE } from '@dreamlake/protocol';
+import { eachLimited, MAX_PART_SIZE } from '@dreamlake/protocol';
 import { bareEtag, parseUploadKey, type UploadKeyParts, uploadKey } from '../keys.ts';
 import type { PartPut, PartReceiver } from '../part-receiver.ts';
 import type { SingleReceiver, SingleUpload } from '../single-upload.ts';
@@ -54,6 +54,9 @@ export interface FsStorageOptions {
 }
 
 const systemClock = () => Math.floor(Date.now() / 1000);
+
+/** Parts whose records (and, after a restart, whole data files) a listing reads at once. */
+const PART_LIST_LIMIT = 8;
 
 /** Local disk storage: parts and blobs under one folder, part and single-shot PUTs served by BSS itself. */
 export class FsStorage implements Storage, PartReceiver, SingleReceiver {
@@ -221,19 +224,20 @@ export class FsStorage implements Storage, PartReceiver, SingleReceiver {
       throw error;
     }
     const parts: PartInfo[] = [];
-    for (const name of names) {
-      if (!/^[1-9][0-9]{0,4}$/.test(name)) continue;
+    // Parts are read PART_LIST_LIMIT at a time: after a restart each one's whole data file is read.
+    await eachLimited(names, PART_LIST_LIMIT, async (name) => {
+      if (!/^[1-9][0-9]{0,4}$/.test(name)) return;
       const partNumber = Number(name);
       const record = await readPartRecord(join(open.dir, 'parts', name));
-      if (!record) continue;
+      if (!record) return;
       // A part written before an unclean stop may have lost bytes the page cache held: it is
       // listed only when its bytes match its CRC-32, and dropped otherwise, so it is sent again.
       if (!(await this.checks.verify(open.dir, partNumber, record))) {
         await dropPart(open.dir, partNumber, record);
-        continue;
+        return;
       }
-      parts.push({ partNumber: Number(name), etag: `"${record.etag}"`, size: record.size });
-    }
+      parts.push({ partNumber, etag: `"${record.etag}"`, size: record.size });
+    });
     return parts.sort((a, b) => a.partNumber - b.partNumber);
   }
 
