@@ -40,6 +40,37 @@ test('one read gives the SHA-256 of the whole and the CRC-32 of every part (also
   }
 });
 
+test('part MD5s computed at once, more of them than read buffers kept, each of its own range', async () => {
+  const dir = await tempDir();
+  try {
+    const data = Buffer.alloc(12 * 1_100_000 + 12_345);
+    for (let i = 0; i < data.length; i += 1) data[i] = (i * 7 + (i >> 13)) & 0xff;
+    const path = join(dir, 'f.bin');
+    await writeFile(path, data);
+    // Ranges larger than the read buffer (1 MiB), 13 at once: a buffer read into by two of them
+    // at once would give a wrong MD5 somewhere.
+    const ranges = Array.from({ length: 13 }, (_, i) => ({
+      start: i * 1_100_000,
+      end: Math.min(data.length, (i + 1) * 1_100_000),
+    }));
+    for (let round = 0; round < 2; round += 1) {
+      const md5s = await Promise.all(ranges.map((range) => partMd5(path, range)));
+      assert.deepEqual(
+        md5s,
+        ranges.map((r) => createHash('md5').update(data.subarray(r.start, r.end)).digest('base64')),
+      );
+    }
+    await assert.rejects(partMd5(path, { start: data.length - 10, end: data.length + 10 }), /ended before byte/);
+    assert.equal(
+      await partMd5(path, { start: 0, end: 3 }),
+      createHash('md5').update(data.subarray(0, 3)).digest('base64'),
+      'a read buffer given back after a failed read still serves',
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('an empty file has one part: the CRC-32 of nothing', async () => {
   const dir = await tempDir();
   try {
