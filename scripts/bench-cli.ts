@@ -137,8 +137,13 @@ export async function cliStartupSeconds(): Promise<number> {
   return times.sort((a, b) => a - b)[1] ?? 0;
 }
 
-/** Prints the process's peak RSS (KiB) to stderr as it exits: the same hook for every command measured. */
-const RSS_HOOK = `data:text/javascript,process.on('exit',()=>process.stderr.write('maxrss='+process.resourceUsage().maxRSS+'\\n'))`;
+/**
+ * Prints the process's peak RSS (KiB) to stderr as it exits: the same hook for every command
+ * measured. The kernel's high-water mark of the process's own memory (`VmHWM`), not getrusage's
+ * `maxRSS`: on Linux that one carries over the high-water mark of the process before its exec,
+ * here the bench's own fork of itself (about 90 MiB), whatever the command then used.
+ */
+const RSS_HOOK = `data:text/javascript,import{readFileSync}from'node:fs';process.on('exit',()=>process.stderr.write('maxrss='+(/VmHWM:\\s*(\\d+)/.exec(readFileSync('/proc/self/status','utf8'))||[0,0])[1]+'\\n'))`;
 
 /** Wall time and peak RSS of one short command (`node ARGS`): the medians of 5 runs. */
 export async function commandCost(args: readonly string[]): Promise<{ seconds: number; rssMiB: number }> {
