@@ -20,14 +20,6 @@ export interface GrantBenchOptions {
   batchSize?: number;
 }
 
-/**
- * Load sent before each measured window of the single-grant runs (the floor's and the server's).
- * A server fresh from its start spends its first second or two of load compiling its hot paths
- * and growing its heap: with one second of warm-up, most of the slowest 1% of answers fell in the
- * window's first 0.9 s, a start-up cost that a running server has long paid.
- */
-const WARMUP_MS = 3000;
-
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const pct = (share: number | undefined) => `${Math.round((share ?? 0) * 100)}%`;
 /** Who was busy: the servers' and the load generator's CPU, in shares of one core. */
@@ -95,7 +87,6 @@ export async function runGrantBench(options: GrantBenchOptions): Promise<BenchRo
       origin: floor.origin,
       connections,
       durationMs,
-      warmupMs: WARMUP_MS,
       watchPids: [floor.pid],
       request: () => ({
         method: 'POST',
@@ -114,7 +105,6 @@ export async function runGrantBench(options: GrantBenchOptions): Promise<BenchRo
       origin: services.serverUrl,
       connections,
       durationMs,
-      warmupMs: WARMUP_MS,
       watchPids: [services.serverPid, services.bssPid],
       request: (n) => ({
         method: 'POST',
@@ -132,7 +122,7 @@ export async function runGrantBench(options: GrantBenchOptions): Promise<BenchRo
 
   const rows: BenchRow[] = [
     {
-      measure: `POST /uploads/init, one file per request (distinct random hashes, ${connections} connections, ${durationMs / 1000} s after ${WARMUP_MS / 1000} s of warm-up)`,
+      measure: `POST /uploads/init, one file per request (distinct random hashes, ${connections} connections, ${durationMs / 1000} s)`,
       result: `${fmt(init.perSecond)} req/s, p50 ${init.p50Ms} ms, p99 ${init.p99Ms} ms`,
       rawLimit: `${fmt(bare.perSecond)} req/s before, ${fmt(bareAfter.perSecond)} after (p50 ${bare.p50Ms}/${bareAfter.p50Ms} ms, p99 ${bare.p99Ms}/${bareAfter.p99Ms} ms): bare Fastify route verifying the JWT`,
       note: `${((init.perSecond / floorMean) * 100).toFixed(0)}% of the floor (mean of before and after); ${cpuText(init, ['server', 'BSS'])}; floor before: ${cpuText(bare, ['server'])}${failures(init)}${failures(bare)}${failures(bareAfter)}`,
