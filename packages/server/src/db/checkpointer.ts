@@ -5,16 +5,40 @@ import { Worker } from 'node:worker_threads';
 const CHECKPOINT_INTERVAL_MS = 1000;
 
 /**
+ * A WAL of this many frames or more after a checkpoint (256 MiB of 4 KiB pages) is made to start
+ * over from its beginning (see `onLongWal`).
+ */
+export const WAL_RESTART_FRAMES = 65_536;
+
+/** A checkpoint pass this short leaves the main thread little to copy (see the worker). */
+const SHORT_PASS_MS = 5;
+
+/**
  * The checkpointer's own thread and connection (plain JavaScript, so it runs however the server is
- * started). PASSIVE never waits for readers or writers.
+ * started). PASSIVE never waits for readers or writers. It tells of a failure, and of a WAL still
+ * `restartFrames` long or more after a checkpoint, to the main thread.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.path);
 db.pragma('busy_timeout = 5000');
+const checkpoint = () => {
+  const started = performance.now();
+  const [result] = db.pragma('wal_checkpoint(PASSIVE)');
+  return { frames: result ? result.log : 0, ms: performance.now() - started };
+};
 const timer = setInterval(() => {
-  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch (error) { parentPort.postMessage(String(error)); }
+  try {
+    let last = checkpoint();
+    if (last.frames < workerData.restartFrames) return;
+    // Copies what was written during the last pass, until a pass is short: the main thread then
+    // has only a few milliseconds of writes left to copy.
+    for (let pass = 0; pass < 8 && last.ms > workerData.shortPassMs; pass += 1) last = checkpoint();
+    parentPort.postMessage({ longWal: last.frames });
+  } catch (error) {
+    parentPort.postMessage({ failed: String(error) });
+  }
 }, workerData.intervalMs);
 parentPort.on('message', () => { clearInterval(timer); db.close(); parentPort.close(); });
 `;
@@ -23,27 +47,51 @@ export interface Checkpointer {
   stop(): Promise<void>;
 }
 
+export interface CheckpointerOptions {
+  /** Called if the worker cannot run, so the caller can hand checkpoints back to SQLite. */
+  onFailure: (why: string) => void;
+  /**
+   * Called on the main thread when the WAL was still `restartFrames` long or more after a
+   * checkpoint. SQLite starts a WAL over only at a write that finds every frame copied back, and
+   * the main thread's writes keep adding frames while the worker copies: under steady writes the
+   * WAL would grow for as long as they last. The caller checkpoints once on its own connection,
+   * between two of its transactions: no frame is added meanwhile, only those written since the
+   * worker's checkpoint are left to copy, and its next write starts the WAL over.
+   */
+  onLongWal: () => void;
+  intervalMs?: number;
+  restartFrames?: number;
+}
+
 /**
  * Checkpoints a WAL-mode SQLite file from a worker thread. SQLite otherwise checkpoints inside
  * the commit that fills the WAL, on the event loop: copying the pages back and the fsync that
- * follows stall every request for milliseconds (far more on a busy disk). `onFailure` is called if
- * the worker cannot run, so the caller can hand checkpoints back to SQLite.
+ * follows stall every request for milliseconds (far more on a busy disk).
  */
-export function startCheckpointer(path: string, onFailure: (why: string) => void): Checkpointer {
+export function startCheckpointer(path: string, options: CheckpointerOptions): Checkpointer {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
-    workerData: { path, driver, intervalMs: CHECKPOINT_INTERVAL_MS },
+    workerData: {
+      path,
+      driver,
+      intervalMs: options.intervalMs ?? CHECKPOINT_INTERVAL_MS,
+      restartFrames: options.restartFrames ?? WAL_RESTART_FRAMES,
+      shortPassMs: SHORT_PASS_MS,
+    },
   });
   worker.unref();
   let failed = false;
   const fail = (why: string) => {
     if (failed) return;
     failed = true;
-    onFailure(why);
+    options.onFailure(why);
   };
   worker.on('error', (error) => fail(error.message));
-  worker.on('message', (message: string) => fail(message));
+  worker.on('message', (message: { failed?: string; longWal?: number }) => {
+    if (message.failed !== undefined) fail(message.failed);
+    else if (message.longWal !== undefined && !failed) options.onLongWal();
+  });
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   return {
     async stop() {

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { type Dialect, type SqliteDatabase as KyselySqliteDatabase, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
-import { startCheckpointer } from './checkpointer.ts';
+import { type CheckpointerOptions, startCheckpointer } from './checkpointer.ts';
 import { withUnavailableErrors } from './connection.ts';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -71,15 +71,21 @@ function postgresPool(databaseUrl: string): pg.Pool {
   return pool;
 }
 
+/** How a SQLite file's checkpoints run (tests shorten them); nothing for PostgreSQL. */
+export type CheckpointTuning = Pick<CheckpointerOptions, 'intervalMs' | 'restartFrames'>;
+
 /**
  * The Kysely dialect for a DATABASE_URL, whose connection failures answer 503 `unavailable`;
  * creates the SQLite file's folder when needed.
  */
-export function dialectFor(databaseUrl: string): Dialect {
-  return withUnavailableErrors(engineDialect(databaseUrl));
+export function dialectFor(databaseUrl: string, checkpoints: CheckpointTuning = {}): Dialect {
+  return withUnavailableErrors(engineDialect(databaseUrl, checkpoints));
 }
 
-function engineDialect(databaseUrl: string): Dialect {
+/** A WAL that started over is cut back to this size (it is reused from its start otherwise). */
+const WAL_KEPT_BYTES = 64 * 1024 * 1024;
+
+function engineDialect(databaseUrl: string, checkpoints: CheckpointTuning): Dialect {
   if (engineOf(databaseUrl) === 'postgres') return new PostgresDialect({ pool: postgresPool(databaseUrl) });
   const path = sqlitePath(databaseUrl);
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -92,8 +98,21 @@ function engineDialect(databaseUrl: string): Dialect {
   database.pragma('busy_timeout = 5000');
   if (path === ':memory:') return new SqliteDialect({ database: withStatementCache(database, () => {}) });
   // Checkpoints run on a worker thread rather than in whichever commit fills the WAL; should the
-  // worker fail, SQLite takes them back.
+  // worker fail, SQLite takes them back. A WAL left long by steady writes is caught up here, between
+  // two transactions (see CheckpointerOptions.onLongWal), so that it starts over.
   database.pragma('wal_autocheckpoint = 0');
-  const checkpointer = startCheckpointer(path, () => database.open && database.pragma('wal_autocheckpoint = 1000'));
+  database.pragma(`journal_size_limit = ${WAL_KEPT_BYTES}`);
+  const checkpointer = startCheckpointer(path, {
+    ...checkpoints,
+    onFailure: () => database.open && database.pragma('wal_autocheckpoint = 1000'),
+    onLongWal: () => {
+      if (!database.open || database.inTransaction) return;
+      try {
+        database.pragma('wal_checkpoint(PASSIVE)');
+      } catch {
+        // A checkpoint that fails here is tried again at the worker's next word; queries say why.
+      }
+    },
+  });
   return new SqliteDialect({ database: withStatementCache(database, () => void checkpointer.stop()) });
 }

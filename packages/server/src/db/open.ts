@@ -1,5 +1,5 @@
 import { Kysely, type LogEvent } from 'kysely';
-import { dialectFor } from './dialect.ts';
+import { type CheckpointTuning, dialectFor } from './dialect.ts';
 import { migrateToLatest } from './migrate.ts';
 import type { Database } from './schema.ts';
 
@@ -21,13 +21,13 @@ export function onQueries(db: DB, listener: QueryListener): () => void {
 }
 
 /** Opens the configured database and brings its schema up to date. */
-export async function openDatabase(config: { databaseUrl: string }): Promise<DB> {
+export async function openDatabase(config: { databaseUrl: string; checkpoints?: CheckpointTuning }): Promise<DB> {
   const listeners = new Set<QueryListener>();
   const log = (event: LogEvent) => {
     for (const listener of listeners)
       listener(event.queryDurationMillis / 1000, event.level === 'error', event.query.sql);
   };
-  const db = new Kysely<Database>({ dialect: dialectFor(config.databaseUrl), log });
+  const db = new Kysely<Database>({ dialect: dialectFor(config.databaseUrl, config.checkpoints), log });
   listenersByDb.set(db, listeners);
   try {
     await migrateToLatest(db);
