@@ -7,24 +7,27 @@ import { openDatabase } from '../src/index.ts';
 import { createTestDatabase } from './helpers/engines.ts';
 
 // SQLite only: PostgreSQL has no WAL file of ours to checkpoint.
+
+/** One audited grant, as the grant route records it. */
+const grant = {
+  userId: 'u',
+  username: 'u',
+  namespace: 'n',
+  space: 's',
+  hash: 'h',
+  filename: 'f',
+  type: 'files',
+  size: 1,
+  contentType: 'a/b',
+  outcome: 'granted' as const,
+  ip: '::1',
+  createdAt: new Date().toISOString(),
+};
+
 test('SQLite: commits leave the WAL to a background checkpoint, which copies it into the database file', async () => {
   const database = await createTestDatabase('sqlite');
   const db = await openDatabase({ databaseUrl: database.url });
   try {
-    const grant = {
-      userId: 'u',
-      username: 'u',
-      namespace: 'n',
-      space: 's',
-      hash: 'h',
-      filename: 'f',
-      type: 'files',
-      size: 1,
-      contentType: 'a/b',
-      outcome: 'granted' as const,
-      ip: '::1',
-      createdAt: new Date().toISOString(),
-    };
     const before = statSync(database.url).size;
     for (let i = 0; i < 20; i++)
       await recordUploadGrants(
@@ -56,19 +59,6 @@ async function longestWal(restartFrames: number, ms: number): Promise<{ largest:
   const database = await createTestDatabase('sqlite');
   const db = await openDatabase({ databaseUrl: database.url, checkpoints: { intervalMs: 20, restartFrames } });
   try {
-    const grant = {
-      userId: 'u',
-      username: 'u',
-      namespace: 'n',
-      space: 's',
-      filename: 'f',
-      type: 'files',
-      size: 1,
-      contentType: 'a/b',
-      outcome: 'granted' as const,
-      ip: '::1',
-      createdAt: new Date().toISOString(),
-    };
     let largest = 0;
     let rows = 0;
     for (const end = Date.now() + ms; Date.now() < end; ) {
