@@ -50,12 +50,8 @@ const KEEP_FILE_BYTES = 1024 * 1024;
 /**
  * …while the bytes so kept stay under this (beyond it, a file is read again when it is sent): a
  * window is hashed before it is sent, so this bounds what a folder of many small files holds.
- * Each kept file is a buffer of its own, and the allocator keeps their memory once they are
- * freed: with 16 MiB, 1,000 × 20 KiB peaked at 96-100 MiB of RSS, with 8 MiB at 90-92 MiB, in no
- * more time (windows of about 200 such files instead of 400: a lookup and a grant request more
- * per 400 files).
  */
-const KEPT_BYTES = 8 * 1024 * 1024;
+const KEPT_BYTES = 16 * 1024 * 1024;
 /**
  * …and at most this many bytes of files small enough to keep: two windows at once (one hashed
  * while the other is sent) then fit in KEPT_BYTES, so every small file is read once, not read
