@@ -119,7 +119,8 @@ forEachEngine((engine) => {
           run.max = Math.max(run.max, kept);
         }
       }),
-      { numRuns: 60 },
+      // Enough runs that every kind of write below takes place in each (60 once missed a commit of a draft).
+      { numRuns: 120 },
     );
     assert.ok(
       runs.some((r) => r.max > 0),
