@@ -156,30 +156,37 @@ export async function planSync(
     reasons.set(file, reason);
   };
   const same: LocalFile[] = [];
-  const toHash: Array<{ file: LocalFile; remote: RemoteFile }> = [];
+  // The files of the same size as their name in the space, and the hash each has there (its
+  // listing's object is let go of: the rest of it is not needed once the size matched).
+  const toHash: LocalFile[] = [];
+  const hashes: string[] = [];
   for (const file of contents.files) {
-    const there = remote.get(file.name);
+    const name = file.name;
+    const there = remote.get(name);
     if (!there) take(file, 'new');
     else {
-      remote.delete(file.name);
+      remote.delete(name);
       if (there.size !== file.size) take(file, 'changed');
-      else toHash.push({ file, remote: there });
+      else {
+        toHash.push(file);
+        hashes.push(there.hash);
+      }
     }
   }
   // Same size: the SHA-256 tells (the cache answers for a file unchanged since it was hashed).
   const changed = new Set<LocalFile>();
-  await eachLimited(toHash, HASH_AT_ONCE, async ({ file, remote: there }) => {
+  await eachLimited(toHash, HASH_AT_ONCE, async (file, i) => {
     const { digest } = await hashFile(cache, file.path, choosePartSize(file.size), undefined, 0, {
       size: file.size,
       mtimeMs: file.mtimeMs ?? 0,
     });
-    if (digest.sha256 === there.hash) same.push(file);
+    if (digest.sha256 === hashes[i]) same.push(file);
     else {
       (file as LocalFile & { digest: FileDigest }).digest = digest;
       changed.add(file);
     }
   });
-  for (const { file } of toHash) if (changed.has(file)) take(file, 'changed');
+  for (const file of toHash) if (changed.has(file)) take(file, 'changed');
 
   // What only the space has: removed with --delete unless the walk would have left it out.
   const deletes: RemoteFile[] = [];
