@@ -28,19 +28,33 @@ const checkpoint = () => {
   const [result] = db.pragma('wal_checkpoint(PASSIVE)');
   return { frames: result ? result.log : 0, ms: performance.now() - started };
 };
+// Set from telling the main thread of a long WAL until it answers that its own checkpoint is
+// over: one checkpoint at a time, as a second one meanwhile would find the first one's lock and
+// copy nothing, and the WAL would not start over.
+let waiting = false;
 const timer = setInterval(() => {
+  if (waiting) return;
   try {
     let last = checkpoint();
     if (last.frames < workerData.restartFrames) return;
     // Copies what was written during the last pass, until a pass is short: the main thread then
     // has only a few milliseconds of writes left to copy.
     for (let pass = 0; pass < 8 && last.ms > workerData.shortPassMs; pass += 1) last = checkpoint();
-    parentPort.postMessage({ longWal: last.frames });
+    waiting = true;
+    parentPort.postMessage({ longWal: true });
   } catch (error) {
     parentPort.postMessage({ failed: String(error) });
   }
 }, workerData.intervalMs);
-parentPort.on('message', () => { clearInterval(timer); db.close(); parentPort.close(); });
+parentPort.on('message', (message) => {
+  if (message === 'resume') {
+    waiting = false;
+    return;
+  }
+  clearInterval(timer);
+  db.close();
+  parentPort.close();
+});
 `;
 
 export interface Checkpointer {
@@ -56,7 +70,9 @@ export interface CheckpointerOptions {
    * the main thread's writes keep adding frames while the worker copies: under steady writes the
    * WAL would grow for as long as they last. The caller checkpoints once on its own connection,
    * between two of its transactions: no frame is added meanwhile, only those written since the
-   * worker's checkpoint are left to copy, and its next write starts the WAL over.
+   * worker's checkpoint are left to copy, and its next write starts the WAL over. The worker does
+   * not checkpoint until this has returned: SQLite runs one checkpoint at a time, and one that
+   * finds another running copies nothing.
    */
   onLongWal: () => void;
   intervalMs?: number;
@@ -88,9 +104,16 @@ export function startCheckpointer(path: string, options: CheckpointerOptions): C
     options.onFailure(why);
   };
   worker.on('error', (error) => fail(error.message));
-  worker.on('message', (message: { failed?: string; longWal?: number }) => {
+  worker.on('message', (message: { failed?: string; longWal?: true }) => {
     if (message.failed !== undefined) fail(message.failed);
-    else if (message.longWal !== undefined && !failed) options.onLongWal();
+    else if (message.longWal && !failed) {
+      try {
+        options.onLongWal();
+      } finally {
+        // The worker checkpoints again only now (see `waiting` in its source).
+        worker.postMessage('resume');
+      }
+    }
   });
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   return {
