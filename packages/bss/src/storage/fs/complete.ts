@@ -135,8 +135,9 @@ function lostPart(partNumber: number): DreamLakeError {
  * is under way in the background is waited for, and every other one is flushed here (most have
  * nothing left to write: their background flush has ended). Answers each piece's file (see
  * fileIdOf) and the pieces whose fsync failed, by index, with the error (here, or anywhere in the
- * process before): their bytes may not be on the disk. Only an fsync's own failure says so: any other error (the piece could not be
- * opened, or its stage is gone) is thrown and says nothing about the part's bytes.
+ * process before): their bytes may not be on the disk. Only an fsync's own failure says so: any
+ * other error (the piece could not be opened, or its stage is gone) is thrown and says nothing
+ * about the part's bytes.
  */
 export async function flushPieces(
   pieces: readonly string[],
